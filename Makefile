@@ -1,0 +1,53 @@
+# timebank: `make run` serves a demo site, `make test` runs the whole suite.
+# Both work from a fresh clone: they create .venv and install what they need.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app timebank
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test bench lint system-deps venv clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian packages the tests drive for real: Chromium (browser tests) and PostgreSQL.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing fonts-liberation; \
+	fi
+
+instance/secret_key:
+	mkdir -p instance
+	$(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > $@
+
+run: $(STAMP) instance/secret_key
+	TIMEBANK_SECRET_KEY=$$(cat instance/secret_key) $(FLASK) db upgrade
+	TIMEBANK_SECRET_KEY=$$(cat instance/secret_key) $(FLASK) seed-demo --if-empty
+	@echo "Serving on http://127.0.0.1:5000"
+	TIMEBANK_SECRET_KEY=$$(cat instance/secret_key) TIMEBANK_COOKIE_SECURE=0 \
+	  $(FLASK) run --host 127.0.0.1 --port 5000
+
+test: system-deps $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: system-deps $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache bench/results

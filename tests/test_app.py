@@ -1,0 +1,166 @@
+"""Foundation: health, settings, security headers, error pages, static files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import build_app, submit
+from timebank import config as config_module
+from timebank.extensions import db
+from timebank.models import Member
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_healthz_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "db": "ok"}
+
+
+def test_healthz_reports_unreachable_database(tmp_path):
+    # A SQLite path inside a missing folder cannot be opened.
+    app = build_app(f"sqlite:///{tmp_path}/missing/dir/x.sqlite")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "error", "db": "error"}
+
+
+def test_healthz_unreachable_postgres():
+    from tests.pg import free_port
+
+    app = build_app(f"postgresql://nobody@127.0.0.1:{free_port()}/none")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["db"] == "error"
+
+
+def test_secret_key_required_outside_debug(monkeypatch, tmp_path):
+    monkeypatch.delenv("TIMEBANK_SECRET_KEY", raising=False)
+    monkeypatch.delenv("TIMEBANK_DEBUG", raising=False)
+    with pytest.raises(RuntimeError, match="TIMEBANK_SECRET_KEY"):
+        config_module.load(str(tmp_path))
+    monkeypatch.setenv("TIMEBANK_SECRET_KEY", "x" * 40)
+    cfg = config_module.load(str(tmp_path))
+    assert cfg["SECRET_KEY"] == "x" * 40
+    assert cfg["SESSION_COOKIE_SECURE"] is True
+    assert cfg["SESSION_COOKIE_HTTPONLY"] is True
+
+
+def test_settings_come_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("TIMEBANK_SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("TIMEBANK_DATABASE_URL", "postgresql://u@h/db")
+    monkeypatch.setenv("TIMEBANK_TILES_URL", "")
+    monkeypatch.setenv("TIMEBANK_GEOCODER_DOMAIN", "127.0.0.1:9999")
+    monkeypatch.setenv("TIMEBANK_GEOCODER_SCHEME", "http")
+    cfg = config_module.load(str(tmp_path))
+    assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql://u@h/db"
+    assert cfg["TIMEBANK_TILES_URL"] == ""
+    assert cfg["TIMEBANK_GEOCODER_DOMAIN"] == "127.0.0.1:9999"
+    assert cfg["TIMEBANK_GEOCODER_SCHEME"] == "http"
+
+
+def test_default_database_is_sqlite_in_instance(monkeypatch, tmp_path):
+    monkeypatch.delenv("TIMEBANK_DATABASE_URL", raising=False)
+    cfg = config_module.load(str(tmp_path), {"TESTING": True})
+    assert cfg["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/timebank.sqlite"
+
+
+def test_sqlite_uses_wal_and_busy_timeout(tmp_path):
+    app = build_app(f"sqlite:///{tmp_path}/wal.sqlite")
+    with app.app_context():
+        conn = db.session.connection()
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_security_headers(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_error_pages_use_site_layout(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    body = response.get_data(as_text=True)
+    assert "<main" in body and body.count("<h1") == 1 and "Page not found" in body
+    assert client.delete("/").status_code == 405
+    json_404 = client.get("/nothing.geojson")
+    assert json_404.status_code == 404 and json_404.is_json
+
+
+def test_request_size_limit(client, app):
+    big = "x" * (app.config["MAX_CONTENT_LENGTH"] + 10)
+    response = client.post("/register", data=big, content_type="text/plain")
+    assert response.status_code == 413
+    assert "Too large" in response.get_data(as_text=True)
+
+
+def test_csrf_missing_token_is_refused_and_changes_nothing(client, app):
+    response = client.post("/register", data={
+        "email": "eve@example.org", "display_name": "Eve", "neighbourhood": "X",
+        "password": "long-enough-pw", "confirm": "long-enough-pw"})
+    assert response.status_code == 400
+    assert "expired" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Member).count() == 0
+
+
+def test_csrf_header_accepted_for_htmx(client, app):
+    html = client.get("/register").get_data(as_text=True)
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
+    response = client.post("/register", headers={"X-CSRFToken": token, "HX-Request": "true"},
+                           data={"email": "hx@example.org", "display_name": "Hx",
+                                 "neighbourhood": "Y", "password": "long-enough-pw",
+                                 "confirm": "long-enough-pw"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.query(Member).filter_by(email="hx@example.org").count() == 1
+
+
+def test_validation_error_is_422_for_htmx_and_full_page(client):
+    for headers in ({}, {"HX-Request": "true"}):
+        response = submit(client, "/register", {"email": "nope"}, headers=headers)
+        assert response.status_code == 422
+        body = response.get_data(as_text=True)
+        assert "Enter an email address" in body
+        assert 'value="nope"' in body  # the user's text is kept
+
+
+def test_static_and_templates_reference_no_other_host():
+    offenders = []
+    allowed = {"https://tile.openstreetmap.org", "https://www.openstreetmap.org"}
+    for folder in ("timebank/templates", "timebank/static"):
+        for path in (ROOT / folder).rglob("*"):
+            if not path.is_file() or "vendor" in path.parts or path.suffix in (".png", ".gz"):
+                continue
+            for url in re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}", path.read_text()):
+                if not any(url.startswith(a) for a in allowed):
+                    offenders.append(f"{path.relative_to(ROOT)}: {url}")
+    assert offenders == []
+
+
+def test_rendered_pages_load_nothing_from_other_hosts(client):
+    for url in ("/", "/login", "/register"):
+        html = client.get(url).get_data(as_text=True)
+        refs = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert refs, url
+        assert all(r.startswith("/") or r.startswith("#") for r in refs), refs
+
+
+def test_vendored_htmx_is_2_0(client):
+    versions = (ROOT / "timebank/static/VERSIONS.txt").read_text()
+    assert re.search(r"htmx\.org 2\.0\.\d+", versions)
+    js = client.get("/static/vendor/htmx/htmx.min.js")
+    assert js.status_code == 200
+    assert b'version:"2.0.' in js.data
+    js.close()

@@ -1,0 +1,51 @@
+"""timebank: a neighbourhood time bank and community asset map."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from . import config as config_module
+from . import extensions as ext
+from .db import init_engine, normalise_url
+
+MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "migrations")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(config_module.load(app.instance_path, config))
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+
+    # (The extension objects are reached through ``ext``: ``timebank.htmx`` is our module.)
+    ext.db.init_app(app)
+    init_engine(app)
+    ext.migrate.init_app(app, ext.db, directory=MIGRATIONS)
+    ext.csrf.init_app(app)
+    ext.htmx.init_app(app)
+    ext.limiter.init_app(app)
+    ext.login_manager.init_app(app)
+
+    from . import models  # noqa: F401  (register tables)
+    from .admin.routes import bp as admin_bp
+    from .auth.routes import bp as auth_bp
+    from .exchanges.routes import bp as exchanges_bp
+    from .main.routes import bp as main_bp
+    from .members.routes import bp as members_bp
+
+    for blueprint in (main_bp, auth_bp, members_bp, exchanges_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+    from . import auth, errors, security, templating
+    from .cli import register_cli
+
+    auth.init_login(app)
+    errors.register(app)
+    security.register(app)
+    templating.register(app)
+    register_cli(app)
+    return app

@@ -1,0 +1,171 @@
+"""Command-line tools: ``flask --app timebank <command>``."""
+
+from __future__ import annotations
+
+import random
+import sys
+
+import click
+from flask import Flask
+from sqlalchemy import func, insert, select
+
+from . import ledger
+from .extensions import db
+from .models import Account, Exchange, Member, MemberStatus, Role
+from .models.skills import seed_categories
+
+DEMO_PASSWORD = "timebank-demo"  # noqa: S105 - published demo logins, documented in README
+DEMO_LOGINS = [
+    ("resident@example.org", "Rosa Resident", Role.RESIDENT),
+    ("coordinator@example.org", "Cole Coordinator", Role.COORDINATOR),
+    ("council@example.org", "Cara Council", Role.COUNCIL),
+    ("admin@example.org", "Ada Admin", Role.ADMIN),
+]
+FIRST = ["Amina", "Ben", "Chloe", "Dev", "Ellie", "Femi", "Grace", "Hamza", "Iris", "Jack",
+         "Kofi", "Lena", "Mo", "Nia", "Omar", "Priya", "Quinn", "Ravi", "Sara", "Tom", "Uma",
+         "Vic", "Wen", "Yusuf", "Zoe"]
+LAST = ["Ahmed", "Brown", "Clarke", "Davies", "Evans", "Fraser", "Green", "Hughes", "Iqbal",
+        "Jones", "Khan", "Lewis", "Murphy", "Nowak", "Okafor", "Patel", "Reid", "Smith",
+        "Taylor", "Walsh", "Young"]
+PLACES = ["Northside", "Riverside", "Old Town", "Hillcrest", "Market Ward", "Parkfield"]
+WHAT = ["Helped with the garden", "Fixed a shelf", "Lift to the clinic", "Shopping trip",
+        "Phone set-up", "Cup of tea and a chat", "Helped fill in a form", "Walked the dog",
+        "Cooked a meal", "Sewing repair", "Homework help", "Language practice"]
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(create_user)
+    app.cli.add_command(check_ledger)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(seed_categories_cmd)
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.RESIDENT.value)
+@click.option("--name", "display_name", default=None, help="Display name (default: from email)")
+@click.option("--neighbourhood", default="")
+def create_user(email: str, role: str, display_name: str | None, neighbourhood: str) -> None:
+    """Create an active member; the password is read from standard input."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 10:
+        raise click.ClickException("The password must be at least 10 characters.")
+    email = Member.normalise_email(email)
+    if "@" not in email or len(email) > 254:
+        raise click.ClickException("That is not an email address.")
+    if db.session.scalar(select(Member.id).where(Member.email == email)):
+        raise click.ClickException(f"{email} is already registered.")
+    member = Member(
+        email=email,
+        display_name=(display_name or email.split("@")[0])[:80],
+        role=role,
+        status=MemberStatus.ACTIVE.value,
+        neighbourhood=neighbourhood[:80],
+    )
+    member.set_password(password)
+    db.session.add(member)
+    db.session.flush()
+    ledger.open_account(member)
+    db.session.commit()
+    click.echo(f"Created {role} {email} (member {member.id}).")
+
+
+@click.command("check-ledger")
+@click.option("--repair-balances", is_flag=True, help="Recompute cached balances from entries.")
+def check_ledger(repair_balances: bool) -> None:
+    """Check the ledger invariants; exit 1 naming each problem."""
+    if repair_balances:
+        for account_id, old, new in ledger.repair_balances():
+            click.echo(f"account {account_id}: balance {old} -> {new}")
+    problems = ledger.check_ledger()
+    if problems:
+        for line in problems:
+            click.echo(line, err=True)
+        click.echo(f"ledger check FAILED: {len(problems)} problem(s)", err=True)
+        sys.exit(1)
+    exchanges = db.session.scalar(select(func.count(Exchange.id)))
+    accounts = db.session.scalar(select(func.count(Account.id)))
+    click.echo(f"ledger OK: {exchanges} exchanges, {accounts} accounts, all invariants hold")
+
+
+@click.command("seed-categories")
+def seed_categories_cmd() -> None:
+    """Add the default skills categories that are missing."""
+    added = seed_categories()
+    db.session.commit()
+    click.echo(f"{added} categories added")
+
+
+@click.command("seed-demo")
+@click.option("--members", "n_members", default=60, show_default=True)
+@click.option("--exchanges", "n_exchanges", default=300, show_default=True)
+@click.option("--assets", "n_assets", default=0, show_default=True)
+@click.option("--seed", default=1, show_default=True)
+@click.option("--if-empty", is_flag=True, help="Do nothing when members already exist.")
+def seed_demo(n_members: int, n_exchanges: int, n_assets: int, seed: int, if_empty: bool) -> None:
+    """Fill the database with demo members and a balanced exchange history."""
+    if if_empty and db.session.scalar(select(func.count(Member.id))):
+        click.echo("The database already has members; not seeding.")
+        return
+    rng = random.Random(seed)
+    seed_categories()
+    db.session.commit()
+    demo_members = _demo_logins()
+    member_ids = [m.id for m in demo_members if m.role in (Role.RESIDENT, Role.COORDINATOR)]
+    member_ids += _bulk_members(rng, n_members)
+    accounts = ledger.open_accounts_bulk(member_ids)
+    with click.progressbar(length=n_exchanges, label="exchanges") as bar:
+        ledger.seed_history(rng, accounts, n_exchanges, WHAT, progress=bar.update)
+    if n_assets:
+        click.echo("Assets are not part of this build yet; --assets was ignored.", err=True)
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for email, _name, role in DEMO_LOGINS:
+        click.echo(f"  {role.value:<12} {email}")
+
+
+def _demo_logins() -> list[Member]:
+    made = []
+    for email, name, role in DEMO_LOGINS:
+        member = db.session.scalar(select(Member).where(Member.email == email))
+        if member is None:
+            member = Member(email=email, display_name=name, role=role.value,
+                            status=MemberStatus.ACTIVE.value, neighbourhood=PLACES[0],
+                            skills="Gardening, baking", availability="Weekday mornings")
+            member.set_password(DEMO_PASSWORD)
+            db.session.add(member)
+            db.session.flush()
+        if role in (Role.RESIDENT, Role.COORDINATOR):
+            ledger.open_account(member)
+        made.append(member)
+    db.session.commit()
+    return made
+
+
+def _bulk_members(rng: random.Random, n: int) -> list[int]:
+    if n <= 0:
+        return []
+    from werkzeug.security import generate_password_hash
+
+    # One shared hash: hashing thousands of passwords one by one would take minutes.
+    shared_hash = generate_password_hash(DEMO_PASSWORD)
+    tag = rng.getrandbits(32)
+    rows = []
+    for i in range(n):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        rows.append({
+            "email": f"member{i + 1}.{tag:08x}@example.org",
+            "display_name": f"{first} {last}",
+            "password_hash": shared_hash,
+            "role": Role.RESIDENT.value,
+            "status": MemberStatus.ACTIVE.value,
+            "neighbourhood": rng.choice(PLACES),
+            "bio": "", "skills": rng.choice(WHAT), "availability": "", "phone": "",
+        })
+    ids: list[int] = []
+    with click.progressbar(range(0, n, 5000), label="members") as bar:
+        for offset in bar:
+            ids += db.session.scalars(
+                insert(Member).returning(Member.id), rows[offset : offset + 5000]
+            ).all()
+    db.session.commit()
+    return ids

@@ -1,0 +1,86 @@
+"""Settings. Defaults live here; ``TIMEBANK_*`` environment variables override them.
+
+Every setting a deployer may change is listed in README.md under "Settings".
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in _TRUE
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return default if value in (None, "") else int(value)
+
+
+def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the config dict from defaults, the environment and ``overrides``."""
+    overrides = overrides or {}
+    debug = bool(overrides.get("DEBUG", _env_bool("TIMEBANK_DEBUG", False)))
+    testing = bool(overrides.get("TESTING", False))
+    default_db = "sqlite:///" + str(Path(instance_path) / "timebank.sqlite")
+    cfg: dict[str, Any] = {
+        "DEBUG": debug,
+        "TESTING": testing,
+        "SECRET_KEY": os.environ.get("TIMEBANK_SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("TIMEBANK_DATABASE_URL", default_db),
+        # Cookies only over HTTPS unless turned off for plain-http local use.
+        "SESSION_COOKIE_SECURE": _env_bool("TIMEBANK_COOKIE_SECURE", not (debug or testing)),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _env_bool("TIMEBANK_COOKIE_SECURE", not (debug or testing)),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 14,
+        # Large enough for an asset import upload, small enough to refuse abuse.
+        "MAX_CONTENT_LENGTH": _env_int("TIMEBANK_MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
+        "MAX_FORM_MEMORY_SIZE": 512 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of a clock
+        "RATELIMIT_ENABLED": _env_bool("TIMEBANK_RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": os.environ.get("TIMEBANK_RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "TIMEBANK_LOGIN_RATE": os.environ.get("TIMEBANK_LOGIN_RATE", "10 per minute"),
+        "TIMEBANK_SQLITE_BUSY_TIMEOUT_MS": _env_int("TIMEBANK_SQLITE_BUSY_TIMEOUT_MS", 30000),
+        "TIMEBANK_DEFAULT_FLOOR_MINUTES": _env_int("TIMEBANK_DEFAULT_FLOOR_MINUTES", -600),
+        "TIMEBANK_GEOCODER_DOMAIN": os.environ.get(
+            "TIMEBANK_GEOCODER_DOMAIN", "nominatim.openstreetmap.org"
+        ),
+        "TIMEBANK_GEOCODER_SCHEME": os.environ.get("TIMEBANK_GEOCODER_SCHEME", "https"),
+        "TIMEBANK_TILES_URL": os.environ.get(
+            "TIMEBANK_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+        ),
+        "TIMEBANK_TILES_ATTRIBUTION": os.environ.get(
+            "TIMEBANK_TILES_ATTRIBUTION",
+            '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+            "contributors",
+        ),
+        "TIMEBANK_MAIL_HOST": os.environ.get("TIMEBANK_MAIL_HOST", "localhost"),
+        "TIMEBANK_MAIL_PORT": _env_int("TIMEBANK_MAIL_PORT", 25),
+        "TIMEBANK_MAIL_USERNAME": os.environ.get("TIMEBANK_MAIL_USERNAME"),
+        "TIMEBANK_MAIL_PASSWORD": os.environ.get("TIMEBANK_MAIL_PASSWORD"),
+        "TIMEBANK_MAIL_STARTTLS": _env_bool("TIMEBANK_MAIL_STARTTLS", False),
+        "TIMEBANK_MAIL_SENDER": os.environ.get("TIMEBANK_MAIL_SENDER", "timebank@localhost"),
+        "TIMEBANK_PAGE_SIZE": _env_int("TIMEBANK_PAGE_SIZE", 25),
+    }
+    cfg.update(overrides)
+    if cfg["TESTING"] and not cfg.get("SECRET_KEY"):
+        cfg["SECRET_KEY"] = "testing-only-not-secret"  # noqa: S105
+    if not cfg.get("SECRET_KEY"):
+        if cfg["DEBUG"]:
+            cfg["SECRET_KEY"] = "debug-only-not-secret"  # noqa: S105
+        else:
+            raise RuntimeError(
+                "TIMEBANK_SECRET_KEY is not set. Set it to a long random string, for example "
+                '`export TIMEBANK_SECRET_KEY="$(python -c "import secrets; '
+                'print(secrets.token_hex(32))")"`, or run with TIMEBANK_DEBUG=1 for local work.'
+            )
+    return cfg

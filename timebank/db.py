@@ -1,0 +1,78 @@
+"""Database engine set-up and the write-transaction helper.
+
+SQLite is the embedded default: WAL so readers never block the writer, a busy
+timeout so writers queue instead of failing, and ``BEGIN IMMEDIATE`` for ledger
+writes so two workers cannot both read a balance and then both write it
+(SQLAlchemy's documented pysqlite recipe). PostgreSQL is the production engine;
+there ledger writes lock rows with ``SELECT … FOR UPDATE`` in id order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from .extensions import db
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever spelling the deployer gave."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def is_sqlite(engine: Engine | None = None) -> bool:
+    engine = engine or db.engine
+    return engine.dialect.name == "sqlite"
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # pragma: no cover - driver hook
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # pragma: no cover - driver hook
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def init_engine(app: Flask) -> None:
+    with app.app_context():
+        engine = db.engine
+        if is_sqlite(engine):
+            _configure_sqlite(engine, app.config["TIMEBANK_SQLITE_BUSY_TIMEOUT_MS"])
+
+
+@contextmanager
+def write_transaction() -> Iterator[Session]:
+    """Run the block in one write transaction that commits or rolls back whole.
+
+    Any read transaction the request already holds is ended first, so the
+    write starts from fresh data; on SQLite the new transaction takes the
+    write lock at once (``BEGIN IMMEDIATE``).
+    """
+    session = db.session
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={"sqlite_immediate": True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,57 @@
+"""Error pages in the site's layout, JSON for machine URLs."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood."),
+    401: ("Please log in", "You need to log in to see that page."),
+    403: ("Not allowed", "Your role does not allow you to see this page."),
+    404: ("Page not found", "There is no page at this address."),
+    405: ("Not allowed", "That action is not possible on this page."),
+    409: ("Conflict", "That change conflicts with another one."),
+    413: ("Too large", "What you sent is too large."),
+    422: ("Please check the form", "Some of what you entered needs another look."),
+    429: ("Too many attempts", "Please wait a minute before trying again."),
+    500: ("Something went wrong", "Sorry, something went wrong on our side. Please try again."),
+}
+
+
+def _wants_json() -> bool:
+    path = request.path
+    return path == "/healthz" or path.endswith((".json", ".geojson"))
+
+
+def _respond(code: int, detail: str | None = None):
+    title, message = MESSAGES.get(code, (f"Error {code}", "Something went wrong."))
+    if _wants_json():
+        return jsonify({"error": title, "message": detail or message}), code
+    return render_template("errors/error.html", code=code, title=title,
+                           message=detail or message), code
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):
+        return _respond(
+            400,
+            "This form has expired or did not come from this site. "
+            "Please go back, reload the page and try again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        code = error.code or 500
+        detail = None
+        if code in (400, 404, 409, 422) and error.description and not error.description.startswith(
+            ("The browser", "The requested URL", "The server")
+        ):
+            detail = error.description
+        return _respond(code, detail)
+
+    @app.errorhandler(InternalServerError)
+    def _server(error: InternalServerError):
+        return _respond(500)

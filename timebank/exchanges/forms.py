@@ -1,0 +1,103 @@
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from ..forms import TEXT_MAX, choices, optional, required
+from ..models.ledger import OUTCOME_SCALE
+
+MINUTE_CHOICES = [(0, "0 min"), (15, "15 min"), (30, "30 min"), (45, "45 min")]
+
+
+class _TimeFields(FlaskForm):
+    """Hours + minutes, the date and what it was: shared by every recording form."""
+
+    idempotency_key = HiddenField(validators=[DataRequired(), Length(max=64)])
+    hours = IntegerField(
+        "Hours",
+        default=1,
+        validators=[
+            InputRequired(message="Enter the number of hours (0 to 24)."),
+            NumberRange(min=0, max=24, message="Enter a number of hours from 0 to 24."),
+        ],
+    )
+    extra_minutes = SelectField(
+        "and minutes", choices=choices(MINUTE_CHOICES), coerce=int, default=0
+    )
+    service_date = DateField(
+        "Date of the help",
+        default=date.today,
+        validators=[InputRequired(message="Enter the date, like 2026-03-31.")],
+    )
+    category = SelectField("Kind of help", coerce=int, validators=[Optional()])
+    description = TextAreaField("What was done (optional)", validators=optional(TEXT_MAX))
+
+    @property
+    def total_minutes(self) -> int:
+        return (self.hours.data or 0) * 60 + (self.extra_minutes.data or 0)
+
+
+class RecordForm(_TimeFields):
+    direction = RadioField(
+        "What happened?",
+        choices=choices(
+            [("gave", "I gave time to someone"), ("received", "Someone gave time to me")]
+        ),
+        default="gave",
+        validators=[InputRequired(message="Choose whether you gave or received time.")],
+    )
+    other = StringField(
+        "The other member (start typing a name, or give their email)",
+        validators=required(254, "Say who the other member is."),
+    )
+
+
+class OnBehalfForm(_TimeFields):
+    giver = StringField("Who gave the time", validators=required(254, "Say who gave the time."))
+    receiver = StringField(
+        "Who received the time", validators=required(254, "Say who received the time.")
+    )
+
+
+class GroupForm(_TimeFields):
+    direction = RadioField(
+        "Which way did time flow?",
+        choices=choices([
+            ("to_pool", "Participants gave time to the community (each earns the hours)"),
+            ("from_pool", "The community gave time to participants (each spends the hours)"),
+        ]),
+        default="to_pool",
+        validators=[InputRequired(message="Choose which way the time flowed.")],
+    )
+    participants = TextAreaField(
+        "Participants, one per line (name with #number, or email)",
+        validators=required(20000, "List at least one participant."),
+    )
+
+
+class ReverseForm(FlaskForm):
+    idempotency_key = HiddenField(validators=[DataRequired(), Length(max=64)])
+    reason = TextAreaField(
+        "Why is this being reversed?", validators=required(TEXT_MAX, "Give a reason.")
+    )
+
+
+class OutcomeForm(FlaskForm):
+    score = RadioField(
+        "What difference did this make to you?",
+        choices=choices(OUTCOME_SCALE),
+        coerce=int,
+        validators=[InputRequired(message="Choose one of the answers.")],
+    )
+    text = TextAreaField("Tell us more (optional)", validators=optional(TEXT_MAX))
+    share = BooleanField("You may share this, without my name, in reports to the council")

@@ -1,0 +1,346 @@
+import csv
+import io
+
+from flask import Blueprint, Response, abort, flash, redirect, request, stream_with_context, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import ledger
+from ..auth import staff_required, trader_required
+from ..extensions import db
+from ..htmx import render, render_form, wants_fragment
+from ..members.forms import ActionForm
+from ..models import Account, Exchange, ExchangeStatus, Member, Outcome
+from .forms import GroupForm, OnBehalfForm, OutcomeForm, RecordForm, ReverseForm
+from .views import (
+    LookupError_,
+    category_choices,
+    dashboard_context,
+    iter_statement,
+    resolve_member,
+    statement_page,
+    totals,
+)
+
+bp = Blueprint("exchanges", __name__)
+
+
+def _prepare(form):
+    form.category.choices = category_choices()
+    if not form.idempotency_key.data:
+        form.idempotency_key.data = ledger.new_key()
+    return form
+
+
+def _category_id(form) -> int | None:
+    return form.category.data or None
+
+
+def _apply_error(form, error: ledger.LedgerError, fields: dict[str, str]) -> None:
+    """Put a ledger refusal beside the field it concerns (or at the top of the form)."""
+    name = fields.get(error.field or "")
+    target = getattr(form, name) if name else None
+    if target is not None:
+        target.errors = [*target.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+def _done(exchange: Exchange, created: bool):
+    if not created:
+        flash("That form was already sent; here is the exchange it recorded.", "info")
+    elif exchange.status == ExchangeStatus.CONFIRMED.value:
+        flash(f"Recorded and confirmed: {exchange.hours_label}.", "success")
+    else:
+        flash(
+            f"Recorded {exchange.hours_label}. It counts once {exchange.receiver.label} confirms.",
+            "success",
+        )
+    return redirect(url_for("exchanges.show", exchange_id=exchange.id), 303)
+
+
+@bp.route("/exchanges/new", methods=["GET", "POST"])
+@trader_required
+def new():
+    form = _prepare(RecordForm())
+    if form.validate_on_submit():
+        try:
+            other = resolve_member(form.other.data)
+        except LookupError_ as error:
+            form.other.errors.append(str(error))
+        else:
+            me = ledger.open_account(current_user)
+            them = ledger.open_account(other)
+            gave = form.direction.data == "gave"
+            try:
+                result = ledger.record_exchange(
+                    giver=me if gave else them,
+                    receiver=them if gave else me,
+                    minutes=form.total_minutes,
+                    service_date=form.service_date.data,
+                    recorded_by=current_user,
+                    idempotency_key=form.idempotency_key.data,
+                    # Whoever receives time agrees to pay it: no second step needed.
+                    confirm=not gave,
+                    category_id=_category_id(form),
+                    description=(form.description.data or "").strip(),
+                )
+            except ledger.LedgerError as error:
+                _apply_error(form, error, {"minutes": "hours", "service_date": "service_date",
+                                           "other": "other", "giver": "other",
+                                           "receiver": "other"})
+            else:
+                return _done(result.exchange, result.created)
+    return render_form("exchanges/new.html", form)
+
+
+@bp.route("/coordinator/exchanges/new", methods=["GET", "POST"])
+@staff_required
+def on_behalf():
+    form = _prepare(OnBehalfForm())
+    if form.validate_on_submit():
+        parties = {}
+        for name in ("giver", "receiver"):
+            try:
+                parties[name] = resolve_member(getattr(form, name).data)
+            except LookupError_ as error:
+                getattr(form, name).errors.append(str(error))
+        if len(parties) == 2:
+            try:
+                result = ledger.record_exchange(
+                    giver=ledger.open_account(parties["giver"]),
+                    receiver=ledger.open_account(parties["receiver"]),
+                    minutes=form.total_minutes,
+                    service_date=form.service_date.data,
+                    recorded_by=current_user,
+                    idempotency_key=form.idempotency_key.data,
+                    confirm=True,  # the coordinator has checked with both sides
+                    category_id=_category_id(form),
+                    description=(form.description.data or "").strip(),
+                )
+            except ledger.LedgerError as error:
+                _apply_error(form, error, {"minutes": "hours", "service_date": "service_date",
+                                           "other": "receiver", "giver": "giver",
+                                           "receiver": "receiver"})
+            else:
+                return _done(result.exchange, result.created)
+    return render_form("exchanges/on_behalf.html", form)
+
+
+@bp.route("/coordinator/activities/new", methods=["GET", "POST"])
+@staff_required
+def group():
+    form = _prepare(GroupForm())
+    if form.validate_on_submit():
+        people, problems = [], []
+        for line in form.participants.data.splitlines():
+            if line.strip():
+                try:
+                    people.append(resolve_member(line))
+                except LookupError_ as error:
+                    problems.append(str(error))
+        if problems:
+            form.participants.errors.extend(problems)
+        else:
+            try:
+                made, created = ledger.record_group_activity(
+                    participants=people,
+                    to_pool=form.direction.data == "to_pool",
+                    minutes=form.total_minutes,
+                    service_date=form.service_date.data,
+                    recorded_by=current_user,
+                    idempotency_key=form.idempotency_key.data,
+                    category_id=_category_id(form),
+                    description=(form.description.data or "").strip(),
+                )
+            except ledger.LedgerError as error:
+                _apply_error(form, error, {"minutes": "hours", "service_date": "service_date",
+                                           "participants": "participants"})
+            else:
+                if created:
+                    flash(f"Recorded the activity for {len(made)} participants.", "success")
+                else:
+                    flash("That activity was already recorded.", "info")
+                return redirect(url_for("exchanges.activity", activity_id=made[0].activity_id),
+                                303)
+    return render_form("exchanges/group.html", form)
+
+
+@bp.route("/coordinator/activities/<activity_id>")
+@staff_required
+def activity(activity_id: str):
+    exchanges = db.session.scalars(
+        select(Exchange).where(Exchange.activity_id == activity_id[:64]).order_by(Exchange.id)
+    ).all()
+    if not exchanges:
+        abort(404)
+    return render("exchanges/activity.html", exchanges=exchanges)
+
+
+def _visible_exchange(exchange_id: int) -> Exchange:
+    """The exchange if the current member is a party to it or staff; 404 otherwise."""
+    exchange = db.session.get(Exchange, exchange_id)
+    if exchange is None:
+        abort(404)
+    mine = current_user.id in (exchange.giver.member_id, exchange.receiver.member_id)
+    if not (mine or current_user.is_staff):
+        abort(404)
+    return exchange
+
+
+@bp.route("/exchanges/<int:exchange_id>")
+@trader_required
+def show(exchange_id: int):
+    exchange = _visible_exchange(exchange_id)
+    outcome = db.session.scalar(select(Outcome).where(Outcome.exchange_id == exchange.id))
+    reversal = db.session.scalar(select(Exchange).where(Exchange.reverses_id == exchange.id))
+    outcome_form = None
+    if (
+        outcome is None
+        and exchange.status == ExchangeStatus.CONFIRMED.value
+        and exchange.reverses_id is None
+        and exchange.receiver.member_id == current_user.id
+    ):
+        outcome_form = OutcomeForm()
+    return render("exchanges/show.html", exchange=exchange, outcome=outcome,
+                  reversal=reversal, outcome_form=outcome_form, action_form=ActionForm())
+
+
+@bp.route("/exchanges/<int:exchange_id>/<any(confirm,decline,cancel):action>", methods=["POST"])
+@trader_required
+def answer(exchange_id: int, action: str):
+    _visible_exchange(exchange_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    step = {"confirm": ledger.confirm_exchange, "decline": ledger.decline_exchange,
+            "cancel": ledger.cancel_exchange}[action]
+    error = None
+    try:
+        exchange = step(exchange_id, current_user)
+    except ledger.LedgerError as refused:
+        error = refused.message
+        exchange = db.session.get(Exchange, exchange_id)
+    if wants_fragment():
+        ctx = dashboard_context(current_user)
+        return render("exchanges/_answered.html", exchange=exchange, error=error,
+                      status=409 if error else 200, **ctx)
+    if error:
+        flash(error, "error")
+    else:
+        flash(f"Exchange {action}ed." if action != "cancel" else "Exchange cancelled.", "success")
+    return redirect(request.form.get("back") == "show"
+                    and url_for("exchanges.show", exchange_id=exchange_id)
+                    or url_for("main.index"), 303)
+
+
+@bp.route("/exchanges/<int:exchange_id>/outcome", methods=["POST"])
+@trader_required
+def outcome(exchange_id: int):
+    exchange = _visible_exchange(exchange_id)
+    form = OutcomeForm()
+    if form.validate_on_submit():
+        try:
+            ledger.add_outcome(exchange.id, current_user, form.score.data,
+                               (form.text.data or "").strip(), bool(form.share.data))
+        except ledger.LedgerError as error:
+            form.form_errors.append(error.message)
+        else:
+            flash("Thank you for saying what difference it made.", "success")
+            return redirect(url_for("exchanges.show", exchange_id=exchange.id), 303)
+    return render("exchanges/show.html", status=422, exchange=exchange, outcome=None,
+                  reversal=None, outcome_form=form, action_form=ActionForm())
+
+
+@bp.route("/exchanges/<int:exchange_id>/reverse", methods=["GET", "POST"])
+@staff_required
+def reverse(exchange_id: int):
+    exchange = _visible_exchange(exchange_id)
+    form = ReverseForm()
+    if not form.idempotency_key.data:
+        form.idempotency_key.data = ledger.new_key()
+    if form.validate_on_submit():
+        try:
+            result = ledger.reverse_exchange(exchange.id, current_user, form.reason.data,
+                                             form.idempotency_key.data)
+        except ledger.LedgerError as error:
+            _apply_error(form, error, {"reason": "reason"})
+        else:
+            flash(f"Exchange {exchange.id} is reversed by exchange {result.exchange.id}.",
+                  "success")
+            return redirect(url_for("exchanges.show", exchange_id=result.exchange.id), 303)
+    return render_form("exchanges/reverse.html", form, exchange=exchange)
+
+
+@bp.route("/coordinator/exchanges")
+@staff_required
+def recent():
+    before = request.args.get("before", type=int)
+    query = select(Exchange)
+    if before:
+        query = query.where(Exchange.id < before)
+    rows = db.session.scalars(query.order_by(Exchange.id.desc()).limit(51)).all()
+    more = len(rows) > 50
+    rows = rows[:50]
+    return render("exchanges/recent.html", exchanges=rows,
+                  next_before=rows[-1].id if more and rows else None)
+
+
+def _statement_account(member_id: int | None) -> tuple[Member, Account | None]:
+    if member_id is None or member_id == current_user.id:
+        member = current_user
+    elif current_user.is_staff:
+        member = db.session.get(Member, member_id)
+        if member is None:
+            abort(404)
+    else:
+        abort(404)
+    return member, ledger.account_of(member)
+
+
+@bp.route("/statement")
+@bp.route("/coordinator/members/<int:member_id>/statement")
+@trader_required
+def statement(member_id: int | None = None):
+    member, account = _statement_account(member_id)
+    before = request.args.get("before", type=int)
+    lines, next_before = ([], None)
+    if account is not None:
+        lines, next_before = statement_page(account.id, before, 25)
+    return render("exchanges/statement.html", partial="exchanges/_statement_rows.html",
+                  member=member, account=account, lines=lines, next_before=next_before,
+                  before=before, totals=totals(account.id) if account else None)
+
+
+@bp.route("/statement.csv")
+@bp.route("/coordinator/members/<int:member_id>/statement.csv")
+@trader_required
+def statement_csv(member_id: int | None = None):
+    member, account = _statement_account(member_id)
+
+    def rows():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["entry", "exchange", "date", "with", "kind of help", "description",
+                         "minutes", "balance after (minutes)"])
+        if account is not None:
+            for line in iter_statement(account.id):
+                ex = line.exchange
+                writer.writerow([line.entry.id, ex.id, ex.service_date.isoformat(),
+                                 _csv_safe(line.counterparty),
+                                 _csv_safe(ex.category.name if ex.category else ""),
+                                 _csv_safe(ex.description), line.entry.minutes,
+                                 line.balance_after])
+                if buffer.tell() > 8192:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+        yield buffer.getvalue()
+
+    filename = f"statement-{member.id}.csv"
+    return Response(stream_with_context(rows()), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _csv_safe(value: str) -> str:
+    # Stop spreadsheet programs treating member text as a formula.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

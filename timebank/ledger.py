@@ -1,0 +1,654 @@
+"""The ledger: the only code that writes entries and balances.
+
+Double-entry bookkeeping in whole minutes. Confirming an exchange writes two
+entries (receiver −m, giver +m) and moves both cached balances in the same
+transaction. Nothing confirmed is edited or deleted; a correction is a new,
+reversing exchange. The invariants (``check_ledger``) are those of DESIGN.md:
+
+1. every confirmed exchange has entries summing to zero;
+2. every cached balance equals the sum of its account's entries;
+3. the sum of all balances is zero;
+4. no account is below its floor.
+
+Idempotency: every write carries a key that is unique in the database, so a
+form that arrives twice, or at two workers at once, makes one exchange and the
+second caller gets the first result.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .db import write_transaction
+from .extensions import db
+from .models import (
+    Account,
+    AccountKind,
+    Category,
+    Entry,
+    Exchange,
+    ExchangeStatus,
+    Member,
+    MemberStatus,
+)
+from .models.audit import record as audit
+from .models.base import utcnow
+from .models.ledger import MAX_EXCHANGE_MINUTES, Outcome, format_minutes
+
+POOL_NAME = "Community pool"
+
+
+class LedgerError(ValueError):
+    """A refused ledger operation; ``field`` names the form field at fault, if any."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Recorded:
+    exchange: Exchange
+    created: bool  # False when the idempotency key had been used already
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+# -- accounts -----------------------------------------------------------------
+
+
+def open_account(member: Member, floor: int | None = None) -> Account:
+    """Return the member's account, creating it (balance 0) if needed. Caller commits."""
+    account = db.session.scalar(select(Account).where(Account.member_id == member.id))
+    if account is None:
+        if floor is None:
+            from flask import current_app
+
+            floor = current_app.config["TIMEBANK_DEFAULT_FLOOR_MINUTES"]
+        account = Account(
+            kind=AccountKind.MEMBER.value, member_id=member.id, balance=0, floor=floor
+        )
+        db.session.add(account)
+        db.session.flush()
+    return account
+
+
+def pool_account() -> Account:
+    """The community pool: a system account with no floor. Caller commits."""
+    account = db.session.scalar(
+        select(Account).where(Account.kind == AccountKind.SYSTEM.value, Account.name == POOL_NAME)
+    )
+    if account is None:
+        account = Account(kind=AccountKind.SYSTEM.value, name=POOL_NAME, balance=0, floor=None)
+        db.session.add(account)
+        db.session.flush()
+    return account
+
+
+def account_of(member: Member) -> Account | None:
+    return db.session.scalar(select(Account).where(Account.member_id == member.id))
+
+
+def set_floor(account_id: int, floor: int | None, by: Member) -> Account:
+    if floor is not None and floor > 0:
+        raise LedgerError("A floor must be zero or below.", "floor")
+    with write_transaction():
+        account = _lock_accounts([account_id])[account_id]
+        if floor is not None and account.balance < floor:
+            raise LedgerError(
+                f"The balance is already {format_minutes(account.balance)}; "
+                "the floor cannot be above it.",
+                "floor",
+            )
+        old = account.floor
+        account.floor = floor
+        audit(by.id, "account.set_floor", "account", account.id, old=old, new=floor)
+    return account
+
+
+# -- validation ---------------------------------------------------------------
+
+
+def _check_minutes(minutes: object) -> int:
+    if isinstance(minutes, bool) or not isinstance(minutes, int):
+        raise LedgerError("Time must be a whole number of minutes.", "minutes")
+    if minutes <= 0:
+        raise LedgerError("Time must be more than zero.", "minutes")
+    if minutes > MAX_EXCHANGE_MINUTES:
+        raise LedgerError("One exchange can be at most 24 hours.", "minutes")
+    return minutes
+
+
+def _check_party(account: Account, role: str) -> None:
+    member = account.member
+    if account.kind == AccountKind.MEMBER.value and (
+        member is None or member.status != MemberStatus.ACTIVE.value
+    ):
+        name = member.display_name if member else "that member"
+        raise LedgerError(f"{name} is not an active member, so cannot be the {role}.", role)
+
+
+def _lock_accounts(ids: Sequence[int]) -> dict[int, Account]:
+    """Lock accounts in id order (no deadlocks) and reload them from the database."""
+    rows = db.session.scalars(
+        select(Account)
+        .where(Account.id.in_(sorted(set(ids))))
+        .order_by(Account.id)
+        .with_for_update(of=Account)
+        .execution_options(populate_existing=True)
+    ).all()
+    return {a.id: a for a in rows}
+
+
+def _lock_exchange(exchange_id: int) -> Exchange:
+    exchange = db.session.scalar(
+        select(Exchange)
+        .where(Exchange.id == exchange_id)
+        .with_for_update(of=Exchange)
+        .execution_options(populate_existing=True)
+    )
+    if exchange is None:
+        raise LedgerError("There is no such exchange.")
+    return exchange
+
+
+def _post(exchange: Exchange, confirmed_by: Member | None) -> None:
+    """Write the two entries and move both balances. Runs inside a write transaction."""
+    accounts = _lock_accounts([exchange.giver_account_id, exchange.receiver_account_id])
+    giver = accounts[exchange.giver_account_id]
+    receiver = accounts[exchange.receiver_account_id]
+    _check_party(giver, "giver")
+    _check_party(receiver, "receiver")
+    m = exchange.minutes
+    if receiver.floor is not None and receiver.balance - m < receiver.floor:
+        raise LedgerError(
+            f"{receiver.label} has {format_minutes(receiver.balance)}; "
+            f"{format_minutes(m)} more would take them below their limit of "
+            f"{format_minutes(receiver.floor)}. A coordinator can change the limit.",
+            "minutes",
+        )
+    db.session.add_all(
+        [
+            Entry(account_id=receiver.id, exchange_id=exchange.id, minutes=-m),
+            Entry(account_id=giver.id, exchange_id=exchange.id, minutes=m),
+        ]
+    )
+    receiver.balance -= m
+    giver.balance += m
+    exchange.status = ExchangeStatus.CONFIRMED.value
+    exchange.confirmed_by_id = confirmed_by.id if confirmed_by else None
+    exchange.awaiting_member_id = None
+    exchange.settled_at = utcnow()
+
+
+def _existing(key: str) -> Exchange | None:
+    return db.session.scalar(select(Exchange).where(Exchange.idempotency_key == key))
+
+
+# -- writes -------------------------------------------------------------------
+
+
+def record_exchange(
+    *,
+    giver: Account,
+    receiver: Account,
+    minutes: int,
+    service_date: date,
+    recorded_by: Member,
+    idempotency_key: str,
+    confirm: bool,
+    category_id: int | None = None,
+    description: str = "",
+    activity_id: str | None = None,
+    today: date | None = None,
+) -> Recorded:
+    """Record one exchange; confirm it at once when ``confirm`` (the receiver agreed).
+
+    Unconfirmed exchanges wait for the receiving member to confirm or decline.
+    """
+    if not idempotency_key or len(idempotency_key) > 64:
+        raise LedgerError("This form has expired; please open it again.")
+    prior = _existing(idempotency_key)
+    if prior is not None:
+        return Recorded(prior, created=False)
+    minutes = _check_minutes(minutes)
+    if giver.id == receiver.id:
+        raise LedgerError("The giver and the receiver must be different people.", "other")
+    today = today or date.today()
+    if service_date > today:
+        raise LedgerError("The date of the service cannot be in the future.", "service_date")
+    _check_party(giver, "giver")
+    _check_party(receiver, "receiver")
+    try:
+        with write_transaction():
+            prior = _existing(idempotency_key)
+            if prior is not None:
+                return Recorded(prior, created=False)
+            exchange = Exchange(
+                giver_account_id=giver.id,
+                receiver_account_id=receiver.id,
+                minutes=minutes,
+                service_date=service_date,
+                category_id=category_id,
+                description=description,
+                recorded_by_id=recorded_by.id,
+                idempotency_key=idempotency_key,
+                activity_id=activity_id,
+                status=ExchangeStatus.PENDING.value,
+                awaiting_member_id=None if confirm else receiver.member_id,
+            )
+            db.session.add(exchange)
+            db.session.flush()
+            if confirm:
+                _post(exchange, recorded_by)
+            _audit_record(exchange, recorded_by, giver, receiver)
+    except IntegrityError:
+        # Another worker committed the same key between our check and insert.
+        prior = _existing(idempotency_key)
+        if prior is None:
+            raise
+        return Recorded(prior, created=False)
+    return Recorded(exchange, created=True)
+
+
+def _audit_record(exchange: Exchange, by: Member, giver: Account, receiver: Account) -> None:
+    on_behalf = by.id not in (giver.member_id, receiver.member_id)
+    audit(
+        by.id,
+        "exchange.record",
+        "exchange",
+        exchange.id,
+        minutes=exchange.minutes,
+        giver_account=giver.id,
+        receiver_account=receiver.id,
+        status=exchange.status,
+        on_behalf=on_behalf,
+        note=(
+            f"recorded by {by.display_name} for {giver.label} and {receiver.label}"
+            if on_behalf
+            else f"recorded by {by.display_name}"
+        ),
+    )
+
+
+def _may_answer(exchange: Exchange, by: Member) -> bool:
+    return by.is_staff or exchange.awaiting_member_id == by.id
+
+
+def confirm_exchange(exchange_id: int, by: Member) -> Exchange:
+    with write_transaction():
+        exchange = _lock_exchange(exchange_id)
+        if not _may_answer(exchange, by):
+            raise LedgerError("Only the person who received this time can confirm it.")
+        if exchange.status != ExchangeStatus.PENDING.value:
+            raise LedgerError(f"This exchange is already {exchange.status}.")
+        _post(exchange, by)
+        audit(by.id, "exchange.confirm", "exchange", exchange.id, minutes=exchange.minutes)
+    return exchange
+
+
+def decline_exchange(exchange_id: int, by: Member) -> Exchange:
+    with write_transaction():
+        exchange = _lock_exchange(exchange_id)
+        if not _may_answer(exchange, by):
+            raise LedgerError("Only the person who received this time can decline it.")
+        if exchange.status != ExchangeStatus.PENDING.value:
+            raise LedgerError(f"This exchange is already {exchange.status}.")
+        exchange.status = ExchangeStatus.DECLINED.value
+        exchange.awaiting_member_id = None
+        exchange.settled_at = utcnow()
+        audit(by.id, "exchange.decline", "exchange", exchange.id)
+    return exchange
+
+
+def cancel_exchange(exchange_id: int, by: Member) -> Exchange:
+    """The recorder (or staff) withdraws an exchange nobody has confirmed yet."""
+    with write_transaction():
+        exchange = _lock_exchange(exchange_id)
+        if not (by.is_staff or exchange.recorded_by_id == by.id):
+            raise LedgerError("Only the person who recorded this exchange can cancel it.")
+        if exchange.status != ExchangeStatus.PENDING.value:
+            raise LedgerError(f"This exchange is already {exchange.status}.")
+        exchange.status = ExchangeStatus.CANCELLED.value
+        exchange.awaiting_member_id = None
+        exchange.settled_at = utcnow()
+        audit(by.id, "exchange.cancel", "exchange", exchange.id)
+    return exchange
+
+
+def reverse_exchange(exchange_id: int, by: Member, reason: str, idempotency_key: str) -> Recorded:
+    """Correct a confirmed exchange by recording its mirror image."""
+    if not by.is_staff:
+        raise LedgerError("Only a coordinator can reverse an exchange.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise LedgerError("Say why this exchange is being reversed.", "reason")
+    prior = _existing(idempotency_key)
+    if prior is not None:
+        return Recorded(prior, created=False)
+    try:
+        with write_transaction():
+            original = _lock_exchange(exchange_id)
+            if original.reverses_id is not None:
+                raise LedgerError("A reversal cannot itself be reversed; record a new exchange.")
+            if original.status != ExchangeStatus.CONFIRMED.value:
+                raise LedgerError("Only a confirmed exchange can be reversed.")
+            done = db.session.scalar(select(Exchange).where(Exchange.reverses_id == original.id))
+            if done is not None:
+                raise LedgerError(f"This exchange was already reversed by exchange {done.id}.")
+            reversal = Exchange(
+                giver_account_id=original.receiver_account_id,
+                receiver_account_id=original.giver_account_id,
+                minutes=original.minutes,
+                service_date=original.service_date,
+                category_id=original.category_id,
+                description=f"Reversal of exchange {original.id}",
+                recorded_by_id=by.id,
+                idempotency_key=idempotency_key,
+                reverses_id=original.id,
+                reason=reason,
+                status=ExchangeStatus.PENDING.value,
+            )
+            db.session.add(reversal)
+            db.session.flush()
+            _post_reversal(reversal, by)
+            audit(
+                by.id, "exchange.reverse", "exchange", original.id,
+                reversal=reversal.id, reason=reason,
+            )
+    except IntegrityError:
+        prior = _existing(idempotency_key) or db.session.scalar(
+            select(Exchange).where(Exchange.reverses_id == exchange_id)
+        )
+        if prior is None:
+            raise
+        return Recorded(prior, created=False)
+    return Recorded(reversal, created=True)
+
+
+def _post_reversal(reversal: Exchange, by: Member) -> None:
+    # A correction must go through even if a party has since been suspended,
+    # but it still respects the floor (invariant 4).
+    accounts = _lock_accounts([reversal.giver_account_id, reversal.receiver_account_id])
+    receiver = accounts[reversal.receiver_account_id]
+    m = reversal.minutes
+    if receiver.floor is not None and receiver.balance - m < receiver.floor:
+        raise LedgerError(
+            f"Reversing would take {receiver.label} below their limit of "
+            f"{format_minutes(receiver.floor)}; lower their limit first.",
+            "reason",
+        )
+    giver = accounts[reversal.giver_account_id]
+    db.session.add_all(
+        [
+            Entry(account_id=receiver.id, exchange_id=reversal.id, minutes=-m),
+            Entry(account_id=giver.id, exchange_id=reversal.id, minutes=m),
+        ]
+    )
+    receiver.balance -= m
+    giver.balance += m
+    reversal.status = ExchangeStatus.CONFIRMED.value
+    reversal.confirmed_by_id = by.id
+    reversal.settled_at = utcnow()
+
+
+def record_group_activity(
+    *,
+    participants: Sequence[Member],
+    to_pool: bool,
+    minutes: int,
+    service_date: date,
+    recorded_by: Member,
+    idempotency_key: str,
+    category_id: int | None = None,
+    description: str = "",
+    today: date | None = None,
+) -> tuple[list[Exchange], bool]:
+    """One activity, one confirmed exchange per participant, all or nothing.
+
+    ``to_pool``: participants gave time to the community (they earn, the pool
+    pays); otherwise the community gave to them (they spend, the pool earns).
+    """
+    if not by_staff(recorded_by):
+        raise LedgerError("Only a coordinator can record a group activity.")
+    if not participants:
+        raise LedgerError("Choose at least one participant.", "participants")
+    if len({p.id for p in participants}) != len(participants):
+        raise LedgerError("A participant is listed twice.", "participants")
+    existing = _activity(idempotency_key)
+    if existing:
+        return existing, False
+    minutes = _check_minutes(minutes)
+    today = today or date.today()
+    if service_date > today:
+        raise LedgerError("The date of the activity cannot be in the future.", "service_date")
+    try:
+        with write_transaction():
+            if _activity(idempotency_key):
+                return _activity(idempotency_key), False
+            pool = pool_account()
+            made = []
+            for member in participants:
+                account = open_account(member)
+                giver, receiver = (account, pool) if to_pool else (pool, account)
+                exchange = Exchange(
+                    giver_account_id=giver.id,
+                    receiver_account_id=receiver.id,
+                    minutes=minutes,
+                    service_date=service_date,
+                    category_id=category_id,
+                    description=description,
+                    recorded_by_id=recorded_by.id,
+                    idempotency_key=f"{idempotency_key[:40]}-{member.id}",
+                    activity_id=idempotency_key,
+                    status=ExchangeStatus.PENDING.value,
+                )
+                db.session.add(exchange)
+                db.session.flush()
+                _post(exchange, recorded_by)
+                made.append(exchange)
+            audit(
+                recorded_by.id, "activity.record", "activity", None,
+                activity=idempotency_key, participants=[p.id for p in participants],
+                minutes=minutes, to_pool=to_pool,
+            )
+    except IntegrityError:
+        found = _activity(idempotency_key)
+        if not found:
+            raise
+        return found, False
+    return made, True
+
+
+def by_staff(member: Member) -> bool:
+    return member.is_staff
+
+
+def _activity(key: str) -> list[Exchange]:
+    return list(
+        db.session.scalars(
+            select(Exchange).where(Exchange.activity_id == key).order_by(Exchange.id)
+        )
+    )
+
+
+def add_outcome(exchange_id: int, by: Member, score: int, text: str, share: bool) -> Outcome:
+    """The receiver says what difference the exchange made (once)."""
+    exchange = db.session.get(Exchange, exchange_id)
+    if exchange is None:
+        raise LedgerError("There is no such exchange.")
+    if exchange.receiver.member_id != by.id:
+        raise LedgerError("Only the person who received the time can say what it changed.")
+    if exchange.status != ExchangeStatus.CONFIRMED.value:
+        raise LedgerError("You can add an outcome once the exchange is confirmed.")
+    if db.session.scalar(select(Outcome).where(Outcome.exchange_id == exchange_id)):
+        raise LedgerError("You have already said what this exchange changed.")
+    outcome = Outcome(
+        exchange_id=exchange_id, author_id=by.id, score=score, text=text, share_consent=share
+    )
+    db.session.add(outcome)
+    audit(by.id, "outcome.add", "exchange", exchange_id, score=score, shared=share)
+    db.session.commit()
+    return outcome
+
+
+# -- checks -------------------------------------------------------------------
+
+
+def check_ledger() -> list[str]:
+    """Return one line per broken invariant (empty when the ledger is sound)."""
+    problems: list[str] = []
+    unbalanced = db.session.execute(
+        select(Exchange.id, func.coalesce(func.sum(Entry.minutes), 0), func.count(Entry.id))
+        .outerjoin(Entry, Entry.exchange_id == Exchange.id)
+        .where(Exchange.status == ExchangeStatus.CONFIRMED.value)
+        .group_by(Exchange.id)
+        .having((func.coalesce(func.sum(Entry.minutes), 0) != 0) | (func.count(Entry.id) != 2))
+    ).all()
+    for ex_id, total, count in unbalanced:
+        problems.append(f"exchange {ex_id}: {count} entries summing to {total} minutes (want 2, 0)")
+    stray = db.session.execute(
+        select(Exchange.id, Exchange.status)
+        .join(Entry, Entry.exchange_id == Exchange.id)
+        .where(Exchange.status != ExchangeStatus.CONFIRMED.value)
+        .group_by(Exchange.id, Exchange.status)
+    ).all()
+    for ex_id, status in stray:
+        problems.append(f"exchange {ex_id}: status {status} but has entries")
+    sums = (
+        select(Entry.account_id, func.sum(Entry.minutes).label("total"))
+        .group_by(Entry.account_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Account.id, Account.name, Account.member_id, Account.balance, Account.floor,
+               func.coalesce(sums.c.total, 0))
+        .outerjoin(sums, sums.c.account_id == Account.id)
+        .order_by(Account.id)
+    ).all()
+    total_balance = 0
+    for acc_id, name, member_id, balance, floor, entry_sum in rows:
+        label = f"account {acc_id} ({name or f'member {member_id}'})"
+        total_balance += balance
+        if balance != entry_sum:
+            problems.append(f"{label}: cached balance {balance} != sum of entries {entry_sum}")
+        if floor is not None and entry_sum < floor:
+            problems.append(f"{label}: balance {entry_sum} is below its floor {floor}")
+    if total_balance != 0:
+        problems.append(f"sum of all balances is {total_balance}, not 0")
+    return problems
+
+
+def repair_balances() -> list[tuple[int, int, int]]:
+    """Recompute cached balances from entries; return (account, old, new) per change."""
+    changed: list[tuple[int, int, int]] = []
+    with write_transaction():
+        sums = dict(
+            db.session.execute(
+                select(Entry.account_id, func.sum(Entry.minutes)).group_by(Entry.account_id)
+            ).all()
+        )
+        accounts = db.session.scalars(
+            select(Account).order_by(Account.id).with_for_update(of=Account)
+        ).all()
+        for account in accounts:
+            want = int(sums.get(account.id, 0) or 0)
+            if account.balance != want:
+                changed.append((account.id, account.balance, want))
+                account.balance = want
+        if changed:
+            audit(None, "ledger.repair_balances", "ledger", None, changes=changed)
+    return changed
+
+
+# -- bulk seeding (demo data and benchmarks) ----------------------------------
+
+
+def open_accounts_bulk(member_ids: Sequence[int]) -> dict[int, tuple[int, int | None]]:
+    """Open accounts for members lacking one; return {account_id: (balance, floor)}."""
+    from flask import current_app
+
+    floor = current_app.config["TIMEBANK_DEFAULT_FLOOR_MINUTES"]
+    wanted = set(member_ids)
+    have = set(db.session.scalars(select(Account.member_id).where(Account.member_id.isnot(None))))
+    missing = [
+        {"kind": AccountKind.MEMBER.value, "member_id": mid, "balance": 0, "floor": floor,
+         "name": ""}
+        for mid in sorted(wanted - have)
+    ]
+    for offset in range(0, len(missing), 5000):
+        db.session.execute(insert(Account), missing[offset : offset + 5000])
+    db.session.commit()
+    rows = db.session.execute(
+        select(Account.id, Account.member_id, Account.balance, Account.floor).where(
+            Account.member_id.isnot(None)
+        )
+    ).all()
+    return {r.id: (r.balance, r.floor) for r in rows if r.member_id in wanted}
+
+
+def seed_history(
+    rng, accounts: dict[int, tuple[int, int | None]], n: int, descriptions: Sequence[str],
+    progress=None, batch: int = 5000,
+) -> int:
+    """Write ``n`` confirmed exchanges between ``accounts`` in bulk, respecting every floor.
+
+    The fast path for demo data and benchmarks: plain multi-row inserts instead
+    of one transaction per exchange, with the same invariants (entries sum to
+    zero, balances equal entry sums, floors hold), which ``check_ledger`` confirms.
+    """
+    from datetime import timedelta
+
+    if n <= 0 or len(accounts) < 2:
+        return 0
+    ids = list(accounts)
+    balance = {a: accounts[a][0] for a in ids}
+    floors = {a: accounts[a][1] for a in ids}
+    category_ids = list(db.session.scalars(select(Category.id))) or [None]
+    today = date.today()
+    made = 0
+    while made < n:
+        ex_rows, pairs = [], []
+        while len(ex_rows) < min(batch, n - made):
+            giver, receiver = rng.sample(ids, 2)
+            minutes = rng.choice((30, 45, 60, 60, 90, 120, 180))
+            floor = floors[receiver]
+            if floor is not None and balance[receiver] - minutes < floor:
+                continue
+            balance[receiver] -= minutes
+            balance[giver] += minutes
+            ex_rows.append({
+                "giver_account_id": giver, "receiver_account_id": receiver, "minutes": minutes,
+                "category_id": rng.choice(category_ids), "description": rng.choice(descriptions),
+                "service_date": today - timedelta(days=rng.randint(0, 730)),
+                "status": ExchangeStatus.CONFIRMED.value,
+                "idempotency_key": f"seed-{rng.getrandbits(96):024x}", "reason": "",
+                "awaiting_member_id": None, "activity_id": None, "reverses_id": None,
+                "settled_at": utcnow(), "created_at": utcnow(),
+            })
+            pairs.append((giver, receiver, minutes))
+        new_ids = db.session.scalars(insert(Exchange).returning(Exchange.id), ex_rows).all()
+        entry_rows = []
+        for ex_id, (giver, receiver, minutes) in zip(new_ids, pairs, strict=True):
+            entry_rows.append({"account_id": receiver, "exchange_id": ex_id, "minutes": -minutes})
+            entry_rows.append({"account_id": giver, "exchange_id": ex_id, "minutes": minutes})
+        db.session.execute(insert(Entry), entry_rows)
+        made += len(ex_rows)
+        if progress:
+            progress(len(ex_rows))
+    table = Account.__table__
+    db.session.execute(
+        update(table).where(table.c.id == bindparam("aid")).values(balance=bindparam("bal")),
+        [{"aid": a, "bal": b} for a, b in balance.items()],
+    )
+    db.session.commit()
+    return made

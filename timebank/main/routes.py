@@ -1,0 +1,31 @@
+import contextlib
+
+from flask import Blueprint, jsonify
+from flask_login import current_user
+from sqlalchemy import text
+
+from ..extensions import db
+from ..htmx import render
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+def index():
+    if not current_user.is_authenticated:
+        return render("main/welcome.html")
+    from ..exchanges.views import dashboard_context
+
+    return render("main/dashboard.html", **dashboard_context(current_user))
+
+
+@bp.route("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+    except Exception:  # any database failure means "not healthy"
+        with contextlib.suppress(Exception):  # the connection may already be gone
+            db.session.rollback()
+        return jsonify({"status": "error", "db": "error"}), 503
+    return jsonify({"status": "ok", "db": "ok"})

@@ -1,0 +1,132 @@
+"""Ledger tables: accounts, exchanges, entries and outcomes.
+
+Only ``timebank/ledger.py`` writes Entry rows or Account.balance; everything
+here is integer minutes, never floats.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import utcnow
+
+MAX_EXCHANGE_MINUTES = 24 * 60
+
+
+class AccountKind(StrEnum):
+    MEMBER = "member"
+    SYSTEM = "system"
+
+
+class ExchangeStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+class Account(db.Model):
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), default=AccountKind.MEMBER.value)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), unique=True)
+    name: Mapped[str] = mapped_column(String(80), default="")
+    # Cached sum of this account's entries, in whole minutes.
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Lowest balance allowed; NULL means no floor (system accounts such as the pool).
+    floor: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    member = relationship("Member", foreign_keys=[member_id], lazy="joined")
+
+    @property
+    def label(self) -> str:
+        return self.member.display_name if self.member else self.name
+
+
+class Exchange(db.Model):
+    __tablename__ = "exchange"
+    __table_args__ = (
+        CheckConstraint(f"minutes > 0 AND minutes <= {MAX_EXCHANGE_MINUTES}", name="minutes_range"),
+        CheckConstraint("giver_account_id <> receiver_account_id", name="not_self"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    giver_account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    receiver_account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    service_date: Mapped[date]
+    status: Mapped[str] = mapped_column(
+        String(12), default=ExchangeStatus.PENDING.value, index=True
+    )
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    # Who is asked to confirm a pending exchange (the receiver's member).
+    awaiting_member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("exchange.id"), unique=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    activity_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    settled_at: Mapped[datetime | None]
+
+    giver = relationship("Account", foreign_keys=[giver_account_id], lazy="joined")
+    receiver = relationship("Account", foreign_keys=[receiver_account_id], lazy="joined")
+    category = relationship("Category", lazy="joined")
+    recorded_by = relationship("Member", foreign_keys=[recorded_by_id])
+
+    @property
+    def hours_label(self) -> str:
+        return format_minutes(self.minutes)
+
+
+class Entry(db.Model):
+    __tablename__ = "entry"
+    __table_args__ = (db.UniqueConstraint("exchange_id", "account_id", name="one_per_side"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("exchange.id"), index=True)
+    minutes: Mapped[int] = mapped_column(Integer)  # signed: giver +m, receiver -m
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    exchange = relationship("Exchange", lazy="joined")
+
+
+OUTCOME_SCALE = [
+    (1, "No difference"),
+    (2, "A little difference"),
+    (3, "Some difference"),
+    (4, "A big difference"),
+]
+
+
+class Outcome(db.Model):
+    __tablename__ = "outcome"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("exchange.id"), unique=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    score: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    share_consent: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def format_minutes(minutes: int) -> str:
+    """Show minutes as hours and minutes: 90 → '1 h 30 min', -45 → '−45 min'."""
+    sign = "−" if minutes < 0 else ""
+    hours, mins = divmod(abs(int(minutes)), 60)
+    if hours and mins:
+        return f"{sign}{hours} h {mins} min"
+    if hours:
+        return f"{sign}{hours} h"
+    return f"{sign}{mins} min"

@@ -1,0 +1,85 @@
+"""Members: who they are, their role and where they are in the approval process."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from .base import utcnow
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    COORDINATOR = "coordinator"
+    COUNCIL = "council"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return {"council": "Council viewer"}.get(self.value, self.value.capitalize())
+
+
+class MemberStatus(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+# Which roles may do what. Admins can do everything coordinators can.
+STAFF_ROLES = frozenset({Role.COORDINATOR, Role.ADMIN})
+TRADING_ROLES = frozenset({Role.RESIDENT, Role.COORDINATOR, Role.ADMIN})
+
+
+class Member(UserMixin, db.Model):
+    __tablename__ = "member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default=Role.RESIDENT.value)
+    status: Mapped[str] = mapped_column(String(20), default=MemberStatus.PENDING.value, index=True)
+    neighbourhood: Mapped[str] = mapped_column(String(80), default="")
+    bio: Mapped[str] = mapped_column(Text, default="")
+    skills: Mapped[str] = mapped_column(Text, default="")
+    availability: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_at: Mapped[datetime | None]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+
+    @staticmethod
+    def normalise_email(email: str) -> str:
+        return email.strip().casefold()
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    # Flask-Login refuses to log in a member whose is_active is false.
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.status == MemberStatus.ACTIVE
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def can_trade(self) -> bool:
+        return self.role in TRADING_ROLES
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label
+
+    def __repr__(self) -> str:
+        return f"<Member {self.id} {self.email}>"

@@ -1,0 +1,17 @@
+"""Template globals and filters."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .models.ledger import format_minutes
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["hours"] = format_minutes
+
+    @app.context_processor
+    def _dates():
+        from datetime import date
+
+        return {"today_iso": lambda: date.today().isoformat()}
