@@ -66,7 +66,7 @@ def write_transaction() -> Iterator[Session]:
     write starts from fresh data; on SQLite the new transaction takes the
     write lock at once (``BEGIN IMMEDIATE``).
     """
-    session = db.session
+    session = db.session()  # the real Session behind the scoped proxy
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={"sqlite_immediate": True})

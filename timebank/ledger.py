@@ -281,7 +281,8 @@ def _audit_record(exchange: Exchange, by: Member, giver: Account, receiver: Acco
 
 
 def _may_answer(exchange: Exchange, by: Member) -> bool:
-    return by.is_staff or exchange.awaiting_member_id == by.id
+    # The receiving member answers; a coordinator may answer for them.
+    return by.is_staff or exchange.receiver.member_id == by.id
 
 
 def confirm_exchange(exchange_id: int, by: Member) -> Exchange:

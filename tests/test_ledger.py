@@ -1,0 +1,284 @@
+"""Unit tests of timebank/ledger.py, on SQLite and PostgreSQL, without requests."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from tests.conftest import get
+from timebank import ledger
+from timebank.extensions import db
+from timebank.models import AuditEvent, Entry, Exchange, ExchangeStatus, MemberStatus, Role
+
+TODAY = date.today()
+
+
+@pytest.fixture
+def people(app, make, ctx):
+    ids = {
+        "ann": make.member(name="Ann"),
+        "bob": make.member(name="Bob"),
+        "cat": make.member(Role.COORDINATOR, name="Cat"),
+    }
+    return ids
+
+
+def acct(member_id):
+    return ledger.account_of(get(member_id))
+
+
+def record(giver, receiver, minutes=60, confirm=False, key=None, by=None, **kw):
+    return ledger.record_exchange(
+        giver=acct(giver), receiver=acct(receiver), minutes=minutes,
+        service_date=kw.pop("service_date", TODAY), recorded_by=get(by or giver),
+        idempotency_key=key or ledger.new_key(), confirm=confirm, **kw,
+    )
+
+
+def balances(*ids):
+    db.session.expire_all()
+    return [acct(i).balance for i in ids]
+
+
+def test_confirm_writes_two_entries_and_moves_balances(people):
+    result = record(people["ann"], people["bob"], 90)
+    assert result.created and result.exchange.status == ExchangeStatus.PENDING
+    assert balances(people["ann"], people["bob"]) == [0, 0]
+    ledger.confirm_exchange(result.exchange.id, get(people["bob"]))
+    assert balances(people["ann"], people["bob"]) == [90, -90]
+    entries = db.session.query(Entry).filter_by(exchange_id=result.exchange.id).all()
+    assert sorted(e.minutes for e in entries) == [-90, 90]
+    assert all(isinstance(e.minutes, int) for e in entries)
+    assert ledger.check_ledger() == []
+
+
+def test_received_is_confirmed_at_once(people):
+    result = record(people["ann"], people["bob"], 30, confirm=True, by=people["bob"])
+    assert result.exchange.status == ExchangeStatus.CONFIRMED
+    assert balances(people["ann"], people["bob"]) == [30, -30]
+
+
+def test_same_key_makes_one_exchange(people):
+    first = record(people["ann"], people["bob"], 60, key="k1", confirm=True, by=people["bob"])
+    again = record(people["ann"], people["bob"], 60, key="k1", confirm=True, by=people["bob"])
+    assert first.created and not again.created
+    assert again.exchange.id == first.exchange.id
+    assert db.session.query(Exchange).count() == 1
+    assert balances(people["ann"], people["bob"]) == [60, -60]
+
+
+@pytest.mark.parametrize("minutes,message", [
+    (0, "more than zero"), (-30, "more than zero"), (24 * 60 + 1, "at most 24 hours"),
+    (10**9, "at most 24 hours"), (1.5, "whole number"), ("60", "whole number"),
+    (True, "whole number"),
+])
+def test_refuses_bad_minutes(people, minutes, message):
+    with pytest.raises(ledger.LedgerError, match=message):
+        record(people["ann"], people["bob"], minutes)
+    assert db.session.query(Exchange).count() == 0
+
+
+def test_refuses_self_exchange(people):
+    with pytest.raises(ledger.LedgerError, match="different people"):
+        record(people["ann"], people["ann"], 60)
+
+
+def test_refuses_future_date(people):
+    with pytest.raises(ledger.LedgerError, match="future"):
+        record(people["ann"], people["bob"], 60, service_date=TODAY + timedelta(days=1))
+
+
+def test_refuses_suspended_member(people):
+    get(people["bob"]).status = MemberStatus.SUSPENDED.value
+    db.session.commit()
+    with pytest.raises(ledger.LedgerError, match="not an active member"):
+        record(people["ann"], people["bob"], 60)
+
+
+def test_confirm_refuses_when_party_suspended_meanwhile(people):
+    result = record(people["ann"], people["bob"], 60)
+    get(people["ann"]).status = MemberStatus.SUSPENDED.value
+    db.session.commit()
+    with pytest.raises(ledger.LedgerError, match="not an active member"):
+        ledger.confirm_exchange(result.exchange.id, get(people["bob"]))
+    assert db.session.get(Exchange, result.exchange.id).status == ExchangeStatus.PENDING
+
+
+def test_refuses_going_below_floor(people):
+    # Default floor is -10 h: Bob may receive 10 h, not a minute more.
+    for _ in range(10):
+        record(people["ann"], people["bob"], 60, confirm=True, by=people["bob"])
+    assert balances(people["bob"]) == [-600]
+    pending = record(people["ann"], people["bob"], 15)
+    with pytest.raises(ledger.LedgerError, match="below their limit"):
+        ledger.confirm_exchange(pending.exchange.id, get(people["bob"]))
+    assert balances(people["ann"], people["bob"]) == [600, -600]
+    with pytest.raises(ledger.LedgerError, match="below their limit"):
+        record(people["ann"], people["bob"], 15, confirm=True, by=people["bob"])
+    # A coordinator lowers the floor; now it goes through.
+    ledger.set_floor(acct(people["bob"]).id, -1200, get(people["cat"]))
+    ledger.confirm_exchange(pending.exchange.id, get(people["bob"]))
+    assert balances(people["bob"]) == [-615]
+
+
+def test_set_floor_refuses_above_balance_or_positive(people):
+    record(people["ann"], people["bob"], 120, confirm=True, by=people["bob"])
+    with pytest.raises(ledger.LedgerError, match="cannot be above"):
+        ledger.set_floor(acct(people["bob"]).id, -60, get(people["cat"]))
+    with pytest.raises(ledger.LedgerError, match="zero or below"):
+        ledger.set_floor(acct(people["bob"]).id, 60, get(people["cat"]))
+
+
+def test_double_confirm_refused(people):
+    result = record(people["ann"], people["bob"], 60)
+    ledger.confirm_exchange(result.exchange.id, get(people["bob"]))
+    with pytest.raises(ledger.LedgerError, match="already confirmed"):
+        ledger.confirm_exchange(result.exchange.id, get(people["bob"]))
+    assert balances(people["ann"], people["bob"]) == [60, -60]
+
+
+def test_only_receiver_or_staff_confirms(people):
+    result = record(people["ann"], people["bob"], 60)
+    with pytest.raises(ledger.LedgerError, match="Only the person who received"):
+        ledger.confirm_exchange(result.exchange.id, get(people["ann"]))
+    ledger.confirm_exchange(result.exchange.id, get(people["cat"]))
+    assert balances(people["bob"]) == [-60]
+
+
+def test_decline_and_cancel(people):
+    declined = record(people["ann"], people["bob"], 60)
+    ledger.decline_exchange(declined.exchange.id, get(people["bob"]))
+    with pytest.raises(ledger.LedgerError, match="already declined"):
+        ledger.confirm_exchange(declined.exchange.id, get(people["bob"]))
+    cancelled = record(people["ann"], people["bob"], 60)
+    with pytest.raises(ledger.LedgerError, match="Only the person who recorded"):
+        ledger.cancel_exchange(cancelled.exchange.id, get(people["bob"]))
+    ledger.cancel_exchange(cancelled.exchange.id, get(people["ann"]))
+    assert db.session.get(Exchange, cancelled.exchange.id).status == ExchangeStatus.CANCELLED
+    assert balances(people["ann"], people["bob"]) == [0, 0]
+    assert db.session.query(Entry).count() == 0
+
+
+def test_reverse_mirrors_and_keeps_original(people):
+    original = record(people["ann"], people["bob"], 45, confirm=True, by=people["bob"])
+    result = ledger.reverse_exchange(original.exchange.id, get(people["cat"]), "Typed wrong",
+                                     ledger.new_key())
+    reversal = result.exchange
+    assert reversal.reverses_id == original.exchange.id
+    assert reversal.giver_account_id == original.exchange.receiver_account_id
+    assert balances(people["ann"], people["bob"]) == [0, 0]
+    assert db.session.get(Exchange, original.exchange.id).status == ExchangeStatus.CONFIRMED
+    assert db.session.query(Entry).count() == 4
+    with pytest.raises(ledger.LedgerError, match="already reversed"):
+        ledger.reverse_exchange(original.exchange.id, get(people["cat"]), "again",
+                                ledger.new_key())
+    with pytest.raises(ledger.LedgerError, match="cannot itself be reversed"):
+        ledger.reverse_exchange(reversal.id, get(people["cat"]), "undo", ledger.new_key())
+
+
+def test_reverse_refusals(people):
+    pending = record(people["ann"], people["bob"], 30)
+    with pytest.raises(ledger.LedgerError, match="Only a confirmed"):
+        ledger.reverse_exchange(pending.exchange.id, get(people["cat"]), "x", ledger.new_key())
+    done = record(people["ann"], people["bob"], 30, confirm=True, by=people["bob"])
+    with pytest.raises(ledger.LedgerError, match="Only a coordinator"):
+        ledger.reverse_exchange(done.exchange.id, get(people["ann"]), "x", ledger.new_key())
+    with pytest.raises(ledger.LedgerError, match="Say why"):
+        ledger.reverse_exchange(done.exchange.id, get(people["cat"]), "  ", ledger.new_key())
+
+
+def test_group_activity_with_pool(people):
+    participants = [get(people["ann"]), get(people["bob"])]
+    made, created = ledger.record_group_activity(
+        participants=participants, to_pool=True, minutes=120, service_date=TODAY,
+        recorded_by=get(people["cat"]), idempotency_key="activity-1")
+    assert created and len(made) == 2
+    assert {e.activity_id for e in made} == {"activity-1"}
+    assert balances(people["ann"], people["bob"]) == [120, 120]
+    assert ledger.pool_account().balance == -240
+    again, created = ledger.record_group_activity(
+        participants=participants, to_pool=True, minutes=120, service_date=TODAY,
+        recorded_by=get(people["cat"]), idempotency_key="activity-1")
+    assert not created and [e.id for e in again] == [e.id for e in made]
+    assert ledger.check_ledger() == []
+
+
+def test_group_activity_is_all_or_nothing(people):
+    ann = get(people["ann"])
+    # Ann can spend at most 10 h; 11 h from the pool must fail for everyone.
+    with pytest.raises(ledger.LedgerError, match="below their limit"):
+        for _ in range(2):
+            ledger.record_group_activity(
+                participants=[get(people["bob"]), ann], to_pool=False, minutes=6 * 60,
+                service_date=TODAY, recorded_by=get(people["cat"]),
+                idempotency_key=ledger.new_key())
+    assert balances(people["ann"], people["bob"]) == [-360, -360]
+
+
+def test_group_activity_refusals(people):
+    with pytest.raises(ledger.LedgerError, match="Only a coordinator"):
+        ledger.record_group_activity(participants=[get(people["bob"])], to_pool=True,
+                                     minutes=60, service_date=TODAY,
+                                     recorded_by=get(people["ann"]), idempotency_key="a")
+    with pytest.raises(ledger.LedgerError, match="at least one"):
+        ledger.record_group_activity(participants=[], to_pool=True, minutes=60,
+                                     service_date=TODAY, recorded_by=get(people["cat"]),
+                                     idempotency_key="b")
+    with pytest.raises(ledger.LedgerError, match="listed twice"):
+        ledger.record_group_activity(participants=[get(people["bob"])] * 2, to_pool=True,
+                                     minutes=60, service_date=TODAY,
+                                     recorded_by=get(people["cat"]), idempotency_key="c")
+
+
+def test_outcome_only_by_receiver_once(people):
+    done = record(people["ann"], people["bob"], 60, confirm=True, by=people["bob"])
+    with pytest.raises(ledger.LedgerError, match="Only the person who received"):
+        ledger.add_outcome(done.exchange.id, get(people["ann"]), 3, "", False)
+    ledger.add_outcome(done.exchange.id, get(people["bob"]), 4, "Garden tidy", True)
+    with pytest.raises(ledger.LedgerError, match="already said"):
+        ledger.add_outcome(done.exchange.id, get(people["bob"]), 4, "", True)
+
+
+def test_every_write_is_audited(people):
+    result = record(people["ann"], people["bob"], 60)
+    ledger.confirm_exchange(result.exchange.id, get(people["bob"]))
+    on_behalf = record(people["ann"], people["bob"], 30, confirm=True, by=people["cat"])
+    actions = [a.action for a in db.session.query(AuditEvent).order_by(AuditEvent.id)]
+    assert actions == ["exchange.record", "exchange.confirm", "exchange.record"]
+    last = db.session.query(AuditEvent).order_by(AuditEvent.id.desc()).first()
+    assert last.detail["on_behalf"] is True
+    assert last.detail["note"] == "recorded by Cat for Ann and Bob"
+    assert last.object_id == on_behalf.exchange.id
+
+
+@pytest.mark.tampers_ledger
+def test_check_ledger_names_a_corrupted_balance(people):
+    record(people["ann"], people["bob"], 60, confirm=True, by=people["bob"])
+    account = acct(people["bob"])
+    db.session.execute(db.text("UPDATE account SET balance = 999 WHERE id = :i"),
+                       {"i": account.id})
+    db.session.commit()
+    problems = ledger.check_ledger()
+    assert any(f"account {account.id}" in p and "999" in p for p in problems)
+    assert any("sum of all balances" in p for p in problems)
+    changed = ledger.repair_balances()
+    assert changed == [(account.id, 999, -60)]
+    assert ledger.check_ledger() == []
+
+
+@pytest.mark.tampers_ledger
+def test_check_ledger_names_an_unbalanced_exchange(people):
+    result = record(people["ann"], people["bob"], 60, confirm=True, by=people["bob"])
+    db.session.execute(db.text("UPDATE entry SET minutes = 59 WHERE minutes = 60"))
+    db.session.commit()
+    problems = ledger.check_ledger()
+    assert any(p.startswith(f"exchange {result.exchange.id}:") for p in problems)
+
+
+def test_no_float_balance_columns(app):
+    from sqlalchemy import Float, Numeric
+
+    for table in db.metadata.sorted_tables:
+        for column in table.columns:
+            assert not isinstance(column.type, Float | Numeric), f"{table.name}.{column.name}"

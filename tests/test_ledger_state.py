@@ -1,0 +1,146 @@
+"""Random sequences of ledger operations never break an invariant (hypothesis)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from tests.conftest import Factory
+from timebank import ledger
+from timebank.extensions import db
+from timebank.models import Account, Exchange, ExchangeStatus, Member, Role
+
+TODAY = date.today()
+
+
+def run_machine(app, max_examples: int) -> None:
+    factory = Factory(app)
+    with app.app_context():
+        member_ids = [factory.member(name=f"P{i}") for i in range(4)]
+        staff_id = factory.member(Role.COORDINATOR, name="Staff")
+
+    class Ledger(RuleBasedStateMachine):
+        """Model: the expected balance of each account, kept in plain Python."""
+
+        def __init__(self):
+            super().__init__()
+            self.ctx = app.app_context()
+            self.ctx.push()
+            # Every example starts from an empty ledger, so runs are reproducible.
+            for statement in ("DELETE FROM entry", "DELETE FROM outcome",
+                              "UPDATE exchange SET reverses_id = NULL", "DELETE FROM exchange",
+                              "UPDATE account SET balance = 0"):
+                db.session.execute(db.text(statement))
+            db.session.commit()
+            self.expected = {a.id: 0 for a in db.session.query(Account)}
+            self.pending: list[int] = []
+            self.confirmed: list[int] = []
+
+        def teardown(self):
+            db.session.remove()
+            self.ctx.pop()
+
+        def _member(self, i):
+            return db.session.get(Member, member_ids[i])
+
+        def _account(self, i):
+            return ledger.account_of(self._member(i))
+
+        @rule(g=st.integers(0, 3), r=st.integers(0, 3), minutes=st.integers(-30, 1500),
+              confirm=st.booleans())
+        def record(self, g, r, minutes, confirm):
+            giver, receiver = self._account(g), self._account(r)
+            try:
+                result = ledger.record_exchange(
+                    giver=giver, receiver=receiver, minutes=minutes, service_date=TODAY,
+                    recorded_by=self._member(r if confirm else g),
+                    idempotency_key=ledger.new_key(), confirm=confirm)
+            except ledger.LedgerError:
+                ok = g != r and 0 < minutes <= 1440 and not confirm
+                assert not ok or confirm, "refused a valid pending exchange"
+                if confirm and g != r and 0 < minutes <= 1440:
+                    # Only the floor may refuse a valid confirmed exchange.
+                    assert self.expected[receiver.id] - minutes < receiver.floor
+                return
+            assert g != r and 0 < minutes <= 1440
+            if confirm:
+                self.expected[giver.id] += minutes
+                self.expected[receiver.id] -= minutes
+                self.confirmed.append(result.exchange.id)
+            else:
+                self.pending.append(result.exchange.id)
+
+        @precondition(lambda self: self.pending)
+        @rule(data=st.data(), accept=st.booleans())
+        def answer(self, data, accept):
+            exchange_id = data.draw(st.sampled_from(self.pending))
+            exchange = db.session.get(Exchange, exchange_id)
+            receiver_member = exchange.receiver.member
+            self.pending.remove(exchange_id)
+            if not accept:
+                ledger.decline_exchange(exchange_id, receiver_member)
+                return
+            try:
+                ledger.confirm_exchange(exchange_id, receiver_member)
+            except ledger.LedgerError as error:
+                assert "limit" in error.message
+                self.pending.append(exchange_id)  # still pending
+                return
+            self.expected[exchange.giver_account_id] += exchange.minutes
+            self.expected[exchange.receiver_account_id] -= exchange.minutes
+            self.confirmed.append(exchange_id)
+
+        @precondition(lambda self: self.confirmed)
+        @rule(data=st.data())
+        def reverse(self, data):
+            exchange_id = data.draw(st.sampled_from(self.confirmed))
+            exchange = db.session.get(Exchange, exchange_id)
+            try:
+                ledger.reverse_exchange(exchange_id, db.session.get(Member, staff_id),
+                                        "test", ledger.new_key())
+            except ledger.LedgerError as error:
+                assert "reversed" in error.message or "limit" in error.message
+                return
+            self.confirmed.remove(exchange_id)
+            self.expected[exchange.giver_account_id] -= exchange.minutes
+            self.expected[exchange.receiver_account_id] += exchange.minutes
+
+        @precondition(lambda self: self.confirmed)
+        @rule(data=st.data())
+        def reverse_a_reversal_is_refused(self, data):
+            exchange_id = data.draw(st.sampled_from(self.confirmed))
+            reversal = db.session.query(Exchange).filter_by(reverses_id=exchange_id).first()
+            if reversal is not None:
+                with pytest.raises(ledger.LedgerError):
+                    ledger.reverse_exchange(reversal.id, db.session.get(Member, staff_id),
+                                            "again", ledger.new_key())
+
+        @precondition(lambda self: self.confirmed)
+        @rule(data=st.data())
+        def double_confirm_is_refused(self, data):
+            exchange_id = data.draw(st.sampled_from(self.confirmed))
+            exchange = db.session.get(Exchange, exchange_id)
+            with pytest.raises(ledger.LedgerError):
+                ledger.confirm_exchange(exchange_id, db.session.get(Member, staff_id))
+            assert exchange.status == ExchangeStatus.CONFIRMED
+
+        @invariant()
+        def invariants_hold(self):
+            db.session.expire_all()
+            assert ledger.check_ledger() == []
+            actual = {a.id: a.balance for a in db.session.query(Account)}
+            assert actual == self.expected
+
+    Ledger.TestCase.settings = settings(
+        max_examples=max_examples, stateful_step_count=15, deadline=None,
+        suppress_health_check=list(HealthCheck), derandomize=True, database=None,
+    )
+    Ledger.TestCase().runTest()
+
+
+def test_random_operations_keep_invariants(app, db_kind):
+    run_machine(app, max_examples=25 if db_kind == "sqlite" else 12)
