@@ -1,0 +1,260 @@
+"""Recording, confirming and correcting exchanges through the web pages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, timedelta
+
+from tests.conftest import get, login, submit
+from timebank import ledger
+from timebank.extensions import db
+from timebank.models import AuditEvent, Exchange, ExchangeStatus, Outcome, Role
+
+TODAY = date.today().isoformat()
+
+
+def record_form(other: str, direction="gave", hours=1, minutes=30, **extra):
+    return {"direction": direction, "other": other, "hours": str(hours),
+            "extra_minutes": str(minutes), "service_date": TODAY, "category": "0",
+            "description": "Helped with the garden", **extra}
+
+
+def balance_of(app, member_id):
+    with app.app_context():
+        return ledger.account_of(get(member_id)).balance
+
+
+def test_gave_then_receiver_confirms(client, app, make, login_as):
+    me = login_as()
+    other = make.member(name="Olu Other", email="olu@example.org")
+    response = submit(client, "/exchanges/new", record_form(f"Olu Other (#{other})"))
+    assert response.status_code == 303
+    exchange_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert balance_of(app, me) == 0  # not until Olu confirms
+    submit(client, "/logout", {}, page="/profile")
+    login(client, "olu@example.org")
+    dashboard = client.get("/").get_data(as_text=True)
+    assert "gave you 1 h 30 min" in dashboard
+    response = submit(client, f"/exchanges/{exchange_id}/confirm", {}, page="/")
+    assert response.status_code == 303
+    assert balance_of(app, me) == 90 and balance_of(app, other) == -90
+
+
+def test_received_counts_at_once_and_by_email(client, app, make, login_as):
+    me = login_as()
+    other = make.member(email="giver@example.org")
+    response = submit(client, "/exchanges/new",
+                      record_form("Giver@Example.org", direction="received", hours=2, minutes=0))
+    assert response.status_code == 303
+    assert balance_of(app, me) == -120 and balance_of(app, other) == 120
+
+
+def test_same_form_twice_makes_one_exchange(client, app, make, login_as):
+    login_as()
+    other = make.member(name="Twice")
+    html = client.get("/exchanges/new").get_data(as_text=True)
+    from tests.conftest import hidden_fields
+
+    data = {**hidden_fields(html), **record_form(f"Twice (#{other})", direction="received")}
+    first = client.post("/exchanges/new", data=data)
+    second = client.post("/exchanges/new", data=data)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    with app.app_context():
+        assert db.session.query(Exchange).count() == 1
+    assert balance_of(app, other) == 90
+
+
+def test_htmx_confirm_swaps_row_and_balance(client, app, make, login_as):
+    me = login_as()
+    giver = make.member(name="Gia")
+    with app.app_context():
+        result = ledger.record_exchange(
+            giver=ledger.account_of(get(giver)), receiver=ledger.account_of(get(me)),
+            minutes=60, service_date=date.today(), recorded_by=get(giver),
+            idempotency_key="hx", confirm=False)
+        exchange_id = result.exchange.id
+    response = submit(client, f"/exchanges/{exchange_id}/confirm", {}, page="/",
+                      headers={"HX-Request": "true", "HX-Target": f"exchange-{exchange_id}"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" not in body  # a fragment, not a page
+    assert f'id="exchange-{exchange_id}"' in body and "Confirmed" in body
+    assert 'id="balance"' in body and 'hx-swap-oob="true"' in body and "−1 h" in body
+    again = submit(client, f"/exchanges/{exchange_id}/confirm", {}, page="/",
+                   headers={"HX-Request": "true"})
+    assert again.status_code == 409 and "already confirmed" in again.get_data(as_text=True)
+
+
+def test_members_see_only_their_own_exchanges(client, app, make, login_as):
+    login_as()
+    a, b = make.member(), make.member()
+    with app.app_context():
+        result = ledger.record_exchange(
+            giver=ledger.account_of(get(a)), receiver=ledger.account_of(get(b)), minutes=60,
+            service_date=date.today(), recorded_by=get(a), idempotency_key="x", confirm=False)
+        exchange_id = result.exchange.id
+    assert client.get(f"/exchanges/{exchange_id}").status_code == 404
+    response = submit(client, f"/exchanges/{exchange_id}/confirm", {}, page="/")
+    assert response.status_code == 404
+    assert client.get(f"/coordinator/members/{a}/statement").status_code == 404
+    with app.app_context():
+        assert db.session.get(Exchange, exchange_id).status == ExchangeStatus.PENDING
+
+
+def test_coordinator_records_on_behalf(client, app, make, login_as):
+    coordinator = login_as(Role.COORDINATOR)
+    giver = make.member(name="Gwen Giver")
+    receiver = make.member(name="Reg Receiver")
+    response = submit(client, "/coordinator/exchanges/new", {
+        "giver": f"Gwen Giver (#{giver})", "receiver": "Reg Receiver", "hours": "3",
+        "extra_minutes": "15", "service_date": TODAY, "category": "0", "description": ""})
+    assert response.status_code == 303
+    assert balance_of(app, giver) == 195 and balance_of(app, receiver) == -195
+    with app.app_context():
+        event = db.session.query(AuditEvent).filter_by(action="exchange.record").one()
+        assert event.actor_id == coordinator
+        assert event.detail["note"] == "recorded by Person 1 for Gwen Giver and Reg Receiver"
+
+
+def test_group_activity_page(client, app, make, login_as):
+    login_as(Role.COORDINATOR)
+    people = [make.member(name=f"Walker {i}") for i in range(3)]
+    lines = "\n".join(f"Walker {i} (#{pid})" for i, pid in enumerate(people))
+    response = submit(client, "/coordinator/activities/new", {
+        "direction": "to_pool", "participants": lines, "hours": "2", "extra_minutes": "0",
+        "service_date": TODAY, "category": "0", "description": "Litter pick"})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert page.count("Walker") == 3 and "Community pool" in page
+    assert [balance_of(app, p) for p in people] == [120, 120, 120]
+
+
+def test_group_activity_unknown_participant_keeps_text(client, app, make, login_as):
+    login_as(Role.COORDINATOR)
+    make.member(name="Known")
+    response = submit(client, "/coordinator/activities/new", {
+        "direction": "to_pool", "participants": "Known\nNobody Atall", "hours": "1",
+        "extra_minutes": "0", "service_date": TODAY, "category": "0", "description": ""})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "No member matches “Nobody Atall”" in body and "Known\nNobody Atall" in body
+    with app.app_context():
+        assert db.session.query(Exchange).count() == 0
+
+
+def test_reverse_from_the_page(client, app, make, login_as):
+    login_as(Role.COORDINATOR)
+    a, b = make.member(), make.member()
+    with app.app_context():
+        original = ledger.record_exchange(
+            giver=ledger.account_of(get(a)), receiver=ledger.account_of(get(b)), minutes=60,
+            service_date=date.today(), recorded_by=get(a), idempotency_key="r", confirm=True,
+        ).exchange.id
+    empty = submit(client, f"/exchanges/{original}/reverse", {"reason": ""})
+    assert empty.status_code == 422 and "Give a reason" in empty.get_data(as_text=True)
+    response = submit(client, f"/exchanges/{original}/reverse", {"reason": "Entered twice"})
+    assert response.status_code == 303
+    assert balance_of(app, a) == 0 and balance_of(app, b) == 0
+    page = client.get(f"/exchanges/{original}").get_data(as_text=True)
+    assert "Reversed by" in page
+    again = submit(client, f"/exchanges/{original}/reverse", {"reason": "again"})
+    assert again.status_code == 422 and "already reversed" in again.get_data(as_text=True)
+
+
+def test_outcome_form(client, app, make, login_as):
+    me = login_as()
+    giver = make.member()
+    with app.app_context():
+        exchange_id = ledger.record_exchange(
+            giver=ledger.account_of(get(giver)), receiver=ledger.account_of(get(me)),
+            minutes=60, service_date=date.today(), recorded_by=get(me),
+            idempotency_key="o", confirm=True).exchange.id
+    page = client.get(f"/exchanges/{exchange_id}").get_data(as_text=True)
+    assert "What difference did this make?" in page
+    bad = submit(client, f"/exchanges/{exchange_id}/outcome", {"score": "9"},
+                 page=f"/exchanges/{exchange_id}")
+    assert bad.status_code == 422
+    good = submit(client, f"/exchanges/{exchange_id}/outcome",
+                  {"score": "4", "text": "I can get out again", "share": "y"},
+                  page=f"/exchanges/{exchange_id}")
+    assert good.status_code == 303
+    with app.app_context():
+        outcome = db.session.query(Outcome).one()
+        assert (outcome.score, outcome.share_consent) == (4, True)
+
+
+def _seed_history(app, me, other, n):
+    with app.app_context():
+        for i in range(n):
+            ledger.record_exchange(
+                giver=ledger.account_of(get(other if i % 2 else me)),
+                receiver=ledger.account_of(get(me if i % 2 else other)),
+                minutes=15 + i, service_date=date.today() - timedelta(days=i),
+                recorded_by=get(me), idempotency_key=f"h{i}", confirm=True)
+
+
+def test_statement_keyset_pages_and_running_balance(client, app, make, login_as):
+    me = login_as()
+    other = make.member(name="Partner")
+    _seed_history(app, me, other, 30)
+    first = client.get("/statement").get_data(as_text=True)
+    assert first.count("<tr>") == 26  # header + 25 lines
+    more = re.search(r'href="/statement\?before=(\d+)"', first)
+    assert more
+    second = client.get(f"/statement?before={more.group(1)}",
+                        headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in second and second.count("<tr>") == 5
+    # Running balances: the oldest line's balance equals its own amount.
+    rows = list(csv.reader(io.StringIO(client.get("/statement.csv").get_data(as_text=True))))
+    assert rows[0][0] == "entry" and len(rows) == 31
+    running = 0
+    for row in rows[1:]:
+        running += int(row[6])
+        assert int(row[7]) == running
+    assert running == balance_of(app, me)
+
+
+def test_statement_query_count_is_bounded(client, app, make, login_as):
+    from sqlalchemy import event
+
+    me = login_as()
+    other = make.member()
+    counts = []
+    for n in (3, 40):
+        _seed_history(app, me, other, n) if n == 3 else _seed_history_more(app, me, other)
+        with app.app_context():
+            engine = db.engine
+        statements = []
+
+        def count(*args, **kwargs):
+            statements.append(1)
+
+        event.listen(engine, "before_cursor_execute", count)
+        client.get("/statement")
+        event.remove(engine, "before_cursor_execute", count)
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+
+
+def _seed_history_more(app, me, other):
+    with app.app_context():
+        for i in range(37):
+            ledger.record_exchange(
+                giver=ledger.account_of(get(other)), receiver=ledger.account_of(get(me)),
+                minutes=10, service_date=date.today(), recorded_by=get(me),
+                idempotency_key=f"m{i}", confirm=True)
+
+
+def test_csv_escapes_formulas(client, app, make, login_as):
+    me = login_as()
+    other = make.member(name="=HYPERLINK(1)")
+    with app.app_context():
+        ledger.record_exchange(
+            giver=ledger.account_of(get(other)), receiver=ledger.account_of(get(me)),
+            minutes=10, service_date=date.today(), recorded_by=get(me),
+            idempotency_key="csv", confirm=True, description="+cmd")
+    text = client.get("/statement.csv").get_data(as_text=True)
+    assert "'=HYPERLINK(1)" in text and "'+cmd" in text
