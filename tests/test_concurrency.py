@@ -1,0 +1,151 @@
+"""Two gunicorn workers, hundreds of concurrent requests: no doubled exchange, invariants hold."""
+
+from __future__ import annotations
+
+import random
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+import pytest
+
+from tests.conftest import PASSWORD, Factory, build_app
+from tests.servers import Gunicorn, clone, flask_cli, hidden, logged_in_session
+from timebank import ledger
+from timebank.extensions import db
+from timebank.models import Entry, Exchange, ExchangeStatus
+
+pytestmark = pytest.mark.slow
+
+MEMBERS = 8
+DUPLICATE_ROUNDS = 100  # each: GET form + the same POST twice at once = 3 requests
+CONFIRM_ROUNDS = 50  # each: GET form, POST pending, GET dashboard, 3 confirms at once
+
+
+@pytest.fixture
+def server_db(db_kind, tmp_path, request):
+    if db_kind == "sqlite":
+        url = f"sqlite:///{tmp_path}/concurrency.sqlite"
+    else:
+        url = request.getfixturevalue("pg_server").createdb("timebank_concurrency")
+    upgraded = flask_cli(url, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    app = build_app(url)
+    factory = Factory(app)
+    emails = []
+    with app.app_context():
+        for i in range(MEMBERS):
+            factory.member(email=f"c{i}@example.org", name=f"Conc {i}")
+            emails.append(f"c{i}@example.org")
+    yield url, app, emails
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_concurrent_duplicates_and_confirmations(server_db):
+    url, app, emails = server_db
+    rng = random.Random(7)
+    requests_sent = 0
+    keys: list[str] = []
+    statuses: list[int] = []
+
+    with Gunicorn(url, workers=2, threads=4) as server:
+        base = server.url
+        sessions = [logged_in_session(base, e, PASSWORD) for e in emails]
+        requests_sent += 2 * len(sessions)
+
+        def duplicate_round(i: int) -> tuple[int, int, str, str]:
+            me = i % MEMBERS
+            other = (me + 1 + rng.randrange(MEMBERS - 1)) % MEMBERS
+            session = sessions[me]
+            page = clone(session).get(base + "/exchanges/new", timeout=60).text
+            fields = hidden(page)
+            data = {**fields, "direction": "received" if i % 2 else "gave",
+                    "other": f"Conc {other} (#{other + 1})", "hours": "0",
+                    "extra_minutes": "15", "service_date": date.today().isoformat(),
+                    "category": "0", "description": f"round {i}"}
+            with ThreadPoolExecutor(2) as pair:
+                a, b = pair.map(lambda s: s.post(base + "/exchanges/new", data=data,
+                                                 allow_redirects=False, timeout=60),
+                                [clone(session), clone(session)])
+            return a.status_code, b.status_code, a.headers.get("Location", ""), \
+                b.headers.get("Location", "") + "|" + fields["idempotency_key"]
+
+        with ThreadPoolExecutor(8) as pool:
+            for sa, sb, la, lb_key in pool.map(duplicate_round, range(DUPLICATE_ROUNDS)):
+                lb, key = lb_key.split("|")
+                statuses += [sa, sb]
+                keys.append(key)
+                assert sa == sb == 303, (sa, sb)
+                assert la == lb, (la, lb)  # the second request gets the first result
+        requests_sent += 3 * DUPLICATE_ROUNDS
+
+        def confirm_round(i: int) -> list[int]:
+            giver = i % MEMBERS
+            receiver = (giver + 3) % MEMBERS
+            page = clone(sessions[giver]).get(base + "/exchanges/new", timeout=60).text
+            data = {**hidden(page), "direction": "gave",
+                    "other": f"Conc {receiver} (#{receiver + 1})", "hours": "0",
+                    "extra_minutes": "30", "service_date": date.today().isoformat(),
+                    "category": "0", "description": f"confirm {i}"}
+            made = clone(sessions[giver]).post(base + "/exchanges/new", data=data,
+                                               allow_redirects=False, timeout=60)
+            assert made.status_code == 303, made.text[:300]
+            exchange_id = int(made.headers["Location"].rsplit("/", 1)[1])
+            dash = clone(sessions[receiver]).get(base + "/", timeout=60).text
+            token = hidden(dash)["csrf_token"]
+            target = f"{base}/exchanges/{exchange_id}/confirm"
+            with ThreadPoolExecutor(3) as trio:
+                answers = list(trio.map(
+                    lambda s: s.post(target, data={"csrf_token": token},
+                                     allow_redirects=False, timeout=60),
+                    [clone(sessions[receiver]) for _ in range(3)]))
+            return [made.status_code] + [a.status_code for a in answers] + [exchange_id]
+
+        confirmed_ids = []
+        with ThreadPoolExecutor(8) as pool:
+            for result in pool.map(confirm_round, range(CONFIRM_ROUNDS)):
+                *codes, exchange_id = result
+                statuses += codes
+                confirmed_ids.append(exchange_id)
+                assert codes[1:] == [303, 303, 303], codes
+        requests_sent += 6 * CONFIRM_ROUNDS
+
+        log_text = server.output()
+
+    assert requests_sent >= 500, requests_sent
+    assert 500 not in statuses
+    assert "Traceback" not in log_text, log_text[-3000:]
+    with app.app_context():
+        # One exchange per submitted form, however often it arrived.
+        made_keys = [k for (k,) in db.session.query(Exchange.idempotency_key)]
+        assert len(made_keys) == len(set(made_keys))
+        assert set(keys) <= set(made_keys)
+        assert db.session.query(Exchange).count() == DUPLICATE_ROUNDS + CONFIRM_ROUNDS
+        for exchange_id in confirmed_ids:
+            exchange = db.session.get(Exchange, exchange_id)
+            assert exchange.status == ExchangeStatus.CONFIRMED
+            assert db.session.query(Entry).filter_by(exchange_id=exchange_id).count() == 2
+        assert ledger.check_ledger() == []
+    check = flask_cli(url, "check-ledger")
+    assert check.returncode == 0, check.stderr
+    assert re.search(r"ledger OK: \d+ exchanges", check.stdout)
+
+
+def test_check_ledger_cli_fails_naming_a_tampered_account(server_db):
+    url, app, emails = server_db
+    with app.app_context():
+        a, b = (ledger.account_of(db.session.query(ledger.Member).filter_by(email=e).one())
+                for e in emails[:2])
+        ledger.record_exchange(giver=a, receiver=b, minutes=60, service_date=date.today(),
+                               recorded_by=b.member, idempotency_key="t", confirm=True)
+        account_id = b.id
+        db.session.execute(db.text("UPDATE account SET balance = balance + 7 WHERE id = :i"),
+                           {"i": account_id})
+        db.session.commit()
+    check = flask_cli(url, "check-ledger")
+    assert check.returncode == 1
+    assert f"account {account_id} " in check.stderr and "-53" in check.stderr
+    repaired = flask_cli(url, "check-ledger", "--repair-balances")
+    assert repaired.returncode == 0, repaired.stderr
+    assert f"account {account_id}: balance -53 -> -60" in repaired.stdout
