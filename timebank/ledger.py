@@ -143,7 +143,9 @@ def _lock_accounts(ids: Sequence[int]) -> dict[int, Account]:
         select(Account)
         .where(Account.id.in_(sorted(set(ids))))
         .order_by(Account.id)
-        .with_for_update(of=Account)
+        # NO KEY UPDATE: it does not conflict with the KEY SHARE locks that inserting
+        # an exchange (a foreign key to the account) takes, so no deadlock cycle.
+        .with_for_update(of=Account, key_share=True)
         .execution_options(populate_existing=True)
     ).all()
     return {a.id: a for a in rows}
@@ -230,6 +232,8 @@ def record_exchange(
     _check_party(receiver, "receiver")
     try:
         with write_transaction():
+            # Lock both accounts first, always in id order, before touching anything else.
+            _lock_accounts([giver.id, receiver.id])
             prior = _existing(idempotency_key)
             if prior is not None:
                 return Recorded(prior, created=False)
@@ -339,6 +343,7 @@ def reverse_exchange(exchange_id: int, by: Member, reason: str, idempotency_key:
     try:
         with write_transaction():
             original = _lock_exchange(exchange_id)
+            _lock_accounts([original.giver_account_id, original.receiver_account_id])
             if original.reverses_id is not None:
                 raise LedgerError("A reversal cannot itself be reversed; record a new exchange.")
             if original.status != ExchangeStatus.CONFIRMED.value:
@@ -434,9 +439,11 @@ def record_group_activity(
         raise LedgerError("The date of the activity cannot be in the future.", "service_date")
     try:
         with write_transaction():
+            pool = pool_account()
+            accounts = [open_account(member) for member in participants]
+            _lock_accounts([pool.id, *(a.id for a in accounts)])
             if _activity(idempotency_key):
                 return _activity(idempotency_key), False
-            pool = pool_account()
             made = []
             for member in participants:
                 account = open_account(member)

@@ -1,0 +1,84 @@
+"""Command-line contracts: db upgrade, seed-demo, check-ledger."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import create_engine
+
+from tests.conftest import build_app
+from tests.servers import flask_cli
+from timebank import ledger
+from timebank.db import normalise_url
+from timebank.extensions import db
+from timebank.models import Account, Exchange, Member
+
+
+def _fresh_url(db_kind, tmp_path, request, name):
+    if db_kind == "sqlite":
+        return f"sqlite:///{tmp_path}/{name}.sqlite"
+    return request.getfixturevalue("pg_server").createdb(name)
+
+
+def test_migrations_build_the_schema_the_models_describe(db_kind, tmp_path, request):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    url = _fresh_url(db_kind, tmp_path, request, "timebank_migrations")
+    done = flask_cli(url, "db", "upgrade")
+    assert done.returncode == 0, done.stderr
+    engine = create_engine(normalise_url(url))
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        categories = conn.exec_driver_sql("SELECT count(*) FROM category").scalar()
+    engine.dispose()
+    assert diff == [], diff
+    assert categories >= 10  # the default skills taxonomy comes with the schema
+    again = flask_cli(url, "db", "upgrade")  # idempotent
+    assert again.returncode == 0, again.stderr
+
+
+def test_seed_demo_is_balanced_and_reproducible(db_kind, tmp_path, request):
+    url = _fresh_url(db_kind, tmp_path, request, "timebank_seed")
+    assert flask_cli(url, "db", "upgrade").returncode == 0
+    seeded = flask_cli(url, "seed-demo", "--members", "40", "--exchanges", "2000",
+                       "--seed", "3")
+    assert seeded.returncode == 0, seeded.stderr
+    for email in ("resident@example.org", "coordinator@example.org", "council@example.org",
+                  "admin@example.org"):
+        assert email in seeded.stdout
+    check = flask_cli(url, "check-ledger")
+    assert check.returncode == 0, check.stderr
+    assert re.search(r"ledger OK: 2000 exchanges", check.stdout)
+    app = build_app(url)
+    with app.app_context():
+        assert db.session.query(Member).count() == 44
+        assert db.session.query(Exchange).count() == 2000
+        floors_ok = all(a.floor is None or a.balance >= a.floor
+                        for a in db.session.query(Account))
+        assert floors_ok
+        assert ledger.check_ledger() == []
+        db.session.remove()
+        db.engine.dispose()
+    skipped = flask_cli(url, "seed-demo", "--if-empty")
+    assert skipped.returncode == 0 and "not seeding" in skipped.stdout
+
+
+def test_no_code_outside_ledger_writes_entries_or_balances():
+    """Only timebank/ledger.py may create Entry rows or change Account.balance."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "timebank"
+    pattern = re.compile(
+        r"Entry\(|insert\(Entry\)|\.balance\s*[+\-]?=|balance\s*=\s*balance|"
+        r"UPDATE\s+account|update\(Account|Account\.__table__|insert\(Account\)",
+        re.IGNORECASE,
+    )
+    offenders = []
+    for path in root.rglob("*.py"):
+        if path.name == "ledger.py" and path.parent == root:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if pattern.search(line) and not line.lstrip().startswith("class "):
+                offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    assert offenders == []
