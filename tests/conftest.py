@@ -67,11 +67,20 @@ def db_kind(request) -> str:
 
 
 def build_app(url: str, **overrides):
+    import tempfile
+    import uuid
+
     config = {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
+        # No test may reach the internet: the default geocoder is a closed local port.
+        "TIMEBANK_GEOCODER_DOMAIN": "127.0.0.1:9",
+        "TIMEBANK_GEOCODER_SCHEME": "http",
+        "TIMEBANK_GEOCODER_MIN_INTERVAL": 0.0,
+        "TIMEBANK_GEOCODER_TIMEOUT": 1.0,
+        "TIMEBANK_GEOCODER_LOCK": f"{tempfile.gettempdir()}/timebank-geo-{uuid.uuid4().hex}.lock",
     }
     config.update(overrides)
     return create_app(config)
@@ -116,6 +125,23 @@ def ctx(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def nominatim():
+    from tests.fake_nominatim import FakeNominatim
+
+    with FakeNominatim(PLACES) as server:
+        yield server
+
+
+PLACES = {
+    "1 high street, riverside": (51.5010, -0.1000),
+    "2 high street, riverside": (51.5012, -0.1003),
+    "10 hill road, hillcrest": (51.5200, -0.1200),
+    "far farm, elsewhere": (52.2000, 0.1200),
+    "rv1 1aa": (51.5008, -0.0998),
+}
 
 
 # -- members ------------------------------------------------------------------

@@ -38,6 +38,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(check_ledger)
     app.cli.add_command(seed_demo)
     app.cli.add_command(seed_categories_cmd)
+    app.cli.add_command(send_mail)
+    app.cli.add_command(send_digests)
 
 
 @click.command("create-user")
@@ -169,3 +171,28 @@ def _bulk_members(rng: random.Random, n: int) -> list[int]:
             ).all()
     db.session.commit()
     return ids
+
+
+@click.command("send-mail")
+@click.option("--limit", default=200, show_default=True)
+def send_mail(limit: int) -> None:
+    """Send queued e-mail through the TIMEBANK_MAIL_* server; failures stay queued."""
+    from flask import current_app
+
+    from .notify import send_pending
+
+    sent, failed = send_pending(current_app.config, limit)
+    click.echo(f"{sent} sent, {failed} failed (left queued for the next run)")
+    if failed and not sent:
+        sys.exit(1)
+
+
+@click.command("send-digests")
+def send_digests() -> None:
+    """Queue the weekly digest e-mails (then run send-mail)."""
+    from flask import current_app
+
+    from .notify import queue_digests
+
+    queued = queue_digests(current_app.config["TIMEBANK_BASE_URL"])
+    click.echo(f"{queued} digests queued")

@@ -55,6 +55,14 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
             "TIMEBANK_GEOCODER_DOMAIN", "nominatim.openstreetmap.org"
         ),
         "TIMEBANK_GEOCODER_SCHEME": os.environ.get("TIMEBANK_GEOCODER_SCHEME", "https"),
+        "TIMEBANK_GEOCODER_LOCK": os.environ.get(
+            "TIMEBANK_GEOCODER_LOCK", str(Path(instance_path) / "geocoder.lock")
+        ),
+        "TIMEBANK_GEOCODER_MIN_INTERVAL": float(
+            os.environ.get("TIMEBANK_GEOCODER_MIN_INTERVAL", "1.0")
+        ),
+        "TIMEBANK_GEOCODER_TIMEOUT": float(os.environ.get("TIMEBANK_GEOCODER_TIMEOUT", "5")),
+        "TIMEBANK_BASE_URL": os.environ.get("TIMEBANK_BASE_URL", "http://127.0.0.1:5000"),
         "TIMEBANK_TILES_URL": os.environ.get(
             "TIMEBANK_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
         ),

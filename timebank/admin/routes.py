@@ -1,10 +1,17 @@
-from flask import Blueprint, abort, flash, redirect, url_for
+import re
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import StringField
 
 from ..auth import admin_required
 from ..extensions import db
-from ..members.forms import RoleForm
-from ..models import Member
+from ..forms import NAME_MAX, required
+from ..htmx import render
+from ..members.forms import ActionForm, RoleForm
+from ..models import Category, Member
 from ..models.audit import record as audit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -28,3 +35,50 @@ def set_role(member_id: int):
     db.session.commit()
     flash(f"{member.display_name} is now a {member.role_label.lower()}.", "success")
     return redirect(url_for("members.detail", member_id=member.id), 303)
+
+
+class CategoryForm(FlaskForm):
+    name = StringField("Name of the kind of help", validators=required(NAME_MAX))
+
+
+@bp.route("/categories", methods=["GET", "POST"])
+@admin_required
+def categories():
+    form = CategoryForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            name = form.name.data.strip()
+            slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "category"
+            taken = db.session.scalar(select(Category.id).where(
+                (Category.slug == slug) | (Category.name == name)))
+            if taken:
+                form.name.errors.append("There is already a category with that name.")
+            else:
+                category = Category(slug=slug, name=name)
+                db.session.add(category)
+                db.session.flush()
+                audit(current_user.id, "category.create", "category", category.id, name=name)
+                db.session.commit()
+                flash(f"Added “{name}”.", "success")
+                return redirect(url_for("admin.categories"), 303)
+        status = 422
+    rows = db.session.scalars(select(Category).order_by(Category.name)).all()
+    return render("admin/categories.html", status=status, form=form, rows=rows,
+                  action_form=ActionForm())
+
+
+@bp.route("/categories/<int:category_id>/<any(retire,restore):action>", methods=["POST"])
+@admin_required
+def category_state(category_id: int, action: str):
+    category = db.session.get(Category, category_id)
+    if category is None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    # Categories are retired, never deleted: old exchanges and listings keep their name.
+    category.active = action == "restore"
+    audit(current_user.id, f"category.{action}", "category", category.id)
+    db.session.commit()
+    flash(f"“{category.name}” is {'back in use' if category.active else 'retired'}.", "success")
+    return redirect(url_for("admin.categories"), 303)

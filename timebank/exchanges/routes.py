@@ -1,3 +1,4 @@
+import contextlib
 import csv
 import io
 
@@ -25,10 +26,21 @@ from .views import (
 bp = Blueprint("exchanges", __name__)
 
 
+PREFILL = ("direction", "other", "giver", "receiver", "description", "category")
+
+
 def _prepare(form):
     form.category.choices = category_choices()
     if not form.idempotency_key.data:
         form.idempotency_key.data = ledger.new_key()
+    if request.method == "GET":
+        # A completed match opens this form with the details filled in.
+        for name in PREFILL:
+            value = request.args.get(name)
+            if value and hasattr(form, name):
+                field = getattr(form, name)
+                with contextlib.suppress(TypeError, ValueError):  # ignore nonsense
+                    field.data = field.coerce(value) if hasattr(field, "coerce") else value[:500]
     return form
 
 

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, NumberRange
 
 from ..forms import NAME_MAX, TEXT_MAX, choices, optional, required
@@ -15,6 +15,15 @@ class ProfileForm(FlaskForm):
     )
     bio = TextAreaField("A little about you", validators=optional(TEXT_MAX))
     phone = StringField("Phone (only coordinators see this)", validators=optional(40))
+    address = StringField(
+        "Postcode or street, for distances (never shown to others)", validators=optional(200)
+    )
+    email_preference = SelectField(
+        "E-mail me about matches and messages",
+        choices=choices([("immediately", "Straight away"), ("weekly", "In a weekly digest"),
+                         ("never", "Never (I will check the site)")]),
+    )
+    matching_opt_out = BooleanField("Don't suggest me to coordinators for requests")
 
 
 class ActionForm(FlaskForm):

@@ -19,9 +19,16 @@ bp = Blueprint("members", __name__)
 def profile():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
+        member = current_user._get_current_object()
         for field in ("display_name", "neighbourhood", "skills", "availability", "bio", "phone"):
-            setattr(current_user, field, (getattr(form, field).data or "").strip())
-        audit(current_user.id, "member.update_profile", "member", current_user.id)
+            setattr(member, field, (getattr(form, field).data or "").strip())
+        member.email_preference = form.email_preference.data
+        member.matching_opt_out = bool(form.matching_opt_out.data)
+        address = (form.address.data or "").strip()
+        if address != member.address or (address and member.latitude is None):
+            member.address = address
+            _locate(member)
+        audit(member.id, "member.update_profile", "member", member.id)
         db.session.commit()
         flash("Your profile is saved.", "success")
         return redirect(url_for("members.profile"))
@@ -139,3 +146,27 @@ def set_floor(member_id: int):
             return redirect(url_for("members.detail", member_id=member.id), 303)
     return render("members/detail.html", status=422, member=member, account=account,
                   action_form=ActionForm(), floor_form=form)
+
+
+def _locate(member: Member) -> None:
+    """Geocode the member's address; the profile saves whatever the geocoder says."""
+    from .. import geo
+
+    if not member.address:
+        member.latitude = member.longitude = None
+        member.public_latitude = member.public_longitude = None
+        return
+    try:
+        place = geo.geocoder().geocode(member.address)
+    except geo.GeocoderUnavailable:
+        flash("We could not look up your address just now, so distances are not used yet. "
+              "We will try again later.", "info")
+        return
+    if place is None:
+        flash("We could not find that address. Try a postcode, or a street and town.", "info")
+        member.latitude = member.longitude = None
+        member.public_latitude = member.public_longitude = None
+        return
+    member.latitude, member.longitude = place.latitude, place.longitude
+    member.public_latitude, member.public_longitude = geo.public_point(place.latitude,
+                                                                       place.longitude)

@@ -1,8 +1,11 @@
 """Models, one module per aggregate. Import them here so Alembic sees every table."""
 
 from .audit import AuditEvent
+from .geo import GeocodeCache
 from .ledger import Account, AccountKind, Entry, Exchange, ExchangeStatus, Outcome
+from .listings import Listing, ListingKind, ListingStatus, Match, MatchMessage, MatchStatus
 from .members import Member, MemberStatus, Role
+from .notifications import EmailPreference, Notification, OutboxMessage
 from .skills import Category
 
 __all__ = [
@@ -11,7 +14,17 @@ __all__ = [
     "AuditEvent",
     "Category",
     "Entry",
+    "EmailPreference",
     "Exchange",
+    "GeocodeCache",
+    "Listing",
+    "ListingKind",
+    "ListingStatus",
+    "Match",
+    "MatchMessage",
+    "MatchStatus",
+    "Notification",
+    "OutboxMessage",
     "ExchangeStatus",
     "Member",
     "MemberStatus",

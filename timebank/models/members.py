@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -50,6 +50,16 @@ class Member(UserMixin, db.Model):
     skills: Mapped[str] = mapped_column(Text, default="")
     availability: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
+    # Where the member lives, for distances only. The exact point never leaves the
+    # server; the public point is snapped to a ~500 m grid (see geo.public_point).
+    address: Mapped[str] = mapped_column(String(200), default="")
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    public_latitude: Mapped[float | None] = mapped_column(Float)
+    public_longitude: Mapped[float | None] = mapped_column(Float)
+    email_preference: Mapped[str] = mapped_column(String(12), default="immediately")
+    matching_opt_out: Mapped[bool] = mapped_column(default=False)
+    last_digest_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     approved_at: Mapped[datetime | None]
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))

@@ -1,0 +1,137 @@
+"""The ranking in timebank/matching.py, on hand-built plain data (no database)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from timebank.matching import Candidate, CandidatePool, Need, rank, score, words
+from timebank.models.listings import slot_bit
+
+GARDEN = 7
+COOKING = 3
+HERE = (51.5000, -0.1000)
+
+
+def need(**kw):
+    base = dict(member_id=1, category_id=GARDEN, words=words("hedge trimming in the garden"),
+                latitude=HERE[0], longitude=HERE[1], radius_km=5.0)
+    base.update(kw)
+    return Need(**base)
+
+
+def cand(member_id, **kw):
+    base = dict(member_id=member_id, name=f"M{member_id}", latitude=HERE[0],
+                longitude=HERE[1])
+    base.update(kw)
+    return Candidate(**base)
+
+
+def order(n, candidates):
+    return [r.candidate.member_id for r in rank(n, candidates)]
+
+
+def test_category_fit_moves_a_candidate_up():
+    plain, fits = cand(2), cand(3, category_ids=frozenset({GARDEN}),
+                              offer_ids=((GARDEN, 99),))
+    ranked = rank(need(), [plain, fits])
+    assert [r.candidate.member_id for r in ranked] == [3, 2]
+    assert ranked[0].components["category"] == 1.0 and ranked[1].components["category"] == 0
+    assert ranked[0].offer_id == 99
+    assert "offers help of this kind" in ranked[0].reasons
+
+
+def test_shared_words_move_a_candidate_up():
+    ranked = rank(need(), [cand(2, words=words("cooking")), cand(3, words=words("hedge"))])
+    assert ranked[0].candidate.member_id == 3
+    assert ranked[0].components["text"] == pytest.approx(1 / 3, abs=0.01)
+    assert "mentions hedge" in ranked[0].reasons
+
+
+def test_nearer_candidate_ranks_higher_and_radius_matters():
+    near = cand(2, latitude=51.5050, longitude=-0.1000)  # ~0.6 km
+    far = cand(3, latitude=51.5400, longitude=-0.1000)  # ~4.4 km
+    beyond = cand(4, latitude=51.6000, longitude=-0.1000)  # ~11 km
+    ranked = rank(need(), [beyond, far, near])
+    assert [r.candidate.member_id for r in ranked] == [2, 3, 4]
+    assert ranked[2].components["distance"] == 0.0
+    assert 0.5 < ranked[0].distance_km < 0.7
+    wider = rank(need(radius_km=20), [beyond])[0]
+    assert wider.components["distance"] > 0.4
+
+
+def test_remote_needs_ignore_distance_and_unknown_is_neutral():
+    far = cand(2, latitude=55.0, longitude=-3.0)
+    assert score(need(remote_ok=True), far).components["distance"] == 1.0
+    unknown = cand(3, latitude=None, longitude=None)
+    assert score(need(), unknown).components["distance"] == 0.5
+
+
+def test_availability_overlap():
+    mon_am, tue_pm = slot_bit(0, 0), slot_bit(1, 1)
+    n = need(availability=mon_am | tue_pm)
+    both = cand(2, availability=mon_am | tue_pm)
+    one = cand(3, availability=mon_am)
+    none = cand(4, availability=slot_bit(5, 2))
+    ranked = rank(n, [none, one, both])
+    assert [r.candidate.member_id for r in ranked] == [2, 3, 4]
+    assert [r.components["availability"] for r in ranked] == [1.0, 0.5, 0.0]
+
+
+def test_reciprocity_prefers_those_who_received_more():
+    taker = cand(2, given=60, received=900)
+    balanced = cand(3, given=300, received=300)
+    giver = cand(4, given=900, received=60)
+    ranked = rank(need(), [giver, balanced, taker])
+    assert [r.candidate.member_id for r in ranked] == [2, 3, 4]
+    assert ranked[0].components["reciprocity"] == 1.0
+    assert ranked[1].components["reciprocity"] == 0.5
+    assert ranked[2].components["reciprocity"] == 0.0
+    assert "a chance to give back" in ranked[0].reasons[-1]
+
+
+@pytest.mark.parametrize("excluded", [
+    dict(status="suspended"), dict(status="pending"), dict(opted_out=True)])
+def test_excluded_members_never_appear(excluded):
+    best_otherwise = cand(2, category_ids=frozenset({GARDEN}), words=words("hedge garden"),
+                          given=0, received=900, **excluded)
+    others = [cand(i) for i in range(3, 8)]
+    assert 2 not in order(need(), [best_otherwise, *others])
+    pool = CandidatePool([best_otherwise, *others])
+    assert 2 not in [r.candidate.member_id for r in pool.rank(need())]
+
+
+def test_requester_is_never_their_own_candidate():
+    me = cand(1, category_ids=frozenset({GARDEN}))
+    assert order(need(), [me, cand(2)]) == [2]
+    assert [r.candidate.member_id for r in CandidatePool([me, cand(2)]).rank(need())] == [2]
+
+
+def test_score_is_the_weighted_sum_of_its_components():
+    from timebank.matching import WEIGHTS
+
+    r = score(need(), cand(2, category_ids=frozenset({GARDEN}), words=words("garden"),
+                           given=100, received=400, availability=slot_bit(0, 0)))
+    assert r.score == pytest.approx(sum(WEIGHTS[k] * v for k, v in r.components.items()),
+                                    abs=0.002)
+    assert set(r.components) == set(WEIGHTS)
+
+
+def test_vectorised_pool_agrees_with_plain_ranking():
+    rng = random.Random(5)
+    vocab = ["hedge", "garden", "lawn", "cooking", "shopping", "phone", "laptop", "dog",
+             "lift", "paint", "shelf", "letters", "knitting"]
+    candidates = []
+    for i in range(2, 3000):
+        cats = frozenset(rng.sample(range(1, 12), rng.randint(0, 2)))
+        candidates.append(cand(
+            i, category_ids=cats, words=frozenset(rng.sample(vocab, rng.randint(0, 4))),
+            latitude=HERE[0] + rng.uniform(-0.1, 0.1), longitude=HERE[1] + rng.uniform(-0.1, 0.1),
+            availability=rng.getrandbits(21), given=rng.randint(0, 3000),
+            received=rng.randint(0, 3000),
+            status=rng.choice(["active"] * 9 + ["suspended"]), opted_out=rng.random() < 0.05))
+    n = need(availability=slot_bit(0, 0) | slot_bit(2, 1) | slot_bit(4, 2))
+    plain = [(r.candidate.member_id, r.score) for r in rank(n, candidates, 10)]
+    fast = [(r.candidate.member_id, r.score) for r in CandidatePool(candidates).rank(n, 10)]
+    assert fast == plain

@@ -1,0 +1,256 @@
+"""Offers, requests and introductions: the database side of matching.
+
+``matching.py`` ranks plain data; this module loads that data in a fixed
+number of queries and carries out the coordinator's introductions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from sqlalchemy import case, func, select
+
+from . import matching
+from .extensions import db
+from .models import (
+    Account,
+    Entry,
+    Listing,
+    ListingKind,
+    ListingStatus,
+    Match,
+    MatchMessage,
+    MatchStatus,
+    Member,
+    MemberStatus,
+)
+from .models.audit import record as audit
+from .models.base import utcnow
+from .models.listings import DEFAULT_EXPIRY_DAYS
+from .models.members import TRADING_ROLES
+from .notify import notify
+
+
+class BrokeringError(ValueError):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def default_expiry(today: date | None = None) -> date:
+    return (today or date.today()) + timedelta(days=DEFAULT_EXPIRY_DAYS)
+
+
+def open_listings_query():
+    return select(Listing).where(Listing.status == ListingStatus.OPEN.value,
+                                 Listing.expires_on >= date.today())
+
+
+# -- candidates ---------------------------------------------------------------
+
+
+def load_candidates() -> list[matching.Candidate]:
+    """Every member who could be asked to help, as plain data (three queries)."""
+    members = db.session.execute(
+        select(Member.id, Member.display_name, Member.skills, Member.public_latitude,
+               Member.public_longitude, Member.status, Member.matching_opt_out, Member.role)
+        .where(Member.status == MemberStatus.ACTIVE.value, Member.matching_opt_out.is_(False),
+               Member.role.in_([r.value for r in TRADING_ROLES]))
+    ).all()
+    offers: dict[int, list] = defaultdict(list)
+    for row in db.session.execute(
+        select(Listing.member_id, Listing.id, Listing.category_id, Listing.title,
+               Listing.description, Listing.availability)
+        .where(Listing.kind == ListingKind.OFFER.value,
+               Listing.status == ListingStatus.OPEN.value,
+               Listing.expires_on >= date.today())
+    ):
+        offers[row.member_id].append(row)
+    totals = dict(
+        (row.member_id, (int(row.given or 0), int(row.received or 0)))
+        for row in db.session.execute(
+            select(Account.member_id,
+                   func.sum(case((Entry.minutes > 0, Entry.minutes), else_=0)).label("given"),
+                   func.sum(case((Entry.minutes < 0, -Entry.minutes), else_=0)).label("received"))
+            .join(Entry, Entry.account_id == Account.id)
+            .where(Account.member_id.isnot(None))
+            .group_by(Account.member_id)
+        )
+    )
+    candidates = []
+    for m in members:
+        own = offers.get(m.id, [])
+        text = " ".join([m.skills or "", *(f"{o.title} {o.description}" for o in own)])
+        availability = 0
+        for o in own:
+            availability |= o.availability
+        given, received = totals.get(m.id, (0, 0))
+        candidates.append(matching.Candidate(
+            member_id=m.id, name=m.display_name,
+            category_ids=frozenset(o.category_id for o in own),
+            offer_ids=tuple((o.category_id, o.id) for o in own),
+            words=matching.words(text), latitude=m.public_latitude,
+            longitude=m.public_longitude, availability=availability, given=given,
+            received=received, status=m.status, opted_out=m.matching_opt_out))
+    return candidates
+
+
+def need_for(listing: Listing) -> matching.Need:
+    return matching.Need(
+        member_id=listing.member_id, category_id=listing.category_id,
+        words=matching.words(f"{listing.title} {listing.description}"),
+        latitude=listing.latitude, longitude=listing.longitude,
+        radius_km=float(listing.travel_km or matching.DEFAULT_RADIUS_KM),
+        remote_ok=listing.remote_ok, availability=listing.availability)
+
+
+def already_introduced(request_ids) -> dict[int, set[int]]:
+    found: dict[int, set[int]] = defaultdict(set)
+    if request_ids:
+        for request_id, helper_id in db.session.execute(
+            select(Match.request_id, Match.helper_id).where(Match.request_id.in_(request_ids))
+        ):
+            found[request_id].add(helper_id)
+    return found
+
+
+# -- introductions -------------------------------------------------------------
+
+
+def introduce(request_id: int, helper_id: int, by: Member, note: str, base_url: str,
+              score: float | None = None) -> Match:
+    request = db.session.get(Listing, request_id)
+    if request is None or request.kind != ListingKind.REQUEST.value:
+        raise BrokeringError("There is no such request.")
+    if request.status != ListingStatus.OPEN.value:
+        raise BrokeringError(f"This request is {request.status}, so cannot be matched.")
+    helper = db.session.get(Member, helper_id)
+    if helper is None or helper.status != MemberStatus.ACTIVE.value or helper.matching_opt_out:
+        raise BrokeringError("That member cannot be introduced (not active, or opted out).")
+    if helper.id == request.member_id:
+        raise BrokeringError("A member cannot be introduced to their own request.")
+    if db.session.scalar(select(Match.id).where(Match.request_id == request.id,
+                                                Match.helper_id == helper.id)):
+        raise BrokeringError(f"{helper.display_name} has already been introduced to this "
+                             "request.")
+    offer_id = db.session.scalar(
+        select(Listing.id).where(Listing.member_id == helper.id,
+                                 Listing.kind == ListingKind.OFFER.value,
+                                 Listing.category_id == request.category_id,
+                                 Listing.status == ListingStatus.OPEN.value).limit(1))
+    match = Match(request_id=request.id, offer_id=offer_id, requester_id=request.member_id,
+                  helper_id=helper.id, note=note.strip(), created_by_id=by.id, score=score,
+                  status=MatchStatus.PROPOSED.value)
+    db.session.add(match)
+    db.session.flush()
+    url = f"/matches/{match.id}"
+    notify(request.member, f"{by.display_name} suggests {helper.display_name} could help with "
+           f"“{request.title}”. Please accept or decline.", url, base_url,
+           subject="Someone could help with your request")
+    notify(helper, f"{by.display_name} thinks you could help {request.member.display_name} "
+           f"with “{request.title}”. Please accept or decline.", url, base_url,
+           subject="Could you help a neighbour?")
+    audit(by.id, "match.introduce", "match", match.id, request=request.id, helper=helper.id)
+    db.session.commit()
+    return match
+
+
+def side_of(match: Match, member: Member) -> str | None:
+    if member.id == match.requester_id:
+        return "requester"
+    if member.id == match.helper_id:
+        return "helper"
+    return None
+
+
+def answer(match_id: int, by: Member, accept: bool, base_url: str) -> Match:
+    match = _match_for_update(match_id)
+    side = side_of(match, by)
+    if side is None:
+        raise BrokeringError("Only the two people introduced can answer.")
+    if match.status != MatchStatus.PROPOSED.value:
+        raise BrokeringError(f"This introduction is already {match.status}.")
+    setattr(match, f"{side}_answer", "accepted" if accept else "declined")
+    other = match.helper if side == "requester" else match.requester
+    url = f"/matches/{match.id}"
+    if not accept:
+        match.status = MatchStatus.DECLINED.value
+        notify(other, f"{by.display_name} has declined the introduction for "
+               f"“{match.request.title}”.", url, base_url)
+        notify(db.session.get(Member, match.created_by_id),
+               f"{by.display_name} declined the introduction for “{match.request.title}”.",
+               url, base_url)
+    elif match.requester_answer == match.helper_answer == "accepted":
+        match.status = MatchStatus.ACCEPTED.value
+        match.request.status = ListingStatus.MATCHED.value
+        for person in (match.requester, match.helper):
+            notify(person, f"You are both happy to go ahead with “{match.request.title}”. "
+                   "Use the messages on the match page to arrange it.", url, base_url,
+                   subject="Your introduction is agreed")
+    else:
+        notify(other, f"{by.display_name} has accepted the introduction for "
+               f"“{match.request.title}”. Your answer is awaited.", url, base_url)
+    audit(by.id, "match.accept" if accept else "match.decline", "match", match.id)
+    db.session.commit()
+    return match
+
+
+def complete(match_id: int, by: Member) -> tuple[Match, str]:
+    """Mark an agreed match done; return the URL of the pre-filled exchange form."""
+    match = _match_for_update(match_id)
+    side = side_of(match, by)
+    if side is None and not by.is_staff:
+        raise BrokeringError("Only the two people introduced, or a coordinator, can complete "
+                             "this.")
+    if match.status not in (MatchStatus.ACCEPTED.value, MatchStatus.COMPLETED.value):
+        raise BrokeringError("Both people need to accept the introduction first.")
+    if match.status == MatchStatus.ACCEPTED.value:
+        match.status = MatchStatus.COMPLETED.value
+        match.completed_at = utcnow()
+        match.request.status = ListingStatus.CLOSED.value
+        audit(by.id, "match.complete", "match", match.id)
+        db.session.commit()
+    return match, prefill_url(match, side)
+
+
+def prefill_url(match: Match, side: str | None) -> str:
+    common = {"category": match.request.category_id, "description": match.request.title,
+              "match": match.id}
+    helper = f"{match.helper.display_name} (#{match.helper.id})"
+    requester = f"{match.requester.display_name} (#{match.requester.id})"
+    if side == "helper":
+        return "/exchanges/new?" + urlencode({**common, "direction": "gave", "other": requester})
+    if side == "requester":
+        return "/exchanges/new?" + urlencode({**common, "direction": "received",
+                                              "other": helper})
+    return "/coordinator/exchanges/new?" + urlencode({**common, "giver": helper,
+                                                      "receiver": requester})
+
+
+def post_message(match_id: int, by: Member, body: str, base_url: str) -> MatchMessage:
+    match = db.session.get(Match, match_id)
+    side = side_of(match, by) if match else None
+    if match is None or (side is None and not by.is_staff):
+        raise BrokeringError("There is no such match.")
+    body = body.strip()
+    if not body:
+        raise BrokeringError("Write a message first.")
+    message = MatchMessage(match_id=match.id, author_id=by.id, body=body)
+    db.session.add(message)
+    recipients = [p for p in (match.requester, match.helper) if p.id != by.id]
+    for person in recipients:
+        notify(person, f"New message from {by.display_name} about “{match.request.title}”.",
+               f"/matches/{match.id}", base_url)
+    db.session.commit()
+    return message
+
+
+def _match_for_update(match_id: int) -> Match:
+    match = db.session.scalar(
+        select(Match).where(Match.id == match_id).with_for_update(of=Match)
+        .execution_options(populate_existing=True))
+    if match is None:
+        raise BrokeringError("There is no such match.")
+    return match

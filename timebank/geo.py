@@ -1,0 +1,168 @@
+"""Geocoding, distances and privacy rounding. No Flask request objects here.
+
+The geocoder is geopy's Nominatim client pointed at ``TIMEBANK_GEOCODER_DOMAIN``.
+Nominatim's usage policy allows at most one request per second, and gunicorn
+runs several processes, so the limit is kept with a lock file shared by every
+process on the host (geopy's RateLimiter only limits one process). Results are
+cached in the database: a repeated address never calls the service again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import math
+import os
+import time
+from dataclasses import dataclass
+
+from geopy.exc import GeocoderQueryError, GeopyError
+from geopy.geocoders import Nominatim
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .extensions import db
+from .models import GeocodeCache
+
+USER_AGENT = "timebank/0.1 (neighbourhood time bank; https://github.com/timebank)"
+EARTH_RADIUS_KM = 6371.0088
+GRID_METRES = 500.0
+
+
+@dataclass(frozen=True)
+class Place:
+    latitude: float
+    longitude: float
+    display_name: str = ""
+    cached: bool = False
+
+
+class GeocoderUnavailable(RuntimeError):
+    """The service is down, slow or refusing us; try again later."""
+
+
+def normalise_query(text: str) -> str:
+    return " ".join(text.casefold().split())[:300]
+
+
+class Geocoder:
+    def __init__(self, domain: str, scheme: str, lock_path: str, min_interval: float = 1.0,
+                 timeout: float = 5.0):
+        self.client = Nominatim(user_agent=USER_AGENT, domain=domain, scheme=scheme,
+                                timeout=timeout)
+        self.lock_path = lock_path
+        self.min_interval = min_interval
+
+    @classmethod
+    def from_config(cls, config) -> Geocoder:
+        return cls(
+            domain=config["TIMEBANK_GEOCODER_DOMAIN"],
+            scheme=config["TIMEBANK_GEOCODER_SCHEME"],
+            lock_path=config["TIMEBANK_GEOCODER_LOCK"],
+            min_interval=config["TIMEBANK_GEOCODER_MIN_INTERVAL"],
+            timeout=config["TIMEBANK_GEOCODER_TIMEOUT"],
+        )
+
+    def _wait_turn(self) -> None:
+        """Block until a full interval has passed since any process's last request."""
+        os.makedirs(os.path.dirname(self.lock_path) or ".", exist_ok=True)
+        with open(self.lock_path, "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                fh.seek(0)
+                text = fh.read().strip()
+                last = float(text) if text else 0.0
+                wait = last + self.min_interval - time.time()
+                if wait > 0:
+                    time.sleep(wait)
+                fh.seek(0)
+                fh.truncate()
+                fh.write(repr(time.time()))
+                fh.flush()
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def geocode(self, query: str) -> Place | None:
+        """Coordinates for ``query``, from the cache or the service; None if nothing matches.
+
+        Raises GeocoderUnavailable when the service cannot answer now.
+        """
+        key = normalise_query(query)
+        if not key:
+            return None
+        hit = db.session.scalar(select(GeocodeCache).where(GeocodeCache.query == key))
+        if hit is not None and hit.latitude is not None:
+            return Place(hit.latitude, hit.longitude, hit.display_name, cached=True)
+        self._wait_turn()
+        try:
+            found = self.client.geocode(key, exactly_one=True)
+        except GeocoderQueryError:
+            return None
+        except GeopyError as error:  # timeouts, 429, 5xx, connection refused
+            raise GeocoderUnavailable(str(error) or type(error).__name__) from error
+        if found is None:
+            return None  # not cached: an address may become findable later
+        place = Place(float(found.latitude), float(found.longitude), found.address or "")
+        self._store(key, place)
+        return place
+
+    def reverse(self, latitude: float, longitude: float) -> str | None:
+        self._wait_turn()
+        try:
+            found = self.client.reverse((latitude, longitude), exactly_one=True)
+        except GeopyError as error:
+            raise GeocoderUnavailable(str(error) or type(error).__name__) from error
+        return found.address if found else None
+
+    @staticmethod
+    def _store(key: str, place: Place) -> None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(GeocodeCache(query=key, latitude=place.latitude,
+                                            longitude=place.longitude,
+                                            display_name=place.display_name[:500]))
+        except IntegrityError:
+            pass  # another request cached it first
+
+
+def geocoder():
+    from flask import current_app
+
+    return Geocoder.from_config(current_app.config)
+
+
+# -- distances and privacy ----------------------------------------------------
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
+
+
+def haversine_km_many(lat, lon, lats, lons):
+    """Distances from one point to many (numpy arrays), in km."""
+    import numpy as np
+
+    p1 = np.radians(lat)
+    p2 = np.radians(lats)
+    dp = p2 - p1
+    dl = np.radians(lons - lon)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(1.0, a)))
+
+
+def public_point(latitude: float, longitude: float) -> tuple[float, float]:
+    """Snap a private point to the centre of its ~500 m grid cell (what others may see)."""
+    lat_step = GRID_METRES / 111_320.0
+    lat = (math.floor(latitude / lat_step) + 0.5) * lat_step
+    lon_step = lat_step / max(0.01, math.cos(math.radians(lat)))
+    lon = (math.floor(longitude / lon_step) + 0.5) * lon_step
+    return round(lat, 6), round(lon, 6)
+
+
+def bbox_around(latitude: float, longitude: float, km: float) -> tuple[float, float, float, float]:
+    """(min_lat, min_lon, max_lat, max_lon) of a box that contains the circle of ``km``."""
+    dlat = km / 111.32
+    dlon = km / (111.32 * max(0.01, math.cos(math.radians(latitude))))
+    return latitude - dlat, longitude - dlon, latitude + dlat, longitude + dlon

@@ -1,0 +1,230 @@
+"""Rank who could help with a request. Pure functions over plain data: no Flask, no database.
+
+A candidate's score is a weighted sum of five components, each between 0 and 1,
+and every ranked candidate carries those components and plain-words reasons so
+a coordinator can see why it ranks where it does (and override it):
+
+- category:     has an open offer in the request's category;
+- text:         share of the request's words found in the candidate's skills and offers;
+- distance:     1 when next door, 0 at or beyond the radius (online/phone needs: 1 for all);
+- availability: share of the requested times the candidate is free (unknown: 0.5);
+- reciprocity:  favours members who have received more than they gave, so that
+                everyone gets the chance to give as well as receive.
+
+Suspended, pending and opted-out members, and the requester, are never ranked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .geo import haversine_km
+
+WEIGHTS = {"category": 0.35, "text": 0.20, "distance": 0.20, "availability": 0.10,
+           "reciprocity": 0.15}
+DEFAULT_RADIUS_KM = 5.0
+RECIPROCITY_SCALE_MIN = 600  # 10 hours of imbalance gives the full reciprocity score
+UNKNOWN = 0.5
+
+STOPWORDS = frozenset([
+    "the", "and", "for", "with", "can", "you", "your", "need", "needs", "help", "helping",
+    "have", "has", "who", "will", "would", "from", "this", "that", "are", "was", "were",
+    "into", "some", "any", "our", "their", "them", "just", "like", "please", "want", "get",
+    "got", "able", "also", "about", "over", "very", "more", "most", "much",
+])
+_WORD = re.compile(r"[a-z]{3,}")
+
+
+def words(text: str) -> frozenset[str]:
+    """The distinctive words of ``text``: lower case, three letters or more, no stopwords."""
+    return frozenset(w for w in _WORD.findall(text.lower()) if w not in STOPWORDS)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    member_id: int
+    name: str
+    category_ids: frozenset[int] = frozenset()
+    offer_ids: tuple[tuple[int, int], ...] = ()  # (category_id, offer_id) of open offers
+    words: frozenset[str] = frozenset()
+    latitude: float | None = None
+    longitude: float | None = None
+    availability: int = 0  # bit mask of day/part-of-day slots, 0 = not said
+    given: int = 0  # minutes given, all time
+    received: int = 0
+    status: str = "active"
+    opted_out: bool = False
+
+    @property
+    def eligible(self) -> bool:
+        return self.status == "active" and not self.opted_out
+
+    def offer_for(self, category_id: int) -> int | None:
+        return next((o for c, o in self.offer_ids if c == category_id), None)
+
+
+@dataclass(frozen=True)
+class Need:
+    member_id: int
+    category_id: int
+    words: frozenset[str] = frozenset()
+    latitude: float | None = None
+    longitude: float | None = None
+    radius_km: float = DEFAULT_RADIUS_KM
+    remote_ok: bool = False
+    availability: int = 0
+
+
+@dataclass
+class Ranked:
+    candidate: Candidate
+    score: float
+    components: dict[str, float]
+    reasons: list[str] = field(default_factory=list)
+    distance_km: float | None = None
+    offer_id: int | None = None  # the candidate's open offer in this category, if any
+
+
+def _popcount(x: int) -> int:
+    return bin(x).count("1")
+
+
+def score(need: Need, c: Candidate) -> Ranked:
+    """Score one candidate for one need, with its components and reasons."""
+    reasons: list[str] = []
+    comp: dict[str, float] = {}
+
+    comp["category"] = 1.0 if need.category_id in c.category_ids else 0.0
+    if comp["category"]:
+        reasons.append("offers help of this kind")
+
+    shared = need.words & c.words
+    comp["text"] = len(shared) / len(need.words) if need.words else 0.0
+    if shared:
+        reasons.append("mentions " + ", ".join(sorted(shared)[:5]))
+
+    distance = None
+    if need.remote_ok:
+        comp["distance"] = 1.0
+        reasons.append("can be done online or by phone")
+    elif None in (need.latitude, need.longitude, c.latitude, c.longitude):
+        comp["distance"] = UNKNOWN
+        reasons.append("distance unknown")
+    else:
+        distance = haversine_km(need.latitude, need.longitude, c.latitude, c.longitude)
+        radius = need.radius_km or DEFAULT_RADIUS_KM
+        comp["distance"] = max(0.0, 1.0 - distance / radius)
+        reasons.append(f"about {distance:.1f} km away")
+
+    if need.availability and c.availability:
+        overlap = _popcount(need.availability & c.availability)
+        comp["availability"] = overlap / _popcount(need.availability)
+        reasons.append(f"free at {overlap} of {_popcount(need.availability)} asked times")
+    else:
+        comp["availability"] = UNKNOWN
+
+    imbalance = (c.received - c.given) / RECIPROCITY_SCALE_MIN
+    comp["reciprocity"] = (max(-1.0, min(1.0, imbalance)) + 1.0) / 2.0
+    if c.received > c.given:
+        reasons.append("has received more than given: a chance to give back")
+    elif c.given > c.received:
+        reasons.append("has already given more than received")
+
+    total = sum(WEIGHTS[k] * v for k, v in comp.items())
+    return Ranked(c, round(total, 4), {k: round(v, 3) for k, v in comp.items()}, reasons,
+                  None if distance is None else round(distance, 2),
+                  c.offer_for(need.category_id))
+
+
+def rank(need: Need, candidates: Iterable[Candidate], limit: int = 10) -> list[Ranked]:
+    """The best ``limit`` candidates, highest score first (ties: nearer, then lower id)."""
+    scored = [score(need, c) for c in candidates
+              if c.eligible and c.member_id != need.member_id]
+    scored.sort(key=lambda r: (-r.score, r.distance_km if r.distance_km is not None else 1e9,
+                               r.candidate.member_id))
+    return scored[:limit]
+
+
+class CandidatePool:
+    """The same ranking over many candidates, vectorised with numpy.
+
+    Built once (for a page of requests, or a benchmark), then ``rank`` scores
+    every candidate in a few array operations, keeps a shortlist and scores the
+    shortlist exactly with ``score`` so the components shown are the real ones.
+    Text overlap in the array pass uses a 64-bit word signature, which can only
+    overestimate; the shortlist is wide enough that this does not change the top.
+    """
+
+    SHORTLIST = 100
+
+    def __init__(self, candidates: Sequence[Candidate]):
+        import numpy as np
+
+        self.candidates = [c for c in candidates if c.eligible]
+        n = len(self.candidates)
+        self.ids = np.fromiter((c.member_id for c in self.candidates), dtype=np.int64, count=n)
+        self.lat = np.array([np.nan if c.latitude is None else c.latitude
+                             for c in self.candidates], dtype=np.float64)
+        self.lon = np.array([np.nan if c.longitude is None else c.longitude
+                             for c in self.candidates], dtype=np.float64)
+        self.avail = np.fromiter((c.availability for c in self.candidates), dtype=np.int64,
+                                 count=n)
+        self.sig = np.fromiter((_signature(c.words) for c in self.candidates), dtype=np.uint64,
+                               count=n)
+        balance = np.fromiter((c.received - c.given for c in self.candidates),
+                              dtype=np.float64, count=n)
+        self.reciprocity = (np.clip(balance / RECIPROCITY_SCALE_MIN, -1, 1) + 1) / 2
+        self.by_category: dict[int, np.ndarray] = {}
+        for i, c in enumerate(self.candidates):
+            for cat in c.category_ids:
+                self.by_category.setdefault(cat, []).append(i)
+        self.by_category = {k: np.array(v, dtype=np.int64) for k, v in self.by_category.items()}
+
+    def rank(self, need: Need, limit: int = 10) -> list[Ranked]:
+        import numpy as np
+
+        from .geo import haversine_km_many
+
+        n = len(self.candidates)
+        if n == 0:
+            return []
+        total = np.zeros(n)
+        rows = self.by_category.get(need.category_id)
+        if rows is not None:
+            total[rows] += WEIGHTS["category"]
+        if need.words:
+            need_sig = np.uint64(_signature(need.words))
+            shared = np.bitwise_count(self.sig & need_sig).astype(np.float64)
+            total += WEIGHTS["text"] * np.minimum(1.0, shared / len(need.words))
+        if need.remote_ok:
+            total += WEIGHTS["distance"]
+        elif need.latitude is None or need.longitude is None:
+            total += WEIGHTS["distance"] * UNKNOWN
+        else:
+            d = haversine_km_many(need.latitude, need.longitude, self.lat, self.lon)
+            radius = need.radius_km or DEFAULT_RADIUS_KM
+            near = np.where(np.isnan(d), UNKNOWN, np.maximum(0.0, 1.0 - d / radius))
+            total += WEIGHTS["distance"] * near
+        if need.availability:
+            overlap = np.bitwise_count(self.avail & need.availability).astype(np.float64)
+            known = self.avail != 0
+            share = overlap / _popcount(need.availability)
+            total += WEIGHTS["availability"] * np.where(known, share, UNKNOWN)
+        else:
+            total += WEIGHTS["availability"] * UNKNOWN
+        total += WEIGHTS["reciprocity"] * self.reciprocity
+        total[self.ids == need.member_id] = -1.0
+        k = min(n, self.SHORTLIST)
+        shortlist = np.argpartition(-total, k - 1)[:k]
+        return rank(need, (self.candidates[i] for i in shortlist), limit)
+
+
+def _signature(ws: Iterable[str]) -> int:
+    import zlib
+
+    sig = 0
+    for w in ws:
+        sig |= 1 << (zlib.crc32(w.encode()) & 63)
+    return sig

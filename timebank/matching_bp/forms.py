@@ -1,0 +1,16 @@
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from ..forms import optional, required
+
+
+class IntroduceForm(FlaskForm):
+    request_id = IntegerField(validators=[InputRequired()])
+    helper_id = IntegerField(validators=[InputRequired()])
+    score = HiddenField(validators=[Optional(), Length(max=20)])
+    note = TextAreaField("Note to both (optional)", validators=optional(1000))
+
+
+class MessageForm(FlaskForm):
+    body = TextAreaField("Your message", validators=required(2000, "Write a message first."))

@@ -1,0 +1,23 @@
+"""Geocoder results, so a repeated address never calls the service again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .base import utcnow
+
+
+class GeocodeCache(db.Model):
+    __tablename__ = "geocode_cache"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    query: Mapped[str] = mapped_column(String(300), unique=True)
+    latitude: Mapped[float | None] = mapped_column(Float)  # NULL: the service found nothing
+    longitude: Mapped[float | None] = mapped_column(Float)
+    display_name: Mapped[str] = mapped_column(String(500), default="")
+    provider: Mapped[str] = mapped_column(String(40), default="nominatim")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

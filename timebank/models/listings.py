@@ -1,0 +1,128 @@
+"""Offers and requests, and the coordinator's introductions (matches) between members."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import utcnow
+
+DEFAULT_EXPIRY_DAYS = 56  # eight weeks
+MAX_TRAVEL_KM = 50
+
+# Availability is a set of (day, part of day) slots stored as a bit mask: bit = day * 3 + part.
+DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+PARTS = ["morning", "afternoon", "evening"]
+ALL_SLOTS = (1 << (len(DAYS) * len(PARTS))) - 1
+
+
+def slot_bit(day: int, part: int) -> int:
+    return 1 << (day * len(PARTS) + part)
+
+
+def describe_slots(mask: int) -> str:
+    if not mask:
+        return "Any time"
+    if mask == ALL_SLOTS:
+        return "Any day, any time"
+    words = []
+    for d, day in enumerate(DAYS):
+        parts = [PARTS[p] for p in range(len(PARTS)) if mask & slot_bit(d, p)]
+        if parts:
+            words.append(f"{day} {'/'.join(parts)}")
+    return ", ".join(words)
+
+
+class ListingKind(StrEnum):
+    OFFER = "offer"
+    REQUEST = "request"
+
+
+class ListingStatus(StrEnum):
+    OPEN = "open"
+    MATCHED = "matched"
+    CLOSED = "closed"
+
+
+class Listing(db.Model):
+    __tablename__ = "listing"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    availability: Mapped[int] = mapped_column(Integer, default=0)
+    # Approximate place: the member's public (rounded) location when posted.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    travel_km: Mapped[int | None] = mapped_column(Integer)
+    remote_ok: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(10), default=ListingStatus.OPEN.value, index=True)
+    expires_on: Mapped[date]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    member = relationship("Member", foreign_keys=[member_id], lazy="joined")
+    category = relationship("Category", lazy="joined")
+
+    @property
+    def availability_label(self) -> str:
+        return describe_slots(self.availability)
+
+    @property
+    def kind_label(self) -> str:
+        return "Offer" if self.kind == ListingKind.OFFER else "Request"
+
+
+class MatchStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    COMPLETED = "completed"
+
+
+class Match(db.Model):
+    """A coordinator introduces a request to a helper (and, if there is one, their offer)."""
+
+    __tablename__ = "match"
+    __table_args__ = (db.UniqueConstraint("request_id", "helper_id", name="once_per_helper"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id"))
+    requester_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    helper_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default=MatchStatus.PROPOSED.value)
+    requester_answer: Mapped[str | None] = mapped_column(String(10))
+    helper_answer: Mapped[str | None] = mapped_column(String(10))
+    note: Mapped[str] = mapped_column(Text, default="")
+    score: Mapped[float | None] = mapped_column(Float)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+
+    request = relationship("Listing", foreign_keys=[request_id], lazy="joined")
+    offer = relationship("Listing", foreign_keys=[offer_id])
+    requester = relationship("Member", foreign_keys=[requester_id], lazy="joined")
+    helper = relationship("Member", foreign_keys=[helper_id], lazy="joined")
+
+
+class MatchMessage(db.Model):
+    """Messages between the two sides of a match, kept on the site (no e-mail addresses)."""
+
+    __tablename__ = "match_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("match.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author = relationship("Member", lazy="joined")

@@ -1,0 +1,176 @@
+"""Notifications: in-app messages, and e-mail queued for `flask send-mail`.
+
+E-mail is never sent inside a request: ``notify`` queues it in the outbox
+table and ``send_pending`` (the `send-mail` command, run from cron or a
+worker) delivers it, leaving failures queued for the next run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import func, select, update
+
+from .extensions import db
+from .models import (
+    EmailPreference,
+    Listing,
+    ListingStatus,
+    Member,
+    MemberStatus,
+    Notification,
+    OutboxMessage,
+)
+from .models.base import utcnow
+
+MAX_ATTEMPTS = 8
+
+
+def absolute(base_url: str, path: str) -> str:
+    return base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def notify(member: Member, text: str, url: str, base_url: str, subject: str | None = None) -> None:
+    """Tell ``member`` something in the app, and by e-mail if they want it now. Caller commits."""
+    db.session.add(Notification(member_id=member.id, text=text[:300], url=url[:300]))
+    if member.email_preference == EmailPreference.IMMEDIATELY.value:
+        queue_email(member, subject or text[:100], f"{text}\n\n{absolute(base_url, url)}\n")
+
+
+def queue_email(member: Member, subject: str, body: str) -> OutboxMessage:
+    footer = ("\n--\nYou get this because of your e-mail setting on your timebank profile. "
+              "You can change it there at any time.\n")
+    message = OutboxMessage(member_id=member.id, to_email=member.email, subject=subject[:200],
+                            body=body + footer)
+    db.session.add(message)
+    return message
+
+
+def unread_count(member_id: int) -> int:
+    return db.session.scalar(
+        select(func.count(Notification.id)).where(Notification.member_id == member_id,
+                                                  Notification.read_at.is_(None))
+    ) or 0
+
+
+def mark_all_read(member_id: int) -> None:
+    db.session.execute(
+        update(Notification)
+        .where(Notification.member_id == member_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+
+
+def send_pending(config, limit: int = 200) -> tuple[int, int]:
+    """Send queued e-mail through SMTP; return (sent, failed). Failures stay queued."""
+    pending = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    sent = failed = 0
+    if not pending:
+        return 0, 0
+    try:
+        smtp = _connect(config)
+    except (OSError, smtplib.SMTPException) as error:
+        for message in pending:
+            message.attempts += 1
+            message.last_error = f"connect: {error}"[:1000]
+        db.session.commit()
+        return 0, len(pending)
+    try:
+        for message in pending:
+            try:
+                smtp.send_message(_email(config, message))
+            except (OSError, smtplib.SMTPException) as error:
+                message.attempts += 1
+                message.last_error = str(error)[:1000]
+                failed += 1
+            else:
+                message.sent_at = utcnow()
+                message.attempts += 1
+                message.last_error = ""
+                sent += 1
+            db.session.commit()  # one at a time: a crash never re-sends what went out
+    finally:
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            smtp.quit()
+    return sent, failed
+
+
+def _connect(config) -> smtplib.SMTP:
+    smtp = smtplib.SMTP(config["TIMEBANK_MAIL_HOST"], config["TIMEBANK_MAIL_PORT"], timeout=10)
+    if config["TIMEBANK_MAIL_STARTTLS"]:
+        smtp.starttls()
+    if config["TIMEBANK_MAIL_USERNAME"]:
+        smtp.login(config["TIMEBANK_MAIL_USERNAME"], config["TIMEBANK_MAIL_PASSWORD"] or "")
+    return smtp
+
+
+def _email(config, message: OutboxMessage) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = config["TIMEBANK_MAIL_SENDER"]
+    email["To"] = message.to_email
+    email["Subject"] = message.subject
+    email.set_content(message.body)
+    return email
+
+
+def queue_digests(base_url: str, now: datetime | None = None, radius_km: float = 5.0) -> int:
+    """Queue the weekly digest for members who chose it: new listings near them in their
+    categories since their last digest. Returns how many digests were queued."""
+    from .geo import haversine_km
+
+    now = now or utcnow()
+    week_ago = now - timedelta(days=7)
+    members = db.session.scalars(
+        select(Member).where(
+            Member.status == MemberStatus.ACTIVE.value,
+            Member.email_preference == EmailPreference.WEEKLY.value,
+            (Member.last_digest_at.is_(None)) | (Member.last_digest_at <= week_ago),
+        )
+    ).all()
+    if not members:
+        return 0
+    recent = db.session.scalars(
+        select(Listing).where(Listing.status == ListingStatus.OPEN.value,
+                              Listing.created_at > week_ago)
+        .order_by(Listing.created_at)
+    ).all()
+    own_categories: dict[int, set[int]] = {}
+    for member_id, category_id in db.session.execute(
+        select(Listing.member_id, Listing.category_id).distinct()
+    ):
+        own_categories.setdefault(member_id, set()).add(category_id)
+    queued = 0
+    for member in members:
+        since = max(member.last_digest_at or week_ago, week_ago)
+        cats = own_categories.get(member.id, set())
+        picks = []
+        for listing in recent:
+            if listing.member_id == member.id or listing.created_at <= since:
+                continue
+            if cats and listing.category_id not in cats:
+                continue
+            if (member.public_latitude is not None and listing.latitude is not None
+                    and haversine_km(member.public_latitude, member.public_longitude,
+                                     listing.latitude, listing.longitude) > radius_km):
+                continue
+            picks.append(listing)
+        member.last_digest_at = now
+        if not picks:
+            continue
+        lines = [f"New in your time bank this week ({len(picks)}):", ""]
+        for listing in picks[:20]:
+            lines.append(f"- {listing.kind_label}: {listing.title} "
+                         f"({listing.category.name})")
+            lines.append(f"  {absolute(base_url, f'/listings/{listing.id}')}")
+        queue_email(member, "This week in your time bank", "\n".join(lines) + "\n")
+        queued += 1
+    db.session.commit()
+    return queued
