@@ -198,7 +198,15 @@ def submit(client, url: str, data: dict, page: str | None = None, **kwargs):
 
 
 def login(client, email: str, password: str = PASSWORD):
+    """Log in as ``email``, logging out whoever was logged in first."""
+    logout(client)
     return submit(client, "/login", {"email": email, "password": password})
+
+
+def logout(client) -> None:
+    html = client.get("/").get_data(as_text=True)
+    if 'action="/logout"' in html:
+        client.post("/logout", data=hidden_fields(html))
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ with its time, so tests can prove cache hits and the rate limit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -48,10 +49,8 @@ class FakeNominatim:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

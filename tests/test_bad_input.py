@@ -54,7 +54,9 @@ def test_every_form_rejects_bad_input_cleanly(client, app, make, login_as, kind)
     forms = _forms(app, make)
     logged_in = {}
     for role, url, fields in forms:
-        client.delete_cookie("session")
+        from tests.conftest import logout
+
+        logout(client)
         if isinstance(role, int):
             with app.app_context():
                 email = get(role).email

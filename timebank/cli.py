@@ -7,6 +7,7 @@ import sys
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import func, insert, select
 
 from . import ledger
@@ -40,9 +41,11 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(seed_categories_cmd)
     app.cli.add_command(send_mail)
     app.cli.add_command(send_digests)
+    app.cli.add_command(geocode_pending)
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--email", required=True)
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.RESIDENT.value)
 @click.option("--name", "display_name", default=None, help="Display name (default: from email)")
@@ -73,6 +76,7 @@ def create_user(email: str, role: str, display_name: str | None, neighbourhood: 
 
 
 @click.command("check-ledger")
+@with_appcontext
 @click.option("--repair-balances", is_flag=True, help="Recompute cached balances from entries.")
 def check_ledger(repair_balances: bool) -> None:
     """Check the ledger invariants; exit 1 naming each problem."""
@@ -91,6 +95,7 @@ def check_ledger(repair_balances: bool) -> None:
 
 
 @click.command("seed-categories")
+@with_appcontext
 def seed_categories_cmd() -> None:
     """Add the default skills categories that are missing."""
     added = seed_categories()
@@ -99,6 +104,7 @@ def seed_categories_cmd() -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--members", "n_members", default=60, show_default=True)
 @click.option("--exchanges", "n_exchanges", default=300, show_default=True)
 @click.option("--assets", "n_assets", default=0, show_default=True)
@@ -174,6 +180,7 @@ def _bulk_members(rng: random.Random, n: int) -> list[int]:
 
 
 @click.command("send-mail")
+@with_appcontext
 @click.option("--limit", default=200, show_default=True)
 def send_mail(limit: int) -> None:
     """Send queued e-mail through the TIMEBANK_MAIL_* server; failures stay queued."""
@@ -188,6 +195,7 @@ def send_mail(limit: int) -> None:
 
 
 @click.command("send-digests")
+@with_appcontext
 def send_digests() -> None:
     """Queue the weekly digest e-mails (then run send-mail)."""
     from flask import current_app
@@ -196,3 +204,33 @@ def send_digests() -> None:
 
     queued = queue_digests(current_app.config["TIMEBANK_BASE_URL"])
     click.echo(f"{queued} digests queued")
+
+
+@click.command("geocode-pending")
+@with_appcontext
+def geocode_pending() -> None:
+    """Retry geocoding addresses the geocoder could not answer for earlier."""
+    from . import geo
+
+    coder = geo.geocoder()
+    pending = db.session.scalars(
+        select(Member).where(Member.address != "", Member.latitude.is_(None))
+    ).all()
+    found = missing = 0
+    for member in pending:
+        member_id, address = member.id, member.address
+        try:
+            place = coder.geocode(address)
+        except geo.GeocoderUnavailable as error:
+            click.echo(f"geocoder unavailable ({error}); try again later", err=True)
+            sys.exit(1)
+        member = db.session.get(Member, member_id)
+        if place is None:
+            missing += 1
+            continue
+        member.latitude, member.longitude = place.latitude, place.longitude
+        member.public_latitude, member.public_longitude = geo.public_point(place.latitude,
+                                                                           place.longitude)
+        db.session.commit()
+        found += 1
+    click.echo(f"members: {found} located, {missing} not found")

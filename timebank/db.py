@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from .extensions import db
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def normalise_url(url: str) -> str:
@@ -47,7 +49,12 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # pragma: no cover - driver hook
-        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        # A request that may write takes the write lock when its transaction begins:
+        # upgrading a read transaction to a write one fails at once (SQLITE_BUSY) if
+        # another process wrote in between, whereas BEGIN IMMEDIATE waits its turn.
+        immediate = conn.get_execution_options().get("sqlite_immediate", False) or (
+            has_request_context() and request.method not in SAFE_METHODS
+        )
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
@@ -76,3 +83,15 @@ def write_transaction() -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+def end_read_transaction() -> None:
+    """Release the session's transaction (and on SQLite its lock) before a slow call.
+
+    Refuses if the session holds unsaved changes: do slow calls first, then write.
+    """
+    session = db.session()
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("end_read_transaction() with unsaved changes; call it earlier")
+        session.commit()

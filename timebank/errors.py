@@ -45,10 +45,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         code = error.code or 500
+        # Our own abort(code, "message") texts are shown; Werkzeug's stock ones are not.
         detail = None
-        if code in (400, 404, 409, 422) and error.description and not error.description.startswith(
-            ("The browser", "The requested URL", "The server")
-        ):
+        if error.description and error.description != type(error).description:
             detail = error.description
         return _respond(code, detail)
 

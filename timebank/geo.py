@@ -17,11 +17,13 @@ from dataclasses import dataclass
 
 from geopy.exc import GeocoderQueryError, GeopyError
 from geopy.geocoders import Nominatim
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from .db import end_read_transaction
 from .extensions import db
 from .models import GeocodeCache
+from .models.base import utcnow
 
 USER_AGENT = "timebank/0.1 (neighbourhood time bank; https://github.com/timebank)"
 EARTH_RADIUS_KM = 6371.0088
@@ -89,7 +91,14 @@ class Geocoder:
         key = normalise_query(query)
         if not key:
             return None
-        hit = db.session.scalar(select(GeocodeCache).where(GeocodeCache.query == key))
+        # The cache is read and written on its own short connections, never inside the
+        # caller's transaction: a slow service call must not hold a database lock.
+        end_read_transaction()
+        with db.engine.connect() as conn:
+            hit = conn.execute(
+                select(GeocodeCache.latitude, GeocodeCache.longitude, GeocodeCache.display_name)
+                .where(GeocodeCache.query == key)
+            ).first()
         if hit is not None and hit.latitude is not None:
             return Place(hit.latitude, hit.longitude, hit.display_name, cached=True)
         self._wait_turn()
@@ -116,12 +125,13 @@ class Geocoder:
     @staticmethod
     def _store(key: str, place: Place) -> None:
         try:
-            with db.session.begin_nested():
-                db.session.add(GeocodeCache(query=key, latitude=place.latitude,
-                                            longitude=place.longitude,
-                                            display_name=place.display_name[:500]))
+            with db.engine.begin() as conn:
+                conn.execute(insert(GeocodeCache).values(
+                    query=key, latitude=place.latitude, longitude=place.longitude,
+                    display_name=place.display_name[:500], provider="nominatim",
+                    created_at=utcnow()))
         except IntegrityError:
-            pass  # another request cached it first
+            pass  # another process cached it first
 
 
 def geocoder():

@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from .. import brokering, matching, notify
 from ..auth import staff_required, trader_required
+from ..db import write_transaction
 from ..extensions import db
 from ..htmx import render
 from ..members.forms import ActionForm
@@ -154,7 +155,8 @@ def notifications():
         .order_by(Notification.id.desc()).limit(100)
     ).all()
     unread = {n.id for n in items if n.read_at is None}
-    notify.mark_all_read(current_user.id)  # seen now
-    db.session.commit()
+    if unread:
+        with write_transaction():  # a write inside a GET: take the lock properly
+            notify.mark_all_read(current_user.id)  # seen now
     return render("notifications/list.html", items=items, unread=unread)
 

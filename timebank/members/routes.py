@@ -20,14 +20,13 @@ def profile():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
         member = current_user._get_current_object()
+        address = (form.address.data or "").strip()
+        if address != member.address or (address and member.latitude is None):
+            _locate(member, address)  # before any change: no lock held while we wait
         for field in ("display_name", "neighbourhood", "skills", "availability", "bio", "phone"):
             setattr(member, field, (getattr(form, field).data or "").strip())
         member.email_preference = form.email_preference.data
         member.matching_opt_out = bool(form.matching_opt_out.data)
-        address = (form.address.data or "").strip()
-        if address != member.address or (address and member.latitude is None):
-            member.address = address
-            _locate(member)
         audit(member.id, "member.update_profile", "member", member.id)
         db.session.commit()
         flash("Your profile is saved.", "success")
@@ -148,20 +147,23 @@ def set_floor(member_id: int):
                   action_form=ActionForm(), floor_form=form)
 
 
-def _locate(member: Member) -> None:
+def _locate(member: Member, address: str) -> None:
     """Geocode the member's address; the profile saves whatever the geocoder says."""
     from .. import geo
 
-    if not member.address:
+    if not address:
+        member.address = ""
         member.latitude = member.longitude = None
         member.public_latitude = member.public_longitude = None
         return
     try:
-        place = geo.geocoder().geocode(member.address)
+        place = geo.geocoder().geocode(address)
     except geo.GeocoderUnavailable:
+        member.address = address
         flash("We could not look up your address just now, so distances are not used yet. "
               "We will try again later.", "info")
         return
+    member.address = address
     if place is None:
         flash("We could not find that address. Try a postcode, or a street and town.", "info")
         member.latitude = member.longitude = None

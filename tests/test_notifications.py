@@ -1,0 +1,177 @@
+"""Notifications in the app, and e-mail through a real SMTP server on loopback (aiosmtpd)."""
+
+from __future__ import annotations
+
+import email
+import re
+from datetime import date, timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.conftest import get, login, submit
+from tests.pg import free_port
+from timebank import notify
+from timebank.extensions import db
+from timebank.models import Category, Listing, Notification, OutboxMessage
+
+
+class Inbox:
+    def __init__(self, reply: str = "250 OK"):
+        self.messages: list[email.message.Message] = []
+        self.envelopes = []
+        self.reply = reply
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        if self.reply.startswith("250"):
+            self.envelopes.append(envelope)
+            self.messages.append(email.message_from_bytes(envelope.content))
+        return self.reply
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield inbox, controller.port
+    controller.stop()
+
+
+@pytest.fixture
+def app_config(smtp, request):
+    inbox, port = smtp
+    return {"TIMEBANK_MAIL_HOST": "127.0.0.1", "TIMEBANK_MAIL_PORT": port,
+            "TIMEBANK_MAIL_SENDER": "bank@example.org", "TIMEBANK_BASE_URL": "http://testserver"}
+
+
+def test_notify_queues_mail_and_send_mail_delivers_it(app, make, smtp, client):
+    inbox, _port = smtp
+    member_id = make.member(email="reader@example.org")
+    with app.app_context():
+        notify.notify(get(member_id), "Someone could help with your request.", "/notifications",
+                      app.config["TIMEBANK_BASE_URL"], subject="Help is at hand")
+        db.session.commit()
+        assert notify.unread_count(member_id) == 1
+        sent, failed = notify.send_pending(app.config)
+        assert (sent, failed) == (1, 0)
+        assert db.session.query(OutboxMessage).one().sent_at is not None
+        assert notify.send_pending(app.config) == (0, 0)  # never sent twice
+    assert len(inbox.messages) == 1
+    message = inbox.messages[0]
+    assert inbox.envelopes[0].rcpt_tos == ["reader@example.org"]
+    assert message["Subject"] == "Help is at hand"
+    assert message["From"] == "bank@example.org"
+    body = message.get_payload(decode=True).decode()
+    link = re.search(r"http://testserver(/\S+)", body).group(1)
+    login(client, "reader@example.org")
+    page = client.get(link)
+    assert page.status_code == 200 and "Someone could help" in page.get_data(as_text=True)
+    with app.app_context():  # seen now
+        assert notify.unread_count(member_id) == 0
+
+
+def test_failing_smtp_leaves_message_queued_for_retry(app, make, smtp):
+    inbox, _port = smtp
+    member_id = make.member()
+    with app.app_context():
+        notify.notify(get(member_id), "Hello", "/", "http://testserver")
+        db.session.commit()
+        inbox.reply = "451 Try again later"
+        assert notify.send_pending(app.config) == (0, 1)
+        queued = db.session.query(OutboxMessage).one()
+        assert queued.sent_at is None and queued.attempts == 1 and "451" in queued.last_error
+        down = dict(app.config, TIMEBANK_MAIL_PORT=free_port())  # nothing listens there
+        assert notify.send_pending(down) == (0, 1)
+        db.session.refresh(queued)
+        assert queued.attempts == 2 and queued.sent_at is None
+        inbox.reply = "250 OK"
+        assert notify.send_pending(app.config) == (1, 0)
+    assert len(inbox.messages) == 1
+
+
+def test_preferences_never_and_weekly_queue_no_immediate_mail(app, make):
+    never = make.member()
+    weekly = make.member()
+    with app.app_context():
+        get(never).email_preference = "never"
+        get(weekly).email_preference = "weekly"
+        for member_id in (never, weekly):
+            notify.notify(get(member_id), "Hi", "/", "http://x")
+        db.session.commit()
+        assert db.session.query(OutboxMessage).count() == 0
+        assert db.session.query(Notification).count() == 2
+
+
+def test_weekly_digest_lists_new_listings_near_in_my_categories(app, make, smtp):
+    inbox, _port = smtp
+    reader = make.member(email="weekly@example.org")
+    poster = make.member(name="Poster")
+    with app.app_context():
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+        cooking = db.session.query(Category).filter_by(slug="cooking").one().id
+        me = get(reader)
+        me.email_preference = "weekly"
+        me.public_latitude, me.public_longitude = 51.5, -0.1
+        soon = date.today() + timedelta(days=10)
+        db.session.add_all([
+            Listing(member_id=reader, kind="offer", category_id=garden, title="My own",
+                    latitude=51.5, longitude=-0.1, expires_on=soon),
+            Listing(member_id=poster, kind="request", category_id=garden, title="Near lawn",
+                    latitude=51.501, longitude=-0.1, expires_on=soon),
+            Listing(member_id=poster, kind="request", category_id=garden, title="Far lawn",
+                    latitude=53.0, longitude=-2.0, expires_on=soon),
+            Listing(member_id=poster, kind="request", category_id=cooking, title="Soup",
+                    latitude=51.5, longitude=-0.1, expires_on=soon),
+        ])
+        db.session.commit()
+        assert notify.queue_digests("http://testserver") == 1
+        assert notify.queue_digests("http://testserver") == 0  # not twice in a week
+        notify.send_pending(app.config)
+    body = inbox.messages[0].get_payload(decode=True).decode()
+    assert "Near lawn" in body and "Far lawn" not in body and "Soup" not in body
+    assert "My own" not in body
+    assert re.search(r"http://testserver/listings/\d+", body)
+
+
+def test_send_mail_cli(app, make, smtp):
+    inbox, _port = smtp
+    member_id = make.member()
+    with app.app_context():
+        notify.notify(get(member_id), "Hello", "/", "http://x")
+        db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["send-mail"])
+    assert result.exit_code == 0 and "1 sent, 0 failed" in result.output
+    assert len(inbox.messages) == 1
+
+
+def test_messages_between_match_sides_notify_without_emails(app, make, client, smtp):
+    from timebank.models import Match, Role
+
+    requester = make.member(email="req@example.org", name="Req")
+    helper = make.member(email="helper@example.org", name="Helper")
+    coordinator = make.member(Role.COORDINATOR)
+    with app.app_context():
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+        request = Listing(member_id=requester, kind="request", category_id=garden, title="Lawn",
+                          expires_on=date.today() + timedelta(days=3))
+        db.session.add(request)
+        db.session.commit()
+        match = Match(request_id=request.id, requester_id=requester, helper_id=helper,
+                      created_by_id=coordinator)
+        db.session.add(match)
+        db.session.commit()
+        match_id = match.id
+    login(client, "req@example.org")
+    response = submit(client, f"/matches/{match_id}/messages", {"body": "Tuesday at 10?"},
+                      page=f"/matches/{match_id}")
+    assert response.status_code == 303
+    empty = submit(client, f"/matches/{match_id}/messages", {"body": "  "},
+                   page=f"/matches/{match_id}")
+    assert empty.status_code == 422
+    page = client.get(f"/matches/{match_id}").get_data(as_text=True)
+    assert "Tuesday at 10?" in page and "helper@example.org" not in page
+    with app.app_context():
+        assert notify.unread_count(helper) == 1
+        assert db.session.query(OutboxMessage).filter_by(to_email="helper@example.org").count() == 1
