@@ -1,6 +1,11 @@
-"""`python -m bench`: run every benchmark and write bench/results/."""
+"""`python -m bench [name ...]`: run the benchmarks and write bench/results/."""
 
-from bench import ledger
+import sys
+
+from bench import ledger, matching
+
+BENCHMARKS = {"ledger": ledger.main, "matching": matching.main}
 
 if __name__ == "__main__":
-    ledger.main()
+    for name in sys.argv[1:] or BENCHMARKS:
+        BENCHMARKS[name]()

@@ -80,6 +80,7 @@ def build_app(url: str, **overrides):
         "TIMEBANK_GEOCODER_SCHEME": "http",
         "TIMEBANK_GEOCODER_MIN_INTERVAL": 0.0,
         "TIMEBANK_GEOCODER_TIMEOUT": 1.0,
+        "TIMEBANK_MATCHING_CACHE_SECONDS": 0.0,
         "TIMEBANK_GEOCODER_LOCK": f"{tempfile.gettempdir()}/timebank-geo-{uuid.uuid4().hex}.lock",
     }
     config.update(overrides)

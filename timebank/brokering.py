@@ -97,6 +97,28 @@ def load_candidates() -> list[matching.Candidate]:
     return candidates
 
 
+_pool_cache: dict[str, tuple[float, matching.CandidatePool]] = {}
+
+
+def candidate_pool(max_age_seconds: float) -> matching.CandidatePool:
+    """The vectorised pool of candidates, rebuilt at most every ``max_age_seconds``.
+
+    Loading 20,000 members takes most of a second while ranking takes a few
+    milliseconds, so a coordinator paging through the workbench reuses one pool
+    for a short while (per process; suggestions may lag changes by that long).
+    """
+    import time
+
+    key = str(db.engine.url)
+    now = time.monotonic()
+    hit = _pool_cache.get(key)
+    if hit is not None and now - hit[0] < max_age_seconds:
+        return hit[1]
+    pool = matching.CandidatePool(load_candidates())
+    _pool_cache[key] = (now, pool)
+    return pool
+
+
 def need_for(listing: Listing) -> matching.Need:
     return matching.Need(
         member_id=listing.member_id, category_id=listing.category_id,

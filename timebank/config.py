@@ -77,6 +77,9 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "TIMEBANK_MAIL_PASSWORD": os.environ.get("TIMEBANK_MAIL_PASSWORD"),
         "TIMEBANK_MAIL_STARTTLS": _env_bool("TIMEBANK_MAIL_STARTTLS", False),
         "TIMEBANK_MAIL_SENDER": os.environ.get("TIMEBANK_MAIL_SENDER", "timebank@localhost"),
+        "TIMEBANK_MATCHING_CACHE_SECONDS": float(
+            os.environ.get("TIMEBANK_MATCHING_CACHE_SECONDS", "30")
+        ),
         "TIMEBANK_PAGE_SIZE": _env_int("TIMEBANK_PAGE_SIZE", 25),
     }
     cfg.update(overrides)

@@ -32,7 +32,7 @@ def workbench():
     ).all()
     more = len(requests) > REQUESTS_PER_PAGE
     requests = requests[:REQUESTS_PER_PAGE]
-    pool = matching.CandidatePool(brokering.load_candidates())
+    pool = brokering.candidate_pool(current_app.config["TIMEBANK_MATCHING_CACHE_SECONDS"])
     introduced = brokering.already_introduced([r.id for r in requests])
     rows = []
     for listing in requests:

@@ -1,0 +1,111 @@
+"""In Chromium: post a request → coordinator introduces → both accept → pre-filled exchange."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from tests.a11y import assert_accessible
+from tests.conftest import PASSWORD
+from timebank.extensions import db
+from timebank.models import Category, Listing, Role
+
+pytestmark = pytest.mark.browser
+
+
+def log_in(page, base, email):
+    page.goto(f"{base}/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", level=1).filter(has_text="Hello").wait_for()
+
+
+def test_request_match_accept_complete(new_page, live_server, make, app, js):
+    base = live_server.url
+    make.member(email="rita@example.org", name="Rita Requester")
+    helper = make.member(email="hal@example.org", name="Hal Helper")
+    make.member(Role.COORDINATOR, email="coord@example.org", name="Coco")
+    with app.app_context():
+        garden_id = db.session.query(Category).filter_by(slug="gardening").one().id
+        db.session.add(Listing(member_id=helper, kind="offer", category_id=garden_id,
+                               title="Hedges and lawns", expires_on=date.today()
+                               + timedelta(days=20)))
+        db.session.commit()
+
+    rita = new_page(javascript=js)
+    log_in(rita, base, "rita@example.org")
+    rita.get_by_role("link", name="Offers and requests").click()
+    rita.wait_for_url(f"{base}/listings")
+    assert_accessible(rita)
+    rita.get_by_role("link", name="Ask for help").click()
+    assert_accessible(rita)
+    rita.get_by_label("I need… (a request for help)").check()
+    rita.get_by_label("Kind of help").select_option(label="Gardening")
+    rita.get_by_label("Short title").fill("Hedge trimming")
+    rita.get_by_label("Mon morning").check()
+    rita.get_by_role("button", name="Post").click()
+    rita.get_by_text("Your request is listed until").wait_for()
+    assert_accessible(rita)
+    assert rita.get_by_text("Hal Helper").count() >= 1  # suggested to her own request
+
+    coco = new_page(javascript=js)
+    log_in(coco, base, "coord@example.org")
+    coco.get_by_role("link", name="Matching").click()
+    coco.wait_for_url(f"{base}/coordinator/matching")
+    assert_accessible(coco)
+    assert coco.get_by_text("offers help of this kind").count() >= 1
+    coco.get_by_role("button", name="Introduce Hal Helper").first.click()
+    coco.get_by_text("Introduced Hal Helper to Rita Requester").wait_for()
+
+    hal = new_page(javascript=js)
+    for page, who in ((rita, "rita@example.org"), (hal, "hal@example.org")):
+        if page is hal:
+            log_in(hal, base, who)
+        page.goto(f"{base}/notifications")
+        assert_accessible(page)
+        page.get_by_role("link", name="Please accept or decline").first.click()
+        assert_accessible(page)
+        page.get_by_role("button", name="Accept").click()
+        page.get_by_text("Thank you: you accepted.").wait_for()
+
+    hal.get_by_label("Your message").fill("Monday 10am suits me")
+    hal.get_by_role("button", name="Send").click()
+    hal.get_by_text("Monday 10am suits me").wait_for()
+    hal.get_by_role("button", name="It is done: record the time").click()
+    hal.get_by_text("Now record the time, so it counts").wait_for()
+    assert_accessible(hal)
+    assert hal.get_by_label("The other member").input_value().startswith("Rita Requester (#")
+    assert hal.get_by_label("I gave time to someone").is_checked()
+    assert hal.get_by_label("Kind of help").input_value() == str(garden_id)
+    hal.get_by_label("Hours", exact=True).fill("2")
+    hal.get_by_role("button", name="Record").click()
+    hal.get_by_text("It counts once Rita Requester confirms").wait_for()
+
+
+def test_live_filtering_with_and_without_js(new_page, live_server, make, app, js):
+    base = live_server.url
+    poster = make.member(name="Poster")
+    make.member(email="browse@example.org")
+    with app.app_context():
+        cats = {c.slug: c.id for c in db.session.query(Category)}
+        for slug, title in (("gardening", "Lawn mowing"), ("cooking", "Soup for two"),
+                            ("tech", "Phone set-up")):
+            db.session.add(Listing(member_id=poster, kind="offer", category_id=cats[slug],
+                                   title=title, expires_on=date.today() + timedelta(days=5)))
+        db.session.commit()
+    page = new_page(javascript=js)
+    log_in(page, base, "browse@example.org")
+    page.goto(f"{base}/listings")
+    assert page.get_by_text("Soup for two").count() == 1
+    page.get_by_label("Words").fill("lawn")
+    if js:
+        # No button press: results update as you type, and the URL follows.
+        page.wait_for_url("**q=lawn**")
+    else:
+        page.get_by_role("button", name="Show").click()
+        page.wait_for_url("**q=lawn**")
+    page.get_by_text("Lawn mowing").wait_for()
+    assert page.get_by_text("Soup for two").count() == 0
+    assert_accessible(page)
