@@ -26,7 +26,11 @@ MEMBERS = 20_000
 EXCHANGES = 40_000
 REQUESTS = 30
 CENTRE = (51.50, -0.10)
-WORDS = ["hedge", "garden", "lawn", "weeding", "compost", "cooking", "soup", "baking", "shopping", "errands", "phone", "laptop", "email", "dog", "cat", "walking", "lift", "hospital", "paint", "shelf", "curtains", "letters", "forms", "knitting", "sewing", "guitar", "piano", "reading", "homework", "maths", "english", "french", "spanish", "chat", "tea"]
+WORDS = (
+    "hedge garden lawn weeding compost cooking soup baking shopping errands phone laptop  "
+    "email dog cat walking lift hospital paint shelf curtains letters forms knitting sewing  "
+    "guitar piano reading homework maths english french spanish chat tea"
+).split()
 
 
 def seed(url: str) -> None:
