@@ -104,6 +104,9 @@ def app(db_kind, db_urls, request, tmp_path_factory, app_config):
             _initialised.add(url)
         _reset(application)
         seed_categories()
+        from timebank.assets import seed_asset_categories
+
+        seed_asset_categories()
         db.session.commit()
     yield application
     with application.app_context():

@@ -42,6 +42,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(send_mail)
     app.cli.add_command(send_digests)
     app.cli.add_command(geocode_pending)
+    app.cli.add_command(import_assets_cmd)
+    app.cli.add_command(export_assets_cmd)
 
 
 @click.command("create-user")
@@ -125,7 +127,7 @@ def seed_demo(n_members: int, n_exchanges: int, n_assets: int, seed: int, if_emp
     with click.progressbar(length=n_exchanges, label="exchanges") as bar:
         ledger.seed_history(rng, accounts, n_exchanges, WHAT, progress=bar.update)
     if n_assets:
-        click.echo("Assets are not part of this build yet; --assets was ignored.", err=True)
+        _demo_assets(rng, n_assets)
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for email, _name, role in DEMO_LOGINS:
         click.echo(f"  {role.value:<12} {email}")
@@ -234,3 +236,103 @@ def geocode_pending() -> None:
         db.session.commit()
         found += 1
     click.echo(f"members: {found} located, {missing} not found")
+    from .assets import locate
+    from .models import Asset, GeocodeState
+
+    waiting = list(db.session.scalars(
+        select(Asset.id).where(Asset.geocode_state == GeocodeState.PENDING.value)))
+    states: dict[str, int] = {}
+    for asset_id in waiting:
+        asset = db.session.get(Asset, asset_id)
+        state = locate(asset, coder)
+        asset = db.session.get(Asset, asset_id)
+        asset.geocode_state = state
+        db.session.commit()
+        states[state] = states.get(state, 0) + 1
+        if state == GeocodeState.PENDING.value:
+            click.echo("geocoder unavailable; the rest wait for the next run", err=True)
+            break
+    click.echo(f"assets: {states.get('ok', 0)} located, {states.get('not_found', 0)} not found, "
+               f"{states.get('pending', 0)} still pending")
+
+
+@click.command("import-assets")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--verbose", is_flag=True, help="List every row, not only the problems.")
+@with_appcontext
+def import_assets_cmd(file: str, verbose: bool) -> None:
+    """Import published assets from CSV (HSDS-style headers) or GeoJSON, by source id."""
+    from .assets import RowError, import_assets, read_rows
+
+    with open(file, "rb") as fh:
+        data = fh.read()
+    try:
+        rows = read_rows(data, file)
+    except RowError as error:
+        raise click.ClickException(f"{file}: {error}") from error
+    with click.progressbar(length=len(rows), label="assets") as bar:
+        report = import_assets(rows, by_id=None, progress=bar.update)
+    for line in report.lines:
+        if verbose or "rejected" in line or "skipped" in line:
+            click.echo(line)
+    click.echo(f"created {report.created}, updated {report.updated}, skipped {report.skipped}, "
+               f"rejected {report.rejected}")
+
+
+@click.command("export-assets")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.option("--category", default="", help="Only this category (slug).")
+@with_appcontext
+def export_assets_cmd(file: str, category: str) -> None:
+    """Write published assets to FILE (.csv or .geojson)."""
+    import json
+
+    from .assets import to_csv_chunks, to_geojson
+    from .assets_bp.routes import published_query
+
+    rows = db.session.scalars(published_query(category)).all()
+    with open(file, "w", encoding="utf-8", newline="") as fh:
+        if file.lower().endswith((".geojson", ".json")):
+            json.dump(to_geojson(rows), fh, ensure_ascii=False)
+        else:
+            for chunk in to_csv_chunks(rows):
+                fh.write(chunk)
+    click.echo(f"{len(rows)} assets written to {file}")
+
+
+ASSET_NAMES = ["Community Garden", "Library", "Youth Club", "Food Bank", "Church Hall",
+               "Repair Café", "Allotments", "Men's Shed", "Leisure Centre", "Baby Group",
+               "Corner Shop", "Credit Union", "Pharmacy", "Mosque", "Park", "Choir",
+               "Walking Group", "Health Centre", "Museum", "Market"]
+
+
+def _demo_assets(rng: random.Random, n: int) -> None:
+    """Published demo assets scattered over the demo area (bulk insert)."""
+    from .assets import categories, seed_asset_categories
+    from .models import Asset
+
+    seed_asset_categories()
+    db.session.commit()
+    cats = [c.id for c in categories()]
+    rows = []
+    for i in range(n):
+        rows.append({
+            "name": f"{rng.choice(PLACES)} {rng.choice(ASSET_NAMES)}",
+            "category_id": rng.choice(cats), "description": "",
+            "latitude": 51.50 + rng.uniform(-0.03, 0.03),
+            "longitude": -0.10 + rng.uniform(-0.05, 0.05),
+            "geocode_source": "demo", "geocode_state": "ok", "status": "published",
+            "open_to_all": rng.random() < 0.8, "step_free": rng.random() < 0.5,
+            "source_id": f"demo-{rng.getrandbits(48):012x}-{i}",
+            "confirmed_at": utcnow_naive(),
+        })
+    with click.progressbar(range(0, n, 5000), label="assets") as bar:
+        for offset in bar:
+            db.session.execute(insert(Asset), rows[offset : offset + 5000])
+    db.session.commit()
+
+
+def utcnow_naive():
+    from .models.base import utcnow
+
+    return utcnow()

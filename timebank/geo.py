@@ -176,3 +176,83 @@ def bbox_around(latitude: float, longitude: float, km: float) -> tuple[float, fl
     dlat = km / 111.32
     dlon = km / (111.32 * max(0.01, math.cos(math.radians(latitude))))
     return latitude - dlat, longitude - dlon, latitude + dlat, longitude + dlon
+
+
+# -- coverage gaps ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    row: int
+    col: int
+    south: float
+    west: float
+    north: float
+    east: float
+    nearest_m: float | None  # straight-line distance from the centre to the nearest asset
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return (self.south + self.north) / 2, (self.west + self.east) / 2
+
+    @property
+    def label(self) -> str:
+        return f"{chr(65 + self.row % 26)}{self.row // 26 or ''}-{self.col + 1}"
+
+
+def coverage_grid(
+    bbox: tuple[float, float, float, float],
+    assets: list[tuple[float, float]],
+    cell_m: float = 250.0,
+    max_cells: int = 4000,
+) -> list[Cell]:
+    """Cut ``bbox`` (min_lat, min_lon, max_lat, max_lon) into square cells and give each
+    the distance from its centre to the nearest asset.
+
+    Distances are straight lines, a floor on walking distance: a cell reported as a
+    gap is certainly farther than that on foot.
+    """
+    import numpy as np
+
+    min_lat, min_lon, max_lat, max_lon = bbox
+    mid_lat = (min_lat + max_lat) / 2
+    dlat = cell_m / 111_320.0
+    dlon = cell_m / (111_320.0 * max(0.01, math.cos(math.radians(mid_lat))))
+    rows = max(1, math.ceil((max_lat - min_lat) / dlat))
+    cols = max(1, math.ceil((max_lon - min_lon) / dlon))
+    if rows * cols > max_cells:  # keep the grid bounded: widen cells for big areas
+        scale = math.sqrt(rows * cols / max_cells)
+        dlat, dlon = dlat * scale, dlon * scale
+        rows = max(1, math.ceil((max_lat - min_lat) / dlat))
+        cols = max(1, math.ceil((max_lon - min_lon) / dlon))
+    r, c = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+    centre_lat = (min_lat + (r + 0.5) * dlat).ravel()
+    centre_lon = (min_lon + (c + 0.5) * dlon).ravel()
+    nearest = np.full(centre_lat.shape, np.inf)
+    if assets:
+        pts = np.asarray(assets, dtype=np.float64)
+        for start in range(0, len(pts), 2000):  # chunks keep memory small
+            chunk = pts[start : start + 2000]
+            d = haversine_km_many(centre_lat[:, None], centre_lon[:, None],
+                                  chunk[None, :, 0], chunk[None, :, 1])
+            nearest = np.minimum(nearest, d.min(axis=1) * 1000.0)
+    cells = []
+    for i in range(rows * cols):
+        row, col = divmod(i, cols)
+        south = min_lat + row * dlat
+        west = min_lon + col * dlon
+        cells.append(Cell(row, col, round(south, 6), round(west, 6), round(south + dlat, 6),
+                          round(west + dlon, 6),
+                          None if math.isinf(nearest[i]) else round(float(nearest[i]), 1)))
+    return cells
+
+
+def padded_bbox(points: list[tuple[float, float]], pad_m: float):
+    """The box around ``points`` grown by ``pad_m`` on every side; None without points."""
+    if not points:
+        return None
+    lats = [p[0] for p in points]
+    lons = [p[1] for p in points]
+    lo = bbox_around(min(lats), min(lons), pad_m / 1000)
+    hi = bbox_around(max(lats), max(lons), pad_m / 1000)
+    return lo[0], lo[1], hi[2], hi[3]

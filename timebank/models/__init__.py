@@ -1,5 +1,6 @@
 """Models, one module per aggregate. Import them here so Alembic sees every table."""
 
+from .assets import Asset, AssetCategory, AssetReview, AssetStatus, GeocodeState
 from .audit import AuditEvent
 from .geo import GeocodeCache
 from .ledger import Account, AccountKind, Entry, Exchange, ExchangeStatus, Outcome
@@ -11,12 +12,17 @@ from .skills import Category
 __all__ = [
     "Account",
     "AccountKind",
+    "Asset",
+    "AssetCategory",
+    "AssetReview",
+    "AssetStatus",
     "AuditEvent",
     "Category",
     "Entry",
     "EmailPreference",
     "Exchange",
     "GeocodeCache",
+    "GeocodeState",
     "Listing",
     "ListingKind",
     "ListingStatus",

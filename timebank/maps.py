@@ -1,0 +1,98 @@
+"""Map building with folium. No Flask here: callers pass URLs and data in.
+
+folium draws the map and its tile layer; the page embeds folium's HTML and
+script parts directly (no iframe). Everything folium would fetch from CDNs is
+replaced by files served from timebank/static (``MapAssets``), so maps work
+offline and under a Content-Security-Policy. Assets are not one Python marker
+object each: they travel as one GeoJSON data block that static/js/assetmap.js
+draws client-side (clustered, coloured by category, popups built as text, so
+user text can never become markup).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+import folium
+
+
+@dataclass(frozen=True)
+class MapAssets:
+    """Local URLs of the JavaScript and CSS a map page needs (in load order)."""
+
+    js: tuple[str, ...]
+    css: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MapParts:
+    name: str  # the JavaScript variable folium gives the map
+    html: str
+    script: str
+    js: tuple[str, ...]
+    css: tuple[str, ...]
+
+
+def _localise(element, assets: MapAssets) -> None:
+    # Instance attributes shadow folium's class-wide CDN lists for this map only.
+    element.default_js = [(f"local{i}", url) for i, url in enumerate(assets.js)]
+    element.default_css = [(f"local{i}", url) for i, url in enumerate(assets.css)]
+
+
+def build_map(
+    *,
+    assets: MapAssets,
+    center: tuple[float, float],
+    zoom: int = 14,
+    tiles_url: str = "",
+    attribution: str = "",
+    gaps: dict | None = None,
+    fit_bounds: tuple[tuple[float, float], tuple[float, float]] | None = None,
+) -> MapParts:
+    """A folium map with optional tiles and an optional coverage-gap layer."""
+    # max_zoom on the map itself: clustering needs it even when there is no tile layer.
+    m = folium.Map(location=list(center), zoom_start=zoom, tiles=None, prefer_canvas=True,
+                   control_scale=True, maxZoom=19, minZoom=3)
+    _localise(m, assets)
+    if tiles_url:
+        folium.TileLayer(tiles=tiles_url, attr=attribution, name="Map", max_zoom=19).add_to(m)
+    if gaps and gaps.get("features"):
+        layer = folium.GeoJson(
+            gaps, name="Coverage gaps",
+            style_function=lambda _feature: {"color": "#b00020", "weight": 0,
+                                             "fillColor": "#b00020", "fillOpacity": 0.3},
+        )
+        _localise(layer, MapAssets((), ()))
+        layer.add_to(m)
+    if fit_bounds:
+        m.fit_bounds([list(fit_bounds[0]), list(fit_bounds[1])])
+    root = m.get_root()
+    root.render()
+    return MapParts(name=m.get_name(), html=root.html.render(), script=root.script.render(),
+                    js=assets.js, css=assets.css)
+
+
+def popup_html(name: str, category: str, url: str) -> str:
+    """Popup markup for folium's own markers (used by the benchmark's baseline), escaped."""
+    return (f'<a href="{escape(url, quote=True)}">{escape(name)}</a><br>'
+            f"{escape(category)}")
+
+
+def asset_feature(asset_id: int, lat: float, lon: float, properties: dict) -> dict:
+    return {"type": "Feature", "id": asset_id,
+            "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+            "properties": properties}
+
+
+def gap_features(cells, max_m: float) -> dict:
+    """The cells farther than ``max_m`` from any asset, as GeoJSON polygons."""
+    features = []
+    for cell in cells:
+        if cell.nearest_m is None or cell.nearest_m > max_m:
+            ring = [[cell.west, cell.south], [cell.east, cell.south], [cell.east, cell.north],
+                    [cell.west, cell.north], [cell.west, cell.south]]
+            features.append({"type": "Feature",
+                             "geometry": {"type": "Polygon", "coordinates": [ring]},
+                             "properties": {"cell": cell.label, "nearest_m": cell.nearest_m}})
+    return {"type": "FeatureCollection", "features": features}

@@ -1,0 +1,110 @@
+"""The community asset register: what the neighbourhood already has.
+
+Field names follow Open Referral HSDS where one fits (name, description,
+email, url, address_1, city, postal_code, latitude, longitude).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import utcnow
+
+# The six kinds of asset of asset-based community development, with map colours
+# that stay distinguishable for colour-blind readers (Okabe–Ito palette).
+DEFAULT_ASSET_CATEGORIES = [
+    ("associations", "Associations and groups", "#E69F00"),
+    ("institutions", "Institutions", "#56B4E9"),
+    ("physical", "Physical spaces", "#009E73"),
+    ("economy", "Local economy", "#CC79A7"),
+    ("culture", "Culture and heritage", "#D55E00"),
+    ("services", "Services", "#0072B2"),
+]
+STALE_AFTER_DAYS = 365
+
+
+class AssetStatus(StrEnum):
+    PROPOSED = "proposed"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    ARCHIVED = "archived"
+
+
+class GeocodeState(StrEnum):
+    OK = "ok"  # has coordinates
+    PENDING = "pending"  # the geocoder could not answer; `geocode-pending` retries
+    NOT_FOUND = "not_found"  # the geocoder found nothing for the address
+
+
+class AssetCategory(db.Model):
+    __tablename__ = "asset_category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    colour: Mapped[str] = mapped_column(String(7), default="#555555")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Asset(db.Model):
+    __tablename__ = "asset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category_id: Mapped[int] = mapped_column(ForeignKey("asset_category.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    address_1: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    postal_code: Mapped[str] = mapped_column(String(20), default="")
+    latitude: Mapped[float | None] = mapped_column(Float, index=True)
+    longitude: Mapped[float | None] = mapped_column(Float, index=True)
+    geocode_source: Mapped[str] = mapped_column(String(20), default="")
+    geocode_state: Mapped[str] = mapped_column(String(12), default=GeocodeState.OK.value)
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    url: Mapped[str] = mapped_column(String(300), default="")
+    opening_hours: Mapped[str] = mapped_column(String(300), default="")
+    accessibility: Mapped[str] = mapped_column(Text, default="")
+    audience: Mapped[str] = mapped_column(String(300), default="")  # who it is for
+    open_to_all: Mapped[bool] = mapped_column(default=True)
+    step_free: Mapped[bool] = mapped_column(default=False)  # accessible without steps
+    run_by: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(10), default=AssetStatus.PROPOSED.value,
+                                        index=True)
+    rejection_reason: Mapped[str] = mapped_column(Text, default="")
+    source_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # When someone last said it is still there (a review or a coordinator's check).
+    confirmed_at: Mapped[datetime | None]
+
+    category = relationship("AssetCategory", lazy="joined")
+
+    @property
+    def address(self) -> str:
+        return ", ".join(p for p in (self.address_1, self.city, self.postal_code) if p)
+
+
+class AssetReview(db.Model):
+    """A resident's assessment of an asset (co-assessment)."""
+
+    __tablename__ = "asset_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    still_there: Mapped[bool] = mapped_column(default=True)
+    welcoming: Mapped[int] = mapped_column(Integer)  # 1 (not at all) … 4 (very)
+    accessible: Mapped[str] = mapped_column(String(10))  # yes / partly / no / unsure
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    member = relationship("Member", lazy="joined")

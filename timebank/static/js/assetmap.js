@@ -1,0 +1,112 @@
+/* Draws the asset layer on a folium map, and the click-to-place picker.
+ *
+ * folium builds the map (its script runs first and leaves the map in a global
+ * variable named by data-map-name). The assets arrive as a JSON data block
+ * (an attribute) are drawn as clustered circle markers coloured by category, and their
+ * popups are built with textContent, so names can never become markup.
+ * After an htmx swap of the results, the layer is redrawn from the new block.
+ */
+(function () {
+  "use strict";
+
+  function readData(id) {
+    var el = document.getElementById(id);
+    if (!el) { return null; }
+    try { return JSON.parse(el.getAttribute("data-geojson")); } catch (e) { return null; }
+  }
+
+  function popupFor(feature, categories) {
+    var box = document.createElement("div");
+    var link = document.createElement("a");
+    link.href = "/assets/" + encodeURIComponent(feature.id);
+    link.textContent = feature.properties.n;
+    box.appendChild(link);
+    var cat = categories[feature.properties.c];
+    if (cat) {
+      box.appendChild(document.createElement("br"));
+      box.appendChild(document.createTextNode(cat.name));
+    }
+    return box;
+  }
+
+  function drawAssets(wrap, map) {
+    var data = readData(wrap.getAttribute("data-source"));
+    if (!data) { return; }
+    var categories = data.categories || [];
+    if (wrap._assetLayer) { map.removeLayer(wrap._assetLayer); }
+    var group = L.markerClusterGroup ? L.markerClusterGroup({
+      disableClusteringAtZoom: 16, chunkedLoading: true, showCoverageOnHover: false
+    }) : L.featureGroup();
+    var markers = [];
+    (data.features || []).forEach(function (f) {
+      var c = categories[f.properties.c] || {colour: "#555555"};
+      var m = L.circleMarker([f.geometry.coordinates[1], f.geometry.coordinates[0]], {
+        radius: 7, color: "#1b1b1b", weight: 1, fillColor: c.colour, fillOpacity: 0.9
+      });
+      m.bindPopup(function () { return popupFor(f, categories); });
+      markers.push(m);
+    });
+    if (group.addLayers) { group.addLayers(markers); } else { markers.forEach(function (m) { group.addLayer(m); }); }
+    group.addTo(map);
+    wrap._assetLayer = group;
+    wrap.setAttribute("data-drawn", String(markers.length));
+    if (markers.length && wrap._fitted) {
+      map.fitBounds(L.featureGroup(markers).getBounds(), {maxZoom: 16, padding: [20, 20]});
+    }
+    wrap._fitted = true;
+  }
+
+  function setUpPicker(wrap, map) {
+    var lat = document.getElementById("latitude");
+    var lon = document.getElementById("longitude");
+    if (!lat || !lon) { return; }
+    var marker = null;
+    function place(latlng) {
+      if (marker) { marker.setLatLng(latlng); } else { marker = L.marker(latlng).addTo(map); }
+    }
+    if (lat.value && lon.value) {
+      var here = [parseFloat(lat.value), parseFloat(lon.value)];
+      place(here);
+      map.setView(here, 16);
+    }
+    map.on("click", function (e) {
+      lat.value = e.latlng.lat.toFixed(6);
+      lon.value = e.latlng.lng.toFixed(6);
+      place(e.latlng);
+      wrap.setAttribute("data-picked", lat.value + "," + lon.value);
+    });
+  }
+
+  function paintLegend() {
+    document.querySelectorAll(".swatch[data-colour]").forEach(function (s) {
+      s.style.backgroundColor = s.getAttribute("data-colour");
+    });
+  }
+
+  function init() {
+    paintLegend();
+    document.querySelectorAll(".map-wrap[data-map-name]").forEach(function (wrap) {
+      if (wrap._ready) { return; }
+      var map = window[wrap.getAttribute("data-map-name")];
+      if (!map || typeof L === "undefined") { return; }
+      wrap._ready = true;
+      wrap._map = map;
+      if (wrap.getAttribute("data-source")) { drawAssets(wrap, map); }
+      if (wrap.getAttribute("data-picker")) { setUpPicker(wrap, map); }
+    });
+  }
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || (target.id !== "asset-results" && !document.getElementById("asset-results"))) { return; }
+    document.querySelectorAll(".map-wrap[data-source]").forEach(function (wrap) {
+      if (wrap._map) { drawAssets(wrap, wrap._map); }
+    });
+  });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+}());
