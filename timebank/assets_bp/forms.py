@@ -45,11 +45,16 @@ class AssetForm(FlaskForm):
         if not any(str(c.value) == str(field.data) for c in field.choices):
             raise ValidationError("Choose one of the listed kinds of asset.")
 
-    def validate_address_1(self, field):
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        # Checked here, not in validate_address_1: Optional() would skip that when empty.
         has_point = self.latitude.data is not None and self.longitude.data is not None
-        if not has_point and not (field.data or self.postal_code.data):
-            raise ValidationError("Give a street address or postcode, or pick the place on "
-                                  "the map.")
+        if not has_point and not (self.address_1.data or self.postal_code.data):
+            self.address_1.errors = [*self.address_1.errors,
+                                     "Give a street address or postcode, or pick the place "
+                                     "on the map."]
+            ok = False
+        return ok
 
     def validate_longitude(self, field):
         if (field.data is None) != (self.latitude.data is None):

@@ -1,0 +1,285 @@
+"""The asset register over HTTP: suggest, geocode, moderate, review, export, permissions."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import PLACES, get, login, submit
+from timebank.extensions import db
+from timebank.models import Asset, AssetCategory, AssetReview, Notification, Role
+from timebank.models.base import utcnow
+
+XSS_NAMES = ["<img src=x onerror=alert(1)>", "</script><script>alert(1)</script>"]
+
+
+@pytest.fixture
+def app_config(nominatim):
+    return {"TIMEBANK_GEOCODER_DOMAIN": nominatim.domain}
+
+
+def cat(app, slug="physical"):
+    with app.app_context():
+        return db.session.query(AssetCategory).filter_by(slug=slug).one().id
+
+
+def suggestion(app, **kw):
+    data = {"name": "Riverside Garden", "category": str(cat(app)), "description": "Veg beds",
+            "address_1": "1 High Street", "city": "Riverside", "postal_code": "",
+            "latitude": "", "longitude": "", "opening_hours": "Sat 10-12", "audience": "All",
+            "open_to_all": "y", "accessibility": "", "run_by": "Friends of the garden",
+            "url": "", "email": "", "phone": ""}
+    data.update(kw)
+    return data
+
+
+def add_asset(app, name="Hall", slug="physical", lat=51.5, lon=-0.1, status="published", **kw):
+    with app.app_context():
+        asset = Asset(name=name, category_id=cat(app, slug), latitude=lat, longitude=lon,
+                      status=status, confirmed_at=utcnow(), **kw)
+        db.session.add(asset)
+        db.session.commit()
+        return asset.id
+
+
+def test_suggest_with_address_is_geocoded_and_proposed(client, app, login_as, nominatim):
+    me = login_as()
+    response = submit(client, "/assets/new", suggestion(app))
+    assert response.status_code == 303
+    with app.app_context():
+        asset = db.session.query(Asset).one()
+        assert (asset.latitude, asset.longitude) == PLACES["1 high street, riverside"]
+        assert asset.status == "proposed" and asset.submitted_by_id == me
+        assert asset.geocode_source == "nominatim"
+    # Not on the public map until a coordinator publishes it.
+    assert "Riverside Garden" not in client.get("/assets").get_data(as_text=True)
+
+
+def test_suggest_with_map_point_needs_no_geocoder(client, app, login_as, nominatim):
+    login_as()
+    submit(client, "/assets/new", suggestion(app, address_1="", latitude="51.52",
+                                             longitude="-0.11"))
+    with app.app_context():
+        asset = db.session.query(Asset).one()
+        assert (asset.latitude, asset.longitude, asset.geocode_source) == (51.52, -0.11, "map")
+    assert nominatim.search_count() == 0
+
+
+@pytest.mark.parametrize("mode,state,message", [
+    ("503", "pending", "could not look up the address just now"),
+    ("429", "pending", "could not look up the address just now"),
+    ("hang", "pending", "could not look up the address just now"),
+    ("empty", "not_found", "could not find that address"),
+])
+def test_geocoder_trouble_still_saves(client, app, login_as, nominatim, mode, state, message):
+    login_as()
+    nominatim.mode = mode
+    nominatim.hang_seconds = 2.0
+    response = submit(client, "/assets/new", suggestion(app))
+    assert response.status_code == 303
+    assert message in client.get(response.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        asset = db.session.query(Asset).one()
+        assert asset.latitude is None and asset.geocode_state == state
+    if state == "pending":
+        nominatim.mode = "ok"
+        runner = app.test_cli_runner()
+        result = runner.invoke(args=["geocode-pending"])
+        assert "assets: 1 located" in result.output, result.output
+        with app.app_context():
+            assert db.session.query(Asset).one().latitude == PLACES["1 high street, riverside"][0]
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("name", "", "Give the name"),
+    ("category", "999", "Not a valid choice"),
+    ("latitude", "95", "between -90 and 90"),
+    ("latitude", "north", "Not a valid float"),
+    ("url", "javascript:alert(1)", "web address"),
+    ("email", "not-an-email", "email address"),
+])
+def test_bad_suggestions_are_refused_with_text_kept(client, app, login_as, field, value,
+                                                     message):
+    login_as()
+    data = suggestion(app, **{field: value})
+    if field == "latitude":
+        data["longitude"] = "-0.1"
+    response = submit(client, "/assets/new", data)
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert message in body and "Friends of the garden" in body
+    with app.app_context():
+        assert db.session.query(Asset).count() == 0
+
+
+def test_no_address_and_no_point_is_refused(client, app, login_as):
+    login_as()
+    response = submit(client, "/assets/new", suggestion(app, address_1=""))
+    assert response.status_code == 422
+    assert "pick the place on the map" in response.get_data(as_text=True)
+
+
+def test_publish_with_edits_reject_with_reason_archive(client, app, make, login_as):
+    submitter = make.member(email="sub@example.org")
+    ids = [add_asset(app, name=n, status="proposed", submitted_by_id=submitter)
+           for n in ("Good hall", "Bad idea")]
+    login_as(Role.COORDINATOR)
+    assert "Good hall" in client.get("/coordinator/assets").get_data(as_text=True)
+    edit = submit(client, f"/coordinator/assets/{ids[0]}/edit",
+                  suggestion(app, name="Good Hall (renamed)", latitude="51.5",
+                             longitude="-0.1", publish="1"))
+    assert edit.status_code == 303
+    rejected = submit(client, f"/coordinator/assets/{ids[1]}/reject",
+                      {"reason": "This is a private house"},
+                      page=f"/coordinator/assets/{ids[1]}/edit")
+    assert rejected.status_code == 303
+    with app.app_context():
+        good, bad = db.session.get(Asset, ids[0]), db.session.get(Asset, ids[1])
+        assert (good.status, good.name) == ("published", "Good Hall (renamed)")
+        assert good.approved_by_id is not None
+        assert bad.status == "rejected"
+        assert db.session.query(Notification).filter_by(member_id=submitter).count() == 1
+    assert "Good Hall (renamed)" in client.get("/assets").get_data(as_text=True)
+    login(client, "sub@example.org")
+    page = client.get(f"/assets/{ids[1]}").get_data(as_text=True)
+    assert "This is a private house" in page
+    assert "This is a private house" in client.get("/assets/mine").get_data(as_text=True)
+    login_as(Role.COORDINATOR)
+    submit(client, f"/coordinator/assets/{ids[0]}/archive", {}, page="/coordinator/assets")
+    assert "Good Hall (renamed)" not in client.get("/assets").get_data(as_text=True)
+
+
+def test_reviews_confirm_and_stale_assets_are_flagged(client, app, login_as):
+    old = add_asset(app, name="Old club")
+    with app.app_context():
+        asset = db.session.get(Asset, old)
+        asset.confirmed_at = utcnow() - timedelta(days=400)
+        db.session.commit()
+    login_as(Role.COORDINATOR)
+    assert "Old club" in client.get("/coordinator/assets").get_data(as_text=True).split(
+        "Not confirmed for over a year")[1]
+    login_as()
+    assert "Not confirmed for over a year" in client.get(f"/assets/{old}").get_data(
+        as_text=True)
+    bad = submit(client, f"/assets/{old}/reviews", {"still_there": "maybe"},
+                 page=f"/assets/{old}")
+    assert bad.status_code == 422
+    response = submit(client, f"/assets/{old}/reviews",
+                      {"still_there": "yes", "welcoming": "4", "accessible": "partly",
+                       "comment": "Ramp at the side"}, page=f"/assets/{old}")
+    assert response.status_code == 303
+    page = client.get(f"/assets/{old}").get_data(as_text=True)
+    assert "Ramp at the side" in page and "very welcoming" in page
+    assert "Not confirmed for over a year" not in page
+    with app.app_context():
+        assert db.session.query(AssetReview).count() == 1
+
+
+def test_permissions(client, app, make, login_as):
+    hidden = add_asset(app, name="Secret", status="proposed")
+    assert client.get(f"/assets/{hidden}").status_code == 404
+    assert client.get("/assets/new").status_code == 302  # log in first
+    login_as(Role.RESIDENT)
+    assert client.get(f"/assets/{hidden}").status_code == 404
+    assert client.get("/coordinator/assets").status_code == 403
+    assert client.get("/assets/gaps").status_code == 403
+    login_as(Role.COUNCIL)
+    assert client.get("/assets/gaps").status_code == 200
+    assert client.get("/coordinator/assets").status_code == 403
+    assert client.get("/assets/new").status_code == 403
+
+
+def test_exports_filter_by_category_and_bbox(client, app):
+    add_asset(app, name="Hall", slug="physical", lat=51.50, lon=-0.10)
+    add_asset(app, name="Clinic", slug="services", lat=51.60, lon=-0.20)
+    add_asset(app, name="Draft", slug="services", lat=51.60, lon=-0.20, status="proposed")
+    everything = client.get("/assets.geojson").get_json()
+    assert sorted(f["properties"]["name"] for f in everything["features"]) == ["Clinic", "Hall"]
+    services = client.get("/assets.geojson?category=services").get_json()
+    assert [f["properties"]["name"] for f in services["features"]] == ["Clinic"]
+    boxed = client.get("/assets.geojson?bbox=-0.15,51.45,-0.05,51.55").get_json()
+    assert [f["properties"]["name"] for f in boxed["features"]] == ["Hall"]
+    assert client.get("/assets.geojson?bbox=1,2,3").status_code == 400
+    assert client.get("/assets.geojson?bbox=a,b,c,d").get_json()["error"]
+    assert client.get("/assets.geojson?category=nope").status_code == 400
+    text = client.get("/assets.csv?category=physical").get_data(as_text=True)
+    assert text.splitlines()[0].startswith("source_id,name,category,description,address_1")
+    assert "Hall" in text and "Clinic" not in text
+    for feature in everything["features"]:
+        assert "submitted_by" not in json.dumps(feature)  # no personal data leaves
+
+
+def test_hostile_names_are_escaped_everywhere(client, app):
+    ids = [add_asset(app, name=name) for name in XSS_NAMES]
+    listing = client.get("/assets").get_data(as_text=True)
+    for name in XSS_NAMES:
+        assert name not in listing
+    assert "&lt;img src=x onerror=alert(1)&gt;" in listing
+    for asset_id in ids:
+        page = client.get(f"/assets/{asset_id}").get_data(as_text=True)
+        assert "<img src=x" not in page and "<script>alert" not in page
+    # In the map data the names are JSON with <, > and ' escaped, in a single-quoted attribute.
+    data = re.search(r"data-geojson='([^']*)'", listing).group(1)
+    assert "<" not in data and ">" not in data
+    geojson = client.get("/assets.geojson")
+    assert geojson.mimetype == "application/geo+json"
+    assert {f["properties"]["name"] for f in geojson.get_json()["features"]} == set(XSS_NAMES)
+    csv_text = client.get("/assets.csv").get_data(as_text=True)
+    assert "<img src=x onerror=alert(1)>" in csv_text  # data, served as text/csv
+
+
+def test_map_page_refers_to_no_other_host(client, app):
+    add_asset(app)
+    html = client.get("/assets").get_data(as_text=True)
+    refs = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert any("leaflet" in r for r in refs)
+    external = [r for r in refs if r.startswith(("http:", "https:", "//"))]
+    assert external == []
+    # The only other host anywhere in the page is the tile server in the map script.
+    hosts = set(re.findall(r"https?://([\w.-]+)", html))
+    assert hosts <= {"tile.openstreetmap.org", "www.openstreetmap.org"}, hosts
+    assert "jquery" not in html.lower() and "bootstrap" not in html.lower()
+    csp = client.get("/assets").headers["Content-Security-Policy"]
+    assert "'nonce-" in csp and "unsafe-inline" not in csp
+
+
+def test_no_tiles_setting_means_no_tile_layer(db_kind, db_urls, request, tmp_path_factory):
+    from tests.conftest import _url_for, build_app
+
+    app = build_app(_url_for(db_kind, db_urls, request, tmp_path_factory), TIMEBANK_TILES_URL="")
+    html = app.test_client().get("/assets").get_data(as_text=True)
+    assert "L.tileLayer" not in html and "openstreetmap" not in html
+    assert "blank background" in html
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_list_pages_and_htmx_fragment(client, app):
+    for i in range(60):
+        add_asset(app, name=f"Asset {i:02d}", lat=51.5 + i / 1000)
+    page = client.get("/assets").get_data(as_text=True)
+    assert page.count('href="/assets/') == 50 and "Next 50" in page
+    second = client.get("/assets?start=50").get_data(as_text=True)
+    assert "Asset 59" in second
+    fragment = client.get("/assets?q=Asset%2005", headers={"HX-Request": "true",
+                                                            "HX-Target": "asset-results"})
+    body = fragment.get_data(as_text=True)
+    assert "<html" not in body and "Asset 05" in body and "Asset 06" not in body
+    import html
+
+    data = json.loads(html.unescape(re.search(r"data-geojson='([^']*)'", body).group(1)))
+    assert [f["properties"]["n"] for f in data["features"]] == ["Asset 05"]
+
+
+def test_gaps_page_table(client, app, login_as):
+    add_asset(app, name="Only one", lat=51.5, lon=-0.1)
+    add_asset(app, name="Far away", lat=51.53, lon=-0.1)
+    login_as(Role.COUNCIL)
+    page = client.get("/assets/gaps?distance=800")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and "squares are farther than 800 m" in body
+    assert client.get("/assets/gaps?distance=99999").status_code == 422
