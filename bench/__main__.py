@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import ledger, matching
+from bench import ledger, map, matching  # noqa: A004 - bench/map.py
 
-BENCHMARKS = {"ledger": ledger.main, "matching": matching.main}
+BENCHMARKS = {"ledger": ledger.main, "matching": matching.main, "map": map.main}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or BENCHMARKS:

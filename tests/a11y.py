@@ -34,6 +34,7 @@ def _run_axe(page):
 
 def assert_accessible(page) -> None:
     """One <h1>, a <main>, and no serious or critical axe-core violations."""
+    page.wait_for_load_state("load")
     assert page.locator("h1").count() == 1, f"{page.url}: want exactly one <h1>"
     assert page.locator("main").count() == 1, f"{page.url}: want one <main>"
     results = _run_axe(page)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import PLACES, get, login, submit
+from tests.conftest import PLACES, login, submit
 from timebank.extensions import db
 from timebank.models import Asset, AssetCategory, AssetReview, Notification, Role
 from timebank.models.base import utcnow

@@ -11,10 +11,12 @@ user text can never become markup).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from html import escape
 
 import folium
+from markupsafe import Markup
 
 
 @dataclass(frozen=True)
@@ -96,3 +98,13 @@ def gap_features(cells, max_m: float) -> dict:
                              "geometry": {"type": "Polygon", "coordinates": [ring]},
                              "properties": {"cell": cell.label, "nearest_m": cell.nearest_m}})
     return {"type": "FeatureCollection", "features": features}
+
+
+_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"})
+
+
+def html_safe_json(data) -> Markup:
+    """Compact JSON safe inside a single-quoted HTML attribute or a <script> element
+    (the same escapes as Jinja's ``tojson``, without its key sorting)."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return Markup(text.translate(_JSON_ESCAPES))  # noqa: S704 - every markup character escaped

@@ -68,14 +68,19 @@ def _category_choices(blank: str):
     return [("", blank), *[(c.slug, c.name) for c in register.categories()]]
 
 
-def _map_data(rows, cats) -> dict:
-    """The compact GeoJSON the page's map draws: id, name and category index per asset."""
+def _map_data(rows, cats):
+    """The compact GeoJSON the page's map draws (id, name and category index per asset),
+    serialised once, HTML-safe for a single-quoted attribute."""
     index = {c.id: i for i, c in enumerate(cats)}
     features = [maps.asset_feature(a.id, a.latitude, a.longitude,
                                    {"n": a.name, "c": index.get(a.category_id, 0)})
                 for a in rows if a.latitude is not None]
-    return {"type": "FeatureCollection", "features": features,
-            "categories": [{"name": c.name, "colour": c.colour} for c in cats]}
+    return maps.html_safe_json({"type": "FeatureCollection", "features": features,
+                                "categories": [{"name": c.name, "colour": c.colour}
+                                               for c in cats]})
+
+
+MAP_COLUMNS = (Asset.id, Asset.name, Asset.category_id, Asset.latitude, Asset.longitude)
 
 
 def _map_parts(center=None, gaps=None, fit=None) -> maps.MapParts:
@@ -114,15 +119,16 @@ def index():
     cats = register.categories()
     rows = []
     if status == 200:
-        rows = db.session.scalars(
-            published_query(form.category.data or "", form.q.data or "",
-                            bool(form.open_to_all.data), bool(form.step_free.data))
-            .order_by(Asset.name, Asset.id)
-        ).all()
+        # Plain column rows, not ORM objects: the page may carry ten thousand assets.
+        query = published_query(form.category.data or "", form.q.data or "",
+                                bool(form.open_to_all.data), bool(form.step_free.data))
+        rows = db.session.execute(
+            query.with_only_columns(*MAP_COLUMNS).order_by(Asset.name, Asset.id)).all()
     start = max(0, request.args.get("start", 0, type=int))
     listed = rows[start : start + LIST_PAGE]
     args = {k: v for k, v in request.args.items() if k != "start" and v}
-    ctx = dict(form=form, cats=cats, rows=rows, listed=listed, start=start, args=args,
+    ctx = dict(form=form, cats=cats, cat_names={c.id: c.name for c in cats}, rows=rows,
+               listed=listed, start=start, args=args,
                page_size=LIST_PAGE, map_data=_map_data(rows, cats))
     hx = getattr(request, "htmx", None)
     if hx and not hx.boosted and hx.target == "asset-results":
@@ -368,7 +374,8 @@ def gaps():
         return render("assets/gaps.html", status=422, form=form, parts=None, cells=[],
                       gap_cells=[], distance=None)
     distance = form.distance.data or 800
-    rows = db.session.scalars(published_query(form.category.data or "")).all()
+    rows = db.session.execute(
+        published_query(form.category.data or "").with_only_columns(*MAP_COLUMNS)).all()
     points = [(a.latitude, a.longitude) for a in rows if a.latitude is not None]
     cells, gap_cells = [], []
     area = area_points(points)
