@@ -231,9 +231,15 @@ def test_hostile_names_are_escaped_everywhere(client, app):
     assert "<img src=x onerror=alert(1)>" in csv_text  # data, served as text/csv
 
 
-def test_map_page_refers_to_no_other_host(client, app):
+def test_map_page_refers_to_no_other_host(app, db_kind, db_urls, request, tmp_path_factory):
+    from tests.conftest import _url_for, build_app
+
     add_asset(app)
+    osm = build_app(_url_for(db_kind, db_urls, request, tmp_path_factory),
+                    TIMEBANK_TILES_URL="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    client = osm.test_client()
     html = client.get("/assets").get_data(as_text=True)
+    assert "L.tileLayer" in html
     refs = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert any("leaflet" in r for r in refs)
     external = [r for r in refs if r.startswith(("http:", "https:", "//"))]
@@ -244,6 +250,10 @@ def test_map_page_refers_to_no_other_host(client, app):
     assert "jquery" not in html.lower() and "bootstrap" not in html.lower()
     csp = client.get("/assets").headers["Content-Security-Policy"]
     assert "'nonce-" in csp and "unsafe-inline" not in csp
+    assert "img-src 'self' data: https://tile.openstreetmap.org" in csp
+    with osm.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_no_tiles_setting_means_no_tile_layer(db_kind, db_urls, request, tmp_path_factory):

@@ -158,8 +158,10 @@ def test_every_page_is_accessible_for_each_role(new_page, live_server, make, app
                               "/coordinator/exchanges", "/coordinator/exchanges/new",
                               "/coordinator/activities/new", f"/exchanges/{ex}/reverse",
                               f"/coordinator/members/{a}/statement", "/coordinator/matching",
-                              "/admin/categories"],
-        "council@example.org": ["/", "/profile"],
+                              "/admin/categories", "/admin/asset-categories",
+                              "/coordinator/assets", "/assets/gaps", "/assets/new",
+                              "/assets/mine", "/assets"],
+        "council@example.org": ["/", "/profile", "/assets/gaps", "/assets"],
     }
     for email, paths in pages.items():
         page = new_page()

@@ -260,3 +260,32 @@ def test_council_cannot_browse_listings(client, login_as):
     login_as(Role.COUNCIL)
     assert client.get("/listings").status_code == 403
     assert client.get("/coordinator/matching").status_code == 403
+
+
+def test_admin_edits_both_taxonomies(client, app, login_as):
+    from timebank.models import AssetCategory
+
+    login_as(Role.ADMIN)
+    response = submit(client, "/admin/categories", {"name": "Bike repair"})
+    assert response.status_code == 303
+    duplicate = submit(client, "/admin/categories", {"name": "Bike repair"})
+    assert duplicate.status_code == 422 and "already" in duplicate.get_data(as_text=True)
+    added = submit(client, "/admin/asset-categories", {"name": "Sports clubs",
+                                                       "colour": "#123abc"})
+    assert added.status_code == 303
+    bad = submit(client, "/admin/asset-categories", {"name": "X", "colour": "red;}"})
+    assert bad.status_code == 422 and "like #1a2b3c" in bad.get_data(as_text=True)
+    with app.app_context():
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+        sports = db.session.query(AssetCategory).filter_by(slug="sports-clubs").one()
+        assert sports.colour == "#123abc"
+    submit(client, f"/admin/categories/{garden}/retire", {}, page="/admin/categories")
+    form = client.get("/listings/new").get_data(as_text=True)
+    assert "Bike repair" in form and ">Gardening<" not in form
+    assert "Sports clubs" in client.get("/assets").get_data(as_text=True)
+
+
+def test_coordinator_cannot_edit_taxonomies(client, login_as):
+    login_as(Role.COORDINATOR)
+    assert client.get("/admin/categories").status_code == 403
+    assert client.get("/admin/asset-categories").status_code == 403

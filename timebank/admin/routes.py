@@ -3,15 +3,16 @@ import re
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import StringField
+from wtforms.validators import Regexp
 
 from ..auth import admin_required
 from ..extensions import db
 from ..forms import NAME_MAX, required
 from ..htmx import render
 from ..members.forms import ActionForm, RoleForm
-from ..models import Category, Member
+from ..models import AssetCategory, Category, Member
 from ..models.audit import record as audit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -82,3 +83,53 @@ def category_state(category_id: int, action: str):
     db.session.commit()
     flash(f"“{category.name}” is {'back in use' if category.active else 'retired'}.", "success")
     return redirect(url_for("admin.categories"), 303)
+
+
+class AssetCategoryForm(FlaskForm):
+    name = StringField("Name of the kind of asset", validators=required(NAME_MAX))
+    colour = StringField("Map colour", default="#555555", validators=[
+        Regexp(r"^#[0-9a-fA-F]{6}$", message="Choose a colour like #1a2b3c.")])
+
+
+@bp.route("/asset-categories", methods=["GET", "POST"])
+@admin_required
+def asset_categories():
+    form = AssetCategoryForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            name = form.name.data.strip()
+            slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "asset"
+            taken = db.session.scalar(select(AssetCategory.id).where(
+                (AssetCategory.slug == slug) | (AssetCategory.name == name)))
+            if taken:
+                form.name.errors.append("There is already a kind of asset with that name.")
+            else:
+                position = (db.session.scalar(select(func.max(AssetCategory.position))) or 0) + 1
+                category = AssetCategory(slug=slug, name=name, colour=form.colour.data.lower(),
+                                         position=position)
+                db.session.add(category)
+                db.session.flush()
+                audit(current_user.id, "asset_category.create", "asset_category", category.id)
+                db.session.commit()
+                flash(f"Added “{name}”.", "success")
+                return redirect(url_for("admin.asset_categories"), 303)
+        status = 422
+    rows = db.session.scalars(select(AssetCategory).order_by(AssetCategory.position)).all()
+    return render("admin/asset_categories.html", status=status, form=form, rows=rows)
+
+
+@bp.route("/asset-categories/<int:category_id>/<any(retire,restore):action>",
+          methods=["POST"])
+@admin_required
+def asset_category_state(category_id: int, action: str):
+    category = db.session.get(AssetCategory, category_id)
+    if category is None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    category.active = action == "restore"
+    audit(current_user.id, f"asset_category.{action}", "asset_category", category.id)
+    db.session.commit()
+    flash(f"“{category.name}” is {'back in use' if category.active else 'retired'}.", "success")
+    return redirect(url_for("admin.asset_categories"), 303)
