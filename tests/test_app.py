@@ -164,3 +164,29 @@ def test_vendored_htmx_is_2_0(client):
     assert js.status_code == 200
     assert b'version:"2.0.' in js.data
     js.close()
+
+
+def test_server_error_page_in_layout_and_json_for_machine_urls(tmp_path):
+    app = build_app(f"sqlite:///{tmp_path}/boom.sqlite", PROPAGATE_EXCEPTIONS=False)
+
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("kaboom")
+
+    @app.route("/boom.json")
+    def boom_json():
+        raise RuntimeError("kaboom")
+
+    client = app.test_client()
+    page = client.get("/boom")
+    assert page.status_code == 500
+    body = page.get_data(as_text=True)
+    assert "Something went wrong" in body and "<main" in body and "kaboom" not in body
+    machine = client.get("/boom.json")
+    assert machine.status_code == 500 and machine.get_json()["error"] == "Something went wrong"
+
+
+def test_every_error_code_has_a_page(client):
+    from timebank.errors import MESSAGES
+
+    assert {400, 403, 404, 405, 413, 422, 429, 500} <= set(MESSAGES)
