@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import PLACES, login, submit
+from tests.conftest import PLACES, get, login, submit
 from timebank.extensions import db
 from timebank.models import Asset, AssetCategory, AssetReview, Notification, Role
 from timebank.models.base import utcnow
@@ -206,7 +206,11 @@ def test_exports_filter_by_category_and_bbox(client, app):
     assert client.get("/assets.geojson?bbox=a,b,c,d").get_json()["error"]
     assert client.get("/assets.geojson?category=nope").status_code == 400
     text = client.get("/assets.csv?category=physical").get_data(as_text=True)
-    assert text.splitlines()[0].startswith("source_id,name,category,description,address_1")
+    import csv
+    import io
+
+    header = next(csv.reader(io.StringIO(text)))
+    assert header[:5] == ["source_id", "name", "category", "description", "address_1"]
     assert "Hall" in text and "Clinic" not in text
     for feature in everything["features"]:
         assert "submitted_by" not in json.dumps(feature)  # no personal data leaves
@@ -293,3 +297,26 @@ def test_gaps_page_table(client, app, login_as):
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and "squares are farther than 800 m" in body
     assert client.get("/assets/gaps?distance=99999").status_code == 422
+
+
+def test_gap_area_never_reveals_where_members_live(client, app, make, login_as):
+    add_asset(app, name="Hall", lat=51.5, lon=-0.1)
+    far = make.member()
+    with app.app_context():
+        member = get(far)
+        member.public_latitude, member.public_longitude = 52.9, 1.3  # far from every asset
+        db.session.commit()
+    login_as(Role.COUNCIL)
+    body = client.get("/assets/gaps?distance=800").get_data(as_text=True)
+    assert "52.9" not in body and "1.3000" not in body
+
+
+def test_anonymous_visitors_do_not_see_reviewers_names(client, app, make):
+    asset_id = add_asset(app)
+    reviewer = make.member(name="Rev Iewer")
+    with app.app_context():
+        db.session.add(AssetReview(asset_id=asset_id, member_id=reviewer, still_there=True,
+                                   welcoming=3, accessible="yes"))
+        db.session.commit()
+    page = client.get(f"/assets/{asset_id}").get_data(as_text=True)
+    assert "Rev Iewer" not in page and "A resident" in page

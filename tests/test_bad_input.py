@@ -114,3 +114,17 @@ def test_wrong_types_in_query_strings(client, login_as):
                 "/exchanges/999999", "/coordinator/members/0", "/coordinator/activities/x"):
         status = client.get(url).status_code
         assert status < 500, url
+
+
+def test_huge_ids_and_unknown_query_keys_are_not_errors(client, login_as):
+    login_as(Role.COORDINATOR)
+    huge = "9" * 25
+    for url in (f"/exchanges/{huge}", f"/statement?before={huge}",
+                f"/coordinator/matching?after={huge}", f"/assets/{huge}",
+                f"/listings/{huge}", f"/coordinator/members/{huge}"):
+        assert client.get(url).status_code in (200, 404), url
+    for url in ("/assets?start=10&endpoint=x&_method=POST&_external=1",
+                "/listings?endpoint=x&_anchor=y"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "http://localhost" not in response.get_data(as_text=True)

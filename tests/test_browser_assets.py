@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.a11y import assert_accessible
-from tests.conftest import PASSWORD
+from tests.browser import log_in
 from timebank.extensions import db
 from timebank.models import Asset, AssetCategory, Role
 from timebank.models.base import utcnow
@@ -22,12 +22,6 @@ def app_config(nominatim, request):
     return config
 
 
-def log_in(page, base, email):
-    page.goto(f"{base}/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", level=1).filter(has_text="Hello").wait_for()
 
 
 def add(app, name, slug="physical", lat=51.5, lon=-0.1, **kw):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.a11y import assert_accessible
+from tests.browser import log_in
 from tests.conftest import PASSWORD
 from timebank.models import Role
 
@@ -12,11 +13,8 @@ pytestmark = pytest.mark.browser
 
 
 def _log_in(page, base, email, password=PASSWORD):
-    page.goto(f"{base}/login")
+    log_in(page, base, email, password, wait_home=False)
     assert_accessible(page)
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_register_approve_login(new_page, live_server, make, js):

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from tests.a11y import assert_accessible
+from tests.browser import log_in
 from tests.conftest import PASSWORD, get
 from timebank import ledger
 from timebank.extensions import db
@@ -15,12 +16,6 @@ from timebank.models import Role
 pytestmark = pytest.mark.browser
 
 
-def log_in(page, base, email):
-    page.goto(f"{base}/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", level=1).filter(has_text="Hello").wait_for()
 
 
 def balance(app, member_id):

@@ -7,19 +7,13 @@ from datetime import date, timedelta
 import pytest
 
 from tests.a11y import assert_accessible
-from tests.conftest import PASSWORD
+from tests.browser import log_in
 from timebank.extensions import db
 from timebank.models import Category, Listing, Role
 
 pytestmark = pytest.mark.browser
 
 
-def log_in(page, base, email):
-    page.goto(f"{base}/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", level=1).filter(has_text="Hello").wait_for()
 
 
 def test_request_match_accept_complete(new_page, live_server, make, app, js):

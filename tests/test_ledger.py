@@ -287,3 +287,14 @@ def test_no_float_balance_columns(app):
                 checked += 1
                 assert not isinstance(column.type, Float | Numeric), f"{table.name}.{column.name}"
     assert checked >= 20
+
+
+def test_a_key_only_replays_for_its_own_recorder(people):
+    record(people["ann"], people["bob"], 60, key="mine", confirm=True, by=people["bob"])
+    with pytest.raises(ledger.LedgerError, match="expired"):
+        record(people["ann"], people["bob"], 60, key="mine", confirm=True, by=people["ann"])
+
+
+def test_refuses_dates_more_than_a_year_back(people):
+    with pytest.raises(ledger.LedgerError, match="more than a year ago"):
+        record(people["ann"], people["bob"], 60, service_date=TODAY - timedelta(days=400))

@@ -121,3 +121,34 @@ def test_create_user_cli_reads_password_from_stdin(app, db_kind, tmp_path):
         assert boss.role == Role.ADMIN and boss.status == MemberStatus.ACTIVE
         assert boss.check_password("a-secret-password")
         assert db.session.query(Member).filter_by(email="x@example.org").count() == 0
+
+
+def test_residents_cannot_search_by_email_but_staff_can(client, make, login_as):
+    make.member(name="Zed", email="secret.address@example.org")
+    login_as()
+    assert "Zed" not in client.get("/members/search?q=secret.a").get_data(as_text=True)
+    assert "Zed" in client.get("/members/search?q=Ze").get_data(as_text=True)
+    login_as(Role.COORDINATOR)
+    assert "Zed" in client.get("/members/search?q=secret.a").get_data(as_text=True)
+
+
+def test_unknown_and_suspended_members_get_the_same_answer(client, app, make, login_as):
+    from tests.conftest import TODAY
+
+    suspended = make.member(name="Hidden Person", status=MemberStatus.SUSPENDED)
+    login_as()
+    form = {"direction": "gave", "hours": "1", "extra_minutes": "0",
+            "service_date": TODAY.isoformat(), "category": "0", "description": ""}
+    for other in (f"x (#{suspended})", "x (#99999)"):
+        body = submit(client, "/exchanges/new", {**form, "other": other}).get_data(as_text=True)
+        assert "No member matches" in body and "Hidden Person" not in body
+
+
+def test_coordinator_cannot_suspend_an_admin(client, app, make, login_as):
+    admin = make.member(Role.ADMIN)
+    login_as(Role.COORDINATOR)
+    response = submit(client, f"/coordinator/members/{admin}/suspend", {},
+                      page="/coordinator/members")
+    assert response.status_code == 403
+    with app.app_context():
+        assert get(admin).status == MemberStatus.ACTIVE

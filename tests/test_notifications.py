@@ -175,3 +175,17 @@ def test_messages_between_match_sides_notify_without_emails(app, make, client, s
     with app.app_context():
         assert notify.unread_count(helper) == 1
         assert db.session.query(OutboxMessage).filter_by(to_email="helper@example.org").count() == 1
+
+
+def test_a_hostile_subject_never_blocks_the_queue(app, make, smtp):
+    """A listing title with a line break once crashed send-mail for every later message."""
+    inbox, _port = smtp
+    member_id = make.member()
+    with app.app_context():
+        notify.notify(get(member_id), "Re: Lawn\r\nBcc: everyone@example.org", "/", "http://x")
+        notify.notify(get(member_id), "A normal message", "/", "http://x")
+        db.session.commit()
+        assert notify.send_pending(app.config) == (2, 0)
+    subjects = [m["Subject"] for m in inbox.messages]
+    assert subjects[0] == "Re: Lawn Bcc: everyone@example.org" and len(subjects) == 2
+    assert all(m["Bcc"] is None for m in inbox.messages)

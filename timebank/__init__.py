@@ -16,10 +16,21 @@ MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    from .routing import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(config_module.load(app.instance_path, config))
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_url(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+
+    if app.config["TIMEBANK_PROXY_HOPS"]:
+        # Behind a reverse proxy: take the client's address (rate limits) and scheme
+        # from that many trusted X-Forwarded-* hops, and no more.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TIMEBANK_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     # (The extension objects are reached through ``ext``: ``timebank.htmx`` is our module.)
     ext.db.init_app(app)

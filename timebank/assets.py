@@ -105,7 +105,7 @@ def csv_safe(value):
 
 def to_csv_chunks(assets: Iterable[Asset]) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=FIELDS)
+    writer = csv.DictWriter(buffer, fieldnames=FIELDS, quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for row in export_rows(assets):
         writer.writerow({k: csv_safe(v) for k, v in row.items()})

@@ -149,7 +149,8 @@ def introduce(request_id: int, helper_id: int, by: Member, note: str, base_url: 
     if request.status != ListingStatus.OPEN.value:
         raise BrokeringError(f"This request is {request.status}, so cannot be matched.")
     helper = db.session.get(Member, helper_id)
-    if helper is None or helper.status != MemberStatus.ACTIVE.value or helper.matching_opt_out:
+    if (helper is None or helper.status != MemberStatus.ACTIVE.value or helper.matching_opt_out
+            or not helper.can_trade):
         raise BrokeringError("That member cannot be introduced (not active, or opted out).")
     if helper.id == request.member_id:
         raise BrokeringError("A member cannot be introduced to their own request.")

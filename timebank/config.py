@@ -22,6 +22,16 @@ def _env_int(name: str, default: int) -> int:
     return default if value in (None, "") else int(value)
 
 
+def _env_bbox(name: str):
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    parts = [float(p) for p in value.split(",")]
+    if len(parts) != 4:
+        raise RuntimeError(f"{name} must be min_lon,min_lat,max_lon,max_lat")
+    return tuple(parts)
+
+
 def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the config dict from defaults, the environment and ``overrides``."""
     overrides = overrides or {}
@@ -49,6 +59,10 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "RATELIMIT_STORAGE_URI": os.environ.get("TIMEBANK_RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "TIMEBANK_LOGIN_RATE": os.environ.get("TIMEBANK_LOGIN_RATE", "10 per minute"),
+        "TIMEBANK_LOGIN_RATE_PER_EMAIL": os.environ.get(
+            "TIMEBANK_LOGIN_RATE_PER_EMAIL", "20 per hour"
+        ),
+        "TIMEBANK_PROXY_HOPS": _env_int("TIMEBANK_PROXY_HOPS", 0),
         "TIMEBANK_SQLITE_BUSY_TIMEOUT_MS": _env_int("TIMEBANK_SQLITE_BUSY_TIMEOUT_MS", 30000),
         "TIMEBANK_DEFAULT_FLOOR_MINUTES": _env_int("TIMEBANK_DEFAULT_FLOOR_MINUTES", -600),
         "TIMEBANK_GEOCODER_DOMAIN": os.environ.get(
@@ -80,6 +94,8 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "TIMEBANK_MATCHING_CACHE_SECONDS": float(
             os.environ.get("TIMEBANK_MATCHING_CACHE_SECONDS", "30")
         ),
+        # The council's study area for coverage gaps: "min_lon,min_lat,max_lon,max_lat".
+        "TIMEBANK_AREA_BBOX": _env_bbox("TIMEBANK_AREA_BBOX"),
         "TIMEBANK_PAGE_SIZE": _env_int("TIMEBANK_PAGE_SIZE", 25),
     }
     cfg.update(overrides)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 MESSAGES = {
@@ -50,6 +51,16 @@ def register(app: Flask) -> None:
         if error.description and error.description != type(error).description:
             detail = error.description
         return _respond(code, detail)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def _out_of_range(error: Exception):
+        # A number too big for the database (from a form field we did not bound) names
+        # nothing that exists: a clear 400, never a 500.
+        from .extensions import db
+
+        db.session.rollback()
+        return _respond(400, "A number in the request is too large.")
 
     @app.errorhandler(InternalServerError)
     def _server(error: InternalServerError):

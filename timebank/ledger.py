@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -42,6 +42,7 @@ from .models.base import utcnow
 from .models.ledger import MAX_EXCHANGE_MINUTES, Outcome, format_minutes
 
 POOL_NAME = "Community pool"
+MAX_AGE_DAYS = 366  # how far back a service may be dated
 
 
 class LedgerError(ValueError):
@@ -221,13 +222,16 @@ def record_exchange(
         raise LedgerError("This form has expired; please open it again.")
     prior = _existing(idempotency_key)
     if prior is not None:
-        return Recorded(prior, created=False)
+        return _replay(prior, recorded_by)
     minutes = _check_minutes(minutes)
     if giver.id == receiver.id:
         raise LedgerError("The giver and the receiver must be different people.", "other")
     today = today or date.today()
     if service_date > today:
         raise LedgerError("The date of the service cannot be in the future.", "service_date")
+    if service_date < today - timedelta(days=MAX_AGE_DAYS):
+        raise LedgerError("That date is more than a year ago; a coordinator can help with "
+                          "older records.", "service_date")
     _check_party(giver, "giver")
     _check_party(receiver, "receiver")
     try:
@@ -236,7 +240,7 @@ def record_exchange(
             _lock_accounts([giver.id, receiver.id])
             prior = _existing(idempotency_key)
             if prior is not None:
-                return Recorded(prior, created=False)
+                return _replay(prior, recorded_by)
             exchange = Exchange(
                 giver_account_id=giver.id,
                 receiver_account_id=receiver.id,
@@ -260,8 +264,15 @@ def record_exchange(
         prior = _existing(idempotency_key)
         if prior is None:
             raise
-        return Recorded(prior, created=False)
+        return _replay(prior, recorded_by)
     return Recorded(exchange, created=True)
+
+
+def _replay(prior: Exchange, recorded_by: Member) -> Recorded:
+    """The first result of a form sent again; a key is only ever its recorder's."""
+    if prior.recorded_by_id != recorded_by.id:
+        raise LedgerError("This form has expired; please open it again.")
+    return Recorded(prior, created=False)
 
 
 def _audit_record(exchange: Exchange, by: Member, giver: Account, receiver: Account) -> None:
@@ -437,6 +448,8 @@ def record_group_activity(
     today = today or date.today()
     if service_date > today:
         raise LedgerError("The date of the activity cannot be in the future.", "service_date")
+    if service_date < today - timedelta(days=MAX_AGE_DAYS):
+        raise LedgerError("That date is more than a year ago.", "service_date")
     try:
         with write_transaction():
             pool = pool_account()
@@ -637,7 +650,7 @@ def seed_history(
             ex_rows.append({
                 "giver_account_id": giver, "receiver_account_id": receiver, "minutes": minutes,
                 "category_id": rng.choice(category_ids), "description": rng.choice(descriptions),
-                "service_date": today - timedelta(days=rng.randint(0, 730)),
+                "service_date": today - timedelta(days=rng.randint(0, 365)),
                 "status": ExchangeStatus.CONFIRMED.value,
                 "idempotency_key": f"seed-{rng.getrandbits(96):024x}", "reason": "",
                 "awaiting_member_id": None, "activity_id": None, "reverses_id": None,

@@ -43,7 +43,9 @@ def notify(member: Member, text: str, url: str, base_url: str, subject: str | No
 def queue_email(member: Member, subject: str, body: str) -> OutboxMessage:
     footer = ("\n--\nYou get this because of your e-mail setting on your timebank profile. "
               "You can change it there at any time.\n")
-    message = OutboxMessage(member_id=member.id, to_email=member.email, subject=subject[:200],
+    # Subjects are one line: member text (a listing title…) must not break the header.
+    subject = " ".join(subject.split())[:200]
+    message = OutboxMessage(member_id=member.id, to_email=member.email, subject=subject,
                             body=body + footer)
     db.session.add(message)
     return message
@@ -87,7 +89,8 @@ def send_pending(config, limit: int = 200) -> tuple[int, int]:
         for message in pending:
             try:
                 smtp.send_message(_email(config, message))
-            except (OSError, smtplib.SMTPException) as error:
+            except (OSError, smtplib.SMTPException, ValueError) as error:
+                # One bad message must never hold up the rest of the queue.
                 message.attempts += 1
                 message.last_error = str(error)[:1000]
                 failed += 1

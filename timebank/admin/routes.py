@@ -21,9 +21,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.route("/members/<int:member_id>/role", methods=["POST"])
 @admin_required
 def set_role(member_id: int):
-    member = db.session.get(Member, member_id)
-    if member is None:
-        abort(404)
+    member = db.get_or_404(Member, member_id)
     form = RoleForm()
     if not form.validate_on_submit():
         abort(400, "Choose one of the listed roles.")
@@ -42,94 +40,62 @@ class CategoryForm(FlaskForm):
     name = StringField("Name of the kind of help", validators=required(NAME_MAX))
 
 
-@bp.route("/categories", methods=["GET", "POST"])
-@admin_required
-def categories():
-    form = CategoryForm()
-    status = 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            name = form.name.data.strip()
-            slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "category"
-            taken = db.session.scalar(select(Category.id).where(
-                (Category.slug == slug) | (Category.name == name)))
-            if taken:
-                form.name.errors.append("There is already a category with that name.")
-            else:
-                category = Category(slug=slug, name=name)
-                db.session.add(category)
-                db.session.flush()
-                audit(current_user.id, "category.create", "category", category.id, name=name)
-                db.session.commit()
-                flash(f"Added “{name}”.", "success")
-                return redirect(url_for("admin.categories"), 303)
-        status = 422
-    rows = db.session.scalars(select(Category).order_by(Category.name)).all()
-    return render("admin/categories.html", status=status, form=form, rows=rows,
-                  action_form=ActionForm())
-
-
-@bp.route("/categories/<int:category_id>/<any(retire,restore):action>", methods=["POST"])
-@admin_required
-def category_state(category_id: int, action: str):
-    category = db.session.get(Category, category_id)
-    if category is None:
-        abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    # Categories are retired, never deleted: old exchanges and listings keep their name.
-    category.active = action == "restore"
-    audit(current_user.id, f"category.{action}", "category", category.id)
-    db.session.commit()
-    flash(f"“{category.name}” is {'back in use' if category.active else 'retired'}.", "success")
-    return redirect(url_for("admin.categories"), 303)
-
-
 class AssetCategoryForm(FlaskForm):
     name = StringField("Name of the kind of asset", validators=required(NAME_MAX))
     colour = StringField("Map colour", default="#555555", validators=[
         Regexp(r"^#[0-9a-fA-F]{6}$", message="Choose a colour like #1a2b3c.")])
 
 
-@bp.route("/asset-categories", methods=["GET", "POST"])
+# The two taxonomies (kinds of help, kinds of asset) share one way of being edited:
+# admins add names, and retire rather than delete, so old records keep their label.
+TAXONOMIES = {
+    "categories": (Category, CategoryForm, "admin/categories.html", "category"),
+    "asset-categories": (AssetCategory, AssetCategoryForm, "admin/asset_categories.html",
+                         "asset_category"),
+}
+
+
+@bp.route("/<any('categories','asset-categories'):kind>", methods=["GET", "POST"])
 @admin_required
-def asset_categories():
-    form = AssetCategoryForm()
+def taxonomy(kind: str):
+    model, form_class, template, audit_type = TAXONOMIES[kind]
+    form = form_class()
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
             name = form.name.data.strip()
-            slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "asset"
-            taken = db.session.scalar(select(AssetCategory.id).where(
-                (AssetCategory.slug == slug) | (AssetCategory.name == name)))
+            slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or audit_type
+            taken = db.session.scalar(select(model.id).where(
+                (model.slug == slug) | (model.name == name)))
             if taken:
-                form.name.errors.append("There is already a kind of asset with that name.")
+                form.name.errors.append("There is already one with that name.")
             else:
-                position = (db.session.scalar(select(func.max(AssetCategory.position))) or 0) + 1
-                category = AssetCategory(slug=slug, name=name, colour=form.colour.data.lower(),
-                                         position=position)
-                db.session.add(category)
+                item = model(slug=slug, name=name)
+                if model is AssetCategory:
+                    item.colour = form.colour.data.lower()
+                    item.position = (db.session.scalar(select(func.max(model.position))) or 0) + 1
+                db.session.add(item)
                 db.session.flush()
-                audit(current_user.id, "asset_category.create", "asset_category", category.id)
+                audit(current_user.id, f"{audit_type}.create", audit_type, item.id, name=name)
                 db.session.commit()
                 flash(f"Added “{name}”.", "success")
-                return redirect(url_for("admin.asset_categories"), 303)
+                return redirect(url_for("admin.taxonomy", kind=kind), 303)
         status = 422
-    rows = db.session.scalars(select(AssetCategory).order_by(AssetCategory.position)).all()
-    return render("admin/asset_categories.html", status=status, form=form, rows=rows)
+    order = model.position if model is AssetCategory else model.name
+    rows = db.session.scalars(select(model).order_by(order)).all()
+    return render(template, status=status, form=form, rows=rows, kind=kind)
 
 
-@bp.route("/asset-categories/<int:category_id>/<any(retire,restore):action>",
+@bp.route("/<any('categories','asset-categories'):kind>/<int:item_id>/<any(retire,restore):action>",
           methods=["POST"])
 @admin_required
-def asset_category_state(category_id: int, action: str):
-    category = db.session.get(AssetCategory, category_id)
-    if category is None:
-        abort(404)
+def taxonomy_state(kind: str, item_id: int, action: str):
+    model, _form, _template, audit_type = TAXONOMIES[kind]
+    item = db.get_or_404(model, item_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    category.active = action == "restore"
-    audit(current_user.id, f"asset_category.{action}", "asset_category", category.id)
+    item.active = action == "restore"
+    audit(current_user.id, f"{audit_type}.{action}", audit_type, item.id)
     db.session.commit()
-    flash(f"“{category.name}” is {'back in use' if category.active else 'retired'}.", "success")
-    return redirect(url_for("admin.asset_categories"), 303)
+    flash(f"“{item.name}” is {'back in use' if item.active else 'retired'}.", "success")
+    return redirect(url_for("admin.taxonomy", kind=kind), 303)

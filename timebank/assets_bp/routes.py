@@ -22,6 +22,7 @@ from ..members.forms import ActionForm
 from ..models import Asset, AssetCategory, AssetReview, AssetStatus, GeocodeState, Member
 from ..models.audit import record as audit
 from ..models.base import utcnow
+from ..routing import arg_id
 from .forms import AssetForm, GapForm, MapFilterForm, RejectForm, ReviewForm
 
 bp = Blueprint("assets", __name__)
@@ -80,6 +81,7 @@ def _map_data(rows, cats):
                                                for c in cats]})
 
 
+FILTER_KEYS = ("category", "q", "open_to_all", "step_free")
 MAP_COLUMNS = (Asset.id, Asset.name, Asset.category_id, Asset.latitude, Asset.longitude)
 
 
@@ -124,9 +126,9 @@ def index():
                                 bool(form.open_to_all.data), bool(form.step_free.data))
         rows = db.session.execute(
             query.with_only_columns(*MAP_COLUMNS).order_by(Asset.name, Asset.id)).all()
-    start = max(0, request.args.get("start", 0, type=int))
+    start = arg_id("start") or 0
     listed = rows[start : start + LIST_PAGE]
-    args = {k: v for k, v in request.args.items() if k != "start" and v}
+    args = {k: v for k, v in request.args.items() if k in FILTER_KEYS and v}
     ctx = dict(form=form, cats=cats, cat_names={c.id: c.name for c in cats}, rows=rows,
                listed=listed, start=start, args=args,
                page_size=LIST_PAGE, map_data=_map_data(rows, cats))
@@ -144,9 +146,7 @@ def register_choices(blank: str):
 
 
 def _visible(asset_id: int) -> Asset:
-    asset = db.session.get(Asset, asset_id)
-    if asset is None:
-        abort(404)
+    asset = db.get_or_404(Asset, asset_id)
     if asset.status != AssetStatus.PUBLISHED.value:
         mine = current_user.is_authenticated and asset.submitted_by_id == current_user.id
         staff = current_user.is_authenticated and current_user.is_staff
@@ -291,9 +291,7 @@ def moderate():
 @bp.route("/coordinator/assets/<int:asset_id>/edit", methods=["GET", "POST"])
 @staff_required
 def edit(asset_id: int):
-    asset = db.session.get(Asset, asset_id)
-    if asset is None:
-        abort(404)
+    asset = db.get_or_404(Asset, asset_id)
     form = _prepare(AssetForm(obj=asset if request.method == "GET" else None))
     if request.method == "GET":
         form.category.data = asset.category_id
@@ -322,9 +320,7 @@ def edit(asset_id: int):
 @bp.route("/coordinator/assets/<int:asset_id>/reject", methods=["POST"])
 @staff_required
 def reject(asset_id: int):
-    asset = db.session.get(Asset, asset_id)
-    if asset is None:
-        abort(404)
+    asset = db.get_or_404(Asset, asset_id)
     form = RejectForm()
     if not form.validate_on_submit():
         flash("Give a reason: the person who suggested it will see it.", "error")
@@ -347,9 +343,7 @@ def reject(asset_id: int):
 @bp.route("/coordinator/assets/<int:asset_id>/<any(archive,confirm):action>", methods=["POST"])
 @staff_required
 def change(asset_id: int, action: str):
-    asset = db.session.get(Asset, asset_id)
-    if asset is None:
-        abort(404)
+    asset = db.get_or_404(Asset, asset_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     if action == "archive":
@@ -393,14 +387,18 @@ def gaps():
 
 
 def area_points(asset_points):
-    """The area studied: every published asset and every member's public (rounded) point."""
-    members = db.session.execute(
-        select(Member.public_latitude, Member.public_longitude)
-        .where(Member.public_latitude.isnot(None))).all()
+    """The area studied: TIMEBANK_AREA_BBOX if set, else around every published asset.
+
+    Never members' locations: their outermost points would show where people live.
+    """
+    configured = current_app.config.get("TIMEBANK_AREA_BBOX")
+    if configured:
+        min_lon, min_lat, max_lon, max_lat = configured
+        return [(min_lat, min_lon), (max_lat, max_lon)]
     everything = db.session.execute(
         select(Asset.latitude, Asset.longitude).where(
             Asset.status == AssetStatus.PUBLISHED.value, Asset.latitude.isnot(None))).all()
-    return [tuple(p) for p in (*members, *everything)] or list(asset_points)
+    return [tuple(p) for p in everything] or list(asset_points)
 
 
 def _bbox_arg():

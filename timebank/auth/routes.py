@@ -46,8 +46,31 @@ def _login_rate() -> str:
     return current_app.config["TIMEBANK_LOGIN_RATE"]
 
 
+def _email_rate() -> str:
+    return current_app.config["TIMEBANK_LOGIN_RATE_PER_EMAIL"]
+
+
+def _email_key() -> str:
+    # Guessing one member's password from many addresses is limited too.
+    return "login-email:" + Member.normalise_email(request.form.get("email", ""))[:254]
+
+
+# Spent on unknown addresses so that a wrong address takes as long as a wrong password.
+_DUMMY_HASH = None
+
+
+def _dummy_check(password: str) -> None:
+    global _DUMMY_HASH
+    from werkzeug.security import check_password_hash, generate_password_hash
+
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = generate_password_hash("not-a-real-password")
+    check_password_hash(_DUMMY_HASH, password)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_rate, methods=["POST"])
+@limiter.limit(_email_rate, methods=["POST"], key_func=_email_key)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -55,6 +78,8 @@ def login():
     if form.validate_on_submit():
         email = Member.normalise_email(form.email.data)
         member = db.session.scalar(select(Member).where(Member.email == email))
+        if member is None:
+            _dummy_check(form.password.data)
         if member is None or not member.check_password(form.password.data):
             form.password.errors.append("That email address and password do not match.")
         elif member.status == MemberStatus.PENDING.value:

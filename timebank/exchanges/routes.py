@@ -12,6 +12,7 @@ from ..extensions import db
 from ..htmx import render, render_form, wants_fragment
 from ..members.forms import ActionForm
 from ..models import Account, Exchange, ExchangeStatus, Member, Outcome
+from ..routing import arg_id
 from .forms import GroupForm, OnBehalfForm, OutcomeForm, RecordForm, ReverseForm
 from .views import (
     LookupError_,
@@ -191,9 +192,7 @@ def activity(activity_id: str):
 
 def _visible_exchange(exchange_id: int) -> Exchange:
     """The exchange if the current member is a party to it or staff; 404 otherwise."""
-    exchange = db.session.get(Exchange, exchange_id)
-    if exchange is None:
-        abort(404)
+    exchange = db.get_or_404(Exchange, exchange_id)
     mine = current_user.id in (exchange.giver.member_id, exchange.receiver.member_id)
     if not (mine or current_user.is_staff):
         abort(404)
@@ -286,7 +285,7 @@ def reverse(exchange_id: int):
 @bp.route("/coordinator/exchanges")
 @staff_required
 def recent():
-    before = request.args.get("before", type=int)
+    before = arg_id("before")
     query = select(Exchange)
     if before:
         query = query.where(Exchange.id < before)
@@ -301,9 +300,7 @@ def _statement_account(member_id: int | None) -> tuple[Member, Account | None]:
     if member_id is None or member_id == current_user.id:
         member = current_user
     elif current_user.is_staff:
-        member = db.session.get(Member, member_id)
-        if member is None:
-            abort(404)
+        member = db.get_or_404(Member, member_id)
     else:
         abort(404)
     return member, ledger.account_of(member)
@@ -314,7 +311,7 @@ def _statement_account(member_id: int | None) -> tuple[Member, Account | None]:
 @trader_required
 def statement(member_id: int | None = None):
     member, account = _statement_account(member_id)
-    before = request.args.get("before", type=int)
+    before = arg_id("before")
     lines, next_before = ([], None)
     if account is not None:
         lines, next_before = statement_page(account.id, before, 25)
@@ -331,7 +328,7 @@ def statement_csv(member_id: int | None = None):
 
     def rows():
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
         writer.writerow(["entry", "exchange", "date", "with", "kind of help", "description",
                          "minutes", "balance after (minutes)"])
         if account is not None:

@@ -42,10 +42,10 @@ def resolve_member(text: str) -> Member:
                 f"More than one member is called “{text}”. Pick one from the list as you type."
             )
         member = found[0] if found else None
-    if member is None:
+    # One message for "no such member" and "not someone you can trade with", so the
+    # form reveals nothing about pending, suspended or council accounts.
+    if member is None or member.status != MemberStatus.ACTIVE.value or not member.can_trade:
         raise LookupError_(f"No member matches “{text[:80]}”. Start typing and pick from the list.")
-    if member.status != MemberStatus.ACTIVE.value:
-        raise LookupError_(f"{member.display_name} is not an active member.")
     return member
 
 

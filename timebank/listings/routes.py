@@ -1,3 +1,5 @@
+from datetime import date
+
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
@@ -10,6 +12,7 @@ from ..htmx import render, render_form
 from ..members.forms import ActionForm
 from ..models import Listing, ListingStatus, Member
 from ..models.audit import record as audit
+from ..routing import arg_id
 from .forms import BrowseForm, ListingForm, OnBehalfListingForm
 
 bp = Blueprint("listings", __name__)
@@ -51,7 +54,7 @@ def browse():
                     me.public_latitude, me.public_longitude, within)
                 query = query.where(Listing.latitude.between(lo_lat, hi_lat),
                                     Listing.longitude.between(lo_lon, hi_lon))
-        before = request.args.get("before", type=int)
+        before = arg_id("before")
         if before:
             query = query.where(Listing.id < before)
         if status == 200:
@@ -62,7 +65,8 @@ def browse():
                 listings = [row for row in listings if geo.haversine_km(
                     me.public_latitude, me.public_longitude, row.latitude, row.longitude
                 ) <= within]
-    args = {k: v for k, v in request.args.items() if k != "before" and v}
+    args = {k: v for k, v in request.args.items()
+            if k in ("kind", "category", "q", "within_km") and v}
     return render("listings/browse.html", partial="listings/_results.html", status=status,
                   form=form, listings=listings, next_before=next_before, args=args)
 
@@ -125,9 +129,7 @@ def new():
 
 
 def _listing_or_404(listing_id: int) -> Listing:
-    listing = db.session.get(Listing, listing_id)
-    if listing is None:
-        abort(404)
+    listing = db.get_or_404(Listing, listing_id)
     return listing
 
 
@@ -142,6 +144,10 @@ def _editable(listing_id: int) -> Listing:
 @trader_required
 def show(listing_id: int):
     listing = _listing_or_404(listing_id)
+    mine = listing.member_id == current_user.id or current_user.is_staff
+    if not mine and (listing.status != ListingStatus.OPEN.value
+                     or listing.expires_on < date.today()):
+        abort(404)
     suggestions = []
     if listing.member_id == current_user.id and listing.status == ListingStatus.OPEN.value:
         suggestions = suggestions_for(listing)
@@ -153,6 +159,8 @@ def suggestions_for(listing: Listing, limit: int = 5):
     """What a member sees on their own listing: who might help, or whom they might help."""
     if listing.kind == "request":
         ranked = matching.rank(brokering.need_for(listing), brokering.load_candidates(), limit)
+        for r in ranked:  # others' give-and-take is for coordinators' eyes only
+            r.reasons = [why for why in r.reasons if "given" not in why]
         members = {m.id: m for m in db.session.scalars(
             select(Member).where(Member.id.in_([r.candidate.member_id for r in ranked])))}
         return [(members[r.candidate.member_id], r) for r in ranked]

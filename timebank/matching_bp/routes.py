@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -9,6 +9,7 @@ from ..extensions import db
 from ..htmx import render
 from ..members.forms import ActionForm
 from ..models import Listing, ListingKind, Match, MatchMessage, Notification
+from ..routing import arg_id
 from .forms import IntroduceForm, MessageForm
 
 bp = Blueprint("matching", __name__)
@@ -24,7 +25,7 @@ def _base_url() -> str:
 @staff_required
 def workbench():
     """Unmatched requests, oldest first, each with its best candidates and why."""
-    after = request.args.get("after", type=int) or 0
+    after = arg_id("after") or 0
     requests = db.session.scalars(
         brokering.open_listings_query()
         .where(Listing.kind == ListingKind.REQUEST.value, Listing.id > after)
@@ -66,9 +67,7 @@ def introduce():
 
 
 def _visible_match(match_id: int) -> Match:
-    match = db.session.get(Match, match_id)
-    if match is None:
-        abort(404)
+    match = db.get_or_404(Match, match_id)
     if brokering.side_of(match, current_user) is None and not current_user.is_staff:
         abort(404)
     return match

@@ -1,6 +1,6 @@
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, false, func, or_, select
 
 from .. import ledger
 from ..auth import staff_required, trader_required
@@ -9,6 +9,7 @@ from ..htmx import render, render_form
 from ..models import Account, Member, MemberStatus
 from ..models.audit import record as audit
 from ..models.base import utcnow
+from ..models.members import TRADING_ROLES
 from .forms import ActionForm, FloorForm, ProfileForm
 
 bp = Blueprint("members", __name__)
@@ -37,7 +38,11 @@ def profile():
 @bp.route("/members/search")
 @trader_required
 def search():
-    """Active members whose name or email starts with ``q`` (the exchange pickers)."""
+    """Active trading members whose name starts with ``q`` (the exchange pickers).
+
+    Only coordinators may also search by e-mail address: a resident must not be able
+    to spell out someone's address letter by letter.
+    """
     # The picker sends its own field (other, giver, receiver…), so take any value.
     q = next((v for v in request.args.values() if v.strip()), "").strip()[:80]
     members = []
@@ -48,10 +53,11 @@ def search():
             .where(
                 Member.status == MemberStatus.ACTIVE.value,
                 Member.id != current_user.id,
+                Member.role.in_([r.value for r in TRADING_ROLES]),
                 or_(
                     Member.display_name.ilike(like, escape="\\"),
                     Member.display_name.ilike("% " + like, escape="\\"),
-                    Member.email.ilike(like, escape="\\"),
+                    Member.email.ilike(like, escape="\\") if current_user.is_staff else false(),
                 ),
             )
             .order_by(Member.display_name)
@@ -79,9 +85,7 @@ def manage():
 
 
 def _member_or_404(member_id: int) -> Member:
-    member = db.session.get(Member, member_id)
-    if member is None:
-        abort(404)
+    member = db.get_or_404(Member, member_id)
     return member
 
 
@@ -105,6 +109,8 @@ def change_status(member_id: int, action: str):
     member = _member_or_404(member_id)
     if member.id == current_user.id:
         abort(400, "You cannot change your own membership status.")
+    if member.is_staff and current_user.role != "admin":
+        abort(403, "Only an admin can suspend or reactivate a coordinator or admin.")
     before = member.status
     allowed = {
         "approve": (MemberStatus.PENDING, MemberStatus.ACTIVE),
