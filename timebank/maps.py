@@ -100,11 +100,11 @@ def gap_features(cells, max_m: float) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"})
-
-
 def html_safe_json(data) -> Markup:
     """Compact JSON safe inside a single-quoted HTML attribute or a <script> element
     (the same escapes as Jinja's ``tojson``, without its key sorting)."""
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return Markup(text.translate(_JSON_ESCAPES))  # noqa: S704 - every markup character escaped
+    # Chained replace() is several times faster than str.translate on a megabyte.
+    text = (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("'", "\\u0027"))
+    return Markup(text)  # noqa: S704 - every markup character escaped
