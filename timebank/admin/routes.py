@@ -49,16 +49,15 @@ class AssetCategoryForm(FlaskForm):
 # The two taxonomies (kinds of help, kinds of asset) share one way of being edited:
 # admins add names, and retire rather than delete, so old records keep their label.
 TAXONOMIES = {
-    "categories": (Category, CategoryForm, "admin/categories.html", "category"),
-    "asset-categories": (AssetCategory, AssetCategoryForm, "admin/asset_categories.html",
-                         "asset_category"),
+    "categories": (Category, CategoryForm, "category"),
+    "asset-categories": (AssetCategory, AssetCategoryForm, "asset_category"),
 }
 
 
 @bp.route("/<any('categories','asset-categories'):kind>", methods=["GET", "POST"])
 @admin_required
 def taxonomy(kind: str):
-    model, form_class, template, audit_type = TAXONOMIES[kind]
+    model, form_class, audit_type = TAXONOMIES[kind]
     form = form_class()
     status = 200
     if request.method == "POST":
@@ -83,14 +82,14 @@ def taxonomy(kind: str):
         status = 422
     order = model.position if model is AssetCategory else model.name
     rows = db.session.scalars(select(model).order_by(order)).all()
-    return render(template, status=status, form=form, rows=rows, kind=kind)
+    return render("admin/taxonomy.html", status=status, form=form, rows=rows, kind=kind)
 
 
 @bp.route("/<any('categories','asset-categories'):kind>/<int:item_id>/<any(retire,restore):action>",
           methods=["POST"])
 @admin_required
 def taxonomy_state(kind: str, item_id: int, action: str):
-    model, _form, _template, audit_type = TAXONOMIES[kind]
+    model, _form, audit_type = TAXONOMIES[kind]
     item = db.get_or_404(model, item_id)
     if not ActionForm().validate_on_submit():
         abort(400)
