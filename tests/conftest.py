@@ -178,6 +178,25 @@ class Factory:
             return m.id
 
 
+    def match(self, requester: int, helper: int, by: int, title: str = "Lawn") -> tuple[int, int]:
+        """A gardening request by ``requester`` and ``by``'s introduction of ``helper``."""
+        from datetime import timedelta
+
+        from timebank.models import Category, Listing, Match
+
+        with self.app.app_context():
+            garden = db.session.query(Category).filter_by(slug="gardening").one().id
+            request = Listing(member_id=requester, kind="request", category_id=garden,
+                              title=title, expires_on=date.today() + timedelta(days=9))
+            db.session.add(request)
+            db.session.flush()
+            match = Match(request_id=request.id, requester_id=requester, helper_id=helper,
+                          created_by_id=by)
+            db.session.add(match)
+            db.session.commit()
+            return request.id, match.id
+
+
 @pytest.fixture
 def make(app) -> Factory:
     return Factory(app)

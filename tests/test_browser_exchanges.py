@@ -10,7 +10,6 @@ from tests.a11y import assert_accessible
 from tests.browser import log_in
 from tests.conftest import PASSWORD, get
 from timebank import ledger
-from timebank.extensions import db
 from timebank.models import Role
 
 pytestmark = pytest.mark.browser
@@ -129,19 +128,7 @@ def test_every_page_is_accessible_for_each_role(new_page, live_server, make, app
             service_date=__import__("datetime").date.today(), recorded_by=get(b),
             idempotency_key="a11y", confirm=True).exchange.id
     make.member(Role.COORDINATOR, email="c@example.org")
-    from datetime import date, timedelta
-
-    from timebank.models import Listing, Match
-
-    with app.app_context():
-        request = Listing(member_id=b, kind="request", category_id=1, title="Lawn",
-                          expires_on=date.today() + timedelta(days=3))
-        db.session.add(request)
-        db.session.commit()
-        match = Match(request_id=request.id, requester_id=b, helper_id=a, created_by_id=a)
-        db.session.add(match)
-        db.session.commit()
-        listing_id, match_id = request.id, match.id
+    listing_id, match_id = make.match(b, a, a)
     make.member(Role.ADMIN, email="admin@example.org")
     make.member(Role.COUNCIL, email="council@example.org")
     pages = {

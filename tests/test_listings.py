@@ -239,16 +239,7 @@ def test_workbench_introduce_accept_complete(client, app, make, login_as):
 def test_outsiders_cannot_see_a_match_or_listing_rights(client, app, make, login_as):
     requester, helper = make.member(), make.member()
     coordinator = make.member(Role.COORDINATOR)
-    with app.app_context():
-        request = Listing(member_id=requester, kind="request", category_id=cat_id(app),
-                          title="Help", expires_on=date.today() + timedelta(days=9))
-        db.session.add(request)
-        db.session.commit()
-        match = Match(request_id=request.id, requester_id=requester, helper_id=helper,
-                      created_by_id=coordinator)
-        db.session.add(match)
-        db.session.commit()
-        match_id = match.id
+    _request_id, match_id = make.match(requester, helper, coordinator)
     login_as()
     assert client.get(f"/matches/{match_id}").status_code == 404
     assert submit(client, f"/matches/{match_id}/accept", {}, page="/").status_code == 404

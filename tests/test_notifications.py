@@ -147,22 +147,12 @@ def test_send_mail_cli(app, make, smtp):
 
 
 def test_messages_between_match_sides_notify_without_emails(app, make, client, smtp):
-    from timebank.models import Match, Role
+    from timebank.models import Role
 
     requester = make.member(email="req@example.org", name="Req")
     helper = make.member(email="helper@example.org", name="Helper")
     coordinator = make.member(Role.COORDINATOR)
-    with app.app_context():
-        garden = db.session.query(Category).filter_by(slug="gardening").one().id
-        request = Listing(member_id=requester, kind="request", category_id=garden, title="Lawn",
-                          expires_on=date.today() + timedelta(days=3))
-        db.session.add(request)
-        db.session.commit()
-        match = Match(request_id=request.id, requester_id=requester, helper_id=helper,
-                      created_by_id=coordinator)
-        db.session.add(match)
-        db.session.commit()
-        match_id = match.id
+    _request_id, match_id = make.match(requester, helper, coordinator)
     login(client, "req@example.org")
     response = submit(client, f"/matches/{match_id}/messages", {"body": "Tuesday at 10?"},
                       page=f"/matches/{match_id}")
