@@ -62,6 +62,7 @@ def test_seed_demo_is_balanced_and_reproducible(db_kind, tmp_path, request):
         db.engine.dispose()
     skipped = flask_cli(url, "seed-demo", "--if-empty")
     assert skipped.returncode == 0 and "not seeding" in skipped.stdout
+    assert "coordinator@example.org" in skipped.stdout  # make run always shows the logins
 
 
 def test_no_code_outside_ledger_writes_entries_or_balances():

@@ -116,6 +116,7 @@ def seed_demo(n_members: int, n_exchanges: int, n_assets: int, seed: int, if_emp
     """Fill the database with demo members and a balanced exchange history."""
     if if_empty and db.session.scalar(select(func.count(Member.id))):
         click.echo("The database already has members; not seeding.")
+        _print_logins()
         return
     rng = random.Random(seed)
     seed_categories()
@@ -128,9 +129,18 @@ def seed_demo(n_members: int, n_exchanges: int, n_assets: int, seed: int, if_emp
         ledger.seed_history(rng, accounts, n_exchanges, WHAT, progress=bar.update)
     if n_assets:
         _demo_assets(rng, n_assets)
+    _print_logins()
+
+
+def _print_logins() -> None:
+    existing = set(db.session.scalars(
+        select(Member.email).where(Member.email.in_([e for e, _n, _r in DEMO_LOGINS]))))
+    if not existing:
+        return
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for email, _name, role in DEMO_LOGINS:
-        click.echo(f"  {role.value:<12} {email}")
+        if email in existing:
+            click.echo(f"  {role.value:<12} {email}")
 
 
 def _demo_logins() -> list[Member]:
