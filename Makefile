@@ -35,7 +35,7 @@ instance/secret_key:
 
 run: $(STAMP) instance/secret_key
 	TIMEBANK_SECRET_KEY=$$(cat instance/secret_key) $(FLASK) db upgrade
-	TIMEBANK_SECRET_KEY=$$(cat instance/secret_key) $(FLASK) seed-demo --if-empty
+	TIMEBANK_SECRET_KEY=$$(cat instance/secret_key) $(FLASK) seed-demo --if-empty --assets 150
 	@echo "Serving on http://127.0.0.1:5000"
 	TIMEBANK_SECRET_KEY=$$(cat instance/secret_key) TIMEBANK_COOKIE_SECURE=0 \
 	  $(FLASK) run --host 127.0.0.1 --port 5000

@@ -121,12 +121,13 @@ def seed_demo(n_members: int, n_exchanges: int, n_assets: int, seed: int, if_emp
     rng = random.Random(seed)
     seed_categories()
     db.session.commit()
-    demo_members = _demo_logins()
+    demo_members = _demo_logins(rng)
     member_ids = [m.id for m in demo_members if m.role in (Role.RESIDENT, Role.COORDINATOR)]
     member_ids += _bulk_members(rng, n_members)
     accounts = ledger.open_accounts_bulk(member_ids)
     with click.progressbar(length=n_exchanges, label="exchanges") as bar:
         ledger.seed_history(rng, accounts, n_exchanges, WHAT, progress=bar.update)
+    _demo_listings(rng, member_ids[: min(len(member_ids), 60)])
     if n_assets:
         _demo_assets(rng, n_assets)
     _print_logins()
@@ -143,14 +144,15 @@ def _print_logins() -> None:
             click.echo(f"  {role.value:<12} {email}")
 
 
-def _demo_logins() -> list[Member]:
+def _demo_logins(rng: random.Random) -> list[Member]:
     made = []
     for email, name, role in DEMO_LOGINS:
         member = db.session.scalar(select(Member).where(Member.email == email))
         if member is None:
             member = Member(email=email, display_name=name, role=role.value,
                             status=MemberStatus.ACTIVE.value, neighbourhood=PLACES[0],
-                            skills="Gardening, baking", availability="Weekday mornings")
+                            skills="Gardening, baking", availability="Weekday mornings",
+                            **_demo_location(rng))
             member.set_password(DEMO_PASSWORD)
             db.session.add(member)
             db.session.flush()
@@ -159,6 +161,16 @@ def _demo_logins() -> list[Member]:
         made.append(member)
     db.session.commit()
     return made
+
+
+def _demo_location(rng: random.Random) -> dict:
+    """A private point in the demo area, and the ~500 m cell others may see."""
+    from .geo import public_point
+
+    lat, lon = 51.50 + rng.uniform(-0.03, 0.03), -0.10 + rng.uniform(-0.05, 0.05)
+    public_lat, public_lon = public_point(lat, lon)
+    return {"latitude": lat, "longitude": lon, "public_latitude": public_lat,
+            "public_longitude": public_lon}
 
 
 def _bulk_members(rng: random.Random, n: int) -> list[int]:
@@ -180,6 +192,7 @@ def _bulk_members(rng: random.Random, n: int) -> list[int]:
             "status": MemberStatus.ACTIVE.value,
             "neighbourhood": rng.choice(PLACES),
             "bio": "", "skills": rng.choice(WHAT), "availability": "", "phone": "",
+            **_demo_location(rng),
         })
     ids: list[int] = []
     with click.progressbar(range(0, n, 5000), label="members") as bar:
@@ -346,3 +359,26 @@ def utcnow_naive():
     from .models.base import utcnow
 
     return utcnow()
+
+
+def _demo_listings(rng: random.Random, member_ids: list[int]) -> None:
+    """A few offers and requests so the matching workbench has something to show."""
+    from datetime import date, timedelta
+
+    from .models import Category, Listing
+
+    categories = list(db.session.scalars(select(Category)))
+    if not categories or not member_ids:
+        return
+    soon = date.today() + timedelta(days=42)
+    for i, member_id in enumerate(member_ids):
+        member = db.session.get(Member, member_id)
+        category = rng.choice(categories)
+        kind = "request" if i % 4 == 0 else "offer"
+        title = (f"Help wanted: {category.name.lower()}" if kind == "request"
+                 else f"I can help with {category.name.lower()}")
+        db.session.add(Listing(member_id=member_id, kind=kind, category_id=category.id,
+                               title=title, availability=rng.getrandbits(21),
+                               latitude=member.public_latitude,
+                               longitude=member.public_longitude, expires_on=soon))
+    db.session.commit()
