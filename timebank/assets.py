@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from . import geo
 from .extensions import db
+from .forms import csv_safe
 from .models import Asset, AssetCategory, AssetStatus, GeocodeState
 from .models.assets import DEFAULT_ASSET_CATEGORIES, STALE_AFTER_DAYS
 from .models.base import utcnow
@@ -94,13 +95,6 @@ def export_rows(assets: Iterable[Asset]) -> Iterator[dict]:
                "opening_hours": a.opening_hours, "accessibility": a.accessibility,
                "audience": a.audience, "open_to_all": "yes" if a.open_to_all else "no",
                "step_free": "yes" if a.step_free else "no", "run_by": a.run_by}
-
-
-def csv_safe(value):
-    """Stop spreadsheet programs from running member text as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def to_csv_chunks(assets: Iterable[Asset]) -> Iterator[str]:

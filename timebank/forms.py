@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from flask_wtf import FlaskForm
 from wtforms.validators import DataRequired, Length, Optional
 
 NAME_MAX = 80
@@ -39,3 +40,23 @@ def choices(pairs):
     from wtforms import SelectChoice
 
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class QueryForm(FlaskForm):
+    """A filter form sent by GET: it only reads, so it carries no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+
+def like_pattern(text: str, *, prefix_only: bool = False) -> str:
+    """A LIKE pattern matching ``text`` literally (use with ``escape="\\"``)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}%" if prefix_only else f"%{escaped}%"
+
+
+def csv_safe(value):
+    """Stop spreadsheet programs from running member text as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -12,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import URL, Email, InputRequired, NumberRange, Optional, ValidationError
 
-from ..forms import choices, optional, required, strip
+from ..forms import QueryForm, choices, optional, required, strip
 
 
 class AssetForm(FlaskForm):
@@ -80,20 +80,14 @@ class RejectForm(FlaskForm):
                            validators=required(1000, "Give a reason."))
 
 
-class MapFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
-
+class MapFilterForm(QueryForm):
     category = SelectField("Kind of asset", validators=[Optional()])
     q = StringField("Words", validators=optional(100))
     open_to_all = BooleanField("Open to everyone")
     step_free = BooleanField("Step-free access")
 
 
-class GapForm(FlaskForm):
-    class Meta:
-        csrf = False
-
+class GapForm(QueryForm):
     category = SelectField("Kind of asset", validators=[Optional()])
     distance = IntegerField("Walking distance (metres)", default=800, validators=[
         Optional(), NumberRange(min=100, max=5000, message="Enter 100 to 5000 metres.")])

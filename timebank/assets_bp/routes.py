@@ -17,6 +17,7 @@ from .. import assets as register
 from .. import geo, maps
 from ..auth import staff_required, trader_required, viewer_required
 from ..extensions import db
+from ..forms import like_pattern
 from ..htmx import render, render_form
 from ..members.forms import ActionForm
 from ..models import Asset, AssetCategory, AssetReview, AssetStatus, GeocodeState, Member
@@ -41,9 +42,6 @@ def map_assets() -> maps.MapAssets:
     )
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
 
 def published_query(category_slug: str = "", text: str = "", open_to_all: bool = False,
                     step_free: bool = False, bbox=None):
@@ -51,7 +49,7 @@ def published_query(category_slug: str = "", text: str = "", open_to_all: bool =
     if category_slug:
         query = query.join(AssetCategory).where(AssetCategory.slug == category_slug)
     if text:
-        like = f"%{_escape_like(text.strip())}%"
+        like = like_pattern(text.strip())
         query = query.where(or_(Asset.name.ilike(like, escape="\\"),
                                 Asset.description.ilike(like, escape="\\")))
     if open_to_all:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from .. import ledger
 from ..auth import staff_required, trader_required
 from ..extensions import db
+from ..forms import csv_safe
 from ..htmx import render, render_form, wants_fragment
 from ..members.forms import ActionForm
 from ..models import Account, Exchange, ExchangeStatus, Member, Outcome
@@ -335,9 +336,9 @@ def statement_csv(member_id: int | None = None):
             for line in iter_statement(account.id):
                 ex = line.exchange
                 writer.writerow([line.entry.id, ex.id, ex.service_date.isoformat(),
-                                 _csv_safe(line.counterparty),
-                                 _csv_safe(ex.category.name if ex.category else ""),
-                                 _csv_safe(ex.description), line.entry.minutes,
+                                 csv_safe(line.counterparty),
+                                 csv_safe(ex.category.name if ex.category else ""),
+                                 csv_safe(ex.description), line.entry.minutes,
                                  line.balance_after])
                 if buffer.tell() > 8192:
                     yield buffer.getvalue()
@@ -348,8 +349,3 @@ def statement_csv(member_id: int | None = None):
     filename = f"statement-{member.id}.csv"
     return Response(stream_with_context(rows()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
-def _csv_safe(value: str) -> str:
-    # Stop spreadsheet programs treating member text as a formula.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

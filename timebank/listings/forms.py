@@ -14,7 +14,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms import TEXT_MAX, choices, optional, required
+from ..forms import TEXT_MAX, QueryForm, choices, optional, required
 from ..models.listings import DAYS, MAX_TRAVEL_KM, PARTS, slot_bit
 
 SLOT_CHOICES = [(str(d * len(PARTS) + p), f"{DAYS[d]} {PARTS[p]}")
@@ -72,11 +72,8 @@ class OnBehalfListingForm(ListingForm):
                          validators=required(254, "Say which member this is for."))
 
 
-class BrowseForm(FlaskForm):
+class BrowseForm(QueryForm):
     """The browse filters: a plain GET form (no CSRF needed for reading)."""
-
-    class Meta:
-        csrf = False
 
     kind = SelectField("Show", choices=choices([("", "Offers and requests"),
                                                 ("offer", "Offers"),

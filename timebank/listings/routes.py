@@ -8,6 +8,7 @@ from .. import brokering, geo, matching
 from ..auth import trader_required
 from ..exchanges.views import LookupError_, category_choices, resolve_member
 from ..extensions import db
+from ..forms import like_pattern
 from ..htmx import render, render_form
 from ..members.forms import ActionForm
 from ..models import Listing, ListingStatus, Member
@@ -18,9 +19,6 @@ from .forms import BrowseForm, ListingForm, OnBehalfListingForm
 bp = Blueprint("listings", __name__)
 PAGE = 20
 
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @bp.route("/listings")
@@ -40,7 +38,7 @@ def browse():
         if form.category.data:
             query = query.where(Listing.category_id == form.category.data)
         if form.q.data:
-            like = f"%{_escape_like(form.q.data.strip())}%"
+            like = like_pattern(form.q.data.strip())
             query = query.where(or_(Listing.title.ilike(like, escape="\\"),
                                     Listing.description.ilike(like, escape="\\")))
         within = form.within_km.data

@@ -5,6 +5,7 @@ from sqlalchemy import case, false, func, or_, select
 from .. import ledger
 from ..auth import staff_required, trader_required
 from ..extensions import db
+from ..forms import like_pattern
 from ..htmx import render, render_form
 from ..models import Account, Member, MemberStatus
 from ..models.audit import record as audit
@@ -47,7 +48,7 @@ def search():
     q = next((v for v in request.args.values() if v.strip()), "").strip()[:80]
     members = []
     if len(q) >= 2:
-        like = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = like_pattern(q, prefix_only=True)
         members = db.session.scalars(
             select(Member)
             .where(
