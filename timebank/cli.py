@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select
 from . import ledger
 from .extensions import db
 from .models import Account, Exchange, Member, MemberStatus, Role
+from .models.base import utcnow
 from .models.skills import seed_categories
 
 DEMO_PASSWORD = "timebank-demo"  # noqa: S105 - published demo logins, documented in README
@@ -347,18 +348,12 @@ def _demo_assets(rng: random.Random, n: int) -> None:
             "geocode_source": "demo", "geocode_state": "ok", "status": "published",
             "open_to_all": rng.random() < 0.8, "step_free": rng.random() < 0.5,
             "source_id": f"demo-{rng.getrandbits(48):012x}-{i}",
-            "confirmed_at": utcnow_naive(),
+            "confirmed_at": utcnow(),
         })
     with click.progressbar(range(0, n, 5000), label="assets") as bar:
         for offset in bar:
             db.session.execute(insert(Asset), rows[offset : offset + 5000])
     db.session.commit()
-
-
-def utcnow_naive():
-    from .models.base import utcnow
-
-    return utcnow()
 
 
 def _demo_listings(rng: random.Random, member_ids: list[int]) -> None:

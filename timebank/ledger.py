@@ -435,7 +435,7 @@ def record_group_activity(
     ``to_pool``: participants gave time to the community (they earn, the pool
     pays); otherwise the community gave to them (they spend, the pool earns).
     """
-    if not by_staff(recorded_by):
+    if not recorded_by.is_staff:
         raise LedgerError("Only a coordinator can record a group activity.")
     if not participants:
         raise LedgerError("Choose at least one participant.", "participants")
@@ -488,10 +488,6 @@ def record_group_activity(
             raise
         return found, False
     return made, True
-
-
-def by_staff(member: Member) -> bool:
-    return member.is_staff
 
 
 def _activity(key: str) -> list[Exchange]:

@@ -17,7 +17,7 @@ from .. import assets as register
 from .. import geo, maps
 from ..auth import staff_required, trader_required, viewer_required
 from ..extensions import db
-from ..forms import like_pattern
+from ..forms import choices, like_pattern
 from ..htmx import render, render_form
 from ..members.forms import ActionForm
 from ..models import Asset, AssetCategory, AssetReview, AssetStatus, GeocodeState, Member
@@ -63,8 +63,9 @@ def published_query(category_slug: str = "", text: str = "", open_to_all: bool =
     return query
 
 
-def _category_choices(blank: str):
-    return [("", blank), *[(c.slug, c.name) for c in register.categories()]]
+def category_filter_choices(blank: str):
+    """The kind-of-asset filter: ``blank`` for all, then each category by slug."""
+    return choices([("", blank), *[(c.slug, c.name) for c in register.categories()]])
 
 
 def _map_data(rows, cats):
@@ -114,7 +115,7 @@ def index():
     if (reload := _full_page_only()) is not None:
         return reload
     form = MapFilterForm(request.args)
-    form.category.choices = register_choices("All kinds")
+    form.category.choices = category_filter_choices("All kinds")
     status = 200 if form.validate() else 422
     cats = register.categories()
     rows = []
@@ -136,11 +137,6 @@ def index():
     parts = _map_parts(fit=_bounds(rows))
     return render("assets/index.html", status=status, parts=parts, **ctx)
 
-
-def register_choices(blank: str):
-    from ..forms import choices
-
-    return choices(_category_choices(blank))
 
 
 def _visible(asset_id: int) -> Asset:
@@ -194,8 +190,6 @@ def review(asset_id: int):
 
 
 def _prepare(form: AssetForm) -> AssetForm:
-    from ..forms import choices
-
     form.category.choices = choices([(c.id, c.name) for c in register.categories()])
     return form
 
@@ -361,7 +355,7 @@ def gaps():
     if (reload := _full_page_only()) is not None:
         return reload
     form = GapForm(request.args)
-    form.category.choices = register_choices("Any kind")
+    form.category.choices = category_filter_choices("Any kind")
     if not form.validate():
         return render("assets/gaps.html", status=422, form=form, parts=None, cells=[],
                       gap_cells=[], distance=None)

@@ -240,9 +240,10 @@ def answer(exchange_id: int, action: str):
         flash(error, "error")
     else:
         flash(f"Exchange {action}ed." if action != "cancel" else "Exchange cancelled.", "success")
-    return redirect(request.form.get("back") == "show"
-                    and url_for("exchanges.show", exchange_id=exchange_id)
-                    or url_for("main.index"), 303)
+    back_to_exchange = request.form.get("back") == "show"
+    target = (url_for("exchanges.show", exchange_id=exchange_id) if back_to_exchange
+              else url_for("main.index"))
+    return redirect(target, 303)
 
 
 @bp.route("/exchanges/<int:exchange_id>/outcome", methods=["POST"])

@@ -15,7 +15,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional, ValidationE
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import TEXT_MAX, QueryForm, choices, optional, required
-from ..models.listings import DAYS, MAX_TRAVEL_KM, PARTS, slot_bit
+from ..models.listings import DAYS, MAX_TRAVEL_KM, PARTS
 
 SLOT_CHOICES = [(str(d * len(PARTS) + p), f"{DAYS[d]} {PARTS[p]}")
                 for d in range(len(DAYS)) for p in range(len(PARTS))]
@@ -87,5 +87,3 @@ class BrowseForm(QueryForm):
                                             message=f"Enter 1 to {MAX_TRAVEL_KM} km.")],
     )
 
-
-__all__ = ["BrowseForm", "ListingForm", "OnBehalfListingForm", "slot_bit"]

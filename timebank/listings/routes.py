@@ -1,6 +1,6 @@
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -208,7 +208,3 @@ def change(listing_id: int, action: str):
     audit(current_user.id, f"listing.{action}", "listing", listing.id)
     db.session.commit()
     return redirect(url_for("listings.show", listing_id=listing.id), 303)
-
-
-def base_url() -> str:
-    return current_app.config["TIMEBANK_BASE_URL"]

@@ -129,9 +129,10 @@ def change_status(member_id: int, action: str):
     audit(current_user.id, f"member.{action}", "member", member.id, before=before)
     db.session.commit()
     flash(f"{member.display_name} is now {member.status}.", "success")
-    return redirect(request.form.get("back") == "detail"
-                    and url_for("members.detail", member_id=member.id)
-                    or url_for("members.manage"), 303)
+    back_to_member = request.form.get("back") == "detail"
+    target = (url_for("members.detail", member_id=member.id) if back_to_member
+              else url_for("members.manage"))
+    return redirect(target, 303)
 
 
 @bp.route("/coordinator/members/<int:member_id>/floor", methods=["POST"])
