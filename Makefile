@@ -40,7 +40,9 @@ run: $(STAMP) instance/secret_key
 	TIMEBANK_SECRET_KEY=$$(cat instance/secret_key) TIMEBANK_COOKIE_SECURE=0 \
 	  $(FLASK) run --host 127.0.0.1 --port 5000
 
+# Style first: a landing that breaks ruff fails before the slow tests run.
 test: system-deps $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -14,8 +14,16 @@ from datetime import date
 
 from bench.common import rate, write
 from tests import pg
-from tests.conftest import PASSWORD, Factory, build_app
-from tests.servers import Gunicorn, clone, flask_cli, hidden, logged_in_session
+from tests.support import (
+    PASSWORD,
+    Factory,
+    Gunicorn,
+    build_app,
+    clone,
+    flask_cli,
+    hidden_fields,
+    logged_in_session,
+)
 from timebank import ledger
 from timebank.extensions import db
 
@@ -48,7 +56,7 @@ def run_engine(url: str) -> dict:
     with Gunicorn(url, workers=2, threads=4) as server:
         base = server.url
         sessions = [logged_in_session(base, e, PASSWORD) for e in emails]
-        tokens = [hidden(s.get(base + "/exchanges/new", timeout=30).text)["csrf_token"]
+        tokens = [hidden_fields(s.get(base + "/exchanges/new", timeout=30).text)["csrf_token"]
                   for s in sessions]
         clients = [clone(s) for s in sessions[:THREADS]]
         health = [clone(s) for s in sessions[:THREADS]]

@@ -16,9 +16,8 @@ import time
 from sqlalchemy import select
 
 from bench.common import write
-from tests.conftest import build_app
-from tests.servers import flask_cli
-from timebank import maps
+from tests.support import build_app, flask_cli
+from timebank.assets import maps
 from timebank.extensions import db
 from timebank.models import Asset
 

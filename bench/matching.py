@@ -16,10 +16,10 @@ from datetime import date, timedelta
 from sqlalchemy import insert, select, update
 
 from bench.common import write
-from tests.conftest import build_app
-from tests.servers import flask_cli
-from timebank import brokering, matching
+from tests.support import build_app, flask_cli
 from timebank.extensions import db
+from timebank.matching import brokering
+from timebank.matching import ranking as matching
 from timebank.models import Category, Listing, ListingKind, Member
 
 MEMBERS = 20_000
@@ -54,7 +54,7 @@ def seed(url: str) -> None:
         soon = date.today() + timedelta(days=30)
         for p in places:
             for _ in range(rng.randint(0, 2)):
-                offers.append({"member_id": p["id"], "kind": ListingKind.OFFER.value,
+                offers.append({"member_id": p["id"], "kind": ListingKind.OFFER,
                                "category_id": rng.choice(cats),
                                "title": " ".join(rng.sample(WORDS, 3)), "description": "",
                                "availability": rng.getrandbits(21),

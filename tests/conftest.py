@@ -1,25 +1,21 @@
-"""Fixtures: an app on SQLite and on a real PostgreSQL, clients, a live server, Chromium."""
+"""Fixtures only: an app on SQLite and on a real PostgreSQL, clients, servers, Chromium.
+
+Helpers the fixtures and tests share are in tests/support.py."""
 
 from __future__ import annotations
 
-import re
 import shutil
-import threading
 from collections.abc import Iterator
-from datetime import date
 
 import pytest
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
 from tests import pg
-from timebank import create_app, ledger
+from tests.support import CHROMIUM_ARGS, PLACES, Factory, LiveServer, build_app, get, login
+from timebank import ledger
 from timebank.extensions import db
-from timebank.models import Member, MemberStatus, Role
+from timebank.models import Role
 from timebank.models.skills import seed_categories
-
-PASSWORD = "correct-horse-battery"
-
 
 # -- databases ----------------------------------------------------------------
 
@@ -66,29 +62,6 @@ def db_kind(request) -> str:
     return request.param
 
 
-def build_app(url: str, **overrides):
-    import tempfile
-    import uuid
-
-    config = {
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": url,
-        "RATELIMIT_ENABLED": False,
-        "SERVER_NAME": None,
-        # No test may reach the internet: the default geocoder is a closed local port.
-        "TIMEBANK_GEOCODER_DOMAIN": "127.0.0.1:9",
-        "TIMEBANK_GEOCODER_SCHEME": "http",
-        "TIMEBANK_GEOCODER_MIN_INTERVAL": 0.0,
-        "TIMEBANK_GEOCODER_TIMEOUT": 1.0,
-        "TIMEBANK_MATCHING_CACHE_SECONDS": 0.0,
-        # Nor fetch map tiles: tests that need the tile layer set this themselves.
-        "TIMEBANK_TILES_URL": "",
-        "TIMEBANK_GEOCODER_LOCK": f"{tempfile.gettempdir()}/timebank-geo-{uuid.uuid4().hex}.lock",
-    }
-    config.update(overrides)
-    return create_app(config)
-
-
 @pytest.fixture
 def app_config() -> dict:
     """Override in a test module to change settings."""
@@ -96,8 +69,14 @@ def app_config() -> dict:
 
 
 @pytest.fixture
-def app(db_kind, db_urls, request, tmp_path_factory, app_config):
-    url = _url_for(db_kind, db_urls, request, tmp_path_factory)
+def db_url(db_kind, db_urls, request, tmp_path_factory) -> str:
+    """The test database of this engine (the ``app`` fixture empties it for each test)."""
+    return _url_for(db_kind, db_urls, request, tmp_path_factory)
+
+
+@pytest.fixture
+def app(db_url, request, app_config):
+    url = db_url
     application = build_app(url, **app_config)
     with application.app_context():
         if url not in _initialised:
@@ -106,7 +85,7 @@ def app(db_kind, db_urls, request, tmp_path_factory, app_config):
             _initialised.add(url)
         _reset(application)
         seed_categories()
-        from timebank.assets import seed_asset_categories
+        from timebank.assets.register import seed_asset_categories
 
         seed_asset_categories()
         db.session.commit()
@@ -141,97 +120,12 @@ def nominatim():
         yield server
 
 
-PLACES = {
-    "1 high street, riverside": (51.5010, -0.1000),
-    "2 high street, riverside": (51.5012, -0.1003),
-    "10 hill road, hillcrest": (51.5200, -0.1200),
-    "far farm, elsewhere": (52.2000, 0.1200),
-    "rv1 1aa": (51.5008, -0.0998),
-}
-
-
 # -- members ------------------------------------------------------------------
-
-
-class Factory:
-    def __init__(self, app):
-        self.app = app
-        self.n = 0
-
-    def member(self, role: Role | str = Role.RESIDENT, status=MemberStatus.ACTIVE,
-               name: str | None = None, email: str | None = None, account: bool = True) -> int:
-        self.n += 1
-        with self.app.app_context():
-            m = Member(
-                email=email or f"person{self.n}@example.org",
-                display_name=name or f"Person {self.n}",
-                role=Role(role).value,
-                status=MemberStatus(status).value,
-                neighbourhood="Riverside",
-            )
-            m.set_password(PASSWORD)
-            db.session.add(m)
-            db.session.flush()
-            if account:
-                ledger.open_account(m)
-            db.session.commit()
-            return m.id
-
-
-    def match(self, requester: int, helper: int, by: int, title: str = "Lawn") -> tuple[int, int]:
-        """A gardening request by ``requester`` and ``by``'s introduction of ``helper``."""
-        from datetime import timedelta
-
-        from timebank.models import Category, Listing, Match
-
-        with self.app.app_context():
-            garden = db.session.query(Category).filter_by(slug="gardening").one().id
-            request = Listing(member_id=requester, kind="request", category_id=garden,
-                              title=title, expires_on=date.today() + timedelta(days=9))
-            db.session.add(request)
-            db.session.flush()
-            match = Match(request_id=request.id, requester_id=requester, helper_id=helper,
-                          created_by_id=by)
-            db.session.add(match)
-            db.session.commit()
-            return request.id, match.id
 
 
 @pytest.fixture
 def make(app) -> Factory:
     return Factory(app)
-
-
-def get(member_id: int) -> Member:
-    return db.session.get(Member, member_id)
-
-
-HIDDEN = re.compile(r'<input[^>]*name="(csrf_token|idempotency_key)"[^>]*value="([^"]*)"')
-
-
-def hidden_fields(html: str) -> dict[str, str]:
-    found = {}
-    for name, value in HIDDEN.findall(html):
-        found.setdefault(name, value)
-    return found
-
-
-def submit(client, url: str, data: dict, page: str | None = None, **kwargs):
-    """POST ``data`` to ``url`` with the hidden fields (CSRF, idempotency) of ``page``."""
-    html = client.get(page or url).get_data(as_text=True)
-    return client.post(url, data={**hidden_fields(html), **data}, **kwargs)
-
-
-def login(client, email: str, password: str = PASSWORD):
-    """Log in as ``email``, logging out whoever was logged in first."""
-    logout(client)
-    return submit(client, "/login", {"email": email, "password": password})
-
-
-def logout(client) -> None:
-    html = client.get("/").get_data(as_text=True)
-    if 'action="/logout"' in html:
-        client.post("/logout", data=hidden_fields(html))
 
 
 @pytest.fixture
@@ -247,43 +141,13 @@ def login_as(client, make, app):
     return _login
 
 
-TODAY = date.today()
-
-
 # -- live server and browser --------------------------------------------------
-
-
-class LiveServer:
-    def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.thread.join(5)
 
 
 @pytest.fixture
 def live_server(app) -> Iterator[LiveServer]:
     with LiveServer(app) as server:
         yield server
-
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture(scope="session")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from tests.support import ThreadedServer
 
-class FakeNominatim:
+
+class FakeNominatim(ThreadedServer):
     def __init__(self, places: dict[str, tuple[float, float]] | None = None):
         self.places = {k.casefold(): v for k, v in (places or {}).items()}
         self.mode = "ok"  # ok | 429 | 503 | hang | empty
@@ -52,10 +53,10 @@ class FakeNominatim:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.domain = f"127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        super().__init__(server)
+        self.domain = f"127.0.0.1:{self.port}"
 
     def _search(self, q: str):
         if self.mode == "empty":
@@ -78,11 +79,3 @@ class FakeNominatim:
 
     def search_count(self) -> int:
         return sum(1 for _, path, _ in self.requests if path.rstrip("/") == "/search")
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import build_app, submit
+from tests.support import build_app, submit
 from timebank import config as config_module
 from timebank.extensions import db
 from timebank.models import Member

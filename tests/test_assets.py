@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import PLACES, get, login, submit
+from tests.support import PLACES, get, login, submit
 from timebank.extensions import db
 from timebank.models import Asset, AssetCategory, AssetReview, Notification, Role
 from timebank.models.base import utcnow
@@ -235,11 +235,11 @@ def test_hostile_names_are_escaped_everywhere(client, app):
     assert "<img src=x onerror=alert(1)>" in csv_text  # data, served as text/csv
 
 
-def test_map_page_refers_to_no_other_host(app, db_kind, db_urls, request, tmp_path_factory):
-    from tests.conftest import _url_for, build_app
+def test_map_page_refers_to_no_other_host(app, db_url):
+    from tests.support import build_app
 
     add_asset(app)
-    osm = build_app(_url_for(db_kind, db_urls, request, tmp_path_factory),
+    osm = build_app(db_url,
                     TIMEBANK_TILES_URL="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
     client = osm.test_client()
     html = client.get("/assets").get_data(as_text=True)
@@ -260,10 +260,10 @@ def test_map_page_refers_to_no_other_host(app, db_kind, db_urls, request, tmp_pa
         db.engine.dispose()
 
 
-def test_no_tiles_setting_means_no_tile_layer(db_kind, db_urls, request, tmp_path_factory):
-    from tests.conftest import _url_for, build_app
+def test_no_tiles_setting_means_no_tile_layer(db_url):
+    from tests.support import build_app
 
-    app = build_app(_url_for(db_kind, db_urls, request, tmp_path_factory), TIMEBANK_TILES_URL="")
+    app = build_app(db_url, TIMEBANK_TILES_URL="")
     html = app.test_client().get("/assets").get_data(as_text=True)
     assert "L.tileLayer" not in html and "openstreetmap" not in html
     assert "blank background" in html

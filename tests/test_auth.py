@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import PASSWORD, build_app, get, login, submit
+from tests.support import PASSWORD, build_app, get, login, submit
 from timebank.extensions import db
 from timebank.models import AuditEvent, Member, MemberStatus, Role
 
@@ -68,7 +68,7 @@ def test_suspended_member_cannot_log_in_and_is_logged_out(client, make, app):
     assert login(client, "s@example.org").status_code == 302
     assert client.get("/profile").status_code == 200
     with app.app_context():
-        get(member_id).status = MemberStatus.SUSPENDED.value
+        get(member_id).status = MemberStatus.SUSPENDED
         db.session.commit()
     assert client.get("/profile").status_code == 302  # sent to log in again
     response = login(client, "s@example.org")
@@ -85,7 +85,7 @@ def test_wrong_password(client, make):
 def test_login_email_is_case_insensitive_and_next_is_followed(client, make):
     make.member(email="c@example.org")
     html = client.get("/login?next=/statement").get_data(as_text=True)
-    from tests.conftest import hidden_fields
+    from tests.support import hidden_fields
 
     response = client.post("/login?next=/statement",
                            data={**hidden_fields(html), "email": "C@Example.org",
@@ -99,7 +99,7 @@ def test_login_email_is_case_insensitive_and_next_is_followed(client, make):
 def test_no_open_redirect_after_login(client, make, target):
     make.member(email="r@example.org")
     html = client.get("/login").get_data(as_text=True)
-    from tests.conftest import hidden_fields
+    from tests.support import hidden_fields
 
     response = client.post("/login", query_string={"next": target},
                            data={**hidden_fields(html), "email": "r@example.org",
@@ -139,10 +139,9 @@ def test_anonymous_is_sent_to_login(client):
     assert hx.status_code == 401 and hx.headers["HX-Redirect"].startswith("/login")
 
 
-def test_login_is_rate_limited(db_kind, db_urls, request, tmp_path_factory, make, app):
-    from tests.conftest import _url_for
+def test_login_is_rate_limited(db_url, make, app):
 
-    limited = build_app(_url_for(db_kind, db_urls, request, tmp_path_factory),
+    limited = build_app(db_url,
                         RATELIMIT_ENABLED=True, TIMEBANK_LOGIN_RATE="3 per minute")
     client = limited.test_client()
     responses = [login(client, "x@example.org", "wrong-password!") for _ in range(5)]

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import get, submit
+from tests.support import get, submit
 from timebank import ledger
 from timebank.extensions import db
 from timebank.models import Exchange, Member, Role
@@ -57,13 +57,13 @@ def test_every_form_rejects_bad_input_cleanly(client, app, make, login_as, kind)
     forms = _forms(app, make)
     logged_in = {}
     for role, url, fields in forms:
-        from tests.conftest import logout
+        from tests.support import logout
 
         logout(client)
         if isinstance(role, int):
             with app.app_context():
                 email = get(role).email
-            from tests.conftest import login
+            from tests.support import login
 
             login(client, email)
         elif role is not None:
@@ -71,7 +71,7 @@ def test_every_form_rejects_bad_input_cleanly(client, app, make, login_as, kind)
                 logged_in[role] = make.member(role)
             with app.app_context():
                 email = get(logged_in[role]).email
-            from tests.conftest import login
+            from tests.support import login
 
             login(client, email)
         page = url

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.a11y import assert_accessible
-from tests.browser import log_in
+from tests.support import log_in
 from timebank.extensions import db
 from timebank.models import Asset, AssetCategory, Role
 from timebank.models.base import utcnow

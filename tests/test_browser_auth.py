@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.a11y import assert_accessible
-from tests.browser import log_in
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD, log_in
 from timebank.models import Role
 
 pytestmark = pytest.mark.browser

@@ -7,8 +7,7 @@ import re
 import pytest
 
 from tests.a11y import assert_accessible
-from tests.browser import log_in
-from tests.conftest import PASSWORD, get
+from tests.support import PASSWORD, get, log_in
 from timebank import ledger
 from timebank.models import Role
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.a11y import assert_accessible
-from tests.browser import log_in
+from tests.support import log_in
 from timebank.extensions import db
 from timebank.models import Category, Listing, Role
 

@@ -6,8 +6,7 @@ import re
 
 from sqlalchemy import create_engine
 
-from tests.conftest import build_app
-from tests.servers import flask_cli
+from tests.support import build_app, flask_cli
 from timebank import ledger
 from timebank.db import normalise_url
 from timebank.extensions import db

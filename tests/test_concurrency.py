@@ -9,8 +9,16 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import PASSWORD, Factory, build_app
-from tests.servers import Gunicorn, clone, flask_cli, hidden, logged_in_session
+from tests.support import (
+    PASSWORD,
+    Factory,
+    Gunicorn,
+    build_app,
+    clone,
+    flask_cli,
+    hidden_fields,
+    logged_in_session,
+)
 from timebank import ledger
 from timebank.extensions import db
 from timebank.models import Entry, Exchange, ExchangeStatus
@@ -59,7 +67,7 @@ def test_concurrent_duplicates_and_confirmations(server_db):
             other = (me + 1 + rng.randrange(MEMBERS - 1)) % MEMBERS
             session = sessions[me]
             page = clone(session).get(base + "/exchanges/new", timeout=60).text
-            fields = hidden(page)
+            fields = hidden_fields(page)
             data = {**fields, "direction": "received" if i % 2 else "gave",
                     "other": f"Conc {other} (#{other + 1})", "hours": "0",
                     "extra_minutes": "15", "service_date": date.today().isoformat(),
@@ -84,7 +92,7 @@ def test_concurrent_duplicates_and_confirmations(server_db):
             giver = i % MEMBERS
             receiver = (giver + 3) % MEMBERS
             page = clone(sessions[giver]).get(base + "/exchanges/new", timeout=60).text
-            data = {**hidden(page), "direction": "gave",
+            data = {**hidden_fields(page), "direction": "gave",
                     "other": f"Conc {receiver} (#{receiver + 1})", "hours": "0",
                     "extra_minutes": "30", "service_date": date.today().isoformat(),
                     "category": "0", "description": f"confirm {i}"}
@@ -93,7 +101,7 @@ def test_concurrent_duplicates_and_confirmations(server_db):
             assert made.status_code == 303, made.text[:300]
             exchange_id = int(made.headers["Location"].rsplit("/", 1)[1])
             dash = clone(sessions[receiver]).get(base + "/", timeout=60).text
-            token = hidden(dash)["csrf_token"]
+            token = hidden_fields(dash)["csrf_token"]
             target = f"{base}/exchanges/{exchange_id}/confirm"
             with ThreadPoolExecutor(3) as trio:
                 answers = list(trio.map(

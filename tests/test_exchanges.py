@@ -7,7 +7,7 @@ import io
 import re
 from datetime import date, timedelta
 
-from tests.conftest import get, login, submit
+from tests.support import get, login, submit
 from timebank import ledger
 from timebank.extensions import db
 from timebank.models import AuditEvent, Exchange, ExchangeStatus, Outcome, Role
@@ -55,7 +55,7 @@ def test_same_form_twice_makes_one_exchange(client, app, make, login_as):
     login_as()
     other = make.member(name="Twice")
     html = client.get("/exchanges/new").get_data(as_text=True)
-    from tests.conftest import hidden_fields
+    from tests.support import hidden_fields
 
     data = {**hidden_fields(html), **record_form(f"Twice (#{other})", direction="received")}
     first = client.post("/exchanges/new", data=data)

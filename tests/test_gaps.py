@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from timebank import geo, maps
+from timebank import geo
+from timebank.assets import maps
 
 # About 1.11 km per 0.01° of latitude.
 ORIGIN = (51.5, -0.1)

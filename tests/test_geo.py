@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from tests.conftest import PLACES, get, submit
+from tests.support import PLACES, get, submit
 from timebank import geo
 from timebank.extensions import db
 from timebank.models import GeocodeCache

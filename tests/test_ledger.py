@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.conftest import get
+from tests.support import get
 from timebank import ledger
 from timebank.extensions import db
 from timebank.models import AuditEvent, Entry, Exchange, ExchangeStatus, MemberStatus, Role
@@ -90,7 +90,7 @@ def test_refuses_future_date(people):
 
 
 def test_refuses_suspended_member(people):
-    get(people["bob"]).status = MemberStatus.SUSPENDED.value
+    get(people["bob"]).status = MemberStatus.SUSPENDED
     db.session.commit()
     with pytest.raises(ledger.LedgerError, match="not an active member"):
         record(people["ann"], people["bob"], 60)
@@ -98,7 +98,7 @@ def test_refuses_suspended_member(people):
 
 def test_confirm_refuses_when_party_suspended_meanwhile(people):
     result = record(people["ann"], people["bob"], 60)
-    get(people["ann"]).status = MemberStatus.SUSPENDED.value
+    get(people["ann"]).status = MemberStatus.SUSPENDED
     db.session.commit()
     with pytest.raises(ledger.LedgerError, match="not an active member"):
         ledger.confirm_exchange(result.exchange.id, get(people["bob"]))

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from tests.conftest import Factory
+from tests.support import Factory
 from timebank import ledger
 from timebank.extensions import db
 from timebank.models import Account, Exchange, ExchangeStatus, Member, Role

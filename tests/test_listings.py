@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import event
 
-from tests.conftest import get, submit
+from tests.support import get, submit
 from timebank.extensions import db
 from timebank.models import Category, Listing, Match, Role
 
@@ -184,7 +184,7 @@ def test_listings_and_workbench_query_counts_do_not_grow(client, app, make, logi
 
 
 def test_workbench_introduce_accept_complete(client, app, make, login_as):
-    from tests.conftest import login
+    from tests.support import login
 
     coordinator = login_as(Role.COORDINATOR)
     requester = make.member(name="Rita Requester", email="rita@example.org")
@@ -217,7 +217,7 @@ def test_workbench_introduce_accept_complete(client, app, make, login_as):
         assert match.created_by_id == coordinator and match.offer_id is not None
     # Rita hears of the introduction; Hal of it and of Rita's acceptance.
     for email, unread in (("rita@example.org", 1), ("hal@example.org", 2)):
-        from tests.conftest import logout
+        from tests.support import logout
 
         logout(client)
         login(client, email)

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from timebank.matching import Candidate, CandidatePool, Need, rank, score, words
+from timebank.matching.ranking import Candidate, CandidatePool, Need, rank, score, words
 from timebank.models.listings import slot_bit
 
 GARDEN = 7
@@ -109,7 +109,7 @@ def test_requester_is_never_their_own_candidate():
 
 
 def test_score_is_the_weighted_sum_of_its_components():
-    from timebank.matching import WEIGHTS
+    from timebank.matching.ranking import WEIGHTS
 
     r = score(need(), cand(2, category_ids=frozenset({GARDEN}), words=words("garden"),
                            given=100, received=400, availability=slot_bit(0, 0)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import get, submit
+from tests.support import get, submit
 from timebank import ledger
 from timebank.extensions import db
 from timebank.models import AuditEvent, Member, MemberStatus, Role
@@ -133,7 +133,7 @@ def test_residents_cannot_search_by_email_but_staff_can(client, make, login_as):
 
 
 def test_unknown_and_suspended_members_get_the_same_answer(client, app, make, login_as):
-    from tests.conftest import TODAY
+    from tests.support import TODAY
 
     suspended = make.member(name="Hidden Person", status=MemberStatus.SUSPENDED)
     login_as()

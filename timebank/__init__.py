@@ -43,16 +43,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from . import models  # noqa: F401  (register tables)
     from .admin.routes import bp as admin_bp
-    from .assets_bp.routes import bp as assets_bp
+    from .assets.routes import bp as assets_bp
     from .auth.routes import bp as auth_bp
     from .exchanges.routes import bp as exchanges_bp
     from .listings.routes import bp as listings_bp
     from .main.routes import bp as main_bp
-    from .matching_bp.routes import bp as matching_bp
+    from .matching.routes import bp as matching_bp
     from .members.routes import bp as members_bp
+    from .notifications.routes import bp as notifications_bp
 
     blueprints = (main_bp, auth_bp, members_bp, exchanges_bp, listings_bp, matching_bp,
-                  assets_bp, admin_bp)
+                  notifications_bp, assets_bp, admin_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 

@@ -1,4 +1,4 @@
-"""Error pages in the site's layout, JSON for machine URLs."""
+"""Error pages in the site's layout, JSON for machine URLs; the base of domain refusals."""
 
 from __future__ import annotations
 
@@ -6,6 +6,19 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+
+class Refused(ValueError):
+    """A domain rule said no. ``message`` is for the person; ``field`` names the form field
+    it belongs beside (None: the top of the form); ``status`` is the HTTP status a page
+    answers with when there is no form to show it on."""
+
+    def __init__(self, message: str, field: str | None = None, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.status = status
+
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood."),

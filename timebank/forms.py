@@ -1,11 +1,15 @@
-"""Field helpers shared by every blueprint's forms."""
+"""Forms and field helpers shared by every feature: limits, filters, buttons, choices."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms.validators import DataRequired, Length, Optional
+
+from .extensions import db
+from .models import Category
 
 NAME_MAX = 80
 TEXT_MAX = 2000
@@ -55,8 +59,13 @@ def like_pattern(text: str, *, prefix_only: bool = False) -> str:
     return f"{escaped}%" if prefix_only else f"%{escaped}%"
 
 
-def csv_safe(value):
-    """Stop spreadsheet programs from running member text as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+class ActionForm(FlaskForm):
+    """A button-only form: carries the CSRF token and nothing else."""
+
+
+def category_choices() -> list:
+    """The kinds of help in use, for a select field (0 means none chosen)."""
+    rows = db.session.execute(
+        select(Category.id, Category.name).where(Category.active).order_by(Category.name)
+    ).all()
+    return choices([(0, "Choose…"), *[(r.id, r.name) for r in rows]])

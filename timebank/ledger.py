@@ -26,11 +26,11 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .db import write_transaction
+from .errors import Refused
 from .extensions import db
 from .models import (
     Account,
     AccountKind,
-    Category,
     Entry,
     Exchange,
     ExchangeStatus,
@@ -45,13 +45,8 @@ POOL_NAME = "Community pool"
 MAX_AGE_DAYS = 366  # how far back a service may be dated
 
 
-class LedgerError(ValueError):
+class LedgerError(Refused):
     """A refused ledger operation; ``field`` names the form field at fault, if any."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -76,7 +71,7 @@ def open_account(member: Member, floor: int | None = None) -> Account:
 
             floor = current_app.config["TIMEBANK_DEFAULT_FLOOR_MINUTES"]
         account = Account(
-            kind=AccountKind.MEMBER.value, member_id=member.id, balance=0, floor=floor
+            kind=AccountKind.MEMBER, member_id=member.id, balance=0, floor=floor
         )
         db.session.add(account)
         db.session.flush()
@@ -86,10 +81,10 @@ def open_account(member: Member, floor: int | None = None) -> Account:
 def pool_account() -> Account:
     """The community pool: a system account with no floor. Caller commits."""
     account = db.session.scalar(
-        select(Account).where(Account.kind == AccountKind.SYSTEM.value, Account.name == POOL_NAME)
+        select(Account).where(Account.kind == AccountKind.SYSTEM, Account.name == POOL_NAME)
     )
     if account is None:
-        account = Account(kind=AccountKind.SYSTEM.value, name=POOL_NAME, balance=0, floor=None)
+        account = Account(kind=AccountKind.SYSTEM, name=POOL_NAME, balance=0, floor=None)
         db.session.add(account)
         db.session.flush()
     return account
@@ -129,10 +124,19 @@ def _check_minutes(minutes: object) -> int:
     return minutes
 
 
+def _check_service_date(service_date: date, today: date | None) -> None:
+    today = today or date.today()
+    if service_date > today:
+        raise LedgerError("The date of the service cannot be in the future.", "service_date")
+    if service_date < today - timedelta(days=MAX_AGE_DAYS):
+        raise LedgerError("That date is more than a year ago; a coordinator can help with "
+                          "older records.", "service_date")
+
+
 def _check_party(account: Account, role: str) -> None:
     member = account.member
-    if account.kind == AccountKind.MEMBER.value and (
-        member is None or member.status != MemberStatus.ACTIVE.value
+    if account.kind == AccountKind.MEMBER and (
+        member is None or member.status != MemberStatus.ACTIVE
     ):
         name = member.display_name if member else "that member"
         raise LedgerError(f"{name} is not an active member, so cannot be the {role}.", role)
@@ -164,15 +168,26 @@ def _lock_exchange(exchange_id: int) -> Exchange:
     return exchange
 
 
-def _post(exchange: Exchange, confirmed_by: Member | None) -> None:
-    """Write the two entries and move both balances. Runs inside a write transaction."""
+def _post(exchange: Exchange, by: Member, *, correction: bool = False) -> None:
+    """Write the two entries and move both balances. Runs inside a write transaction.
+
+    A ``correction`` (a reversal) goes through even if a party has since been
+    suspended, but it still respects the floor (invariant 4).
+    """
     accounts = _lock_accounts([exchange.giver_account_id, exchange.receiver_account_id])
     giver = accounts[exchange.giver_account_id]
     receiver = accounts[exchange.receiver_account_id]
-    _check_party(giver, "giver")
-    _check_party(receiver, "receiver")
+    if not correction:
+        _check_party(giver, "giver")
+        _check_party(receiver, "receiver")
     m = exchange.minutes
     if receiver.floor is not None and receiver.balance - m < receiver.floor:
+        if correction:
+            raise LedgerError(
+                f"Reversing would take {receiver.label} below their limit of "
+                f"{format_minutes(receiver.floor)}; lower their limit first.",
+                "reason",
+            )
         raise LedgerError(
             f"{receiver.label} has {format_minutes(receiver.balance)}; "
             f"{format_minutes(m)} more would take them below their limit of "
@@ -187,8 +202,12 @@ def _post(exchange: Exchange, confirmed_by: Member | None) -> None:
     )
     receiver.balance -= m
     giver.balance += m
-    exchange.status = ExchangeStatus.CONFIRMED.value
-    exchange.confirmed_by_id = confirmed_by.id if confirmed_by else None
+    _settle(exchange, ExchangeStatus.CONFIRMED)
+    exchange.confirmed_by_id = by.id
+
+
+def _settle(exchange: Exchange, status: ExchangeStatus) -> None:
+    exchange.status = status
     exchange.awaiting_member_id = None
     exchange.settled_at = utcnow()
 
@@ -226,12 +245,7 @@ def record_exchange(
     minutes = _check_minutes(minutes)
     if giver.id == receiver.id:
         raise LedgerError("The giver and the receiver must be different people.", "other")
-    today = today or date.today()
-    if service_date > today:
-        raise LedgerError("The date of the service cannot be in the future.", "service_date")
-    if service_date < today - timedelta(days=MAX_AGE_DAYS):
-        raise LedgerError("That date is more than a year ago; a coordinator can help with "
-                          "older records.", "service_date")
+    _check_service_date(service_date, today)
     _check_party(giver, "giver")
     _check_party(receiver, "receiver")
     try:
@@ -251,7 +265,7 @@ def record_exchange(
                 recorded_by_id=recorded_by.id,
                 idempotency_key=idempotency_key,
                 activity_id=activity_id,
-                status=ExchangeStatus.PENDING.value,
+                status=ExchangeStatus.PENDING,
                 awaiting_member_id=None if confirm else receiver.member_id,
             )
             db.session.add(exchange)
@@ -295,50 +309,45 @@ def _audit_record(exchange: Exchange, by: Member, giver: Account, receiver: Acco
     )
 
 
-def _may_answer(exchange: Exchange, by: Member) -> bool:
+def _pending_for(exchange_id: int, by: Member, verb: str) -> Exchange:
+    """Lock a pending exchange that ``by`` may answer (confirm/decline) or withdraw (cancel)."""
+    exchange = _lock_exchange(exchange_id)
+    if verb == "cancel":
+        if not (by.is_staff or exchange.recorded_by_id == by.id):
+            raise LedgerError("Only the person who recorded this exchange can cancel it.")
     # The receiving member answers; a coordinator may answer for them.
-    return by.is_staff or exchange.receiver.member_id == by.id
+    elif not (by.is_staff or exchange.receiver.member_id == by.id):
+        raise LedgerError(f"Only the person who received this time can {verb} it.")
+    if exchange.status != ExchangeStatus.PENDING:
+        raise LedgerError(f"This exchange is already {exchange.status}.")
+    return exchange
+
+
+def _answer(exchange_id: int, by: Member, verb: str) -> Exchange:
+    with write_transaction():
+        exchange = _pending_for(exchange_id, by, verb)
+        if verb == "confirm":
+            _post(exchange, by)
+        else:
+            _settle(exchange, ExchangeStatus.DECLINED if verb == "decline"
+                    else ExchangeStatus.CANCELLED)
+        audit(by.id, f"exchange.{verb}", "exchange", exchange.id, minutes=exchange.minutes)
+    return exchange
 
 
 def confirm_exchange(exchange_id: int, by: Member) -> Exchange:
-    with write_transaction():
-        exchange = _lock_exchange(exchange_id)
-        if not _may_answer(exchange, by):
-            raise LedgerError("Only the person who received this time can confirm it.")
-        if exchange.status != ExchangeStatus.PENDING.value:
-            raise LedgerError(f"This exchange is already {exchange.status}.")
-        _post(exchange, by)
-        audit(by.id, "exchange.confirm", "exchange", exchange.id, minutes=exchange.minutes)
-    return exchange
+    """The receiver (or staff) agrees: the time moves."""
+    return _answer(exchange_id, by, "confirm")
 
 
 def decline_exchange(exchange_id: int, by: Member) -> Exchange:
-    with write_transaction():
-        exchange = _lock_exchange(exchange_id)
-        if not _may_answer(exchange, by):
-            raise LedgerError("Only the person who received this time can decline it.")
-        if exchange.status != ExchangeStatus.PENDING.value:
-            raise LedgerError(f"This exchange is already {exchange.status}.")
-        exchange.status = ExchangeStatus.DECLINED.value
-        exchange.awaiting_member_id = None
-        exchange.settled_at = utcnow()
-        audit(by.id, "exchange.decline", "exchange", exchange.id)
-    return exchange
+    """The receiver (or staff) says it did not happen so: nothing moves."""
+    return _answer(exchange_id, by, "decline")
 
 
 def cancel_exchange(exchange_id: int, by: Member) -> Exchange:
     """The recorder (or staff) withdraws an exchange nobody has confirmed yet."""
-    with write_transaction():
-        exchange = _lock_exchange(exchange_id)
-        if not (by.is_staff or exchange.recorded_by_id == by.id):
-            raise LedgerError("Only the person who recorded this exchange can cancel it.")
-        if exchange.status != ExchangeStatus.PENDING.value:
-            raise LedgerError(f"This exchange is already {exchange.status}.")
-        exchange.status = ExchangeStatus.CANCELLED.value
-        exchange.awaiting_member_id = None
-        exchange.settled_at = utcnow()
-        audit(by.id, "exchange.cancel", "exchange", exchange.id)
-    return exchange
+    return _answer(exchange_id, by, "cancel")
 
 
 def reverse_exchange(exchange_id: int, by: Member, reason: str, idempotency_key: str) -> Recorded:
@@ -357,7 +366,7 @@ def reverse_exchange(exchange_id: int, by: Member, reason: str, idempotency_key:
             _lock_accounts([original.giver_account_id, original.receiver_account_id])
             if original.reverses_id is not None:
                 raise LedgerError("A reversal cannot itself be reversed; record a new exchange.")
-            if original.status != ExchangeStatus.CONFIRMED.value:
+            if original.status != ExchangeStatus.CONFIRMED:
                 raise LedgerError("Only a confirmed exchange can be reversed.")
             done = db.session.scalar(select(Exchange).where(Exchange.reverses_id == original.id))
             if done is not None:
@@ -373,11 +382,11 @@ def reverse_exchange(exchange_id: int, by: Member, reason: str, idempotency_key:
                 idempotency_key=idempotency_key,
                 reverses_id=original.id,
                 reason=reason,
-                status=ExchangeStatus.PENDING.value,
+                status=ExchangeStatus.PENDING,
             )
             db.session.add(reversal)
             db.session.flush()
-            _post_reversal(reversal, by)
+            _post(reversal, by, correction=True)
             audit(
                 by.id, "exchange.reverse", "exchange", original.id,
                 reversal=reversal.id, reason=reason,
@@ -390,32 +399,6 @@ def reverse_exchange(exchange_id: int, by: Member, reason: str, idempotency_key:
             raise
         return Recorded(prior, created=False)
     return Recorded(reversal, created=True)
-
-
-def _post_reversal(reversal: Exchange, by: Member) -> None:
-    # A correction must go through even if a party has since been suspended,
-    # but it still respects the floor (invariant 4).
-    accounts = _lock_accounts([reversal.giver_account_id, reversal.receiver_account_id])
-    receiver = accounts[reversal.receiver_account_id]
-    m = reversal.minutes
-    if receiver.floor is not None and receiver.balance - m < receiver.floor:
-        raise LedgerError(
-            f"Reversing would take {receiver.label} below their limit of "
-            f"{format_minutes(receiver.floor)}; lower their limit first.",
-            "reason",
-        )
-    giver = accounts[reversal.giver_account_id]
-    db.session.add_all(
-        [
-            Entry(account_id=receiver.id, exchange_id=reversal.id, minutes=-m),
-            Entry(account_id=giver.id, exchange_id=reversal.id, minutes=m),
-        ]
-    )
-    receiver.balance -= m
-    giver.balance += m
-    reversal.status = ExchangeStatus.CONFIRMED.value
-    reversal.confirmed_by_id = by.id
-    reversal.settled_at = utcnow()
 
 
 def record_group_activity(
@@ -441,22 +424,18 @@ def record_group_activity(
         raise LedgerError("Choose at least one participant.", "participants")
     if len({p.id for p in participants}) != len(participants):
         raise LedgerError("A participant is listed twice.", "participants")
-    existing = _activity(idempotency_key)
+    existing = activity_exchanges(idempotency_key)
     if existing:
         return existing, False
     minutes = _check_minutes(minutes)
-    today = today or date.today()
-    if service_date > today:
-        raise LedgerError("The date of the activity cannot be in the future.", "service_date")
-    if service_date < today - timedelta(days=MAX_AGE_DAYS):
-        raise LedgerError("That date is more than a year ago.", "service_date")
+    _check_service_date(service_date, today)
     try:
         with write_transaction():
             pool = pool_account()
             accounts = [open_account(member) for member in participants]
             _lock_accounts([pool.id, *(a.id for a in accounts)])
-            if _activity(idempotency_key):
-                return _activity(idempotency_key), False
+            if activity_exchanges(idempotency_key):
+                return activity_exchanges(idempotency_key), False
             made = []
             for member in participants:
                 account = open_account(member)
@@ -471,7 +450,7 @@ def record_group_activity(
                     recorded_by_id=recorded_by.id,
                     idempotency_key=f"{idempotency_key[:40]}-{member.id}",
                     activity_id=idempotency_key,
-                    status=ExchangeStatus.PENDING.value,
+                    status=ExchangeStatus.PENDING,
                 )
                 db.session.add(exchange)
                 db.session.flush()
@@ -483,14 +462,14 @@ def record_group_activity(
                 minutes=minutes, to_pool=to_pool,
             )
     except IntegrityError:
-        found = _activity(idempotency_key)
+        found = activity_exchanges(idempotency_key)
         if not found:
             raise
         return found, False
     return made, True
 
 
-def _activity(key: str) -> list[Exchange]:
+def activity_exchanges(key: str) -> list[Exchange]:
     return list(
         db.session.scalars(
             select(Exchange).where(Exchange.activity_id == key).order_by(Exchange.id)
@@ -505,7 +484,7 @@ def add_outcome(exchange_id: int, by: Member, score: int, text: str, share: bool
         raise LedgerError("There is no such exchange.")
     if exchange.receiver.member_id != by.id:
         raise LedgerError("Only the person who received the time can say what it changed.")
-    if exchange.status != ExchangeStatus.CONFIRMED.value:
+    if exchange.status != ExchangeStatus.CONFIRMED:
         raise LedgerError("You can add an outcome once the exchange is confirmed.")
     if db.session.scalar(select(Outcome).where(Outcome.exchange_id == exchange_id)):
         raise LedgerError("You have already said what this exchange changed.")
@@ -527,7 +506,7 @@ def check_ledger() -> list[str]:
     unbalanced = db.session.execute(
         select(Exchange.id, func.coalesce(func.sum(Entry.minutes), 0), func.count(Entry.id))
         .outerjoin(Entry, Entry.exchange_id == Exchange.id)
-        .where(Exchange.status == ExchangeStatus.CONFIRMED.value)
+        .where(Exchange.status == ExchangeStatus.CONFIRMED)
         .group_by(Exchange.id)
         .having((func.coalesce(func.sum(Entry.minutes), 0) != 0) | (func.count(Entry.id) != 2))
     ).all()
@@ -536,7 +515,7 @@ def check_ledger() -> list[str]:
     stray = db.session.execute(
         select(Exchange.id, Exchange.status)
         .join(Entry, Entry.exchange_id == Exchange.id)
-        .where(Exchange.status != ExchangeStatus.CONFIRMED.value)
+        .where(Exchange.status != ExchangeStatus.CONFIRMED)
         .group_by(Exchange.id, Exchange.status)
     ).all()
     for ex_id, status in stray:
@@ -563,6 +542,12 @@ def check_ledger() -> list[str]:
     if total_balance != 0:
         problems.append(f"sum of all balances is {total_balance}, not 0")
     return problems
+
+
+def counts() -> tuple[int, int]:
+    """How many exchanges and accounts the ledger holds."""
+    return (db.session.scalar(select(func.count(Exchange.id))) or 0,
+            db.session.scalar(select(func.count(Account.id))) or 0)
 
 
 def repair_balances() -> list[tuple[int, int, int]]:
@@ -598,7 +583,7 @@ def open_accounts_bulk(member_ids: Sequence[int]) -> dict[int, tuple[int, int | 
     wanted = set(member_ids)
     have = set(db.session.scalars(select(Account.member_id).where(Account.member_id.isnot(None))))
     missing = [
-        {"kind": AccountKind.MEMBER.value, "member_id": mid, "balance": 0, "floor": floor,
+        {"kind": AccountKind.MEMBER, "member_id": mid, "balance": 0, "floor": floor,
          "name": ""}
         for mid in sorted(wanted - have)
     ]
@@ -613,59 +598,61 @@ def open_accounts_bulk(member_ids: Sequence[int]) -> dict[int, tuple[int, int | 
     return {r.id: (r.balance, r.floor) for r in rows if r.member_id in wanted}
 
 
-def seed_history(
-    rng, accounts: dict[int, tuple[int, int | None]], n: int, descriptions: Sequence[str],
-    progress=None, batch: int = 5000,
-) -> int:
-    """Write ``n`` confirmed exchanges between ``accounts`` in bulk, respecting every floor.
+@dataclass(frozen=True)
+class BulkExchange:
+    giver_account_id: int
+    receiver_account_id: int
+    minutes: int
+    service_date: date
+    category_id: int | None
+    description: str
+    idempotency_key: str
 
-    The fast path for demo data and benchmarks: plain multi-row inserts instead
-    of one transaction per exchange, with the same invariants (entries sum to
-    zero, balances equal entry sums, floors hold), which ``check_ledger`` confirms.
+
+def post_confirmed_bulk(exchanges: Sequence[BulkExchange]) -> int:
+    """Write many confirmed exchanges at once (demo data, benchmarks); caller commits.
+
+    The fast path: multi-row inserts instead of one transaction per exchange,
+    with the same invariants (entries sum to zero, balances move by their
+    entries, floors hold), which ``check_ledger`` confirms. Refuses the whole
+    batch if any floor would be crossed.
     """
-    from datetime import timedelta
-
-    if n <= 0 or len(accounts) < 2:
+    if not exchanges:
         return 0
-    ids = list(accounts)
-    balance = {a: accounts[a][0] for a in ids}
-    floors = {a: accounts[a][1] for a in ids}
-    category_ids = list(db.session.scalars(select(Category.id))) or [None]
-    today = date.today()
-    made = 0
-    while made < n:
-        ex_rows, pairs = [], []
-        while len(ex_rows) < min(batch, n - made):
-            giver, receiver = rng.sample(ids, 2)
-            minutes = rng.choice((30, 45, 60, 60, 90, 120, 180))
-            floor = floors[receiver]
-            if floor is not None and balance[receiver] - minutes < floor:
-                continue
-            balance[receiver] -= minutes
-            balance[giver] += minutes
-            ex_rows.append({
-                "giver_account_id": giver, "receiver_account_id": receiver, "minutes": minutes,
-                "category_id": rng.choice(category_ids), "description": rng.choice(descriptions),
-                "service_date": today - timedelta(days=rng.randint(0, 365)),
-                "status": ExchangeStatus.CONFIRMED.value,
-                "idempotency_key": f"seed-{rng.getrandbits(96):024x}", "reason": "",
-                "awaiting_member_id": None, "activity_id": None, "reverses_id": None,
-                "settled_at": utcnow(), "created_at": utcnow(),
-            })
-            pairs.append((giver, receiver, minutes))
-        new_ids = db.session.scalars(insert(Exchange).returning(Exchange.id), ex_rows).all()
-        entry_rows = []
-        for ex_id, (giver, receiver, minutes) in zip(new_ids, pairs, strict=True):
-            entry_rows.append({"account_id": receiver, "exchange_id": ex_id, "minutes": -minutes})
-            entry_rows.append({"account_id": giver, "exchange_id": ex_id, "minutes": minutes})
-        db.session.execute(insert(Entry), entry_rows)
-        made += len(ex_rows)
-        if progress:
-            progress(len(ex_rows))
+    for ex in exchanges:
+        _check_minutes(ex.minutes)
+    delta: dict[int, int] = {}
+    for ex in exchanges:
+        delta[ex.giver_account_id] = delta.get(ex.giver_account_id, 0) + ex.minutes
+        delta[ex.receiver_account_id] = delta.get(ex.receiver_account_id, 0) - ex.minutes
+    current = {a.id: a for a in db.session.execute(
+        select(Account.id, Account.balance, Account.floor).where(Account.id.in_(list(delta)))
+    )}
+    # A batch's running balances may dip; the caller orders it so that none crosses a
+    # floor at any point. Here we check where each account ends up.
+    for account_id, moved in delta.items():
+        row = current[account_id]
+        if row.floor is not None and row.balance + moved < row.floor:
+            raise LedgerError(f"account {account_id} would end below its floor")
+    now = utcnow()
+    new_ids = db.session.scalars(insert(Exchange).returning(Exchange.id), [
+        {"giver_account_id": ex.giver_account_id, "receiver_account_id": ex.receiver_account_id,
+         "minutes": ex.minutes, "category_id": ex.category_id, "description": ex.description,
+         "service_date": ex.service_date, "status": ExchangeStatus.CONFIRMED,
+         "idempotency_key": ex.idempotency_key, "reason": "", "awaiting_member_id": None,
+         "activity_id": None, "reverses_id": None, "settled_at": now, "created_at": now}
+        for ex in exchanges]).all()
+    entry_rows = []
+    for ex_id, ex in zip(new_ids, exchanges, strict=True):
+        entry_rows.append({"account_id": ex.receiver_account_id, "exchange_id": ex_id,
+                           "minutes": -ex.minutes})
+        entry_rows.append({"account_id": ex.giver_account_id, "exchange_id": ex_id,
+                           "minutes": ex.minutes})
+    db.session.execute(insert(Entry), entry_rows)
     table = Account.__table__
     db.session.execute(
-        update(table).where(table.c.id == bindparam("aid")).values(balance=bindparam("bal")),
-        [{"aid": a, "bal": b} for a, b in balance.items()],
+        update(table).where(table.c.id == bindparam("aid"))
+        .values(balance=table.c.balance + bindparam("moved")),
+        [{"aid": a, "moved": m} for a, m in delta.items()],
     )
-    db.session.commit()
-    return made
+    return len(exchanges)

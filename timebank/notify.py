@@ -12,6 +12,7 @@ import smtplib
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
+from flask import current_app, url_for
 from sqlalchemy import func, select, update
 
 from .extensions import db
@@ -29,15 +30,19 @@ from .models.base import utcnow
 MAX_ATTEMPTS = 8
 
 
-def absolute(base_url: str, path: str) -> str:
-    return base_url.rstrip("/") + "/" + path.lstrip("/")
+def absolute(path: str) -> str:
+    """A site path (from ``url_for``) as a link for an e-mail, on the configured base URL."""
+    return current_app.config["TIMEBANK_BASE_URL"].rstrip("/") + "/" + path.lstrip("/")
 
 
-def notify(member: Member, text: str, url: str, base_url: str, subject: str | None = None) -> None:
-    """Tell ``member`` something in the app, and by e-mail if they want it now. Caller commits."""
+def notify(member: Member, text: str, url: str, subject: str | None = None) -> None:
+    """Tell ``member`` something in the app, and by e-mail if they want it now. Caller commits.
+
+    ``url`` is a site path from ``url_for``; e-mails carry it on TIMEBANK_BASE_URL.
+    """
     db.session.add(Notification(member_id=member.id, text=text[:300], url=url[:300]))
-    if member.email_preference == EmailPreference.IMMEDIATELY.value:
-        queue_email(member, subject or text[:100], f"{text}\n\n{absolute(base_url, url)}\n")
+    if member.email_preference == EmailPreference.IMMEDIATELY:
+        queue_email(member, subject or text[:100], f"{text}\n\n{absolute(url)}\n")
 
 
 def queue_email(member: Member, subject: str, body: str) -> OutboxMessage:
@@ -124,24 +129,27 @@ def _email(config, message: OutboxMessage) -> EmailMessage:
     return email
 
 
-def queue_digests(base_url: str, now: datetime | None = None, radius_km: float = 5.0) -> int:
+def queue_digests(now: datetime | None = None, radius_km: float = 5.0) -> int:
     """Queue the weekly digest for members who chose it: new listings near them in their
-    categories since their last digest. Returns how many digests were queued."""
+    categories since their last digest. Returns how many digests were queued.
+
+    Builds links with ``url_for``: outside a request, run it in ``site_context()``.
+    """
     from .geo import haversine_km
 
     now = now or utcnow()
     week_ago = now - timedelta(days=7)
     members = db.session.scalars(
         select(Member).where(
-            Member.status == MemberStatus.ACTIVE.value,
-            Member.email_preference == EmailPreference.WEEKLY.value,
+            Member.status == MemberStatus.ACTIVE,
+            Member.email_preference == EmailPreference.WEEKLY,
             (Member.last_digest_at.is_(None)) | (Member.last_digest_at <= week_ago),
         )
     ).all()
     if not members:
         return 0
     recent = db.session.scalars(
-        select(Listing).where(Listing.status == ListingStatus.OPEN.value,
+        select(Listing).where(Listing.status == ListingStatus.OPEN,
                               Listing.created_at > week_ago)
         .order_by(Listing.created_at)
     ).all()
@@ -172,8 +180,13 @@ def queue_digests(base_url: str, now: datetime | None = None, radius_km: float =
         for listing in picks[:20]:
             lines.append(f"- {listing.kind_label}: {listing.title} "
                          f"({listing.category.name})")
-            lines.append(f"  {absolute(base_url, f'/listings/{listing.id}')}")
+            lines.append(f"  {absolute(url_for('listings.show', listing_id=listing.id))}")
         queue_email(member, "This week in your time bank", "\n".join(lines) + "\n")
         queued += 1
     db.session.commit()
     return queued
+
+
+def site_context():
+    """A request context on TIMEBANK_BASE_URL, so commands can build links with url_for."""
+    return current_app.test_request_context(base_url=current_app.config["TIMEBANK_BASE_URL"])

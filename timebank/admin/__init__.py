@@ -1,0 +1,1 @@
+"""Admin: roles and the taxonomies (routes, forms, taxonomy rules)."""

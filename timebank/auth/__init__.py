@@ -1,16 +1,11 @@
-"""Logging in, and the role checks every route uses."""
+"""Logging in: loading the member behind a session, and what happens when there is none."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
-from flask import Flask, abort, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask import Flask, redirect, request, url_for
 
 from ..extensions import db, login_manager
-from ..models import Member, MemberStatus, Role
+from ..models import Member, MemberStatus
 
 
 def init_login(app: Flask) -> None:
@@ -23,7 +18,7 @@ def init_login(app: Flask) -> None:
     def _load(member_id: str) -> Member | None:
         member = db.session.get(Member, int(member_id)) if member_id.isdigit() else None
         # A member suspended after logging in is logged out on their next request.
-        if member is None or member.status != MemberStatus.ACTIVE.value:
+        if member is None or member.status != MemberStatus.ACTIVE:
             return None
         return member
 
@@ -35,26 +30,3 @@ def init_login(app: Flask) -> None:
             response.headers["HX-Redirect"] = target
             return response
         return redirect(target)
-
-
-def roles_required(*roles: Role) -> Callable:
-    """Allow only logged-in members with one of ``roles``; others get 403."""
-    allowed = {r.value for r in roles}
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        @login_required
-        def wrapped(*args: Any, **kwargs: Any):
-            if current_user.role not in allowed:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-staff_required = roles_required(Role.COORDINATOR, Role.ADMIN)
-trader_required = roles_required(Role.RESIDENT, Role.COORDINATOR, Role.ADMIN)
-admin_required = roles_required(Role.ADMIN)
-viewer_required = roles_required(Role.COUNCIL, Role.COORDINATOR, Role.ADMIN)

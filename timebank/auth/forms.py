@@ -1,3 +1,5 @@
+"""Log-in and registration forms."""
+
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length

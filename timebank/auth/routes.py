@@ -1,12 +1,13 @@
+"""Registering, logging in and logging out."""
+
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
 
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..forms import safe_next
 from ..htmx import render_form
-from ..models import Member, MemberStatus
-from ..models.audit import record as audit
+from ..models import Member
+from . import service
 from .forms import LoginForm, RegisterForm
 
 bp = Blueprint("auth", __name__)
@@ -18,26 +19,14 @@ def register():
         return redirect(url_for("main.index"))
     form = RegisterForm()
     if form.validate_on_submit():
-        email = Member.normalise_email(form.email.data)
-        if db.session.scalar(select(Member.id).where(Member.email == email)):
-            form.email.errors.append("That email address is already registered. Try logging in.")
+        try:
+            service.register(form.email.data, form.display_name.data, form.neighbourhood.data,
+                             form.password.data)
+        except service.AuthError as error:
+            getattr(form, error.field).errors.append(error.message)
         else:
-            member = Member(
-                email=email,
-                display_name=form.display_name.data.strip(),
-                neighbourhood=form.neighbourhood.data.strip(),
-                status=MemberStatus.PENDING.value,
-            )
-            member.set_password(form.password.data)
-            db.session.add(member)
-            db.session.flush()
-            audit(member.id, "member.register", "member", member.id)
-            db.session.commit()
-            flash(
-                "Thank you for joining. A coordinator will check your details and "
-                "approve your membership; you can log in once they have.",
-                "success",
-            )
+            flash("Thank you for joining. A coordinator will check your details and "
+                  "approve your membership; you can log in once they have.", "success")
             return redirect(url_for("main.index"))
     return render_form("auth/register.html", form)
 
@@ -55,19 +44,6 @@ def _email_key() -> str:
     return "login-email:" + Member.normalise_email(request.form.get("email", ""))[:254]
 
 
-# Spent on unknown addresses so that a wrong address takes as long as a wrong password.
-_DUMMY_HASH = None
-
-
-def _dummy_check(password: str) -> None:
-    global _DUMMY_HASH
-    from werkzeug.security import check_password_hash, generate_password_hash
-
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = generate_password_hash("not-a-real-password")
-    check_password_hash(_DUMMY_HASH, password)
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_rate, methods=["POST"])
 @limiter.limit(_email_rate, methods=["POST"], key_func=_email_key)
@@ -76,21 +52,10 @@ def login():
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        email = Member.normalise_email(form.email.data)
-        member = db.session.scalar(select(Member).where(Member.email == email))
-        if member is None:
-            _dummy_check(form.password.data)
-        if member is None or not member.check_password(form.password.data):
-            form.password.errors.append("That email address and password do not match.")
-        elif member.status == MemberStatus.PENDING.value:
-            form.email.errors.append(
-                "Your membership is waiting for a coordinator's approval. "
-                "You can log in once it is approved."
-            )
-        elif member.status == MemberStatus.SUSPENDED.value:
-            form.email.errors.append(
-                "Your membership is suspended. Please contact a coordinator."
-            )
+        try:
+            member = service.authenticate(form.email.data, form.password.data)
+        except service.AuthError as error:
+            getattr(form, error.field).errors.append(error.message)
         else:
             login_user(member)
             flash(f"Welcome, {member.display_name}.", "success")

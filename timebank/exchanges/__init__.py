@@ -1,0 +1,1 @@
+"""Exchanges: recording, confirming and correcting time (writes go through ledger.py)."""

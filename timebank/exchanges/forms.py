@@ -1,3 +1,5 @@
+"""Exchange forms: record time, on behalf of members, group activities, outcomes, reversals."""
+
 from datetime import date
 
 from flask_wtf import FlaskForm

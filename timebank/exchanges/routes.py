@@ -1,29 +1,28 @@
-import contextlib
-import csv
-import io
+"""Exchange pages: record time, confirm or decline it, statements, corrections, activities."""
 
-from flask import Blueprint, Response, abort, flash, redirect, request, stream_with_context, url_for
+import contextlib
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from .. import ledger
-from ..auth import staff_required, trader_required
+from ..exports import csv_chunks, csv_response
 from ..extensions import db
-from ..forms import csv_safe
+from ..forms import ActionForm, category_choices
 from ..htmx import render, render_form, wants_fragment
-from ..members.forms import ActionForm
+from ..members.lookup import MemberNotFound, resolve_member
 from ..models import Account, Exchange, ExchangeStatus, Member, Outcome
+from ..permissions import staff_required, trader_required
 from ..routing import arg_id
-from .forms import GroupForm, OnBehalfForm, OutcomeForm, RecordForm, ReverseForm
-from .views import (
-    LookupError_,
-    category_choices,
+from ..statements import (
+    STATEMENT_CSV_HEADER,
     dashboard_context,
-    iter_statement,
-    resolve_member,
+    statement_csv_rows,
     statement_page,
     totals,
 )
+from .forms import GroupForm, OnBehalfForm, OutcomeForm, RecordForm, ReverseForm
 
 bp = Blueprint("exchanges", __name__)
 
@@ -63,7 +62,7 @@ def _apply_error(form, error: ledger.LedgerError, fields: dict[str, str]) -> Non
 def _done(exchange: Exchange, created: bool):
     if not created:
         flash("That form was already sent; here is the exchange it recorded.", "info")
-    elif exchange.status == ExchangeStatus.CONFIRMED.value:
+    elif exchange.status == ExchangeStatus.CONFIRMED:
         flash(f"Recorded and confirmed: {exchange.hours_label}.", "success")
     else:
         flash(
@@ -73,6 +72,26 @@ def _done(exchange: Exchange, created: bool):
     return redirect(url_for("exchanges.show", exchange_id=exchange.id), 303)
 
 
+def _record(form, fields: dict[str, str], *, giver: Account, receiver: Account,
+            confirm: bool):
+    """Record the exchange the form describes; a refusal goes beside its field (None)."""
+    try:
+        return ledger.record_exchange(
+            giver=giver,
+            receiver=receiver,
+            minutes=form.total_minutes,
+            service_date=form.service_date.data,
+            recorded_by=current_user,
+            idempotency_key=form.idempotency_key.data,
+            confirm=confirm,
+            category_id=_category_id(form),
+            description=(form.description.data or "").strip(),
+        )
+    except ledger.LedgerError as error:
+        _apply_error(form, error, {"minutes": "hours", "service_date": "service_date", **fields})
+        return None
+
+
 @bp.route("/exchanges/new", methods=["GET", "POST"])
 @trader_required
 def new():
@@ -80,30 +99,19 @@ def new():
     if form.validate_on_submit():
         try:
             other = resolve_member(form.other.data)
-        except LookupError_ as error:
+        except MemberNotFound as error:
             form.other.errors.append(str(error))
         else:
             me = ledger.open_account(current_user)
             them = ledger.open_account(other)
             gave = form.direction.data == "gave"
-            try:
-                result = ledger.record_exchange(
-                    giver=me if gave else them,
-                    receiver=them if gave else me,
-                    minutes=form.total_minutes,
-                    service_date=form.service_date.data,
-                    recorded_by=current_user,
-                    idempotency_key=form.idempotency_key.data,
-                    # Whoever receives time agrees to pay it: no second step needed.
-                    confirm=not gave,
-                    category_id=_category_id(form),
-                    description=(form.description.data or "").strip(),
-                )
-            except ledger.LedgerError as error:
-                _apply_error(form, error, {"minutes": "hours", "service_date": "service_date",
-                                           "other": "other", "giver": "other",
-                                           "receiver": "other"})
-            else:
+            result = _record(
+                form, {"other": "other", "giver": "other", "receiver": "other"},
+                giver=me if gave else them, receiver=them if gave else me,
+                # Whoever receives time agrees to pay it: no second step needed.
+                confirm=not gave,
+            )
+            if result is not None:
                 return _done(result.exchange, result.created)
     return render_form("exchanges/new.html", form)
 
@@ -117,26 +125,16 @@ def on_behalf():
         for name in ("giver", "receiver"):
             try:
                 parties[name] = resolve_member(getattr(form, name).data)
-            except LookupError_ as error:
+            except MemberNotFound as error:
                 getattr(form, name).errors.append(str(error))
         if len(parties) == 2:
-            try:
-                result = ledger.record_exchange(
-                    giver=ledger.open_account(parties["giver"]),
-                    receiver=ledger.open_account(parties["receiver"]),
-                    minutes=form.total_minutes,
-                    service_date=form.service_date.data,
-                    recorded_by=current_user,
-                    idempotency_key=form.idempotency_key.data,
-                    confirm=True,  # the coordinator has checked with both sides
-                    category_id=_category_id(form),
-                    description=(form.description.data or "").strip(),
-                )
-            except ledger.LedgerError as error:
-                _apply_error(form, error, {"minutes": "hours", "service_date": "service_date",
-                                           "other": "receiver", "giver": "giver",
-                                           "receiver": "receiver"})
-            else:
+            result = _record(
+                form, {"other": "receiver", "giver": "giver", "receiver": "receiver"},
+                giver=ledger.open_account(parties["giver"]),
+                receiver=ledger.open_account(parties["receiver"]),
+                confirm=True,  # the coordinator has checked with both sides
+            )
+            if result is not None:
                 return _done(result.exchange, result.created)
     return render_form("exchanges/on_behalf.html", form)
 
@@ -151,7 +149,7 @@ def group():
             if line.strip():
                 try:
                     people.append(resolve_member(line))
-                except LookupError_ as error:
+                except MemberNotFound as error:
                     problems.append(str(error))
         if problems:
             form.participants.errors.extend(problems)
@@ -209,7 +207,7 @@ def show(exchange_id: int):
     outcome_form = None
     if (
         outcome is None
-        and exchange.status == ExchangeStatus.CONFIRMED.value
+        and exchange.status == ExchangeStatus.CONFIRMED
         and exchange.reverses_id is None
         and exchange.receiver.member_id == current_user.id
     ):
@@ -327,26 +325,5 @@ def statement(member_id: int | None = None):
 @trader_required
 def statement_csv(member_id: int | None = None):
     member, account = _statement_account(member_id)
-
-    def rows():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
-        writer.writerow(["entry", "exchange", "date", "with", "kind of help", "description",
-                         "minutes", "balance after (minutes)"])
-        if account is not None:
-            for line in iter_statement(account.id):
-                ex = line.exchange
-                writer.writerow([line.entry.id, ex.id, ex.service_date.isoformat(),
-                                 csv_safe(line.counterparty),
-                                 csv_safe(ex.category.name if ex.category else ""),
-                                 csv_safe(ex.description), line.entry.minutes,
-                                 line.balance_after])
-                if buffer.tell() > 8192:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-        yield buffer.getvalue()
-
-    filename = f"statement-{member.id}.csv"
-    return Response(stream_with_context(rows()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    rows = statement_csv_rows(account.id if account else None)
+    return csv_response(csv_chunks(STATEMENT_CSV_HEADER, rows), f"statement-{member.id}.csv")

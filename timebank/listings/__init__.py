@@ -1,0 +1,1 @@
+"""Offers and requests (routes, forms, service)."""

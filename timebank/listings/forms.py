@@ -1,3 +1,5 @@
+"""Listing forms: an offer or request, one posted for a member, the browse filters."""
+
 from datetime import date
 
 from flask_wtf import FlaskForm
@@ -62,6 +64,13 @@ class ListingForm(FlaskForm):
         for value in self.availability.data or []:
             mask |= 1 << int(value)
         return mask
+
+    def values(self) -> dict:
+        """What the form says, in the listing's own attribute names."""
+        return {"kind": self.kind.data, "category_id": self.category.data,
+                "title": self.title.data, "description": self.description.data,
+                "availability": self.availability_mask, "travel_km": self.travel_km.data,
+                "remote_ok": self.remote_ok.data, "expires_on": self.expires_on.data}
 
     def set_mask(self, mask: int) -> None:
         self.availability.data = [v for v, _ in SLOT_CHOICES if mask & (1 << int(v))]

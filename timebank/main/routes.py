@@ -1,3 +1,5 @@
+"""Home (welcome or dashboard) and the health check."""
+
 import contextlib
 
 from flask import Blueprint, jsonify
@@ -6,6 +8,7 @@ from sqlalchemy import text
 
 from ..extensions import db
 from ..htmx import render
+from ..statements import dashboard_context
 
 bp = Blueprint("main", __name__)
 
@@ -14,8 +17,6 @@ bp = Blueprint("main", __name__)
 def index():
     if not current_user.is_authenticated:
         return render("main/welcome.html")
-    from ..exchanges.views import dashboard_context
-
     return render("main/dashboard.html", **dashboard_context(current_user))
 
 

@@ -1,0 +1,1 @@
+"""Members: profiles, lookup, approval and suspension (routes, forms, service, lookup)."""

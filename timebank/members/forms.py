@@ -1,3 +1,5 @@
+"""Member forms: the profile, a role, a balance floor."""
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, NumberRange
@@ -26,12 +28,8 @@ class ProfileForm(FlaskForm):
     matching_opt_out = BooleanField("Don't suggest me to coordinators for requests")
 
 
-class ActionForm(FlaskForm):
-    """A button-only form: carries the CSRF token and nothing else."""
-
-
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=choices([(r.value, r.label) for r in Role]))
+    role = SelectField("Role", choices=choices([(r, r.label) for r in Role]))
 
 
 class FloorForm(FlaskForm):

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import utcnow
+
+if TYPE_CHECKING:
+    from .members import Member
 
 # The six kinds of asset of asset-based community development, with map colours
 # that stay distinguishable for colour-blind readers (Okabe–Ito palette).
@@ -65,7 +69,7 @@ class Asset(db.Model):
     latitude: Mapped[float | None] = mapped_column(Float, index=True)
     longitude: Mapped[float | None] = mapped_column(Float, index=True)
     geocode_source: Mapped[str] = mapped_column(String(20), default="")
-    geocode_state: Mapped[str] = mapped_column(String(12), default=GeocodeState.OK.value)
+    geocode_state: Mapped[str] = mapped_column(String(12), default=GeocodeState.OK)
     email: Mapped[str] = mapped_column(String(254), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
     url: Mapped[str] = mapped_column(String(300), default="")
@@ -75,7 +79,7 @@ class Asset(db.Model):
     open_to_all: Mapped[bool] = mapped_column(default=True)
     step_free: Mapped[bool] = mapped_column(default=False)  # accessible without steps
     run_by: Mapped[str] = mapped_column(String(200), default="")
-    status: Mapped[str] = mapped_column(String(10), default=AssetStatus.PROPOSED.value,
+    status: Mapped[str] = mapped_column(String(10), default=AssetStatus.PROPOSED,
                                         index=True)
     rejection_reason: Mapped[str] = mapped_column(Text, default="")
     source_id: Mapped[str | None] = mapped_column(String(100), unique=True)
@@ -86,7 +90,7 @@ class Asset(db.Model):
     # When someone last said it is still there (a review or a coordinator's check).
     confirmed_at: Mapped[datetime | None]
 
-    category = relationship("AssetCategory", lazy="joined")
+    category: Mapped[AssetCategory] = relationship("AssetCategory", lazy="joined")
 
     @property
     def address(self) -> str:
@@ -107,4 +111,4 @@ class AssetReview(db.Model):
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    member = relationship("Member", lazy="joined")
+    member: Mapped[Member] = relationship("Member", lazy="joined")

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import utcnow
+
+if TYPE_CHECKING:
+    from .members import Member
+    from .skills import Category
 
 MAX_EXCHANGE_MINUTES = 24 * 60
 
@@ -34,7 +39,7 @@ class Account(db.Model):
     __tablename__ = "account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10), default=AccountKind.MEMBER.value)
+    kind: Mapped[str] = mapped_column(String(10), default=AccountKind.MEMBER)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), unique=True)
     name: Mapped[str] = mapped_column(String(80), default="")
     # Cached sum of this account's entries, in whole minutes.
@@ -43,7 +48,7 @@ class Account(db.Model):
     floor: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    member = relationship("Member", foreign_keys=[member_id], lazy="joined")
+    member: Mapped[Member | None] = relationship("Member", foreign_keys=[member_id], lazy="joined")
 
     @property
     def label(self) -> str:
@@ -65,7 +70,7 @@ class Exchange(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     service_date: Mapped[date]
     status: Mapped[str] = mapped_column(
-        String(12), default=ExchangeStatus.PENDING.value, index=True
+        String(12), default=ExchangeStatus.PENDING, index=True
     )
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
@@ -78,10 +83,11 @@ class Exchange(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     settled_at: Mapped[datetime | None]
 
-    giver = relationship("Account", foreign_keys=[giver_account_id], lazy="joined")
-    receiver = relationship("Account", foreign_keys=[receiver_account_id], lazy="joined")
-    category = relationship("Category", lazy="joined")
-    recorded_by = relationship("Member", foreign_keys=[recorded_by_id])
+    giver: Mapped[Account] = relationship("Account", foreign_keys=[giver_account_id], lazy="joined")
+    receiver: Mapped[Account] = relationship("Account", foreign_keys=[receiver_account_id],
+                                             lazy="joined")
+    category: Mapped[Category | None] = relationship("Category", lazy="joined")
+    recorded_by: Mapped[Member | None] = relationship("Member", foreign_keys=[recorded_by_id])
 
     @property
     def hours_label(self) -> str:
@@ -98,7 +104,7 @@ class Entry(db.Model):
     minutes: Mapped[int] = mapped_column(Integer)  # signed: giver +m, receiver -m
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    exchange = relationship("Exchange", lazy="joined")
+    exchange: Mapped[Exchange] = relationship("Exchange", lazy="joined")
 
 
 OUTCOME_SCALE = [

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import utcnow
+
+if TYPE_CHECKING:
+    from .members import Member
+    from .skills import Category
 
 DEFAULT_EXPIRY_DAYS = 56  # eight weeks
 MAX_TRAVEL_KM = 50
@@ -63,14 +68,14 @@ class Listing(db.Model):
     longitude: Mapped[float | None] = mapped_column(Float)
     travel_km: Mapped[int | None] = mapped_column(Integer)
     remote_ok: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[str] = mapped_column(String(10), default=ListingStatus.OPEN.value, index=True)
+    status: Mapped[str] = mapped_column(String(10), default=ListingStatus.OPEN, index=True)
     expires_on: Mapped[date]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    member = relationship("Member", foreign_keys=[member_id], lazy="joined")
-    category = relationship("Category", lazy="joined")
+    member: Mapped[Member] = relationship("Member", foreign_keys=[member_id], lazy="joined")
+    category: Mapped[Category] = relationship("Category", lazy="joined")
 
     @property
     def availability_label(self) -> str:
@@ -99,7 +104,7 @@ class Match(db.Model):
     offer_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id"))
     requester_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
     helper_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
-    status: Mapped[str] = mapped_column(String(10), default=MatchStatus.PROPOSED.value)
+    status: Mapped[str] = mapped_column(String(10), default=MatchStatus.PROPOSED)
     requester_answer: Mapped[str | None] = mapped_column(String(10))
     helper_answer: Mapped[str | None] = mapped_column(String(10))
     note: Mapped[str] = mapped_column(Text, default="")
@@ -108,10 +113,10 @@ class Match(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
 
-    request = relationship("Listing", foreign_keys=[request_id], lazy="joined")
-    offer = relationship("Listing", foreign_keys=[offer_id])
-    requester = relationship("Member", foreign_keys=[requester_id], lazy="joined")
-    helper = relationship("Member", foreign_keys=[helper_id], lazy="joined")
+    request: Mapped[Listing] = relationship("Listing", foreign_keys=[request_id], lazy="joined")
+    offer: Mapped[Listing | None] = relationship("Listing", foreign_keys=[offer_id])
+    requester: Mapped[Member] = relationship("Member", foreign_keys=[requester_id], lazy="joined")
+    helper: Mapped[Member] = relationship("Member", foreign_keys=[helper_id], lazy="joined")
 
 
 class MatchMessage(db.Model):
@@ -125,4 +130,4 @@ class MatchMessage(db.Model):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    author = relationship("Member", lazy="joined")
+    author: Mapped[Member] = relationship("Member", lazy="joined")

@@ -34,6 +34,7 @@ class MemberStatus(StrEnum):
 # Which roles may do what. Admins can do everything coordinators can.
 STAFF_ROLES = frozenset({Role.COORDINATOR, Role.ADMIN})
 TRADING_ROLES = frozenset({Role.RESIDENT, Role.COORDINATOR, Role.ADMIN})
+VIEWER_ROLES = frozenset({Role.COUNCIL, Role.COORDINATOR, Role.ADMIN})
 
 
 class Member(UserMixin, db.Model):
@@ -43,8 +44,8 @@ class Member(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20), default=Role.RESIDENT.value)
-    status: Mapped[str] = mapped_column(String(20), default=MemberStatus.PENDING.value, index=True)
+    role: Mapped[str] = mapped_column(String(20), default=Role.RESIDENT)
+    status: Mapped[str] = mapped_column(String(20), default=MemberStatus.PENDING, index=True)
     neighbourhood: Mapped[str] = mapped_column(String(80), default="")
     bio: Mapped[str] = mapped_column(Text, default="")
     skills: Mapped[str] = mapped_column(Text, default="")
@@ -82,6 +83,19 @@ class Member(UserMixin, db.Model):
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_council(self) -> bool:
+        return self.role == Role.COUNCIL
+
+    @property
+    def can_view_area(self) -> bool:
+        """Council viewers, coordinators and admins see coverage gaps and area figures."""
+        return self.role in VIEWER_ROLES
 
     @property
     def can_trade(self) -> bool:

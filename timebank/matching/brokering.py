@@ -1,20 +1,24 @@
-"""Offers, requests and introductions: the database side of matching.
+"""Introductions: the database side of ranking.
 
-``matching.py`` ranks plain data; this module loads that data in a fixed
-number of queries and carries out the coordinator's introductions.
+``ranking.py`` ranks plain data; this module loads that data in a fixed
+number of queries and carries out coordinators' introductions and the two
+sides' answers, messages and completion.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
-from urllib.parse import urlencode
+from dataclasses import dataclass
+from datetime import date
 
+from flask import url_for
 from sqlalchemy import case, func, select
 
-from . import matching
-from .extensions import db
-from .models import (
+from ..errors import Refused
+from ..extensions import db
+from ..listings.service import open_listings_query
+from ..members.lookup import member_label
+from ..models import (
     Account,
     Entry,
     Listing,
@@ -26,45 +30,34 @@ from .models import (
     Member,
     MemberStatus,
 )
-from .models.audit import record as audit
-from .models.base import utcnow
-from .models.listings import DEFAULT_EXPIRY_DAYS
-from .models.members import TRADING_ROLES
-from .notify import notify
+from ..models.audit import record as audit
+from ..models.base import utcnow
+from ..models.members import TRADING_ROLES
+from ..notify import notify
+from . import ranking
 
 
-class BrokeringError(ValueError):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-def default_expiry(today: date | None = None) -> date:
-    return (today or date.today()) + timedelta(days=DEFAULT_EXPIRY_DAYS)
-
-
-def open_listings_query():
-    return select(Listing).where(Listing.status == ListingStatus.OPEN.value,
-                                 Listing.expires_on >= date.today())
+class BrokeringError(Refused):
+    pass
 
 
 # -- candidates ---------------------------------------------------------------
 
 
-def load_candidates() -> list[matching.Candidate]:
+def load_candidates() -> list[ranking.Candidate]:
     """Every member who could be asked to help, as plain data (three queries)."""
     members = db.session.execute(
         select(Member.id, Member.display_name, Member.skills, Member.public_latitude,
                Member.public_longitude, Member.status, Member.matching_opt_out, Member.role)
-        .where(Member.status == MemberStatus.ACTIVE.value, Member.matching_opt_out.is_(False),
-               Member.role.in_([r.value for r in TRADING_ROLES]))
+        .where(Member.status == MemberStatus.ACTIVE, Member.matching_opt_out.is_(False),
+               Member.role.in_(TRADING_ROLES))
     ).all()
     offers: dict[int, list] = defaultdict(list)
     for row in db.session.execute(
         select(Listing.member_id, Listing.id, Listing.category_id, Listing.title,
                Listing.description, Listing.availability)
-        .where(Listing.kind == ListingKind.OFFER.value,
-               Listing.status == ListingStatus.OPEN.value,
+        .where(Listing.kind == ListingKind.OFFER,
+               Listing.status == ListingStatus.OPEN,
                Listing.expires_on >= date.today())
     ):
         offers[row.member_id].append(row)
@@ -87,20 +80,20 @@ def load_candidates() -> list[matching.Candidate]:
         for o in own:
             availability |= o.availability
         given, received = totals.get(m.id, (0, 0))
-        candidates.append(matching.Candidate(
+        candidates.append(ranking.Candidate(
             member_id=m.id, name=m.display_name,
             category_ids=frozenset(o.category_id for o in own),
             offer_ids=tuple((o.category_id, o.id) for o in own),
-            words=matching.words(text), latitude=m.public_latitude,
+            words=ranking.words(text), latitude=m.public_latitude,
             longitude=m.public_longitude, availability=availability, given=given,
             received=received, status=m.status, opted_out=m.matching_opt_out))
     return candidates
 
 
-_pool_cache: dict[str, tuple[float, matching.CandidatePool]] = {}
+_pool_cache: dict[str, tuple[float, ranking.CandidatePool]] = {}
 
 
-def candidate_pool(max_age_seconds: float) -> matching.CandidatePool:
+def candidate_pool(max_age_seconds: float) -> ranking.CandidatePool:
     """The vectorised pool of candidates, rebuilt at most every ``max_age_seconds``.
 
     Loading 20,000 members takes most of a second while ranking takes a few
@@ -114,17 +107,17 @@ def candidate_pool(max_age_seconds: float) -> matching.CandidatePool:
     hit = _pool_cache.get(key)
     if hit is not None and now - hit[0] < max_age_seconds:
         return hit[1]
-    pool = matching.CandidatePool(load_candidates())
+    pool = ranking.CandidatePool(load_candidates())
     _pool_cache[key] = (now, pool)
     return pool
 
 
-def need_for(listing: Listing) -> matching.Need:
-    return matching.Need(
+def need_for(listing: Listing) -> ranking.Need:
+    return ranking.Need(
         member_id=listing.member_id, category_id=listing.category_id,
-        words=matching.words(f"{listing.title} {listing.description}"),
+        words=ranking.words(f"{listing.title} {listing.description}"),
         latitude=listing.latitude, longitude=listing.longitude,
-        radius_km=float(listing.travel_km or matching.DEFAULT_RADIUS_KM),
+        radius_km=float(listing.travel_km or ranking.DEFAULT_RADIUS_KM),
         remote_ok=listing.remote_ok, availability=listing.availability)
 
 
@@ -138,18 +131,43 @@ def already_introduced(request_ids) -> dict[int, set[int]]:
     return found
 
 
+@dataclass(frozen=True)
+class WorkbenchPage:
+    rows: list  # (request, [Ranked…]) pairs
+    next_after: int | None
+
+
+def workbench(after: int, per_page: int, each: int, cache_seconds: float) -> WorkbenchPage:
+    """Unmatched requests, oldest first, each with its best candidates not yet introduced."""
+    requests = db.session.scalars(
+        open_listings_query()
+        .where(Listing.kind == ListingKind.REQUEST, Listing.id > after)
+        .order_by(Listing.id).limit(per_page + 1)
+    ).all()
+    more = len(requests) > per_page
+    requests = requests[:per_page]
+    pool = candidate_pool(cache_seconds)
+    introduced = already_introduced([r.id for r in requests])
+    rows = []
+    for listing in requests:
+        ranked = [r for r in pool.rank(need_for(listing), each + len(introduced[listing.id]))
+                  if r.candidate.member_id not in introduced[listing.id]][:each]
+        rows.append((listing, ranked))
+    return WorkbenchPage(rows, requests[-1].id if more else None)
+
+
 # -- introductions -------------------------------------------------------------
 
 
-def introduce(request_id: int, helper_id: int, by: Member, note: str, base_url: str,
+def introduce(request_id: int, helper_id: int, by: Member, note: str,
               score: float | None = None) -> Match:
     request = db.session.get(Listing, request_id)
-    if request is None or request.kind != ListingKind.REQUEST.value:
+    if request is None or request.kind != ListingKind.REQUEST:
         raise BrokeringError("There is no such request.")
-    if request.status != ListingStatus.OPEN.value:
+    if request.status != ListingStatus.OPEN:
         raise BrokeringError(f"This request is {request.status}, so cannot be matched.")
     helper = db.session.get(Member, helper_id)
-    if (helper is None or helper.status != MemberStatus.ACTIVE.value or helper.matching_opt_out
+    if (helper is None or helper.status != MemberStatus.ACTIVE or helper.matching_opt_out
             or not helper.can_trade):
         raise BrokeringError("That member cannot be introduced (not active, or opted out).")
     if helper.id == request.member_id:
@@ -160,20 +178,20 @@ def introduce(request_id: int, helper_id: int, by: Member, note: str, base_url: 
                              "request.")
     offer_id = db.session.scalar(
         select(Listing.id).where(Listing.member_id == helper.id,
-                                 Listing.kind == ListingKind.OFFER.value,
+                                 Listing.kind == ListingKind.OFFER,
                                  Listing.category_id == request.category_id,
-                                 Listing.status == ListingStatus.OPEN.value).limit(1))
+                                 Listing.status == ListingStatus.OPEN).limit(1))
     match = Match(request_id=request.id, offer_id=offer_id, requester_id=request.member_id,
                   helper_id=helper.id, note=note.strip(), created_by_id=by.id, score=score,
-                  status=MatchStatus.PROPOSED.value)
+                  status=MatchStatus.PROPOSED)
     db.session.add(match)
     db.session.flush()
-    url = f"/matches/{match.id}"
+    url = url_for("matching.show", match_id=match.id)
     notify(request.member, f"{by.display_name} suggests {helper.display_name} could help with "
-           f"“{request.title}”. Please accept or decline.", url, base_url,
+           f"“{request.title}”. Please accept or decline.", url,
            subject="Someone could help with your request")
     notify(helper, f"{by.display_name} thinks you could help {request.member.display_name} "
-           f"with “{request.title}”. Please accept or decline.", url, base_url,
+           f"with “{request.title}”. Please accept or decline.", url,
            subject="Could you help a neighbour?")
     audit(by.id, "match.introduce", "match", match.id, request=request.id, helper=helper.id)
     db.session.commit()
@@ -188,33 +206,33 @@ def side_of(match: Match, member: Member) -> str | None:
     return None
 
 
-def answer(match_id: int, by: Member, accept: bool, base_url: str) -> Match:
+def answer(match_id: int, by: Member, accept: bool) -> Match:
     match = _match_for_update(match_id)
     side = side_of(match, by)
     if side is None:
         raise BrokeringError("Only the two people introduced can answer.")
-    if match.status != MatchStatus.PROPOSED.value:
+    if match.status != MatchStatus.PROPOSED:
         raise BrokeringError(f"This introduction is already {match.status}.")
     setattr(match, f"{side}_answer", "accepted" if accept else "declined")
     other = match.helper if side == "requester" else match.requester
-    url = f"/matches/{match.id}"
+    url = url_for("matching.show", match_id=match.id)
     if not accept:
-        match.status = MatchStatus.DECLINED.value
+        match.status = MatchStatus.DECLINED
         notify(other, f"{by.display_name} has declined the introduction for "
-               f"“{match.request.title}”.", url, base_url)
+               f"“{match.request.title}”.", url)
         notify(db.session.get(Member, match.created_by_id),
                f"{by.display_name} declined the introduction for “{match.request.title}”.",
-               url, base_url)
+               url)
     elif match.requester_answer == match.helper_answer == "accepted":
-        match.status = MatchStatus.ACCEPTED.value
-        match.request.status = ListingStatus.MATCHED.value
+        match.status = MatchStatus.ACCEPTED
+        match.request.status = ListingStatus.MATCHED
         for person in (match.requester, match.helper):
             notify(person, f"You are both happy to go ahead with “{match.request.title}”. "
-                   "Use the messages on the match page to arrange it.", url, base_url,
+                   "Use the messages on the match page to arrange it.", url,
                    subject="Your introduction is agreed")
     else:
         notify(other, f"{by.display_name} has accepted the introduction for "
-               f"“{match.request.title}”. Your answer is awaited.", url, base_url)
+               f"“{match.request.title}”. Your answer is awaited.", url)
     audit(by.id, "match.accept" if accept else "match.decline", "match", match.id)
     db.session.commit()
     return match
@@ -227,32 +245,32 @@ def complete(match_id: int, by: Member) -> tuple[Match, str]:
     if side is None and not by.is_staff:
         raise BrokeringError("Only the two people introduced, or a coordinator, can complete "
                              "this.")
-    if match.status not in (MatchStatus.ACCEPTED.value, MatchStatus.COMPLETED.value):
+    if match.status not in (MatchStatus.ACCEPTED, MatchStatus.COMPLETED):
         raise BrokeringError("Both people need to accept the introduction first.")
-    if match.status == MatchStatus.ACCEPTED.value:
-        match.status = MatchStatus.COMPLETED.value
+    if match.status == MatchStatus.ACCEPTED:
+        match.status = MatchStatus.COMPLETED
         match.completed_at = utcnow()
-        match.request.status = ListingStatus.CLOSED.value
+        match.request.status = ListingStatus.CLOSED
         audit(by.id, "match.complete", "match", match.id)
         db.session.commit()
     return match, prefill_url(match, side)
 
 
 def prefill_url(match: Match, side: str | None) -> str:
+    """The exchange form, filled in from the match, for whichever side (or staff) opens it."""
     common = {"category": match.request.category_id, "description": match.request.title,
               "match": match.id}
-    helper = f"{match.helper.display_name} (#{match.helper.id})"
-    requester = f"{match.requester.display_name} (#{match.requester.id})"
     if side == "helper":
-        return "/exchanges/new?" + urlencode({**common, "direction": "gave", "other": requester})
+        return url_for("exchanges.new", direction="gave", other=member_label(match.requester),
+                       **common)
     if side == "requester":
-        return "/exchanges/new?" + urlencode({**common, "direction": "received",
-                                              "other": helper})
-    return "/coordinator/exchanges/new?" + urlencode({**common, "giver": helper,
-                                                      "receiver": requester})
+        return url_for("exchanges.new", direction="received", other=member_label(match.helper),
+                       **common)
+    return url_for("exchanges.on_behalf", giver=member_label(match.helper),
+                   receiver=member_label(match.requester), **common)
 
 
-def post_message(match_id: int, by: Member, body: str, base_url: str) -> MatchMessage:
+def post_message(match_id: int, by: Member, body: str) -> MatchMessage:
     match = db.session.get(Match, match_id)
     side = side_of(match, by) if match else None
     if match is None or (side is None and not by.is_staff):
@@ -265,7 +283,7 @@ def post_message(match_id: int, by: Member, body: str, base_url: str) -> MatchMe
     recipients = [p for p in (match.requester, match.helper) if p.id != by.id]
     for person in recipients:
         notify(person, f"New message from {by.display_name} about “{match.request.title}”.",
-               f"/matches/{match.id}", base_url)
+               url_for("matching.show", match_id=match.id))
     db.session.commit()
     return message
 
@@ -277,3 +295,21 @@ def _match_for_update(match_id: int) -> Match:
     if match is None:
         raise BrokeringError("There is no such match.")
     return match
+
+
+def suggestions_for(listing: Listing, limit: int = 5) -> list[tuple]:
+    """What a member sees on their own listing: who might help, or whom they might help."""
+    if listing.kind == ListingKind.REQUEST:
+        ranked = ranking.rank(need_for(listing), load_candidates(), limit)
+        for r in ranked:  # others' give-and-take is for coordinators' eyes only
+            r.reasons = [why for why in r.reasons if "given" not in why]
+        members = {m.id: m for m in db.session.scalars(
+            select(Member).where(Member.id.in_([r.candidate.member_id for r in ranked])))}
+        return [(members[r.candidate.member_id], r) for r in ranked]
+    requests = db.session.scalars(
+        open_listings_query().where(Listing.kind == ListingKind.REQUEST,
+                                    Listing.category_id == listing.category_id,
+                                    Listing.member_id != listing.member_id)
+        .order_by(Listing.id.desc()).limit(limit)
+    ).all()
+    return [(r.member, r) for r in requests]

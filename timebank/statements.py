@@ -1,59 +1,22 @@
-"""Read-side queries for exchange pages: dashboard, statements, member lookup."""
+"""The ledger's read side: totals, statements with running balances, dashboard figures.
+
+``ledger.py`` writes; this module only reads, so pages and downloads can ask
+for what they show without ever touching a balance.
+"""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from .. import ledger
-from ..extensions import db
-from ..forms import choices
-from ..models import Account, Category, Entry, Exchange, ExchangeStatus, Member, MemberStatus
+from . import ledger
+from .extensions import db
+from .models import Account, Entry, Exchange, ExchangeStatus, Member
 
-_ID_SUFFIX = re.compile(r"#(\d{1,12})\s*\)?\s*$")
-
-
-class LookupError_(ValueError):
-    pass
-
-
-def member_label(member: Member) -> str:
-    """How a member appears in pickers: a name plus their number, never their email."""
-    return f"{member.display_name} (#{member.id})"
-
-
-def resolve_member(text: str) -> Member:
-    """Find the active member meant by ``text``: 'Name (#12)', an email, or a unique name."""
-    text = (text or "").strip()
-    match = _ID_SUFFIX.search(text)
-    member = None
-    if match:
-        member = db.session.get(Member, int(match.group(1)))
-    elif "@" in text:
-        member = db.session.scalar(select(Member).where(Member.email == text.casefold()))
-    else:
-        found = db.session.scalars(
-            select(Member).where(func.lower(Member.display_name) == text.lower()).limit(2)
-        ).all()
-        if len(found) > 1:
-            raise LookupError_(
-                f"More than one member is called “{text}”. Pick one from the list as you type."
-            )
-        member = found[0] if found else None
-    # One message for "no such member" and "not someone you can trade with", so the
-    # form reveals nothing about pending, suspended or council accounts.
-    if member is None or member.status != MemberStatus.ACTIVE.value or not member.can_trade:
-        raise LookupError_(f"No member matches “{text[:80]}”. Start typing and pick from the list.")
-    return member
-
-
-def category_choices() -> list:
-    rows = db.session.execute(
-        select(Category.id, Category.name).where(Category.active).order_by(Category.name)
-    ).all()
-    return choices([(0, "Choose…"), *[(r.id, r.name) for r in rows]])
+STATEMENT_CSV_HEADER = ("entry", "exchange", "date", "with", "kind of help", "description",
+                        "minutes", "balance after (minutes)")
 
 
 @dataclass
@@ -72,29 +35,23 @@ def totals(account_id: int) -> Totals:
     return Totals(int(given), int(received))
 
 
-def dashboard_context(member: Member) -> dict:
-    account = ledger.account_of(member)
-    awaiting = db.session.scalars(
+def _pending(condition, limit: int = 50) -> list[Exchange]:
+    return list(db.session.scalars(
         select(Exchange)
-        .where(
-            Exchange.awaiting_member_id == member.id,
-            Exchange.status == ExchangeStatus.PENDING.value,
-        )
+        .where(condition, Exchange.status == ExchangeStatus.PENDING)
         .order_by(Exchange.id)
-        .limit(50)
-    ).all()
-    waiting_on_others = []
-    recent = []
+        .limit(limit)
+    ))
+
+
+def dashboard_context(member: Member) -> dict:
+    """What a member's home page shows: balance, what waits on them and on others, recent."""
+    account = ledger.account_of(member)
+    awaiting = _pending(Exchange.awaiting_member_id == member.id)
+    waiting_on_others: list[Exchange] = []
+    recent: list[Line] = []
     if account is not None:
-        waiting_on_others = db.session.scalars(
-            select(Exchange)
-            .where(
-                Exchange.giver_account_id == account.id,
-                Exchange.status == ExchangeStatus.PENDING.value,
-            )
-            .order_by(Exchange.id)
-            .limit(50)
-        ).all()
+        waiting_on_others = _pending(Exchange.giver_account_id == account.id)
         recent = statement_page(account.id, before=None, size=5)[0]
     return {
         "account": account,
@@ -150,8 +107,8 @@ def statement_page(account_id: int, before: int | None, size: int) -> tuple[list
     return lines, next_before
 
 
-def iter_statement(account_id: int, batch: int = 1000):
-    """Every line of a statement, oldest first, for CSV download (streamed in batches)."""
+def iter_statement(account_id: int, batch: int = 1000) -> Iterator[Line]:
+    """Every line of a statement, oldest first, read in batches (for downloads)."""
     running = 0
     after = 0
     while True:
@@ -167,3 +124,14 @@ def iter_statement(account_id: int, batch: int = 1000):
             running += entry.minutes
             yield Line(entry, running)
         after = entries[-1].id
+
+
+def statement_csv_rows(account_id: int | None) -> Iterator[tuple]:
+    """The statement as CSV rows (see ``STATEMENT_CSV_HEADER``)."""
+    if account_id is None:
+        return
+    for line in iter_statement(account_id):
+        ex = line.exchange
+        yield (line.entry.id, ex.id, ex.service_date.isoformat(), line.counterparty,
+               ex.category.name if ex.category else "", ex.description, line.entry.minutes,
+               line.balance_after)

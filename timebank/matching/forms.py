@@ -1,3 +1,5 @@
+"""Matching forms: an introduction and a message."""
+
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional

@@ -1,3 +1,5 @@
+"""Asset forms: suggest or edit an asset, review it, reject it, filter the map, gaps."""
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,

@@ -1,15 +1,16 @@
+"""Matching pages: the coordinator's workbench, introductions, and the two sides' match page."""
+
 from flask import Blueprint, abort, current_app, flash, redirect, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
-from .. import brokering, matching, notify
-from ..auth import staff_required, trader_required
-from ..db import write_transaction
 from ..extensions import db
+from ..forms import ActionForm
 from ..htmx import render
-from ..members.forms import ActionForm
-from ..models import Listing, ListingKind, Match, MatchMessage, Notification
+from ..models import Match, MatchMessage
+from ..permissions import staff_required, trader_required
 from ..routing import arg_id
+from . import brokering, ranking
 from .forms import IntroduceForm, MessageForm
 
 bp = Blueprint("matching", __name__)
@@ -17,32 +18,14 @@ REQUESTS_PER_PAGE = 10
 CANDIDATES_EACH = 5
 
 
-def _base_url() -> str:
-    return current_app.config["TIMEBANK_BASE_URL"]
-
-
 @bp.route("/coordinator/matching")
 @staff_required
 def workbench():
     """Unmatched requests, oldest first, each with its best candidates and why."""
-    after = arg_id("after") or 0
-    requests = db.session.scalars(
-        brokering.open_listings_query()
-        .where(Listing.kind == ListingKind.REQUEST.value, Listing.id > after)
-        .order_by(Listing.id).limit(REQUESTS_PER_PAGE + 1)
-    ).all()
-    more = len(requests) > REQUESTS_PER_PAGE
-    requests = requests[:REQUESTS_PER_PAGE]
-    pool = brokering.candidate_pool(current_app.config["TIMEBANK_MATCHING_CACHE_SECONDS"])
-    introduced = brokering.already_introduced([r.id for r in requests])
-    rows = []
-    for listing in requests:
-        ranked = [r for r in pool.rank(brokering.need_for(listing),
-                                       CANDIDATES_EACH + len(introduced[listing.id]))
-                  if r.candidate.member_id not in introduced[listing.id]][:CANDIDATES_EACH]
-        rows.append((listing, ranked))
-    return render("matching/workbench.html", rows=rows, form=IntroduceForm(),
-                  next_after=requests[-1].id if more else None, weights=matching.WEIGHTS)
+    page = brokering.workbench(arg_id("after") or 0, REQUESTS_PER_PAGE, CANDIDATES_EACH,
+                               current_app.config["TIMEBANK_MATCHING_CACHE_SECONDS"])
+    return render("matching/workbench.html", rows=page.rows, form=IntroduceForm(),
+                  next_after=page.next_after, weights=ranking.WEIGHTS)
 
 
 @bp.route("/coordinator/matching/introduce", methods=["POST"])
@@ -57,7 +40,7 @@ def introduce():
         score = None
     try:
         match = brokering.introduce(form.request_id.data, form.helper_id.data, current_user,
-                                    form.note.data or "", _base_url(), score)
+                                    form.note.data or "", score)
     except brokering.BrokeringError as error:
         flash(error.message, "error")
         return redirect(url_for("matching.workbench"), 303)
@@ -103,7 +86,7 @@ def answer(match_id: int, action: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        brokering.answer(match_id, current_user, action == "accept", _base_url())
+        brokering.answer(match_id, current_user, action == "accept")
     except brokering.BrokeringError as error:
         flash(error.message, "error")
     else:
@@ -133,7 +116,7 @@ def message(match_id: int):
     form = MessageForm()
     if form.validate_on_submit():
         try:
-            brokering.post_message(match.id, current_user, form.body.data, _base_url())
+            brokering.post_message(match.id, current_user, form.body.data)
         except brokering.BrokeringError as error:
             form.body.errors.append(error.message)
         else:
@@ -144,18 +127,3 @@ def message(match_id: int):
     return render("matching/show.html", status=422, match=match, messages=messages,
                   side=brokering.side_of(match, current_user), message_form=form,
                   action_form=ActionForm())
-
-
-@bp.route("/notifications")
-@login_required
-def notifications():
-    items = db.session.scalars(
-        select(Notification).where(Notification.member_id == current_user.id)
-        .order_by(Notification.id.desc()).limit(100)
-    ).all()
-    unread = {n.id for n in items if n.read_at is None}
-    if unread:
-        with write_transaction():  # a write inside a GET: take the lock properly
-            notify.mark_all_read(current_user.id)  # seen now
-    return render("notifications/list.html", items=items, unread=unread)
-

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .geo import haversine_km
+from ..geo import haversine_km
 
 WEIGHTS = {"category": 0.35, "text": 0.20, "distance": 0.20, "availability": 0.10,
            "reciprocity": 0.15}
@@ -185,7 +185,7 @@ class CandidatePool:
     def rank(self, need: Need, limit: int = 10) -> list[Ranked]:
         import numpy as np
 
-        from .geo import haversine_km_many
+        from ..geo import haversine_km_many
 
         n = len(self.candidates)
         if n == 0:

@@ -1,3 +1,5 @@
+"""Community asset pages: the map and list, suggestions, moderation, reviews, gaps, exports."""
+
 from flask import (
     Blueprint,
     Response,
@@ -7,23 +9,19 @@ from flask import (
     jsonify,
     redirect,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import or_, select
 
-from .. import assets as register
-from .. import geo, maps
-from ..auth import staff_required, trader_required, viewer_required
+from .. import geo
+from ..exports import csv_response
 from ..extensions import db
-from ..forms import choices, like_pattern
+from ..forms import ActionForm, choices
 from ..htmx import render, render_form
-from ..members.forms import ActionForm
-from ..models import Asset, AssetCategory, AssetReview, AssetStatus, GeocodeState, Member
-from ..models.audit import record as audit
-from ..models.base import utcnow
+from ..models import Asset, AssetStatus, GeocodeState
+from ..permissions import staff_required, trader_required, viewer_required
 from ..routing import arg_id
+from . import files, maps, register
 from .forms import AssetForm, GapForm, MapFilterForm, RejectForm, ReviewForm
 
 bp = Blueprint("assets", __name__)
@@ -41,26 +39,6 @@ def map_assets() -> maps.MapAssets:
              static("vendor/leaflet.markercluster/MarkerCluster.Default.css")),
     )
 
-
-
-def published_query(category_slug: str = "", text: str = "", open_to_all: bool = False,
-                    step_free: bool = False, bbox=None):
-    query = select(Asset).where(Asset.status == AssetStatus.PUBLISHED.value)
-    if category_slug:
-        query = query.join(AssetCategory).where(AssetCategory.slug == category_slug)
-    if text:
-        like = like_pattern(text.strip())
-        query = query.where(or_(Asset.name.ilike(like, escape="\\"),
-                                Asset.description.ilike(like, escape="\\")))
-    if open_to_all:
-        query = query.where(Asset.open_to_all)
-    if step_free:
-        query = query.where(Asset.step_free)
-    if bbox:
-        min_lon, min_lat, max_lon, max_lat = bbox
-        query = query.where(Asset.latitude.between(min_lat, max_lat),
-                            Asset.longitude.between(min_lon, max_lon))
-    return query
 
 
 def category_filter_choices(blank: str):
@@ -81,7 +59,7 @@ def _map_data(rows, cats):
 
 
 FILTER_KEYS = ("category", "q", "open_to_all", "step_free")
-MAP_COLUMNS = (Asset.id, Asset.name, Asset.category_id, Asset.latitude, Asset.longitude)
+MAP_COLUMNS = register.MAP_COLUMNS
 
 
 def _map_parts(center=None, gaps=None, fit=None) -> maps.MapParts:
@@ -121,7 +99,7 @@ def index():
     rows = []
     if status == 200:
         # Plain column rows, not ORM objects: the page may carry ten thousand assets.
-        query = published_query(form.category.data or "", form.q.data or "",
+        query = register.published_query(form.category.data or "", form.q.data or "",
                                 bool(form.open_to_all.data), bool(form.step_free.data))
         rows = db.session.execute(
             query.with_only_columns(*MAP_COLUMNS).order_by(Asset.name, Asset.id)).all()
@@ -141,23 +119,18 @@ def index():
 
 def _visible(asset_id: int) -> Asset:
     asset = db.get_or_404(Asset, asset_id)
-    if asset.status != AssetStatus.PUBLISHED.value:
-        mine = current_user.is_authenticated and asset.submitted_by_id == current_user.id
-        staff = current_user.is_authenticated and current_user.is_staff
-        if not (mine or staff):
-            abort(404)
+    member = current_user if current_user.is_authenticated else None
+    if not register.visible_to(asset, member):
+        abort(404)
     return asset
 
 
 @bp.route("/assets/<int:asset_id>")
 def show(asset_id: int):
     asset = _visible(asset_id)
-    reviews = db.session.scalars(
-        select(AssetReview).where(AssetReview.asset_id == asset.id)
-        .order_by(AssetReview.id.desc()).limit(50)
-    ).all()
+    reviews = register.reviews_of(asset)
     can_review = (current_user.is_authenticated and current_user.can_trade
-                  and asset.status == AssetStatus.PUBLISHED.value)
+                  and asset.status == AssetStatus.PUBLISHED)
     return render("assets/show.html", asset=asset, reviews=reviews,
                   review_form=ReviewForm() if can_review else None,
                   stale=register.is_stale(asset))
@@ -167,24 +140,15 @@ def show(asset_id: int):
 @trader_required
 def review(asset_id: int):
     asset = _visible(asset_id)
-    if asset.status != AssetStatus.PUBLISHED.value:
+    if asset.status != AssetStatus.PUBLISHED:
         abort(404)
     form = ReviewForm()
     if form.validate_on_submit():
-        still_there = form.still_there.data == "yes"
-        db.session.add(AssetReview(asset_id=asset.id, member_id=current_user.id,
-                                   still_there=still_there, welcoming=form.welcoming.data,
-                                   accessible=form.accessible.data,
-                                   comment=(form.comment.data or "").strip()))
-        if still_there:
-            asset.confirmed_at = utcnow()
-        audit(current_user.id, "asset.review", "asset", asset.id, still_there=still_there)
-        db.session.commit()
+        register.review(asset, current_user, form.still_there.data == "yes",
+                        form.welcoming.data, form.accessible.data, form.comment.data or "")
         flash("Thank you for checking on it.", "success")
         return redirect(url_for("assets.show", asset_id=asset.id), 303)
-    reviews = db.session.scalars(
-        select(AssetReview).where(AssetReview.asset_id == asset.id)
-        .order_by(AssetReview.id.desc()).limit(50)).all()
+    reviews = register.reviews_of(asset)
     return render("assets/show.html", status=422, asset=asset, reviews=reviews,
                   review_form=form, stale=register.is_stale(asset))
 
@@ -194,41 +158,13 @@ def _prepare(form: AssetForm) -> AssetForm:
     return form
 
 
-TEXT_FIELDS = ("name", "description", "address_1", "city", "postal_code", "opening_hours",
-               "audience", "accessibility", "run_by", "url", "email", "phone")
-
-
-def _apply(asset: Asset, form: AssetForm) -> None:
-    for name in TEXT_FIELDS:
-        setattr(asset, name, (getattr(form, name).data or "").strip())
-    asset.category_id = form.category.data
-    asset.open_to_all = bool(form.open_to_all.data)
-    asset.step_free = bool(form.step_free.data)
-
-
-def _place(asset: Asset, form: AssetForm, address_changed: bool) -> None:
-    """Coordinates from the map picker, or from the address. Runs before other changes."""
-    if form.latitude.data is not None and form.longitude.data is not None:
-        asset.latitude, asset.longitude = form.latitude.data, form.longitude.data
-        asset.geocode_source, asset.geocode_state = "map", GeocodeState.OK.value
-        return
-    if not address_changed and asset.latitude is not None:
-        return
-    probe = Asset(address_1=form.address_1.data or "", city=form.city.data or "",
-                  postal_code=form.postal_code.data or "")
-    state = register.locate(probe, geo.geocoder())
-    asset.geocode_state = state
-    if state == GeocodeState.OK.value:
-        asset.latitude, asset.longitude = probe.latitude, probe.longitude
-        asset.geocode_source = "nominatim"
-    else:
-        asset.latitude = asset.longitude = None
-        if state == GeocodeState.PENDING.value:
-            flash("Saved. We could not look up the address just now, so it is not on the map "
-                  "yet; we will try again later.", "info")
-        else:
-            flash("Saved, but we could not find that address on the map. A coordinator will "
-                  "place it; or pick the place on the map yourself.", "info")
+def _geocode_note(state: str) -> None:
+    if state == GeocodeState.PENDING:
+        flash("Saved. We could not look up the address just now, so it is not on the map "
+              "yet; we will try again later.", "info")
+    elif state == GeocodeState.NOT_FOUND:
+        flash("Saved, but we could not find that address on the map. A coordinator will "
+              "place it; or pick the place on the map yourself.", "info")
 
 
 @bp.route("/assets/new", methods=["GET", "POST"])
@@ -236,14 +172,8 @@ def _place(asset: Asset, form: AssetForm, address_changed: bool) -> None:
 def suggest():
     form = _prepare(AssetForm())
     if form.validate_on_submit():
-        asset = Asset(status=AssetStatus.PROPOSED.value)
-        _place(asset, form, address_changed=True)  # may wait on the geocoder: first
-        _apply(asset, form)
-        asset.submitted_by_id = current_user.id
-        db.session.add(asset)
-        db.session.flush()
-        audit(current_user.id, "asset.suggest", "asset", asset.id)
-        db.session.commit()
+        asset, state = register.suggest(form.data, current_user, geo.geocoder())
+        _geocode_note(state)
         flash("Thank you! A coordinator will check your suggestion before it goes on the map.",
               "success")
         return redirect(url_for("assets.show", asset_id=asset.id), 303)
@@ -255,28 +185,14 @@ def suggest():
 @bp.route("/assets/mine")
 @trader_required
 def mine():
-    rows = db.session.scalars(
-        select(Asset).where(Asset.submitted_by_id == current_user.id)
-        .order_by(Asset.id.desc()).limit(200)).all()
+    rows = register.suggested_by(current_user)
     return render("assets/mine.html", rows=rows)
 
 
 @bp.route("/coordinator/assets")
 @staff_required
 def moderate():
-    proposed = db.session.scalars(
-        select(Asset).where(Asset.status == AssetStatus.PROPOSED.value).order_by(Asset.id)
-        .limit(200)).all()
-    cutoff = register.stale_cutoff()
-    stale = db.session.scalars(
-        select(Asset).where(Asset.status == AssetStatus.PUBLISHED.value,
-                            or_(Asset.confirmed_at < cutoff,
-                                Asset.confirmed_at.is_(None) & (Asset.created_at < cutoff)))
-        .order_by(Asset.confirmed_at).limit(200)).all()
-    unplaced = db.session.scalars(
-        select(Asset).where(Asset.status == AssetStatus.PUBLISHED.value,
-                            Asset.latitude.is_(None)).order_by(Asset.id).limit(200)).all()
-    return render("assets/moderate.html", proposed=proposed, stale=stale, unplaced=unplaced,
+    return render("assets/moderate.html", **register.moderation_queues(),
                   action_form=ActionForm())
 
 
@@ -288,18 +204,8 @@ def edit(asset_id: int):
     if request.method == "GET":
         form.category.data = asset.category_id
     if form.validate_on_submit():
-        address_changed = (form.address_1.data, form.city.data, form.postal_code.data) != (
-            asset.address_1, asset.city, asset.postal_code)
-        _place(asset, form, address_changed)
-        _apply(asset, form)
         publish = request.form.get("publish") == "1"
-        if publish:
-            asset.status = AssetStatus.PUBLISHED.value
-            asset.approved_by_id = current_user.id
-            asset.confirmed_at = utcnow()
-            asset.rejection_reason = ""
-        audit(current_user.id, "asset.publish" if publish else "asset.edit", "asset", asset.id)
-        db.session.commit()
+        _geocode_note(register.edit(asset, form.data, current_user, geo.geocoder(), publish))
         flash("Published." if publish else "Saved.", "success")
         return redirect(url_for("assets.show", asset_id=asset.id), 303)
     if (reload := _full_page_only()) is not None:
@@ -317,17 +223,8 @@ def reject(asset_id: int):
     if not form.validate_on_submit():
         flash("Give a reason: the person who suggested it will see it.", "error")
         return redirect(url_for("assets.edit", asset_id=asset.id), 303)
-    asset.status = AssetStatus.REJECTED.value
-    asset.rejection_reason = form.reason.data.strip()
-    audit(current_user.id, "asset.reject", "asset", asset.id, reason=asset.rejection_reason)
-    if asset.submitted_by_id:
-        from ..notify import notify
-
-        submitter = db.session.get(Member, asset.submitted_by_id)
-        notify(submitter, f"Your suggestion “{asset.name}” was not added: "
-               f"{asset.rejection_reason}", f"/assets/{asset.id}",
-               current_app.config["TIMEBANK_BASE_URL"])
-    db.session.commit()
+    register.reject(asset, form.reason.data, current_user,
+                    url_for("assets.show", asset_id=asset.id))
     flash("Rejected; the person who suggested it has been told why.", "success")
     return redirect(url_for("assets.moderate"), 303)
 
@@ -339,13 +236,11 @@ def change(asset_id: int, action: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     if action == "archive":
-        asset.status = AssetStatus.ARCHIVED.value
+        register.archive(asset, current_user)
         flash("Archived: it no longer shows on the map.", "success")
     else:
-        asset.confirmed_at = utcnow()
+        register.confirm(asset, current_user)
         flash("Marked as still there.", "success")
-    audit(current_user.id, f"asset.{action}", "asset", asset.id)
-    db.session.commit()
     return redirect(url_for("assets.moderate"), 303)
 
 
@@ -361,36 +256,15 @@ def gaps():
                       gap_cells=[], distance=None)
     distance = form.distance.data or 800
     rows = db.session.execute(
-        published_query(form.category.data or "").with_only_columns(*MAP_COLUMNS)).all()
-    points = [(a.latitude, a.longitude) for a in rows if a.latitude is not None]
-    cells, gap_cells = [], []
-    area = area_points(points)
-    bbox = geo.padded_bbox(area, distance)
-    if bbox:
-        cells = geo.coverage_grid(bbox, points, cell_m=max(100.0, distance / 3))
-        gap_cells = sorted((c for c in cells if c.nearest_m is None or c.nearest_m > distance),
-                           key=lambda c: -(c.nearest_m or 1e12))
+        register.published_query(form.category.data or "").with_only_columns(*MAP_COLUMNS)).all()
+    bbox, cells, gap_cells = register.coverage(rows, distance,
+                                               current_app.config.get("TIMEBANK_AREA_BBOX"))
     parts = _map_parts(gaps=maps.gap_features(cells, distance),
                        fit=((bbox[0], bbox[1]), (bbox[2], bbox[3])) if bbox else None)
     cats = register.categories()
     return render("assets/gaps.html", form=form, parts=parts, cells=cells,
                   gap_cells=gap_cells[:100], gap_count=len(gap_cells), distance=distance,
                   cats=cats, map_data=_map_data(rows, cats))
-
-
-def area_points(asset_points):
-    """The area studied: TIMEBANK_AREA_BBOX if set, else around every published asset.
-
-    Never members' locations: their outermost points would show where people live.
-    """
-    configured = current_app.config.get("TIMEBANK_AREA_BBOX")
-    if configured:
-        min_lon, min_lat, max_lon, max_lat = configured
-        return [(min_lat, min_lon), (max_lat, max_lon)]
-    everything = db.session.execute(
-        select(Asset.latitude, Asset.longitude).where(
-            Asset.status == AssetStatus.PUBLISHED.value, Asset.latitude.isnot(None))).all()
-    return [tuple(p) for p in everything] or list(asset_points)
 
 
 def _bbox_arg():
@@ -409,16 +283,16 @@ def _bbox_arg():
 
 def _export_query():
     slug = request.args.get("category", "")
-    if slug and not db.session.scalar(select(AssetCategory.id).where(AssetCategory.slug == slug)):
+    if slug and register.category_by_slug(slug) is None:
         abort(400, f"Unknown category. Use one of: "
                    f"{', '.join(c.slug for c in register.categories())}")
-    return published_query(slug, bbox=_bbox_arg()).order_by(Asset.id)
+    return register.published_query(slug, bbox=_bbox_arg()).order_by(Asset.id)
 
 
 @bp.route("/assets.geojson")
 def export_geojson():
     rows = db.session.scalars(_export_query()).all()
-    response = jsonify(register.to_geojson(rows))
+    response = jsonify(files.to_geojson(rows))
     response.mimetype = "application/geo+json"
     return response
 
@@ -426,5 +300,4 @@ def export_geojson():
 @bp.route("/assets.csv")
 def export_csv():
     rows = db.session.scalars(_export_query()).all()
-    return Response(stream_with_context(register.to_csv_chunks(rows)), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="assets.csv"'})
+    return csv_response(files.to_csv_chunks(rows), "assets.csv")

@@ -1,23 +1,25 @@
-"""The asset register's rules: geocoding, import, export and staleness. No request objects."""
+"""Asset register files: CSV (HSDS-style headers) and GeoJSON, imported and exported.
+
+Import is forgiving per row and strict per value: one bad row is reported
+with its reason and never stops the rest; rows are matched by source id so a
+second import of the same file updates instead of duplicating.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy import select
 
-from . import geo
-from .extensions import db
-from .forms import csv_safe
-from .models import Asset, AssetCategory, AssetStatus, GeocodeState
-from .models.assets import DEFAULT_ASSET_CATEGORIES, STALE_AFTER_DAYS
-from .models.base import utcnow
+from ..exports import csv_chunks
+from ..extensions import db
+from ..models import Asset, AssetCategory, AssetStatus, GeocodeState
+from ..models.base import utcnow
+from .register import valid_point
 
 # HSDS-style column names, in export order. Import also accepts ``id`` for source_id
 # and ``category`` as a slug or a name.
@@ -28,57 +30,6 @@ TEXT_LIMITS = {"name": 200, "description": 5000, "address_1": 200, "city": 100,
                "postal_code": 20, "email": 254, "phone": 40, "url": 300, "opening_hours": 300,
                "accessibility": 2000, "audience": 300, "run_by": 200, "source_id": 100}
 TRUE = {"1", "true", "yes", "y", "t"}
-
-
-def seed_asset_categories() -> int:
-    existing = set(db.session.scalars(select(AssetCategory.slug)))
-    added = 0
-    for position, (slug, name, colour) in enumerate(DEFAULT_ASSET_CATEGORIES):
-        if slug not in existing:
-            db.session.add(AssetCategory(slug=slug, name=name, colour=colour, position=position))
-            added += 1
-    return added
-
-
-def categories() -> list[AssetCategory]:
-    return list(db.session.scalars(
-        select(AssetCategory).where(AssetCategory.active).order_by(AssetCategory.position,
-                                                                   AssetCategory.id)))
-
-
-def valid_point(lat, lon) -> bool:
-    return (isinstance(lat, float) and isinstance(lon, float) and math.isfinite(lat)
-            and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
-            and not (lat == 0 and lon == 0))
-
-
-def locate(asset: Asset, coder: geo.Geocoder) -> str:
-    """Geocode the asset's address into its coordinates; return the state reached.
-
-    Call before changing anything else in the session (the geocoder releases the
-    caller's transaction while it waits for the service).
-    """
-    query = ", ".join(p for p in (asset.address_1, asset.city, asset.postal_code) if p)
-    if not query:
-        return GeocodeState.NOT_FOUND.value
-    try:
-        place = coder.geocode(query)
-    except geo.GeocoderUnavailable:
-        return GeocodeState.PENDING.value
-    if place is None:
-        return GeocodeState.NOT_FOUND.value
-    asset.latitude, asset.longitude = place.latitude, place.longitude
-    asset.geocode_source = "nominatim"
-    return GeocodeState.OK.value
-
-
-def stale_cutoff():
-    return utcnow() - timedelta(days=STALE_AFTER_DAYS)
-
-
-def is_stale(asset: Asset) -> bool:
-    seen = asset.confirmed_at or asset.created_at
-    return asset.status == AssetStatus.PUBLISHED.value and seen < stale_cutoff()
 
 
 # -- export -------------------------------------------------------------------
@@ -98,16 +49,7 @@ def export_rows(assets: Iterable[Asset]) -> Iterator[dict]:
 
 
 def to_csv_chunks(assets: Iterable[Asset]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=FIELDS, quoting=csv.QUOTE_ALL)
-    writer.writeheader()
-    for row in export_rows(assets):
-        writer.writerow({k: csv_safe(v) for k, v in row.items()})
-        if buffer.tell() > 16384:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    return csv_chunks(FIELDS, ([row[k] for k in FIELDS] for row in export_rows(assets)))
 
 
 def to_geojson(assets: Iterable[Asset]) -> dict:
@@ -265,7 +207,7 @@ def import_assets(rows: list[tuple[int, dict | None, str]], by_id: int | None,
             with db.session.begin_nested():  # a failing row rolls back alone
                 existing = db.session.scalar(select(Asset).where(Asset.source_id == source))
                 if existing is None:
-                    asset = Asset(status=AssetStatus.PUBLISHED.value, approved_by_id=by_id,
+                    asset = Asset(status=AssetStatus.PUBLISHED, approved_by_id=by_id,
                                   confirmed_at=utcnow(), **values)
                     _geocode_state_for_import(asset)
                     db.session.add(asset)
@@ -290,8 +232,22 @@ def import_assets(rows: list[tuple[int, dict | None, str]], by_id: int | None,
 
 def _geocode_state_for_import(asset: Asset) -> None:
     if asset.latitude is not None:
-        asset.geocode_state = GeocodeState.OK.value
+        asset.geocode_state = GeocodeState.OK
         asset.geocode_source = asset.geocode_source or "import"
     else:
         # Imports never wait on the geocoder (one request a second); `geocode-pending` will.
-        asset.geocode_state = GeocodeState.PENDING.value
+        asset.geocode_state = GeocodeState.PENDING
+
+
+def export_file(path: str, category_slug: str = "") -> int:
+    """Write the published assets (optionally one category) to ``path``: .csv or .geojson."""
+    from .register import published_query
+
+    rows = db.session.scalars(published_query(category_slug).order_by(Asset.id)).all()
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        if path.lower().endswith((".geojson", ".json")):
+            json.dump(to_geojson(rows), fh, ensure_ascii=False)
+        else:
+            for chunk in to_csv_chunks(rows):
+                fh.write(chunk)
+    return len(rows)

@@ -1,0 +1,260 @@
+"""Test helpers and the servers tests start: forms, logins, a factory, live servers.
+
+Fixtures live in conftest.py and use these; tests import from here directly.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import requests
+from werkzeug.serving import make_server
+
+from tests.pg import free_port
+from timebank import create_app, ledger
+from timebank.extensions import db
+from timebank.models import Member, MemberStatus, Role
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct-horse-battery"
+TODAY = date.today()
+PLACES = {
+    "1 high street, riverside": (51.5010, -0.1000),
+    "2 high street, riverside": (51.5012, -0.1003),
+    "10 hill road, hillcrest": (51.5200, -0.1200),
+    "far farm, elsewhere": (52.2000, 0.1200),
+    "rv1 1aa": (51.5008, -0.0998),
+}
+
+
+def build_app(url: str, **overrides):
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": None,
+        # No test may reach the internet: the default geocoder is a closed local port.
+        "TIMEBANK_GEOCODER_DOMAIN": "127.0.0.1:9",
+        "TIMEBANK_GEOCODER_SCHEME": "http",
+        "TIMEBANK_GEOCODER_MIN_INTERVAL": 0.0,
+        "TIMEBANK_GEOCODER_TIMEOUT": 1.0,
+        "TIMEBANK_MATCHING_CACHE_SECONDS": 0.0,
+        # Nor fetch map tiles: tests that need the tile layer set this themselves.
+        "TIMEBANK_TILES_URL": "",
+        "TIMEBANK_GEOCODER_LOCK": f"{tempfile.gettempdir()}/timebank-geo-{uuid.uuid4().hex}.lock",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+# -- members --------------------------------------------------------------------
+
+
+class Factory:
+    def __init__(self, app):
+        self.app = app
+        self.n = 0
+
+    def member(self, role: Role | str = Role.RESIDENT, status=MemberStatus.ACTIVE,
+               name: str | None = None, email: str | None = None, account: bool = True) -> int:
+        self.n += 1
+        with self.app.app_context():
+            m = Member(
+                email=email or f"person{self.n}@example.org",
+                display_name=name or f"Person {self.n}",
+                role=Role(role),
+                status=MemberStatus(status),
+                neighbourhood="Riverside",
+            )
+            m.set_password(PASSWORD)
+            db.session.add(m)
+            db.session.flush()
+            if account:
+                ledger.open_account(m)
+            db.session.commit()
+            return m.id
+
+    def match(self, requester: int, helper: int, by: int, title: str = "Lawn") -> tuple[int, int]:
+        """A gardening request by ``requester`` and ``by``'s introduction of ``helper``."""
+        from timebank.models import Category, Listing, Match
+
+        with self.app.app_context():
+            garden = db.session.query(Category).filter_by(slug="gardening").one().id
+            request = Listing(member_id=requester, kind="request", category_id=garden,
+                              title=title, expires_on=date.today() + timedelta(days=9))
+            db.session.add(request)
+            db.session.flush()
+            match = Match(request_id=request.id, requester_id=requester, helper_id=helper,
+                          created_by_id=by)
+            db.session.add(match)
+            db.session.commit()
+            return request.id, match.id
+
+
+def get(member_id: int) -> Member:
+    return db.session.get(Member, member_id)
+
+
+# -- forms and logins (test client) ---------------------------------------------------
+
+HIDDEN = re.compile(r'<input[^>]*name="(csrf_token|idempotency_key)"[^>]*value="([^"]*)"')
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    """The CSRF token and idempotency key a page's first form carries."""
+    found: dict[str, str] = {}
+    for name, value in HIDDEN.findall(html):
+        found.setdefault(name, value)
+    return found
+
+
+def submit(client, url: str, data: dict, page: str | None = None, **kwargs):
+    """POST ``data`` to ``url`` with the hidden fields (CSRF, idempotency) of ``page``."""
+    html = client.get(page or url).get_data(as_text=True)
+    return client.post(url, data={**hidden_fields(html), **data}, **kwargs)
+
+
+def login(client, email: str, password: str = PASSWORD):
+    """Log in as ``email``, logging out whoever was logged in first."""
+    logout(client)
+    return submit(client, "/login", {"email": email, "password": password})
+
+
+def logout(client) -> None:
+    html = client.get("/").get_data(as_text=True)
+    if 'action="/logout"' in html:
+        client.post("/logout", data=hidden_fields(html))
+
+
+# -- servers on loopback ----------------------------------------------------------------
+
+
+class ThreadedServer:
+    """A WSGI or http.server server on a free loopback port, run in a daemon thread."""
+
+    def __init__(self, server):
+        self.server = server
+        self.port = server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+class LiveServer(ThreadedServer):
+    """The app itself, for the browser tests."""
+
+    def __init__(self, app):
+        super().__init__(make_server("127.0.0.1", 0, app, threaded=True))
+
+
+def app_env(db_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMEBANK_")}
+    env.update({
+        "TIMEBANK_DATABASE_URL": db_url,
+        "TIMEBANK_SECRET_KEY": "gunicorn-test-secret-" + "x" * 20,
+        "TIMEBANK_COOKIE_SECURE": "0",
+        "TIMEBANK_RATELIMIT_ENABLED": "0",
+    })
+    env.update(extra)
+    return env
+
+
+def flask_cli(db_url: str, *args: str, stdin: str | None = None, timeout: int = 600):
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "timebank", *args],
+                          cwd=ROOT, env=app_env(db_url), input=stdin, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+class Gunicorn:
+    def __init__(self, db_url: str, workers: int = 2, threads: int = 4):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="gunicorn-", suffix=".log")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
+             str(threads), "--worker-class", "gthread", "--bind", f"127.0.0.1:{self.port}",
+             "--timeout", "120", "--graceful-timeout", "5", "wsgi:app"],
+            cwd=ROOT, env=app_env(db_url), stdout=self.log, stderr=subprocess.STDOUT)
+
+    def __enter__(self):
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.output()}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=2).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError("gunicorn did not answer /healthz within 60 s")
+            time.sleep(0.2)
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text()
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def logged_in_session(base: str, email: str, password: str) -> requests.Session:
+    session = requests.Session()
+    page = session.get(base + "/login", timeout=30).text
+    response = session.post(base + "/login", data={**hidden_fields(page), "email": email,
+                                                   "password": password},
+                            allow_redirects=False, timeout=30)
+    assert response.status_code == 302, response.text[:300]
+    return session
+
+
+def clone(session: requests.Session) -> requests.Session:
+    twin = requests.Session()
+    twin.cookies.update(session.cookies)
+    return twin
+
+
+# -- browser ----------------------------------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def log_in(page, base: str, email: str, password: str = PASSWORD, *, wait_home: bool = True):
+    """Log in through the real form; by default wait for the dashboard's greeting."""
+    page.goto(f"{base}/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    if wait_home:
+        page.get_by_role("heading", level=1).filter(has_text="Hello").wait_for()

@@ -1,0 +1,57 @@
+"""The two taxonomies (kinds of help, kinds of asset), edited the same way.
+
+Admins add names, and retire rather than delete, so old records keep their label.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from ..errors import Refused
+from ..extensions import db
+from ..models import AssetCategory, Category, Member
+from ..models.audit import record as audit
+from .forms import AssetCategoryForm, CategoryForm
+
+# URL name → (model, form, audit type)
+TAXONOMIES = {
+    "categories": (Category, CategoryForm, "category"),
+    "asset-categories": (AssetCategory, AssetCategoryForm, "asset_category"),
+}
+
+
+class TaxonomyError(Refused):
+    pass
+
+
+def items(kind: str) -> list:
+    model = TAXONOMIES[kind][0]
+    order = model.position if model is AssetCategory else model.name
+    return list(db.session.scalars(select(model).order_by(order)))
+
+
+def add(kind: str, name: str, by: Member, colour: str = "") -> None:
+    model, _form, audit_type = TAXONOMIES[kind]
+    name = name.strip()
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or audit_type
+    if db.session.scalar(select(model.id).where((model.slug == slug) | (model.name == name))):
+        raise TaxonomyError("There is already one with that name.")
+    item = model(slug=slug, name=name)
+    if model is AssetCategory:
+        item.colour = colour.lower()
+        item.position = (db.session.scalar(select(func.max(model.position))) or 0) + 1
+    db.session.add(item)
+    db.session.flush()
+    audit(by.id, f"{audit_type}.create", audit_type, item.id, name=name)
+    db.session.commit()
+
+
+def set_active(kind: str, item_id: int, active: bool, by: Member):
+    model, _form, audit_type = TAXONOMIES[kind]
+    item = db.get_or_404(model, item_id)
+    item.active = active
+    audit(by.id, f"{audit_type}.{'restore' if active else 'retire'}", audit_type, item.id)
+    db.session.commit()
+    return item

@@ -1,0 +1,1 @@
+"""Community assets: the register, its map, imports and exports, coverage gaps."""

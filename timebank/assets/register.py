@@ -1,0 +1,296 @@
+"""The asset register's rules: what is published, moderation, reviews, geocoding, staleness.
+
+No request objects: routes pass plain values in. Import and export are in ``files.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+
+from .. import geo
+from ..extensions import db
+from ..forms import like_pattern
+from ..models import Asset, AssetCategory, AssetReview, AssetStatus, GeocodeState, Member
+from ..models.assets import DEFAULT_ASSET_CATEGORIES, STALE_AFTER_DAYS
+from ..models.audit import record as audit
+from ..models.base import utcnow
+from ..notify import notify
+
+
+def seed_asset_categories() -> int:
+    existing = set(db.session.scalars(select(AssetCategory.slug)))
+    added = 0
+    for position, (slug, name, colour) in enumerate(DEFAULT_ASSET_CATEGORIES):
+        if slug not in existing:
+            db.session.add(AssetCategory(slug=slug, name=name, colour=colour, position=position))
+            added += 1
+    return added
+
+
+def categories() -> list[AssetCategory]:
+    return list(db.session.scalars(
+        select(AssetCategory).where(AssetCategory.active).order_by(AssetCategory.position,
+                                                                   AssetCategory.id)))
+
+
+def valid_point(lat, lon) -> bool:
+    return (isinstance(lat, float) and isinstance(lon, float) and math.isfinite(lat)
+            and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
+            and not (lat == 0 and lon == 0))
+
+
+def locate(asset: Asset, coder: geo.Geocoder) -> str:
+    """Geocode the asset's address into its coordinates; return the state reached.
+
+    Call before changing anything else in the session (the geocoder releases the
+    caller's transaction while it waits for the service).
+    """
+    query = ", ".join(p for p in (asset.address_1, asset.city, asset.postal_code) if p)
+    if not query:
+        return GeocodeState.NOT_FOUND
+    try:
+        place = coder.geocode(query)
+    except geo.GeocoderUnavailable:
+        return GeocodeState.PENDING
+    if place is None:
+        return GeocodeState.NOT_FOUND
+    asset.latitude, asset.longitude = place.latitude, place.longitude
+    asset.geocode_source = "nominatim"
+    return GeocodeState.OK
+
+
+def stale_cutoff():
+    return utcnow() - timedelta(days=STALE_AFTER_DAYS)
+
+
+def is_stale(asset: Asset) -> bool:
+    seen = asset.confirmed_at or asset.created_at
+    return asset.status == AssetStatus.PUBLISHED and seen < stale_cutoff()
+
+
+
+
+# -- what is published ---------------------------------------------------------
+
+# The columns the map and the gap analysis need: plain rows, not ORM objects,
+# since a page may carry ten thousand assets.
+MAP_COLUMNS = (Asset.id, Asset.name, Asset.category_id, Asset.latitude, Asset.longitude)
+
+
+def published_query(category_slug: str = "", text: str = "", open_to_all: bool = False,
+                    step_free: bool = False, bbox=None):
+    query = select(Asset).where(Asset.status == AssetStatus.PUBLISHED)
+    if category_slug:
+        query = query.join(AssetCategory).where(AssetCategory.slug == category_slug)
+    if text:
+        like = like_pattern(text.strip())
+        query = query.where(or_(Asset.name.ilike(like, escape="\\"),
+                                Asset.description.ilike(like, escape="\\")))
+    if open_to_all:
+        query = query.where(Asset.open_to_all)
+    if step_free:
+        query = query.where(Asset.step_free)
+    if bbox:
+        min_lon, min_lat, max_lon, max_lat = bbox
+        query = query.where(Asset.latitude.between(min_lat, max_lat),
+                            Asset.longitude.between(min_lon, max_lon))
+    return query
+
+
+def category_by_slug(slug: str) -> AssetCategory | None:
+    return db.session.scalar(select(AssetCategory).where(AssetCategory.slug == slug))
+
+
+def visible_to(asset: Asset, member: Member | None) -> bool:
+    """Published assets are public; others only to whoever suggested them, and to staff."""
+    if asset.status == AssetStatus.PUBLISHED:
+        return True
+    return member is not None and (asset.submitted_by_id == member.id or member.is_staff)
+
+
+def reviews_of(asset: Asset, limit: int = 50) -> list[AssetReview]:
+    return list(db.session.scalars(
+        select(AssetReview).where(AssetReview.asset_id == asset.id)
+        .order_by(AssetReview.id.desc()).limit(limit)))
+
+
+def moderation_queues(limit: int = 200) -> dict[str, list[Asset]]:
+    """What coordinators look after: suggestions, assets not confirmed lately, unplaced ones."""
+    cutoff = stale_cutoff()
+    return {
+        "proposed": list(db.session.scalars(
+            select(Asset).where(Asset.status == AssetStatus.PROPOSED).order_by(Asset.id)
+            .limit(limit))),
+        "stale": list(db.session.scalars(
+            select(Asset).where(Asset.status == AssetStatus.PUBLISHED,
+                                or_(Asset.confirmed_at < cutoff,
+                                    Asset.confirmed_at.is_(None) & (Asset.created_at < cutoff)))
+            .order_by(Asset.confirmed_at).limit(limit))),
+        "unplaced": list(db.session.scalars(
+            select(Asset).where(Asset.status == AssetStatus.PUBLISHED, Asset.latitude.is_(None))
+            .order_by(Asset.id).limit(limit))),
+    }
+
+
+# -- changes ---------------------------------------------------------------------
+
+TEXT_FIELDS = ("name", "description", "address_1", "city", "postal_code", "opening_hours",
+               "audience", "accessibility", "run_by", "url", "email", "phone")
+
+
+def _apply(asset: Asset, values: dict) -> None:
+    for name in TEXT_FIELDS:
+        setattr(asset, name, (values.get(name) or "").strip())
+    asset.category_id = values["category"]
+    asset.open_to_all = bool(values.get("open_to_all"))
+    asset.step_free = bool(values.get("step_free"))
+
+
+def place(asset: Asset, values: dict, coder: geo.Geocoder, address_changed: bool) -> str:
+    """Coordinates from the map picker, or from the address; return the geocode state.
+
+    Runs before other changes: the geocoder releases the session's transaction.
+    """
+    if values.get("latitude") is not None and values.get("longitude") is not None:
+        asset.latitude, asset.longitude = values["latitude"], values["longitude"]
+        asset.geocode_source, asset.geocode_state = "map", GeocodeState.OK
+        return GeocodeState.OK
+    if not address_changed and asset.latitude is not None:
+        return GeocodeState.OK
+    probe = Asset(address_1=values.get("address_1") or "", city=values.get("city") or "",
+                  postal_code=values.get("postal_code") or "")
+    state = locate(probe, coder)
+    asset.geocode_state = state
+    if state == GeocodeState.OK:
+        asset.latitude, asset.longitude = probe.latitude, probe.longitude
+        asset.geocode_source = "nominatim"
+    else:
+        asset.latitude = asset.longitude = None
+    return state
+
+
+def suggest(values: dict, by: Member, coder: geo.Geocoder) -> tuple[Asset, str]:
+    """A member suggests an asset; it waits for a coordinator. Returns it and its geocode state."""
+    asset = Asset(status=AssetStatus.PROPOSED)
+    state = place(asset, values, coder, address_changed=True)  # may wait: first
+    _apply(asset, values)
+    asset.submitted_by_id = by.id
+    db.session.add(asset)
+    db.session.flush()
+    audit(by.id, "asset.suggest", "asset", asset.id)
+    db.session.commit()
+    return asset, state
+
+
+def edit(asset: Asset, values: dict, by: Member, coder: geo.Geocoder, publish: bool) -> str:
+    """A coordinator edits an asset, publishing it when ``publish``; returns the geocode state."""
+    address = (values.get("address_1"), values.get("city"), values.get("postal_code"))
+    address_changed = address != (asset.address_1, asset.city, asset.postal_code)
+    state = place(asset, values, coder, address_changed)
+    _apply(asset, values)
+    if publish:
+        asset.status = AssetStatus.PUBLISHED
+        asset.approved_by_id = by.id
+        asset.confirmed_at = utcnow()
+        asset.rejection_reason = ""
+    audit(by.id, "asset.publish" if publish else "asset.edit", "asset", asset.id)
+    db.session.commit()
+    return state
+
+
+def reject(asset: Asset, reason: str, by: Member, url: str) -> None:
+    """Turn a suggestion down; whoever suggested it is told why (``url``: the asset's page)."""
+    asset.status = AssetStatus.REJECTED
+    asset.rejection_reason = reason.strip()
+    audit(by.id, "asset.reject", "asset", asset.id, reason=asset.rejection_reason)
+    if asset.submitted_by_id:
+        submitter = db.session.get(Member, asset.submitted_by_id)
+        notify(submitter, f"Your suggestion “{asset.name}” was not added: "
+               f"{asset.rejection_reason}", url)
+    db.session.commit()
+
+
+def archive(asset: Asset, by: Member) -> None:
+    asset.status = AssetStatus.ARCHIVED
+    audit(by.id, "asset.archive", "asset", asset.id)
+    db.session.commit()
+
+
+def confirm(asset: Asset, by: Member) -> None:
+    """A coordinator has checked: it is still there."""
+    asset.confirmed_at = utcnow()
+    audit(by.id, "asset.confirm", "asset", asset.id)
+    db.session.commit()
+
+
+def review(asset: Asset, by: Member, still_there: bool, welcoming: str, accessible: str,
+           comment: str) -> AssetReview:
+    """A member's check on a published asset (co-assessment); 'still there' refreshes it."""
+    item = AssetReview(asset_id=asset.id, member_id=by.id, still_there=still_there,
+                       welcoming=welcoming, accessible=accessible, comment=comment.strip())
+    db.session.add(item)
+    if still_there:
+        asset.confirmed_at = utcnow()
+    audit(by.id, "asset.review", "asset", asset.id, still_there=still_there)
+    db.session.commit()
+    return item
+
+
+# -- coverage gaps -----------------------------------------------------------------
+
+
+def area_points(configured_bbox, asset_points) -> list[tuple[float, float]]:
+    """The area studied: the configured bbox if set, else around every published asset.
+
+    Never members' locations: their outermost points would show where people live.
+    """
+    if configured_bbox:
+        min_lon, min_lat, max_lon, max_lat = configured_bbox
+        return [(min_lat, min_lon), (max_lat, max_lon)]
+    everything = db.session.execute(
+        select(Asset.latitude, Asset.longitude).where(
+            Asset.status == AssetStatus.PUBLISHED, Asset.latitude.isnot(None))).all()
+    return [tuple(p) for p in everything] or list(asset_points)
+
+
+def coverage(rows, distance: float, configured_bbox):
+    """Grid cells over the area with the distance to the nearest of ``rows``.
+
+    Returns (bbox or None, every cell, the cells farther than ``distance``, farthest first).
+    """
+    points = [(a.latitude, a.longitude) for a in rows if a.latitude is not None]
+    bbox = geo.padded_bbox(area_points(configured_bbox, points), distance)
+    if not bbox:
+        return None, [], []
+    cells = geo.coverage_grid(bbox, points, cell_m=max(100.0, distance / 3))
+    gaps = sorted((c for c in cells if c.nearest_m is None or c.nearest_m > distance),
+                  key=lambda c: -(c.nearest_m or 1e12))
+    return bbox, cells, gaps
+
+
+def suggested_by(member: Member, limit: int = 200) -> list[Asset]:
+    return list(db.session.scalars(
+        select(Asset).where(Asset.submitted_by_id == member.id)
+        .order_by(Asset.id.desc()).limit(limit)))
+
+
+def locate_pending(coder: geo.Geocoder) -> dict[str, int]:
+    """Retry assets waiting for the geocoder; stop at the first 'still unavailable'.
+
+    Returns how many reached each geocode state.
+    """
+    waiting = list(db.session.scalars(
+        select(Asset.id).where(Asset.geocode_state == GeocodeState.PENDING)))
+    states: dict[str, int] = {}
+    for asset_id in waiting:
+        state = locate(db.session.get(Asset, asset_id), coder)
+        asset = db.session.get(Asset, asset_id)
+        asset.geocode_state = state
+        db.session.commit()
+        states[state] = states.get(state, 0) + 1
+        if state == GeocodeState.PENDING:
+            break
+    return states

@@ -1,0 +1,57 @@
+"""Registering and checking credentials. No request objects: routes pass plain values."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..errors import Refused
+from ..extensions import db
+from ..models import Member, MemberStatus
+from ..models.audit import record as audit
+
+
+class AuthError(Refused):
+    """A refusal; ``field`` names the form field the message belongs beside."""
+
+
+def register(email: str, display_name: str, neighbourhood: str, password: str) -> Member:
+    """A new member, pending until a coordinator approves them."""
+    email = Member.normalise_email(email)
+    if db.session.scalar(select(Member.id).where(Member.email == email)):
+        raise AuthError("That email address is already registered. Try logging in.", "email")
+    member = Member(email=email, display_name=display_name.strip(),
+                    neighbourhood=neighbourhood.strip(), status=MemberStatus.PENDING)
+    member.set_password(password)
+    db.session.add(member)
+    db.session.flush()
+    audit(member.id, "member.register", "member", member.id)
+    db.session.commit()
+    return member
+
+
+# Spent on unknown addresses so that a wrong address takes as long as a wrong password.
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_check(password: str) -> None:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = generate_password_hash("not-a-real-password")
+    check_password_hash(_DUMMY_HASH, password)
+
+
+def authenticate(email: str, password: str) -> Member:
+    """The active member with these credentials; AuthError says why not."""
+    member = db.session.scalar(
+        select(Member).where(Member.email == Member.normalise_email(email)))
+    if member is None:
+        _dummy_check(password)
+    if member is None or not member.check_password(password):
+        raise AuthError("That email address and password do not match.", "password")
+    if member.status == MemberStatus.PENDING:
+        raise AuthError("Your membership is waiting for a coordinator's approval. "
+                        "You can log in once it is approved.", "email")
+    if member.status == MemberStatus.SUSPENDED:
+        raise AuthError("Your membership is suspended. Please contact a coordinator.", "email")
+    return member

@@ -1,0 +1,213 @@
+"""Demo data: believable members, a balanced exchange history, listings and assets.
+
+Used by `flask seed-demo` (and so `make run`) and by the benchmarks. Writes
+through the ledger's bulk path, so `check-ledger` holds afterwards.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from sqlalchemy import func, insert, select
+from werkzeug.security import generate_password_hash
+
+from . import geo, ledger
+from .assets.register import categories as asset_categories
+from .assets.register import seed_asset_categories
+from .extensions import db
+from .models import Asset, Category, Listing, Member, MemberStatus, Role
+from .models.base import utcnow
+from .models.skills import seed_categories
+
+Progress = Callable[[int], None] | None
+
+DEMO_PASSWORD = "timebank-demo"  # noqa: S105 - published demo logins, documented in README
+DEMO_LOGINS = [
+    ("resident@example.org", "Rosa Resident", Role.RESIDENT),
+    ("coordinator@example.org", "Cole Coordinator", Role.COORDINATOR),
+    ("council@example.org", "Cara Council", Role.COUNCIL),
+    ("admin@example.org", "Ada Admin", Role.ADMIN),
+]
+FIRST = ["Amina", "Ben", "Chloe", "Dev", "Ellie", "Femi", "Grace", "Hamza", "Iris", "Jack",
+         "Kofi", "Lena", "Mo", "Nia", "Omar", "Priya", "Quinn", "Ravi", "Sara", "Tom", "Uma",
+         "Vic", "Wen", "Yusuf", "Zoe"]
+LAST = ["Ahmed", "Brown", "Clarke", "Davies", "Evans", "Fraser", "Green", "Hughes", "Iqbal",
+        "Jones", "Khan", "Lewis", "Murphy", "Nowak", "Okafor", "Patel", "Reid", "Smith",
+        "Taylor", "Walsh", "Young"]
+PLACES = ["Northside", "Riverside", "Old Town", "Hillcrest", "Market Ward", "Parkfield"]
+WHAT = ["Helped with the garden", "Fixed a shelf", "Lift to the clinic", "Shopping trip",
+        "Phone set-up", "Cup of tea and a chat", "Helped fill in a form", "Walked the dog",
+        "Cooked a meal", "Sewing repair", "Homework help", "Language practice"]
+
+
+ASSET_NAMES = ["Community Garden", "Library", "Youth Club", "Food Bank", "Church Hall",
+               "Repair Café", "Allotments", "Men's Shed", "Leisure Centre", "Baby Group",
+               "Corner Shop", "Credit Union", "Pharmacy", "Mosque", "Park", "Choir",
+               "Walking Group", "Health Centre", "Museum", "Market"]
+
+
+
+def seed(n_members: int, n_exchanges: int, n_assets: int, seed: int,
+         progress: Callable[[str, int], Progress] | None = None) -> None:
+    """Demo logins, ``n_members`` more members, a history of ``n_exchanges``, listings, assets.
+
+    ``progress(label, total)`` may return a callback to report progress with.
+    """
+    def bar(label: str, total: int) -> Progress:
+        return progress(label, total) if progress else None
+
+    rng = random.Random(seed)
+    seed_categories()
+    db.session.commit()
+    logins = demo_logins(rng)
+    member_ids = [m.id for m in logins if m.can_trade and not m.is_admin]
+    member_ids += bulk_members(rng, n_members, bar("members", n_members))
+    accounts = ledger.open_accounts_bulk(member_ids)
+    history(rng, accounts, n_exchanges, bar("exchanges", n_exchanges))
+    listings(rng, member_ids[: min(len(member_ids), 60)])
+    if n_assets:
+        assets(rng, n_assets)
+
+
+def logins_present() -> list[tuple[str, Role]]:
+    """The demo logins that exist in this database, in their usual order."""
+    existing = set(db.session.scalars(
+        select(Member.email).where(Member.email.in_([e for e, _n, _r in DEMO_LOGINS]))))
+    return [(email, role) for email, _name, role in DEMO_LOGINS if email in existing]
+
+
+def has_members() -> bool:
+    return bool(db.session.scalar(select(func.count(Member.id))))
+
+
+def demo_logins(rng: random.Random) -> list[Member]:
+    made = []
+    for email, name, role in DEMO_LOGINS:
+        member = db.session.scalar(select(Member).where(Member.email == email))
+        if member is None:
+            member = Member(email=email, display_name=name, role=role,
+                            status=MemberStatus.ACTIVE, neighbourhood=PLACES[0],
+                            skills="Gardening, baking", availability="Weekday mornings",
+                            **_location(rng))
+            member.set_password(DEMO_PASSWORD)
+            db.session.add(member)
+            db.session.flush()
+        if role in (Role.RESIDENT, Role.COORDINATOR):
+            ledger.open_account(member)
+        made.append(member)
+    db.session.commit()
+    return made
+
+
+def _location(rng: random.Random) -> dict:
+    """A private point in the demo area, and the ~500 m cell others may see."""
+    lat, lon = 51.50 + rng.uniform(-0.03, 0.03), -0.10 + rng.uniform(-0.05, 0.05)
+    public_lat, public_lon = geo.public_point(lat, lon)
+    return {"latitude": lat, "longitude": lon, "public_latitude": public_lat,
+            "public_longitude": public_lon}
+
+
+def bulk_members(rng: random.Random, n: int, progress: Progress = None) -> list[int]:
+    if n <= 0:
+        return []
+    # One shared hash: hashing thousands of passwords one by one would take minutes.
+    shared_hash = generate_password_hash(DEMO_PASSWORD)
+    tag = rng.getrandbits(32)
+    rows = []
+    for i in range(n):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        rows.append({
+            "email": f"member{i + 1}.{tag:08x}@example.org",
+            "display_name": f"{first} {last}",
+            "password_hash": shared_hash,
+            "role": Role.RESIDENT,
+            "status": MemberStatus.ACTIVE,
+            "neighbourhood": rng.choice(PLACES),
+            "bio": "", "skills": rng.choice(WHAT), "availability": "", "phone": "",
+            **_location(rng),
+        })
+    ids: list[int] = []
+    for offset in range(0, n, 5000):
+        ids += db.session.scalars(
+            insert(Member).returning(Member.id), rows[offset : offset + 5000]
+        ).all()
+        if progress:
+            progress(len(rows[offset : offset + 5000]))
+    db.session.commit()
+    return ids
+
+
+def history(rng: random.Random, accounts: dict[int, tuple[int, int | None]], n: int,
+            progress: Progress = None, batch: int = 5000) -> int:
+    """``n`` random confirmed exchanges between ``accounts``, never crossing a floor."""
+    if n <= 0 or len(accounts) < 2:
+        return 0
+    ids = list(accounts)
+    balance = {a: accounts[a][0] for a in ids}
+    floors = {a: accounts[a][1] for a in ids}
+    category_ids = list(db.session.scalars(select(Category.id))) or [None]
+    today = date.today()
+    made = 0
+    while made < n:
+        chosen: list[ledger.BulkExchange] = []
+        while len(chosen) < min(batch, n - made):
+            giver, receiver = rng.sample(ids, 2)
+            minutes = rng.choice((30, 45, 60, 60, 90, 120, 180))
+            floor = floors[receiver]
+            if floor is not None and balance[receiver] - minutes < floor:
+                continue
+            balance[receiver] -= minutes
+            balance[giver] += minutes
+            chosen.append(ledger.BulkExchange(
+                giver_account_id=giver, receiver_account_id=receiver, minutes=minutes,
+                service_date=today - timedelta(days=rng.randint(0, 365)),
+                category_id=rng.choice(category_ids), description=rng.choice(WHAT),
+                idempotency_key=f"seed-{rng.getrandbits(96):024x}"))
+        made += ledger.post_confirmed_bulk(chosen)
+        db.session.commit()
+        if progress:
+            progress(len(chosen))
+    return made
+
+
+def assets(rng: random.Random, n: int) -> None:
+    """Published demo assets scattered over the demo area (bulk insert)."""
+    seed_asset_categories()
+    db.session.commit()
+    cats = [c.id for c in asset_categories()]
+    rows = []
+    for i in range(n):
+        rows.append({
+            "name": f"{rng.choice(PLACES)} {rng.choice(ASSET_NAMES)}",
+            "category_id": rng.choice(cats), "description": "",
+            "latitude": 51.50 + rng.uniform(-0.03, 0.03),
+            "longitude": -0.10 + rng.uniform(-0.05, 0.05),
+            "geocode_source": "demo", "geocode_state": "ok", "status": "published",
+            "open_to_all": rng.random() < 0.8, "step_free": rng.random() < 0.5,
+            "source_id": f"demo-{rng.getrandbits(48):012x}-{i}",
+            "confirmed_at": utcnow(),
+        })
+    for offset in range(0, n, 5000):
+        db.session.execute(insert(Asset), rows[offset : offset + 5000])
+    db.session.commit()
+
+
+def listings(rng: random.Random, member_ids: list[int]) -> None:
+    """A few offers and requests so the matching workbench has something to show."""
+    categories = list(db.session.scalars(select(Category)))
+    if not categories or not member_ids:
+        return
+    soon = date.today() + timedelta(days=42)
+    for i, member_id in enumerate(member_ids):
+        member = db.session.get(Member, member_id)
+        category = rng.choice(categories)
+        kind = "request" if i % 4 == 0 else "offer"
+        title = (f"Help wanted: {category.name.lower()}" if kind == "request"
+                 else f"I can help with {category.name.lower()}")
+        db.session.add(Listing(member_id=member_id, kind=kind, category_id=category.id,
+                               title=title, availability=rng.getrandbits(21),
+                               latitude=member.public_latitude,
+                               longitude=member.public_longitude, expires_on=soon))
+    db.session.commit()

@@ -1,0 +1,77 @@
+"""Offers and requests: posting, editing, renewing and closing them. No request objects."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Listing, ListingStatus, Member
+from ..models.audit import record as audit
+from ..models.listings import DEFAULT_EXPIRY_DAYS
+
+EDITABLE = ("kind", "category_id", "title", "description", "availability", "travel_km",
+            "remote_ok", "expires_on")
+
+
+def default_expiry(today: date | None = None) -> date:
+    return (today or date.today()) + timedelta(days=DEFAULT_EXPIRY_DAYS)
+
+
+def open_listings_query():
+    """Listings others can see and answer: open and not past their expiry."""
+    return select(Listing).where(Listing.status == ListingStatus.OPEN,
+                                 Listing.expires_on >= date.today())
+
+
+def _fill(listing: Listing, values: dict, owner: Member) -> None:
+    for name in EDITABLE:
+        setattr(listing, name, values[name])
+    listing.title = listing.title.strip()
+    listing.description = (listing.description or "").strip()
+    listing.remote_ok = bool(listing.remote_ok)
+    # Listings carry the owner's public (~500 m) point, never their address.
+    listing.latitude, listing.longitude = owner.public_latitude, owner.public_longitude
+
+
+def create(owner: Member, values: dict, by: Member) -> Listing:
+    listing = Listing(member_id=owner.id, created_by_id=by.id)
+    _fill(listing, values, owner)
+    db.session.add(listing)
+    db.session.flush()
+    audit(by.id, "listing.create", "listing", listing.id, on_behalf=owner.id != by.id)
+    db.session.commit()
+    return listing
+
+
+def update(listing: Listing, values: dict, by: Member) -> Listing:
+    _fill(listing, values, listing.member)
+    audit(by.id, "listing.update", "listing", listing.id)
+    db.session.commit()
+    return listing
+
+
+def change(listing: Listing, action: str, by: Member) -> Listing:
+    """Renew (open for another period), close, or reopen a listing."""
+    if action == "renew":
+        listing.expires_on = default_expiry()
+        listing.status = ListingStatus.OPEN
+    elif action == "close":
+        listing.status = ListingStatus.CLOSED
+    else:
+        listing.status = ListingStatus.OPEN
+    audit(by.id, f"listing.{action}", "listing", listing.id)
+    db.session.commit()
+    return listing
+
+
+def may_edit(listing: Listing, member: Member) -> bool:
+    return listing.member_id == member.id or member.is_staff
+
+
+def visible_to(listing: Listing, member: Member) -> bool:
+    """Others see open, unexpired listings; owners and staff see their own whatever state."""
+    if may_edit(listing, member):
+        return True
+    return listing.status == ListingStatus.OPEN and listing.expires_on >= date.today()

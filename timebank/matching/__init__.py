@@ -1,0 +1,1 @@
+"""Matching: ranking candidates (ranking.py), introductions (brokering.py), their pages."""

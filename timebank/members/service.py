@@ -1,0 +1,153 @@
+"""Members' state changes: profile, location, approval and suspension. No request objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from .. import geo, ledger
+from ..errors import Refused
+from ..extensions import db
+from ..models import Member, MemberStatus
+from ..models.audit import record as audit
+from ..models.base import utcnow
+
+PROFILE_FIELDS = ("display_name", "neighbourhood", "skills", "availability", "bio", "phone")
+
+# Which status each action moves a member from, and to.
+TRANSITIONS = {
+    "approve": (MemberStatus.PENDING, MemberStatus.ACTIVE),
+    "suspend": (MemberStatus.ACTIVE, MemberStatus.SUSPENDED),
+    "reactivate": (MemberStatus.SUSPENDED, MemberStatus.ACTIVE),
+}
+
+
+class MemberError(Refused):
+    """A refused change; ``status`` is the HTTP status a page should answer with."""
+
+
+@dataclass(frozen=True)
+class Located:
+    found: bool
+    note: str = ""  # what to tell the member when the address was not found
+
+
+def locate(member: Member, address: str, coder: geo.Geocoder) -> Located:
+    """Geocode ``address`` into the member's private and public points.
+
+    Call before changing anything else: the geocoder releases the caller's
+    transaction while it waits for the service.
+    """
+    if not address:
+        member.address = ""
+        _place(member, None, None)
+        return Located(False)
+    try:
+        place = coder.geocode(address)
+    except geo.GeocoderUnavailable:
+        member.address = address
+        return Located(False, "We could not look up your address just now, so distances are "
+                              "not used yet. We will try again later.")
+    member.address = address
+    if place is None:
+        _place(member, None, None)
+        return Located(False, "We could not find that address. Try a postcode, or a street "
+                              "and town.")
+    _place(member, place.latitude, place.longitude)
+    return Located(True)
+
+
+def _place(member: Member, latitude: float | None, longitude: float | None) -> None:
+    member.latitude, member.longitude = latitude, longitude
+    if latitude is None or longitude is None:
+        member.public_latitude = member.public_longitude = None
+    else:
+        member.public_latitude, member.public_longitude = geo.public_point(latitude, longitude)
+
+
+def update_profile(member: Member, values: dict, coder: geo.Geocoder) -> Located:
+    """Save the member's own profile; look the address up again when it changed."""
+    address = (values.get("address") or "").strip()
+    located = Located(member.latitude is not None)
+    if address != member.address or (address and member.latitude is None):
+        located = locate(member, address, coder)  # before any change: no lock held meanwhile
+    for name in PROFILE_FIELDS:
+        setattr(member, name, (values.get(name) or "").strip())
+    member.email_preference = values["email_preference"]
+    member.matching_opt_out = bool(values.get("matching_opt_out"))
+    audit(member.id, "member.update_profile", "member", member.id)
+    db.session.commit()
+    return located
+
+
+def change_status(member: Member, action: str, by: Member) -> Member:
+    """Approve, suspend or reactivate ``member``; raise MemberError when not allowed."""
+    if member.id == by.id:
+        raise MemberError("You cannot change your own membership status.")
+    if member.is_staff and not by.is_admin:
+        raise MemberError("Only an admin can suspend or reactivate a coordinator or admin.",
+                          status=403)
+    before, after = TRANSITIONS[action]
+    if member.status != before:
+        raise MemberError(f"{member.display_name} is {member.status}, so cannot be {action}d.",
+                          status=409)
+    member.status = after
+    if action == "approve":
+        member.approved_at = utcnow()
+        member.approved_by_id = by.id
+        ledger.open_account(member)
+    audit(by.id, f"member.{action}", "member", member.id, before=before)
+    db.session.commit()
+    return member
+
+
+def locate_pending(coder: geo.Geocoder) -> tuple[int, int]:
+    """Retry members whose address the geocoder could not answer before: (found, missing).
+
+    Raises geo.GeocoderUnavailable when the service is still down.
+    """
+    waiting = db.session.scalars(
+        select(Member.id).where(Member.address != "", Member.latitude.is_(None))).all()
+    found = missing = 0
+    for member_id in waiting:
+        place = coder.geocode(db.session.get(Member, member_id).address)
+        member = db.session.get(Member, member_id)
+        if place is None:
+            missing += 1
+            continue
+        _place(member, place.latitude, place.longitude)
+        db.session.commit()
+        found += 1
+    return found, missing
+
+
+def set_role(member: Member, role: str, by: Member) -> Member:
+    """An admin changes another member's role (never their own)."""
+    if member.id == by.id:
+        raise MemberError("You cannot change your own role.")
+    before = member.role
+    member.role = role
+    audit(by.id, "member.set_role", "member", member.id, before=before, after=member.role)
+    db.session.commit()
+    return member
+
+
+def create_active(email: str, password: str, role: str, display_name: str | None = None,
+                  neighbourhood: str = "") -> Member:
+    """An active member made from the command line (the first admin, say)."""
+    if len(password) < 10:
+        raise MemberError("The password must be at least 10 characters.")
+    email = Member.normalise_email(email)
+    if "@" not in email or len(email) > 254:
+        raise MemberError("That is not an email address.")
+    if db.session.scalar(select(Member.id).where(Member.email == email)):
+        raise MemberError(f"{email} is already registered.")
+    member = Member(email=email, display_name=(display_name or email.split("@")[0])[:80],
+                    role=role, status=MemberStatus.ACTIVE, neighbourhood=neighbourhood[:80])
+    member.set_password(password)
+    db.session.add(member)
+    db.session.flush()
+    ledger.open_account(member)
+    db.session.commit()
+    return member

@@ -1,0 +1,92 @@
+"""Banks, the council areas that group them, and each person's membership of a bank.
+
+One install serves one council area (its asset register and map) and any
+number of banks in it. A person has one login and a membership (role,
+status, account) in each bank they belong to; admin and council viewer are
+roles of the install, not of a bank.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import BigInteger, Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import utcnow
+
+if TYPE_CHECKING:
+    from .members import Member
+
+
+class BankRole(StrEnum):
+    RESIDENT = "resident"
+    COORDINATOR = "coordinator"
+
+
+class CouncilArea(db.Model):
+    __tablename__ = "council_area"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class Bank(db.Model):
+    __tablename__ = "bank"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("council_area.id"))
+    # The office people without computers ring or visit.
+    office_address: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    opening_hours: Mapped[str] = mapped_column(String(300), default="")
+    welcome_text: Mapped[str] = mapped_column(Text, default="")
+    # Balance floor for new accounts, in minutes (zero or below).
+    default_floor: Mapped[int] = mapped_column(BigInteger, default=-600)
+    default_language: Mapped[str] = mapped_column(String(10), default="en")
+    # Area as a bounding box in degrees (min_lon, min_lat, max_lon, max_lat), if known.
+    min_lon: Mapped[float | None] = mapped_column(Float)
+    min_lat: Mapped[float | None] = mapped_column(Float)
+    max_lon: Mapped[float | None] = mapped_column(Float)
+    max_lat: Mapped[float | None] = mapped_column(Float)
+    # Exchanges with members of other banks, and how far the clearing balance may go
+    # either way (minutes; NULL: no cap).
+    interbank: Mapped[bool] = mapped_column(default=True)
+    clearing_limit: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    area: Mapped[CouncilArea | None] = relationship("CouncilArea", lazy="joined")
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float] | None:
+        values = (self.min_lon, self.min_lat, self.max_lon, self.max_lat)
+        return None if any(v is None for v in values) else values  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return f"<Bank {self.slug}>"
+
+
+class Membership(db.Model):
+    """A person in a bank: their role and status there (the account is the ledger's)."""
+
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("member_id", "bank_id", name="one_per_bank"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20), default=BankRole.RESIDENT)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_at: Mapped[datetime | None]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+
+    bank: Mapped[Bank] = relationship("Bank", lazy="joined")
+    member: Mapped[Member] = relationship("Member", foreign_keys=[member_id])

@@ -1,0 +1,1 @@
+"""Notifications page (sending lives in timebank/notify.py)."""

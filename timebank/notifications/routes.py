@@ -1,0 +1,27 @@
+"""The member's notifications page."""
+
+from flask import Blueprint
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import notify
+from ..db import write_transaction
+from ..extensions import db
+from ..htmx import render
+from ..models import Notification
+
+bp = Blueprint("notifications", __name__)
+
+
+@bp.route("/notifications")
+@login_required
+def index():
+    items = db.session.scalars(
+        select(Notification).where(Notification.member_id == current_user.id)
+        .order_by(Notification.id.desc()).limit(100)
+    ).all()
+    unread = {n.id for n in items if n.read_at is None}
+    if unread:
+        with write_transaction():  # a write inside a GET: take the lock properly
+            notify.mark_all_read(current_user.id)  # seen now
+    return render("notifications/list.html", items=items, unread=unread)
