@@ -86,6 +86,9 @@ def app(db_url, request, app_config):
         _reset(application)
         seed_categories()
         from timebank.assets.register import seed_asset_categories
+        from timebank.banks.service import ensure_default_bank
+
+        ensure_default_bank()
 
         seed_asset_categories()
         db.session.commit()

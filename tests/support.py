@@ -65,21 +65,35 @@ class Factory:
         self.n = 0
 
     def member(self, role: Role | str = Role.RESIDENT, status=MemberStatus.ACTIVE,
-               name: str | None = None, email: str | None = None, account: bool = True) -> int:
+               name: str | None = None, email: str | None = None, account: bool = True,
+               bank: str | None = None) -> int:
+        """A person: admin and council viewer are install roles; resident and coordinator
+        are roles in ``bank`` (a slug; default: the first bank)."""
+        from timebank.banks import service as banks
+        from timebank.models import Bank
+
         self.n += 1
+        role = Role(role)
         with self.app.app_context():
             m = Member(
                 email=email or f"person{self.n}@example.org",
                 display_name=name or f"Person {self.n}",
-                role=Role(role),
+                install_role=role if role in (Role.ADMIN, Role.COUNCIL) else Role.RESIDENT,
                 status=MemberStatus(status),
                 neighbourhood="Riverside",
             )
             m.set_password(PASSWORD)
             db.session.add(m)
             db.session.flush()
+            the_bank = (db.session.query(Bank).filter_by(slug=bank).one() if bank
+                        else banks.ensure_default_bank())
+            if role != Role.COUNCIL:
+                membership = banks.join(
+                    m, the_bank, "coordinator" if role == Role.COORDINATOR else "resident",
+                    MemberStatus(status) if account else MemberStatus.PENDING)
+                membership.status = MemberStatus(status)
             if account:
-                ledger.open_account(m)
+                ledger.open_account(m, the_bank.id)
             db.session.commit()
             return m.id
 
@@ -131,8 +145,9 @@ def login(client, email: str, password: str = PASSWORD):
 
 def logout(client) -> None:
     html = client.get("/").get_data(as_text=True)
-    if 'action="/logout"' in html:
-        client.post("/logout", data=hidden_fields(html))
+    found = re.search(r'action="((?:/b/[a-z0-9-]+)?/logout)"', html)
+    if found:
+        client.post(found.group(1), data=hidden_fields(html))
 
 
 # -- servers on loopback ----------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 from tests.support import PASSWORD, build_app, get, login, submit
 from timebank.extensions import db
 from timebank.models import AuditEvent, Member, MemberStatus, Role
+from timebank.tenancy import current_bank_id
 
 GOOD = {
     "email": "  New.Person@Example.ORG ",
@@ -24,7 +25,10 @@ def test_register_makes_a_pending_member_with_casefolded_email(client, app):
         member = db.session.query(Member).one()
         assert member.email == "new.person@example.org"
         assert member.status == MemberStatus.PENDING
-        assert member.role == Role.RESIDENT
+        # A resident of the bank once approved; until then no role there.
+        membership = member.membership_in(current_bank_id())
+        assert (membership.role, membership.status) == (Role.RESIDENT, MemberStatus.PENDING)
+        assert member.role is None
         assert member.password_hash != GOOD["password"]
         assert member.check_password(GOOD["password"])
 

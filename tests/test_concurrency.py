@@ -20,8 +20,9 @@ from tests.support import (
     logged_in_session,
 )
 from timebank import ledger
+from timebank.banks.service import create_bank
 from timebank.extensions import db
-from timebank.models import Entry, Exchange, ExchangeStatus
+from timebank.models import Account, AccountKind, Entry, Exchange, ExchangeStatus, Member
 
 pytestmark = pytest.mark.slow
 
@@ -157,3 +158,106 @@ def test_check_ledger_cli_fails_naming_a_tampered_account(server_db):
     repaired = flask_cli(url, "check-ledger", "--repair-balances")
     assert repaired.returncode == 0, repaired.stderr
     assert f"account {account_id}: balance -53 -> -60" in repaired.stdout
+
+
+INTERBANK_ROUNDS = 40
+
+
+@pytest.fixture
+def two_bank_db(db_kind, tmp_path, request):
+    """A migrated database with the first bank and "north", four members in each."""
+    if db_kind == "sqlite":
+        url = f"sqlite:///{tmp_path}/interbank.sqlite"
+    else:
+        url = request.getfixturevalue("pg_server").createdb("timebank_interbank")
+    upgraded = flask_cli(url, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    app = build_app(url)
+    factory = Factory(app)
+    with app.app_context():
+        create_bank("north", "North Bank")
+        db.session.commit()
+    south = [factory.member(email=f"s{i}@example.org", name=f"South {i}") for i in range(4)]
+    north = [factory.member(email=f"n{i}@example.org", name=f"North {i}", bank="north")
+             for i in range(4)]
+    with app.app_context():
+        for member_id in south + north:
+            db.session.get(Member, member_id).findable_elsewhere = True
+        db.session.commit()
+    yield url, app, south, north
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_concurrent_exchanges_between_banks(two_bank_db):
+    """Members of two banks record time for each other through two workers at once:
+    one exchange per form, one confirmation each, every bank balanced, clearings mirror."""
+    url, app, south, north = two_bank_db
+    statuses: list[int] = []
+    with Gunicorn(url, workers=2, threads=4) as server:
+        base = server.url
+        sessions = {m: logged_in_session(base, f"{p}{i}@example.org", PASSWORD)
+                    for p, group in (("s", south), ("n", north)) for i, m in enumerate(group)}
+
+        def round_trip(i: int) -> tuple[list[int], int, int]:
+            # South member i gives to North member i (pending; North confirms three times at
+            # once); South member i+1 says they received from North member i (confirmed).
+            giver, receiver = south[i % 4], north[i % 4]
+            page = clone(sessions[giver]).get(base + "/exchanges/new", timeout=60).text
+            data = {**hidden_fields(page), "direction": "gave",
+                    "other": f"North {i % 4} (#{receiver})", "hours": "0",
+                    "extra_minutes": "45", "service_date": date.today().isoformat(),
+                    "category": "0", "description": f"between {i}"}
+            with ThreadPoolExecutor(2) as pair:
+                a, b = pair.map(lambda s: s.post(base + "/exchanges/new", data=data,
+                                                 allow_redirects=False, timeout=60),
+                                [clone(sessions[giver]), clone(sessions[giver])])
+            codes = [a.status_code, b.status_code]
+            assert a.headers["Location"] == b.headers["Location"]
+            exchange_id = int(a.headers["Location"].rsplit("/", 1)[1])
+            dash = clone(sessions[receiver]).get(base + "/", timeout=60).text
+            token = hidden_fields(dash)["csrf_token"]
+            with ThreadPoolExecutor(3) as trio:
+                codes += [r.status_code for r in trio.map(
+                    lambda s: s.post(f"{base}/b/north/exchanges/{exchange_id}/confirm",
+                                     data={"csrf_token": token}, allow_redirects=False,
+                                     timeout=60),
+                    [clone(sessions[receiver]) for _ in range(3)])]
+            taker = south[(i + 1) % 4]
+            page = clone(sessions[taker]).get(base + "/exchanges/new", timeout=60).text
+            data = {**hidden_fields(page), "direction": "received",
+                    "other": f"North {i % 4} (#{receiver})", "hours": "0",
+                    "extra_minutes": "30", "service_date": date.today().isoformat(),
+                    "category": "0", "description": f"back {i}"}
+            with ThreadPoolExecutor(2) as pair:
+                c, d = pair.map(lambda s: s.post(base + "/exchanges/new", data=data,
+                                                 allow_redirects=False, timeout=60),
+                                [clone(sessions[taker]), clone(sessions[taker])])
+            codes += [c.status_code, d.status_code]
+            assert c.headers["Location"] == d.headers["Location"]
+            return codes, exchange_id, int(c.headers["Location"].rsplit("/", 1)[1])
+
+        made = []
+        with ThreadPoolExecutor(8) as pool:
+            for codes, first, second in pool.map(round_trip, range(INTERBANK_ROUNDS)):
+                statuses += codes
+                assert codes == [303] * 7, codes
+                made += [first, second]
+        log_text = server.output()
+
+    assert len(statuses) >= 7 * INTERBANK_ROUNDS and 500 not in statuses
+    assert "Traceback" not in log_text, log_text[-3000:]
+    with app.app_context():
+        assert db.session.query(Exchange).count() == 2 * INTERBANK_ROUNDS  # no doubles
+        for exchange_id in made:
+            exchange = db.session.get(Exchange, exchange_id)
+            assert exchange.status == ExchangeStatus.CONFIRMED
+            assert exchange.counter_bank_id is not None
+            assert db.session.query(Entry).filter_by(exchange_id=exchange_id).count() == 4
+        clearings = {a.bank_id: a.balance for a in db.session.query(Account).filter_by(
+            kind=AccountKind.CLEARING)}
+        assert sorted(clearings.values()) == [-(45 - 30) * INTERBANK_ROUNDS,
+                                              (45 - 30) * INTERBANK_ROUNDS]
+        assert ledger.check_ledger() == []
+    check = flask_cli(url, "check-ledger")
+    assert check.returncode == 0, check.stderr

@@ -244,7 +244,8 @@ def test_every_write_is_audited(people):
     result = record(people["ann"], people["bob"], 60)
     ledger.confirm_exchange(result.exchange.id, get(people["bob"]))
     on_behalf = record(people["ann"], people["bob"], 30, confirm=True, by=people["cat"])
-    actions = [a.action for a in db.session.query(AuditEvent).order_by(AuditEvent.id)]
+    actions = [a.action for a in db.session.query(AuditEvent).order_by(AuditEvent.id)
+               if a.action.startswith("exchange.")]
     assert actions == ["exchange.record", "exchange.confirm", "exchange.record"]
     last = db.session.query(AuditEvent).order_by(AuditEvent.id.desc()).first()
     assert last.detail["on_behalf"] is True

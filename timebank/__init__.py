@@ -45,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .admin.routes import bp as admin_bp
     from .assets.routes import bp as assets_bp
     from .auth.routes import bp as auth_bp
+    from .banks.routes import bp as banks_bp
     from .exchanges.routes import bp as exchanges_bp
     from .listings.routes import bp as listings_bp
     from .main.routes import bp as main_bp
@@ -53,13 +54,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .notifications.routes import bp as notifications_bp
 
     blueprints = (main_bp, auth_bp, members_bp, exchanges_bp, listings_bp, matching_bp,
-                  notifications_bp, assets_bp, admin_bp)
+                  notifications_bp, assets_bp, admin_bp, banks_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
-    from . import auth, errors, security, templating
+    from . import auth, errors, security, templating, tenancy
     from .cli import register_cli
 
+    tenancy.init_app(app)
     auth.init_login(app)
     errors.register(app)
     security.register(app)

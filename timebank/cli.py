@@ -14,8 +14,9 @@ from .extensions import db
 
 
 def register_cli(app: Flask) -> None:
-    for command in (create_user, check_ledger, seed_demo, seed_categories_cmd, send_mail,
-                    send_digests, geocode_pending, import_assets_cmd, export_assets_cmd):
+    for command in (create_bank, create_user, check_ledger, seed_demo, seed_categories_cmd,
+                    send_mail, send_digests, geocode_pending, import_assets_cmd,
+                    export_assets_cmd):
         app.cli.add_command(command)
 
 
@@ -25,6 +26,23 @@ def _bar(label: str, total: int):
         yield bar.update
 
 
+@click.command("create-bank")
+@with_appcontext
+@click.option("--slug", required=True, help="Short name for URLs: /b/SLUG/")
+@click.option("--name", required=True)
+def create_bank(slug: str, name: str) -> None:
+    """Create a time bank (with its community pool and clearing account)."""
+    from .banks.service import BankError
+    from .banks.service import create_bank as make
+
+    try:
+        bank = make(slug, name)
+    except BankError as error:
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"Created bank {bank.slug} ({bank.name}).")
+
+
 @click.command("create-user")
 @with_appcontext
 @click.option("--email", required=True)
@@ -32,16 +50,24 @@ def _bar(label: str, total: int):
               default="resident")
 @click.option("--name", "display_name", default=None, help="Display name (default: from email)")
 @click.option("--neighbourhood", default="")
-def create_user(email: str, role: str, display_name: str | None, neighbourhood: str) -> None:
+@click.option("--bank", "bank_slug", default=None,
+              help="The bank whose resident or coordinator this is (default: the first bank).")
+def create_user(email: str, role: str, display_name: str | None, neighbourhood: str,
+                bank_slug: str | None) -> None:
     """Create an active member; the password is read from standard input."""
+    from .banks.service import bank_by_slug, ensure_default_bank
     from .members.service import MemberError, create_active
 
+    bank = bank_by_slug(bank_slug) if bank_slug else ensure_default_bank()
+    if bank is None:
+        raise click.ClickException(f"There is no bank {bank_slug!r}; see create-bank.")
     password = sys.stdin.readline().rstrip("\r\n")
     try:
-        member = create_active(email, password, role, display_name, neighbourhood)
+        member = create_active(email, password, role, display_name, neighbourhood, bank)
     except MemberError as error:
         raise click.ClickException(error.message) from error
-    click.echo(f"Created {role} {member.email} (member {member.id}).")
+    where = f" in {bank.slug}" if role in ("resident", "coordinator") else ""
+    click.echo(f"Created {role} {member.email}{where} (member {member.id}).")
 
 
 @click.command("check-ledger")
@@ -79,15 +105,19 @@ def seed_categories_cmd() -> None:
 @click.option("--exchanges", "n_exchanges", default=300, show_default=True)
 @click.option("--assets", "n_assets", default=0, show_default=True)
 @click.option("--seed", default=1, show_default=True)
+@click.option("--banks", "n_banks", default=1, show_default=True,
+              type=click.IntRange(1, 1 + len(demo.MORE_BANKS)),
+              help="Spread the demo over this many banks, with exchanges between them.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when members already exist.")
-def seed_demo(n_members: int, n_exchanges: int, n_assets: int, seed: int, if_empty: bool) -> None:
+def seed_demo(n_members: int, n_exchanges: int, n_assets: int, seed: int, n_banks: int,
+              if_empty: bool) -> None:
     """Fill the database with demo members and a balanced exchange history."""
     if if_empty and demo.has_members():
         click.echo("The database already has members; not seeding.")
     else:
         with ExitStack() as bars:
             demo.seed(n_members, n_exchanges, n_assets, seed,
-                      lambda label, total: bars.enter_context(_bar(label, total)))
+                      lambda label, total: bars.enter_context(_bar(label, total)), n_banks)
     logins = demo.logins_present()
     if logins:
         click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")

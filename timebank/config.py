@@ -96,6 +96,9 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         ),
         # The council's study area for coverage gaps: "min_lon,min_lat,max_lon,max_lat".
         "TIMEBANK_AREA_BBOX": _env_bbox("TIMEBANK_AREA_BBOX"),
+        # The bank an install starts with (and an upgraded single-bank install becomes).
+        "TIMEBANK_BANK_NAME": os.environ.get("TIMEBANK_BANK_NAME", "Our time bank"),
+        "TIMEBANK_AREA_NAME": os.environ.get("TIMEBANK_AREA_NAME", "Our council area"),
         "TIMEBANK_PAGE_SIZE": _env_int("TIMEBANK_PAGE_SIZE", 25),
     }
     cfg.update(overrides)

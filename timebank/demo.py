@@ -16,8 +16,9 @@ from werkzeug.security import generate_password_hash
 from . import geo, ledger
 from .assets.register import categories as asset_categories
 from .assets.register import seed_asset_categories
+from .banks import service as banks
 from .extensions import db
-from .models import Asset, Category, Listing, Member, MemberStatus, Role
+from .models import Asset, Bank, Category, Listing, Member, Membership, MemberStatus, Role
 from .models.base import utcnow
 from .models.skills import seed_categories
 
@@ -49,9 +50,16 @@ ASSET_NAMES = ["Community Garden", "Library", "Youth Club", "Food Bank", "Church
 
 
 
+# Banks the demo adds after the install's first one (``--banks N``).
+MORE_BANKS = [("hillcrest", "Hillcrest Time Bank"), ("parkfield", "Parkfield Time Bank"),
+              ("market-ward", "Market Ward Time Bank")]
+INTERBANK_EXCHANGES = 12
+
+
 def seed(n_members: int, n_exchanges: int, n_assets: int, seed: int,
-         progress: Callable[[str, int], Progress] | None = None) -> None:
-    """Demo logins, ``n_members`` more members, a history of ``n_exchanges``, listings, assets.
+         progress: Callable[[str, int], Progress] | None = None, n_banks: int = 1) -> None:
+    """Demo logins, ``n_members`` more members, a history of ``n_exchanges``, listings, assets,
+    spread over ``n_banks`` banks with a few exchanges between them.
 
     ``progress(label, total)`` may return a callback to report progress with.
     """
@@ -60,13 +68,26 @@ def seed(n_members: int, n_exchanges: int, n_assets: int, seed: int,
 
     rng = random.Random(seed)
     seed_categories()
+    first = banks.ensure_default_bank()
+    all_banks = [first]
+    for slug, name in MORE_BANKS[: max(0, n_banks - 1)]:
+        all_banks.append(banks.bank_by_slug(slug) or banks.create_bank(slug, name))
     db.session.commit()
-    logins = demo_logins(rng)
-    member_ids = [m.id for m in logins if m.can_trade and not m.is_admin]
-    member_ids += bulk_members(rng, n_members, bar("members", n_members))
-    accounts = ledger.open_accounts_bulk(member_ids)
-    history(rng, accounts, n_exchanges, bar("exchanges", n_exchanges))
-    listings(rng, member_ids[: min(len(member_ids), 60)])
+    logins = demo_logins(rng, first)
+    login_ids = [m.id for m in logins if m.can_trade and not m.is_admin]
+    people = bulk_members(rng, n_members, bar("members", n_members))
+    share = -(-len(people) // len(all_banks)) if people else 0
+    for i, bank in enumerate(all_banks):
+        member_ids = people[i * share : (i + 1) * share]
+        join_bulk(member_ids, bank)
+        if i == 0:
+            member_ids = login_ids + member_ids
+        accounts = ledger.open_accounts_bulk(member_ids, bank.id)
+        history(rng, accounts, n_exchanges // len(all_banks),
+                bar(f"exchanges ({bank.slug})", n_exchanges // len(all_banks)))
+        listings(rng, member_ids[: min(len(member_ids), 60)], bank.id)
+    if len(all_banks) > 1:
+        between_banks(rng, all_banks, people, share)
     if n_assets:
         assets(rng, n_assets)
 
@@ -82,12 +103,13 @@ def has_members() -> bool:
     return bool(db.session.scalar(select(func.count(Member.id))))
 
 
-def demo_logins(rng: random.Random) -> list[Member]:
+def demo_logins(rng: random.Random, bank: Bank) -> list[Member]:
     made = []
     for email, name, role in DEMO_LOGINS:
         member = db.session.scalar(select(Member).where(Member.email == email))
         if member is None:
-            member = Member(email=email, display_name=name, role=role,
+            install_role = role if role in (Role.ADMIN, Role.COUNCIL) else Role.RESIDENT
+            member = Member(email=email, display_name=name, install_role=install_role,
                             status=MemberStatus.ACTIVE, neighbourhood=PLACES[0],
                             skills="Gardening, baking", availability="Weekday mornings",
                             **_location(rng))
@@ -95,10 +117,49 @@ def demo_logins(rng: random.Random) -> list[Member]:
             db.session.add(member)
             db.session.flush()
         if role in (Role.RESIDENT, Role.COORDINATOR):
-            ledger.open_account(member)
+            banks.join(member, bank, role, MemberStatus.ACTIVE)
         made.append(member)
     db.session.commit()
     return made
+
+
+def join_bulk(member_ids: list[int], bank: Bank) -> None:
+    """Active resident memberships of ``bank`` for many members at once."""
+    now = utcnow()
+    rows = [{"member_id": m, "bank_id": bank.id, "role": "resident", "status": "active",
+             "created_at": now, "approved_at": now} for m in member_ids]
+    for offset in range(0, len(rows), 5000):
+        db.session.execute(insert(Membership), rows[offset : offset + 5000])
+    db.session.commit()
+
+
+def between_banks(rng: random.Random, all_banks: list[Bank], people: list[int],
+                  share: int) -> None:
+    """A few exchanges between members of different banks, through the ledger itself."""
+    if share < 1:
+        return
+    admin = db.session.scalar(select(Member).where(Member.install_role == Role.ADMIN))
+    for member_id in people[:share]:
+        db.session.get(Member, member_id).findable_elsewhere = True
+    db.session.commit()
+    for _ in range(INTERBANK_EXCHANGES):
+        a, b = rng.sample(range(len(all_banks)), 2)
+        giver_ids = people[a * share : (a + 1) * share]
+        receiver_ids = people[b * share : (b + 1) * share]
+        if not giver_ids or not receiver_ids:
+            continue
+        giver = ledger.open_account(db.session.get(Member, rng.choice(giver_ids)),
+                                    all_banks[a].id)
+        receiver = ledger.open_account(db.session.get(Member, rng.choice(receiver_ids)),
+                                       all_banks[b].id)
+        db.session.commit()
+        try:
+            ledger.record_exchange(giver=giver, receiver=receiver, minutes=60,
+                                   service_date=date.today(), recorded_by=admin or giver.member,
+                                   idempotency_key=f"demo-{rng.getrandbits(64):016x}",
+                                   confirm=True, description=rng.choice(WHAT))
+        except ledger.LedgerError:
+            continue  # a floor or a cap: the demo simply has one exchange fewer
 
 
 def _location(rng: random.Random) -> dict:
@@ -122,7 +183,7 @@ def bulk_members(rng: random.Random, n: int, progress: Progress = None) -> list[
             "email": f"member{i + 1}.{tag:08x}@example.org",
             "display_name": f"{first} {last}",
             "password_hash": shared_hash,
-            "role": Role.RESIDENT,
+            "install_role": Role.RESIDENT,
             "status": MemberStatus.ACTIVE,
             "neighbourhood": rng.choice(PLACES),
             "bio": "", "skills": rng.choice(WHAT), "availability": "", "phone": "",
@@ -194,7 +255,7 @@ def assets(rng: random.Random, n: int) -> None:
     db.session.commit()
 
 
-def listings(rng: random.Random, member_ids: list[int]) -> None:
+def listings(rng: random.Random, member_ids: list[int], bank_id: int) -> None:
     """A few offers and requests so the matching workbench has something to show."""
     categories = list(db.session.scalars(select(Category)))
     if not categories or not member_ids:
@@ -206,7 +267,8 @@ def listings(rng: random.Random, member_ids: list[int]) -> None:
         kind = "request" if i % 4 == 0 else "offer"
         title = (f"Help wanted: {category.name.lower()}" if kind == "request"
                  else f"I can help with {category.name.lower()}")
-        db.session.add(Listing(member_id=member_id, kind=kind, category_id=category.id,
+        db.session.add(Listing(bank_id=bank_id, member_id=member_id, kind=kind,
+                               category_id=category.id,
                                title=title, availability=rng.getrandbits(21),
                                latitude=member.public_latitude,
                                longitude=member.public_longitude, expires_on=soon))

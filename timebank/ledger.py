@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .db import write_transaction
@@ -31,6 +31,7 @@ from .extensions import db
 from .models import (
     Account,
     AccountKind,
+    Bank,
     Entry,
     Exchange,
     ExchangeStatus,
@@ -40,8 +41,10 @@ from .models import (
 from .models.audit import record as audit
 from .models.base import utcnow
 from .models.ledger import MAX_EXCHANGE_MINUTES, Outcome, format_minutes
+from .tenancy import current_bank_id
 
 POOL_NAME = "Community pool"
+CLEARING_NAME = "Other banks (clearing)"
 MAX_AGE_DAYS = 366  # how far back a service may be dated
 
 
@@ -62,36 +65,55 @@ def new_key() -> str:
 # -- accounts -----------------------------------------------------------------
 
 
-def open_account(member: Member, floor: int | None = None) -> Account:
-    """Return the member's account, creating it (balance 0) if needed. Caller commits."""
-    account = db.session.scalar(select(Account).where(Account.member_id == member.id))
+def _bank_id(bank_id: int | None) -> int:
+    bank_id = bank_id if bank_id is not None else current_bank_id()
+    if bank_id is None:
+        raise LedgerError("There is no time bank yet: create one first.")
+    return bank_id
+
+
+def open_account(member: Member, bank_id: int | None = None,
+                 floor: int | None = None) -> Account:
+    """The member's account in the bank (default: the current one), created at 0 if need be.
+
+    Caller commits.
+    """
+    bank_id = _bank_id(bank_id)
+    account = account_of(member, bank_id)
     if account is None:
         if floor is None:
-            from flask import current_app
-
-            floor = current_app.config["TIMEBANK_DEFAULT_FLOOR_MINUTES"]
-        account = Account(
-            kind=AccountKind.MEMBER, member_id=member.id, balance=0, floor=floor
-        )
+            floor = db.session.get(Bank, bank_id).default_floor
+        account = Account(kind=AccountKind.MEMBER, bank_id=bank_id, member_id=member.id,
+                          balance=0, floor=floor)
         db.session.add(account)
         db.session.flush()
     return account
 
 
-def pool_account() -> Account:
-    """The community pool: a system account with no floor. Caller commits."""
+def _system_account(bank_id: int, kind: AccountKind, name: str) -> Account:
     account = db.session.scalar(
-        select(Account).where(Account.kind == AccountKind.SYSTEM, Account.name == POOL_NAME)
-    )
+        select(Account).where(Account.bank_id == bank_id, Account.kind == kind))
     if account is None:
-        account = Account(kind=AccountKind.SYSTEM, name=POOL_NAME, balance=0, floor=None)
+        account = Account(kind=kind, bank_id=bank_id, name=name, balance=0, floor=None)
         db.session.add(account)
         db.session.flush()
     return account
 
 
-def account_of(member: Member) -> Account | None:
-    return db.session.scalar(select(Account).where(Account.member_id == member.id))
+def pool_account(bank_id: int | None = None) -> Account:
+    """The bank's community pool: a system account with no floor. Caller commits."""
+    return _system_account(_bank_id(bank_id), AccountKind.SYSTEM, POOL_NAME)
+
+
+def clearing_account(bank_id: int) -> Account:
+    """The bank's side of exchanges with other banks (no floor; the bank may cap it)."""
+    return _system_account(bank_id, AccountKind.CLEARING, CLEARING_NAME)
+
+
+def account_of(member: Member, bank_id: int | None = None) -> Account | None:
+    bank_id = bank_id if bank_id is not None else current_bank_id()
+    return db.session.scalar(
+        select(Account).where(Account.member_id == member.id, Account.bank_id == bank_id))
 
 
 def set_floor(account_id: int, floor: int | None, by: Member) -> Account:
@@ -174,7 +196,7 @@ def _post(exchange: Exchange, by: Member, *, correction: bool = False) -> None:
     A ``correction`` (a reversal) goes through even if a party has since been
     suspended, but it still respects the floor (invariant 4).
     """
-    accounts = _lock_accounts([exchange.giver_account_id, exchange.receiver_account_id])
+    accounts = _lock_accounts(_posting_ids(exchange))
     giver = accounts[exchange.giver_account_id]
     receiver = accounts[exchange.receiver_account_id]
     if not correction:
@@ -194,16 +216,51 @@ def _post(exchange: Exchange, by: Member, *, correction: bool = False) -> None:
             f"{format_minutes(receiver.floor)}. A coordinator can change the limit.",
             "minutes",
         )
-    db.session.add_all(
-        [
-            Entry(account_id=receiver.id, exchange_id=exchange.id, minutes=-m),
-            Entry(account_id=giver.id, exchange_id=exchange.id, minutes=m),
-        ]
-    )
-    receiver.balance -= m
-    giver.balance += m
+    moves = [(receiver, -m), (giver, m)]
+    if exchange.counter_bank_id is not None:
+        # Between banks: each bank's entries still sum to zero, through its clearing
+        # account, and the two clearing accounts mirror each other.
+        out_of = _clearing_in(accounts, exchange.bank_id)
+        into = _clearing_in(accounts, exchange.counter_bank_id)
+        if not correction:
+            _check_clearing_cap(out_of, -m)
+            _check_clearing_cap(into, m)
+        moves += [(out_of, -m), (into, m)]
+    for account, minutes in moves:
+        db.session.add(Entry(account_id=account.id, exchange_id=exchange.id, minutes=minutes))
+        account.balance += minutes
     _settle(exchange, ExchangeStatus.CONFIRMED)
     exchange.confirmed_by_id = by.id
+
+
+def _clearing_ids(bank_ids) -> dict[int, int]:
+    return dict(db.session.execute(
+        select(Account.bank_id, Account.id).where(Account.kind == AccountKind.CLEARING,
+                                                  Account.bank_id.in_(list(bank_ids)))).all())
+
+
+def _posting_ids(exchange: Exchange) -> list[int]:
+    """Every account a posting touches: the two parties and, between banks, both clearings."""
+    ids = [exchange.giver_account_id, exchange.receiver_account_id]
+    if exchange.counter_bank_id is not None:
+        ids += _clearing_ids([exchange.bank_id, exchange.counter_bank_id]).values()
+    return ids
+
+
+def _clearing_in(accounts: dict[int, Account], bank_id: int) -> Account:
+    for account in accounts.values():
+        if account.kind == AccountKind.CLEARING and account.bank_id == bank_id:
+            return account
+    raise LedgerError("That bank has no clearing account; an admin must set it up.")
+
+
+def _check_clearing_cap(clearing: Account, minutes: int) -> None:
+    limit = db.session.get(Bank, clearing.bank_id).clearing_limit
+    if limit is not None and abs(clearing.balance + minutes) > limit:
+        bank = db.session.get(Bank, clearing.bank_id)
+        raise LedgerError(
+            f"{bank.name} has reached its limit of {format_minutes(limit)} exchanged with "
+            "other banks. A coordinator can tell you more.", "minutes")
 
 
 def _settle(exchange: Exchange, status: ExchangeStatus) -> None:
@@ -248,14 +305,25 @@ def record_exchange(
     _check_service_date(service_date, today)
     _check_party(giver, "giver")
     _check_party(receiver, "receiver")
+    counter_bank_id = None
+    lock_ids = [giver.id, receiver.id]
+    if giver.bank_id != receiver.bank_id:
+        _check_interbank(giver.bank_id, receiver.bank_id)
+        counter_bank_id = receiver.bank_id
+        clearings = _clearing_ids([giver.bank_id, receiver.bank_id])
+        if len(clearings) != 2:
+            raise LedgerError("That bank has no clearing account; an admin must set it up.")
+        lock_ids += clearings.values()
     try:
         with write_transaction():
-            # Lock both accounts first, always in id order, before touching anything else.
-            _lock_accounts([giver.id, receiver.id])
+            # Lock every account first, always in id order, before touching anything else.
+            _lock_accounts(lock_ids)
             prior = _existing(idempotency_key)
             if prior is not None:
                 return _replay(prior, recorded_by)
             exchange = Exchange(
+                bank_id=giver.bank_id,
+                counter_bank_id=counter_bank_id,
                 giver_account_id=giver.id,
                 receiver_account_id=receiver.id,
                 minutes=minutes,
@@ -280,6 +348,13 @@ def record_exchange(
             raise
         return _replay(prior, recorded_by)
     return Recorded(exchange, created=True)
+
+
+def _check_interbank(giver_bank_id: int, receiver_bank_id: int) -> None:
+    for bank_id in (giver_bank_id, receiver_bank_id):
+        bank = db.session.get(Bank, bank_id)
+        if not bank.interbank:
+            raise LedgerError(f"{bank.name} does not take exchanges with other banks.", "other")
 
 
 def _replay(prior: Exchange, recorded_by: Member) -> Recorded:
@@ -363,7 +438,7 @@ def reverse_exchange(exchange_id: int, by: Member, reason: str, idempotency_key:
     try:
         with write_transaction():
             original = _lock_exchange(exchange_id)
-            _lock_accounts([original.giver_account_id, original.receiver_account_id])
+            _lock_accounts(_posting_ids(original))
             if original.reverses_id is not None:
                 raise LedgerError("A reversal cannot itself be reversed; record a new exchange.")
             if original.status != ExchangeStatus.CONFIRMED:
@@ -372,6 +447,8 @@ def reverse_exchange(exchange_id: int, by: Member, reason: str, idempotency_key:
             if done is not None:
                 raise LedgerError(f"This exchange was already reversed by exchange {done.id}.")
             reversal = Exchange(
+                bank_id=original.counter_bank_id or original.bank_id,
+                counter_bank_id=original.bank_id if original.counter_bank_id else None,
                 giver_account_id=original.receiver_account_id,
                 receiver_account_id=original.giver_account_id,
                 minutes=original.minutes,
@@ -412,12 +489,14 @@ def record_group_activity(
     category_id: int | None = None,
     description: str = "",
     today: date | None = None,
+    bank_id: int | None = None,
 ) -> tuple[list[Exchange], bool]:
     """One activity, one confirmed exchange per participant, all or nothing.
 
-    ``to_pool``: participants gave time to the community (they earn, the pool
-    pays); otherwise the community gave to them (they spend, the pool earns).
+    ``to_pool``: participants gave time to the community (they earn, the bank's
+    pool pays); otherwise the community gave to them (they spend, the pool earns).
     """
+    bank_id = _bank_id(bank_id)
     if not recorded_by.is_staff:
         raise LedgerError("Only a coordinator can record a group activity.")
     if not participants:
@@ -431,16 +510,17 @@ def record_group_activity(
     _check_service_date(service_date, today)
     try:
         with write_transaction():
-            pool = pool_account()
-            accounts = [open_account(member) for member in participants]
+            pool = pool_account(bank_id)
+            accounts = [open_account(member, bank_id) for member in participants]
             _lock_accounts([pool.id, *(a.id for a in accounts)])
             if activity_exchanges(idempotency_key):
                 return activity_exchanges(idempotency_key), False
             made = []
             for member in participants:
-                account = open_account(member)
+                account = open_account(member, bank_id)
                 giver, receiver = (account, pool) if to_pool else (pool, account)
                 exchange = Exchange(
+                    bank_id=bank_id,
                     giver_account_id=giver.id,
                     receiver_account_id=receiver.id,
                     minutes=minutes,
@@ -501,17 +581,25 @@ def add_outcome(exchange_id: int, by: Member, score: int, text: str, share: bool
 
 
 def check_ledger() -> list[str]:
-    """Return one line per broken invariant (empty when the ledger is sound)."""
+    """Return one line per broken invariant (empty when the ledger is sound).
+
+    1–4 as DESIGN.md says; 6: every bank's entries sum to zero, and the clearing
+    accounts of each pair of banks mirror each other. Lines name the exchange,
+    account or bank at fault.
+    """
     problems: list[str] = []
+    want = case((Exchange.counter_bank_id.is_(None), 2), else_=4)
     unbalanced = db.session.execute(
-        select(Exchange.id, func.coalesce(func.sum(Entry.minutes), 0), func.count(Entry.id))
+        select(Exchange.id, func.coalesce(func.sum(Entry.minutes), 0), func.count(Entry.id),
+               want)
         .outerjoin(Entry, Entry.exchange_id == Exchange.id)
         .where(Exchange.status == ExchangeStatus.CONFIRMED)
-        .group_by(Exchange.id)
-        .having((func.coalesce(func.sum(Entry.minutes), 0) != 0) | (func.count(Entry.id) != 2))
+        .group_by(Exchange.id, Exchange.counter_bank_id)
+        .having((func.coalesce(func.sum(Entry.minutes), 0) != 0) | (func.count(Entry.id) != want))
     ).all()
-    for ex_id, total, count in unbalanced:
-        problems.append(f"exchange {ex_id}: {count} entries summing to {total} minutes (want 2, 0)")
+    for ex_id, total, count, wanted in unbalanced:
+        problems.append(f"exchange {ex_id}: {count} entries summing to {total} minutes "
+                        f"(want {wanted}, 0)")
     stray = db.session.execute(
         select(Exchange.id, Exchange.status)
         .join(Entry, Entry.exchange_id == Exchange.id)
@@ -541,6 +629,42 @@ def check_ledger() -> list[str]:
             problems.append(f"{label}: balance {entry_sum} is below its floor {floor}")
     if total_balance != 0:
         problems.append(f"sum of all balances is {total_balance}, not 0")
+    problems += _check_banks()
+    return problems
+
+
+def _check_banks() -> list[str]:
+    """Invariant 6: each bank's entries sum to zero; clearing accounts mirror pairwise."""
+    problems = []
+    slugs = dict(db.session.execute(select(Bank.id, Bank.slug)).all())
+    for bank_id, total in db.session.execute(
+        select(Account.bank_id, func.sum(Entry.minutes))
+        .join(Entry, Entry.account_id == Account.id)
+        .group_by(Account.bank_id)
+        .having(func.sum(Entry.minutes) != 0)
+    ):
+        problems.append(f"bank {slugs.get(bank_id, bank_id)}: entries sum to {total} minutes, "
+                        "not 0")
+    # For each pair of banks, what each one's clearing account holds from exchanges
+    # between the two: the pair must cancel out.
+    held: dict[tuple[int, int], dict[int, int]] = {}
+    first = Exchange.bank_id < Exchange.counter_bank_id
+    low_bank = case((first, Exchange.bank_id), else_=Exchange.counter_bank_id)
+    high_bank = case((first, Exchange.counter_bank_id), else_=Exchange.bank_id)
+    for low, high, bank_id, total in db.session.execute(
+        select(low_bank, high_bank, Account.bank_id, func.sum(Entry.minutes))
+        .join(Entry, Entry.exchange_id == Exchange.id)
+        .join(Account, Account.id == Entry.account_id)
+        .where(Exchange.counter_bank_id.isnot(None), Account.kind == AccountKind.CLEARING)
+        .group_by(low_bank, high_bank, Account.bank_id)
+    ):
+        held.setdefault((low, high), {})[bank_id] = int(total)
+    for (low, high), by_bank in sorted(held.items()):
+        a, b = by_bank.get(low, 0), by_bank.get(high, 0)
+        if a + b != 0:
+            problems.append(f"banks {slugs.get(low, low)} and {slugs.get(high, high)}: clearing "
+                            f"accounts do not mirror ({slugs.get(low, low)} {a}, "
+                            f"{slugs.get(high, high)} {b} minutes)")
     return problems
 
 
@@ -575,16 +699,17 @@ def repair_balances() -> list[tuple[int, int, int]]:
 # -- bulk seeding (demo data and benchmarks) ----------------------------------
 
 
-def open_accounts_bulk(member_ids: Sequence[int]) -> dict[int, tuple[int, int | None]]:
-    """Open accounts for members lacking one; return {account_id: (balance, floor)}."""
-    from flask import current_app
-
-    floor = current_app.config["TIMEBANK_DEFAULT_FLOOR_MINUTES"]
+def open_accounts_bulk(member_ids: Sequence[int],
+                       bank_id: int | None = None) -> dict[int, tuple[int, int | None]]:
+    """Open accounts in the bank for members lacking one; return {account_id: (balance, floor)}."""
+    bank_id = _bank_id(bank_id)
+    floor = db.session.get(Bank, bank_id).default_floor
     wanted = set(member_ids)
-    have = set(db.session.scalars(select(Account.member_id).where(Account.member_id.isnot(None))))
+    have = set(db.session.scalars(select(Account.member_id).where(
+        Account.member_id.isnot(None), Account.bank_id == bank_id)))
     missing = [
-        {"kind": AccountKind.MEMBER, "member_id": mid, "balance": 0, "floor": floor,
-         "name": ""}
+        {"kind": AccountKind.MEMBER, "bank_id": bank_id, "member_id": mid, "balance": 0,
+         "floor": floor, "name": ""}
         for mid in sorted(wanted - have)
     ]
     for offset in range(0, len(missing), 5000):
@@ -592,8 +717,7 @@ def open_accounts_bulk(member_ids: Sequence[int]) -> dict[int, tuple[int, int | 
     db.session.commit()
     rows = db.session.execute(
         select(Account.id, Account.member_id, Account.balance, Account.floor).where(
-            Account.member_id.isnot(None)
-        )
+            Account.member_id.isnot(None), Account.bank_id == bank_id)
     ).all()
     return {r.id: (r.balance, r.floor) for r in rows if r.member_id in wanted}
 
@@ -635,8 +759,13 @@ def post_confirmed_bulk(exchanges: Sequence[BulkExchange]) -> int:
         if row.floor is not None and row.balance + moved < row.floor:
             raise LedgerError(f"account {account_id} would end below its floor")
     now = utcnow()
+    banks = dict(db.session.execute(
+        select(Account.id, Account.bank_id).where(Account.id.in_(list(delta)))).all())
+    if any(banks[ex.giver_account_id] != banks[ex.receiver_account_id] for ex in exchanges):
+        raise LedgerError("the bulk path is for exchanges within one bank")
     new_ids = db.session.scalars(insert(Exchange).returning(Exchange.id), [
-        {"giver_account_id": ex.giver_account_id, "receiver_account_id": ex.receiver_account_id,
+        {"bank_id": banks[ex.giver_account_id], "counter_bank_id": None,
+         "giver_account_id": ex.giver_account_id, "receiver_account_id": ex.receiver_account_id,
          "minutes": ex.minutes, "category_id": ex.category_id, "description": ex.description,
          "service_date": ex.service_date, "status": ExchangeStatus.CONFIRMED,
          "idempotency_key": ex.idempotency_key, "reason": "", "awaiting_member_id": None,

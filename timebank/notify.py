@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app, url_for
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from .extensions import db
 from .models import (
@@ -26,6 +26,7 @@ from .models import (
     OutboxMessage,
 )
 from .models.base import utcnow
+from .tenancy import current_bank, current_bank_id
 
 MAX_ATTEMPTS = 8
 
@@ -35,18 +36,24 @@ def absolute(path: str) -> str:
     return current_app.config["TIMEBANK_BASE_URL"].rstrip("/") + "/" + path.lstrip("/")
 
 
-def notify(member: Member, text: str, url: str, subject: str | None = None) -> None:
+def notify(member: Member, text: str, url: str, subject: str | None = None,
+           site_wide: bool = False) -> None:
     """Tell ``member`` something in the app, and by e-mail if they want it now. Caller commits.
 
-    ``url`` is a site path from ``url_for``; e-mails carry it on TIMEBANK_BASE_URL.
+    ``url`` is a site path from ``url_for``; e-mails carry it on TIMEBANK_BASE_URL. The
+    notification belongs to the current bank unless it is ``site_wide`` (assets, say).
     """
-    db.session.add(Notification(member_id=member.id, text=text[:300], url=url[:300]))
+    bank_id = None if site_wide else current_bank_id()
+    db.session.add(Notification(member_id=member.id, bank_id=bank_id, text=text[:300],
+                                url=url[:300]))
     if member.email_preference == EmailPreference.IMMEDIATELY:
         queue_email(member, subject or text[:100], f"{text}\n\n{absolute(url)}\n")
 
 
 def queue_email(member: Member, subject: str, body: str) -> OutboxMessage:
-    footer = ("\n--\nYou get this because of your e-mail setting on your timebank profile. "
+    bank = current_bank()
+    name = bank.name if bank is not None else "time bank"
+    footer = (f"\n--\n{name}\nYou get this because of your e-mail setting on your profile. "
               "You can change it there at any time.\n")
     # Subjects are one line: member text (a listing title…) must not break the header.
     subject = " ".join(subject.split())[:200]
@@ -56,17 +63,24 @@ def queue_email(member: Member, subject: str, body: str) -> OutboxMessage:
     return message
 
 
+def in_this_bank():
+    """Notifications shown in the current bank: its own and the site-wide ones."""
+    return or_(Notification.bank_id == current_bank_id(), Notification.bank_id.is_(None))
+
+
 def unread_count(member_id: int) -> int:
     return db.session.scalar(
         select(func.count(Notification.id)).where(Notification.member_id == member_id,
-                                                  Notification.read_at.is_(None))
+                                                  Notification.read_at.is_(None),
+                                                  in_this_bank())
     ) or 0
 
 
 def mark_all_read(member_id: int) -> None:
     db.session.execute(
         update(Notification)
-        .where(Notification.member_id == member_id, Notification.read_at.is_(None))
+        .where(Notification.member_id == member_id, Notification.read_at.is_(None),
+               in_this_bank())
         .values(read_at=utcnow())
     )
 

@@ -1,6 +1,6 @@
 """Admin pages: members' roles and the two taxonomies."""
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from ..extensions import db
@@ -10,12 +10,13 @@ from ..members import service as members
 from ..members.forms import RoleForm
 from ..models import Member
 from ..permissions import admin_required
+from ..tenancy import BankBlueprint, current_bank_id
 from . import taxonomy as taxa
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp = BankBlueprint("admin", __name__)
 
 
-@bp.route("/members/<int:member_id>/role", methods=["POST"])
+@bp.route("/admin/members/<int:member_id>/role", methods=["POST"])
 @admin_required
 def set_role(member_id: int):
     member = db.get_or_404(Member, member_id)
@@ -23,14 +24,14 @@ def set_role(member_id: int):
     if not form.validate_on_submit():
         abort(400, "Choose one of the listed roles.")
     try:
-        members.set_role(member, form.role.data, current_user)
+        members.set_role(member, form.role.data, current_user, current_bank_id())
     except members.MemberError as error:
         abort(error.status, error.message)
     flash(f"{member.display_name} is now a {member.role_label.lower()}.", "success")
     return redirect(url_for("members.detail", member_id=member.id), 303)
 
 
-@bp.route("/<any('categories','asset-categories'):kind>", methods=["GET", "POST"])
+@bp.route("/admin/<any('categories','asset-categories'):kind>", methods=["GET", "POST"])
 @admin_required
 def taxonomy(kind: str):
     form = taxa.TAXONOMIES[kind][1]()
@@ -50,7 +51,7 @@ def taxonomy(kind: str):
                   kind=kind)
 
 
-@bp.route("/<any('categories','asset-categories'):kind>/<int:item_id>/<any(retire,restore):action>",
+@bp.route("/admin/<any('categories','asset-categories'):kind>/<int:item_id>/<any(retire,restore):action>",
           methods=["POST"])
 @admin_required
 def taxonomy_state(kind: str, item_id: int, action: str):

@@ -209,7 +209,7 @@ def reject(asset: Asset, reason: str, by: Member, url: str) -> None:
     if asset.submitted_by_id:
         submitter = db.session.get(Member, asset.submitted_by_id)
         notify(submitter, f"Your suggestion “{asset.name}” was not added: "
-               f"{asset.rejection_reason}", url)
+               f"{asset.rejection_reason}", url, site_wide=True)
     db.session.commit()
 
 

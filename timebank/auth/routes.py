@@ -1,16 +1,17 @@
 """Registering, logging in and logging out."""
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from ..extensions import limiter
 from ..forms import safe_next
 from ..htmx import render_form
 from ..models import Member
+from ..tenancy import BankBlueprint, current_bank
 from . import service
 from .forms import LoginForm, RegisterForm
 
-bp = Blueprint("auth", __name__)
+bp = BankBlueprint("auth", __name__)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -21,7 +22,7 @@ def register():
     if form.validate_on_submit():
         try:
             service.register(form.email.data, form.display_name.data, form.neighbourhood.data,
-                             form.password.data)
+                             form.password.data, current_bank())
         except service.AuthError as error:
             getattr(form, error.field).errors.append(error.message)
         else:

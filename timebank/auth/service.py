@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..banks import service as banks
 from ..errors import Refused
 from ..extensions import db
-from ..models import Member, MemberStatus
+from ..models import Bank, Member, MemberStatus
 from ..models.audit import record as audit
 
 
@@ -15,8 +16,9 @@ class AuthError(Refused):
     """A refusal; ``field`` names the form field the message belongs beside."""
 
 
-def register(email: str, display_name: str, neighbourhood: str, password: str) -> Member:
-    """A new member, pending until a coordinator approves them."""
+def register(email: str, display_name: str, neighbourhood: str, password: str,
+             bank: Bank) -> Member:
+    """A new member of ``bank``, pending until one of its coordinators approves them."""
     email = Member.normalise_email(email)
     if db.session.scalar(select(Member.id).where(Member.email == email)):
         raise AuthError("That email address is already registered. Try logging in.", "email")
@@ -25,7 +27,8 @@ def register(email: str, display_name: str, neighbourhood: str, password: str) -
     member.set_password(password)
     db.session.add(member)
     db.session.flush()
-    audit(member.id, "member.register", "member", member.id)
+    banks.join(member, bank)
+    audit(member.id, "member.register", "member", member.id, bank=bank.id)
     db.session.commit()
     return member
 

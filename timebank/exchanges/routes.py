@@ -2,9 +2,9 @@
 
 import contextlib
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from .. import ledger
 from ..exports import csv_chunks, csv_response
@@ -22,9 +22,10 @@ from ..statements import (
     statement_page,
     totals,
 )
+from ..tenancy import BankBlueprint, current_bank_id
 from .forms import GroupForm, OnBehalfForm, OutcomeForm, RecordForm, ReverseForm
 
-bp = Blueprint("exchanges", __name__)
+bp = BankBlueprint("exchanges", __name__)
 
 
 PREFILL = ("direction", "other", "giver", "receiver", "description", "category")
@@ -98,12 +99,13 @@ def new():
     form = _prepare(RecordForm())
     if form.validate_on_submit():
         try:
-            other = resolve_member(form.other.data)
+            other, their_bank = resolve_member(form.other.data, current_bank_id(),
+                                               other_banks=True)
         except MemberNotFound as error:
             form.other.errors.append(str(error))
         else:
             me = ledger.open_account(current_user)
-            them = ledger.open_account(other)
+            them = ledger.open_account(other, their_bank)
             gave = form.direction.data == "gave"
             result = _record(
                 form, {"other": "other", "giver": "other", "receiver": "other"},
@@ -124,7 +126,7 @@ def on_behalf():
         parties = {}
         for name in ("giver", "receiver"):
             try:
-                parties[name] = resolve_member(getattr(form, name).data)
+                parties[name] = resolve_member(getattr(form, name).data, current_bank_id())[0]
             except MemberNotFound as error:
                 getattr(form, name).errors.append(str(error))
         if len(parties) == 2:
@@ -148,7 +150,7 @@ def group():
         for line in form.participants.data.splitlines():
             if line.strip():
                 try:
-                    people.append(resolve_member(line))
+                    people.append(resolve_member(line, current_bank_id())[0])
                 except MemberNotFound as error:
                     problems.append(str(error))
         if problems:
@@ -182,7 +184,8 @@ def group():
 @staff_required
 def activity(activity_id: str):
     exchanges = db.session.scalars(
-        select(Exchange).where(Exchange.activity_id == activity_id[:64]).order_by(Exchange.id)
+        select(Exchange).where(Exchange.activity_id == activity_id[:64],
+                               Exchange.bank_id == current_bank_id()).order_by(Exchange.id)
     ).all()
     if not exchanges:
         abort(404)
@@ -190,10 +193,11 @@ def activity(activity_id: str):
 
 
 def _visible_exchange(exchange_id: int) -> Exchange:
-    """The exchange if the current member is a party to it or staff; 404 otherwise."""
+    """The exchange if the current member is a party to it, or staff of a bank it involves;
+    404 otherwise (the same answer as for an exchange that does not exist)."""
     exchange = db.get_or_404(Exchange, exchange_id)
     mine = current_user.id in (exchange.giver.member_id, exchange.receiver.member_id)
-    if not (mine or current_user.is_staff):
+    if not (mine or (current_user.is_staff and exchange.involves_bank(current_bank_id()))):
         abort(404)
     return exchange
 
@@ -286,7 +290,8 @@ def reverse(exchange_id: int):
 @staff_required
 def recent():
     before = arg_id("before")
-    query = select(Exchange)
+    here = current_bank_id()
+    query = select(Exchange).where(or_(Exchange.bank_id == here, Exchange.counter_bank_id == here))
     if before:
         query = query.where(Exchange.id < before)
     rows = db.session.scalars(query.order_by(Exchange.id.desc()).limit(51)).all()
@@ -301,6 +306,8 @@ def _statement_account(member_id: int | None) -> tuple[Member, Account | None]:
         member = current_user
     elif current_user.is_staff:
         member = db.get_or_404(Member, member_id)
+        if member.membership_in(current_bank_id()) is None:
+            abort(404)
     else:
         abort(404)
     return member, ledger.account_of(member)

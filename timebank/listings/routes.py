@@ -1,6 +1,6 @@
 """Offers and requests: browse, post, edit, renew and close."""
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -13,10 +13,11 @@ from ..members.lookup import MemberNotFound, resolve_member
 from ..models import Listing, ListingStatus
 from ..permissions import trader_required
 from ..routing import arg_id
+from ..tenancy import BankBlueprint, current_bank_id
 from . import service
 from .forms import BrowseForm, ListingForm, OnBehalfListingForm
 
-bp = Blueprint("listings", __name__)
+bp = BankBlueprint("listings", __name__)
 PAGE = 20
 
 
@@ -32,7 +33,7 @@ def browse():
     if not form.validate():
         status = 422
     else:
-        query = service.open_listings_query()
+        query = service.open_listings_query(current_bank_id())
         if form.kind.data:
             query = query.where(Listing.kind == form.kind.data)
         if form.category.data:
@@ -73,7 +74,8 @@ def browse():
 @trader_required
 def mine():
     listings = db.session.scalars(
-        select(Listing).where(Listing.member_id == current_user.id)
+        select(Listing).where(Listing.member_id == current_user.id,
+                              Listing.bank_id == current_bank_id())
         .order_by(Listing.status, Listing.id.desc()).limit(200)
     ).all()
     return render("listings/mine.html", listings=listings, action_form=ActionForm())
@@ -96,12 +98,12 @@ def new():
         owner = current_user._get_current_object()
         if isinstance(form, OnBehalfListingForm):
             try:
-                owner = resolve_member(form.member.data)
+                owner = resolve_member(form.member.data, current_bank_id())[0]
             except MemberNotFound as error:
                 form.member.errors.append(str(error))
                 owner = None
         if owner is not None:
-            listing = service.create(owner, form.values(), current_user)
+            listing = service.create(owner, form.values(), current_user, current_bank_id())
             flash(f"Your {listing.kind} is listed until "
                   f"{listing.expires_on.strftime('%-d %B %Y')}.", "success")
             return redirect(url_for("listings.show", listing_id=listing.id), 303)
@@ -110,7 +112,7 @@ def new():
 
 def _editable(listing_id: int) -> Listing:
     listing = db.get_or_404(Listing, listing_id)
-    if not service.may_edit(listing, current_user):
+    if not service.may_edit(listing, current_user, current_bank_id()):
         abort(403, "You can only change your own offers and requests.")
     return listing
 
@@ -119,7 +121,7 @@ def _editable(listing_id: int) -> Listing:
 @trader_required
 def show(listing_id: int):
     listing = db.get_or_404(Listing, listing_id)
-    if not service.visible_to(listing, current_user):
+    if not service.visible_to(listing, current_user, current_bank_id()):
         abort(404)
     suggestions = []
     if listing.member_id == current_user.id and listing.status == ListingStatus.OPEN:

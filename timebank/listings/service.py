@@ -19,9 +19,9 @@ def default_expiry(today: date | None = None) -> date:
     return (today or date.today()) + timedelta(days=DEFAULT_EXPIRY_DAYS)
 
 
-def open_listings_query():
-    """Listings others can see and answer: open and not past their expiry."""
-    return select(Listing).where(Listing.status == ListingStatus.OPEN,
+def open_listings_query(bank_id: int):
+    """Listings others in the bank can see and answer: open and not past their expiry."""
+    return select(Listing).where(Listing.bank_id == bank_id, Listing.status == ListingStatus.OPEN,
                                  Listing.expires_on >= date.today())
 
 
@@ -35,8 +35,8 @@ def _fill(listing: Listing, values: dict, owner: Member) -> None:
     listing.latitude, listing.longitude = owner.public_latitude, owner.public_longitude
 
 
-def create(owner: Member, values: dict, by: Member) -> Listing:
-    listing = Listing(member_id=owner.id, created_by_id=by.id)
+def create(owner: Member, values: dict, by: Member, bank_id: int) -> Listing:
+    listing = Listing(bank_id=bank_id, member_id=owner.id, created_by_id=by.id)
     _fill(listing, values, owner)
     db.session.add(listing)
     db.session.flush()
@@ -66,12 +66,15 @@ def change(listing: Listing, action: str, by: Member) -> Listing:
     return listing
 
 
-def may_edit(listing: Listing, member: Member) -> bool:
-    return listing.member_id == member.id or member.is_staff
+def may_edit(listing: Listing, member: Member, bank_id: int) -> bool:
+    """The owner, or staff of the listing's bank."""
+    return listing.member_id == member.id or (member.is_staff and listing.bank_id == bank_id)
 
 
-def visible_to(listing: Listing, member: Member) -> bool:
-    """Others see open, unexpired listings; owners and staff see their own whatever state."""
-    if may_edit(listing, member):
+def visible_to(listing: Listing, member: Member, bank_id: int) -> bool:
+    """Others in its bank see open, unexpired listings; owners and the bank's staff see
+    theirs whatever the state; nobody else sees it at all."""
+    if may_edit(listing, member, bank_id):
         return True
-    return listing.status == ListingStatus.OPEN and listing.expires_on >= date.today()
+    return (listing.bank_id == bank_id and listing.status == ListingStatus.OPEN
+            and listing.expires_on >= date.today())

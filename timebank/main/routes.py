@@ -2,15 +2,16 @@
 
 import contextlib
 
-from flask import Blueprint, jsonify
+from flask import jsonify
 from flask_login import current_user
 from sqlalchemy import text
 
 from ..extensions import db
 from ..htmx import render
 from ..statements import dashboard_context
+from ..tenancy import BankBlueprint
 
-bp = Blueprint("main", __name__)
+bp = BankBlueprint("main", __name__)
 
 
 @bp.route("/")

@@ -28,6 +28,7 @@ from ..models import (
     MatchMessage,
     MatchStatus,
     Member,
+    Membership,
     MemberStatus,
 )
 from ..models.audit import record as audit
@@ -44,19 +45,20 @@ class BrokeringError(Refused):
 # -- candidates ---------------------------------------------------------------
 
 
-def load_candidates() -> list[ranking.Candidate]:
-    """Every member who could be asked to help, as plain data (three queries)."""
+def load_candidates(bank_id: int) -> list[ranking.Candidate]:
+    """Every member of the bank who could be asked to help, as plain data (three queries)."""
     members = db.session.execute(
         select(Member.id, Member.display_name, Member.skills, Member.public_latitude,
-               Member.public_longitude, Member.status, Member.matching_opt_out, Member.role)
-        .where(Member.status == MemberStatus.ACTIVE, Member.matching_opt_out.is_(False),
-               Member.role.in_(TRADING_ROLES))
+               Member.public_longitude, Member.status, Member.matching_opt_out)
+        .join(Membership, Membership.member_id == Member.id)
+        .where(Membership.bank_id == bank_id, Membership.status == MemberStatus.ACTIVE,
+               Member.status == MemberStatus.ACTIVE, Member.matching_opt_out.is_(False))
     ).all()
     offers: dict[int, list] = defaultdict(list)
     for row in db.session.execute(
         select(Listing.member_id, Listing.id, Listing.category_id, Listing.title,
                Listing.description, Listing.availability)
-        .where(Listing.kind == ListingKind.OFFER,
+        .where(Listing.bank_id == bank_id, Listing.kind == ListingKind.OFFER,
                Listing.status == ListingStatus.OPEN,
                Listing.expires_on >= date.today())
     ):
@@ -68,7 +70,7 @@ def load_candidates() -> list[ranking.Candidate]:
                    func.sum(case((Entry.minutes > 0, Entry.minutes), else_=0)).label("given"),
                    func.sum(case((Entry.minutes < 0, -Entry.minutes), else_=0)).label("received"))
             .join(Entry, Entry.account_id == Account.id)
-            .where(Account.member_id.isnot(None))
+            .where(Account.member_id.isnot(None), Account.bank_id == bank_id)
             .group_by(Account.member_id)
         )
     )
@@ -93,7 +95,7 @@ def load_candidates() -> list[ranking.Candidate]:
 _pool_cache: dict[str, tuple[float, ranking.CandidatePool]] = {}
 
 
-def candidate_pool(max_age_seconds: float) -> ranking.CandidatePool:
+def candidate_pool(max_age_seconds: float, bank_id: int) -> ranking.CandidatePool:
     """The vectorised pool of candidates, rebuilt at most every ``max_age_seconds``.
 
     Loading 20,000 members takes most of a second while ranking takes a few
@@ -102,12 +104,12 @@ def candidate_pool(max_age_seconds: float) -> ranking.CandidatePool:
     """
     import time
 
-    key = str(db.engine.url)
+    key = f"{db.engine.url}#{bank_id}"
     now = time.monotonic()
     hit = _pool_cache.get(key)
     if hit is not None and now - hit[0] < max_age_seconds:
         return hit[1]
-    pool = ranking.CandidatePool(load_candidates())
+    pool = ranking.CandidatePool(load_candidates(bank_id))
     _pool_cache[key] = (now, pool)
     return pool
 
@@ -137,16 +139,17 @@ class WorkbenchPage:
     next_after: int | None
 
 
-def workbench(after: int, per_page: int, each: int, cache_seconds: float) -> WorkbenchPage:
+def workbench(bank_id: int, after: int, per_page: int, each: int,
+              cache_seconds: float) -> WorkbenchPage:
     """Unmatched requests, oldest first, each with its best candidates not yet introduced."""
     requests = db.session.scalars(
-        open_listings_query()
+        open_listings_query(bank_id)
         .where(Listing.kind == ListingKind.REQUEST, Listing.id > after)
         .order_by(Listing.id).limit(per_page + 1)
     ).all()
     more = len(requests) > per_page
     requests = requests[:per_page]
-    pool = candidate_pool(cache_seconds)
+    pool = candidate_pool(cache_seconds, bank_id)
     introduced = already_introduced([r.id for r in requests])
     rows = []
     for listing in requests:
@@ -159,16 +162,17 @@ def workbench(after: int, per_page: int, each: int, cache_seconds: float) -> Wor
 # -- introductions -------------------------------------------------------------
 
 
-def introduce(request_id: int, helper_id: int, by: Member, note: str,
+def introduce(request_id: int, helper_id: int, by: Member, note: str, bank_id: int,
               score: float | None = None) -> Match:
+    """A coordinator of ``bank_id`` introduces a member of it to one of its requests."""
     request = db.session.get(Listing, request_id)
-    if request is None or request.kind != ListingKind.REQUEST:
+    if request is None or request.kind != ListingKind.REQUEST or request.bank_id != bank_id:
         raise BrokeringError("There is no such request.")
     if request.status != ListingStatus.OPEN:
         raise BrokeringError(f"This request is {request.status}, so cannot be matched.")
     helper = db.session.get(Member, helper_id)
     if (helper is None or helper.status != MemberStatus.ACTIVE or helper.matching_opt_out
-            or not helper.can_trade):
+            or helper.role_in(bank_id) not in TRADING_ROLES):
         raise BrokeringError("That member cannot be introduced (not active, or opted out).")
     if helper.id == request.member_id:
         raise BrokeringError("A member cannot be introduced to their own request.")
@@ -177,11 +181,12 @@ def introduce(request_id: int, helper_id: int, by: Member, note: str,
         raise BrokeringError(f"{helper.display_name} has already been introduced to this "
                              "request.")
     offer_id = db.session.scalar(
-        select(Listing.id).where(Listing.member_id == helper.id,
+        select(Listing.id).where(Listing.member_id == helper.id, Listing.bank_id == bank_id,
                                  Listing.kind == ListingKind.OFFER,
                                  Listing.category_id == request.category_id,
                                  Listing.status == ListingStatus.OPEN).limit(1))
-    match = Match(request_id=request.id, offer_id=offer_id, requester_id=request.member_id,
+    match = Match(bank_id=request.bank_id, request_id=request.id, offer_id=offer_id,
+                  requester_id=request.member_id,
                   helper_id=helper.id, note=note.strip(), created_by_id=by.id, score=score,
                   status=MatchStatus.PROPOSED)
     db.session.add(match)
@@ -300,14 +305,14 @@ def _match_for_update(match_id: int) -> Match:
 def suggestions_for(listing: Listing, limit: int = 5) -> list[tuple]:
     """What a member sees on their own listing: who might help, or whom they might help."""
     if listing.kind == ListingKind.REQUEST:
-        ranked = ranking.rank(need_for(listing), load_candidates(), limit)
+        ranked = ranking.rank(need_for(listing), load_candidates(listing.bank_id), limit)
         for r in ranked:  # others' give-and-take is for coordinators' eyes only
             r.reasons = [why for why in r.reasons if "given" not in why]
         members = {m.id: m for m in db.session.scalars(
             select(Member).where(Member.id.in_([r.candidate.member_id for r in ranked])))}
         return [(members[r.candidate.member_id], r) for r in ranked]
     requests = db.session.scalars(
-        open_listings_query().where(Listing.kind == ListingKind.REQUEST,
+        open_listings_query(listing.bank_id).where(Listing.kind == ListingKind.REQUEST,
                                     Listing.category_id == listing.category_id,
                                     Listing.member_id != listing.member_id)
         .order_by(Listing.id.desc()).limit(limit)

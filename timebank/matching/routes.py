@@ -1,6 +1,6 @@
 """Matching pages: the coordinator's workbench, introductions, and the two sides' match page."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, url_for
+from flask import abort, current_app, flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -10,10 +10,11 @@ from ..htmx import render
 from ..models import Match, MatchMessage
 from ..permissions import staff_required, trader_required
 from ..routing import arg_id
+from ..tenancy import BankBlueprint, current_bank_id
 from . import brokering, ranking
 from .forms import IntroduceForm, MessageForm
 
-bp = Blueprint("matching", __name__)
+bp = BankBlueprint("matching", __name__)
 REQUESTS_PER_PAGE = 10
 CANDIDATES_EACH = 5
 
@@ -22,7 +23,8 @@ CANDIDATES_EACH = 5
 @staff_required
 def workbench():
     """Unmatched requests, oldest first, each with its best candidates and why."""
-    page = brokering.workbench(arg_id("after") or 0, REQUESTS_PER_PAGE, CANDIDATES_EACH,
+    page = brokering.workbench(current_bank_id(), arg_id("after") or 0, REQUESTS_PER_PAGE,
+                               CANDIDATES_EACH,
                                current_app.config["TIMEBANK_MATCHING_CACHE_SECONDS"])
     return render("matching/workbench.html", rows=page.rows, form=IntroduceForm(),
                   next_after=page.next_after, weights=ranking.WEIGHTS)
@@ -40,7 +42,8 @@ def introduce():
         score = None
     try:
         match = brokering.introduce(form.request_id.data, form.helper_id.data, current_user,
-                                    form.note.data or "", score)
+                                    form.note.data or "",
+                                    current_bank_id(), score)
     except brokering.BrokeringError as error:
         flash(error.message, "error")
         return redirect(url_for("matching.workbench"), 303)
@@ -51,7 +54,8 @@ def introduce():
 
 def _visible_match(match_id: int) -> Match:
     match = db.get_or_404(Match, match_id)
-    if brokering.side_of(match, current_user) is None and not current_user.is_staff:
+    staff_here = current_user.is_staff and match.bank_id == current_bank_id()
+    if brokering.side_of(match, current_user) is None and not staff_here:
         abort(404)
     return match
 
@@ -60,7 +64,8 @@ def _visible_match(match_id: int) -> Match:
 @trader_required
 def mine():
     matches = db.session.scalars(
-        select(Match).where((Match.requester_id == current_user.id)
+        select(Match).where(Match.bank_id == current_bank_id(),
+                            (Match.requester_id == current_user.id)
                             | (Match.helper_id == current_user.id))
         .order_by(Match.id.desc()).limit(100)
     ).all()

@@ -26,6 +26,8 @@ class ProfileForm(FlaskForm):
                          ("never", "Never (I will check the site)")]),
     )
     matching_opt_out = BooleanField("Don't suggest me to coordinators for requests")
+    findable_elsewhere = BooleanField(
+        "Let members of other time banks nearby find me, to exchange time with them")
 
 
 class RoleForm(FlaskForm):

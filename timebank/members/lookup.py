@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, or_, select
 
 from ..errors import Refused
 from ..extensions import db
-from ..models import Member, MemberStatus
+from ..forms import like_pattern
+from ..models import Bank, Member, Membership, MemberStatus
+from ..models.members import TRADING_ROLES
 
 _ID_SUFFIX = re.compile(r"#(\d{1,12})\s*\)?\s*$")
 
@@ -22,8 +24,29 @@ def member_label(member: Member) -> str:
     return f"{member.display_name} (#{member.id})"
 
 
-def resolve_member(text: str) -> Member:
-    """Find the active trading member meant by ``text``."""
+def trading_bank(member: Member, bank_id: int, other_banks: bool = False) -> int | None:
+    """The bank whose account ``member`` trades from with someone in ``bank_id``, or None.
+
+    Their own membership of ``bank_id`` first; with ``other_banks``, a bank that takes
+    exchanges between banks where they are active and chose to be found.
+    """
+    if member.status != MemberStatus.ACTIVE:
+        return None
+    if member.role_in(bank_id) in TRADING_ROLES:
+        return bank_id
+    if not (other_banks and member.findable_elsewhere):
+        return None
+    here = db.session.get(Bank, bank_id)
+    if here is None or not here.interbank:
+        return None
+    return db.session.scalar(
+        select(Membership.bank_id).join(Bank, Bank.id == Membership.bank_id)
+        .where(Membership.member_id == member.id, Membership.status == MemberStatus.ACTIVE,
+               Bank.interbank).order_by(Membership.bank_id).limit(1))
+
+
+def resolve_member(text: str, bank_id: int, *, other_banks: bool = False) -> tuple[Member, int]:
+    """The active trading member meant by ``text``, and the bank they trade from."""
     text = (text or "").strip()
     match = _ID_SUFFIX.search(text)
     member = None
@@ -42,7 +65,42 @@ def resolve_member(text: str) -> Member:
         member = found[0] if found else None
     # One message for "no such member" and "not someone you can trade with", so the
     # form reveals nothing about pending, suspended or council accounts.
-    if member is None or member.status != MemberStatus.ACTIVE or not member.can_trade:
+    home = trading_bank(member, bank_id, other_banks) if member is not None else None
+    if home is None:
         raise MemberNotFound(
             f"No member matches “{text[:80]}”. Start typing and pick from the list.")
-    return member
+    return member, home
+
+
+def search(q: str, bank_id: int, exclude: int, by_email: bool, limit: int = 10) -> list:
+    """Members whose name (or, for staff, e-mail) starts with ``q``, for the pickers:
+    active traders of the bank, then members of other banks who chose to be found.
+
+    Returns (member, bank or None when it is this one) pairs.
+    """
+    like = like_pattern(q, prefix_only=True)
+    matches = or_(
+        Member.display_name.ilike(like, escape="\\"),
+        Member.display_name.ilike("% " + like, escape="\\"),
+        Member.email.ilike(like, escape="\\") if by_email else false(),
+    )
+    here = list(db.session.scalars(
+        select(Member)
+        .join(Membership, Membership.member_id == Member.id)
+        .where(Membership.bank_id == bank_id, Membership.status == MemberStatus.ACTIVE,
+               Member.status == MemberStatus.ACTIVE, Member.id != exclude, matches)
+        .order_by(Member.display_name).limit(limit)))
+    found = [(m, None) for m in here]
+    bank = db.session.get(Bank, bank_id)
+    if len(found) < limit and bank is not None and bank.interbank:
+        elsewhere = db.session.execute(
+            select(Member, Bank)
+            .join(Membership, Membership.member_id == Member.id)
+            .join(Bank, Bank.id == Membership.bank_id)
+            .where(Membership.bank_id != bank_id, Membership.status == MemberStatus.ACTIVE,
+                   Member.status == MemberStatus.ACTIVE, Member.findable_elsewhere,
+                   Bank.interbank, Member.id != exclude, Member.id.not_in([m.id for m in here]),
+                   matches)
+            .order_by(Member.display_name).limit(limit - len(found))).all()
+        found += [(m, b) for m, b in elsewhere]
+    return found

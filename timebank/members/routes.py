@@ -1,20 +1,20 @@
 """Member pages: your profile, the member picker, and coordinators' member management."""
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import case, false, func, or_, select
+from sqlalchemy import case, func, select
 
 from .. import geo, ledger
 from ..extensions import db
-from ..forms import ActionForm, like_pattern
+from ..forms import ActionForm
 from ..htmx import render, render_form
-from ..models import Account, Member, MemberStatus
-from ..models.members import TRADING_ROLES
+from ..models import Account, Member, Membership, MemberStatus
 from ..permissions import staff_required, trader_required
-from . import service
+from ..tenancy import BankBlueprint, current_bank_id
+from . import lookup, service
 from .forms import FloorForm, ProfileForm, RoleForm
 
-bp = Blueprint("members", __name__)
+bp = BankBlueprint("members", __name__)
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -43,22 +43,8 @@ def search():
     q = next((v for v in request.args.values() if v.strip()), "").strip()[:80]
     members = []
     if len(q) >= 2:
-        like = like_pattern(q, prefix_only=True)
-        members = db.session.scalars(
-            select(Member)
-            .where(
-                Member.status == MemberStatus.ACTIVE,
-                Member.id != current_user.id,
-                Member.role.in_(TRADING_ROLES),
-                or_(
-                    Member.display_name.ilike(like, escape="\\"),
-                    Member.display_name.ilike("% " + like, escape="\\"),
-                    Member.email.ilike(like, escape="\\") if current_user.is_staff else false(),
-                ),
-            )
-            .order_by(Member.display_name)
-            .limit(10)
-        ).all()
+        members = lookup.search(q, current_bank_id(), exclude=current_user.id,
+                                by_email=current_user.is_staff)
     return render("members/_options.html", members=members)
 
 
@@ -68,20 +54,27 @@ def manage():
     status = request.args.get("status", "")
     if status not in ("", *MemberStatus):
         abort(400, "Unknown status filter.")
-    query = select(Member, Account).outerjoin(Account, Account.member_id == Member.id)
+    here = current_bank_id()
+    query = (select(Member, Account)
+             .join(Membership, (Membership.member_id == Member.id) & (Membership.bank_id == here))
+             .outerjoin(Account, (Account.member_id == Member.id) & (Account.bank_id == here)))
     if status:
-        query = query.where(Member.status == status)
-    pending_first = case((Member.status == MemberStatus.PENDING, 0), else_=1)
+        query = query.where(Membership.status == status)
+    pending_first = case((Membership.status == MemberStatus.PENDING, 0), else_=1)
     rows = db.session.execute(query.order_by(pending_first, Member.display_name).limit(500)).all()
-    counts = dict(
-        db.session.execute(select(Member.status, func.count()).group_by(Member.status)).all()
-    )
+    counts = dict(db.session.execute(
+        select(Membership.status, func.count()).where(Membership.bank_id == here)
+        .group_by(Membership.status)).all())
     return render("members/manage.html", rows=rows, status_filter=status, counts=counts,
                   action_form=ActionForm())
 
 
 def _member_or_404(member_id: int) -> Member:
-    return db.get_or_404(Member, member_id)
+    """A member of the current bank (admins and council viewers: anyone); 404 otherwise."""
+    member = db.get_or_404(Member, member_id)
+    if member.membership_in(current_bank_id()) is None and member.install_role == "resident":
+        abort(404)
+    return member
 
 
 @bp.route("/coordinator/members/<int:member_id>")
@@ -104,7 +97,7 @@ def change_status(member_id: int, action: str):
         abort(400)
     member = _member_or_404(member_id)
     try:
-        service.change_status(member, action, current_user)
+        service.change_status(member, action, current_user, current_bank_id())
     except service.MemberError as error:
         if error.status != 409:
             abort(error.status, error.message)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from .. import geo, ledger
+from ..banks import service as banks
 from ..errors import Refused
 from ..extensions import db
-from ..models import Member, MemberStatus
+from ..models import Bank, BankRole, Member, Membership, MemberStatus, Role
 from ..models.audit import record as audit
 from ..models.base import utcnow
 
@@ -76,30 +77,50 @@ def update_profile(member: Member, values: dict, coder: geo.Geocoder) -> Located
         setattr(member, name, (values.get(name) or "").strip())
     member.email_preference = values["email_preference"]
     member.matching_opt_out = bool(values.get("matching_opt_out"))
+    member.findable_elsewhere = bool(values.get("findable_elsewhere"))
     audit(member.id, "member.update_profile", "member", member.id)
     db.session.commit()
     return located
 
 
-def change_status(member: Member, action: str, by: Member) -> Member:
-    """Approve, suspend or reactivate ``member``; raise MemberError when not allowed."""
+def change_status(member: Member, action: str, by: Member, bank_id: int) -> Member:
+    """Approve, suspend or reactivate ``member`` in a bank; raise MemberError when not allowed.
+
+    The login follows: approval or reactivation opens it; a suspension closes it
+    when no other bank still has the person as an active member.
+    """
     if member.id == by.id:
         raise MemberError("You cannot change your own membership status.")
     if member.is_staff and not by.is_admin:
         raise MemberError("Only an admin can suspend or reactivate a coordinator or admin.",
                           status=403)
+    membership = member.membership_in(bank_id)
+    if membership is None:
+        raise MemberError("That person is not a member of this bank.", status=404)
     before, after = TRANSITIONS[action]
-    if member.status != before:
-        raise MemberError(f"{member.display_name} is {member.status}, so cannot be {action}d.",
-                          status=409)
-    member.status = after
+    if membership.status != before:
+        raise MemberError(f"{member.display_name} is {membership.status}, so cannot be "
+                          f"{action}d.", status=409)
+    membership.status = after
     if action == "approve":
-        member.approved_at = utcnow()
-        member.approved_by_id = by.id
-        ledger.open_account(member)
-    audit(by.id, f"member.{action}", "member", member.id, before=before)
+        membership.approved_at = member.approved_at = utcnow()
+        membership.approved_by_id = member.approved_by_id = by.id
+        ledger.open_account(member, bank_id)
+    if after == MemberStatus.ACTIVE:
+        member.status = MemberStatus.ACTIVE
+    elif not _active_elsewhere(member, bank_id):
+        member.status = MemberStatus.SUSPENDED
+    member.forget_memberships()
+    audit(by.id, f"member.{action}", "member", member.id, before=before, bank=bank_id)
     db.session.commit()
     return member
+
+
+def _active_elsewhere(member: Member, bank_id: int) -> bool:
+    return member.install_role != Role.RESIDENT or bool(db.session.scalar(
+        select(Membership.id).where(Membership.member_id == member.id,
+                                    Membership.bank_id != bank_id,
+                                    Membership.status == MemberStatus.ACTIVE).limit(1)))
 
 
 def locate_pending(coder: geo.Geocoder) -> tuple[int, int]:
@@ -122,20 +143,34 @@ def locate_pending(coder: geo.Geocoder) -> tuple[int, int]:
     return found, missing
 
 
-def set_role(member: Member, role: str, by: Member) -> Member:
-    """An admin changes another member's role (never their own)."""
+def set_role(member: Member, role: str, by: Member, bank_id: int) -> Member:
+    """An admin changes another person's role: admin and council viewer are roles of the
+    install; resident and coordinator are roles in the bank."""
     if member.id == by.id:
         raise MemberError("You cannot change your own role.")
-    before = member.role
-    member.role = role
-    audit(by.id, "member.set_role", "member", member.id, before=before, after=member.role)
+    before = member.role_in(bank_id)
+    if role in (Role.ADMIN, Role.COUNCIL):
+        member.install_role = role
+    else:
+        member.install_role = Role.RESIDENT
+        membership = member.membership_in(bank_id)
+        if membership is None:
+            raise MemberError("That person is not a member of this bank.", status=404)
+        membership.role = role
+    member.forget_memberships()
+    audit(by.id, "member.set_role", "member", member.id, before=before, after=role,
+          bank=bank_id)
     db.session.commit()
     return member
 
 
 def create_active(email: str, password: str, role: str, display_name: str | None = None,
-                  neighbourhood: str = "") -> Member:
-    """An active member made from the command line (the first admin, say)."""
+                  neighbourhood: str = "", bank: Bank | None = None) -> Member:
+    """An active person made from the command line (the first admin, say).
+
+    Resident and coordinator are roles in ``bank``; admin and council viewer are roles
+    of the install (an admin also gets an account in ``bank`` to trade with).
+    """
     if len(password) < 10:
         raise MemberError("The password must be at least 10 characters.")
     email = Member.normalise_email(email)
@@ -143,11 +178,15 @@ def create_active(email: str, password: str, role: str, display_name: str | None
         raise MemberError("That is not an email address.")
     if db.session.scalar(select(Member.id).where(Member.email == email)):
         raise MemberError(f"{email} is already registered.")
+    install_role = role if role in (Role.ADMIN, Role.COUNCIL) else Role.RESIDENT
     member = Member(email=email, display_name=(display_name or email.split("@")[0])[:80],
-                    role=role, status=MemberStatus.ACTIVE, neighbourhood=neighbourhood[:80])
+                    install_role=install_role, status=MemberStatus.ACTIVE,
+                    neighbourhood=neighbourhood[:80])
     member.set_password(password)
     db.session.add(member)
     db.session.flush()
-    ledger.open_account(member)
+    if bank is not None and role != Role.COUNCIL:
+        bank_role = BankRole.COORDINATOR if role == Role.COORDINATOR else BankRole.RESIDENT
+        banks.join(member, bank, bank_role, MemberStatus.ACTIVE)
     db.session.commit()
     return member

@@ -2,6 +2,7 @@
 
 from .assets import Asset, AssetCategory, AssetReview, AssetStatus, GeocodeState
 from .audit import AuditEvent
+from .banks import Bank, BankRole, CouncilArea, Membership
 from .geo import GeocodeCache
 from .ledger import Account, AccountKind, Entry, Exchange, ExchangeStatus, Outcome
 from .listings import Listing, ListingKind, ListingStatus, Match, MatchMessage, MatchStatus
@@ -17,6 +18,10 @@ __all__ = [
     "AssetReview",
     "AssetStatus",
     "AuditEvent",
+    "Bank",
+    "BankRole",
+    "CouncilArea",
+    "Membership",
     "Category",
     "Entry",
     "EmailPreference",

@@ -77,7 +77,7 @@ class Membership(db.Model):
     """A person in a bank: their role and status there (the account is the ledger's)."""
 
     __tablename__ = "membership"
-    __table_args__ = (UniqueConstraint("member_id", "bank_id", name="one_per_bank"),)
+    __table_args__ = (UniqueConstraint("member_id", "bank_id", name="uq_membership_member_bank"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)

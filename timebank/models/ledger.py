@@ -25,7 +25,8 @@ MAX_EXCHANGE_MINUTES = 24 * 60
 
 class AccountKind(StrEnum):
     MEMBER = "member"
-    SYSTEM = "system"
+    SYSTEM = "system"  # the bank's community pool
+    CLEARING = "clearing"  # the bank's side of exchanges with other banks
 
 
 class ExchangeStatus(StrEnum):
@@ -37,10 +38,12 @@ class ExchangeStatus(StrEnum):
 
 class Account(db.Model):
     __tablename__ = "account"
+    __table_args__ = (db.UniqueConstraint("member_id", "bank_id", name="uq_account_member_bank"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), default=AccountKind.MEMBER)
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), unique=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
     name: Mapped[str] = mapped_column(String(80), default="")
     # Cached sum of this account's entries, in whole minutes.
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -63,6 +66,10 @@ class Exchange(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The giver's bank, and the receiver's when it is another one (an exchange between
+    # banks, posted through both banks' clearing accounts).
+    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"), index=True)
+    counter_bank_id: Mapped[int | None] = mapped_column(ForeignKey("bank.id"), index=True)
     giver_account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
     receiver_account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
     minutes: Mapped[int] = mapped_column(Integer)
@@ -88,6 +95,13 @@ class Exchange(db.Model):
                                              lazy="joined")
     category: Mapped[Category | None] = relationship("Category", lazy="joined")
     recorded_by: Mapped[Member | None] = relationship("Member", foreign_keys=[recorded_by_id])
+
+    @property
+    def between_banks(self) -> bool:
+        return self.counter_bank_id is not None
+
+    def involves_bank(self, bank_id: int | None) -> bool:
+        return bank_id is not None and bank_id in (self.bank_id, self.counter_bank_id)
 
     @property
     def hours_label(self) -> str:

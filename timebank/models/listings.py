@@ -42,6 +42,13 @@ def describe_slots(mask: int) -> str:
     return ", ".join(words)
 
 
+def _current_bank() -> int | None:
+    # Listings and matches belong to the bank of the request that makes them.
+    from ..tenancy import current_bank_id
+
+    return current_bank_id()
+
+
 class ListingKind(StrEnum):
     OFFER = "offer"
     REQUEST = "request"
@@ -57,6 +64,8 @@ class Listing(db.Model):
     __tablename__ = "listing"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"), index=True,
+                                         default=_current_bank)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
     kind: Mapped[str] = mapped_column(String(10), index=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), index=True)
@@ -100,6 +109,8 @@ class Match(db.Model):
     __table_args__ = (db.UniqueConstraint("request_id", "helper_id", name="once_per_helper"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"), index=True,
+                                         default=_current_bank)
     request_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
     offer_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id"))
     requester_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)

@@ -44,7 +44,9 @@ class Member(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20), default=Role.RESIDENT)
+    # The install role: admin or council viewer; "resident" means none. Resident and
+    # coordinator are roles within a bank (Membership); ``role`` below combines them.
+    install_role: Mapped[str] = mapped_column("role", String(20), default=Role.RESIDENT)
     status: Mapped[str] = mapped_column(String(20), default=MemberStatus.PENDING, index=True)
     neighbourhood: Mapped[str] = mapped_column(String(80), default="")
     bio: Mapped[str] = mapped_column(Text, default="")
@@ -60,6 +62,8 @@ class Member(UserMixin, db.Model):
     public_longitude: Mapped[float | None] = mapped_column(Float)
     email_preference: Mapped[str] = mapped_column(String(12), default="immediately")
     matching_opt_out: Mapped[bool] = mapped_column(default=False)
+    # May members of other banks find this member to exchange time with them?
+    findable_elsewhere: Mapped[bool] = mapped_column(default=False)
     last_digest_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     approved_at: Mapped[datetime | None]
@@ -74,6 +78,48 @@ class Member(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    # -- roles: the install's, and the one in the bank the request is about ----------
+
+    def membership_in(self, bank_id: int | None):
+        """This member's Membership of ``bank_id`` (loaded once per object), or None."""
+        cache = self.__dict__.get("_memberships")
+        if cache is None:
+            from sqlalchemy import select
+
+            from .banks import Membership
+
+            cache = {m.bank_id: m for m in db.session.scalars(
+                select(Membership).where(Membership.member_id == self.id))}
+            self.__dict__["_memberships"] = cache
+        return cache.get(bank_id)
+
+    def forget_memberships(self) -> None:
+        self.__dict__.pop("_memberships", None)
+
+    def role_in(self, bank_id: int | None) -> str | None:
+        """Admin and council viewer hold everywhere; otherwise the active role in that bank."""
+        if self.install_role in (Role.ADMIN, Role.COUNCIL):
+            return self.install_role
+        membership = self.membership_in(bank_id)
+        if membership is None or membership.status != MemberStatus.ACTIVE:
+            return None
+        return membership.role
+
+    @property
+    def bank_status(self) -> str:
+        """Pending, active or suspended in the current bank (the login's for install roles)."""
+        from ..tenancy import current_bank_id
+
+        membership = self.membership_in(current_bank_id())
+        return membership.status if membership is not None else self.status
+
+    @property
+    def role(self) -> str | None:
+        """The role in the current bank (see tenancy.current_bank_id)."""
+        from ..tenancy import current_bank_id
+
+        return self.role_in(current_bank_id())
 
     # Flask-Login refuses to log in a member whose is_active is false.
     @property
@@ -103,7 +149,7 @@ class Member(UserMixin, db.Model):
 
     @property
     def role_label(self) -> str:
-        return Role(self.role).label
+        return Role(self.role).label if self.role else "Not a member of this bank"
 
     def __repr__(self) -> str:
         return f"<Member {self.id} {self.email}>"

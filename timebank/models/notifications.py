@@ -23,6 +23,8 @@ class Notification(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    # The bank it is about (NULL: the whole site, such as an asset decision).
+    bank_id: Mapped[int | None] = mapped_column(ForeignKey("bank.id"), index=True)
     text: Mapped[str] = mapped_column(String(300))
     url: Mapped[str] = mapped_column(String(300), default="/")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

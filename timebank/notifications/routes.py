@@ -1,6 +1,5 @@
 """The member's notifications page."""
 
-from flask import Blueprint
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -9,15 +8,17 @@ from ..db import write_transaction
 from ..extensions import db
 from ..htmx import render
 from ..models import Notification
+from ..tenancy import BankBlueprint
 
-bp = Blueprint("notifications", __name__)
+bp = BankBlueprint("notifications", __name__)
 
 
 @bp.route("/notifications")
 @login_required
 def index():
     items = db.session.scalars(
-        select(Notification).where(Notification.member_id == current_user.id)
+        select(Notification).where(Notification.member_id == current_user.id,
+                                   notify.in_this_bank())
         .order_by(Notification.id.desc()).limit(100)
     ).all()
     unread = {n.id for n in items if n.read_at is None}

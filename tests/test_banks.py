@@ -1,0 +1,519 @@
+"""Several banks on one install: URLs, roles, isolation, exchanges between banks, upgrade."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.support import PASSWORD, flask_cli, get, hidden_fields, login, submit
+from timebank import ledger
+from timebank.banks.service import create_bank
+from timebank.db import normalise_url
+from timebank.extensions import db
+from timebank.models import (
+    Account,
+    AccountKind,
+    Bank,
+    Category,
+    Entry,
+    Exchange,
+    ExchangeStatus,
+    Listing,
+    Match,
+    Member,
+    Membership,
+    Notification,
+    Role,
+)
+from timebank.tenancy import use_bank
+
+TODAY = date.today()
+
+
+def north(app) -> int:
+    with app.app_context():
+        bank = create_bank("north", "North Bank")
+        db.session.commit()
+        return bank.id
+
+
+def account(member_id: int, bank_id: int | None = None) -> Account:
+    return ledger.account_of(get(member_id), bank_id)
+
+
+# -- one bank, several banks: addresses and navigation ----------------------------------
+
+
+def test_one_bank_install_keeps_plain_addresses(client, login_as):
+    login_as()
+    home = client.get("/").get_data(as_text=True)
+    assert "/b/" not in home  # links stay as they were
+    assert client.get("/statement").status_code == 200
+    assert "Switch bank" not in home
+
+
+def test_bank_pages_answer_under_their_slug_and_links_stay_in_the_bank(app, client, make):
+    bank_id = north(app)
+    member = make.member(bank="north", name="Nora North")
+    with app.app_context():
+        email = get(member).email
+    login(client, email)
+    home = client.get("/b/north/").get_data(as_text=True)
+    assert "North Bank" in home
+    assert 'href="/b/north/statement"' in home
+    assert client.get("/b/north/statement").status_code == 200
+    assert client.get("/b/nowhere/").status_code == 404
+    # A plain address serves the bank the person belongs to.
+    assert "North Bank" in client.get("/statement").get_data(as_text=True)
+    with app.app_context():
+        assert account(member, bank_id) is not None
+
+
+def test_switcher_only_for_people_in_several_banks(app, client, make):
+    north(app)
+    both = make.member(name="Both Banks")
+    one = make.member(name="One Bank")
+    with app.app_context():
+        from timebank.banks.service import join
+
+        join(get(both), db.session.query(Bank).filter_by(slug="north").one(), "resident",
+             "active")
+        db.session.commit()
+        emails = get(both).email, get(one).email
+    login(client, emails[0])
+    page = client.get("/").get_data(as_text=True)
+    assert "Switch bank" in page and "/b/north/" in page
+    login(client, emails[1])
+    assert "Switch bank" not in client.get("/").get_data(as_text=True)
+
+
+def test_cli_creates_a_bank_and_its_coordinator(app, db_url):
+    made = flask_cli(db_url, "create-bank", "--slug", "north", "--name", "North Bank")
+    assert made.returncode == 0, made.stderr
+    again = flask_cli(db_url, "create-bank", "--slug", "north", "--name", "Again")
+    assert again.returncode != 0 and "already" in again.stderr
+    user = flask_cli(db_url, "create-user", "--email", "Cora@Example.org", "--role",
+                     "coordinator", "--bank", "north", "--name", "Cora", stdin=PASSWORD + "\n")
+    assert user.returncode == 0, user.stderr
+    missing = flask_cli(db_url, "create-user", "--email", "x@example.org", "--bank", "nowhere",
+                        stdin=PASSWORD + "\n")
+    assert missing.returncode != 0 and "no bank" in missing.stderr
+    with app.app_context():
+        cora = db.session.query(Member).filter_by(email="cora@example.org").one()
+        bank = db.session.query(Bank).filter_by(slug="north").one()
+        assert cora.role_in(bank.id) == Role.COORDINATOR
+        assert cora.role_in(ledger.current_bank_id()) is None  # not in the first bank
+        kinds = {a.kind for a in db.session.query(Account).filter_by(bank_id=bank.id)}
+        assert kinds == {AccountKind.SYSTEM, AccountKind.CLEARING, AccountKind.MEMBER}
+
+
+def test_admin_creates_a_bank_and_its_coordinator_keeps_the_contact(app, client, login_as,
+                                                                    make):
+    login_as(Role.ADMIN)
+    bad = submit(client, "/admin/banks", {"slug": "North Bank!", "name": "North"})
+    assert bad.status_code == 422 and "North Bank!" in bad.get_data(as_text=True)
+    made = submit(client, "/admin/banks", {"slug": "north", "name": "North Bank"})
+    assert made.status_code == 303
+    with app.app_context():
+        bank = db.session.query(Bank).filter_by(slug="north").one()
+    settings = submit(client, f"/admin/banks/{bank.id}", {
+        "name": "North Bank", "floor_hours": "-5", "default_language": "cy",
+        "interbank": "y", "clearing_limit_hours": "20", "office_address": "1 High St",
+        "phone": "01234 567890", "email": "office@north.example", "opening_hours": "Tue 10-2",
+        "welcome_text": "Croeso"})
+    assert settings.status_code == 303, settings.get_data(as_text=True)
+    with app.app_context():
+        bank = db.session.get(Bank, bank.id)
+        assert (bank.default_floor, bank.clearing_limit, bank.default_language) == (
+            -300, 1200, "cy")
+    coordinator = make.member(Role.COORDINATOR, bank="north")
+    with app.app_context():
+        email = get(coordinator).email
+    login(client, email)
+    page = client.get("/b/north/coordinator/bank").get_data(as_text=True)
+    assert "01234 567890" in page
+    saved = submit(client, "/b/north/coordinator/bank", {
+        "office_address": "2 Mill Lane", "phone": "0800 000", "email": "", "opening_hours": "",
+        "welcome_text": "Welcome to North"})
+    assert saved.status_code == 303
+    home = client.get("/b/north/").get_data(as_text=True)
+    assert "0800 000" in home and "2 Mill Lane" in home
+    # The first bank's settings are not theirs to change.
+    assert client.get("/admin/banks").status_code == 403
+
+
+# -- exchanges between banks --------------------------------------------------------------
+
+
+@pytest.fixture
+def two_banks(app, make):
+    bank_id = north(app)
+    ann = make.member(name="Ann South")
+    bob = make.member(name="Bob North", bank="north")
+    with app.app_context():
+        get(bob).findable_elsewhere = True
+        db.session.commit()
+    return {"north": bank_id, "ann": ann, "bob": bob}
+
+
+def _interbank(people, minutes=60, confirm=False):
+    ann, bob = get(people["ann"]), get(people["bob"])
+    return ledger.record_exchange(
+        giver=ledger.account_of(ann), receiver=ledger.account_of(bob, people["north"]),
+        minutes=minutes, service_date=TODAY, recorded_by=ann, idempotency_key=ledger.new_key(),
+        confirm=confirm)
+
+
+def test_exchange_between_banks_posts_through_both_clearing_accounts(app, two_banks):
+    with app.app_context():
+        first = ledger.current_bank_id()
+        result = _interbank(two_banks)
+        assert result.exchange.status == ExchangeStatus.PENDING
+        assert (result.exchange.bank_id, result.exchange.counter_bank_id) == (
+            first, two_banks["north"])
+        use_bank(db.session.get(Bank, two_banks["north"]))
+        ledger.confirm_exchange(result.exchange.id, get(two_banks["bob"]))
+        entries = db.session.query(Entry).filter_by(exchange_id=result.exchange.id).all()
+        assert sorted(e.minutes for e in entries) == [-60, -60, 60, 60]
+        assert account(two_banks["ann"], first).balance == 60
+        assert account(two_banks["bob"], two_banks["north"]).balance == -60
+        assert ledger.clearing_account(first).balance == -60
+        assert ledger.clearing_account(two_banks["north"]).balance == 60
+        per_bank = dict(db.session.execute(text(
+            "SELECT a.bank_id, SUM(e.minutes) FROM entry e JOIN account a ON a.id = e.account_id "
+            "GROUP BY a.bank_id")).all())
+        assert set(per_bank.values()) == {0}
+        assert ledger.check_ledger() == []
+
+
+def test_bank_that_says_no_or_reaches_its_cap_refuses(app, two_banks):
+    with app.app_context():
+        bank = db.session.get(Bank, two_banks["north"])
+        bank.interbank = False
+        db.session.commit()
+        with pytest.raises(ledger.LedgerError, match="does not take exchanges"):
+            _interbank(two_banks)
+        bank = db.session.get(Bank, two_banks["north"])
+        bank.interbank, bank.clearing_limit = True, 90
+        db.session.commit()
+        _interbank(two_banks, 60, confirm=True)
+        with pytest.raises(ledger.LedgerError, match="limit"):
+            _interbank(two_banks, 60, confirm=True)
+        assert ledger.clearing_account(two_banks["north"]).balance == 60
+        assert ledger.check_ledger() == []
+
+
+def test_reversing_an_exchange_between_banks_empties_the_clearing(app, two_banks, make):
+    staff = make.member(Role.ADMIN)
+    with app.app_context():
+        result = _interbank(two_banks, 45, confirm=True)
+        reversal = ledger.reverse_exchange(result.exchange.id, get(staff), "wrong person",
+                                           ledger.new_key())
+        assert reversal.exchange.counter_bank_id == result.exchange.bank_id
+        for bank_id in (result.exchange.bank_id, two_banks["north"]):
+            assert ledger.clearing_account(bank_id).balance == 0
+        assert account(two_banks["bob"], two_banks["north"]).balance == 0
+        assert ledger.check_ledger() == []
+
+
+def test_member_records_time_for_a_member_of_another_bank_through_the_site(
+        app, client, two_banks):
+    with app.app_context():
+        ann_email, bob_email = get(two_banks["ann"]).email, get(two_banks["bob"]).email
+    login(client, ann_email)
+    options = client.get("/members/search?other=Bob").get_data(as_text=True)
+    assert f"Bob North (#{two_banks['bob']})" in options and "North Bank" in options
+    made = submit(client, "/exchanges/new", {
+        "direction": "gave", "other": f"Bob North (#{two_banks['bob']})", "hours": "1",
+        "extra_minutes": "0", "service_date": TODAY.isoformat(), "category": "0",
+        "description": "Fixed a bike"})
+    assert made.status_code == 303, made.get_data(as_text=True)
+    exchange_id = int(made.headers["Location"].rsplit("/", 1)[1])
+    login(client, bob_email)
+    home = client.get("/").get_data(as_text=True)
+    assert "Fixed a bike" in home
+    confirm_url = f"/b/north/exchanges/{exchange_id}/confirm"
+    done = client.post(confirm_url, data=hidden_fields(home))
+    assert done.status_code == 303
+    with app.app_context():
+        assert db.session.get(Exchange, exchange_id).status == ExchangeStatus.CONFIRMED
+        assert ledger.check_ledger() == []
+
+
+def test_members_of_other_banks_are_found_only_if_they_chose_to_be(app, client, two_banks):
+    with app.app_context():
+        get(two_banks["bob"]).findable_elsewhere = False
+        db.session.commit()
+        ann_email = get(two_banks["ann"]).email
+    login(client, ann_email)
+    assert "Bob North" not in client.get("/members/search?other=Bob").get_data(as_text=True)
+    refused = submit(client, "/exchanges/new", {
+        "direction": "gave", "other": f"Bob North (#{two_banks['bob']})", "hours": "1",
+        "extra_minutes": "0", "service_date": TODAY.isoformat(), "category": "0"})
+    assert refused.status_code == 422 and "No member matches" in refused.get_data(as_text=True)
+
+
+@pytest.mark.tampers_ledger
+def test_check_ledger_names_the_bank_when_a_clearing_entry_is_tampered_with(app, two_banks,
+                                                                            db_url):
+    with app.app_context():
+        _interbank(two_banks, 30, confirm=True)
+        clearing = ledger.clearing_account(two_banks["north"])
+        db.session.execute(text("UPDATE entry SET minutes = minutes + 5 WHERE account_id = :a"),
+                           {"a": clearing.id})
+        db.session.commit()
+        problems = "\n".join(ledger.check_ledger())
+    assert "bank north" in problems and "do not mirror" in problems
+    cli = flask_cli(db_url, "check-ledger")
+    assert cli.returncode == 1 and "bank north" in cli.stderr
+
+
+# -- isolation: a bank's people see nothing of another bank -----------------------------
+
+
+SECRETS = ("Bertha Secret", "north-secret-request", "north-secret-exchange",
+           "north-secret-message", "north-secret-note")
+
+
+@pytest.fixture
+def other_bank_objects(app, make):
+    """Bank "north" with a member, a coordinator, a request, an introduction, messages,
+    an exchange, an activity and a notification, each carrying a secret word."""
+    north(app)
+    bertha = make.member(name="Bertha Secret", bank="north")
+    helper = make.member(name="Hal North", bank="north")
+    staff = make.member(Role.COORDINATOR, name="Nell Coordinator", bank="north")
+    with app.app_context():
+        bank = db.session.query(Bank).filter_by(slug="north").one()
+        use_bank(bank)
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+        listing = Listing(bank_id=bank.id, member_id=bertha, kind="request", category_id=garden,
+                          title="north-secret-request",
+                          expires_on=TODAY.replace(year=TODAY.year + 1))
+        db.session.add(listing)
+        db.session.flush()
+        match = Match(bank_id=bank.id, request_id=listing.id, requester_id=bertha,
+                      helper_id=helper, created_by_id=staff, note="north-secret-note")
+        db.session.add(match)
+        db.session.flush()
+        request_id, match_id = listing.id, match.id
+        from timebank.models import MatchMessage
+
+        db.session.add(MatchMessage(match_id=match_id, author_id=bertha,
+                                    body="north-secret-message"))
+        db.session.add(Notification(member_id=bertha, bank_id=bank.id,
+                                    text="north-secret-note", url="/"))
+        db.session.commit()
+        exchange = ledger.record_exchange(
+            giver=ledger.account_of(get(helper), bank.id),
+            receiver=ledger.account_of(get(bertha), bank.id), minutes=60, service_date=TODAY,
+            recorded_by=get(bertha), idempotency_key=ledger.new_key(), confirm=True,
+            description="north-secret-exchange").exchange
+        made, _ = ledger.record_group_activity(
+            participants=[get(bertha)], to_pool=True, minutes=30, service_date=TODAY,
+            recorded_by=get(staff), idempotency_key="north-activity-key", bank_id=bank.id,
+            description="north-secret-exchange")
+        ids = {"member_id": bertha, "exchange_id": exchange.id, "listing_id": request_id,
+               "match_id": match_id, "activity_id": "north-activity-key", "bank_id": bank.id,
+               "item_id": 1, "asset_id": 999999}
+        state = _state()
+    return ids, state
+
+
+def _state():
+    """Everything a request could change, to prove a refused one changed nothing."""
+    return (
+        sorted((m.id, m.status, m.install_role) for m in db.session.query(Member)),
+        sorted((m.id, m.status, m.role) for m in db.session.query(Membership)),
+        sorted((e.id, e.status) for e in db.session.query(Exchange)),
+        sorted((a.id, a.balance, a.floor) for a in db.session.query(Account)),
+        sorted((li.id, li.status, li.title) for li in db.session.query(Listing)),
+        sorted((m.id, m.status, m.requester_answer, m.helper_answer)
+               for m in db.session.query(Match)),
+        db.session.query(Entry).count(),
+    )
+
+
+ACTIONS = {"action": ("approve", "suspend", "reactivate", "confirm", "decline", "cancel",
+                      "accept", "renew", "close", "reopen", "complete", "retire", "restore",
+                      "archive"),
+           "kind": ("categories",)}
+# Pages that are about the whole area or the person themselves, not about a bank.
+NOT_BANK_PAGES = ("static", "assets.", "main.healthz")
+
+
+def _urls(app, ids):
+    """Every route of the site, filled in with the other bank's objects."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith(NOT_BANK_PAGES):
+            continue
+        for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+            values = [{}]
+            for arg in sorted(rule.arguments):
+                if arg == "bank":
+                    choices = ["north"]
+                elif arg in ACTIONS:
+                    choices = list(ACTIONS[arg])
+                else:
+                    choices = [ids[arg]]
+                values = [{**v, arg: c} for v in values for c in choices]
+            for v in values:
+                built = _build(rule, v)
+                if built:
+                    yield method, built
+
+
+def _build(rule, values) -> str | None:
+    """The rule's path for ``values``, or None for an action this rule does not take."""
+    try:
+        return rule.build(values, append_unknown=False)[1]
+    except Exception:  # noqa: BLE001 - werkzeug refuses values outside an any() list
+        return None
+
+
+@pytest.mark.parametrize("role", [Role.RESIDENT, Role.COORDINATOR])
+def test_people_of_one_bank_see_nothing_of_another(app, client, login_as,
+                                                   other_bank_objects, role):
+    ids, _ = other_bank_objects
+    login_as(role)
+    with app.app_context():
+        before = _state()
+    token = hidden_fields(client.get("/").get_data(as_text=True))["csrf_token"]
+    seen = 0
+    for method, path in _urls(app, ids):
+        if path in ("/logout", "/b/north/logout"):
+            continue
+        if method == "GET":
+            response = client.get(path)
+        else:
+            response = client.post(path, data={"csrf_token": token, "reason": "x",
+                                               "body": "x", "request_id": ids["listing_id"],
+                                               "helper_id": ids["member_id"]})
+        body = response.get_data(as_text=True)
+        seen += 1
+        assert response.status_code < 500, (method, path, response.status_code)
+        for secret in SECRETS:
+            assert secret not in body, (method, path, secret)
+        if "/b/north" in path or any(str(ids[k]) in path for k in (
+                "exchange_id", "listing_id", "match_id")) or "north-activity-key" in path:
+            # The other bank's own pages and objects: refused, never shown.
+            assert response.status_code in (302, 303, 400, 403, 404, 405, 409, 422), (
+                method, path, response.status_code)
+    assert seen > 60
+    with app.app_context():
+        assert _state() == before
+
+
+# -- upgrading a single-bank install -------------------------------------------------------
+
+
+def test_upgrade_from_the_single_bank_schema_keeps_everything(db_kind, tmp_path, request):
+    if db_kind == "sqlite":
+        url = f"sqlite:///{tmp_path}/upgrade.sqlite"
+    else:
+        url = request.getfixturevalue("pg_server").createdb("timebank_upgrade")
+    old = flask_cli(url, "db", "upgrade", "0003")
+    assert old.returncode == 0, old.stderr
+    engine = create_engine(normalise_url(url))
+    with engine.begin() as conn:
+        # What a single-bank install held: a coordinator, two residents, a council viewer,
+        # the pool, a confirmed exchange, a group activity, a listing with a match.
+        now = "2026-01-02 03:04:05"
+        for i, (role, name) in enumerate([("coordinator", "Cole"), ("resident", "Rosa"),
+                                          ("resident", "Ravi"), ("council", "Cara")], 1):
+            conn.execute(text(
+                "INSERT INTO member (id, email, display_name, password_hash, role, status, "
+                "neighbourhood, bio, skills, availability, phone, created_at, address, "
+                "email_preference, matching_opt_out) VALUES (:i, :e, :n, 'x', :r, 'active', "
+                "'', '', '', '', '', :t, '', 'never', false)"),
+                {"i": i, "e": f"{name.lower()}@example.org", "n": name, "r": role, "t": now})
+        for i, member in ((1, 1), (2, 2), (3, 3)):
+            conn.execute(text(
+                "INSERT INTO account (id, kind, member_id, name, balance, floor, created_at) "
+                "VALUES (:i, 'member', :m, '', 0, -600, :t)"), {"i": i, "m": member, "t": now})
+        conn.execute(text(
+            "INSERT INTO account (id, kind, member_id, name, balance, floor, created_at) "
+            "VALUES (4, 'system', NULL, 'Community pool', 0, NULL, :t)"), {"t": now})
+        for ex, giver, receiver, minutes in ((1, 2, 3, 90), (2, 4, 1, 60)):
+            conn.execute(text(
+                "INSERT INTO exchange (id, giver_account_id, receiver_account_id, minutes, "
+                "description, service_date, status, idempotency_key, reason, created_at, "
+                "settled_at) VALUES (:x, :g, :r, :m, '', '2026-01-01', 'confirmed', :k, '', :t, "
+                ":t)"), {"x": ex, "g": giver, "r": receiver, "m": minutes, "k": f"k{ex}",
+                         "t": now})
+            conn.execute(text("INSERT INTO entry (account_id, exchange_id, minutes, created_at) "
+                              "VALUES (:a, :x, :m, :t)"),
+                         {"a": giver, "x": ex, "m": minutes, "t": now})
+            conn.execute(text("INSERT INTO entry (account_id, exchange_id, minutes, created_at) "
+                              "VALUES (:a, :x, :m, :t)"),
+                         {"a": receiver, "x": ex, "m": -minutes, "t": now})
+        for acc, balance in ((2, 90), (3, -90), (4, 60), (1, -60)):
+            conn.execute(text("UPDATE account SET balance = :b WHERE id = :a"),
+                         {"a": acc, "b": balance})
+        conn.execute(text(
+            "INSERT INTO category (id, slug, name, active) VALUES (99, 'odd-jobs', 'Odd jobs', "
+            "true)"))
+        conn.execute(text(
+            "INSERT INTO listing (id, member_id, kind, category_id, title, description, "
+            "availability, remote_ok, status, expires_on, created_at, updated_at) VALUES "
+            "(1, 2, 'request', 99, 'Shelf', '', 0, false, 'open', '2030-01-01', :t, :t)"),
+            {"t": now})
+        conn.execute(text(
+            "INSERT INTO match (id, request_id, requester_id, helper_id, note, created_by_id, "
+            "status, requester_answer, helper_answer, created_at) VALUES (1, 1, 2, 3, '', 1, "
+            "'proposed', '', '', :t)"), {"t": now})
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:  # explicit ids above: move the sequences past them
+            for table in ("member", "account", "exchange", "category", "listing", "match"):
+                conn.execute(text(f"SELECT setval('{table}_id_seq', 100)"))
+    engine.dispose()
+
+    upgraded = flask_cli(url, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    check = flask_cli(url, "check-ledger")
+    assert check.returncode == 0, check.stderr
+    assert re.search(r"ledger OK: 2 exchanges, 5 accounts", check.stdout), check.stdout
+
+    engine = create_engine(normalise_url(url))
+    with engine.connect() as conn:
+        banks = conn.execute(text("SELECT id, slug, name FROM bank")).all()
+        assert [(b.slug, b.name) for b in banks] == [("our-time-bank", "Our time bank")]
+        bank_id = banks[0].id
+        memberships = dict(conn.execute(text(
+            "SELECT member_id, role FROM membership WHERE bank_id = :b"), {"b": bank_id}).all())
+        assert memberships == {1: "coordinator", 2: "resident", 3: "resident"}
+        roles = dict(conn.execute(text("SELECT id, role FROM member")).all())
+        assert roles == {1: "resident", 2: "resident", 3: "resident", 4: "council"}
+        balances = dict(conn.execute(text(
+            "SELECT id, balance FROM account WHERE kind = 'member'")).all())
+        assert balances == {1: -60, 2: 90, 3: -90}
+        for table in ("account", "exchange", "listing", "match"):
+            assert conn.execute(text(
+                f"SELECT count(*) FROM {table} WHERE bank_id <> :b"),  # noqa: S608
+                {"b": bank_id}).scalar() == 0
+        assert conn.execute(text(
+            "SELECT count(*) FROM account WHERE kind = 'clearing'")).scalar() == 1
+    engine.dispose()
+    # And the upgraded site works: the coordinator still coordinates.
+    from tests.support import build_app
+
+    app = build_app(url)
+    client = app.test_client()
+    with app.app_context():
+        db.session.execute(text("UPDATE member SET password_hash = :h"),
+                           {"h": _hash(PASSWORD)})
+        db.session.commit()
+    login(client, "cole@example.org")
+    assert client.get("/coordinator/members").status_code == 200
+    assert "Rosa" in client.get("/coordinator/members").get_data(as_text=True)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _hash(password: str) -> str:
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(password)

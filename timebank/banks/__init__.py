@@ -1,0 +1,1 @@
+"""Banks: creating and editing them, their contact details, and switching between them."""
