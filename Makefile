@@ -8,7 +8,7 @@ FLASK := $(VENV)/bin/flask --app timebank
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench lint system-deps venv clean
+.PHONY: run test bench lint system-deps venv clean translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,15 @@ run: $(STAMP) instance/secret_key
 test: system-deps $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Extract every translatable string, merge it into each language's catalogue, compile.
+# Then translate what is new or marked fuzzy in timebank/translations/<lang>/LC_MESSAGES/
+# messages.po and run this again (tests fail on an untranslated or fuzzy message).
+POT := timebank/translations/messages.pot
+translations: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o $(POT) --no-location --sort-output .
+	$(VENV)/bin/pybabel update -i $(POT) -d timebank/translations --width 100 --no-fuzzy-matching
+	$(VENV)/bin/pybabel compile -d timebank/translations
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -517,3 +517,100 @@ def _hash(password: str) -> str:
     from werkzeug.security import generate_password_hash
 
     return generate_password_hash(password)
+
+
+# -- found by an adversarial read of the multi-bank change (each reproduced first) -------
+
+
+def test_a_coordinator_cannot_answer_for_a_member_of_another_bank(app, two_banks, make):
+    staff = make.member(Role.COORDINATOR, name="Coord South")
+    with app.app_context():
+        south = get(staff)
+        pending = ledger.record_exchange(
+            giver=ledger.account_of(south), receiver=account(two_banks["bob"], two_banks["north"]),
+            minutes=300, service_date=TODAY, recorded_by=south, idempotency_key=ledger.new_key(),
+            confirm=False).exchange
+        for answer in (ledger.confirm_exchange, ledger.decline_exchange):
+            with pytest.raises(ledger.LedgerError, match="Only the person who received"):
+                answer(pending.id, get(staff))
+        assert account(two_banks["bob"], two_banks["north"]).balance == 0
+
+
+def test_only_an_admin_reactivates_a_suspended_coordinator(app, client, make, login_as):
+    suspended = make.member(Role.COORDINATOR, status="suspended", name="Cora Suspended")
+    login_as(Role.COORDINATOR)
+    page = f"/coordinator/members/{suspended}"
+    response = submit(client, f"{page}/reactivate", {}, page=page)
+    assert response.status_code == 403
+    with app.app_context():
+        assert get(suspended).bank_status == "suspended"
+
+
+def test_suspended_in_one_bank_means_no_trading_there_from_another(app, two_banks, make):
+    with app.app_context():
+        from timebank.banks.service import join
+
+        both = get(two_banks["ann"])
+        join(both, db.session.get(Bank, two_banks["north"]), "resident", "active")
+        both.findable_elsewhere = True
+        membership = both.membership_in(two_banks["north"])
+        membership.status = "suspended"
+        db.session.commit()
+        from timebank.members.lookup import MemberNotFound, resolve_member
+
+        with pytest.raises(MemberNotFound):
+            resolve_member(f"Ann South (#{both.id})", two_banks["north"], other_banks=True)
+        with pytest.raises(ledger.LedgerError, match="not an active member"):
+            ledger.record_exchange(
+                giver=account(two_banks["bob"], two_banks["north"]),
+                receiver=ledger.account_of(get(two_banks["ann"]), two_banks["north"]),
+                minutes=60, service_date=TODAY, recorded_by=get(two_banks["bob"]),
+                idempotency_key=ledger.new_key(), confirm=True)
+
+
+def test_staff_find_other_banks_members_by_name_only(app, client, two_banks, make):
+    coordinator = make.member(Role.COORDINATOR)
+    with app.app_context():
+        bob_email, email = get(two_banks["bob"]).email, get(coordinator).email
+    login(client, email)
+    by_email = client.get(f"/members/search?q={bob_email[:7]}").get_data(as_text=True)
+    assert "Bob North" not in by_email
+    assert "Bob North" in client.get("/members/search?q=Bob").get_data(as_text=True)
+
+
+def test_weekly_digest_carries_each_banks_own_listings(app, two_banks, make):
+    from timebank import notify
+    from timebank.models import OutboxMessage
+
+    with app.app_context():
+        reader = get(two_banks["ann"])
+        reader.email_preference = "weekly"
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+        db.session.add(Listing(bank_id=two_banks["north"], member_id=two_banks["bob"],
+                               kind="offer", category_id=garden, title="North-only offer",
+                               expires_on=TODAY.replace(year=TODAY.year + 1)))
+        db.session.commit()
+        with notify.site_context():
+            notify.queue_digests()
+        bodies = [m.body for m in db.session.query(OutboxMessage)]
+    assert not any("North-only offer" in body for body in bodies)
+
+
+def test_visiting_another_banks_address_does_not_change_ones_bank(app, client, two_banks):
+    with app.app_context():
+        email = get(two_banks["ann"]).email
+    login(client, email)
+    assert client.get("/b/north/").status_code == 403
+    assert client.get("/statement").status_code == 200
+
+
+def test_a_reversal_key_replayed_on_another_exchange_reverses_nothing(app, two_banks, make):
+    staff = make.member(Role.ADMIN)
+    with app.app_context():
+        first = _interbank(two_banks, 30, confirm=True).exchange
+        second = _interbank(two_banks, 30, confirm=True).exchange
+        key = ledger.new_key()
+        ledger.reverse_exchange(first.id, get(staff), "typo", key)
+        with pytest.raises(ledger.LedgerError, match="expired"):
+            ledger.reverse_exchange(second.id, get(staff), "typo", key)
+        assert db.session.query(Exchange).filter_by(reverses_id=second.id).count() == 0

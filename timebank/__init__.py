@@ -58,10 +58,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
-    from . import auth, errors, security, templating, tenancy
+    from . import auth, errors, i18n, security, templating, tenancy
     from .cli import register_cli
 
     tenancy.init_app(app)
+    i18n.init_app(app)
     auth.init_login(app)
     errors.register(app)
     security.register(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -21,16 +22,17 @@ class Refused(ValueError):
 
 
 MESSAGES = {
-    400: ("Bad request", "The request could not be understood."),
-    401: ("Please log in", "You need to log in to see that page."),
-    403: ("Not allowed", "Your role does not allow you to see this page."),
-    404: ("Page not found", "There is no page at this address."),
-    405: ("Not allowed", "That action is not possible on this page."),
-    409: ("Conflict", "That change conflicts with another one."),
-    413: ("Too large", "What you sent is too large."),
-    422: ("Please check the form", "Some of what you entered needs another look."),
-    429: ("Too many attempts", "Please wait a minute before trying again."),
-    500: ("Something went wrong", "Sorry, something went wrong on our side. Please try again."),
+    400: (_l("Bad request"), _l("The request could not be understood.")),
+    401: (_l("Please log in"), _l("You need to log in to see that page.")),
+    403: (_l("Not allowed"), _l("Your role does not allow you to see this page.")),
+    404: (_l("Page not found"), _l("There is no page at this address.")),
+    405: (_l("Not allowed"), _l("That action is not possible on this page.")),
+    409: (_l("Conflict"), _l("That change conflicts with another one.")),
+    413: (_l("Too large"), _l("What you sent is too large.")),
+    422: (_l("Please check the form"), _l("Some of what you entered needs another look.")),
+    429: (_l("Too many attempts"), _l("Please wait a minute before trying again.")),
+    500: (_l("Something went wrong"),
+          _l("Sorry, something went wrong on our side. Please try again.")),
 }
 
 
@@ -40,7 +42,8 @@ def _wants_json() -> bool:
 
 
 def _respond(code: int, detail: str | None = None):
-    title, message = MESSAGES.get(code, (f"Error {code}", "Something went wrong."))
+    title, message = MESSAGES.get(code, (f"Error {code}", _l("Something went wrong.")))
+    title, message = str(title), str(message)
     if _wants_json():
         return jsonify({"error": title, "message": detail or message}), code
     return render_template("errors/error.html", code=code, title=title,

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import HiddenField, SelectField
 from wtforms.validators import DataRequired, Length, Optional
 
 from .extensions import db
+from .i18n import LANGUAGES
 from .models import Category
 
 NAME_MAX = 80
 TEXT_MAX = 2000
 
 
-def required(max_len: int, message: str = "This field is required."):
-    return [DataRequired(message=message), Length(max=max_len)]
+def required(max_len: int, message: str | None = None):
+    return [DataRequired(message=message or _l("This field is required.")),
+            Length(max=max_len)]
 
 
 def optional(max_len: int):
@@ -63,9 +67,16 @@ class ActionForm(FlaskForm):
     """A button-only form: carries the CSRF token and nothing else."""
 
 
+class LanguageForm(FlaskForm):
+    """The language switcher: one button per language, and the page to go back to."""
+
+    lang = SelectField(choices=choices(list(LANGUAGES.items())))
+    next = HiddenField()
+
+
 def category_choices() -> list:
     """The kinds of help in use, for a select field (0 means none chosen)."""
     rows = db.session.execute(
         select(Category.id, Category.name).where(Category.active).order_by(Category.name)
     ).all()
-    return choices([(0, "Choose…"), *[(r.id, r.name) for r in rows]])
+    return choices([(0, _l("Choose…")), *[(r.id, r.name) for r in rows]])

@@ -41,6 +41,7 @@ from .models import (
 from .models.audit import record as audit
 from .models.base import utcnow
 from .models.ledger import MAX_EXCHANGE_MINUTES, Outcome, format_minutes
+from .models.members import STAFF_ROLES, TRADING_ROLES
 from .tenancy import current_bank_id
 
 POOL_NAME = "Community pool"
@@ -156,10 +157,12 @@ def _check_service_date(service_date: date, today: date | None) -> None:
 
 
 def _check_party(account: Account, role: str) -> None:
+    """A member's account moves only while they are active in that account's bank."""
     member = account.member
-    if account.kind == AccountKind.MEMBER and (
-        member is None or member.status != MemberStatus.ACTIVE
-    ):
+    if account.kind != AccountKind.MEMBER:
+        return
+    if member is None or member.status != MemberStatus.ACTIVE or (
+            member.role_in(account.bank_id) not in TRADING_ROLES):
         name = member.display_name if member else "that member"
         raise LedgerError(f"{name} is not an active member, so cannot be the {role}.", role)
 
@@ -217,6 +220,9 @@ def _post(exchange: Exchange, by: Member, *, correction: bool = False) -> None:
             "minutes",
         )
     moves = [(receiver, -m), (giver, m)]
+    if exchange.counter_bank_id is not None and not correction:
+        # A bank may have stopped exchanges with other banks since this was recorded.
+        _check_interbank(exchange.bank_id, exchange.counter_bank_id)
     if exchange.counter_bank_id is not None:
         # Between banks: each bank's entries still sum to zero, through its clearing
         # account, and the two clearing accounts mirror each other.
@@ -350,6 +356,13 @@ def record_exchange(
     return Recorded(exchange, created=True)
 
 
+def _replay_reversal(prior: Exchange, exchange_id: int, by: Member) -> Recorded:
+    """The first result of a reversal form sent again: only for that exchange and recorder."""
+    if prior.reverses_id != exchange_id or prior.recorded_by_id != by.id:
+        raise LedgerError("This form has expired; please open it again.")
+    return Recorded(prior, created=False)
+
+
 def _check_interbank(giver_bank_id: int, receiver_bank_id: int) -> None:
     for bank_id in (giver_bank_id, receiver_bank_id):
         bank = db.session.get(Bank, bank_id)
@@ -388,10 +401,13 @@ def _pending_for(exchange_id: int, by: Member, verb: str) -> Exchange:
     """Lock a pending exchange that ``by`` may answer (confirm/decline) or withdraw (cancel)."""
     exchange = _lock_exchange(exchange_id)
     if verb == "cancel":
-        if not (by.is_staff or exchange.recorded_by_id == by.id):
+        # The recorder withdraws it, or staff of the bank it was recorded in.
+        if not (exchange.recorded_by_id == by.id
+                or by.role_in(exchange.bank_id) in STAFF_ROLES):
             raise LedgerError("Only the person who recorded this exchange can cancel it.")
-    # The receiving member answers; a coordinator may answer for them.
-    elif not (by.is_staff or exchange.receiver.member_id == by.id):
+    # The receiving member answers; a coordinator of the receiver's bank may answer for them.
+    elif not (exchange.receiver.member_id == by.id
+              or by.role_in(exchange.receiver.bank_id) in STAFF_ROLES):
         raise LedgerError(f"Only the person who received this time can {verb} it.")
     if exchange.status != ExchangeStatus.PENDING:
         raise LedgerError(f"This exchange is already {exchange.status}.")
@@ -434,7 +450,7 @@ def reverse_exchange(exchange_id: int, by: Member, reason: str, idempotency_key:
         raise LedgerError("Say why this exchange is being reversed.", "reason")
     prior = _existing(idempotency_key)
     if prior is not None:
-        return Recorded(prior, created=False)
+        return _replay_reversal(prior, exchange_id, by)
     try:
         with write_transaction():
             original = _lock_exchange(exchange_id)

@@ -12,21 +12,23 @@ import smtplib
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from .extensions import db
 from .models import (
+    Bank,
     EmailPreference,
     Listing,
     ListingStatus,
     Member,
+    Membership,
     MemberStatus,
     Notification,
     OutboxMessage,
 )
 from .models.base import utcnow
-from .tenancy import current_bank, current_bank_id
+from .tenancy import bank_url, current_bank, current_bank_id
 
 MAX_ATTEMPTS = 8
 
@@ -37,22 +39,24 @@ def absolute(path: str) -> str:
 
 
 def notify(member: Member, text: str, url: str, subject: str | None = None,
-           site_wide: bool = False) -> None:
+           site_wide: bool = False, bank_id: int | None = None) -> None:
     """Tell ``member`` something in the app, and by e-mail if they want it now. Caller commits.
 
     ``url`` is a site path from ``url_for``; e-mails carry it on TIMEBANK_BASE_URL. The
     notification belongs to the current bank unless it is ``site_wide`` (assets, say).
     """
-    bank_id = None if site_wide else current_bank_id()
+    if not site_wide and bank_id is None:
+        bank_id = current_bank_id()
     db.session.add(Notification(member_id=member.id, bank_id=bank_id, text=text[:300],
                                 url=url[:300]))
     if member.email_preference == EmailPreference.IMMEDIATELY:
         queue_email(member, subject or text[:100], f"{text}\n\n{absolute(url)}\n")
 
 
-def queue_email(member: Member, subject: str, body: str) -> OutboxMessage:
+def queue_email(member: Member, subject: str, body: str,
+                bank_name: str | None = None) -> OutboxMessage:
     bank = current_bank()
-    name = bank.name if bank is not None else "time bank"
+    name = bank_name or (bank.name if bank is not None else "time bank")
     footer = (f"\n--\n{name}\nYou get this because of your e-mail setting on your profile. "
               "You can change it there at any time.\n")
     # Subjects are one line: member text (a listing title…) must not break the header.
@@ -149,8 +153,6 @@ def queue_digests(now: datetime | None = None, radius_km: float = 5.0) -> int:
 
     Builds links with ``url_for``: outside a request, run it in ``site_context()``.
     """
-    from .geo import haversine_km
-
     now = now or utcnow()
     week_ago = now - timedelta(days=7)
     members = db.session.scalars(
@@ -167,38 +169,48 @@ def queue_digests(now: datetime | None = None, radius_km: float = 5.0) -> int:
                               Listing.created_at > week_ago)
         .order_by(Listing.created_at)
     ).all()
-    own_categories: dict[int, set[int]] = {}
-    for member_id, category_id in db.session.execute(
-        select(Listing.member_id, Listing.category_id).distinct()
+    own_categories: dict[tuple[int, int], set[int]] = {}
+    for member_id, bank_id, category_id in db.session.execute(
+        select(Listing.member_id, Listing.bank_id, Listing.category_id).distinct()
     ):
-        own_categories.setdefault(member_id, set()).add(category_id)
+        own_categories.setdefault((member_id, bank_id), set()).add(category_id)
+    banks_of: dict[int, list[Bank]] = {}
+    for membership in db.session.scalars(select(Membership).where(
+            Membership.member_id.in_([m.id for m in members]),
+            Membership.status == MemberStatus.ACTIVE)):
+        banks_of.setdefault(membership.member_id, []).append(membership.bank)
     queued = 0
     for member in members:
         since = max(member.last_digest_at or week_ago, week_ago)
-        cats = own_categories.get(member.id, set())
-        picks = []
-        for listing in recent:
-            if listing.member_id == member.id or listing.created_at <= since:
-                continue
-            if cats and listing.category_id not in cats:
-                continue
-            if (member.public_latitude is not None and listing.latitude is not None
-                    and haversine_km(member.public_latitude, member.public_longitude,
-                                     listing.latitude, listing.longitude) > radius_km):
-                continue
-            picks.append(listing)
         member.last_digest_at = now
-        if not picks:
-            continue
-        lines = [f"New in your time bank this week ({len(picks)}):", ""]
-        for listing in picks[:20]:
-            lines.append(f"- {listing.kind_label}: {listing.title} "
-                         f"({listing.category.name})")
-            lines.append(f"  {absolute(url_for('listings.show', listing_id=listing.id))}")
-        queue_email(member, "This week in your time bank", "\n".join(lines) + "\n")
-        queued += 1
+        # One digest per bank the member belongs to, with that bank's listings only.
+        for bank in banks_of.get(member.id, []):
+            cats = own_categories.get((member.id, bank.id), set())
+            picks = [listing for listing in recent if listing.bank_id == bank.id
+                     and listing.member_id != member.id and listing.created_at > since
+                     and (not cats or listing.category_id in cats)
+                     and not _too_far(member, listing, radius_km)]
+            if not picks:
+                continue
+            lines = [f"New in {bank.name} this week ({len(picks)}):", ""]
+            for listing in picks[:20]:
+                lines.append(f"- {listing.kind_label}: {listing.title} "
+                             f"({listing.category.name})")
+                link = bank_url("listings.show", bank.id, listing_id=listing.id)
+                lines.append(f"  {absolute(link)}")
+            queue_email(member, f"This week in {bank.name}", "\n".join(lines) + "\n",
+                        bank_name=bank.name)
+            queued += 1
     db.session.commit()
     return queued
+
+
+def _too_far(member: Member, listing: Listing, radius_km: float) -> bool:
+    from .geo import haversine_km
+
+    return (member.public_latitude is not None and listing.latitude is not None
+            and haversine_km(member.public_latitude, member.public_longitude,
+                             listing.latitude, listing.longitude) > radius_km)
 
 
 def site_context():

@@ -1,14 +1,34 @@
-"""Template globals and filters."""
+"""Template globals and filters: hours, dates in the page's language, status words."""
 
 from __future__ import annotations
 
-from flask import Flask
+from datetime import date
 
-from .models.ledger import format_minutes
+from flask import Flask
+from flask_babel import format_date
+from flask_babel import gettext as _
+
+from .models.ledger import OUTCOME_SCALE, format_minutes
+
+
+def status_word(status: str) -> str:
+    """A status as the page's language says it (exchanges, listings, matches, members)."""
+    words = {
+        "pending": _("pending"), "confirmed": _("confirmed"), "declined": _("declined"),
+        "cancelled": _("cancelled"), "active": _("active"), "suspended": _("suspended"),
+        "open": _("open"), "matched": _("matched"), "closed": _("closed"),
+        "proposed": _("proposed"), "accepted": _("accepted"), "completed": _("completed"),
+        "published": _("published"), "rejected": _("rejected"), "archived": _("archived"),
+    }
+    return words.get(status, status)
 
 
 def register(app: Flask) -> None:
     app.jinja_env.filters["hours"] = format_minutes
+    app.jinja_env.filters["day"] = lambda d: format_date(d, "medium") if d else ""
+    app.jinja_env.filters["longday"] = lambda d: format_date(d, "long") if d else ""
+    app.jinja_env.filters["status"] = status_word
+    app.jinja_env.globals["outcome_word"] = lambda score: str(dict(OUTCOME_SCALE)[score])
 
     @app.context_processor
     def _unread():
@@ -22,6 +42,4 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def _dates():
-        from datetime import date
-
         return {"today_iso": lambda: date.today().isoformat()}

@@ -57,13 +57,13 @@ def bank_by_slug(slug: str) -> Bank | None:
 
 
 def _person_banks() -> list[int]:
-    """The banks the logged-in person belongs to (pending or active), lowest id first."""
+    """The banks the logged-in person is an active member of, lowest id first."""
     if not (has_request_context() and current_user.is_authenticated):
         return []
     return list(db.session.scalars(
         select(Membership.bank_id).where(
             Membership.member_id == current_user.id,
-            Membership.status != MemberStatus.SUSPENDED)
+            Membership.status == MemberStatus.ACTIVE)
         .order_by(Membership.bank_id)))
 
 
@@ -87,7 +87,13 @@ def current_bank() -> Bank | None:
     if not has_app_context():
         return None
     if "bank" not in g:
-        g.bank = _resolve()
+        try:
+            g.bank = _resolve()
+        except SQLAlchemyError:
+            # Error pages (and the language choice) must still work when the database
+            # cannot answer; whatever needed the bank fails on its own.
+            db.session.rollback()
+            return None
     return g.bank
 
 
@@ -109,6 +115,15 @@ def my_banks() -> list[Bank]:
     return list(db.session.scalars(select(Bank).where(Bank.id.in_(ids)).order_by(Bank.name)))
 
 
+def bank_url(endpoint: str, bank_id: int, **values) -> str:
+    """``url_for`` in a given bank (for links that must not follow the current one)."""
+    from flask import url_for
+
+    if bank_count() > 1 and bank_id != current_bank_id():
+        values["bank"] = db.session.get(Bank, bank_id).slug
+    return url_for(endpoint, **values)
+
+
 def init_app(app: Flask) -> None:
     @app.url_value_preprocessor
     def _bank_from_url(endpoint, values):
@@ -117,13 +132,13 @@ def init_app(app: Flask) -> None:
             if bank is None:
                 abort(404)
             g.bank = bank
-            if session.get("bank") != bank.slug:
-                session["bank"] = bank.slug
             # Another bank's pages are closed to those who do not belong to it (they may
-            # still log in or out there).
-            if (current_user.is_authenticated and current_user.role_in(bank.id) is None
-                    and not (endpoint or "").startswith("auth.")):
-                abort(403, f"You are not a member of {bank.name}.")
+            # still log in or out there), and it does not become their current bank.
+            if current_user.is_authenticated and current_user.role_in(bank.id) is None:
+                if not (endpoint or "").startswith("auth."):
+                    abort(403, f"You are not a member of {bank.name}.")
+            elif session.get("bank") != bank.slug:
+                session["bank"] = bank.slug
 
     @app.url_defaults
     def _bank_in_urls(endpoint, values):
@@ -136,12 +151,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _bank_context():
-        try:
-            bank = current_bank()
-        except SQLAlchemyError:
-            # Error pages must render even when the database cannot answer.
-            db.session.rollback()
-            bank = None
+        bank = current_bank()
         several = bank is not None and bank_count() > 1
         return {"bank": bank, "bank_name": bank.name if bank else "timebank",
                 "my_banks": my_banks if several else list}

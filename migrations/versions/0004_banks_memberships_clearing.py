@@ -150,7 +150,7 @@ def _one_bank_from_what_exists():
         opening_hours="", welcome_text="", default_floor=floor, default_language="en",
         interbank=True, created_at=now))
     bank_id = conn.execute(sa.select(bank.c.id)).scalar()
-    for table in ("account", "exchange", "listing", "match"):
+    for table in ("account", "exchange", "listing", "match", "notification"):
         conn.execute(sa.text(f"UPDATE {table} SET bank_id = :b"), {"b": bank_id})
     account = sa.table("account", *(sa.column(c) for c in (
         "kind", "bank_id", "member_id", "name", "balance", "floor", "created_at")))

@@ -1,5 +1,6 @@
 """Admin forms: the two taxonomies (kinds of help, kinds of asset)."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Regexp
@@ -8,10 +9,10 @@ from ..forms import NAME_MAX, required
 
 
 class CategoryForm(FlaskForm):
-    name = StringField("Name of the kind of help", validators=required(NAME_MAX))
+    name = StringField(_l("Name of the kind of help"), validators=required(NAME_MAX))
 
 
 class AssetCategoryForm(FlaskForm):
-    name = StringField("Name of the kind of asset", validators=required(NAME_MAX))
-    colour = StringField("Map colour", default="#555555", validators=[
-        Regexp(r"^#[0-9a-fA-F]{6}$", message="Choose a colour like #1a2b3c.")])
+    name = StringField(_l("Name of the kind of asset"), validators=required(NAME_MAX))
+    colour = StringField(_l("Map colour"), default="#555555", validators=[
+        Regexp(r"^#[0-9a-fA-F]{6}$", message=_l("Choose a colour like #1a2b3c."))])

@@ -1,6 +1,7 @@
 """Admin pages: members' roles and the two taxonomies."""
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
@@ -27,7 +28,8 @@ def set_role(member_id: int):
         members.set_role(member, form.role.data, current_user, current_bank_id())
     except members.MemberError as error:
         abort(error.status, error.message)
-    flash(f"{member.display_name} is now a {member.role_label.lower()}.", "success")
+    flash(_("%(name)s's role is now: %(role)s.", name=member.display_name,
+            role=member.role_label), "success")
     return redirect(url_for("members.detail", member_id=member.id), 303)
 
 
@@ -44,7 +46,7 @@ def taxonomy(kind: str):
             except taxa.TaxonomyError as error:
                 form.name.errors.append(str(error))
             else:
-                flash(f"Added “{form.name.data.strip()}”.", "success")
+                flash(_("Added “%(name)s”.", name=form.name.data.strip()), "success")
                 return redirect(url_for("admin.taxonomy", kind=kind), 303)
         status = 422
     return render("admin/taxonomy.html", status=status, form=form, rows=taxa.items(kind),
@@ -58,5 +60,6 @@ def taxonomy_state(kind: str, item_id: int, action: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     item = taxa.set_active(kind, item_id, action == "restore", current_user)
-    flash(f"“{item.name}” is {'back in use' if item.active else 'retired'}.", "success")
+    flash(_("“%(name)s” is back in use.", name=item.name) if item.active
+          else _("“%(name)s” is retired.", name=item.name), "success")
     return redirect(url_for("admin.taxonomy", kind=kind), 303)

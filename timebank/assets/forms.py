@@ -1,5 +1,7 @@
 """Asset forms: suggest or edit an asset, review it, reject it, filter the map, gaps."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -18,34 +20,35 @@ from ..forms import QueryForm, choices, optional, required, strip
 
 
 class AssetForm(FlaskForm):
-    name = StringField("Name", filters=[strip], validators=required(200, "Give the name."))
-    category = SelectField("Kind of asset", coerce=int,
-                           validators=[InputRequired(message="Choose a kind of asset.")])
-    description = TextAreaField("What it is and what happens there", validators=optional(5000))
-    address_1 = StringField("Street address", filters=[strip], validators=optional(200))
-    city = StringField("Town or city", filters=[strip], validators=optional(100))
-    postal_code = StringField("Postcode", filters=[strip], validators=optional(20))
-    latitude = FloatField("Latitude (set by clicking the map)", validators=[
-        Optional(), NumberRange(min=-90, max=90, message="Latitude is between -90 and 90.")])
-    longitude = FloatField("Longitude (set by clicking the map)", validators=[
-        Optional(), NumberRange(min=-180, max=180, message="Longitude is between -180 and 180.")])
-    opening_hours = StringField("Opening hours", validators=optional(300))
-    audience = StringField("Who it is for", validators=optional(300))
-    open_to_all = BooleanField("Open to everyone", default=True)
-    step_free = BooleanField("Step-free access")
-    accessibility = TextAreaField("Accessibility notes", validators=optional(2000))
-    run_by = StringField("Who runs it", validators=optional(200))
-    url = URLField("Website", filters=[strip], validators=[
-        Optional(), URL(message="Enter a web address starting with https://"),
+    name = StringField(_l("Name"), filters=[strip], validators=required(200, _l("Give the name.")))
+    category = SelectField(_l("Kind of asset"), coerce=int,
+                           validators=[InputRequired(message=_l("Choose a kind of asset."))])
+    description = TextAreaField(_l("What it is and what happens there"), validators=optional(5000))
+    address_1 = StringField(_l("Street address"), filters=[strip], validators=optional(200))
+    city = StringField(_l("Town or city"), filters=[strip], validators=optional(100))
+    postal_code = StringField(_l("Postcode"), filters=[strip], validators=optional(20))
+    latitude = FloatField(_l("Latitude (set by clicking the map)"), validators=[
+        Optional(), NumberRange(min=-90, max=90, message=_l("Latitude is between -90 and 90."))])
+    longitude = FloatField(_l("Longitude (set by clicking the map)"), validators=[
+        Optional(),
+        NumberRange(min=-180, max=180, message=_l("Longitude is between -180 and 180."))])
+    opening_hours = StringField(_l("Opening hours"), validators=optional(300))
+    audience = StringField(_l("Who it is for"), validators=optional(300))
+    open_to_all = BooleanField(_l("Open to everyone"), default=True)
+    step_free = BooleanField(_l("Step-free access"))
+    accessibility = TextAreaField(_l("Accessibility notes"), validators=optional(2000))
+    run_by = StringField(_l("Who runs it"), validators=optional(200))
+    url = URLField(_l("Website"), filters=[strip], validators=[
+        Optional(), URL(message=_l("Enter a web address starting with https://")),
         *optional(300)])
-    email = EmailField("Contact email", filters=[strip], validators=[
-        Optional(), Email(message="Enter an email address like name@example.org."),
+    email = EmailField(_l("Contact email"), filters=[strip], validators=[
+        Optional(), Email(message=_l("Enter an email address like name@example.org.")),
         *optional(254)])
-    phone = StringField("Contact phone", validators=optional(40))
+    phone = StringField(_l("Contact phone"), validators=optional(40))
 
     def validate_category(self, field):
         if not any(str(c.value) == str(field.data) for c in field.choices):
-            raise ValidationError("Choose one of the listed kinds of asset.")
+            raise ValidationError(_("Choose one of the listed kinds of asset."))
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -53,43 +56,46 @@ class AssetForm(FlaskForm):
         has_point = self.latitude.data is not None and self.longitude.data is not None
         if not has_point and not (self.address_1.data or self.postal_code.data):
             self.address_1.errors = [*self.address_1.errors,
-                                     "Give a street address or postcode, or pick the place "
-                                     "on the map."]
+                                     _l("Give a street address or postcode, or pick the place "
+                                     "on the map.")]
             ok = False
         return ok
 
     def validate_longitude(self, field):
         if (field.data is None) != (self.latitude.data is None):
-            raise ValidationError("Give both latitude and longitude, or neither.")
+            raise ValidationError(_("Give both latitude and longitude, or neither."))
 
 
 class ReviewForm(FlaskForm):
-    still_there = RadioField("Is it still there?", choices=choices([("yes", "Yes"),
-                                                                     ("no", "No")]),
-                             validators=[InputRequired(message="Say whether it is still there.")])
-    welcoming = RadioField("How welcoming is it?", coerce=int, choices=choices(
-        [(4, "Very welcoming"), (3, "Welcoming"), (2, "Not very"), (1, "Not at all")]),
-        validators=[InputRequired(message="Choose one.")])
-    accessible = RadioField("Is it accessible?", choices=choices(
-        [("yes", "Yes"), ("partly", "Partly"), ("no", "No"), ("unsure", "Not sure")]),
-        validators=[InputRequired(message="Choose one.")])
-    comment = TextAreaField("Anything others should know? (optional)",
+    still_there = RadioField(_l("Is it still there?"), choices=choices([("yes", _l("Yes")),
+                                                                     ("no", _l("No"))]),
+                             validators=[InputRequired(
+                                 message=_l("Say whether it is still there."))])
+    welcoming = RadioField(_l("How welcoming is it?"), coerce=int, choices=choices(
+        [(4, _l("Very welcoming")), (3, _l("Welcoming")), (2, _l("Not very")),
+         (1, _l("Not at all"))]),
+        validators=[InputRequired(message=_l("Choose one."))])
+    accessible = RadioField(_l("Is it accessible?"), choices=choices(
+        [("yes", _l("Yes")), ("partly", _l("Partly")), ("no", _l("No")),
+         ("unsure", _l("Not sure"))]),
+        validators=[InputRequired(message=_l("Choose one."))])
+    comment = TextAreaField(_l("Anything others should know? (optional)"),
                             validators=optional(1000))
 
 
 class RejectForm(FlaskForm):
-    reason = TextAreaField("Reason (shown to the person who suggested it)",
-                           validators=required(1000, "Give a reason."))
+    reason = TextAreaField(_l("Reason (shown to the person who suggested it)"),
+                           validators=required(1000, _l("Give a reason.")))
 
 
 class MapFilterForm(QueryForm):
-    category = SelectField("Kind of asset", validators=[Optional()])
-    q = StringField("Words", validators=optional(100))
-    open_to_all = BooleanField("Open to everyone")
-    step_free = BooleanField("Step-free access")
+    category = SelectField(_l("Kind of asset"), validators=[Optional()])
+    q = StringField(_l("Words"), validators=optional(100))
+    open_to_all = BooleanField(_l("Open to everyone"))
+    step_free = BooleanField(_l("Step-free access"))
 
 
 class GapForm(QueryForm):
-    category = SelectField("Kind of asset", validators=[Optional()])
-    distance = IntegerField("Walking distance (metres)", default=800, validators=[
-        Optional(), NumberRange(min=100, max=5000, message="Enter 100 to 5000 metres.")])
+    category = SelectField(_l("Kind of asset"), validators=[Optional()])
+    distance = IntegerField(_l("Walking distance (metres)"), default=800, validators=[
+        Optional(), NumberRange(min=100, max=5000, message=_l("Enter 100 to 5000 metres."))])

@@ -11,6 +11,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import geo
@@ -146,7 +147,7 @@ def review(asset_id: int):
     if form.validate_on_submit():
         register.review(asset, current_user, form.still_there.data == "yes",
                         form.welcoming.data, form.accessible.data, form.comment.data or "")
-        flash("Thank you for checking on it.", "success")
+        flash(_("Thank you for checking on it."), "success")
         return redirect(url_for("assets.show", asset_id=asset.id), 303)
     reviews = register.reviews_of(asset)
     return render("assets/show.html", status=422, asset=asset, reviews=reviews,
@@ -160,11 +161,11 @@ def _prepare(form: AssetForm) -> AssetForm:
 
 def _geocode_note(state: str) -> None:
     if state == GeocodeState.PENDING:
-        flash("Saved. We could not look up the address just now, so it is not on the map "
-              "yet; we will try again later.", "info")
+        flash(_("Saved. We could not look up the address just now, so it is not on the map "
+                "yet; we will try again later."), "info")
     elif state == GeocodeState.NOT_FOUND:
-        flash("Saved, but we could not find that address on the map. A coordinator will "
-              "place it; or pick the place on the map yourself.", "info")
+        flash(_("Saved, but we could not find that address on the map. A coordinator will "
+                "place it; or pick the place on the map yourself."), "info")
 
 
 @bp.route("/assets/new", methods=["GET", "POST"])
@@ -174,8 +175,8 @@ def suggest():
     if form.validate_on_submit():
         asset, state = register.suggest(form.data, current_user, geo.geocoder())
         _geocode_note(state)
-        flash("Thank you! A coordinator will check your suggestion before it goes on the map.",
-              "success")
+        flash(_("Thank you! A coordinator will check your suggestion before it goes on "
+                "the map."), "success")
         return redirect(url_for("assets.show", asset_id=asset.id), 303)
     if (reload := _full_page_only()) is not None:
         return reload
@@ -206,7 +207,7 @@ def edit(asset_id: int):
     if form.validate_on_submit():
         publish = request.form.get("publish") == "1"
         _geocode_note(register.edit(asset, form.data, current_user, geo.geocoder(), publish))
-        flash("Published." if publish else "Saved.", "success")
+        flash(_("Published.") if publish else _("Saved."), "success")
         return redirect(url_for("assets.show", asset_id=asset.id), 303)
     if (reload := _full_page_only()) is not None:
         return reload
@@ -221,11 +222,11 @@ def reject(asset_id: int):
     asset = db.get_or_404(Asset, asset_id)
     form = RejectForm()
     if not form.validate_on_submit():
-        flash("Give a reason: the person who suggested it will see it.", "error")
+        flash(_("Give a reason: the person who suggested it will see it."), "error")
         return redirect(url_for("assets.edit", asset_id=asset.id), 303)
     register.reject(asset, form.reason.data, current_user,
                     url_for("assets.show", asset_id=asset.id))
-    flash("Rejected; the person who suggested it has been told why.", "success")
+    flash(_("Rejected; the person who suggested it has been told why."), "success")
     return redirect(url_for("assets.moderate"), 303)
 
 
@@ -237,10 +238,10 @@ def change(asset_id: int, action: str):
         abort(400)
     if action == "archive":
         register.archive(asset, current_user)
-        flash("Archived: it no longer shows on the map.", "success")
+        flash(_("Archived: it no longer shows on the map."), "success")
     else:
         register.confirm(asset, current_user)
-        flash("Marked as still there.", "success")
+        flash(_("Marked as still there."), "success")
     return redirect(url_for("assets.moderate"), 303)
 
 

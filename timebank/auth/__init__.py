@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from ..extensions import db, login_manager
 from ..models import Member, MemberStatus
@@ -10,7 +11,7 @@ from ..models import Member, MemberStatus
 
 def init_login(app: Flask) -> None:
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message = _l("Please log in to see that page.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 

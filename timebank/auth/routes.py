@@ -1,6 +1,7 @@
 """Registering, logging in and logging out."""
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..extensions import limiter
@@ -18,6 +19,8 @@ bp = BankBlueprint("auth", __name__)
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
+    if current_bank() is None:
+        abort(404)  # no bank to join yet
     form = RegisterForm()
     if form.validate_on_submit():
         try:
@@ -26,8 +29,8 @@ def register():
         except service.AuthError as error:
             getattr(form, error.field).errors.append(error.message)
         else:
-            flash("Thank you for joining. A coordinator will check your details and "
-                  "approve your membership; you can log in once they have.", "success")
+            flash(_("Thank you for joining. A coordinator will check your details and "
+                    "approve your membership; you can log in once they have."), "success")
             return redirect(url_for("main.index"))
     return render_form("auth/register.html", form)
 
@@ -59,7 +62,7 @@ def login():
             getattr(form, error.field).errors.append(error.message)
         else:
             login_user(member)
-            flash(f"Welcome, {member.display_name}.", "success")
+            flash(_("Welcome, %(name)s.", name=member.display_name), "success")
             return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
     return render_form("auth/login.html", form)
 
@@ -67,5 +70,6 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     logout_user()
-    flash("You have logged out.", "info")
+    session.pop("bank", None)  # the next person at this browser starts afresh
+    flash(_("You have logged out."), "info")
     return redirect(url_for("main.index"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -21,7 +22,7 @@ def register(email: str, display_name: str, neighbourhood: str, password: str,
     """A new member of ``bank``, pending until one of its coordinators approves them."""
     email = Member.normalise_email(email)
     if db.session.scalar(select(Member.id).where(Member.email == email)):
-        raise AuthError("That email address is already registered. Try logging in.", "email")
+        raise AuthError(_("That email address is already registered. Try logging in."), "email")
     member = Member(email=email, display_name=display_name.strip(),
                     neighbourhood=neighbourhood.strip(), status=MemberStatus.PENDING)
     member.set_password(password)
@@ -51,10 +52,10 @@ def authenticate(email: str, password: str) -> Member:
     if member is None:
         _dummy_check(password)
     if member is None or not member.check_password(password):
-        raise AuthError("That email address and password do not match.", "password")
+        raise AuthError(_("That email address and password do not match."), "password")
     if member.status == MemberStatus.PENDING:
-        raise AuthError("Your membership is waiting for a coordinator's approval. "
-                        "You can log in once it is approved.", "email")
+        raise AuthError(_("Your membership is waiting for a coordinator's approval. "
+                          "You can log in once it is approved."), "email")
     if member.status == MemberStatus.SUSPENDED:
-        raise AuthError("Your membership is suspended. Please contact a coordinator.", "email")
+        raise AuthError(_("Your membership is suspended. Please contact a coordinator."), "email")
     return member

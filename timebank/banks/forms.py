@@ -1,32 +1,34 @@
 """Bank forms: a new bank, its settings (admins), its contact details (coordinators)."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Email, NumberRange, Optional, Regexp
 
 from ..forms import choices, optional, required, strip
 
-LANGUAGES = [("en", "English"), ("cy", "Cymraeg (Welsh)"), ("es", "Español (Spanish)")]
+LANGUAGES = [("en", _l("English")), ("cy", _l("Cymraeg (Welsh)")), ("es", _l("Español (Spanish)"))]
 
 
 class NewBankForm(FlaskForm):
-    slug = StringField("Short name for web addresses (/b/short-name/)", filters=[strip],
+    slug = StringField(_l("Short name for web addresses (/b/short-name/)"), filters=[strip],
                        validators=[*required(40), Regexp(
                            r"^[a-z0-9][a-z0-9-]*$",
-                           message="Use lower-case letters, digits and hyphens.")])
-    name = StringField("Name of the bank", filters=[strip], validators=required(120))
+                           message=_l("Use lower-case letters, digits and hyphens."))])
+    name = StringField(_l("Name of the bank"), filters=[strip], validators=required(120))
 
 
 class ContactForm(FlaskForm):
     """What coordinators keep up to date: how people without computers reach the bank."""
 
-    office_address = StringField("Office address", filters=[strip], validators=optional(300))
-    phone = StringField("Phone", filters=[strip], validators=optional(40))
-    email = StringField("E-mail", filters=[strip], validators=[
-        Optional(), Email(message="Enter an e-mail address such as office@example.org.")])
-    opening_hours = StringField("Opening hours (for example: Tue and Thu 10–2)",
+    office_address = StringField(_l("Office address"), filters=[strip], validators=optional(300))
+    phone = StringField(_l("Phone"), filters=[strip], validators=optional(40))
+    email = StringField(_l("E-mail"), filters=[strip], validators=[
+        Optional(), Email(message=_l("Enter an e-mail address such as office@example.org."))])
+    opening_hours = StringField(_l("Opening hours (for example: Tue and Thu 10–2)"),
                                 filters=[strip], validators=optional(300))
-    welcome_text = TextAreaField("Welcome text on the bank's home page", filters=[strip],
+    welcome_text = TextAreaField(_l("Welcome text on the bank's home page"), filters=[strip],
                                  validators=optional(2000))
 
 
@@ -38,29 +40,31 @@ def _bbox_field(label: str, low: float, high: float):
 class BankSettingsForm(ContactForm):
     """Everything about a bank, for admins of the install."""
 
-    name = StringField("Name of the bank", filters=[strip], validators=required(120))
-    floor_hours = IntegerField("Lowest balance for new accounts, in hours (0 or below)",
-                               validators=[NumberRange(min=-1000, max=0,
-                                                       message="Enter a number from -1000 to 0.")])
-    default_language = SelectField("Default language", choices=choices(LANGUAGES))
-    interbank = BooleanField("Members may exchange time with members of other banks")
+    name = StringField(_l("Name of the bank"), filters=[strip], validators=required(120))
+    floor_hours = IntegerField(_l("Lowest balance for new accounts, in hours (0 or below)"),
+                               validators=[NumberRange(
+                                   min=-1000, max=0,
+                                   message=_l("Enter a number from -1000 to 0."))])
+    default_language = SelectField(_l("Default language"), choices=choices(LANGUAGES))
+    interbank = BooleanField(_l("Members may exchange time with members of other banks"))
     clearing_limit_hours = IntegerField(
-        "Most hours owed to or by other banks (empty: no limit)",
-        validators=[Optional(), NumberRange(min=0, max=100000, message="Enter 0 or more.")])
-    min_lon = _bbox_field("Area: west edge (longitude)", -180, 180)
-    min_lat = _bbox_field("Area: south edge (latitude)", -90, 90)
-    max_lon = _bbox_field("Area: east edge (longitude)", -180, 180)
-    max_lat = _bbox_field("Area: north edge (latitude)", -90, 90)
+        _l("Most hours owed to or by other banks (empty: no limit)"),
+        validators=[Optional(), NumberRange(min=0, max=100000, message=_l("Enter 0 or more."))])
+    min_lon = _bbox_field(_l("Area: west edge (longitude)"), -180, 180)
+    min_lat = _bbox_field(_l("Area: south edge (latitude)"), -90, 90)
+    max_lon = _bbox_field(_l("Area: east edge (longitude)"), -180, 180)
+    max_lat = _bbox_field(_l("Area: north edge (latitude)"), -90, 90)
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         box = [self.min_lon.data, self.min_lat.data, self.max_lon.data, self.max_lat.data]
         if ok and any(v is not None for v in box):
             if any(v is None for v in box):
-                self.min_lon.errors.append("Give all four edges of the area, or none.")
+                self.min_lon.errors.append(_("Give all four edges of the area, or none."))
                 return False
             if box[0] >= box[2] or box[1] >= box[3]:
-                self.min_lon.errors.append("West must be less than east, south less than north.")
+                self.min_lon.errors.append(
+                    _("West must be less than east, south less than north."))
                 return False
         return ok
 

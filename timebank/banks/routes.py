@@ -1,6 +1,7 @@
 """Bank pages: admins create banks and set them up; coordinators keep the contact details."""
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
@@ -25,8 +26,8 @@ def index():
             getattr(form, error.field or "slug").errors.append(error.message)
         else:
             db.session.commit()
-            flash(f"Created {bank.name}. Now add its contact details and coordinators.",
-                  "success")
+            flash(_("Created %(bank)s. Now add its contact details and coordinators.",
+                    bank=bank.name), "success")
             return redirect(url_for("banks.settings", bank_id=bank.id), 303)
     return render_form("banks/index.html", form, banks=service.all_banks())
 
@@ -43,7 +44,7 @@ def settings(bank_id: int):
     if form.validate_on_submit():
         service.update(the_bank, form.values(), current_user,
                        fields=service.CONTACT_FIELDS + service.SETTINGS_FIELDS)
-        flash("Saved.", "success")
+        flash(_("Saved."), "success")
         return redirect(url_for("banks.settings", bank_id=the_bank.id), 303)
     return render_form("banks/settings.html", form, the_bank=the_bank)
 
@@ -57,6 +58,6 @@ def contact():
     form = ContactForm(obj=the_bank if request.method == "GET" else None)
     if form.validate_on_submit():
         service.update(the_bank, form.data, current_user)
-        flash("The bank's contact details are saved.", "success")
+        flash(_("The bank's contact details are saved."), "success")
         return redirect(url_for("banks.contact"), 303)
     return render_form("banks/contact.html", form, the_bank=the_bank)

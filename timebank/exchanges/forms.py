@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -18,7 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ..forms import TEXT_MAX, choices, optional, required
 from ..models.ledger import OUTCOME_SCALE
 
-MINUTE_CHOICES = [(0, "0 min"), (15, "15 min"), (30, "30 min"), (45, "45 min")]
+MINUTE_CHOICES = [(0, _l("0 min")), (15, _l("15 min")), (30, _l("30 min")), (45, _l("45 min"))]
 
 
 class _TimeFields(FlaskForm):
@@ -26,23 +27,23 @@ class _TimeFields(FlaskForm):
 
     idempotency_key = HiddenField(validators=[DataRequired(), Length(max=64)])
     hours = IntegerField(
-        "Hours",
+        _l("Hours"),
         default=1,
         validators=[
-            InputRequired(message="Enter the number of hours (0 to 24)."),
-            NumberRange(min=0, max=24, message="Enter a number of hours from 0 to 24."),
+            InputRequired(message=_l("Enter the number of hours (0 to 24).")),
+            NumberRange(min=0, max=24, message=_l("Enter a number of hours from 0 to 24.")),
         ],
     )
     extra_minutes = SelectField(
-        "and minutes", choices=choices(MINUTE_CHOICES), coerce=int, default=0
+        _l("and minutes"), choices=choices(MINUTE_CHOICES), coerce=int, default=0
     )
     service_date = DateField(
-        "Date of the help",
+        _l("Date of the help"),
         default=date.today,
-        validators=[InputRequired(message="Enter the date, like 2026-03-31.")],
+        validators=[InputRequired(message=_l("Enter the date, like 2026-03-31."))],
     )
-    category = SelectField("Kind of help", coerce=int, validators=[Optional()])
-    description = TextAreaField("What was done (optional)", validators=optional(TEXT_MAX))
+    category = SelectField(_l("Kind of help"), coerce=int, validators=[Optional()])
+    description = TextAreaField(_l("What was done (optional)"), validators=optional(TEXT_MAX))
 
     @property
     def total_minutes(self) -> int:
@@ -51,55 +52,56 @@ class _TimeFields(FlaskForm):
 
 class RecordForm(_TimeFields):
     direction = RadioField(
-        "What happened?",
+        _l("What happened?"),
         choices=choices(
-            [("gave", "I gave time to someone"), ("received", "Someone gave time to me")]
+            [("gave", _l("I gave time to someone")), ("received", _l("Someone gave time to me"))]
         ),
         default="gave",
-        validators=[InputRequired(message="Choose whether you gave or received time.")],
+        validators=[InputRequired(message=_l("Choose whether you gave or received time."))],
     )
     other = StringField(
-        "The other member (start typing a name, or give their email)",
-        validators=required(254, "Say who the other member is."),
+        _l("The other member (start typing a name, or give their email)"),
+        validators=required(254, _l("Say who the other member is.")),
     )
 
 
 class OnBehalfForm(_TimeFields):
-    giver = StringField("Who gave the time", validators=required(254, "Say who gave the time."))
+    giver = StringField(_l("Who gave the time"),
+                        validators=required(254, _l("Say who gave the time.")))
     receiver = StringField(
-        "Who received the time", validators=required(254, "Say who received the time.")
+        _l("Who received the time"), validators=required(254, _l("Say who received the time."))
     )
 
 
 class GroupForm(_TimeFields):
     direction = RadioField(
-        "Which way did time flow?",
+        _l("Which way did time flow?"),
         choices=choices([
-            ("to_pool", "Participants gave time to the community (each earns the hours)"),
-            ("from_pool", "The community gave time to participants (each spends the hours)"),
+            ("to_pool", _l("Participants gave time to the community (each earns the hours)")),
+            ("from_pool", _l("The community gave time to participants (each spends the hours)")),
         ]),
         default="to_pool",
-        validators=[InputRequired(message="Choose which way the time flowed.")],
+        validators=[InputRequired(message=_l("Choose which way the time flowed."))],
     )
     participants = TextAreaField(
-        "Participants, one per line (name with #number, or email)",
-        validators=required(20000, "List at least one participant."),
+        _l("Participants, one per line (name with #number, or email)"),
+        validators=required(20000, _l("List at least one participant.")),
     )
 
 
 class ReverseForm(FlaskForm):
     idempotency_key = HiddenField(validators=[DataRequired(), Length(max=64)])
     reason = TextAreaField(
-        "Why is this being reversed?", validators=required(TEXT_MAX, "Give a reason.")
+        _l("Why is this being reversed?"), validators=required(TEXT_MAX, _l("Give a reason."))
     )
 
 
 class OutcomeForm(FlaskForm):
     score = RadioField(
-        "What difference did this make to you?",
+        _l("What difference did this make to you?"),
         choices=choices(OUTCOME_SCALE),
         coerce=int,
-        validators=[InputRequired(message="Choose one of the answers.")],
+        validators=[InputRequired(message=_l("Choose one of the answers."))],
     )
-    text = TextAreaField("Tell us more (optional)", validators=optional(TEXT_MAX))
-    share = BooleanField("You may share this, without my name, in reports to the council")
+    text = TextAreaField(_l("Tell us more (optional)"), validators=optional(TEXT_MAX))
+    share = BooleanField(_l("You may share this, without my name, in reports to the council"))

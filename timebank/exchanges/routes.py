@@ -3,6 +3,8 @@
 import contextlib
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -62,14 +64,12 @@ def _apply_error(form, error: ledger.LedgerError, fields: dict[str, str]) -> Non
 
 def _done(exchange: Exchange, created: bool):
     if not created:
-        flash("That form was already sent; here is the exchange it recorded.", "info")
+        flash(_("That form was already sent; here is the exchange it recorded."), "info")
     elif exchange.status == ExchangeStatus.CONFIRMED:
-        flash(f"Recorded and confirmed: {exchange.hours_label}.", "success")
+        flash(_("Recorded and confirmed: %(time)s.", time=exchange.hours_label), "success")
     else:
-        flash(
-            f"Recorded {exchange.hours_label}. It counts once {exchange.receiver.label} confirms.",
-            "success",
-        )
+        flash(_("Recorded %(time)s. It counts once %(name)s confirms.",
+                time=exchange.hours_label, name=exchange.receiver.label), "success")
     return redirect(url_for("exchanges.show", exchange_id=exchange.id), 303)
 
 
@@ -172,9 +172,11 @@ def group():
                                            "participants": "participants"})
             else:
                 if created:
-                    flash(f"Recorded the activity for {len(made)} participants.", "success")
+                    flash(ngettext("Recorded the activity for %(num)d participant.",
+                                   "Recorded the activity for %(num)d participants.",
+                                   len(made)), "success")
                 else:
-                    flash("That activity was already recorded.", "info")
+                    flash(_("That activity was already recorded."), "info")
                 return redirect(url_for("exchanges.activity", activity_id=made[0].activity_id),
                                 303)
     return render_form("exchanges/group.html", form)
@@ -241,7 +243,8 @@ def answer(exchange_id: int, action: str):
     if error:
         flash(error, "error")
     else:
-        flash(f"Exchange {action}ed." if action != "cancel" else "Exchange cancelled.", "success")
+        flash({"confirm": _("Exchange confirmed."), "decline": _("Exchange declined."),
+               "cancel": _("Exchange cancelled.")}[action], "success")
     back_to_exchange = request.form.get("back") == "show"
     target = (url_for("exchanges.show", exchange_id=exchange_id) if back_to_exchange
               else url_for("main.index"))
@@ -260,7 +263,7 @@ def outcome(exchange_id: int):
         except ledger.LedgerError as error:
             form.form_errors.append(error.message)
         else:
-            flash("Thank you for saying what difference it made.", "success")
+            flash(_("Thank you for saying what difference it made."), "success")
             return redirect(url_for("exchanges.show", exchange_id=exchange.id), 303)
     return render("exchanges/show.html", status=422, exchange=exchange, outcome=None,
                   reversal=None, outcome_form=form, action_form=ActionForm())
@@ -280,8 +283,8 @@ def reverse(exchange_id: int):
         except ledger.LedgerError as error:
             _apply_error(form, error, {"reason": "reason"})
         else:
-            flash(f"Exchange {exchange.id} is reversed by exchange {result.exchange.id}.",
-                  "success")
+            flash(_("Exchange %(original)s is reversed by exchange %(reversal)s.",
+                    original=exchange.id, reversal=result.exchange.id), "success")
             return redirect(url_for("exchanges.show", exchange_id=result.exchange.id), 303)
     return render_form("exchanges/reverse.html", form, exchange=exchange)
 

@@ -2,6 +2,9 @@
 
 from datetime import date
 
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -19,44 +22,45 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..forms import TEXT_MAX, QueryForm, choices, optional, required
 from ..models.listings import DAYS, MAX_TRAVEL_KM, PARTS
 
-SLOT_CHOICES = [(str(d * len(PARTS) + p), f"{DAYS[d]} {PARTS[p]}")
+SLOT_CHOICES = [(str(d * len(PARTS) + p),
+                 LazyString(lambda d=d, p=p: f"{DAYS[d]} {PARTS[p]}"))
                 for d in range(len(DAYS)) for p in range(len(PARTS))]
 
 
 class ListingForm(FlaskForm):
     kind = RadioField(
-        "Is this an offer or a request?",
-        choices=choices([("offer", "I can… (an offer of help)"),
-                         ("request", "I need… (a request for help)")]),
-        validators=[InputRequired(message="Choose offer or request.")],
+        _l("Is this an offer or a request?"),
+        choices=choices([("offer", _l("I can… (an offer of help)")),
+                         ("request", _l("I need… (a request for help)"))]),
+        validators=[InputRequired(message=_l("Choose offer or request."))],
     )
-    category = SelectField("Kind of help", coerce=int,
-                           validators=[InputRequired(message="Choose a kind of help.")])
-    title = StringField("Short title", validators=required(120, "Give a short title."))
-    description = TextAreaField("More detail (optional)", validators=optional(TEXT_MAX))
+    category = SelectField(_l("Kind of help"), coerce=int,
+                           validators=[InputRequired(message=_l("Choose a kind of help."))])
+    title = StringField(_l("Short title"), validators=required(120, _l("Give a short title.")))
+    description = TextAreaField(_l("More detail (optional)"), validators=optional(TEXT_MAX))
     availability = SelectMultipleField(
-        "When (leave empty for any time)", choices=choices(SLOT_CHOICES),
+        _l("When (leave empty for any time)"), choices=choices(SLOT_CHOICES),
         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
         validators=[Optional()],
     )
     travel_km = IntegerField(
-        "Can travel up to (km, optional)",
+        _l("Can travel up to (km, optional)"),
         validators=[Optional(), NumberRange(min=0, max=MAX_TRAVEL_KM,
                                             message=f"Enter 0 to {MAX_TRAVEL_KM} km.")],
     )
-    remote_ok = BooleanField("Can be done online or by phone")
-    expires_on = DateField("Show until", validators=[InputRequired(
-        message="Enter a date, like 2026-12-31.")])
+    remote_ok = BooleanField(_l("Can be done online or by phone"))
+    expires_on = DateField(_l("Show until"), validators=[InputRequired(
+        message=_l("Enter a date, like 2026-12-31."))])
 
     def validate_expires_on(self, field):
         if field.data and field.data < date.today():
-            raise ValidationError("The date has already passed; choose a date from today on.")
+            raise ValidationError(_("The date has already passed; choose a date from today on."))
         if field.data and (field.data - date.today()).days > 366:
-            raise ValidationError("Choose a date within a year.")
+            raise ValidationError(_("Choose a date within a year."))
 
     def validate_category(self, field):
         if not any(str(c.value) == str(field.data) for c in field.choices if c.value):
-            raise ValidationError("Choose one of the listed kinds of help.")
+            raise ValidationError(_("Choose one of the listed kinds of help."))
 
     @property
     def availability_mask(self) -> int:
@@ -77,21 +81,21 @@ class ListingForm(FlaskForm):
 
 
 class OnBehalfListingForm(ListingForm):
-    member = StringField("For which member (name with #number, or email)",
-                         validators=required(254, "Say which member this is for."))
+    member = StringField(_l("For which member (name with #number, or email)"),
+                         validators=required(254, _l("Say which member this is for.")))
 
 
 class BrowseForm(QueryForm):
     """The browse filters: a plain GET form (no CSRF needed for reading)."""
 
-    kind = SelectField("Show", choices=choices([("", "Offers and requests"),
-                                                ("offer", "Offers"),
-                                                ("request", "Requests")]),
+    kind = SelectField(_l("Show"), choices=choices([("", _l("Offers and requests")),
+                                                ("offer", _l("Offers")),
+                                                ("request", _l("Requests"))]),
                        validators=[Optional()])
-    category = SelectField("Kind of help", coerce=int, validators=[Optional()])
-    q = StringField("Words", validators=optional(100))
+    category = SelectField(_l("Kind of help"), coerce=int, validators=[Optional()])
+    q = StringField(_l("Words"), validators=optional(100))
     within_km = IntegerField(
-        "Within (km of me)",
+        _l("Within (km of me)"),
         validators=[Optional(), NumberRange(min=1, max=MAX_TRAVEL_KM,
                                             message=f"Enter 1 to {MAX_TRAVEL_KM} km.")],
     )

@@ -1,6 +1,8 @@
 """Offers and requests: browse, post, edit, renew and close."""
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -104,8 +106,10 @@ def new():
                 owner = None
         if owner is not None:
             listing = service.create(owner, form.values(), current_user, current_bank_id())
-            flash(f"Your {listing.kind} is listed until "
-                  f"{listing.expires_on.strftime('%-d %B %Y')}.", "success")
+            until = format_date(listing.expires_on, "long")
+            flash(_("Your offer is listed until %(date)s.", date=until)
+                  if listing.kind == "offer"
+                  else _("Your request is listed until %(date)s.", date=until), "success")
             return redirect(url_for("listings.show", listing_id=listing.id), 303)
     return render_form("listings/form.html", form, listing=None)
 
@@ -141,7 +145,7 @@ def edit(listing_id: int):
         form.set_mask(listing.availability)
     if form.validate_on_submit():
         service.update(listing, form.values(), current_user)
-        flash("Saved.", "success")
+        flash(_("Saved."), "success")
         return redirect(url_for("listings.show", listing_id=listing.id), 303)
     return render_form("listings/form.html", form, listing=listing)
 
@@ -153,7 +157,7 @@ def change(listing_id: int, action: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     service.change(listing, action, current_user)
-    flash({"renew": f"Renewed until {listing.expires_on.strftime('%-d %B %Y')}.",
-           "close": "Closed. It no longer shows to others.",
-           "reopen": "Open again."}[action], "success")
+    flash({"renew": _("Renewed until %(date)s.", date=format_date(listing.expires_on, "long")),
+           "close": _("Closed. It no longer shows to others."),
+           "reopen": _("Open again.")}[action], "success")
     return redirect(url_for("listings.show", listing_id=listing.id), 303)

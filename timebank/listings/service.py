@@ -10,6 +10,7 @@ from ..extensions import db
 from ..models import Listing, ListingStatus, Member
 from ..models.audit import record as audit
 from ..models.listings import DEFAULT_EXPIRY_DAYS
+from ..models.members import STAFF_ROLES
 
 EDITABLE = ("kind", "category_id", "title", "description", "availability", "travel_km",
             "remote_ok", "expires_on")
@@ -67,8 +68,11 @@ def change(listing: Listing, action: str, by: Member) -> Listing:
 
 
 def may_edit(listing: Listing, member: Member, bank_id: int) -> bool:
-    """The owner, or staff of the listing's bank."""
-    return listing.member_id == member.id or (member.is_staff and listing.bank_id == bank_id)
+    """The owner while active in the listing's bank, or staff of that bank."""
+    role = member.role_in(listing.bank_id)
+    if listing.member_id == member.id:
+        return role is not None
+    return listing.bank_id == bank_id and role in STAFF_ROLES
 
 
 def visible_to(listing: Listing, member: Member, bank_id: int) -> bool:

@@ -1,13 +1,15 @@
-"""Home (welcome or dashboard) and the health check."""
+"""Home (welcome or dashboard), the language switcher and the health check."""
 
 import contextlib
 
-from flask import jsonify
+from flask import abort, jsonify, redirect, session, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
 from ..extensions import db
+from ..forms import LanguageForm, safe_next
 from ..htmx import render
+from ..members.service import set_language
 from ..statements import dashboard_context
 from ..tenancy import BankBlueprint
 
@@ -19,6 +21,18 @@ def index():
     if not current_user.is_authenticated:
         return render("main/welcome.html")
     return render("main/dashboard.html", **dashboard_context(current_user))
+
+
+@bp.route("/language", methods=["POST"])
+def language():
+    """The switcher on every page: remember the choice (on the profile when logged in)."""
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        abort(400)
+    session["lang"] = form.lang.data
+    if current_user.is_authenticated:
+        set_language(current_user, form.lang.data)
+    return redirect(safe_next(form.next.data) or url_for("main.index"), 303)
 
 
 @bp.route("/healthz")

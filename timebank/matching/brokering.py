@@ -35,6 +35,7 @@ from ..models.audit import record as audit
 from ..models.base import utcnow
 from ..models.members import TRADING_ROLES
 from ..notify import notify
+from ..tenancy import bank_url
 from . import ranking
 
 
@@ -191,13 +192,13 @@ def introduce(request_id: int, helper_id: int, by: Member, note: str, bank_id: i
                   status=MatchStatus.PROPOSED)
     db.session.add(match)
     db.session.flush()
-    url = url_for("matching.show", match_id=match.id)
+    url = bank_url("matching.show", match.bank_id, match_id=match.id)
     notify(request.member, f"{by.display_name} suggests {helper.display_name} could help with "
            f"“{request.title}”. Please accept or decline.", url,
-           subject="Someone could help with your request")
+           subject="Someone could help with your request", bank_id=match.bank_id)
     notify(helper, f"{by.display_name} thinks you could help {request.member.display_name} "
            f"with “{request.title}”. Please accept or decline.", url,
-           subject="Could you help a neighbour?")
+           subject="Could you help a neighbour?", bank_id=match.bank_id)
     audit(by.id, "match.introduce", "match", match.id, request=request.id, helper=helper.id)
     db.session.commit()
     return match
@@ -220,24 +221,24 @@ def answer(match_id: int, by: Member, accept: bool) -> Match:
         raise BrokeringError(f"This introduction is already {match.status}.")
     setattr(match, f"{side}_answer", "accepted" if accept else "declined")
     other = match.helper if side == "requester" else match.requester
-    url = url_for("matching.show", match_id=match.id)
+    url = bank_url("matching.show", match.bank_id, match_id=match.id)
     if not accept:
         match.status = MatchStatus.DECLINED
         notify(other, f"{by.display_name} has declined the introduction for "
-               f"“{match.request.title}”.", url)
+               f"“{match.request.title}”.", url, bank_id=match.bank_id)
         notify(db.session.get(Member, match.created_by_id),
                f"{by.display_name} declined the introduction for “{match.request.title}”.",
-               url)
+               url, bank_id=match.bank_id)
     elif match.requester_answer == match.helper_answer == "accepted":
         match.status = MatchStatus.ACCEPTED
         match.request.status = ListingStatus.MATCHED
         for person in (match.requester, match.helper):
             notify(person, f"You are both happy to go ahead with “{match.request.title}”. "
                    "Use the messages on the match page to arrange it.", url,
-                   subject="Your introduction is agreed")
+                   subject="Your introduction is agreed", bank_id=match.bank_id)
     else:
         notify(other, f"{by.display_name} has accepted the introduction for "
-               f"“{match.request.title}”. Your answer is awaited.", url)
+               f"“{match.request.title}”. Your answer is awaited.", url, bank_id=match.bank_id)
     audit(by.id, "match.accept" if accept else "match.decline", "match", match.id)
     db.session.commit()
     return match
@@ -288,7 +289,8 @@ def post_message(match_id: int, by: Member, body: str) -> MatchMessage:
     recipients = [p for p in (match.requester, match.helper) if p.id != by.id]
     for person in recipients:
         notify(person, f"New message from {by.display_name} about “{match.request.title}”.",
-               url_for("matching.show", match_id=match.id))
+               bank_url("matching.show", match.bank_id, match_id=match.id),
+               bank_id=match.bank_id)
     db.session.commit()
     return message
 

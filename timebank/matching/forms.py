@@ -1,5 +1,6 @@
 """Matching forms: an introduction and a message."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -11,8 +12,9 @@ class IntroduceForm(FlaskForm):
     request_id = IntegerField(validators=[InputRequired()])
     helper_id = IntegerField(validators=[InputRequired()])
     score = HiddenField(validators=[Optional(), Length(max=20)])
-    note = TextAreaField("Note to both (optional)", validators=optional(1000))
+    note = TextAreaField(_l("Note to both (optional)"), validators=optional(1000))
 
 
 class MessageForm(FlaskForm):
-    body = TextAreaField("Your message", validators=required(2000, "Write a message first."))
+    body = TextAreaField(_l("Your message"),
+                         validators=required(2000, _l("Write a message first.")))

@@ -1,6 +1,7 @@
 """Matching pages: the coordinator's workbench, introductions, and the two sides' match page."""
 
 from flask import abort, current_app, flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -8,6 +9,7 @@ from ..extensions import db
 from ..forms import ActionForm
 from ..htmx import render
 from ..models import Match, MatchMessage
+from ..models.members import STAFF_ROLES
 from ..permissions import staff_required, trader_required
 from ..routing import arg_id
 from ..tenancy import BankBlueprint, current_bank_id
@@ -47,15 +49,19 @@ def introduce():
     except brokering.BrokeringError as error:
         flash(error.message, "error")
         return redirect(url_for("matching.workbench"), 303)
-    flash(f"Introduced {match.helper.display_name} to {match.requester.display_name}. "
-          "Both have been told.", "success")
+    flash(_("Introduced %(helper)s to %(requester)s. Both have been told.",
+            helper=match.helper.display_name, requester=match.requester.display_name),
+          "success")
     return redirect(url_for("matching.workbench"), 303)
 
 
 def _visible_match(match_id: int) -> Match:
     match = db.get_or_404(Match, match_id)
-    staff_here = current_user.is_staff and match.bank_id == current_bank_id()
-    if brokering.side_of(match, current_user) is None and not staff_here:
+    # The two sides while active in the match's bank, and that bank's staff.
+    role = current_user.role_in(match.bank_id)
+    side = brokering.side_of(match, current_user) is not None and role is not None
+    staff_here = match.bank_id == current_bank_id() and role in STAFF_ROLES
+    if not (side or staff_here):
         abort(404)
     return match
 
@@ -95,7 +101,8 @@ def answer(match_id: int, action: str):
     except brokering.BrokeringError as error:
         flash(error.message, "error")
     else:
-        flash("Thank you: you accepted." if action == "accept" else "You declined.", "success")
+        flash(_("Thank you: you accepted.") if action == "accept" else _("You declined."),
+              "success")
     return redirect(url_for("matching.show", match_id=match_id), 303)
 
 
@@ -110,7 +117,7 @@ def complete(match_id: int):
     except brokering.BrokeringError as error:
         flash(error.message, "error")
         return redirect(url_for("matching.show", match_id=match_id), 303)
-    flash("Marked as done. Now record the time, so it counts.", "success")
+    flash(_("Marked as done. Now record the time, so it counts."), "success")
     return redirect(url, 303)
 
 

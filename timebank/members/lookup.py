@@ -34,6 +34,8 @@ def trading_bank(member: Member, bank_id: int, other_banks: bool = False) -> int
         return None
     if member.role_in(bank_id) in TRADING_ROLES:
         return bank_id
+    if member.membership_in(bank_id) is not None:
+        return None  # pending or suspended here: not through another bank either
     if not (other_banks and member.findable_elsewhere):
         return None
     here = db.session.get(Bank, bank_id)
@@ -55,8 +57,13 @@ def resolve_member(text: str, bank_id: int, *, other_banks: bool = False) -> tup
     elif "@" in text:
         member = db.session.scalar(select(Member).where(Member.email == text.casefold()))
     else:
+        # Only names this bank's forms may use: its members, and those found elsewhere.
+        in_reach = or_(
+            Member.id.in_(select(Membership.member_id).where(Membership.bank_id == bank_id)),
+            Member.findable_elsewhere.is_(True) if other_banks else false())
         found = db.session.scalars(
-            select(Member).where(func.lower(Member.display_name) == text.lower()).limit(2)
+            select(Member).where(func.lower(Member.display_name) == text.lower(), in_reach)
+            .limit(2)
         ).all()
         if len(found) > 1:
             raise MemberNotFound(
@@ -79,11 +86,10 @@ def search(q: str, bank_id: int, exclude: int, by_email: bool, limit: int = 10) 
     Returns (member, bank or None when it is this one) pairs.
     """
     like = like_pattern(q, prefix_only=True)
-    matches = or_(
-        Member.display_name.ilike(like, escape="\\"),
-        Member.display_name.ilike("% " + like, escape="\\"),
-        Member.email.ilike(like, escape="\\") if by_email else false(),
-    )
+    by_name = or_(Member.display_name.ilike(like, escape="\\"),
+                  Member.display_name.ilike("% " + like, escape="\\"))
+    # Staff may find their own bank's members by e-mail; nobody spells out another's.
+    matches = or_(by_name, Member.email.ilike(like, escape="\\") if by_email else false())
     here = list(db.session.scalars(
         select(Member)
         .join(Membership, Membership.member_id == Member.id)
@@ -100,7 +106,7 @@ def search(q: str, bank_id: int, exclude: int, by_email: bool, limit: int = 10) 
             .where(Membership.bank_id != bank_id, Membership.status == MemberStatus.ACTIVE,
                    Member.status == MemberStatus.ACTIVE, Member.findable_elsewhere,
                    Bank.interbank, Member.id != exclude, Member.id.not_in([m.id for m in here]),
-                   matches)
+                   by_name)
             .order_by(Member.display_name).limit(limit - len(found))).all()
         found += [(m, b) for m, b in elsewhere]
     return found

@@ -1,6 +1,7 @@
 """Member pages: your profile, the member picker, and coordinators' member management."""
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import case, func, select
 
@@ -15,6 +16,9 @@ from . import lookup, service
 from .forms import FloorForm, ProfileForm, RoleForm
 
 bp = BankBlueprint("members", __name__)
+# How a membership status reads in a sentence ("… is now active").
+STATUS_WORDS = {"pending": lambda: _("pending"), "active": lambda: _("active"),
+                "suspended": lambda: _("suspended")}
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -26,7 +30,7 @@ def profile():
                                          geo.geocoder())
         if located.note:
             flash(located.note, "info")
-        flash("Your profile is saved.", "success")
+        flash(_("Your profile is saved."), "success")
         return redirect(url_for("members.profile"))
     return render_form("members/profile.html", form)
 
@@ -72,7 +76,7 @@ def manage():
 def _member_or_404(member_id: int) -> Member:
     """A member of the current bank (admins and council viewers: anyone); 404 otherwise."""
     member = db.get_or_404(Member, member_id)
-    if member.membership_in(current_bank_id()) is None and member.install_role == "resident":
+    if member.membership_in(current_bank_id()) is None and not current_user.is_admin:
         abort(404)
     return member
 
@@ -103,7 +107,8 @@ def change_status(member_id: int, action: str):
             abort(error.status, error.message)
         flash(error.message, "error")
         return redirect(url_for("members.manage"), 303)
-    flash(f"{member.display_name} is now {member.status}.", "success")
+    flash(_("%(name)s is now %(status)s.", name=member.display_name,
+            status=STATUS_WORDS[member.bank_status]()), "success")
     back_to_member = request.form.get("back") == "detail"
     target = (url_for("members.detail", member_id=member.id) if back_to_member
               else url_for("members.manage"))
@@ -124,7 +129,8 @@ def set_floor(member_id: int):
         except ledger.LedgerError as error:
             form.floor_hours.errors.append(error.message)
         else:
-            flash(f"{member.display_name}'s limit is now {form.floor_hours.data} hours.", "success")
+            flash(_("%(name)s's limit is now %(hours)s hours.", name=member.display_name,
+                    hours=form.floor_hours.data), "success")
             return redirect(url_for("members.detail", member_id=member.id), 303)
     return render("members/detail.html", status=422, member=member, account=account,
                   action_form=ActionForm(), floor_form=form, role_form=RoleForm(role=member.role))

@@ -78,6 +78,7 @@ def update_profile(member: Member, values: dict, coder: geo.Geocoder) -> Located
     member.email_preference = values["email_preference"]
     member.matching_opt_out = bool(values.get("matching_opt_out"))
     member.findable_elsewhere = bool(values.get("findable_elsewhere"))
+    member.language = values.get("language") or None
     audit(member.id, "member.update_profile", "member", member.id)
     db.session.commit()
     return located
@@ -91,12 +92,15 @@ def change_status(member: Member, action: str, by: Member, bank_id: int) -> Memb
     """
     if member.id == by.id:
         raise MemberError("You cannot change your own membership status.")
-    if member.is_staff and not by.is_admin:
-        raise MemberError("Only an admin can suspend or reactivate a coordinator or admin.",
-                          status=403)
     membership = member.membership_in(bank_id)
     if membership is None:
         raise MemberError("That person is not a member of this bank.", status=404)
+    # Whatever their status now: a suspended coordinator is still a coordinator.
+    staff = (membership.role == BankRole.COORDINATOR
+             or member.install_role in (Role.ADMIN, Role.COUNCIL))
+    if staff and not by.is_admin:
+        raise MemberError("Only an admin can suspend or reactivate a coordinator or admin.",
+                          status=403)
     before, after = TRANSITIONS[action]
     if membership.status != before:
         raise MemberError(f"{member.display_name} is {membership.status}, so cannot be "
@@ -190,3 +194,9 @@ def create_active(email: str, password: str, role: str, display_name: str | None
         banks.join(member, bank, bank_role, MemberStatus.ACTIVE)
     db.session.commit()
     return member
+
+
+def set_language(member: Member, code: str) -> None:
+    """The language the member reads the site and their e-mails in."""
+    member.language = code
+    db.session.commit()

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -122,10 +123,10 @@ class Entry(db.Model):
 
 
 OUTCOME_SCALE = [
-    (1, "No difference"),
-    (2, "A little difference"),
-    (3, "Some difference"),
-    (4, "A big difference"),
+    (1, _l("No difference")),
+    (2, _l("A little difference")),
+    (3, _l("Some difference")),
+    (4, _l("A big difference")),
 ]
 
 

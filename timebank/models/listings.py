@@ -6,6 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -20,8 +21,8 @@ DEFAULT_EXPIRY_DAYS = 56  # eight weeks
 MAX_TRAVEL_KM = 50
 
 # Availability is a set of (day, part of day) slots stored as a bit mask: bit = day * 3 + part.
-DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-PARTS = ["morning", "afternoon", "evening"]
+DAYS = [_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun")]
+PARTS = [_l("morning"), _l("afternoon"), _l("evening")]
 ALL_SLOTS = (1 << (len(DAYS) * len(PARTS))) - 1
 
 
@@ -31,12 +32,12 @@ def slot_bit(day: int, part: int) -> int:
 
 def describe_slots(mask: int) -> str:
     if not mask:
-        return "Any time"
+        return str(_l("Any time"))
     if mask == ALL_SLOTS:
-        return "Any day, any time"
+        return str(_l("Any day, any time"))
     words = []
     for d, day in enumerate(DAYS):
-        parts = [PARTS[p] for p in range(len(PARTS)) if mask & slot_bit(d, p)]
+        parts = [str(PARTS[p]) for p in range(len(PARTS)) if mask & slot_bit(d, p)]
         if parts:
             words.append(f"{day} {'/'.join(parts)}")
     return ", ".join(words)
@@ -92,7 +93,7 @@ class Listing(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return "Offer" if self.kind == ListingKind.OFFER else "Request"
+        return str(_l("Offer") if self.kind == ListingKind.OFFER else _l("Request"))
 
 
 class MatchStatus(StrEnum):

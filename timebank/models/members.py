@@ -22,7 +22,10 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"council": "Council viewer"}.get(self.value, self.value.capitalize())
+        from flask_babel import gettext as _
+
+        return {"resident": _("Resident"), "coordinator": _("Coordinator"),
+                "council": _("Council viewer"), "admin": _("Admin")}[self.value]
 
 
 class MemberStatus(StrEnum):
@@ -64,6 +67,8 @@ class Member(UserMixin, db.Model):
     matching_opt_out: Mapped[bool] = mapped_column(default=False)
     # May members of other banks find this member to exchange time with them?
     findable_elsewhere: Mapped[bool] = mapped_column(default=False)
+    # The language the member reads the site and e-mails in (None: browser or bank's).
+    language: Mapped[str | None] = mapped_column(String(10))
     last_digest_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     approved_at: Mapped[datetime | None]
@@ -149,7 +154,11 @@ class Member(UserMixin, db.Model):
 
     @property
     def role_label(self) -> str:
-        return Role(self.role).label if self.role else "Not a member of this bank"
+        if self.role:
+            return Role(self.role).label
+        from flask_babel import gettext as _
+
+        return _("Not a member of this bank")
 
     def __repr__(self) -> str:
         return f"<Member {self.id} {self.email}>"

@@ -1,0 +1,50 @@
+"""Languages: which one a page is in, and the switcher visitors use.
+
+Shipped: English (the source), Welsh and Spanish. The language of a page is,
+in order: the one the logged-in member saved on their profile; the one a
+visitor chose with the switcher (kept in the session); the best match for the
+browser's Accept-Language; the bank's default; English. Catalogues live in
+timebank/translations/<lang>/LC_MESSAGES/messages.po (`make translations`).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request, session
+from flask_babel import Babel
+from flask_login import current_user
+
+LANGUAGES = {"en": "English", "cy": "Cymraeg", "es": "Español"}
+DEFAULT = "en"
+
+babel = Babel()
+
+
+def select_locale() -> str:
+    if current_user and current_user.is_authenticated:
+        saved = getattr(current_user, "language", None)
+        if saved in LANGUAGES:
+            return saved
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    best = request.accept_languages.best_match(list(LANGUAGES))
+    if best:
+        return best
+    from .tenancy import current_bank
+
+    bank = current_bank()
+    if bank is not None and bank.default_language in LANGUAGES:
+        return bank.default_language
+    return DEFAULT
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    # {% trans %} blocks collapse their white space, in the catalogue and on the page.
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+
+    @app.context_processor
+    def _languages():
+        from flask_babel import get_locale
+
+        return {"languages": LANGUAGES, "page_lang": str(get_locale() or DEFAULT)}
