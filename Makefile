@@ -50,7 +50,7 @@ test: system-deps $(STAMP)
 # messages.po and run this again (tests fail on an untranslated or fuzzy message).
 POT := timebank/translations/messages.pot
 translations: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o $(POT) --no-location --sort-output .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k N_ -o $(POT) --no-location --sort-output .
 	$(VENV)/bin/pybabel update -i $(POT) -d timebank/translations --width 100 --no-fuzzy-matching
 	$(VENV)/bin/pybabel compile -d timebank/translations
 

@@ -242,6 +242,9 @@ def logged_in_session(base: str, email: str, password: str) -> requests.Session:
                                                    "password": password},
                             allow_redirects=False, timeout=30)
     assert response.status_code == 302, response.text[:300]
+    # Log-in replaces the CSRF token; fetch a page once so the session cookie holds the new
+    # one before the tests clone it into many concurrent clients.
+    session.get(base + "/", timeout=30)
     return session
 
 

@@ -50,6 +50,13 @@ def test_secret_key_required_outside_debug(monkeypatch, tmp_path):
     assert cfg["SESSION_COOKIE_HTTPONLY"] is True
 
 
+def test_commands_find_the_key_make_run_keeps(monkeypatch, tmp_path):
+    monkeypatch.delenv("TIMEBANK_SECRET_KEY", raising=False)
+    monkeypatch.delenv("TIMEBANK_DEBUG", raising=False)
+    (tmp_path / "secret_key").write_text("k" * 64 + "\n")
+    assert config_module.load(str(tmp_path))["SECRET_KEY"] == "k" * 64
+
+
 def test_settings_come_from_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("TIMEBANK_SECRET_KEY", "s" * 40)
     monkeypatch.setenv("TIMEBANK_DATABASE_URL", "postgresql://u@h/db")
@@ -190,3 +197,31 @@ def test_every_error_code_has_a_page(client):
     from timebank.errors import MESSAGES
 
     assert {400, 403, 404, 405, 413, 422, 429, 500} <= set(MESSAGES)
+
+
+FIRST_LOAD_BUDGET = 100 * 1024  # bytes, uncompressed: a slow phone's first visit
+
+
+@pytest.mark.parametrize("role", [None, "resident", "coordinator"])
+def test_first_load_of_every_page_but_the_map_is_under_100_kb(client, login_as, role):
+    from timebank.models import Role
+
+    if role:
+        login_as(Role(role))
+    paths = ["/", "/login", "/register"] if role is None else [
+        "/", "/profile", "/exchanges/new", "/statement", "/listings", "/listings/new",
+        "/notifications"]
+    if role == "coordinator":
+        paths += ["/coordinator/members", "/coordinator/matching", "/coordinator/exchanges",
+                  "/coordinator/exchanges/new", "/coordinator/activities/new"]
+    for path in paths:
+        page = client.get(path)
+        assert page.status_code == 200, path
+        html = page.get_data(as_text=True)
+        total = len(page.data)
+        for ref in re.findall(r'<(?:script[^>]*\bsrc|link[^>]*\bhref)="(/static/[^"]+)"', html):
+            asset = client.get(ref)
+            assert asset.status_code == 200, ref
+            total += len(asset.data)
+            asset.close()
+        assert total <= FIRST_LOAD_BUDGET, (path, total)

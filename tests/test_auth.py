@@ -33,11 +33,23 @@ def test_register_makes_a_pending_member_with_casefolded_email(client, app):
         assert member.check_password(GOOD["password"])
 
 
-def test_register_refuses_duplicate_email_in_any_case(client, app, make):
+def test_register_answers_a_known_address_as_an_unknown_one(client, app, make):
+    """No address can be found out by trying to register it (issue 12): the same answer,
+    no second member, and the address's owner is told by e-mail."""
+    from timebank.models import OutboxMessage
+
     make.member(email="new.person@example.org")
-    response = submit(client, "/register", {**GOOD, "email": "NEW.PERSON@example.org"})
-    assert response.status_code == 422
-    assert "already registered" in response.get_data(as_text=True)
+    known = submit(client, "/register", {**GOOD, "email": "NEW.PERSON@example.org"})
+    fresh = submit(client, "/register", {**GOOD, "email": "someone.new@example.org"})
+    assert known.status_code == fresh.status_code == 302
+    assert known.headers["Location"] == fresh.headers["Location"]
+    assert client.get("/").get_data(as_text=True).count("Thank you for joining") == 1
+    with app.app_context():
+        emails = [m.email for m in db.session.query(Member)]
+        assert emails.count("new.person@example.org") == 1
+        assert "someone.new@example.org" in emails
+        told = db.session.query(OutboxMessage).filter_by(to_email="new.person@example.org")
+        assert "Someone tried to join" in told.one().subject
 
 
 @pytest.mark.parametrize("field,value,message", [

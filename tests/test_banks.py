@@ -163,8 +163,8 @@ def _interbank(people, minutes=60, confirm=False):
     ann, bob = get(people["ann"]), get(people["bob"])
     return ledger.record_exchange(
         giver=ledger.account_of(ann), receiver=ledger.account_of(bob, people["north"]),
-        minutes=minutes, service_date=TODAY, recorded_by=ann, idempotency_key=ledger.new_key(),
-        confirm=confirm)
+        minutes=minutes, service_date=TODAY, recorded_by=bob if confirm else ann,
+        idempotency_key=ledger.new_key(), confirm=confirm)
 
 
 def test_exchange_between_banks_posts_through_both_clearing_accounts(app, two_banks):
@@ -565,7 +565,7 @@ def test_suspended_in_one_bank_means_no_trading_there_from_another(app, two_bank
                 giver=account(two_banks["bob"], two_banks["north"]),
                 receiver=ledger.account_of(get(two_banks["ann"]), two_banks["north"]),
                 minutes=60, service_date=TODAY, recorded_by=get(two_banks["bob"]),
-                idempotency_key=ledger.new_key(), confirm=True)
+                idempotency_key=ledger.new_key(), confirm=False)
 
 
 def test_staff_find_other_banks_members_by_name_only(app, client, two_banks, make):

@@ -151,7 +151,7 @@ def test_reverse_from_the_page(client, app, make, login_as):
     with app.app_context():
         original = ledger.record_exchange(
             giver=ledger.account_of(get(a)), receiver=ledger.account_of(get(b)), minutes=60,
-            service_date=date.today(), recorded_by=get(a), idempotency_key="r", confirm=True,
+            service_date=date.today(), recorded_by=get(b), idempotency_key="r", confirm=True,
         ).exchange.id
     empty = submit(client, f"/exchanges/{original}/reverse", {"reason": ""})
     assert empty.status_code == 422 and "Give a reason" in empty.get_data(as_text=True)
@@ -193,7 +193,9 @@ def _seed_history(app, me, other, n):
                 giver=ledger.account_of(get(other if i % 2 else me)),
                 receiver=ledger.account_of(get(me if i % 2 else other)),
                 minutes=15 + i, service_date=date.today() - timedelta(days=i),
-                recorded_by=get(me), idempotency_key=f"h{i}", confirm=True)
+                # The receiver records it: confirmed at once by the one who pays.
+                recorded_by=get(me if i % 2 else other), idempotency_key=f"h{i}",
+                confirm=True)
 
 
 def test_statement_keyset_pages_and_running_balance(client, app, make, login_as):

@@ -99,7 +99,7 @@ def _pairs(catalog) -> dict:
 def test_catalogues_hold_every_string_in_the_code(tmp_path):
     pot = tmp_path / "messages.pot"
     pybabel = Path(sys.executable).parent / "pybabel"
-    subprocess.run([str(pybabel), "-q", "extract", "-F", "babel.cfg", "-k", "_l", "-o",
+    subprocess.run([str(pybabel), "-q", "extract", "-F", "babel.cfg", "-k", "_l", "-k", "N_", "-o",
                     str(pot), "--no-location", "."], cwd=ROOT, check=True, capture_output=True)
     with pot.open("rb") as fh:
         wanted = {m.id for m in read_po(fh) if m.id}
@@ -141,3 +141,18 @@ def test_the_extractor_check_catches_stray_text(tmp_path):
     sample.write_text('<p>{{ _("Fine") }}</p>\n<p>Not fine</p>\n<a title="Stray">x</a>\n'
                       "{% trans %}Also fine{% endtrans %}")
     assert raw_text(sample) == ["Stray", "Not fine"]
+
+
+def test_a_banks_own_language_comes_before_the_browsers(app, client, login_as):
+    from timebank.models import Bank
+
+    with app.app_context():
+        db.session.query(Bank).one().default_language = "cy"
+        db.session.commit()
+    page = client.get("/login", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert '<html lang="cy">' in page
+    member = login_as()
+    with app.app_context():
+        get(member).language = "es"
+        db.session.commit()
+    assert '<html lang="es">' in client.get("/").get_data(as_text=True)

@@ -180,3 +180,26 @@ def test_a_hostile_subject_never_blocks_the_queue(app, make, smtp):
     subjects = [m["Subject"] for m in inbox.messages]
     assert subjects[0] == "Re: Lawn Bcc: everyone@example.org" and len(subjects) == 2
     assert all(m["Bcc"] is None for m in inbox.messages)
+
+
+def test_notifications_and_e_mails_go_out_in_the_recipients_language(app, make):
+    from flask_babel import lazy_gettext as _l
+
+    from timebank.models import Notification
+
+    welsh = make.member(email="cymro@example.org")
+    english = make.member(email="sais@example.org")
+    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+        get(welsh).language = "cy"
+        for member_id in (welsh, english):
+            notify.notify(get(member_id), _l("New message from %(by)s about “%(title)s”.",
+                                             by="Ann", title="Lawn"), "/",
+                          subject=_l("Your introduction is agreed"))
+        db.session.commit()
+        texts = {n.member_id: n.text for n in db.session.query(Notification)}
+        subjects = {m.member_id: m.subject for m in db.session.query(OutboxMessage)}
+    # Each in their own language, whatever the language of the page that caused it.
+    assert texts[welsh] == "Neges newydd gan Ann am “Lawn”."
+    assert subjects[welsh] == "Mae'ch cyflwyniad wedi'i gytuno"
+    assert texts[english] == "New message from Ann about “Lawn”."
+    assert subjects[english] == "Your introduction is agreed"

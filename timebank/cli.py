@@ -16,7 +16,7 @@ from .extensions import db
 def register_cli(app: Flask) -> None:
     for command in (create_bank, create_user, check_ledger, seed_demo, seed_categories_cmd,
                     send_mail, send_digests, geocode_pending, import_assets_cmd,
-                    export_assets_cmd):
+                    export_assets_cmd, backup_cmd, restore_cmd):
         app.cli.add_command(command)
 
 
@@ -204,3 +204,31 @@ def export_assets_cmd(file: str, category: str) -> None:
 
     count = export_file(file, category)
     click.echo(f"{count} assets written to {file}")
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_cmd(file: str) -> None:
+    """Copy the whole database to FILE (SQLite backup API, or pg_dump custom format)."""
+    from .backup import BackupError, backup
+
+    try:
+        backup(db.engine, file)
+    except BackupError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"Backed up to {file}.")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def restore_cmd(file: str) -> None:
+    """Load FILE (made by `backup`) into this database, which must be empty."""
+    from .backup import BackupError, restore
+
+    try:
+        restore(db.engine, file)
+    except BackupError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"Restored from {file}; now run check-ledger.")

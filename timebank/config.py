@@ -59,6 +59,7 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "RATELIMIT_STORAGE_URI": os.environ.get("TIMEBANK_RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "TIMEBANK_LOGIN_RATE": os.environ.get("TIMEBANK_LOGIN_RATE", "10 per minute"),
+        "TIMEBANK_REGISTER_RATE": os.environ.get("TIMEBANK_REGISTER_RATE", "10 per hour"),
         "TIMEBANK_LOGIN_RATE_PER_EMAIL": os.environ.get(
             "TIMEBANK_LOGIN_RATE_PER_EMAIL", "20 per hour"
         ),
@@ -104,6 +105,10 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
     cfg.update(overrides)
     if cfg["TESTING"] and not cfg.get("SECRET_KEY"):
         cfg["SECRET_KEY"] = "testing-only-not-secret"  # noqa: S105
+    key_file = Path(instance_path) / "secret_key"
+    if not cfg.get("SECRET_KEY") and key_file.is_file():
+        # The key `make run` keeps, so the README's commands work as written after it.
+        cfg["SECRET_KEY"] = key_file.read_text().strip() or None
     if not cfg.get("SECRET_KEY"):
         if cfg["DEBUG"]:
             cfg["SECRET_KEY"] = "debug-only-not-secret"  # noqa: S105

@@ -155,7 +155,7 @@ def between_banks(rng: random.Random, all_banks: list[Bank], people: list[int],
         db.session.commit()
         try:
             ledger.record_exchange(giver=giver, receiver=receiver, minutes=60,
-                                   service_date=date.today(), recorded_by=admin or giver.member,
+                                   service_date=date.today(), recorded_by=admin or receiver.member,
                                    idempotency_key=f"demo-{rng.getrandbits(64):016x}",
                                    confirm=True, description=rng.choice(WHAT))
         except ledger.LedgerError:

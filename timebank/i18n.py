@@ -2,14 +2,15 @@
 
 Shipped: English (the source), Welsh and Spanish. The language of a page is,
 in order: the one the logged-in member saved on their profile; the one a
-visitor chose with the switcher (kept in the session); the best match for the
-browser's Accept-Language; the bank's default; English. Catalogues live in
+visitor chose with the switcher (kept in the session); the bank's default
+language, if it set one; the best match for the browser's Accept-Language;
+English. Catalogues live in
 timebank/translations/<lang>/LC_MESSAGES/messages.po (`make translations`).
 """
 
 from __future__ import annotations
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import Babel
 from flask_login import current_user
 
@@ -20,6 +21,8 @@ babel = Babel()
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return _bank_default()  # commands, e-mails built outside a request
     if current_user and current_user.is_authenticated:
         saved = getattr(current_user, "language", None)
         if saved in LANGUAGES:
@@ -27,15 +30,22 @@ def select_locale() -> str:
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen
-    best = request.accept_languages.best_match(list(LANGUAGES))
-    if best:
-        return best
+    return (bank_language() or request.accept_languages.best_match(list(LANGUAGES))
+            or DEFAULT)
+
+
+def bank_language(bank=None) -> str | None:
+    """The bank's own default language (the current bank's when none given), if it set one."""
     from .tenancy import current_bank
 
-    bank = current_bank()
+    bank = bank if bank is not None else current_bank()
     if bank is not None and bank.default_language in LANGUAGES:
         return bank.default_language
-    return DEFAULT
+    return None
+
+
+def _bank_default() -> str:
+    return bank_language() or DEFAULT
 
 
 def init_app(app: Flask) -> None:

@@ -17,11 +17,13 @@ second caller gets the first result.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -42,9 +44,12 @@ from .models.audit import record as audit
 from .models.base import utcnow
 from .models.ledger import MAX_EXCHANGE_MINUTES, Outcome, format_minutes
 from .models.members import STAFF_ROLES, TRADING_ROLES
+from .templating import status_word
 from .tenancy import current_bank_id
 
 POOL_NAME = "Community pool"
+# How a party's role reads in a refusal ("… so cannot be the giver").
+ROLE_WORDS = {"giver": lambda: _("giver"), "receiver": lambda: _("receiver")}
 CLEARING_NAME = "Other banks (clearing)"
 MAX_AGE_DAYS = 366  # how far back a service may be dated
 
@@ -69,7 +74,7 @@ def new_key() -> str:
 def _bank_id(bank_id: int | None) -> int:
     bank_id = bank_id if bank_id is not None else current_bank_id()
     if bank_id is None:
-        raise LedgerError("There is no time bank yet: create one first.")
+        raise LedgerError(_("There is no time bank yet: create one first."))
     return bank_id
 
 
@@ -119,13 +124,20 @@ def account_of(member: Member, bank_id: int | None = None) -> Account | None:
 
 def set_floor(account_id: int, floor: int | None, by: Member) -> Account:
     if floor is not None and floor > 0:
-        raise LedgerError("A floor must be zero or below.", "floor")
+        raise LedgerError(_("A floor must be zero or below."), "floor")
     with write_transaction():
         account = _lock_accounts([account_id])[account_id]
+        # Four eyes: nobody changes their own limit, and only an admin a staff member's.
+        if account.member_id == by.id:
+            raise LedgerError(_("Another coordinator must change your own limit."), "floor")
+        owner = account.member
+        if owner is not None and owner.role_in(account.bank_id) in STAFF_ROLES and not by.is_admin:
+            raise LedgerError(_("Only an admin can change a coordinator's or admin's limit."),
+                              "floor")
         if floor is not None and account.balance < floor:
             raise LedgerError(
-                f"The balance is already {format_minutes(account.balance)}; "
-                "the floor cannot be above it.",
+                _("The balance is already %(balance)s; the floor cannot be above it.",
+                  balance=format_minutes(account.balance)),
                 "floor",
             )
         old = account.floor
@@ -139,21 +151,21 @@ def set_floor(account_id: int, floor: int | None, by: Member) -> Account:
 
 def _check_minutes(minutes: object) -> int:
     if isinstance(minutes, bool) or not isinstance(minutes, int):
-        raise LedgerError("Time must be a whole number of minutes.", "minutes")
+        raise LedgerError(_("Time must be a whole number of minutes."), "minutes")
     if minutes <= 0:
-        raise LedgerError("Time must be more than zero.", "minutes")
+        raise LedgerError(_("Time must be more than zero."), "minutes")
     if minutes > MAX_EXCHANGE_MINUTES:
-        raise LedgerError("One exchange can be at most 24 hours.", "minutes")
+        raise LedgerError(_("One exchange can be at most 24 hours."), "minutes")
     return minutes
 
 
 def _check_service_date(service_date: date, today: date | None) -> None:
     today = today or date.today()
     if service_date > today:
-        raise LedgerError("The date of the service cannot be in the future.", "service_date")
+        raise LedgerError(_("The date of the service cannot be in the future."), "service_date")
     if service_date < today - timedelta(days=MAX_AGE_DAYS):
-        raise LedgerError("That date is more than a year ago; a coordinator can help with "
-                          "older records.", "service_date")
+        raise LedgerError(_("That date is more than a year ago; a coordinator can help with "
+                          "older records."), "service_date")
 
 
 def _check_party(account: Account, role: str) -> None:
@@ -164,7 +176,8 @@ def _check_party(account: Account, role: str) -> None:
     if member is None or member.status != MemberStatus.ACTIVE or (
             member.role_in(account.bank_id) not in TRADING_ROLES):
         name = member.display_name if member else "that member"
-        raise LedgerError(f"{name} is not an active member, so cannot be the {role}.", role)
+        raise LedgerError(_("%(name)s is not an active member, so cannot be the %(role)s.",
+                            name=name, role=ROLE_WORDS.get(role, role)()), role)
 
 
 def _lock_accounts(ids: Sequence[int]) -> dict[int, Account]:
@@ -189,7 +202,7 @@ def _lock_exchange(exchange_id: int) -> Exchange:
         .execution_options(populate_existing=True)
     )
     if exchange is None:
-        raise LedgerError("There is no such exchange.")
+        raise LedgerError(_("There is no such exchange."))
     return exchange
 
 
@@ -209,14 +222,15 @@ def _post(exchange: Exchange, by: Member, *, correction: bool = False) -> None:
     if receiver.floor is not None and receiver.balance - m < receiver.floor:
         if correction:
             raise LedgerError(
-                f"Reversing would take {receiver.label} below their limit of "
-                f"{format_minutes(receiver.floor)}; lower their limit first.",
+                _("Reversing would take %(name)s below their limit of %(floor)s; lower their "
+                  "limit first.", name=receiver.label, floor=format_minutes(receiver.floor)),
                 "reason",
             )
         raise LedgerError(
-            f"{receiver.label} has {format_minutes(receiver.balance)}; "
-            f"{format_minutes(m)} more would take them below their limit of "
-            f"{format_minutes(receiver.floor)}. A coordinator can change the limit.",
+            _("%(name)s has %(balance)s; %(time)s more would take them below their limit of "
+              "%(floor)s. A coordinator can change the limit.", name=receiver.label,
+              balance=format_minutes(receiver.balance), time=format_minutes(m),
+              floor=format_minutes(receiver.floor)),
             "minutes",
         )
     moves = [(receiver, -m), (giver, m)]
@@ -257,7 +271,7 @@ def _clearing_in(accounts: dict[int, Account], bank_id: int) -> Account:
     for account in accounts.values():
         if account.kind == AccountKind.CLEARING and account.bank_id == bank_id:
             return account
-    raise LedgerError("That bank has no clearing account; an admin must set it up.")
+    raise LedgerError(_("That bank has no clearing account; an admin must set it up."))
 
 
 def _check_clearing_cap(clearing: Account, minutes: int) -> None:
@@ -265,8 +279,9 @@ def _check_clearing_cap(clearing: Account, minutes: int) -> None:
     if limit is not None and abs(clearing.balance + minutes) > limit:
         bank = db.session.get(Bank, clearing.bank_id)
         raise LedgerError(
-            f"{bank.name} has reached its limit of {format_minutes(limit)} exchanged with "
-            "other banks. A coordinator can tell you more.", "minutes")
+            _("%(name)s has reached its limit of %(limit)s exchanged with other banks. A "
+              "coordinator can tell you more.", name=bank.name, limit=format_minutes(limit)),
+            "minutes")
 
 
 def _settle(exchange: Exchange, status: ExchangeStatus) -> None:
@@ -301,13 +316,21 @@ def record_exchange(
     Unconfirmed exchanges wait for the receiving member to confirm or decline.
     """
     if not idempotency_key or len(idempotency_key) > 64:
-        raise LedgerError("This form has expired; please open it again.")
+        raise LedgerError(_("This form has expired; please open it again."))
     prior = _existing(idempotency_key)
     if prior is not None:
         return _replay(prior, recorded_by)
     minutes = _check_minutes(minutes)
     if giver.id == receiver.id:
-        raise LedgerError("The giver and the receiver must be different people.", "other")
+        raise LedgerError(_("The giver and the receiver must be different people."), "other")
+    # Confirmed at once means the receiver agreed: they recorded it themselves, or a
+    # coordinator who is neither side checked with both (four eyes).
+    on_behalf_ok = (recorded_by.id != giver.member_id
+                    and recorded_by.role_in(giver.bank_id) in STAFF_ROLES)
+    if confirm and recorded_by.id != receiver.member_id and not on_behalf_ok:
+        raise LedgerError(_("Another coordinator must record an exchange you take part in; "
+                            "or record it as a member, for the other side to confirm."),
+                          "other")
     _check_service_date(service_date, today)
     _check_party(giver, "giver")
     _check_party(receiver, "receiver")
@@ -318,7 +341,7 @@ def record_exchange(
         counter_bank_id = receiver.bank_id
         clearings = _clearing_ids([giver.bank_id, receiver.bank_id])
         if len(clearings) != 2:
-            raise LedgerError("That bank has no clearing account; an admin must set it up.")
+            raise LedgerError(_("That bank has no clearing account; an admin must set it up."))
         lock_ids += clearings.values()
     try:
         with write_transaction():
@@ -359,7 +382,7 @@ def record_exchange(
 def _replay_reversal(prior: Exchange, exchange_id: int, by: Member) -> Recorded:
     """The first result of a reversal form sent again: only for that exchange and recorder."""
     if prior.reverses_id != exchange_id or prior.recorded_by_id != by.id:
-        raise LedgerError("This form has expired; please open it again.")
+        raise LedgerError(_("This form has expired; please open it again."))
     return Recorded(prior, created=False)
 
 
@@ -367,13 +390,14 @@ def _check_interbank(giver_bank_id: int, receiver_bank_id: int) -> None:
     for bank_id in (giver_bank_id, receiver_bank_id):
         bank = db.session.get(Bank, bank_id)
         if not bank.interbank:
-            raise LedgerError(f"{bank.name} does not take exchanges with other banks.", "other")
+            raise LedgerError(_("%(name)s does not take exchanges with other banks.",
+                                name=bank.name), "other")
 
 
 def _replay(prior: Exchange, recorded_by: Member) -> Recorded:
     """The first result of a form sent again; a key is only ever its recorder's."""
     if prior.recorded_by_id != recorded_by.id:
-        raise LedgerError("This form has expired; please open it again.")
+        raise LedgerError(_("This form has expired; please open it again."))
     return Recorded(prior, created=False)
 
 
@@ -404,13 +428,18 @@ def _pending_for(exchange_id: int, by: Member, verb: str) -> Exchange:
         # The recorder withdraws it, or staff of the bank it was recorded in.
         if not (exchange.recorded_by_id == by.id
                 or by.role_in(exchange.bank_id) in STAFF_ROLES):
-            raise LedgerError("Only the person who recorded this exchange can cancel it.")
-    # The receiving member answers; a coordinator of the receiver's bank may answer for them.
+            raise LedgerError(_("Only the person who recorded this exchange can cancel it."))
+    # The receiving member answers; a coordinator of the receiver's bank may answer for
+    # them, but never for an exchange in which they give the time (four eyes).
     elif not (exchange.receiver.member_id == by.id
-              or by.role_in(exchange.receiver.bank_id) in STAFF_ROLES):
-        raise LedgerError(f"Only the person who received this time can {verb} it.")
+              or (by.role_in(exchange.receiver.bank_id) in STAFF_ROLES
+                  and exchange.giver.member_id != by.id)):
+        raise LedgerError(_("Only the person who received this time can confirm it.")
+                          if verb == "confirm" else
+                          _("Only the person who received this time can decline it."))
     if exchange.status != ExchangeStatus.PENDING:
-        raise LedgerError(f"This exchange is already {exchange.status}.")
+        raise LedgerError(_("This exchange is already %(status)s.",
+                            status=status_word(exchange.status)))
     return exchange
 
 
@@ -444,10 +473,17 @@ def cancel_exchange(exchange_id: int, by: Member) -> Exchange:
 def reverse_exchange(exchange_id: int, by: Member, reason: str, idempotency_key: str) -> Recorded:
     """Correct a confirmed exchange by recording its mirror image."""
     if not by.is_staff:
-        raise LedgerError("Only a coordinator can reverse an exchange.")
+        raise LedgerError(_("Only a coordinator can reverse an exchange."))
+    parties = db.session.execute(
+        select(Account.member_id).join(Exchange, (Account.id == Exchange.giver_account_id)
+                                       | (Account.id == Exchange.receiver_account_id))
+        .where(Exchange.id == exchange_id)).scalars().all()
+    if by.id in parties:
+        raise LedgerError(_("Another coordinator must reverse an exchange you took part in."),
+                          "reason")
     reason = (reason or "").strip()
     if not reason:
-        raise LedgerError("Say why this exchange is being reversed.", "reason")
+        raise LedgerError(_("Say why this exchange is being reversed."), "reason")
     prior = _existing(idempotency_key)
     if prior is not None:
         return _replay_reversal(prior, exchange_id, by)
@@ -456,12 +492,13 @@ def reverse_exchange(exchange_id: int, by: Member, reason: str, idempotency_key:
             original = _lock_exchange(exchange_id)
             _lock_accounts(_posting_ids(original))
             if original.reverses_id is not None:
-                raise LedgerError("A reversal cannot itself be reversed; record a new exchange.")
+                raise LedgerError(_("A reversal cannot itself be reversed; record a new exchange."))
             if original.status != ExchangeStatus.CONFIRMED:
-                raise LedgerError("Only a confirmed exchange can be reversed.")
+                raise LedgerError(_("Only a confirmed exchange can be reversed."))
             done = db.session.scalar(select(Exchange).where(Exchange.reverses_id == original.id))
             if done is not None:
-                raise LedgerError(f"This exchange was already reversed by exchange {done.id}.")
+                raise LedgerError(_("This exchange was already reversed by exchange %(id)s.",
+                                    id=done.id))
             reversal = Exchange(
                 bank_id=original.counter_bank_id or original.bank_id,
                 counter_bank_id=original.bank_id if original.counter_bank_id else None,
@@ -514,11 +551,14 @@ def record_group_activity(
     """
     bank_id = _bank_id(bank_id)
     if not recorded_by.is_staff:
-        raise LedgerError("Only a coordinator can record a group activity.")
+        raise LedgerError(_("Only a coordinator can record a group activity."))
     if not participants:
-        raise LedgerError("Choose at least one participant.", "participants")
+        raise LedgerError(_("Choose at least one participant."), "participants")
     if len({p.id for p in participants}) != len(participants):
-        raise LedgerError("A participant is listed twice.", "participants")
+        raise LedgerError(_("A participant is listed twice."), "participants")
+    if any(p.id == recorded_by.id for p in participants):
+        raise LedgerError(_("Another coordinator must record an activity you take part in."),
+                          "participants")
     existing = activity_exchanges(idempotency_key)
     if existing:
         return existing, False
@@ -544,8 +584,8 @@ def record_group_activity(
                     category_id=category_id,
                     description=description,
                     recorded_by_id=recorded_by.id,
-                    idempotency_key=f"{idempotency_key[:40]}-{member.id}",
-                    activity_id=idempotency_key,
+                    idempotency_key=_participant_key(idempotency_key, member.id),
+                    activity_id=_activity_id(idempotency_key),
                     status=ExchangeStatus.PENDING,
                 )
                 db.session.add(exchange)
@@ -565,10 +605,23 @@ def record_group_activity(
     return made, True
 
 
+def _participant_key(activity_key: str, member_id: int) -> str:
+    """Each participant's exchange key: unique per activity and member, and not one a
+    member could guess and use first (the activity's own key is a secret of its form)."""
+    return "activity-" + hashlib.sha256(f"{activity_key}\0{member_id}".encode()).hexdigest()[:55]
+
+
+def _activity_id(key: str) -> str:
+    """The activity's id from its form's key (which may be up to 64 characters; ids are 36)."""
+    return key if len(key) <= 36 else hashlib.sha256(key.encode()).hexdigest()[:36]
+
+
 def activity_exchanges(key: str) -> list[Exchange]:
+    """The exchanges of the activity recorded with form key ``key``."""
     return list(
         db.session.scalars(
-            select(Exchange).where(Exchange.activity_id == key).order_by(Exchange.id)
+            select(Exchange).where(Exchange.activity_id == _activity_id(key))
+            .order_by(Exchange.id)
         )
     )
 
@@ -577,13 +630,13 @@ def add_outcome(exchange_id: int, by: Member, score: int, text: str, share: bool
     """The receiver says what difference the exchange made (once)."""
     exchange = db.session.get(Exchange, exchange_id)
     if exchange is None:
-        raise LedgerError("There is no such exchange.")
+        raise LedgerError(_("There is no such exchange."))
     if exchange.receiver.member_id != by.id:
-        raise LedgerError("Only the person who received the time can say what it changed.")
+        raise LedgerError(_("Only the person who received the time can say what it changed."))
     if exchange.status != ExchangeStatus.CONFIRMED:
-        raise LedgerError("You can add an outcome once the exchange is confirmed.")
+        raise LedgerError(_("You can add an outcome once the exchange is confirmed."))
     if db.session.scalar(select(Outcome).where(Outcome.exchange_id == exchange_id)):
-        raise LedgerError("You have already said what this exchange changed.")
+        raise LedgerError(_("You have already said what this exchange changed."))
     outcome = Outcome(
         exchange_id=exchange_id, author_id=by.id, score=score, text=text, share_consent=share
     )
@@ -773,12 +826,12 @@ def post_confirmed_bulk(exchanges: Sequence[BulkExchange]) -> int:
     for account_id, moved in delta.items():
         row = current[account_id]
         if row.floor is not None and row.balance + moved < row.floor:
-            raise LedgerError(f"account {account_id} would end below its floor")
+            raise LedgerError(f"account {account_id} would end below its floor")  # demo data only
     now = utcnow()
     banks = dict(db.session.execute(
         select(Account.id, Account.bank_id).where(Account.id.in_(list(delta)))).all())
     if any(banks[ex.giver_account_id] != banks[ex.receiver_account_id] for ex in exchanges):
-        raise LedgerError("the bulk path is for exchanges within one bank")
+        raise LedgerError("the bulk path is for exchanges within one bank")  # demo data only
     new_ids = db.session.scalars(insert(Exchange).returning(Exchange.id), [
         {"bank_id": banks[ex.giver_account_id], "counter_bank_id": None,
          "giver_account_id": ex.giver_account_id, "receiver_account_id": ex.receiver_account_id,

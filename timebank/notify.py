@@ -13,9 +13,12 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 
 from .extensions import db
+from .i18n import bank_language
 from .models import (
     Bank,
     EmailPreference,
@@ -47,18 +50,29 @@ def notify(member: Member, text: str, url: str, subject: str | None = None,
     """
     if not site_wide and bank_id is None:
         bank_id = current_bank_id()
-    db.session.add(Notification(member_id=member.id, bank_id=bank_id, text=text[:300],
-                                url=url[:300]))
-    if member.email_preference == EmailPreference.IMMEDIATELY:
-        queue_email(member, subject or text[:100], f"{text}\n\n{absolute(url)}\n")
+    # Texts may be lazy: they are put into words here, in the recipient's language.
+    with force_locale(language_of(member, bank_id)):
+        text, subject = str(text), str(subject) if subject else None
+        db.session.add(Notification(member_id=member.id, bank_id=bank_id, text=text[:300],
+                                    url=url[:300]))
+        if member.email_preference == EmailPreference.IMMEDIATELY:
+            queue_email(member, subject or text[:100], f"{text}\n\n{absolute(url)}\n")
+
+
+def language_of(member: Member, bank_id: int | None) -> str:
+    """The language to write to ``member`` in: theirs, else their bank's, else English."""
+    if member.language:
+        return member.language
+    bank = db.session.get(Bank, bank_id) if bank_id else current_bank()
+    return (bank_language(bank) if bank is not None else None) or "en"
 
 
 def queue_email(member: Member, subject: str, body: str,
                 bank_name: str | None = None) -> OutboxMessage:
     bank = current_bank()
     name = bank_name or (bank.name if bank is not None else "time bank")
-    footer = (f"\n--\n{name}\nYou get this because of your e-mail setting on your profile. "
-              "You can change it there at any time.\n")
+    footer = "\n--\n" + name + "\n" + _("You get this because of your e-mail setting on your "
+                                      "profile. You can change it there at any time.") + "\n"
     # Subjects are one line: member text (a listing title…) must not break the header.
     subject = " ".join(subject.split())[:200]
     message = OutboxMessage(member_id=member.id, to_email=member.email, subject=subject,
@@ -192,14 +206,16 @@ def queue_digests(now: datetime | None = None, radius_km: float = 5.0) -> int:
                      and not _too_far(member, listing, radius_km)]
             if not picks:
                 continue
-            lines = [f"New in {bank.name} this week ({len(picks)}):", ""]
-            for listing in picks[:20]:
-                lines.append(f"- {listing.kind_label}: {listing.title} "
-                             f"({listing.category.name})")
-                link = bank_url("listings.show", bank.id, listing_id=listing.id)
-                lines.append(f"  {absolute(link)}")
-            queue_email(member, f"This week in {bank.name}", "\n".join(lines) + "\n",
-                        bank_name=bank.name)
+            with force_locale(language_of(member, bank.id)):
+                lines = [_("New in %(bank)s this week (%(num)s):", bank=bank.name,
+                           num=len(picks)), ""]
+                for listing in picks[:20]:
+                    lines.append(f"- {listing.kind_label}: {listing.title} "
+                                 f"({listing.category.name})")
+                    link = bank_url("listings.show", bank.id, listing_id=listing.id)
+                    lines.append(f"  {absolute(link)}")
+                queue_email(member, _("This week in %(bank)s", bank=bank.name),
+                            "\n".join(lines) + "\n", bank_name=bank.name)
             queued += 1
     db.session.commit()
     return queued

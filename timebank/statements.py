@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from . import ledger
 from .extensions import db
 from .models import Account, Entry, Exchange, ExchangeStatus, Member
 
-STATEMENT_CSV_HEADER = ("entry", "exchange", "date", "with", "kind of help", "description",
-                        "minutes", "balance after (minutes)")
+STATEMENT_CSV_HEADER = (_l("entry"), _l("exchange"), _l("date"), _l("with"), _l("kind of help"),
+                        _l("description"), _l("minutes"), _l("balance after (minutes)"))
 
 
 @dataclass

@@ -23,11 +23,18 @@ def status_word(status: str) -> str:
     return words.get(status, status)
 
 
+def reason_words(reason) -> str:
+    """A matching reason (matching.ranking.Reason) in the page's language."""
+    msgid = getattr(reason, "msgid", None)
+    return _(msgid, **reason.params) if msgid else str(reason)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["hours"] = format_minutes
     app.jinja_env.filters["day"] = lambda d: format_date(d, "medium") if d else ""
     app.jinja_env.filters["longday"] = lambda d: format_date(d, "long") if d else ""
     app.jinja_env.filters["status"] = status_word
+    app.jinja_env.filters["reason"] = reason_words
     app.jinja_env.globals["outcome_word"] = lambda score: str(dict(OUTCOME_SCALE)[score])
 
     @app.context_processor

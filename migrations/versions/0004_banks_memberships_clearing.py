@@ -147,7 +147,7 @@ def _one_bank_from_what_exists():
         "welcome_text", "default_floor", "default_language", "interbank", "created_at")))
     conn.execute(bank.insert().values(
         slug=slug, name=name, area_id=area_id, office_address="", phone="", email="",
-        opening_hours="", welcome_text="", default_floor=floor, default_language="en",
+        opening_hours="", welcome_text="", default_floor=floor, default_language="",
         interbank=True, created_at=now))
     bank_id = conn.execute(sa.select(bank.c.id)).scalar()
     for table in ("account", "exchange", "listing", "match", "notification"):

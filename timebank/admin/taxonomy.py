@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..errors import Refused
@@ -37,7 +38,7 @@ def add(kind: str, name: str, by: Member, colour: str = "") -> None:
     name = name.strip()
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or audit_type
     if db.session.scalar(select(model.id).where((model.slug == slug) | (model.name == name))):
-        raise TaxonomyError("There is already one with that name.")
+        raise TaxonomyError(_("There is already one with that name."))
     item = model(slug=slug, name=name)
     if model is AssetCategory:
         item.colour = colour.lower()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from .. import geo
@@ -208,8 +209,9 @@ def reject(asset: Asset, reason: str, by: Member, url: str) -> None:
     audit(by.id, "asset.reject", "asset", asset.id, reason=asset.rejection_reason)
     if asset.submitted_by_id:
         submitter = db.session.get(Member, asset.submitted_by_id)
-        notify(submitter, f"Your suggestion “{asset.name}” was not added: "
-               f"{asset.rejection_reason}", url, site_wide=True)
+        notify(submitter, _l("Your suggestion “%(name)s” was not added: %(reason)s",
+                             name=asset.name, reason=asset.rejection_reason), url,
+               site_wide=True)
     db.session.commit()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db, login_manager
@@ -20,6 +20,9 @@ def init_login(app: Flask) -> None:
         member = db.session.get(Member, int(member_id)) if member_id.isdigit() else None
         # A member suspended after logging in is logged out on their next request.
         if member is None or member.status != MemberStatus.ACTIVE:
+            return None
+        # A cookie from before a log-out (or suspension, or role change) no longer works.
+        if session.get("sv") != member.session_version:
             return None
         return member
 

@@ -2,9 +2,9 @@
 
 from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
-from ..extensions import limiter
+from ..extensions import db, limiter
 from ..forms import safe_next
 from ..htmx import render_form
 from ..models import Member
@@ -15,7 +15,12 @@ from .forms import LoginForm, RegisterForm
 bp = BankBlueprint("auth", __name__)
 
 
+def _register_rate() -> str:
+    return current_app.config["TIMEBANK_REGISTER_RATE"]
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_register_rate, methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -23,15 +28,12 @@ def register():
         abort(404)  # no bank to join yet
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
-            service.register(form.email.data, form.display_name.data, form.neighbourhood.data,
-                             form.password.data, current_bank())
-        except service.AuthError as error:
-            getattr(form, error.field).errors.append(error.message)
-        else:
-            flash(_("Thank you for joining. A coordinator will check your details and "
-                    "approve your membership; you can log in once they have."), "success")
-            return redirect(url_for("main.index"))
+        service.register(form.email.data, form.display_name.data, form.neighbourhood.data,
+                         form.password.data, current_bank())
+        # The same answer whether or not the address was known (the owner gets an e-mail).
+        flash(_("Thank you for joining. A coordinator will check your details and "
+                "approve your membership; you can log in once they have."), "success")
+        return redirect(url_for("main.index"))
     return render_form("auth/register.html", form)
 
 
@@ -61,7 +63,7 @@ def login():
         except service.AuthError as error:
             getattr(form, error.field).errors.append(error.message)
         else:
-            login_user(member)
+            service.start_session(member)
             flash(_("Welcome, %(name)s.", name=member.display_name), "success")
             return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
     return render_form("auth/login.html", form)
@@ -69,6 +71,9 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        service.end_sessions(current_user._get_current_object())
+        db.session.commit()
     logout_user()
     session.pop("bank", None)  # the next person at this browser starts afresh
     flash(_("You have logged out."), "info")

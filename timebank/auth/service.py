@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -18,11 +19,26 @@ class AuthError(Refused):
 
 
 def register(email: str, display_name: str, neighbourhood: str, password: str,
-             bank: Bank) -> Member:
-    """A new member of ``bank``, pending until one of its coordinators approves them."""
+             bank: Bank) -> Member | None:
+    """A new member of ``bank``, pending until one of its coordinators approves them.
+
+    For an address already registered nothing is made and its owner is told by e-mail:
+    the page answers the same either way, so it reveals nobody's address.
+    """
     email = Member.normalise_email(email)
-    if db.session.scalar(select(Member.id).where(Member.email == email)):
-        raise AuthError(_("That email address is already registered. Try logging in."), "email")
+    known = db.session.scalar(select(Member).where(Member.email == email))
+    if known is not None:
+        from ..notify import queue_email
+
+        with force_locale(known.language or "en"):
+            queue_email(known, _("Someone tried to join with your e-mail address"),
+                        _("Someone asked to join %(bank)s with this e-mail address. If it was "
+                          "you, you already have an account: log in, or ask a coordinator "
+                          "for help. If it was not you, you need do nothing.",
+                          bank=bank.name) + "\n", bank_name=bank.name)
+        audit(None, "member.register_known_address", "member", known.id, bank=bank.id)
+        db.session.commit()
+        return None
     member = Member(email=email, display_name=display_name.strip(),
                     neighbourhood=neighbourhood.strip(), status=MemberStatus.PENDING)
     member.set_password(password)
@@ -59,3 +75,18 @@ def authenticate(email: str, password: str) -> Member:
     if member.status == MemberStatus.SUSPENDED:
         raise AuthError(_("Your membership is suspended. Please contact a coordinator."), "email")
     return member
+
+
+def start_session(member: Member) -> None:
+    """Log ``member`` in: a fresh CSRF token, and the session version it must match."""
+    from flask import session
+    from flask_login import login_user
+
+    session.pop("csrf_token", None)  # Flask-WTF makes a new one on the next form
+    session["sv"] = member.session_version
+    login_user(member)
+
+
+def end_sessions(member: Member) -> None:
+    """End every session of ``member`` (this browser's and any other). Caller commits."""
+    member.session_version = (member.session_version or 0) + 1

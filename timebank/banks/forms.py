@@ -45,7 +45,8 @@ class BankSettingsForm(ContactForm):
                                validators=[NumberRange(
                                    min=-1000, max=0,
                                    message=_l("Enter a number from -1000 to 0."))])
-    default_language = SelectField(_l("Default language"), choices=choices(LANGUAGES))
+    default_language = SelectField(_l("Default language"), choices=choices(
+        [("", _l("None: each visitor's browser decides")), *LANGUAGES]))
     interbank = BooleanField(_l("Members may exchange time with members of other banks"))
     clearing_limit_hours = IntegerField(
         _l("Most hours owed to or by other banks (empty: no limit)"),

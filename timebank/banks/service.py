@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import ledger
@@ -42,13 +43,13 @@ def create_bank(slug: str, name: str, by: Member | None = None, **settings) -> B
     """A new bank with its community pool and clearing account. Caller commits."""
     slug = slug.strip().lower()
     if not SLUG.match(slug):
-        raise BankError("Use lower-case letters, digits and hyphens (up to 40) for the short "
-                        "name.", "slug")
+        raise BankError(_("Use lower-case letters, digits and hyphens (up to 40) for the short "
+                        "name."), "slug")
     if db.session.scalar(select(Bank.id).where(Bank.slug == slug)):
-        raise BankError(f"There is already a bank called “{slug}”.", "slug")
+        raise BankError(_("There is already a bank called “%(slug)s”.", slug=slug), "slug")
     name = name.strip()
     if not name:
-        raise BankError("Give the bank a name.", "name")
+        raise BankError(_("Give the bank a name."), "name")
     settings.setdefault("default_floor", current_app.config["TIMEBANK_DEFAULT_FLOOR_MINUTES"])
     bank = Bank(slug=slug, name=name[:120], area_id=default_area().id, **settings)
     db.session.add(bank)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
 from ..errors import Refused
@@ -35,6 +37,7 @@ from ..models.audit import record as audit
 from ..models.base import utcnow
 from ..models.members import TRADING_ROLES
 from ..notify import notify
+from ..templating import status_word
 from ..tenancy import bank_url
 from . import ranking
 
@@ -168,19 +171,20 @@ def introduce(request_id: int, helper_id: int, by: Member, note: str, bank_id: i
     """A coordinator of ``bank_id`` introduces a member of it to one of its requests."""
     request = db.session.get(Listing, request_id)
     if request is None or request.kind != ListingKind.REQUEST or request.bank_id != bank_id:
-        raise BrokeringError("There is no such request.")
+        raise BrokeringError(_("There is no such request."))
     if request.status != ListingStatus.OPEN:
-        raise BrokeringError(f"This request is {request.status}, so cannot be matched.")
+        raise BrokeringError(_("This request is %(status)s, so cannot be matched.",
+                               status=status_word(request.status)))
     helper = db.session.get(Member, helper_id)
     if (helper is None or helper.status != MemberStatus.ACTIVE or helper.matching_opt_out
             or helper.role_in(bank_id) not in TRADING_ROLES):
-        raise BrokeringError("That member cannot be introduced (not active, or opted out).")
+        raise BrokeringError(_("That member cannot be introduced (not active, or opted out)."))
     if helper.id == request.member_id:
-        raise BrokeringError("A member cannot be introduced to their own request.")
+        raise BrokeringError(_("A member cannot be introduced to their own request."))
     if db.session.scalar(select(Match.id).where(Match.request_id == request.id,
                                                 Match.helper_id == helper.id)):
-        raise BrokeringError(f"{helper.display_name} has already been introduced to this "
-                             "request.")
+        raise BrokeringError(_("%(name)s has already been introduced to this request.",
+                               name=helper.display_name))
     offer_id = db.session.scalar(
         select(Listing.id).where(Listing.member_id == helper.id, Listing.bank_id == bank_id,
                                  Listing.kind == ListingKind.OFFER,
@@ -193,12 +197,14 @@ def introduce(request_id: int, helper_id: int, by: Member, note: str, bank_id: i
     db.session.add(match)
     db.session.flush()
     url = bank_url("matching.show", match.bank_id, match_id=match.id)
-    notify(request.member, f"{by.display_name} suggests {helper.display_name} could help with "
-           f"“{request.title}”. Please accept or decline.", url,
-           subject="Someone could help with your request", bank_id=match.bank_id)
-    notify(helper, f"{by.display_name} thinks you could help {request.member.display_name} "
-           f"with “{request.title}”. Please accept or decline.", url,
-           subject="Could you help a neighbour?", bank_id=match.bank_id)
+    notify(request.member, _l("%(by)s suggests %(helper)s could help with “%(title)s”. Please "
+                              "accept or decline.", by=by.display_name,
+                              helper=helper.display_name, title=request.title), url,
+           subject=_l("Someone could help with your request"), bank_id=match.bank_id)
+    notify(helper, _l("%(by)s thinks you could help %(requester)s with “%(title)s”. Please "
+                      "accept or decline.", by=by.display_name,
+                      requester=request.member.display_name, title=request.title), url,
+           subject=_l("Could you help a neighbour?"), bank_id=match.bank_id)
     audit(by.id, "match.introduce", "match", match.id, request=request.id, helper=helper.id)
     db.session.commit()
     return match
@@ -216,29 +222,30 @@ def answer(match_id: int, by: Member, accept: bool) -> Match:
     match = _match_for_update(match_id)
     side = side_of(match, by)
     if side is None:
-        raise BrokeringError("Only the two people introduced can answer.")
+        raise BrokeringError(_("Only the two people introduced can answer."))
     if match.status != MatchStatus.PROPOSED:
-        raise BrokeringError(f"This introduction is already {match.status}.")
+        raise BrokeringError(_("This introduction is already %(status)s.", status=match.status))
     setattr(match, f"{side}_answer", "accepted" if accept else "declined")
     other = match.helper if side == "requester" else match.requester
     url = bank_url("matching.show", match.bank_id, match_id=match.id)
     if not accept:
         match.status = MatchStatus.DECLINED
-        notify(other, f"{by.display_name} has declined the introduction for "
-               f"“{match.request.title}”.", url, bank_id=match.bank_id)
-        notify(db.session.get(Member, match.created_by_id),
-               f"{by.display_name} declined the introduction for “{match.request.title}”.",
-               url, bank_id=match.bank_id)
+        declined = _l("%(by)s has declined the introduction for “%(title)s”.",
+                      by=by.display_name, title=match.request.title)
+        notify(other, declined, url, bank_id=match.bank_id)
+        notify(db.session.get(Member, match.created_by_id), declined, url, bank_id=match.bank_id)
     elif match.requester_answer == match.helper_answer == "accepted":
         match.status = MatchStatus.ACCEPTED
         match.request.status = ListingStatus.MATCHED
         for person in (match.requester, match.helper):
-            notify(person, f"You are both happy to go ahead with “{match.request.title}”. "
-                   "Use the messages on the match page to arrange it.", url,
-                   subject="Your introduction is agreed", bank_id=match.bank_id)
+            notify(person, _l("You are both happy to go ahead with “%(title)s”. Use the "
+                              "messages on the match page to arrange it.",
+                              title=match.request.title), url,
+                   subject=_l("Your introduction is agreed"), bank_id=match.bank_id)
     else:
-        notify(other, f"{by.display_name} has accepted the introduction for "
-               f"“{match.request.title}”. Your answer is awaited.", url, bank_id=match.bank_id)
+        notify(other, _l("%(by)s has accepted the introduction for “%(title)s”. Your answer is "
+                         "awaited.", by=by.display_name, title=match.request.title), url,
+               bank_id=match.bank_id)
     audit(by.id, "match.accept" if accept else "match.decline", "match", match.id)
     db.session.commit()
     return match
@@ -249,10 +256,10 @@ def complete(match_id: int, by: Member) -> tuple[Match, str]:
     match = _match_for_update(match_id)
     side = side_of(match, by)
     if side is None and not by.is_staff:
-        raise BrokeringError("Only the two people introduced, or a coordinator, can complete "
-                             "this.")
+        raise BrokeringError(_("Only the two people introduced, or a coordinator, can complete "
+                             "this."))
     if match.status not in (MatchStatus.ACCEPTED, MatchStatus.COMPLETED):
-        raise BrokeringError("Both people need to accept the introduction first.")
+        raise BrokeringError(_("Both people need to accept the introduction first."))
     if match.status == MatchStatus.ACCEPTED:
         match.status = MatchStatus.COMPLETED
         match.completed_at = utcnow()
@@ -280,15 +287,16 @@ def post_message(match_id: int, by: Member, body: str) -> MatchMessage:
     match = db.session.get(Match, match_id)
     side = side_of(match, by) if match else None
     if match is None or (side is None and not by.is_staff):
-        raise BrokeringError("There is no such match.")
+        raise BrokeringError(_("There is no such match."))
     body = body.strip()
     if not body:
-        raise BrokeringError("Write a message first.")
+        raise BrokeringError(_("Write a message first."))
     message = MatchMessage(match_id=match.id, author_id=by.id, body=body)
     db.session.add(message)
     recipients = [p for p in (match.requester, match.helper) if p.id != by.id]
     for person in recipients:
-        notify(person, f"New message from {by.display_name} about “{match.request.title}”.",
+        notify(person, _l("New message from %(by)s about “%(title)s”.", by=by.display_name,
+                          title=match.request.title),
                bank_url("matching.show", match.bank_id, match_id=match.id),
                bank_id=match.bank_id)
     db.session.commit()
@@ -300,7 +308,7 @@ def _match_for_update(match_id: int) -> Match:
         select(Match).where(Match.id == match_id).with_for_update(of=Match)
         .execution_options(populate_existing=True))
     if match is None:
-        raise BrokeringError("There is no such match.")
+        raise BrokeringError(_("There is no such match."))
     return match
 
 

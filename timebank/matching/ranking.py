@@ -37,6 +37,24 @@ STOPWORDS = frozenset([
 _WORD = re.compile(r"[a-z]{3,}")
 
 
+def N_(text: str) -> str:
+    """Mark a reason's words for the catalogues; pages word it in their language."""
+    return text
+
+
+class Reason(str):
+    """A plain-words reason: reads as English, and keeps its message and values so a page
+    can say it in its own language (the ``reason`` template filter)."""
+
+    msgid: str
+    params: dict
+
+    def __new__(cls, msgid: str, **params):
+        reason = super().__new__(cls, msgid % params if params else msgid)
+        reason.msgid, reason.params = msgid, params
+        return reason
+
+
 def words(text: str) -> frozenset[str]:
     """The distinctive words of ``text``: lower case, three letters or more, no stopwords."""
     return frozenset(w for w in _WORD.findall(text.lower()) if w not in STOPWORDS)
@@ -93,44 +111,45 @@ def _popcount(x: int) -> int:
 
 def score(need: Need, c: Candidate) -> Ranked:
     """Score one candidate for one need, with its components and reasons."""
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     comp: dict[str, float] = {}
 
     comp["category"] = 1.0 if need.category_id in c.category_ids else 0.0
     if comp["category"]:
-        reasons.append("offers help of this kind")
+        reasons.append(Reason(N_("offers help of this kind")))
 
     shared = need.words & c.words
     comp["text"] = len(shared) / len(need.words) if need.words else 0.0
     if shared:
-        reasons.append("mentions " + ", ".join(sorted(shared)[:5]))
+        reasons.append(Reason(N_("mentions %(words)s"), words=", ".join(sorted(shared)[:5])))
 
     distance = None
     if need.remote_ok:
         comp["distance"] = 1.0
-        reasons.append("can be done online or by phone")
+        reasons.append(Reason(N_("can be done online or by phone")))
     elif None in (need.latitude, need.longitude, c.latitude, c.longitude):
         comp["distance"] = UNKNOWN
-        reasons.append("distance unknown")
+        reasons.append(Reason(N_("distance unknown")))
     else:
         distance = haversine_km(need.latitude, need.longitude, c.latitude, c.longitude)
         radius = need.radius_km or DEFAULT_RADIUS_KM
         comp["distance"] = max(0.0, 1.0 - distance / radius)
-        reasons.append(f"about {distance:.1f} km away")
+        reasons.append(Reason(N_("about %(km).1f km away"), km=distance))
 
     if need.availability and c.availability:
         overlap = _popcount(need.availability & c.availability)
         comp["availability"] = overlap / _popcount(need.availability)
-        reasons.append(f"free at {overlap} of {_popcount(need.availability)} asked times")
+        reasons.append(Reason(N_("free at %(free)d of %(asked)d asked times"), free=overlap,
+                              asked=_popcount(need.availability)))
     else:
         comp["availability"] = UNKNOWN
 
     imbalance = (c.received - c.given) / RECIPROCITY_SCALE_MIN
     comp["reciprocity"] = (max(-1.0, min(1.0, imbalance)) + 1.0) / 2.0
     if c.received > c.given:
-        reasons.append("has received more than given: a chance to give back")
+        reasons.append(Reason(N_("has received more than given: a chance to give back")))
     elif c.given > c.received:
-        reasons.append("has already given more than received")
+        reasons.append(Reason(N_("has already given more than received")))
 
     total = sum(WEIGHTS[k] * v for k, v in comp.items())
     return Ranked(c, round(total, 4), {k: round(v, 3) for k, v in comp.items()}, reasons,

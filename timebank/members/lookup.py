@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext as _
 from sqlalchemy import false, func, or_, select
 
 from ..errors import Refused
@@ -66,16 +67,15 @@ def resolve_member(text: str, bank_id: int, *, other_banks: bool = False) -> tup
             .limit(2)
         ).all()
         if len(found) > 1:
-            raise MemberNotFound(
-                f"More than one member is called “{text}”. Pick one from the list as you type."
-            )
+            raise MemberNotFound(_("More than one member is called “%(text)s”. Pick one from "
+                                   "the list as you type.", text=text))
         member = found[0] if found else None
     # One message for "no such member" and "not someone you can trade with", so the
     # form reveals nothing about pending, suspended or council accounts.
     home = trading_bank(member, bank_id, other_banks) if member is not None else None
     if home is None:
-        raise MemberNotFound(
-            f"No member matches “{text[:80]}”. Start typing and pick from the list.")
+        raise MemberNotFound(_("No member matches “%(text)s”. Start typing and pick from the "
+                               "list.", text=text[:80]))
     return member, home
 
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import geo, ledger
+from ..auth.service import end_sessions
 from ..banks import service as banks
 from ..errors import Refused
 from ..extensions import db
 from ..models import Bank, BankRole, Member, Membership, MemberStatus, Role
 from ..models.audit import record as audit
 from ..models.base import utcnow
+from ..templating import status_word
 
 PROFILE_FIELDS = ("display_name", "neighbourhood", "skills", "availability", "bio", "phone")
 
@@ -91,20 +94,21 @@ def change_status(member: Member, action: str, by: Member, bank_id: int) -> Memb
     when no other bank still has the person as an active member.
     """
     if member.id == by.id:
-        raise MemberError("You cannot change your own membership status.")
+        raise MemberError(_("You cannot change your own membership status."))
     membership = member.membership_in(bank_id)
     if membership is None:
-        raise MemberError("That person is not a member of this bank.", status=404)
+        raise MemberError(_("That person is not a member of this bank."), status=404)
     # Whatever their status now: a suspended coordinator is still a coordinator.
     staff = (membership.role == BankRole.COORDINATOR
              or member.install_role in (Role.ADMIN, Role.COUNCIL))
     if staff and not by.is_admin:
-        raise MemberError("Only an admin can suspend or reactivate a coordinator or admin.",
+        raise MemberError(_("Only an admin can suspend or reactivate a coordinator or admin."),
                           status=403)
     before, after = TRANSITIONS[action]
     if membership.status != before:
-        raise MemberError(f"{member.display_name} is {membership.status}, so cannot be "
-                          f"{action}d.", status=409)
+        raise MemberError(_("%(name)s is %(status)s, so that cannot be done now.",
+                            name=member.display_name, status=status_word(membership.status)),
+                          status=409)
     membership.status = after
     if action == "approve":
         membership.approved_at = member.approved_at = utcnow()
@@ -112,8 +116,10 @@ def change_status(member: Member, action: str, by: Member, bank_id: int) -> Memb
         ledger.open_account(member, bank_id)
     if after == MemberStatus.ACTIVE:
         member.status = MemberStatus.ACTIVE
-    elif not _active_elsewhere(member, bank_id):
-        member.status = MemberStatus.SUSPENDED
+    else:
+        end_sessions(member)  # a suspension ends their sessions; reactivation revives none
+        if not _active_elsewhere(member, bank_id):
+            member.status = MemberStatus.SUSPENDED
     member.forget_memberships()
     audit(by.id, f"member.{action}", "member", member.id, before=before, bank=bank_id)
     db.session.commit()
@@ -151,7 +157,7 @@ def set_role(member: Member, role: str, by: Member, bank_id: int) -> Member:
     """An admin changes another person's role: admin and council viewer are roles of the
     install; resident and coordinator are roles in the bank."""
     if member.id == by.id:
-        raise MemberError("You cannot change your own role.")
+        raise MemberError(_("You cannot change your own role."))
     before = member.role_in(bank_id)
     if role in (Role.ADMIN, Role.COUNCIL):
         member.install_role = role
@@ -159,8 +165,9 @@ def set_role(member: Member, role: str, by: Member, bank_id: int) -> Member:
         member.install_role = Role.RESIDENT
         membership = member.membership_in(bank_id)
         if membership is None:
-            raise MemberError("That person is not a member of this bank.", status=404)
+            raise MemberError(_("That person is not a member of this bank."), status=404)
         membership.role = role
+    end_sessions(member)  # a new role starts with a new log-in
     member.forget_memberships()
     audit(by.id, "member.set_role", "member", member.id, before=before, after=role,
           bank=bank_id)
@@ -176,12 +183,12 @@ def create_active(email: str, password: str, role: str, display_name: str | None
     of the install (an admin also gets an account in ``bank`` to trade with).
     """
     if len(password) < 10:
-        raise MemberError("The password must be at least 10 characters.")
+        raise MemberError(_("The password must be at least 10 characters."))
     email = Member.normalise_email(email)
     if "@" not in email or len(email) > 254:
-        raise MemberError("That is not an email address.")
+        raise MemberError(_("That is not an email address."))
     if db.session.scalar(select(Member.id).where(Member.email == email)):
-        raise MemberError(f"{email} is already registered.")
+        raise MemberError(_("%(email)s is already registered.", email=email))
     install_role = role if role in (Role.ADMIN, Role.COUNCIL) else Role.RESIDENT
     member = Member(email=email, display_name=(display_name or email.split("@")[0])[:80],
                     install_role=install_role, status=MemberStatus.ACTIVE,

@@ -50,7 +50,9 @@ class Bank(db.Model):
     welcome_text: Mapped[str] = mapped_column(Text, default="")
     # Balance floor for new accounts, in minutes (zero or below).
     default_floor: Mapped[int] = mapped_column(BigInteger, default=-600)
-    default_language: Mapped[str] = mapped_column(String(10), default="en")
+    # The language the bank's pages and letters use unless a person chose theirs;
+    # empty: each visitor's browser decides.
+    default_language: Mapped[str] = mapped_column(String(10), default="")
     # Area as a bounding box in degrees (min_lon, min_lat, max_lon, max_lat), if known.
     min_lon: Mapped[float | None] = mapped_column(Float)
     min_lat: Mapped[float | None] = mapped_column(Float)

@@ -144,10 +144,12 @@ class Outcome(db.Model):
 
 def format_minutes(minutes: int) -> str:
     """Show minutes as hours and minutes: 90 → '1 h 30 min', -45 → '−45 min'."""
+    from flask_babel import gettext as _
+
     sign = "−" if minutes < 0 else ""
     hours, mins = divmod(abs(int(minutes)), 60)
     if hours and mins:
-        return f"{sign}{hours} h {mins} min"
+        return sign + _("%(hours)s h %(minutes)s min", hours=hours, minutes=mins)
     if hours:
-        return f"{sign}{hours} h"
-    return f"{sign}{mins} min"
+        return sign + _("%(hours)s h", hours=hours)
+    return sign + _("%(minutes)s min", minutes=mins)

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Float, ForeignKey, String, Text
+from sqlalchemy import Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -69,6 +69,9 @@ class Member(UserMixin, db.Model):
     findable_elsewhere: Mapped[bool] = mapped_column(default=False)
     # The language the member reads the site and e-mails in (None: browser or bank's).
     language: Mapped[str | None] = mapped_column(String(10))
+    # Sessions carry the version they began with; moving it on ends them all (log-out,
+    # suspension, a new role), wherever the signed cookie has been kept.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_digest_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     approved_at: Mapped[datetime | None]

@@ -1,0 +1,228 @@
+"""Found by an adversarial read (issue 12), each reproduced first: four eyes on staff's own
+accounts, sessions that end at log-out, activity keys, and backups that restore."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+
+from tests.support import PASSWORD, flask_cli, get, hidden_fields, login, submit
+from timebank import ledger
+from timebank.extensions import db
+from timebank.models import Account, Exchange, Role
+
+TODAY = date.today()
+
+
+@pytest.fixture
+def staff_and_member(make):
+    coordinator = make.member(Role.COORDINATOR, name="Cory Coordinator")
+    member = make.member(name="Mel Member")
+    return coordinator, member
+
+
+# -- four eyes: nobody acts as staff on their own account ------------------------------------
+
+
+def test_a_coordinator_cannot_credit_themselves_through_a_group_activity(app,
+                                                                         staff_and_member):
+    coordinator, member = staff_and_member
+    with app.app_context():
+        with pytest.raises(ledger.LedgerError, match="Another coordinator"):
+            ledger.record_group_activity(
+                participants=[get(coordinator), get(member)], to_pool=True, minutes=1440,
+                service_date=TODAY, recorded_by=get(coordinator), idempotency_key="self-pay")
+        assert ledger.account_of(get(coordinator)).balance == 0
+
+
+def test_a_coordinator_cannot_record_a_confirmed_exchange_they_give_in(app, client,
+                                                                        staff_and_member):
+    coordinator, member = staff_and_member
+    with app.app_context():
+        email = get(coordinator).email
+    login(client, email)
+    response = submit(client, "/coordinator/exchanges/new", {
+        "giver": f"Cory Coordinator (#{coordinator})", "receiver": f"Mel Member (#{member})",
+        "hours": "24", "extra_minutes": "0", "service_date": TODAY.isoformat(),
+        "category": "0"})
+    assert response.status_code == 422
+    assert "Another coordinator must record" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Exchange).count() == 0
+        assert ledger.account_of(get(member)).balance == 0
+
+
+def test_a_coordinator_cannot_confirm_time_they_gave_on_the_receivers_behalf(
+        app, staff_and_member):
+    coordinator, member = staff_and_member
+    with app.app_context():
+        pending = ledger.record_exchange(
+            giver=ledger.account_of(get(coordinator)), receiver=ledger.account_of(get(member)),
+            minutes=300, service_date=TODAY, recorded_by=get(coordinator),
+            idempotency_key=ledger.new_key(), confirm=False).exchange
+        with pytest.raises(ledger.LedgerError, match="Only the person who received"):
+            ledger.confirm_exchange(pending.id, get(coordinator))
+        ledger.confirm_exchange(pending.id, get(member))  # the member may, as any member
+        assert ledger.account_of(get(member)).balance == -300
+
+
+def test_limits_are_changed_by_someone_else(app, make, staff_and_member):
+    coordinator, member = staff_and_member
+    admin = make.member(Role.ADMIN)
+    with app.app_context():
+        own = ledger.account_of(get(coordinator))
+        with pytest.raises(ledger.LedgerError, match="Another coordinator"):
+            ledger.set_floor(own.id, -100_000, get(coordinator))
+        with pytest.raises(ledger.LedgerError, match="Only an admin"):
+            ledger.set_floor(ledger.account_of(get(admin)).id, -100_000, get(coordinator))
+        ledger.set_floor(ledger.account_of(get(member)).id, -1200, get(coordinator))
+        ledger.set_floor(own.id, -1200, get(admin))
+        assert db.session.get(Account, own.id).floor == -1200
+
+
+def test_a_coordinator_cannot_reverse_an_exchange_they_took_part_in(app, make,
+                                                                     staff_and_member):
+    coordinator, member = staff_and_member
+    with app.app_context():
+        done = ledger.record_exchange(
+            giver=ledger.account_of(get(member)), receiver=ledger.account_of(get(coordinator)),
+            minutes=60, service_date=TODAY, recorded_by=get(coordinator),
+            idempotency_key=ledger.new_key(), confirm=True).exchange
+        with pytest.raises(ledger.LedgerError, match="Another coordinator must reverse"):
+            ledger.reverse_exchange(done.id, get(coordinator), "mine", ledger.new_key())
+
+
+# -- sessions end on the server ---------------------------------------------------------------
+
+
+def test_a_cookie_kept_from_before_log_out_no_longer_works(app, client, make):
+    member = make.member(email="cookie@example.org")
+    login(client, "cookie@example.org")
+    saved = client.get_cookie("session").value
+    assert client.get("/statement").status_code == 200
+    client.post("/logout", data=hidden_fields(client.get("/").get_data(as_text=True)))
+    client.set_cookie("session", saved)  # the attacker's copy of the old cookie
+    assert client.get("/statement").status_code == 302
+    with app.app_context():
+        assert get(member).session_version == 1
+
+
+def test_reactivation_does_not_revive_sessions_from_before_suspension(app, client, make,
+                                                                       login_as):
+    member = make.member(email="paused@example.org")
+    login(client, "paused@example.org")
+    saved = client.get_cookie("session").value
+    with app.app_context():
+        from timebank.members.service import change_status
+
+        admin = get(make.member(Role.ADMIN))
+        bank_id = ledger.current_bank_id()
+        change_status(get(member), "suspend", admin, bank_id)
+        change_status(get(member), "reactivate", admin, bank_id)
+    client.set_cookie("session", saved)
+    assert client.get("/statement").status_code == 302
+
+
+def test_the_csrf_token_changes_at_log_in(client, make):
+    make.member(email="token@example.org")
+    before = hidden_fields(client.get("/login").get_data(as_text=True))["csrf_token"]
+    client.post("/login", data={"csrf_token": before, "email": "token@example.org",
+                                "password": PASSWORD})
+    after = hidden_fields(client.get("/").get_data(as_text=True))["csrf_token"]
+    assert before != after
+    # ...and the old one is refused from now on.
+    assert client.post("/logout", data={"csrf_token": before}).status_code == 400
+
+
+# -- group activity keys ------------------------------------------------------------------------
+
+
+def test_activity_keys_sharing_their_first_40_characters_are_two_activities(app, make):
+    coordinator = make.member(Role.COORDINATOR)
+    walker = make.member()
+    with app.app_context():
+        for key in ("k" * 40 + "-first", "k" * 40 + "-second"):
+            made, created = ledger.record_group_activity(
+                participants=[get(walker)], to_pool=True, minutes=60, service_date=TODAY,
+                recorded_by=get(coordinator), idempotency_key=key)
+            assert created and len(made) == 1
+        assert ledger.account_of(get(walker)).balance == 120
+
+
+# -- backups --------------------------------------------------------------------------------------
+
+
+def test_backup_then_restore_into_a_new_database(app, db_url, make, db_kind, tmp_path, request):
+    giver, receiver = make.member(), make.member()
+    with app.app_context():
+        for minutes in (30, 45, 60):
+            ledger.record_exchange(
+                giver=ledger.account_of(get(giver)), receiver=ledger.account_of(get(receiver)),
+                minutes=minutes, service_date=TODAY, recorded_by=get(receiver),
+                idempotency_key=ledger.new_key(), confirm=True)
+        db.session.remove()
+    counts = flask_cli(db_url, "check-ledger").stdout
+    file = tmp_path / "timebank.backup"
+    made = flask_cli(db_url, "backup", str(file))
+    assert made.returncode == 0, made.stderr
+    again = flask_cli(db_url, "backup", str(file))
+    assert again.returncode != 0 and "already exists" in again.stderr
+    if db_kind == "sqlite":
+        fresh = f"sqlite:///{tmp_path}/restored.sqlite"
+    else:
+        fresh = request.getfixturevalue("pg_server").createdb("timebank_restored")
+    restored = flask_cli(fresh, "restore", str(file))
+    assert restored.returncode == 0, restored.stderr
+    check = flask_cli(fresh, "check-ledger")
+    assert check.returncode == 0, check.stderr
+    assert re.search(r"ledger OK: 3 exchanges", check.stdout)
+    assert check.stdout == counts  # the same exchanges and accounts
+    twice = flask_cli(fresh, "restore", str(file))
+    assert twice.returncode != 0 and "not empty" in twice.stderr
+    if db_kind == "postgresql":
+        from sqlalchemy import create_engine
+
+        from timebank.db import normalise_url
+
+        engine = create_engine(normalise_url(fresh))
+        with engine.connect() as conn:  # sequences carried over: new rows do not collide
+            assert conn.execute(text("SELECT last_value FROM exchange_id_seq")).scalar() >= 3
+        engine.dispose()
+
+
+# -- what others may read -----------------------------------------------------------------------
+
+
+def test_council_viewers_do_not_see_reviewers_names(app, client, make, login_as):
+    from timebank.models import Asset, AssetCategory, AssetReview
+
+    reviewer = make.member(name="Rhodri Reviewer")
+    with app.app_context():
+        asset = Asset(name="Hall", status="published", latitude=51.5, longitude=-0.1,
+                      category_id=db.session.query(AssetCategory).first().id)
+        db.session.add(asset)
+        db.session.flush()
+        db.session.add(AssetReview(asset_id=asset.id, member_id=reviewer, still_there=True,
+                                   welcoming=4, accessible="yes", comment=""))
+        db.session.commit()
+        asset_id = asset.id
+    login_as(Role.COUNCIL)
+    page = client.get(f"/assets/{asset_id}").get_data(as_text=True)
+    assert "Rhodri Reviewer" not in page and "A resident" in page
+
+
+def test_the_giver_sees_an_outcomes_words_only_if_the_receiver_shared_them(app, client, make):
+    giver, receiver = make.member(email="g@example.org"), make.member(email="r@example.org")
+    with app.app_context():
+        kept = ledger.record_exchange(
+            giver=ledger.account_of(get(giver)), receiver=ledger.account_of(get(receiver)),
+            minutes=60, service_date=TODAY, recorded_by=get(receiver),
+            idempotency_key=ledger.new_key(), confirm=True).exchange.id
+        ledger.add_outcome(kept, get(receiver), 4, "private: my health is better", False)
+    login(client, "g@example.org")
+    assert "my health" not in client.get(f"/exchanges/{kept}").get_data(as_text=True)
+    login(client, "r@example.org")
+    assert "my health" in client.get(f"/exchanges/{kept}").get_data(as_text=True)

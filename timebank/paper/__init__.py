@@ -1,0 +1,1 @@
+"""Paper: sheets for members who do not use a computer (a timesheet, what is on offer nearby)."""

@@ -1,0 +1,76 @@
+"""Printable sheets, in the member's own language, with the bank's contact details.
+
+A member prints their own; a coordinator prints them for a member of the bank
+(to post or hand over), and the sheet is in that member's language.
+"""
+
+from datetime import date
+
+from flask import abort
+from flask_babel import force_locale, get_locale
+from flask_login import current_user
+
+from .. import geo
+from ..extensions import db
+from ..htmx import render
+from ..listings.service import open_listings_query
+from ..models import Listing, Member
+from ..notify import language_of
+from ..permissions import trader_required
+from ..tenancy import BankBlueprint, current_bank, current_bank_id
+
+bp = BankBlueprint("paper", __name__)
+TIMESHEET_ROWS = 12
+NEARBY_KM = 5.0
+NEARBY_MAX = 40
+
+
+def _member(member_id: int | None) -> Member:
+    if member_id is None:
+        return current_user._get_current_object()
+    member = db.get_or_404(Member, member_id)
+    if member.membership_in(current_bank_id()) is None:
+        abort(404)
+    return member
+
+
+def nearby(member: Member, bank_id: int, km: float = NEARBY_KM) -> list[Listing]:
+    """Open offers and requests of the bank near the member's public point (all if unknown)."""
+    query = open_listings_query(bank_id).where(Listing.member_id != member.id)
+    if member.public_latitude is not None:
+        lo_lat, lo_lon, hi_lat, hi_lon = geo.bbox_around(member.public_latitude,
+                                                         member.public_longitude, km)
+        query = query.where(Listing.latitude.between(lo_lat, hi_lat),
+                            Listing.longitude.between(lo_lon, hi_lon))
+    rows = db.session.scalars(query.order_by(Listing.kind, Listing.id.desc())
+                              .limit(NEARBY_MAX)).all()
+    return list(rows)
+
+
+def _sheet(template: str, member: Member, **ctx):
+    # One's own sheet reads like the page; a sheet printed for a member, in their language.
+    own = member.id == current_user.id
+    with force_locale(str(get_locale()) if own else language_of(member, current_bank_id())):
+        return render(template, member=member, the_bank=current_bank(), today=date.today(),
+                      **ctx)
+
+
+@bp.route("/paper/timesheet")
+@bp.route("/coordinator/members/<int:member_id>/timesheet")
+@trader_required
+def timesheet(member_id: int | None = None):
+    if member_id is not None and not current_user.is_staff:
+        abort(404)
+    member = _member(member_id)
+    return _sheet("paper/timesheet.html", member, rows=range(TIMESHEET_ROWS))
+
+
+@bp.route("/paper/nearby")
+@bp.route("/coordinator/members/<int:member_id>/nearby")
+@trader_required
+def nearby_sheet(member_id: int | None = None):
+    if member_id is not None and not current_user.is_staff:
+        abort(404)
+    member = _member(member_id)
+    return _sheet("paper/nearby.html", member, listings=nearby(member, current_bank_id()),
+                  km=NEARBY_KM)
