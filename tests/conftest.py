@@ -69,6 +69,17 @@ def app_config() -> dict:
 
 
 @pytest.fixture
+def fresh_db(db_kind, tmp_path, request):
+    """Make a new, empty database of this engine by name; returns its URL."""
+    def _fresh(name: str) -> str:
+        if db_kind == "sqlite":
+            return f"sqlite:///{tmp_path}/{name}.sqlite"
+        return request.getfixturevalue("pg_server").createdb(name)
+
+    return _fresh
+
+
+@pytest.fixture
 def db_url(db_kind, db_urls, request, tmp_path_factory) -> str:
     """The test database of this engine (the ``app`` fixture empties it for each test)."""
     return _url_for(db_kind, db_urls, request, tmp_path_factory)

@@ -410,11 +410,8 @@ def test_people_of_one_bank_see_nothing_of_another(app, client, login_as,
 # -- upgrading a single-bank install -------------------------------------------------------
 
 
-def test_upgrade_from_the_single_bank_schema_keeps_everything(db_kind, tmp_path, request):
-    if db_kind == "sqlite":
-        url = f"sqlite:///{tmp_path}/upgrade.sqlite"
-    else:
-        url = request.getfixturevalue("pg_server").createdb("timebank_upgrade")
+def test_upgrade_from_the_single_bank_schema_keeps_everything(fresh_db):
+    url = fresh_db("timebank_upgrade")
     old = flask_cli(url, "db", "upgrade", "0003")
     assert old.returncode == 0, old.stderr
     engine = create_engine(normalise_url(url))

@@ -13,17 +13,11 @@ from timebank.extensions import db
 from timebank.models import Account, Exchange, Member
 
 
-def _fresh_url(db_kind, tmp_path, request, name):
-    if db_kind == "sqlite":
-        return f"sqlite:///{tmp_path}/{name}.sqlite"
-    return request.getfixturevalue("pg_server").createdb(name)
-
-
-def test_migrations_build_the_schema_the_models_describe(db_kind, tmp_path, request):
+def test_migrations_build_the_schema_the_models_describe(fresh_db):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    url = _fresh_url(db_kind, tmp_path, request, "timebank_migrations")
+    url = fresh_db("timebank_migrations")
     done = flask_cli(url, "db", "upgrade")
     assert done.returncode == 0, done.stderr
     engine = create_engine(normalise_url(url))
@@ -37,8 +31,8 @@ def test_migrations_build_the_schema_the_models_describe(db_kind, tmp_path, requ
     assert again.returncode == 0, again.stderr
 
 
-def test_seed_demo_is_balanced_and_reproducible(db_kind, tmp_path, request):
-    url = _fresh_url(db_kind, tmp_path, request, "timebank_seed")
+def test_seed_demo_is_balanced_and_reproducible(fresh_db):
+    url = fresh_db("timebank_seed")
     assert flask_cli(url, "db", "upgrade").returncode == 0
     seeded = flask_cli(url, "seed-demo", "--members", "40", "--exchanges", "2000",
                        "--seed", "3")

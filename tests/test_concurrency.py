@@ -32,11 +32,8 @@ CONFIRM_ROUNDS = 50  # each: GET form, POST pending, GET dashboard, 3 confirms a
 
 
 @pytest.fixture
-def server_db(db_kind, tmp_path, request):
-    if db_kind == "sqlite":
-        url = f"sqlite:///{tmp_path}/concurrency.sqlite"
-    else:
-        url = request.getfixturevalue("pg_server").createdb("timebank_concurrency")
+def server_db(fresh_db):
+    url = fresh_db("timebank_concurrency")
     upgraded = flask_cli(url, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     app = build_app(url)
@@ -164,12 +161,9 @@ INTERBANK_ROUNDS = 40
 
 
 @pytest.fixture
-def two_bank_db(db_kind, tmp_path, request):
+def two_bank_db(fresh_db):
     """A migrated database with the first bank and "north", four members in each."""
-    if db_kind == "sqlite":
-        url = f"sqlite:///{tmp_path}/interbank.sqlite"
-    else:
-        url = request.getfixturevalue("pg_server").createdb("timebank_interbank")
+    url = fresh_db("timebank_interbank")
     upgraded = flask_cli(url, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     app = build_app(url)

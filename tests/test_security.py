@@ -155,7 +155,8 @@ def test_activity_keys_sharing_their_first_40_characters_are_two_activities(app,
 # -- backups --------------------------------------------------------------------------------------
 
 
-def test_backup_then_restore_into_a_new_database(app, db_url, make, db_kind, tmp_path, request):
+def test_backup_then_restore_into_a_new_database(app, db_url, make, db_kind, tmp_path,
+                                                 fresh_db):
     giver, receiver = make.member(), make.member()
     with app.app_context():
         for minutes in (30, 45, 60):
@@ -170,10 +171,7 @@ def test_backup_then_restore_into_a_new_database(app, db_url, make, db_kind, tmp
     assert made.returncode == 0, made.stderr
     again = flask_cli(db_url, "backup", str(file))
     assert again.returncode != 0 and "already exists" in again.stderr
-    if db_kind == "sqlite":
-        fresh = f"sqlite:///{tmp_path}/restored.sqlite"
-    else:
-        fresh = request.getfixturevalue("pg_server").createdb("timebank_restored")
+    fresh = fresh_db("timebank_restored")
     restored = flask_cli(fresh, "restore", str(file))
     assert restored.returncode == 0, restored.stderr
     check = flask_cli(fresh, "check-ledger")

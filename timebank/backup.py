@@ -31,6 +31,14 @@ def _pg_tool(name: str) -> str:
     return found
 
 
+def _run_pg(tool: str, *args: str) -> None:
+    # An argument list, no shell: the file name and URL come from the admin running us.
+    done = subprocess.run([_pg_tool(tool), *args], capture_output=True, text=True,  # noqa: S603
+                          check=False)
+    if done.returncode:
+        raise BackupError(f"{tool} failed: {done.stderr.strip()[:500]}")
+
+
 def _libpq_url(engine: Engine) -> str:
     return make_url(engine.url).set(drivername="postgresql").render_as_string(
         hide_password=False)
@@ -56,12 +64,7 @@ def backup(engine: Engine, target: str) -> None:
             copy.close()
             source.close()
         return
-    # An argument list, no shell: the file name and URL come from the admin running us.
-    done = subprocess.run([_pg_tool("pg_dump"), "--format=custom", "--no-owner",  # noqa: S603
-                           "--file", target, _libpq_url(engine)],
-                          capture_output=True, text=True, check=False)
-    if done.returncode:
-        raise BackupError(f"pg_dump failed: {done.stderr.strip()[:500]}")
+    _run_pg("pg_dump", "--format=custom", "--no-owner", "--file", target, _libpq_url(engine))
 
 
 def restore(engine: Engine, source: str) -> None:
@@ -80,8 +83,5 @@ def restore(engine: Engine, source: str) -> None:
             target.close()
             backup_file.close()
         return
-    done = subprocess.run([_pg_tool("pg_restore"), "--no-owner", "--no-privileges",  # noqa: S603
-                           "--exit-on-error", "--dbname", _libpq_url(engine), source],
-                          capture_output=True, text=True, check=False)
-    if done.returncode:
-        raise BackupError(f"pg_restore failed: {done.stderr.strip()[:500]}")
+    _run_pg("pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--dbname",
+            _libpq_url(engine), source)

@@ -26,8 +26,11 @@ NEARBY_MAX = 40
 
 
 def _member(member_id: int | None) -> Member:
+    """Oneself, or (for coordinators) a member of this bank; 404 for anyone else."""
     if member_id is None:
         return current_user._get_current_object()
+    if not current_user.is_staff:
+        abort(404)
     member = db.get_or_404(Member, member_id)
     if member.membership_in(current_bank_id()) is None:
         abort(404)
@@ -59,18 +62,13 @@ def _sheet(template: str, member: Member, **ctx):
 @bp.route("/coordinator/members/<int:member_id>/timesheet")
 @trader_required
 def timesheet(member_id: int | None = None):
-    if member_id is not None and not current_user.is_staff:
-        abort(404)
-    member = _member(member_id)
-    return _sheet("paper/timesheet.html", member, rows=range(TIMESHEET_ROWS))
+    return _sheet("paper/timesheet.html", _member(member_id), rows=range(TIMESHEET_ROWS))
 
 
 @bp.route("/paper/nearby")
 @bp.route("/coordinator/members/<int:member_id>/nearby")
 @trader_required
 def nearby_sheet(member_id: int | None = None):
-    if member_id is not None and not current_user.is_staff:
-        abort(404)
     member = _member(member_id)
     return _sheet("paper/nearby.html", member, listings=nearby(member, current_bank_id()),
                   km=NEARBY_KM)
