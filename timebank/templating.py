@@ -23,6 +23,13 @@ def status_word(status: str) -> str:
     return words.get(status, status)
 
 
+def component_word(name: str) -> str:
+    """The name of a part of the matching score, in the page's language."""
+    words = {"category": _("kind of help"), "text": _("words"), "distance": _("distance"),
+             "availability": _("availability"), "reciprocity": _("give and take")}
+    return words.get(name, name)
+
+
 def reason_words(reason) -> str:
     """A matching reason (matching.ranking.Reason) in the page's language."""
     msgid = getattr(reason, "msgid", None)
@@ -35,6 +42,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["longday"] = lambda d: format_date(d, "long") if d else ""
     app.jinja_env.filters["status"] = status_word
     app.jinja_env.filters["reason"] = reason_words
+    app.jinja_env.filters["component"] = component_word
     app.jinja_env.globals["outcome_word"] = lambda score: str(dict(OUTCOME_SCALE)[score])
 
     @app.context_processor
