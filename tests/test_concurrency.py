@@ -31,6 +31,13 @@ DUPLICATE_ROUNDS = 100  # each: GET form + the same POST twice at once = 3 reque
 CONFIRM_ROUNDS = 50  # each: GET form, POST pending, GET dashboard, 3 confirms at once
 
 
+def _twice(session, url: str, data: dict):
+    """The same form sent twice at the same moment, as a double click on a slow line does."""
+    with ThreadPoolExecutor(2) as pair:
+        return tuple(pair.map(lambda s: s.post(url, data=data, allow_redirects=False,
+                                                timeout=60), [clone(session), clone(session)]))
+
+
 @pytest.fixture
 def server_db(fresh_db):
     url = fresh_db("timebank_concurrency")
@@ -70,10 +77,7 @@ def test_concurrent_duplicates_and_confirmations(server_db):
                     "other": f"Conc {other} (#{other + 1})", "hours": "0",
                     "extra_minutes": "15", "service_date": date.today().isoformat(),
                     "category": "0", "description": f"round {i}"}
-            with ThreadPoolExecutor(2) as pair:
-                a, b = pair.map(lambda s: s.post(base + "/exchanges/new", data=data,
-                                                 allow_redirects=False, timeout=60),
-                                [clone(session), clone(session)])
+            a, b = _twice(session, base + "/exchanges/new", data)
             return a.status_code, b.status_code, a.headers.get("Location", ""), \
                 b.headers.get("Location", "") + "|" + fields["idempotency_key"]
 
@@ -202,10 +206,7 @@ def test_concurrent_exchanges_between_banks(two_bank_db):
                     "other": f"North {i % 4} (#{receiver})", "hours": "0",
                     "extra_minutes": "45", "service_date": date.today().isoformat(),
                     "category": "0", "description": f"between {i}"}
-            with ThreadPoolExecutor(2) as pair:
-                a, b = pair.map(lambda s: s.post(base + "/exchanges/new", data=data,
-                                                 allow_redirects=False, timeout=60),
-                                [clone(sessions[giver]), clone(sessions[giver])])
+            a, b = _twice(sessions[giver], base + "/exchanges/new", data)
             codes = [a.status_code, b.status_code]
             assert a.headers["Location"] == b.headers["Location"]
             exchange_id = int(a.headers["Location"].rsplit("/", 1)[1])
@@ -223,10 +224,7 @@ def test_concurrent_exchanges_between_banks(two_bank_db):
                     "other": f"North {i % 4} (#{receiver})", "hours": "0",
                     "extra_minutes": "30", "service_date": date.today().isoformat(),
                     "category": "0", "description": f"back {i}"}
-            with ThreadPoolExecutor(2) as pair:
-                c, d = pair.map(lambda s: s.post(base + "/exchanges/new", data=data,
-                                                 allow_redirects=False, timeout=60),
-                                [clone(sessions[taker]), clone(sessions[taker])])
+            c, d = _twice(sessions[taker], base + "/exchanges/new", data)
             codes += [c.status_code, d.status_code]
             assert c.headers["Location"] == d.headers["Location"]
             return codes, exchange_id, int(c.headers["Location"].rsplit("/", 1)[1])

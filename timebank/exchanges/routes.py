@@ -13,7 +13,7 @@ from ..exports import csv_chunks, csv_response
 from ..extensions import db
 from ..forms import ActionForm, category_choices
 from ..htmx import render, render_form, wants_fragment
-from ..members.lookup import MemberNotFound, resolve_member
+from ..members.lookup import MemberNotFound, member_for, resolve_member
 from ..models import Account, Exchange, ExchangeStatus, Member, Outcome
 from ..permissions import staff_required, trader_required
 from ..routing import arg_id
@@ -305,13 +305,8 @@ def recent():
 
 
 def _statement_account(member_id: int | None) -> tuple[Member, Account | None]:
-    if member_id is None or member_id == current_user.id:
-        member = current_user
-    elif current_user.is_staff:
-        member = db.get_or_404(Member, member_id)
-        if member.membership_in(current_bank_id()) is None:
-            abort(404)
-    else:
+    member = member_for(current_user._get_current_object(), member_id, current_bank_id())
+    if member is None:
         abort(404)
     return member, ledger.account_of(member)
 

@@ -110,3 +110,18 @@ def search(q: str, bank_id: int, exclude: int, by_email: bool, limit: int = 10) 
             .order_by(Member.display_name).limit(limit - len(found))).all()
         found += [(m, b) for m, b in elsewhere]
     return found
+
+
+def member_for(viewer: Member, member_id: int | None, bank_id: int) -> Member | None:
+    """Whose page ``viewer`` may open: their own, or (for staff) a member of the bank.
+
+    None for anyone else, so a page answers 404 exactly as for nobody at all.
+    """
+    if member_id is None or member_id == viewer.id:
+        return viewer
+    if not viewer.is_staff:
+        return None
+    member = db.session.get(Member, member_id)
+    if member is None or member.membership_in(bank_id) is None:
+        return None
+    return member

@@ -14,6 +14,7 @@ from .. import geo
 from ..extensions import db
 from ..htmx import render
 from ..listings.service import open_listings_query
+from ..members.lookup import member_for
 from ..models import Listing, Member
 from ..notify import language_of
 from ..permissions import trader_required
@@ -27,12 +28,8 @@ NEARBY_MAX = 40
 
 def _member(member_id: int | None) -> Member:
     """Oneself, or (for coordinators) a member of this bank; 404 for anyone else."""
-    if member_id is None:
-        return current_user._get_current_object()
-    if not current_user.is_staff:
-        abort(404)
-    member = db.get_or_404(Member, member_id)
-    if member.membership_in(current_bank_id()) is None:
+    member = member_for(current_user._get_current_object(), member_id, current_bank_id())
+    if member is None:
         abort(404)
     return member
 
