@@ -150,6 +150,39 @@ def logout(client) -> None:
         client.post(found.group(1), data=hidden_fields(html))
 
 
+# -- every route of the site ---------------------------------------------------------
+
+# Values for the fixed-choice parts of URLs (werkzeug's any() converter takes only its own).
+URL_CHOICES = {"action": ("approve", "suspend", "reactivate", "confirm", "decline", "cancel",
+                          "accept", "renew", "close", "reopen", "complete", "retire",
+                          "restore", "archive"),
+               "kind": ("categories",)}
+
+
+def route_urls(app, ids: dict, bank: str | None = None):
+    """(rule, method, path) for every route and method, its arguments taken from ``ids``
+    (``bank`` for the bank slug; rules under /b/<bank> are skipped when it is None)."""
+    for rule in app.url_map.iter_rules():
+        if "bank" in rule.arguments and bank is None:
+            continue
+        for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+            values: list[dict] = [{}]
+            for arg in sorted(rule.arguments):
+                if arg == "bank":
+                    choices = [bank]
+                elif arg in URL_CHOICES:
+                    choices = list(URL_CHOICES[arg])
+                else:
+                    choices = [ids.get(arg, "x")]
+                values = [{**v, arg: c} for v in values for c in choices]
+            for v in values:
+                try:
+                    path = rule.build(v, append_unknown=False)[1]
+                except Exception:  # noqa: BLE001, S112 - werkzeug refuses values outside any()
+                    continue
+                yield rule, method, path
+
+
 # -- servers on loopback ----------------------------------------------------------------
 
 

@@ -1,40 +1,124 @@
-"""Who may do what: the role checks every route names.
+"""Who may do what: the one table every route names.
 
-Object-level rules (a member sees only their own exchanges, matches,
-statements…) live beside the objects, in each feature's domain module, and
-are applied by the route before it renders.
+Each route carries ``@allow("action")``. The action's row below says which
+audiences reach it at all; the ``owner`` column says, in words, the object-level
+rule the route's domain code applies on top (a member sees only their own
+exchanges, matches, statements…). ``tests/test_permissions.py`` walks
+``app.url_map`` and checks every route for every audience against this table,
+and fails on a route that names no action, so nothing new goes out unguarded.
+
+Audiences, for the page's bank:
+  anonymous    not logged in
+  pending      logged in, but not (yet) an active member of this bank
+  resident     an active member of this bank
+  coordinator  runs this bank
+  council      a council viewer (install-wide, read-only)
+  admin        runs the install
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
 from flask import abort
 from flask_login import current_user, login_required
 
-from .models import Role
+ANONYMOUS, PENDING, RESIDENT, COORDINATOR, COUNCIL, ADMIN = (
+    "anonymous", "pending", "resident", "coordinator", "council", "admin")
+AUDIENCES = (ANONYMOUS, PENDING, RESIDENT, COORDINATOR, COUNCIL, ADMIN)
+
+EVERYONE = frozenset(AUDIENCES)
+SIGNED_IN = EVERYONE - {ANONYMOUS}
+TRADERS = frozenset({RESIDENT, COORDINATOR, ADMIN})
+STAFF = frozenset({COORDINATOR, ADMIN})
+VIEWERS = frozenset({COUNCIL, COORDINATOR, ADMIN})
+ADMINS = frozenset({ADMIN})
 
 
-def roles_required(*roles: Role) -> Callable:
-    """Allow only logged-in members with one of ``roles``; others get 403."""
-    allowed = frozenset(roles)
+@dataclass(frozen=True)
+class Rule:
+    audiences: frozenset[str]
+    owner: str = ""  # the object-level rule, applied by the domain code
+
+
+OWN = "their own only"
+PARTY = "parties to it, and the bank's staff"
+BANK = "objects of this bank only"
+
+RULES: dict[str, Rule] = {
+    # Open to all: reading the site, joining, logging in and out, account recovery.
+    "site.read": Rule(EVERYONE),
+    "site.language": Rule(EVERYONE),
+    "account.join": Rule(EVERYONE),
+    "account.login": Rule(EVERYONE),
+    "account.logout": Rule(EVERYONE),
+    "account.recover": Rule(EVERYONE, "a link works once, for the address it was sent to"),
+    "assets.read": Rule(EVERYONE, "approved assets; reviewers' names to traders only"),
+    # Anyone logged in, about themselves.
+    "account.own": Rule(SIGNED_IN, OWN),
+    "notifications.own": Rule(SIGNED_IN, OWN),
+    # Members who trade time in this bank.
+    "members.pick": Rule(TRADERS, "names only; e-mail addresses for staff"),
+    "listings.read": Rule(TRADERS, BANK),
+    "listings.write": Rule(TRADERS, "the listing's owner (staff: this bank's)"),
+    "exchanges.record": Rule(TRADERS, "the recorder is one of the two parties"),
+    "exchanges.view": Rule(TRADERS, PARTY),
+    "exchanges.answer": Rule(TRADERS, "the party who did not record it; the recorder cancels"),
+    "exchanges.outcome": Rule(TRADERS, "the receiver of a confirmed exchange"),
+    "statements.view": Rule(TRADERS, "their own; staff: members of this bank"),
+    "matches.view": Rule(TRADERS, PARTY),
+    "matches.act": Rule(TRADERS, "the requester or helper of the match"),
+    "assets.suggest": Rule(TRADERS, "suggestions wait for a coordinator"),
+    "assets.review": Rule(TRADERS, "one review per member and asset"),
+    # Area views: council viewers, coordinators and admins.
+    "area.view": Rule(VIEWERS),
+    # Running a bank: coordinators (of this bank) and admins.
+    "members.manage": Rule(STAFF, "members of this bank; never their own account"),
+    "exchanges.on_behalf": Rule(STAFF, "never for their own account (four eyes)"),
+    "exchanges.oversee": Rule(STAFF, "exchanges touching this bank"),
+    "exchanges.reverse": Rule(STAFF, "exchanges touching this bank; never their own"),
+    "matching.broker": Rule(STAFF, BANK),
+    "assets.moderate": Rule(STAFF),
+    "bank.contact": Rule(STAFF, "this bank's details"),
+    "erasure.confirm": Rule(STAFF, "members of this bank; never their own request"),
+    # Running the install.
+    "admin.roles": Rule(ADMINS, "never their own role"),
+    "admin.taxonomy": Rule(ADMINS),
+    "admin.banks": Rule(ADMINS),
+    "admin.audit": Rule(ADMINS),
+}
+
+
+def audience() -> str:
+    """The audience the person making this request belongs to, in the current bank."""
+    if not current_user.is_authenticated:
+        return ANONYMOUS
+    return current_user.role or PENDING
+
+
+def allowed(action: str) -> bool:
+    return audience() in RULES[action].audiences
+
+
+def allow(action: str) -> Callable:
+    """Guard a view with ``RULES[action]``: log in first if needed, else 403."""
+    rule = RULES[action]  # a typo fails at import, not in production
 
     def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        @login_required
-        def wrapped(*args: Any, **kwargs: Any):
-            if current_user.role not in allowed:
-                abort(403)
-            return view(*args, **kwargs)
+        if ANONYMOUS in rule.audiences:
+            guarded = view
+        else:
+            @wraps(view)
+            @login_required
+            def guarded(*args: Any, **kwargs: Any):
+                if audience() not in rule.audiences:
+                    abort(403)
+                return view(*args, **kwargs)
 
-        return wrapped
+        guarded.permission = action  # type: ignore[attr-defined]
+        return guarded
 
     return decorator
-
-
-staff_required = roles_required(Role.COORDINATOR, Role.ADMIN)
-trader_required = roles_required(Role.RESIDENT, Role.COORDINATOR, Role.ADMIN)
-admin_required = roles_required(Role.ADMIN)
-viewer_required = roles_required(Role.COUNCIL, Role.COORDINATOR, Role.ADMIN)

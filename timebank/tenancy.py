@@ -124,6 +124,16 @@ def bank_url(endpoint: str, bank_id: int, **values) -> str:
     return url_for(endpoint, **values)
 
 
+def open_to_pending(endpoint: str | None) -> bool:
+    """May someone who is not an active member of a bank open this page of it?"""
+    from flask import current_app
+
+    from .permissions import PENDING, RULES
+
+    action = getattr(current_app.view_functions.get(endpoint or ""), "permission", None)
+    return action is not None and PENDING in RULES[action].audiences
+
+
 def init_app(app: Flask) -> None:
     @app.url_value_preprocessor
     def _bank_from_url(endpoint, values):
@@ -132,10 +142,11 @@ def init_app(app: Flask) -> None:
             if bank is None:
                 abort(404)
             g.bank = bank
-            # Another bank's pages are closed to those who do not belong to it (they may
-            # still log in or out there), and it does not become their current bank.
+            # Another bank's pages are closed to those who do not belong to it, except
+            # those the permissions table opens to them (log in, the welcome page, their
+            # own account), and it does not become their current bank.
             if current_user.is_authenticated and current_user.role_in(bank.id) is None:
-                if not (endpoint or "").startswith("auth."):
+                if not open_to_pending(endpoint):
                     abort(403, f"You are not a member of {bank.name}.")
             elif session.get("bank") != bank.slug:
                 session["bank"] = bank.slug

@@ -10,7 +10,7 @@ from ..htmx import render
 from ..members import service as members
 from ..members.forms import RoleForm
 from ..models import Member
-from ..permissions import admin_required
+from ..permissions import allow
 from ..tenancy import BankBlueprint, current_bank_id
 from . import taxonomy as taxa
 
@@ -18,7 +18,7 @@ bp = BankBlueprint("admin", __name__)
 
 
 @bp.route("/admin/members/<int:member_id>/role", methods=["POST"])
-@admin_required
+@allow("admin.roles")
 def set_role(member_id: int):
     member = db.get_or_404(Member, member_id)
     form = RoleForm()
@@ -34,7 +34,7 @@ def set_role(member_id: int):
 
 
 @bp.route("/admin/<any('categories','asset-categories'):kind>", methods=["GET", "POST"])
-@admin_required
+@allow("admin.taxonomy")
 def taxonomy(kind: str):
     form = taxa.TAXONOMIES[kind][1]()
     status = 200
@@ -55,7 +55,7 @@ def taxonomy(kind: str):
 
 @bp.route("/admin/<any('categories','asset-categories'):kind>/<int:item_id>/<any(retire,restore):action>",
           methods=["POST"])
-@admin_required
+@allow("admin.taxonomy")
 def taxonomy_state(kind: str, item_id: int, action: str):
     if not ActionForm().validate_on_submit():
         abort(400)

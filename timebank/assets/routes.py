@@ -20,7 +20,7 @@ from ..extensions import db
 from ..forms import ActionForm, choices
 from ..htmx import render, render_form
 from ..models import Asset, AssetStatus, GeocodeState
-from ..permissions import staff_required, trader_required, viewer_required
+from ..permissions import allow
 from ..routing import arg_id
 from . import files, maps, register
 from .forms import AssetForm, GapForm, MapFilterForm, RejectForm, ReviewForm
@@ -90,6 +90,7 @@ def _full_page_only():
 
 
 @bp.route("/assets")
+@allow("assets.read")
 def index():
     if (reload := _full_page_only()) is not None:
         return reload
@@ -127,6 +128,7 @@ def _visible(asset_id: int) -> Asset:
 
 
 @bp.route("/assets/<int:asset_id>")
+@allow("assets.read")
 def show(asset_id: int):
     asset = _visible(asset_id)
     reviews = register.reviews_of(asset)
@@ -138,7 +140,7 @@ def show(asset_id: int):
 
 
 @bp.route("/assets/<int:asset_id>/reviews", methods=["POST"])
-@trader_required
+@allow("assets.review")
 def review(asset_id: int):
     asset = _visible(asset_id)
     if asset.status != AssetStatus.PUBLISHED:
@@ -169,7 +171,7 @@ def _geocode_note(state: str) -> None:
 
 
 @bp.route("/assets/new", methods=["GET", "POST"])
-@trader_required
+@allow("assets.suggest")
 def suggest():
     form = _prepare(AssetForm())
     if form.validate_on_submit():
@@ -184,21 +186,21 @@ def suggest():
 
 
 @bp.route("/assets/mine")
-@trader_required
+@allow("assets.suggest")
 def mine():
     rows = register.suggested_by(current_user)
     return render("assets/mine.html", rows=rows)
 
 
 @bp.route("/coordinator/assets")
-@staff_required
+@allow("assets.moderate")
 def moderate():
     return render("assets/moderate.html", **register.moderation_queues(),
                   action_form=ActionForm())
 
 
 @bp.route("/coordinator/assets/<int:asset_id>/edit", methods=["GET", "POST"])
-@staff_required
+@allow("assets.moderate")
 def edit(asset_id: int):
     asset = db.get_or_404(Asset, asset_id)
     form = _prepare(AssetForm(obj=asset if request.method == "GET" else None))
@@ -217,7 +219,7 @@ def edit(asset_id: int):
 
 
 @bp.route("/coordinator/assets/<int:asset_id>/reject", methods=["POST"])
-@staff_required
+@allow("assets.moderate")
 def reject(asset_id: int):
     asset = db.get_or_404(Asset, asset_id)
     form = RejectForm()
@@ -231,7 +233,7 @@ def reject(asset_id: int):
 
 
 @bp.route("/coordinator/assets/<int:asset_id>/<any(archive,confirm):action>", methods=["POST"])
-@staff_required
+@allow("assets.moderate")
 def change(asset_id: int, action: str):
     asset = db.get_or_404(Asset, asset_id)
     if not ActionForm().validate_on_submit():
@@ -246,7 +248,7 @@ def change(asset_id: int, action: str):
 
 
 @bp.route("/assets/gaps")
-@viewer_required
+@allow("area.view")
 def gaps():
     if (reload := _full_page_only()) is not None:
         return reload
@@ -291,6 +293,7 @@ def _export_query():
 
 
 @bp.route("/assets.geojson")
+@allow("assets.read")
 def export_geojson():
     rows = db.session.scalars(_export_query()).all()
     response = jsonify(files.to_geojson(rows))
@@ -299,6 +302,7 @@ def export_geojson():
 
 
 @bp.route("/assets.csv")
+@allow("assets.read")
 def export_csv():
     rows = db.session.scalars(_export_query()).all()
     return csv_response(files.to_csv_chunks(rows), "assets.csv")

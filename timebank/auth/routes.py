@@ -8,6 +8,7 @@ from ..extensions import db, limiter
 from ..forms import safe_next
 from ..htmx import render_form
 from ..models import Member
+from ..permissions import allow
 from ..tenancy import BankBlueprint, current_bank
 from . import service
 from .forms import LoginForm, RegisterForm
@@ -20,6 +21,7 @@ def _register_rate() -> str:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@allow("account.join")
 @limiter.limit(_register_rate, methods=["POST"])
 def register():
     if current_user.is_authenticated:
@@ -51,6 +53,7 @@ def _email_key() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@allow("account.login")
 @limiter.limit(_login_rate, methods=["POST"])
 @limiter.limit(_email_rate, methods=["POST"], key_func=_email_key)
 def login():
@@ -70,6 +73,7 @@ def login():
 
 
 @bp.route("/logout", methods=["POST"])
+@allow("account.logout")
 def logout():
     if current_user.is_authenticated:
         service.end_sessions(current_user._get_current_object())

@@ -7,7 +7,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..htmx import render_form
 from ..models import Bank
-from ..permissions import admin_required, staff_required
+from ..permissions import allow
 from ..tenancy import BankBlueprint, current_bank
 from . import service
 from .forms import BankSettingsForm, ContactForm, NewBankForm
@@ -16,7 +16,7 @@ bp = BankBlueprint("banks", __name__)
 
 
 @bp.route("/admin/banks", methods=["GET", "POST"])
-@admin_required
+@allow("admin.banks")
 def index():
     form = NewBankForm()
     if form.validate_on_submit():
@@ -33,7 +33,7 @@ def index():
 
 
 @bp.route("/admin/banks/<int:bank_id>", methods=["GET", "POST"])
-@admin_required
+@allow("admin.banks")
 def settings(bank_id: int):
     the_bank = db.get_or_404(Bank, bank_id)
     form = BankSettingsForm(obj=the_bank if request.method == "GET" else None)
@@ -50,7 +50,7 @@ def settings(bank_id: int):
 
 
 @bp.route("/coordinator/bank", methods=["GET", "POST"])
-@staff_required
+@allow("bank.contact")
 def contact():
     the_bank = current_bank()
     if the_bank is None:

@@ -15,7 +15,7 @@ from ..forms import ActionForm, category_choices
 from ..htmx import render, render_form, wants_fragment
 from ..members.lookup import MemberNotFound, member_for, resolve_member
 from ..models import Account, Exchange, ExchangeStatus, Member, Outcome
-from ..permissions import staff_required, trader_required
+from ..permissions import allow
 from ..routing import arg_id
 from ..statements import (
     STATEMENT_CSV_HEADER,
@@ -94,7 +94,7 @@ def _record(form, fields: dict[str, str], *, giver: Account, receiver: Account,
 
 
 @bp.route("/exchanges/new", methods=["GET", "POST"])
-@trader_required
+@allow("exchanges.record")
 def new():
     form = _prepare(RecordForm())
     if form.validate_on_submit():
@@ -119,7 +119,7 @@ def new():
 
 
 @bp.route("/coordinator/exchanges/new", methods=["GET", "POST"])
-@staff_required
+@allow("exchanges.on_behalf")
 def on_behalf():
     form = _prepare(OnBehalfForm())
     if form.validate_on_submit():
@@ -142,7 +142,7 @@ def on_behalf():
 
 
 @bp.route("/coordinator/activities/new", methods=["GET", "POST"])
-@staff_required
+@allow("exchanges.on_behalf")
 def group():
     form = _prepare(GroupForm())
     if form.validate_on_submit():
@@ -183,7 +183,7 @@ def group():
 
 
 @bp.route("/coordinator/activities/<activity_id>")
-@staff_required
+@allow("exchanges.oversee")
 def activity(activity_id: str):
     exchanges = db.session.scalars(
         select(Exchange).where(Exchange.activity_id == activity_id[:64],
@@ -205,7 +205,7 @@ def _visible_exchange(exchange_id: int) -> Exchange:
 
 
 @bp.route("/exchanges/<int:exchange_id>")
-@trader_required
+@allow("exchanges.view")
 def show(exchange_id: int):
     exchange = _visible_exchange(exchange_id)
     outcome = db.session.scalar(select(Outcome).where(Outcome.exchange_id == exchange.id))
@@ -223,7 +223,7 @@ def show(exchange_id: int):
 
 
 @bp.route("/exchanges/<int:exchange_id>/<any(confirm,decline,cancel):action>", methods=["POST"])
-@trader_required
+@allow("exchanges.answer")
 def answer(exchange_id: int, action: str):
     _visible_exchange(exchange_id)
     if not ActionForm().validate_on_submit():
@@ -252,7 +252,7 @@ def answer(exchange_id: int, action: str):
 
 
 @bp.route("/exchanges/<int:exchange_id>/outcome", methods=["POST"])
-@trader_required
+@allow("exchanges.outcome")
 def outcome(exchange_id: int):
     exchange = _visible_exchange(exchange_id)
     form = OutcomeForm()
@@ -270,7 +270,7 @@ def outcome(exchange_id: int):
 
 
 @bp.route("/exchanges/<int:exchange_id>/reverse", methods=["GET", "POST"])
-@staff_required
+@allow("exchanges.reverse")
 def reverse(exchange_id: int):
     exchange = _visible_exchange(exchange_id)
     form = ReverseForm()
@@ -290,7 +290,7 @@ def reverse(exchange_id: int):
 
 
 @bp.route("/coordinator/exchanges")
-@staff_required
+@allow("exchanges.oversee")
 def recent():
     before = arg_id("before")
     here = current_bank_id()
@@ -313,7 +313,7 @@ def _statement_account(member_id: int | None) -> tuple[Member, Account | None]:
 
 @bp.route("/statement")
 @bp.route("/coordinator/members/<int:member_id>/statement")
-@trader_required
+@allow("statements.view")
 def statement(member_id: int | None = None):
     member, account = _statement_account(member_id)
     before = arg_id("before")
@@ -327,7 +327,7 @@ def statement(member_id: int | None = None):
 
 @bp.route("/statement.csv")
 @bp.route("/coordinator/members/<int:member_id>/statement.csv")
-@trader_required
+@allow("statements.view")
 def statement_csv(member_id: int | None = None):
     member, account = _statement_account(member_id)
     rows = statement_csv_rows(account.id if account else None)

@@ -13,7 +13,7 @@ from ..htmx import render, render_form
 from ..matching.brokering import suggestions_for
 from ..members.lookup import MemberNotFound, resolve_member
 from ..models import Listing, ListingStatus
-from ..permissions import trader_required
+from ..permissions import allow
 from ..routing import arg_id
 from ..tenancy import BankBlueprint, current_bank_id
 from . import service
@@ -25,7 +25,7 @@ PAGE = 20
 
 
 @bp.route("/listings")
-@trader_required
+@allow("listings.read")
 def browse():
     form = BrowseForm(request.args)
     form.category.choices = category_choices()
@@ -73,7 +73,7 @@ def browse():
 
 
 @bp.route("/listings/mine")
-@trader_required
+@allow("listings.write")
 def mine():
     listings = db.session.scalars(
         select(Listing).where(Listing.member_id == current_user.id,
@@ -88,7 +88,7 @@ def _form_class():
 
 
 @bp.route("/listings/new", methods=["GET", "POST"])
-@trader_required
+@allow("listings.write")
 def new():
     form = _form_class()()
     form.category.choices = category_choices()
@@ -122,7 +122,7 @@ def _editable(listing_id: int) -> Listing:
 
 
 @bp.route("/listings/<int:listing_id>")
-@trader_required
+@allow("listings.read")
 def show(listing_id: int):
     listing = db.get_or_404(Listing, listing_id)
     if not service.visible_to(listing, current_user, current_bank_id()):
@@ -135,7 +135,7 @@ def show(listing_id: int):
 
 
 @bp.route("/listings/<int:listing_id>/edit", methods=["GET", "POST"])
-@trader_required
+@allow("listings.write")
 def edit(listing_id: int):
     listing = _editable(listing_id)
     form = ListingForm(obj=listing if request.method == "GET" else None)
@@ -151,7 +151,7 @@ def edit(listing_id: int):
 
 
 @bp.route("/listings/<int:listing_id>/<any(renew,close,reopen):action>", methods=["POST"])
-@trader_required
+@allow("listings.write")
 def change(listing_id: int, action: str):
     listing = _editable(listing_id)
     if not ActionForm().validate_on_submit():

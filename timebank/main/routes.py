@@ -10,6 +10,7 @@ from ..extensions import db
 from ..forms import LanguageForm, safe_next
 from ..htmx import render
 from ..members.service import set_language
+from ..permissions import ANONYMOUS, PENDING, allow, audience
 from ..statements import dashboard_context
 from ..tenancy import BankBlueprint
 
@@ -17,13 +18,15 @@ bp = BankBlueprint("main", __name__)
 
 
 @bp.route("/")
+@allow("site.read")
 def index():
-    if not current_user.is_authenticated:
+    if audience() in (ANONYMOUS, PENDING):  # nothing of theirs in this bank to show
         return render("main/welcome.html")
     return render("main/dashboard.html", **dashboard_context(current_user))
 
 
 @bp.route("/language", methods=["POST"])
+@allow("site.language")
 def language():
     """The switcher on every page: remember the choice (on the profile when logged in)."""
     form = LanguageForm()
@@ -36,6 +39,7 @@ def language():
 
 
 @bp.route("/healthz")
+@allow("site.read")
 def healthz():
     try:
         db.session.execute(text("SELECT 1"))

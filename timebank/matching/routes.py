@@ -10,7 +10,7 @@ from ..forms import ActionForm
 from ..htmx import render
 from ..models import Match, MatchMessage
 from ..models.members import STAFF_ROLES
-from ..permissions import staff_required, trader_required
+from ..permissions import allow
 from ..routing import arg_id
 from ..tenancy import BankBlueprint, current_bank_id
 from . import brokering, ranking
@@ -22,7 +22,7 @@ CANDIDATES_EACH = 5
 
 
 @bp.route("/coordinator/matching")
-@staff_required
+@allow("matching.broker")
 def workbench():
     """Unmatched requests, oldest first, each with its best candidates and why."""
     page = brokering.workbench(current_bank_id(), arg_id("after") or 0, REQUESTS_PER_PAGE,
@@ -33,7 +33,7 @@ def workbench():
 
 
 @bp.route("/coordinator/matching/introduce", methods=["POST"])
-@staff_required
+@allow("matching.broker")
 def introduce():
     form = IntroduceForm()
     if not form.validate_on_submit():
@@ -67,7 +67,7 @@ def _visible_match(match_id: int) -> Match:
 
 
 @bp.route("/matches")
-@trader_required
+@allow("matches.view")
 def mine():
     matches = db.session.scalars(
         select(Match).where(Match.bank_id == current_bank_id(),
@@ -79,7 +79,7 @@ def mine():
 
 
 @bp.route("/matches/<int:match_id>")
-@trader_required
+@allow("matches.view")
 def show(match_id: int):
     match = _visible_match(match_id)
     messages = db.session.scalars(
@@ -91,7 +91,7 @@ def show(match_id: int):
 
 
 @bp.route("/matches/<int:match_id>/<any(accept,decline):action>", methods=["POST"])
-@trader_required
+@allow("matches.act")
 def answer(match_id: int, action: str):
     _visible_match(match_id)
     if not ActionForm().validate_on_submit():
@@ -107,7 +107,7 @@ def answer(match_id: int, action: str):
 
 
 @bp.route("/matches/<int:match_id>/complete", methods=["POST"])
-@trader_required
+@allow("matches.act")
 def complete(match_id: int):
     _visible_match(match_id)
     if not ActionForm().validate_on_submit():
@@ -122,7 +122,7 @@ def complete(match_id: int):
 
 
 @bp.route("/matches/<int:match_id>/messages", methods=["POST"])
-@trader_required
+@allow("matches.act")
 def message(match_id: int):
     match = _visible_match(match_id)
     form = MessageForm()

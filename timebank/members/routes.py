@@ -2,7 +2,7 @@
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import case, func, select
 
 from .. import geo, ledger
@@ -10,7 +10,7 @@ from ..extensions import db
 from ..forms import ActionForm
 from ..htmx import render, render_form
 from ..models import Account, Member, Membership, MemberStatus
-from ..permissions import staff_required, trader_required
+from ..permissions import allow
 from ..tenancy import BankBlueprint, current_bank_id
 from . import lookup, service
 from .forms import FloorForm, ProfileForm, RoleForm
@@ -22,7 +22,7 @@ STATUS_WORDS = {"pending": lambda: _("pending"), "active": lambda: _("active"),
 
 
 @bp.route("/profile", methods=["GET", "POST"])
-@login_required
+@allow("account.own")
 def profile():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
@@ -36,7 +36,7 @@ def profile():
 
 
 @bp.route("/members/search")
-@trader_required
+@allow("members.pick")
 def search():
     """Active trading members whose name starts with ``q`` (the exchange pickers).
 
@@ -53,7 +53,7 @@ def search():
 
 
 @bp.route("/coordinator/members")
-@staff_required
+@allow("members.manage")
 def manage():
     status = request.args.get("status", "")
     if status not in ("", *MemberStatus):
@@ -82,7 +82,7 @@ def _member_or_404(member_id: int) -> Member:
 
 
 @bp.route("/coordinator/members/<int:member_id>")
-@staff_required
+@allow("members.manage")
 def detail(member_id: int):
     member = _member_or_404(member_id)
     account = ledger.account_of(member)
@@ -94,7 +94,7 @@ def detail(member_id: int):
 
 @bp.route("/coordinator/members/<int:member_id>/<any(approve,suspend,reactivate):action>",
           methods=["POST"])
-@staff_required
+@allow("members.manage")
 def change_status(member_id: int, action: str):
     form = ActionForm()
     if not form.validate_on_submit():
@@ -116,7 +116,7 @@ def change_status(member_id: int, action: str):
 
 
 @bp.route("/coordinator/members/<int:member_id>/floor", methods=["POST"])
-@staff_required
+@allow("members.manage")
 def set_floor(member_id: int):
     member = _member_or_404(member_id)
     account = ledger.account_of(member)

@@ -1,6 +1,6 @@
 """The member's notifications page."""
 
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
 from .. import notify
@@ -8,13 +8,14 @@ from ..db import write_transaction
 from ..extensions import db
 from ..htmx import render
 from ..models import Notification
+from ..permissions import allow
 from ..tenancy import BankBlueprint
 
 bp = BankBlueprint("notifications", __name__)
 
 
 @bp.route("/notifications")
-@login_required
+@allow("notifications.own")
 def index():
     items = db.session.scalars(
         select(Notification).where(Notification.member_id == current_user.id,

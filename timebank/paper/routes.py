@@ -17,7 +17,7 @@ from ..listings.service import open_listings_query
 from ..members.lookup import member_for
 from ..models import Listing, Member
 from ..notify import language_of
-from ..permissions import trader_required
+from ..permissions import allow
 from ..tenancy import BankBlueprint, current_bank, current_bank_id
 
 bp = BankBlueprint("paper", __name__)
@@ -57,14 +57,14 @@ def _sheet(template: str, member: Member, **ctx):
 
 @bp.route("/paper/timesheet")
 @bp.route("/coordinator/members/<int:member_id>/timesheet")
-@trader_required
+@allow("statements.view")
 def timesheet(member_id: int | None = None):
     return _sheet("paper/timesheet.html", _member(member_id), rows=range(TIMESHEET_ROWS))
 
 
 @bp.route("/paper/nearby")
 @bp.route("/coordinator/members/<int:member_id>/nearby")
-@trader_required
+@allow("statements.view")
 def nearby_sheet(member_id: int | None = None):
     member = _member(member_id)
     return _sheet("paper/nearby.html", member, listings=nearby(member, current_bank_id()),
