@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -81,6 +81,7 @@ class Factory:
                 install_role=role if role in (Role.ADMIN, Role.COUNCIL) else Role.RESIDENT,
                 status=MemberStatus(status),
                 neighbourhood="Riverside",
+                email_verified_at=datetime.now(UTC).replace(tzinfo=None),
             )
             m.set_password(PASSWORD)
             db.session.add(m)

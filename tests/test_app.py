@@ -128,7 +128,7 @@ def test_csrf_header_accepted_for_htmx(client, app):
     response = client.post("/register", headers={"X-CSRFToken": token, "HX-Request": "true"},
                            data={"email": "hx@example.org", "display_name": "Hx",
                                  "neighbourhood": "Y", "password": "long-enough-pw",
-                                 "confirm": "long-enough-pw"})
+                                 "confirm": "long-enough-pw", "accept": "y"})
     assert response.status_code == 302
     with app.app_context():
         assert db.session.query(Member).filter_by(email="hx@example.org").count() == 1

@@ -15,6 +15,7 @@ GOOD = {
     "neighbourhood": "Riverside",
     "password": "a-long-password",
     "confirm": "a-long-password",
+    "accept": "y",
 }
 
 

@@ -60,6 +60,13 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "RATELIMIT_HEADERS_ENABLED": True,
         "TIMEBANK_LOGIN_RATE": os.environ.get("TIMEBANK_LOGIN_RATE", "10 per minute"),
         "TIMEBANK_REGISTER_RATE": os.environ.get("TIMEBANK_REGISTER_RATE", "10 per hour"),
+        # Forgot-password requests per client (each sends an e-mail).
+        "TIMEBANK_RESET_RATE": os.environ.get("TIMEBANK_RESET_RATE", "5 per hour"),
+        # How long e-mailed links work: a new password's, and an address confirmation's.
+        "TIMEBANK_RESET_MAX_AGE": _env_int("TIMEBANK_RESET_MAX_AGE", 3600),
+        "TIMEBANK_CONFIRM_MAX_AGE": _env_int("TIMEBANK_CONFIRM_MAX_AGE", 3 * 86400),
+        # A session unused for this many minutes ends (a shared computer at the library).
+        "TIMEBANK_IDLE_MINUTES": _env_int("TIMEBANK_IDLE_MINUTES", 60),
         "TIMEBANK_LOGIN_RATE_PER_EMAIL": os.environ.get(
             "TIMEBANK_LOGIN_RATE_PER_EMAIL", "20 per hour"
         ),

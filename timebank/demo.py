@@ -111,6 +111,7 @@ def demo_logins(rng: random.Random, bank: Bank) -> list[Member]:
             install_role = role if role in (Role.ADMIN, Role.COUNCIL) else Role.RESIDENT
             member = Member(email=email, display_name=name, install_role=install_role,
                             status=MemberStatus.ACTIVE, neighbourhood=PLACES[0],
+                            email_verified_at=utcnow(),
                             skills="Gardening, baking", availability="Weekday mornings",
                             **_location(rng))
             member.set_password(DEMO_PASSWORD)
@@ -177,6 +178,7 @@ def bulk_members(rng: random.Random, n: int, progress: Progress = None) -> list[
     shared_hash = generate_password_hash(DEMO_PASSWORD)
     tag = rng.getrandbits(32)
     rows = []
+    verified = utcnow()
     for i in range(n):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         rows.append({
@@ -184,7 +186,7 @@ def bulk_members(rng: random.Random, n: int, progress: Progress = None) -> list[
             "display_name": f"{first} {last}",
             "password_hash": shared_hash,
             "install_role": Role.RESIDENT,
-            "status": MemberStatus.ACTIVE,
+            "status": MemberStatus.ACTIVE, "email_verified_at": verified,
             "neighbourhood": rng.choice(PLACES),
             "bio": "", "skills": rng.choice(WHAT), "availability": "", "phone": "",
             **_location(rng),

@@ -67,16 +67,24 @@ def language_of(member: Member, bank_id: int | None) -> str:
     return (bank_language(bank) if bank is not None else None) or "en"
 
 
-def queue_email(member: Member, subject: str, body: str,
-                bank_name: str | None = None) -> OutboxMessage:
+def queue_email(member: Member, subject: str, body: str, bank_name: str | None = None,
+                *, to_email: str | None = None, account: bool = False) -> OutboxMessage:
+    """Queue an e-mail to ``member`` (or to ``to_email``: a new address being confirmed).
+
+    ``account`` mails (reset links, confirmations) go whatever the member's e-mail
+    setting says, and their footer says why.
+    """
     bank = current_bank()
     name = bank_name or (bank.name if bank is not None else "time bank")
-    footer = "\n--\n" + name + "\n" + _("You get this because of your e-mail setting on your "
-                                      "profile. You can change it there at any time.") + "\n"
+    why = (_("You get this because this address was given on our site. If that was not "
+             "you, you need do nothing.") if account else
+           _("You get this because of your e-mail setting on your profile. You can change "
+             "it there at any time."))
+    footer = "\n--\n" + name + "\n" + why + "\n"
     # Subjects are one line: member text (a listing title…) must not break the header.
     subject = " ".join(subject.split())[:200]
-    message = OutboxMessage(member_id=member.id, to_email=member.email, subject=subject,
-                            body=body + footer)
+    message = OutboxMessage(member_id=member.id, to_email=to_email or member.email,
+                            subject=subject, body=body + footer)
     db.session.add(message)
     return message
 

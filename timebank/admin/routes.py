@@ -1,18 +1,23 @@
-"""Admin pages: members' roles and the two taxonomies."""
+"""Admin pages: members' roles, the two taxonomies and the audit trail."""
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..exports import csv_chunks, csv_response
 from ..extensions import db
 from ..forms import ActionForm
 from ..htmx import render
 from ..members import service as members
 from ..members.forms import RoleForm
 from ..models import Member
+from ..models.audit import record
 from ..permissions import allow
+from ..routing import arg_id
 from ..tenancy import BankBlueprint, current_bank_id
+from . import audit
 from . import taxonomy as taxa
+from .forms import AuditFilterForm
 
 bp = BankBlueprint("admin", __name__)
 
@@ -63,3 +68,34 @@ def taxonomy_state(kind: str, item_id: int, action: str):
     flash(_("“%(name)s” is back in use.", name=item.name) if item.active
           else _("“%(name)s” is retired.", name=item.name), "success")
     return redirect(url_for("admin.taxonomy", kind=kind), 303)
+
+
+def _audit_filters() -> tuple[AuditFilterForm, dict, int]:
+    form = AuditFilterForm(request.args)
+    form.object_type.choices = [("", _("Any")), *[(t, t) for t in audit.object_types()]]
+    if request.args and not form.validate():
+        return form, {}, 400
+    return form, form.filters(), 200
+
+
+@bp.route("/admin/audit")
+@allow("admin.audit")
+def audit_log():
+    form, filters, status = _audit_filters()
+    rows, next_before = audit.page(filters, arg_id("before")) if status == 200 else ([], None)
+    filters_args = {k: v for k, v in request.args.items() if k != "before"}
+    return render("admin/audit.html", form=form, rows=rows, next_before=next_before,
+                  filters_args=filters_args, status=status)
+
+
+@bp.route("/admin/audit.csv")
+@allow("admin.audit")
+def audit_csv():
+    form, filters, status = _audit_filters()
+    if status != 200:
+        abort(400, _("Please check the filter."))
+    # Downloading the trail is itself an export of personal data: it goes on the trail.
+    record(current_user.id, "audit.export", "audit_event", None,
+           filters={k: str(v) for k, v in filters.items()})
+    db.session.commit()
+    return csv_response(csv_chunks(audit.CSV_HEADER, audit.csv_rows(filters)), "audit.csv")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect, request, session, url_for
+import time
+
+from flask import Flask, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db, login_manager
@@ -24,7 +27,26 @@ def init_login(app: Flask) -> None:
         # A cookie from before a log-out (or suspension, or role change) no longer works.
         if session.get("sv") != member.session_version:
             return None
+        if not _still_awake():
+            session.pop("_user_id", None)
+            flash(_("You were logged out after a while without using the site."), "info")
+            return None
         return member
+
+    def _still_awake() -> bool:
+        """False once the session has gone unused for TIMEBANK_IDLE_MINUTES; else note now.
+
+        The time is rewritten at most once a minute, so the cookie does not change on
+        every request.
+        """
+        now = int(time.time())
+        seen = session.get("seen")
+        idle = app.config["TIMEBANK_IDLE_MINUTES"] * 60
+        if idle and isinstance(seen, int) and now - seen > idle:
+            return False
+        if not isinstance(seen, int) or now - seen >= 60:
+            session["seen"] = now
+        return True
 
     @login_manager.unauthorized_handler
     def _unauthorized():

@@ -2,16 +2,24 @@
 
 from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, logout_user
 
 from ..extensions import db, limiter
-from ..forms import safe_next
-from ..htmx import render_form
+from ..forms import ActionForm, safe_next
+from ..htmx import render, render_form
 from ..models import Member
 from ..permissions import allow
 from ..tenancy import BankBlueprint, current_bank
 from . import service
-from .forms import LoginForm, RegisterForm
+from .forms import (
+    ChangeEmailForm,
+    ChangePasswordForm,
+    ForgotForm,
+    LoginForm,
+    RegisterForm,
+    ResetForm,
+)
 
 bp = BankBlueprint("auth", __name__)
 
@@ -33,7 +41,8 @@ def register():
         service.register(form.email.data, form.display_name.data, form.neighbourhood.data,
                          form.password.data, current_bank())
         # The same answer whether or not the address was known (the owner gets an e-mail).
-        flash(_("Thank you for joining. A coordinator will check your details and "
+        flash(_("Thank you for joining. Please open the link we have e-mailed you to "
+                "confirm your address. A coordinator will then check your details and "
                 "approve your membership; you can log in once they have."), "success")
         return redirect(url_for("main.index"))
     return render_form("auth/register.html", form)
@@ -48,8 +57,10 @@ def _email_rate() -> str:
 
 
 def _email_key() -> str:
-    # Guessing one member's password from many addresses is limited too.
-    return "login-email:" + Member.normalise_email(request.form.get("email", ""))[:254]
+    # Guessing one member's password is limited per (address, client): a stranger's
+    # failures elsewhere cannot lock the member out of their own account.
+    email = Member.normalise_email(request.form.get("email", ""))[:254]
+    return f"login-email:{email}:{get_remote_address()}"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -82,3 +93,103 @@ def logout():
     session.pop("bank", None)  # the next person at this browser starts afresh
     flash(_("You have logged out."), "info")
     return redirect(url_for("main.index"))
+
+
+# -- account recovery and changes ----------------------------------------------------------
+
+
+def _reset_rate() -> str:
+    return current_app.config["TIMEBANK_RESET_RATE"]
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@allow("account.recover")
+@limiter.limit(_reset_rate, methods=["POST"])
+def forgot_password():
+    form = ForgotForm()
+    if form.validate_on_submit():
+        service.request_reset(form.email.data)
+        # The same answer whether or not the address is known.
+        flash(_("If that address belongs to a member, we have e-mailed a link to set a new "
+                "password. It works once, for an hour."), "success")
+        return redirect(url_for("auth.login"), 303)
+    return render_form("auth/forgot.html", form)
+
+
+def _dead_link(error: service.AuthError):
+    return render("auth/dead_link.html", message=error.message, status=410)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@allow("account.recover")
+def reset_password(token: str):
+    try:
+        service.read_link(token, "reset")
+    except service.AuthError as error:
+        return _dead_link(error)
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            service.reset_password(token, form.password.data)
+        except service.AuthError as error:
+            return _dead_link(error)
+        if current_user.is_authenticated:
+            logout_user()
+        flash(_("Your new password is set. Please log in with it."), "success")
+        return redirect(url_for("auth.login"), 303)
+    return render_form("auth/reset.html", form)
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+@allow("account.recover")
+def confirm(token: str):
+    """An address confirmation: the link shows a button, so a mail scanner that opens
+    links does not use it up."""
+    form = ActionForm()
+    try:
+        if form.validate_on_submit():
+            service.confirm_address(token)
+            flash(_("Thank you: your e-mail address is confirmed."), "success")
+            return redirect(url_for("main.index"), 303)
+        try:
+            service.read_link(token, "verify")
+        except service.AuthError:
+            service.read_link(token, "email")
+    except service.AuthError as error:
+        return _dead_link(error)
+    return render("auth/confirm.html", form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@allow("account.own")
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        member = current_user._get_current_object()
+        try:
+            service.change_password(member, form.current.data, form.password.data)
+        except service.AuthError as error:
+            getattr(form, error.field).errors.append(error.message)
+        else:
+            service.start_session(member)  # this browser stays in; every other one is out
+            flash(_("Your password is changed. Any other device you were logged in on is "
+                    "logged out."), "success")
+            return redirect(url_for("members.profile"), 303)
+    return render_form("auth/change_password.html", form)
+
+
+@bp.route("/account/email", methods=["GET", "POST"])
+@allow("account.own")
+def change_email():
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        try:
+            service.request_email_change(current_user._get_current_object(), form.password.data,
+                                         form.email.data)
+        except service.AuthError as error:
+            getattr(form, error.field).errors.append(error.message)
+        else:
+            flash(_("We have e-mailed a link to the new address. Your address changes when "
+                    "you open it."), "success")
+            return redirect(url_for("members.profile"), 303)
+    return render_form("auth/change_email.html", form)

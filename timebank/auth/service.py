@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
+
+from flask import current_app, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_login import login_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -12,6 +18,7 @@ from ..errors import Refused
 from ..extensions import db
 from ..models import Bank, Member, MemberStatus
 from ..models.audit import record as audit
+from ..models.base import utcnow
 
 
 class AuthError(Refused):
@@ -20,7 +27,8 @@ class AuthError(Refused):
 
 def register(email: str, display_name: str, neighbourhood: str, password: str,
              bank: Bank) -> Member | None:
-    """A new member of ``bank``, pending until one of its coordinators approves them.
+    """A new member of ``bank``, pending until they confirm their address and one of its
+    coordinators approves them. They accepted the bank's terms (the form insists).
 
     For an address already registered nothing is made and its owner is told by e-mail:
     the page answers the same either way, so it reveals nobody's address.
@@ -44,10 +52,167 @@ def register(email: str, display_name: str, neighbourhood: str, password: str,
     member.set_password(password)
     db.session.add(member)
     db.session.flush()
-    banks.join(member, bank)
+    banks.join(member, bank).terms_accepted_at = utcnow()
     audit(member.id, "member.register", "member", member.id, bank=bank.id)
+    _send_link(member, "verify", _("Please confirm your e-mail address"),
+               _("Thank you for asking to join %(bank)s. Please open this link to confirm "
+                 "that this address is yours; a coordinator then looks at your "
+                 "application:", bank=bank.name))
     db.session.commit()
     return member
+
+
+# -- signed links: confirm an address, change it, reset a password -----------------------
+# One serializer; the purpose is part of the signed payload. Each link is also bound to
+# what it changes (the password hash, the old address), so it dies once used.
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="timebank-account")
+
+
+def fingerprint(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:20]
+
+
+def _bound(member: Member, purpose: str) -> str:
+    """What a link is bound to: it stops working once this changes."""
+    return fingerprint(member.password_hash if purpose == "reset" else member.email)
+
+
+def _max_age(purpose: str) -> int:
+    """Seconds a link lives: a password link briefly, an address confirmation for days."""
+    key = "TIMEBANK_RESET_MAX_AGE" if purpose == "reset" else "TIMEBANK_CONFIRM_MAX_AGE"
+    return int(current_app.config[key])
+
+
+def _link_payload(member: Member, purpose: str, **extra) -> dict:
+    return {"p": purpose, "m": member.id, "f": _bound(member, purpose), **extra}
+
+
+def _send_link(member: Member, purpose: str, subject: str, lead: str, *,
+               to_email: str | None = None, **extra) -> None:
+    from ..notify import absolute, queue_email
+
+    token = _serializer().dumps(_link_payload(member, purpose, **extra))
+    endpoint = "auth.reset_password" if purpose == "reset" else "auth.confirm"
+    hours = max(1, _max_age(purpose) // 3600)
+    body = (lead + "\n\n" + absolute(url_for(endpoint, token=token)) + "\n\n"
+            + _("The link works once, for %(hours)s hours.", hours=hours) + "\n")
+    with force_locale(member.language or "en"):
+        queue_email(member, subject, body, to_email=to_email, account=True)
+
+
+def read_link(token: str, purpose: str) -> tuple[Member, dict]:
+    """The member a link is for; AuthError when it is forged, expired or already used."""
+    dead = AuthError(_("This link has expired or has already been used. You can ask for "
+                       "a new one."), "")
+    try:
+        data = _serializer().loads(token, max_age=_max_age(purpose))
+    except BadSignature:  # includes SignatureExpired
+        raise dead from None
+    if not isinstance(data, dict) or data.get("p") != purpose:
+        raise dead
+    member = db.session.get(Member, data.get("m")) if isinstance(data.get("m"), int) else None
+    if member is None or member.erased_at is not None:
+        raise dead
+    if data.get("f") != _bound(member, purpose):
+        raise dead
+    return member, data
+
+
+def confirm_address(token: str) -> Member:
+    """Confirm a new member's address, or a member's change to a new one."""
+    try:
+        member, data = read_link(token, "verify")
+    except AuthError:
+        member, data = read_link(token, "email")
+    if data["p"] == "verify":
+        if member.email_verified_at is None:
+            member.email_verified_at = utcnow()
+            audit(member.id, "member.email_verified", "member", member.id)
+        db.session.commit()
+        return member
+    new = Member.normalise_email(data.get("e", ""))
+    if db.session.scalar(select(Member.id).where(Member.email == new)):
+        raise AuthError(_("Another account uses that address now."), "")
+    old = member.email
+    member.email = new
+    member.email_verified_at = utcnow()
+    audit(member.id, "member.email_changed", "member", member.id)
+    with force_locale(member.language or "en"):
+        from ..notify import queue_email
+
+        queue_email(member, _("Your e-mail address was changed"),
+                    _("The e-mail address of your account was changed to %(new)s. If you did "
+                      "not do this, contact a coordinator at once.", new=new) + "\n",
+                    to_email=old, account=True)
+    db.session.commit()
+    return member
+
+
+def request_reset(email: str) -> None:
+    """E-mail a reset link if the address belongs to a member; say nothing either way."""
+    member = db.session.scalar(
+        select(Member).where(Member.email == Member.normalise_email(email)))
+    if member is not None and member.erased_at is None:
+        _send_link(member, "reset", _("Set a new password"),
+                   _("Someone asked to set a new password for your account. If it was you, "
+                     "open this link; if not, you need do nothing and your password stays "
+                     "as it is:"))
+        audit(None, "member.reset_requested", "member", member.id)
+        db.session.commit()
+
+
+def reset_password(token: str, password: str) -> Member:
+    """Set a new password from a reset link; the link and every session end with it."""
+    member, _data = read_link(token, "reset")
+    member.set_password(password)
+    end_sessions(member)
+    if member.email_verified_at is None:
+        member.email_verified_at = utcnow()  # the link reached them at this address
+    audit(member.id, "member.password_reset", "member", member.id)
+    db.session.commit()
+    return member
+
+
+def change_password(member: Member, current: str, new: str) -> None:
+    """Change ``member``'s password; every session of theirs ends (the caller starts
+    this browser's again)."""
+    if not member.check_password(current):
+        raise AuthError(_("That is not your current password."), "current")
+    member.set_password(new)
+    end_sessions(member)
+    audit(member.id, "member.password_changed", "member", member.id)
+    db.session.commit()
+
+
+def request_email_change(member: Member, password: str, new_email: str) -> None:
+    """Send a confirmation link to the new address; nothing changes until it is opened.
+
+    The page answers the same whether or not the new address is taken (the owner of a
+    taken address is told instead), so it reveals nobody's address.
+    """
+    if not member.check_password(password):
+        raise AuthError(_("That is not your current password."), "password")
+    new = Member.normalise_email(new_email)
+    if new == member.email:
+        raise AuthError(_("That is already your address."), "email")
+    taken = db.session.scalar(select(Member).where(Member.email == new))
+    if taken is not None:
+        from ..notify import queue_email
+
+        with force_locale(taken.language or "en"):
+            queue_email(taken, _("Someone tried to use your e-mail address"),
+                        _("Someone asked to move their account to this e-mail address, which "
+                          "your account already uses. Nothing has changed.") + "\n",
+                        account=True)
+    else:
+        _send_link(member, "email", _("Please confirm your new e-mail address"),
+                   _("Open this link to use this address for your time bank account:"),
+                   to_email=new, e=new)
+    audit(member.id, "member.email_change_requested", "member", member.id)
+    db.session.commit()
 
 
 # Spent on unknown addresses so that a wrong address takes as long as a wrong password.
@@ -69,6 +234,10 @@ def authenticate(email: str, password: str) -> Member:
         _dummy_check(password)
     if member is None or not member.check_password(password):
         raise AuthError(_("That email address and password do not match."), "password")
+    if member.status == MemberStatus.PENDING and member.email_verified_at is None:
+        raise AuthError(_("Please confirm your e-mail address first: open the link we "
+                          "e-mailed you. No e-mail? Use “Forgotten your password?” to get "
+                          "another."), "email")
     if member.status == MemberStatus.PENDING:
         raise AuthError(_("Your membership is waiting for a coordinator's approval. "
                           "You can log in once it is approved."), "email")
@@ -79,11 +248,9 @@ def authenticate(email: str, password: str) -> Member:
 
 def start_session(member: Member) -> None:
     """Log ``member`` in: a fresh CSRF token, and the session version it must match."""
-    from flask import session
-    from flask_login import login_user
-
     session.pop("csrf_token", None)  # Flask-WTF makes a new one on the next form
     session["sv"] = member.session_version
+    session["seen"] = int(time.time())
     login_user(member)
 
 

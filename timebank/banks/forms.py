@@ -30,6 +30,10 @@ class ContactForm(FlaskForm):
                                 filters=[strip], validators=optional(300))
     welcome_text = TextAreaField(_l("Welcome text on the bank's home page"), filters=[strip],
                                  validators=optional(2000))
+    terms_text = TextAreaField(_l("Terms of membership (empty: the standard terms)"),
+                               filters=[strip], validators=optional(20000))
+    privacy_text = TextAreaField(_l("Privacy notice (empty: the standard notice)"),
+                                 filters=[strip], validators=optional(20000))
 
 
 def _bbox_field(label: str, low: float, high: float):
@@ -72,7 +76,8 @@ class BankSettingsForm(ContactForm):
     def values(self) -> dict:
         data = {name: getattr(self, name).data for name in (
             "name", "office_address", "phone", "email", "opening_hours", "welcome_text",
-            "default_language", "min_lon", "min_lat", "max_lon", "max_lat")}
+            "terms_text", "privacy_text", "default_language", "min_lon", "min_lat", "max_lon",
+            "max_lat")}
         data["interbank"] = bool(self.interbank.data)
         data["default_floor"] = self.floor_hours.data * 60
         limit = self.clearing_limit_hours.data

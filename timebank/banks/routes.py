@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
-from ..htmx import render_form
+from ..htmx import render, render_form
 from ..models import Bank
 from ..permissions import allow
 from ..tenancy import BankBlueprint, current_bank
@@ -61,3 +61,17 @@ def contact():
         flash(_("The bank's contact details are saved."), "success")
         return redirect(url_for("banks.contact"), 303)
     return render_form("banks/contact.html", form, the_bank=the_bank)
+
+
+@bp.route("/terms")
+@allow("site.read")
+def terms():
+    return render("banks/terms.html", text=(current_bank().terms_text if current_bank() else ""),
+                  kind="terms")
+
+
+@bp.route("/privacy")
+@allow("site.read")
+def privacy():
+    return render("banks/terms.html", kind="privacy",
+                  text=(current_bank().privacy_text if current_bank() else ""))

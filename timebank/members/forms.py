@@ -2,8 +2,15 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..forms import NAME_MAX, TEXT_MAX, choices, optional, required
 from ..i18n import LANGUAGES
@@ -33,6 +40,8 @@ class ProfileForm(FlaskForm):
     matching_opt_out = BooleanField(_l("Don't suggest me to coordinators for requests"))
     findable_elsewhere = BooleanField(
         _l("Let members of other time banks nearby find me, to exchange time with them"))
+    share_contact = BooleanField(
+        _l("Show my phone number and e-mail address to the people I am introduced to"))
 
 
 class RoleForm(FlaskForm):
@@ -47,3 +56,8 @@ class FloorForm(FlaskForm):
             NumberRange(min=-1000, max=0, message=_l("Enter a number from -1000 to 0.")),
         ],
     )
+
+
+class ErasureForm(FlaskForm):
+    password = PasswordField(_l("Your password, to confirm it is you"),
+                             validators=[DataRequired(), Length(max=200)])

@@ -1,9 +1,9 @@
 """Member pages: your profile, the member picker, and coordinators' member management."""
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 
 from .. import geo, ledger
 from ..extensions import db
@@ -12,8 +12,8 @@ from ..htmx import render, render_form
 from ..models import Account, Member, Membership, MemberStatus
 from ..permissions import allow
 from ..tenancy import BankBlueprint, current_bank_id
-from . import lookup, service
-from .forms import FloorForm, ProfileForm, RoleForm
+from . import lookup, rights, service
+from .forms import ErasureForm, FloorForm, ProfileForm, RoleForm
 
 bp = BankBlueprint("members", __name__)
 # How a membership status reads in a sentence ("… is now active").
@@ -62,13 +62,17 @@ def manage():
     query = (select(Member, Account)
              .join(Membership, (Membership.member_id == Member.id) & (Membership.bank_id == here))
              .outerjoin(Account, (Account.member_id == Member.id) & (Account.bank_id == here)))
+    # An application shows once its address is confirmed (a typo'd address never does).
+    confirmed = or_(Membership.status != MemberStatus.PENDING,
+                    Member.email_verified_at.is_not(None))
+    query = query.where(confirmed)
     if status:
         query = query.where(Membership.status == status)
     pending_first = case((Membership.status == MemberStatus.PENDING, 0), else_=1)
     rows = db.session.execute(query.order_by(pending_first, Member.display_name).limit(500)).all()
     counts = dict(db.session.execute(
-        select(Membership.status, func.count()).where(Membership.bank_id == here)
-        .group_by(Membership.status)).all())
+        select(Membership.status, func.count()).join(Member, Member.id == Membership.member_id)
+        .where(Membership.bank_id == here, confirmed).group_by(Membership.status)).all())
     return render("members/manage.html", rows=rows, status_filter=status, counts=counts,
                   action_form=ActionForm())
 
@@ -134,3 +138,49 @@ def set_floor(member_id: int):
             return redirect(url_for("members.detail", member_id=member.id), 303)
     return render("members/detail.html", status=422, member=member, account=account,
                   action_form=ActionForm(), floor_form=form, role_form=RoleForm(role=member.role))
+
+
+# -- data rights ---------------------------------------------------------------------------
+
+
+@bp.route("/account/data", methods=["GET", "POST"])
+@allow("account.own")
+def my_data():
+    """What we hold, the downloads, and the request to be erased."""
+    form = ErasureForm()
+    member = current_user._get_current_object()
+    if form.validate_on_submit():
+        try:
+            rights.request_erasure(member, form.password.data)
+        except rights.RightsError as error:
+            form.password.errors.append(error.message)
+        else:
+            flash(_("Your request is with your coordinators. They will check nothing is "
+                    "outstanding, erase your details and let you know."), "success")
+            return redirect(url_for("members.my_data"), 303)
+    return render_form("members/my_data.html", form, member=member)
+
+
+@bp.route("/account/data.json")
+@allow("account.own")
+def data_json():
+    data = rights.export(current_user._get_current_object())
+    response = jsonify(data)
+    response.headers["Content-Disposition"] = "attachment; filename=my-timebank-data.json"
+    return response
+
+
+@bp.route("/coordinator/members/<int:member_id>/erase", methods=["POST"])
+@allow("erasure.confirm")
+def erase(member_id: int):
+    member = _member_or_404(member_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        rights.erase(member, current_user._get_current_object())
+    except rights.RightsError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Their personal details are erased; their hours stay in the accounts."),
+              "success")
+    return redirect(url_for("members.detail", member_id=member.id), 303)

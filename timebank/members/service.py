@@ -81,6 +81,7 @@ def update_profile(member: Member, values: dict, coder: geo.Geocoder) -> Located
     member.email_preference = values["email_preference"]
     member.matching_opt_out = bool(values.get("matching_opt_out"))
     member.findable_elsewhere = bool(values.get("findable_elsewhere"))
+    member.share_contact = bool(values.get("share_contact"))
     member.language = values.get("language") or None
     audit(member.id, "member.update_profile", "member", member.id)
     db.session.commit()
@@ -105,6 +106,9 @@ def change_status(member: Member, action: str, by: Member, bank_id: int) -> Memb
         raise MemberError(_("Only an admin can suspend or reactivate a coordinator or admin."),
                           status=403)
     before, after = TRANSITIONS[action]
+    if action == "approve" and member.email_verified_at is None:
+        raise MemberError(_("%(name)s has not confirmed their e-mail address yet.",
+                            name=member.display_name), status=409)
     if membership.status != before:
         raise MemberError(_("%(name)s is %(status)s, so that cannot be done now.",
                             name=member.display_name, status=status_word(membership.status)),
@@ -192,7 +196,7 @@ def create_active(email: str, password: str, role: str, display_name: str | None
     install_role = role if role in (Role.ADMIN, Role.COUNCIL) else Role.RESIDENT
     member = Member(email=email, display_name=(display_name or email.split("@")[0])[:80],
                     install_role=install_role, status=MemberStatus.ACTIVE,
-                    neighbourhood=neighbourhood[:80])
+                    neighbourhood=neighbourhood[:80], email_verified_at=utcnow())
     member.set_password(password)
     db.session.add(member)
     db.session.flush()

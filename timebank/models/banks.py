@@ -48,6 +48,9 @@ class Bank(db.Model):
     email: Mapped[str] = mapped_column(String(254), default="")
     opening_hours: Mapped[str] = mapped_column(String(300), default="")
     welcome_text: Mapped[str] = mapped_column(Text, default="")
+    # The bank's own terms of membership and privacy notice, accepted at registration.
+    terms_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    privacy_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Balance floor for new accounts, in minutes (zero or below).
     default_floor: Mapped[int] = mapped_column(BigInteger, default=-600)
     # The language the bank's pages and letters use unless a person chose theirs;
@@ -89,6 +92,7 @@ class Membership(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     approved_at: Mapped[datetime | None]
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    terms_accepted_at: Mapped[datetime | None]  # the bank's terms and privacy notice
 
     bank: Mapped[Bank] = relationship("Bank", lazy="joined")
     member: Mapped[Member] = relationship("Member", foreign_keys=[member_id])

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from flask_login import UserMixin
 from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -72,6 +73,14 @@ class Member(UserMixin, db.Model):
     # Sessions carry the version they began with; moving it on ends them all (log-out,
     # suspension, a new role), wherever the signed cookie has been kept.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Registration waits for the owner of the address to confirm it before a
+    # coordinator sees the application.
+    email_verified_at: Mapped[datetime | None]
+    # Consent: may the people this member is introduced to see their phone and e-mail?
+    share_contact: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    # Data rights: asked for erasure; erased (personal details replaced, ledger kept).
+    erasure_requested_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]
     last_digest_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     approved_at: Mapped[datetime | None]
