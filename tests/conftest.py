@@ -8,10 +8,21 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
 from tests import pg
-from tests.support import CHROMIUM_ARGS, PLACES, Factory, LiveServer, build_app, get, login
+from tests.pg import free_port
+from tests.support import (
+    CHROMIUM_ARGS,
+    PLACES,
+    Factory,
+    Inbox,
+    LiveServer,
+    build_app,
+    get,
+    login,
+)
 from timebank import ledger
 from timebank.extensions import db
 from timebank.models import Role
@@ -124,6 +135,15 @@ def ctx(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield inbox, controller.port
+    controller.stop()
 
 
 @pytest.fixture

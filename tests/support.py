@@ -5,6 +5,7 @@ Fixtures live in conftest.py and use these; tests import from here directly.
 
 from __future__ import annotations
 
+import email
 import os
 import re
 import subprocess
@@ -185,6 +186,25 @@ def route_urls(app, ids: dict, bank: str | None = None):
 
 
 # -- servers on loopback ----------------------------------------------------------------
+
+
+class Inbox:
+    def __init__(self, reply: str = "250 OK"):
+        self.messages: list[email.message.Message] = []
+        self.envelopes = []
+        self.reply = reply
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        if self.reply.startswith("250"):
+            self.envelopes.append(envelope)
+            self.messages.append(email.message_from_bytes(envelope.content))
+        return self.reply
+
+
+def mail_config(port: int) -> dict:
+    return {"TIMEBANK_MAIL_HOST": "127.0.0.1", "TIMEBANK_MAIL_PORT": port,
+            "TIMEBANK_MAIL_SENDER": "bank@example.org", "TIMEBANK_BASE_URL": "http://testserver"}
+
 
 
 class ThreadedServer:

@@ -42,13 +42,40 @@ def test_gave_then_receiver_confirms(client, app, make, login_as):
     assert balance_of(app, me) == 90 and balance_of(app, other) == -90
 
 
-def test_received_counts_at_once_and_by_email(client, app, make, login_as):
+def test_received_counts_at_once(client, app, make, login_as):
     me = login_as()
-    other = make.member(email="giver@example.org")
+    other = make.member(name="Gil Giver")
     response = submit(client, "/exchanges/new",
-                      record_form("Giver@Example.org", direction="received", hours=2, minutes=0))
+                      record_form(f"Gil Giver (#{other})", direction="received", hours=2,
+                                  minutes=0))
     assert response.status_code == 303
     assert balance_of(app, me) == -120 and balance_of(app, other) == 120
+
+
+def test_residents_learn_nothing_by_typing_an_address(client, app, make, login_as):
+    """Issue 12: the record form once resolved e-mail addresses for residents (a known
+    address made an exchange showing the owner's name). Now known and unknown addresses
+    get the same refusal, and only staff find people by address."""
+    login_as()
+    make.member(email="giver@example.org", name="Secret Giver")
+    answers = []
+    for address in ("Giver@Example.org", "nobody@example.org"):
+        response = submit(client, "/exchanges/new", record_form(address, direction="received"))
+        body = response.get_data(as_text=True).replace(address, "ADDRESS")
+        assert response.status_code == 422 and "Secret Giver" not in body
+        answers.append(re.search(r"No member matches[^<]*", body).group(0))
+    assert answers[0] == answers[1]
+    with app.app_context():
+        assert db.session.query(Exchange).count() == 0
+
+
+def test_staff_find_members_by_address(client, app, make, login_as):
+    login_as(Role.COORDINATOR)
+    other = make.member(email="giver@example.org")
+    response = submit(client, "/exchanges/new",
+                      record_form("Giver@Example.org", direction="received"))
+    assert response.status_code == 303
+    assert balance_of(app, other) == 90
 
 
 def test_same_form_twice_makes_one_exchange(client, app, make, login_as):

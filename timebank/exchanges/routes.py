@@ -100,7 +100,7 @@ def new():
     if form.validate_on_submit():
         try:
             other, their_bank = resolve_member(form.other.data, current_bank_id(),
-                                               other_banks=True)
+                                               other_banks=True, by_email=current_user.is_staff)
         except MemberNotFound as error:
             form.other.errors.append(str(error))
         else:

@@ -48,14 +48,18 @@ def trading_bank(member: Member, bank_id: int, other_banks: bool = False) -> int
                Bank.interbank).order_by(Membership.bank_id).limit(1))
 
 
-def resolve_member(text: str, bank_id: int, *, other_banks: bool = False) -> tuple[Member, int]:
-    """The active trading member meant by ``text``, and the bank they trade from."""
+def resolve_member(text: str, bank_id: int, *, other_banks: bool = False,
+                   by_email: bool = True) -> tuple[Member, int]:
+    """The active trading member meant by ``text``, and the bank they trade from.
+
+    Only staff pass ``by_email``: a resident typing an address learns nothing from it.
+    """
     text = (text or "").strip()
     match = _ID_SUFFIX.search(text)
     member = None
     if match:
         member = db.session.get(Member, int(match.group(1)))
-    elif "@" in text:
+    elif "@" in text and by_email:
         member = db.session.scalar(select(Member).where(Member.email == text.casefold()))
     else:
         # Only names this bank's forms may use: its members, and those found elsewhere.

@@ -1,11 +1,14 @@
 """The member's notifications page."""
 
+from flask import abort, flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from .. import notify
 from ..db import write_transaction
 from ..extensions import db
+from ..forms import ActionForm
 from ..htmx import render
 from ..models import Notification
 from ..permissions import allow
@@ -22,8 +25,19 @@ def index():
                                    notify.in_this_bank())
         .order_by(Notification.id.desc()).limit(100)
     ).all()
+    # Reading the page changes nothing (a GET may be prefetched or repeated): the
+    # button below marks them read.
     unread = {n.id for n in items if n.read_at is None}
-    if unread:
-        with write_transaction():  # a write inside a GET: take the lock properly
-            notify.mark_all_read(current_user.id)  # seen now
-    return render("notifications/list.html", items=items, unread=unread)
+    return render("notifications/list.html", items=items, unread=unread,
+                  action_form=ActionForm())
+
+
+@bp.route("/notifications/read", methods=["POST"])
+@allow("notifications.own")
+def mark_read():
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    with write_transaction():
+        notify.mark_all_read(current_user.id)
+    flash(_("All notifications are marked as read."), "success")
+    return redirect(url_for("notifications.index"), 303)
