@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from tests.support import PASSWORD, build_app, get, login, submit
+from tests.support import PASSWORD, build_app, get, login, logout, mail_config, submit
 from timebank.extensions import db
 from timebank.models import AuditEvent, Member, MemberStatus, Role
 from timebank.tenancy import current_bank_id
@@ -173,3 +175,221 @@ def test_register_is_audited(client, app):
     submit(client, "/register", GOOD)
     with app.app_context():
         assert db.session.query(AuditEvent).filter_by(action="member.register").count() == 1
+
+
+# -- account recovery and changes (issue 12) ----------------------------------------------
+
+
+def _links(app, to: str) -> list[str]:
+    """Site paths of the links e-mailed to ``to``, oldest first."""
+    from timebank.models import OutboxMessage
+
+    with app.app_context():
+        bodies = [m.body for m in db.session.query(OutboxMessage).filter_by(to_email=to)
+                  .order_by(OutboxMessage.id)]
+    return [path for body in bodies for path in re.findall(r"https?://[^/\s]+(/\S+)", body)
+            if "/password/reset/" in path or "/confirm/" in path]
+
+
+def _forgot(client, email: str):
+    return submit(client, "/password/forgot", {"email": email})
+
+
+def test_reset_by_link_through_smtp_then_the_link_dies(app, client, make, smtp):
+    """Must-hold 2: log-in page → forgot → e-mail via SMTP after send-mail → new password;
+    the old password stops working and the link dies after use."""
+    inbox, port = smtp
+    app.config.update(mail_config(port))
+    make.member(email="forgetful@example.org")
+    page = client.get("/login").get_data(as_text=True)
+    assert 'href="/password/forgot"' in page
+    assert _forgot(client, "Forgetful@Example.org").status_code == 303
+    result = app.test_cli_runner().invoke(args=["send-mail"])
+    assert result.exit_code == 0, result.output
+    assert [e.rcpt_tos for e in inbox.envelopes] == [["forgetful@example.org"]]
+    body = inbox.messages[0].get_payload(decode=True).decode()
+    link = re.search(r"http://testserver(/password/reset/\S+)", body).group(1)
+    assert client.get(link).status_code == 200
+    new = {"password": "a-brand-new-secret", "confirm": "a-brand-new-secret"}
+    response = submit(client, link, new)
+    assert response.status_code == 303 and response.headers["Location"] == "/login"
+    assert login(client, "forgetful@example.org").status_code == 422  # the old one
+    assert login(client, "forgetful@example.org", "a-brand-new-secret").status_code == 302
+    logout(client)
+    used = client.get(link)
+    assert used.status_code == 410 and "no longer works" in used.get_data(as_text=True)
+    assert client.post(link, data=new).status_code in (400, 410)
+
+
+def test_forgot_answers_a_known_and_an_unknown_address_alike(app, client, make):
+    make.member(email="known@example.org")
+    known = _forgot(client, "known@example.org")
+    unknown = _forgot(client, "unknown@example.org")
+    assert known.status_code == unknown.status_code == 303
+    assert known.headers["Location"] == unknown.headers["Location"]
+    assert _links(app, "known@example.org") and not _links(app, "unknown@example.org")
+
+
+def test_an_expired_reset_link_is_refused(app, client, make):
+    make.member(email="late@example.org")
+    _forgot(client, "late@example.org")
+    link = _links(app, "late@example.org")[0]
+    app.config["TIMEBANK_RESET_MAX_AGE"] = -1  # every link is older than that
+    response = client.get(link)
+    assert response.status_code == 410
+    app.config["TIMEBANK_RESET_MAX_AGE"] = 3600
+    assert client.get(link).status_code == 200
+
+
+def test_a_reset_link_dies_once_the_password_changes(app, client, make):
+    make.member(email="changer@example.org")
+    _forgot(client, "changer@example.org")
+    link = _links(app, "changer@example.org")[0]
+    login(client, "changer@example.org")
+    response = submit(client, "/account/password", {
+        "current": PASSWORD, "password": "another-long-secret",
+        "confirm": "another-long-secret"})
+    assert response.status_code == 303
+    logout(client)
+    assert client.get(link).status_code == 410
+    forged = link[:-3] + ("abc" if not link.endswith("abc") else "xyz")
+    assert client.get(forged).status_code == 410
+
+
+def test_changing_password_ends_every_other_session(app, make):
+    make.member(email="two@example.org")
+    here, there = app.test_client(), app.test_client()
+    login(here, "two@example.org")
+    login(there, "two@example.org")
+    wrong = submit(here, "/account/password", {
+        "current": "not-my-password", "password": "fresh-long-secret",
+        "confirm": "fresh-long-secret"})
+    assert wrong.status_code == 422 and "not your current password" in wrong.get_data(
+        as_text=True)
+    assert there.get("/profile").status_code == 200
+    response = submit(here, "/account/password", {
+        "current": PASSWORD, "password": "fresh-long-secret", "confirm": "fresh-long-secret"})
+    assert response.status_code == 303
+    assert here.get("/profile").status_code == 200  # this browser stays in
+    assert there.get("/profile").status_code == 302  # the other one is out
+
+
+def test_common_and_address_like_passwords_are_refused(client, app):
+    for weak in ("1234567890", "qwertyuiop", "password123", "new.person-1"):
+        response = submit(client, "/register", {**GOOD, "password": weak, "confirm": weak})
+        assert response.status_code == 422, weak
+        assert "too easy to guess" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Member).count() == 0
+
+
+def test_changing_email_waits_for_the_new_address(app, client, make):
+    member_id = make.member(email="old@example.org")
+    login(client, "old@example.org")
+    response = submit(client, "/account/email", {"email": "New@Example.org",
+                                                  "password": PASSWORD})
+    assert response.status_code == 303
+    with app.app_context():
+        assert get(member_id).email == "old@example.org"  # nothing changes yet
+    link = _links(app, "new@example.org")[0]
+    assert "Confirm my address" in client.get(link).get_data(as_text=True)
+    assert submit(client, link, {}).status_code == 303
+    with app.app_context():
+        assert get(member_id).email == "new@example.org"
+        from timebank.models import OutboxMessage
+
+        told = db.session.query(OutboxMessage).filter_by(to_email="old@example.org").all()
+        assert any("was changed" in m.subject for m in told)
+    assert client.get(link).status_code == 410  # bound to the old address: used up
+    logout(client)
+    assert login(client, "new@example.org").status_code == 302
+
+
+def test_changing_email_to_a_taken_address_reveals_nothing(app, client, make):
+    make.member(email="taken@example.org")
+    member_id = make.member(email="mover@example.org")
+    login(client, "mover@example.org")
+    taken = submit(client, "/account/email", {"email": "taken@example.org",
+                                              "password": PASSWORD})
+    free = submit(client, "/account/email", {"email": "free@example.org",
+                                             "password": PASSWORD})
+    assert taken.status_code == free.status_code == 303
+    assert taken.headers["Location"] == free.headers["Location"]
+    assert not _links(app, "taken@example.org")  # its owner is told, with no link
+    with app.app_context():
+        assert get(member_id).email == "mover@example.org"
+
+
+def test_an_application_reaches_coordinators_once_the_address_is_confirmed(app, make):
+    make.member(Role.COORDINATOR, email="coord@example.org")
+    newcomer, coordinator = app.test_client(), app.test_client()
+    assert submit(newcomer, "/register", GOOD).status_code == 302
+    with app.app_context():
+        member = db.session.query(Member).filter_by(email="new.person@example.org").one()
+        member_id = member.id
+        from timebank.models import Membership
+
+        assert db.session.query(Membership).filter_by(
+            member_id=member_id).one().terms_accepted_at is not None
+    login(coordinator, "coord@example.org")
+    assert "New Person" not in coordinator.get("/coordinator/members").get_data(as_text=True)
+    refused = submit(coordinator, f"/coordinator/members/{member_id}/approve", {},
+                     page="/coordinator/members")
+    with app.app_context():
+        assert get(member_id).status == MemberStatus.PENDING, refused.status_code
+    response = login(newcomer, "new.person@example.org", GOOD["password"])
+    assert "confirm your e-mail address" in response.get_data(as_text=True)
+    link = _links(app, "new.person@example.org")[0]
+    assert submit(newcomer, link, {}).status_code == 303
+    assert "New Person" in coordinator.get("/coordinator/members").get_data(as_text=True)
+    submit(coordinator, f"/coordinator/members/{member_id}/approve", {},
+           page="/coordinator/members")
+    assert login(newcomer, "new.person@example.org", GOOD["password"]).status_code == 302
+
+
+def test_registration_needs_the_terms_accepted(client, app):
+    response = submit(client, "/register", {k: v for k, v in GOOD.items() if k != "accept"})
+    assert response.status_code == 422
+    assert "accept the terms" in response.get_data(as_text=True)
+    terms = client.get("/terms").get_data(as_text=True)
+    assert "Terms of membership" in terms and "nobody only gives" in terms
+    with app.app_context():
+        from timebank.models import Bank
+
+        db.session.query(Bank).one().privacy_text = "We keep <little>."
+        db.session.commit()
+    assert "We keep &lt;little&gt;." in client.get("/privacy").get_data(as_text=True)
+
+
+def test_an_idle_session_ends(app, client, make):
+    app.config["TIMEBANK_IDLE_MINUTES"] = 30
+    make.member(email="idle@example.org")
+    login(client, "idle@example.org")
+    assert client.get("/profile").status_code == 200
+    with client.session_transaction() as session:
+        session["seen"] -= 29 * 60
+    assert client.get("/profile").status_code == 200  # still awake, and now renewed
+    with client.session_transaction() as session:
+        session["seen"] -= 31 * 60
+    response = client.get("/profile")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert "without using the site" in client.get("/login").get_data(as_text=True)
+
+
+def test_strangers_failing_to_log_in_cannot_lock_a_member_out(db_url, make, app):
+    """Issue 12: 20 wrong passwords for one address from 20 clients made the right password
+    get 429 for an hour. The per-address limit now counts per (address, client)."""
+    limited = build_app(db_url, RATELIMIT_ENABLED=True, TIMEBANK_LOGIN_RATE="100 per minute",
+                        TIMEBANK_LOGIN_RATE_PER_EMAIL="3 per hour")
+    make.member(email="target@example.org")
+    attacker = limited.test_client()
+    for n in range(6):
+        attacker.environ_base["REMOTE_ADDR"] = f"10.0.0.{n % 2 + 1}"
+        login(attacker, "target@example.org", "wrong-password!")
+    attacker.environ_base["REMOTE_ADDR"] = "10.0.0.1"
+    assert login(attacker, "target@example.org", "wrong-password!").status_code == 429
+    owner = limited.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "10.0.0.99"
+    assert login(owner, "target@example.org").status_code == 302
+    with limited.app_context():
+        db.engine.dispose()
