@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.support import get, submit
+from tests.support import PASSWORD, get, login, submit
 from timebank import ledger
 from timebank.extensions import db
 from timebank.models import AuditEvent, Member, MemberStatus, Role
@@ -152,3 +152,107 @@ def test_coordinator_cannot_suspend_an_admin(client, app, make, login_as):
     assert response.status_code == 403
     with app.app_context():
         assert get(admin).status == MemberStatus.ACTIVE
+
+
+# -- data rights (issue 12) -------------------------------------------------------------------
+
+
+def _people_with_history(app, make):
+    """Dana (who will export and erase) and Omar, with an exchange, listing, introduction,
+    message and outcome between them; Omar's details are what Dana must never get."""
+    from datetime import date
+
+    from timebank.models import Category, Listing, MatchMessage, Outcome
+
+    dana = make.member(name="Dana Doe", email="dana@example.org")
+    omar = make.member(name="Omar Other", email="omar-secret@example.org")
+    coordinator = make.member(Role.COORDINATOR, email="coord@example.org")
+    _request, match_id = make.match(dana, omar, coordinator, title="Dana's lawn")
+    with app.app_context():
+        get(dana).phone, get(omar).phone = "0700 dana", "0700 omar-secret"
+        get(omar).address = "omar-secret street"
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+        db.session.add(Listing(member_id=omar, kind="offer", category_id=garden,
+                               title="omar-secret offer", expires_on=date(2099, 1, 1)))
+        db.session.add(MatchMessage(match_id=match_id, author_id=dana, body="dana's words"))
+        db.session.add(MatchMessage(match_id=match_id, author_id=omar,
+                                    body="omar-secret words"))
+        db.session.commit()
+        exchange = ledger.record_exchange(
+            giver=ledger.account_of(get(omar)), receiver=ledger.account_of(get(dana)),
+            minutes=90, service_date=date.today(), recorded_by=get(dana),
+            idempotency_key=ledger.new_key(), confirm=True, description="Mowing").exchange
+        db.session.add(Outcome(exchange_id=exchange.id, author_id=dana, score=4,
+                               text="dana's outcome"))
+        db.session.commit()
+    return dana, omar, coordinator
+
+
+def test_export_holds_everything_about_the_member_and_nothing_about_others(app, client,
+                                                                         make):
+    import json
+
+    dana, _omar, _coordinator = _people_with_history(app, make)
+    login(client, "dana@example.org")
+    assert "Download everything" in client.get("/account/data").get_data(as_text=True)
+    response = client.get("/account/data.json")
+    assert response.status_code == 200 and "attachment" in response.headers[
+        "Content-Disposition"]
+    text = response.get_data(as_text=True)
+    data = json.loads(text)
+    assert data["profile"]["email"] == "dana@example.org"
+    assert data["profile"]["phone"] == "0700 dana"
+    assert "password_hash" not in text and get_hash(app, dana) not in text
+    assert [e["minutes"] for e in data["exchanges"]] == [90]
+    assert data["exchanges"][0]["you"] == "received"
+    assert data["outcomes_you_gave"][0]["text"] == "dana's outcome"
+    assert [m["body"] for m in data["messages_you_wrote"]] == ["dana's words"]
+    assert data["listings"][0]["title"] == "Dana's lawn"
+    assert data["accounts"][0]["balance"] == -90
+    assert "omar" not in text.lower()  # not his name, address, phone, offer or words
+    statement = client.get("/statement.csv").get_data(as_text=True)
+    assert "Mowing" in statement
+    with app.app_context():
+        assert db.session.query(AuditEvent).filter_by(action="member.export",
+                                                      actor_id=dana).count() == 1
+
+
+def get_hash(app, member_id: int) -> str:
+    with app.app_context():
+        return get(member_id).password_hash
+
+
+def test_erasure_keeps_the_ledger_and_shows_a_former_member(app, client, make):
+    from timebank.models import MatchMessage, Notification
+
+    dana, omar, _coordinator = _people_with_history(app, make)
+    login(client, "dana@example.org")
+    wrong = submit(client, "/account/data", {"password": "not-my-password"})
+    assert wrong.status_code == 422
+    assert submit(client, "/account/data", {"password": PASSWORD}).status_code == 303
+    # Nobody erases themselves: a coordinator confirms (and is told).
+    assert submit(client, f"/coordinator/members/{dana}/erase", {},
+                  page="/account/data").status_code == 403
+    with app.app_context():
+        before = {a.id: a.balance for a in db.session.query(ledger.Account)}
+        assert db.session.query(Notification).filter(
+            Notification.text.contains("asked for their personal details")).count() == 1
+    login(client, "coord@example.org")
+    assert "Asked to be erased" in client.get(f"/coordinator/members/{dana}").get_data(
+        as_text=True)
+    response = submit(client, f"/coordinator/members/{dana}/erase", {},
+                      page=f"/coordinator/members/{dana}")
+    assert response.status_code == 303
+    with app.app_context():
+        member = get(dana)
+        assert member.display_name == "Former member" and member.erased_at is not None
+        assert "dana" not in (member.email + member.phone + member.address).lower()
+        assert member.latitude is None and member.status == MemberStatus.SUSPENDED
+        assert {a.id: a.balance for a in db.session.query(ledger.Account)} == before
+        assert ledger.check_ledger() == []
+        words = [m.body for m in db.session.query(MatchMessage)]
+        assert "dana's words" not in words and "omar-secret words" in words
+    assert login(client, "dana@example.org").status_code == 422  # no way back in
+    login(client, "omar-secret@example.org")
+    statement = client.get("/statement").get_data(as_text=True)
+    assert "Former member" in statement and "Dana" not in statement

@@ -158,3 +158,114 @@ def test_council_viewers_change_nothing_but_their_own_account(app):
             writable.add(action)
     assert writable, "no POST route found"
     assert {a.split(".")[0] for a in writable} <= {"site", "account", "notifications"}, writable
+
+
+# -- IDOR: changing an id shows nothing of anyone else's ---------------------------------
+
+SECRET = "victim-secret"
+
+
+@pytest.fixture
+def victim(app, make):
+    """Vera's things, each carrying SECRET: a closed request, an introduction with
+    messages, a pending and a confirmed exchange with an outcome, a notification, an
+    asset suggestion waiting for review, a review, and her contact details."""
+    from timebank.models import (
+        AssetReview,
+        MatchMessage,
+        Notification,
+        Outcome,
+    )
+
+    vera = make.member(name="Vera Victim", email=f"{SECRET}@example.org")
+    helper = make.member(name="Hugo Helper")
+    coordinator = make.member(Role.COORDINATOR, name="Cora Coordinator")
+    request_id, match_id = make.match(vera, helper, coordinator, title=f"{SECRET} request")
+    with app.app_context():
+        v = get(vera)
+        v.phone, v.address, v.bio = f"{SECRET} phone", f"{SECRET} street", f"{SECRET} bio"
+        db.session.get(Listing, request_id).status = "closed"
+        match = db.session.get(Match, match_id)
+        match.note = f"{SECRET} note"
+        db.session.add(MatchMessage(match_id=match_id, author_id=vera, body=f"{SECRET} msg"))
+        db.session.add(Notification(member_id=vera, bank_id=match.bank_id,
+                                    text=f"{SECRET} notification", url="/"))
+        category = db.session.query(AssetCategory).first()
+        proposed = Asset(name=f"{SECRET} asset", status="proposed", latitude=51.5,
+                         longitude=-0.1, category_id=category.id, submitted_by_id=vera)
+        public = Asset(name="Public hall", status="published", latitude=51.5, longitude=-0.1,
+                       category_id=category.id)
+        db.session.add_all([proposed, public])
+        db.session.flush()
+        db.session.add(AssetReview(asset_id=public.id, member_id=vera, welcoming=4,
+                                   accessible="yes", comment="kind place"))
+        db.session.commit()
+        pending = ledger.record_exchange(
+            giver=ledger.account_of(get(helper)), receiver=ledger.account_of(v), minutes=60,
+            service_date=TODAY, recorded_by=get(helper), idempotency_key=ledger.new_key(),
+            confirm=False, description=f"{SECRET} pending").exchange
+        done = ledger.record_exchange(
+            giver=ledger.account_of(get(helper)), receiver=ledger.account_of(v), minutes=30,
+            service_date=TODAY, recorded_by=v, idempotency_key=ledger.new_key(),
+            confirm=True, description=f"{SECRET} confirmed").exchange
+        db.session.add(Outcome(exchange_id=done.id, author_id=vera, score=4,
+                               text=f"{SECRET} outcome"))
+        db.session.commit()
+        ids = {"member_id": vera, "exchange_id": pending.id, "listing_id": request_id,
+               "match_id": match_id, "asset_id": proposed.id, "item_id": 1,
+               "bank_id": match.bank_id, "activity_id": "x", "token": "x"}
+        others = {"exchange_id": done.id, "asset_id": public.id}
+    return ids, others
+
+
+def _everything():
+    from timebank.models import (
+        Account,
+        AssetReview,
+        Exchange,
+        Member,
+        MatchMessage,
+        Notification,
+        Outcome,
+    )
+
+    return (
+        sorted((m.id, m.status, m.email, m.phone, m.display_name) for m in db.session.query(
+            Member)),
+        sorted((e.id, e.status) for e in db.session.query(Exchange)),
+        sorted((a.id, a.balance, a.floor) for a in db.session.query(Account)),
+        sorted((li.id, li.status, li.title) for li in db.session.query(Listing)),
+        sorted((m.id, m.status, m.note, m.requester_answer, m.helper_answer)
+               for m in db.session.query(Match)),
+        sorted((m.id, m.body) for m in db.session.query(MatchMessage)),
+        sorted((n.id, n.read_at is None) for n in db.session.query(Notification)),
+        sorted((a.id, a.status, a.name) for a in db.session.query(Asset)),
+        sorted((r.id, r.member_id, r.comment) for r in db.session.query(AssetReview)),
+        sorted((o.id, o.text) for o in db.session.query(Outcome)),
+    )
+
+
+def test_a_member_changing_ids_sees_and_changes_nothing_of_anothers(app, client, make,
+                                                                   victim):
+    ids, others = victim
+    make.member(name="Mallory", email="mallory@example.org")
+    with app.app_context():
+        before = _everything()
+    assert login(client, "mallory@example.org").status_code == 302
+    tried = 0
+    for values in (ids, {**ids, **others}):
+        for rule, method, path in route_urls(app, values):
+            if rule.endpoint in ("static", "auth.logout"):
+                continue
+            response = client.open(path, method=method, data={
+                "body": "x", "text": "x", "score": "3", "reason": "x", "welcoming": "3",
+                "accessible": "yes", "password": "x", "email": "x@example.org",
+                "request_id": ids["listing_id"], "helper_id": ids["member_id"]})
+            body = response.get_data(as_text=True)
+            response.close()
+            tried += 1
+            assert response.status_code < 500, (method, path)
+            assert SECRET not in body, (method, path, response.status_code)
+    assert tried > 100
+    with app.app_context():
+        assert _everything() == before
