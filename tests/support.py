@@ -252,15 +252,17 @@ def flask_cli(db_url: str, *args: str, stdin: str | None = None, timeout: int = 
 
 
 class Gunicorn:
-    def __init__(self, db_url: str, workers: int = 2, threads: int = 4):
+    def __init__(self, db_url: str, workers: int = 2, threads: int = 4, **env: str):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile("w+", prefix="gunicorn-", suffix=".log")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
              str(threads), "--worker-class", "gthread", "--bind", f"127.0.0.1:{self.port}",
-             "--timeout", "120", "--graceful-timeout", "5", "wsgi:app"],
-            cwd=ROOT, env=app_env(db_url), stdout=self.log, stderr=subprocess.STDOUT)
+             "--timeout", "120", "--graceful-timeout", "5", "--access-logfile", "-",
+             # worker pid, method, path, status: tests see which worker answered
+             "--access-logformat", "%(p)s %(m)s %(U)s %(s)s", "wsgi:app"],
+            cwd=ROOT, env=app_env(db_url, **env), stdout=self.log, stderr=subprocess.STDOUT)
 
     def __enter__(self):
         deadline = time.monotonic() + 60
@@ -280,6 +282,11 @@ class Gunicorn:
     def output(self) -> str:
         return Path(self.log.name).read_text()
 
+    def workers_for(self, method: str, path: str) -> set[str]:
+        """The pids of the workers that answered ``method path`` (from the access log)."""
+        return {line.split()[0].strip("<>") for line in self.output().splitlines()
+                if f" {method} {path} " in line}
+
     def __exit__(self, *exc):
         self.proc.terminate()
         try:
@@ -287,6 +294,39 @@ class Gunicorn:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.log.close()
+
+
+class RedisServer:
+    """Debian's redis-server on a free loopback port, keeping nothing on disk."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--protected-mode", "yes"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def client(self):
+        import redis
+
+        return redis.Redis.from_url(self.url)
+
+    def __enter__(self):
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if self.client().ping():
+                    return self
+            except Exception:  # noqa: BLE001 - not listening yet
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.__exit__()
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.1)
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(10)
 
 
 def logged_in_session(base: str, email: str, password: str) -> requests.Session:

@@ -223,8 +223,8 @@ def _everything():
         Account,
         AssetReview,
         Exchange,
-        Member,
         MatchMessage,
+        Member,
         Notification,
         Outcome,
     )

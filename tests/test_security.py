@@ -4,12 +4,22 @@ accounts, sessions that end at log-out, activity keys, and backups that restore.
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
 from sqlalchemy import text
 
-from tests.support import PASSWORD, flask_cli, get, hidden_fields, login, submit
+from tests.support import (
+    PASSWORD,
+    Gunicorn,
+    RedisServer,
+    flask_cli,
+    get,
+    hidden_fields,
+    login,
+    submit,
+)
 from timebank import ledger
 from timebank.extensions import db
 from timebank.models import Account, Exchange, Role
@@ -224,3 +234,47 @@ def test_the_giver_sees_an_outcomes_words_only_if_the_receiver_shared_them(app, 
     assert "my health" not in client.get(f"/exchanges/{kept}").get_data(as_text=True)
     login(client, "r@example.org")
     assert "my health" in client.get(f"/exchanges/{kept}").get_data(as_text=True)
+
+
+# -- rate limits shared by every worker (issue 12) ------------------------------------------
+
+
+def _login_attempts(base: str, n: int) -> list[int]:
+    """``n`` wrong log-ins, four at a time, each on its own connection (any worker)."""
+    import requests
+
+    def attempt(i: int) -> int:
+        with requests.Session() as session:
+            session.headers["Connection"] = "close"
+            page = session.get(base + "/login", timeout=30).text
+            return session.post(base + "/login", timeout=30, allow_redirects=False, data={
+                **hidden_fields(page), "email": f"guess{i}@example.org",
+                "password": "wrong-password!"}).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(attempt, range(n)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("storage", ["redis", "memory"])
+def test_the_login_limit_holds_across_two_gunicorn_workers_with_redis(tmp_path, storage):
+    """With Redis the limit counts across workers; with memory:// (the single-process
+    default) each worker counts alone, so two workers let through more: the test can tell."""
+    url = f"sqlite:///{tmp_path}/limits.sqlite"  # the limiter never touches the database
+    assert flask_cli(url, "db", "upgrade").returncode == 0
+    with RedisServer() as redis:
+        uri = redis.url if storage == "redis" else "memory://"
+        with Gunicorn(url, workers=2, threads=1, TIMEBANK_RATELIMIT_ENABLED="1",
+                      TIMEBANK_RATELIMIT_STORAGE_URI=uri, TIMEBANK_LOGIN_RATE="6 per hour",
+                      TIMEBANK_LOGIN_RATE_PER_EMAIL="100 per hour") as server:
+            statuses = _login_attempts(server.url, 16)
+            workers = server.workers_for("POST", "/login")
+        assert len(workers) == 2, "both workers must have answered log-ins"
+        allowed = statuses.count(422)
+        assert set(statuses) <= {422, 429}, statuses
+        if storage == "redis":
+            assert allowed == 6, statuses
+            assert any(b"login" in key.lower() or b"limiter" in key.lower()
+                       for key in redis.client().keys("*"))
+        else:
+            assert allowed > 6, statuses
