@@ -205,8 +205,8 @@ def js(request) -> bool:
 def new_page(browser):
     contexts = []
 
-    def _new(javascript: bool = True):
-        context = browser.new_context(java_script_enabled=javascript,
+    def _new(javascript: bool = True, bypass_csp: bool = False):
+        context = browser.new_context(java_script_enabled=javascript, bypass_csp=bypass_csp,
                                       viewport={"width": 1000, "height": 800})
         context.set_default_timeout(15000)
         contexts.append(context)

@@ -36,7 +36,23 @@ def reason_words(reason) -> str:
     return _(msgid, **reason.params) if msgid else str(reason)
 
 
+def safe_href(value: str | None) -> str:
+    """``value`` if it is fit for an href (a web address or a path of this site), else ''.
+
+    Escaping stops markup, not a ``javascript:`` address: stored addresses (imported
+    registers, old rows) pass through here before they become links.
+    """
+    from urllib.parse import urlsplit
+
+    text = (value or "").strip()
+    if text.startswith("/") and not text.startswith("//") and "\\" not in text:
+        return text
+    parts = urlsplit(text)
+    return text if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
+
+
 def register(app: Flask) -> None:
+    app.jinja_env.filters["safe_href"] = safe_href
     app.jinja_env.filters["hours"] = format_minutes
     app.jinja_env.filters["day"] = lambda d: format_date(d, "medium") if d else ""
     app.jinja_env.filters["longday"] = lambda d: format_date(d, "long") if d else ""
