@@ -128,3 +128,84 @@ def test_huge_ids_and_unknown_query_keys_are_not_errors(client, login_as):
         response = client.get(url)
         assert response.status_code == 200, url
         assert "http://localhost" not in response.get_data(as_text=True)
+
+
+# -- fuzzing: thousands of random submissions, never a 5xx (issue 12) ----------------------
+
+FIELDS = sorted(set((
+    "accept accessibility accessible action address audience availability bio body category "
+    "city clearing_limit_hours colour comment confirm current default_language description "
+    "direction display_name distance email email_preference expires_on extra_minutes "
+    "findable_elsewhere floor_hours giver helper_id hours idempotency_key interbank kind lang "
+    "language latitude longitude matching_opt_out member min_lat max_lat min_lon max_lon name "
+    "neighbourhood next note object_id object_type office_address open_to_all opening_hours "
+    "other participants password phone postal_code privacy_text q reason receiver remote_ok "
+    "request_id role run_by score service_date share share_contact since skills slug "
+    "step_free still_there terms_text text title travel_km until url welcome_text welcoming "
+    "who within_km before after status start page format").split()))
+EXAMPLES = 2000
+
+
+def _values():
+    from hypothesis import strategies as st
+
+    return st.one_of(
+        st.text(max_size=40),
+        st.text(alphabet=st.characters(codec="utf-8"), max_size=300),
+        st.integers(min_value=-(2**70), max_value=2**70).map(str),
+        st.floats(allow_nan=True, allow_infinity=True).map(str),
+        st.dates().map(lambda d: d.isoformat()),
+        st.sampled_from(["", "0", "1", "y", "on", "-1", "9" * 30, "%", "\\", "../..", "\x00",
+                         "<script>", "' OR 1=1 --", "resident", "coordinator", "admin",
+                         "gave", "received", "offer", "request", "yes", "1970-01-01",
+                         "2999-12-31", "x" * 5000, "#zzz", "Person 1 (#1)", "a@b"]),
+    )
+
+
+def test_random_submissions_and_query_strings_never_give_a_5xx(app, db_url, make):
+    """Hypothesis sends EXAMPLES requests, forms and query strings, to every route as an
+    anonymous visitor, a resident, a coordinator and an admin. CSRF is off here so the
+    random fields reach the views (every POST's token is tested in test_security)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.support import build_app, login, route_urls
+
+    people = {role: make.member(role) for role in (Role.RESIDENT, Role.COORDINATOR,
+                                                    Role.ADMIN)}
+    with app.app_context():
+        a, b = people[Role.RESIDENT], make.member()
+        exchange = ledger.record_exchange(
+            giver=ledger.account_of(get(a)), receiver=ledger.account_of(get(b)), minutes=30,
+            service_date=date.today(), recorded_by=get(a), idempotency_key="fuzz",
+            confirm=False).exchange.id
+        emails = {role: get(m).email for role, m in people.items()}
+    _, match = make.match(a, b, people[Role.COORDINATOR])
+    ids = {"member_id": b, "exchange_id": exchange, "match_id": match, "listing_id": 1,
+           "asset_id": 1, "item_id": 1, "bank_id": 1, "activity_id": "fuzz", "token": "x"}
+    routes = [(rule.endpoint, method, path) for rule, method, path in route_urls(app, ids)
+              if rule.endpoint not in ("static", "auth.logout")]
+    fuzz = build_app(db_url, WTF_CSRF_ENABLED=False)
+    clients = {None: fuzz.test_client()}
+    for role, email in emails.items():
+        clients[role] = fuzz.test_client()
+        assert login(clients[role], email).status_code == 302
+    sent = []
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(route=st.sampled_from(routes), who=st.sampled_from(list(clients)),
+           fields=st.dictionaries(st.sampled_from(FIELDS), _values(), max_size=8),
+           query=st.dictionaries(st.sampled_from(FIELDS), _values(), max_size=3))
+    def one(route, who, fields, query):
+        endpoint, method, path = route
+        response = clients[who].open(path, method=method, query_string=query,
+                                     data=fields if method == "POST" else None)
+        response.close()
+        sent.append(response.status_code)
+        assert response.status_code < 500, (endpoint, method, path, who, fields, query)
+
+    one()
+    assert len(sent) >= EXAMPLES
+    with fuzz.app_context():
+        db.engine.dispose()

@@ -278,3 +278,40 @@ def test_the_login_limit_holds_across_two_gunicorn_workers_with_redis(tmp_path, 
                        for key in redis.client().keys("*"))
         else:
             assert allowed > 6, statuses
+
+
+# -- CSRF on every POST route, enumerated from the URL map (issue 12) -----------------------
+
+
+@pytest.mark.parametrize("role", [None, Role.RESIDENT, Role.ADMIN])
+def test_every_post_route_refuses_a_request_without_a_valid_token(app, client, make,
+                                                                   login_as, role):
+    from tests.support import route_urls
+
+    if role is not None:
+        login_as(role)
+    good = hidden_fields(client.get("/profile" if role else "/login").get_data(
+        as_text=True))["csrf_token"]
+    ids = {"member_id": 1, "exchange_id": 1, "match_id": 1, "listing_id": 1, "asset_id": 1,
+           "item_id": 1, "bank_id": 1, "activity_id": "x", "token": "x"}
+    with app.app_context():
+        from timebank.models import AuditEvent, Member
+
+        before = (db.session.query(Member).count(), db.session.query(AuditEvent).count())
+    posts = 0
+    for _rule, method, path in route_urls(app, ids, bank="our-time-bank"):
+        if method != "POST":
+            continue
+        posts += 1
+        for data, headers in (({}, {}), ({"csrf_token": "forged"}, {}),
+                              ({"csrf_token": good[:-2] + "xx"}, {}),
+                              ({}, {"HX-Request": "true", "X-CSRFToken": "forged"})):
+            response = client.post(path, data={"email": "a@b.org", **data}, headers=headers)
+            assert response.status_code == 400, (path, data, headers, response.status_code)
+            assert "expired" in response.get_data(as_text=True), path
+    assert posts >= 30
+    if role is not None:
+        assert client.get("/profile").status_code == 200  # still logged in: nothing ran
+    with app.app_context():
+        after = (db.session.query(Member).count(), db.session.query(AuditEvent).count())
+        assert after == before
