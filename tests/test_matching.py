@@ -135,3 +135,33 @@ def test_vectorised_pool_agrees_with_plain_ranking():
     plain = [(r.candidate.member_id, r.score) for r in rank(n, candidates, 10)]
     fast = [(r.candidate.member_id, r.score) for r in CandidatePool(candidates).rank(n, 10)]
     assert fast == plain
+
+
+def test_contact_details_show_only_with_consent_and_once_both_said_yes(app, client, make):
+    """Issue 12: consent flag for contact details, honoured on the introduction page."""
+    from tests.support import get, login
+    from timebank.extensions import db
+    from timebank.models import Match
+
+    asker = make.member(name="Ann Asker", email="ann@example.org")
+    helper = make.member(name="Hal Helper", email="hal-private@example.org")
+    coordinator = make.member("coordinator")
+    _request, match_id = make.match(asker, helper, coordinator)
+    with app.app_context():
+        get(helper).phone = "07000 111222"
+        db.session.commit()
+    login(client, "ann@example.org")
+
+    def shown() -> bool:
+        page = client.get(f"/matches/{match_id}").get_data(as_text=True)
+        return "07000 111222" in page or "hal-private@example.org" in page
+
+    assert not shown()  # proposed, and no consent
+    with app.app_context():
+        db.session.get(Match, match_id).status = "accepted"
+        db.session.commit()
+    assert not shown()  # accepted, but Hal has not agreed to share
+    with app.app_context():
+        get(helper).share_contact = True
+        db.session.commit()
+    assert shown()

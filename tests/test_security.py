@@ -315,3 +315,42 @@ def test_every_post_route_refuses_a_request_without_a_valid_token(app, client, m
     with app.app_context():
         after = (db.session.query(Member).count(), db.session.query(AuditEvent).count())
         assert after == before
+
+
+# -- the audit trail (issue 12) ---------------------------------------------------------------
+
+
+def test_admins_search_the_audit_trail_and_download_it(app, client, make, login_as):
+    from timebank.models import AuditEvent
+
+    coordinator = make.member(Role.COORDINATOR, name="Cora Coordinator")
+    pending = make.member(status="pending", name="Pat Pending")
+    with app.app_context():
+        from timebank.models.audit import record
+
+        record(coordinator, "member.approve", "member", pending)
+        record(coordinator, "exchange.reverse", "exchange", 7, reason="typo")
+        record(None, "member.reset_requested", "member", pending)
+        db.session.commit()
+    login_as(Role.RESIDENT)
+    assert client.get("/admin/audit").status_code == 403
+    login_as(Role.ADMIN)
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "member.approve" in page and "exchange.reverse" in page
+    only = client.get("/admin/audit", query_string={"who": "cora", "object_type": "exchange"})
+    body = only.get_data(as_text=True)
+    assert only.status_code == 200
+    assert "exchange.reverse" in body and "member.approve" not in body and "reason=typo" in body
+    by_action = client.get("/admin/audit?action=reset").get_data(as_text=True)
+    assert "member.reset_requested" in by_action and "member.approve" not in by_action
+    today = date.today().isoformat()
+    assert "member.approve" not in client.get(
+        "/admin/audit?until=2000-01-01&since=1999-01-01").get_data(as_text=True)
+    assert "member.approve" in client.get(f"/admin/audit?since={today}").get_data(as_text=True)
+    assert client.get("/admin/audit?since=not-a-date").status_code == 400
+    csv = client.get("/admin/audit.csv?who=cora")
+    text = csv.get_data(as_text=True)
+    assert csv.mimetype == "text/csv" and text.splitlines()[0].startswith('"id"')
+    assert "exchange.reverse" in text and "member.reset_requested" not in text
+    with app.app_context():  # the download is itself on the trail
+        assert db.session.query(AuditEvent).filter_by(action="audit.export").count() == 1

@@ -56,6 +56,10 @@ class Account(db.Model):
 
     @property
     def label(self) -> str:
+        if self.member is not None and self.member.erased_at is not None:
+            from flask_babel import gettext as _
+
+            return _("Former member")  # in the reader's language
         return self.member.display_name if self.member else self.name
 
 
