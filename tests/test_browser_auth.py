@@ -16,7 +16,20 @@ def _log_in(page, base, email, password=PASSWORD):
     assert_accessible(page)
 
 
-def test_register_approve_login(new_page, live_server, make, js):
+def _link_sent_to(app, address: str) -> str:
+    """The confirmation link in the newest e-mail to ``address`` (site path)."""
+    import re
+
+    from timebank.extensions import db
+    from timebank.models import OutboxMessage
+
+    with app.app_context():
+        body = db.session.query(OutboxMessage).filter_by(to_email=address).order_by(
+            OutboxMessage.id.desc()).first().body
+    return re.search(r"https?://[^/\s]+(/confirm/\S+)", body).group(1)
+
+
+def test_register_approve_login(new_page, live_server, make, js, app):
     base = live_server.url
     make.member(Role.COORDINATOR, email="coord@example.org", name="Coord")
 
@@ -39,10 +52,22 @@ def test_register_approve_login(new_page, live_server, make, js):
     page.get_by_label("Password (at least 10 characters)").fill("long-enough-password")
     page.get_by_label("Password again").fill("long-enough-password")
     page.get_by_role("button", name="Ask to join").click()
-    page.get_by_text("A coordinator will check your details").wait_for()
+    # The terms must be accepted; the form comes back with the box to tick.
+    page.get_by_text("Please read and accept the terms to join.").wait_for()
+    page.get_by_label("Password (at least 10 characters)").fill("long-enough-password")
+    page.get_by_label("Password again").fill("long-enough-password")
+    page.get_by_label("I have read and accept the terms").check()
+    page.get_by_role("button", name="Ask to join").click()
+    page.get_by_text("A coordinator will then check your details").wait_for()
     assert_accessible(page)
 
-    # Pending: cannot log in yet.
+    # Not before the address is confirmed, then not before a coordinator approves.
+    _log_in(page, base, "newbie@example.org", "long-enough-password")
+    page.get_by_text("Please confirm your e-mail address first").wait_for()
+    page.goto(base + _link_sent_to(app, "newbie@example.org"))
+    assert_accessible(page)
+    page.get_by_role("button", name="Confirm my address").click()
+    page.get_by_text("your e-mail address is confirmed").wait_for()
     _log_in(page, base, "newbie@example.org", "long-enough-password")
     page.get_by_text("waiting for a coordinator's approval").wait_for()
 
