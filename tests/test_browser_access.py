@@ -24,12 +24,14 @@ LANGS = ("en", "cy", "es")
 def pages(ids: dict) -> dict:
     """Each role's pages, the objects' own pages included: all must read on a phone."""
     return {
-        None: ["/", "/login", "/register", "/assets", f"/assets/{ids['asset']}"],
+        None: ["/", "/login", "/register", "/assets", f"/assets/{ids['asset']}",
+               "/password/forgot", "/terms", "/privacy"],
         "resident": ["/", "/profile", "/exchanges/new", "/statement",
                      f"/exchanges/{ids['exchange']}", "/listings", "/listings/new",
                      f"/listings/{ids['listing']}", "/listings/mine", "/matches",
                      f"/matches/{ids['match']}", "/notifications", "/assets/new", "/assets/mine",
-                     "/paper/timesheet", "/paper/nearby"],
+                     "/paper/timesheet", "/paper/nearby", "/account/password",
+                     "/account/email", "/account/data"],
         "coordinator": ["/", "/coordinator/members", f"/coordinator/members/{ids['member']}",
                         f"/coordinator/members/{ids['member']}/statement",
                         "/coordinator/matching", "/coordinator/exchanges",
@@ -38,7 +40,7 @@ def pages(ids: dict) -> dict:
                         f"/coordinator/assets/{ids['asset']}/edit", "/coordinator/bank",
                         "/assets/gaps"],
         "admin": ["/admin/categories", "/admin/asset-categories", "/admin/banks",
-                  f"/admin/banks/{ids['bank']}"],
+                  f"/admin/banks/{ids['bank']}", "/admin/audit"],
         "council": ["/", "/assets/gaps", "/assets"],
     }
 

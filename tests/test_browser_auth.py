@@ -26,7 +26,7 @@ def _link_sent_to(app, address: str) -> str:
     with app.app_context():
         body = db.session.query(OutboxMessage).filter_by(to_email=address).order_by(
             OutboxMessage.id.desc()).first().body
-    return re.search(r"https?://[^/\s]+(/confirm/\S+)", body).group(1)
+    return re.search(r"https?://[^/\s]+(/(?:confirm|password/reset)/\S+)", body).group(1)
 
 
 def test_register_approve_login(new_page, live_server, make, js, app):
@@ -117,3 +117,31 @@ def test_page_makes_no_request_to_other_hosts(new_page, live_server):
     # htmx loaded and configured from our own files: no CSP violations reported.
     assert page.evaluate("typeof htmx") == "object"
     assert page.evaluate("htmx.version").startswith("2.0.")
+
+
+def test_forgotten_password_in_the_browser(new_page, live_server, make, js, app):
+    base = live_server.url
+    make.member(email="forgetful@example.org", name="Fay Forgetful")
+    page = new_page(javascript=js)
+    page.goto(base + "/login")
+    page.get_by_role("link", name="Forgotten your password?").click()
+    page.wait_for_url(f"{base}/password/forgot")
+    assert_accessible(page)
+    page.get_by_label("Email address").fill("forgetful@example.org")
+    page.get_by_role("button", name="Send me a link").click()
+    page.get_by_text("If that address belongs to a member").wait_for()
+    link = _link_sent_to(app, "forgetful@example.org")
+    page.goto(base + link)
+    assert_accessible(page)
+    page.get_by_label("New password (at least 10 characters)").fill("qwertyuiop")
+    page.get_by_label("Password again").fill("qwertyuiop")
+    page.get_by_role("button", name="Set password").click()
+    page.get_by_text("too easy to guess").wait_for()
+    page.get_by_label("New password (at least 10 characters)").fill("kettle-moss-lantern")
+    page.get_by_label("Password again").fill("kettle-moss-lantern")
+    page.get_by_role("button", name="Set password").click()
+    page.get_by_text("Your new password is set").wait_for()
+    log_in(page, base, "forgetful@example.org", "kettle-moss-lantern")
+    page.goto(base + link)
+    page.get_by_role("heading", name="This link no longer works").wait_for()
+    assert_accessible(page)
