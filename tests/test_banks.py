@@ -573,8 +573,13 @@ def test_visiting_another_banks_address_does_not_change_ones_bank(app, client, t
     with app.app_context():
         email = get(two_banks["ann"]).email
     login(client, email)
-    assert client.get("/b/north/").status_code == 403
+    # North's welcome page is open to all (the permissions table); its own pages are not.
+    welcome = client.get("/b/north/").get_data(as_text=True)
+    assert "Hello" not in welcome and "Join" in welcome
+    assert client.get("/b/north/statement").status_code == 403
     assert client.get("/statement").status_code == 200
+    assert client.get("/").status_code == 200 and "Hello" in client.get("/").get_data(
+        as_text=True)
 
 
 def test_a_reversal_key_replayed_on_another_exchange_reverses_nothing(app, two_banks, make):
