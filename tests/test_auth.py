@@ -180,14 +180,27 @@ def test_register_is_audited(client, app):
 # -- account recovery and changes (issue 12) ----------------------------------------------
 
 
-def _links(app, to: str) -> list[str]:
-    """Site paths of the links e-mailed to ``to``, oldest first."""
-    from timebank.models import OutboxMessage
+@pytest.fixture
+def app_config(smtp):
+    return mail_config(smtp[1])  # every e-mail here goes through a real SMTP server
+
+
+def _mail(app, smtp, to: str) -> list[tuple[str, str]]:
+    """(subject, body) of every e-mail delivered to ``to`` so far, after ``send-mail``."""
+    from timebank import notify
 
     with app.app_context():
-        bodies = [m.body for m in db.session.query(OutboxMessage).filter_by(to_email=to)
-                  .order_by(OutboxMessage.id)]
-    return [path for body in bodies for path in re.findall(r"https?://[^/\s]+(/\S+)", body)
+        notify.send_pending(app.config)
+    inbox, _port = smtp
+    return [(message["Subject"], message.get_payload(decode=True).decode())
+            for envelope, message in zip(inbox.envelopes, inbox.messages, strict=True)
+            if envelope.rcpt_tos == [to]]
+
+
+def _links(app, smtp, to: str) -> list[str]:
+    """Site paths of the links e-mailed to ``to``, oldest first."""
+    return [path for _subject, body in _mail(app, smtp, to)
+            for path in re.findall(r"https?://[^/\s]+(/\S+)", body)
             if "/password/reset/" in path or "/confirm/" in path]
 
 
@@ -198,8 +211,7 @@ def _forgot(client, email: str):
 def test_reset_by_link_through_smtp_then_the_link_dies(app, client, make, smtp):
     """Must-hold 2: log-in page → forgot → e-mail via SMTP after send-mail → new password;
     the old password stops working and the link dies after use."""
-    inbox, port = smtp
-    app.config.update(mail_config(port))
+    inbox, _port = smtp
     make.member(email="forgetful@example.org")
     page = client.get("/login").get_data(as_text=True)
     assert 'href="/password/forgot"' in page
@@ -215,25 +227,27 @@ def test_reset_by_link_through_smtp_then_the_link_dies(app, client, make, smtp):
     assert response.status_code == 303 and response.headers["Location"] == "/login"
     assert login(client, "forgetful@example.org").status_code == 422  # the old one
     assert login(client, "forgetful@example.org", "a-brand-new-secret").status_code == 302
+    assert "Your password was changed" in [s for s, _b in _mail(app, smtp,
+                                                               "forgetful@example.org")]
     logout(client)
     used = client.get(link)
     assert used.status_code == 410 and "no longer works" in used.get_data(as_text=True)
     assert client.post(link, data=new).status_code in (400, 410)
 
 
-def test_forgot_answers_a_known_and_an_unknown_address_alike(app, client, make):
+def test_forgot_answers_a_known_and_an_unknown_address_alike(app, client, make, smtp):
     make.member(email="known@example.org")
     known = _forgot(client, "known@example.org")
     unknown = _forgot(client, "unknown@example.org")
     assert known.status_code == unknown.status_code == 303
     assert known.headers["Location"] == unknown.headers["Location"]
-    assert _links(app, "known@example.org") and not _links(app, "unknown@example.org")
+    assert _links(app, smtp, "known@example.org") and not _links(app, smtp, "unknown@example.org")
 
 
-def test_an_expired_reset_link_is_refused(app, client, make):
+def test_an_expired_reset_link_is_refused(app, client, make, smtp):
     make.member(email="late@example.org")
     _forgot(client, "late@example.org")
-    link = _links(app, "late@example.org")[0]
+    link = _links(app, smtp, "late@example.org")[0]
     app.config["TIMEBANK_RESET_MAX_AGE"] = -1  # every link is older than that
     response = client.get(link)
     assert response.status_code == 410
@@ -241,10 +255,10 @@ def test_an_expired_reset_link_is_refused(app, client, make):
     assert client.get(link).status_code == 200
 
 
-def test_a_reset_link_dies_once_the_password_changes(app, client, make):
+def test_a_reset_link_dies_once_the_password_changes(app, client, make, smtp):
     make.member(email="changer@example.org")
     _forgot(client, "changer@example.org")
-    link = _links(app, "changer@example.org")[0]
+    link = _links(app, smtp, "changer@example.org")[0]
     login(client, "changer@example.org")
     response = submit(client, "/account/password", {
         "current": PASSWORD, "password": "another-long-secret",
@@ -256,7 +270,7 @@ def test_a_reset_link_dies_once_the_password_changes(app, client, make):
     assert client.get(forged).status_code == 410
 
 
-def test_changing_password_ends_every_other_session(app, make):
+def test_changing_password_ends_every_other_session(app, make, smtp):
     make.member(email="two@example.org")
     here, there = app.test_client(), app.test_client()
     login(here, "two@example.org")
@@ -272,6 +286,10 @@ def test_changing_password_ends_every_other_session(app, make):
     assert response.status_code == 303
     assert here.get("/profile").status_code == 200  # this browser stays in
     assert there.get("/profile").status_code == 302  # the other one is out
+    told = _mail(app, smtp, "two@example.org")
+    assert [subject for subject, _body in told] == ["Your password was changed"]
+    logout(here)
+    assert login(here, "two@example.org", "fresh-long-secret").status_code == 302
 
 
 def test_common_and_address_like_passwords_are_refused(client, app):
@@ -283,7 +301,7 @@ def test_common_and_address_like_passwords_are_refused(client, app):
         assert db.session.query(Member).count() == 0
 
 
-def test_changing_email_waits_for_the_new_address(app, client, make):
+def test_changing_email_waits_for_the_new_address(app, client, make, smtp):
     member_id = make.member(email="old@example.org")
     login(client, "old@example.org")
     response = submit(client, "/account/email", {"email": "New@Example.org",
@@ -291,21 +309,19 @@ def test_changing_email_waits_for_the_new_address(app, client, make):
     assert response.status_code == 303
     with app.app_context():
         assert get(member_id).email == "old@example.org"  # nothing changes yet
-    link = _links(app, "new@example.org")[0]
+    link = _links(app, smtp, "new@example.org")[0]
     assert "Confirm my address" in client.get(link).get_data(as_text=True)
     assert submit(client, link, {}).status_code == 303
     with app.app_context():
         assert get(member_id).email == "new@example.org"
-        from timebank.models import OutboxMessage
-
-        told = db.session.query(OutboxMessage).filter_by(to_email="old@example.org").all()
-        assert any("was changed" in m.subject for m in told)
+    told = _mail(app, smtp, "old@example.org")
+    assert any("was changed" in subject for subject, _body in told)
     assert client.get(link).status_code == 410  # bound to the old address: used up
     logout(client)
     assert login(client, "new@example.org").status_code == 302
 
 
-def test_changing_email_to_a_taken_address_reveals_nothing(app, client, make):
+def test_changing_email_to_a_taken_address_reveals_nothing(app, client, make, smtp):
     make.member(email="taken@example.org")
     member_id = make.member(email="mover@example.org")
     login(client, "mover@example.org")
@@ -315,12 +331,14 @@ def test_changing_email_to_a_taken_address_reveals_nothing(app, client, make):
                                              "password": PASSWORD})
     assert taken.status_code == free.status_code == 303
     assert taken.headers["Location"] == free.headers["Location"]
-    assert not _links(app, "taken@example.org")  # its owner is told, with no link
+    assert not _links(app, smtp, "taken@example.org")  # its owner is told, with no link
+    assert [s for s, _b in _mail(app, smtp, "taken@example.org")] == [
+        "Someone tried to use your e-mail address"]
     with app.app_context():
         assert get(member_id).email == "mover@example.org"
 
 
-def test_an_application_reaches_coordinators_once_the_address_is_confirmed(app, make):
+def test_an_application_reaches_coordinators_once_the_address_is_confirmed(app, make, smtp):
     make.member(Role.COORDINATOR, email="coord@example.org")
     newcomer, coordinator = app.test_client(), app.test_client()
     assert submit(newcomer, "/register", GOOD).status_code == 302
@@ -339,7 +357,7 @@ def test_an_application_reaches_coordinators_once_the_address_is_confirmed(app, 
         assert get(member_id).status == MemberStatus.PENDING, refused.status_code
     response = login(newcomer, "new.person@example.org", GOOD["password"])
     assert "confirm your e-mail address" in response.get_data(as_text=True)
-    link = _links(app, "new.person@example.org")[0]
+    link = _links(app, smtp, "new.person@example.org")[0]
     assert submit(newcomer, link, {}).status_code == 303
     assert "New Person" in coordinator.get("/coordinator/members").get_data(as_text=True)
     submit(coordinator, f"/coordinator/members/{member_id}/approve", {},

@@ -164,11 +164,23 @@ def request_reset(email: str) -> None:
         db.session.commit()
 
 
+def _tell_password_changed(member: Member) -> None:
+    """A changed password is news its owner must hear of, in case it was not them."""
+    from ..notify import queue_email
+
+    with force_locale(member.language or "en"):
+        queue_email(member, _("Your password was changed"),
+                    _("The password of your time bank account was just changed. If you did "
+                      "not do this, use “Forgotten your password?” on the log-in page at "
+                      "once and tell a coordinator.") + "\n", account=True)
+
+
 def reset_password(token: str, password: str) -> Member:
     """Set a new password from a reset link; the link and every session end with it."""
     member, _data = read_link(token, "reset")
     member.set_password(password)
     end_sessions(member)
+    _tell_password_changed(member)
     if member.email_verified_at is None:
         member.email_verified_at = utcnow()  # the link reached them at this address
     audit(member.id, "member.password_reset", "member", member.id)
@@ -183,6 +195,7 @@ def change_password(member: Member, current: str, new: str) -> None:
         raise AuthError(_("That is not your current password."), "current")
     member.set_password(new)
     end_sessions(member)
+    _tell_password_changed(member)
     audit(member.id, "member.password_changed", "member", member.id)
     db.session.commit()
 
