@@ -165,3 +165,63 @@ def test_contact_details_show_only_with_consent_and_once_both_said_yes(app, clie
         get(helper).share_contact = True
         db.session.commit()
     assert shown()
+
+
+def test_members_answer_requests_and_offers_themselves(app, client, make):
+    """Issue 13 must-hold 2: "I can help" from another member's open request and "I'd like
+    this" from an open offer; the owner is told; both sides can then agree."""
+    from datetime import date, timedelta
+
+    from tests.support import get, login, submit
+    from timebank.extensions import db
+    from timebank.models import Category, Listing, Match, MatchMessage, Notification
+
+    owner = make.member(name="Olga Owner", email="olga@example.org")
+    make.member(name="Rhys Responder", email="rhys@example.org")
+    with app.app_context():
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+        request = Listing(member_id=owner, kind="request", category_id=garden,
+                          title="Hedge trimming", expires_on=date.today() + timedelta(days=9))
+        offer = Listing(member_id=owner, kind="offer", category_id=garden, title="Soup lessons",
+                        expires_on=date.today() + timedelta(days=9))
+        db.session.add_all([request, offer])
+        db.session.commit()
+        request_id, offer_id = request.id, offer.id
+    login(client, "rhys@example.org")
+    page = client.get(f"/listings/{request_id}").get_data(as_text=True)
+    assert "I can help" in page
+    assert "I'd like this" in client.get(f"/listings/{offer_id}").get_data(as_text=True)
+    helped = submit(client, f"/listings/{request_id}/respond",
+                    {"message": "Saturday morning?"}, page=f"/listings/{request_id}")
+    assert helped.status_code == 303
+    match_page = helped.headers["Location"]
+    again = submit(client, f"/listings/{request_id}/respond", {}, page=f"/listings/{request_id}")
+    assert again.headers["Location"] == match_page  # the same conversation, not a second
+    wanted = submit(client, f"/listings/{offer_id}/respond", {}, page=f"/listings/{offer_id}")
+    assert wanted.status_code == 303
+    conversation = client.get(wanted.headers["Location"]).get_data(as_text=True)
+    assert "Conversation: Soup lessons" in conversation
+    with app.app_context():
+        matches = db.session.query(Match).order_by(Match.id).all()
+        assert [(m.request_id, m.offer_id, m.requester_id, m.helper_answer,
+                 m.requester_answer) for m in matches] == [
+            (request_id, None, owner, "accepted", None),
+            (None, offer_id, get(matches[1].requester_id).id, None, "accepted")]
+        told = [n.text for n in db.session.query(Notification).filter_by(member_id=owner)]
+        assert any("can help with your request “Hedge trimming”" in t for t in told)
+        assert any("would like your offer “Soup lessons”" in t for t in told)
+        assert db.session.query(MatchMessage).one().body == "Saturday morning?"
+    # Nobody answers their own listing; the owner accepts and both can go ahead.
+    login(client, "olga@example.org")
+    own = submit(client, f"/listings/{request_id}/respond", {}, page=f"/listings/{request_id}")
+    assert own.status_code == 303 and "/listings/" in own.headers["Location"]
+    accepted = submit(client, f"{match_page}/accept", {}, page=match_page)
+    assert accepted.status_code == 303
+    with app.app_context():
+        first = db.session.query(Match).order_by(Match.id).first()
+        assert first.status == "accepted"
+        assert db.session.get(Listing, request_id).status == "matched"
+    # A closed listing cannot be answered.
+    login(client, "rhys@example.org")
+    assert submit(client, f"/listings/{request_id}/respond", {},
+                  page="/listings").status_code == 404

@@ -71,6 +71,7 @@ RULES: dict[str, Rule] = {
     "statements.view": Rule(TRADERS, "their own; staff: members of this bank"),
     "matches.view": Rule(TRADERS, PARTY),
     "matches.act": Rule(TRADERS, "the requester or helper of the match"),
+    "matches.start": Rule(TRADERS, "another member's open listing in this bank"),
     "assets.suggest": Rule(TRADERS, "suggestions wait for a coordinator"),
     "assets.review": Rule(TRADERS, "one review per member and asset"),
     # Area views: council viewers, coordinators and admins.

@@ -1,5 +1,7 @@
 """Offers and requests: browse, post, edit, renew and close."""
 
+from datetime import date
+
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -11,6 +13,7 @@ from ..extensions import db
 from ..forms import ActionForm, category_choices, like_pattern
 from ..htmx import render, render_form
 from ..matching.brokering import suggestions_for
+from ..matching.forms import RespondForm
 from ..members.lookup import MemberNotFound, resolve_member
 from ..models import Listing, ListingStatus
 from ..permissions import allow
@@ -130,8 +133,10 @@ def show(listing_id: int):
     suggestions = []
     if listing.member_id == current_user.id and listing.status == ListingStatus.OPEN:
         suggestions = suggestions_for(listing)
+    answerable = (listing.member_id != current_user.id and listing.status == ListingStatus.OPEN
+                  and listing.expires_on >= date.today())
     return render("listings/show.html", listing=listing, suggestions=suggestions,
-                  action_form=ActionForm())
+                  action_form=ActionForm(), respond_form=RespondForm() if answerable else None)
 
 
 @bp.route("/listings/<int:listing_id>/edit", methods=["GET", "POST"])

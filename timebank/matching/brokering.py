@@ -210,6 +210,52 @@ def introduce(request_id: int, helper_id: int, by: Member, note: str, bank_id: i
     return match
 
 
+def respond(listing_id: int, by: Member, message: str, bank_id: int) -> tuple[Match, bool]:
+    """A member answers another's listing themselves: "I can help" on a request, "I'd like
+    this" on an offer. Their answer counts as a yes; the listing's owner accepts or declines.
+
+    Returns the conversation and whether it is new (answering twice reopens the first).
+    """
+    listing = db.session.get(Listing, listing_id)
+    if (listing is None or listing.bank_id != bank_id or listing.status != ListingStatus.OPEN
+            or listing.expires_on < date.today()):
+        raise BrokeringError(_("This offer or request is no longer open."), status=404)
+    if listing.member_id == by.id:
+        raise BrokeringError(_("This is your own listing."), status=409)
+    if by.role_in(bank_id) not in TRADING_ROLES:
+        raise BrokeringError(_("Only members of this time bank can answer it."), status=403)
+    is_request = listing.kind == ListingKind.REQUEST
+    mine = (Match.request_id == listing.id, Match.helper_id == by.id) if is_request else (
+        Match.offer_id == listing.id, Match.request_id.is_(None), Match.requester_id == by.id)
+    existing = db.session.scalar(select(Match).where(
+        *mine, Match.status.in_((MatchStatus.PROPOSED, MatchStatus.ACCEPTED))))
+    if existing is not None:
+        return existing, False
+    owner = listing.member
+    if is_request:
+        match = Match(bank_id=bank_id, request_id=listing.id, requester_id=owner.id,
+                      helper_id=by.id, helper_answer="accepted", created_by_id=by.id)
+        text = _l("%(by)s can help with your request “%(title)s”. Read their message and "
+                  "accept or decline.", by=by.display_name, title=listing.title)
+        subject = _l("Someone can help with your request")
+    else:
+        match = Match(bank_id=bank_id, offer_id=listing.id, requester_id=by.id,
+                      helper_id=owner.id, requester_answer="accepted", created_by_id=by.id)
+        text = _l("%(by)s would like your offer “%(title)s”. Read their message and accept or "
+                  "decline.", by=by.display_name, title=listing.title)
+        subject = _l("Someone would like your offer")
+    match.status = MatchStatus.PROPOSED
+    db.session.add(match)
+    db.session.flush()
+    if message.strip():
+        db.session.add(MatchMessage(match_id=match.id, author_id=by.id, body=message.strip()))
+    notify(owner, text, bank_url("matching.show", bank_id, match_id=match.id), subject=subject,
+           bank_id=bank_id)
+    audit(by.id, "match.respond", "match", match.id, listing=listing.id)
+    db.session.commit()
+    return match, True
+
+
 def side_of(match: Match, member: Member) -> str | None:
     if member.id == match.requester_id:
         return "requester"
@@ -231,20 +277,23 @@ def answer(match_id: int, by: Member, accept: bool) -> Match:
     if not accept:
         match.status = MatchStatus.DECLINED
         declined = _l("%(by)s has declined the introduction for “%(title)s”.",
-                      by=by.display_name, title=match.request.title)
+                      by=by.display_name, title=match.listing.title)
         notify(other, declined, url, bank_id=match.bank_id)
-        notify(db.session.get(Member, match.created_by_id), declined, url, bank_id=match.bank_id)
+        if not match.started_by_member:  # the coordinator who introduced them
+            notify(db.session.get(Member, match.created_by_id), declined, url,
+                   bank_id=match.bank_id)
     elif match.requester_answer == match.helper_answer == "accepted":
         match.status = MatchStatus.ACCEPTED
-        match.request.status = ListingStatus.MATCHED
+        if match.request is not None:  # an offer can serve many; a request is spoken for
+            match.request.status = ListingStatus.MATCHED
         for person in (match.requester, match.helper):
             notify(person, _l("You are both happy to go ahead with “%(title)s”. Use the "
                               "messages on the match page to arrange it.",
-                              title=match.request.title), url,
+                              title=match.listing.title), url,
                    subject=_l("Your introduction is agreed"), bank_id=match.bank_id)
     else:
         notify(other, _l("%(by)s has accepted the introduction for “%(title)s”. Your answer is "
-                         "awaited.", by=by.display_name, title=match.request.title), url,
+                         "awaited.", by=by.display_name, title=match.listing.title), url,
                bank_id=match.bank_id)
     audit(by.id, "match.accept" if accept else "match.decline", "match", match.id)
     db.session.commit()
@@ -263,7 +312,8 @@ def complete(match_id: int, by: Member) -> tuple[Match, str]:
     if match.status == MatchStatus.ACCEPTED:
         match.status = MatchStatus.COMPLETED
         match.completed_at = utcnow()
-        match.request.status = ListingStatus.CLOSED
+        if match.request is not None:
+            match.request.status = ListingStatus.CLOSED
         audit(by.id, "match.complete", "match", match.id)
         db.session.commit()
     return match, prefill_url(match, side)
@@ -271,7 +321,7 @@ def complete(match_id: int, by: Member) -> tuple[Match, str]:
 
 def prefill_url(match: Match, side: str | None) -> str:
     """The exchange form, filled in from the match, for whichever side (or staff) opens it."""
-    common = {"category": match.request.category_id, "description": match.request.title,
+    common = {"category": match.listing.category_id, "description": match.listing.title,
               "match": match.id}
     if side == "helper":
         return url_for("exchanges.new", direction="gave", other=member_label(match.requester),
@@ -296,7 +346,7 @@ def post_message(match_id: int, by: Member, body: str) -> MatchMessage:
     recipients = [p for p in (match.requester, match.helper) if p.id != by.id]
     for person in recipients:
         notify(person, _l("New message from %(by)s about “%(title)s”.", by=by.display_name,
-                          title=match.request.title),
+                          title=match.listing.title),
                bank_url("matching.show", match.bank_id, match_id=match.id),
                bank_id=match.bank_id)
     db.session.commit()

@@ -18,3 +18,8 @@ class IntroduceForm(FlaskForm):
 class MessageForm(FlaskForm):
     body = TextAreaField(_l("Your message"),
                          validators=required(2000, _l("Write a message first.")))
+
+
+class RespondForm(FlaskForm):
+    message = TextAreaField(_l("A message to them (optional): when you could, or a question"),
+                            validators=optional(2000))

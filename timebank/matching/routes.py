@@ -14,7 +14,7 @@ from ..permissions import allow
 from ..routing import arg_id
 from ..tenancy import BankBlueprint, current_bank_id
 from . import brokering, ranking
-from .forms import IntroduceForm, MessageForm
+from .forms import IntroduceForm, MessageForm, RespondForm
 
 bp = BankBlueprint("matching", __name__)
 REQUESTS_PER_PAGE = 10
@@ -53,6 +53,28 @@ def introduce():
             helper=match.helper.display_name, requester=match.requester.display_name),
           "success")
     return redirect(url_for("matching.workbench"), 303)
+
+
+@bp.route("/listings/<int:listing_id>/respond", methods=["POST"])
+@allow("matches.start")
+def respond(listing_id: int):
+    """ "I can help" / "I'd like this": a conversation with the listing's owner."""
+    form = RespondForm()
+    if not form.validate_on_submit():
+        abort(400, _("Please keep the message under 2,000 characters."))
+    try:
+        match, new = brokering.respond(listing_id, current_user._get_current_object(),
+                                       form.message.data or "", current_bank_id())
+    except brokering.BrokeringError as error:
+        if error.status != 409:
+            abort(error.status, error.message)
+        flash(error.message, "error")
+        return redirect(url_for("listings.show", listing_id=listing_id), 303)
+    flash(_("%(name)s has been told. Carry on the conversation here.",
+            name=match.helper.display_name if match.requester_id == current_user.id
+            else match.requester.display_name) if new else
+          _("You already answered this one: here is the conversation."), "success")
+    return redirect(url_for("matching.show", match_id=match.id), 303)
 
 
 def _visible_match(match_id: int) -> Match:

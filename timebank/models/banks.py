@@ -93,6 +93,8 @@ class Membership(db.Model):
     approved_at: Mapped[datetime | None]
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     terms_accepted_at: Mapped[datetime | None]  # the bank's terms and privacy notice
+    # Why a coordinator suspended the membership or declined the application.
+    status_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     bank: Mapped[Bank] = relationship("Bank", lazy="joined")
     member: Mapped[Member] = relationship("Member", foreign_keys=[member_id])

@@ -92,6 +92,8 @@ class Exchange(db.Model):
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("exchange.id"), unique=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     activity_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # The introduction or conversation the time came from (what matching achieved).
+    match_id: Mapped[int | None] = mapped_column(ForeignKey("match.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     settled_at: Mapped[datetime | None]
 

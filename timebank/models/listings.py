@@ -104,7 +104,8 @@ class MatchStatus(StrEnum):
 
 
 class Match(db.Model):
-    """A coordinator introduces a request to a helper (and, if there is one, their offer)."""
+    """Two members brought together about a listing: a coordinator's introduction of a
+    helper to a request, or a member's own response to a request or an offer."""
 
     __tablename__ = "match"
     __table_args__ = (db.UniqueConstraint("request_id", "helper_id", name="once_per_helper"),)
@@ -112,8 +113,10 @@ class Match(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"), index=True,
                                          default=_current_bank)
-    request_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
-    offer_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id"))
+    # A coordinator's introduction, or a member's "I can help", is about a request; a
+    # member's "I'd like this" is about an offer (and has no request).
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id"), index=True)
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id"), index=True)
     requester_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
     helper_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
     status: Mapped[str] = mapped_column(String(10), default=MatchStatus.PROPOSED)
@@ -125,10 +128,21 @@ class Match(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
 
-    request: Mapped[Listing] = relationship("Listing", foreign_keys=[request_id], lazy="joined")
+    request: Mapped[Listing | None] = relationship("Listing", foreign_keys=[request_id],
+                                                   lazy="joined")
     offer: Mapped[Listing | None] = relationship("Listing", foreign_keys=[offer_id])
     requester: Mapped[Member] = relationship("Member", foreign_keys=[requester_id], lazy="joined")
     helper: Mapped[Member] = relationship("Member", foreign_keys=[helper_id], lazy="joined")
+
+    @property
+    def listing(self) -> Listing:
+        """What the two are talking about: the request, else the offer."""
+        return self.request if self.request is not None else self.offer  # type: ignore[return-value]
+
+    @property
+    def started_by_member(self) -> bool:
+        """Started by one of the two ("I can help", "I'd like this"), not a coordinator."""
+        return self.created_by_id in (self.requester_id, self.helper_id)
 
 
 class MatchMessage(db.Model):

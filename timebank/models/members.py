@@ -33,6 +33,7 @@ class MemberStatus(StrEnum):
     PENDING = "pending"
     ACTIVE = "active"
     SUSPENDED = "suspended"
+    DECLINED = "declined"  # an application a coordinator said no to
 
 
 # Which roles may do what. Admins can do everything coordinators can.
@@ -45,7 +46,8 @@ class Member(UserMixin, db.Model):
     __tablename__ = "member"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # None for a member a coordinator enrolled without e-mail (no log-in until one is set).
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(255))
     # The install role: admin or council viewer; "resident" means none. Resident and
