@@ -225,3 +225,37 @@ def test_members_answer_requests_and_offers_themselves(app, client, make):
     login(client, "rhys@example.org")
     assert submit(client, f"/listings/{request_id}/respond", {},
                   page="/listings").status_code == 404
+
+
+def test_time_recorded_from_an_agreed_match_is_linked_to_it(app, client, make):
+    """Issue 13: the exchange form's ``match`` parameter was read nowhere."""
+    from tests.support import hidden_fields, login, submit
+    from timebank.extensions import db
+    from timebank.models import Exchange, Match
+
+    asker = make.member(name="Ann Asker", email="ann@example.org")
+    helper = make.member(name="Hal Helper", email="hal@example.org")
+    stranger = make.member(name="Sid Stranger")
+    _request, match_id = make.match(asker, helper, make.member("coordinator"))
+    with app.app_context():
+        match = db.session.get(Match, match_id)
+        match.requester_answer = match.helper_answer = "accepted"
+        match.status = "accepted"
+        db.session.commit()
+    login(client, "hal@example.org")
+    done = submit(client, f"/matches/{match_id}/complete", {}, page=f"/matches/{match_id}")
+    form_url = done.headers["Location"]
+    assert f"match={match_id}" in form_url
+    page = client.get(form_url).get_data(as_text=True)
+    assert f'name="match" type="hidden" value="{match_id}"' in page
+    data = {**hidden_fields(page), "direction": "gave", "other": f"Ann Asker (#{asker})",
+            "hours": "1", "extra_minutes": "0", "service_date": __import__("datetime").date.today(),
+            "category": "0", "description": "Lawn", "match": str(match_id)}
+    assert client.post("/exchanges/new", data=data).status_code == 303
+    # A match id put in the form for two other people links nothing.
+    page = client.get("/exchanges/new").get_data(as_text=True)
+    forged = {**data, **hidden_fields(page), "other": f"Sid Stranger (#{stranger})"}
+    assert client.post("/exchanges/new", data=forged).status_code == 303
+    with app.app_context():
+        assert [e.match_id for e in db.session.query(Exchange).order_by(Exchange.id)] == [
+            match_id, None]

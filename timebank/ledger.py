@@ -310,6 +310,7 @@ def record_exchange(
     description: str = "",
     activity_id: str | None = None,
     today: date | None = None,
+    match_id: int | None = None,
 ) -> Recorded:
     """Record one exchange; confirm it at once when ``confirm`` (the receiver agreed).
 
@@ -362,6 +363,7 @@ def record_exchange(
                 recorded_by_id=recorded_by.id,
                 idempotency_key=idempotency_key,
                 activity_id=activity_id,
+                match_id=match_id,
                 status=ExchangeStatus.PENDING,
                 awaiting_member_id=None if confirm else receiver.member_id,
             )

@@ -26,6 +26,8 @@ class _TimeFields(FlaskForm):
     """Hours + minutes, the date and what it was: shared by every recording form."""
 
     idempotency_key = HiddenField(validators=[DataRequired(), Length(max=64)])
+    # The introduction or conversation this time came from (pre-filled from its page).
+    match = HiddenField(validators=[Optional(), Length(max=12)])
     hours = IntegerField(
         _l("Hours"),
         default=1,

@@ -13,6 +13,7 @@ from ..exports import csv_chunks, csv_response
 from ..extensions import db
 from ..forms import ActionForm, category_choices
 from ..htmx import render, render_form, wants_fragment
+from ..matching.brokering import match_between
 from ..members.lookup import MemberNotFound, member_for, resolve_member
 from ..models import Account, Exchange, ExchangeStatus, Member, Outcome
 from ..permissions import allow
@@ -30,7 +31,7 @@ from .forms import GroupForm, OnBehalfForm, OutcomeForm, RecordForm, ReverseForm
 bp = BankBlueprint("exchanges", __name__)
 
 
-PREFILL = ("direction", "other", "giver", "receiver", "description", "category")
+PREFILL = ("direction", "other", "giver", "receiver", "description", "category", "match")
 
 
 def _prepare(form):
@@ -87,6 +88,7 @@ def _record(form, fields: dict[str, str], *, giver: Account, receiver: Account,
             confirm=confirm,
             category_id=_category_id(form),
             description=(form.description.data or "").strip(),
+            match_id=match_between(form.match.data, giver.member_id, receiver.member_id),
         )
     except ledger.LedgerError as error:
         _apply_error(form, error, {"minutes": "hours", "service_date": "service_date", **fields})

@@ -333,6 +333,20 @@ def prefill_url(match: Match, side: str | None) -> str:
                    receiver=member_label(match.requester), **common)
 
 
+def match_between(match_id: object, giver_id: int | None, receiver_id: int | None) -> int | None:
+    """``match_id`` if it is an agreed match between exactly these two (the helper giving),
+    else None: a form's hidden field links an exchange to what it came from, never to a
+    stranger's match."""
+    try:
+        match = db.session.get(Match, int(str(match_id))) if match_id else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if (match is None or match.status not in (MatchStatus.ACCEPTED, MatchStatus.COMPLETED)
+            or (match.helper_id, match.requester_id) != (giver_id, receiver_id)):
+        return None
+    return match.id
+
+
 def post_message(match_id: int, by: Member, body: str) -> MatchMessage:
     match = db.session.get(Match, match_id)
     side = side_of(match, by) if match else None
