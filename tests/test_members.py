@@ -30,11 +30,23 @@ def test_coordinator_approves_and_account_opens(client, login_as, make, app):
 
 
 def test_suspend_and_reactivate(client, login_as, make, app):
+    from timebank.models import OutboxMessage
+
     login_as(Role.COORDINATOR)
-    member_id = make.member()
-    submit(client, f"/coordinator/members/{member_id}/suspend", {}, page="/coordinator/members")
+    member_id = make.member(email="sus@example.org")
+    page = f"/coordinator/members/{member_id}/suspend"
+    assert "Why? They will be told this" in client.get(page).get_data(as_text=True)
+    no_reason = submit(client, page, {"reason": "  "})
+    assert no_reason.status_code == 422 and "Give a reason" in no_reason.get_data(as_text=True)
+    with app.app_context():
+        assert get(member_id).status == MemberStatus.ACTIVE  # nothing without a reason
+    submit(client, page, {"reason": "Missed three visits without a word"})
     with app.app_context():
         assert get(member_id).status == MemberStatus.SUSPENDED
+        told = db.session.query(OutboxMessage).filter_by(to_email="sus@example.org").one()
+        assert "Missed three visits" in told.body
+    assert "Reason given: Missed three visits" in client.get(
+        f"/coordinator/members/{member_id}").get_data(as_text=True)
     # Approving someone already active/suspended is refused politely.
     submit(client, f"/coordinator/members/{member_id}/approve", {}, page="/coordinator/members")
     with app.app_context():
@@ -256,3 +268,92 @@ def test_erasure_keeps_the_ledger_and_shows_a_former_member(app, client, make):
     login(client, "omar-secret@example.org")
     statement = client.get("/statement").get_data(as_text=True)
     assert "Former member" in statement and "Dana" not in statement
+
+
+def test_declining_an_application_tells_the_applicant_why(client, login_as, make, app):
+    from timebank.models import OutboxMessage
+
+    login_as(Role.COORDINATOR)
+    applicant = make.member(status=MemberStatus.PENDING, account=False, name="Al Applicant",
+                            email="al@example.org")
+    response = submit(client, f"/coordinator/members/{applicant}/decline",
+                      {"reason": "We only cover Riverside for now"})
+    assert response.status_code == 303
+    with app.app_context():
+        assert get(applicant).status == MemberStatus.DECLINED
+        told = db.session.query(OutboxMessage).filter_by(to_email="al@example.org").one()
+        assert "not accepted" in told.body and "only cover Riverside" in told.body
+    from tests.support import login
+
+    refused = login(client, "al@example.org")
+    assert refused.status_code == 422 and "not accepted" in refused.get_data(as_text=True)
+
+
+def test_buttons_a_coordinator_may_not_use_are_not_shown(client, login_as, make):
+    login_as(Role.COORDINATOR)
+    other = make.member(Role.COORDINATOR, name="Other Coordinator")
+    resident = make.member(name="Rita Resident")
+    assert "Suspend" not in client.get(f"/coordinator/members/{other}").get_data(as_text=True)
+    assert "Suspend Rita Resident" in client.get(f"/coordinator/members/{resident}").get_data(
+        as_text=True)
+    listing = client.get("/coordinator/members").get_data(as_text=True)
+    assert "Suspend Other Coordinator" not in listing and "Suspend Rita Resident" in listing
+    assert client.get(f"/coordinator/members/{other}/suspend").status_code in (403, 200)
+    refused = submit(client, f"/coordinator/members/{other}/suspend", {"reason": "x"},
+                     page=f"/coordinator/members/{resident}/suspend")
+    assert refused.status_code == 403
+
+
+def test_a_coordinator_enrols_a_member_without_email_who_later_gets_a_login(
+        client, login_as, make, app, nominatim):
+    from timebank.models import Membership, OutboxMessage
+
+    app.config.update(TIMEBANK_GEOCODER_DOMAIN=nominatim.domain)
+    login_as(Role.COORDINATOR)
+    response = submit(client, "/coordinator/members/new", {
+        "display_name": "Dilys No-Email", "neighbourhood": "Riverside",
+        "phone": "01234 567890", "address": "1 High Street, Riverside", "email": ""})
+    assert response.status_code == 303
+    member_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"number {member_id}" in page and "none: reach them by phone or post" in page
+    with app.app_context():
+        member = get(member_id)
+        assert member.email is None and member.status == MemberStatus.ACTIVE
+        assert member.latitude is not None  # the address was looked up
+        assert db.session.query(Membership).filter_by(member_id=member_id).one().status == (
+            "active")
+        assert ledger.account_of(member) is not None
+        assert db.session.query(OutboxMessage).count() == 0  # nobody to e-mail
+    # Later they want a log-in: an address brings a link to choose a password.
+    edit = f"/coordinator/members/{member_id}/edit"
+    assert "Dilys No-Email" in client.get(edit).get_data(as_text=True)
+    submit(client, edit, {"display_name": "Dilys Jones", "neighbourhood": "Riverside",
+                          "phone": "01234 567890", "address": "1 High Street, Riverside",
+                          "email": "dilys@example.org"})
+    with app.app_context():
+        assert get(member_id).email == "dilys@example.org"
+        assert get(member_id).display_name == "Dilys Jones"
+        mail = db.session.query(OutboxMessage).filter_by(to_email="dilys@example.org").one()
+    import re
+
+    link = re.search(r"https?://[^/\s]+(/password/reset/\S+)", mail.body).group(1)
+    from tests.support import login, logout
+
+    logout(client)
+    assert submit(client, link, {"password": "blue-kettle-garden",
+                                 "confirm": "blue-kettle-garden"}).status_code == 303
+    assert login(client, "dilys@example.org", "blue-kettle-garden").status_code == 302
+
+
+def test_a_coordinator_cannot_take_over_a_members_login_by_changing_their_email(
+        client, login_as, make, app):
+    login_as(Role.COORDINATOR)
+    member_id = make.member(email="own@example.org", name="Owen Own")
+    response = submit(client, f"/coordinator/members/{member_id}/edit", {
+        "display_name": "Owen Own", "neighbourhood": "Riverside",
+        "email": "coordinator-controlled@example.org"})
+    assert response.status_code == 422
+    assert "changes their own e-mail address" in response.get_data(as_text=True)
+    with app.app_context():
+        assert get(member_id).email == "own@example.org"

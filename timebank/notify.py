@@ -68,12 +68,14 @@ def language_of(member: Member, bank_id: int | None) -> str:
 
 
 def queue_email(member: Member, subject: str, body: str, bank_name: str | None = None,
-                *, to_email: str | None = None, account: bool = False) -> OutboxMessage:
+                *, to_email: str | None = None, account: bool = False) -> OutboxMessage | None:
     """Queue an e-mail to ``member`` (or to ``to_email``: a new address being confirmed).
 
     ``account`` mails (reset links, confirmations) go whatever the member's e-mail
     setting says, and their footer says why.
     """
+    if not (to_email or member.email):
+        return None  # enrolled without e-mail: the coordinator keeps them informed
     bank = current_bank()
     name = bank_name or (bank.name if bank is not None else "time bank")
     why = (_("You get this because this address was given on our site. If that was not "

@@ -52,6 +52,9 @@ def safe_href(value: str | None) -> str:
 
 
 def register(app: Flask) -> None:
+    from .members.lookup import member_label
+
+    app.jinja_env.globals["member_label"] = member_label
     app.jinja_env.filters["safe_href"] = safe_href
     app.jinja_env.filters["hours"] = format_minutes
     app.jinja_env.filters["day"] = lambda d: format_date(d, "medium") if d else ""

@@ -124,7 +124,7 @@ def _dead_link(error: service.AuthError):
 @allow("account.recover")
 def reset_password(token: str):
     try:
-        service.read_link(token, "reset")
+        service.password_link(token)
     except service.AuthError as error:
         return _dead_link(error)
     form = ResetForm()

@@ -77,7 +77,12 @@ def fingerprint(value: str) -> str:
 
 def _bound(member: Member, purpose: str) -> str:
     """What a link is bound to: it stops working once this changes."""
-    return fingerprint(member.password_hash if purpose == "reset" else member.email)
+    return fingerprint(member.password_hash if purpose in PASSWORD_LINKS else member.email)
+
+
+# Links that set a password: "reset" (forgotten, one hour) and "login" (a coordinator gave a
+# member without one an e-mail address; days, as they may not read e-mail every day).
+PASSWORD_LINKS = ("reset", "login")
 
 
 def _max_age(purpose: str) -> int:
@@ -95,7 +100,7 @@ def _send_link(member: Member, purpose: str, subject: str, lead: str, *,
     from ..notify import absolute, queue_email
 
     token = _serializer().dumps(_link_payload(member, purpose, **extra))
-    endpoint = "auth.reset_password" if purpose == "reset" else "auth.confirm"
+    endpoint = "auth.reset_password" if purpose in PASSWORD_LINKS else "auth.confirm"
     hours = max(1, _max_age(purpose) // 3600)
     body = (lead + "\n\n" + absolute(url_for(endpoint, token=token)) + "\n\n"
             + _("The link works once, for %(hours)s hours.", hours=hours) + "\n")
@@ -175,9 +180,27 @@ def _tell_password_changed(member: Member) -> None:
                       "once and tell a coordinator.") + "\n", account=True)
 
 
+def send_login_link(member: Member, by: Member) -> None:
+    """A member enrolled without e-mail now has an address: a link to choose a password
+    (the reset link; it also confirms the address). Caller commits."""
+    _send_link(member, "login", _("Your time bank log-in"),
+               _("%(by)s has set up a log-in for you. Open this link to choose your "
+                 "password; then you can see your hours and offers on the site:",
+                 by=by.display_name))
+    audit(by.id, "member.login_link_sent", "member", member.id)
+
+
+def password_link(token: str) -> Member:
+    """The member a password link (forgotten password, or a first log-in) is for."""
+    try:
+        return read_link(token, "reset")[0]
+    except AuthError:
+        return read_link(token, "login")[0]
+
+
 def reset_password(token: str, password: str) -> Member:
-    """Set a new password from a reset link; the link and every session end with it."""
-    member, _data = read_link(token, "reset")
+    """Set a new password from a password link; the link and every session end with it."""
+    member = password_link(token)
     member.set_password(password)
     end_sessions(member)
     _tell_password_changed(member)
@@ -256,6 +279,9 @@ def authenticate(email: str, password: str) -> Member:
                           "You can log in once it is approved."), "email")
     if member.status == MemberStatus.SUSPENDED:
         raise AuthError(_("Your membership is suspended. Please contact a coordinator."), "email")
+    if member.status == MemberStatus.DECLINED:
+        raise AuthError(_("Your application was not accepted. Please contact the time bank "
+                          "if you would like to talk about it."), "email")
     return member
 
 

@@ -13,9 +13,11 @@ from ..exports import csv_chunks, csv_response
 from ..extensions import db
 from ..forms import ActionForm, category_choices
 from ..htmx import render, render_form, wants_fragment
+from ..main import queue
 from ..matching.brokering import match_between
 from ..members.lookup import MemberNotFound, member_for, resolve_member
 from ..models import Account, Exchange, ExchangeStatus, Member, Outcome
+from ..models.base import utcnow
 from ..permissions import allow
 from ..routing import arg_id
 from ..statements import (
@@ -294,15 +296,22 @@ def reverse(exchange_id: int):
 @bp.route("/coordinator/exchanges")
 @allow("exchanges.oversee")
 def recent():
+    """All exchanges touching the bank, newest first; ``waiting=1``: those waiting over a
+    week for a confirmation (the coordinator's work queue)."""
     before = arg_id("before")
     here = current_bank_id()
-    query = select(Exchange).where(or_(Exchange.bank_id == here, Exchange.counter_bank_id == here))
+    waiting = request.args.get("waiting") == "1"
+    if waiting:
+        query = queue.stale_exchanges(here, utcnow())
+    else:
+        query = select(Exchange).where(or_(Exchange.bank_id == here,
+                                           Exchange.counter_bank_id == here))
     if before:
         query = query.where(Exchange.id < before)
-    rows = db.session.scalars(query.order_by(Exchange.id.desc()).limit(51)).all()
+    rows = db.session.scalars(query.order_by(None).order_by(Exchange.id.desc()).limit(51)).all()
     more = len(rows) > 50
     rows = rows[:50]
-    return render("exchanges/recent.html", exchanges=rows,
+    return render("exchanges/recent.html", exchanges=rows, waiting=waiting,
                   next_before=rows[-1].id if more and rows else None)
 
 

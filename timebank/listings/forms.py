@@ -97,6 +97,8 @@ class BrowseForm(QueryForm):
     within_km = IntegerField(
         _l("Within (km of me)"),
         validators=[Optional(), NumberRange(min=1, max=MAX_TRAVEL_KM,
-                                            message=f"Enter 1 to {MAX_TRAVEL_KM} km.")],
+                                            message=_l("Enter 1 to %(km)s km.",
+                                                       km=MAX_TRAVEL_KM))],
     )
+    expiring = BooleanField(_l("Only those ending within a week"))
 

@@ -12,6 +12,7 @@ from .. import geo
 from ..extensions import db
 from ..forms import ActionForm, category_choices, like_pattern
 from ..htmx import render, render_form
+from ..main import queue
 from ..matching.brokering import suggestions_for
 from ..matching.forms import RespondForm
 from ..members.lookup import MemberNotFound, resolve_member
@@ -38,7 +39,9 @@ def browse():
     if not form.validate():
         status = 422
     else:
-        query = service.open_listings_query(current_bank_id())
+        query = (queue.expiring_listings(current_bank_id(), date.today()).order_by(None)
+                 if form.expiring.data  # the coordinators' work queue: ending within a week
+                 else service.open_listings_query(current_bank_id()))
         if form.kind.data:
             query = query.where(Listing.kind == form.kind.data)
         if form.category.data:
@@ -51,7 +54,7 @@ def browse():
         if within:
             if me.public_latitude is None:
                 form.within_km.errors.append(
-                    "Add your postcode or street on your profile to search by distance.")
+                    _("Add your postcode or street on your profile to search by distance."))
                 status = 422
             else:
                 lo_lat, lo_lon, hi_lat, hi_lon = geo.bbox_around(
@@ -70,7 +73,7 @@ def browse():
                     me.public_latitude, me.public_longitude, row.latitude, row.longitude
                 ) <= within]
     args = {k: v for k, v in request.args.items()
-            if k in ("kind", "category", "q", "within_km") and v}
+            if k in ("kind", "category", "q", "within_km", "expiring") and v}
     return render("listings/browse.html", partial="listings/_results.html", status=status,
                   form=form, listings=listings, next_before=next_before, args=args)
 
@@ -99,6 +102,8 @@ def new():
         form.kind.data = request.args.get("kind") if request.args.get("kind") in (
             "offer", "request") else "offer"
         form.expires_on.data = service.default_expiry()
+        if isinstance(form, OnBehalfListingForm):  # from the member's page
+            form.member.data = request.args.get("member", "")[:254]
     if form.validate_on_submit():
         owner = current_user._get_current_object()
         if isinstance(form, OnBehalfListingForm):
@@ -120,7 +125,7 @@ def new():
 def _editable(listing_id: int) -> Listing:
     listing = db.get_or_404(Listing, listing_id)
     if not service.may_edit(listing, current_user, current_bank_id()):
-        abort(403, "You can only change your own offers and requests.")
+        abort(403, _("You can only change your own offers and requests."))
     return listing
 
 

@@ -12,7 +12,8 @@ from ..htmx import render
 from ..members.service import set_language
 from ..permissions import ANONYMOUS, PENDING, allow, audience
 from ..statements import dashboard_context
-from ..tenancy import BankBlueprint
+from ..tenancy import BankBlueprint, current_bank_id
+from . import queue
 
 bp = BankBlueprint("main", __name__)
 
@@ -22,7 +23,8 @@ bp = BankBlueprint("main", __name__)
 def index():
     if audience() in (ANONYMOUS, PENDING):  # nothing of theirs in this bank to show
         return render("main/welcome.html")
-    return render("main/dashboard.html", **dashboard_context(current_user))
+    work = queue.work_queue(current_bank_id()) if current_user.is_staff else None
+    return render("main/dashboard.html", work=work, **dashboard_context(current_user))
 
 
 @bp.route("/language", methods=["POST"])

@@ -1,6 +1,6 @@
 """Matching pages: the coordinator's workbench, introductions, and the two sides' match page."""
 
-from flask import abort, current_app, flash, redirect, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -8,7 +8,9 @@ from sqlalchemy import select
 from ..extensions import db
 from ..forms import ActionForm
 from ..htmx import render
+from ..main import queue
 from ..models import Match, MatchMessage
+from ..models.base import utcnow
 from ..models.members import STAFF_ROLES
 from ..permissions import allow
 from ..routing import arg_id
@@ -53,6 +55,23 @@ def introduce():
             helper=match.helper.display_name, requester=match.requester.display_name),
           "success")
     return redirect(url_for("matching.workbench"), 303)
+
+
+@bp.route("/coordinator/conversations")
+@allow("matching.broker")
+def conversations():
+    """Every introduction and member-started conversation in the bank, newest first, so a
+    coordinator can step in; ``waiting=1``: those unanswered after a week."""
+    here = current_bank_id()
+    waiting = request.args.get("waiting") == "1"
+    query = (queue.unanswered_matches(here, utcnow()) if waiting
+             else select(Match).where(Match.bank_id == here))
+    before = arg_id("before")
+    if before:
+        query = query.where(Match.id < before)
+    rows = db.session.scalars(query.order_by(None).order_by(Match.id.desc()).limit(51)).all()
+    return render("matching/conversations.html", matches=rows[:50], waiting=waiting,
+                  next_before=rows[49].id if len(rows) > 50 else None)
 
 
 @bp.route("/listings/<int:listing_id>/respond", methods=["POST"])

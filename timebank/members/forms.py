@@ -1,18 +1,26 @@
-"""Member forms: the profile, a role, a balance floor."""
+"""Member forms: the profile, details kept by a coordinator, a role, a balance floor."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    EmailField,
     IntegerField,
     PasswordField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
-from ..forms import NAME_MAX, TEXT_MAX, choices, optional, required
+from ..forms import NAME_MAX, TEXT_MAX, choices, optional, required, strip
 from ..i18n import LANGUAGES
 from ..models import Role
 
@@ -61,3 +69,26 @@ class FloorForm(FlaskForm):
 class ErasureForm(FlaskForm):
     password = PasswordField(_l("Your password, to confirm it is you"),
                              validators=[DataRequired(), Length(max=200)])
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Why? They will be told this"),
+                           validators=[DataRequired(message=_l("Give a reason; they will be "
+                                                               "told it.")), Length(max=1000)])
+
+
+class DetailsForm(FlaskForm):
+    """What a coordinator keeps for a member, including one without e-mail or computer."""
+
+    display_name = StringField(_l("Name"), validators=required(NAME_MAX))
+    neighbourhood = StringField(_l("Neighbourhood or postcode"), validators=required(NAME_MAX))
+    phone = StringField(_l("Phone"), validators=optional(40))
+    address = StringField(_l("Postal address (for letters and distances; never shown to others)"),
+                          validators=optional(200))
+    email = EmailField(_l("E-mail address (leave empty if they have none)"), filters=[strip],
+                       validators=[Optional(), Length(max=254), Email(
+                           message=_l("Enter an email address like name@example.org."))])
+    skills = TextAreaField(_l("Skills they could share"), validators=optional(TEXT_MAX))
+    availability = StringField(_l("When they are usually free"), validators=optional(200))
+    language = SelectField(_l("Language for letters and e-mails"), choices=choices(
+        [("", _l("The bank's")), *LANGUAGES.items()]), validators=[Optional()])

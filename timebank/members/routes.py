@@ -9,16 +9,16 @@ from .. import geo, ledger
 from ..extensions import db
 from ..forms import ActionForm
 from ..htmx import render, render_form
+from ..main import queue
 from ..models import Account, Member, Membership, MemberStatus
+from ..models.base import utcnow
 from ..permissions import allow
-from ..tenancy import BankBlueprint, current_bank_id
+from ..templating import status_word
+from ..tenancy import BankBlueprint, current_bank, current_bank_id
 from . import lookup, rights, service
-from .forms import ErasureForm, FloorForm, ProfileForm, RoleForm
+from .forms import DetailsForm, ErasureForm, FloorForm, ProfileForm, ReasonForm, RoleForm
 
 bp = BankBlueprint("members", __name__)
-# How a membership status reads in a sentence ("… is now active").
-STATUS_WORDS = {"pending": lambda: _("pending"), "active": lambda: _("active"),
-                "suspended": lambda: _("suspended")}
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -57,24 +57,34 @@ def search():
 def manage():
     status = request.args.get("status", "")
     if status not in ("", *MemberStatus):
-        abort(400, "Unknown status filter.")
+        abort(400, _("Unknown status filter."))
+    quiet = request.args.get("quiet") == "1"
     here = current_bank_id()
     query = (select(Member, Account)
              .join(Membership, (Membership.member_id == Member.id) & (Membership.bank_id == here))
              .outerjoin(Account, (Account.member_id == Member.id) & (Account.bank_id == here)))
     # An application shows once its address is confirmed (a typo'd address never does).
     confirmed = or_(Membership.status != MemberStatus.PENDING,
-                    Member.email_verified_at.is_not(None))
+                    Member.email_verified_at.is_not(None), Member.email.is_(None))
     query = query.where(confirmed)
     if status:
         query = query.where(Membership.status == status)
+    if quiet:  # the work queue's "no exchange for 90 days"
+        query = query.where(Member.id.in_(
+            queue.quiet_members(here, utcnow()).with_only_columns(Member.id).order_by(None)))
     pending_first = case((Membership.status == MemberStatus.PENDING, 0), else_=1)
     rows = db.session.execute(query.order_by(pending_first, Member.display_name).limit(500)).all()
     counts = dict(db.session.execute(
         select(Membership.status, func.count()).join(Member, Member.id == Membership.member_id)
         .where(Membership.bank_id == here, confirmed).group_by(Membership.status)).all())
     return render("members/manage.html", rows=rows, status_filter=status, counts=counts,
-                  action_form=ActionForm())
+                  may_change=_may_change,
+                  quiet=quiet, action_form=ActionForm())
+
+
+def _may_change(member: Member) -> bool:
+    """For templates: show only the status buttons this coordinator may use."""
+    return service.may_change_status(member, current_user, current_bank_id())
 
 
 def _member_or_404(member_id: int) -> Member:
@@ -91,32 +101,89 @@ def detail(member_id: int):
     member = _member_or_404(member_id)
     account = ledger.account_of(member)
     floor_form = FloorForm(floor_hours=(account.floor // 60) if account and account.floor else 0)
-    return render("members/detail.html", member=member, account=account,
+    return render("members/detail.html", member=member, account=account, may_change=_may_change,
                   action_form=ActionForm(), floor_form=floor_form,
                   role_form=RoleForm(role=member.role))
 
 
-@bp.route("/coordinator/members/<int:member_id>/<any(approve,suspend,reactivate):action>",
-          methods=["POST"])
+@bp.route("/coordinator/members/new", methods=["GET", "POST"])
+@allow("members.manage")
+def enrol():
+    """Enrol someone without e-mail or computer (a phone number or an address will do)."""
+    form = DetailsForm()
+    if form.validate_on_submit():
+        try:
+            member, located = service.enrol(form.data, current_user._get_current_object(),
+                                            current_bank(), geo.geocoder())
+        except service.MemberError as error:
+            db.session.rollback()
+            getattr(form, error.field or "display_name").errors.append(error.message)
+        else:
+            if located.note:
+                flash(located.note, "info")
+            flash(_("%(name)s is a member now, number %(number)s. You can record time and post "
+                    "offers and requests for them, and print their timesheet.",
+                    name=member.display_name, number=member.id), "success")
+            return redirect(url_for("members.detail", member_id=member.id), 303)
+    return render_form("members/details.html", form, member=None)
+
+
+@bp.route("/coordinator/members/<int:member_id>/edit", methods=["GET", "POST"])
+@allow("members.manage")
+def edit(member_id: int):
+    member = _member_or_404(member_id)
+    if not service.may_change_status(member, current_user, current_bank_id()):
+        abort(403, _("Only an admin can change a coordinator's or admin's details."))
+    form = DetailsForm(obj=member if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            located = service.edit_details(member, form.data, current_user, geo.geocoder())
+        except service.MemberError as error:
+            db.session.rollback()
+            getattr(form, error.field or "display_name").errors.append(error.message)
+        else:
+            if located.note:
+                flash(located.note, "info")
+            flash(_("Saved."), "success")
+            return redirect(url_for("members.detail", member_id=member.id), 303)
+    return render_form("members/details.html", form, member=member)
+
+
+@bp.route("/coordinator/members/<int:member_id>/<any(approve,decline,suspend,reactivate):action>",
+          methods=["GET", "POST"])
 @allow("members.manage")
 def change_status(member_id: int, action: str):
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    """Approve and reactivate are one button; declining and suspending first ask why (the
+    person is told) and for a confirmation, on their own page."""
     member = _member_or_404(member_id)
-    try:
-        service.change_status(member, action, current_user, current_bank_id())
-    except service.MemberError as error:
-        if error.status != 409:
-            abort(error.status, error.message)
-        flash(error.message, "error")
-        return redirect(url_for("members.manage"), 303)
-    flash(_("%(name)s is now %(status)s.", name=member.display_name,
-            status=STATUS_WORDS[member.bank_status]()), "success")
-    back_to_member = request.form.get("back") == "detail"
-    target = (url_for("members.detail", member_id=member.id) if back_to_member
-              else url_for("members.manage"))
-    return redirect(target, 303)
+    if not service.may_change_status(member, current_user, current_bank_id()):
+        abort(403, _("Only an admin can suspend or reactivate a coordinator or admin."))
+    needs_reason = action in service.NEEDS_REASON
+    form = ReasonForm() if needs_reason else ActionForm()
+    if request.method == "GET" and not needs_reason:
+        abort(405)
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            service.change_status(member, action, current_user, current_bank_id(),
+                                  form.reason.data if needs_reason else "")
+        except service.MemberError as error:
+            if error.status == 422:
+                form.reason.errors.append(error.message)
+            elif error.status != 409:
+                abort(error.status, error.message)
+            else:
+                flash(error.message, "error")
+                return redirect(url_for("members.manage"), 303)
+        else:
+            flash(_("%(name)s is now %(status)s.", name=member.display_name,
+                    status=status_word(member.bank_status)), "success")
+            back_to_member = request.form.get("back") == "detail"
+            target = (url_for("members.detail", member_id=member.id) if back_to_member
+                      else url_for("members.manage"))
+            return redirect(target, 303)
+    elif request.method == "POST" and not needs_reason:
+        abort(400)
+    return render_form("members/reason.html", form, member=member, action=action)
 
 
 @bp.route("/coordinator/members/<int:member_id>/floor", methods=["POST"])
@@ -137,6 +204,7 @@ def set_floor(member_id: int):
                     hours=form.floor_hours.data), "success")
             return redirect(url_for("members.detail", member_id=member.id), 303)
     return render("members/detail.html", status=422, member=member, account=account,
+                  may_change=_may_change,
                   action_form=ActionForm(), floor_form=form, role_form=RoleForm(role=member.role))
 
 

@@ -1,9 +1,13 @@
-"""Members' state changes: profile, location, approval and suspension. No request objects."""
+"""Members' state changes: profile, location, approval, refusal and suspension, enrolment
+by a coordinator. No request objects."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
+from flask import url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -22,9 +26,26 @@ PROFILE_FIELDS = ("display_name", "neighbourhood", "skills", "availability", "bi
 # Which status each action moves a member from, and to.
 TRANSITIONS = {
     "approve": (MemberStatus.PENDING, MemberStatus.ACTIVE),
+    "decline": (MemberStatus.PENDING, MemberStatus.DECLINED),
     "suspend": (MemberStatus.ACTIVE, MemberStatus.SUSPENDED),
     "reactivate": (MemberStatus.SUSPENDED, MemberStatus.ACTIVE),
 }
+# Saying no to someone needs a reason, which they are told.
+NEEDS_REASON = ("decline", "suspend")
+
+
+def may_change_status(member: Member, by: Member, bank_id: int) -> bool:
+    """May ``by`` approve, decline, suspend or reactivate ``member`` in this bank?
+
+    Nobody changes their own; only an admin changes a coordinator's, admin's or council
+    viewer's (whatever their status now: a suspended coordinator is still one).
+    """
+    if member.id == by.id:
+        return False
+    membership = member.membership_in(bank_id)
+    staff = ((membership is not None and membership.role == BankRole.COORDINATOR)
+             or member.install_role in (Role.ADMIN, Role.COUNCIL))
+    return by.is_admin or not staff
 
 
 class MemberError(Refused):
@@ -88,25 +109,28 @@ def update_profile(member: Member, values: dict, coder: geo.Geocoder) -> Located
     return located
 
 
-def change_status(member: Member, action: str, by: Member, bank_id: int) -> Member:
-    """Approve, suspend or reactivate ``member`` in a bank; raise MemberError when not allowed.
+def change_status(member: Member, action: str, by: Member, bank_id: int,
+                  reason: str = "") -> Member:
+    """Approve, decline, suspend or reactivate ``member`` in a bank; raise MemberError when
+    not allowed. Declining and suspending need a reason, which the person is told.
 
-    The login follows: approval or reactivation opens it; a suspension closes it
-    when no other bank still has the person as an active member.
+    The login follows: approval or reactivation opens it; a suspension or a refusal closes
+    it when no other bank still has the person as an active member.
     """
     if member.id == by.id:
         raise MemberError(_("You cannot change your own membership status."))
     membership = member.membership_in(bank_id)
     if membership is None:
         raise MemberError(_("That person is not a member of this bank."), status=404)
-    # Whatever their status now: a suspended coordinator is still a coordinator.
-    staff = (membership.role == BankRole.COORDINATOR
-             or member.install_role in (Role.ADMIN, Role.COUNCIL))
-    if staff and not by.is_admin:
+    if not may_change_status(member, by, bank_id):
         raise MemberError(_("Only an admin can suspend or reactivate a coordinator or admin."),
                           status=403)
+    reason = (reason or "").strip()
+    if action in NEEDS_REASON and not reason:
+        raise MemberError(_("Give a reason; %(name)s will be told it.",
+                            name=member.display_name), "reason", status=422)
     before, after = TRANSITIONS[action]
-    if action == "approve" and member.email_verified_at is None:
+    if action == "approve" and member.email_verified_at is None and member.email:
         raise MemberError(_("%(name)s has not confirmed their e-mail address yet.",
                             name=member.display_name), status=409)
     if membership.status != before:
@@ -114,6 +138,7 @@ def change_status(member: Member, action: str, by: Member, bank_id: int) -> Memb
                             name=member.display_name, status=status_word(membership.status)),
                           status=409)
     membership.status = after
+    membership.status_reason = reason
     if action == "approve":
         membership.approved_at = member.approved_at = utcnow()
         membership.approved_by_id = member.approved_by_id = by.id
@@ -123,11 +148,39 @@ def change_status(member: Member, action: str, by: Member, bank_id: int) -> Memb
     else:
         end_sessions(member)  # a suspension ends their sessions; reactivation revives none
         if not _active_elsewhere(member, bank_id):
-            member.status = MemberStatus.SUSPENDED
+            member.status = after
     member.forget_memberships()
-    audit(by.id, f"member.{action}", "member", member.id, before=before, bank=bank_id)
+    _tell(member, action, reason, membership.bank)
+    audit(by.id, f"member.{action}", "member", member.id, before=before, bank=bank_id,
+          **({"reason": reason} if reason else {}))
     db.session.commit()
     return member
+
+
+def _tell(member: Member, action: str, reason: str, bank: Bank) -> None:
+    """The person hears of a decision about their membership by e-mail, whatever their
+    e-mail setting (a member without e-mail hears from the coordinator)."""
+    if not member.email:
+        return
+    from ..notify import absolute, queue_email
+
+    with force_locale(member.language or bank.default_language or "en"):
+        subject, body = {
+            "approve": (_("Welcome to %(bank)s", bank=bank.name),
+                        _("Your membership of %(bank)s is approved. You can log in now:",
+                          bank=bank.name) + "\n\n" + absolute(url_for("auth.login"))),
+            "decline": (_("Your application to %(bank)s", bank=bank.name),
+                        _("Your application to join %(bank)s was not accepted. The "
+                          "coordinator gave this reason: %(reason)s", bank=bank.name,
+                          reason=reason)),
+            "suspend": (_("Your membership of %(bank)s is suspended", bank=bank.name),
+                        _("Your membership of %(bank)s is suspended. The coordinator gave "
+                          "this reason: %(reason)s", bank=bank.name, reason=reason)),
+            "reactivate": (_("Your membership of %(bank)s is active again", bank=bank.name),
+                           _("Your membership of %(bank)s is active again. Welcome back.",
+                             bank=bank.name)),
+        }[action]
+        queue_email(member, subject, body + "\n", bank_name=bank.name, account=True)
 
 
 def _active_elsewhere(member: Member, bank_id: int) -> bool:
@@ -205,6 +258,60 @@ def create_active(email: str, password: str, role: str, display_name: str | None
         banks.join(member, bank, bank_role, MemberStatus.ACTIVE)
     db.session.commit()
     return member
+
+
+DETAIL_FIELDS = ("display_name", "neighbourhood", "phone", "skills", "availability")
+
+
+def enrol(values: dict, by: Member, bank: Bank, coder: geo.Geocoder) -> tuple[Member, Located]:
+    """A coordinator enrols someone who does not use e-mail or a computer: active at once,
+    no password. An e-mail address, if given, gets them a link to make a log-in."""
+    member = Member(status=MemberStatus.ACTIVE, install_role=Role.RESIDENT, email=None,
+                    display_name="", password_hash="")
+    member.set_password(secrets.token_urlsafe(32))  # unknown to all: no log-in yet
+    db.session.add(member)
+    db.session.flush()
+    located = _save_details(member, values, by, coder)
+    membership = banks.join(member, bank, BankRole.RESIDENT, MemberStatus.ACTIVE, by=by)
+    membership.approved_at = member.approved_at = utcnow()
+    membership.approved_by_id = member.approved_by_id = by.id
+    ledger.open_account(member, bank.id)
+    audit(by.id, "member.enrol", "member", member.id, bank=bank.id)
+    db.session.commit()
+    return member, located
+
+
+def edit_details(member: Member, values: dict, by: Member, coder: geo.Geocoder) -> Located:
+    """A coordinator updates a member's details (say, from a phone call)."""
+    located = _save_details(member, values, by, coder)
+    audit(by.id, "member.edit_details", "member", member.id)
+    db.session.commit()
+    return located
+
+
+def _save_details(member: Member, values: dict, by: Member, coder: geo.Geocoder) -> Located:
+    address = (values.get("address") or "").strip()
+    located = Located(member.latitude is not None)
+    if address != member.address or (address and member.latitude is None):
+        located = locate(member, address, coder)
+    for name in DETAIL_FIELDS:
+        setattr(member, name, (values.get(name) or "").strip())
+    member.language = values.get("language") or None
+    email = Member.normalise_email(values.get("email") or "")
+    if email and email != (member.email or ""):
+        # Staff give a log-in to someone who has none; changing an address someone logs
+        # in with is theirs alone (confirmed from the new address), or it is a takeover.
+        if member.email:
+            raise MemberError(_("%(name)s changes their own e-mail address, from their "
+                                "profile.", name=member.display_name), "email", status=422)
+        if db.session.scalar(select(Member.id).where(Member.email == email)):
+            raise MemberError(_("Another member uses that e-mail address."), "email",
+                              status=422)
+        member.email = email
+        from ..auth.service import send_login_link
+
+        send_login_link(member, by)
+    return located
 
 
 def set_language(member: Member, code: str) -> None:
