@@ -411,3 +411,100 @@ def test_strangers_failing_to_log_in_cannot_lock_a_member_out(db_url, make, app)
     assert login(owner, "target@example.org").status_code == 302
     with limited.app_context():
         db.engine.dispose()
+
+
+# -- found by an independent review of the account flows ---------------------------------
+
+
+def _ask_email_change(client, new: str):
+    return submit(client, "/account/email", {"email": new, "password": PASSWORD})
+
+
+def test_an_earlier_address_change_link_dies_when_another_is_asked_for(app, client, make,
+                                                                        smtp):
+    """A typo'd first request, then the right one: the typo's link must not move the
+    account to a stranger's mailbox."""
+    member_id = make.member(email="owner@example.org")
+    login(client, "owner@example.org")
+    _ask_email_change(client, "owner@exmaple.org")
+    _ask_email_change(client, "owner@example.net")
+    typo = _links(app, smtp, "owner@exmaple.org")[0]
+    assert client.get(typo).status_code == 410
+    assert submit(client, typo, {}).status_code in (400, 410)
+    with app.app_context():
+        assert get(member_id).email == "owner@example.org"
+    assert any("change of your e-mail address was asked for" in subject
+               for subject, _body in _mail(app, smtp, "owner@example.org"))
+    right = _links(app, smtp, "owner@example.net")[0]
+    assert submit(client, right, {}).status_code == 303
+
+
+def test_a_used_address_link_stays_dead_after_changing_back(app, client, make, smtp):
+    member_id = make.member(email="a@example.org")
+    login(client, "a@example.org")
+    _ask_email_change(client, "b@example.org")
+    first = _links(app, smtp, "b@example.org")[0]
+    assert submit(client, first, {}).status_code == 303
+    _ask_email_change(client, "a@example.org")
+    back = _links(app, smtp, "a@example.org")[-1]
+    assert submit(client, back, {}).status_code == 303
+    assert client.get(first).status_code == 410
+    with app.app_context():
+        assert get(member_id).email == "a@example.org"
+
+
+def test_a_reset_link_sent_to_an_old_address_dies_with_the_change(app, client, make, smtp):
+    make.member(email="moving@example.org")
+    _forgot(client, "moving@example.org")
+    reset = _links(app, smtp, "moving@example.org")[0]
+    login(client, "moving@example.org")
+    _ask_email_change(client, "safe@example.org")
+    assert submit(client, _links(app, smtp, "safe@example.org")[0], {}).status_code == 303
+    logout(client)
+    assert client.get(reset).status_code == 410
+
+
+def test_guessing_the_current_password_from_an_open_session_is_limited(db_url, make, app):
+    limited = build_app(db_url, RATELIMIT_ENABLED=True, TIMEBANK_ACCOUNT_RATE="5 per hour")
+    make.member(email="open@example.org")
+    client = limited.test_client()
+    assert login(client, "open@example.org").status_code == 302
+    statuses = [submit(client, url, {"current": "guess-number-one", "password": "guess",
+                                     "email": "x@example.org", "confirm": "x"}).status_code
+                for url in ["/account/password", "/account/email", "/account/data"] * 3]
+    assert statuses[:5] == [422] * 5 and set(statuses[5:]) == {429}, statuses
+    with limited.app_context():
+        db.engine.dispose()
+
+
+def test_one_ipv6_household_counts_as_one_client(db_url, make, app):
+    limited = build_app(db_url, RATELIMIT_ENABLED=True, TIMEBANK_LOGIN_RATE="100 per minute",
+                        TIMEBANK_LOGIN_RATE_PER_EMAIL="3 per hour")
+    make.member(email="v6@example.org")
+    client = limited.test_client()
+    statuses = []
+    for n in range(5):
+        client.environ_base["REMOTE_ADDR"] = f"2001:db8:1:2::{n + 1:x}"
+        statuses.append(login(client, "v6@example.org", "wrong-password!").status_code)
+    assert statuses == [422, 422, 422, 429, 429]
+    client.environ_base["REMOTE_ADDR"] = "2001:db8:9:9::1"  # another household
+    assert login(client, "v6@example.org").status_code == 302
+    with limited.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("weak", ["Password123!", "welcome2024", "aaaaaaaaaa", "timebank123",
+                                  "0123456789", "passwordpassword"])
+def test_guessable_passwords_are_refused(client, app, weak):
+    response = submit(client, "/register", {**GOOD, "password": weak, "confirm": weak})
+    assert response.status_code == 422 and "too easy to guess" in response.get_data(
+        as_text=True)
+
+
+def test_a_new_password_may_not_be_built_from_ones_own_name(app, client, make, smtp):
+    make.member(email="jane.smith@example.org", name="Jane Smith")
+    _forgot(client, "jane.smith@example.org")
+    link = _links(app, smtp, "jane.smith@example.org")[0]
+    response = submit(client, link, {"password": "jane.smith1", "confirm": "jane.smith1"})
+    assert response.status_code == 422 and "too easy to guess" in response.get_data(
+        as_text=True)

@@ -357,3 +357,53 @@ def test_a_coordinator_cannot_take_over_a_members_login_by_changing_their_email(
     assert "changes their own e-mail address" in response.get_data(as_text=True)
     with app.app_context():
         assert get(member_id).email == "own@example.org"
+
+
+def test_erasure_leaves_no_name_in_others_notifications_mail_trail_or_caches(app, client,
+                                                                              make):
+    """Found by review: the erased name stayed in other people's notifications and e-mails,
+    the audit trail's notes, coordinators' notes and the geocoder's cache."""
+    from timebank import geo
+    from timebank.members import rights
+    from timebank.models import AuditEvent, GeocodeCache, Match, Notification, OutboxMessage
+
+    dana, omar, coordinator = _people_with_history(app, make)
+    with app.app_context():
+        member = get(dana)
+        member.display_name, member.address = "Dana Uniquename", "7 Secret Row"
+        db.session.add(GeocodeCache(query=geo.normalise_query("7 Secret Row"), latitude=51.5,
+                                    longitude=-0.1))
+        db.session.add(Notification(member_id=omar, text="Dana Uniquename accepted it", url="/"))
+        db.session.add(OutboxMessage(member_id=omar, to_email="omar-secret@example.org",
+                                     subject="From Dana Uniquename", body="Dana Uniquename wrote"))
+        db.session.query(Match).update({"note": "Dana Uniquename prefers mornings"})
+        db.session.commit()
+        member.erasure_requested_at = __import__("datetime").datetime.now()
+        rights.erase(member, get(coordinator))
+        texts = [n.text for n in db.session.query(Notification)]
+        texts += [m.subject + m.body for m in db.session.query(OutboxMessage)]
+        texts += [str(e.detail) for e in db.session.query(AuditEvent)]
+        texts += [m.note for m in db.session.query(Match)]
+        assert not [t for t in texts if "Uniquename" in t]
+        assert "Former member accepted it" in texts
+        assert db.session.query(GeocodeCache).count() == 0
+
+
+def test_a_member_of_two_banks_is_erased_only_by_an_admin(app, make):
+    from timebank.banks.service import create_bank, join
+    from timebank.members import rights
+
+    both = make.member(name="Bea Both")
+    coordinator = make.member(Role.COORDINATOR)
+    admin = make.member(Role.ADMIN)
+    with app.app_context():
+        join(get(both), create_bank("north", "North"), status=MemberStatus.ACTIVE)
+        get(both).erasure_requested_at = __import__("datetime").datetime.now()
+        db.session.commit()
+        import pytest
+
+        with pytest.raises(rights.RightsError):
+            rights.erase(get(both), get(coordinator))
+        assert get(both).erased_at is None
+        rights.erase(get(both), get(admin))
+        assert get(both).erased_at is not None

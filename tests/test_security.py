@@ -354,3 +354,15 @@ def test_admins_search_the_audit_trail_and_download_it(app, client, make, login_
     assert "exchange.reverse" in text and "member.reset_requested" not in text
     with app.app_context():  # the download is itself on the trail
         assert db.session.query(AuditEvent).filter_by(action="audit.export").count() == 1
+
+
+def test_odd_audit_filters_are_refused_or_ignored_never_a_500(client, login_as):
+    login_as(Role.ADMIN)
+    for query in ("who=%C2%B2", "who=99999999999999999999", "_method=DELETE",
+                  "_anchor=x&bank=zz", "object_id=-1", "since=2026-13-01"):
+        for url in ("/admin/audit?", "/admin/audit.csv?"):
+            response = client.get(url + query)
+            response.close()
+            assert response.status_code in (200, 400), (url, query)
+    page = client.get("/admin/audit?_anchor=evil&who=ada").get_data(as_text=True)
+    assert 'href="/admin/audit.csv?who=ada"' in page  # only validated filters reach links

@@ -60,6 +60,8 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "RATELIMIT_HEADERS_ENABLED": True,
         "TIMEBANK_LOGIN_RATE": os.environ.get("TIMEBANK_LOGIN_RATE", "10 per minute"),
         "TIMEBANK_REGISTER_RATE": os.environ.get("TIMEBANK_REGISTER_RATE", "10 per hour"),
+        # Changes of password or address (and erasure requests) per member.
+        "TIMEBANK_ACCOUNT_RATE": os.environ.get("TIMEBANK_ACCOUNT_RATE", "10 per 15 minutes"),
         # Forgot-password requests per client (each sends an e-mail).
         "TIMEBANK_RESET_RATE": os.environ.get("TIMEBANK_RESET_RATE", "5 per hour"),
         # How long e-mailed links work: a new password's, and an address confirmation's.

@@ -415,11 +415,9 @@ def _audit_record(exchange: Exchange, by: Member, giver: Account, receiver: Acco
         receiver_account=receiver.id,
         status=exchange.status,
         on_behalf=on_behalf,
-        note=(
-            f"recorded by {by.display_name} for {giver.label} and {receiver.label}"
-            if on_behalf
-            else f"recorded by {by.display_name}"
-        ),
+        # Members by number, never by name: the trail must not keep an erased person's name.
+        giver_member=giver.member_id,
+        receiver_member=receiver.member_id,
     )
 
 

@@ -2,7 +2,7 @@
 
 Members respond to offers (a match about an offer has no request); exchanges keep
 the match they came from; members enrolled without e-mail; the reason a membership
-was suspended or declined.
+was suspended or declined; the address change waiting for confirmation.
 
 Revision ID: 0007
 Revises: 0006
@@ -28,6 +28,7 @@ def upgrade():
         batch_op.create_foreign_key('fk_exchange_match_id_match', 'match', ['match_id'], ['id'])
     with op.batch_alter_table('member', schema=None) as batch_op:
         batch_op.alter_column('email', existing_type=sa.String(length=254), nullable=True)
+        batch_op.add_column(sa.Column('pending_email', sa.String(length=254), nullable=True))
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.add_column(sa.Column('status_reason', sa.Text(), nullable=False,
                                       server_default=''))
@@ -37,6 +38,7 @@ def downgrade():
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.drop_column('status_reason')
     with op.batch_alter_table('member', schema=None) as batch_op:
+        batch_op.drop_column('pending_email')
         batch_op.alter_column('email', existing_type=sa.String(length=254), nullable=False)
     with op.batch_alter_table('exchange', schema=None) as batch_op:
         batch_op.drop_constraint('fk_exchange_match_id_match', type_='foreignkey')

@@ -22,7 +22,7 @@ def _query(who: str = "", action: str = "", object_type: str = "",
     actor = aliased(Member)
     query = select(AuditEvent, actor).outerjoin(actor, actor.id == AuditEvent.actor_id)
     if who:
-        if who.isdigit():
+        if who.isascii() and who.isdigit() and len(who) < 10:
             query = query.where(AuditEvent.actor_id == int(who))
         else:
             pattern = like_pattern(who)

@@ -83,7 +83,8 @@ def _audit_filters() -> tuple[AuditFilterForm, dict, int]:
 def audit_log():
     form, filters, status = _audit_filters()
     rows, next_before = audit.page(filters, arg_id("before")) if status == 200 else ([], None)
-    filters_args = {k: v for k, v in request.args.items() if k != "before"}
+    # Links carry the validated filters only: nothing a visitor adds reaches url_for.
+    filters_args = {k: str(v) for k, v in filters.items()}
     return render("admin/audit.html", form=form, rows=rows, next_before=next_before,
                   filters_args=filters_args, status=status)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from flask_babel import lazy_gettext as _l
@@ -23,12 +24,25 @@ def _common_passwords() -> frozenset[str]:
 
 
 def not_common(form, field) -> None:
-    """Refuse passwords an attacker tries first: breached favourites, the address itself."""
-    password = (field.data or "").casefold()
-    email = getattr(form, "email", None)
-    local = (email.data or "").casefold().split("@")[0] if email is not None else ""
-    if password in _common_passwords() or (local and local in password and
-                                           len(local) >= len(password) - 3):
+    """Refuse passwords an attacker tries first: breached favourites, keyboard runs,
+    and anything built from the person's own name or address or the site's name.
+
+    zxcvbn scores guessability 0-4; 3 means about 10^8 guesses or more, which the log-in
+    limits make impractical to reach.
+    """
+    from zxcvbn import zxcvbn
+
+    password = field.data or ""
+    values = [getattr(getattr(form, name, None), "data", None) or ""
+              for name in ("email", "display_name")] + getattr(form, "password_hints", [])
+    hints = ["timebank", "time bank"]
+    for value in filter(None, values):
+        local = value.casefold().split("@")[0]
+        hints += [value, local, *re.split(r"[^\w]+", local)]
+        if "@" in value and local in password.casefold() and len(local) >= len(password) - 3:
+            hints.append(password)  # the address with a digit or two added
+    if (password.casefold() in _common_passwords()
+            or zxcvbn(password[:64], user_inputs=[h for h in hints if h])["score"] < 3):
         raise ValidationError(_l("That password is too easy to guess; please choose "
                                  "another, for example three unrelated words."))
 

@@ -1,8 +1,7 @@
-"""Registering, logging in and logging out."""
+"""Registering, logging in and out, and looking after one's account."""
 
 from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, logout_user
 
 from ..extensions import db, limiter
@@ -20,6 +19,7 @@ from .forms import (
     RegisterForm,
     ResetForm,
 )
+from .limits import account_limit, client_network
 
 bp = BankBlueprint("auth", __name__)
 
@@ -60,7 +60,7 @@ def _email_key() -> str:
     # Guessing one member's password is limited per (address, client): a stranger's
     # failures elsewhere cannot lock the member out of their own account.
     email = Member.normalise_email(request.form.get("email", ""))[:254]
-    return f"login-email:{email}:{get_remote_address()}"
+    return f"login-email:{email}:{client_network()}"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -124,10 +124,11 @@ def _dead_link(error: service.AuthError):
 @allow("account.recover")
 def reset_password(token: str):
     try:
-        service.password_link(token)
+        member = service.password_link(token)
     except service.AuthError as error:
         return _dead_link(error)
     form = ResetForm()
+    form.password_hints = [member.email or "", member.display_name]
     if form.validate_on_submit():
         try:
             service.reset_password(token, form.password.data)
@@ -162,8 +163,10 @@ def confirm(token: str):
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @allow("account.own")
+@account_limit
 def change_password():
     form = ChangePasswordForm()
+    form.password_hints = [current_user.email or "", current_user.display_name]
     if form.validate_on_submit():
         member = current_user._get_current_object()
         try:
@@ -180,6 +183,7 @@ def change_password():
 
 @bp.route("/account/email", methods=["GET", "POST"])
 @allow("account.own")
+@account_limit
 def change_email():
     form = ChangeEmailForm()
     if form.validate_on_submit():

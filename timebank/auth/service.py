@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import login_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..banks import service as banks
@@ -36,6 +37,7 @@ def register(email: str, display_name: str, neighbourhood: str, password: str,
     email = Member.normalise_email(email)
     known = db.session.scalar(select(Member).where(Member.email == email))
     if known is not None:
+        generate_password_hash(password)  # as long as a new member's hash: time tells nothing
         from ..notify import queue_email
 
         with force_locale(known.language or "en"):
@@ -76,8 +78,19 @@ def fingerprint(value: str) -> str:
 
 
 def _bound(member: Member, purpose: str) -> str:
-    """What a link is bound to: it stops working once this changes."""
-    return fingerprint(member.password_hash if purpose in PASSWORD_LINKS else member.email)
+    """What a link is bound to: it stops working once any of this changes.
+
+    Password links die with a new password or a new address (the old mailbox may be why
+    the member moved); a change-of-address link dies when another change is asked for or
+    this one is made; a confirmation, once the address changes.
+    """
+    if purpose in PASSWORD_LINKS:
+        bound = f"{member.password_hash}|{member.email}"
+    elif purpose == "email":
+        bound = f"{member.email}|{member.pending_email}"
+    else:
+        bound = member.email or ""
+    return fingerprint(bound)
 
 
 # Links that set a password: "reset" (forgotten, one hour) and "login" (a coordinator gave a
@@ -139,11 +152,19 @@ def confirm_address(token: str) -> Member:
         db.session.commit()
         return member
     new = Member.normalise_email(data.get("e", ""))
+    if new != member.pending_email:
+        raise AuthError(_("This link has expired or has already been used. You can ask for "
+                          "a new one."), "")
     if db.session.scalar(select(Member.id).where(Member.email == new)):
         raise AuthError(_("Another account uses that address now."), "")
     old = member.email
-    member.email = new
+    member.email, member.pending_email = new, None
     member.email_verified_at = utcnow()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same address confirmed for another account at this moment
+        db.session.rollback()
+        raise AuthError(_("Another account uses that address now."), "") from None
     audit(member.id, "member.email_changed", "member", member.id)
     with force_locale(member.language or "en"):
         from ..notify import queue_email
@@ -244,9 +265,18 @@ def request_email_change(member: Member, password: str, new_email: str) -> None:
                           "your account already uses. Nothing has changed.") + "\n",
                         account=True)
     else:
+        member.pending_email = new  # any earlier change's link dies here
         _send_link(member, "email", _("Please confirm your new e-mail address"),
                    _("Open this link to use this address for your time bank account:"),
                    to_email=new, e=new)
+        from ..notify import queue_email
+
+        with force_locale(member.language or "en"):  # the old address hears of it at once
+            queue_email(member, _("A change of your e-mail address was asked for"),
+                        _("Someone logged in to your account asked to use %(new)s instead of "
+                          "this address. It changes only when the link sent there is opened. "
+                          "If this was not you, change your password now and tell a "
+                          "coordinator.", new=new) + "\n", account=True)
     audit(member.id, "member.email_change_requested", "member", member.id)
     db.session.commit()
 

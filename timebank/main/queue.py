@@ -93,13 +93,13 @@ def expiring_listings(bank_id: int, today: date):
 def quiet_members(bank_id: int, now: datetime):
     """Active members of 90 days or more with no exchange, of any kind, in 90 days."""
     since = now - timedelta(days=QUIET_DAYS)
-    mine = select(Account.id).where(Account.member_id == Member.id,
-                                    Account.bank_id == bank_id).scalar_subquery()
     active_lately = exists().where(
-        or_(Exchange.giver_account_id == mine, Exchange.receiver_account_id == mine),
+        or_(Exchange.giver_account_id == Account.id, Exchange.receiver_account_id == Account.id),
         Exchange.created_at >= since)
-    return (select(Member).join(Membership, and_(Membership.member_id == Member.id,
-                                                 Membership.bank_id == bank_id))
+    return (select(Member)
+            .join(Membership, and_(Membership.member_id == Member.id,
+                                   Membership.bank_id == bank_id))
+            .outerjoin(Account, and_(Account.member_id == Member.id, Account.bank_id == bank_id))
             .where(Membership.status == MemberStatus.ACTIVE, Membership.created_at <= since,
                    Member.erased_at.is_(None), ~active_lately)
             .order_by(Member.display_name))

@@ -8,21 +8,26 @@ never edited (the ledger's rule), so their short descriptions stay.
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date, datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, or_, select, update
 
+from .. import geo
 from ..auth.service import end_sessions
 from ..errors import Refused
 from ..extensions import db
+from ..forms import like_pattern
 from ..models import (
     Account,
+    Asset,
     AssetReview,
     AuditEvent,
     Bank,
     Exchange,
+    GeocodeCache,
     Listing,
     ListingStatus,
     Match,
@@ -100,10 +105,14 @@ def export(member: Member) -> dict:
                          Listing.member_id == mid))],
         "introductions": [
             {"you_are": "requester" if m.requester_id == mid else "helper",
-             **_row(m, ("id", "status", "created_at", "completed_at"))} for m in matches],
+             **_row(m, ("id", "status", "note", "created_at", "completed_at"))}
+            for m in matches],
         "messages_you_wrote": [_row(m, ("match_id", "body", "created_at"))
                                for m in db.session.scalars(select(MatchMessage).where(
                                    MatchMessage.author_id == mid))],
+        "assets_you_suggested": [_row(a, ("id", "name", "status", "created_at"))
+                                 for a in db.session.scalars(select(Asset).where(
+                                     Asset.submitted_by_id == mid))],
         "asset_reviews": [_row(r, ("asset_id", "still_there", "welcoming", "accessible",
                                    "comment", "created_at"))
                           for r in db.session.scalars(select(AssetReview).where(
@@ -144,6 +153,21 @@ def _coordinators_of(member: Member) -> list[tuple[int, Member]]:
     return [(bank_id, coordinator) for bank_id, coordinator in rows]
 
 
+def _scrub_name_elsewhere(name: str) -> None:
+    """Other people's notifications and e-mails that name the person ("… accepted the
+    introduction") keep their sense but lose the name."""
+    pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    like = like_pattern(name)
+    for note in db.session.scalars(select(Notification).where(
+            Notification.text.like(like, escape="\\"))):
+        note.text = pattern.sub(FORMER, note.text)
+    for mail in db.session.scalars(select(OutboxMessage).where(or_(
+            OutboxMessage.body.like(like, escape="\\"),
+            OutboxMessage.subject.like(like, escape="\\")))):
+        mail.body = pattern.sub(FORMER, mail.body)
+        mail.subject = pattern.sub(FORMER, mail.subject)
+
+
 def erase(member: Member, by: Member) -> None:
     """Anonymise ``member`` (a coordinator confirms a request; never their own)."""
     if member.id == by.id:
@@ -152,6 +176,16 @@ def erase(member: Member, by: Member) -> None:
         raise RightsError(_("%(name)s has not asked to be erased.", name=member.display_name))
     if member.erased_at is not None:
         return
+    # Every bank the person belongs to must agree (their hours there may be outstanding).
+    banks_of = set(db.session.scalars(select(Membership.bank_id).where(
+        Membership.member_id == member.id)))
+    if not by.is_admin and any(by.role_in(b) != "coordinator" for b in banks_of):
+        raise RightsError(_("%(name)s belongs to another time bank too: an admin confirms "
+                            "this erasure.", name=member.display_name))
+    _scrub_name_elsewhere(member.display_name)
+    if member.address:
+        db.session.execute(delete(GeocodeCache).where(
+            GeocodeCache.query == geo.normalise_query(member.address)))
     member.email = f"erased-{member.id}@invalid"
     member.display_name = FORMER
     for name in ("neighbourhood", "bio", "skills", "availability", "phone", "address"):
@@ -171,6 +205,8 @@ def erase(member: Member, by: Member) -> None:
                                latitude=None, longitude=None))
     db.session.execute(update(MatchMessage).where(MatchMessage.author_id == member.id)
                        .values(body=ERASED_TEXT))
+    db.session.execute(update(Match).where(
+        or_(Match.requester_id == member.id, Match.helper_id == member.id)).values(note=""))
     db.session.execute(update(Outcome).where(Outcome.author_id == member.id)
                        .values(text="", share_consent=False))
     db.session.execute(update(AssetReview).where(AssetReview.member_id == member.id)

@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy import case, func, or_, select
 
 from .. import geo, ledger
+from ..auth.limits import account_limit
 from ..extensions import db
 from ..forms import ActionForm
 from ..htmx import render, render_form
@@ -213,6 +214,7 @@ def set_floor(member_id: int):
 
 @bp.route("/account/data", methods=["GET", "POST"])
 @allow("account.own")
+@account_limit
 def my_data():
     """What we hold, the downloads, and the request to be erased."""
     form = ErasureForm()

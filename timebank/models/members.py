@@ -78,6 +78,9 @@ class Member(UserMixin, db.Model):
     # Registration waits for the owner of the address to confirm it before a
     # coordinator sees the application.
     email_verified_at: Mapped[datetime | None]
+    # An address change waiting for its confirmation link; a newer request replaces it,
+    # and using the link clears it, so every other link for a change dies.
+    pending_email: Mapped[str | None] = mapped_column(String(254))
     # Consent: may the people this member is introduced to see their phone and e-mail?
     share_contact: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     # Data rights: asked for erasure; erased (personal details replaced, ledger kept).

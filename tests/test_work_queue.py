@@ -1,0 +1,126 @@
+"""The coordinator's home is a work queue: figures from a known dataset, and each item's
+link leads to a page where that work is listed and can be done (issue 13)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from tests.support import get, login
+from timebank import ledger
+from timebank.extensions import db
+from timebank.main.queue import work_queue
+from timebank.models import (
+    Asset,
+    AssetCategory,
+    Category,
+    Exchange,
+    Listing,
+    Match,
+    Member,
+    Membership,
+    MemberStatus,
+    Role,
+)
+
+NOW = datetime.now()
+AGO = {n: NOW - timedelta(days=n) for n in (2, 8, 10, 100)}
+
+
+def _listing(member_id: int, title: str, kind: str = "request", created: int = 10,
+             expires: int = 30) -> int:
+    garden = db.session.query(Category).filter_by(slug="gardening").one().id
+    listing = Listing(member_id=member_id, kind=kind, category_id=garden, title=title,
+                      expires_on=date.today() + timedelta(days=expires))
+    listing.created_at = NOW - timedelta(days=created)
+    db.session.add(listing)
+    db.session.flush()
+    return listing.id
+
+
+def _match(request_id: int, requester: int, helper: int, by: int, status: str,
+           days: int) -> None:
+    match = Match(request_id=request_id, requester_id=requester, helper_id=helper,
+                  created_by_id=by, status=status)
+    match.created_at = NOW - timedelta(days=days)
+    db.session.add(match)
+
+
+def test_work_queue_counts_a_known_day_and_links_to_the_work(app, client, make):
+    coordinator = make.member(Role.COORDINATOR, email="cora@example.org", name="Cora")
+    ann, bob = make.member(name="Ann Asker"), make.member(name="Bob Busy")
+    quiet = make.member(name="Quentin Quiet")
+    make.member(status=MemberStatus.PENDING, account=False, name="Pat Applicant")
+    make.member(status=MemberStatus.PENDING, account=False, name="Pip Applicant")
+    unconfirmed = make.member(status=MemberStatus.PENDING, account=False, name="Una Unconfirmed")
+    with app.app_context():
+        get(unconfirmed).email_verified_at = None
+        for member_id in (quiet, bob):  # long-standing members
+            db.session.query(Membership).filter_by(member_id=member_id).one().created_at = AGO[100]
+        _listing(ann, "Hedge (nobody yet)")
+        spoken_for = _listing(ann, "Gutter (introduced)")
+        _listing(ann, "Shelf (too new)", created=2)
+        declined = _listing(ann, "Fence (declined, so waiting again)")
+        _listing(bob, "Bread (ends soon)", kind="offer", expires=3)
+        _match(spoken_for, ann, bob, coordinator, "proposed", days=8)
+        _match(declined, ann, bob, coordinator, "declined", days=9)
+        category = db.session.query(AssetCategory).first().id
+        db.session.add_all([
+            Asset(name="Suggested Hall", status="proposed", category_id=category),
+            Asset(name="Published Hall", status="published", category_id=category)])
+        db.session.commit()
+        stale = ledger.record_exchange(
+            giver=ledger.account_of(get(bob)), receiver=ledger.account_of(get(ann)),
+            minutes=60, service_date=date.today(), recorded_by=get(bob),
+            idempotency_key="stale", confirm=False).exchange
+        stale.created_at = AGO[8]
+        ledger.record_exchange(
+            giver=ledger.account_of(get(ann)), receiver=ledger.account_of(get(bob)),
+            minutes=30, service_date=date.today(), recorded_by=get(ann),
+            idempotency_key="fresh", confirm=False)
+        db.session.commit()
+        from timebank.models import Bank
+
+        bank_id = db.session.query(Bank).one().id
+        with app.test_request_context():
+            items = {item.key: item for item in work_queue(bank_id)}
+        assert {k: i.count for k, i in items.items()} == {
+            "applications": 2, "requests": 2, "exchanges": 1, "introductions": 1,
+            "assets": 1, "expiring": 1, "quiet": 1}
+        assert items["requests"].examples == ["Hedge (nobody yet)",
+                                              "Fence (declined, so waiting again)"]
+        assert items["quiet"].examples == ["Quentin Quiet"]
+        assert db.session.query(Exchange).count() == 2
+    login(client, "cora@example.org")
+    home = client.get("/").get_data(as_text=True)
+    assert "Applications to approve: <strong>2</strong>" in home
+    # Each link opens the page where that work is done, showing what the figure counted.
+    expected = {
+        "applications": ["Pat Applicant", "Approve Pip Applicant"],
+        "requests": ["Hedge (nobody yet)"],
+        "exchanges": ["Bob Busy", "Ann Asker"],
+        "introductions": ["Gutter (introduced)"],
+        "assets": ["Suggested Hall"],
+        "expiring": ["Bread (ends soon)"],
+        "quiet": ["Quentin Quiet"],
+    }
+    for key, words in expected.items():
+        page = client.get(items[key].url)
+        body = page.get_data(as_text=True)
+        assert page.status_code == 200, key
+        for word in words:
+            assert word in body, (key, word)
+    assert "Una Unconfirmed" not in client.get(items["applications"].url).get_data(
+        as_text=True)
+    assert "Shelf (too new)" not in client.get(items["expiring"].url).get_data(as_text=True)
+    waiting = client.get(items["exchanges"].url).get_data(as_text=True)
+    assert waiting.count("/exchanges/") - waiting.count("/exchanges/new") >= 1
+    quiet_page = client.get(items["quiet"].url).get_data(as_text=True)
+    assert "Bob Busy" not in quiet_page.split("<table")[1]  # he traded a week ago
+
+
+def test_a_quiet_day_says_nothing_is_waiting(app, client, make):
+    make.member(Role.COORDINATOR, email="cora@example.org")
+    login(client, "cora@example.org")
+    assert "Nothing is waiting" in client.get("/").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Member).count() == 1
