@@ -284,3 +284,39 @@ def test_csv_escapes_formulas(client, app, make, login_as):
             idempotency_key="csv", confirm=True, description="+cmd")
     text = client.get("/statement.csv").get_data(as_text=True)
     assert "'=HYPERLINK(1)" in text and "'+cmd" in text
+
+
+def test_statement_reads_by_date_of_service_and_prints_the_whole_period(app, client, make,
+                                                                        login_as):
+    """Issue 13: the statement in order of service with a consistent running balance; the
+    printed copy carries name, member number, bank and print date, and every line."""
+    from datetime import timedelta
+
+    me = login_as()
+    other = make.member(name="Olu Other")
+    with app.app_context():
+        for n, days_ago in enumerate([3, 40, 10] + [20] * 30):  # recorded out of order
+            ledger.record_exchange(
+                giver=ledger.account_of(get(me)), receiver=ledger.account_of(get(other)),
+                minutes=15, service_date=date.today() - timedelta(days=days_ago),
+                recorded_by=get(other), idempotency_key=f"order-{n}", confirm=True,
+                description=f"job {n}")
+    page = client.get("/statement").get_data(as_text=True)
+    dates = re.findall(r'data-label="Date">(\d{4}-\d\d-\d\d)<', page)
+    assert dates == sorted(dates, reverse=True) and len(dates) == 25
+    balances = [int(h) * 60 + int(m or 0) for h, m in re.findall(
+        r'data-label="Balance after">(\d+) h(?: (\d+) min)?<', page)]
+    assert balances[0] == 33 * 15 and all(
+        a - b == 15 for a, b in zip(balances, balances[1:], strict=False))
+    more = re.search(r'href="(/statement\?before=\d+)"', page).group(1)
+    rest = client.get(more, headers={"HX-Request": "true"}).get_data(as_text=True)
+    rest_balances = re.findall(r'data-label="Balance after">([^<]+)<', rest)
+    assert len(rest_balances) == 8 and rest_balances[-1] == "15 min"
+    printed = client.get("/statement/print").get_data(as_text=True)
+    assert printed.count("job ") == 33  # the whole period, not a first page
+    assert f"<dd>{me}</dd>" in printed and "Printed on" in printed and "Our time bank" in printed
+    early = client.get("/statement/print", query_string={
+        "start": (date.today() - timedelta(days=25)).isoformat(),
+        "end": (date.today() - timedelta(days=5)).isoformat()}).get_data(as_text=True)
+    assert early.count("job ") == 31 and "Brought forward" in early
+    assert client.get("/statement/print?start=2026-05-01&end=2026-01-01").status_code == 422

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from . import ledger
 from .extensions import db
@@ -79,27 +80,48 @@ class Line:
         return other.label
 
 
-def statement_page(account_id: int, before: int | None, size: int) -> tuple[list[Line], int | None]:
-    """Newest entries first, keyset-paginated by entry id, with the balance after each.
+def _in_service_order():
+    """Entries joined to their exchange, for ordering by date of service then entry."""
+    return select(Entry).join(Exchange, Exchange.id == Entry.exchange_id)
 
-    The running balance comes from the cached balance minus the entries newer
-    than the page: one aggregate, not a scan of the whole history.
+
+def _after(cursor: tuple[date, int]):
+    """Entries later than ``cursor`` (service date, entry id) in service order."""
+    day, entry_id = cursor
+    return or_(Exchange.service_date > day,
+               and_(Exchange.service_date == day, Entry.id > entry_id))
+
+
+def _cursor(entry_id: int) -> tuple[date, int] | None:
+    day = db.session.scalar(select(Exchange.service_date).join(
+        Entry, Entry.exchange_id == Exchange.id).where(Entry.id == entry_id))
+    return (day, entry_id) if day is not None else None
+
+
+def statement_page(account_id: int, before: int | None, size: int) -> tuple[list[Line], int | None]:
+    """Newest first by date of service, ``size`` at a time, with the balance after each line
+    reading consistently down the page; ``before`` is the entry the previous page ended on.
+
+    The running balance comes from the cached balance minus the entries later than the
+    page: one aggregate, not a scan of the whole history.
     """
     account = db.session.get(Account, account_id)
-    query = select(Entry).where(Entry.account_id == account_id)
-    if before is not None:
-        query = query.where(Entry.id < before)
-    entries = db.session.scalars(query.order_by(Entry.id.desc()).limit(size + 1)).all()
+    query = _in_service_order().where(Entry.account_id == account_id)
+    cursor = _cursor(before) if before is not None else None
+    if cursor is not None:
+        query = query.where(~_after(cursor), Entry.id != cursor[1])
+    entries = db.session.scalars(query.order_by(Exchange.service_date.desc(), Entry.id.desc())
+                                 .limit(size + 1)).all()
     more = len(entries) > size
     entries = entries[:size]
-    newer = 0
-    if before is not None:
-        newer = db.session.scalar(
-            select(func.coalesce(func.sum(Entry.minutes), 0)).where(
-                Entry.account_id == account_id, Entry.id >= before
-            )
-        )
-    running = account.balance - int(newer)
+    later = 0
+    if cursor is not None:
+        later = db.session.scalar(
+            select(func.coalesce(func.sum(Entry.minutes), 0))
+            .join(Exchange, Exchange.id == Entry.exchange_id)
+            .where(Entry.account_id == account_id,
+                   or_(_after(cursor), Entry.id == cursor[1])))
+    running = account.balance - int(later)
     lines = []
     for entry in entries:
         lines.append(Line(entry, running))
@@ -108,23 +130,56 @@ def statement_page(account_id: int, before: int | None, size: int) -> tuple[list
     return lines, next_before
 
 
-def iter_statement(account_id: int, batch: int = 1000) -> Iterator[Line]:
-    """Every line of a statement, oldest first, read in batches (for downloads)."""
-    running = 0
-    after = 0
+def iter_statement(account_id: int, batch: int = 1000, start: date | None = None,
+                   end: date | None = None, opening: int = 0) -> Iterator[Line]:
+    """Lines oldest first by date of service (between ``start`` and ``end`` when given),
+    read in batches, the balance running on from ``opening``."""
+    running = opening
+    cursor: tuple[date, int] | None = None
     while True:
+        query = _in_service_order().where(Entry.account_id == account_id)
+        if start is not None:
+            query = query.where(Exchange.service_date >= start)
+        if end is not None:
+            query = query.where(Exchange.service_date <= end)
+        if cursor is not None:
+            query = query.where(_after(cursor))
         entries = db.session.scalars(
-            select(Entry)
-            .where(Entry.account_id == account_id, Entry.id > after)
-            .order_by(Entry.id)
-            .limit(batch)
-        ).all()
+            query.order_by(Exchange.service_date, Entry.id).limit(batch)).all()
         if not entries:
             return
         for entry in entries:
             running += entry.minutes
             yield Line(entry, running)
-        after = entries[-1].id
+        cursor = (entries[-1].exchange.service_date, entries[-1].id)
+
+
+@dataclass
+class Period:
+    start: date
+    end: date
+    opening: int
+    lines: list[Line]
+
+    @property
+    def closing(self) -> int:
+        return self.lines[-1].balance_after if self.lines else self.opening
+
+
+def statement_period(account_id: int, start: date | None, end: date | None) -> Period:
+    """The whole statement between two dates of service (default: all of it, to today),
+    with the balance brought forward: what a printed statement shows."""
+    end = end or date.today()
+    if start is None:
+        start = db.session.scalar(
+            select(func.min(Exchange.service_date)).join(Entry, Entry.exchange_id == Exchange.id)
+            .where(Entry.account_id == account_id)) or end
+    opening = int(db.session.scalar(
+        select(func.coalesce(func.sum(Entry.minutes), 0))
+        .join(Exchange, Exchange.id == Entry.exchange_id)
+        .where(Entry.account_id == account_id, Exchange.service_date < start)))
+    return Period(start, end, opening,
+                  list(iter_statement(account_id, start=start, end=end, opening=opening)))
 
 
 def statement_csv_rows(account_id: int | None) -> Iterator[tuple]:

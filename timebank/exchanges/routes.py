@@ -1,6 +1,7 @@
 """Exchange pages: record time, confirm or decline it, statements, corrections, activities."""
 
 import contextlib
+from datetime import date
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -25,10 +26,18 @@ from ..statements import (
     dashboard_context,
     statement_csv_rows,
     statement_page,
+    statement_period,
     totals,
 )
 from ..tenancy import BankBlueprint, current_bank_id
-from .forms import GroupForm, OnBehalfForm, OutcomeForm, RecordForm, ReverseForm
+from .forms import (
+    GroupForm,
+    OnBehalfForm,
+    OutcomeForm,
+    PeriodForm,
+    RecordForm,
+    ReverseForm,
+)
 
 bp = BankBlueprint("exchanges", __name__)
 
@@ -334,6 +343,22 @@ def statement(member_id: int | None = None):
     return render("exchanges/statement.html", partial="exchanges/_statement_rows.html",
                   member=member, account=account, lines=lines, next_before=next_before,
                   before=before, totals=totals(account.id) if account else None)
+
+
+@bp.route("/statement/print")
+@bp.route("/coordinator/members/<int:member_id>/statement/print")
+@allow("statements.view")
+def statement_print(member_id: int | None = None):
+    """The whole statement for a period, on paper: name, member number, bank, print date."""
+    member, account = _statement_account(member_id)
+    form = PeriodForm(request.args)
+    if not form.validate():
+        return render("exchanges/statement_print.html", status=422, member=member, form=form,
+                      account=account, period=None, today=date.today())
+    period = (statement_period(account.id, form.start.data, form.end.data)
+              if account is not None else None)
+    return render("exchanges/statement_print.html", member=member, account=account,
+                  form=form, period=period, today=date.today())
 
 
 @bp.route("/statement.csv")
