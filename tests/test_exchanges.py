@@ -320,3 +320,30 @@ def test_statement_reads_by_date_of_service_and_prints_the_whole_period(app, cli
         "end": (date.today() - timedelta(days=5)).isoformat()}).get_data(as_text=True)
     assert early.count("job ") == 31 and "Brought forward" in early
     assert client.get("/statement/print?start=2026-05-01&end=2026-01-01").status_code == 422
+
+
+def test_two_members_with_one_name_are_offered_to_choose_from(app, client, make, login_as):
+    """Issue 13: without JavaScript, two members with the same name blocked recording."""
+    login_as()
+    first = make.member(name="Sam Smith")
+    second = make.member(name="Sam Smith")
+    with app.app_context():
+        get(first).neighbourhood, get(second).neighbourhood = "Riverside", "Hillcrest"
+        db.session.commit()
+    response = submit(client, "/exchanges/new", record_form("sam smith"))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "choose which one" in body
+    picks = re.findall(r'type="radio" id="other-pick-(\d+)" name="other" value="([^"]+)"', body)
+    assert sorted(int(i) for i, _v in picks) == sorted([first, second])
+    assert "Hillcrest" in body and f"member number {second}" in body
+    chosen = dict((int(i), v) for i, v in picks)[second]
+    page = client.get("/exchanges/new").get_data(as_text=True)
+    from tests.support import hidden_fields
+
+    done = client.post("/exchanges/new", data={**hidden_fields(page),
+                                               **record_form(chosen.replace("&#39;", "'"))})
+    assert done.status_code == 303
+    assert balance_of(app, second) == 0  # pending, but with the one chosen
+    with app.app_context():
+        exchange = db.session.query(Exchange).one()
+        assert exchange.receiver.member_id == second

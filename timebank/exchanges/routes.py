@@ -16,7 +16,7 @@ from ..forms import ActionForm, category_choices
 from ..htmx import render, render_form, wants_fragment
 from ..main import queue
 from ..matching.brokering import match_between
-from ..members.lookup import MemberNotFound, member_for, resolve_member
+from ..members.lookup import MemberNotFound, member_for, member_label, refuse, resolve_member
 from ..models import Account, Exchange, ExchangeStatus, Member, Outcome
 from ..models.base import utcnow
 from ..permissions import allow
@@ -115,7 +115,7 @@ def new():
             other, their_bank = resolve_member(form.other.data, current_bank_id(),
                                                other_banks=True, by_email=current_user.is_staff)
         except MemberNotFound as error:
-            form.other.errors.append(str(error))
+            refuse(form.other, error)
         else:
             me = ledger.open_account(current_user)
             them = ledger.open_account(other, their_bank)
@@ -141,7 +141,7 @@ def on_behalf():
             try:
                 parties[name] = resolve_member(getattr(form, name).data, current_bank_id())[0]
             except MemberNotFound as error:
-                getattr(form, name).errors.append(str(error))
+                refuse(getattr(form, name), error)
         if len(parties) == 2:
             result = _record(
                 form, {"other": "receiver", "giver": "giver", "receiver": "receiver"},
@@ -165,7 +165,8 @@ def group():
                 try:
                     people.append(resolve_member(line, current_bank_id())[0])
                 except MemberNotFound as error:
-                    problems.append(str(error))
+                    problems.append(" ".join([error.message, *map(member_label,
+                                                                  error.candidates)]))
         if problems:
             form.participants.errors.extend(problems)
         else:

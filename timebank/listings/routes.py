@@ -15,7 +15,7 @@ from ..htmx import render, render_form
 from ..main import queue
 from ..matching.brokering import suggestions_for
 from ..matching.forms import RespondForm
-from ..members.lookup import MemberNotFound, resolve_member
+from ..members.lookup import MemberNotFound, refuse, resolve_member
 from ..models import Listing, ListingStatus
 from ..permissions import allow
 from ..routing import arg_id
@@ -110,7 +110,7 @@ def new():
             try:
                 owner = resolve_member(form.member.data, current_bank_id())[0]
             except MemberNotFound as error:
-                form.member.errors.append(str(error))
+                refuse(form.member, error)
                 owner = None
         if owner is not None:
             listing = service.create(owner, form.values(), current_user, current_bank_id())

@@ -17,7 +17,20 @@ _ID_SUFFIX = re.compile(r"#(\d{1,12})\s*\)?\s*$")
 
 
 class MemberNotFound(Refused):
-    """The text names no member the form may use; the message says what to do."""
+    """The text names no member the form may use; the message says what to do.
+
+    ``candidates``: when several members share the name, the ones to choose from (the
+    form offers them, so nobody is stuck without JavaScript)."""
+
+    def __init__(self, message: str, candidates: list[Member] | None = None):
+        super().__init__(message)
+        self.candidates = candidates or []
+
+
+def refuse(field, error: MemberNotFound) -> None:
+    """Put a lookup's refusal beside its form field, with the members to choose from."""
+    field.errors.append(error.message)
+    field.candidates = error.candidates
 
 
 def member_label(member: Member) -> str:
@@ -66,13 +79,13 @@ def resolve_member(text: str, bank_id: int, *, other_banks: bool = False,
         in_reach = or_(
             Member.id.in_(select(Membership.member_id).where(Membership.bank_id == bank_id)),
             Member.findable_elsewhere.is_(True) if other_banks else false())
-        found = db.session.scalars(
+        found = [m for m in db.session.scalars(
             select(Member).where(func.lower(Member.display_name) == text.lower(), in_reach)
-            .limit(2)
-        ).all()
+            .order_by(Member.neighbourhood, Member.id).limit(20)
+        ) if trading_bank(m, bank_id, other_banks) is not None]
         if len(found) > 1:
-            raise MemberNotFound(_("More than one member is called “%(text)s”. Pick one from "
-                                   "the list as you type.", text=text))
+            raise MemberNotFound(_("More than one member is called “%(text)s”: choose which "
+                                   "one.", text=text), candidates=found)
         member = found[0] if found else None
     # One message for "no such member" and "not someone you can trade with", so the
     # form reveals nothing about pending, suspended or council accounts.
