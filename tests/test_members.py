@@ -407,3 +407,38 @@ def test_a_member_of_two_banks_is_erased_only_by_an_admin(app, make):
         assert get(both).erased_at is None
         rights.erase(get(both), get(admin))
         assert get(both).erased_at is not None
+
+
+def test_the_directory_finds_members_and_shows_only_what_they_chose_to(app, client, make,
+                                                                       login_as):
+    from datetime import date, timedelta
+
+    from timebank.models import Category, Listing
+
+    login_as()
+    baker = make.member(name="Bea Baker", email="bea-private@example.org")
+    make.member(name="Gus Gardener", email="gus@example.org")
+    with app.app_context():
+        bea, gus = get(baker), db.session.query(Member).filter_by(display_name="Gus Gardener").one()
+        bea.neighbourhood, bea.phone, bea.address = "Hillcrest", "0700 BEA", "9 Hidden Lane"
+        gus.neighbourhood, gus.phone, gus.share_contact = "Riverside", "0700 GUS", True
+        baking = db.session.query(Category).filter_by(slug="cooking").one_or_none() or \
+            db.session.query(Category).first()
+        db.session.add(Listing(member_id=baker, kind="offer", category_id=baking.id,
+                               title="Sourdough lessons", expires_on=date.today() + timedelta(9)))
+        db.session.commit()
+        baking_id = baking.id
+    everyone = client.get("/members").get_data(as_text=True)
+    assert "Bea Baker" in everyone and "Gus Gardener" in everyone
+    assert "0700 GUS" in everyone and "gus@example.org" in everyone  # Gus chose to share
+    for hidden in ("0700 BEA", "bea-private@example.org", "9 Hidden Lane"):
+        assert hidden not in everyone
+    by_kind = client.get(f"/members?category={baking_id}").get_data(as_text=True)
+    assert "Bea Baker" in by_kind and "Sourdough lessons" in by_kind
+    assert "Gus Gardener" not in by_kind
+    by_place = client.get("/members?neighbourhood=river").get_data(as_text=True)
+    assert "Gus Gardener" in by_place and "Bea Baker" not in by_place
+    assert "Gus Gardener" in client.get("/members?name=gu").get_data(as_text=True)
+    # The picker's address opened directly is a page too, not a bare fragment.
+    direct = client.get("/members/search?q=Bea")
+    assert direct.status_code == 302 and direct.headers["Location"].startswith("/members?")

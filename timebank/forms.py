@@ -74,9 +74,9 @@ class LanguageForm(FlaskForm):
     next = HiddenField()
 
 
-def category_choices() -> list:
+def category_choices(none_label=None) -> list:
     """The kinds of help in use, for a select field (0 means none chosen)."""
     rows = db.session.execute(
         select(Category.id, Category.name).where(Category.active).order_by(Category.name)
     ).all()
-    return choices([(0, _l("Choose…")), *[(r.id, r.name) for r in rows]])
+    return choices([(0, none_label or _l("Choose…")), *[(r.id, r.name) for r in rows]])

@@ -20,7 +20,7 @@ from wtforms.validators import (
     Optional,
 )
 
-from ..forms import NAME_MAX, TEXT_MAX, choices, optional, required, strip
+from ..forms import NAME_MAX, TEXT_MAX, QueryForm, choices, optional, required, strip
 from ..i18n import LANGUAGES
 from ..models import Role
 
@@ -92,3 +92,9 @@ class DetailsForm(FlaskForm):
     availability = StringField(_l("When they are usually free"), validators=optional(200))
     language = SelectField(_l("Language for letters and e-mails"), choices=choices(
         [("", _l("The bank's")), *LANGUAGES.items()]), validators=[Optional()])
+
+
+class DirectoryForm(QueryForm):
+    name = StringField(_l("Name"), filters=[strip], validators=optional(NAME_MAX))
+    category = SelectField(_l("Offers this kind of help"), coerce=int, validators=[Optional()])
+    neighbourhood = StringField(_l("Neighbourhood"), filters=[strip], validators=optional(NAME_MAX))

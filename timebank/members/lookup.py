@@ -1,8 +1,10 @@
-"""Finding the member a form means: 'Name (#12)', an e-mail (staff only) or a unique name."""
+"""Finding members: the one a form means ('Name (#12)', an e-mail for staff, a unique
+name), the pickers' suggestions, and the bank's member directory."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import false, func, or_, select
@@ -10,7 +12,8 @@ from sqlalchemy import false, func, or_, select
 from ..errors import Refused
 from ..extensions import db
 from ..forms import like_pattern
-from ..models import Bank, Member, Membership, MemberStatus
+from ..listings.service import open_listings_query
+from ..models import Bank, Listing, ListingKind, Member, Membership, MemberStatus
 from ..models.members import TRADING_ROLES
 
 _ID_SUFFIX = re.compile(r"#(\d{1,12})\s*\)?\s*$")
@@ -142,3 +145,46 @@ def member_for(viewer: Member, member_id: int | None, bank_id: int) -> Member | 
     if member is None or member.membership_in(bank_id) is None:
         return None
     return member
+
+
+@dataclass
+class DirectoryEntry:
+    member: Member
+    offers: list[Listing]
+
+    @property
+    def kinds(self) -> list[str]:
+        return sorted({o.category.name for o in self.offers})
+
+
+def directory(bank_id: int, name: str = "", category_id: int | None = None,
+              neighbourhood: str = "", limit: int = 100) -> list[DirectoryEntry]:
+    """The bank's active members, with the offers they have open, filtered by name, by a
+    kind of help they offer and by neighbourhood; in name order, ``limit`` at a time.
+
+    What it carries is what members show everyone anyway (name, neighbourhood, skills,
+    offers); templates add phone and e-mail only for those who chose to share them.
+    """
+    query = (select(Member).join(Membership, Membership.member_id == Member.id)
+             .where(Membership.bank_id == bank_id, Membership.status == MemberStatus.ACTIVE,
+                    Member.status == MemberStatus.ACTIVE, Member.erased_at.is_(None)))
+    if name:
+        like = like_pattern(name, prefix_only=True)
+        query = query.where(or_(Member.display_name.ilike(like, escape="\\"),
+                                Member.display_name.ilike("% " + like, escape="\\")))
+    if neighbourhood:
+        query = query.where(Member.neighbourhood.ilike(like_pattern(neighbourhood),
+                                                       escape="\\"))
+    if category_id:
+        query = query.where(Member.id.in_(
+            open_listings_query(bank_id).where(Listing.kind == ListingKind.OFFER,
+                                              Listing.category_id == category_id)
+            .with_only_columns(Listing.member_id)))
+    members = list(db.session.scalars(query.order_by(Member.display_name, Member.id)
+                                      .limit(limit)))
+    offers: dict[int, list[Listing]] = {m.id: [] for m in members}
+    for listing in db.session.scalars(open_listings_query(bank_id).where(
+            Listing.kind == ListingKind.OFFER, Listing.member_id.in_(offers))
+            .order_by(Listing.id)):
+        offers[listing.member_id].append(listing)
+    return [DirectoryEntry(m, offers[m.id]) for m in members]

@@ -8,7 +8,7 @@ from sqlalchemy import case, func, or_, select
 from .. import geo, ledger
 from ..auth.limits import account_limit
 from ..extensions import db
-from ..forms import ActionForm
+from ..forms import ActionForm, category_choices
 from ..htmx import render, render_form
 from ..main import queue
 from ..models import Account, Member, Membership, MemberStatus
@@ -17,7 +17,15 @@ from ..permissions import allow
 from ..templating import status_word
 from ..tenancy import BankBlueprint, current_bank, current_bank_id
 from . import lookup, rights, service
-from .forms import DetailsForm, ErasureForm, FloorForm, ProfileForm, ReasonForm, RoleForm
+from .forms import (
+    DetailsForm,
+    DirectoryForm,
+    ErasureForm,
+    FloorForm,
+    ProfileForm,
+    ReasonForm,
+    RoleForm,
+)
 
 bp = BankBlueprint("members", __name__)
 
@@ -36,6 +44,21 @@ def profile():
     return render_form("members/profile.html", form)
 
 
+@bp.route("/members")
+@allow("members.pick")
+def directory():
+    """The bank's members: who offers what, where, and how to reach those who say so."""
+    form = DirectoryForm(request.args)
+    form.category.choices = category_choices(_("Any kind of help"))
+    entries, status = [], 200
+    if form.validate():
+        entries = lookup.directory(current_bank_id(), form.name.data or "",
+                                   form.category.data or None, form.neighbourhood.data or "")
+    else:
+        status = 422
+    return render("members/directory.html", form=form, entries=entries, status=status)
+
+
 @bp.route("/members/search")
 @allow("members.pick")
 def search():
@@ -46,6 +69,8 @@ def search():
     """
     # The picker sends its own field (other, giver, receiver…), so take any value.
     q = next((v for v in request.args.values() if v.strip()), "").strip()[:80]
+    if not request.headers.get("HX-Request"):  # opened directly: the directory page
+        return redirect(url_for("members.directory", name=q))
     members = []
     if len(q) >= 2:
         members = lookup.search(q, current_bank_id(), exclude=current_user.id,
