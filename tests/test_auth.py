@@ -360,6 +360,8 @@ def test_an_application_reaches_coordinators_once_the_address_is_confirmed(app, 
     link = _links(app, smtp, "new.person@example.org")[0]
     assert submit(newcomer, link, {}).status_code == 303
     assert "New Person" in coordinator.get("/coordinator/members").get_data(as_text=True)
+    assert "New Person from Riverside asks to join" in coordinator.get(
+        "/notifications").get_data(as_text=True)
     submit(coordinator, f"/coordinator/members/{member_id}/approve", {},
            page="/coordinator/members")
     assert login(newcomer, "new.person@example.org", GOOD["password"]).status_code == 302

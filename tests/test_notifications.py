@@ -180,3 +180,19 @@ def test_notifications_and_e_mails_go_out_in_the_recipients_language(app, make):
     assert subjects[welsh] == "Mae'ch cyflwyniad wedi'i gytuno"
     assert texts[english] == "New message from Ann about “Lawn”."
     assert subjects[english] == "Your introduction is agreed"
+
+
+def test_a_coordinators_weekly_digest_opens_with_applications_waiting(app, make):
+    from timebank.models import Member, MemberStatus
+
+    coordinator = make.member("coordinator", email="weekly-coord@example.org")
+    make.member(status=MemberStatus.PENDING, account=False, name="Waiting One")
+    with app.app_context():
+        db.session.get(Member, coordinator).email_preference = "weekly"
+        db.session.commit()
+        with notify.site_context():
+            assert notify.queue_digests() == 1
+        mail = db.session.query(OutboxMessage).filter_by(
+            to_email="weekly-coord@example.org").one()
+        assert "Applications waiting for approval: 1" in mail.body
+        assert "/coordinator/members?status=pending" in mail.body

@@ -199,10 +199,19 @@ def queue_digests(now: datetime | None = None, radius_km: float = 5.0) -> int:
     ):
         own_categories.setdefault((member_id, bank_id), set()).add(category_id)
     banks_of: dict[int, list[Bank]] = {}
+    coordinating: set[tuple[int, int]] = set()
     for membership in db.session.scalars(select(Membership).where(
             Membership.member_id.in_([m.id for m in members]),
             Membership.status == MemberStatus.ACTIVE)):
         banks_of.setdefault(membership.member_id, []).append(membership.bank)
+        if membership.role == "coordinator":
+            coordinating.add((membership.member_id, membership.bank_id))
+    # Coordinators' digests open with the applications waiting in their bank.
+    applications = dict(db.session.execute(
+        select(Membership.bank_id, func.count()).join(Member, Member.id == Membership.member_id)
+        .where(Membership.status == MemberStatus.PENDING,
+               (Member.email_verified_at.is_not(None)) | (Member.email.is_(None)))
+        .group_by(Membership.bank_id)).all())
     queued = 0
     for member in members:
         since = max(member.last_digest_at or week_ago, week_ago)
@@ -214,11 +223,19 @@ def queue_digests(now: datetime | None = None, radius_km: float = 5.0) -> int:
                      and listing.member_id != member.id and listing.created_at > since
                      and (not cats or listing.category_id in cats)
                      and not _too_far(member, listing, radius_km)]
-            if not picks:
+            waiting = (applications.get(bank.id, 0)
+                       if (member.id, bank.id) in coordinating else 0)
+            if not picks and not waiting:
                 continue
             with force_locale(language_of(member, bank.id)):
-                lines = [_("New in %(bank)s this week (%(num)s):", bank=bank.name,
-                           num=len(picks)), ""]
+                lines = []
+                if waiting:
+                    link = bank_url("members.manage", bank.id, status="pending")
+                    lines += [_("Applications waiting for approval: %(num)s", num=waiting),
+                              f"  {absolute(link)}", ""]
+                if picks:
+                    lines += [_("New in %(bank)s this week (%(num)s):", bank=bank.name,
+                                num=len(picks)), ""]
                 for listing in picks[:20]:
                     lines.append(f"- {listing.kind_label}: {listing.title} "
                                  f"({listing.category.name})")

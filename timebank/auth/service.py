@@ -8,6 +8,7 @@ import time
 from flask import current_app, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -149,6 +150,7 @@ def confirm_address(token: str) -> Member:
         if member.email_verified_at is None:
             member.email_verified_at = utcnow()
             audit(member.id, "member.email_verified", "member", member.id)
+            _tell_coordinators_of_application(member)
         db.session.commit()
         return member
     new = Member.normalise_email(data.get("e", ""))
@@ -175,6 +177,28 @@ def confirm_address(token: str) -> Member:
                     to_email=old, account=True)
     db.session.commit()
     return member
+
+
+def _tell_coordinators_of_application(member: Member) -> None:
+    """A confirmed application reaches the coordinators of each bank it is waiting in."""
+    from sqlalchemy.orm import aliased
+
+    from ..models import Membership
+    from ..notify import notify
+    from ..tenancy import bank_url
+
+    theirs = aliased(Membership)
+    rows = db.session.execute(
+        select(Membership.bank_id, Member)
+        .join(theirs, (theirs.bank_id == Membership.bank_id) & (theirs.member_id == member.id))
+        .join(Member, Member.id == Membership.member_id)
+        .where(theirs.status == MemberStatus.PENDING, Membership.role == "coordinator",
+               Membership.status == MemberStatus.ACTIVE)).all()
+    for bank_id, coordinator in rows:
+        notify(coordinator, _l("%(name)s from %(place)s asks to join. Approve or decline "
+                               "them.", name=member.display_name, place=member.neighbourhood),
+               bank_url("members.detail", bank_id, member_id=member.id),
+               subject=_l("A new application"), bank_id=bank_id)
 
 
 def request_reset(email: str) -> None:
