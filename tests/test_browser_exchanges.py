@@ -61,6 +61,8 @@ def test_record_then_confirm(new_page, live_server, make, app, js):
         # Swapped in place: row and balance change without a page load.
         other.get_by_text("Confirmed: 2 h 15 min from Gina Giver").wait_for()
         other.locator("#balance").get_by_text("−2 h 15 min").wait_for()
+        # The recent exchanges below update too, without a page load.
+        other.locator("#recent").get_by_text("Received 2 h 15 min from Gina Giver").wait_for()
     else:
         other.get_by_text("Exchange confirmed.").wait_for()
         other.locator("#balance").get_by_text("−2 h 15 min").wait_for()
