@@ -259,3 +259,48 @@ def test_time_recorded_from_an_agreed_match_is_linked_to_it(app, client, make):
     with app.app_context():
         assert [e.match_id for e in db.session.query(Exchange).order_by(Exchange.id)] == [
             match_id, None]
+
+
+def test_the_workbench_filters_and_introduces_anyone_with_a_note(app, client, make):
+    from datetime import date, datetime, timedelta
+
+    from tests.support import get, hidden_fields, login
+    from timebank.extensions import db
+    from timebank.models import Category, Listing, Match
+
+    make.member("coordinator", email="coord@example.org")
+    river = make.member(name="Rhian River")
+    hill = make.member(name="Huw Hill")
+    anyone = make.member(name="Zara Anyone")
+    with app.app_context():
+        get(hill).neighbourhood = "Hillcrest"
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+        other = db.session.query(Category).filter(Category.slug != "gardening").first().id
+        old = Listing(member_id=river, kind="request", category_id=garden, title="Old hedge",
+                      expires_on=date.today() + timedelta(days=9))
+        old.created_at = datetime.now() - timedelta(days=40)
+        db.session.add_all([old, Listing(member_id=hill, kind="request", category_id=other,
+                                         title="New shelf",
+                                         expires_on=date.today() + timedelta(days=9))])
+        db.session.commit()
+        old_id = old.id
+    login(client, "coord@example.org")
+    page = client.get("/coordinator/matching").get_data(as_text=True)
+    assert page.index("Old hedge") < page.index("New shelf")  # oldest first
+    newest = client.get("/coordinator/matching?order=newest").get_data(as_text=True)
+    assert newest.index("New shelf") < newest.index("Old hedge")
+    for query, shown, hidden in ((f"category={garden}", "Old hedge", "New shelf"),
+                                 ("neighbourhood=hill", "New shelf", "Old hedge"),
+                                 ("waiting=30", "Old hedge", "New shelf")):
+        body = client.get(f"/coordinator/matching?{query}").get_data(as_text=True)
+        assert shown in body and hidden not in body, query
+    assert client.get("/coordinator/matching?waiting=5").status_code == 422
+    # Zara is nobody's suggestion: found by name, introduced with a note.
+    response = client.post("/coordinator/matching/introduce", data={
+        **hidden_fields(page), "request_id": str(old_id), "helper_id": "other",
+        "helper": "Zara Anyone", "note": "Zara has a hedge trimmer"})
+    assert response.status_code == 303
+    with app.app_context():
+        match = db.session.query(Match).one()
+        assert (match.helper_id, match.note) == (anyone, "Zara has a hedge trimmer")
+    assert 'href="/coordinator/members/' in page

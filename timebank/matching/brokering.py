@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask import url_for
 from flask_babel import gettext as _
@@ -18,6 +18,7 @@ from sqlalchemy import case, func, select
 
 from ..errors import Refused
 from ..extensions import db
+from ..forms import like_pattern
 from ..listings.service import open_listings_query
 from ..members.lookup import member_label
 from ..models import (
@@ -143,14 +144,23 @@ class WorkbenchPage:
     next_after: int | None
 
 
-def workbench(bank_id: int, after: int, per_page: int, each: int,
-              cache_seconds: float) -> WorkbenchPage:
-    """Unmatched requests, oldest first, each with its best candidates not yet introduced."""
+def workbench(bank_id: int, page: int, per_page: int, each: int, cache_seconds: float,
+              category_id: int | None = None, neighbourhood: str = "", waited_days: int = 0,
+              newest: bool = False) -> WorkbenchPage:
+    """Open requests (oldest first unless ``newest``), filtered by kind of help, the asker's
+    neighbourhood and how long they have waited, each with its best candidates not yet
+    introduced. ``page`` counts from 0; ``next_after`` is the next page's number."""
+    query = open_listings_query(bank_id).where(Listing.kind == ListingKind.REQUEST)
+    if category_id:
+        query = query.where(Listing.category_id == category_id)
+    if neighbourhood:
+        query = query.where(Listing.member_id.in_(select(Member.id).where(
+            Member.neighbourhood.ilike(like_pattern(neighbourhood), escape="\\"))))
+    if waited_days:
+        query = query.where(Listing.created_at <= utcnow() - timedelta(days=waited_days))
+    order = Listing.id.desc() if newest else Listing.id
     requests = db.session.scalars(
-        open_listings_query(bank_id)
-        .where(Listing.kind == ListingKind.REQUEST, Listing.id > after)
-        .order_by(Listing.id).limit(per_page + 1)
-    ).all()
+        query.order_by(order).offset(page * per_page).limit(per_page + 1)).all()
     more = len(requests) > per_page
     requests = requests[:per_page]
     pool = candidate_pool(cache_seconds, bank_id)
@@ -160,7 +170,7 @@ def workbench(bank_id: int, after: int, per_page: int, each: int,
         ranked = [r for r in pool.rank(need_for(listing), each + len(introduced[listing.id]))
                   if r.candidate.member_id not in introduced[listing.id]][:each]
         rows.append((listing, ranked))
-    return WorkbenchPage(rows, requests[-1].id if more else None)
+    return WorkbenchPage(rows, page + 1 if more else None)
 
 
 # -- introductions -------------------------------------------------------------

@@ -6,9 +6,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..forms import ActionForm
+from ..forms import ActionForm, category_choices
 from ..htmx import render
 from ..main import queue
+from ..members.lookup import MemberNotFound, member_label, resolve_member
 from ..models import Match, MatchMessage
 from ..models.base import utcnow
 from ..models.members import STAFF_ROLES
@@ -16,7 +17,7 @@ from ..permissions import allow
 from ..routing import arg_id
 from ..tenancy import BankBlueprint, current_bank_id
 from . import brokering, ranking
-from .forms import IntroduceForm, MessageForm, RespondForm
+from .forms import IntroduceForm, MessageForm, RespondForm, WorkbenchForm
 
 bp = BankBlueprint("matching", __name__)
 REQUESTS_PER_PAGE = 10
@@ -26,11 +27,20 @@ CANDIDATES_EACH = 5
 @bp.route("/coordinator/matching")
 @allow("matching.broker")
 def workbench():
-    """Unmatched requests, oldest first, each with its best candidates and why."""
-    page = brokering.workbench(current_bank_id(), arg_id("after") or 0, REQUESTS_PER_PAGE,
-                               CANDIDATES_EACH,
-                               current_app.config["TIMEBANK_MATCHING_CACHE_SECONDS"])
-    return render("matching/workbench.html", rows=page.rows, form=IntroduceForm(),
+    """Open requests with the members most likely to help, and why; filters and order."""
+    filters = WorkbenchForm(request.args)
+    filters.category.choices = category_choices(_("Any kind of help"))
+    if not filters.validate():
+        return render("matching/workbench.html", rows=[], filters=filters, next_after=None,
+                      weights=ranking.WEIGHTS, status=422)
+    page = brokering.workbench(
+        current_bank_id(), min(arg_id("page") or 0, 1000), REQUESTS_PER_PAGE, CANDIDATES_EACH,
+        current_app.config["TIMEBANK_MATCHING_CACHE_SECONDS"],
+        category_id=filters.category.data or None,
+        neighbourhood=(filters.neighbourhood.data or "").strip(),
+        waited_days=filters.waiting.data or 0, newest=filters.order.data == "newest")
+    args = {k: v for k, v in request.args.items() if k in filters.data and v}
+    return render("matching/workbench.html", rows=page.rows, filters=filters, args=args,
                   next_after=page.next_after, weights=ranking.WEIGHTS)
 
 
@@ -39,15 +49,22 @@ def workbench():
 def introduce():
     form = IntroduceForm()
     if not form.validate_on_submit():
-        abort(400, "The introduction form was incomplete; please try again.")
+        abort(400, _("The introduction form was incomplete; please try again."))
     try:
-        score = float(form.score.data) if form.score.data else None
+        helper_id = int(form.helper_id.data)
+    except ValueError:  # "other": someone found by name
+        try:
+            helper_id = resolve_member(form.helper.data or "", current_bank_id())[0].id
+        except MemberNotFound as error:
+            flash(error.message + " " + " ".join(map(member_label, error.candidates)), "error")
+            return redirect(url_for("matching.workbench"), 303)
+    try:
+        score = float(request.form.get(f"score_{helper_id}", ""))
     except ValueError:
         score = None
     try:
-        match = brokering.introduce(form.request_id.data, form.helper_id.data, current_user,
-                                    form.note.data or "",
-                                    current_bank_id(), score)
+        match = brokering.introduce(form.request_id.data, helper_id, current_user,
+                                    form.note.data or "", current_bank_id(), score)
     except brokering.BrokeringError as error:
         flash(error.message, "error")
         return redirect(url_for("matching.workbench"), 303)
