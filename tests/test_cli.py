@@ -10,7 +10,7 @@ from tests.support import build_app, flask_cli
 from timebank import ledger
 from timebank.db import normalise_url
 from timebank.extensions import db
-from timebank.models import Account, Exchange, Member
+from timebank.models import Account, Asset, Exchange, Member
 
 
 def test_migrations_build_the_schema_the_models_describe(fresh_db):
@@ -35,7 +35,7 @@ def test_seed_demo_is_balanced_and_reproducible(fresh_db):
     url = fresh_db("timebank_seed")
     assert flask_cli(url, "db", "upgrade").returncode == 0
     seeded = flask_cli(url, "seed-demo", "--members", "40", "--exchanges", "2000",
-                       "--seed", "3")
+                       "--seed", "3", "--assets", "300")
     assert seeded.returncode == 0, seeded.stderr
     for email in ("resident@example.org", "coordinator@example.org", "council@example.org",
                   "admin@example.org"):
@@ -51,6 +51,20 @@ def test_seed_demo_is_balanced_and_reproducible(fresh_db):
                         for a in db.session.query(Account))
         assert floors_ok
         assert ledger.check_ledger() == []
+        # Believable (issue 13): no two members or assets alike, every asset in its kind.
+        names = [m.display_name for m in db.session.query(Member)]
+        assert len(names) == len(set(names))
+        assets = db.session.query(Asset).all()
+        assert len(assets) == 300 and len({a.name for a in assets}) == 300
+        kinds = {"Library": "institutions", "Food Bank": "services", "Choir": "culture",
+                 "Credit Union": "economy", "Allotments": "physical", "Youth Club": "associations"}
+        checked = 0
+        for asset in assets:
+            for word, slug in kinds.items():
+                if word in asset.name:
+                    assert asset.category.slug == slug, asset.name
+                    checked += 1
+        assert checked > 20
         db.session.remove()
         db.engine.dispose()
     skipped = flask_cli(url, "seed-demo", "--if-empty")

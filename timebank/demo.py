@@ -43,10 +43,17 @@ WHAT = ["Helped with the garden", "Fixed a shelf", "Lift to the clinic", "Shoppi
         "Cooked a meal", "Sewing repair", "Homework help", "Language practice"]
 
 
-ASSET_NAMES = ["Community Garden", "Library", "Youth Club", "Food Bank", "Church Hall",
-               "Repair Café", "Allotments", "Men's Shed", "Leisure Centre", "Baby Group",
-               "Corner Shop", "Credit Union", "Pharmacy", "Mosque", "Park", "Choir",
-               "Walking Group", "Health Centre", "Museum", "Market"]
+# Each kind of place with the category it belongs to, so the map's key tells the truth.
+ASSET_KINDS = {"Community Garden": "physical", "Library": "institutions",
+               "Youth Club": "associations", "Food Bank": "services", "Church Hall": "physical",
+               "Repair Café": "associations", "Allotments": "physical",
+               "Men's Shed": "associations", "Leisure Centre": "institutions",
+               "Baby Group": "associations", "Corner Shop": "economy",
+               "Credit Union": "economy", "Pharmacy": "services", "Mosque": "culture",
+               "Park": "physical", "Choir": "culture", "Walking Group": "associations",
+               "Health Centre": "services", "Museum": "culture", "Market": "economy"}
+STREETS = ["High Street", "Mill Lane", "Church Road", "Station Road", "Park Avenue",
+           "Victoria Road", "Bridge Street", "Chapel Row", "Orchard Way", "King Street"]
 
 
 
@@ -101,6 +108,19 @@ def logins_present() -> list[tuple[str, Role]]:
 
 def has_members() -> bool:
     return bool(db.session.scalar(select(func.count(Member.id))))
+
+
+def _member_names(rng: random.Random, n: int) -> list[str]:
+    """``n`` different names: first and last names, then with a middle initial."""
+    taken = set(db.session.scalars(select(Member.display_name)))
+    names = [f"{first} {last}" for first in FIRST for last in LAST]
+    names += [f"{first} {initial}. {last}" for initial in "ABCDEFGHJKLMNPRSTW"
+              for first in FIRST for last in LAST]
+    rng.shuffle(names)
+    names = [name for name in names if name not in taken]
+    while len(names) < n:  # a city's worth: numbered beyond the combinations
+        names.append(f"{names[len(names) % 9000]} {len(names)}")
+    return names[:n]
 
 
 def demo_logins(rng: random.Random, bank: Bank) -> list[Member]:
@@ -179,11 +199,11 @@ def bulk_members(rng: random.Random, n: int, progress: Progress = None) -> list[
     tag = rng.getrandbits(32)
     rows = []
     verified = utcnow()
+    names = _member_names(rng, n)
     for i in range(n):
-        first, last = rng.choice(FIRST), rng.choice(LAST)
         rows.append({
             "email": f"member{i + 1}.{tag:08x}@example.org",
-            "display_name": f"{first} {last}",
+            "display_name": names[i],
             "password_hash": shared_hash,
             "install_role": Role.RESIDENT,
             "status": MemberStatus.ACTIVE, "email_verified_at": verified,
@@ -235,16 +255,29 @@ def history(rng: random.Random, accounts: dict[int, tuple[int, int | None]], n: 
     return made
 
 
+def _asset_names(rng: random.Random, n: int) -> list[tuple[str, str]]:
+    """``n`` distinct names ("Riverside Library", then "Library, Mill Lane, Riverside"),
+    each with its category's slug."""
+    kinds = list(ASSET_KINDS.items())
+    named = [(f"{place} {kind}", slug) for place in PLACES for kind, slug in kinds]
+    named += [(f"{kind}, {street}, {place}", slug) for street in STREETS for place in PLACES
+              for kind, slug in kinds]
+    rng.shuffle(named)
+    while len(named) < n:  # more than the demo area has streets for
+        named.append((f"{named[len(named) % 1200][0]} ({len(named)})",
+                      named[len(named) % 1200][1]))
+    return named[:n]
+
+
 def assets(rng: random.Random, n: int) -> None:
     """Published demo assets scattered over the demo area (bulk insert)."""
     seed_asset_categories()
     db.session.commit()
-    cats = [c.id for c in asset_categories()]
+    category_of = {c.slug: c.id for c in asset_categories()}
     rows = []
-    for i in range(n):
+    for i, (name, kind) in enumerate(_asset_names(rng, n)):
         rows.append({
-            "name": f"{rng.choice(PLACES)} {rng.choice(ASSET_NAMES)}",
-            "category_id": rng.choice(cats), "description": "",
+            "name": name, "category_id": category_of[kind], "description": "",
             "latitude": 51.50 + rng.uniform(-0.03, 0.03),
             "longitude": -0.10 + rng.uniform(-0.05, 0.05),
             "geocode_source": "demo", "geocode_state": "ok", "status": "published",
