@@ -28,7 +28,7 @@ def set_role(member_id: int):
     member = db.get_or_404(Member, member_id)
     form = RoleForm()
     if not form.validate_on_submit():
-        abort(400, "Choose one of the listed roles.")
+        abort(400, _("Choose one of the listed roles."))
     try:
         members.set_role(member, form.role.data, current_user, current_bank_id())
     except members.MemberError as error:

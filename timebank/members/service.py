@@ -72,13 +72,13 @@ def locate(member: Member, address: str, coder: geo.Geocoder) -> Located:
         place = coder.geocode(address)
     except geo.GeocoderUnavailable:
         member.address = address
-        return Located(False, "We could not look up your address just now, so distances are "
-                              "not used yet. We will try again later.")
+        return Located(False, _("We could not look up the address just now, so distances "
+                                "are not used yet. We will try again later."))
     member.address = address
     if place is None:
         _place(member, None, None)
-        return Located(False, "We could not find that address. Try a postcode, or a street "
-                              "and town.")
+        return Located(False, _("We could not find that address. Try a postcode, or a street "
+                                "and town."))
     _place(member, place.latitude, place.longitude)
     return Located(True)
 
