@@ -162,3 +162,35 @@ def test_every_page_is_accessible_for_each_role(new_page, live_server, make, app
     page = new_page()
     page.goto(base + "/nowhere")
     assert_accessible(page)
+
+
+def test_two_members_with_one_name_are_offered_without_javascript(new_page, live_server, make,
+                                                                  app):
+    base = live_server.url
+    make.member(email="me@example.org", name="Mia Me")
+    first = make.member(name="Sam Smith")
+    second = make.member(name="Sam Smith")
+    with app.app_context():
+        from timebank.extensions import db
+        from timebank.models import Member
+
+        db.session.get(Member, first).neighbourhood = "Riverside"
+        db.session.get(Member, second).neighbourhood = "Hillcrest"
+        db.session.commit()
+    page = new_page(javascript=False)
+    log_in(page, base, "me@example.org")
+    page.goto(f"{base}/exchanges/new")
+    page.get_by_label("I gave time to someone").check()
+    page.get_by_label("The other member").fill("Sam Smith")
+    page.get_by_label("Hours", exact=True).fill("1")
+    page.get_by_role("button", name="Record").click()
+    page.get_by_text("choose which one").wait_for()
+    assert_accessible(page)
+    page.get_by_label(f"Sam Smith, Hillcrest — member number {second}").check()
+    page.get_by_role("button", name="Record").click()
+    page.get_by_text("It counts once Sam Smith confirms").wait_for()
+    with app.app_context():
+        from timebank.extensions import db
+        from timebank.models import Exchange
+
+        assert db.session.query(Exchange).one().receiver.member_id == second

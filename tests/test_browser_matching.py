@@ -103,3 +103,58 @@ def test_live_filtering_with_and_without_js(new_page, live_server, make, app, js
     page.get_by_text("Lawn mowing").wait_for()
     assert page.get_by_text("Soup for two").count() == 0
     assert_accessible(page)
+
+
+def test_resident_answers_an_offer_and_the_time_is_confirmed(new_page, live_server, make, app,
+                                                             js):
+    """Issue 13: "I'd like this" on an offer → conversation → accepted → recorded →
+    confirmed, with JavaScript on and off."""
+    base = live_server.url
+    baker = make.member(email="bea@example.org", name="Bea Baker")
+    make.member(email="wes@example.org", name="Wes Wanter")
+    with app.app_context():
+        cooking = db.session.query(Category).filter_by(slug="cooking").one().id
+        offer = Listing(member_id=baker, kind="offer", category_id=cooking,
+                        title="Bread-making lesson", expires_on=date.today() + timedelta(days=20))
+        db.session.add(offer)
+        db.session.commit()
+        offer_id = offer.id
+
+    wes = new_page(javascript=js)
+    log_in(wes, base, "wes@example.org")
+    wes.goto(f"{base}/listings")
+    wes.get_by_role("link", name="Bread-making lesson").click()
+    wes.wait_for_url(f"{base}/listings/{offer_id}")
+    assert_accessible(wes)
+    wes.get_by_label("A message to them (optional)").fill("Any Saturday works for me")
+    wes.get_by_role("button", name="I'd like this").click()
+    wes.get_by_text("Bea Baker has been told").wait_for()
+    assert_accessible(wes)
+
+    bea = new_page(javascript=js)
+    log_in(bea, base, "bea@example.org")
+    bea.goto(f"{base}/notifications")
+    bea.get_by_role("link", name="Wes Wanter would like your offer").first.click()
+    bea.get_by_text("Any Saturday works for me").wait_for()
+    assert_accessible(bea)
+    bea.get_by_role("button", name="Accept").click()
+    bea.get_by_text("Thank you: you accepted.").wait_for()
+    bea.get_by_role("button", name="It is done: record the time").click()
+    bea.get_by_text("Now record the time, so it counts").wait_for()
+    assert bea.get_by_label("The other member").input_value().startswith("Wes Wanter (#")
+    assert bea.get_by_label("I gave time to someone").is_checked()
+    bea.get_by_label("Hours", exact=True).fill("2")
+    bea.get_by_role("button", name="Record").click()
+    bea.get_by_text("It counts once Wes Wanter confirms").wait_for()
+
+    wes.goto(base + "/")
+    wes.locator("li", has_text="Bea Baker gave you 2 h").get_by_role(
+        "button", name="Confirm").click()
+    wes.locator("#balance").get_by_text("−2 h").wait_for()
+    assert_accessible(wes)
+    from timebank.models import Exchange, Match
+
+    with app.app_context():
+        exchange = db.session.query(Exchange).one()
+        assert exchange.status == "confirmed"
+        assert exchange.match_id == db.session.query(Match).one().id
