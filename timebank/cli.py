@@ -171,27 +171,62 @@ def geocode_pending() -> None:
                f"{states.get('pending', 0)} still pending")
 
 
+def _options(maps, category_map, default_category, crs):
+    from .assets.files import read_category_map
+    from .assets.sources import Options
+
+    mapping = {}
+    for item in maps:
+        field_name, sep, column = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r}: use FIELD=COLUMN", param_hint="--map")
+        mapping[field_name.strip()] = column.strip()
+    categories = {}
+    if category_map:
+        with open(category_map, "rb") as fh:
+            categories = read_category_map(fh.read())
+    return Options(mapping=mapping, category_map=categories,
+                   default_category=default_category or "", crs=crs or "")
+
+
 @click.command("import-assets")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN",
+              help="Which column holds a field (repeatable). Fields: source_id, name, "
+                   "description, category, address, postal_code, latitude, longitude, x, y, "
+                   "contact, url, opening_hours, accessibility.")
+@click.option("--category-map", type=click.Path(exists=True, dir_okay=False),
+              help="CSV of: value in the file, category it means.")
+@click.option("--default-category", help="Category for rows whose own is empty or unknown.")
+@click.option("--crs", help="Coordinate system of the file, e.g. EPSG:27700.")
+@click.option("--dry-run", is_flag=True, help="Say what would happen, row by row; change nothing.")
 @click.option("--verbose", is_flag=True, help="List every row, not only the problems.")
 @with_appcontext
-def import_assets_cmd(file: str, verbose: bool) -> None:
-    """Import published assets from CSV (HSDS-style headers) or GeoJSON, by source id."""
-    from .assets.files import RowError, import_assets, read_rows
+def import_assets_cmd(file: str, maps, category_map, default_category, crs, dry_run: bool,
+                      verbose: bool) -> None:
+    """Import published assets from a CSV or GeoJSON register, whatever its columns,
+    categories, coordinate system or encoding; a second import updates, never duplicates."""
+    from pathlib import Path
 
+    from .assets.files import import_file
+    from .assets.sources import SourceError
+
+    options = _options(maps, category_map, default_category, crs)
     with open(file, "rb") as fh:
         data = fh.read()
     try:
-        rows = read_rows(data, file)
-    except RowError as error:
+        prepared, report = import_file(data, Path(file).name, options, None, dry_run=dry_run)
+    except SourceError as error:
         raise click.ClickException(f"{file}: {error}") from error
-    with _bar("assets", len(rows)) as update:
-        report = import_assets(rows, by_id=None, progress=update)
+    for note in prepared.notes:
+        click.echo(note)
+    click.echo("columns: " + ", ".join(f"{k}={v}" for k, v in prepared.mapping.items()))
+    for value, how in prepared.category_values.items():
+        click.echo(f"category “{value}” → {how}")
     for line in report.lines:
-        if verbose or "rejected" in line or "skipped" in line:
+        if verbose or dry_run or "rejected" in line or "skipped" in line or "(" in line:
             click.echo(line)
-    click.echo(f"created {report.created}, updated {report.updated}, skipped {report.skipped}, "
-               f"rejected {report.rejected}")
+    click.echo(("dry run, nothing changed: " if dry_run else "") + report.summary)
 
 
 @click.command("export-assets")

@@ -17,19 +17,15 @@ from sqlalchemy import select
 
 from ..exports import csv_chunks
 from ..extensions import db
-from ..models import Asset, AssetCategory, AssetStatus, GeocodeState
+from ..models import Asset, AssetImport, AssetStatus, GeocodeState
 from ..models.base import utcnow
-from .register import valid_point
+from . import sources
 
 # HSDS-style column names, in export order. Import also accepts ``id`` for source_id
 # and ``category`` as a slug or a name.
 FIELDS = ["source_id", "name", "category", "description", "address_1", "city", "postal_code",
           "latitude", "longitude", "email", "phone", "url", "opening_hours", "accessibility",
           "audience", "open_to_all", "step_free", "run_by"]
-TEXT_LIMITS = {"name": 200, "description": 5000, "address_1": 200, "city": 100,
-               "postal_code": 20, "email": 254, "phone": 40, "url": 300, "opening_hours": 300,
-               "accessibility": 2000, "audience": 300, "run_by": 200, "source_id": 100}
-TRUE = {"1", "true", "yes", "y", "t"}
 
 
 # -- export -------------------------------------------------------------------
@@ -67,6 +63,8 @@ def to_geojson(assets: Iterable[Asset]) -> dict:
 
 
 # -- import -------------------------------------------------------------------
+# Reading a register (encodings, columns, categories, coordinate systems, ids) is
+# ``sources.py``; this part stores what it prepared, strictly.
 
 
 @dataclass
@@ -81,141 +79,50 @@ class ImportReport:
         setattr(self, outcome, getattr(self, outcome) + 1)
         self.lines.append(f"row {row}: {outcome}" + (f" ({reason})" if reason else ""))
 
-
-class RowError(ValueError):
-    pass
-
-
-def read_rows(data: bytes, filename: str) -> list[tuple[int, dict | None, str]]:
-    """Rows of a CSV or GeoJSON file as (row number, fields or None, problem)."""
-    text = data.decode("utf-8-sig", errors="surrogateescape")
-    if filename.lower().endswith((".geojson", ".json")) or text.lstrip().startswith("{"):
-        return _geojson_rows(text)
-    rows = []
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames or "name" not in [h.strip().lower() for h in reader.fieldnames]:
-        raise RowError("the file has no 'name' column; see README for the CSV headers")
-    for number, raw in enumerate(reader, start=2):
-        fields = {(k or "").strip().lower(): (v or "") for k, v in raw.items() if k}
-        if any(_has_bad_bytes(v) for v in fields.values()):
-            rows.append((number, None, "not valid UTF-8 text; save the file as UTF-8"))
-        else:
-            rows.append((number, fields, ""))
-    return rows
+    @property
+    def summary(self) -> str:
+        return (f"created {self.created}, updated {self.updated}, skipped {self.skipped}, "
+                f"rejected {self.rejected}")
 
 
-def _has_bad_bytes(value) -> bool:
-    return isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value)
-
-
-def _geojson_rows(text: str) -> list[tuple[int, dict | None, str]]:
-    if _has_bad_bytes(text):
-        raise RowError("not valid UTF-8 text; save the file as UTF-8")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise RowError(f"not valid GeoJSON: {error}") from error
-    features = doc.get("features") if isinstance(doc, dict) else None
-    if not isinstance(features, list):
-        raise RowError("not a GeoJSON FeatureCollection")
-    rows = []
-    for number, feature in enumerate(features, start=1):
-        if not isinstance(feature, dict):
-            rows.append((number, None, "not a GeoJSON feature"))
-            continue
-        props = {str(k).lower(): v for k, v in (feature.get("properties") or {}).items()}
-        geometry = feature.get("geometry") or {}
-        coords = geometry.get("coordinates") if geometry.get("type") == "Point" else None
-        if isinstance(coords, list) and len(coords) >= 2:
-            props["longitude"], props["latitude"] = coords[0], coords[1]
-        if "id" in feature and "source_id" not in props and "id" not in props:
-            props["id"] = feature["id"]
-        rows.append((number, {k: "" if v is None else v for k, v in props.items()}, ""))
-    return rows
-
-
-def clean_row(fields: dict, by_category: dict[str, AssetCategory]) -> dict:
-    """Validate one imported row into Asset attributes; raise RowError with the reason."""
-    out: dict = {}
-    name = str(fields.get("name", "")).strip()
-    if not name:
-        raise RowError("missing name")
-    source = str(fields.get("source_id") or fields.get("id") or "").strip()
-    if not source:
-        raise RowError("missing source_id (or id), needed to import twice without duplicates")
-    out["source_id"] = source
-    out["name"] = name
-    key = str(fields.get("category", "")).strip().lower()
-    category = by_category.get(key)
-    if category is None:
-        slugs = ", ".join(sorted({c.slug for c in by_category.values()}))
-        raise RowError(f"unknown category {key!r}; use one of: {slugs}")
-    out["category_id"] = category.id
-    for name_ in ("description", "address_1", "city", "postal_code", "email", "phone", "url",
-                  "opening_hours", "accessibility", "audience", "run_by"):
-        value = str(fields.get(name_, "") or "").strip()
-        if len(value) > TEXT_LIMITS[name_]:
-            raise RowError(f"{name_} is longer than {TEXT_LIMITS[name_]} characters")
-        out[name_] = value
-    if out["url"] and not out["url"].lower().startswith(("http://", "https://")):
-        raise RowError("url must start with http:// or https://")
-    lat, lon = fields.get("latitude", ""), fields.get("longitude", "")
-    if str(lat).strip() == "" and str(lon).strip() == "":
-        out["latitude"] = out["longitude"] = None
-    else:
-        try:
-            lat, lon = float(lat), float(lon)
-        except (TypeError, ValueError) as error:
-            raise RowError(f"bad coordinates {lat!r}, {lon!r}") from error
-        if not valid_point(lat, lon):
-            raise RowError(f"bad coordinates {lat}, {lon} (latitude −90…90, longitude −180…180)")
-        out["latitude"], out["longitude"] = lat, lon
-    if out["latitude"] is None and not (out["address_1"] or out["postal_code"]):
-        raise RowError("no coordinates and no address to find it by")
-    for flag in ("open_to_all", "step_free"):
-        raw = str(fields.get(flag, "") or "").strip().lower()
-        out[flag] = raw in TRUE if raw else flag == "open_to_all"
-    return out
-
-
-def import_assets(rows: list[tuple[int, dict | None, str]], by_id: int | None,
+def import_assets(rows: list[sources.Prepared], by_id: int | None, *,
+                  import_id: int | None = None, dry_run: bool = False,
                   progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Create or update published assets by source id; one bad row never stops the rest."""
+    """Create or update published assets by source id; one bad row never stops the rest.
+
+    ``dry_run``: the same work and the same report, then everything is rolled back.
+    """
     report = ImportReport()
-    cats = {}
-    for c in db.session.scalars(select(AssetCategory)):
-        cats[c.slug.lower()] = c
-        cats[c.name.lower()] = c
     seen: dict[str, int] = {}
-    for number, fields, problem in rows:
+    whole = db.session.begin_nested()
+    for row in rows:
         if progress:
             progress(1)
-        if fields is None:
-            report.note(number, "rejected", problem)
+        notes = "; ".join(row.notes)
+        if row.values is None:
+            report.note(row.number, "rejected", row.problem)
             continue
-        try:
-            values = clean_row(fields, cats)
-        except RowError as error:
-            report.note(number, "rejected", str(error))
-            continue
+        values = row.values
         source = values["source_id"]
         if source in seen:
-            report.note(number, "skipped", f"same source_id as row {seen[source]}")
+            report.note(row.number, "skipped", f"same id as row {seen[source]}")
             continue
-        seen[source] = number
+        seen[source] = row.number
         try:
             with db.session.begin_nested():  # a failing row rolls back alone
                 existing = db.session.scalar(select(Asset).where(Asset.source_id == source))
                 if existing is None:
                     asset = Asset(status=AssetStatus.PUBLISHED, approved_by_id=by_id,
-                                  confirmed_at=utcnow(), **values)
+                                  confirmed_at=utcnow(), import_id=import_id, **values)
                     _geocode_state_for_import(asset)
                     db.session.add(asset)
                     outcome = "created"
                 else:
                     changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
+                    if existing.status == AssetStatus.ARCHIVED:  # imported again: back
+                        changed["status"] = AssetStatus.PUBLISHED
                     if not changed:
-                        report.note(number, "skipped", "unchanged")
+                        report.note(row.number, "skipped", "unchanged")
                         continue
                     for k, v in changed.items():
                         setattr(existing, k, v)
@@ -223,11 +130,104 @@ def import_assets(rows: list[tuple[int, dict | None, str]], by_id: int | None,
                     outcome = "updated"
                 db.session.flush()
         except Exception as error:  # noqa: BLE001 - report the row, keep importing
-            report.note(number, "rejected", f"could not be saved: {type(error).__name__}")
+            report.note(row.number, "rejected", f"could not be saved: {type(error).__name__}")
             continue
-        report.note(number, outcome)
-    db.session.commit()
+        report.note(row.number, outcome, notes)
+    if dry_run:
+        whole.rollback()
+        report.lines = [line.replace(": created", ": would be created")
+                        .replace(": updated", ": would be updated") for line in report.lines]
+    else:
+        whole.commit()
+        db.session.commit()
     return report
+
+
+def import_area() -> tuple[float, float, float, float] | None:
+    """Where this install's assets should be: the configured study area, else the current
+    bank's area, else the neighbourhoods', else around the assets already published."""
+    from flask import current_app
+    from sqlalchemy import func
+
+    from ..models import Neighbourhood
+    from ..tenancy import current_bank
+
+    configured = current_app.config.get("TIMEBANK_AREA_BBOX")
+    if configured:
+        return tuple(configured)
+    bank = current_bank()
+    if bank is not None and bank.min_lon is not None:
+        return (bank.min_lon, bank.min_lat, bank.max_lon, bank.max_lat)
+    for table, lon, lat, lon2, lat2 in (
+            (Neighbourhood, Neighbourhood.min_lon, Neighbourhood.min_lat,
+             Neighbourhood.max_lon, Neighbourhood.max_lat),
+            (Asset, Asset.longitude, Asset.latitude, Asset.longitude, Asset.latitude)):
+        box = db.session.execute(select(func.min(lon), func.min(lat), func.max(lon2),
+                                        func.max(lat2)).select_from(table)
+                                 .where(lat.isnot(None))).one()
+        if box[0] is not None:
+            return tuple(box)
+    return None
+
+
+def read_category_map(data: bytes) -> dict[str, str]:
+    """A two-column CSV: the value in the file, the category it means."""
+    text, _encoding = sources.decode(data)
+    mapping = {}
+    for cells in csv.reader(io.StringIO(text, newline="")):
+        if len(cells) >= 2 and cells[0].strip() and cells[1].strip():
+            mapping[cells[0].strip()] = cells[1].strip()
+    return mapping
+
+
+def prepare_file(data: bytes, filename: str,
+                 options: sources.Options) -> sources.Preparation:
+    """Read and prepare a register file (raises sources.SourceError for an unreadable one)."""
+    from .register import categories
+
+    source = sources.read_source(data, filename)
+    return sources.prepare(source, options, categories(), import_area())
+
+
+def import_file(data: bytes, filename: str, options: sources.Options, by_id: int | None, *,
+                dry_run: bool = False, progress=None,
+                record: AssetImport | None = None) -> tuple[sources.Preparation, ImportReport]:
+    """Read, prepare and import a file; keep the report on ``record`` (or a new one)."""
+    prepared = prepare_file(data, filename, options)
+    if not dry_run:
+        if record is None:
+            record = AssetImport(filename=filename[:200], by_id=by_id)
+            db.session.add(record)
+        record.settings = {"mapping": options.mapping, "category_map": options.category_map,
+                           "default_category": options.default_category, "crs": options.crs}
+        db.session.flush()
+    report = import_assets(prepared.rows, by_id, import_id=record.id if record else None,
+                           dry_run=dry_run, progress=progress)
+    if not dry_run:
+        record = db.session.merge(record)
+        record.status, record.imported_at, record.data = "imported", utcnow(), None
+        record.created, record.updated = report.created, report.updated
+        record.skipped, record.rejected = report.skipped, report.rejected
+        record.report = "\n".join([*prepared.notes, *(f"category “{k}”: {v}" for k, v in
+                                                       prepared.category_values.items()),
+                                    *report.lines])
+        db.session.commit()
+    return prepared, report
+
+
+def archive_import(record: AssetImport, by_id: int | None) -> int:
+    """Archive every asset this import created (they stay in the database, off the map)."""
+    from ..models.audit import record as audit
+
+    count = 0
+    for asset in db.session.scalars(select(Asset).where(Asset.import_id == record.id,
+                                                        Asset.status == AssetStatus.PUBLISHED)):
+        asset.status = AssetStatus.ARCHIVED
+        count += 1
+    record.status = "archived"
+    audit(by_id, "asset_import.archive", "asset_import", record.id, assets=count)
+    db.session.commit()
+    return count
 
 
 def _geocode_state_for_import(asset: Asset) -> None:

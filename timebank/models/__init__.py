@@ -1,6 +1,14 @@
 """Models, one module per aggregate. Import them here so Alembic sees every table."""
 
-from .assets import Asset, AssetCategory, AssetReview, AssetStatus, GeocodeState
+from .assets import (
+    Asset,
+    AssetCategory,
+    AssetImport,
+    AssetReview,
+    AssetStatus,
+    GeocodeState,
+    Neighbourhood,
+)
 from .audit import AuditEvent
 from .banks import Bank, BankRole, CouncilArea, Membership
 from .geo import GeocodeCache
@@ -15,6 +23,7 @@ __all__ = [
     "AccountKind",
     "Asset",
     "AssetCategory",
+    "AssetImport",
     "AssetReview",
     "AssetStatus",
     "AuditEvent",
@@ -39,6 +48,7 @@ __all__ = [
     "ExchangeStatus",
     "Member",
     "MemberStatus",
+    "Neighbourhood",
     "Outcome",
     "Role",
 ]

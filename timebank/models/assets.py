@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -89,12 +89,54 @@ class Asset(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # When someone last said it is still there (a review or a coordinator's check).
     confirmed_at: Mapped[datetime | None]
+    # The import that created it (an import's assets can be archived together).
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("asset_import.id"), index=True)
 
     category: Mapped[AssetCategory] = relationship("AssetCategory", lazy="joined")
 
     @property
     def address(self) -> str:
         return ", ".join(p for p in (self.address_1, self.city, self.postal_code) if p)
+
+
+class AssetImport(db.Model):
+    """One file brought in, in the browser or from the command line: what was done with it,
+    row by row. The file is kept until it is imported, for the preview."""
+
+    __tablename__ = "asset_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # preview (uploaded, not yet imported) → imported → archived
+    status: Mapped[str] = mapped_column(String(10), default="preview")
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)  # mapping, categories, crs
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[str] = mapped_column(Text, default="")
+    imported_at: Mapped[datetime | None]
+
+    by: Mapped[Member | None] = relationship("Member", lazy="joined")
+
+
+class Neighbourhood(db.Model):
+    """A named area (ward, neighbourhood) from a boundary file: gap tables and asset lists
+    name it instead of a grid code."""
+
+    __tablename__ = "neighbourhood"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    geometry: Mapped[str] = mapped_column(Text)  # GeoJSON, WGS84
+    min_lon: Mapped[float] = mapped_column(Float)
+    min_lat: Mapped[float] = mapped_column(Float)
+    max_lon: Mapped[float] = mapped_column(Float)
+    max_lat: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AssetReview(db.Model):

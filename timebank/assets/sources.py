@@ -1,0 +1,510 @@
+"""Reading other people's asset registers: forgiving in what it accepts.
+
+A council's spreadsheet rarely has our column names, our categories, WGS84
+coordinates or ids. This module turns a CSV or GeoJSON file into rows ready to
+store, saying what it did: the encoding it read, the columns it used, the
+categories it mapped, the coordinate system it converted from, coordinates it
+found swapped, ids it made. ``files.import_assets`` then stores them strictly.
+
+Rules a newcomer should know:
+
+- Columns: common headers are recognised (``HEADERS``); ``mapping`` overrides them.
+- Categories: by slug, name, singular or plural, any case, the ABCD words of the
+  design ("association", "physical space"…), then the file's own category map,
+  then a default; anything else is refused, never guessed.
+- Coordinates: WGS84 unless a CRS is given (``--crs EPSG:27700``) or the file says
+  so (a GeoJSON ``crs`` member); easting/northing columns mean British National Grid.
+  Polygons and lines become a representative point inside them.
+- A file whose latitude and longitude are the wrong way round (most points fall in
+  the area only when swapped) is swapped back, with a note.
+- Ids: a file without them gets ``<file name>:<hash of the name and the position
+  rounded to about 10 m>`` (or of the name and address when there is no position),
+  so importing the same file again updates instead of duplicating.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from ..models import AssetCategory
+
+# Our fields, and the headers (normalised: lower case, words joined by one space)
+# that mean them in registers we have seen.
+HEADERS: dict[str, tuple[str, ...]] = {
+    "source_id": ("source id", "id", "uprn", "asset code", "asset id", "asset ref",
+                  "asset reference", "reference", "ref", "site id", "site ref", "property ref",
+                  "property reference", "code"),
+    "name": ("name", "title", "site name", "asset name", "property name", "premises name",
+             "organisation name", "organization name", "venue", "site"),
+    "description": ("description", "desc", "details", "summary", "about", "notes"),
+    "category": ("category", "type", "asset type", "kind", "class", "classification",
+                 "abcd category", "category name", "asset category"),
+    "address": ("address", "address 1", "site address", "street address", "address line 1",
+                "property address", "street", "full address"),
+    "city": ("city", "town", "locality"),
+    "postal_code": ("postcode", "post code", "postal code", "zip", "zipcode"),
+    "latitude": ("latitude", "lat", "wgs84 latitude", "lat wgs84"),
+    "longitude": ("longitude", "lon", "lng", "long", "wgs84 longitude", "lon wgs84"),
+    "x": ("easting", "eastings", "x", "geox", "x coordinate", "bng x", "grid x"),
+    "y": ("northing", "northings", "y", "geoy", "y coordinate", "bng y", "grid y"),
+    "contact": ("contact", "contact details", "contact info"),
+    "email": ("email", "e mail", "email address", "contact email"),
+    "phone": ("phone", "telephone", "tel", "phone number", "contact phone"),
+    "url": ("url", "website", "web", "web site", "link", "homepage"),
+    "opening_hours": ("opening hours", "hours", "opening times", "open"),
+    "accessibility": ("accessibility", "access", "access information"),
+    "audience": ("audience", "who for", "for whom"),
+    "run_by": ("run by", "organisation", "organization", "owner", "managed by", "operator"),
+    "open_to_all": ("open to all",),
+    "step_free": ("step free", "step free access"),
+}
+FIELDS = tuple(HEADERS)
+# Easting/northing headers say British National Grid without anyone having to.
+BNG = "EPSG:27700"
+WGS84 = "EPSG:4326"
+# The words of the design (``../shared/DESIGN.md``) for each ABCD category.
+CATEGORY_WORDS = {
+    "associations": ("association", "associations and groups", "group", "club",
+                     "community group"),
+    "institutions": ("institution",),
+    "physical": ("physical space", "physical", "space", "place"),
+    "economy": ("local economy", "economy", "economic", "business"),
+    "culture": ("culture and heritage", "culture", "heritage"),
+    "services": ("service",),
+}
+
+
+class SourceError(ValueError):
+    """The file as a whole cannot be read; the message says why."""
+
+
+def normalise(text: object) -> str:
+    """Lower case, '&' as 'and', any run of other characters as one space."""
+    words = re.sub(r"[^0-9a-z]+", " ", str(text).casefold().replace("&", " and "))
+    return " ".join(words.split())
+
+
+def singular(text: str) -> str:
+    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+                    for w in text.split())
+
+
+# -- reading the file ------------------------------------------------------------------
+
+
+@dataclass
+class RawRow:
+    number: int  # the spreadsheet's row number (header is row 1), or the feature's
+    values: dict[str, str]  # by the file's own column names
+    point: tuple[float, float] | None = None  # (x, y) from a GeoJSON geometry
+    problem: str = ""
+
+
+@dataclass
+class Source:
+    kind: str  # "csv" or "geojson"
+    encoding: str
+    columns: list[str]
+    rows: list[RawRow]
+    crs: str = ""  # what the file itself says
+    filename: str = ""
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text and the name of the encoding it was read in."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "UTF-16"
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "UTF-8 with BOM"
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:  # spreadsheets saved on Windows
+        return data.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "Latin-1"
+
+
+def read_source(data: bytes, filename: str) -> Source:
+    text, encoding = decode(data)
+    if filename.lower().endswith((".geojson", ".json")) or text.lstrip().startswith("{"):
+        return _geojson(text, encoding, filename)
+    return _csv(text, encoding, filename)
+
+
+def _csv(text: str, encoding: str, filename: str) -> Source:
+    sample = text[:20000]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise SourceError("the file is empty") from None
+    except csv.Error as error:
+        raise SourceError(f"not a readable CSV file: {error}") from None
+    columns = [h.strip() for h in header]
+    if len([c for c in columns if c]) < 2:
+        raise SourceError("the first line should name the columns (at least two)")
+    rows = []
+    try:
+        for number, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            rows.append(RawRow(number, {col: (cells[i].strip() if i < len(cells) else "")
+                                        for i, col in enumerate(columns) if col}))
+    except csv.Error as error:
+        raise SourceError(f"not a readable CSV file: {error}") from None
+    return Source("csv", encoding, [c for c in columns if c], rows, filename=filename)
+
+
+def _geojson(text: str, encoding: str, filename: str) -> Source:
+    from shapely.geometry import shape
+
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SourceError(f"not valid GeoJSON: {error}") from None
+    features = doc.get("features") if isinstance(doc, dict) else None
+    if not isinstance(features, list):
+        raise SourceError("not a GeoJSON FeatureCollection")
+    crs = ""
+    named = ((doc.get("crs") or {}).get("properties") or {}).get("name", "")
+    if isinstance(named, str) and named:
+        code = re.search(r"EPSG:{1,2}(\d+)", named) or re.search(r"(CRS84)", named)
+        crs = WGS84 if code and code.group(1) == "CRS84" else (f"EPSG:{code.group(1)}"
+                                                               if code else named)
+    rows, columns = [], []
+    for number, feature in enumerate(features, start=1):
+        if not isinstance(feature, dict):
+            rows.append(RawRow(number, {}, problem="not a GeoJSON feature"))
+            continue
+        props = {str(k): "" if v is None else str(v)
+                 for k, v in (feature.get("properties") or {}).items()}
+        if "id" in feature and not any(normalise(k) == "id" for k in props):
+            props["id"] = str(feature["id"])
+        for key in props:
+            if key not in columns:
+                columns.append(key)
+        point, problem = None, ""
+        geometry = feature.get("geometry")
+        if geometry:
+            try:
+                spot = shape(geometry)
+                spot = spot if spot.geom_type == "Point" else spot.representative_point()
+                point = (float(spot.x), float(spot.y))
+            except Exception as error:  # noqa: BLE001 - shapely raises several kinds
+                problem = f"its geometry cannot be read ({type(error).__name__})"
+        rows.append(RawRow(number, props, point, problem))
+    return Source("geojson", encoding, columns, rows, crs, filename)
+
+
+def detect_mapping(columns: list[str]) -> dict[str, str]:
+    """Our field → the file's column, from the headers we recognise."""
+    by_header = {normalise(c): c for c in columns}
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+    for name, headers in HEADERS.items():
+        for header in headers:
+            column = by_header.get(header)
+            if column and column not in used:
+                mapping[name] = column
+                used.add(column)
+                break
+    return mapping
+
+
+# -- categories ----------------------------------------------------------------------------
+
+
+def category_lookup(categories: list[AssetCategory]) -> dict[str, AssetCategory]:
+    """Every spelling we accept without being told: slug, name, the design's words, each
+    singular and plural, any case."""
+    lookup: dict[str, AssetCategory] = {}
+    for category in categories:
+        words = {category.slug, category.name, *CATEGORY_WORDS.get(category.slug, ())}
+        for word in words:
+            key = normalise(word)
+            for form in (key, singular(key), key + "s"):
+                lookup.setdefault(form, category)
+    return lookup
+
+
+# -- preparing rows ---------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    mapping: dict[str, str] = field(default_factory=dict)  # overrides: field → column
+    category_map: dict[str, str] = field(default_factory=dict)  # source value → slug or name
+    default_category: str = ""
+    crs: str = ""
+
+
+@dataclass
+class Prepared:
+    number: int
+    values: dict | None  # Asset attributes, or None when refused
+    problem: str = ""
+    notes: list[str] = field(default_factory=list)
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Preparation:
+    rows: list[Prepared]
+    mapping: dict[str, str]
+    crs: str
+    notes: list[str]  # about the whole file
+    category_values: dict[str, str]  # each source category value → how it was mapped
+
+
+TEXT_LIMITS = {"name": 200, "description": 5000, "address_1": 200, "city": 100,
+               "postal_code": 20, "email": 254, "phone": 40, "url": 300, "opening_hours": 300,
+               "accessibility": 2000, "audience": 300, "run_by": 200, "source_id": 100}
+TRUE = {"1", "true", "yes", "y", "t"}
+
+
+def _number(value: str) -> float | None:
+    text = (value or "").strip()
+    if text.count(",") == 1 and "." not in text:  # a decimal comma
+        text = text.replace(",", ".")
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def prepare(source: Source, options: Options, categories: list[AssetCategory],
+            area: tuple[float, float, float, float] | None) -> Preparation:
+    """Every row as the Asset values it will be stored with, or the reason it cannot be.
+
+    ``area``: (min_lon, min_lat, max_lon, max_lat) the bank works in, or None; used to
+    spot swapped coordinates and to refuse positions far outside it.
+    """
+    mapping = {**detect_mapping(source.columns),
+               **{k: v for k, v in options.mapping.items() if v}}
+    unknown = [f"{k}={v}" for k, v in options.mapping.items()
+               if v and (k not in FIELDS or v not in source.columns)]
+    if unknown:
+        raise SourceError("unknown field or column in the mapping: " + ", ".join(unknown))
+    notes = [f"read as {source.encoding}"]
+    crs = _crs(source, options, mapping, notes)
+    points = _points(source, mapping, crs)
+    swapped = _swapped(points, area, crs)
+    if swapped:
+        notes.append("latitude and longitude were the wrong way round in this file; "
+                      "swapped back")
+    lookup = category_lookup(categories)
+    by_slug = {c.slug: c for c in categories}
+    explicit = {normalise(k): v for k, v in options.category_map.items()}
+    default = _category(options.default_category, lookup, by_slug) \
+        if options.default_category else None
+    if options.default_category and default is None:
+        raise SourceError(f"unknown default category {options.default_category!r}")
+    category_values: dict[str, str] = {}
+    stem = re.sub(r"[^a-z0-9]+", "-", PurePath(source.filename or "file").stem.casefold())
+    stem = stem.strip("-") or "file"
+    rows = []
+    for raw, point in zip(source.rows, points, strict=True):
+        row = Prepared(raw.number, None, raw=raw.values)
+        if raw.problem:
+            row.problem = raw.problem
+            rows.append(row)
+            continue
+        try:
+            row.values = _clean(raw, mapping, point, swapped, area, stem, row.notes)
+            row.values["category_id"] = _row_category(
+                raw.values.get(mapping.get("category", ""), ""), lookup, by_slug, explicit,
+                default, category_values).id
+        except SourceError as error:
+            row.values, row.problem = None, str(error)
+        rows.append(row)
+    if "source_id" not in mapping:
+        notes.append("the file has no id column: ids are made from the file name and each "
+                     "row's name and position, so import it under the same name next time")
+    return Preparation(rows, mapping, crs, notes, category_values)
+
+
+def _crs(source: Source, options: Options, mapping: dict[str, str], notes: list[str]) -> str:
+    crs = (options.crs or source.crs or "").strip().upper()
+    if not crs and "latitude" not in mapping and ("x" in mapping or source.kind == "geojson"):
+        x_header = normalise(mapping.get("x", ""))
+        if x_header in ("easting", "eastings"):
+            crs = BNG
+        elif "x" in mapping or source.kind == "geojson":
+            sample = _points(source, mapping, "")[:50]
+            if any(p and (abs(p[0]) > 180 or abs(p[1]) > 90) for p in sample):
+                crs = BNG  # metres, not degrees: in this country, the National Grid
+                notes.append("coordinates are in metres with no system named: read as "
+                             "British National Grid (EPSG:27700); say --crs otherwise")
+    if crs and crs != WGS84:
+        try:
+            _transformer(crs)
+        except Exception as error:  # noqa: BLE001 - pyproj's errors are many
+            raise SourceError(f"unknown coordinate system {crs!r}: {error}") from None
+        notes.append(f"coordinates converted from {crs} to WGS84")
+    return crs or WGS84
+
+
+_TRANSFORMERS: dict[str, object] = {}
+
+
+def _transformer(crs: str):
+    from pyproj import Transformer
+
+    if crs not in _TRANSFORMERS:
+        _TRANSFORMERS[crs] = Transformer.from_crs(crs, WGS84, always_xy=True)
+    return _TRANSFORMERS[crs]
+
+
+def _points(source: Source, mapping: dict[str, str], crs: str) -> list:
+    """(longitude, latitude) in WGS84 for each row, or None; not yet checked or swapped."""
+    out = []
+    for raw in source.rows:
+        if raw.point is not None:
+            x, y = raw.point
+        elif "latitude" in mapping and "longitude" in mapping:
+            y, x = (_number(raw.values.get(mapping["latitude"], "")),
+                    _number(raw.values.get(mapping["longitude"], "")))
+        elif "x" in mapping and "y" in mapping:
+            x, y = (_number(raw.values.get(mapping["x"], "")),
+                    _number(raw.values.get(mapping["y"], "")))
+        else:
+            x = y = None
+        if x is None or y is None:
+            out.append(None)
+            continue
+        if crs and crs != WGS84:
+            try:
+                x, y = _transformer(crs).transform(x, y)
+            except Exception:  # noqa: BLE001 - a point the projection cannot take
+                out.append(None)
+                continue
+            if not (math.isfinite(x) and math.isfinite(y)):
+                out.append(None)
+                continue
+        out.append((x, y))
+    return out
+
+
+def _inside(point, area) -> bool:
+    min_lon, min_lat, max_lon, max_lat = area
+    return min_lon <= point[0] <= max_lon and min_lat <= point[1] <= max_lat
+
+
+def _swapped(points: list, area, crs: str) -> bool:
+    """Are this file's coordinates the wrong way round? Judged on the whole file."""
+    if crs != WGS84:
+        return False
+    found = [p for p in points if p is not None]
+    if not found:
+        return False
+    if area is not None:
+        as_given = sum(_inside(p, area) for p in found)
+        turned = sum(_inside((p[1], p[0]), area) for p in found)
+        return turned > as_given and turned * 2 >= len(found)
+    # No area known: only impossible latitudes give it away.
+    return any(abs(p[1]) > 90 for p in found) and all(abs(p[0]) <= 90 for p in found)
+
+
+def _text(raw: RawRow, mapping: dict[str, str], name: str) -> str:
+    column = mapping.get(name)
+    return (raw.values.get(column, "") if column else "").strip()
+
+
+def _clean(raw: RawRow, mapping, point, swapped: bool, area, stem: str,
+           notes: list[str]) -> dict:
+    out: dict = {}
+    for name, attribute in (("description", "description"), ("address", "address_1"),
+                            ("city", "city"), ("postal_code", "postal_code"),
+                            ("email", "email"), ("phone", "phone"), ("url", "url"),
+                            ("opening_hours", "opening_hours"),
+                            ("accessibility", "accessibility"), ("audience", "audience"),
+                            ("run_by", "run_by")):
+        out[attribute] = _text(raw, mapping, name)
+    contact = _text(raw, mapping, "contact")
+    if contact:
+        if "@" in contact and not out["email"]:
+            out["email"] = contact
+        elif re.fullmatch(r"[+\d][\d ()-]{5,}", contact) and not out["phone"]:
+            out["phone"] = contact
+        elif not out["run_by"]:
+            out["run_by"] = contact
+    name = _text(raw, mapping, "name")
+    if not name:
+        name = ", ".join(filter(None, [out["address_1"], out["city"]])) or out["postal_code"]
+        if not name:
+            raise SourceError("no name, and no address to name it by")
+        notes.append("no name: the address is used as its name")
+    out["name"] = name
+    if out["url"] and not out["url"].lower().startswith(("http://", "https://")):
+        if re.match(r"^www\.", out["url"], re.I):
+            out["url"] = "https://" + out["url"]
+        else:
+            raise SourceError("url must start with http:// or https://")
+    for attribute, limit in TEXT_LIMITS.items():
+        if attribute in out and len(out[attribute]) > limit:
+            raise SourceError(f"{attribute} is longer than {limit} characters")
+    if point is not None:
+        lon, lat = (point[1], point[0]) if swapped else point
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
+            raise SourceError(f"bad coordinates {lat}, {lon}")
+        if area is not None and not _inside((lon, lat), _padded(area)):
+            raise SourceError(f"{lat:.5f}, {lon:.5f} is outside the area this bank covers")
+        out["latitude"], out["longitude"] = lat, lon
+    else:
+        out["latitude"] = out["longitude"] = None
+        if not (out["address_1"] or out["postal_code"]):
+            raise SourceError("no coordinates and no address to find it by")
+    source_id = _text(raw, mapping, "source_id")
+    if not source_id:
+        key = (f"{normalise(name)}|{round(out['latitude'], 4)}|{round(out['longitude'], 4)}"
+               if out["latitude"] is not None
+               else f"{normalise(name)}|{normalise(out['address_1'])}|{out['postal_code']}")
+        source_id = f"{stem}:{hashlib.sha1(key.encode()).hexdigest()[:12]}"  # noqa: S324 - an id, not a secret
+    out["source_id"] = source_id[:TEXT_LIMITS["source_id"]]
+    for flag in ("open_to_all", "step_free"):
+        value = _text(raw, mapping, flag).casefold()
+        out[flag] = value in TRUE if value else flag == "open_to_all"
+    return out
+
+
+def _padded(area, margin: float = 0.05):
+    """The area with a few kilometres' margin: a hall just over the boundary still counts."""
+    min_lon, min_lat, max_lon, max_lat = area
+    return (min_lon - margin, min_lat - margin, max_lon + margin, max_lat + margin)
+
+
+def _category(value: str, lookup, by_slug) -> AssetCategory | None:
+    key = normalise(value)
+    return lookup.get(key) or lookup.get(singular(key)) or by_slug.get(value)
+
+
+def _row_category(value: str, lookup, by_slug, explicit, default, seen: dict) -> AssetCategory:
+    key = normalise(value)
+    if key in explicit:
+        category = _category(explicit[key], lookup, by_slug)
+        how = "by the category map"
+    else:
+        category = _category(value, lookup, by_slug) if key else None
+        how = "by its name"
+    if category is None and default is not None:
+        category, how = default, "by the default category"
+    if category is None:
+        raise SourceError(f"unknown category {value!r}: map it (--category-map) or give a "
+                          "default (--default-category)" if key else
+                          "no category: give a default (--default-category)")
+    seen.setdefault(value or "(none)", f"{category.name} ({how})")
+    return category
