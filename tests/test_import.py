@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from timebank.extensions import db
 from timebank.models import Asset
@@ -35,24 +38,25 @@ def test_csv_import_reports_every_row_and_is_idempotent(app, tmp_path):
     result = run(app, path)
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "created 3, updated 0, skipped 1, rejected 5" in out
-    assert "row 5: skipped (same source_id as row 2)" in out
+    assert "created 5, updated 0, skipped 1, rejected 3" in out, out
+    assert "read as Windows-1252" in out  # one Latin-1 line: the file was saved that way
+    assert "row 5: skipped (same id as row 2)" in out
     assert "row 6: rejected (bad coordinates 123.0, -0.1" in out
     assert "row 7: rejected (bad coordinates 'abc', 'def')" in out
-    assert "row 8: rejected (missing name)" in out
+    assert "row 8: created (no name: the address is used as its name)" in out
     assert "row 9: rejected (unknown category 'castles'" in out
-    assert "row 10: rejected (not valid UTF-8 text" in out
     with app.app_context():
         assets = {a.source_id: a for a in db.session.query(Asset)}
-        assert set(assets) == {"lib-1", "hall-2", "shop-3"}
+        assert set(assets) == {"lib-1", "hall-2", "shop-3", "bad-6", "enc-8"}
+        assert assets["enc-8"].name == "Café Olé" and assets["bad-6"].name == "1 Road, Town"
         assert assets["lib-1"].status == "published" and assets["lib-1"].latitude == 51.501
         assert assets["hall-2"].open_to_all is False
         assert assets["shop-3"].latitude is None and assets["shop-3"].geocode_state == "pending"
         assert assets["shop-3"].category.slug == "economy"
     again = run(app, path)
-    assert "created 0, updated 0, skipped 4, rejected 5" in again.output
+    assert "created 0, updated 0, skipped 6, rejected 3" in again.output
     with app.app_context():
-        assert db.session.query(Asset).count() == 3
+        assert db.session.query(Asset).count() == 5
 
 
 def test_changed_rows_update(app, tmp_path):
@@ -91,10 +95,10 @@ def test_unreadable_file_fails_cleanly(app, tmp_path):
     path.write_text("{not json", encoding="utf-8")
     result = run(app, path)
     assert result.exit_code != 0 and "not valid GeoJSON" in result.output
-    noname = tmp_path / "x.csv"
-    noname.write_text("title,lat\nA,1\n", encoding="utf-8")
-    result = run(app, noname)
-    assert result.exit_code != 0 and "no 'name' column" in result.output
+    one_column = tmp_path / "x.csv"
+    one_column.write_text("just a list\nA\nB\n", encoding="utf-8")
+    result = run(app, one_column)
+    assert result.exit_code != 0 and "should name the columns" in result.output
     with app.app_context():
         assert db.session.query(Asset).count() == 0
 
@@ -108,3 +112,121 @@ def test_export_then_import_round_trip(app, tmp_path):
     assert "2 assets written" in result.output
     again = run(app, out)
     assert "created 0, updated 0, skipped 2, rejected 0" in again.output, again.output
+
+
+# -- real registers' shapes (issue 14) ---------------------------------------------------
+
+REGISTERS = Path(__file__).parent / "fixtures" / "registers"
+AREA = (-0.20, 51.45, -0.05, 51.55)  # the bank's area: central Riverside
+
+
+@pytest.fixture
+def app_config():
+    return {"TIMEBANK_AREA_BBOX": AREA}
+
+
+def imported(app, name: str, *flags: str):
+    result = app.test_cli_runner().invoke(args=["import-assets", str(REGISTERS / name), *flags])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def near(asset, lat: float, lon: float, metres: float = 60) -> bool:
+    from timebank.geo import haversine_km
+
+    return haversine_km(asset.latitude, asset.longitude, lat, lon) * 1000 <= metres
+
+
+def test_a_council_land_register_in_british_national_grid_without_names(app):
+    """Polygons in EPSG:27700 (the file says so), UPRNs, no name field: the address names
+    each site, a category map turns the council's asset types into ours."""
+    flags = ("--category-map", str(REGISTERS / "council_asset_types.csv"))
+    out = imported(app, "council_land_register.geojson", *flags)
+    assert "created 6, updated 0, skipped 0, rejected 0" in out, out
+    assert "coordinates converted from EPSG:27700 to WGS84" in out
+    assert "category “Library” → Institutions (by the category map)" in out
+    with app.app_context():
+        assets = {a.source_id: a for a in db.session.query(Asset)}
+        centre = assets["100023336956"]
+        assert centre.name == "Riverside Community Centre, 1 High Street"
+        assert centre.category.slug == "physical"
+        # BNG 530040, 180040 (inside the polygon) is 51.50433 N, 0.12791 W.
+        assert near(centre, 51.50433, -0.12791)
+        assert assets["100023336960"].category.slug == "economy"
+        assert assets["100023336961"].latitude is not None  # a line: a point on it
+    again = imported(app, "council_land_register.geojson", *flags)
+    assert "created 0, updated 0, skipped 6" in again
+    # The same register as CSV, eastings and northings and no CRS said: the same places.
+    csv_out = imported(app, "council_land_register_bng.csv", *flags)
+    assert "converted from EPSG:27700" in csv_out and "rejected 0" in csv_out
+    with app.app_context():
+        assert db.session.query(Asset).count() == 6  # updated by UPRN, not duplicated
+        assert near(db.session.query(Asset).filter_by(source_id="100023336956").one(),
+                    51.50433, -0.12791)
+
+
+def test_a_towns_places_list_with_latitude_and_longitude_swapped(app):
+    out = imported(app, "town_places_swapped.csv")
+    assert "read as Windows-1252" in out
+    assert "wrong way round in this file; swapped back" in out
+    assert "created 6, updated 0, skipped 0, rejected 0" in out, out
+    with app.app_context():
+        cafe = db.session.query(Asset).filter_by(name="Café Olé").one()
+        assert (round(cafe.latitude, 4), round(cafe.longitude, 4)) == (51.505, -0.129)
+        assert cafe.category.slug == "economy" and cafe.opening_hours == "Mon–Fri 9–5"
+        shed = db.session.query(Asset).filter_by(name="Men’s Shed").one()
+        assert shed.category.slug == "associations"
+        ids = {a.source_id for a in db.session.query(Asset)}
+        assert all(i.startswith("town-places-swapped:") for i in ids)
+    again = imported(app, "town_places_swapped.csv")
+    assert "created 0, updated 0, skipped 6" in again
+    with app.app_context():
+        assert db.session.query(Asset).count() == 6
+
+
+def test_a_list_with_a_bom_duplicate_ids_no_coordinates_and_a_stray(app):
+    out = imported(app, "volunteer_list_bom.csv")
+    assert "read as UTF-8 with BOM" in out
+    assert "row 4: skipped (same id as row 2)" in out
+    assert "row 5: rejected (53.90000, -2.90000 is outside the area" in out
+    assert "created 3, updated 0, skipped 1, rejected 1" in out, out
+    with app.app_context():
+        assets = {a.source_id: a for a in db.session.query(Asset)}
+        assert assets["v1"].name == "Repair Café" and assets["v1"].url.startswith("https://")
+        assert assets["v2"].latitude is None and assets["v2"].geocode_state == "pending"
+    assert "created 0" in imported(app, "volunteer_list_bom.csv")
+
+
+def test_dry_run_says_row_by_row_and_changes_nothing(app):
+    out = imported(app, "town_places_swapped.csv", "--dry-run")
+    assert "row 2: would be created" in out and "dry run, nothing changed" in out
+    with app.app_context():
+        assert db.session.query(Asset).count() == 0
+
+
+def test_unknown_categories_are_refused_never_guessed_and_flags_are_checked(app):
+    out = imported(app, "council_land_register.geojson")
+    assert "rejected 6" in out and "unknown category 'Community Centre'" in out
+    with_default = imported(app, "council_land_register.geojson", "--default-category",
+                            "Physical spaces")
+    assert "created 6" in with_default
+    bad = app.test_cli_runner().invoke(args=[
+        "import-assets", str(REGISTERS / "town_places_swapped.csv"), "--map", "name=Nope"])
+    assert bad.exit_code != 0 and "unknown field or column" in bad.output
+    crs = app.test_cli_runner().invoke(args=[
+        "import-assets", str(REGISTERS / "town_places_swapped.csv"), "--crs", "EPSG:999999"])
+    assert crs.exit_code != 0 and "unknown coordinate system" in crs.output
+
+
+def test_columns_named_by_hand(app, tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text("Ref,Called,What,N,E\nq1,Quaker Meeting House,culture,51.51,-0.11\n",
+                    encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=[
+        "import-assets", str(path), "--map", "source_id=Ref", "--map", "name=Called",
+        "--map", "category=What", "--map", "latitude=N", "--map", "longitude=E"])
+    assert "created 1" in result.output, result.output
+    with app.app_context():
+        house = db.session.query(Asset).one()
+        assert (house.source_id, house.name, house.latitude) == ("q1", "Quaker Meeting House",
+                                                                 51.51)

@@ -166,6 +166,8 @@ def import_area() -> tuple[float, float, float, float] | None:
                                         func.max(lat2)).select_from(table)
                                  .where(lat.isnot(None))).one()
         if box[0] is not None:
+            if table is Asset:  # only what was imported before: a generous margin (~50 km)
+                box = (box[0] - 0.5, box[1] - 0.5, box[2] + 0.5, box[3] + 0.5)
             return tuple(box)
     return None
 

@@ -344,8 +344,8 @@ def _crs(source: Source, options: Options, mapping: dict[str, str], notes: list[
         if x_header in ("easting", "eastings"):
             crs = BNG
         elif "x" in mapping or source.kind == "geojson":
-            sample = _points(source, mapping, "")[:50]
-            if any(p and (abs(p[0]) > 180 or abs(p[1]) > 90) for p in sample):
+            sample = [p for p in _points(source, mapping, "")[:200] if p and p[0] != "bad"]
+            if sum(abs(p[0]) > 180 or abs(p[1]) > 90 for p in sample) * 2 > len(sample):
                 crs = BNG  # metres, not degrees: in this country, the National Grid
                 notes.append("coordinates are in metres with no system named: read as "
                              "British National Grid (EPSG:27700); say --crs otherwise")
@@ -375,14 +375,15 @@ def _points(source: Source, mapping: dict[str, str], crs: str) -> list:
     for raw in source.rows:
         if raw.point is not None:
             x, y = raw.point
-        elif "latitude" in mapping and "longitude" in mapping:
-            y, x = (_number(raw.values.get(mapping["latitude"], "")),
-                    _number(raw.values.get(mapping["longitude"], "")))
-        elif "x" in mapping and "y" in mapping:
-            x, y = (_number(raw.values.get(mapping["x"], "")),
-                    _number(raw.values.get(mapping["y"], "")))
         else:
-            x = y = None
+            pair = (("longitude", "latitude") if "latitude" in mapping and "longitude" in mapping
+                    else ("x", "y") if "x" in mapping and "y" in mapping else None)
+            texts = [raw.values.get(mapping[k], "").strip() for k in pair] if pair else ["", ""]
+            x, y = (_number(t) for t in texts)
+            if (x is None or y is None) and any(texts):
+                # something written, but not numbers: said as latitude, longitude
+                out.append(("bad", texts[::-1] if pair[0] == "longitude" else texts))
+                continue
         if x is None or y is None:
             out.append(None)
             continue
@@ -408,15 +409,17 @@ def _swapped(points: list, area, crs: str) -> bool:
     """Are this file's coordinates the wrong way round? Judged on the whole file."""
     if crs != WGS84:
         return False
-    found = [p for p in points if p is not None]
+    found = [p for p in points if p is not None and p[0] != "bad"]
     if not found:
         return False
     if area is not None:
         as_given = sum(_inside(p, area) for p in found)
         turned = sum(_inside((p[1], p[0]), area) for p in found)
         return turned > as_given and turned * 2 >= len(found)
-    # No area known: only impossible latitudes give it away.
-    return any(abs(p[1]) > 90 for p in found) and all(abs(p[0]) <= 90 for p in found)
+    # No area known: only impossible latitudes (most of them) that swapping makes
+    # possible give it away.
+    return (sum(abs(p[1]) > 90 for p in found) * 2 > len(found)
+            and all(abs(p[0]) <= 90 and abs(p[1]) <= 180 for p in found))
 
 
 def _text(raw: RawRow, mapping: dict[str, str], name: str) -> str:
@@ -457,6 +460,8 @@ def _clean(raw: RawRow, mapping, point, swapped: bool, area, stem: str,
     for attribute, limit in TEXT_LIMITS.items():
         if attribute in out and len(out[attribute]) > limit:
             raise SourceError(f"{attribute} is longer than {limit} characters")
+    if point is not None and point[0] == "bad":
+        raise SourceError("bad coordinates {!r}, {!r}".format(*point[1]))
     if point is not None:
         lon, lat = (point[1], point[0]) if swapped else point
         if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
@@ -469,6 +474,11 @@ def _clean(raw: RawRow, mapping, point, swapped: bool, area, stem: str,
         if not (out["address_1"] or out["postal_code"]):
             raise SourceError("no coordinates and no address to find it by")
     source_id = _text(raw, mapping, "source_id")
+    if not source_id:
+        # GeoJSON features name their ids differently from one to the next.
+        by_header = {normalise(k): v for k, v in raw.values.items() if str(v).strip()}
+        source_id = next((str(by_header[h]).strip() for h in HEADERS["source_id"]
+                          if h in by_header), "")
     if not source_id:
         key = (f"{normalise(name)}|{round(out['latitude'], 4)}|{round(out['longitude'], 4)}"
                if out["latitude"] is not None
