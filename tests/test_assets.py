@@ -320,3 +320,65 @@ def test_anonymous_visitors_do_not_see_reviewers_names(client, app, make):
         db.session.commit()
     page = client.get(f"/assets/{asset_id}").get_data(as_text=True)
     assert "Rev Iewer" not in page and "A resident" in page
+
+
+def test_import_in_the_browser_preview_mapping_import_history_archive(app, client, login_as):
+    """Issue 14: upload → preview → mapping → import → history → archive."""
+    import io
+    from pathlib import Path
+
+    from tests.support import hidden_fields
+    from timebank.models import Asset, AssetImport
+
+    registers = Path(__file__).parent / "fixtures" / "registers"
+    login_as(Role.COORDINATOR)
+    page = client.get("/coordinator/assets/import").get_data(as_text=True)
+    token = hidden_fields(page)["csrf_token"]
+
+    def upload(name: str, data: bytes):
+        return client.post("/coordinator/assets/import", content_type="multipart/form-data",
+                           data={"csrf_token": token, "file": (io.BytesIO(data), name)})
+
+    wrong = upload("notes.txt", b"hello")
+    assert wrong.status_code == 422 and "CSV or GeoJSON" in wrong.get_data(as_text=True)
+    big = upload("big.csv", b"name,category\n" + b"x,physical\n" * 250_000)
+    assert big.status_code in (413, 422)
+    assert "too large" in big.get_data(as_text=True).lower() or "2 MB" in big.get_data(
+        as_text=True)
+    broken = upload("broken.geojson", b"{not json")
+    assert broken.status_code == 422 and "cannot be read" in broken.get_data(as_text=True)
+    response = upload("council_land_register.geojson",
+                      (registers / "council_land_register.geojson").read_bytes())
+    assert response.status_code == 303
+    preview_url = response.headers["Location"]
+    page = client.get(preview_url).get_data(as_text=True)
+    assert "unknown category" in page and "0 rows ready, 6 refused" in page
+    with app.app_context():
+        assert db.session.query(Asset).count() == 0  # a preview changes nothing
+    # Say what the council's asset types mean (HTMX swaps just the preview).
+    form = {"csrf_token": token, "crs": "", "default_category": "physical"}
+    for n, value in enumerate(["Library", "Retail Unit"], start=1):
+        form[f"catv_{n}"], form[f"cat_{n}"] = value, ("institutions" if n == 1 else "economy")
+    swapped = client.post(preview_url, data=form, headers={"HX-Request": "true",
+                                                           "HX-Target": "import-preview"})
+    fragment = swapped.get_data(as_text=True)
+    assert swapped.status_code == 200 and "<html" not in fragment
+    assert "6 rows ready, 0 refused" in fragment and "Riverside Community Centre" in fragment
+    run = client.post(preview_url + "/run", data={"csrf_token": token})
+    assert run.status_code == 303
+    report = client.get(run.headers["Location"]).get_data(as_text=True)
+    assert "6 / 0 / 0 / 0" in report and "converted from EPSG:27700" in report
+    with app.app_context():
+        assert db.session.query(Asset).filter_by(status="published").count() == 6
+        library = db.session.query(Asset).filter_by(source_id="100023336958").one()
+        assert library.category.slug == "institutions"
+        record = db.session.query(AssetImport).one()
+        assert (record.status, record.created, record.data) == ("imported", 6, None)
+    assert "Riverside Community Centre" in client.get("/assets").get_data(as_text=True)
+    history = client.get("/coordinator/assets/import").get_data(as_text=True)
+    assert "council_land_register.geojson" in history and "6 / 0 / 0" in history
+    archived = client.post(run.headers["Location"] + "/archive", data={"csrf_token": token})
+    assert archived.status_code == 303
+    with app.app_context():
+        assert db.session.query(Asset).filter_by(status="published").count() == 0
+    assert "Riverside Community Centre" not in client.get("/assets").get_data(as_text=True)

@@ -83,6 +83,7 @@ RULES: dict[str, Rule] = {
     "exchanges.reverse": Rule(STAFF, "exchanges touching this bank; never their own"),
     "matching.broker": Rule(STAFF, BANK),
     "assets.moderate": Rule(STAFF),
+    "assets.import": Rule(STAFF, "any import (registers are the whole area's)"),
     "bank.contact": Rule(STAFF, "this bank's details"),
     "erasure.confirm": Rule(STAFF, "members of this bank; never their own request"),
     # Running the install.

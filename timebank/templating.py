@@ -51,7 +51,21 @@ def safe_href(value: str | None) -> str:
     return text if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
 
 
+def import_field(name: str) -> str:
+    """An importer field's name as the mapping form shows it."""
+    return {"source_id": _("Id"), "name": _("Name"), "description": _("Description"),
+            "category": _("Category"), "address": _("Address"), "city": _("Town"),
+            "postal_code": _("Postcode"), "latitude": _("Latitude"),
+            "longitude": _("Longitude"), "x": _("Easting (x)"), "y": _("Northing (y)"),
+            "contact": _("Contact"), "email": _("Email"), "phone": _("Phone"),
+            "url": _("Website"), "opening_hours": _("Opening hours"),
+            "accessibility": _("Accessibility"), "audience": _("Who it is for"),
+            "run_by": _("Run by"), "open_to_all": _("Open to all"),
+            "step_free": _("Step-free")}.get(name, name)
+
+
 def register(app: Flask) -> None:
+    app.jinja_env.filters["import_field"] = import_field
     from .members.lookup import member_label
 
     app.jinja_env.globals["member_label"] = member_label

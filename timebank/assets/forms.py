@@ -3,6 +3,7 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     EmailField,
@@ -99,3 +100,8 @@ class GapForm(QueryForm):
     category = SelectField(_l("Kind of asset"), validators=[Optional()])
     distance = IntegerField(_l("Walking distance (metres)"), default=800, validators=[
         Optional(), NumberRange(min=100, max=5000, message=_l("Enter 100 to 5000 metres."))])
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("A CSV or GeoJSON file (up to 2 MB)"),
+                     validators=[FileRequired(message=_l("Choose a file to upload."))])

@@ -22,8 +22,8 @@ from ..htmx import render, render_form
 from ..models import Asset, AssetStatus, GeocodeState
 from ..permissions import allow
 from ..routing import arg_id
-from . import files, maps, register
-from .forms import AssetForm, GapForm, MapFilterForm, RejectForm, ReviewForm
+from . import files, imports, maps, register, sources
+from .forms import AssetForm, GapForm, MapFilterForm, RejectForm, ReviewForm, UploadForm
 
 bp = Blueprint("assets", __name__)
 LIST_PAGE = 50
@@ -306,3 +306,86 @@ def export_geojson():
 def export_csv():
     rows = db.session.scalars(_export_query()).all()
     return csv_response(files.to_csv_chunks(rows), "assets.csv")
+
+
+# -- importing registers in the browser ------------------------------------------------------
+
+
+@bp.route("/coordinator/assets/import", methods=["GET", "POST"])
+@allow("assets.import")
+def import_start():
+    """Upload a register; the history of imports below."""
+    form = UploadForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            record = imports.upload(upload.read(imports.MAX_UPLOAD + 1), upload.filename or "",
+                                    current_user.id)
+        except imports.ImportError_ as error:
+            form.file.errors.append(error.message)
+        else:
+            return redirect(url_for("assets.import_preview", import_id=record.id), 303)
+    return render_form("assets/import.html", form, history=imports.history(),
+                       action_form=ActionForm())
+
+
+def _import_or_404(import_id: int):
+    from ..models import AssetImport
+
+    return db.get_or_404(AssetImport, import_id)
+
+
+@bp.route("/coordinator/assets/import/<int:import_id>", methods=["GET", "POST"])
+@allow("assets.import")
+def import_preview(import_id: int):
+    """The first rows as they will be stored, each with its problem; the mapping form
+    (HTMX refreshes the preview as it changes; without JavaScript, "Update preview")."""
+    record = _import_or_404(import_id)
+    if record.status != "preview":
+        return redirect(url_for("assets.import_report", import_id=record.id), 303)
+    if request.method == "POST":
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        imports.save_settings(record, request.form.to_dict())
+    shown = imports.preview(record)
+    return render("assets/import_preview.html", partial="assets/_import_preview.html",
+                  record=record, preview=shown, rows=imports.PREVIEW_ROWS,
+                  fields=sources.FIELDS, cats=register.categories(),
+                  crs_choices=imports.CRS_CHOICES, options=imports.options_of(record),
+                  action_form=ActionForm())
+
+
+@bp.route("/coordinator/assets/import/<int:import_id>/run", methods=["POST"])
+@allow("assets.import")
+def import_run(import_id: int):
+    record = _import_or_404(import_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        report = imports.run(record, current_user.id)
+    except imports.ImportError_ as error:
+        flash(error.message, "error")
+    except sources.SourceError as error:
+        flash(str(error), "error")
+        return redirect(url_for("assets.import_preview", import_id=record.id), 303)
+    else:
+        flash(_("Imported: %(summary)s.", summary=report.summary), "success")
+    return redirect(url_for("assets.import_report", import_id=record.id), 303)
+
+
+@bp.route("/coordinator/assets/imports/<int:import_id>")
+@allow("assets.import")
+def import_report(import_id: int):
+    return render("assets/import_report.html", record=_import_or_404(import_id),
+                  action_form=ActionForm())
+
+
+@bp.route("/coordinator/assets/imports/<int:import_id>/archive", methods=["POST"])
+@allow("assets.import")
+def import_archive(import_id: int):
+    record = _import_or_404(import_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    count = files.archive_import(record, current_user.id)
+    flash(_("Archived the %(count)s assets this import created.", count=count), "success")
+    return redirect(url_for("assets.import_report", import_id=record.id), 303)
