@@ -149,3 +149,39 @@ def test_map_works_with_only_the_site_reachable(new_page, live_server, app, make
     assert errors == []
     # Only tile images were asked of another host (and refused here, in the browser).
     assert all(url.startswith("https://tile.openstreetmap.org/") for url in foreign), foreign
+
+
+def test_import_a_register_in_the_browser(new_page, live_server, make, app, js):
+    """Issue 14: upload → preview → mapping → import → map, with JavaScript on and off."""
+    from pathlib import Path
+
+    registers = Path(__file__).parent / "fixtures" / "registers"
+    make.member(Role.COORDINATOR, email="coord@example.org")
+    page = new_page(javascript=js)
+    log_in(page, live_server.url, "coord@example.org")
+    page.goto(live_server.url + "/coordinator/assets")
+    page.get_by_role("link", name="Import a register").click()
+    assert_accessible(page)
+    page.get_by_label("A CSV or GeoJSON file").set_input_files(
+        {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"just words"})
+    page.get_by_role("button", name="Upload and preview").click()
+    page.get_by_text("Choose a CSV or GeoJSON file").wait_for()
+    page.get_by_label("A CSV or GeoJSON file").set_input_files(
+        str(registers / "council_land_register.geojson"))
+    page.get_by_role("button", name="Upload and preview").click()
+    page.get_by_text("0 rows ready, 6 refused").wait_for()
+    assert_accessible(page)
+    page.get_by_label("For rows whose category is empty or unknown").select_option(
+        label="Physical spaces")
+    if not js:
+        page.get_by_role("button", name="Update preview").click()
+    page.get_by_text("6 rows ready, 0 refused").wait_for()
+    page.get_by_label("“Library” means").select_option(label="Institutions")
+    if not js:
+        page.get_by_role("button", name="Update preview").click()
+    page.get_by_role("row", name="2 Church Road").get_by_text("Institutions").wait_for()
+    page.get_by_role("button", name="Import 6 rows").click()
+    page.get_by_text("Imported: created 6").wait_for()
+    assert_accessible(page)
+    page.get_by_role("link", name="Asset map").last.click()
+    page.get_by_role("link", name="Riverside Community Centre, 1 High Street").first.wait_for()
