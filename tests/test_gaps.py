@@ -6,6 +6,8 @@ import pytest
 
 from timebank import geo
 from timebank.assets import maps
+from timebank.extensions import db
+from timebank.models import Asset, AssetCategory, Role
 
 # About 1.11 km per 0.01° of latitude.
 ORIGIN = (51.5, -0.1)
@@ -63,3 +65,31 @@ def test_gap_features_are_closed_polygons_for_far_cells_only():
     assert len(collection["features"]) == 5
     ring = collection["features"][0]["geometry"]["coordinates"][0]
     assert ring[0] == ring[-1] and len(ring) == 5
+
+
+def test_neighbourhoods_from_a_projected_boundary_file_name_the_gaps(app, client, login_as):
+    """Issue 14: ward boundaries in British National Grid become named areas; the gap
+    table names them, and the study area is theirs."""
+    from pathlib import Path
+
+    from timebank.models import Neighbourhood
+
+    wards = Path(__file__).parent / "fixtures" / "registers" / "wards_bng.geojson"
+    result = app.test_cli_runner().invoke(args=["import-neighbourhoods", str(wards)])
+    assert result.exit_code == 0, result.output
+    assert "created 2" in result.output and "from EPSG:27700" in result.output
+    again = app.test_cli_runner().invoke(args=["import-neighbourhoods", str(wards)])
+    assert "created 0, updated 2" in again.output
+    with app.app_context():
+        riverside = db.session.query(Neighbourhood).filter_by(name="Riverside Ward").one()
+        assert -0.15 < riverside.min_lon < -0.13 and 51.49 < riverside.min_lat < 51.50
+        category = db.session.query(AssetCategory).first()
+        # One hall at the west edge of Riverside Ward: Hillcrest, to the east, is far.
+        db.session.add(Asset(name="West Hall", status="published", category_id=category.id,
+                             latitude=51.5035, longitude=-0.1430))
+        db.session.commit()
+    login_as(Role.COUNCIL)
+    page = client.get("/assets/gaps?distance=800").get_data(as_text=True)
+    assert "Hillcrest Ward" in page and "square " not in page.split("<tbody>")[1][:300]
+    assert "straight lines, not walking routes" in page
+    assert "Walking distance" not in page

@@ -16,7 +16,7 @@ from .extensions import db
 def register_cli(app: Flask) -> None:
     for command in (create_bank, create_user, check_ledger, seed_demo, seed_categories_cmd,
                     send_mail, send_digests, geocode_pending, import_assets_cmd,
-                    export_assets_cmd, backup_cmd, restore_cmd):
+                    import_neighbourhoods_cmd, export_assets_cmd, backup_cmd, restore_cmd):
         app.cli.add_command(command)
 
 
@@ -227,6 +227,26 @@ def import_assets_cmd(file: str, maps, category_map, default_category, crs, dry_
         if verbose or dry_run or "rejected" in line or "skipped" in line or "(" in line:
             click.echo(line)
     click.echo(("dry run, nothing changed: " if dry_run else "") + report.summary)
+
+
+@click.command("import-neighbourhoods")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--crs", help="Coordinate system of the file, e.g. EPSG:27700.")
+@click.option("--name-field", default="", help="The property holding each area's name.")
+@with_appcontext
+def import_neighbourhoods_cmd(file: str, crs: str, name_field: str) -> None:
+    """Import ward or neighbourhood boundaries (GeoJSON polygons, any CRS) as named areas."""
+    from .assets.neighbourhoods import BoundaryError, import_boundaries
+
+    with open(file, "rb") as fh:
+        data = fh.read()
+    try:
+        created, updated, notes = import_boundaries(data, file, crs or "", name_field)
+    except BoundaryError as error:
+        raise click.ClickException(f"{file}: {error}") from error
+    for note in notes:
+        click.echo(note)
+    click.echo(f"neighbourhoods: created {created}, updated {updated}")
 
 
 @click.command("export-assets")

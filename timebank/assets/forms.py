@@ -98,7 +98,7 @@ class MapFilterForm(QueryForm):
 
 class GapForm(QueryForm):
     category = SelectField(_l("Kind of asset"), validators=[Optional()])
-    distance = IntegerField(_l("Walking distance (metres)"), default=800, validators=[
+    distance = IntegerField(_l("Distance in a straight line (metres)"), default=800, validators=[
         Optional(), NumberRange(min=100, max=5000, message=_l("Enter 100 to 5000 metres."))])
 
 

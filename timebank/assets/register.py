@@ -245,10 +245,14 @@ def review(asset: Asset, by: Member, still_there: bool, welcoming: str, accessib
 
 
 def area_points(configured_bbox, asset_points) -> list[tuple[float, float]]:
-    """The area studied: the configured bbox if set, else around every published asset.
+    """The area studied: the configured bbox if set, else the neighbourhoods', else around
+    every published asset.
 
     Never members' locations: their outermost points would show where people live.
     """
+    from .neighbourhoods import union_bbox
+
+    configured_bbox = configured_bbox or union_bbox()  # else all the neighbourhoods
     if configured_bbox:
         min_lon, min_lat, max_lon, max_lat = configured_bbox
         return [(min_lat, min_lon), (max_lat, max_lon)]

@@ -22,7 +22,7 @@ from ..htmx import render, render_form
 from ..models import Asset, AssetStatus, GeocodeState
 from ..permissions import allow
 from ..routing import arg_id
-from . import files, imports, maps, register, sources
+from . import files, imports, maps, neighbourhoods, register, sources
 from .forms import AssetForm, GapForm, MapFilterForm, RejectForm, ReviewForm, UploadForm
 
 bp = Blueprint("assets", __name__)
@@ -107,9 +107,11 @@ def index():
             query.with_only_columns(*MAP_COLUMNS).order_by(Asset.name, Asset.id)).all()
     start = arg_id("start") or 0
     listed = rows[start : start + LIST_PAGE]
+    places = neighbourhoods.names_for([(a.latitude, a.longitude) if a.latitude is not None
+                                       else (91.0, 0.0) for a in listed])
     args = {k: v for k, v in request.args.items() if k in FILTER_KEYS and v}
     ctx = dict(form=form, cats=cats, cat_names={c.id: c.name for c in cats}, rows=rows,
-               listed=listed, start=start, args=args,
+               listed=list(zip(listed, places, strict=True)), start=start, args=args,
                page_size=LIST_PAGE, map_data=_map_data(rows, cats))
     hx = getattr(request, "htmx", None)
     if hx and not hx.boosted and hx.target == "asset-results":
@@ -265,9 +267,13 @@ def gaps():
     parts = _map_parts(gaps=maps.gap_features(cells, distance),
                        fit=((bbox[0], bbox[1]), (bbox[2], bbox[3])) if bbox else None)
     cats = register.categories()
+    named = list(zip(gap_cells, neighbourhoods.names_for([c.centre for c in gap_cells]),
+                     strict=True))
+    if neighbourhoods.union_bbox() and not current_app.config.get("TIMEBANK_AREA_BBOX"):
+        named = [(cell, place) for cell, place in named if place]  # the area is theirs
     return render("assets/gaps.html", form=form, parts=parts, cells=cells,
-                  gap_cells=gap_cells[:100], gap_count=len(gap_cells), distance=distance,
-                  cats=cats, map_data=_map_data(rows, cats))
+                  gap_cells=named[:100], gap_count=len(named),
+                  distance=distance, cats=cats, map_data=_map_data(rows, cats))
 
 
 def _bbox_arg():

@@ -351,7 +351,7 @@ def _crs(source: Source, options: Options, mapping: dict[str, str], notes: list[
                              "British National Grid (EPSG:27700); say --crs otherwise")
     if crs and crs != WGS84:
         try:
-            _transformer(crs)
+            transformer(crs)
         except Exception as error:  # noqa: BLE001 - pyproj's errors are many
             raise SourceError(f"unknown coordinate system {crs!r}: {error}") from None
         notes.append(f"coordinates converted from {crs} to WGS84")
@@ -361,7 +361,7 @@ def _crs(source: Source, options: Options, mapping: dict[str, str], notes: list[
 _TRANSFORMERS: dict[str, object] = {}
 
 
-def _transformer(crs: str):
+def transformer(crs: str):
     from pyproj import Transformer
 
     if crs not in _TRANSFORMERS:
@@ -389,7 +389,7 @@ def _points(source: Source, mapping: dict[str, str], crs: str) -> list:
             continue
         if crs and crs != WGS84:
             try:
-                x, y = _transformer(crs).transform(x, y)
+                x, y = transformer(crs).transform(x, y)
             except Exception:  # noqa: BLE001 - a point the projection cannot take
                 out.append(None)
                 continue
