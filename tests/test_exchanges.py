@@ -347,3 +347,14 @@ def test_two_members_with_one_name_are_offered_to_choose_from(app, client, make,
     with app.app_context():
         exchange = db.session.query(Exchange).one()
         assert exchange.receiver.member_id == second
+
+
+def test_a_name_with_an_accented_capital_can_be_typed_without_javascript(app, client, make,
+                                                                         login_as):
+    """Found by review: SQLite's lower() knew only ASCII, so "Élodie" never matched."""
+    login_as()
+    elodie = make.member(name="Élodie Durand")
+    response = submit(client, "/exchanges/new", record_form("élodie durand"))
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.query(Exchange).one().receiver.member_id == elodie

@@ -304,3 +304,66 @@ def test_the_workbench_filters_and_introduces_anyone_with_a_note(app, client, ma
         match = db.session.query(Match).one()
         assert (match.helper_id, match.note) == (anyone, "Zara has a hedge trimmer")
     assert 'href="/coordinator/members/' in page
+
+
+def test_answering_again_after_a_decline_reopens_the_conversation(app, client, make):
+    """Found by review: a second "I can help" after a declined one was a 500 (one match per
+    request and helper); and a suspended owner's listing could still be answered."""
+    from datetime import date, timedelta
+
+    from tests.support import get, login, submit
+    from timebank.extensions import db
+    from timebank.models import Category, Listing, Match, Membership
+
+    owner = make.member(name="Olga Owner", email="olga@example.org")
+    make.member(name="Rhys Responder", email="rhys@example.org")
+    with app.app_context():
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+        request = Listing(member_id=owner, kind="request", category_id=garden, title="Hedge",
+                          expires_on=date.today() + timedelta(days=9))
+        db.session.add(request)
+        db.session.commit()
+        request_id = request.id
+    login(client, "rhys@example.org")
+    first = submit(client, f"/listings/{request_id}/respond", {}, page=f"/listings/{request_id}")
+    login(client, "olga@example.org")
+    submit(client, first.headers["Location"] + "/decline", {}, page=first.headers["Location"])
+    login(client, "rhys@example.org")
+    again = submit(client, f"/listings/{request_id}/respond", {"message": "Still keen"},
+                   page=f"/listings/{request_id}")
+    assert again.status_code == 303 and again.headers["Location"] == first.headers["Location"]
+    with app.app_context():
+        match = db.session.query(Match).one()
+        assert (match.status, match.helper_answer, match.requester_answer) == (
+            "proposed", "accepted", None)
+        db.session.query(Membership).filter_by(member_id=owner).one().status = "suspended"
+        get(owner).status = "suspended"
+        db.session.commit()
+    gone = submit(client, f"/listings/{request_id}/respond", {}, page="/listings")
+    assert gone.status_code == 404
+
+
+def test_a_name_typed_in_someone_else_wins_over_the_button_enter_presses(app, client, make):
+    from datetime import date, timedelta
+
+    from tests.support import hidden_fields, login
+    from timebank.extensions import db
+    from timebank.models import Category, Listing, Match
+
+    make.member("coordinator", email="coord@example.org")
+    asker, top = make.member(name="Ann Asker"), make.member(name="Top Candidate")
+    zara = make.member(name="Zara Anyone")
+    with app.app_context():
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+        request = Listing(member_id=asker, kind="request", category_id=garden, title="Hedge",
+                          expires_on=date.today() + timedelta(days=9))
+        db.session.add(request)
+        db.session.commit()
+        request_id = request.id
+    login(client, "coord@example.org")
+    page = client.get("/coordinator/matching").get_data(as_text=True)
+    client.post("/coordinator/matching/introduce", data={
+        **hidden_fields(page), "request_id": str(request_id), "helper_id": str(top),
+        "helper": "Zara Anyone", "note": ""})
+    with app.app_context():
+        assert db.session.query(Match).one().helper_id == zara

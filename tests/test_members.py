@@ -423,7 +423,8 @@ def test_the_directory_finds_members_and_shows_only_what_they_chose_to(app, clie
     with app.app_context():
         bea, gus = get(baker), db.session.query(Member).filter_by(display_name="Gus Gardener").one()
         bea.neighbourhood, bea.phone, bea.address = "Hillcrest", "0700 BEA", "9 Hidden Lane"
-        gus.neighbourhood, gus.phone, gus.share_contact = "Riverside", "0700 GUS", True
+        gus.neighbourhood, gus.phone, gus.directory_contact = "Riverside", "0700 GUS", True
+        bea.share_contact = True  # to people she is introduced to: not the whole directory
         baking = db.session.query(Category).filter_by(slug="cooking").one_or_none() or \
             db.session.query(Category).first()
         db.session.add(Listing(member_id=baker, kind="offer", category_id=baking.id,
@@ -444,3 +445,55 @@ def test_the_directory_finds_members_and_shows_only_what_they_chose_to(app, clie
     # The picker's address opened directly is a page too, not a bare fragment.
     direct = client.get("/members/search?q=Bea")
     assert direct.status_code == 302 and direct.headers["Location"].startswith("/members?")
+
+
+def test_staff_edit_only_people_of_their_own_banks_and_correct_unconfirmed_addresses(
+        app, client, make, login_as):
+    """Found by review: a coordinator of one bank renamed another bank's coordinator; an
+    address mistyped by staff could never be corrected; a failed enrolment left a member."""
+    from timebank.banks.service import create_bank, join
+
+    login_as(Role.COORDINATOR)
+    other_coordinator = make.member(name="Nia North")
+    with app.app_context():
+        join(get(other_coordinator), create_bank("north", "North"), "coordinator", "active")
+        db.session.commit()
+    edit = f"/coordinator/members/{other_coordinator}/edit"
+    assert client.get(edit).status_code == 403
+    response = submit(client, "/coordinator/members/new", {
+        "display_name": "Tom Typo", "neighbourhood": "Riverside", "email": "tom@exmaple.org"})
+    member_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    fixed = submit(client, f"/coordinator/members/{member_id}/edit", {
+        "display_name": "Tom Typo", "neighbourhood": "Riverside", "email": "tom@example.org"})
+    assert fixed.status_code == 303
+    with app.app_context():
+        assert get(member_id).email == "tom@example.org"
+        before = db.session.query(Member).count()
+    taken = submit(client, "/coordinator/members/new", {
+        "display_name": "Second Tom", "neighbourhood": "Riverside", "email": "tom@example.org"})
+    assert taken.status_code == 422
+    with app.app_context():
+        assert db.session.query(Member).count() == before  # nothing half-made
+
+
+def test_a_member_without_a_login_is_erased_on_request_by_phone(app, client, login_as):
+    from timebank.models import Membership
+
+    login_as(Role.COORDINATOR)
+    response = submit(client, "/coordinator/members/new", {
+        "display_name": "Pat Paper", "neighbourhood": "Riverside", "phone": "01234 000000"})
+    member_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    page = f"/coordinator/members/{member_id}"
+    data = client.get(f"{page}/data.json")
+    assert data.status_code == 200 and data.get_json()["profile"]["phone"] == "01234 000000"
+    submit(client, f"{page}/suspend", {"reason": "Moved away, says Pat Paper"})
+    submit(client, f"{page}/reactivate", {}, page=page)
+    assert submit(client, f"{page}/erasure-request", {}, page=page).status_code == 303
+    assert submit(client, f"{page}/erase", {}, page=page).status_code == 303
+    with app.app_context():
+        member = get(member_id)
+        assert member.erased_at is not None and member.phone == ""
+        assert db.session.query(Membership).filter_by(member_id=member_id).one(
+        ).status_reason == ""
+        events = db.session.query(AuditEvent).filter_by(object_id=member_id).all()
+        assert not [e for e in events if "Moved away" in str(e.detail)]

@@ -112,6 +112,8 @@ def test_work_queue_counts_a_known_day_and_links_to_the_work(app, client, make):
     assert "Una Unconfirmed" not in client.get(items["applications"].url).get_data(
         as_text=True)
     assert "Shelf (too new)" not in client.get(items["expiring"].url).get_data(as_text=True)
+    unhelped = client.get(items["requests"].url).get_data(as_text=True)
+    assert "Gutter (introduced)" not in unhelped and "Shelf (too new)" not in unhelped
     waiting = client.get(items["exchanges"].url).get_data(as_text=True)
     assert waiting.count("/exchanges/") - waiting.count("/exchanges/new") >= 1
     quiet_page = client.get(items["quiet"].url).get_data(as_text=True)

@@ -22,6 +22,10 @@ from .extensions import db
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL whatever spelling the deployer gave."""
     for prefix in ("postgres://", "postgresql://"):
@@ -45,6 +49,9 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # SQLite's own lower() knows only ASCII: "Élodie" would never match "élodie" in
+        # name searches (ilike compiles to lower() on SQLite). Python's knows every letter.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -1,7 +1,7 @@
 """asset imports and neighbourhoods
 
-Each file imported (with its per-row report, kept to archive what it created), and named
-areas from boundary files.
+Each file imported (with its per-row report, kept to archive what it created), named
+areas from boundary files, and members' consent to show contact details in the directory.
 
 Revision ID: 0008
 Revises: 0007
@@ -52,6 +52,9 @@ def upgrade():
         sa.PrimaryKeyConstraint('id', name=op.f('pk_neighbourhood')),
         sa.UniqueConstraint('name', name=op.f('uq_neighbourhood_name')),
     )
+    with op.batch_alter_table('member', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('directory_contact', sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
     with op.batch_alter_table('asset', schema=None) as batch_op:
         batch_op.add_column(sa.Column('import_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_asset_import_id'), ['import_id'], unique=False)
@@ -65,6 +68,8 @@ def downgrade():
                                  type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_asset_import_id'))
         batch_op.drop_column('import_id')
+    with op.batch_alter_table('member', schema=None) as batch_op:
+        batch_op.drop_column('directory_contact')
     op.drop_table('neighbourhood')
     with op.batch_alter_table('asset_import', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_asset_import_created_at'))

@@ -122,7 +122,7 @@ def work_queue(bank_id: int, now: datetime | None = None) -> list[Item]:
         ("applications", _l("Applications to approve"), applications(bank_id), name,
          url_for("members.manage", status="pending")),
         ("requests", _l("Requests waiting a week or more for a helper"),
-         unhelped_requests(bank_id, now), title, url_for("matching.workbench")),
+         unhelped_requests(bank_id, now), title, url_for("matching.workbench", unhelped=1)),
         ("exchanges", _l("Exchanges waiting over a week for a confirmation"),
          stale_exchanges(bank_id, now),
          lambda e: f"{e.giver.label} → {e.receiver.label}",

@@ -15,6 +15,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import Refused
 from ..extensions import db
@@ -146,7 +147,7 @@ class WorkbenchPage:
 
 def workbench(bank_id: int, page: int, per_page: int, each: int, cache_seconds: float,
               category_id: int | None = None, neighbourhood: str = "", waited_days: int = 0,
-              newest: bool = False) -> WorkbenchPage:
+              newest: bool = False, unhelped: bool = False) -> WorkbenchPage:
     """Open requests (oldest first unless ``newest``), filtered by kind of help, the asker's
     neighbourhood and how long they have waited, each with its best candidates not yet
     introduced. ``page`` counts from 0; ``next_after`` is the next page's number."""
@@ -158,6 +159,11 @@ def workbench(bank_id: int, page: int, per_page: int, each: int, cache_seconds: 
             Member.neighbourhood.ilike(like_pattern(neighbourhood), escape="\\"))))
     if waited_days:
         query = query.where(Listing.created_at <= utcnow() - timedelta(days=waited_days))
+    if unhelped:  # the work queue's figure, exactly
+        from ..main.queue import unhelped_requests
+
+        query = query.where(Listing.id.in_(unhelped_requests(bank_id, utcnow())
+                                           .with_only_columns(Listing.id).order_by(None)))
     order = Listing.id.desc() if newest else Listing.id
     requests = db.session.scalars(
         query.order_by(order).offset(page * per_page).limit(per_page + 1)).all()
@@ -234,29 +240,43 @@ def respond(listing_id: int, by: Member, message: str, bank_id: int) -> tuple[Ma
         raise BrokeringError(_("This is your own listing."), status=409)
     if by.role_in(bank_id) not in TRADING_ROLES:
         raise BrokeringError(_("Only members of this time bank can answer it."), status=403)
+    owner = listing.member
+    if owner.status != MemberStatus.ACTIVE or owner.role_in(bank_id) not in TRADING_ROLES:
+        raise BrokeringError(_("This offer or request is no longer open."), status=404)
     is_request = listing.kind == ListingKind.REQUEST
     mine = (Match.request_id == listing.id, Match.helper_id == by.id) if is_request else (
         Match.offer_id == listing.id, Match.request_id.is_(None), Match.requester_id == by.id)
-    existing = db.session.scalar(select(Match).where(
-        *mine, Match.status.in_((MatchStatus.PROPOSED, MatchStatus.ACCEPTED))))
-    if existing is not None:
+    existing = db.session.scalar(select(Match).where(*mine).order_by(Match.id.desc()))
+    if existing is not None and existing.status in (MatchStatus.PROPOSED, MatchStatus.ACCEPTED):
         return existing, False
-    owner = listing.member
     if is_request:
-        match = Match(bank_id=bank_id, request_id=listing.id, requester_id=owner.id,
-                      helper_id=by.id, helper_answer="accepted", created_by_id=by.id)
         text = _l("%(by)s can help with your request “%(title)s”. Read their message and "
                   "accept or decline.", by=by.display_name, title=listing.title)
         subject = _l("Someone can help with your request")
     else:
-        match = Match(bank_id=bank_id, offer_id=listing.id, requester_id=by.id,
-                      helper_id=owner.id, requester_answer="accepted", created_by_id=by.id)
         text = _l("%(by)s would like your offer “%(title)s”. Read their message and accept or "
                   "decline.", by=by.display_name, title=listing.title)
         subject = _l("Someone would like your offer")
+    if existing is not None:
+        # Declined (or done) before, and asked again: the same conversation, reopened, so
+        # its history stays together (and one request has one match per helper).
+        match = existing
+        match.requester_answer = match.helper_answer = None
+        match.completed_at = None
+    elif is_request:
+        match = Match(bank_id=bank_id, request_id=listing.id, requester_id=owner.id,
+                      helper_id=by.id, created_by_id=by.id)
+    else:
+        match = Match(bank_id=bank_id, offer_id=listing.id, requester_id=by.id,
+                      helper_id=owner.id, created_by_id=by.id)
+    setattr(match, "helper_answer" if is_request else "requester_answer", "accepted")
     match.status = MatchStatus.PROPOSED
     db.session.add(match)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same answer sent twice at once: the first one stands
+        db.session.rollback()
+        return db.session.scalar(select(Match).where(*mine).order_by(Match.id.desc())), False
     if message.strip():
         db.session.add(MatchMessage(match_id=match.id, author_id=by.id, body=message.strip()))
     notify(owner, text, bank_url("matching.show", bank_id, match_id=match.id), subject=subject,

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..forms import NAME_MAX, QueryForm, choices, optional, required
@@ -26,6 +26,7 @@ class WorkbenchForm(QueryForm):
         [(0, _l("Any time")), (7, _l("A week or more")), (30, _l("A month or more"))]))
     order = SelectField(_l("Order"), validators=[Optional()], choices=choices(
         [("oldest", _l("Oldest first")), ("newest", _l("Newest first"))]))
+    unhelped = BooleanField(_l("Only those a week old with nobody introduced"))
 
 
 class MessageForm(FlaskForm):

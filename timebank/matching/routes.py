@@ -38,7 +38,8 @@ def workbench():
         current_app.config["TIMEBANK_MATCHING_CACHE_SECONDS"],
         category_id=filters.category.data or None,
         neighbourhood=(filters.neighbourhood.data or "").strip(),
-        waited_days=filters.waiting.data or 0, newest=filters.order.data == "newest")
+        waited_days=filters.waiting.data or 0, newest=filters.order.data == "newest",
+        unhelped=bool(filters.unhelped.data))
     args = {k: v for k, v in request.args.items() if k in filters.data and v}
     return render("matching/workbench.html", rows=page.rows, filters=filters, args=args,
                   next_after=page.next_after, weights=ranking.WEIGHTS)
@@ -51,7 +52,10 @@ def introduce():
     if not form.validate_on_submit():
         abort(400, _("The introduction form was incomplete; please try again."))
     try:
-        helper_id = int(form.helper_id.data)
+        # A name typed in "someone else" wins: Enter in that box presses the form's
+        # first button, which is a candidate's.
+        helper_id = int(form.helper_id.data) if not (form.helper.data or "").strip() else ""
+        helper_id = int(helper_id)
     except ValueError:  # "other": someone found by name
         try:
             helper_id = resolve_member(form.helper.data or "", current_bank_id())[0].id

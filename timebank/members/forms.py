@@ -34,7 +34,8 @@ class ProfileForm(FlaskForm):
         _l("When you are usually free (for example: weekday mornings)"), validators=optional(200)
     )
     bio = TextAreaField(_l("A little about you"), validators=optional(TEXT_MAX))
-    phone = StringField(_l("Phone (only coordinators see this)"), validators=optional(40))
+    phone = StringField(_l("Phone (coordinators see it; others only if you choose below)"),
+                        validators=optional(40))
     address = StringField(
         _l("Postcode or street, for distances (never shown to others)"), validators=optional(200)
     )
@@ -50,6 +51,8 @@ class ProfileForm(FlaskForm):
         _l("Let members of other time banks nearby find me, to exchange time with them"))
     share_contact = BooleanField(
         _l("Show my phone number and e-mail address to the people I am introduced to"))
+    directory_contact = BooleanField(
+        _l("Show my phone number and e-mail address to every member, in the member directory"))
 
 
 class RoleForm(FlaskForm):

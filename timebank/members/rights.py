@@ -45,10 +45,11 @@ from ..notify import notify
 
 FORMER = "Former member"  # stored; pages show it in their own language
 ERASED_TEXT = "(erased)"
-PROFILE = ("email", "display_name", "neighbourhood", "bio", "skills", "availability", "phone",
-           "address", "latitude", "longitude", "language", "email_preference",
-           "matching_opt_out", "findable_elsewhere", "share_contact", "created_at",
-           "email_verified_at", "approved_at", "erasure_requested_at")
+PROFILE = ("email", "pending_email", "display_name", "neighbourhood", "bio", "skills",
+           "availability", "phone", "address", "latitude", "longitude", "language",
+           "email_preference", "matching_opt_out", "findable_elsewhere", "share_contact",
+           "directory_contact", "created_at", "email_verified_at", "approved_at",
+           "erasure_requested_at")
 
 
 class RightsError(Refused):
@@ -65,7 +66,7 @@ def _row(obj, names) -> dict:
     return {name: _plain(getattr(obj, name)) for name in names}
 
 
-def export(member: Member) -> dict:
+def export(member: Member, by: Member | None = None) -> dict:
     """Everything stored about ``member``, and nothing about anyone else: other people
     appear only as "another member" (the statement CSV names them as the statement
     page does)."""
@@ -78,14 +79,15 @@ def export(member: Member) -> dict:
         Exchange.receiver_account_id.in_(account_ids))).order_by(Exchange.id)).all()
     matches = db.session.scalars(select(Match).where(
         or_(Match.requester_id == mid, Match.helper_id == mid))).all()
-    audit(mid, "member.export", "member", mid)
+    audit(by.id if by else mid, "member.export", "member", mid)
     db.session.commit()
     return {
         "exported_at": utcnow().isoformat(),
         "profile": _row(member, PROFILE),
         "memberships": [
-            {"bank": banks.get(m.bank_id), **_row(m, ("role", "status", "created_at",
-                                                      "approved_at", "terms_accepted_at"))}
+            {"bank": banks.get(m.bank_id), **_row(m, ("role", "status", "status_reason",
+                                                      "created_at", "approved_at",
+                                                      "terms_accepted_at"))}
             for m in db.session.scalars(select(Membership).where(Membership.member_id == mid))],
         "accounts": [{"bank": banks.get(a.bank_id), **_row(a, ("balance", "floor"))}
                      for a in accounts],
@@ -144,6 +146,15 @@ def request_erasure(member: Member, password: str) -> None:
     db.session.commit()
 
 
+def record_request(member: Member, by: Member) -> None:
+    """A coordinator notes a request made on paper or by phone (members without a log-in
+    ask that way); another coordinator, or the same one, then confirms it."""
+    if member.erasure_requested_at is None:
+        member.erasure_requested_at = utcnow()
+        audit(by.id, "member.erasure_requested", "member", member.id, on_behalf=True)
+    db.session.commit()
+
+
 def _coordinators_of(member: Member) -> list[tuple[int, Member]]:
     bank_ids = select(Membership.bank_id).where(Membership.member_id == member.id)
     rows = db.session.execute(
@@ -186,7 +197,7 @@ def erase(member: Member, by: Member) -> None:
     if member.address:
         db.session.execute(delete(GeocodeCache).where(
             GeocodeCache.query == geo.normalise_query(member.address)))
-    member.email = f"erased-{member.id}@invalid"
+    member.email, member.pending_email = f"erased-{member.id}@invalid", None
     member.display_name = FORMER
     for name in ("neighbourhood", "bio", "skills", "availability", "phone", "address"):
         setattr(member, name, "")
@@ -199,7 +210,12 @@ def erase(member: Member, by: Member) -> None:
     member.erased_at = utcnow()
     end_sessions(member)
     db.session.execute(update(Membership).where(Membership.member_id == member.id)
-                       .values(status=MemberStatus.SUSPENDED))
+                       .values(status=MemberStatus.SUSPENDED, status_reason=""))
+    # Reasons written about them on the trail (a suspension's, say) go with the rest.
+    for event in db.session.scalars(select(AuditEvent).where(
+            AuditEvent.object_type == "member", AuditEvent.object_id == member.id)):
+        if isinstance(event.detail, dict) and event.detail.get("reason"):
+            event.detail = {**event.detail, "reason": ERASED_TEXT}
     db.session.execute(update(Listing).where(Listing.member_id == member.id)
                        .values(title=ERASED_TEXT, description="", status=ListingStatus.CLOSED,
                                latitude=None, longitude=None))

@@ -113,6 +113,10 @@ def _may_change(member: Member) -> bool:
     return service.may_change_status(member, current_user, current_bank_id())
 
 
+def _may_edit(member: Member) -> bool:
+    return service.may_edit_details(member, current_user, current_bank_id())
+
+
 def _member_or_404(member_id: int) -> Member:
     """A member of the current bank (admins and council viewers: anyone); 404 otherwise."""
     member = db.get_or_404(Member, member_id)
@@ -128,6 +132,7 @@ def detail(member_id: int):
     account = ledger.account_of(member)
     floor_form = FloorForm(floor_hours=(account.floor // 60) if account and account.floor else 0)
     return render("members/detail.html", member=member, account=account, may_change=_may_change,
+                  may_edit=_may_edit,
                   action_form=ActionForm(), floor_form=floor_form,
                   role_form=RoleForm(role=member.role))
 
@@ -158,8 +163,9 @@ def enrol():
 @allow("members.manage")
 def edit(member_id: int):
     member = _member_or_404(member_id)
-    if not service.may_change_status(member, current_user, current_bank_id()):
-        abort(403, _("Only an admin can change a coordinator's or admin's details."))
+    if not service.may_edit_details(member, current_user, current_bank_id()):
+        abort(403, _("Only an admin can change the details of staff, or of someone who "
+                     "belongs to another time bank too."))
     form = DetailsForm(obj=member if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
@@ -230,7 +236,7 @@ def set_floor(member_id: int):
                     hours=form.floor_hours.data), "success")
             return redirect(url_for("members.detail", member_id=member.id), 303)
     return render("members/detail.html", status=422, member=member, account=account,
-                  may_change=_may_change,
+                  may_change=_may_change, may_edit=_may_edit,
                   action_form=ActionForm(), floor_form=form, role_form=RoleForm(role=member.role))
 
 
@@ -262,6 +268,33 @@ def data_json():
     data = rights.export(current_user._get_current_object())
     response = jsonify(data)
     response.headers["Content-Disposition"] = "attachment; filename=my-timebank-data.json"
+    return response
+
+
+@bp.route("/coordinator/members/<int:member_id>/erasure-request", methods=["POST"])
+@allow("erasure.confirm")
+def erasure_request(member_id: int):
+    """A request made by phone or on paper, noted by a coordinator."""
+    member = _member_or_404(member_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if not service.may_edit_details(member, current_user, current_bank_id()):
+        abort(403)
+    rights.record_request(member, current_user._get_current_object())
+    flash(_("Noted: %(name)s asked to be erased.", name=member.display_name), "success")
+    return redirect(url_for("members.detail", member_id=member.id), 303)
+
+
+@bp.route("/coordinator/members/<int:member_id>/data.json")
+@allow("members.manage")
+def member_data(member_id: int):
+    """Everything held about a member, for one who asked without a log-in (audited)."""
+    member = _member_or_404(member_id)
+    if not service.may_edit_details(member, current_user, current_bank_id()):
+        abort(403)
+    response = jsonify(rights.export(member, current_user._get_current_object()))
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=member-{member.id}-data.json")
     return response
 
 

@@ -37,15 +37,29 @@ NEEDS_REASON = ("decline", "suspend")
 def may_change_status(member: Member, by: Member, bank_id: int) -> bool:
     """May ``by`` approve, decline, suspend or reactivate ``member`` in this bank?
 
-    Nobody changes their own; only an admin changes a coordinator's, admin's or council
-    viewer's (whatever their status now: a suspended coordinator is still one).
+    Nobody changes their own; only an admin changes anyone who is staff anywhere (a
+    coordinator of any bank, an admin, a council viewer; suspended ones too).
     """
     if member.id == by.id:
         return False
-    membership = member.membership_in(bank_id)
-    staff = ((membership is not None and membership.role == BankRole.COORDINATOR)
-             or member.install_role in (Role.ADMIN, Role.COUNCIL))
-    return by.is_admin or not staff
+    if by.is_admin:
+        return True
+    staff_anywhere = member.install_role in (Role.ADMIN, Role.COUNCIL) or bool(
+        db.session.scalar(select(Membership.id).where(
+            Membership.member_id == member.id, Membership.role == BankRole.COORDINATOR)))
+    return not staff_anywhere
+
+
+def may_edit_details(member: Member, by: Member, bank_id: int) -> bool:
+    """A person's details are one record for every bank: a coordinator edits them only for
+    someone who belongs to no bank the coordinator does not run."""
+    if not may_change_status(member, by, bank_id):
+        return False
+    if by.is_admin:
+        return True
+    theirs = set(db.session.scalars(select(Membership.bank_id).where(
+        Membership.member_id == member.id)))
+    return all(by.role_in(b) == BankRole.COORDINATOR for b in theirs)
 
 
 class MemberError(Refused):
@@ -103,6 +117,7 @@ def update_profile(member: Member, values: dict, coder: geo.Geocoder) -> Located
     member.matching_opt_out = bool(values.get("matching_opt_out"))
     member.findable_elsewhere = bool(values.get("findable_elsewhere"))
     member.share_contact = bool(values.get("share_contact"))
+    member.directory_contact = bool(values.get("directory_contact"))
     member.language = values.get("language") or None
     audit(member.id, "member.update_profile", "member", member.id)
     db.session.commit()
@@ -265,17 +280,25 @@ DETAIL_FIELDS = ("display_name", "neighbourhood", "phone", "skills", "availabili
 
 def enrol(values: dict, by: Member, bank: Bank, coder: geo.Geocoder) -> tuple[Member, Located]:
     """A coordinator enrols someone who does not use e-mail or a computer: active at once,
-    no password. An e-mail address, if given, gets them a link to make a log-in."""
+    no password. An e-mail address, if given, gets them a link to make a log-in.
+
+    Everything is checked and looked up before the member is added, so a refusal leaves
+    nothing half-made (the geocoder commits what is pending while it waits).
+    """
     member = Member(status=MemberStatus.ACTIVE, install_role=Role.RESIDENT, email=None,
                     display_name="", password_hash="")
+    email = _new_email(member, values)
+    located = _locate_for(member, values, coder)
     member.set_password(secrets.token_urlsafe(32))  # unknown to all: no log-in yet
+    _set_details(member, values)
     db.session.add(member)
     db.session.flush()
-    located = _save_details(member, values, by, coder)
     membership = banks.join(member, bank, BankRole.RESIDENT, MemberStatus.ACTIVE, by=by)
     membership.approved_at = member.approved_at = utcnow()
     membership.approved_by_id = member.approved_by_id = by.id
     ledger.open_account(member, bank.id)
+    if email:
+        _give_login(member, email, by)
     audit(by.id, "member.enrol", "member", member.id, bank=bank.id)
     db.session.commit()
     return member, located
@@ -283,35 +306,53 @@ def enrol(values: dict, by: Member, bank: Bank, coder: geo.Geocoder) -> tuple[Me
 
 def edit_details(member: Member, values: dict, by: Member, coder: geo.Geocoder) -> Located:
     """A coordinator updates a member's details (say, from a phone call)."""
-    located = _save_details(member, values, by, coder)
+    email = _new_email(member, values)
+    located = _locate_for(member, values, coder)
+    _set_details(member, values)
+    if email:
+        _give_login(member, email, by)
     audit(by.id, "member.edit_details", "member", member.id)
     db.session.commit()
     return located
 
 
-def _save_details(member: Member, values: dict, by: Member, coder: geo.Geocoder) -> Located:
+def _new_email(member: Member, values: dict) -> str:
+    """The address staff give someone, checked; '' when it does not change."""
+    email = Member.normalise_email(values.get("email") or "")
+    if not email or email == (member.email or ""):
+        return ""
+    # Staff give a log-in to someone without one, or correct an address nobody has
+    # confirmed yet; changing an address someone logs in with is theirs alone (confirmed
+    # from the new address), or it would be a takeover.
+    if member.email and member.email_verified_at is not None:
+        raise MemberError(_("%(name)s changes their own e-mail address, from their "
+                            "profile.", name=member.display_name), "email", status=422)
+    if db.session.scalar(select(Member.id).where(Member.email == email)):
+        raise MemberError(_("Another member uses that e-mail address."), "email", status=422)
+    return email
+
+
+def _locate_for(member: Member, values: dict, coder: geo.Geocoder) -> Located:
     address = (values.get("address") or "").strip()
-    located = Located(member.latitude is not None)
     if address != member.address or (address and member.latitude is None):
-        located = locate(member, address, coder)
+        return locate(member, address, coder)
+    return Located(member.latitude is not None)
+
+
+def _set_details(member: Member, values: dict) -> None:
     for name in DETAIL_FIELDS:
         setattr(member, name, (values.get(name) or "").strip())
     member.language = values.get("language") or None
-    email = Member.normalise_email(values.get("email") or "")
-    if email and email != (member.email or ""):
-        # Staff give a log-in to someone who has none; changing an address someone logs
-        # in with is theirs alone (confirmed from the new address), or it is a takeover.
-        if member.email:
-            raise MemberError(_("%(name)s changes their own e-mail address, from their "
-                                "profile.", name=member.display_name), "email", status=422)
-        if db.session.scalar(select(Member.id).where(Member.email == email)):
-            raise MemberError(_("Another member uses that e-mail address."), "email",
-                              status=422)
-        member.email = email
-        from ..auth.service import send_login_link
 
-        send_login_link(member, by)
-    return located
+
+def _give_login(member: Member, email: str, by: Member) -> None:
+    """Set the address and send the link to choose a password (the old link, if the
+    address was mistyped, dies with the old address)."""
+    from ..auth.service import send_login_link
+
+    member.email = email
+    db.session.flush()
+    send_login_link(member, by)
 
 
 def set_language(member: Member, code: str) -> None:

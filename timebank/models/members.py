@@ -83,6 +83,8 @@ class Member(UserMixin, db.Model):
     pending_email: Mapped[str | None] = mapped_column(String(254))
     # Consent: may the people this member is introduced to see their phone and e-mail?
     share_contact: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    # …and to every member of their bank, in the member directory (a separate choice).
+    directory_contact: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     # Data rights: asked for erasure; erased (personal details replaced, ledger kept).
     erasure_requested_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
