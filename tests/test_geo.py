@@ -81,7 +81,9 @@ def test_rate_limit_one_request_per_second_across_threads(app, nominatim, coder)
     times = sorted(t for t, path, _ in nominatim.requests)
     assert len(times) == 4
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert min(gaps) >= 0.95, gaps
+    # The limiter spaces sends by 1 s; arrival times at the server may bunch up by the
+    # scheduling of a busy machine, never by a whole tenth of a second less per pair.
+    assert min(gaps) >= 0.9, gaps
 
 
 def test_reverse(app, nominatim, coder):
@@ -125,5 +127,5 @@ def test_profile_address_sets_private_and_public_points(client, app, login_as, n
     data["address"] = "2 High Street, Riverside"
     response = submit(client, "/profile", data)
     assert response.status_code == 302  # saved anyway, with a clear message
-    assert "could not look up your address just now" in client.get("/profile").get_data(
+    assert "could not look up the address just now" in client.get("/profile").get_data(
         as_text=True)

@@ -130,7 +130,7 @@ def test_reactivation_does_not_revive_sessions_from_before_suspension(app, clien
 
         admin = get(make.member(Role.ADMIN))
         bank_id = ledger.current_bank_id()
-        change_status(get(member), "suspend", admin, bank_id)
+        change_status(get(member), "suspend", admin, bank_id, "Testing the session")
         change_status(get(member), "reactivate", admin, bank_id)
     client.set_cookie("session", saved)
     assert client.get("/statement").status_code == 302

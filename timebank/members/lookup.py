@@ -148,7 +148,7 @@ def member_for(viewer: Member, member_id: int | None, bank_id: int) -> Member | 
 
 
 @dataclass
-class DirectoryEntry:
+class DirectoryCard:
     member: Member
     offers: list[Listing]
 
@@ -158,7 +158,7 @@ class DirectoryEntry:
 
 
 def directory(bank_id: int, name: str = "", category_id: int | None = None,
-              neighbourhood: str = "", limit: int = 100) -> list[DirectoryEntry]:
+              neighbourhood: str = "", limit: int = 100) -> list[DirectoryCard]:
     """The bank's active members, with the offers they have open, filtered by name, by a
     kind of help they offer and by neighbourhood; in name order, ``limit`` at a time.
 
@@ -187,4 +187,4 @@ def directory(bank_id: int, name: str = "", category_id: int | None = None,
             Listing.kind == ListingKind.OFFER, Listing.member_id.in_(offers))
             .order_by(Listing.id)):
         offers[listing.member_id].append(listing)
-    return [DirectoryEntry(m, offers[m.id]) for m in members]
+    return [DirectoryCard(m, offers[m.id]) for m in members]

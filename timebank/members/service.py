@@ -180,21 +180,22 @@ def _tell(member: Member, action: str, reason: str, bank: Bank) -> None:
     from ..notify import absolute, queue_email
 
     with force_locale(member.language or bank.default_language or "en"):
-        subject, body = {
-            "approve": (_("Welcome to %(bank)s", bank=bank.name),
-                        _("Your membership of %(bank)s is approved. You can log in now:",
-                          bank=bank.name) + "\n\n" + absolute(url_for("auth.login"))),
-            "decline": (_("Your application to %(bank)s", bank=bank.name),
-                        _("Your application to join %(bank)s was not accepted. The "
-                          "coordinator gave this reason: %(reason)s", bank=bank.name,
-                          reason=reason)),
-            "suspend": (_("Your membership of %(bank)s is suspended", bank=bank.name),
-                        _("Your membership of %(bank)s is suspended. The coordinator gave "
-                          "this reason: %(reason)s", bank=bank.name, reason=reason)),
-            "reactivate": (_("Your membership of %(bank)s is active again", bank=bank.name),
-                           _("Your membership of %(bank)s is active again. Welcome back.",
-                             bank=bank.name)),
-        }[action]
+        if action == "approve":
+            subject = _("Welcome to %(bank)s", bank=bank.name)
+            body = _("Your membership of %(bank)s is approved. You can log in now:",
+                     bank=bank.name) + "\n\n" + absolute(url_for("auth.login"))
+        elif action == "decline":
+            subject = _("Your application to %(bank)s", bank=bank.name)
+            body = _("Your application to join %(bank)s was not accepted. The coordinator "
+                     "gave this reason: %(reason)s", bank=bank.name, reason=reason)
+        elif action == "suspend":
+            subject = _("Your membership of %(bank)s is suspended", bank=bank.name)
+            body = _("Your membership of %(bank)s is suspended. The coordinator gave this "
+                     "reason: %(reason)s", bank=bank.name, reason=reason)
+        else:
+            subject = _("Your membership of %(bank)s is active again", bank=bank.name)
+            body = _("Your membership of %(bank)s is active again. Welcome back.",
+                     bank=bank.name)
         queue_email(member, subject, body + "\n", bank_name=bank.name, account=True)
 
 
