@@ -226,7 +226,7 @@ def import_assets_cmd(file: str, maps, category_map, default_category, crs, dry_
     for line in report.lines:
         if verbose or dry_run or "rejected" in line or "skipped" in line or "(" in line:
             click.echo(line)
-    click.echo(("dry run, nothing changed: " if dry_run else "") + report.summary)
+    click.echo(("dry run, nothing changed: " if dry_run else "") + str(report.summary))
 
 
 @click.command("import-neighbourhoods")

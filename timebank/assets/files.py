@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..exports import csv_chunks
@@ -75,14 +76,19 @@ class ImportReport:
     rejected: int = 0
     lines: list[str] = field(default_factory=list)
 
-    def note(self, row: int, outcome: str, reason: str = "") -> None:
+    def note(self, row: int, outcome: str, reason: str = "", dry_run: bool = False) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
-        self.lines.append(f"row {row}: {outcome}" + (f" ({reason})" if reason else ""))
+        words = {"created": _("would be created") if dry_run else _("created"),
+                 "updated": _("would be updated") if dry_run else _("updated"),
+                 "skipped": _("skipped"), "rejected": _("rejected")}[outcome]
+        line = _("row %(number)s: %(outcome)s", number=row, outcome=words)
+        self.lines.append(line + (f" ({reason})" if reason else ""))
 
     @property
     def summary(self) -> str:
-        return (f"created {self.created}, updated {self.updated}, skipped {self.skipped}, "
-                f"rejected {self.rejected}")
+        return _("created %(created)s, updated %(updated)s, skipped %(skipped)s, rejected "
+                 "%(rejected)s", created=self.created, updated=self.updated,
+                 skipped=self.skipped, rejected=self.rejected)
 
 
 def import_assets(rows: list[sources.Prepared], by_id: int | None, *,
@@ -105,7 +111,8 @@ def import_assets(rows: list[sources.Prepared], by_id: int | None, *,
         values = row.values
         source = values["source_id"]
         if source in seen:
-            report.note(row.number, "skipped", f"same id as row {seen[source]}")
+            report.note(row.number, "skipped", _("same id as row %(number)s",
+                                                  number=seen[source]))
             continue
         seen[source] = row.number
         try:
@@ -122,7 +129,7 @@ def import_assets(rows: list[sources.Prepared], by_id: int | None, *,
                     if existing.status == AssetStatus.ARCHIVED:  # imported again: back
                         changed["status"] = AssetStatus.PUBLISHED
                     if not changed:
-                        report.note(row.number, "skipped", "unchanged")
+                        report.note(row.number, "skipped", _("unchanged"))
                         continue
                     for k, v in changed.items():
                         setattr(existing, k, v)
@@ -130,13 +137,12 @@ def import_assets(rows: list[sources.Prepared], by_id: int | None, *,
                     outcome = "updated"
                 db.session.flush()
         except Exception as error:  # noqa: BLE001 - report the row, keep importing
-            report.note(row.number, "rejected", f"could not be saved: {type(error).__name__}")
+            report.note(row.number, "rejected", _("could not be saved: %(why)s",
+                                                   why=type(error).__name__))
             continue
-        report.note(row.number, outcome, notes)
+        report.note(row.number, outcome, notes, dry_run=dry_run)
     if dry_run:
         whole.rollback()
-        report.lines = [line.replace(": created", ": would be created")
-                        .replace(": updated", ": would be updated") for line in report.lines]
     else:
         whole.commit()
         db.session.commit()
@@ -210,9 +216,9 @@ def import_file(data: bytes, filename: str, options: sources.Options, by_id: int
         record.status, record.imported_at, record.data = "imported", utcnow(), None
         record.created, record.updated = report.created, report.updated
         record.skipped, record.rejected = report.skipped, report.rejected
-        record.report = "\n".join([*prepared.notes, *(f"category “{k}”: {v}" for k, v in
-                                                       prepared.category_values.items()),
-                                    *report.lines])
+        record.report = "\n".join([*prepared.notes, *(
+            _("category “%(value)s”: %(how)s", value=k, how=v)
+            for k, v in prepared.category_values.items()), *report.lines])
         db.session.commit()
     return prepared, report
 

@@ -33,6 +33,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from flask_babel import gettext as _
+
 from ..models import AssetCategory
 
 # Our fields, and the headers (normalised: lower case, words joined by one space)
@@ -150,12 +152,12 @@ def _csv(text: str, encoding: str, filename: str) -> Source:
     try:
         header = next(reader)
     except StopIteration:
-        raise SourceError("the file is empty") from None
+        raise SourceError(_("the file is empty")) from None
     except csv.Error as error:
-        raise SourceError(f"not a readable CSV file: {error}") from None
+        raise SourceError(_("not a readable CSV file: %(why)s", why=error)) from None
     columns = [h.strip() for h in header]
     if len([c for c in columns if c]) < 2:
-        raise SourceError("the first line should name the columns (at least two)")
+        raise SourceError(_("the first line should name the columns (at least two)"))
     rows = []
     try:
         for number, cells in enumerate(reader, start=2):
@@ -164,7 +166,7 @@ def _csv(text: str, encoding: str, filename: str) -> Source:
             rows.append(RawRow(number, {col: (cells[i].strip() if i < len(cells) else "")
                                         for i, col in enumerate(columns) if col}))
     except csv.Error as error:
-        raise SourceError(f"not a readable CSV file: {error}") from None
+        raise SourceError(_("not a readable CSV file: %(why)s", why=error)) from None
     return Source("csv", encoding, [c for c in columns if c], rows, filename=filename)
 
 
@@ -174,10 +176,10 @@ def _geojson(text: str, encoding: str, filename: str) -> Source:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as error:
-        raise SourceError(f"not valid GeoJSON: {error}") from None
+        raise SourceError(_("not valid GeoJSON: %(why)s", why=error)) from None
     features = doc.get("features") if isinstance(doc, dict) else None
     if not isinstance(features, list):
-        raise SourceError("not a GeoJSON FeatureCollection")
+        raise SourceError(_("not a GeoJSON FeatureCollection"))
     crs = ""
     named = ((doc.get("crs") or {}).get("properties") or {}).get("name", "")
     if isinstance(named, str) and named:
@@ -298,21 +300,22 @@ def prepare(source: Source, options: Options, categories: list[AssetCategory],
     unknown = [f"{k}={v}" for k, v in options.mapping.items()
                if v and (k not in FIELDS or v not in source.columns)]
     if unknown:
-        raise SourceError("unknown field or column in the mapping: " + ", ".join(unknown))
-    notes = [f"read as {source.encoding}"]
+        raise SourceError(_("unknown field or column in the mapping: %(items)s",
+                            items=", ".join(unknown)))
+    notes = [_("read as %(encoding)s", encoding=source.encoding)]
     crs = _crs(source, options, mapping, notes)
     points = _points(source, mapping, crs)
     swapped = _swapped(points, area, crs)
     if swapped:
-        notes.append("latitude and longitude were the wrong way round in this file; "
-                      "swapped back")
+        notes.append(_("latitude and longitude were the wrong way round in this file; "
+                       "swapped back"))
     lookup = category_lookup(categories)
     by_slug = {c.slug: c for c in categories}
     explicit = {normalise(k): v for k, v in options.category_map.items()}
     default = _category(options.default_category, lookup, by_slug) \
         if options.default_category else None
     if options.default_category and default is None:
-        raise SourceError(f"unknown default category {options.default_category!r}")
+        raise SourceError(_("unknown default category %(name)r", name=options.default_category))
     category_values: dict[str, str] = {}
     stem = re.sub(r"[^a-z0-9]+", "-", PurePath(source.filename or "file").stem.casefold())
     stem = stem.strip("-") or "file"
@@ -332,8 +335,8 @@ def prepare(source: Source, options: Options, categories: list[AssetCategory],
             row.values, row.problem = None, str(error)
         rows.append(row)
     if "source_id" not in mapping:
-        notes.append("the file has no id column: ids are made from the file name and each "
-                     "row's name and position, so import it under the same name next time")
+        notes.append(_("the file has no id column: ids are made from the file name and each "
+                       "row's name and position, so import it under the same name next time"))
     return Preparation(rows, mapping, crs, notes, category_values)
 
 
@@ -347,14 +350,15 @@ def _crs(source: Source, options: Options, mapping: dict[str, str], notes: list[
             sample = [p for p in _points(source, mapping, "")[:200] if p and p[0] != "bad"]
             if sum(abs(p[0]) > 180 or abs(p[1]) > 90 for p in sample) * 2 > len(sample):
                 crs = BNG  # metres, not degrees: in this country, the National Grid
-                notes.append("coordinates are in metres with no system named: read as "
-                             "British National Grid (EPSG:27700); say --crs otherwise")
+                notes.append(_("coordinates are in metres with no system named: read as "
+                               "British National Grid (EPSG:27700); say --crs otherwise"))
     if crs and crs != WGS84:
         try:
             transformer(crs)
         except Exception as error:  # noqa: BLE001 - pyproj's errors are many
-            raise SourceError(f"unknown coordinate system {crs!r}: {error}") from None
-        notes.append(f"coordinates converted from {crs} to WGS84")
+            raise SourceError(_("unknown coordinate system %(crs)r: %(why)s", crs=crs,
+                                why=error)) from None
+        notes.append(_("coordinates converted from %(crs)s to WGS84", crs=crs))
     return crs or WGS84
 
 
@@ -449,30 +453,32 @@ def _clean(raw: RawRow, mapping, point, swapped: bool, area, stem: str,
     if not name:
         name = ", ".join(filter(None, [out["address_1"], out["city"]])) or out["postal_code"]
         if not name:
-            raise SourceError("no name, and no address to name it by")
-        notes.append("no name: the address is used as its name")
+            raise SourceError(_("no name, and no address to name it by"))
+        notes.append(_("no name: the address is used as its name"))
     out["name"] = name
     if out["url"] and not out["url"].lower().startswith(("http://", "https://")):
         if re.match(r"^www\.", out["url"], re.I):
             out["url"] = "https://" + out["url"]
         else:
-            raise SourceError("url must start with http:// or https://")
+            raise SourceError(_("url must start with http:// or https://"))
     for attribute, limit in TEXT_LIMITS.items():
         if attribute in out and len(out[attribute]) > limit:
-            raise SourceError(f"{attribute} is longer than {limit} characters")
+            raise SourceError(_("%(field)s is longer than %(limit)s characters", field=attribute,
+                                  limit=limit))
     if point is not None and point[0] == "bad":
-        raise SourceError("bad coordinates {!r}, {!r}".format(*point[1]))
+        raise SourceError(_("bad coordinates %(lat)r, %(lon)r", lat=point[1][0], lon=point[1][1]))
     if point is not None:
         lon, lat = (point[1], point[0]) if swapped else point
         if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
-            raise SourceError(f"bad coordinates {lat}, {lon}")
+            raise SourceError(_("bad coordinates %(lat)s, %(lon)s", lat=lat, lon=lon))
         if area is not None and not _inside((lon, lat), _padded(area)):
-            raise SourceError(f"{lat:.5f}, {lon:.5f} is outside the area this bank covers")
+            raise SourceError(_("%(lat).5f, %(lon).5f is outside the area this bank covers",
+                                  lat=lat, lon=lon))
         out["latitude"], out["longitude"] = lat, lon
     else:
         out["latitude"] = out["longitude"] = None
         if not (out["address_1"] or out["postal_code"]):
-            raise SourceError("no coordinates and no address to find it by")
+            raise SourceError(_("no coordinates and no address to find it by"))
     source_id = _text(raw, mapping, "source_id")
     if not source_id:
         # GeoJSON features name their ids differently from one to the next.
@@ -506,15 +512,15 @@ def _row_category(value: str, lookup, by_slug, explicit, default, seen: dict) ->
     key = normalise(value)
     if key in explicit:
         category = _category(explicit[key], lookup, by_slug)
-        how = "by the category map"
+        how = _("by the category map")
     else:
         category = _category(value, lookup, by_slug) if key else None
-        how = "by its name"
+        how = _("by its name")
     if category is None and default is not None:
-        category, how = default, "by the default category"
+        category, how = default, _("by the default category")
     if category is None:
-        raise SourceError(f"unknown category {value!r}: map it (--category-map) or give a "
-                          "default (--default-category)" if key else
-                          "no category: give a default (--default-category)")
+        raise SourceError(_("unknown category %(value)r: map it (--category-map) or give a "
+                            "default (--default-category)", value=value) if key else
+                          _("no category: give a default (--default-category)"))
     seen.setdefault(value or "(none)", f"{category.name} ({how})")
     return category
