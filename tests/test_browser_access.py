@@ -42,7 +42,7 @@ def pages(ids: dict) -> dict:
                         f"/coordinator/members/{ids['member']}/edit",
                         f"/coordinator/members/{ids['member']}/suspend",
                         f"/coordinator/members/{ids['member']}/statement/print",
-                        "/coordinator/exchanges?waiting=1"],
+                        "/coordinator/exchanges?waiting=1", "/coordinator/assets/import"],
         "admin": ["/admin/categories", "/admin/asset-categories", "/admin/banks",
                   f"/admin/banks/{ids['bank']}", "/admin/audit"],
         "council": ["/", "/assets/gaps", "/assets"],
