@@ -99,6 +99,19 @@ class Factory:
             db.session.commit()
             return m.id
 
+    def listing(self, member: int, kind: str = "request", title: str = "Hedge",
+                category: str = "gardening", days: int = 9) -> int:
+        """An open offer or request of ``member``'s, ending in ``days``."""
+        from timebank.models import Category, Listing
+
+        with self.app.app_context():
+            category_id = db.session.query(Category).filter_by(slug=category).one().id
+            listing = Listing(member_id=member, kind=kind, category_id=category_id, title=title,
+                              expires_on=date.today() + timedelta(days=days))
+            db.session.add(listing)
+            db.session.commit()
+            return listing.id
+
     def match(self, requester: int, helper: int, by: int, title: str = "Lawn") -> tuple[int, int]:
         """A gardening request by ``requester`` and ``by``'s introduction of ``helper``."""
         from timebank.models import Category, Listing, Match

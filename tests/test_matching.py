@@ -309,21 +309,14 @@ def test_the_workbench_filters_and_introduces_anyone_with_a_note(app, client, ma
 def test_answering_again_after_a_decline_reopens_the_conversation(app, client, make):
     """Found by review: a second "I can help" after a declined one was a 500 (one match per
     request and helper); and a suspended owner's listing could still be answered."""
-    from datetime import date, timedelta
 
     from tests.support import get, login, submit
     from timebank.extensions import db
-    from timebank.models import Category, Listing, Match, Membership
+    from timebank.models import Match, Membership
 
     owner = make.member(name="Olga Owner", email="olga@example.org")
     make.member(name="Rhys Responder", email="rhys@example.org")
-    with app.app_context():
-        garden = db.session.query(Category).filter_by(slug="gardening").one().id
-        request = Listing(member_id=owner, kind="request", category_id=garden, title="Hedge",
-                          expires_on=date.today() + timedelta(days=9))
-        db.session.add(request)
-        db.session.commit()
-        request_id = request.id
+    request_id = make.listing(owner)
     login(client, "rhys@example.org")
     first = submit(client, f"/listings/{request_id}/respond", {}, page=f"/listings/{request_id}")
     login(client, "olga@example.org")
@@ -344,22 +337,15 @@ def test_answering_again_after_a_decline_reopens_the_conversation(app, client, m
 
 
 def test_a_name_typed_in_someone_else_wins_over_the_button_enter_presses(app, client, make):
-    from datetime import date, timedelta
 
     from tests.support import hidden_fields, login
     from timebank.extensions import db
-    from timebank.models import Category, Listing, Match
+    from timebank.models import Match
 
     make.member("coordinator", email="coord@example.org")
     asker, top = make.member(name="Ann Asker"), make.member(name="Top Candidate")
     zara = make.member(name="Zara Anyone")
-    with app.app_context():
-        garden = db.session.query(Category).filter_by(slug="gardening").one().id
-        request = Listing(member_id=asker, kind="request", category_id=garden, title="Hedge",
-                          expires_on=date.today() + timedelta(days=9))
-        db.session.add(request)
-        db.session.commit()
-        request_id = request.id
+    request_id = make.listing(asker)
     login(client, "coord@example.org")
     page = client.get("/coordinator/matching").get_data(as_text=True)
     client.post("/coordinator/matching/introduce", data={

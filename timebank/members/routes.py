@@ -265,21 +265,31 @@ def my_data():
 @bp.route("/account/data.json")
 @allow("account.own")
 def data_json():
-    data = rights.export(current_user._get_current_object())
+    return _download(rights.export(current_user._get_current_object()),
+                     "my-timebank-data.json")
+
+
+def _download(data: dict, filename: str):
     response = jsonify(data)
-    response.headers["Content-Disposition"] = "attachment; filename=my-timebank-data.json"
+    response.headers["Content-Disposition"] = f"attachment; filename={filename}"
     return response
+
+
+def _editable_member(member_id: int) -> Member:
+    """A member of this bank whose details this coordinator may keep (else 404/403)."""
+    member = _member_or_404(member_id)
+    if not service.may_edit_details(member, current_user, current_bank_id()):
+        abort(403)
+    return member
 
 
 @bp.route("/coordinator/members/<int:member_id>/erasure-request", methods=["POST"])
 @allow("erasure.confirm")
 def erasure_request(member_id: int):
     """A request made by phone or on paper, noted by a coordinator."""
-    member = _member_or_404(member_id)
+    member = _editable_member(member_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    if not service.may_edit_details(member, current_user, current_bank_id()):
-        abort(403)
     rights.record_request(member, current_user._get_current_object())
     flash(_("Noted: %(name)s asked to be erased.", name=member.display_name), "success")
     return redirect(url_for("members.detail", member_id=member.id), 303)
@@ -289,13 +299,9 @@ def erasure_request(member_id: int):
 @allow("members.manage")
 def member_data(member_id: int):
     """Everything held about a member, for one who asked without a log-in (audited)."""
-    member = _member_or_404(member_id)
-    if not service.may_edit_details(member, current_user, current_bank_id()):
-        abort(403)
-    response = jsonify(rights.export(member, current_user._get_current_object()))
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=member-{member.id}-data.json")
-    return response
+    member = _editable_member(member_id)
+    return _download(rights.export(member, current_user._get_current_object()),
+                     f"member-{member.id}-data.json")
 
 
 @bp.route("/coordinator/members/<int:member_id>/erase", methods=["POST"])
