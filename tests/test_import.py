@@ -230,3 +230,16 @@ def test_columns_named_by_hand(app, tmp_path):
         house = db.session.query(Asset).one()
         assert (house.source_id, house.name, house.latitude) == ("q1", "Quaker Meeting House",
                                                                  51.51)
+
+
+def test_swapped_coordinates_are_caught_on_a_fresh_install_with_no_area(app, tmp_path):
+    """No TIMEBANK_AREA_BBOX, no bank area, nothing imported yet: the install's home
+    (where its map opens) still tells a swapped UK list apart; --area says it exactly."""
+    app.config["TIMEBANK_AREA_BBOX"] = None
+    out = imported(app, "town_places_swapped.csv")
+    assert "swapped back" in out and "created 6" in out
+    with app.app_context():
+        cafe = db.session.query(Asset).filter_by(name="Café Olé").one()
+        assert (round(cafe.latitude, 3), round(cafe.longitude, 3)) == (51.505, -0.129)
+    bounded = imported(app, "volunteer_list_bom.csv", "--area", "-0.2,51.45,-0.05,51.55")
+    assert "outside the area" in bounded

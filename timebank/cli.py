@@ -171,7 +171,7 @@ def geocode_pending() -> None:
                f"{states.get('pending', 0)} still pending")
 
 
-def _options(maps, category_map, default_category, crs):
+def _options(maps, category_map, default_category, crs, area=None):
     from .assets.files import read_category_map
     from .assets.sources import Options
 
@@ -185,8 +185,16 @@ def _options(maps, category_map, default_category, crs):
     if category_map:
         with open(category_map, "rb") as fh:
             categories = read_category_map(fh.read())
+    box = None
+    if area:
+        try:
+            box = tuple(float(v) for v in area.split(","))
+        except ValueError:
+            box = ()
+        if len(box) != 4 or not (box[0] < box[2] and box[1] < box[3]):
+            raise click.BadParameter("min_lon,min_lat,max_lon,max_lat", param_hint="--area")
     return Options(mapping=mapping, category_map=categories,
-                   default_category=default_category or "", crs=crs or "")
+                   default_category=default_category or "", crs=crs or "", area=box)
 
 
 @click.command("import-assets")
@@ -199,11 +207,13 @@ def _options(maps, category_map, default_category, crs):
               help="CSV of: value in the file, category it means.")
 @click.option("--default-category", help="Category for rows whose own is empty or unknown.")
 @click.option("--crs", help="Coordinate system of the file, e.g. EPSG:27700.")
+@click.option("--area", help="Where the places are: min_lon,min_lat,max_lon,max_lat "
+                             "(default: TIMEBANK_AREA_BBOX, the bank's area, …).")
 @click.option("--dry-run", is_flag=True, help="Say what would happen, row by row; change nothing.")
 @click.option("--verbose", is_flag=True, help="List every row, not only the problems.")
 @with_appcontext
-def import_assets_cmd(file: str, maps, category_map, default_category, crs, dry_run: bool,
-                      verbose: bool) -> None:
+def import_assets_cmd(file: str, maps, category_map, default_category, crs, area,
+                      dry_run: bool, verbose: bool) -> None:
     """Import published assets from a CSV or GeoJSON register, whatever its columns,
     categories, coordinate system or encoding; a second import updates, never duplicates."""
     from pathlib import Path
@@ -211,7 +221,7 @@ def import_assets_cmd(file: str, maps, category_map, default_category, crs, dry_
     from .assets.files import import_file
     from .assets.sources import SourceError
 
-    options = _options(maps, category_map, default_category, crs)
+    options = _options(maps, category_map, default_category, crs, area)
     with open(file, "rb") as fh:
         data = fh.read()
     try:

@@ -191,10 +191,16 @@ def read_category_map(data: bytes) -> dict[str, str]:
 def prepare_file(data: bytes, filename: str,
                  options: sources.Options) -> sources.Preparation:
     """Read and prepare a register file (raises sources.SourceError for an unreadable one)."""
-    from .register import categories
+    return prepare_source(sources.read_source(data, filename), options)
 
-    source = sources.read_source(data, filename)
-    return sources.prepare(source, options, categories(), import_area())
+
+def prepare_source(source: sources.Source, options: sources.Options) -> sources.Preparation:
+    from .register import DEFAULT_CENTRE, categories
+
+    lat, lon = DEFAULT_CENTRE
+    home = (lon - 4, lat - 4, lon + 4, lat + 4)  # a few hundred km around the install
+    return sources.prepare(source, options, categories(), options.area or import_area(),
+                           home)
 
 
 def import_file(data: bytes, filename: str, options: sources.Options, by_id: int | None, *,

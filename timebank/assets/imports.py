@@ -68,7 +68,7 @@ def preview(record: AssetImport) -> Preview:
     source = sources.read_source(record.data or b"", record.filename)
     options = options_of(record)
     try:
-        prepared = sources.prepare(source, options, categories(), files.import_area())
+        prepared = files.prepare_source(source, options)
     except sources.SourceError as error:
         return Preview(source, None, str(error), [], 0, 0)
     column = prepared.mapping.get("category")

@@ -20,6 +20,9 @@ from ..models.audit import record as audit
 from ..models.base import utcnow
 from ..notify import notify
 
+# Where the map opens when nothing is published yet, and where a register with no other
+# clue is assumed to be when telling swapped coordinates apart (the install's home).
+DEFAULT_CENTRE = (51.5072, -0.1276)
 
 def seed_asset_categories() -> int:
     existing = set(db.session.scalars(select(AssetCategory.slug)))

@@ -27,7 +27,6 @@ from .forms import AssetForm, GapForm, MapFilterForm, RejectForm, ReviewForm, Up
 
 bp = Blueprint("assets", __name__)
 LIST_PAGE = 50
-DEFAULT_CENTRE = (51.5072, -0.1276)
 
 
 def map_assets() -> maps.MapAssets:
@@ -65,7 +64,7 @@ MAP_COLUMNS = register.MAP_COLUMNS
 
 def _map_parts(center=None, gaps=None, fit=None) -> maps.MapParts:
     return maps.build_map(
-        assets=map_assets(), center=center or DEFAULT_CENTRE, zoom=14,
+        assets=map_assets(), center=center or register.DEFAULT_CENTRE, zoom=14,
         tiles_url=current_app.config["TIMEBANK_TILES_URL"],
         attribution=current_app.config["TIMEBANK_TILES_ATTRIBUTION"], gaps=gaps,
         fit_bounds=fit)

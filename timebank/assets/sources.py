@@ -251,6 +251,7 @@ class Options:
     category_map: dict[str, str] = field(default_factory=dict)  # source value → slug or name
     default_category: str = ""
     crs: str = ""
+    area: tuple[float, float, float, float] | None = None  # --area: where the places are
 
 
 @dataclass
@@ -289,11 +290,13 @@ def _number(value: str) -> float | None:
 
 
 def prepare(source: Source, options: Options, categories: list[AssetCategory],
-            area: tuple[float, float, float, float] | None) -> Preparation:
+            area: tuple[float, float, float, float] | None,
+            home: tuple[float, float, float, float] | None = None) -> Preparation:
     """Every row as the Asset values it will be stored with, or the reason it cannot be.
 
     ``area``: (min_lon, min_lat, max_lon, max_lat) the bank works in, or None; used to
-    spot swapped coordinates and to refuse positions far outside it.
+    spot swapped coordinates and to refuse positions far outside it. ``home``: a wider
+    box where the install is, used only to spot swapped coordinates when there is no area.
     """
     mapping = {**detect_mapping(source.columns),
                **{k: v for k, v in options.mapping.items() if v}}
@@ -305,7 +308,7 @@ def prepare(source: Source, options: Options, categories: list[AssetCategory],
     notes = [_("read as %(encoding)s", encoding=source.encoding)]
     crs = _crs(source, options, mapping, notes)
     points = _points(source, mapping, crs)
-    swapped = _swapped(points, area, crs)
+    swapped = _swapped(points, area or home, crs)
     if swapped:
         notes.append(_("latitude and longitude were the wrong way round in this file; "
                        "swapped back"))
