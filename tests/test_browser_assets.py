@@ -167,6 +167,12 @@ def test_import_a_register_in_the_browser(new_page, live_server, make, app, js):
     page.get_by_role("button", name="Upload and preview").click()
     page.get_by_text("Choose a CSV or GeoJSON file").wait_for()
     page.get_by_label("A CSV or GeoJSON file").set_input_files(
+        {"name": "huge.csv", "mimeType": "text/csv",
+         "buffer": b"name,category\n" + b"Hall,physical\n" * 160_000})  # over 2 MB
+    page.get_by_role("button", name="Upload and preview").click()
+    page.get_by_text("What you sent is too large.").wait_for()
+    page.goto(live_server.url + "/coordinator/assets/import")
+    page.get_by_label("A CSV or GeoJSON file").set_input_files(
         str(registers / "council_land_register.geojson"))
     page.get_by_role("button", name="Upload and preview").click()
     page.get_by_text("0 rows ready, 6 refused").wait_for()
