@@ -243,3 +243,84 @@ def test_swapped_coordinates_are_caught_on_a_fresh_install_with_no_area(app, tmp
         assert (round(cafe.latitude, 3), round(cafe.longitude, 3)) == (51.505, -0.129)
     bounded = imported(app, "volunteer_list_bom.csv", "--area", "-0.2,51.45,-0.05,51.55")
     assert "outside the area" in bounded
+
+
+def _write(tmp_path, name: str, text: str, encoding: str = "utf-8") -> str:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return str(path)
+
+
+def _run(app, path: str, *flags: str):
+    result = app.test_cli_runner().invoke(args=["import-assets", path, *flags])
+    return result
+
+
+def test_messy_registers_found_by_an_adversarial_read(app, tmp_path):
+    """Each shape a reviewer built from real UK registers, imported where it belongs."""
+    app.config["TIMEBANK_AREA_BBOX"] = None  # a fresh install: no area said anywhere
+    from timebank.geo import haversine_km
+
+    def place(name):
+        with app.app_context():
+            asset = db.session.query(Asset).filter(Asset.name.like(f"{name}%")).one()
+            return asset.latitude, asset.longitude
+
+    def near(point, lat, lon, km=1.0):
+        return haversine_km(point[0], point[1], lat, lon) <= km
+
+    # Edinburgh, latitude and longitude swapped: far from London, still caught.
+    out = _run(app, _write(tmp_path, "edinburgh.csv", "name,latitude,longitude,category\n"
+                           "Edinburgh Castle,-3.1999,55.9486,culture\n"
+                           "Portobello Baths,-3.1043,55.9530,physical\n")).output
+    assert "swapped back" in out and "created 2" in out, out
+    assert near(place("Edinburgh Castle"), 55.9486, -3.1999)
+    # Eastings with thousands separators, a 0/0 row: no positions in the sea.
+    out = _run(app, _write(
+        tmp_path, "land.csv", "UPRN,Asset Name,Easting,Northing,Asset Category,Type\n"
+        '906700000001,Leith Library,"326,947","675,909",Institutions,Freehold\n'
+        "906700000002,Empty Plot,0,0,Physical,Leasehold\n")).output
+    assert "created 1" in out and "category=Asset Category" in out, out
+    # zeros are no position (not a spot off Scilly), and there is no address to find it by
+    assert "row 3: rejected (no coordinates and no address" in out
+    assert near(place("Leith Library"), 55.9735, -3.1735, km=2)
+    # Web Mercator metres with no system named: refused, not put in Alaska.
+    mercator = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": 1, "properties": {"name": "Cardiff Castle",
+                                                    "category": "culture"},
+         "geometry": {"type": "Point", "coordinates": [-354130.0, 6708230.0]}}]}
+    bad = _run(app, _write(tmp_path, "merc.geojson", json.dumps(mercator)))
+    assert bad.exit_code != 0 and "--crs" in bad.output
+    ok = _run(app, _write(tmp_path, "merc.geojson", json.dumps(mercator)), "--crs",
+              "http://www.opengis.net/def/crs/EPSG/0/3857")
+    assert "created 1" in ok.output and near(place("Cardiff Castle"), 51.4822, -3.1812, 1.0)
+    # A crs member as a plain string, with a version in the URN; properties not an object.
+    doc = {"type": "FeatureCollection", "crs": "urn:ogc:def:crs:EPSG:6.3:27700", "features": [
+        {"type": "Feature", "properties": {"name": "Cardiff Bay Hall", "category": "physical"},
+         "geometry": {"type": "Point", "coordinates": [318000, 174500]}},
+        {"type": "Feature", "properties": ["odd"], "geometry": None}]}
+    out = _run(app, _write(tmp_path, "bay.geojson", json.dumps(doc))).output
+    assert "created 1" in out and "rejected 1" in out, out
+    # Quoted text with doubled quotes and line breaks survives the delimiter sniffing.
+    out = _run(app, _write(tmp_path, "quoted.csv", 'id,name,description,category,address\n'
+                           'q-1,Scout Hut,"Kitchen, toilets and ""Friends of"" group\nupstairs",'
+                           'associations,1 Hut Lane\n')).output
+    assert "created 1" in out, out
+    with app.app_context():
+        hut = db.session.query(Asset).filter_by(name="Scout Hut").one()
+        assert hut.description == 'Kitchen, toilets and "Friends of" group\nupstairs'
+    # Two files numbering their rows 1, 2…: two assets each, not one overwriting another.
+    _run(app, _write(tmp_path, "halls.csv", "ID,name,category,latitude,longitude,website\n"
+                     "1,Grangetown Hall,physical,51.4700,-3.1850,cardiff.gov.uk/halls\n"))
+    out = _run(app, _write(tmp_path, "parks.csv", "ID,name,category,latitude,longitude\n"
+                           "1,Bute Park,physical,51.4860,-3.1860\n")).output
+    assert "created 1" in out, out
+    with app.app_context():
+        hall = db.session.query(Asset).filter_by(name="Grangetown Hall").one()
+        assert hall.source_id == "halls:1" and hall.url == "https://cardiff.gov.uk/halls"
+    # Units in headers, and an easting where the latitude column is blank.
+    out = _run(app, _write(tmp_path, "units.csv",
+                           "Site Name,Easting (m),Northing (m),Latitude,Longitude,Category\n"
+                           "Splott Pool,320150,176100,,,physical\n")).output
+    assert "created 1" in out, out
+    assert near(place("Splott Pool"), 51.4770, -3.1560, km=1.5)

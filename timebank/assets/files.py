@@ -150,13 +150,13 @@ def import_assets(rows: list[sources.Prepared], by_id: int | None, *,
 
 
 def import_area() -> tuple[float, float, float, float] | None:
-    """Where this install's assets should be: the configured study area, else the current
-    bank's area, else the neighbourhoods', else around the assets already published."""
+    """Where this install's assets should be, when someone has said so: the configured
+    study area, else the current bank's area, else the neighbourhoods'. (Never the assets
+    already imported: one wrong file would then pull the next ones after it.)"""
     from flask import current_app
-    from sqlalchemy import func
 
-    from ..models import Neighbourhood
     from ..tenancy import current_bank
+    from .neighbourhoods import union_bbox
 
     configured = current_app.config.get("TIMEBANK_AREA_BBOX")
     if configured:
@@ -164,18 +164,7 @@ def import_area() -> tuple[float, float, float, float] | None:
     bank = current_bank()
     if bank is not None and bank.min_lon is not None:
         return (bank.min_lon, bank.min_lat, bank.max_lon, bank.max_lat)
-    for table, lon, lat, lon2, lat2 in (
-            (Neighbourhood, Neighbourhood.min_lon, Neighbourhood.min_lat,
-             Neighbourhood.max_lon, Neighbourhood.max_lat),
-            (Asset, Asset.longitude, Asset.latitude, Asset.longitude, Asset.latitude)):
-        box = db.session.execute(select(func.min(lon), func.min(lat), func.max(lon2),
-                                        func.max(lat2)).select_from(table)
-                                 .where(lat.isnot(None))).one()
-        if box[0] is not None:
-            if table is Asset:  # only what was imported before: a generous margin (~50 km)
-                box = (box[0] - 0.5, box[1] - 0.5, box[2] + 0.5, box[3] + 0.5)
-            return tuple(box)
-    return None
+    return union_bbox()
 
 
 def read_category_map(data: bytes) -> dict[str, str]:
@@ -188,6 +177,13 @@ def read_category_map(data: bytes) -> dict[str, str]:
     return mapping
 
 
+UK = (-10.7, 49.8, 1.9, 60.9)  # Great Britain, Northern Ireland and Ireland
+
+
+def _inside_box(point, box) -> bool:
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+
+
 def prepare_file(data: bytes, filename: str,
                  options: sources.Options) -> sources.Preparation:
     """Read and prepare a register file (raises sources.SourceError for an unreadable one)."""
@@ -198,7 +194,9 @@ def prepare_source(source: sources.Source, options: sources.Options) -> sources.
     from .register import DEFAULT_CENTRE, categories
 
     lat, lon = DEFAULT_CENTRE
-    home = (lon - 4, lat - 4, lon + 4, lat + 4)  # a few hundred km around the install
+    # With no area said, swapped coordinates are told apart against the install's home:
+    # the United Kingdom and Ireland around the default London centre.
+    home = UK if _inside_box((lon, lat), UK) else (lon - 5, lat - 5, lon + 5, lat + 5)
     return sources.prepare(source, options, categories(), options.area or import_area(),
                            home)
 

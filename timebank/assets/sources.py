@@ -40,20 +40,22 @@ from ..models import AssetCategory
 # Our fields, and the headers (normalised: lower case, words joined by one space)
 # that mean them in registers we have seen.
 HEADERS: dict[str, tuple[str, ...]] = {
-    "source_id": ("source id", "id", "uprn", "asset code", "asset id", "asset ref",
+    "source_id": ("source id", "uprn", "id", "asset code", "asset id", "asset ref",
                   "asset reference", "reference", "ref", "site id", "site ref", "property ref",
                   "property reference", "code"),
     "name": ("name", "title", "site name", "asset name", "property name", "premises name",
+             "sitename", "place name", "location name",
              "organisation name", "organization name", "venue", "site"),
     "description": ("description", "desc", "details", "summary", "about", "notes"),
-    "category": ("category", "type", "asset type", "kind", "class", "classification",
-                 "abcd category", "category name", "asset category"),
+    "category": ("category", "asset category", "abcd category", "category name",
+                 "asset type", "type", "kind", "class", "classification"),
     "address": ("address", "address 1", "site address", "street address", "address line 1",
                 "property address", "street", "full address"),
     "city": ("city", "town", "locality"),
     "postal_code": ("postcode", "post code", "postal code", "zip", "zipcode"),
-    "latitude": ("latitude", "lat", "wgs84 latitude", "lat wgs84"),
-    "longitude": ("longitude", "lon", "lng", "long", "wgs84 longitude", "lon wgs84"),
+    "latitude": ("latitude", "lat", "wgs84 latitude", "lat wgs84", "latitude wgs84"),
+    "longitude": ("longitude", "lon", "lng", "long", "wgs84 longitude", "lon wgs84",
+                  "longitude wgs84"),
     "x": ("easting", "eastings", "x", "geox", "x coordinate", "bng x", "grid x"),
     "y": ("northing", "northings", "y", "geoy", "y coordinate", "bng y", "grid y"),
     "contact": ("contact", "contact details", "contact info"),
@@ -93,6 +95,14 @@ def normalise(text: object) -> str:
     return " ".join(words.split())
 
 
+def header_key(text: str) -> str:
+    """A column header as we compare it: units in brackets dropped, CamelCase split
+    ("Easting (m)" → "easting", "SiteName" → "site name")."""
+    text = re.sub(r"\([^)]*\)|\[[^]]*\]", " ", str(text))
+    text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)
+    return normalise(text)
+
+
 def singular(text: str) -> str:
     return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
                     for w in text.split())
@@ -129,6 +139,10 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
         pass
+    mostly = data.decode("utf-8", errors="replace")
+    if mostly.count("\ufffd") * 1000 < len(mostly) and re.search(r"[^\x00-\x7f\ufffd]", mostly):
+        # UTF-8 with the odd stray byte (pasted from elsewhere): keep the UTF-8
+        return mostly, "UTF-8 (a few bytes that were not UTF-8 replaced)"
     try:  # spreadsheets saved on Windows
         return data.decode("cp1252"), "Windows-1252"
     except UnicodeDecodeError:
@@ -144,18 +158,21 @@ def read_source(data: bytes, filename: str) -> Source:
 
 def _csv(text: str, encoding: str, filename: str) -> Source:
     sample = text[:20000]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    try:  # the sniffer guesses quoting badly: take only its delimiter
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, doublequote=True)
     try:
         header = next(reader)
     except StopIteration:
         raise SourceError(_("the file is empty")) from None
     except csv.Error as error:
         raise SourceError(_("not a readable CSV file: %(why)s", why=error)) from None
-    columns = [h.strip() for h in header]
+    columns = []
+    for h in header:  # a repeated header keeps its first column
+        h = h.strip()
+        columns.append("" if h in columns else h)
     if len([c for c in columns if c]) < 2:
         raise SourceError(_("the first line should name the columns (at least two)"))
     rows = []
@@ -180,19 +197,19 @@ def _geojson(text: str, encoding: str, filename: str) -> Source:
     features = doc.get("features") if isinstance(doc, dict) else None
     if not isinstance(features, list):
         raise SourceError(_("not a GeoJSON FeatureCollection"))
-    crs = ""
-    named = ((doc.get("crs") or {}).get("properties") or {}).get("name", "")
-    if isinstance(named, str) and named:
-        code = re.search(r"EPSG:{1,2}(\d+)", named) or re.search(r"(CRS84)", named)
-        crs = WGS84 if code and code.group(1) == "CRS84" else (f"EPSG:{code.group(1)}"
-                                                               if code else named)
+    named = doc.get("crs") or ""
+    if isinstance(named, dict):  # {"type": "name", "properties": {"name": "…"}}
+        named = (named.get("properties") or {}).get("name", "") \
+            if isinstance(named.get("properties"), dict) else ""
+    crs = named if isinstance(named, str) else ""
     rows, columns = [], []
     for number, feature in enumerate(features, start=1):
         if not isinstance(feature, dict):
             rows.append(RawRow(number, {}, problem="not a GeoJSON feature"))
             continue
+        properties = feature.get("properties")
         props = {str(k): "" if v is None else str(v)
-                 for k, v in (feature.get("properties") or {}).items()}
+                 for k, v in (properties.items() if isinstance(properties, dict) else ())}
         if "id" in feature and not any(normalise(k) == "id" for k in props):
             props["id"] = str(feature["id"])
         for key in props:
@@ -213,7 +230,9 @@ def _geojson(text: str, encoding: str, filename: str) -> Source:
 
 def detect_mapping(columns: list[str]) -> dict[str, str]:
     """Our field → the file's column, from the headers we recognise."""
-    by_header = {normalise(c): c for c in columns}
+    by_header: dict[str, str] = {}
+    for c in columns:
+        by_header.setdefault(header_key(c), c)
     mapping: dict[str, str] = {}
     used: set[str] = set()
     for name, headers in HEADERS.items():
@@ -278,15 +297,47 @@ TEXT_LIMITS = {"name": 200, "description": 5000, "address_1": 200, "city": 100,
 TRUE = {"1", "true", "yes", "y", "t"}
 
 
-def _number(value: str) -> float | None:
-    text = (value or "").strip()
-    if text.count(",") == 1 and "." not in text:  # a decimal comma
-        text = text.replace(",", ".")
+_DEGREES = re.compile(r"([-+]?\d+(?:[.,]\d+)?)\s*°?\s*([NSEW])?", re.I)
+
+
+def _number(value: str, grid: bool = False) -> float | None:
+    """A coordinate as written in registers: '51.5034', '51,5034' (decimal comma),
+    '51.4787 N', '3.18° W'; for grid references (metres) '326,947' or '326 947'."""
+    text = (value or "").strip().replace("\u00a0", " ")
+    if grid:
+        text = re.sub(r"(?<=\d)[, ](?=\d{3}(\D|$))", "", text)  # thousands separators
+    matched = _DEGREES.fullmatch(text)
+    if not matched:
+        return None
+    digits, hemisphere = matched.groups()
+    if not grid and digits.count(",") == 1:  # a decimal comma
+        digits = digits.replace(",", ".")
     try:
-        number = float(text)
+        number = float(digits)
     except ValueError:
         return None
+    if hemisphere and hemisphere.upper() in "SW":
+        number = -abs(number)
     return number if math.isfinite(number) else None
+
+
+def normalise_crs(text: str) -> str:
+    """'EPSG:27700' for any way of naming it (27700, epsg:27700, urn:ogc:def:crs:EPSG::27700,
+    http://www.opengis.net/def/crs/EPSG/0/27700…); WGS84 for CRS84."""
+    from pyproj import CRS
+
+    name = str(text or "").strip()
+    if not name:
+        return ""
+    if "CRS84" in name.upper():
+        return WGS84
+    try:
+        crs = CRS.from_user_input(int(name) if name.isdigit() else name)
+    except Exception as error:  # noqa: BLE001 - pyproj's errors are many
+        raise SourceError(_("unknown coordinate system %(crs)r: %(why)s; name it with --crs "
+                            "(for example EPSG:27700)", crs=name, why=error)) from None
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.srs
 
 
 def prepare(source: Source, options: Options, categories: list[AssetCategory],
@@ -308,13 +359,21 @@ def prepare(source: Source, options: Options, categories: list[AssetCategory],
     notes = [_("read as %(encoding)s", encoding=source.encoding)]
     crs = _crs(source, options, mapping, notes)
     points = _points(source, mapping, crs)
-    swapped = _swapped(points, area or home, crs)
+    swapped = _swapped(points, area or home)
+    if not any(k in mapping for k in ("latitude", "x")) and source.kind == "csv":
+        notes.append(_("no coordinate columns found: rows are placed by their address, "
+                       "later (say which columns hold them with --map)"))
     if swapped:
         notes.append(_("latitude and longitude were the wrong way round in this file; "
                        "swapped back"))
     lookup = category_lookup(categories)
     by_slug = {c.slug: c for c in categories}
     explicit = {normalise(k): v for k, v in options.category_map.items()}
+    unmapped = sorted(v for v in options.category_map.values()
+                      if _category(v, lookup, by_slug) is None)
+    if unmapped:
+        raise SourceError(_("the category map names categories we do not have: %(names)s",
+                            names=", ".join(unmapped)))
     default = _category(options.default_category, lookup, by_slug) \
         if options.default_category else None
     if options.default_category and default is None:
@@ -337,32 +396,45 @@ def prepare(source: Source, options: Options, categories: list[AssetCategory],
         except SourceError as error:
             row.values, row.problem = None, str(error)
         rows.append(row)
+    if not source.rows:
+        notes.append(_("the file has no rows, only its headers"))
     if "source_id" not in mapping:
         notes.append(_("the file has no id column: ids are made from the file name and each "
                        "row's name and position, so import it under the same name next time"))
     return Preparation(rows, mapping, crs, notes, category_values)
 
 
+# British National Grid covers Great Britain: eastings 0–700 km, northings 0–1300 km.
+BNG_RANGE = (0, 0, 700_000, 1_300_000)
+
+
 def _crs(source: Source, options: Options, mapping: dict[str, str], notes: list[str]) -> str:
-    crs = (options.crs or source.crs or "").strip().upper()
-    if not crs and "latitude" not in mapping and ("x" in mapping or source.kind == "geojson"):
-        x_header = normalise(mapping.get("x", ""))
-        if x_header in ("easting", "eastings"):
+    """The coordinate system of the file's grid coordinates (GeoJSON geometries, x/y or
+    easting/northing columns); latitude/longitude columns are always WGS84."""
+    crs = normalise_crs(options.crs) or normalise_crs(source.crs)
+    if not crs and ("x" in mapping or source.kind == "geojson"):
+        if normalise(mapping.get("x", "")) in ("easting", "eastings"):
             crs = BNG
-        elif "x" in mapping or source.kind == "geojson":
-            sample = [p for p in _points(source, mapping, "")[:200] if p and p[0] != "bad"]
-            if sum(abs(p[0]) > 180 or abs(p[1]) > 90 for p in sample) * 2 > len(sample):
-                crs = BNG  # metres, not degrees: in this country, the National Grid
+        else:
+            sample = [p for p in _grid_points(source, mapping)[:500] if p]
+            metres = [p for p in sample if abs(p[0]) > 180 or abs(p[1]) > 90]
+            if sample and len(metres) * 2 > len(sample):
+                if sum(_inside(p, BNG_RANGE) for p in metres) * 2 <= len(metres):
+                    raise SourceError(_("the coordinates are in metres, but not British "
+                                        "National Grid ones: name the system with --crs "
+                                        "(for example EPSG:3857)"))
+                crs = BNG  # metres, not degrees, in Great Britain's range: the National Grid
                 notes.append(_("coordinates are in metres with no system named: read as "
                                "British National Grid (EPSG:27700); say --crs otherwise"))
-    if crs and crs != WGS84:
+    crs = crs or WGS84
+    if crs != WGS84:
         try:
             transformer(crs)
         except Exception as error:  # noqa: BLE001 - pyproj's errors are many
             raise SourceError(_("unknown coordinate system %(crs)r: %(why)s", crs=crs,
                                 why=error)) from None
         notes.append(_("coordinates converted from %(crs)s to WGS84", crs=crs))
-    return crs or WGS84
+    return crs
 
 
 _TRANSFORMERS: dict[str, object] = {}
@@ -376,25 +448,50 @@ def transformer(crs: str):
     return _TRANSFORMERS[crs]
 
 
-def _points(source: Source, mapping: dict[str, str], crs: str) -> list:
-    """(longitude, latitude) in WGS84 for each row, or None; not yet checked or swapped."""
+def _pair(raw: RawRow, mapping: dict[str, str], names: tuple[str, str], grid: bool):
+    """(first, second) numbers from two columns; None if both are empty; ("bad", texts)
+    if something is written that is not a number."""
+    if not all(n in mapping for n in names):
+        return None
+    texts = [raw.values.get(mapping[n], "").strip() for n in names]
+    if not any(texts):
+        return None
+    numbers = [_number(t, grid) for t in texts]
+    if None in numbers:
+        return ("bad", texts)
+    return tuple(numbers)
+
+
+def _grid_points(source: Source, mapping: dict[str, str]) -> list:
+    """(x, y) as written, for rows placed by a geometry or by x/y columns."""
     out = []
     for raw in source.rows:
-        if raw.point is not None:
-            x, y = raw.point
-        else:
-            pair = (("longitude", "latitude") if "latitude" in mapping and "longitude" in mapping
-                    else ("x", "y") if "x" in mapping and "y" in mapping else None)
-            texts = [raw.values.get(mapping[k], "").strip() for k in pair] if pair else ["", ""]
-            x, y = (_number(t) for t in texts)
-            if (x is None or y is None) and any(texts):
-                # something written, but not numbers: said as latitude, longitude
-                out.append(("bad", texts[::-1] if pair[0] == "longitude" else texts))
-                continue
-        if x is None or y is None:
+        point = raw.point if raw.point is not None else _pair(raw, mapping, ("x", "y"), True)
+        out.append(point if point and point[0] != "bad" else None)
+    return out
+
+
+def _points(source: Source, mapping: dict[str, str], crs: str) -> list:
+    """For each row: ((longitude, latitude), from_degrees) in WGS84, None when it has no
+    position, or ("bad", texts); not yet checked or swapped."""
+    out = []
+    for raw in source.rows:
+        degrees = True
+        point = _pair(raw, mapping, ("latitude", "longitude"), False)
+        if point is not None and point[0] != "bad":
+            point = (point[1], point[0])  # (longitude, latitude)
+        if point is None:  # no latitude/longitude here: the geometry or x/y columns
+            point = raw.point if raw.point is not None else _pair(raw, mapping, ("x", "y"),
+                                                                  crs != WGS84)
+            degrees = crs == WGS84
+        if point is None or point[0] == "bad":
+            out.append(point)
+            continue
+        x, y = point
+        if x == 0 and y == 0:  # a blank written as zeros
             out.append(None)
             continue
-        if crs and crs != WGS84:
+        if not degrees:
             try:
                 x, y = transformer(crs).transform(x, y)
             except Exception:  # noqa: BLE001 - a point the projection cannot take
@@ -403,7 +500,7 @@ def _points(source: Source, mapping: dict[str, str], crs: str) -> list:
             if not (math.isfinite(x) and math.isfinite(y)):
                 out.append(None)
                 continue
-        out.append((x, y))
+        out.append(((x, y), degrees))
     return out
 
 
@@ -412,11 +509,10 @@ def _inside(point, area) -> bool:
     return min_lon <= point[0] <= max_lon and min_lat <= point[1] <= max_lat
 
 
-def _swapped(points: list, area, crs: str) -> bool:
-    """Are this file's coordinates the wrong way round? Judged on the whole file."""
-    if crs != WGS84:
-        return False
-    found = [p for p in points if p is not None and p[0] != "bad"]
+def _swapped(points: list, area) -> bool:
+    """Are this file's latitudes and longitudes the wrong way round? Judged on the whole
+    file, on the points given in degrees."""
+    found = [p[0] for p in points if p is not None and p[0] != "bad" and p[1]]
     if not found:
         return False
     if area is not None:
@@ -460,29 +556,40 @@ def _clean(raw: RawRow, mapping, point, swapped: bool, area, stem: str,
         notes.append(_("no name: the address is used as its name"))
     out["name"] = name
     if out["url"] and not out["url"].lower().startswith(("http://", "https://")):
-        if re.match(r"^www\.", out["url"], re.I):
-            out["url"] = "https://" + out["url"]
+        if re.match(r"^(www\.)?[a-z0-9-]+(\.[a-z0-9-]+)+(/\S*)?$", out["url"], re.I):
+            out["url"] = "https://" + out["url"]  # "cardiff.gov.uk/halls"
         else:
-            raise SourceError(_("url must start with http:// or https://"))
+            notes.append(_("the website %(url)r is not a web address: left out",
+                           url=out["url"][:80]))
+            out["url"] = ""
     for attribute, limit in TEXT_LIMITS.items():
         if attribute in out and len(out[attribute]) > limit:
-            raise SourceError(_("%(field)s is longer than %(limit)s characters", field=attribute,
-                                  limit=limit))
+            notes.append(_("%(field)s cut to %(limit)s characters", field=attribute,
+                           limit=limit))
+            out[attribute] = out[attribute][:limit]
     if point is not None and point[0] == "bad":
         raise SourceError(_("bad coordinates %(lat)r, %(lon)r", lat=point[1][0], lon=point[1][1]))
     if point is not None:
-        lon, lat = (point[1], point[0]) if swapped else point
+        (lon, lat), degrees = point
+        if swapped and degrees:
+            lon, lat = lat, lon
         if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
             raise SourceError(_("bad coordinates %(lat)s, %(lon)s", lat=lat, lon=lon))
         if area is not None and not _inside((lon, lat), _padded(area)):
-            raise SourceError(_("%(lat).5f, %(lon).5f is outside the area this bank covers",
-                                  lat=lat, lon=lon))
+            raise SourceError(_("%(lat).5f, %(lon).5f is outside the area this bank covers "
+                                "(%(area)s); say where the places are with --area",
+                                lat=lat, lon=lon,
+                                area=", ".join(f"{v:g}" for v in area)))
         out["latitude"], out["longitude"] = lat, lon
     else:
         out["latitude"] = out["longitude"] = None
         if not (out["address_1"] or out["postal_code"]):
             raise SourceError(_("no coordinates and no address to find it by"))
     source_id = _text(raw, mapping, "source_id")
+    if re.fullmatch(r"\d{1,6}", source_id):
+        # 1, 2, 3…: a row number in this file, not an id the world shares (a UPRN has up
+        # to 12 digits): tie it to the file so two files' "1"s stay two assets.
+        source_id = f"{stem}:{source_id}"
     if not source_id:
         # GeoJSON features name their ids differently from one to the next.
         by_header = {normalise(k): v for k, v in raw.values.items() if str(v).strip()}
