@@ -159,7 +159,7 @@ def login(client, email: str, password: str = PASSWORD):
 
 
 def logout(client) -> None:
-    html = client.get("/").get_data(as_text=True)
+    html = client.get("/", follow_redirects=True).get_data(as_text=True)  # council: /reports
     found = re.search(r'action="((?:/b/[a-z0-9-]+)?/logout)"', html)
     if found:
         client.post(found.group(1), data=hidden_fields(html))
@@ -171,7 +171,7 @@ def logout(client) -> None:
 URL_CHOICES = {"action": ("approve", "suspend", "reactivate", "confirm", "decline", "cancel",
                           "accept", "renew", "close", "reopen", "complete", "retire",
                           "restore", "archive"),
-               "kind": ("categories",)}
+               "kind": ("categories",), "table": ("months", "outcomes")}
 
 
 def route_urls(app, ids: dict, bank: str | None = None):

@@ -53,9 +53,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .members.routes import bp as members_bp
     from .notifications.routes import bp as notifications_bp
     from .paper.routes import bp as paper_bp
+    from .reports.routes import bp as reports_bp
 
     blueprints = (main_bp, auth_bp, members_bp, exchanges_bp, listings_bp, matching_bp,
-                  notifications_bp, assets_bp, admin_bp, banks_bp, paper_bp)
+                  notifications_bp, assets_bp, admin_bp, banks_bp, paper_bp, reports_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 

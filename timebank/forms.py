@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import HiddenField, SelectField
+from wtforms import DateField, HiddenField, SelectField
 from wtforms.validators import DataRequired, Length, Optional
 
 from .extensions import db
@@ -80,3 +81,17 @@ def category_choices(none_label=None) -> list:
         select(Category.id, Category.name).where(Category.active).order_by(Category.name)
     ).all()
     return choices([(0, none_label or _l("Choose…")), *[(r.id, r.name) for r in rows]])
+
+
+class PeriodForm(QueryForm):
+    """Which dates of service a printed statement covers (empty: all of them, to today)."""
+
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if ok and self.start.data and self.end.data and self.start.data > self.end.data:
+            self.end.errors.append(_("The end must not be before the start."))
+            return False
+        return ok

@@ -76,6 +76,7 @@ RULES: dict[str, Rule] = {
     "assets.review": Rule(TRADERS, "one review per member and asset"),
     # Area views: council viewers, coordinators and admins.
     "area.view": Rule(VIEWERS),
+    "reports.area": Rule(VIEWERS, "aggregates only; fewer than 5 people never shown"),
     # Running a bank: coordinators (of this bank) and admins.
     "members.manage": Rule(STAFF, "members of this bank; never their own account"),
     "exchanges.on_behalf": Rule(STAFF, "never for their own account (four eyes)"),
@@ -85,6 +86,7 @@ RULES: dict[str, Rule] = {
     "assets.moderate": Rule(STAFF),
     "assets.import": Rule(STAFF, "any import (registers are the whole area's)"),
     "bank.contact": Rule(STAFF, "this bank's details"),
+    "reports.bank": Rule(STAFF, "this bank's figures"),
     "erasure.confirm": Rule(STAFF, "members of this bank; never their own request"),
     # Running the install.
     "admin.roles": Rule(ADMINS, "never their own role"),

@@ -2,7 +2,6 @@
 
 from datetime import date
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -17,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..forms import TEXT_MAX, QueryForm, choices, optional, required
+from ..forms import TEXT_MAX, choices, optional, required
 from ..models.ledger import OUTCOME_SCALE
 
 MINUTE_CHOICES = [(0, _l("0 min")), (15, _l("15 min")), (30, _l("30 min")), (45, _l("45 min"))]
@@ -108,17 +107,3 @@ class OutcomeForm(FlaskForm):
     )
     text = TextAreaField(_l("Tell us more (optional)"), validators=optional(TEXT_MAX))
     share = BooleanField(_l("You may share this, without my name, in reports to the council"))
-
-
-class PeriodForm(QueryForm):
-    """Which dates of service a printed statement covers (empty: all of them, to today)."""
-
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To"), validators=[Optional()])
-
-    def validate(self, extra_validators=None) -> bool:
-        ok = super().validate(extra_validators)
-        if ok and self.start.data and self.end.data and self.start.data > self.end.data:
-            self.end.errors.append(_("The end must not be before the start."))
-            return False
-        return ok

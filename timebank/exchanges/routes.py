@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from .. import ledger
 from ..exports import csv_chunks, csv_response
 from ..extensions import db
-from ..forms import ActionForm, category_choices
+from ..forms import ActionForm, PeriodForm, category_choices
 from ..htmx import render, render_form, wants_fragment
 from ..main import queue
 from ..matching.brokering import match_between
@@ -34,7 +34,6 @@ from .forms import (
     GroupForm,
     OnBehalfForm,
     OutcomeForm,
-    PeriodForm,
     RecordForm,
     ReverseForm,
 )

@@ -23,6 +23,8 @@ bp = BankBlueprint("main", __name__)
 def index():
     if audience() in (ANONYMOUS, PENDING):  # nothing of theirs in this bank to show
         return render("main/welcome.html")
+    if current_user.is_council:  # a council viewer's home is the area's figures
+        return redirect(url_for("reports.area_report"))
     work = queue.work_queue(current_bank_id()) if current_user.is_staff else None
     return render("main/dashboard.html", work=work, **dashboard_context(current_user))
 

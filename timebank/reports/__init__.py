@@ -1,0 +1,1 @@
+"""Reports: what difference the exchanges made, for coordinators and council viewers."""
