@@ -90,16 +90,19 @@ def expiring_listings(bank_id: int, today: date):
             .order_by(Listing.expires_on))
 
 
-def quiet_members(bank_id: int, now: datetime):
-    """Active members of 90 days or more with no exchange, of any kind, in 90 days."""
+def quiet_members(bank_id: int | list[int], now: datetime):
+    """Active members of 90 days or more with no exchange, of any kind, in 90 days (in one
+    bank, or in any of several: the reports count the same people the queue lists)."""
+    bank_ids = bank_id if isinstance(bank_id, list) else [bank_id]
     since = now - timedelta(days=QUIET_DAYS)
     active_lately = exists().where(
         or_(Exchange.giver_account_id == Account.id, Exchange.receiver_account_id == Account.id),
         Exchange.created_at >= since)
     return (select(Member)
             .join(Membership, and_(Membership.member_id == Member.id,
-                                   Membership.bank_id == bank_id))
-            .outerjoin(Account, and_(Account.member_id == Member.id, Account.bank_id == bank_id))
+                                   Membership.bank_id.in_(bank_ids)))
+            .outerjoin(Account, and_(Account.member_id == Member.id,
+                                     Account.bank_id == Membership.bank_id))
             .where(Membership.status == MemberStatus.ACTIVE, Membership.created_at <= since,
                    Member.erased_at.is_(None), ~active_lately)
             .order_by(Member.display_name))

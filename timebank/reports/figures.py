@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, exists, extract, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
+from ..main.queue import quiet_members
 from ..models import (
     Account,
     AccountKind,
@@ -31,7 +32,6 @@ from ..models import (
 )
 
 SMALL = 5  # fewer people than this are never shown to council viewers
-QUIET_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -74,16 +74,8 @@ def members(bank_ids: list[int], period: Period, now: datetime | None = None) ->
     new = db.session.scalar(
         select(func.count(func.distinct(Membership.member_id)))
         .where(Membership.bank_id.in_(bank_ids), Membership.approved_at.between(start, now)))
-    since = now - timedelta(days=QUIET_DAYS)
-    lately = exists().where(
-        or_(Exchange.giver_account_id == Account.id, Exchange.receiver_account_id == Account.id),
-        Exchange.created_at >= since)
-    dormant = db.session.scalar(
-        select(func.count(func.distinct(Membership.member_id)))
-        .join(Account, and_(Account.member_id == Membership.member_id,
-                            Account.bank_id == Membership.bank_id))
-        .where(Membership.bank_id.in_(bank_ids), Membership.status == MemberStatus.ACTIVE,
-               Membership.created_at <= since, ~lately))
+    quiet = quiet_members(bank_ids, now).with_only_columns(Member.id).order_by(None)
+    dormant = db.session.scalar(select(func.count(func.distinct(quiet.subquery().c.id))))
     return {"active": status.get(MemberStatus.ACTIVE, 0), "new": new or 0,
             "pending": status.get(MemberStatus.PENDING, 0), "dormant": dormant or 0}
 
