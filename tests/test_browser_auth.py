@@ -52,7 +52,10 @@ def test_register_approve_login(new_page, live_server, make, js, app):
     page.get_by_label("Password (at least 10 characters)").fill("long-enough-password")
     page.get_by_label("Password again").fill("long-enough-password")
     page.get_by_role("button", name="Ask to join").click()
-    # The terms must be accepted; the form comes back with the box to tick.
+    # The terms must be accepted; the form comes back with the box to tick. The terms
+    # message was already on the first answer, so wait for the password message to go:
+    # only then is the new form in place (filling the old one races htmx's swap).
+    page.get_by_text("Use at least 10 characters.").wait_for(state="detached")
     page.get_by_text("Please read and accept the terms to join.").wait_for()
     page.get_by_label("Password (at least 10 characters)").fill("long-enough-password")
     page.get_by_label("Password again").fill("long-enough-password")
