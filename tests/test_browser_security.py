@@ -67,7 +67,6 @@ def poisoned(app, make):
         Match,
         MatchMessage,
         Notification,
-        Outcome,
     )
 
     coordinator = make.member(Role.COORDINATOR, email="coord@example.org", name="Cora")
@@ -121,9 +120,7 @@ def poisoned(app, make):
                 receiver=ledger.account_of(member), minutes=30, service_date=date.today(),
                 recorded_by=member, idempotency_key=f"xss-{n}", confirm=True,
                 description=payload).exchange
-            db.session.add(Outcome(exchange_id=exchange.id, author_id=member_id, score=3,
-                                   text=payload, share_consent=True))
-            db.session.commit()
+            ledger.add_outcome(exchange.id, member, 3, payload, True)
             ids["listings"].append(listing.id)
             ids["matches"].append(match.id)
             ids["exchanges"].append(exchange.id)

@@ -67,6 +67,12 @@ def test_seed_demo_is_balanced_and_reproducible(fresh_db):
         assert checked > 20
         db.session.remove()
         db.engine.dispose()
+    # The migration that brought the monthly figures fills them from the exchanges
+    # already there exactly as the ledger keeps them from then on.
+    assert flask_cli(url, "db", "downgrade", "0008").returncode == 0
+    assert flask_cli(url, "db", "upgrade").returncode == 0
+    check = flask_cli(url, "check-ledger")
+    assert check.returncode == 0, check.stderr
     skipped = flask_cli(url, "seed-demo", "--if-empty")
     assert skipped.returncode == 0 and "not seeding" in skipped.stdout
     assert "coordinator@example.org" in skipped.stdout  # make run always shows the logins

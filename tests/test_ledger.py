@@ -271,6 +271,21 @@ def test_check_ledger_names_a_corrupted_balance(people):
 
 
 @pytest.mark.tampers_ledger
+def test_check_ledger_names_monthly_figures_that_disagree_with_the_exchanges(people):
+    record(people["ann"], people["bob"], 60, confirm=True, by=people["bob"])
+    giver = acct(people["ann"])
+    db.session.execute(db.text("UPDATE month_total SET minutes = 61"))
+    db.session.execute(db.text("UPDATE account_month SET given = 7 WHERE account_id = :i"),
+                       {"i": giver.id})
+    db.session.commit()
+    problems = ledger.check_ledger()
+    assert any(p.startswith("monthly figures") and "61" in p for p in problems), problems
+    assert any(f"account, month ({giver.id}," in p and "(7, 0)" in p for p in problems)
+    assert ledger.repair_balances() == []  # the balances were right
+    assert ledger.check_ledger() == []
+
+
+@pytest.mark.tampers_ledger
 def test_check_ledger_names_an_unbalanced_exchange(people):
     result = record(people["ann"], people["bob"], 60, confirm=True, by=people["bob"])
     db.session.execute(db.text("UPDATE entry SET minutes = 59 WHERE minutes = 60"))

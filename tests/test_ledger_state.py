@@ -6,7 +6,7 @@ clearing accounts, one of them capped), confirmations, declines and reversals.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -17,7 +17,7 @@ from tests.support import Factory
 from timebank import ledger
 from timebank.banks.service import create_bank
 from timebank.extensions import db
-from timebank.models import Account, Exchange, ExchangeStatus, Member, Role
+from timebank.models import Account, Exchange, ExchangeStatus, Member, Outcome, Role
 
 TODAY = date.today()
 
@@ -53,7 +53,8 @@ def run_machine(app, max_examples: int) -> None:
             # Every example starts from an empty ledger, so runs are reproducible.
             for statement in ("DELETE FROM entry", "DELETE FROM outcome",
                               "UPDATE exchange SET reverses_id = NULL", "DELETE FROM exchange",
-                              "UPDATE account SET balance = 0"):
+                              "DELETE FROM month_total", "DELETE FROM outcome_month",
+                              "DELETE FROM account_month", "UPDATE account SET balance = 0"):
                 db.session.execute(db.text(statement))
             db.session.commit()
             self.expected = {a.id: 0 for a in db.session.query(Account)}
@@ -87,12 +88,13 @@ def run_machine(app, max_examples: int) -> None:
             return abs(self.expected[north_side] + moved) > CAP
 
         @rule(g=st.integers(0, 3), r=st.integers(0, 3), minutes=st.integers(-30, 1500),
-              confirm=st.booleans())
-        def record(self, g, r, minutes, confirm):
+              confirm=st.booleans(), back=st.sampled_from([0, 40, 100]))
+        def record(self, g, r, minutes, confirm, back):
             giver, receiver = self._account(g), self._account(r)
             try:
                 result = ledger.record_exchange(
-                    giver=giver, receiver=receiver, minutes=minutes, service_date=TODAY,
+                    giver=giver, receiver=receiver, minutes=minutes,
+                    service_date=TODAY - timedelta(days=back),
                     recorded_by=self._member(r if confirm else g),
                     idempotency_key=ledger.new_key(), confirm=confirm)
             except ledger.LedgerError:
@@ -142,6 +144,16 @@ def run_machine(app, max_examples: int) -> None:
                 return
             self.confirmed.remove(exchange_id)
             self._move(exchange, -1)
+
+        @precondition(lambda self: self.confirmed)
+        @rule(data=st.data(), score=st.integers(1, 4))
+        def say_what_it_changed(self, data, score):
+            exchange = db.session.get(Exchange, data.draw(st.sampled_from(self.confirmed)))
+            receiver = exchange.receiver.member
+            if receiver is None or db.session.query(Outcome).filter_by(
+                    exchange_id=exchange.id).first():
+                return
+            ledger.add_outcome(exchange.id, receiver, score, "", False)
 
         @precondition(lambda self: self.confirmed)
         @rule(data=st.data())

@@ -176,7 +176,7 @@ def _people_with_history(app, make):
     message and outcome between them; Omar's details are what Dana must never get."""
     from datetime import date
 
-    from timebank.models import Category, Listing, MatchMessage, Outcome
+    from timebank.models import Category, Listing, MatchMessage
 
     dana = make.member(name="Dana Doe", email="dana@example.org")
     omar = make.member(name="Omar Other", email="omar-secret@example.org")
@@ -196,9 +196,7 @@ def _people_with_history(app, make):
             giver=ledger.account_of(get(omar)), receiver=ledger.account_of(get(dana)),
             minutes=90, service_date=date.today(), recorded_by=get(dana),
             idempotency_key=ledger.new_key(), confirm=True, description="Mowing").exchange
-        db.session.add(Outcome(exchange_id=exchange.id, author_id=dana, score=4,
-                               text="dana's outcome"))
-        db.session.commit()
+        ledger.add_outcome(exchange.id, get(dana), 4, "dana's outcome", False)
     return dana, omar, coordinator
 
 

@@ -185,7 +185,6 @@ def victim(app, make):
         AssetReview,
         MatchMessage,
         Notification,
-        Outcome,
     )
 
     vera = make.member(name="Vera Victim", email=f"{SECRET}@example.org")
@@ -219,9 +218,7 @@ def victim(app, make):
             giver=ledger.account_of(get(helper)), receiver=ledger.account_of(v), minutes=30,
             service_date=TODAY, recorded_by=v, idempotency_key=ledger.new_key(),
             confirm=True, description=f"{SECRET} confirmed").exchange
-        db.session.add(Outcome(exchange_id=done.id, author_id=vera, score=4,
-                               text=f"{SECRET} outcome"))
-        db.session.commit()
+        ledger.add_outcome(done.id, v, 4, f"{SECRET} outcome", False)
         from timebank.models import AssetImport
 
         upload = AssetImport(filename=f"{SECRET}.csv", data=f"name\n{SECRET}\n".encode(),

@@ -13,7 +13,7 @@ from sqlalchemy import event
 from tests.support import get, login
 from timebank import ledger
 from timebank.extensions import db
-from timebank.models import Bank, Category, Membership, MemberStatus, Outcome, Role
+from timebank.models import Bank, Category, Membership, MemberStatus, Role
 from timebank.reports import figures
 
 PERIOD = "start=2026-01-01&end=2026-11-30"
@@ -41,8 +41,8 @@ def known_bank(app, make):
         back = _exchange(b, a, 30, date(2026, 2, 3), "cooking", "r2")
         wrong = _exchange(a, d, 90, date(2026, 2, 20), "gardening", "r3")
         ledger.reverse_exchange(wrong.id, get(second), "recorded twice", "r3-undo")
-        db.session.add_all([Outcome(exchange_id=first.id, author_id=b, score=4),
-                            Outcome(exchange_id=back.id, author_id=a, score=3)])
+        ledger.add_outcome(first.id, get(b), 4, "", False)
+        ledger.add_outcome(back.id, get(a), 3, "", False)
         db.session.query(Membership).filter_by(member_id=c).one().created_at = (
             datetime.now() - timedelta(days=100))
         db.session.commit()

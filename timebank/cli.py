@@ -72,7 +72,8 @@ def create_user(email: str, role: str, display_name: str | None, neighbourhood: 
 
 @click.command("check-ledger")
 @with_appcontext
-@click.option("--repair-balances", is_flag=True, help="Recompute cached balances from entries.")
+@click.option("--repair-balances", is_flag=True,
+              help="Recompute cached balances from entries and monthly figures from exchanges.")
 def check_ledger(repair_balances: bool) -> None:
     """Check the ledger invariants; exit 1 naming each problem."""
     if repair_balances:

@@ -10,6 +10,9 @@ reversing exchange. The invariants (``check_ledger``) are those of DESIGN.md:
 3. the sum of all balances is zero;
 4. no account is below its floor.
 
+Beside the entries it keeps the monthly figures reports read (``rollups``), in
+the same transaction, and when each account was last named in an exchange.
+
 Idempotency: every write carries a key that is unique in the database, so a
 form that arrives twice, or at two workers at once, makes one exchange and the
 second caller gets the first result.
@@ -27,6 +30,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from . import rollups
 from .db import write_transaction
 from .errors import Refused
 from .extensions import db
@@ -251,6 +255,17 @@ def _post(exchange: Exchange, by: Member, *, correction: bool = False) -> None:
         account.balance += minutes
     _settle(exchange, ExchangeStatus.CONFIRMED)
     exchange.confirmed_by_id = by.id
+    if exchange.reverses_id is None:
+        rollups.count(exchange)
+    else:  # a correction takes the original off the figures; it never counts itself
+        rollups.count(db.session.get(Exchange, exchange.reverses_id), -1)
+
+
+def _named(exchange: Exchange) -> None:
+    """Note on both parties' accounts that an exchange named them (who has gone quiet)."""
+    db.session.execute(update(Account).where(
+        Account.id.in_([exchange.giver_account_id, exchange.receiver_account_id]))
+        .values(last_exchange_at=utcnow()))
 
 
 def _clearing_ids(bank_ids) -> dict[int, int]:
@@ -369,6 +384,7 @@ def record_exchange(
             )
             db.session.add(exchange)
             db.session.flush()
+            _named(exchange)
             if confirm:
                 _post(exchange, recorded_by)
             _audit_record(exchange, recorded_by, giver, receiver)
@@ -516,6 +532,7 @@ def reverse_exchange(exchange_id: int, by: Member, reason: str, idempotency_key:
             )
             db.session.add(reversal)
             db.session.flush()
+            _named(reversal)
             _post(reversal, by, correction=True)
             audit(
                 by.id, "exchange.reverse", "exchange", original.id,
@@ -590,6 +607,7 @@ def record_group_activity(
                 )
                 db.session.add(exchange)
                 db.session.flush()
+                _named(exchange)
                 _post(exchange, recorded_by)
                 made.append(exchange)
             audit(
@@ -640,9 +658,10 @@ def add_outcome(exchange_id: int, by: Member, score: int, text: str, share: bool
     outcome = Outcome(
         exchange_id=exchange_id, author_id=by.id, score=score, text=text, share_consent=share
     )
-    db.session.add(outcome)
-    audit(by.id, "outcome.add", "exchange", exchange_id, score=score, shared=share)
-    db.session.commit()
+    with write_transaction():
+        db.session.add(outcome)
+        rollups.count_outcome(exchange, score)
+        audit(by.id, "outcome.add", "exchange", exchange_id, score=score, shared=share)
     return outcome
 
 
@@ -699,6 +718,7 @@ def check_ledger() -> list[str]:
     if total_balance != 0:
         problems.append(f"sum of all balances is {total_balance}, not 0")
     problems += _check_banks()
+    problems += rollups.check()
     return problems
 
 
@@ -744,7 +764,8 @@ def counts() -> tuple[int, int]:
 
 
 def repair_balances() -> list[tuple[int, int, int]]:
-    """Recompute cached balances from entries; return (account, old, new) per change."""
+    """Recompute cached balances from entries, and the monthly figures from the exchanges
+    if they differ; return (account, old, new) per balance changed."""
     changed: list[tuple[int, int, int]] = []
     with write_transaction():
         sums = dict(
@@ -762,6 +783,9 @@ def repair_balances() -> list[tuple[int, int, int]]:
                 account.balance = want
         if changed:
             audit(None, "ledger.repair_balances", "ledger", None, changes=changed)
+        if rollups.check():
+            rollups.rebuild()
+            audit(None, "ledger.rebuild_monthly_figures", "ledger", None)
     return changed
 
 
@@ -847,6 +871,14 @@ def post_confirmed_bulk(exchanges: Sequence[BulkExchange]) -> int:
         entry_rows.append({"account_id": ex.giver_account_id, "exchange_id": ex_id,
                            "minutes": ex.minutes})
     db.session.execute(insert(Entry), entry_rows)
+    db.session.execute(update(Account).where(Account.id.in_(list(delta)))
+                       .values(last_exchange_at=now))
+    rollups.count_bulk(
+        Exchange(id=ex_id, bank_id=banks[ex.giver_account_id], counter_bank_id=None,
+                 giver_account_id=ex.giver_account_id,
+                 receiver_account_id=ex.receiver_account_id, minutes=ex.minutes,
+                 service_date=ex.service_date, category_id=ex.category_id)
+        for ex_id, ex in zip(new_ids, exchanges, strict=True))
     table = Account.__table__
     db.session.execute(
         update(table).where(table.c.id == bindparam("aid"))

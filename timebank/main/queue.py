@@ -95,16 +95,16 @@ def quiet_members(bank_id: int | list[int], now: datetime):
     bank, or in any of several: the reports count the same people the queue lists)."""
     bank_ids = bank_id if isinstance(bank_id, list) else [bank_id]
     since = now - timedelta(days=QUIET_DAYS)
-    active_lately = exists().where(
-        or_(Exchange.giver_account_id == Account.id, Exchange.receiver_account_id == Account.id),
-        Exchange.created_at >= since)
+    # The ledger notes on each account when an exchange last named it: one look per
+    # member, however long the bank's history.
+    quiet = or_(Account.last_exchange_at.is_(None), Account.last_exchange_at < since)
     return (select(Member)
             .join(Membership, and_(Membership.member_id == Member.id,
                                    Membership.bank_id.in_(bank_ids)))
             .outerjoin(Account, and_(Account.member_id == Member.id,
                                      Account.bank_id == Membership.bank_id))
             .where(Membership.status == MemberStatus.ACTIVE, Membership.created_at <= since,
-                   Member.erased_at.is_(None), ~active_lately)
+                   Member.erased_at.is_(None), quiet)
             .order_by(Member.display_name))
 
 

@@ -12,7 +12,17 @@ from .assets import (
 from .audit import AuditEvent
 from .banks import Bank, BankRole, CouncilArea, Membership
 from .geo import GeocodeCache
-from .ledger import Account, AccountKind, Entry, Exchange, ExchangeStatus, Outcome
+from .ledger import (
+    Account,
+    AccountKind,
+    AccountMonth,
+    Entry,
+    Exchange,
+    ExchangeStatus,
+    MonthTotal,
+    Outcome,
+    OutcomeMonth,
+)
 from .listings import Listing, ListingKind, ListingStatus, Match, MatchMessage, MatchStatus
 from .members import Member, MemberStatus, Role
 from .notifications import EmailPreference, Notification, OutboxMessage
@@ -21,6 +31,7 @@ from .skills import Category
 __all__ = [
     "Account",
     "AccountKind",
+    "AccountMonth",
     "Asset",
     "AssetCategory",
     "AssetImport",
@@ -49,6 +60,8 @@ __all__ = [
     "Member",
     "MemberStatus",
     "Neighbourhood",
+    "MonthTotal",
     "Outcome",
+    "OutcomeMonth",
     "Role",
 ]

@@ -1,7 +1,9 @@
-"""Ledger tables: accounts, exchanges, entries and outcomes.
+"""Ledger tables: accounts, exchanges, entries and outcomes, and the monthly figures
+the ledger keeps beside them for reports.
 
-Only ``timebank/ledger.py`` writes Entry rows or Account.balance; everything
-here is integer minutes, never floats.
+Only ``timebank/ledger.py`` writes Entry rows, Account.balance and the monthly
+figures (through ``timebank/rollups.py``); everything here is integer minutes,
+never floats.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class Account(db.Model):
     # Lowest balance allowed; NULL means no floor (system accounts such as the pool).
     floor: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When an exchange of any kind last named this account (who has gone quiet).
+    last_exchange_at: Mapped[datetime | None]
 
     member: Mapped[Member | None] = relationship("Member", foreign_keys=[member_id], lazy="joined")
 
@@ -146,6 +150,55 @@ class Outcome(db.Model):
     text: Mapped[str] = mapped_column(Text, default="")
     share_consent: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MonthTotal(db.Model):
+    """Counted exchanges (confirmed, corrections taken off) per month of service, bank
+    pair and kind of help: reports over years of history read these few rows, never
+    every exchange."""
+
+    __tablename__ = "month_total"
+    __table_args__ = (db.UniqueConstraint("month", "bank_id", "counter_bank_id", "category_id",
+                                          name="uq_month_total"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date]  # its first day
+    bank_id: Mapped[int] = mapped_column(Integer)
+    counter_bank_id: Mapped[int] = mapped_column(Integer, default=0)  # 0: within one bank
+    category_id: Mapped[int] = mapped_column(Integer, default=0)  # 0: not said
+    exchanges: Mapped[int] = mapped_column(Integer, default=0)
+    minutes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class OutcomeMonth(db.Model):
+    """Outcome answers per month of service, bank pair, kind of help and score."""
+
+    __tablename__ = "outcome_month"
+    __table_args__ = (db.UniqueConstraint("month", "bank_id", "counter_bank_id", "category_id",
+                                          "score", name="uq_outcome_month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date]
+    bank_id: Mapped[int] = mapped_column(Integer)
+    counter_bank_id: Mapped[int] = mapped_column(Integer, default=0)
+    category_id: Mapped[int] = mapped_column(Integer, default=0)
+    score: Mapped[int] = mapped_column(Integer)
+    answers: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AccountMonth(db.Model):
+    """An account's minutes given and received from its first month to this one
+    (running totals), for each month it took part in: what anyone gave or received in
+    any run of months is two lookups, however long their history."""
+
+    __tablename__ = "account_month"
+    __table_args__ = (db.UniqueConstraint("account_id", "month", name="uq_account_month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    month: Mapped[date]
+    given: Mapped[int] = mapped_column(BigInteger, default=0)
+    received: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 def format_minutes(minutes: int) -> str:

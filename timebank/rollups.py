@@ -1,0 +1,235 @@
+"""Monthly figures the ledger keeps beside the entries, so that reports over years of
+history read a few rows per month instead of every exchange.
+
+What counts is one rule (``counted``): a confirmed exchange that is neither a
+reversal nor reversed. Confirming adds an exchange to its month; reversing takes
+the original off again (the reversal itself never counts). Only the ledger calls
+the writers here, inside the transaction that moves the time, with the parties'
+accounts already locked, so the figures can never disagree with the entries;
+``check`` proves it and ``rebuild`` recomputes them from the exchanges.
+
+- ``MonthTotal``: exchanges and minutes per month, bank pair and kind of help.
+- ``OutcomeMonth``: outcome answers per month, bank pair, kind of help and score.
+- ``AccountMonth``: each account's running totals given and received, one row for
+  each month it took part in; a period's figure is the difference of two rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import and_, delete, exists, extract, func, literal, or_, select, union_all, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
+
+from .extensions import db
+from .models import AccountMonth, Exchange, ExchangeStatus, MonthTotal, Outcome, OutcomeMonth
+
+_REVERSAL = aliased(Exchange)
+
+
+def counted():
+    """The exchanges reports count: confirmed, and neither a reversal nor reversed."""
+    return and_(Exchange.status == ExchangeStatus.CONFIRMED, Exchange.reverses_id.is_(None),
+                ~exists().where(_REVERSAL.reverses_id == Exchange.id))
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def touching(bank_ids: list[int], table=MonthTotal):
+    """Rows about exchanges in or with any of these banks (each exchange once)."""
+    return or_(table.bank_id.in_(bank_ids), table.counter_bank_id.in_(bank_ids))
+
+
+def _key(exchange: Exchange) -> dict:
+    return {"month": month_of(exchange.service_date), "bank_id": exchange.bank_id,
+            "counter_bank_id": exchange.counter_bank_id or 0,
+            "category_id": exchange.category_id or 0}
+
+
+def _upsert(model, rows: list[dict], keys: tuple[str, ...], adds: tuple[str, ...]) -> None:
+    """Insert each row, or add its figures to the row with the same key."""
+    if not rows:
+        return
+    table = model.__table__
+    dialect = db.session.get_bind().dialect.name
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: table.c[name] + statement.excluded[name] for name in adds})
+    db.session.execute(statement, rows)
+
+
+_TOTAL_KEY = ("month", "bank_id", "counter_bank_id", "category_id")
+_OUTCOME_KEY = (*_TOTAL_KEY, "score")
+
+
+def _move_account(account_id: int, month: date, given: int, received: int) -> None:
+    """Add to an account's running totals from ``month`` on (the ledger holds its lock)."""
+    table = AccountMonth.__table__
+    here = db.session.scalar(select(table.c.id).where(table.c.account_id == account_id,
+                                                      table.c.month == month))
+    if here is None:
+        before = db.session.execute(
+            select(table.c.given, table.c.received)
+            .where(table.c.account_id == account_id, table.c.month < month)
+            .order_by(table.c.month.desc()).limit(1)).first()
+        db.session.execute(table.insert().values(
+            account_id=account_id, month=month, given=before.given if before else 0,
+            received=before.received if before else 0))
+    db.session.execute(update(table).where(table.c.account_id == account_id,
+                                           table.c.month >= month)
+                       .values(given=table.c.given + given,
+                               received=table.c.received + received))
+
+
+def count(exchange: Exchange, sign: int = 1) -> None:
+    """Add a newly confirmed exchange to its month (``sign=-1``: take a reversed one off,
+    with its outcome if it had one)."""
+    m = exchange.minutes * sign
+    _upsert(MonthTotal, [{**_key(exchange), "exchanges": sign, "minutes": m}],
+            _TOTAL_KEY, ("exchanges", "minutes"))
+    month = month_of(exchange.service_date)
+    _move_account(exchange.giver_account_id, month, m, 0)
+    _move_account(exchange.receiver_account_id, month, 0, m)
+    if sign < 0:
+        score = db.session.scalar(select(Outcome.score)
+                                  .where(Outcome.exchange_id == exchange.id))
+        if score is not None:
+            count_outcome(exchange, score, -1)
+
+
+def count_outcome(exchange: Exchange, score: int, sign: int = 1) -> None:
+    _upsert(OutcomeMonth, [{**_key(exchange), "score": score, "answers": sign}],
+            _OUTCOME_KEY, ("answers",))
+
+
+def count_bulk(exchanges: Iterable[Exchange]) -> None:
+    """Many new confirmed exchanges at once (demo data, benchmarks)."""
+    totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    accounts: set[int] = set()
+    for ex in exchanges:
+        key = tuple(_key(ex).values())
+        totals[key][0] += 1
+        totals[key][1] += ex.minutes
+        accounts.update((ex.giver_account_id, ex.receiver_account_id))
+    _upsert(MonthTotal, [{**dict(zip(_TOTAL_KEY, key, strict=True)), "exchanges": n,
+                          "minutes": minutes} for key, (n, minutes) in totals.items()],
+            _TOTAL_KEY, ("exchanges", "minutes"))
+    _rebuild_accounts(sorted(accounts))
+
+
+# -- recomputing from the exchanges ---------------------------------------------------
+
+
+def _year_month():
+    return extract("year", Exchange.service_date), extract("month", Exchange.service_date)
+
+
+def _month(year, month) -> date:
+    return date(int(year), int(month), 1)
+
+
+def _expected_totals() -> dict[tuple, tuple[int, int]]:
+    year, month = _year_month()
+    bank_pair = (Exchange.bank_id, func.coalesce(Exchange.counter_bank_id, 0),
+                 func.coalesce(Exchange.category_id, 0))
+    return {(_month(y, m), b, c, k): (int(n), int(minutes)) for y, m, b, c, k, n, minutes
+            in db.session.execute(select(year, month, *bank_pair, func.count(),
+                                         func.sum(Exchange.minutes))
+                                  .where(counted()).group_by(year, month, *bank_pair))}
+
+
+def _expected_outcomes() -> dict[tuple, int]:
+    year, month = _year_month()
+    key = (Exchange.bank_id, func.coalesce(Exchange.counter_bank_id, 0),
+           func.coalesce(Exchange.category_id, 0), Outcome.score)
+    return {(_month(y, m), b, c, k, s): int(n) for y, m, b, c, k, s, n in db.session.execute(
+        select(year, month, *key, func.count()).join(Outcome, Outcome.exchange_id == Exchange.id)
+        .where(counted()).group_by(year, month, *key))}
+
+
+def _expected_accounts(account_ids: list[int] | None = None):
+    """(account, year, month, running given, running received) from the exchanges."""
+    year, month = _year_month()
+    sides = union_all(
+        select(Exchange.giver_account_id.label("account_id"), year.label("y"),
+               month.label("m"), Exchange.minutes.label("given"), literal(0).label("received"))
+        .where(counted()),
+        select(Exchange.receiver_account_id, year, month, literal(0), Exchange.minutes)
+        .where(counted())).subquery()
+    per_month = (select(sides.c.account_id, sides.c.y, sides.c.m,
+                        func.sum(sides.c.given).label("given"),
+                        func.sum(sides.c.received).label("received"))
+                 .group_by(sides.c.account_id, sides.c.y, sides.c.m))
+    if account_ids is not None:
+        per_month = per_month.where(sides.c.account_id.in_(account_ids))
+    per_month = per_month.subquery()
+    order = (per_month.c.y, per_month.c.m)
+    return select(per_month.c.account_id, per_month.c.y, per_month.c.m,
+                  func.sum(per_month.c.given).over(partition_by=per_month.c.account_id,
+                                                   order_by=order),
+                  func.sum(per_month.c.received).over(partition_by=per_month.c.account_id,
+                                                      order_by=order))
+
+
+def _rebuild_accounts(account_ids: list[int] | None = None) -> None:
+    table = AccountMonth.__table__
+    gone = delete(table)
+    if account_ids is not None:
+        gone = gone.where(table.c.account_id.in_(account_ids))
+    db.session.execute(gone)
+    rows = [{"account_id": a, "month": _month(y, m), "given": int(g), "received": int(r)}
+            for a, y, m, g, r in db.session.execute(_expected_accounts(account_ids))]
+    for offset in range(0, len(rows), 5000):
+        db.session.execute(table.insert(), rows[offset:offset + 5000])
+
+
+def rebuild() -> None:
+    """Recompute every monthly figure from the exchanges (caller commits)."""
+    db.session.execute(delete(MonthTotal.__table__))
+    db.session.execute(delete(OutcomeMonth.__table__))
+    _upsert(MonthTotal, [{**dict(zip(_TOTAL_KEY, key, strict=True)), "exchanges": n,
+                          "minutes": minutes}
+                         for key, (n, minutes) in _expected_totals().items()],
+            _TOTAL_KEY, ("exchanges", "minutes"))
+    _upsert(OutcomeMonth, [{**dict(zip(_OUTCOME_KEY, key, strict=True)), "answers": n}
+                           for key, n in _expected_outcomes().items()],
+            _OUTCOME_KEY, ("answers",))
+    _rebuild_accounts()
+
+
+def _differences(what: str, kept: dict, want: dict) -> list[str]:
+    return [f"{what} {key}: kept {kept.get(key)}, the exchanges say {want.get(key)}"
+            for key in sorted(set(kept) | set(want), key=str) if kept.get(key) != want.get(key)]
+
+
+def check() -> list[str]:
+    """One line per monthly figure that differs from a count of the exchanges."""
+    t, o, a = MonthTotal, OutcomeMonth, AccountMonth
+    kept_totals = {tuple(r[:4]): (r[4], r[5]) for r in db.session.execute(
+        select(t.month, t.bank_id, t.counter_bank_id, t.category_id, t.exchanges, t.minutes))
+        if r[4] or r[5]}
+    kept_outcomes = {tuple(r[:5]): r[5] for r in db.session.execute(
+        select(o.month, o.bank_id, o.counter_bank_id, o.category_id, o.score, o.answers))
+        if r[5]}
+    want_accounts: dict[tuple[int, date], tuple[int, int]] = {}
+    for acc, y, m, given, received in db.session.execute(_expected_accounts()):
+        want_accounts[(acc, _month(y, m))] = (int(given), int(received))
+    kept_accounts = {}
+    for acc, month, given, received in db.session.execute(
+            select(a.account_id, a.month, a.given, a.received).order_by(a.account_id, a.month)):
+        kept_accounts[(acc, month)] = (given, received)
+        if (acc, month) not in want_accounts:
+            # Every exchange of that month was reversed: the row stays, carrying the
+            # running totals of the month before (or nothing).
+            earlier = [k for k in want_accounts if k[0] == acc and k[1] < month]
+            want_accounts[(acc, month)] = want_accounts[max(earlier)] if earlier else (0, 0)
+    return (_differences("monthly figures", kept_totals, _expected_totals())
+            + _differences("outcome figures", kept_outcomes, _expected_outcomes())
+            + _differences("running totals of account, month", kept_accounts, want_accounts))
