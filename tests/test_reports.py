@@ -13,7 +13,16 @@ from sqlalchemy import event
 from tests.support import get, login
 from timebank import ledger
 from timebank.extensions import db
-from timebank.models import Bank, Category, Membership, MemberStatus, Role
+from timebank.models import (
+    Bank,
+    Category,
+    Listing,
+    Match,
+    MatchStatus,
+    Membership,
+    MemberStatus,
+    Role,
+)
 from timebank.reports import figures
 
 PERIOD = "start=2026-01-01&end=2026-11-30"
@@ -29,8 +38,9 @@ def _exchange(giver, receiver, minutes, day, category, key):
 
 def known_bank(app, make):
     """A gave B 1 h of gardening in January; B gave A 30 min of cooking and A gave D 1.5 h
-    of gardening in February, which a coordinator reversed. B said 4 of A's hour, A said
-    3 of B's half hour. C, the coordinator, has done nothing for 100 days; E waits."""
+    of gardening in February, which a coordinator reversed. B said 4 of A's hour (and
+    shared why), A said 3 of B's half hour. C, the coordinator, has done nothing for 100
+    days; E waits. D's request of March found a helper in three days; A's of April none."""
     c = make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
     second = make.member(Role.COORDINATOR, name="Sam Second")
     a, b = make.member(name="Ann Able"), make.member(name="Bob Baker")
@@ -41,8 +51,17 @@ def known_bank(app, make):
         back = _exchange(b, a, 30, date(2026, 2, 3), "cooking", "r2")
         wrong = _exchange(a, d, 90, date(2026, 2, 20), "gardening", "r3")
         ledger.reverse_exchange(wrong.id, get(second), "recorded twice", "r3-undo")
-        ledger.add_outcome(first.id, get(b), 4, "", False)
-        ledger.add_outcome(back.id, get(a), 3, "", False)
+        ledger.add_outcome(first.id, get(b), 4, "It changed my week", True)
+        ledger.add_outcome(back.id, get(a), 3, "private words", False)
+        # D asked for help on 1 March; the coordinator introduced Bob three days later and
+        # both accepted. A's request of 1 April found nobody and is still open.
+        db.session.commit()
+        asked, introduced = make.match(d, b, c)
+        lift = make.listing(a, title="Lift")
+        db.session.get(Listing, asked).created_at = datetime(2026, 3, 1, 9)
+        match = db.session.get(Match, introduced)
+        match.created_at, match.status = datetime(2026, 3, 4, 9), MatchStatus.ACCEPTED
+        db.session.get(Listing, lift).created_at = datetime(2026, 4, 1)
         db.session.query(Membership).filter_by(member_id=c).one().created_at = (
             datetime.now() - timedelta(days=100))
         db.session.commit()
@@ -51,19 +70,52 @@ def known_bank(app, make):
 
 def test_every_figure_matches_a_hand_count(app, make):
     bank_id = known_bank(app, make)
-    period = figures.Period(date(2026, 1, 1), date(2026, 11, 30))
+    scope = figures.Scope([bank_id], figures.Period.months(date(2026, 1, 1), date(2026, 11, 3)))
     with app.app_context():
         # Five active (the factory approves its members today, so all five are new).
-        assert figures.members([bank_id], period) == {
+        assert figures.members(scope) == {
             "active": 5, "new": 5, "pending": 1, "dormant": 1}
-        assert figures.by_month([bank_id], period) == [("2026-01", 1, 60), ("2026-02", 1, 30)]
-        assert figures.by_category([bank_id], period) == [("Gardening", 1, 60),
+        assert figures.by_month(scope) == [("2026-01", 1, 60), ("2026-02", 1, 30)]
+        assert figures.by_category(scope) == [("Gardening", 1, 60),
                                                           ("Cooking and meals", 1, 30)]
-        give_take = figures.reciprocity([bank_id], period)
+        give_take = figures.reciprocity(scope)
         assert {k: give_take[k] for k in ("members", "both", "only_gave", "only_received",
                                          "neither")} == {
             "members": 5, "both": 2, "only_gave": 0, "only_received": 0, "neither": 3}
-        assert figures.outcomes([bank_id], period) == [(3, 1), (4, 1)]
+        assert figures.outcomes(scope) == [(3, 1), (4, 1)]
+        assert figures.outcomes_by_category(scope) == [("Cooking and meals", 3, 1),
+                                                       ("Gardening", 4, 1)]
+        assert figures.shared_words(scope) == [(date(2026, 1, 10), "Gardening", 4,
+                                                "It changed my week")]
+        assert figures.request_waits(scope) == [
+            ("within 2 days", 0), ("within a week", 1), ("within a month", 0), ("longer", 0),
+            ("still waiting", 1), ("closed without a helper", 0)]
+        assert figures.introductions(scope) == [
+            ("introduced by a coordinator", 1), ("started by a member", 0), ("accepted", 1),
+            ("completed", 0), ("declined", 0), ("waiting for an answer", 0)]
+        assert figures.between_banks(scope) == []
+        # Gardening only: January's hour (February's was reversed).
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+        only_garden = figures.Scope([bank_id], scope.period, garden)
+        assert figures.by_month(only_garden) == [("2026-01", 1, 60)]
+        assert figures.outcomes(only_garden) == [(4, 1)]
+        assert figures.request_waits(only_garden)[1] == ("within a week", 1)
+        # February alone: Bob only gave, Ann only received (running totals differenced).
+        february = figures.Scope([bank_id], figures.Period.months(date(2026, 2, 14),
+                                                                  date(2026, 2, 14)))
+        give_take = figures.reciprocity(february)
+        assert (give_take["both"], give_take["only_gave"], give_take["only_received"]) == (
+            0, 1, 1)
+        assert [row[1:] for row in give_take["only_gave_list"]] == [("Bob Baker", 30)]
+        assert [row[1:] for row in give_take["only_received_list"]] == [("Ann Able", 30)]
+
+
+def test_reports_count_whole_months():
+    assert figures.Period.months(date(2026, 1, 15), date(2026, 2, 3)) == figures.Period(
+        date(2026, 1, 1), date(2026, 2, 28))
+    assert figures.Period.default(date(2026, 11, 25)) == figures.Period(
+        date(2025, 12, 1), date(2026, 11, 30))
+    assert figures.Period.default(date(2027, 1, 5)).start == date(2026, 2, 1)
 
 
 def test_suppression_hides_small_cells_and_what_a_total_would_give_away():
@@ -89,6 +141,8 @@ def test_council_pages_and_downloads_show_no_small_numbers_and_no_person(app, cl
         counts = [cell for row in rows[1:] for cell in row[1:2]]
         assert all(c in ("fewer than 5", "0") or int(c) >= 5 for c in counts), (table, rows)
         assert "Ann" not in response.get_data(as_text=True)
+    assert "It changed my week" not in page  # members' words stay with their bank
+    assert client.get(f"/reports/members.csv?{PERIOD}").status_code == 404
     assert client.get("/coordinator/reports").status_code == 403
 
 
@@ -96,7 +150,9 @@ def test_the_coordinators_report_has_the_detail_and_downloads(app, client, make)
     known_bank(app, make)
     login(client, "cora@example.org")
     page = client.get(f"/coordinator/reports?{PERIOD}").get_data(as_text=True)
-    assert "2026-01" in page and "Gardening" in page and "Of 5 active members, 2 gave" in page
+    assert "2026-01" in page and "Gardening" in page and "<svg" in page
+    assert "It changed my week" in page and "private words" not in page
+    assert "Helper found within a week" in page
     months = client.get(f"/coordinator/reports/months.csv?{PERIOD}").get_data(as_text=True)
     assert list(csv.reader(io.StringIO(months)))[1:] == [["2026-01", "1", "1.0"],
                                                         ["2026-02", "1", "0.5"]]
@@ -125,3 +181,65 @@ def test_report_pages_run_a_bounded_number_of_queries(app, client, make):
         for n, (g, r) in enumerate(zip(people, people[1:], strict=False)):
             _exchange(g, r, 15, date(2026, 4, 1 + n % 28), "gardening", f"x{n}")
     assert queries(f"/coordinator/reports?{PERIOD}") == small
+
+
+def test_co_assessment_counts_each_assets_latest_look_and_hides_few_people(app, client, make,
+                                                                          login_as):
+    """Six members look at six assets: the newest look at each counts. Five found theirs
+    still there, four welcoming, three accessible; the sixth asset's first look said gone,
+    its second (by the sixth member) said still there: five people's looks count."""
+    from timebank.models import Asset, AssetCategory, AssetReview
+
+    people = [make.member(name=f"Looker {n}") for n in range(6)]
+    with app.app_context():
+        hall = db.session.query(AssetCategory).filter_by(slug="physical").one().id
+        assets = [Asset(name=f"Hall {n}", category_id=hall, latitude=51.5, longitude=-0.1,
+                        status="published") for n in range(6)]
+        db.session.add_all(assets)
+        db.session.flush()
+        looks = [(0, False, 4, "yes"), (1, True, 4, "yes"), (2, True, 3, "yes"),
+                 (3, True, 3, "no"), (4, True, 2, "partly"), (5, False, 1, "unsure")]
+        for n, there, welcoming, accessible in looks:
+            db.session.add(AssetReview(asset_id=assets[n].id, member_id=people[n],
+                                       still_there=there, welcoming=welcoming,
+                                       accessible=accessible))
+        db.session.flush()
+        db.session.add(AssetReview(asset_id=assets[0].id, member_id=people[5], still_there=True,
+                                   welcoming=4, accessible="unsure"))
+        db.session.commit()
+        scope = figures.Scope([], figures.Period.default())
+        assert figures.co_assessment(scope) == {"looked": 6, "still_there": 5, "welcoming": 4,
+                                                "accessible": 2, "people": 5}
+        assert sorted(n for _name, n in figures.assets_by_category())[-1] == 6
+    login_as(Role.COUNCIL)
+    rows = list(csv.reader(io.StringIO(client.get("/reports/co-assessment.csv")
+                                       .get_data(as_text=True))))
+    assert rows[1][1:] == ["6", ""] and rows[2][1:] == ["5", "83 %"]
+    with app.app_context():  # with four people's looks left, nothing is shown
+        db.session.query(AssetReview).filter(AssetReview.member_id.in_(people[:2])).delete()
+        db.session.commit()
+    rows = list(csv.reader(io.StringIO(client.get("/reports/co-assessment.csv")
+                                       .get_data(as_text=True))))
+    assert {row[1] for row in rows[1:]} == {"fewer than 5"}
+
+
+def test_filters_are_bookmarkable_and_htmx_swaps_only_the_figures(app, client, make):
+    known_bank(app, make)
+    login(client, "cora@example.org")
+    with app.app_context():
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+    url = f"/coordinator/reports?{PERIOD}&category={garden}"
+    page = client.get(url).get_data(as_text=True)
+    assert "Kind of help: Gardening." in page and "Cooking and meals</td>" not in page
+    fragment = client.get(url, headers={"HX-Request": "true", "HX-Target": "report"})
+    body = fragment.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="report">') and "<h1>" not in body
+    assert "Kind of help: Gardening." in body
+    bad = client.get(f"/coordinator/reports?{PERIOD}&category=99999")
+    assert bad.status_code == 422 and "Not a valid choice" in bad.get_data(as_text=True)
+    # Every member's give and take, for the coordinator only.
+    members = list(csv.reader(io.StringIO(client.get(
+        f"/coordinator/reports/members.csv?{PERIOD}").get_data(as_text=True))))
+    assert members[0] == ["Member number", "Name", "Hours given", "Hours received"]
+    assert [row[1:] for row in members[1:] if row[1] == "Ann Able"] == [["Ann Able", "1.0",
+                                                                         "0.5"]]

@@ -63,6 +63,8 @@ def upgrade():
     )
     with op.batch_alter_table('account', schema=None) as batch_op:
         batch_op.add_column(sa.Column('last_exchange_at', sa.DateTime(), nullable=True))
+    with op.batch_alter_table('outcome', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outcome_created_at'), ['created_at'], unique=False)
     _fill(month_total, outcome_month, account_month)
 
 
@@ -119,6 +121,8 @@ def _fill(month_total, outcome_month, account_month):
 
 
 def downgrade():
+    with op.batch_alter_table('outcome', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outcome_created_at'))
     with op.batch_alter_table('account', schema=None) as batch_op:
         batch_op.drop_column('last_exchange_at')
     op.drop_table('account_month')

@@ -149,7 +149,7 @@ class Outcome(db.Model):
     score: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text, default="")
     share_consent: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # newest words
 
 
 class MonthTotal(db.Model):

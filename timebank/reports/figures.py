@@ -1,10 +1,12 @@
-"""What difference it made, in figures: aggregated in SQL (GROUP BY over indexed
-columns), never by looping over rows in Python.
+"""What difference it made, in figures: aggregated in SQL, never by looping over rows
+in Python, and read from the monthly figures the ledger keeps (``timebank.rollups``)
+so that a page costs the same after years of history as after a month.
 
-Every function takes the banks it is about, so a coordinator's report (their bank)
-and the council's (the banks of the area) share the same arithmetic. Council pages
-then pass the figures through ``suppress``: a figure describing fewer than
-``SMALL`` people shows as "fewer than 5".
+Reports count whole months of service. Every function takes the ``Scope`` it is
+about (banks, months, kind of help), so a coordinator's report (their bank) and
+the council's (the banks of the area) share the same arithmetic. Council pages then
+pass the figures through ``suppress``: a figure describing fewer than ``SMALL``
+people shows as "fewer than 5".
 """
 
 from __future__ import annotations
@@ -12,58 +14,102 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, exists, extract, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, case, func, literal, or_, select
 
 from ..extensions import db
 from ..main.queue import quiet_members
 from ..models import (
     Account,
     AccountKind,
+    AccountMonth,
+    Asset,
+    AssetCategory,
+    AssetReview,
+    AssetStatus,
     Bank,
     Category,
-    Entry,
     Exchange,
-    ExchangeStatus,
+    Listing,
+    ListingKind,
+    ListingStatus,
+    Match,
+    MatchStatus,
     Member,
     Membership,
     MemberStatus,
+    MonthTotal,
     Outcome,
+    OutcomeMonth,
 )
+from ..models.assets import STALE_AFTER_DAYS
+from ..models.base import utcnow
+from ..rollups import counted, touching
 
 SMALL = 5  # fewer people than this are never shown to council viewers
+SHOWN = 50  # names listed on a page; the CSV has them all
+LISTING_QUIET_DAYS = 90  # an open listing nobody has touched for this long is stale
+
+
+def _last_day(month: date) -> date:
+    return (month.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
 @dataclass(frozen=True)
 class Period:
+    """Whole months of service: ``start`` is the first day of the first month, ``end``
+    the last day of the last."""
+
     start: date
     end: date
 
     @classmethod
+    def months(cls, start: date, end: date) -> Period:
+        return cls(start.replace(day=1), _last_day(end))
+
+    @classmethod
     def default(cls, today: date | None = None) -> Period:
+        """The last twelve months, this one included."""
         today = today or date.today()
-        return cls(today.replace(day=1) - timedelta(days=365), today)
+        year, month = divmod(today.year * 12 + today.month - 1 - 11, 12)
+        return cls.months(date(year, month + 1, 1), today)
 
 
-_REVERSAL = aliased(Exchange)
+@dataclass(frozen=True)
+class Scope:
+    bank_ids: list[int]
+    period: Period
+    category_id: int | None = None  # kind of help; None: all
+
+    def totals(self, table=MonthTotal):
+        """Monthly-figure rows in scope (each exchange once, even between two banks)."""
+        where = [touching(self.bank_ids, table), table.month.between(self.period.start,
+                                                                     self.period.end)]
+        if self.category_id is not None:
+            where.append(table.category_id == self.category_id)
+        return and_(*where)
+
+    def exchanges(self):
+        """Counted exchanges in scope (for what the monthly figures do not hold)."""
+        where = [counted(), or_(Exchange.bank_id.in_(self.bank_ids),
+                                Exchange.counter_bank_id.in_(self.bank_ids)),
+                 Exchange.service_date.between(self.period.start, self.period.end)]
+        if self.category_id is not None:
+            where.append(Exchange.category_id == self.category_id)
+        return and_(*where)
+
+    def created_in(self, column):
+        return column.between(datetime.combine(self.period.start, time.min),
+                              datetime.combine(self.period.end, time.max))
 
 
-def _counted(bank_ids: list[int], period: Period):
-    """Confirmed exchanges touching these banks, served in the period, corrections taken
-    off: an exchange that was reversed counts nowhere, and neither does its reversal."""
-    return and_(Exchange.status == ExchangeStatus.CONFIRMED,
-                or_(Exchange.bank_id.in_(bank_ids), Exchange.counter_bank_id.in_(bank_ids)),
-                Exchange.service_date.between(period.start, period.end),
-                Exchange.reverses_id.is_(None),
-                ~exists().where(_REVERSAL.reverses_id == Exchange.id))
+# -- people ----------------------------------------------------------------------------
 
 
-
-def members(bank_ids: list[int], period: Period, now: datetime | None = None) -> dict:
+def members(scope: Scope, now: datetime | None = None) -> dict:
     """Active, new in the period, pending (address confirmed) and dormant (no exchange
     for 90 days) members of these banks."""
-    now = now or datetime.combine(period.end, time.max)
-    start = datetime.combine(period.start, time.min)
+    bank_ids = scope.bank_ids
+    now = now or min(utcnow(), datetime.combine(scope.period.end, time.max))
     status = dict(db.session.execute(
         select(Membership.status, func.count(func.distinct(Membership.member_id)))
         .join(Member, Member.id == Membership.member_id)
@@ -73,73 +119,271 @@ def members(bank_ids: list[int], period: Period, now: datetime | None = None) ->
         .group_by(Membership.status)).all())
     new = db.session.scalar(
         select(func.count(func.distinct(Membership.member_id)))
-        .where(Membership.bank_id.in_(bank_ids), Membership.approved_at.between(start, now)))
+        .where(Membership.bank_id.in_(bank_ids), scope.created_in(Membership.approved_at)))
     quiet = quiet_members(bank_ids, now).with_only_columns(Member.id).order_by(None)
     dormant = db.session.scalar(select(func.count(func.distinct(quiet.subquery().c.id))))
     return {"active": status.get(MemberStatus.ACTIVE, 0), "new": new or 0,
             "pending": status.get(MemberStatus.PENDING, 0), "dormant": dormant or 0}
 
 
-def by_month(bank_ids: list[int], period: Period) -> list[tuple[str, int, int]]:
+# -- hours -----------------------------------------------------------------------------
+
+
+def by_month(scope: Scope) -> list[tuple[str, int, int]]:
     """(YYYY-MM, exchanges, minutes) for each month of the period that had any."""
-    year, month = extract("year", Exchange.service_date), extract("month",
-                                                                  Exchange.service_date)
     rows = db.session.execute(
-        select(year, month, func.count(Exchange.id), func.sum(Exchange.minutes))
-        .where(_counted(bank_ids, period)).group_by(year, month).order_by(year, month)).all()
-    return [(f"{int(y):04d}-{int(m):02d}", int(n or 0), int(minutes or 0))
-            for y, m, n, minutes in rows]
+        select(MonthTotal.month, func.sum(MonthTotal.exchanges), func.sum(MonthTotal.minutes))
+        .where(scope.totals()).group_by(MonthTotal.month)
+        .having(func.sum(MonthTotal.exchanges) != 0).order_by(MonthTotal.month)).all()
+    return [(f"{month:%Y-%m}", int(n), int(minutes)) for month, n, minutes in rows]
 
 
-def by_category(bank_ids: list[int], period: Period) -> list[tuple[str, int, int]]:
+def by_category(scope: Scope) -> list[tuple[str, int, int]]:
     """(kind of help, exchanges, minutes), most hours first."""
     rows = db.session.execute(
-        select(Category.name, func.count(Exchange.id), func.sum(Exchange.minutes))
-        .select_from(Exchange).outerjoin(Category, Category.id == Exchange.category_id)
-        .where(_counted(bank_ids, period)).group_by(Category.name)
-        .order_by(func.sum(Exchange.minutes).desc(), Category.name)).all()
-    return [(name or "", int(n or 0), int(minutes or 0)) for name, n, minutes in rows]
+        select(Category.name, func.sum(MonthTotal.exchanges), func.sum(MonthTotal.minutes))
+        .select_from(MonthTotal).outerjoin(Category, Category.id == MonthTotal.category_id)
+        .where(scope.totals()).group_by(Category.name)
+        .having(func.sum(MonthTotal.exchanges) != 0)
+        .order_by(func.sum(MonthTotal.minutes).desc(), Category.name)).all()
+    return [(name or "", int(n), int(minutes)) for name, n, minutes in rows]
 
 
-def reciprocity(bank_ids: list[int], period: Period) -> dict:
-    """Members who gave and received in the period, only gave, only received, or neither;
-    and who only gives or only receives (for coordinators, to invite)."""
-    given = func.coalesce(func.sum(case((Entry.minutes > 0, Entry.minutes), else_=0)), 0)
-    received = func.coalesce(func.sum(case((Entry.minutes < 0, -Entry.minutes), else_=0)), 0)
-    per_member = (
-        select(Account.member_id.label("member_id"), given.label("given"),
-               received.label("received"))
-        .join(Entry, Entry.account_id == Account.id)
-        .join(Exchange, Exchange.id == Entry.exchange_id)
-        .where(Account.kind == AccountKind.MEMBER, Account.bank_id.in_(bank_ids),
-               _counted(bank_ids, period))
-        .group_by(Account.member_id).subquery())
-    active = (select(func.distinct(Membership.member_id))
-              .where(Membership.bank_id.in_(bank_ids),
-                     Membership.status == MemberStatus.ACTIVE).subquery())
+def between_banks(scope: Scope) -> list[tuple[str, str, int, int]]:
+    """(giving bank, receiving bank, exchanges, minutes) for time that crossed banks."""
+    giving, receiving = Bank.__table__.alias("giving"), Bank.__table__.alias("receiving")
     rows = db.session.execute(
-        select(Member.id, Member.display_name,
-               func.coalesce(per_member.c.given, 0), func.coalesce(per_member.c.received, 0))
-        .join(active, active.c[0] == Member.id)
-        .outerjoin(per_member, per_member.c.member_id == Member.id)
-        .order_by(Member.display_name)).all()
-    both = [r for r in rows if r[2] > 0 and r[3] > 0]
-    only_gave = [r for r in rows if r[2] > 0 and r[3] == 0]
-    only_received = [r for r in rows if r[2] == 0 and r[3] > 0]
-    return {"members": len(rows), "both": len(both), "only_gave": len(only_gave),
-            "only_received": len(only_received),
-            "neither": len(rows) - len(both) - len(only_gave) - len(only_received),
-            "only_gave_list": [(r[0], r[1], int(r[2])) for r in only_gave],
-            "only_received_list": [(r[0], r[1], int(r[3])) for r in only_received]}
+        select(giving.c.name, receiving.c.name, func.sum(MonthTotal.exchanges),
+               func.sum(MonthTotal.minutes))
+        .select_from(MonthTotal)
+        .join(giving, giving.c.id == MonthTotal.bank_id)
+        .join(receiving, receiving.c.id == MonthTotal.counter_bank_id)
+        .where(scope.totals(), MonthTotal.counter_bank_id != 0)
+        .group_by(giving.c.name, receiving.c.name)
+        .having(func.sum(MonthTotal.exchanges) != 0)
+        .order_by(giving.c.name, receiving.c.name)).all()
+    return [(g, r, int(n), int(m)) for g, r, n, m in rows]
 
 
-def outcomes(bank_ids: list[int], period: Period) -> list[tuple[int, int]]:
+# -- give and take ---------------------------------------------------------------------
+
+
+def _running(column, within):
+    """An account's running total at the latest month meeting ``within`` (0 if none)."""
+    return func.coalesce(
+        select(column).where(AccountMonth.account_id == Account.id, within)
+        .order_by(AccountMonth.month.desc()).limit(1).scalar_subquery(), 0)
+
+
+def _give_take(scope: Scope):
+    """Each active member of the banks with minutes given and received in the period:
+    two lookups of their running totals per account, however long their history."""
+    start, end = scope.period.start, scope.period.end
+    given = (_running(AccountMonth.given, AccountMonth.month <= end)
+             - _running(AccountMonth.given, AccountMonth.month < start))
+    received = (_running(AccountMonth.received, AccountMonth.month <= end)
+                - _running(AccountMonth.received, AccountMonth.month < start))
+    return (select(Membership.member_id.label("member_id"),
+                   func.sum(func.coalesce(given, 0)).label("given"),
+                   func.sum(func.coalesce(received, 0)).label("received"))
+            .select_from(Membership)
+            .outerjoin(Account, and_(Account.member_id == Membership.member_id,
+                                     Account.bank_id == Membership.bank_id,
+                                     Account.kind == AccountKind.MEMBER))
+            .where(Membership.bank_id.in_(scope.bank_ids),
+                   Membership.status == MemberStatus.ACTIVE)
+            .group_by(Membership.member_id)
+            .cte("give_take"))
+
+
+def reciprocity(scope: Scope) -> dict:
+    """Members who gave and received in the period, only gave, only received, or neither;
+    and (for coordinators, to invite) who only gives or only receives."""
+    rows = _give_take(scope)
+    gave, took = rows.c.given > 0, rows.c.received > 0
+    counts = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(case((and_(gave, took), 1), else_=0)), 0),
+               func.coalesce(func.sum(case((and_(gave, ~took), 1), else_=0)), 0),
+               func.coalesce(func.sum(case((and_(~gave, took), 1), else_=0)), 0))
+        .select_from(rows)).one()
+    members_, both, only_gave, only_received = (int(c) for c in counts)
+
+    def listed(condition, column):
+        return [(i, name, int(minutes)) for i, name, minutes in db.session.execute(
+            select(Member.id, Member.display_name, column).join(rows, rows.c.member_id ==
+                                                                Member.id)
+            .where(condition).order_by(Member.display_name, Member.id).limit(SHOWN))]
+
+    return {"members": members_, "both": both, "only_gave": only_gave,
+            "only_received": only_received,
+            "neither": members_ - both - only_gave - only_received,
+            "only_gave_list": listed(and_(gave, ~took), rows.c.given),
+            "only_received_list": listed(and_(~gave, took), rows.c.received)}
+
+
+def give_take_rows(scope: Scope):
+    """(member number, name, minutes given, minutes received) for every active member,
+    for the coordinator's download."""
+    rows = _give_take(scope)
+    return ((i, name, int(g), int(r)) for i, name, g, r in db.session.execute(
+        select(Member.id, Member.display_name, rows.c.given, rows.c.received)
+        .join(rows, rows.c.member_id == Member.id).order_by(Member.display_name, Member.id)))
+
+
+# -- outcomes --------------------------------------------------------------------------
+
+
+def outcomes(scope: Scope) -> list[tuple[int, int]]:
     """(score on the fixed scale, how many said so)."""
     return [(int(score), int(n)) for score, n in db.session.execute(
-        select(Outcome.score, func.count())
+        select(OutcomeMonth.score, func.sum(OutcomeMonth.answers))
+        .where(scope.totals(OutcomeMonth)).group_by(OutcomeMonth.score)
+        .having(func.sum(OutcomeMonth.answers) != 0).order_by(OutcomeMonth.score))]
+
+
+def outcomes_by_category(scope: Scope) -> list[tuple[str, int, int]]:
+    """(kind of help, score, answers)."""
+    return [(name or "", int(score), int(n)) for name, score, n in db.session.execute(
+        select(Category.name, OutcomeMonth.score, func.sum(OutcomeMonth.answers))
+        .select_from(OutcomeMonth)
+        .outerjoin(Category, Category.id == OutcomeMonth.category_id)
+        .where(scope.totals(OutcomeMonth)).group_by(Category.name, OutcomeMonth.score)
+        .having(func.sum(OutcomeMonth.answers) != 0)
+        .order_by(Category.name, OutcomeMonth.score))]
+
+
+def shared_words(scope: Scope, limit: int = 20) -> list[tuple[date, str, int, str]]:
+    """The newest outcome comments whose writers agreed to share them: (date of service,
+    kind of help, score, words). Never shown to council viewers."""
+    return [(day, name or "", int(score), text) for day, name, score, text in db.session.execute(
+        select(Exchange.service_date, Category.name, Outcome.score, Outcome.text)
         .join(Exchange, Exchange.id == Outcome.exchange_id)
-        .where(_counted(bank_ids, period)).group_by(Outcome.score)
-        .order_by(Outcome.score)).all()]
+        .outerjoin(Category, Category.id == Exchange.category_id)
+        .where(scope.exchanges(), Outcome.share_consent.is_(True), Outcome.text != "")
+        .order_by(Outcome.created_at.desc()).limit(limit))]
+
+
+# -- requests and introductions ---------------------------------------------------------
+
+
+def _days(later, earlier):
+    """Days from one timestamp to another, in either engine's SQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier) / 86400
+    return func.julianday(later) - func.julianday(earlier)
+
+
+WAIT_BUCKETS = ("within 2 days", "within a week", "within a month", "longer",
+                "still waiting", "closed without a helper")
+
+
+def request_waits(scope: Scope, now: datetime | None = None) -> list[tuple[str, int]]:
+    """Requests posted in the period, by how long they waited for a helper (the first
+    introduction or offer of help that was not declined)."""
+    now = now or utcnow()
+    first_helper = (select(func.min(Match.created_at))
+                    .where(Match.request_id == Listing.id, Match.status != MatchStatus.DECLINED)
+                    .scalar_subquery())
+    waited = _days(first_helper, Listing.created_at)
+    bucket = case(
+        (first_helper.is_(None),
+         case((and_(Listing.status == ListingStatus.OPEN, Listing.expires_on >= now.date()),
+               literal("still waiting")), else_=literal("closed without a helper"))),
+        (waited <= 2, literal("within 2 days")), (waited <= 7, literal("within a week")),
+        (waited <= 31, literal("within a month")), else_=literal("longer"))
+    where = [Listing.kind == ListingKind.REQUEST, Listing.bank_id.in_(scope.bank_ids),
+             scope.created_in(Listing.created_at)]
+    if scope.category_id is not None:
+        where.append(Listing.category_id == scope.category_id)
+    inner = select(bucket.label("bucket")).where(*where).subquery()
+    found = dict(db.session.execute(select(inner.c.bucket, func.count())
+                                    .group_by(inner.c.bucket)).all())
+    return [(name, int(found.get(name, 0))) for name in WAIT_BUCKETS]
+
+
+INTRODUCTION_ROWS = ("introduced by a coordinator", "started by a member", "accepted",
+                     "completed", "declined", "waiting for an answer")
+
+
+def introductions(scope: Scope) -> list[tuple[str, int]]:
+    """Introductions and members' own conversations begun in the period, and how they
+    went."""
+    by_staff = Match.created_by_id.not_in([Match.requester_id, Match.helper_id])
+    accepted = Match.status.in_([MatchStatus.ACCEPTED, MatchStatus.COMPLETED])
+    where = [Match.bank_id.in_(scope.bank_ids), scope.created_in(Match.created_at)]
+    if scope.category_id is not None:
+        about = (select(Listing.category_id).where(
+            Listing.id == func.coalesce(Match.request_id, Match.offer_id)).scalar_subquery())
+        where.append(about == scope.category_id)
+
+    def count_if(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    row = db.session.execute(select(
+        count_if(by_staff), count_if(~by_staff), count_if(accepted),
+        count_if(Match.status == MatchStatus.COMPLETED),
+        count_if(Match.status == MatchStatus.DECLINED),
+        count_if(Match.status == MatchStatus.PROPOSED)).where(*where)).one()
+    return list(zip(INTRODUCTION_ROWS, (int(n) for n in row), strict=True))
+
+
+# -- what needs a look -------------------------------------------------------------------
+
+
+def stale_listings(bank_ids: list[int], today: date | None = None, limit: int = 10):
+    """Open listings nobody has touched for 90 days: (count, the oldest few)."""
+    today = today or date.today()
+    where = (Listing.bank_id.in_(bank_ids), Listing.status == ListingStatus.OPEN,
+             Listing.expires_on >= today,
+             Listing.updated_at < datetime.combine(today, time.min)
+             - timedelta(days=LISTING_QUIET_DAYS))
+    count = db.session.scalar(select(func.count()).select_from(Listing).where(*where))
+    oldest = list(db.session.scalars(select(Listing).where(*where)
+                                     .order_by(Listing.updated_at).limit(limit)))
+    return int(count or 0), oldest
+
+
+def stale_assets() -> int:
+    """Published assets nobody has confirmed are still there for a year."""
+    cutoff = utcnow() - timedelta(days=STALE_AFTER_DAYS)
+    return int(db.session.scalar(
+        select(func.count()).select_from(Asset)
+        .where(Asset.status == AssetStatus.PUBLISHED,
+               func.coalesce(Asset.confirmed_at, Asset.created_at) < cutoff)) or 0)
+
+
+# -- the area's assets -------------------------------------------------------------------
+
+
+def assets_by_category() -> list[tuple[str, int]]:
+    """(kind of asset, published assets), in the register's order."""
+    return [(name, int(n)) for name, n in db.session.execute(
+        select(AssetCategory.name, func.count(Asset.id))
+        .select_from(AssetCategory)
+        .outerjoin(Asset, and_(Asset.category_id == AssetCategory.id,
+                               Asset.status == AssetStatus.PUBLISHED))
+        .where(AssetCategory.active.is_(True))
+        .group_by(AssetCategory.id, AssetCategory.name, AssetCategory.position)
+        .order_by(AssetCategory.position, AssetCategory.name))]
+
+
+def co_assessment(scope: Scope) -> dict:
+    """Of the assets members looked at in the period (each by its latest look): how many
+    were still there, welcoming (3 or 4 of 4) and accessible (yes)."""
+    latest = (select(func.max(AssetReview.id).label("id"))
+              .where(scope.created_in(AssetReview.created_at))
+              .group_by(AssetReview.asset_id).subquery())
+    row = db.session.execute(
+        select(func.count(),
+               func.coalesce(func.sum(case((AssetReview.still_there.is_(True), 1), else_=0)),
+                             0),
+               func.coalesce(func.sum(case((AssetReview.welcoming >= 3, 1), else_=0)), 0),
+               func.coalesce(func.sum(case((AssetReview.accessible == "yes", 1), else_=0)), 0),
+               func.count(func.distinct(AssetReview.member_id)))
+        .join(latest, latest.c.id == AssetReview.id)).one()
+    looked, there, welcoming, accessible, people = (int(n) for n in row)
+    return {"looked": looked, "still_there": there, "welcoming": welcoming,
+            "accessible": accessible, "people": people}
 
 
 def bank_names(bank_ids: list[int]) -> dict[int, str]:
