@@ -20,7 +20,20 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import and_, delete, exists, extract, func, literal, or_, select, union_all, update
+from sqlalchemy import (
+    Date,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -69,23 +82,32 @@ _TOTAL_KEY = ("month", "bank_id", "counter_bank_id", "category_id")
 _OUTCOME_KEY = (*_TOTAL_KEY, "score")
 
 
-def _move_account(account_id: int, month: date, given: int, received: int) -> None:
-    """Add to an account's running totals from ``month`` on (the ledger holds its lock)."""
+def _move_accounts(moves: dict[tuple[int, date], list[int]]) -> None:
+    """Add (given, received) minutes to accounts' running totals from a month on: first
+    a row for each month not yet there, carrying the totals of the month before; then
+    the move, to that month and every later one (the ledger holds the accounts' locks)."""
+    if not moves:
+        return
     table = AccountMonth.__table__
-    here = db.session.scalar(select(table.c.id).where(table.c.account_id == account_id,
-                                                      table.c.month == month))
-    if here is None:
-        before = db.session.execute(
-            select(table.c.given, table.c.received)
-            .where(table.c.account_id == account_id, table.c.month < month)
-            .order_by(table.c.month.desc()).limit(1)).first()
-        db.session.execute(table.insert().values(
-            account_id=account_id, month=month, given=before.given if before else 0,
-            received=before.received if before else 0))
-    db.session.execute(update(table).where(table.c.account_id == account_id,
-                                           table.c.month >= month)
-                       .values(given=table.c.given + given,
-                               received=table.c.received + received))
+    account, month = bindparam("a"), bindparam("m", type_=Date)
+
+    def before(column):
+        return func.coalesce(select(column).where(table.c.account_id == account,
+                                                  table.c.month < month)
+                             .order_by(table.c.month.desc()).limit(1).scalar_subquery(), 0)
+
+    dialect = db.session.get_bind().dialect.name
+    add_month = ((pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+                 .values(account_id=account, month=month, given=before(table.c.given),
+                         received=before(table.c.received))
+                 .on_conflict_do_nothing(index_elements=["account_id", "month"]))
+    keys = sorted(moves)
+    db.session.execute(add_month, [{"a": a, "m": m} for a, m in keys])
+    db.session.execute(
+        update(table).where(table.c.account_id == account, table.c.month >= month)
+        .values(given=table.c.given + bindparam("dg"),
+                received=table.c.received + bindparam("dr")),
+        [{"a": a, "m": m, "dg": moves[(a, m)][0], "dr": moves[(a, m)][1]} for a, m in keys])
 
 
 def count(exchange: Exchange, sign: int = 1) -> None:
@@ -95,8 +117,8 @@ def count(exchange: Exchange, sign: int = 1) -> None:
     _upsert(MonthTotal, [{**_key(exchange), "exchanges": sign, "minutes": m}],
             _TOTAL_KEY, ("exchanges", "minutes"))
     month = month_of(exchange.service_date)
-    _move_account(exchange.giver_account_id, month, m, 0)
-    _move_account(exchange.receiver_account_id, month, 0, m)
+    _move_accounts({(exchange.giver_account_id, month): [m, 0],
+                    (exchange.receiver_account_id, month): [0, m]})
     if sign < 0:
         score = db.session.scalar(select(Outcome.score)
                                   .where(Outcome.exchange_id == exchange.id))
@@ -112,16 +134,17 @@ def count_outcome(exchange: Exchange, score: int, sign: int = 1) -> None:
 def count_bulk(exchanges: Iterable[Exchange]) -> None:
     """Many new confirmed exchanges at once (demo data, benchmarks)."""
     totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    accounts: set[int] = set()
+    moves: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
     for ex in exchanges:
         key = tuple(_key(ex).values())
         totals[key][0] += 1
         totals[key][1] += ex.minutes
-        accounts.update((ex.giver_account_id, ex.receiver_account_id))
+        moves[(ex.giver_account_id, key[0])][0] += ex.minutes
+        moves[(ex.receiver_account_id, key[0])][1] += ex.minutes
     _upsert(MonthTotal, [{**dict(zip(_TOTAL_KEY, key, strict=True)), "exchanges": n,
                           "minutes": minutes} for key, (n, minutes) in totals.items()],
             _TOTAL_KEY, ("exchanges", "minutes"))
-    _rebuild_accounts(sorted(accounts))
+    _move_accounts(moves)
 
 
 # -- recomputing from the exchanges ---------------------------------------------------
@@ -154,7 +177,7 @@ def _expected_outcomes() -> dict[tuple, int]:
         .where(counted()).group_by(year, month, *key))}
 
 
-def _expected_accounts(account_ids: list[int] | None = None):
+def _expected_accounts():
     """(account, year, month, running given, running received) from the exchanges."""
     year, month = _year_month()
     sides = union_all(
@@ -166,10 +189,7 @@ def _expected_accounts(account_ids: list[int] | None = None):
     per_month = (select(sides.c.account_id, sides.c.y, sides.c.m,
                         func.sum(sides.c.given).label("given"),
                         func.sum(sides.c.received).label("received"))
-                 .group_by(sides.c.account_id, sides.c.y, sides.c.m))
-    if account_ids is not None:
-        per_month = per_month.where(sides.c.account_id.in_(account_ids))
-    per_month = per_month.subquery()
+                 .group_by(sides.c.account_id, sides.c.y, sides.c.m).subquery())
     order = (per_month.c.y, per_month.c.m)
     return select(per_month.c.account_id, per_month.c.y, per_month.c.m,
                   func.sum(per_month.c.given).over(partition_by=per_month.c.account_id,
@@ -178,14 +198,11 @@ def _expected_accounts(account_ids: list[int] | None = None):
                                                       order_by=order))
 
 
-def _rebuild_accounts(account_ids: list[int] | None = None) -> None:
+def _rebuild_accounts() -> None:
     table = AccountMonth.__table__
-    gone = delete(table)
-    if account_ids is not None:
-        gone = gone.where(table.c.account_id.in_(account_ids))
-    db.session.execute(gone)
+    db.session.execute(delete(table))
     rows = [{"account_id": a, "month": _month(y, m), "given": int(g), "received": int(r)}
-            for a, y, m, g, r in db.session.execute(_expected_accounts(account_ids))]
+            for a, y, m, g, r in db.session.execute(_expected_accounts())]
     for offset in range(0, len(rows), 5000):
         db.session.execute(table.insert(), rows[offset:offset + 5000])
 
