@@ -1,0 +1,145 @@
+"""The report pages on a long history beside the same pages on a short one.
+
+Two SQLite databases seeded alike (20,000 members, the demo's assets and listings,
+an outcome for one exchange in five, a third of them shared), one with 10,000
+confirmed exchanges and one with 1,000,000, each served by gunicorn (2 workers)
+in the same run. Measured: p95 latency of the coordinator's report and the
+council's area report, each for the default twelve months and for a kind of help,
+beside /healthz. The figure that matters is the ratio of the long history's p95 to
+the short one's: the reports read the ledger's monthly figures, so it should stay
+near 1 (the issue's bar: 1.5).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import func, insert, select
+
+from bench.common import write
+from tests.support import Gunicorn, build_app, flask_cli, logged_in_session
+from timebank import ledger, rollups
+from timebank.demo import DEMO_PASSWORD
+from timebank.extensions import db
+from timebank.models import Category, Exchange, Outcome
+
+MEMBERS = int(os.environ.get("BENCH_REPORT_MEMBERS", 20_000))
+SIZES = [int(n) for n in os.environ.get("BENCH_REPORT_SIZES", "10000,1000000").split(",")]
+THREADS = 2
+REQUESTS = int(os.environ.get("BENCH_REPORT_REQUESTS", 80))  # per page and size
+
+
+def seed(url: str, exchanges: int) -> int:
+    assert flask_cli(url, "db", "upgrade").returncode == 0
+    done = flask_cli(url, "seed-demo", "--members", str(MEMBERS), "--exchanges",
+                     str(exchanges), "--assets", "2000", "--seed", "7", timeout=7200)
+    assert done.returncode == 0, done.stderr
+    app = build_app(url)
+    rng = random.Random(7)
+    with app.app_context():
+        # Outcomes as members give them: one exchange in five, a third with shared words.
+        rows = []
+        for (exchange_id,) in db.session.execute(
+                select(Exchange.id)):
+            if rng.random() < 0.2:
+                shared = rng.random() < 1 / 3
+                rows.append({"exchange_id": exchange_id, "author_id": 1,
+                             "score": rng.randint(1, 4), "share_consent": shared,
+                             "text": "It made a real difference to my week" if shared else ""})
+        for offset in range(0, len(rows), 10000):
+            db.session.execute(insert(Outcome), rows[offset:offset + 10000])
+        rollups.rebuild()  # the outcome figures, as the ledger would have kept them
+        db.session.commit()
+        problems = ledger.check_ledger()
+        assert problems == [], problems[:5]
+        counted = db.session.scalar(select(func.count(Exchange.id)))
+        garden = db.session.scalar(select(Category.id).where(Category.slug == "gardening"))
+        db.session.remove()
+        db.engine.dispose()
+    assert counted >= exchanges
+    return garden
+
+
+def p95(values: list[float]) -> float:
+    return round(sorted(values)[max(0, int(len(values) * 0.95) - 1)], 1)
+
+
+def latencies(session_for, url: str, count: int) -> list[float]:
+    """Milliseconds per GET of ``url`` from THREADS client threads, ``count`` in all."""
+    def one(i: int) -> float:
+        start = time.perf_counter()
+        response = session_for(i).get(url, timeout=120)
+        assert response.status_code == 200, (url, response.status_code)
+        return (time.perf_counter() - start) * 1000
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def measure(url: str, garden: int) -> dict:
+    with Gunicorn(url, workers=2, threads=2) as server:
+        base = server.url
+        coordinators = [logged_in_session(base, "coordinator@example.org", DEMO_PASSWORD)
+                        for _ in range(THREADS)]
+        council = [logged_in_session(base, "council@example.org", DEMO_PASSWORD)
+                   for _ in range(THREADS)]
+        pages = {
+            "/healthz": (coordinators, base + "/healthz"),
+            "coordinator report": (coordinators, base + "/coordinator/reports"),
+            "coordinator report, one kind of help": (
+                coordinators, base + f"/coordinator/reports?category={garden}"),
+            "council area report": (council, base + "/reports"),
+            "council area report, one kind of help": (council,
+                                                      base + f"/reports?category={garden}"),
+        }
+        results = {}
+        for name, (sessions, page) in pages.items():
+            latencies(lambda i, s=sessions: s[i % THREADS], page, 6)  # warm-up
+            times = latencies(lambda i, s=sessions: s[i % THREADS], page, REQUESTS)
+            results[name] = {"p95_ms": p95(times), "median_ms": round(statistics.median(times),
+                                                                      1)}
+        size = len(coordinators[0].get(base + "/coordinator/reports", timeout=120).content)
+        results["coordinator report"]["bytes"] = size
+        if "Traceback" in server.output():
+            print(server.output()[-5000:])
+    return results
+
+
+def main() -> dict:
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in SIZES:
+            url = f"sqlite:///{tmp}/reports-{size}.sqlite"
+            start = time.perf_counter()
+            garden = seed(url, size)
+            seeded = round(time.perf_counter() - start)
+            results[size] = {"seed_seconds": seeded, "pages": measure(url, garden)}
+    small, large = SIZES[0], SIZES[-1]
+    lines = ["# Report pages on a long history", "",
+             f"SQLite, gunicorn 2 workers × 2 threads, {THREADS} client threads, {REQUESTS} "
+             f"requests per page; {MEMBERS} members; {small:,} against {large:,} confirmed "
+             "exchanges, in the same run.", "",
+             f"| page | p95 at {small:,} | p95 at {large:,} | ratio (bar: 1.5) |",
+             "| --- | ---: | ---: | ---: |"]
+    ratios = {}
+    for name in results[small]["pages"]:
+        a = results[small]["pages"][name]["p95_ms"]
+        b = results[large]["pages"][name]["p95_ms"]
+        ratios[name] = round(b / a, 2) if a else None
+        lines.append(f"| {name} | {a} ms | {b} ms | {ratios[name]} |")
+    lines += ["", f"Seeding took {results[small]['seed_seconds']} s and "
+              f"{results[large]['seed_seconds']} s."]
+    write("reports", {"settings": {"members": MEMBERS, "sizes": SIZES, "threads": THREADS,
+                                   "requests": REQUESTS},
+                      "results": {str(k): v for k, v in results.items()}, "ratios": ratios},
+          "\n".join(lines))
+    return results
+
+
+if __name__ == "__main__":
+    main()
