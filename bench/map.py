@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bench.common import write
 from tests.support import build_app, flask_cli
-from timebank.assets import maps
+from timebank import maps
 from timebank.extensions import db
 from timebank.models import Asset
 

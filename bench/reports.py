@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
@@ -34,7 +35,7 @@ THREADS = 2
 REQUESTS = int(os.environ.get("BENCH_REPORT_REQUESTS", 80))  # per page and size
 
 
-def seed(url: str, exchanges: int) -> int:
+def seed(url: str, exchanges: int) -> None:
     assert flask_cli(url, "db", "upgrade").returncode == 0
     done = flask_cli(url, "seed-demo", "--members", str(MEMBERS), "--exchanges",
                      str(exchanges), "--assets", "2000", "--seed", "7", timeout=7200)
@@ -58,10 +59,17 @@ def seed(url: str, exchanges: int) -> int:
         problems = ledger.check_ledger()
         assert problems == [], problems[:5]
         counted = db.session.scalar(select(func.count(Exchange.id)))
-        garden = db.session.scalar(select(Category.id).where(Category.slug == "gardening"))
         db.session.remove()
         db.engine.dispose()
     assert counted >= exchanges
+
+
+def _gardening(url: str) -> int:
+    app = build_app(url)
+    with app.app_context():
+        garden = db.session.scalar(select(Category.id).where(Category.slug == "gardening"))
+        db.session.remove()
+        db.engine.dispose()
     return garden
 
 
@@ -112,13 +120,16 @@ def measure(url: str, garden: int) -> dict:
 
 def main() -> dict:
     results = {}
+    keep = os.environ.get("BENCH_REPORT_KEEP")  # a folder to keep (and reuse) the databases
     with tempfile.TemporaryDirectory() as tmp:
         for size in SIZES:
-            url = f"sqlite:///{tmp}/reports-{size}.sqlite"
+            path = Path(keep or tmp) / f"reports-{MEMBERS}-{size}.sqlite"
+            url = f"sqlite:///{path}"
             start = time.perf_counter()
-            garden = seed(url, size)
+            if not path.exists():
+                seed(url, size)
             seeded = round(time.perf_counter() - start)
-            results[size] = {"seed_seconds": seeded, "pages": measure(url, garden)}
+            results[size] = {"seed_seconds": seeded, "pages": measure(url, _gardening(url))}
     small, large = SIZES[0], SIZES[-1]
     lines = ["# Report pages on a long history", "",
              f"SQLite, gunicorn 2 workers × 2 threads, {THREADS} client threads, {REQUESTS} "

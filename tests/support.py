@@ -67,7 +67,7 @@ class Factory:
 
     def member(self, role: Role | str = Role.RESIDENT, status=MemberStatus.ACTIVE,
                name: str | None = None, email: str | None = None, account: bool = True,
-               bank: str | None = None) -> int:
+               bank: str | None = None, neighbourhood: str = "Riverside") -> int:
         """A person: admin and council viewer are install roles; resident and coordinator
         are roles in ``bank`` (a slug; default: the first bank)."""
         from timebank.banks import service as banks
@@ -81,7 +81,7 @@ class Factory:
                 display_name=name or f"Person {self.n}",
                 install_role=role if role in (Role.ADMIN, Role.COUNCIL) else Role.RESIDENT,
                 status=MemberStatus(status),
-                neighbourhood="Riverside",
+                neighbourhood=neighbourhood,
                 email_verified_at=datetime.now(UTC).replace(tzinfo=None),
             )
             m.set_password(PASSWORD)

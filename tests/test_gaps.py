@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from timebank import geo
-from timebank.assets import maps
+from timebank import geo, maps
 from timebank.extensions import db
 from timebank.models import Asset, AssetCategory, Role
 

@@ -243,3 +243,54 @@ def test_filters_are_bookmarkable_and_htmx_swaps_only_the_figures(app, client, m
     assert members[0] == ["Member number", "Name", "Hours given", "Hours received"]
     assert [row[1:] for row in members[1:] if row[1] == "Ann Able"] == [["Ann Able", "1.0",
                                                                          "0.5"]]
+
+
+def _square(name: str, west: float, south: float) -> dict:
+    ring = [[west, south], [west + 0.01, south], [west + 0.01, south + 0.01],
+            [west, south + 0.01], [west, south]]
+    return {"type": "Feature", "properties": {"name": name},
+            "geometry": {"type": "Polygon", "coordinates": [ring]}}
+
+
+def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
+    """Six members name Riverside (one as " riverside "), two and the coordinator name
+    Hilltop, one Millbrook, one a place with no boundary. Riverside's six gave 2 h
+    between them in the period."""
+    import json
+
+    from timebank.assets import neighbourhoods
+
+    riverside = [make.member(name=f"River {n}", neighbourhood="Riverside") for n in range(5)]
+    riverside.append(make.member(name="River Spaced", neighbourhood=" riverside "))
+    hill = [make.member(name=f"Hill {n}", neighbourhood="Hilltop") for n in range(2)]
+    make.member(name="Elsewhere", neighbourhood="Nowhere Town")
+    make.member(name="Miller", neighbourhood="Millbrook")
+    make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org",
+                neighbourhood="Hilltop")
+    with app.app_context():
+        neighbourhoods.import_boundaries(json.dumps({"type": "FeatureCollection", "features": [
+            _square("Riverside", -0.12, 51.50), _square("Hilltop", -0.10, 51.50),
+            _square("Millbrook", -0.08, 51.50)]}).encode(),
+            "areas.geojson")
+        db.session.commit()
+        _exchange(riverside[0], hill[0], 60, date.today(), "gardening", "n1")
+        _exchange(riverside[5], riverside[1], 60, date.today(), "cooking", "n2")
+        scope = figures.Scope([db.session.query(Bank).one().id], figures.Period.default())
+        assert figures.by_neighbourhood(figures.give_take(scope)) == [
+            ("Hilltop", 3, 0), ("Millbrook", 1, 0), ("Riverside", 6, 120)]
+        assert figures.members_by_neighbourhood(scope.bank_ids) == {
+            "Hilltop": 3, "Millbrook": 1, "Riverside": 6}
+    login(client, "cora@example.org")
+    page = client.get("/coordinator/reports").get_data(as_text=True)
+    assert "Active members and hours given, by neighbourhood" in page
+    assert 'class="folium-map' in page and "vendor/leaflet/leaflet.js" in page
+    assert "0 to 1 members" in page  # the key: six members at most, five shades
+    assert "River 0" not in page.split("area-map-heading")[1]  # the map names nobody
+    client.post("/logout")
+    login_as(Role.COUNCIL)
+    rows = list(csv.reader(io.StringIO(client.get("/reports/neighbourhoods.csv")
+                                       .get_data(as_text=True))))
+    assert rows[1:] == [["Hilltop", "fewer than 5", "fewer than 5"],
+                        ["Millbrook", "fewer than 5", "fewer than 5"], ["Riverside", "6", "2.0"]]
+    council = client.get("/reports").get_data(as_text=True)
+    assert "#d9d9d9" in council  # Hilltop's three are grey on the map

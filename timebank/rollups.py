@@ -46,7 +46,10 @@ _REVERSAL = aliased(Exchange)
 
 def counted():
     """The exchanges reports count: confirmed, and neither a reversal nor reversed."""
-    return and_(Exchange.status == ExchangeStatus.CONFIRMED, Exchange.reverses_id.is_(None),
+    # coalesce(): "reverses_id IS NULL" holds for nearly every row, and SQLite would
+    # otherwise walk the reverses_id index to find them instead of a better one.
+    return and_(Exchange.status == ExchangeStatus.CONFIRMED,
+                func.coalesce(Exchange.reverses_id, 0) == 0,
                 ~exists().where(_REVERSAL.reverses_id == Exchange.id))
 
 

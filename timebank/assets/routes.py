@@ -14,7 +14,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import geo
+from .. import geo, maps
 from ..exports import csv_response
 from ..extensions import db
 from ..forms import ActionForm, choices
@@ -22,23 +22,11 @@ from ..htmx import render, render_form
 from ..models import Asset, AssetStatus, GeocodeState
 from ..permissions import allow
 from ..routing import arg_id
-from . import files, imports, maps, neighbourhoods, register, sources
+from . import files, imports, neighbourhoods, register, sources
 from .forms import AssetForm, GapForm, MapFilterForm, RejectForm, ReviewForm, UploadForm
 
 bp = Blueprint("assets", __name__)
 LIST_PAGE = 50
-
-
-def map_assets() -> maps.MapAssets:
-    static = lambda path: url_for("static", filename=path)  # noqa: E731
-    return maps.MapAssets(
-        js=(static("vendor/leaflet/leaflet.js"),
-            static("vendor/leaflet.markercluster/leaflet.markercluster.js")),
-        css=(static("vendor/leaflet/leaflet.css"),
-             static("vendor/leaflet.markercluster/MarkerCluster.css"),
-             static("vendor/leaflet.markercluster/MarkerCluster.Default.css")),
-    )
-
 
 
 def category_filter_choices(blank: str):
@@ -63,11 +51,7 @@ MAP_COLUMNS = register.MAP_COLUMNS
 
 
 def _map_parts(center=None, gaps=None, fit=None) -> maps.MapParts:
-    return maps.build_map(
-        assets=map_assets(), center=center or register.DEFAULT_CENTRE, zoom=14,
-        tiles_url=current_app.config["TIMEBANK_TILES_URL"],
-        attribution=current_app.config["TIMEBANK_TILES_ATTRIBUTION"], gaps=gaps,
-        fit_bounds=fit)
+    return maps.site_map(center or register.DEFAULT_CENTRE, gaps=gaps, fit=fit)
 
 
 def _bounds(rows):

@@ -11,6 +11,7 @@ people shows as "fewer than 5".
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -38,6 +39,7 @@ from ..models import (
     Membership,
     MemberStatus,
     MonthTotal,
+    Neighbourhood,
     Outcome,
     OutcomeMonth,
 )
@@ -183,51 +185,75 @@ def _give_take(scope: Scope):
              - _running(AccountMonth.given, AccountMonth.month < start))
     received = (_running(AccountMonth.received, AccountMonth.month <= end)
                 - _running(AccountMonth.received, AccountMonth.month < start))
-    return (select(Membership.member_id.label("member_id"),
-                   func.sum(func.coalesce(given, 0)).label("given"),
-                   func.sum(func.coalesce(received, 0)).label("received"))
-            .select_from(Membership)
-            .outerjoin(Account, and_(Account.member_id == Membership.member_id,
-                                     Account.bank_id == Membership.bank_id,
-                                     Account.kind == AccountKind.MEMBER))
-            .where(Membership.bank_id.in_(scope.bank_ids),
-                   Membership.status == MemberStatus.ACTIVE)
-            .group_by(Membership.member_id)
-            .cte("give_take"))
+    per_member = (select(Membership.member_id.label("member_id"),
+                         func.sum(func.coalesce(given, 0)).label("given"),
+                         func.sum(func.coalesce(received, 0)).label("received"))
+                  .select_from(Membership)
+                  .outerjoin(Account, and_(Account.member_id == Membership.member_id,
+                                           Account.bank_id == Membership.bank_id,
+                                           Account.kind == AccountKind.MEMBER))
+                  .where(Membership.bank_id.in_(scope.bank_ids),
+                         Membership.status == MemberStatus.ACTIVE)
+                  .group_by(Membership.member_id).subquery())
+    return db.session.execute(
+        select(Member.id, Member.display_name, Member.neighbourhood, per_member.c.given,
+               per_member.c.received)
+        .join(per_member, per_member.c.member_id == Member.id)
+        .order_by(Member.display_name, Member.id)).all()
+
+
+@dataclass(frozen=True)
+class GiveTake:
+    """Who gave and who received in the period: one query for the whole report."""
+
+    members: int
+    both: int
+    only_gave: int
+    only_received: int
+    only_gave_list: list[tuple[int, str, int]]
+    only_received_list: list[tuple[int, str, int]]
+    rows: list  # (member id, name, neighbourhood, minutes given, minutes received)
+
+    @property
+    def neither(self) -> int:
+        return self.members - self.both - self.only_gave - self.only_received
+
+
+def give_take(scope: Scope) -> GiveTake:
+    """Members who gave and received in the period, only gave, only received, or neither;
+    and (for coordinators, to invite) who only gives or only receives. The loop is over
+    people (one row each), never over exchanges."""
+    rows = [(i, name, where, int(g), int(r)) for i, name, where, g, r in _give_take(scope)]
+    gave = [(i, name, int(g)) for i, name, _n, g, r in rows if g > 0 and not r > 0]
+    took = [(i, name, int(r)) for i, name, _n, g, r in rows if r > 0 and not g > 0]
+    return GiveTake(members=len(rows), both=sum(1 for r in rows if r[3] > 0 and r[4] > 0),
+                    only_gave=len(gave), only_received=len(took),
+                    only_gave_list=gave[:SHOWN], only_received_list=took[:SHOWN], rows=rows)
 
 
 def reciprocity(scope: Scope) -> dict:
-    """Members who gave and received in the period, only gave, only received, or neither;
-    and (for coordinators, to invite) who only gives or only receives."""
-    rows = _give_take(scope)
-    gave, took = rows.c.given > 0, rows.c.received > 0
-    counts = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(case((and_(gave, took), 1), else_=0)), 0),
-               func.coalesce(func.sum(case((and_(gave, ~took), 1), else_=0)), 0),
-               func.coalesce(func.sum(case((and_(~gave, took), 1), else_=0)), 0))
-        .select_from(rows)).one()
-    members_, both, only_gave, only_received = (int(c) for c in counts)
-
-    def listed(condition, column):
-        return [(i, name, int(minutes)) for i, name, minutes in db.session.execute(
-            select(Member.id, Member.display_name, column).join(rows, rows.c.member_id ==
-                                                                Member.id)
-            .where(condition).order_by(Member.display_name, Member.id).limit(SHOWN))]
-
-    return {"members": members_, "both": both, "only_gave": only_gave,
-            "only_received": only_received,
-            "neither": members_ - both - only_gave - only_received,
-            "only_gave_list": listed(and_(gave, ~took), rows.c.given),
-            "only_received_list": listed(and_(~gave, took), rows.c.received)}
+    """The give and take as a plain dict (counts and the lists to invite)."""
+    found = give_take(scope)
+    return {"members": found.members, "both": found.both, "only_gave": found.only_gave,
+            "only_received": found.only_received, "neither": found.neither,
+            "only_gave_list": found.only_gave_list,
+            "only_received_list": found.only_received_list}
 
 
-def give_take_rows(scope: Scope):
-    """(member number, name, minutes given, minutes received) for every active member,
-    for the coordinator's download."""
-    rows = _give_take(scope)
-    return ((i, name, int(g), int(r)) for i, name, g, r in db.session.execute(
-        select(Member.id, Member.display_name, rows.c.given, rows.c.received)
-        .join(rows, rows.c.member_id == Member.id).order_by(Member.display_name, Member.id)))
+def by_neighbourhood(found: GiveTake) -> list[tuple[str, int, int]]:
+    """(named neighbourhood, active members there, minutes they gave in the period), for
+    every area with boundaries; a member is in the area their own neighbourhood names
+    (case and spaces aside)."""
+    areas = {name.strip().lower(): name for name in db.session.scalars(
+        select(Neighbourhood.name).order_by(Neighbourhood.name))}
+    counts = dict.fromkeys(areas.values(), 0)
+    given = dict.fromkeys(areas.values(), 0)
+    for _i, _name, where, g, _r in found.rows:
+        area = areas.get((where or "").strip().lower())
+        if area is not None:
+            counts[area] += 1
+            given[area] += int(g)
+    return [(area, counts[area], given[area]) for area in areas.values()]
 
 
 # -- outcomes --------------------------------------------------------------------------
@@ -254,13 +280,35 @@ def outcomes_by_category(scope: Scope) -> list[tuple[str, int, int]]:
 
 def shared_words(scope: Scope, limit: int = 20) -> list[tuple[date, str, int, str]]:
     """The newest outcome comments whose writers agreed to share them: (date of service,
-    kind of help, score, words). Never shown to council viewers."""
-    return [(day, name or "", int(score), text) for day, name, score, text in db.session.execute(
-        select(Exchange.service_date, Category.name, Outcome.score, Outcome.text)
-        .join(Exchange, Exchange.id == Outcome.exchange_id)
-        .outerjoin(Category, Category.id == Exchange.category_id)
-        .where(scope.exchanges(), Outcome.share_consent.is_(True), Outcome.text != "")
-        .order_by(Outcome.created_at.desc()).limit(limit))]
+    kind of help, score, words). Never shown to council viewers.
+
+    Read newest first from the outcomes alone (their created_at index), a page at a time,
+    then kept if their exchange is in scope: no plan over every exchange, whatever the
+    history (at most a few pages are read)."""
+    found: list[tuple] = []
+    before = None
+    for _page in range(5):
+        newest = (select(Outcome.id, Outcome.exchange_id, Outcome.score, Outcome.text,
+                         Outcome.created_at)
+                  .where(Outcome.share_consent.is_(True), Outcome.text != "")
+                  .order_by(Outcome.created_at.desc(), Outcome.id.desc()).limit(200))
+        if before is not None:
+            newest = newest.where(or_(Outcome.created_at < before[0],
+                                      and_(Outcome.created_at == before[0],
+                                           Outcome.id < before[1])))
+        page = db.session.execute(newest).all()
+        if not page:
+            break
+        in_scope = {ex_id: (day, name) for ex_id, day, name in db.session.execute(
+            select(Exchange.id, Exchange.service_date, Category.name)
+            .outerjoin(Category, Category.id == Exchange.category_id)
+            .where(Exchange.id.in_([row.exchange_id for row in page]), scope.exchanges()))}
+        found += [(*in_scope[row.exchange_id], row.score, row.text) for row in page
+                  if row.exchange_id in in_scope]
+        if len(found) >= limit:
+            break
+        before = (page[-1].created_at, page[-1].id)
+    return [(day, name or "", int(score), text) for day, name, score, text in found[:limit]]
 
 
 # -- requests and introductions ---------------------------------------------------------
@@ -384,6 +432,25 @@ def co_assessment(scope: Scope) -> dict:
     looked, there, welcoming, accessible, people = (int(n) for n in row)
     return {"looked": looked, "still_there": there, "welcoming": welcoming,
             "accessible": accessible, "people": people}
+
+
+def members_by_neighbourhood(bank_ids: list[int]) -> dict[str, int]:
+    """Active members of these banks in each named neighbourhood (by the neighbourhood
+    they name, case and spaces aside)."""
+    named = func.lower(func.trim(Member.neighbourhood))
+    counts = dict(db.session.execute(
+        select(named, func.count(func.distinct(Member.id)))
+        .join(Membership, Membership.member_id == Member.id)
+        .where(Membership.bank_id.in_(bank_ids), Membership.status == MemberStatus.ACTIVE)
+        .group_by(named)).all())
+    return {name: int(counts.get(name.strip().lower(), 0)) for name in db.session.scalars(
+        select(Neighbourhood.name).order_by(Neighbourhood.name))}
+
+
+def neighbourhood_shapes() -> list[tuple[str, dict]]:
+    """(name, GeoJSON geometry) of every neighbourhood with boundaries."""
+    return [(name, json.loads(geometry)) for name, geometry in db.session.execute(
+        select(Neighbourhood.name, Neighbourhood.geometry).order_by(Neighbourhood.name))]
 
 
 def bank_names(bank_ids: list[int]) -> dict[int, str]:

@@ -22,7 +22,7 @@ from .forms import ReportForm
 bp = BankBlueprint("reports", __name__)
 TABLE_KEYS = ", ".join(f"'{key}'" for key in (
     "months", "categories", "banks", "reciprocity", "outcomes", "outcomes-by-kind", "requests",
-    "introductions", "assets", "co-assessment", "members"))
+    "introductions", "neighbourhoods", "assets", "co-assessment", "members"))
 
 
 def _scope(bank_ids: list[int], banks=None) -> tuple[ReportForm, figures.Scope | None]:
@@ -84,7 +84,8 @@ def area_report():
     any figure about fewer than five people reads "fewer than 5"."""
     banks = _area_banks()
     form, scope = _scope([b.id for b in banks], banks)
-    return _page("reports/area.html", form, scope and tables.for_area(scope),
+    ids = [b.id for b in banks]
+    return _page("reports/area.html", form, scope and tables.for_area(scope, ids),
                  "reports.area_csv", banks=banks, area_name=_area_name())
 
 
@@ -93,4 +94,5 @@ def area_report():
 def area_csv(table: str):
     banks = _area_banks()
     _form, scope = _scope([b.id for b in banks], banks)
-    return _download(scope and tables.for_area(scope), table, f"area-{table}.csv")
+    return _download(scope and tables.for_area(scope, [b.id for b in banks]), table,
+                     f"area-{table}.csv")

@@ -9,9 +9,12 @@ the charts and the downloads alike.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from flask_babel import gettext as _
 
+from .. import maps
+from ..assets import neighbourhoods
 from ..models.ledger import OUTCOME_SCALE
 from . import figures
 from .charts import bars
@@ -40,6 +43,12 @@ class Report:
     tables: list[Table]
     members: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    map_of: tuple[list[int], bool] | None = None  # which banks' members the map shades
+
+    @cached_property
+    def map(self) -> AreaMap | None:
+        """Built when a page shows it (never for a download)."""
+        return area_map(*self.map_of) if self.map_of else None
 
     def table(self, key: str) -> Table | None:
         return next((t for t in self.tables if t.key == key), None)
@@ -120,17 +129,71 @@ def _exchange_tables(scope: figures.Scope, council: bool) -> list[Table]:
     return tables
 
 
-def _give_take_table(scope: figures.Scope, council: bool) -> tuple[Table, dict]:
-    data = figures.reciprocity(scope)
-    keys = ("both", "only_gave", "only_received", "neither")
+def _give_take_table(found: figures.GiveTake, council: bool) -> Table:
     labels = (_("Gave and received"), _("Only gave"), _("Only received"),
               _("Neither, in this period"))
-    counts = _shown([data[k] for k in keys], council)
-    total = sum(data[k] for k in keys)
-    rows = [(label, n, _share(n, total)) for label, n in zip(labels, counts, strict=True)]
+    figures_ = [found.both, found.only_gave, found.only_received, found.neither]
+    counts = _shown(figures_, council)
+    rows = [(label, n, _share(n, found.members))
+            for label, n in zip(labels, counts, strict=True)]
     return Table("reciprocity", _("Give and take: active members"),
                  (_("Members who…"), _("How many"), _("Share")), rows, unit=_("members"),
-                 note=_("Reciprocity: nobody should only give or only take.")), data
+                 note=_("Reciprocity: nobody should only give or only take. Counts every "
+                        "kind of help."))
+
+
+SHADES = ("#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c")  # fewest to most
+HIDDEN_SHADE = "#d9d9d9"
+
+
+def _neighbourhoods(found: figures.GiveTake, council: bool) -> Table | None:
+    """Members and hours given by neighbourhood, where the install has boundaries."""
+    rows = figures.by_neighbourhood(found)
+    if not rows:
+        return None
+    counts = _shown([n for _a, n, _m in rows], council)
+    return Table("neighbourhoods", _("Active members and hours given, by neighbourhood"),
+                 (_("Neighbourhood"), _("Members"), _("Hours given")),
+                 [(area, n, hidden() if n == hidden() else _hours(m))
+                  for (area, _n, m), n in zip(rows, counts, strict=True)], unit=_("members"),
+                 note=_("A member counts in the neighbourhood they name on their profile."))
+
+
+@dataclass
+class AreaMap:
+    parts: object  # maps.MapParts
+    key: list[tuple[str, str]]  # (colour, what it means)
+
+
+def area_map(bank_ids: list[int], council: bool) -> AreaMap | None:
+    """The neighbourhoods shaded by how many active members of these banks live in each
+    (for council viewers, fewer than 5 in grey), as a folium map, or None without
+    boundaries. Only shapes and colours travel in the map's script; the names and
+    figures are in the table and the key."""
+    members = figures.members_by_neighbourhood(bank_ids)
+    box = neighbourhoods.union_bbox()
+    if not members or box is None:
+        return None
+    counts = dict(zip(members, _shown(list(members.values()), council), strict=True))
+    top = max((n for n in counts.values() if isinstance(n, int)), default=0)
+    step = top // len(SHADES) + 1  # members per shade
+
+    def shade(n) -> str:
+        return HIDDEN_SHADE if not isinstance(n, int) else SHADES[min(len(SHADES) - 1,
+                                                                     n // step)]
+
+    features = [{"type": "Feature", "geometry": geometry,
+                 "properties": {"fill": shade(counts[name])}}
+                for name, geometry in figures.neighbourhood_shapes() if name in counts]
+    key = [(colour, _("%(low)s to %(high)s members", low=i * step, high=(i + 1) * step - 1))
+           for i, colour in enumerate(SHADES) if i * step <= top]
+    if council:
+        key.append((HIDDEN_SHADE, hidden()))
+    west, south, east, north = box
+    parts = maps.site_map(((south + north) / 2, (west + east) / 2),
+                          areas={"type": "FeatureCollection", "features": features},
+                          fit=((south, west), (north, east)))
+    return AreaMap(parts, key)
 
 
 def _outcome_tables(scope: figures.Scope, council: bool) -> list[Table]:
@@ -175,26 +238,33 @@ def _activity_tables(scope: figures.Scope, council: bool) -> list[Table]:
 def for_bank(scope: figures.Scope) -> Report:
     """A coordinator's report of their bank: every figure, the names to invite, members'
     own words where they agreed, and what needs a look."""
-    give_take, reciprocity = _give_take_table(scope, council=False)
-    tables = [*_exchange_tables(scope, False), give_take, *_outcome_tables(scope, False),
+    found = figures.give_take(scope)
+    areas = _neighbourhoods(found, council=False)
+    tables = [*_exchange_tables(scope, False), _give_take_table(found, False),
+              *([areas] if areas else []), *_outcome_tables(scope, False),
               *_activity_tables(scope, False),
               Table("members", _("Given and received by each member"),
                     (_("Member number"), _("Name"), _("Hours given"), _("Hours received")),
                     [], page=False)]
     stale_count, stale = figures.stale_listings(scope.bank_ids)
-    return Report(scope, False, tables, members=figures.members(scope), extra={
-        "reciprocity": reciprocity, "words": figures.shared_words(scope),
-        "stale_listings": (stale_count, stale), "stale_assets": figures.stale_assets()})
+    return Report(scope, False, tables, members=figures.members(scope),
+                  map_of=(scope.bank_ids, False),
+                  extra={"reciprocity": found, "words": figures.shared_words(scope),
+                         "stale_listings": (stale_count, stale),
+                         "stale_assets": figures.stale_assets()})
 
 
 def member_rows(scope: figures.Scope):
-    """The coordinator's per-member download, streamed."""
-    return ((n, name, _hours(g), _hours(r)) for n, name, g, r in figures.give_take_rows(scope))
+    """The coordinator's per-member download."""
+    return [(n, name, _hours(int(g)), _hours(int(r))) for n, name, _where, g, r
+            in figures.give_take(scope).rows]
 
 
-def for_area(scope: figures.Scope) -> Report:
+def for_area(scope: figures.Scope, all_banks: list[int]) -> Report:
     """The council's report: the same arithmetic over the area's banks, aggregates only."""
-    give_take, _data = _give_take_table(scope, council=True)
+    found = figures.give_take(scope)
+    give_take = _give_take_table(found, council=True)
+    areas = _neighbourhoods(found, council=True)
     people = figures.members(scope)
     shown = dict(zip(people, _shown(list(people.values()), True), strict=True))
     looks = figures.co_assessment(scope)
@@ -212,7 +282,9 @@ def for_area(scope: figures.Scope) -> Report:
     assets = Table("assets", _("Community assets on the map, by kind"),
                    (_("Kind of asset"), _("Assets")), figures.assets_by_category(),
                    unit=_("assets"))
-    tables = [*_exchange_tables(scope, True), give_take, *_outcome_tables(scope, True),
-              *_activity_tables(scope, True), assets, assessment]
-    return Report(scope, True, tables, members=shown)
+    tables = [*_exchange_tables(scope, True), give_take, *([areas] if areas else []),
+              *_outcome_tables(scope, True), *_activity_tables(scope, True), assets,
+              assessment]
+    # The map is the whole area's, whatever the filters (they swap only the figures).
+    return Report(scope, True, tables, members=shown, map_of=(all_banks, True))
 

@@ -1,4 +1,5 @@
-"""Map building with folium. No Flask here: callers pass URLs and data in.
+"""The site's maps, built with folium (the asset map, coverage gaps, the reports'
+choropleth).
 
 folium draws the map and its tile layer; the page embeds folium's HTML and
 script parts directly (no iframe). Everything folium would fetch from CDNs is
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from html import escape
 
 import folium
+from flask import current_app, url_for
 from markupsafe import Markup
 
 
@@ -36,6 +38,26 @@ class MapParts:
     css: tuple[str, ...]
 
 
+def local_assets() -> MapAssets:
+    """Leaflet and MarkerCluster as vendored under static/ (never a CDN)."""
+    static = lambda path: url_for("static", filename=path)  # noqa: E731
+    return MapAssets(
+        js=(static("vendor/leaflet/leaflet.js"),
+            static("vendor/leaflet.markercluster/leaflet.markercluster.js")),
+        css=(static("vendor/leaflet/leaflet.css"),
+             static("vendor/leaflet.markercluster/MarkerCluster.css"),
+             static("vendor/leaflet.markercluster/MarkerCluster.Default.css")),
+    )
+
+
+def site_map(center, gaps=None, fit=None, areas=None) -> MapParts:
+    """A map with the site's own files and the configured tiles."""
+    return build_map(assets=local_assets(), center=center, zoom=14,
+                     tiles_url=current_app.config["TIMEBANK_TILES_URL"],
+                     attribution=current_app.config["TIMEBANK_TILES_ATTRIBUTION"], gaps=gaps,
+                     fit_bounds=fit, areas=areas)
+
+
 def _localise(element, assets: MapAssets) -> None:
     # Instance attributes shadow folium's class-wide CDN lists for this map only.
     element.default_js = [(f"local{i}", url) for i, url in enumerate(assets.js)]
@@ -51,8 +73,10 @@ def build_map(
     attribution: str = "",
     gaps: dict | None = None,
     fit_bounds: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    areas: dict | None = None,
 ) -> MapParts:
-    """A folium map with optional tiles and an optional coverage-gap layer."""
+    """A folium map with optional tiles, an optional coverage-gap layer and optional
+    shaded areas (GeoJSON whose features carry their ``fill`` colour)."""
     # max_zoom on the map itself: clustering needs it even when there is no tile layer.
     m = folium.Map(location=list(center), zoom_start=zoom, tiles=None, prefer_canvas=True,
                    control_scale=True, maxZoom=19, minZoom=3)
@@ -64,6 +88,15 @@ def build_map(
             gaps, name="Coverage gaps",
             style_function=lambda _feature: {"color": "#b00020", "weight": 0,
                                              "fillColor": "#b00020", "fillOpacity": 0.3},
+        )
+        _localise(layer, MapAssets((), ()))
+        layer.add_to(m)
+    if areas and areas.get("features"):
+        layer = folium.GeoJson(
+            areas, name="Neighbourhoods",
+            style_function=lambda feature: {"color": "#0b0c0c", "weight": 1,
+                                            "fillColor": feature["properties"]["fill"],
+                                            "fillOpacity": 0.65},
         )
         _localise(layer, MapAssets((), ()))
         layer.add_to(m)
