@@ -280,6 +280,20 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
             ("Hilltop", 3, 0), ("Millbrook", 1, 0), ("Riverside", 6, 120)]
         assert figures.members_by_neighbourhood(scope.bank_ids) == {
             "Hilltop": 3, "Millbrook": 1, "Riverside": 6}
+        # Two halls in Riverside, a club in Hilltop, one hall outside every boundary.
+        from timebank.models import Asset, AssetCategory
+
+        kind = {c.slug: c for c in db.session.query(AssetCategory)}
+        for lon, lat, slug in ((-0.115, 51.505, "physical"), (-0.112, 51.502, "physical"),
+                               (-0.095, 51.505, "associations"), (0.5, 52.0, "physical")):
+            db.session.add(Asset(name=f"{slug} {lon}", category_id=kind[slug].id,
+                                 latitude=lat, longitude=lon, status="published"))
+        db.session.commit()
+        kinds, places = figures.assets_by_neighbourhood()
+        counts = {name: dict(zip(kinds, row, strict=True)) for name, row in places}
+        assert counts["Riverside"][kind["physical"].name] == 2
+        assert counts["Hilltop"][kind["associations"].name] == 1
+        assert sum(counts["Hilltop"].values()) == 1 and sum(counts["Millbrook"].values()) == 0
     login(client, "cora@example.org")
     page = client.get("/coordinator/reports").get_data(as_text=True)
     assert "Active members and hours given, by neighbourhood" in page
@@ -292,5 +306,9 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
                                        .get_data(as_text=True))))
     assert rows[1:] == [["Hilltop", "fewer than 5", "fewer than 5"],
                         ["Millbrook", "fewer than 5", "fewer than 5"], ["Riverside", "6", "2.0"]]
+    gaps = list(csv.reader(io.StringIO(client.get("/reports/asset-gaps.csv")
+                                       .get_data(as_text=True))))
+    assert [row[0] for row in gaps[1:]] == ["Hilltop", "Millbrook", "Riverside"]
+    assert set(gaps[2][1:]) == {"none"}  # Millbrook has nothing on the map
     council = client.get("/reports").get_data(as_text=True)
     assert "#d9d9d9" in council  # Hilltop's three are grey on the map

@@ -282,9 +282,16 @@ def for_area(scope: figures.Scope, all_banks: list[int]) -> Report:
     assets = Table("assets", _("Community assets on the map, by kind"),
                    (_("Kind of asset"), _("Assets")), figures.assets_by_category(),
                    unit=_("assets"))
+    kinds, places = figures.assets_by_neighbourhood()
+    by_place = [Table("asset-gaps", _("Community assets by neighbourhood and kind"),
+                      (_("Neighbourhood"), *kinds),
+                      [(name, *(n if n else _("none") for n in counts))
+                       for name, counts in places], chart=None,
+                      note=_("“none” marks a gap: no asset of that kind on the map in that "
+                             "neighbourhood."))] if places else []
     tables = [*_exchange_tables(scope, True), give_take, *([areas] if areas else []),
               *_outcome_tables(scope, True), *_activity_tables(scope, True), assets,
-              assessment]
+              *by_place, assessment]
     # The map is the whole area's, whatever the filters (they swap only the figures).
     return Report(scope, True, tables, members=shown, map_of=(all_banks, True))
 
