@@ -214,7 +214,9 @@ def test_co_assessment_counts_each_assets_latest_look_and_hides_few_people(app, 
     login_as(Role.COUNCIL)
     rows = list(csv.reader(io.StringIO(client.get("/reports/co-assessment.csv")
                                        .get_data(as_text=True))))
-    assert rows[1][1:] == ["6", ""] and rows[2][1:] == ["5", "83 %"]
+    # Rounded to 5s; welcoming (4) and accessible (2) hidden, so no shares at all.
+    assert rows[1][1:] == ["5", ""] and rows[2][1:] == ["5", "–"]
+    assert rows[3][1] == rows[4][1] == "fewer than 5"
     with app.app_context():  # with four people's looks left, nothing is shown
         db.session.query(AssetReview).filter(AssetReview.member_id.in_(people[:2])).delete()
         db.session.commit()
@@ -305,10 +307,73 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
     rows = list(csv.reader(io.StringIO(client.get("/reports/neighbourhoods.csv")
                                        .get_data(as_text=True))))
     assert rows[1:] == [["Hilltop", "fewer than 5", "fewer than 5"],
-                        ["Millbrook", "fewer than 5", "fewer than 5"], ["Riverside", "6", "2.0"]]
+                        ["Millbrook", "fewer than 5", "fewer than 5"], ["Riverside", "5", "2.0"]]
     gaps = list(csv.reader(io.StringIO(client.get("/reports/asset-gaps.csv")
                                        .get_data(as_text=True))))
     assert [row[0] for row in gaps[1:]] == ["Hilltop", "Millbrook", "Riverside"]
     assert set(gaps[2][1:]) == {"none"}  # Millbrook has nothing on the map
     council = client.get("/reports").get_data(as_text=True)
     assert "#d9d9d9" in council  # Hilltop's three are grey on the map
+
+
+def test_council_figures_are_rounded_so_tables_and_filters_cannot_be_differenced(
+        app, client, make, login_as):
+    """October: ten gardening exchanges, one cooking, one DIY. Unrounded, months (12) less
+    gardening (10) would show the two hidden kinds held exactly one each; and the month
+    with and without a kind-of-help filter would differ by exactly the hidden count."""
+    people = [make.member(name=f"Neighbour {n}") for n in range(12)]
+    with app.app_context():
+        for n, kind in enumerate(["gardening"] * 10 + ["cooking", "diy"]):
+            _exchange(people[n], people[(n + 1) % 12], 60, date(2026, 10, 2 + n), kind,
+                      f"o{n}")
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+    login_as(Role.COUNCIL)
+
+    def table(name, query=""):
+        body = client.get(f"/reports/{name}.csv?start=2026-10-01&end=2026-10-31{query}")
+        return list(csv.reader(io.StringIO(body.get_data(as_text=True))))[1:]
+
+    assert table("months") == [["2026-10", "10", "12.0"]]
+    assert table("months", f"&category={garden}") == [["2026-10", "10", "10.0"]]
+    assert [row[:2] for row in table("categories")] == [
+        ["Gardening", "10"], ["Cooking and meals", "fewer than 5"],
+        ["DIY and small repairs", "fewer than 5"]]
+    shares = {row[0]: row[2] for row in table("reciprocity")}
+    assert set(shares.values()) == {"–"} or all(v.endswith("0 %") for v in shares.values())
+
+
+def test_no_outcome_for_a_corrected_exchange(app, client, make):
+    """An answer about a reversed exchange (or its reversal) would count in no report and
+    break the monthly figures: refused, and the form is not offered."""
+    import pytest
+
+    from timebank import rollups
+
+    ann, bob = make.member(name="Ann Able"), make.member(name="Bob Baker",
+                                                         email="bob@example.org")
+    coordinator = make.member(Role.COORDINATOR, name="Cora Coordinator")
+    with app.app_context():
+        wrong = _exchange(ann, bob, 60, date(2026, 10, 1), "gardening", "w1")
+        undo = ledger.reverse_exchange(wrong.id, get(coordinator), "twice", "w1-undo").exchange
+        for exchange_id, author in ((wrong.id, bob), (undo.id, ann)):
+            with pytest.raises(ledger.LedgerError, match="corrected"):
+                ledger.add_outcome(exchange_id, get(author), 4, "", False)
+        assert rollups.check() == []
+        wrong_id = wrong.id
+    login(client, "bob@example.org")
+    page = client.get(f"/exchanges/{wrong_id}").get_data(as_text=True)
+    assert "What difference did this make?" not in page
+
+
+def test_only_the_filters_reach_the_download_links(app, client, make, login_as):
+    known_bank(app, make)
+    login_as(Role.COUNCIL)
+    page = client.get(f"/reports?{PERIOD}&table=months&endpoint=x&_external=1")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "/reports/months.csv?start=2026-01-01&amp;end=2026-11-30" in body
+    import re
+
+    links = re.findall(r'href="([^"]*\.csv[^"]*)"', body)
+    assert links and not any("_external" in link or "endpoint" in link or "table=" in link
+                             for link in links)

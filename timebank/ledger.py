@@ -645,20 +645,24 @@ def activity_exchanges(key: str) -> list[Exchange]:
 
 
 def add_outcome(exchange_id: int, by: Member, score: int, text: str, share: bool) -> Outcome:
-    """The receiver says what difference the exchange made (once)."""
-    exchange = db.session.get(Exchange, exchange_id)
-    if exchange is None:
-        raise LedgerError(_("There is no such exchange."))
-    if exchange.receiver.member_id != by.id:
-        raise LedgerError(_("Only the person who received the time can say what it changed."))
-    if exchange.status != ExchangeStatus.CONFIRMED:
-        raise LedgerError(_("You can add an outcome once the exchange is confirmed."))
-    if db.session.scalar(select(Outcome).where(Outcome.exchange_id == exchange_id)):
-        raise LedgerError(_("You have already said what this exchange changed."))
-    outcome = Outcome(
-        exchange_id=exchange_id, author_id=by.id, score=score, text=text, share_consent=share
-    )
+    """The receiver says what difference the exchange made (once), while it counts: not a
+    reversal and not reversed. The exchange is locked first, so a reversal at the same
+    moment waits and then takes the answer off the monthly figures with it."""
     with write_transaction():
+        exchange = _lock_exchange(exchange_id)
+        if exchange.receiver.member_id != by.id:
+            raise LedgerError(_("Only the person who received the time can say what it "
+                                "changed."))
+        if exchange.status != ExchangeStatus.CONFIRMED:
+            raise LedgerError(_("You can add an outcome once the exchange is confirmed."))
+        reversed_ = db.session.scalar(select(Exchange.id)
+                                      .where(Exchange.reverses_id == exchange_id))
+        if exchange.reverses_id is not None or reversed_ is not None:
+            raise LedgerError(_("This exchange was corrected, so it has no outcome."))
+        if db.session.scalar(select(Outcome.id).where(Outcome.exchange_id == exchange_id)):
+            raise LedgerError(_("You have already said what this exchange changed."))
+        outcome = Outcome(exchange_id=exchange_id, author_id=by.id, score=score, text=text,
+                          share_consent=share)
         db.session.add(outcome)
         rollups.count_outcome(exchange, score)
         audit(by.id, "outcome.add", "exchange", exchange_id, score=score, shared=share)

@@ -242,14 +242,15 @@ def check() -> list[str]:
     for acc, y, m, given, received in db.session.execute(_expected_accounts()):
         want_accounts[(acc, _month(y, m))] = (int(given), int(received))
     kept_accounts = {}
+    carried = (None, (0, 0))  # (account, running totals so far) in account, month order
     for acc, month, given, received in db.session.execute(
             select(a.account_id, a.month, a.given, a.received).order_by(a.account_id, a.month)):
         kept_accounts[(acc, month)] = (given, received)
-        if (acc, month) not in want_accounts:
-            # Every exchange of that month was reversed: the row stays, carrying the
-            # running totals of the month before (or nothing).
-            earlier = [k for k in want_accounts if k[0] == acc and k[1] < month]
-            want_accounts[(acc, month)] = want_accounts[max(earlier)] if earlier else (0, 0)
+        before = carried[1] if carried[0] == acc else (0, 0)
+        # A month whose every exchange was reversed keeps its row, carrying the running
+        # totals of the month before; so does any earlier month the exchanges skip.
+        want_accounts.setdefault((acc, month), before)
+        carried = (acc, want_accounts[(acc, month)])
     return (_differences("monthly figures", kept_totals, _expected_totals())
             + _differences("outcome figures", kept_outcomes, _expected_outcomes())
             + _differences("running totals of account, month", kept_accounts, want_accounts))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Flask
-from flask_babel import format_date
+from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 
 from .models.ledger import OUTCOME_SCALE, format_minutes
@@ -21,6 +21,14 @@ def status_word(status: str) -> str:
         "published": _("published"), "rejected": _("rejected"), "archived": _("archived"),
     }
     return words.get(status, status)
+
+
+def figure(value) -> str:
+    """A number as the page's language writes it (12,345.5 / 12.345,5), at most two
+    decimals, never in scientific notation; anything else (a hidden figure) as it is."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return format_decimal(value, format="#,##0.##")
 
 
 def component_word(name: str) -> str:
@@ -71,6 +79,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["member_label"] = member_label
     app.jinja_env.filters["safe_href"] = safe_href
     app.jinja_env.filters["hours"] = format_minutes
+    app.jinja_env.filters["figure"] = figure
     app.jinja_env.filters["day"] = lambda d: format_date(d, "medium") if d else ""
     app.jinja_env.filters["longday"] = lambda d: format_date(d, "long") if d else ""
     app.jinja_env.filters["status"] = status_word

@@ -228,6 +228,7 @@ def show(exchange_id: int):
         outcome is None
         and exchange.status == ExchangeStatus.CONFIRMED
         and exchange.reverses_id is None
+        and reversal is None
         and exchange.receiver.member_id == current_user.id
     ):
         outcome_form = OutcomeForm()

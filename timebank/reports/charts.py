@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
+from ..templating import figure
+
 WIDTH = 400  # viewBox units; the chart scales to its container
 ROW = 38  # a label line and a bar under it
 BAR = 14
@@ -35,8 +37,7 @@ def bars(table, chart_id: str) -> Markup:
         if isinstance(value, int | float):
             width = round(room * value / top, 1) if value > 0 else 0
             parts.append(BAR_RECT.format(y + 18, width, BAR))
-            parts.append(VALUE.format(width + 6, y + 30,
-                                      f"{value:g}" if isinstance(value, float) else value))
+            parts.append(VALUE.format(width + 6, y + 30, figure(value)))
         else:
             parts.append(HIDDEN.format(y + 30, value))
     title = f"{table.title} ({table.unit})" if table.unit else table.title

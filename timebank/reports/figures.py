@@ -108,10 +108,10 @@ class Scope:
 
 
 def members(scope: Scope, now: datetime | None = None) -> dict:
-    """Active, new in the period, pending (address confirmed) and dormant (no exchange
-    for 90 days) members of these banks."""
+    """Members of these banks active, pending (address confirmed) and dormant (no
+    exchange for 90 days) today, whatever the period; and how many joined in it."""
     bank_ids = scope.bank_ids
-    now = now or min(utcnow(), datetime.combine(scope.period.end, time.max))
+    now = now or utcnow()
     status = dict(db.session.execute(
         select(Membership.status, func.count(func.distinct(Membership.member_id)))
         .join(Member, Member.id == Membership.member_id)
@@ -302,7 +302,10 @@ def shared_words(scope: Scope, limit: int = 20) -> list[tuple[date, str, int, st
         in_scope = {ex_id: (day, name) for ex_id, day, name in db.session.execute(
             select(Exchange.id, Exchange.service_date, Category.name)
             .outerjoin(Category, Category.id == Exchange.category_id)
-            .where(Exchange.id.in_([row.exchange_id for row in page]), scope.exchanges()))}
+            .where(Exchange.id.in_([row.exchange_id for row in page]), scope.exchanges(),
+                   # the words of this bank's own members (the receiver's bank)
+                   func.coalesce(Exchange.counter_bank_id, Exchange.bank_id)
+                   .in_(scope.bank_ids)))}
         found += [(*in_scope[row.exchange_id], row.score, row.text) for row in page
                   if row.exchange_id in in_scope]
         if len(found) >= limit:

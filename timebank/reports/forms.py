@@ -20,3 +20,9 @@ class ReportForm(PeriodForm):
         self.bank.choices = choices([(0, _l("All banks in the area")),
                                      *[(b.id, b.name) for b in banks or []]])
         return self
+
+    def query(self) -> dict[str, str]:
+        """The filters as sent, for the download links (nothing else from the URL)."""
+        return {name: str(self[name].raw_data[0]) for name in ("start", "end", "category",
+                                                             "bank")
+                if self[name].raw_data and self[name].raw_data[0] not in ("", None)}

@@ -62,10 +62,19 @@ def _hours(minutes: int) -> float:
     return round(minutes / 60, 2)
 
 
+def _publish(n: int) -> int:
+    """A council figure of 5 or more, rounded to the nearest 5: differencing two tables or
+    two filtered views can then never pin down a hidden small number."""
+    return 5 * ((n + 2) // 5)
+
+
 def _shown(counts: list[int], council: bool) -> list:
+    """Counts as the reader may see them: all of them for coordinators; for council
+    viewers, 1 to 4 (and the next smallest, when only one would hide) as "fewer than
+    5", the rest rounded to the nearest 5."""
     if not council:
         return counts
-    return [hidden() if s.suppressed else s.value for s in figures.suppress(counts)]
+    return [hidden() if s.suppressed else _publish(s.value) for s in figures.suppress(counts)]
 
 
 def _counted_rows(rows: list[tuple], council: bool, hours: bool = True) -> list[tuple]:
@@ -80,10 +89,13 @@ def _counted_rows(rows: list[tuple], council: bool, hours: bool = True) -> list[
     return out
 
 
-def _share(part, whole) -> str:
-    if not isinstance(part, int) or not isinstance(whole, int) or not whole:
-        return "–"
-    return f"{round(100 * part / whole)} %"
+def _shares(counts: list[int], shown: list, whole: int, council: bool) -> list[str]:
+    """Each count's share of ``whole``; for council viewers to the nearest 10 %, and none
+    at all when a cell is hidden (a share would give the hidden figure away)."""
+    if not whole or (council and hidden() in shown):
+        return ["–"] * len(counts)
+    step = 10 if council else 1
+    return [f"{step * round(100 * n / whole / step)} %" for n in counts]
 
 
 def _score_words() -> dict[int, str]:
@@ -132,10 +144,10 @@ def _exchange_tables(scope: figures.Scope, council: bool) -> list[Table]:
 def _give_take_table(found: figures.GiveTake, council: bool) -> Table:
     labels = (_("Gave and received"), _("Only gave"), _("Only received"),
               _("Neither, in this period"))
-    figures_ = [found.both, found.only_gave, found.only_received, found.neither]
-    counts = _shown(figures_, council)
-    rows = [(label, n, _share(n, found.members))
-            for label, n in zip(labels, counts, strict=True)]
+    exact = [found.both, found.only_gave, found.only_received, found.neither]
+    counts = _shown(exact, council)
+    rows = list(zip(labels, counts, _shares(exact, counts, found.members, council),
+                    strict=True))
     return Table("reciprocity", _("Give and take: active members"),
                  (_("Members who…"), _("How many"), _("Share")), rows, unit=_("members"),
                  note=_("Reciprocity: nobody should only give or only take. Counts every "
@@ -199,13 +211,14 @@ def area_map(bank_ids: list[int], council: bool) -> AreaMap | None:
 def _outcome_tables(scope: figures.Scope, council: bool) -> list[Table]:
     words = _score_words()
     rows = figures.outcomes(scope)
-    counts = _shown([n for _s, n in rows], council)
-    total = sum(n for _s, n in rows)
+    exact = [n for _s, n in rows]
+    counts = _shown(exact, council)
     by_score = Table(
         "outcomes", _("What difference it made (answers on the fixed scale)"),
         (_("Answer"), _("Answers"), _("Share")),
-        [(words.get(score, str(score)), n, _share(n, total))
-         for (score, _n), n in zip(rows, counts, strict=True)], unit=_("answers"))
+        [(words.get(score, str(score)), n, share) for (score, _n), n, share
+         in zip(rows, counts, _shares(exact, counts, sum(exact), council), strict=True)],
+        unit=_("answers"))
     grid: dict[str, dict[int, int]] = {}
     for name, score, n in figures.outcomes_by_category(scope):
         grid.setdefault(name or _("not said"), {})[score] = n
@@ -268,17 +281,21 @@ def for_area(scope: figures.Scope, all_banks: list[int]) -> Report:
     people = figures.members(scope)
     shown = dict(zip(people, _shown(list(people.values()), True), strict=True))
     looks = figures.co_assessment(scope)
-    few = 0 < looks["people"] < figures.SMALL or 0 < looks["looked"] < figures.SMALL
-    looked = hidden() if few else looks["looked"]
+    keys = ("looked", "still_there", "welcoming", "accessible")
+    exact = [looks[k] for k in keys]
+    if 0 < looks["people"] < figures.SMALL:
+        exact_shown = [hidden() if n else 0 for n in exact]
+    else:
+        exact_shown = _shown(exact, True)
+    shares = _shares(exact[1:], exact_shown[1:], looks["looked"], True)
+    if hidden() in exact_shown:
+        shares = ["–"] * 3
+    labels = (_("Still there"), _("Welcoming (3 or 4 of 4)"), _("Accessible"))
     assessment = Table(
         "co-assessment", _("Co-assessment: what members found when they looked at assets"),
         (_("Of the assets members looked at"), _("How many"), _("Share")),
-        [(_("Looked at in the period"), looked, "")]
-        + [(label, hidden() if few else looks[key], "–" if few else
-            _share(looks[key], looks["looked"]))
-           for key, label in (("still_there", _("Still there")),
-                              ("welcoming", _("Welcoming (3 or 4 of 4)")),
-                              ("accessible", _("Accessible")))], unit=_("assets"))
+        [(_("Looked at in the period"), exact_shown[0], ""),
+         *zip(labels, exact_shown[1:], shares, strict=True)], unit=_("assets"))
     assets = Table("assets", _("Community assets on the map, by kind"),
                    (_("Kind of asset"), _("Assets")), figures.assets_by_category(),
                    unit=_("assets"))
