@@ -170,7 +170,7 @@ def logout(client) -> None:
 # Values for the fixed-choice parts of URLs (werkzeug's any() converter takes only its own).
 URL_CHOICES = {"action": ("approve", "suspend", "reactivate", "confirm", "decline", "cancel",
                           "accept", "renew", "close", "reopen", "complete", "retire",
-                          "restore", "archive"),
+                          "restore", "archive", "support", "withdraw"),
                "kind": ("categories",), "table": ("months", "outcomes")}
 
 

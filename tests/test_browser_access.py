@@ -25,13 +25,15 @@ def pages(ids: dict) -> dict:
     """Each role's pages, the objects' own pages included: all must read on a phone."""
     return {
         None: ["/", "/login", "/register", "/assets", f"/assets/{ids['asset']}",
-               "/password/forgot", "/terms", "/privacy"],
+               "/password/forgot", "/terms", "/privacy", "/ideas", "/ideas/answers",
+               f"/ideas/{ids['idea']}"],
         "resident": ["/", "/profile", "/exchanges/new", "/statement",
                      f"/exchanges/{ids['exchange']}", "/listings", "/listings/new",
                      f"/listings/{ids['listing']}", "/listings/mine", "/matches",
                      f"/matches/{ids['match']}", "/notifications", "/assets/new", "/assets/mine",
                      "/paper/timesheet", "/paper/nearby", "/account/password",
-                     "/account/email", "/account/data", "/members", "/statement/print"],
+                     "/account/email", "/account/data", "/members", "/statement/print",
+                     "/ideas/new", f"/ideas/{ids['idea']}", f"/ideas/{ids['idea']}/edit"],
         "coordinator": ["/", "/coordinator/members", f"/coordinator/members/{ids['member']}",
                         f"/coordinator/members/{ids['member']}/statement",
                         "/coordinator/matching", "/coordinator/exchanges",
@@ -46,7 +48,7 @@ def pages(ids: dict) -> dict:
                         "/coordinator/reports"],
         "admin": ["/admin/categories", "/admin/asset-categories", "/admin/banks",
                   f"/admin/banks/{ids['bank']}", "/admin/audit"],
-        "council": ["/", "/assets/gaps", "/assets", "/reports"],
+        "council": ["/", "/assets/gaps", "/assets", "/reports", f"/ideas/{ids['idea']}"],
     }
 
 
@@ -77,8 +79,12 @@ def people(app, make):
                       geocode_state="ok")
         db.session.add(asset)
         db.session.commit()
-        ids = {"exchange": exchange, "listing": listing, "match": match, "member": resident,
-               "asset": asset.id, "bank": db.session.query(Bank).one().id}
+        from timebank.ideas import service as ideas
+
+        idea = ideas.propose(get(resident), {"title": "Mainc wrth y pwll",
+                                             "need": "Somewhere to sit", "show_name": True})
+        ids = {"idea": idea.id, "exchange": exchange, "listing": listing, "match": match,
+               "member": resident, "asset": asset.id, "bank": db.session.query(Bank).one().id}
     return {"resident": "res@example.org", "coordinator": "coord@example.org",
             "council": "council@example.org", "admin": "admin@example.org", "ids": ids}
 

@@ -77,10 +77,15 @@ def world(app, make):
 
         upload = AssetImport(filename="register.csv", data=b"name,category\nHall,physical\n",
                              settings={})
-        db.session.add(upload)
+        from timebank.models import Idea
+
+        idea = Idea(title="A bench by the pond", need="Somewhere to sit",
+                    proposer_id=people[RESIDENT])
+        db.session.add_all([upload, idea])
         db.session.commit()
-        ids = {"member_id": target, "exchange_id": exchange.id, "listing_id": listing.id,
-               "match_id": match.id, "asset_id": asset.id, "item_id": garden,
+        ids = {"idea_id": idea.id, "member_id": target, "exchange_id": exchange.id,
+               "listing_id": listing.id, "match_id": match.id, "asset_id": asset.id,
+               "item_id": garden,
                "bank_id": home.id, "activity_id": "no-such-activity", "bank": home.slug,
                "import_id": upload.id, "token": "no-such-link"}
     return people, ids
@@ -161,14 +166,19 @@ def test_every_route_answers_each_audience_as_the_table_says(app, client, world)
 
 
 def test_council_viewers_change_nothing_but_their_own_account(app):
-    """Read-only by design: the only POSTs open to council viewers are about themselves."""
+    """Read-only by design: the only POSTs open to council viewers are about themselves,
+    and their part in co-design."""
     writable = set()
     for rule in app.url_map.iter_rules():
         action = getattr(app.view_functions[rule.endpoint], "permission", None)
         if "POST" in (rule.methods or ()) and action and COUNCIL in RULES[action].audiences:
             writable.add(action)
     assert writable, "no POST route found"
-    assert {a.split(".")[0] for a in writable} <= {"site", "account", "notifications"}, writable
+    # Co-design (issue 16): council officers propose ideas, comment and answer in public.
+    assert {a.split(".")[0] for a in writable} <= {"site", "account", "notifications",
+                                                   "ideas"}, writable
+    assert {a for a in writable if a.startswith("ideas.")} == {
+        "ideas.propose", "ideas.comment", "ideas.answer"}
 
 
 # -- IDOR: changing an id shows nothing of anyone else's ---------------------------------

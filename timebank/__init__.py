@@ -47,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .auth.routes import bp as auth_bp
     from .banks.routes import bp as banks_bp
     from .exchanges.routes import bp as exchanges_bp
+    from .ideas.routes import bp as ideas_bp
     from .listings.routes import bp as listings_bp
     from .main.routes import bp as main_bp
     from .matching.routes import bp as matching_bp
@@ -56,7 +57,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .reports.routes import bp as reports_bp
 
     blueprints = (main_bp, auth_bp, members_bp, exchanges_bp, listings_bp, matching_bp,
-                  notifications_bp, assets_bp, admin_bp, banks_bp, paper_bp, reports_bp)
+                  notifications_bp, assets_bp, ideas_bp, admin_bp, banks_bp, paper_bp,
+                  reports_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 

@@ -57,6 +57,8 @@ RULES: dict[str, Rule] = {
     "account.logout": Rule(EVERYONE),
     "account.recover": Rule(EVERYONE, "a link works once, for the address it was sent to"),
     "assets.read": Rule(EVERYONE, "approved assets; reviewers' names to traders only"),
+    "ideas.read": Rule(EVERYONE, "ideas and answers; names only where the proposer chose to "
+                                 "show theirs, commenters' to traders only"),
     # Anyone logged in, about themselves.
     "account.own": Rule(SIGNED_IN, OWN),
     "notifications.own": Rule(SIGNED_IN, OWN),
@@ -74,6 +76,13 @@ RULES: dict[str, Rule] = {
     "matches.start": Rule(TRADERS, "another member's open listing in this bank"),
     "assets.suggest": Rule(TRADERS, "suggestions wait for a coordinator"),
     "assets.review": Rule(TRADERS, "one review per member and asset"),
+    "ideas.support": Rule(TRADERS, "one support and one rating each"),
+    # Co-design: members and council officers propose and comment; staff and the council
+    # answer.
+    "ideas.propose": Rule(TRADERS | {COUNCIL}, "revising: the proposer only"),
+    "ideas.comment": Rule(TRADERS | {COUNCIL}),
+    "ideas.answer": Rule(STAFF | {COUNCIL}, "status and answer in public; proposer and "
+                                            "supporters told"),
     # Area views: council viewers, coordinators and admins.
     "area.view": Rule(VIEWERS),
     "reports.area": Rule(VIEWERS, "aggregates only; fewer than 5 people never shown"),

@@ -254,9 +254,11 @@ def gaps():
                      strict=True))
     if neighbourhoods.union_bbox() and not current_app.config.get("TIMEBANK_AREA_BBOX"):
         named = [(cell, place) for cell, place in named if place]  # the area is theirs
+    chosen = register.category_by_slug(form.category.data) if form.category.data else None
     return render("assets/gaps.html", form=form, parts=parts, cells=cells,
                   gap_cells=named[:100], gap_count=len(named),
-                  distance=distance, cats=cats, map_data=_map_data(rows, cats))
+                  distance=distance, cats=cats, map_data=_map_data(rows, cats),
+                  category_id=chosen.id if chosen else None)
 
 
 def _bbox_arg():

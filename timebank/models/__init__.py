@@ -12,6 +12,7 @@ from .assets import (
 from .audit import AuditEvent
 from .banks import Bank, BankRole, CouncilArea, Membership
 from .geo import GeocodeCache
+from .ideas import Idea, IdeaAnswer, IdeaComment, IdeaRating, IdeaRevision, IdeaStatus, IdeaSupport
 from .ledger import (
     Account,
     AccountKind,
@@ -48,6 +49,13 @@ __all__ = [
     "Exchange",
     "GeocodeCache",
     "GeocodeState",
+    "Idea",
+    "IdeaAnswer",
+    "IdeaComment",
+    "IdeaRating",
+    "IdeaRevision",
+    "IdeaStatus",
+    "IdeaSupport",
     "Listing",
     "ListingKind",
     "ListingStatus",

@@ -1,0 +1,123 @@
+"""ideas
+
+Co-design: residents' ideas for the area, their supporters and ratings, comments, the
+proposer's earlier versions, and the public answers given to them.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-25 21:40:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0010'
+down_revision = '0009'
+branch_labels = None
+depends_on = None
+
+
+def _pk(table):
+    return sa.PrimaryKeyConstraint('id', name=op.f(f'pk_{table}'))
+
+
+def _fk(table, column, target):
+    return sa.ForeignKeyConstraint([column], [f'{target}.id'],
+                                   name=op.f(f'fk_{table}_{column}_{target}'))
+
+
+def upgrade():
+    op.create_table(
+        'idea',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('title', sa.String(length=120), nullable=False),
+        sa.Column('need', sa.Text(), nullable=False),
+        sa.Column('builds_on', sa.Text(), nullable=False),
+        sa.Column('takes', sa.Text(), nullable=False),
+        sa.Column('category_id', sa.Integer(), nullable=True),
+        sa.Column('latitude', sa.Float(), nullable=True),
+        sa.Column('longitude', sa.Float(), nullable=True),
+        sa.Column('neighbourhood_id', sa.Integer(), nullable=True),
+        sa.Column('asset_id', sa.Integer(), nullable=True),
+        sa.Column('gap_cell', sa.String(length=40), nullable=False),
+        sa.Column('status', sa.String(length=12), nullable=False),
+        sa.Column('answer', sa.Text(), nullable=False),
+        sa.Column('answered_at', sa.DateTime(), nullable=True),
+        sa.Column('proposer_id', sa.Integer(), nullable=False),
+        sa.Column('show_name', sa.Boolean(), nullable=False),
+        sa.Column('version', sa.Integer(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('updated_at', sa.DateTime(), nullable=False),
+        _fk('idea', 'category_id', 'asset_category'), _fk('idea', 'neighbourhood_id',
+                                                          'neighbourhood'),
+        _fk('idea', 'asset_id', 'asset'), _fk('idea', 'proposer_id', 'member'), _pk('idea'),
+    )
+    with op.batch_alter_table('idea', schema=None) as batch_op:
+        for column in ('status', 'proposer_id', 'created_at'):
+            batch_op.create_index(batch_op.f(f'ix_idea_{column}'), [column], unique=False)
+    op.create_table(
+        'idea_revision',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('idea_id', sa.Integer(), nullable=False),
+        sa.Column('version', sa.Integer(), nullable=False),
+        sa.Column('title', sa.String(length=120), nullable=False),
+        sa.Column('need', sa.Text(), nullable=False),
+        sa.Column('builds_on', sa.Text(), nullable=False),
+        sa.Column('takes', sa.Text(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        _fk('idea_revision', 'idea_id', 'idea'), _pk('idea_revision'),
+    )
+    op.create_table(
+        'idea_support',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('idea_id', sa.Integer(), nullable=False),
+        sa.Column('member_id', sa.Integer(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        _fk('idea_support', 'idea_id', 'idea'), _fk('idea_support', 'member_id', 'member'),
+        _pk('idea_support'),
+        sa.UniqueConstraint('idea_id', 'member_id', name='one_support_each'),
+    )
+    op.create_table(
+        'idea_rating',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('idea_id', sa.Integer(), nullable=False),
+        sa.Column('member_id', sa.Integer(), nullable=False),
+        sa.Column('benefits', sa.Integer(), nullable=False),
+        sa.Column('builds', sa.Integer(), nullable=False),
+        sa.Column('together', sa.Integer(), nullable=False),
+        sa.Column('updated_at', sa.DateTime(), nullable=False),
+        _fk('idea_rating', 'idea_id', 'idea'), _fk('idea_rating', 'member_id', 'member'),
+        _pk('idea_rating'),
+        sa.UniqueConstraint('idea_id', 'member_id', name='one_rating_each'),
+    )
+    op.create_table(
+        'idea_comment',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('idea_id', sa.Integer(), nullable=False),
+        sa.Column('author_id', sa.Integer(), nullable=False),
+        sa.Column('body', sa.Text(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        _fk('idea_comment', 'idea_id', 'idea'), _fk('idea_comment', 'author_id', 'member'),
+        _pk('idea_comment'),
+    )
+    op.create_table(
+        'idea_answer',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('idea_id', sa.Integer(), nullable=False),
+        sa.Column('status', sa.String(length=12), nullable=False),
+        sa.Column('answer', sa.Text(), nullable=False),
+        sa.Column('by_id', sa.Integer(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        _fk('idea_answer', 'idea_id', 'idea'), _fk('idea_answer', 'by_id', 'member'),
+        _pk('idea_answer'),
+    )
+    for table in ('idea_revision', 'idea_support', 'idea_rating', 'idea_comment',
+                  'idea_answer'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(batch_op.f(f'ix_{table}_idea_id'), ['idea_id'], unique=False)
+
+
+def downgrade():
+    for table in ('idea_answer', 'idea_comment', 'idea_rating', 'idea_support',
+                  'idea_revision', 'idea'):
+        op.drop_table(table)

@@ -1,0 +1,147 @@
+"""Co-design ideas (issue 16): merit as documented, one support each in the database,
+who may answer, public pages without personal data, revisions kept, answers told."""
+
+from __future__ import annotations
+
+import threading
+
+from tests.support import get, login, submit
+from timebank.extensions import db
+from timebank.ideas import service
+from timebank.models import Idea, IdeaSupport, Notification, Role
+
+
+def _idea(app, proposer: int, title: str = "A bench by the pond", **kw) -> int:
+    with app.app_context():
+        idea = service.propose(get(proposer), {"title": title, "need": "Somewhere to sit",
+                                               **kw})
+        return idea.id
+
+
+def test_merit_is_supporters_plus_rating_points_as_documented(app, make):
+    """Three supporters; two ratings: (4, 4, 4) adds 3 points and (2, 1, 3) adds 1. The
+    second idea has one supporter and one (1, 1, 1) rating, worth nothing."""
+    people = [make.member(name=f"Neighbour {n}") for n in range(4)]
+    coordinator = make.member(Role.COORDINATOR, name="Cora Coordinator")
+    first, second = _idea(app, people[0]), _idea(app, coordinator, "A coordinator's idea")
+    with app.app_context():
+        idea, other = db.session.get(Idea, first), db.session.get(Idea, second)
+        for n in range(3):
+            assert service.support(idea, get(people[n]))
+        service.rate(idea, get(people[1]), {"benefits": 4, "builds": 4, "together": 4})
+        service.rate(idea, get(people[2]), {"benefits": 2, "builds": 1, "together": 3})
+        service.support(other, get(coordinator))
+        service.rate(other, get(people[3]), {"benefits": 1, "builds": 1, "together": 1})
+        merit = service.merits([first, second])
+        assert (merit[first].supporters, merit[first].ratings) == (3, 2)
+        assert merit[first].rating_points == 4 and merit[first].score == 7
+        assert merit[first].averages == {"benefits": 3.0, "builds": 2.5, "together": 3.5}
+        assert merit[second].score == 1  # the coordinator's support counts one, like anyone's
+        # Re-rating replaces the rating; it does not add a second one.
+        service.rate(idea, get(people[2]), {"benefits": 4, "builds": 4, "together": 4})
+        assert service.merits([first])[first].score == 9
+        assert [i.id for i, _m in service.ranked()] == [first, second]
+
+
+def test_one_support_each_even_when_two_requests_arrive_together(app, make):
+    member = make.member(name="Quick Clicker")
+    idea_id = _idea(app, make.member(name="Pat Proposer"))
+    barrier = threading.Barrier(2)
+    results = []
+
+    def click():
+        with app.app_context():
+            idea, me = db.session.get(Idea, idea_id), get(member)
+            barrier.wait()
+            results.append(service.support(idea, me))
+            db.session.remove()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == [False, True]
+    with app.app_context():
+        assert db.session.query(IdeaSupport).filter_by(idea_id=idea_id).count() == 1
+
+
+def test_only_coordinators_and_the_council_answer_and_everyone_concerned_is_told(
+        app, client, make, login_as):
+    proposer = make.member(name="Pat Proposer", email="pat@example.org")
+    fan = make.member(name="Sam Supporter", email="sam@example.org")
+    idea_id = _idea(app, proposer)
+    with app.app_context():
+        service.support(db.session.get(Idea, idea_id), get(fan))
+    form = {"status": "planned", "answer": "We will build it in the spring."}
+    login(client, "sam@example.org")
+    refused = submit(client, f"/ideas/{idea_id}/answer", form, page=f"/ideas/{idea_id}")
+    assert refused.status_code == 403
+    login_as(Role.COUNCIL)
+    done = submit(client, f"/ideas/{idea_id}/answer", form, page=f"/ideas/{idea_id}")
+    assert done.status_code == 303
+    with app.app_context():
+        idea = db.session.get(Idea, idea_id)
+        assert idea.status == "planned" and idea.answer == form["answer"]
+        told = {n.member_id for n in db.session.query(Notification)
+                if "Planned" in n.text and "spring" in n.text}
+        assert told == {proposer, fan}
+    # "Not now" needs its reason: an empty answer comes back with the message.
+    login_as(Role.COORDINATOR)
+    empty = submit(client, f"/ideas/{idea_id}/answer", {"status": "not_now", "answer": " "},
+                   page=f"/ideas/{idea_id}")
+    assert empty.status_code == 422 and "Write the answer people will read" in \
+        empty.get_data(as_text=True)
+    public = client.get("/ideas/answers").get_data(as_text=True)
+    assert "A bench by the pond" in public and "We will build it in the spring." in public
+
+
+def test_public_pages_show_no_names_unless_the_proposer_chose_to(app, client, make):
+    shy = make.member(name="Shy Person")
+    open_ = make.member(name="Open Person")
+    hidden_id = _idea(app, shy, "A shy idea")
+    shown_id = _idea(app, open_, "An open idea", show_name=True)
+    with app.app_context():
+        service.comment(db.session.get(Idea, shown_id), get(shy), "Lovely")
+    for path in ("/ideas", "/ideas/answers", f"/ideas/{hidden_id}", f"/ideas/{shown_id}"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "Shy Person" not in response.get_data(as_text=True), path
+    assert "Open Person" in client.get(f"/ideas/{shown_id}").get_data(as_text=True)
+    assert "A resident" in client.get(f"/ideas/{hidden_id}").get_data(as_text=True)
+
+
+def test_revising_keeps_what_the_idea_said_before(app, client, make):
+    proposer = make.member(name="Pat Proposer", email="pat@example.org")
+    other = make.member(name="Olly Other", email="olly@example.org")
+    idea_id = _idea(app, proposer)
+    login(client, "olly@example.org")
+    assert client.get(f"/ideas/{idea_id}/edit").status_code == 404
+    login(client, "pat@example.org")
+    changed = submit(client, f"/ideas/{idea_id}/edit",
+                     {"title": "Two benches by the pond", "need": "Somewhere to sit and talk"})
+    assert changed.status_code == 303
+    page = client.get(f"/ideas/{idea_id}").get_data(as_text=True)
+    assert "Two benches by the pond" in page and "Version 1" in page
+    assert "Somewhere to sit</p>" in page  # the earlier words, kept
+    assert other
+
+
+def test_propose_from_an_asset_and_from_a_coverage_gap(app, client, make):
+    from tests.test_assets import add_asset
+
+    make.member(name="Pat Proposer", email="pat@example.org")
+    asset_id = add_asset(app, name="Old Hall")
+    assert "/ideas/new?asset=" in client.get(f"/assets/{asset_id}").get_data(as_text=True)
+    login(client, "pat@example.org")
+    page = f"/ideas/new?asset={asset_id}"
+    made = submit(client, "/ideas/new", {"title": "Open the hall on Sundays",
+                                         "need": "Nowhere to meet at weekends",
+                                         "asset_id": str(asset_id)}, page=page)
+    assert made.status_code == 303
+    idea_page = client.get(made.headers["Location"]).get_data(as_text=True)
+    assert "Old Hall" in idea_page
+    gap = client.get("/ideas/new?cell=B4&lat=51.5&lon=-0.1").get_data(as_text=True)
+    assert "For the coverage gap at B4." in gap
+    bad = submit(client, "/ideas/new", {"title": "", "need": "x"})
+    assert bad.status_code == 422 and "This field is required." in bad.get_data(as_text=True)

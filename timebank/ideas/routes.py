@@ -1,0 +1,213 @@
+"""Ideas pages: the ranked list and "you said, we did" (public), proposing, revising,
+supporting, rating, commenting and answering. Area-wide: no bank in the address."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..forms import ActionForm
+from ..htmx import render, render_form, wants_fragment
+from ..models import Asset, AssetCategory, Neighbourhood
+from ..models.ideas import CRITERIA, STATUS_WORDS, Idea
+from ..permissions import allow
+from . import service
+from .forms import AnswerForm, CommentForm, IdeaFilterForm, IdeaForm, RatingForm, offer_choices
+
+bp = Blueprint("ideas", __name__)
+
+
+def _lists():
+    categories = list(db.session.scalars(select(AssetCategory).where(AssetCategory.active)
+                                         .order_by(AssetCategory.position)))
+    areas = list(db.session.scalars(select(Neighbourhood).order_by(Neighbourhood.name)))
+    return categories, areas
+
+
+def _filters():
+    form = IdeaFilterForm(request.args)
+    categories, areas = _lists()
+    offer_choices(form, categories, areas, _("All"))
+    form.status.choices = [("", _("Any status")), *[(k.value, str(v))
+                                                    for k, v in STATUS_WORDS.items()]]
+    if not form.validate():
+        return form, None
+    return form, {"status": form.status.data or "", "neighbourhood_id": form.neighbourhood.data,
+                  "category_id": form.category.data}
+
+
+@bp.route("/ideas")
+@allow("ideas.read")
+def index():
+    form, filters = _filters()
+    ideas = service.ranked(**filters) if filters is not None else []
+    return render("ideas/index.html", partial="ideas/_list.html", form=form, ideas=ideas,
+                  status=200 if filters is not None else 422)
+
+
+@bp.route("/ideas/answers")
+@allow("ideas.read")
+def answers():
+    """You said, we did: every idea that has been answered, with its answer."""
+    form, filters = _filters()
+    ideas = service.ranked(**filters, answered=True) if filters is not None else []
+    return render("ideas/answers.html", partial="ideas/_list.html", form=form, ideas=ideas,
+                  answered=True, status=200 if filters is not None else 422)
+
+
+def _idea(idea_id: int) -> Idea:
+    idea = db.session.get(Idea, idea_id)
+    if idea is None:
+        abort(404)
+    return idea
+
+
+def _show(idea: Idea, status: int = 200, **forms):
+    revisions, answers_, comments = service.history(idea)
+    may_rate = current_user.is_authenticated and current_user.can_trade
+    rating = service.rating_of(idea, current_user) if may_rate else None
+    ctx = {
+        "idea": idea, "merit": service.merits([idea.id])[idea.id],
+        "supported": service.supports(idea, current_user), "may_rate": may_rate,
+        "may_comment": current_user.is_authenticated and (current_user.can_trade
+                                                          or current_user.is_council),
+        "may_answer": service.may_answer(current_user),
+        "revisions": revisions, "answers": answers_, "comments": comments,
+        "rating_form": forms.get("rating_form") or RatingForm(obj=rating),
+        "comment_form": forms.get("comment_form") or CommentForm(),
+        "answer_form": forms.get("answer_form") or AnswerForm(status=idea.status),
+        "action_form": ActionForm(), "criteria": CRITERIA, "status_words": STATUS_WORDS,
+        "asset": db.session.get(Asset, idea.asset_id) if idea.asset_id else None,
+        "area": db.session.get(Neighbourhood, idea.neighbourhood_id)
+        if idea.neighbourhood_id else None,
+        "category": db.session.get(AssetCategory, idea.category_id)
+        if idea.category_id else None,
+    }
+    return render("ideas/show.html", status=status, **ctx)
+
+
+@bp.route("/ideas/<int:idea_id>")
+@allow("ideas.read")
+def show(idea_id: int):
+    return _show(_idea(idea_id))
+
+
+def _place_from_query(form: IdeaForm) -> None:
+    """"Propose an idea here" from an asset's page or a coverage gap."""
+    asset = db.session.get(Asset, request.args.get("asset", type=int) or 0)
+    if asset is not None and asset.status == "published":
+        form.asset_id.data = str(asset.id)
+        form.category.data = asset.category_id
+        form.latitude.data, form.longitude.data = asset.latitude, asset.longitude
+    cell = (request.args.get("cell") or "")[:40]
+    lat, lon = request.args.get("lat", type=float), request.args.get("lon", type=float)
+    if cell and lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
+        form.gap_cell.data, form.latitude.data, form.longitude.data = cell, lat, lon
+    if request.args.get("category", type=int):
+        form.category.data = request.args.get("category", type=int)
+
+
+def _values(form: IdeaForm) -> dict:
+    asset = db.session.get(Asset, int(form.asset_id.data)) if (
+        form.asset_id.data or "").isdigit() else None
+    return {"title": form.title.data.strip(), "need": form.need.data.strip(),
+            "builds_on": (form.builds_on.data or "").strip(),
+            "takes": (form.takes.data or "").strip(),
+            "category_id": form.category.data or None,
+            "neighbourhood_id": form.neighbourhood.data or None,
+            "asset_id": asset.id if asset is not None else None,
+            "gap_cell": (form.gap_cell.data or "")[:40],
+            "latitude": form.latitude.data, "longitude": form.longitude.data,
+            "show_name": form.show_name.data}
+
+
+@bp.route("/ideas/new", methods=["GET", "POST"])
+@allow("ideas.propose")
+def propose():
+    form = IdeaForm()
+    offer_choices(form, *_lists(), _("Not said"))
+    if request.method == "GET":
+        _place_from_query(form)
+    if form.validate_on_submit():
+        idea = service.propose(current_user, _values(form))
+        flash(_("Thank you: your idea is on the list for neighbours to support."), "success")
+        return redirect(url_for("ideas.show", idea_id=idea.id), 303)
+    return render_form("ideas/form.html", form, idea=None)
+
+
+@bp.route("/ideas/<int:idea_id>/edit", methods=["GET", "POST"])
+@allow("ideas.propose")
+def revise(idea_id: int):
+    idea = _idea(idea_id)
+    if idea.proposer_id != current_user.id:
+        abort(404)  # nobody else's idea to change (as for any object not theirs)
+    form = IdeaForm(obj=idea)
+    offer_choices(form, *_lists(), _("Not said"))
+    if form.validate_on_submit():
+        service.revise(idea, current_user, _values(form))
+        flash(_("Your idea is changed; what it said before is kept below it."), "success")
+        return redirect(url_for("ideas.show", idea_id=idea.id), 303)
+    return render_form("ideas/form.html", form, idea=idea)
+
+
+def _after(idea: Idea, message: str):
+    if wants_fragment():
+        return _show(idea)
+    flash(message, "success")
+    return redirect(url_for("ideas.show", idea_id=idea.id), 303)
+
+
+@bp.route("/ideas/<int:idea_id>/<any(support,withdraw):action>", methods=["POST"])
+@allow("ideas.support")
+def support(idea_id: int, action: str):
+    idea = _idea(idea_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if action == "support":
+        service.support(idea, current_user)
+    else:
+        service.withdraw(idea, current_user)
+    return _after(idea, _("Thank you for your support.") if action == "support"
+                  else _("You no longer support this idea."))
+
+
+@bp.route("/ideas/<int:idea_id>/rate", methods=["POST"])
+@allow("ideas.support")
+def rate(idea_id: int):
+    idea = _idea(idea_id)
+    form = RatingForm()
+    if not form.validate_on_submit():
+        return _show(idea, status=422, rating_form=form)
+    service.rate(idea, current_user, {"benefits": form.benefits.data,
+                                      "builds": form.builds.data,
+                                      "together": form.together.data})
+    return _after(idea, _("Thank you for rating this idea."))
+
+
+@bp.route("/ideas/<int:idea_id>/comments", methods=["POST"])
+@allow("ideas.comment")
+def comment(idea_id: int):
+    idea = _idea(idea_id)
+    form = CommentForm()
+    if not form.validate_on_submit():
+        return _show(idea, status=422, comment_form=form)
+    service.comment(idea, current_user, form.body.data.strip())
+    return _after(idea, _("Your comment is posted."))
+
+
+@bp.route("/ideas/<int:idea_id>/answer", methods=["POST"])
+@allow("ideas.answer")
+def answer(idea_id: int):
+    idea = _idea(idea_id)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        return _show(idea, status=422, answer_form=form)
+    try:
+        service.answer(idea, current_user, form.status.data, form.answer.data)
+    except service.IdeaRefused as refused:
+        form.answer.errors.append(refused.message)
+        return _show(idea, status=422, answer_form=form)
+    return _after(idea, _("The answer is published; the proposer and supporters are told."))

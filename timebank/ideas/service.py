@@ -1,0 +1,226 @@
+"""Ideas: proposing, revising, supporting, rating, commenting and answering in public.
+
+Merit, not seniority. An idea's merit score is::
+
+    merit = supporters + the sum, over its ratings, of (benefits + builds + together − 3) / 3
+
+One point per supporter, and each rating adds 0 (1 of 4, "not at all", on all three
+criteria) to 3 points (4 of 4 on all three). Nobody's role weighs: a coordinator's
+support counts one, like anyone's. Ideas list by merit, then newest; the page shows the
+score with its parts (supporters, ratings and each criterion's average).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..db import write_transaction
+from ..errors import Refused
+from ..extensions import db
+from ..models import Member
+from ..models.audit import record as audit
+from ..models.base import utcnow
+from ..models.ideas import (
+    CRITERIA,
+    Idea,
+    IdeaAnswer,
+    IdeaComment,
+    IdeaRating,
+    IdeaRevision,
+    IdeaStatus,
+    IdeaSupport,
+)
+from ..models.members import STAFF_ROLES, Role
+from ..notify import notify
+
+TEXT_FIELDS = ("title", "need", "builds_on", "takes")
+PLACE_FIELDS = ("category_id", "neighbourhood_id", "asset_id", "gap_cell", "latitude",
+                "longitude")
+
+
+class IdeaRefused(Refused):
+    pass
+
+
+@dataclass(frozen=True)
+class Merit:
+    supporters: int = 0
+    ratings: int = 0
+    sums: tuple[int, int, int] = (0, 0, 0)  # benefits, builds, together
+
+    @property
+    def rating_points(self) -> float:
+        return (sum(self.sums) - 3 * self.ratings) / 3
+
+    @property
+    def score(self) -> float:
+        return round(self.supporters + self.rating_points, 2)
+
+    @property
+    def averages(self) -> dict[str, float | None]:
+        return {key: round(total / self.ratings, 1) if self.ratings else None
+                for key, total in zip(CRITERIA, self.sums, strict=True)}
+
+
+def may_answer(member: Member) -> bool:
+    """Coordinators, council officers and admins answer ideas (the area's, in public)."""
+    return member.is_authenticated and member.role in (*STAFF_ROLES, Role.COUNCIL)
+
+
+def merits(idea_ids: list[int]) -> dict[int, Merit]:
+    """Every idea's merit, in two GROUP BY queries."""
+    if not idea_ids:
+        return {}
+    supporters = dict(db.session.execute(
+        select(IdeaSupport.idea_id, func.count()).where(IdeaSupport.idea_id.in_(idea_ids))
+        .group_by(IdeaSupport.idea_id)).all())
+    ratings = {row[0]: row[1:] for row in db.session.execute(
+        select(IdeaRating.idea_id, func.count(), func.sum(IdeaRating.benefits),
+               func.sum(IdeaRating.builds), func.sum(IdeaRating.together))
+        .where(IdeaRating.idea_id.in_(idea_ids)).group_by(IdeaRating.idea_id))}
+    out = {}
+    for idea_id in idea_ids:
+        n, *sums = ratings.get(idea_id, (0, 0, 0, 0))
+        out[idea_id] = Merit(int(supporters.get(idea_id, 0)), int(n),
+                             tuple(int(s or 0) for s in sums))
+    return out
+
+
+def ranked(status: str = "", neighbourhood_id: int | None = None,
+           category_id: int | None = None, answered: bool = False,
+           limit: int = 200) -> list[tuple[Idea, Merit]]:
+    """Ideas by merit (then newest), filtered; ``answered``: only those given an answer."""
+    query = select(Idea)
+    if status:
+        query = query.where(Idea.status == status)
+    if neighbourhood_id:
+        query = query.where(Idea.neighbourhood_id == neighbourhood_id)
+    if category_id:
+        query = query.where(Idea.category_id == category_id)
+    if answered:
+        query = query.where(Idea.answered_at.is_not(None))
+    ideas = list(db.session.scalars(query.order_by(Idea.created_at.desc()).limit(limit)))
+    found = merits([i.id for i in ideas])
+    return sorted(((i, found[i.id]) for i in ideas),
+                  key=lambda pair: (-pair[1].score, -pair[0].created_at.timestamp()))
+
+
+def propose(by: Member, values: dict) -> Idea:
+    idea = Idea(proposer_id=by.id, **{k: values.get(k) for k in (*TEXT_FIELDS, *PLACE_FIELDS)
+                                      if values.get(k) not in (None, "")},
+                show_name=bool(values.get("show_name")))
+    db.session.add(idea)
+    db.session.flush()
+    audit(by.id, "idea.propose", "idea", idea.id)
+    db.session.commit()
+    return idea
+
+
+def revise(idea: Idea, by: Member, values: dict) -> Idea:
+    """The proposer changes their idea; the words before are kept as a revision."""
+    if idea.proposer_id != by.id:
+        raise IdeaRefused(_("Only the person who proposed an idea can change it."))
+    db.session.add(IdeaRevision(idea_id=idea.id, version=idea.version,
+                                **{k: getattr(idea, k) for k in TEXT_FIELDS}))
+    for key in TEXT_FIELDS:
+        setattr(idea, key, values.get(key) or "")
+    idea.show_name = bool(values.get("show_name"))
+    idea.version += 1
+    idea.updated_at = utcnow()
+    audit(by.id, "idea.revise", "idea", idea.id, version=idea.version)
+    db.session.commit()
+    return idea
+
+
+def support(idea: Idea, by: Member) -> bool:
+    """Add ``by``'s support, once: two requests at once still make one row (the unique
+    constraint decides). Returns False if they had already supported it."""
+    try:
+        with write_transaction():
+            db.session.add(IdeaSupport(idea_id=idea.id, member_id=by.id))
+    except IntegrityError:
+        return False
+    return True
+
+
+def withdraw(idea: Idea, by: Member) -> None:
+    with write_transaction():
+        db.session.execute(delete(IdeaSupport).where(IdeaSupport.idea_id == idea.id,
+                                                     IdeaSupport.member_id == by.id))
+
+
+def supports(idea: Idea, member: Member | None) -> bool:
+    if member is None or not member.is_authenticated:
+        return False
+    return db.session.scalar(select(IdeaSupport.id).where(
+        IdeaSupport.idea_id == idea.id, IdeaSupport.member_id == member.id)) is not None
+
+
+def rating_of(idea: Idea, member: Member | None) -> IdeaRating | None:
+    if member is None or not member.is_authenticated:
+        return None
+    return db.session.scalar(select(IdeaRating).where(IdeaRating.idea_id == idea.id,
+                                                      IdeaRating.member_id == member.id))
+
+
+def rate(idea: Idea, by: Member, scores: dict[str, int]) -> None:
+    """Rate (or re-rate) an idea on the three criteria, each 1 to 4."""
+    if any(scores.get(k) not in (1, 2, 3, 4) for k in CRITERIA):
+        raise IdeaRefused(_("Choose 1 to 4 for each question."))
+    try:
+        with write_transaction():
+            rating = rating_of(idea, by)
+            if rating is None:
+                db.session.add(IdeaRating(idea_id=idea.id, member_id=by.id, **scores))
+            else:
+                for key, value in scores.items():
+                    setattr(rating, key, value)
+                rating.updated_at = utcnow()
+    except IntegrityError:  # a second tab rated at the same moment: theirs stands
+        pass
+
+
+def comment(idea: Idea, by: Member, body: str) -> IdeaComment:
+    note = IdeaComment(idea_id=idea.id, author_id=by.id, body=body)
+    db.session.add(note)
+    db.session.commit()
+    return note
+
+
+def answer(idea: Idea, by: Member, status: str, text: str) -> None:
+    """Give the idea a status and a written answer, in public; the proposer and every
+    supporter are told. "Not now" needs its reason."""
+    if not may_answer(by):
+        raise IdeaRefused(_("Only coordinators and council officers answer ideas."))
+    status = IdeaStatus(status)
+    text = (text or "").strip()
+    if not text:
+        raise IdeaRefused(_("Write the answer people will read."))
+    idea.status, idea.answer, idea.answered_at = status, text, utcnow()
+    db.session.add(IdeaAnswer(idea_id=idea.id, status=status, answer=text, by_id=by.id))
+    audit(by.id, "idea.answer", "idea", idea.id, status=status)
+    told = {idea.proposer_id, *db.session.scalars(
+        select(IdeaSupport.member_id).where(IdeaSupport.idea_id == idea.id))} - {by.id}
+    url = url_for("ideas.show", idea_id=idea.id)
+    for member in db.session.scalars(select(Member).where(Member.id.in_(told),
+                                                          Member.erased_at.is_(None))):
+        notify(member, _l("The idea “%(title)s” is now: %(status)s. %(answer)s",
+                          title=idea.title, status=idea.status_word, answer=text),
+               url, subject=_l("An answer to the idea “%(title)s”", title=idea.title),
+               site_wide=True)
+    db.session.commit()
+
+
+def history(idea: Idea) -> tuple[list[IdeaRevision], list[IdeaAnswer], list[IdeaComment]]:
+    return (list(db.session.scalars(select(IdeaRevision).where(IdeaRevision.idea_id == idea.id)
+                                    .order_by(IdeaRevision.version))),
+            list(db.session.scalars(select(IdeaAnswer).where(IdeaAnswer.idea_id == idea.id)
+                                    .order_by(IdeaAnswer.id))),
+            list(db.session.scalars(select(IdeaComment).where(IdeaComment.idea_id == idea.id)
+                                    .order_by(IdeaComment.id))))
