@@ -170,7 +170,8 @@ def logout(client) -> None:
 # Values for the fixed-choice parts of URLs (werkzeug's any() converter takes only its own).
 URL_CHOICES = {"action": ("approve", "suspend", "reactivate", "confirm", "decline", "cancel",
                           "accept", "renew", "close", "reopen", "complete", "retire",
-                          "restore", "archive", "support", "withdraw"),
+                          "restore", "archive", "support", "withdraw", "signup",
+                          "leave"),
                "kind": ("categories",), "table": ("months", "outcomes")}
 
 

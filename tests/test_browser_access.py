@@ -45,7 +45,9 @@ def pages(ids: dict) -> dict:
                         f"/coordinator/members/{ids['member']}/suspend",
                         f"/coordinator/members/{ids['member']}/statement/print",
                         "/coordinator/exchanges?waiting=1", "/coordinator/assets/import",
-                        "/coordinator/reports"],
+                        "/coordinator/reports", f"/ideas/{ids['idea']}/sessions/new",
+                        f"/ideas/sessions/{ids['session']}",
+                        f"/ideas/sessions/{ids['session']}/attendance"],
         "admin": ["/admin/categories", "/admin/asset-categories", "/admin/banks",
                   f"/admin/banks/{ids['bank']}", "/admin/audit"],
         "council": ["/", "/assets/gaps", "/assets", "/reports", f"/ideas/{ids['idea']}"],
@@ -83,7 +85,16 @@ def people(app, make):
 
         idea = ideas.propose(get(resident), {"title": "Mainc wrth y pwll",
                                              "need": "Somewhere to sit", "show_name": True})
-        ids = {"idea": idea.id, "exchange": exchange, "listing": listing, "match": match,
+        coordinator = db.session.query(type(get(resident))).filter_by(
+            email="coord@example.org").one()
+        bank_id = db.session.query(Bank).one().id
+        meeting = ideas.schedule(coordinator, bank_id, [idea.id], {
+            "title": "Cynllunio'r fainc", "place": "Neuadd", "seats": 12, "minutes": 90,
+            "starts_at": __import__("datetime").datetime(2026, 12, 3, 18, 30),
+            "accessibility": "Step-free"})
+        ideas.sign_up(meeting, get(resident))
+        ids = {"idea": idea.id, "session": meeting.id, "exchange": exchange, "listing": listing,
+               "match": match,
                "member": resident, "asset": asset.id, "bank": db.session.query(Bank).one().id}
     return {"resident": "res@example.org", "coordinator": "coord@example.org",
             "council": "council@example.org", "admin": "admin@example.org", "ids": ids}

@@ -145,3 +145,47 @@ def test_propose_from_an_asset_and_from_a_coverage_gap(app, client, make):
     assert "For the coverage gap at B4." in gap
     bad = submit(client, "/ideas/new", {"title": "", "need": "x"})
     assert bad.status_code == 422 and "This field is required." in bad.get_data(as_text=True)
+
+
+def test_session_attendance_credits_each_attendee_once_from_the_pool(app, client, make):
+    """Three sign up, two come: one group activity, each of the two credited 90 minutes
+    once (sending the form twice changes nothing), the pool debited 180, ledger sound."""
+
+    from timebank import ledger
+    from timebank.models import Account, AccountKind, CoDesignSession, Exchange
+
+    make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    people = [make.member(name=f"Neighbour {n}", email=f"n{n}@example.org") for n in range(3)]
+    idea_id = _idea(app, people[0])
+    login(client, "cora@example.org")
+    made = submit(client, f"/ideas/{idea_id}/sessions/new", {
+        "title": "Designing the pond bench", "starts_at": "2026-11-20T18:30",
+        "place": "Community hall", "accessibility": "Step-free; hearing loop",
+        "seats": "2", "minutes": "90"})
+    assert made.status_code == 303
+    with app.app_context():
+        session_id = db.session.query(CoDesignSession).one().id
+    for n in range(3):
+        login(client, f"n{n}@example.org")
+        submit(client, f"/ideas/sessions/{session_id}/signup", {},
+               page=f"/ideas/sessions/{session_id}")
+    page = client.get(f"/ideas/sessions/{session_id}").get_data(as_text=True)
+    assert "Sorry, every seat is taken." in page  # two seats: the third is told
+    login(client, "cora@example.org")
+    data = {"came": [str(people[0]), str(people[1])]}
+    first = submit(client, f"/ideas/sessions/{session_id}/attendance", data,
+                   page=f"/ideas/sessions/{session_id}/attendance")
+    assert first.status_code == 303
+    with app.app_context():
+        credited = {a.member_id: a.balance for a in db.session.query(Account)
+                    if a.member_id in people}
+        assert credited == {people[0]: 90, people[1]: 90, people[2]: 0}
+        pool = db.session.query(Account).filter_by(kind=AccountKind.SYSTEM).one()
+        assert pool.balance == -180
+        assert db.session.query(Exchange).count() == 2
+        assert ledger.check_ledger() == []
+    again = submit(client, f"/ideas/sessions/{session_id}/attendance", data,
+                   page=f"/ideas/sessions/{session_id}/attendance")
+    assert again.status_code == 422 and "already recorded" in again.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Exchange).count() == 2

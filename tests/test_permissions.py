@@ -82,8 +82,18 @@ def world(app, make):
         idea = Idea(title="A bench by the pond", need="Somewhere to sit",
                     proposer_id=people[RESIDENT])
         db.session.add_all([upload, idea])
+        db.session.flush()
+        from datetime import datetime
+
+        from timebank.models import CoDesignSession
+
+        meeting = CoDesignSession(bank_id=home.id, title="Pond bench", place="Hall", seats=9,
+                                  minutes=60, starts_at=datetime(2026, 12, 1, 18),
+                                  created_by_id=people[COORDINATOR])
+        db.session.add(meeting)
         db.session.commit()
-        ids = {"idea_id": idea.id, "member_id": target, "exchange_id": exchange.id,
+        ids = {"idea_id": idea.id, "session_id": meeting.id, "member_id": target,
+               "exchange_id": exchange.id,
                "listing_id": listing.id, "match_id": match.id, "asset_id": asset.id,
                "item_id": garden,
                "bank_id": home.id, "activity_id": "no-such-activity", "bank": home.slug,

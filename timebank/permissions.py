@@ -76,13 +76,15 @@ RULES: dict[str, Rule] = {
     "matches.start": Rule(TRADERS, "another member's open listing in this bank"),
     "assets.suggest": Rule(TRADERS, "suggestions wait for a coordinator"),
     "assets.review": Rule(TRADERS, "one review per member and asset"),
-    "ideas.support": Rule(TRADERS, "one support and one rating each"),
+    "ideas.support": Rule(TRADERS, "one support and one rating each; a seat at a session "
+                                   "of their own bank"),
     # Co-design: members and council officers propose and comment; staff and the council
     # answer.
     "ideas.propose": Rule(TRADERS | {COUNCIL}, "revising: the proposer only"),
     "ideas.comment": Rule(TRADERS | {COUNCIL}),
     "ideas.answer": Rule(STAFF | {COUNCIL}, "status and answer in public; proposer and "
                                             "supporters told"),
+    "ideas.sessions": Rule(STAFF, "sessions this bank runs; attendance credited from its pool"),
     # Area views: council viewers, coordinators and admins.
     "area.view": Rule(VIEWERS),
     "reports.area": Rule(VIEWERS, "aggregates only; fewer than 5 people never shown"),

@@ -1,7 +1,8 @@
-"""ideas
+"""ideas and co-design sessions
 
 Co-design: residents' ideas for the area, their supporters and ratings, comments, the
-proposer's earlier versions, and the public answers given to them.
+proposer's earlier versions, the public answers given to them, and the sessions banks
+run about them (who signed up, who came).
 
 Revision ID: 0010
 Revises: 0009
@@ -115,9 +116,54 @@ def upgrade():
                   'idea_answer'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.create_index(batch_op.f(f'ix_{table}_idea_id'), ['idea_id'], unique=False)
+    op.create_table(
+        'codesign_session',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('bank_id', sa.Integer(), nullable=False),
+        sa.Column('title', sa.String(length=120), nullable=False),
+        sa.Column('starts_at', sa.DateTime(), nullable=False),
+        sa.Column('place', sa.String(length=200), nullable=False),
+        sa.Column('accessibility', sa.Text(), nullable=False),
+        sa.Column('seats', sa.Integer(), nullable=False),
+        sa.Column('minutes', sa.Integer(), nullable=False),
+        sa.Column('created_by_id', sa.Integer(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('activity_key', sa.String(length=64), nullable=True),
+        _fk('codesign_session', 'bank_id', 'bank'),
+        _fk('codesign_session', 'created_by_id', 'member'), _pk('codesign_session'),
+    )
+    with op.batch_alter_table('codesign_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_codesign_session_bank_id'), ['bank_id'],
+                              unique=False)
+    op.create_table(
+        'session_idea',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('session_id', sa.Integer(), nullable=False),
+        sa.Column('idea_id', sa.Integer(), nullable=False),
+        _fk('session_idea', 'session_id', 'codesign_session'),
+        _fk('session_idea', 'idea_id', 'idea'), _pk('session_idea'),
+        sa.UniqueConstraint('session_id', 'idea_id', name='once_per_session'),
+    )
+    op.create_table(
+        'session_signup',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('session_id', sa.Integer(), nullable=False),
+        sa.Column('member_id', sa.Integer(), nullable=False),
+        sa.Column('attended', sa.Boolean(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        _fk('session_signup', 'session_id', 'codesign_session'),
+        _fk('session_signup', 'member_id', 'member'), _pk('session_signup'),
+        sa.UniqueConstraint('session_id', 'member_id', name='one_seat_each'),
+    )
+    for table, columns in (('session_idea', ('session_id', 'idea_id')),
+                           ('session_signup', ('session_id', 'member_id'))):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for column in columns:
+                batch_op.create_index(batch_op.f(f'ix_{table}_{column}'), [column],
+                                      unique=False)
 
 
 def downgrade():
-    for table in ('idea_answer', 'idea_comment', 'idea_rating', 'idea_support',
-                  'idea_revision', 'idea'):
+    for table in ('session_signup', 'session_idea', 'codesign_session', 'idea_answer',
+                  'idea_comment', 'idea_rating', 'idea_support', 'idea_revision', 'idea'):
         op.drop_table(table)

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateTimeLocalField,
     FloatField,
     HiddenField,
     IntegerField,
@@ -76,5 +77,17 @@ def offer_choices(form, categories, neighbourhoods, blank) -> None:
                                                         for n in neighbourhoods]])
 
 
-__all__ = ["AnswerForm", "CommentForm", "IdeaFilterForm", "IdeaForm", "IntegerField",
-           "RatingForm", "offer_choices"]
+
+
+class SessionForm(FlaskForm):
+    title = StringField(_l("What the session is"), validators=required(120))
+    starts_at = DateTimeLocalField(_l("Date and time"), format="%Y-%m-%dT%H:%M",
+                                   validators=[InputRequired(message=_l("Give a date and time."))])
+    place = StringField(_l("Where"), validators=required(200))
+    accessibility = TextAreaField(_l("Access: step-free, hearing loop, language, childcare…"),
+                                  validators=optional(1000))
+    seats = IntegerField(_l("Seats"), default=20, validators=[
+        InputRequired(), NumberRange(min=1, max=500, message=_l("Enter 1 to 500."))])
+    minutes = IntegerField(_l("Time credited to each person who comes (minutes)"), default=120,
+                           validators=[InputRequired(), NumberRange(
+                               min=15, max=480, message=_l("Enter 15 to 480 minutes."))])

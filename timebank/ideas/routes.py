@@ -5,17 +5,28 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..errors import Refused
 from ..extensions import db
 from ..forms import ActionForm
 from ..htmx import render, render_form, wants_fragment
 from ..models import Asset, AssetCategory, Neighbourhood
-from ..models.ideas import CRITERIA, STATUS_WORDS, Idea
+from ..models.ideas import CRITERIA, STATUS_WORDS, CoDesignSession, Idea
 from ..permissions import allow
+from ..tenancy import current_bank_id
 from . import service
-from .forms import AnswerForm, CommentForm, IdeaFilterForm, IdeaForm, RatingForm, offer_choices
+from .forms import (
+    AnswerForm,
+    CommentForm,
+    IdeaFilterForm,
+    IdeaForm,
+    RatingForm,
+    SessionForm,
+    offer_choices,
+)
 
 bp = Blueprint("ideas", __name__)
 
@@ -80,6 +91,8 @@ def _show(idea: Idea, status: int = 200, **forms):
         "comment_form": forms.get("comment_form") or CommentForm(),
         "answer_form": forms.get("answer_form") or AnswerForm(status=idea.status),
         "action_form": ActionForm(), "criteria": CRITERIA, "status_words": STATUS_WORDS,
+        "sessions": service.sessions_about(idea),
+        "may_schedule": current_user.is_authenticated and current_user.is_staff,
         "asset": db.session.get(Asset, idea.asset_id) if idea.asset_id else None,
         "area": db.session.get(Neighbourhood, idea.neighbourhood_id)
         if idea.neighbourhood_id else None,
@@ -211,3 +224,78 @@ def answer(idea_id: int):
         form.answer.errors.append(refused.message)
         return _show(idea, status=422, answer_form=form)
     return _after(idea, _("The answer is published; the proposer and supporters are told."))
+
+
+# -- co-design sessions: run by a bank, about ideas --------------------------------------
+
+
+def _session(session_id: int, own_bank: bool = False) -> CoDesignSession:
+    """A session; ``own_bank``: only one the current bank runs (signing up, attendance)."""
+    found = db.session.get(CoDesignSession, session_id)
+    if found is None or (own_bank and found.bank_id != current_bank_id()):
+        abort(404)
+    return found
+
+
+@bp.route("/ideas/<int:idea_id>/sessions/new", methods=["GET", "POST"])
+@allow("ideas.sessions")
+def schedule(idea_id: int):
+    idea = _idea(idea_id)
+    form = SessionForm()
+    if form.validate_on_submit():
+        values = {k: form[k].data for k in ("title", "starts_at", "place", "seats", "minutes")}
+        values["accessibility"] = (form.accessibility.data or "").strip()
+        session = service.schedule(current_user, current_bank_id(), [idea.id], values)
+        flash(_("The session is on the idea's page; members can sign up."), "success")
+        return redirect(url_for("ideas.session", session_id=session.id), 303)
+    return render_form("ideas/schedule.html", form, idea=idea)
+
+
+@bp.route("/ideas/sessions/<int:session_id>")
+@allow("ideas.read")
+def session(session_id: int):
+    found = _session(session_id)
+    people = service.signups(found)
+    return render("ideas/session.html", session=found, ideas=service.ideas_of(found),
+                  taken=len(people), signed_up=service.signed_up(found, current_user),
+                  ours=current_user.is_authenticated and found.bank_id == current_bank_id(),
+                  action_form=ActionForm())
+
+
+@bp.route("/ideas/sessions/<int:session_id>/<any(signup,leave):action>", methods=["POST"])
+@allow("ideas.support")
+def signup(session_id: int, action: str):
+    found = _session(session_id, own_bank=True)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        if action == "signup":
+            service.sign_up(found, current_user)
+            flash(_("You have a seat. See you there!"), "success")
+        else:
+            service.cancel_signup(found, current_user)
+            flash(_("You no longer have a seat."), "success")
+    except service.IdeaRefused as refused:
+        flash(refused.message, "error")
+    return redirect(url_for("ideas.session", session_id=found.id), 303)
+
+
+@bp.route("/ideas/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
+@allow("ideas.sessions")
+def attendance(session_id: int):
+    """Tick who came: each earns the session's time from the community pool."""
+    found = _session(session_id, own_bank=True)
+    form = ActionForm()
+    error = None
+    if form.validate_on_submit():
+        chosen = [int(v) for v in request.form.getlist("came") if v.isdigit()]
+        try:
+            count = service.record_attendance(found, current_user, chosen)
+        except Refused as refused:
+            error = refused.message
+        else:
+            flash(ngettext("%(num)d person was credited for taking part.",
+                           "%(num)d people were credited for taking part.", count), "success")
+            return redirect(url_for("ideas.session", session_id=found.id), 303)
+    return render("ideas/attendance.html", session=found, people=service.signups(found),
+                  form=form, error=error, status=422 if error else 200)

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from .. import ledger
 from ..db import write_transaction
 from ..errors import Refused
 from ..extensions import db
@@ -28,6 +29,7 @@ from ..models.audit import record as audit
 from ..models.base import utcnow
 from ..models.ideas import (
     CRITERIA,
+    CoDesignSession,
     Idea,
     IdeaAnswer,
     IdeaComment,
@@ -35,6 +37,8 @@ from ..models.ideas import (
     IdeaRevision,
     IdeaStatus,
     IdeaSupport,
+    SessionIdea,
+    SessionSignup,
 )
 from ..models.members import STAFF_ROLES, Role
 from ..notify import notify
@@ -224,3 +228,95 @@ def history(idea: Idea) -> tuple[list[IdeaRevision], list[IdeaAnswer], list[Idea
                                     .order_by(IdeaAnswer.id))),
             list(db.session.scalars(select(IdeaComment).where(IdeaComment.idea_id == idea.id)
                                     .order_by(IdeaComment.id))))
+
+
+# -- co-design sessions ---------------------------------------------------------------
+
+
+def schedule(by: Member, bank_id: int, idea_ids: list[int], values: dict) -> CoDesignSession:
+    """A coordinator of ``bank_id`` schedules a session about one or more ideas."""
+    session = CoDesignSession(bank_id=bank_id, created_by_id=by.id, **values)
+    db.session.add(session)
+    db.session.flush()
+    db.session.add_all([SessionIdea(session_id=session.id, idea_id=i)
+                        for i in dict.fromkeys(idea_ids)])
+    audit(by.id, "session.schedule", "session", session.id, ideas=list(idea_ids))
+    db.session.commit()
+    return session
+
+
+def sessions_about(idea: Idea) -> list[CoDesignSession]:
+    return list(db.session.scalars(
+        select(CoDesignSession).join(SessionIdea, SessionIdea.session_id == CoDesignSession.id)
+        .where(SessionIdea.idea_id == idea.id).order_by(CoDesignSession.starts_at)))
+
+
+def ideas_of(session: CoDesignSession) -> list[Idea]:
+    return list(db.session.scalars(
+        select(Idea).join(SessionIdea, SessionIdea.idea_id == Idea.id)
+        .where(SessionIdea.session_id == session.id).order_by(Idea.title)))
+
+
+def signups(session: CoDesignSession) -> list[SessionSignup]:
+    return list(db.session.scalars(select(SessionSignup)
+                                   .where(SessionSignup.session_id == session.id)
+                                   .order_by(SessionSignup.id)))
+
+
+def signed_up(session: CoDesignSession, member: Member | None) -> bool:
+    if member is None or not member.is_authenticated:
+        return False
+    return db.session.scalar(select(SessionSignup.id).where(
+        SessionSignup.session_id == session.id, SessionSignup.member_id == member.id)) \
+        is not None
+
+
+def sign_up(session: CoDesignSession, by: Member) -> None:
+    """One seat each, while seats are left (counted inside the write transaction)."""
+    if session.activity_key:
+        raise IdeaRefused(_("This session has already taken place."))
+    try:
+        with write_transaction():
+            taken = db.session.scalar(select(func.count()).select_from(SessionSignup)
+                                      .where(SessionSignup.session_id == session.id))
+            if taken >= session.seats:
+                raise IdeaRefused(_("Sorry, every seat is taken."))
+            db.session.add(SessionSignup(session_id=session.id, member_id=by.id))
+    except IntegrityError:
+        pass  # already signed up
+
+
+def cancel_signup(session: CoDesignSession, by: Member) -> None:
+    if session.activity_key:
+        raise IdeaRefused(_("This session has already taken place."))
+    with write_transaction():
+        db.session.execute(delete(SessionSignup).where(SessionSignup.session_id == session.id,
+                                                       SessionSignup.member_id == by.id))
+
+
+def record_attendance(session: CoDesignSession, by: Member, member_ids: list[int]) -> int:
+    """Those who came earn the session's time from the bank's community pool: one group
+    activity through the ledger, once per session: its key is the session's own, so a
+    second send, from any form or coordinator, is the first one's replay."""
+    if session.activity_key:
+        raise IdeaRefused(_("Attendance at this session is already recorded."))
+    key = f"codesign-session-{session.id}"
+    attendees = list(db.session.scalars(
+        select(Member).join(SessionSignup, SessionSignup.member_id == Member.id)
+        .where(SessionSignup.session_id == session.id, Member.id.in_(member_ids))
+        .order_by(Member.id)))
+    if not attendees:
+        raise IdeaRefused(_("Tick at least one person who came."))
+    made, _created = ledger.record_group_activity(
+        participants=attendees, to_pool=True, minutes=session.minutes,
+        service_date=session.starts_at.date(), recorded_by=by, idempotency_key=key,
+        description=f"Co-design session: {session.title}"[:200], bank_id=session.bank_id)
+    with write_transaction():
+        session = db.session.get(CoDesignSession, session.id)
+        session.activity_key = key
+        for signup in db.session.scalars(select(SessionSignup)
+                                         .where(SessionSignup.session_id == session.id)):
+            signup.attended = signup.member_id in {a.id for a in attendees}
+        audit(by.id, "session.attendance", "session", session.id,
+              attendees=[a.id for a in attendees], minutes=session.minutes)
+    return len(made)

@@ -12,7 +12,18 @@ from .assets import (
 from .audit import AuditEvent
 from .banks import Bank, BankRole, CouncilArea, Membership
 from .geo import GeocodeCache
-from .ideas import Idea, IdeaAnswer, IdeaComment, IdeaRating, IdeaRevision, IdeaStatus, IdeaSupport
+from .ideas import (
+    CoDesignSession,
+    Idea,
+    IdeaAnswer,
+    IdeaComment,
+    IdeaRating,
+    IdeaRevision,
+    IdeaStatus,
+    IdeaSupport,
+    SessionIdea,
+    SessionSignup,
+)
 from .ledger import (
     Account,
     AccountKind,
@@ -44,6 +55,7 @@ __all__ = [
     "CouncilArea",
     "Membership",
     "Category",
+    "CoDesignSession",
     "Entry",
     "EmailPreference",
     "Exchange",
@@ -72,4 +84,6 @@ __all__ = [
     "Outcome",
     "OutcomeMonth",
     "Role",
+    "SessionIdea",
+    "SessionSignup",
 ]
