@@ -189,3 +189,42 @@ def test_session_attendance_credits_each_attendee_once_from_the_pool(app, client
     assert again.status_code == 422 and "already recorded" in again.get_data(as_text=True)
     with app.app_context():
         assert db.session.query(Exchange).count() == 2
+
+
+def test_participation_ladder_counts_each_member_once_on_their_highest_rung(app, client,
+                                                                             make):
+    """Ann came to a session (and proposed: still counted once, as co-producing); Bob
+    commented; Cat supported; Dan reviewed an asset; Eve and the coordinator did none."""
+    from datetime import datetime, timedelta
+
+    from tests.test_assets import add_asset
+    from timebank import participation
+    from timebank.models import AssetReview, Bank, SessionSignup
+
+    ann, bob, cat, dan = (make.member(name=n) for n in ("Ann", "Bob", "Cat", "Dan"))
+    make.member(name="Eve")
+    cora = make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    idea_id = _idea(app, ann)
+    asset_id = add_asset(app)
+    with app.app_context():
+        idea = db.session.get(Idea, idea_id)
+        service.comment(idea, get(bob), "Yes please")
+        service.support(idea, get(cat))
+        db.session.add(AssetReview(asset_id=asset_id, member_id=dan, still_there=True,
+                                   welcoming=3, accessible="yes"))
+        bank_id = db.session.query(Bank).one().id
+        meeting = service.schedule(get(cora), bank_id, [idea_id], {
+            "title": "Bench", "place": "Hall", "seats": 5, "minutes": 60,
+            "starts_at": datetime.now() - timedelta(days=1), "accessibility": ""})
+        db.session.add(SessionSignup(session_id=meeting.id, member_id=ann, attended=True))
+        db.session.commit()
+        week = (datetime.now() - timedelta(days=7), datetime.now() + timedelta(days=1))
+        assert participation.ladder([bank_id], *week) == {
+            "co_producing": 1, "involved": 1, "consulted": 2, "informed": 2}
+        assert participation.what_they_did(ann)["proposed"] == 1
+        assert participation.what_they_did(ann)["attended"] == 1
+    login(client, "cora@example.org")
+    page = client.get(f"/coordinator/members/{ann}").get_data(as_text=True)
+    assert "How they take part" in page and "Co-design sessions attended" in page
+    report = client.get("/coordinator/reports").get_data(as_text=True)
+    assert "Taking part: active members on each rung of the ladder" in report

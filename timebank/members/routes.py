@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, func, or_, select
 
-from .. import geo, ledger
+from .. import geo, ledger, participation
 from ..auth.limits import account_limit
 from ..extensions import db
 from ..forms import ActionForm, category_choices
@@ -41,7 +41,8 @@ def profile():
             flash(located.note, "info")
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("members.profile"))
-    return render_form("members/profile.html", form)
+    return render_form("members/profile.html", form,
+                       taking_part=participation.what_they_did(current_user.id))
 
 
 @bp.route("/members")
@@ -132,7 +133,7 @@ def detail(member_id: int):
     account = ledger.account_of(member)
     floor_form = FloorForm(floor_hours=(account.floor // 60) if account and account.floor else 0)
     return render("members/detail.html", member=member, account=account, may_change=_may_change,
-                  may_edit=_may_edit,
+                  may_edit=_may_edit, taking_part=participation.what_they_did(member.id),
                   action_form=ActionForm(), floor_form=floor_form,
                   role_form=RoleForm(role=member.role))
 

@@ -99,9 +99,12 @@ class Scope:
             where.append(Exchange.category_id == self.category_id)
         return and_(*where)
 
+    def bounds(self) -> tuple[datetime, datetime]:
+        return (datetime.combine(self.period.start, time.min),
+                datetime.combine(self.period.end, time.max))
+
     def created_in(self, column):
-        return column.between(datetime.combine(self.period.start, time.min),
-                              datetime.combine(self.period.end, time.max))
+        return column.between(*self.bounds())
 
 
 # -- people ----------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from .forms import ReportForm
 bp = BankBlueprint("reports", __name__)
 TABLE_KEYS = ", ".join(f"'{key}'" for key in (
     "months", "categories", "banks", "reciprocity", "outcomes", "outcomes-by-kind", "requests",
-    "introductions", "neighbourhoods", "assets", "asset-gaps", "co-assessment", "members"))
+    "introductions", "neighbourhoods", "ladder", "assets", "asset-gaps", "co-assessment",
+    "members"))
 
 
 def _scope(bank_ids: list[int], banks=None) -> tuple[ReportForm, figures.Scope | None]:

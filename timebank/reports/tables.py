@@ -13,7 +13,7 @@ from functools import cached_property
 
 from flask_babel import gettext as _
 
-from .. import maps
+from .. import maps, participation
 from ..assets import neighbourhoods
 from ..models.ledger import OUTCOME_SCALE
 from . import figures
@@ -248,6 +248,27 @@ def _activity_tables(scope: figures.Scope, council: bool) -> list[Table]:
     ]
 
 
+RUNG_WORDS = {
+    "co_producing": lambda: _("Co-producing: took part in a co-design session"),
+    "involved": lambda: _("Involved: proposed or commented on an idea"),
+    "consulted": lambda: _("Consulted: supported or rated an idea, or reviewed an asset"),
+    "informed": lambda: _("Informed: none of these yet"),
+}
+
+
+def _ladder_table(scope: figures.Scope, council: bool) -> Table:
+    rungs = participation.ladder(scope.bank_ids, *scope.bounds())
+    exact = list(rungs.values())
+    counts = _shown(exact, council)
+    return Table("ladder", _("Taking part: active members on each rung of the ladder"),
+                 (_("Rung"), _("Members"), _("Share")),
+                 list(zip([RUNG_WORDS[k]() for k in rungs], counts,
+                          _shares(exact, counts, sum(exact), council), strict=True)),
+                 unit=_("members"),
+                 note=_("Each member counts once, on the highest rung they reached in the "
+                        "period."))
+
+
 def for_bank(scope: figures.Scope) -> Report:
     """A coordinator's report of their bank: every figure, the names to invite, members'
     own words where they agreed, and what needs a look."""
@@ -255,7 +276,7 @@ def for_bank(scope: figures.Scope) -> Report:
     areas = _neighbourhoods(found, council=False)
     tables = [*_exchange_tables(scope, False), _give_take_table(found, False),
               *([areas] if areas else []), *_outcome_tables(scope, False),
-              *_activity_tables(scope, False),
+              *_activity_tables(scope, False), _ladder_table(scope, False),
               Table("members", _("Given and received by each member"),
                     (_("Member number"), _("Name"), _("Hours given"), _("Hours received")),
                     [], page=False)]
@@ -307,8 +328,8 @@ def for_area(scope: figures.Scope, all_banks: list[int]) -> Report:
                       note=_("“none” marks a gap: no asset of that kind on the map in that "
                              "neighbourhood."))] if places else []
     tables = [*_exchange_tables(scope, True), give_take, *([areas] if areas else []),
-              *_outcome_tables(scope, True), *_activity_tables(scope, True), assets,
-              *by_place, assessment]
+              *_outcome_tables(scope, True), *_activity_tables(scope, True),
+              _ladder_table(scope, True), assets, *by_place, assessment]
     # The map is the whole area's, whatever the filters (they swap only the figures).
     return Report(scope, True, tables, members=shown, map_of=(all_banks, True))
 

@@ -1,0 +1,87 @@
+"""How each member takes part, and the participation ladder the council's report counts.
+
+The ladder (after Arnstein's, as co-production uses it), each member on their highest
+rung, by what they did:
+
+- co-producing: took part in a co-design session (designing together);
+- involved: proposed an idea for the area, or commented on one;
+- consulted: supported or rated an idea, or reviewed an asset;
+- informed: an active member who has done none of these (yet).
+
+Giving and receiving time is the bank itself and is shown to each member, but it is not
+a rung: the ladder is about having a say in what the neighbourhood becomes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, case, exists, func, or_, select
+
+from .extensions import db
+from .models import (
+    Account,
+    AssetReview,
+    CoDesignSession,
+    Exchange,
+    IdeaComment,
+    IdeaRating,
+    IdeaSupport,
+    Member,
+    Membership,
+    MemberStatus,
+    SessionSignup,
+)
+from .models.ideas import Idea
+from .rollups import counted
+
+RUNGS = ("co_producing", "involved", "consulted", "informed")
+
+
+def what_they_did(member_id: int) -> dict[str, int]:
+    """A member's own record of taking part, all time."""
+    accounts = select(Account.id).where(Account.member_id == member_id)
+
+    def count(query) -> int:
+        return int(db.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+    return {
+        "gave": count(select(Exchange.id).where(counted(),
+                                                Exchange.giver_account_id.in_(accounts))),
+        "received": count(select(Exchange.id).where(
+            counted(), Exchange.receiver_account_id.in_(accounts))),
+        "reviewed": count(select(AssetReview.id).where(AssetReview.member_id == member_id)),
+        "proposed": count(select(Idea.id).where(Idea.proposer_id == member_id)),
+        "supported": count(select(IdeaSupport.id).where(IdeaSupport.member_id == member_id)),
+        "rated": count(select(IdeaRating.id).where(IdeaRating.member_id == member_id)),
+        "commented": count(select(IdeaComment.id).where(IdeaComment.author_id == member_id)),
+        "attended": count(select(SessionSignup.id).where(SessionSignup.member_id == member_id,
+                                                         SessionSignup.attended.is_(True))),
+    }
+
+
+def ladder(bank_ids: list[int], since: datetime, until: datetime) -> dict[str, int]:
+    """How many active members of these banks stood on each rung for what they did
+    between ``since`` and ``until`` (each counted once, on their highest)."""
+    def did(model, who, when):
+        return exists().where(who == Member.id, when.between(since, until))
+
+    attended = exists().where(SessionSignup.member_id == Member.id,
+                              SessionSignup.attended.is_(True),
+                              CoDesignSession.id == SessionSignup.session_id,
+                              CoDesignSession.starts_at.between(since, until))
+    involved = or_(did(Idea, Idea.proposer_id, Idea.created_at),
+                   did(IdeaComment, IdeaComment.author_id, IdeaComment.created_at))
+    consulted = or_(did(IdeaSupport, IdeaSupport.member_id, IdeaSupport.created_at),
+                    did(IdeaRating, IdeaRating.member_id, IdeaRating.updated_at),
+                    did(AssetReview, AssetReview.member_id, AssetReview.created_at))
+    rung = case((attended, "co_producing"), (involved, "involved"),
+                (consulted, "consulted"), else_="informed")
+    members = (select(Member.id.label("id"), rung.label("rung"))
+               .where(exists().where(and_(Membership.member_id == Member.id,
+                                          Membership.bank_id.in_(bank_ids),
+                                          Membership.status == MemberStatus.ACTIVE)),
+                      Member.erased_at.is_(None)).subquery())
+    found = dict(db.session.execute(select(members.c.rung, func.count())
+                                    .group_by(members.c.rung)).all())
+    return {name: int(found.get(name, 0)) for name in RUNGS}
