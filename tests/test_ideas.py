@@ -228,3 +228,36 @@ def test_participation_ladder_counts_each_member_once_on_their_highest_rung(app,
     assert "How they take part" in page and "Co-design sessions attended" in page
     report = client.get("/coordinator/reports").get_data(as_text=True)
     assert "Taking part: active members on each rung of the ladder" in report
+
+
+def test_a_planned_idea_lists_roles_and_volunteering_posts_a_linked_offer(app, client, make):
+    from timebank.models import Category, IdeaRole, Listing
+
+    make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    vol = make.member(name="Val Volunteer", email="val@example.org")
+    idea_id = _idea(app, make.member(name="Pat Proposer"))
+    with app.app_context():
+        diy = db.session.query(Category).filter_by(slug="diy").one().id
+    login(client, "cora@example.org")
+    role = {"title": "Build the bench", "category": str(diy), "people": "2"}
+    early = submit(client, f"/ideas/{idea_id}/roles", role, page=f"/ideas/{idea_id}")
+    assert early.status_code == 422  # only once the idea is planned
+    submit(client, f"/ideas/{idea_id}/answer", {"status": "planned", "answer": "Yes!"},
+           page=f"/ideas/{idea_id}")
+    assert submit(client, f"/ideas/{idea_id}/roles", role,
+                  page=f"/ideas/{idea_id}").status_code == 303
+    with app.app_context():
+        role_id = db.session.query(IdeaRole).one().id
+    login(client, "val@example.org")
+    done = submit(client, f"/ideas/roles/{role_id}/volunteer", {}, page=f"/ideas/{idea_id}")
+    assert done.status_code == 303 and "/listings/" in done.headers["Location"]
+    again = submit(client, f"/ideas/roles/{role_id}/volunteer", {}, page=f"/ideas/{idea_id}")
+    assert again.status_code == 303
+    with app.app_context():
+        offers = db.session.query(Listing).filter_by(idea_role_id=role_id).all()
+        assert [(o.member_id, o.kind, o.category_id) for o in offers] == [(vol, "offer", diy)]
+        from timebank import participation
+
+        assert participation.what_they_did(vol)["volunteered"] == 1
+    page = client.get(f"/ideas/{idea_id}").get_data(as_text=True)
+    assert "1 of 2 volunteers" in page and "You have offered to do this." in page

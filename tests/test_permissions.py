@@ -90,9 +90,14 @@ def world(app, make):
         meeting = CoDesignSession(bank_id=home.id, title="Pond bench", place="Hall", seats=9,
                                   minutes=60, starts_at=datetime(2026, 12, 1, 18),
                                   created_by_id=people[COORDINATOR])
-        db.session.add(meeting)
+        from timebank.models import IdeaRole
+
+        part = IdeaRole(idea_id=idea.id, title="Build it", category_id=garden, people=2,
+                        created_by_id=people[COORDINATOR])
+        db.session.add_all([meeting, part])
         db.session.commit()
-        ids = {"idea_id": idea.id, "session_id": meeting.id, "member_id": target,
+        ids = {"idea_id": idea.id, "session_id": meeting.id, "role_id": part.id,
+               "member_id": target,
                "exchange_id": exchange.id,
                "listing_id": listing.id, "match_id": match.id, "asset_id": asset.id,
                "item_id": garden,

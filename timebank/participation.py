@@ -3,7 +3,8 @@
 The ladder (after Arnstein's, as co-production uses it), each member on their highest
 rung, by what they did:
 
-- co-producing: took part in a co-design session (designing together);
+- co-producing: took part in a co-design session (designing together) or volunteered
+  for a role in delivering an idea (delivering together);
 - involved: proposed an idea for the area, or commented on one;
 - consulted: supported or rated an idea, or reviewed an asset;
 - informed: an active member who has done none of these (yet).
@@ -27,6 +28,7 @@ from .models import (
     IdeaComment,
     IdeaRating,
     IdeaSupport,
+    Listing,
     Member,
     Membership,
     MemberStatus,
@@ -57,25 +59,30 @@ def what_they_did(member_id: int) -> dict[str, int]:
         "commented": count(select(IdeaComment.id).where(IdeaComment.author_id == member_id)),
         "attended": count(select(SessionSignup.id).where(SessionSignup.member_id == member_id,
                                                          SessionSignup.attended.is_(True))),
+        "volunteered": count(select(Listing.id).where(Listing.member_id == member_id,
+                                                      Listing.idea_role_id.is_not(None))),
     }
 
 
 def ladder(bank_ids: list[int], since: datetime, until: datetime) -> dict[str, int]:
     """How many active members of these banks stood on each rung for what they did
     between ``since`` and ``until`` (each counted once, on their highest)."""
-    def did(model, who, when):
+    def did(who, when):
         return exists().where(who == Member.id, when.between(since, until))
 
     attended = exists().where(SessionSignup.member_id == Member.id,
                               SessionSignup.attended.is_(True),
                               CoDesignSession.id == SessionSignup.session_id,
                               CoDesignSession.starts_at.between(since, until))
-    involved = or_(did(Idea, Idea.proposer_id, Idea.created_at),
-                   did(IdeaComment, IdeaComment.author_id, IdeaComment.created_at))
-    consulted = or_(did(IdeaSupport, IdeaSupport.member_id, IdeaSupport.created_at),
-                    did(IdeaRating, IdeaRating.member_id, IdeaRating.updated_at),
-                    did(AssetReview, AssetReview.member_id, AssetReview.created_at))
-    rung = case((attended, "co_producing"), (involved, "involved"),
+    involved = or_(did(Idea.proposer_id, Idea.created_at),
+                   did(IdeaComment.author_id, IdeaComment.created_at))
+    consulted = or_(did(IdeaSupport.member_id, IdeaSupport.created_at),
+                    did(IdeaRating.member_id, IdeaRating.updated_at),
+                    did(AssetReview.member_id, AssetReview.created_at))
+    delivering = exists().where(Listing.member_id == Member.id,
+                                Listing.idea_role_id.is_not(None),
+                                Listing.created_at.between(since, until))
+    rung = case((or_(attended, delivering), "co_producing"), (involved, "involved"),
                 (consulted, "consulted"), else_="informed")
     members = (select(Member.id.label("id"), rung.label("rung"))
                .where(exists().where(and_(Membership.member_id == Member.id,

@@ -155,6 +155,26 @@ def upgrade():
         _fk('session_signup', 'member_id', 'member'), _pk('session_signup'),
         sa.UniqueConstraint('session_id', 'member_id', name='one_seat_each'),
     )
+    op.create_table(
+        'idea_role',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('idea_id', sa.Integer(), nullable=False),
+        sa.Column('title', sa.String(length=120), nullable=False),
+        sa.Column('category_id', sa.Integer(), nullable=False),
+        sa.Column('people', sa.Integer(), nullable=False),
+        sa.Column('created_by_id', sa.Integer(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        _fk('idea_role', 'idea_id', 'idea'), _fk('idea_role', 'category_id', 'category'),
+        _fk('idea_role', 'created_by_id', 'member'), _pk('idea_role'),
+    )
+    with op.batch_alter_table('idea_role', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_idea_role_idea_id'), ['idea_id'], unique=False)
+    with op.batch_alter_table('listing', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('idea_role_id', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_listing_idea_role_id'), ['idea_role_id'],
+                              unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_listing_idea_role_id_idea_role'),
+                                    'idea_role', ['idea_role_id'], ['id'])
     for table, columns in (('session_idea', ('session_id', 'idea_id')),
                            ('session_signup', ('session_id', 'member_id'))):
         with op.batch_alter_table(table, schema=None) as batch_op:
@@ -164,6 +184,11 @@ def upgrade():
 
 
 def downgrade():
-    for table in ('session_signup', 'session_idea', 'codesign_session', 'idea_answer',
+    with op.batch_alter_table('listing', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_listing_idea_role_id_idea_role'),
+                                 type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_listing_idea_role_id'))
+        batch_op.drop_column('idea_role_id')
+    for table in ('idea_role', 'session_signup', 'session_idea', 'codesign_session', 'idea_answer',
                   'idea_comment', 'idea_rating', 'idea_support', 'idea_revision', 'idea'):
         op.drop_table(table)

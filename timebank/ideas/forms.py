@@ -91,3 +91,13 @@ class SessionForm(FlaskForm):
     minutes = IntegerField(_l("Time credited to each person who comes (minutes)"), default=120,
                            validators=[InputRequired(), NumberRange(
                                min=15, max=480, message=_l("Enter 15 to 480 minutes."))])
+
+
+class RoleForm(FlaskForm):
+    """A role a planned idea needs (its kind of help: the skills taxonomy)."""
+
+    title = StringField(_l("A role it needs"), validators=required(120))
+    category = SelectField(_l("Kind of help"), coerce=int,
+                           validators=[InputRequired(message=_l("Choose one."))])
+    people = IntegerField(_l("How many people"), default=1, validators=[
+        InputRequired(), NumberRange(min=1, max=50, message=_l("Enter 1 to 50."))])

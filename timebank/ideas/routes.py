@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from ..errors import Refused
 from ..extensions import db
-from ..forms import ActionForm
+from ..forms import ActionForm, category_choices
 from ..htmx import render, render_form, wants_fragment
 from ..models import Asset, AssetCategory, Neighbourhood
-from ..models.ideas import CRITERIA, STATUS_WORDS, CoDesignSession, Idea
+from ..models.ideas import CRITERIA, STATUS_WORDS, CoDesignSession, Idea, IdeaRole
 from ..permissions import allow
 from ..tenancy import current_bank_id
 from . import service
@@ -24,6 +24,7 @@ from .forms import (
     IdeaFilterForm,
     IdeaForm,
     RatingForm,
+    RoleForm,
     SessionForm,
     offer_choices,
 )
@@ -76,6 +77,12 @@ def _idea(idea_id: int) -> Idea:
     return idea
 
 
+def _role_form(form: RoleForm | None = None) -> RoleForm:
+    form = form or RoleForm()
+    form.category.choices = category_choices()
+    return form
+
+
 def _show(idea: Idea, status: int = 200, **forms):
     revisions, answers_, comments = service.history(idea)
     may_rate = current_user.is_authenticated and current_user.can_trade
@@ -92,6 +99,9 @@ def _show(idea: Idea, status: int = 200, **forms):
         "answer_form": forms.get("answer_form") or AnswerForm(status=idea.status),
         "action_form": ActionForm(), "criteria": CRITERIA, "status_words": STATUS_WORDS,
         "sessions": service.sessions_about(idea),
+        "roles": [(role, n, service.volunteered(role, current_user))
+                  for role, n in service.roles_of(idea)],
+        "role_form": forms.get("role_form") or _role_form(),
         "may_schedule": current_user.is_authenticated and current_user.is_staff,
         "asset": db.session.get(Asset, idea.asset_id) if idea.asset_id else None,
         "area": db.session.get(Neighbourhood, idea.neighbourhood_id)
@@ -299,3 +309,40 @@ def attendance(session_id: int):
             return redirect(url_for("ideas.session", session_id=found.id), 303)
     return render("ideas/attendance.html", session=found, people=service.signups(found),
                   form=form, error=error, status=422 if error else 200)
+
+
+# -- co-delivery ------------------------------------------------------------------------
+
+
+@bp.route("/ideas/<int:idea_id>/roles", methods=["POST"])
+@allow("ideas.sessions")
+def add_role(idea_id: int):
+    idea = _idea(idea_id)
+    form = _role_form()
+    if not form.validate_on_submit():
+        return _show(idea, status=422, role_form=form)
+    try:
+        service.add_role(idea, current_user, form.title.data.strip(), form.category.data,
+                         form.people.data)
+    except service.IdeaRefused as refused:
+        form.title.errors.append(refused.message)
+        return _show(idea, status=422, role_form=form)
+    flash(_("The role is listed; members can volunteer for it."), "success")
+    return redirect(url_for("ideas.show", idea_id=idea.id), 303)
+
+
+@bp.route("/ideas/roles/<int:role_id>/volunteer", methods=["POST"])
+@allow("ideas.support")
+def volunteer(role_id: int):
+    role = db.session.get(IdeaRole, role_id)
+    if role is None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        offer = service.volunteer(role, current_user, current_bank_id())
+    except service.IdeaRefused as refused:
+        flash(refused.message, "error")
+        return redirect(url_for("ideas.show", idea_id=role.idea_id), 303)
+    flash(_("Thank you: your offer to help is posted, linked to the idea."), "success")
+    return redirect(url_for("listings.show", listing_id=offer.id), 303)

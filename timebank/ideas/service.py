@@ -24,7 +24,8 @@ from .. import ledger
 from ..db import write_transaction
 from ..errors import Refused
 from ..extensions import db
-from ..models import Member
+from ..listings import service as listings
+from ..models import Listing, ListingKind, Member
 from ..models.audit import record as audit
 from ..models.base import utcnow
 from ..models.ideas import (
@@ -35,6 +36,7 @@ from ..models.ideas import (
     IdeaComment,
     IdeaRating,
     IdeaRevision,
+    IdeaRole,
     IdeaStatus,
     IdeaSupport,
     SessionIdea,
@@ -320,3 +322,58 @@ def record_attendance(session: CoDesignSession, by: Member, member_ids: list[int
         audit(by.id, "session.attendance", "session", session.id,
               attendees=[a.id for a in attendees], minutes=session.minutes)
     return len(made)
+
+
+# -- co-delivery: the roles a planned idea needs ------------------------------------------
+
+DELIVERING = (IdeaStatus.PLANNED, IdeaStatus.IN_PROGRESS)
+
+
+def add_role(idea: Idea, by: Member, title: str, category_id: int, people: int) -> IdeaRole:
+    if idea.status not in DELIVERING:
+        raise IdeaRefused(_("Roles are for ideas that are planned or in progress."))
+    role = IdeaRole(idea_id=idea.id, title=title, category_id=category_id, people=people,
+                    created_by_id=by.id)
+    db.session.add(role)
+    db.session.flush()
+    audit(by.id, "idea.role", "idea", idea.id, role=role.id)
+    db.session.commit()
+    return role
+
+
+def roles_of(idea: Idea) -> list[tuple[IdeaRole, int]]:
+    """Each role with how many have volunteered (their offers still open or done)."""
+    counts = dict(db.session.execute(
+        select(Listing.idea_role_id, func.count()).join(IdeaRole, IdeaRole.id ==
+                                                         Listing.idea_role_id)
+        .where(IdeaRole.idea_id == idea.id).group_by(Listing.idea_role_id)).all())
+    return [(role, int(counts.get(role.id, 0))) for role in db.session.scalars(
+        select(IdeaRole).where(IdeaRole.idea_id == idea.id).order_by(IdeaRole.id))]
+
+
+def volunteered(role: IdeaRole, member: Member | None) -> bool:
+    if member is None or not member.is_authenticated:
+        return False
+    return db.session.scalar(select(Listing.id).where(Listing.idea_role_id == role.id,
+                                                      Listing.member_id == member.id)) \
+        is not None
+
+
+def volunteer(role: IdeaRole, by: Member, bank_id: int) -> Listing:
+    """``by`` offers to play the role: an offer of help in their bank, linked to the role
+    (so it is matched, exchanged and credited like any other), once each."""
+    idea = db.session.get(Idea, role.idea_id)
+    if idea.status not in DELIVERING:
+        raise IdeaRefused(_("This idea is not being delivered at the moment."))
+    if volunteered(role, by):
+        raise IdeaRefused(_("You have already offered to do this."))
+    offer = listings.create(by, {
+        "kind": ListingKind.OFFER, "category_id": role.category_id,
+        "title": f"{role.title} ({idea.title})"[:120],
+        "description": _("Helping to deliver the idea “%(title)s”: %(role)s.",
+                         title=idea.title, role=role.title),
+        "availability": 0, "travel_km": None, "remote_ok": False,
+        "expires_on": listings.default_expiry()}, by, bank_id)
+    offer.idea_role_id = role.id
+    db.session.commit()
+    return offer

@@ -238,6 +238,7 @@ def set_floor(member_id: int):
             return redirect(url_for("members.detail", member_id=member.id), 303)
     return render("members/detail.html", status=422, member=member, account=account,
                   may_change=_may_change, may_edit=_may_edit,
+                  taking_part=participation.what_they_did(member.id),
                   action_form=ActionForm(), floor_form=form, role_form=RoleForm(role=member.role))
 
 

@@ -186,3 +186,18 @@ class SessionSignup(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     member: Mapped[Member] = relationship("Member", lazy="joined")
+
+
+class IdeaRole(db.Model):
+    """A part someone could play in delivering a planned idea; volunteering for it posts
+    an offer of help, linked to the role (``Listing.idea_role_id``)."""
+
+    __tablename__ = "idea_role"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(ForeignKey("idea.id"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))  # kind of help
+    people: Mapped[int] = mapped_column(Integer, default=1)  # how many it needs
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -83,6 +83,8 @@ class Listing(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Posted by volunteering for a role in delivering an idea (co-delivery).
+    idea_role_id: Mapped[int | None] = mapped_column(ForeignKey("idea_role.id"), index=True)
 
     member: Mapped[Member] = relationship("Member", foreign_keys=[member_id], lazy="joined")
     category: Mapped[Category] = relationship("Category", lazy="joined")

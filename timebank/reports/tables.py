@@ -249,7 +249,8 @@ def _activity_tables(scope: figures.Scope, council: bool) -> list[Table]:
 
 
 RUNG_WORDS = {
-    "co_producing": lambda: _("Co-producing: took part in a co-design session"),
+    "co_producing": lambda: _("Co-producing: took part in a co-design session or "
+                              "volunteered to deliver an idea"),
     "involved": lambda: _("Involved: proposed or commented on an idea"),
     "consulted": lambda: _("Consulted: supported or rated an idea, or reviewed an asset"),
     "informed": lambda: _("Informed: none of these yet"),
