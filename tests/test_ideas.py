@@ -261,3 +261,17 @@ def test_a_planned_idea_lists_roles_and_volunteering_posts_a_linked_offer(app, c
         assert participation.what_they_did(vol)["volunteered"] == 1
     page = client.get(f"/ideas/{idea_id}").get_data(as_text=True)
     assert "1 of 2 volunteers" in page and "You have offered to do this." in page
+
+
+def test_answered_ideas_with_a_place_are_on_the_map_escaped(app, client, make, login_as):
+    evil = '<img src=x onerror=alert(1)>"</script>'
+    idea_id = _idea(app, make.member(name="Pat Proposer"), evil, latitude=51.5,
+                    longitude=-0.1)
+    _idea(app, make.member(name="Nia Nowhere"), "No place at all")
+    login_as(Role.COUNCIL)
+    submit(client, f"/ideas/{idea_id}/answer", {"status": "discussing", "answer": "Talking"},
+           page=f"/ideas/{idea_id}")
+    page = client.get("/ideas/answers").get_data(as_text=True)
+    assert 'class="folium-map' in page and "bindPopup" in page
+    assert "<img src=x" not in page and "</script>\"" not in page
+    assert "&amp;lt;img src=x" in page or "\\u0026lt;img" in page or "&lt;img src=x" in page

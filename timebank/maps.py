@@ -50,12 +50,12 @@ def local_assets() -> MapAssets:
     )
 
 
-def site_map(center, gaps=None, fit=None, areas=None) -> MapParts:
+def site_map(center, gaps=None, fit=None, areas=None, points=None) -> MapParts:
     """A map with the site's own files and the configured tiles."""
     return build_map(assets=local_assets(), center=center, zoom=14,
                      tiles_url=current_app.config["TIMEBANK_TILES_URL"],
                      attribution=current_app.config["TIMEBANK_TILES_ATTRIBUTION"], gaps=gaps,
-                     fit_bounds=fit, areas=areas)
+                     fit_bounds=fit, areas=areas, points=points)
 
 
 def _localise(element, assets: MapAssets) -> None:
@@ -74,6 +74,7 @@ def build_map(
     gaps: dict | None = None,
     fit_bounds: tuple[tuple[float, float], tuple[float, float]] | None = None,
     areas: dict | None = None,
+    points: dict | None = None,
 ) -> MapParts:
     """A folium map with optional tiles, an optional coverage-gap layer and optional
     shaded areas (GeoJSON whose features carry their ``fill`` colour)."""
@@ -97,6 +98,17 @@ def build_map(
             style_function=lambda feature: {"color": "#0b0c0c", "weight": 1,
                                             "fillColor": feature["properties"]["fill"],
                                             "fillOpacity": 0.65},
+        )
+        _localise(layer, MapAssets((), ()))
+        layer.add_to(m)
+    if points and points.get("features"):
+        # Dots with a popup of their "label" property, which the caller has escaped:
+        # folium writes popup fields into the page as HTML.
+        layer = folium.GeoJson(
+            points, name="Ideas",
+            marker=folium.CircleMarker(radius=8, fill=True, color="#0b0c0c", weight=1,
+                                       fill_color="#d4351c", fill_opacity=0.85),
+            popup=folium.GeoJsonPopup(fields=["label"], labels=False),
         )
         _localise(layer, MapAssets((), ()))
         layer.add_to(m)

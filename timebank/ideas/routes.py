@@ -7,8 +7,10 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from markupsafe import escape
 from sqlalchemy import select
 
+from .. import maps
 from ..errors import Refused
 from ..extensions import db
 from ..forms import ActionForm, category_choices
@@ -67,7 +69,24 @@ def answers():
     form, filters = _filters()
     ideas = service.ranked(**filters, answered=True) if filters is not None else []
     return render("ideas/answers.html", partial="ideas/_list.html", form=form, ideas=ideas,
-                  answered=True, status=200 if filters is not None else 422)
+                  answered=True, parts=_ideas_map([i for i, _m in ideas]),
+                  status=200 if filters is not None else 422)
+
+
+def _ideas_map(ideas: list[Idea]):
+    """The answered ideas that have a place, as dots on the map (None if none has)."""
+    spots = service.places(ideas)
+    if not spots:
+        return None
+    features = [{"type": "Feature",
+                 "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+                 # Escaped here: folium writes popup fields into the page as HTML.
+                 "properties": {"label": escape(f"{idea.title} ({idea.status_word})")}}
+                for idea, lat, lon in spots]
+    lats, lons = [lat for _i, lat, _o in spots], [lon for _i, _a, lon in spots]
+    fit = ((min(lats), min(lons)), (max(lats), max(lons))) if len(spots) > 1 else None
+    return maps.site_map((sum(lats) / len(lats), sum(lons) / len(lons)), fit=fit,
+                         points={"type": "FeatureCollection", "features": features})
 
 
 def _idea(idea_id: int) -> Idea:

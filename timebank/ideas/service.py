@@ -377,3 +377,25 @@ def volunteer(role: IdeaRole, by: Member, bank_id: int) -> Listing:
     offer.idea_role_id = role.id
     db.session.commit()
     return offer
+
+
+def places(ideas: list[Idea]) -> list[tuple[Idea, float, float]]:
+    """Where each idea is, if anywhere: its own point, else its asset's, else the middle
+    of its neighbourhood."""
+    from ..models import Asset, Neighbourhood
+
+    assets = {a.id: a for a in db.session.scalars(
+        select(Asset).where(Asset.id.in_([i.asset_id for i in ideas if i.asset_id])))}
+    areas = {n.id: n for n in db.session.scalars(select(Neighbourhood).where(
+        Neighbourhood.id.in_([i.neighbourhood_id for i in ideas if i.neighbourhood_id])))}
+    found = []
+    for idea in ideas:
+        asset, area = assets.get(idea.asset_id), areas.get(idea.neighbourhood_id)
+        if idea.latitude is not None and idea.longitude is not None:
+            found.append((idea, idea.latitude, idea.longitude))
+        elif asset is not None and asset.latitude is not None:
+            found.append((idea, asset.latitude, asset.longitude))
+        elif area is not None:
+            found.append((idea, (area.min_lat + area.max_lat) / 2,
+                          (area.min_lon + area.max_lon) / 2))
+    return found
