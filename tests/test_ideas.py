@@ -3,6 +3,7 @@ who may answer, public pages without personal data, revisions kept, answers told
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 from tests.support import get, login, submit
@@ -275,3 +276,62 @@ def test_answered_ideas_with_a_place_are_on_the_map_escaped(app, client, make, l
     assert 'class="folium-map' in page and "bindPopup" in page
     assert "<img src=x" not in page and "</script>\"" not in page
     assert "&amp;lt;img src=x" in page or "\\u0026lt;img" in page or "&lt;img src=x" in page
+
+
+def test_review_findings_ranking_seats_digits_and_erasure(app, client, make):
+    """From an adversarial read: an old idea with more merit still ranks first among 200
+    newer ones; two members racing for the last seat get one seat between them; a
+    superscript digit in a form is a 4xx, not a 500; erasing a member takes their words
+    off ideas and comments."""
+    from datetime import datetime
+
+    from timebank.members import rights
+    from timebank.models import Bank, IdeaComment, SessionSignup
+
+    fans = [make.member(name=f"Fan {n}") for n in range(2)]
+    pat = make.member(name="Pat Proposer", email="pat@example.org")
+    cora = make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    old = _idea(app, pat, "I live at 3 Mill Lane: a bench please")
+    with app.app_context():
+        for fan in fans:
+            service.support(db.session.get(Idea, old), get(fan))
+        for n in range(200):
+            db.session.add(Idea(title=f"Newer {n}", need="x", proposer_id=cora))
+        db.session.commit()
+        assert service.ranked()[0][0].id == old
+        meeting = service.schedule(get(cora), db.session.query(Bank).one().id, [old], {
+            "title": "Bench", "place": "Hall", "seats": 1, "minutes": 60,
+            "starts_at": datetime(2026, 12, 1, 18), "accessibility": ""})
+        meeting_id = meeting.id
+        service.comment(db.session.get(Idea, old), get(pat), "Call me on 0123")
+    barrier = threading.Barrier(2)
+
+    def take_seat(member_id):
+        with app.app_context():
+            found = db.session.get(type(meeting), meeting_id)
+            barrier.wait()
+            with contextlib.suppress(service.IdeaRefused):  # the one who missed out
+                service.sign_up(found, get(member_id))
+            db.session.remove()
+
+    threads = [threading.Thread(target=take_seat, args=(fan,)) for fan in fans]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    with app.app_context():
+        assert db.session.query(SessionSignup).filter_by(session_id=meeting_id).count() == 1
+    login(client, "cora@example.org")
+    odd = submit(client, f"/ideas/sessions/{meeting_id}/attendance", {"came": "²"})
+    assert odd.status_code == 422
+    login(client, "pat@example.org")
+    proposed = submit(client, "/ideas/new", {"title": "T", "need": "N", "asset_id": "²"})
+    assert proposed.status_code == 303
+    with app.app_context():
+        member = get(pat)
+        member.erasure_requested_at = datetime.now()
+        db.session.commit()
+        rights.erase(member, get(cora))
+        idea = db.session.get(Idea, old)
+        assert "Mill Lane" not in idea.title and idea.need != "Somewhere to sit"
+        assert {c.body for c in db.session.query(IdeaComment)} == {rights.ERASED_TEXT}

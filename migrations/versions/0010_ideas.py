@@ -175,6 +175,7 @@ def upgrade():
                               unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_listing_idea_role_id_idea_role'),
                                     'idea_role', ['idea_role_id'], ['id'])
+        batch_op.create_unique_constraint('one_offer_per_role', ['idea_role_id', 'member_id'])
     for table, columns in (('session_idea', ('session_id', 'idea_id')),
                            ('session_signup', ('session_id', 'member_id'))):
         with op.batch_alter_table(table, schema=None) as batch_op:
@@ -185,6 +186,7 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('listing', schema=None) as batch_op:
+        batch_op.drop_constraint('one_offer_per_role', type_='unique')
         batch_op.drop_constraint(batch_op.f('fk_listing_idea_role_id_idea_role'),
                                  type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_listing_idea_role_id'))

@@ -153,8 +153,9 @@ def _place_from_query(form: IdeaForm) -> None:
 
 
 def _values(form: IdeaForm) -> dict:
-    asset = db.session.get(Asset, int(form.asset_id.data)) if (
-        form.asset_id.data or "").isdigit() else None
+    raw = (form.asset_id.data or "").strip()
+    asset = db.session.get(Asset, int(raw)) if raw.isascii() and raw.isdigit() \
+        and len(raw) < 10 else None
     return {"title": form.title.data.strip(), "need": form.need.data.strip(),
             "builds_on": (form.builds_on.data or "").strip(),
             "takes": (form.takes.data or "").strip(),
@@ -317,7 +318,7 @@ def attendance(session_id: int):
     form = ActionForm()
     error = None
     if form.validate_on_submit():
-        chosen = [int(v) for v in request.form.getlist("came") if v.isdigit()]
+        chosen = request.form.getlist("came", type=int)  # anything not a number is dropped
         try:
             count = service.record_attendance(found, current_user, chosen)
         except Refused as refused:

@@ -25,11 +25,12 @@ from ..db import write_transaction
 from ..errors import Refused
 from ..extensions import db
 from ..listings import service as listings
-from ..models import Listing, ListingKind, Member
+from ..models import Listing, ListingKind, ListingStatus, Member
 from ..models.audit import record as audit
 from ..models.base import utcnow
 from ..models.ideas import (
     CRITERIA,
+    STATUS_WORDS,
     CoDesignSession,
     Idea,
     IdeaAnswer,
@@ -98,6 +99,16 @@ def merits(idea_ids: list[int]) -> dict[int, Merit]:
     return out
 
 
+def _merit_sql():
+    """The merit score as SQL, to rank before the page's limit is applied."""
+    supporters = (select(func.count(IdeaSupport.id)).where(IdeaSupport.idea_id == Idea.id)
+                  .scalar_subquery())
+    points = (select(func.coalesce(func.sum(IdeaRating.benefits + IdeaRating.builds
+                                            + IdeaRating.together - 3), 0))
+              .where(IdeaRating.idea_id == Idea.id).scalar_subquery())
+    return supporters + points / 3.0
+
+
 def ranked(status: str = "", neighbourhood_id: int | None = None,
            category_id: int | None = None, answered: bool = False,
            limit: int = 200) -> list[tuple[Idea, Merit]]:
@@ -111,10 +122,10 @@ def ranked(status: str = "", neighbourhood_id: int | None = None,
         query = query.where(Idea.category_id == category_id)
     if answered:
         query = query.where(Idea.answered_at.is_not(None))
-    ideas = list(db.session.scalars(query.order_by(Idea.created_at.desc()).limit(limit)))
+    ideas = list(db.session.scalars(query.order_by(_merit_sql().desc(), Idea.created_at.desc(),
+                                                   Idea.id.desc()).limit(limit)))
     found = merits([i.id for i in ideas])
-    return sorted(((i, found[i.id]) for i in ideas),
-                  key=lambda pair: (-pair[1].score, -pair[0].created_at.timestamp()))
+    return [(i, found[i.id]) for i in ideas]
 
 
 def propose(by: Member, values: dict) -> Idea:
@@ -132,15 +143,18 @@ def revise(idea: Idea, by: Member, values: dict) -> Idea:
     """The proposer changes their idea; the words before are kept as a revision."""
     if idea.proposer_id != by.id:
         raise IdeaRefused(_("Only the person who proposed an idea can change it."))
-    db.session.add(IdeaRevision(idea_id=idea.id, version=idea.version,
-                                **{k: getattr(idea, k) for k in TEXT_FIELDS}))
-    for key in TEXT_FIELDS:
-        setattr(idea, key, values.get(key) or "")
-    idea.show_name = bool(values.get("show_name"))
-    idea.version += 1
-    idea.updated_at = utcnow()
-    audit(by.id, "idea.revise", "idea", idea.id, version=idea.version)
-    db.session.commit()
+    with write_transaction():
+        # Locked and read afresh: two revisions at once keep both earlier texts.
+        idea = db.session.scalar(select(Idea).where(Idea.id == idea.id).with_for_update(of=Idea)
+                                 .execution_options(populate_existing=True))
+        db.session.add(IdeaRevision(idea_id=idea.id, version=idea.version,
+                                    **{k: getattr(idea, k) for k in TEXT_FIELDS}))
+        for key in TEXT_FIELDS:
+            setattr(idea, key, values.get(key) or "")
+        idea.show_name = bool(values.get("show_name"))
+        idea.version += 1
+        idea.updated_at = utcnow()
+        audit(by.id, "idea.revise", "idea", idea.id, version=idea.version)
     return idea
 
 
@@ -217,7 +231,7 @@ def answer(idea: Idea, by: Member, status: str, text: str) -> None:
     for member in db.session.scalars(select(Member).where(Member.id.in_(told),
                                                           Member.erased_at.is_(None))):
         notify(member, _l("The idea “%(title)s” is now: %(status)s. %(answer)s",
-                          title=idea.title, status=idea.status_word, answer=text),
+                          title=idea.title, status=STATUS_WORDS[status], answer=text),
                url, subject=_l("An answer to the idea “%(title)s”", title=idea.title),
                site_wide=True)
     db.session.commit()
@@ -273,12 +287,20 @@ def signed_up(session: CoDesignSession, member: Member | None) -> bool:
         is not None
 
 
+def _locked(session: CoDesignSession) -> CoDesignSession:
+    """The session row, locked for this write transaction and read afresh."""
+    return db.session.scalar(select(CoDesignSession).where(CoDesignSession.id == session.id)
+                             .with_for_update().execution_options(populate_existing=True))
+
+
 def sign_up(session: CoDesignSession, by: Member) -> None:
-    """One seat each, while seats are left (counted inside the write transaction)."""
-    if session.activity_key:
-        raise IdeaRefused(_("This session has already taken place."))
+    """One seat each, while seats are left: the session row is locked while the seats are
+    counted, so two at once cannot both take the last one."""
     try:
         with write_transaction():
+            session = _locked(session)
+            if session.activity_key:
+                raise IdeaRefused(_("This session has already taken place."))
             taken = db.session.scalar(select(func.count()).select_from(SessionSignup)
                                       .where(SessionSignup.session_id == session.id))
             if taken >= session.seats:
@@ -289,38 +311,47 @@ def sign_up(session: CoDesignSession, by: Member) -> None:
 
 
 def cancel_signup(session: CoDesignSession, by: Member) -> None:
-    if session.activity_key:
-        raise IdeaRefused(_("This session has already taken place."))
     with write_transaction():
+        session = _locked(session)
+        if session.activity_key:
+            raise IdeaRefused(_("This session has already taken place."))
         db.session.execute(delete(SessionSignup).where(SessionSignup.session_id == session.id,
                                                        SessionSignup.member_id == by.id))
 
 
 def record_attendance(session: CoDesignSession, by: Member, member_ids: list[int]) -> int:
     """Those who came earn the session's time from the bank's community pool: one group
-    activity through the ledger, once per session: its key is the session's own, so a
-    second send, from any form or coordinator, is the first one's replay."""
-    if session.activity_key:
-        raise IdeaRefused(_("Attendance at this session is already recorded."))
+    activity through the ledger, once per session. The session is claimed first (its row
+    locked, its key set), so a second coordinator's form is refused, not merged; the
+    attendance marks are then those the ledger credited."""
     key = f"codesign-session-{session.id}"
-    attendees = list(db.session.scalars(
-        select(Member).join(SessionSignup, SessionSignup.member_id == Member.id)
-        .where(SessionSignup.session_id == session.id, Member.id.in_(member_ids))
-        .order_by(Member.id)))
-    if not attendees:
-        raise IdeaRefused(_("Tick at least one person who came."))
-    made, _created = ledger.record_group_activity(
-        participants=attendees, to_pool=True, minutes=session.minutes,
-        service_date=session.starts_at.date(), recorded_by=by, idempotency_key=key,
-        description=f"Co-design session: {session.title}"[:200], bank_id=session.bank_id)
     with write_transaction():
-        session = db.session.get(CoDesignSession, session.id)
+        session = _locked(session)
+        if session.activity_key:
+            raise IdeaRefused(_("Attendance at this session is already recorded."))
+        attendees = list(db.session.scalars(
+            select(Member).join(SessionSignup, SessionSignup.member_id == Member.id)
+            .where(SessionSignup.session_id == session.id, Member.id.in_(member_ids))
+            .order_by(Member.id)))
+        if not attendees:
+            raise IdeaRefused(_("Tick at least one person who came."))
         session.activity_key = key
+    try:
+        made, _created = ledger.record_group_activity(
+            participants=attendees, to_pool=True, minutes=session.minutes,
+            service_date=session.starts_at.date(), recorded_by=by, idempotency_key=key,
+            description=f"Co-design session: {session.title}"[:200], bank_id=session.bank_id)
+    except Refused:
+        with write_transaction():
+            _locked(session).activity_key = None  # nothing was credited: try again later
+        raise
+    credited = {ex.giver.member_id for ex in made}
+    with write_transaction():
         for signup in db.session.scalars(select(SessionSignup)
                                          .where(SessionSignup.session_id == session.id)):
-            signup.attended = signup.member_id in {a.id for a in attendees}
+            signup.attended = signup.member_id in credited
         audit(by.id, "session.attendance", "session", session.id,
-              attendees=[a.id for a in attendees], minutes=session.minutes)
+              attendees=sorted(credited), minutes=session.minutes)
     return len(made)
 
 
@@ -342,11 +373,12 @@ def add_role(idea: Idea, by: Member, title: str, category_id: int, people: int) 
 
 
 def roles_of(idea: Idea) -> list[tuple[IdeaRole, int]]:
-    """Each role with how many have volunteered (their offers still open or done)."""
+    """Each role with how many have volunteered (their offers not withdrawn)."""
     counts = dict(db.session.execute(
         select(Listing.idea_role_id, func.count()).join(IdeaRole, IdeaRole.id ==
                                                          Listing.idea_role_id)
-        .where(IdeaRole.idea_id == idea.id).group_by(Listing.idea_role_id)).all())
+        .where(IdeaRole.idea_id == idea.id, Listing.status != ListingStatus.CLOSED)
+        .group_by(Listing.idea_role_id)).all())
     return [(role, int(counts.get(role.id, 0))) for role in db.session.scalars(
         select(IdeaRole).where(IdeaRole.idea_id == idea.id).order_by(IdeaRole.id))]
 
@@ -361,22 +393,25 @@ def volunteered(role: IdeaRole, member: Member | None) -> bool:
 
 def volunteer(role: IdeaRole, by: Member, bank_id: int) -> Listing:
     """``by`` offers to play the role: an offer of help in their bank, linked to the role
-    (so it is matched, exchanged and credited like any other), once each."""
+    (so it is matched, exchanged and credited like any other); once each (a unique
+    constraint decides between two at once), while the role needs people."""
     idea = db.session.get(Idea, role.idea_id)
     if idea.status not in DELIVERING:
         raise IdeaRefused(_("This idea is not being delivered at the moment."))
     if volunteered(role, by):
         raise IdeaRefused(_("You have already offered to do this."))
-    offer = listings.create(by, {
-        "kind": ListingKind.OFFER, "category_id": role.category_id,
-        "title": f"{role.title} ({idea.title})"[:120],
-        "description": _("Helping to deliver the idea “%(title)s”: %(role)s.",
-                         title=idea.title, role=role.title),
-        "availability": 0, "travel_km": None, "remote_ok": False,
-        "expires_on": listings.default_expiry()}, by, bank_id)
-    offer.idea_role_id = role.id
-    db.session.commit()
-    return offer
+    if dict((r.id, n) for r, n in roles_of(idea)).get(role.id, 0) >= role.people:
+        raise IdeaRefused(_("This role has all the people it needs. Thank you!"))
+    try:
+        return listings.create(by, {
+            "kind": ListingKind.OFFER, "category_id": role.category_id,
+            "title": f"{role.title} ({idea.title})"[:120],
+            "description": _("Helping to deliver the idea “%(title)s”: %(role)s.",
+                             title=idea.title, role=role.title),
+            "availability": 0, "travel_km": None, "remote_ok": False,
+            "expires_on": listings.default_expiry()}, by, bank_id, idea_role_id=role.id)
+    except IntegrityError:
+        raise IdeaRefused(_("You have already offered to do this.")) from None
 
 
 def places(ideas: list[Idea]) -> list[tuple[Idea, float, float]]:

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from ..db import write_transaction
 from ..extensions import db
 from ..models import Listing, ListingStatus, Member
 from ..models.audit import record as audit
@@ -36,13 +37,16 @@ def _fill(listing: Listing, values: dict, owner: Member) -> None:
     listing.latitude, listing.longitude = owner.public_latitude, owner.public_longitude
 
 
-def create(owner: Member, values: dict, by: Member, bank_id: int) -> Listing:
-    listing = Listing(bank_id=bank_id, member_id=owner.id, created_by_id=by.id)
-    _fill(listing, values, owner)
-    db.session.add(listing)
-    db.session.flush()
-    audit(by.id, "listing.create", "listing", listing.id, on_behalf=owner.id != by.id)
-    db.session.commit()
+def create(owner: Member, values: dict, by: Member, bank_id: int,
+           idea_role_id: int | None = None) -> Listing:
+    """Post a listing (``idea_role_id``: an offer to play a role in delivering an idea)."""
+    with write_transaction():
+        listing = Listing(bank_id=bank_id, member_id=owner.id, created_by_id=by.id,
+                          idea_role_id=idea_role_id)
+        _fill(listing, values, owner)
+        db.session.add(listing)
+        db.session.flush()
+        audit(by.id, "listing.create", "listing", listing.id, on_behalf=owner.id != by.id)
     return listing
 
 

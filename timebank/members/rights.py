@@ -28,6 +28,11 @@ from ..models import (
     Bank,
     Exchange,
     GeocodeCache,
+    Idea,
+    IdeaComment,
+    IdeaRating,
+    IdeaRevision,
+    IdeaSupport,
     Listing,
     ListingStatus,
     Match,
@@ -38,6 +43,7 @@ from ..models import (
     Notification,
     OutboxMessage,
     Outcome,
+    SessionSignup,
 )
 from ..models.audit import record as audit
 from ..models.base import utcnow
@@ -119,6 +125,21 @@ def export(member: Member, by: Member | None = None) -> dict:
                                    "comment", "created_at"))
                           for r in db.session.scalars(select(AssetReview).where(
                               AssetReview.member_id == mid))],
+        "ideas_you_proposed": [_row(i, ("id", "title", "need", "builds_on", "takes", "status",
+                                        "answer", "show_name", "created_at"))
+                               for i in db.session.scalars(select(Idea).where(
+                                   Idea.proposer_id == mid))],
+        "idea_comments": [_row(c, ("idea_id", "body", "created_at"))
+                          for c in db.session.scalars(select(IdeaComment).where(
+                              IdeaComment.author_id == mid))],
+        "ideas_you_supported": list(db.session.scalars(select(IdeaSupport.idea_id).where(
+            IdeaSupport.member_id == mid))),
+        "idea_ratings": [_row(r, ("idea_id", "benefits", "builds", "together", "updated_at"))
+                         for r in db.session.scalars(select(IdeaRating).where(
+                             IdeaRating.member_id == mid))],
+        "codesign_sessions": [_row(s, ("session_id", "attended", "created_at"))
+                              for s in db.session.scalars(select(SessionSignup).where(
+                                  SessionSignup.member_id == mid))],
         "notifications": [_row(n, ("text", "created_at", "read_at"))
                           for n in db.session.scalars(select(Notification).where(
                               Notification.member_id == mid))],
@@ -229,6 +250,16 @@ def erase(member: Member, by: Member) -> None:
                        .values(comment=""))
     db.session.execute(update(Notification).where(Notification.member_id == member.id)
                        .values(text=ERASED_TEXT))
+    # Their words on ideas: the ideas they proposed stay (others supported and answered
+    # them) but lose their text, earlier versions and place; their comments go.
+    mine = select(Idea.id).where(Idea.proposer_id == member.id)
+    db.session.execute(update(Idea).where(Idea.proposer_id == member.id).values(
+        title=ERASED_TEXT, need=ERASED_TEXT, builds_on="", takes="", latitude=None,
+        longitude=None, show_name=False))
+    db.session.execute(update(IdeaRevision).where(IdeaRevision.idea_id.in_(mine)).values(
+        title=ERASED_TEXT, need=ERASED_TEXT, builds_on="", takes=""))
+    db.session.execute(update(IdeaComment).where(IdeaComment.author_id == member.id)
+                       .values(body=ERASED_TEXT))
     # Sent and unsent e-mails held their address and words; none goes out any more.
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.member_id == member.id))
     member.forget_memberships()

@@ -63,6 +63,9 @@ class ListingStatus(StrEnum):
 
 class Listing(db.Model):
     __tablename__ = "listing"
+    # One offer per member per role of an idea (NULLs, listings of no role, never clash).
+    __table_args__ = (db.UniqueConstraint("idea_role_id", "member_id",
+                                          name="one_offer_per_role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"), index=True,
