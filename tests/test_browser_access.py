@@ -51,6 +51,7 @@ def pages(ids: dict) -> dict:
         "admin": ["/admin/categories", "/admin/asset-categories", "/admin/banks",
                   f"/admin/banks/{ids['bank']}", "/admin/audit"],
         "council": ["/", "/assets/gaps", "/assets", "/reports", f"/ideas/{ids['idea']}"],
+        "helper": ["/helpers"],
     }
 
 
@@ -67,6 +68,7 @@ def people(app, make):
     make.member(Role.COORDINATOR, email="coord@example.org", name="Cai Coordinator")
     make.member(Role.COUNCIL, email="council@example.org", name="Cerys Council")
     make.member(Role.ADMIN, email="admin@example.org", name="Aled Admin")
+    helper = make.member(email="helper@example.org", name="Heledd Helper")
     listing, match = make.match(resident, other, other)
     with app.app_context():
         from timebank.extensions import db
@@ -82,6 +84,9 @@ def people(app, make):
         db.session.add(asset)
         db.session.commit()
         from timebank.ideas import service as ideas
+        from timebank.models import Membership
+
+        db.session.query(Membership).filter_by(member_id=helper).one().role = "helper"
 
         idea = ideas.propose(get(resident), {"title": "Mainc wrth y pwll",
                                              "need": "Somewhere to sit", "show_name": True})
@@ -97,7 +102,8 @@ def people(app, make):
                "match": match,
                "member": resident, "asset": asset.id, "bank": db.session.query(Bank).one().id}
     return {"resident": "res@example.org", "coordinator": "coord@example.org",
-            "council": "council@example.org", "admin": "admin@example.org", "ids": ids}
+            "council": "council@example.org", "admin": "admin@example.org",
+            "helper": "helper@example.org", "ids": ids}
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -495,3 +495,58 @@ def test_a_member_without_a_login_is_erased_on_request_by_phone(app, client, log
         ).status_reason == ""
         events = db.session.query(AuditEvent).filter_by(object_id=member_id).all()
         assert not [e for e in events if "Moved away" in str(e.detail)]
+
+
+def test_a_helper_does_exactly_what_the_helper_role_allows(app, client, make):
+    """Issue 16: a coordinator makes a resident a helper. The helper sees newcomers and
+    members without e-mail, and prints those members' sheets; nothing a coordinator does
+    beyond that (approving, members' pages, recording for others, answering ideas)."""
+    from tests.support import submit
+    from timebank.models import Member, MemberStatus
+
+    coordinator = make.member(Role.COORDINATOR, name="Cora Coordinator",
+                              email="cora@example.org")
+    hal = make.member(name="Hal Helper", email="hal@example.org")
+    new = make.member(name="Nina Newcomer", status=MemberStatus.PENDING, account=False)
+    other = make.member(name="Olly Online", email="olly@example.org")
+    with app.app_context():
+        offline = Member(display_name="Dilys Davies", email=None, password_hash="!",
+                         status=MemberStatus.ACTIVE, neighbourhood="Riverside", phone="0123",
+                         share_contact=False)
+        db.session.add(offline)
+        db.session.commit()
+        from timebank.banks import service as banks
+
+        banks.join(offline, banks.ensure_default_bank(), "resident", MemberStatus.ACTIVE)
+        db.session.commit()
+        offline_id = offline.id
+    login(client, "cora@example.org")
+    made = submit(client, f"/coordinator/members/{hal}/helper", {"helper": "1"},
+                  page=f"/coordinator/members/{hal}")
+    assert made.status_code == 303
+    with app.app_context():
+        from timebank.models import Membership
+
+        assert db.session.query(Membership).filter_by(member_id=hal).one().role == "helper"
+    login(client, "hal@example.org")
+    page = client.get("/helpers")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Nina Newcomer" in body and "Dilys Davies" in body and "0123" not in body
+    assert client.get(f"/coordinator/members/{offline_id}/timesheet").status_code == 200
+    assert client.get(f"/coordinator/members/{other}/timesheet").status_code == 404
+    assert client.get(f"/coordinator/members/{offline_id}/statement").status_code in (403, 404)
+    assert client.get("/coordinator/members").status_code == 403
+    assert client.get(f"/coordinator/members/{offline_id}").status_code == 403
+    assert client.get("/coordinator/exchanges/new").status_code == 403
+    assert submit(client, f"/coordinator/members/{new}/approve", {},
+                  page="/helpers").status_code == 403
+    # A resident does not see the helper's page; and a helper made a resident again loses it.
+    login(client, "olly@example.org")
+    assert client.get("/helpers").status_code == 403
+    login(client, "cora@example.org")
+    submit(client, f"/coordinator/members/{hal}/helper", {"helper": "0"},
+           page=f"/coordinator/members/{hal}")
+    login(client, "hal@example.org")
+    assert client.get("/helpers").status_code == 403
+    assert coordinator

@@ -11,13 +11,14 @@ from tests.support import get, login, route_urls
 from timebank import ledger
 from timebank.banks.service import create_bank, join
 from timebank.extensions import db
-from timebank.models import Asset, AssetCategory, Category, Listing, Match, Role
+from timebank.models import Asset, AssetCategory, Category, Listing, Match, Membership, Role
 from timebank.permissions import (
     ADMIN,
     ANONYMOUS,
     AUDIENCES,
     COORDINATOR,
     COUNCIL,
+    HELPER,
     PENDING,
     RESIDENT,
     RULES,
@@ -41,6 +42,7 @@ def world(app, make):
         db.session.commit()
     people = {
         RESIDENT: make.member(Role.RESIDENT, name="Rosa Resident"),
+        HELPER: make.member(Role.RESIDENT, name="Hal Helper"),
         COORDINATOR: make.member(Role.COORDINATOR, name="Cora Coordinator"),
         COUNCIL: make.member(Role.COUNCIL, name="Cyril Council"),
         ADMIN: make.member(Role.ADMIN, name="Ada Admin"),
@@ -53,6 +55,7 @@ def world(app, make):
 
         home = db.session.query(Bank).order_by(Bank.id).first()
         join(get(people[PENDING]), home)  # pending by default
+        db.session.query(Membership).filter_by(member_id=people[HELPER]).one().role = "helper"
         rosa, tess = get(people[RESIDENT]), get(target)
         garden = db.session.query(Category).filter_by(slug="gardening").one().id
         listing = Listing(bank_id=home.id, member_id=rosa.id, kind="offer", category_id=garden,

@@ -11,6 +11,8 @@ Audiences, for the page's bank:
   anonymous    not logged in
   pending      logged in, but not (yet) an active member of this bank
   resident     an active member of this bank
+  helper       a resident a coordinator asked to welcome newcomers and to buddy members
+               without a computer: a resident's rights and those two, nothing more
   coordinator  runs this bank
   council      a council viewer (install-wide, read-only)
   admin        runs the install
@@ -26,13 +28,13 @@ from typing import Any
 from flask import abort
 from flask_login import current_user, login_required
 
-ANONYMOUS, PENDING, RESIDENT, COORDINATOR, COUNCIL, ADMIN = (
-    "anonymous", "pending", "resident", "coordinator", "council", "admin")
-AUDIENCES = (ANONYMOUS, PENDING, RESIDENT, COORDINATOR, COUNCIL, ADMIN)
+ANONYMOUS, PENDING, RESIDENT, HELPER, COORDINATOR, COUNCIL, ADMIN = (
+    "anonymous", "pending", "resident", "helper", "coordinator", "council", "admin")
+AUDIENCES = (ANONYMOUS, PENDING, RESIDENT, HELPER, COORDINATOR, COUNCIL, ADMIN)
 
 EVERYONE = frozenset(AUDIENCES)
 SIGNED_IN = EVERYONE - {ANONYMOUS}
-TRADERS = frozenset({RESIDENT, COORDINATOR, ADMIN})
+TRADERS = frozenset({RESIDENT, HELPER, COORDINATOR, ADMIN})
 STAFF = frozenset({COORDINATOR, ADMIN})
 VIEWERS = frozenset({COUNCIL, COORDINATOR, ADMIN})
 ADMINS = frozenset({ADMIN})
@@ -70,7 +72,8 @@ RULES: dict[str, Rule] = {
     "exchanges.view": Rule(TRADERS, PARTY),
     "exchanges.answer": Rule(TRADERS, "the party who did not record it; the recorder cancels"),
     "exchanges.outcome": Rule(TRADERS, "the receiver of a confirmed exchange"),
-    "statements.view": Rule(TRADERS, "their own; staff: members of this bank"),
+    "statements.view": Rule(TRADERS, "their own; staff: members of this bank; helpers: the "
+                                     "printed sheets of members without e-mail"),
     "matches.view": Rule(TRADERS, PARTY),
     "matches.act": Rule(TRADERS, "the requester or helper of the match"),
     "matches.start": Rule(TRADERS, "another member's open listing in this bank"),
@@ -85,11 +88,16 @@ RULES: dict[str, Rule] = {
     "ideas.answer": Rule(STAFF | {COUNCIL}, "status and answer in public; proposer and "
                                             "supporters told"),
     "ideas.sessions": Rule(STAFF, "sessions this bank runs; attendance credited from its pool"),
+    # Helpers: welcoming newcomers and buddying members without a computer.
+    "helpers.welcome": Rule(frozenset({HELPER}) | STAFF,
+                            "this bank's newcomers and members without e-mail: names, "
+                            "neighbourhood, phone only where they chose to share it"),
     # Area views: council viewers, coordinators and admins.
     "area.view": Rule(VIEWERS),
     "reports.area": Rule(VIEWERS, "aggregates only; fewer than 5 people never shown"),
     # Running a bank: coordinators (of this bank) and admins.
-    "members.manage": Rule(STAFF, "members of this bank; never their own account"),
+    "members.manage": Rule(STAFF, "members of this bank; never their own account; making "
+                                  "a resident a helper and back"),
     "exchanges.on_behalf": Rule(STAFF, "never for their own account (four eyes)"),
     "exchanges.oversee": Rule(STAFF, "exchanges touching this bank"),
     "exchanges.reverse": Rule(STAFF, "exchanges touching this bank; never their own"),

@@ -125,7 +125,7 @@ def new():
 def _editable(listing_id: int) -> Listing:
     listing = db.get_or_404(Listing, listing_id)
     if not service.may_edit(listing, current_user, current_bank_id()):
-        abort(403, _("You can only change your own offers and requests."))
+        abort(404)  # nobody else's listing to change (as for any object not theirs)
     return listing
 
 

@@ -13,7 +13,7 @@ from ..errors import Refused
 from ..extensions import db
 from ..forms import like_pattern
 from ..listings.service import open_listings_query
-from ..models import Bank, Listing, ListingKind, Member, Membership, MemberStatus
+from ..models import Bank, Listing, ListingKind, Member, Membership, MemberStatus, Role
 from ..models.members import TRADING_ROLES
 
 _ID_SUFFIX = re.compile(r"#(\d{1,12})\s*\)?\s*$")
@@ -129,6 +129,20 @@ def search(q: str, bank_id: int, exclude: int, by_email: bool, limit: int = 10) 
                    by_name)
             .order_by(Member.display_name).limit(limit - len(found))).all()
         found += [(m, b) for m, b in elsewhere]
+    return found
+
+
+def sheet_for(viewer: Member, member_id: int | None, bank_id: int) -> Member | None:
+    """Whose printed sheets ``viewer`` may print: as ``member_for``, and for a helper of
+    the bank, a member enrolled without e-mail (whom they buddy)."""
+    member = member_for(viewer, member_id, bank_id)
+    if member is not None or viewer.role_in(bank_id) != Role.HELPER:
+        return member
+    found = db.session.get(Member, member_id)
+    membership = found.membership_in(bank_id) if found is not None else None
+    if found is None or found.email is not None or membership is None \
+            or membership.status != MemberStatus.ACTIVE:
+        return None
     return found
 
 

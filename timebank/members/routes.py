@@ -320,3 +320,30 @@ def erase(member_id: int):
         flash(_("Their personal details are erased; their hours stay in the accounts."),
               "success")
     return redirect(url_for("members.detail", member_id=member.id), 303)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+@bp.route("/helpers")
+@allow("helpers.welcome")
+def helpers():
+    """A helper's page: newcomers to welcome, and members without e-mail to buddy."""
+    return render("members/helpers.html", **service.helper_lists(current_bank_id()))
+
+
+@bp.route("/coordinator/members/<int:member_id>/helper", methods=["POST"])
+@allow("members.manage")
+def set_helper(member_id: int):
+    member = _member_or_404(member_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    on = request.form.get("helper") == "1"
+    try:
+        service.set_helper(member, on, current_user, current_bank_id())
+    except service.MemberError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("%(name)s is a helper now.", name=member.display_name) if on else
+              _("%(name)s is no longer a helper.", name=member.display_name), "success")
+    return redirect(url_for("members.detail", member_id=member.id), 303)

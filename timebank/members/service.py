@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import geo, ledger
@@ -16,9 +18,11 @@ from ..auth.service import end_sessions
 from ..banks import service as banks
 from ..errors import Refused
 from ..extensions import db
+from ..main.queue import applications
 from ..models import Bank, BankRole, Member, Membership, MemberStatus, Role
 from ..models.audit import record as audit
 from ..models.base import utcnow
+from ..notify import notify
 from ..templating import status_word
 
 PROFILE_FIELDS = ("display_name", "neighbourhood", "skills", "availability", "bio", "phone")
@@ -360,3 +364,47 @@ def set_language(member: Member, code: str) -> None:
     """The language the member reads the site and their e-mails in."""
     member.language = code
     db.session.commit()
+
+
+# -- helpers: residents who welcome newcomers and buddy members without a computer -------
+
+HELPER_DAYS = 30  # newcomers: approved this many days ago or less
+
+
+def set_helper(member: Member, on: bool, by: Member, bank_id: int) -> Member:
+    """A coordinator makes a resident a helper of the bank, or a resident again."""
+    membership = member.membership_in(bank_id)
+    if membership is None or membership.status != MemberStatus.ACTIVE:
+        raise MemberError(_("Only an active member can be a helper."), status=409)
+    if membership.role not in (BankRole.RESIDENT, BankRole.HELPER) or member.install_role in (
+            Role.ADMIN, Role.COUNCIL):
+        raise MemberError(_("Only a resident can be made a helper."), status=409)
+    membership.role = BankRole.HELPER if on else BankRole.RESIDENT
+    end_sessions(member)  # a new role starts with a new log-in
+    member.forget_memberships()
+    audit(by.id, "member.set_helper", "member", member.id, helper=on, bank=bank_id)
+    notify(member, _l("A coordinator asked you to be a helper: to welcome newcomers and to "
+                      "help members who do not use a computer. Thank you!") if on else
+           _l("You are no longer a helper. Thank you for all you did."),
+           url_for("main.index"), bank_id=bank_id)
+    db.session.commit()
+    return member
+
+
+def helper_lists(bank_id: int, now=None) -> dict[str, list[Member]]:
+    """What a helper sees: applications waiting and members who joined in the last 30
+    days (to welcome), and members enrolled without e-mail (to buddy)."""
+    now = now or utcnow()
+    waiting = list(db.session.scalars(applications(bank_id).order_by(Member.display_name)))
+    recent = list(db.session.scalars(
+        select(Member).join(Membership, Membership.member_id == Member.id)
+        .where(Membership.bank_id == bank_id, Membership.status == MemberStatus.ACTIVE,
+               Membership.approved_at >= now - timedelta(days=HELPER_DAYS),
+               Member.erased_at.is_(None))
+        .order_by(Membership.approved_at.desc())))
+    offline = list(db.session.scalars(
+        select(Member).join(Membership, Membership.member_id == Member.id)
+        .where(Membership.bank_id == bank_id, Membership.status == MemberStatus.ACTIVE,
+               Member.email.is_(None), Member.erased_at.is_(None))
+        .order_by(Member.display_name)))
+    return {"waiting": waiting, "recent": recent, "offline": offline}

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 class BankRole(StrEnum):
     RESIDENT = "resident"
+    HELPER = "helper"
     COORDINATOR = "coordinator"
 
 

@@ -17,6 +17,7 @@ from .base import utcnow
 
 class Role(StrEnum):
     RESIDENT = "resident"
+    HELPER = "helper"  # a resident who welcomes newcomers and buddies the offline
     COORDINATOR = "coordinator"
     COUNCIL = "council"
     ADMIN = "admin"
@@ -25,7 +26,8 @@ class Role(StrEnum):
     def label(self) -> str:
         from flask_babel import gettext as _
 
-        return {"resident": _("Resident"), "coordinator": _("Coordinator"),
+        return {"resident": _("Resident"), "helper": _("Helper"),
+                "coordinator": _("Coordinator"),
                 "council": _("Council viewer"), "admin": _("Admin")}[self.value]
 
 
@@ -38,7 +40,7 @@ class MemberStatus(StrEnum):
 
 # Which roles may do what. Admins can do everything coordinators can.
 STAFF_ROLES = frozenset({Role.COORDINATOR, Role.ADMIN})
-TRADING_ROLES = frozenset({Role.RESIDENT, Role.COORDINATOR, Role.ADMIN})
+TRADING_ROLES = frozenset({Role.RESIDENT, Role.HELPER, Role.COORDINATOR, Role.ADMIN})
 VIEWER_ROLES = frozenset({Role.COUNCIL, Role.COORDINATOR, Role.ADMIN})
 
 

@@ -14,7 +14,7 @@ from .. import geo
 from ..extensions import db
 from ..htmx import render
 from ..listings.service import open_listings_query
-from ..members.lookup import member_for
+from ..members.lookup import sheet_for
 from ..models import Listing, Member
 from ..notify import language_of
 from ..permissions import allow
@@ -27,8 +27,9 @@ NEARBY_MAX = 40
 
 
 def _member(member_id: int | None) -> Member:
-    """Oneself, or (for coordinators) a member of this bank; 404 for anyone else."""
-    member = member_for(current_user._get_current_object(), member_id, current_bank_id())
+    """Oneself, or (for coordinators) a member of this bank, or (for helpers) one enrolled
+    without e-mail; 404 for anyone else."""
+    member = sheet_for(current_user._get_current_object(), member_id, current_bank_id())
     if member is None:
         abort(404)
     return member
