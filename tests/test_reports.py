@@ -16,6 +16,7 @@ from timebank.extensions import db
 from timebank.models import (
     Bank,
     Category,
+    Exchange,
     Listing,
     Match,
     MatchStatus,
@@ -94,6 +95,11 @@ def test_every_figure_matches_a_hand_count(app, make):
             ("introduced by a coordinator", 1), ("started by a member", 0), ("accepted", 1),
             ("completed", 0), ("declined", 0), ("waiting for an answer", 0)]
         assert figures.between_banks(scope) == []
+        # Bob had given nothing when Ann's hour reached him; Ann had gardened when Bob
+        # cooked for her (the reversed exchange counts for nothing).
+        assert figures.who_helps_with_what(scope) == [("", "Gardening", 1, 60),
+                                                      ("Gardening", "Cooking and meals", 1, 30)]
+        assert figures.where_received(scope) == [(0, "", 2, 90)]  # no boundaries here
         # Gardening only: January's hour (February's was reversed).
         garden = db.session.query(Category).filter_by(slug="gardening").one().id
         only_garden = figures.Scope([bank_id], scope.period, garden)
@@ -291,6 +297,21 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
             db.session.add(Asset(name=f"{slug} {lon}", category_id=kind[slug].id,
                                  latitude=lat, longitude=lon, status="published"))
         db.session.commit()
+        # Help received in Hilltop (an hour) and in Riverside (an hour, told 4 of 4).
+        ledger.add_outcome(db.session.query(Exchange).filter_by(idempotency_key="n2").one().id,
+                           get(riverside[1]), 4, "", False)
+        db.session.commit()
+        ids = dict((name, i) for i, name in figures.areas())
+        assert figures.where_received(scope) == [(ids["Hilltop"], "Hilltop", 1, 60),
+                                                 (ids["Riverside"], "Riverside", 1, 60)]
+        assert figures.outcomes_by_area(scope) == [("Riverside", 4, 1)]
+        # The neighbourhood filter: Hilltop's members, and help received there.
+        hilltop = figures.Scope(scope.bank_ids, scope.period, area_id=ids["Hilltop"])
+        assert figures.by_month(hilltop) == [(f"{date.today():%Y-%m}", 1, 60)]
+        assert figures.outcomes(hilltop) == []
+        assert figures.members(hilltop)["active"] == 3
+        assert figures.reciprocity(hilltop)["members"] == 3
+        assert figures.reciprocity(hilltop)["only_received"] == 1
         kinds, places = figures.assets_by_neighbourhood()
         counts = {name: dict(zip(kinds, row, strict=True)) for name, row in places}
         assert counts["Riverside"][kind["physical"].name] == 2
@@ -314,6 +335,19 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
     assert set(gaps[2][1:]) == {"none"}  # Millbrook has nothing on the map
     council = client.get("/reports").get_data(as_text=True)
     assert "#d9d9d9" in council  # Hilltop's three are grey on the map
+    assert "Exchanges and hours by neighbourhood" in council
+    assert "What difference it made, by neighbourhood" in council
+    # The filter is offered, bookmarkable, and reaches the downloads.
+    assert 'name="neighbourhood"' in council
+    with app.app_context():
+        hill_id = dict((name, i) for i, name in figures.areas())["Hilltop"]
+    filtered = client.get(f"/reports?neighbourhood={hill_id}").get_data(as_text=True)
+    assert "Neighbourhood: Hilltop" in filtered
+    assert f"neighbourhood={hill_id}" in filtered.split("months.csv")[1][:80]
+    places = list(csv.reader(io.StringIO(client.get(
+        f"/reports/received-where.csv?neighbourhood={hill_id}").get_data(as_text=True))))
+    assert places[1:] == [["Hilltop", "fewer than 5", "fewer than 5"]]
+    assert client.get("/reports?neighbourhood=99999").status_code == 422
 
 
 def test_council_figures_are_rounded_so_tables_and_filters_cannot_be_differenced(

@@ -253,6 +253,8 @@ def _post(exchange: Exchange, by: Member, *, correction: bool = False) -> None:
     for account, minutes in moves:
         db.session.add(Entry(account_id=account.id, exchange_id=exchange.id, minutes=minutes))
         account.balance += minutes
+    if exchange.reverses_id is None:
+        rollups.describe(exchange)
     _settle(exchange, ExchangeStatus.CONFIRMED)
     exchange.confirmed_by_id = by.id
     if exchange.reverses_id is None:
@@ -860,14 +862,16 @@ def post_confirmed_bulk(exchanges: Sequence[BulkExchange]) -> int:
         select(Account.id, Account.bank_id).where(Account.id.in_(list(delta)))).all())
     if any(banks[ex.giver_account_id] != banks[ex.receiver_account_id] for ex in exchanges):
         raise LedgerError("the bulk path is for exchanges within one bank")  # demo data only
-    new_ids = db.session.scalars(insert(Exchange).returning(Exchange.id), [
+    rows = [
         {"bank_id": banks[ex.giver_account_id], "counter_bank_id": None,
          "giver_account_id": ex.giver_account_id, "receiver_account_id": ex.receiver_account_id,
          "minutes": ex.minutes, "category_id": ex.category_id, "description": ex.description,
          "service_date": ex.service_date, "status": ExchangeStatus.CONFIRMED,
          "idempotency_key": ex.idempotency_key, "reason": "", "awaiting_member_id": None,
          "activity_id": None, "reverses_id": None, "settled_at": now, "created_at": now}
-        for ex in exchanges]).all()
+        for ex in exchanges]
+    rollups.describe_bulk(rows)
+    new_ids = db.session.scalars(insert(Exchange).returning(Exchange.id), rows).all()
     entry_rows = []
     for ex_id, ex in zip(new_ids, exchanges, strict=True):
         entry_rows.append({"account_id": ex.receiver_account_id, "exchange_id": ex_id,
@@ -877,12 +881,10 @@ def post_confirmed_bulk(exchanges: Sequence[BulkExchange]) -> int:
     db.session.execute(insert(Entry), entry_rows)
     db.session.execute(update(Account).where(Account.id.in_(list(delta)))
                        .values(last_exchange_at=now))
-    rollups.count_bulk(
-        Exchange(id=ex_id, bank_id=banks[ex.giver_account_id], counter_bank_id=None,
-                 giver_account_id=ex.giver_account_id,
-                 receiver_account_id=ex.receiver_account_id, minutes=ex.minutes,
-                 service_date=ex.service_date, category_id=ex.category_id)
-        for ex_id, ex in zip(new_ids, exchanges, strict=True))
+    rollups.count_bulk(Exchange(id=ex_id, **{k: row[k] for k in (
+        "bank_id", "counter_bank_id", "giver_account_id", "receiver_account_id", "minutes",
+        "service_date", "category_id", "area_id", "receiver_gives_id")})
+        for ex_id, row in zip(new_ids, rows, strict=True))
     table = Account.__table__
     db.session.execute(
         update(table).where(table.c.id == bindparam("aid"))

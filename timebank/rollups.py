@@ -8,8 +8,9 @@ the writers here, inside the transaction that moves the time, with the parties'
 accounts already locked, so the figures can never disagree with the entries;
 ``check`` proves it and ``rebuild`` recomputes them from the exchanges.
 
-- ``MonthTotal``: exchanges and minutes per month, bank pair and kind of help.
-- ``OutcomeMonth``: outcome answers per month, bank pair, kind of help and score.
+- ``MonthTotal``: exchanges and minutes per month, bank pair, kind of help, the
+  receiver's named area and the kind of help the receiver gives (``describe``).
+- ``OutcomeMonth``: outcome answers per month, bank pair, kind of help, area and score.
 - ``AccountMonth``: each account's running totals given and received, one row for
   each month it took part in; a period's figure is the difference of two rows.
 """
@@ -65,7 +66,34 @@ def touching(bank_ids: list[int], table=MonthTotal):
 def _key(exchange: Exchange) -> dict:
     return {"month": month_of(exchange.service_date), "bank_id": exchange.bank_id,
             "counter_bank_id": exchange.counter_bank_id or 0,
-            "category_id": exchange.category_id or 0}
+            "category_id": exchange.category_id or 0, "area_id": exchange.area_id or 0}
+
+
+def _total_key(exchange: Exchange) -> dict:
+    return {**_key(exchange), "gives_id": exchange.receiver_gives_id or 0}
+
+
+def main_kind_given(account_id: int):
+    """The kind of help an account has given most hours in (None: none yet); ties go
+    to the kind listed first."""
+    return (select(Exchange.category_id)
+            .where(Exchange.giver_account_id == account_id, Exchange.category_id.is_not(None),
+                   counted())
+            .group_by(Exchange.category_id)
+            .order_by(func.sum(Exchange.minutes).desc(), Exchange.category_id).limit(1))
+
+
+def describe(exchange: Exchange) -> None:
+    """Fix the facts reports group by on an exchange being confirmed: the receiver's
+    named area and the kind of help the receiver gives. Set once, while confirming."""
+    from .models import Account, Member
+    from .models.assets import area_named
+
+    exchange.area_id = db.session.scalar(
+        select(area_named(Member.neighbourhood)).select_from(Member)
+        .join(Account, Account.member_id == Member.id)
+        .where(Account.id == exchange.receiver_account_id))
+    exchange.receiver_gives_id = db.session.scalar(main_kind_given(exchange.receiver_account_id))
 
 
 def _upsert(model, rows: list[dict], keys: tuple[str, ...], adds: tuple[str, ...]) -> None:
@@ -81,8 +109,33 @@ def _upsert(model, rows: list[dict], keys: tuple[str, ...], adds: tuple[str, ...
     db.session.execute(statement, rows)
 
 
-_TOTAL_KEY = ("month", "bank_id", "counter_bank_id", "category_id")
-_OUTCOME_KEY = (*_TOTAL_KEY, "score")
+def describe_bulk(rows: list[dict]) -> None:
+    """``describe`` for many new exchanges at once, in their order (demo data)."""
+    from .models import Account, Member
+    from .models.assets import area_named
+
+    accounts = {r["receiver_account_id"] for r in rows} | {r["giver_account_id"] for r in rows}
+    areas = dict(db.session.execute(
+        select(Account.id, area_named(Member.neighbourhood))
+        .join(Member, Member.id == Account.member_id).where(Account.id.in_(accounts))).all())
+    given: dict[int, dict[int, int]] = defaultdict(dict)
+    for account, kind, minutes in db.session.execute(
+            select(Exchange.giver_account_id, Exchange.category_id, func.sum(Exchange.minutes))
+            .where(Exchange.giver_account_id.in_(accounts), Exchange.category_id.is_not(None),
+                   counted()).group_by(Exchange.giver_account_id, Exchange.category_id)):
+        given[account][kind] = int(minutes)
+    for row in rows:
+        kinds = given[row["receiver_account_id"]]
+        row["area_id"] = areas.get(row["receiver_account_id"])
+        row["receiver_gives_id"] = min(kinds, key=lambda k: (-kinds[k], k)) if kinds else None
+        if row["category_id"] is not None:
+            mine = given[row["giver_account_id"]]
+            mine[row["category_id"]] = mine.get(row["category_id"], 0) + row["minutes"]
+
+
+_KEY = ("month", "bank_id", "counter_bank_id", "category_id", "area_id")
+_TOTAL_KEY = (*_KEY, "gives_id")
+_OUTCOME_KEY = (*_KEY, "score")
 
 
 def _move_accounts(moves: dict[tuple[int, date], list[int]]) -> None:
@@ -117,7 +170,7 @@ def count(exchange: Exchange, sign: int = 1) -> None:
     """Add a newly confirmed exchange to its month (``sign=-1``: take a reversed one off,
     with its outcome if it had one)."""
     m = exchange.minutes * sign
-    _upsert(MonthTotal, [{**_key(exchange), "exchanges": sign, "minutes": m}],
+    _upsert(MonthTotal, [{**_total_key(exchange), "exchanges": sign, "minutes": m}],
             _TOTAL_KEY, ("exchanges", "minutes"))
     month = month_of(exchange.service_date)
     _move_accounts({(exchange.giver_account_id, month): [m, 0],
@@ -135,11 +188,11 @@ def count_outcome(exchange: Exchange, score: int, sign: int = 1) -> None:
 
 
 def count_bulk(exchanges: Iterable[Exchange]) -> None:
-    """Many new confirmed exchanges at once (demo data, benchmarks)."""
+    """Many new confirmed exchanges at once (demo data, benchmarks), already described."""
     totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     moves: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
     for ex in exchanges:
-        key = tuple(_key(ex).values())
+        key = tuple(_total_key(ex).values())
         totals[key][0] += 1
         totals[key][1] += ex.minutes
         moves[(ex.giver_account_id, key[0])][0] += ex.minutes
@@ -161,21 +214,24 @@ def _month(year, month) -> date:
     return date(int(year), int(month), 1)
 
 
+def _described():
+    return (Exchange.bank_id, func.coalesce(Exchange.counter_bank_id, 0),
+            func.coalesce(Exchange.category_id, 0), func.coalesce(Exchange.area_id, 0))
+
+
 def _expected_totals() -> dict[tuple, tuple[int, int]]:
     year, month = _year_month()
-    bank_pair = (Exchange.bank_id, func.coalesce(Exchange.counter_bank_id, 0),
-                 func.coalesce(Exchange.category_id, 0))
-    return {(_month(y, m), b, c, k): (int(n), int(minutes)) for y, m, b, c, k, n, minutes
-            in db.session.execute(select(year, month, *bank_pair, func.count(),
+    key = (*_described(), func.coalesce(Exchange.receiver_gives_id, 0))
+    return {(_month(y, m), *rest): (int(n), int(minutes)) for y, m, *rest, n, minutes
+            in db.session.execute(select(year, month, *key, func.count(),
                                          func.sum(Exchange.minutes))
-                                  .where(counted()).group_by(year, month, *bank_pair))}
+                                  .where(counted()).group_by(year, month, *key))}
 
 
 def _expected_outcomes() -> dict[tuple, int]:
     year, month = _year_month()
-    key = (Exchange.bank_id, func.coalesce(Exchange.counter_bank_id, 0),
-           func.coalesce(Exchange.category_id, 0), Outcome.score)
-    return {(_month(y, m), b, c, k, s): int(n) for y, m, b, c, k, s, n in db.session.execute(
+    key = (*_described(), Outcome.score)
+    return {(_month(y, m), *rest): int(n) for y, m, *rest, n in db.session.execute(
         select(year, month, *key, func.count()).join(Outcome, Outcome.exchange_id == Exchange.id)
         .where(counted()).group_by(year, month, *key))}
 
@@ -232,12 +288,12 @@ def _differences(what: str, kept: dict, want: dict) -> list[str]:
 def check() -> list[str]:
     """One line per monthly figure that differs from a count of the exchanges."""
     t, o, a = MonthTotal, OutcomeMonth, AccountMonth
-    kept_totals = {tuple(r[:4]): (r[4], r[5]) for r in db.session.execute(
-        select(t.month, t.bank_id, t.counter_bank_id, t.category_id, t.exchanges, t.minutes))
-        if r[4] or r[5]}
-    kept_outcomes = {tuple(r[:5]): r[5] for r in db.session.execute(
-        select(o.month, o.bank_id, o.counter_bank_id, o.category_id, o.score, o.answers))
-        if r[5]}
+    kept_totals = {tuple(r[:6]): (r[6], r[7]) for r in db.session.execute(
+        select(t.month, t.bank_id, t.counter_bank_id, t.category_id, t.area_id, t.gives_id,
+               t.exchanges, t.minutes)) if r[6] or r[7]}
+    kept_outcomes = {tuple(r[:6]): r[6] for r in db.session.execute(
+        select(o.month, o.bank_id, o.counter_bank_id, o.category_id, o.area_id, o.score,
+               o.answers)) if r[6]}
     want_accounts: dict[tuple[int, date], tuple[int, int]] = {}
     for acc, y, m, given, received in db.session.execute(_expected_accounts()):
         want_accounts[(acc, _month(y, m))] = (int(given), int(received))

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -137,6 +137,19 @@ class Neighbourhood(db.Model):
     max_lon: Mapped[float] = mapped_column(Float)
     max_lat: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def name_key(column):
+    """The one rule for matching a neighbourhood a member names to a named area: case
+    and outer spaces aside (in SQL, so every engine and report applies it alike)."""
+    return func.lower(func.trim(column))
+
+
+def area_named(column):
+    """The id of the named area that a neighbourhood text names (NULL if none)."""
+    area = Neighbourhood.__table__.alias("named_area")  # apart from any outer query's
+    return (select(area.c.id).where(name_key(area.c.name) == name_key(column))
+            .order_by(area.c.id).limit(1).scalar_subquery())
 
 
 class AssetReview(db.Model):

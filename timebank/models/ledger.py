@@ -100,11 +100,18 @@ class Exchange(db.Model):
     match_id: Mapped[int | None] = mapped_column(ForeignKey("match.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     settled_at: Mapped[datetime | None]
+    # Facts for reports, fixed when the exchange is confirmed (never later, so a member
+    # who moves or changes what they do leaves the history as it was): the named area
+    # the receiver lived in, and the kind of help the receiver had given most hours in
+    # (None: none yet), so reports can show who helps with what.
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("neighbourhood.id"))
+    receiver_gives_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
 
     giver: Mapped[Account] = relationship("Account", foreign_keys=[giver_account_id], lazy="joined")
     receiver: Mapped[Account] = relationship("Account", foreign_keys=[receiver_account_id],
                                              lazy="joined")
-    category: Mapped[Category | None] = relationship("Category", lazy="joined")
+    category: Mapped[Category | None] = relationship("Category", foreign_keys=[category_id],
+                                                     lazy="joined")
     recorded_by: Mapped[Member | None] = relationship("Member", foreign_keys=[recorded_by_id])
 
     @property
@@ -154,34 +161,38 @@ class Outcome(db.Model):
 
 class MonthTotal(db.Model):
     """Counted exchanges (confirmed, corrections taken off) per month of service, bank
-    pair and kind of help: reports over years of history read these few rows, never
-    every exchange."""
+    pair, kind of help, the receiver's area and what the receiver gives: reports over
+    years of history read these few rows, never every exchange."""
 
     __tablename__ = "month_total"
     __table_args__ = (db.UniqueConstraint("month", "bank_id", "counter_bank_id", "category_id",
-                                          name="uq_month_total"),)
+                                          "area_id", "gives_id", name="uq_month_total"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[date]  # its first day
     bank_id: Mapped[int] = mapped_column(Integer)
     counter_bank_id: Mapped[int] = mapped_column(Integer, default=0)  # 0: within one bank
     category_id: Mapped[int] = mapped_column(Integer, default=0)  # 0: not said
+    area_id: Mapped[int] = mapped_column(Integer, default=0)  # 0: in no named area
+    gives_id: Mapped[int] = mapped_column(Integer, default=0)  # 0: had given nothing yet
     exchanges: Mapped[int] = mapped_column(Integer, default=0)
     minutes: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class OutcomeMonth(db.Model):
-    """Outcome answers per month of service, bank pair, kind of help and score."""
+    """Outcome answers per month of service, bank pair, kind of help, the receiver's
+    area and score."""
 
     __tablename__ = "outcome_month"
     __table_args__ = (db.UniqueConstraint("month", "bank_id", "counter_bank_id", "category_id",
-                                          "score", name="uq_outcome_month"),)
+                                          "area_id", "score", name="uq_outcome_month"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[date]
     bank_id: Mapped[int] = mapped_column(Integer)
     counter_bank_id: Mapped[int] = mapped_column(Integer, default=0)
     category_id: Mapped[int] = mapped_column(Integer, default=0)
+    area_id: Mapped[int] = mapped_column(Integer, default=0)
     score: Mapped[int] = mapped_column(Integer)
     answers: Mapped[int] = mapped_column(Integer, default=0)
 

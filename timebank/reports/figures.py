@@ -43,7 +43,7 @@ from ..models import (
     Outcome,
     OutcomeMonth,
 )
-from ..models.assets import STALE_AFTER_DAYS
+from ..models.assets import STALE_AFTER_DAYS, area_named
 from ..models.base import utcnow
 from ..rollups import counted, touching
 
@@ -81,6 +81,7 @@ class Scope:
     bank_ids: list[int]
     period: Period
     category_id: int | None = None  # kind of help; None: all
+    area_id: int | None = None  # named neighbourhood; None: all
 
     def totals(self, table=MonthTotal):
         """Monthly-figure rows in scope (each exchange once, even between two banks)."""
@@ -88,6 +89,8 @@ class Scope:
                                                                      self.period.end)]
         if self.category_id is not None:
             where.append(table.category_id == self.category_id)
+        if self.area_id is not None:
+            where.append(table.area_id == self.area_id)
         return and_(*where)
 
     def exchanges(self):
@@ -97,7 +100,19 @@ class Scope:
                  Exchange.service_date.between(self.period.start, self.period.end)]
         if self.category_id is not None:
             where.append(Exchange.category_id == self.category_id)
+        if self.area_id is not None:
+            where.append(Exchange.area_id == self.area_id)
         return and_(*where)
+
+    def lives_here(self, member_id):
+        """True for every member, or with a neighbourhood chosen, for those who live in it
+        (by the neighbourhood they name on their profile)."""
+        if self.area_id is None:
+            return literal(True)
+        resident = Member.__table__.alias("resident")  # apart from any outer Member
+        return select(resident.c.id).where(
+            resident.c.id == member_id,
+            area_named(resident.c.neighbourhood) == self.area_id).exists()
 
     def bounds(self) -> tuple[datetime, datetime]:
         return (datetime.combine(self.period.start, time.min),
@@ -119,13 +134,16 @@ def members(scope: Scope, now: datetime | None = None) -> dict:
         select(Membership.status, func.count(func.distinct(Membership.member_id)))
         .join(Member, Member.id == Membership.member_id)
         .where(Membership.bank_id.in_(bank_ids), Member.erased_at.is_(None),
+               scope.lives_here(Member.id),
                or_(Membership.status != MemberStatus.PENDING,
                    Member.email_verified_at.is_not(None), Member.email.is_(None)))
         .group_by(Membership.status)).all())
     new = db.session.scalar(
         select(func.count(func.distinct(Membership.member_id)))
-        .where(Membership.bank_id.in_(bank_ids), scope.created_in(Membership.approved_at)))
-    quiet = quiet_members(bank_ids, now).with_only_columns(Member.id).order_by(None)
+        .where(Membership.bank_id.in_(bank_ids), scope.created_in(Membership.approved_at),
+               scope.lives_here(Membership.member_id)))
+    quiet = (quiet_members(bank_ids, now).with_only_columns(Member.id).order_by(None)
+             .where(scope.lives_here(Member.id)))
     dormant = db.session.scalar(select(func.count(func.distinct(quiet.subquery().c.id))))
     return {"active": status.get(MemberStatus.ACTIVE, 0), "new": new or 0,
             "pending": status.get(MemberStatus.PENDING, 0), "dormant": dormant or 0}
@@ -196,11 +214,12 @@ def _give_take(scope: Scope):
                                            Account.bank_id == Membership.bank_id,
                                            Account.kind == AccountKind.MEMBER))
                   .where(Membership.bank_id.in_(scope.bank_ids),
-                         Membership.status == MemberStatus.ACTIVE)
+                         Membership.status == MemberStatus.ACTIVE,
+                         scope.lives_here(Membership.member_id))
                   .group_by(Membership.member_id).subquery())
     return db.session.execute(
-        select(Member.id, Member.display_name, Member.neighbourhood, per_member.c.given,
-               per_member.c.received)
+        select(Member.id, Member.display_name, area_named(Member.neighbourhood),
+               per_member.c.given, per_member.c.received)
         .join(per_member, per_member.c.member_id == Member.id)
         .order_by(Member.display_name, Member.id)).all()
 
@@ -215,7 +234,7 @@ class GiveTake:
     only_received: int
     only_gave_list: list[tuple[int, str, int]]
     only_received_list: list[tuple[int, str, int]]
-    rows: list  # (member id, name, neighbourhood, minutes given, minutes received)
+    rows: list  # (member id, name, named area's id or None, minutes given, minutes received)
 
     @property
     def neither(self) -> int:
@@ -245,18 +264,50 @@ def reciprocity(scope: Scope) -> dict:
 
 def by_neighbourhood(found: GiveTake) -> list[tuple[str, int, int]]:
     """(named neighbourhood, active members there, minutes they gave in the period), for
-    every area with boundaries; a member is in the area their own neighbourhood names
-    (case and spaces aside)."""
-    areas = {name.strip().lower(): name for name in db.session.scalars(
-        select(Neighbourhood.name).order_by(Neighbourhood.name))}
-    counts = dict.fromkeys(areas.values(), 0)
-    given = dict.fromkeys(areas.values(), 0)
-    for _i, _name, where, g, _r in found.rows:
-        area = areas.get((where or "").strip().lower())
+    every area with boundaries; a member is in the area their own neighbourhood names."""
+    counts: dict[int, int] = {}
+    given: dict[int, int] = {}
+    for _i, _name, area, g, _r in found.rows:
         if area is not None:
-            counts[area] += 1
-            given[area] += int(g)
-    return [(area, counts[area], given[area]) for area in areas.values()]
+            counts[area] = counts.get(area, 0) + 1
+            given[area] = given.get(area, 0) + int(g)
+    return [(name, counts.get(i, 0), given.get(i, 0)) for i, name in areas()]
+
+
+def areas() -> list[tuple[int, str]]:
+    """(id, name) of every named neighbourhood, by name."""
+    return [tuple(row) for row in db.session.execute(
+        select(Neighbourhood.id, Neighbourhood.name).order_by(Neighbourhood.name))]
+
+
+def where_received(scope: Scope) -> list[tuple[int, str, int, int]]:
+    """(area id or 0, its name, exchanges, minutes) by the neighbourhood the receivers
+    lived in when the exchange was confirmed; 0 for no named area."""
+    rows = db.session.execute(
+        select(MonthTotal.area_id, Neighbourhood.name, func.sum(MonthTotal.exchanges),
+               func.sum(MonthTotal.minutes))
+        .select_from(MonthTotal).outerjoin(Neighbourhood, Neighbourhood.id == MonthTotal.area_id)
+        .where(scope.totals()).group_by(MonthTotal.area_id, Neighbourhood.name)
+        .having(func.sum(MonthTotal.exchanges) != 0)
+        .order_by(func.sum(MonthTotal.minutes).desc(), Neighbourhood.name)).all()
+    return [(int(i), name or "", int(n), int(m)) for i, name, n, m in rows]
+
+
+def who_helps_with_what(scope: Scope) -> list[tuple[str, str, int, int]]:
+    """(the kind of help the receivers themselves give most, the kind of help they
+    received, exchanges, minutes), most hours first: how time earned doing one thing is
+    spent on another. An empty first name: receivers who had given nothing yet."""
+    gives, received = Category.__table__.alias("gives"), Category.__table__.alias("received")
+    rows = db.session.execute(
+        select(gives.c.name, received.c.name, func.sum(MonthTotal.exchanges),
+               func.sum(MonthTotal.minutes))
+        .select_from(MonthTotal)
+        .outerjoin(gives, gives.c.id == MonthTotal.gives_id)
+        .outerjoin(received, received.c.id == MonthTotal.category_id)
+        .where(scope.totals()).group_by(gives.c.name, received.c.name)
+        .having(func.sum(MonthTotal.exchanges) != 0)
+        .order_by(func.sum(MonthTotal.minutes).desc(), gives.c.name, received.c.name)).all()
+    return [(g or "", r or "", int(n), int(m)) for g, r, n, m in rows]
 
 
 # -- outcomes --------------------------------------------------------------------------
@@ -279,6 +330,17 @@ def outcomes_by_category(scope: Scope) -> list[tuple[str, int, int]]:
         .where(scope.totals(OutcomeMonth)).group_by(Category.name, OutcomeMonth.score)
         .having(func.sum(OutcomeMonth.answers) != 0)
         .order_by(Category.name, OutcomeMonth.score))]
+
+
+def outcomes_by_area(scope: Scope) -> list[tuple[str, int, int]]:
+    """(named neighbourhood the receivers lived in, or "" for none; score; answers)."""
+    return [(name or "", int(score), int(n)) for name, score, n in db.session.execute(
+        select(Neighbourhood.name, OutcomeMonth.score, func.sum(OutcomeMonth.answers))
+        .select_from(OutcomeMonth)
+        .outerjoin(Neighbourhood, Neighbourhood.id == OutcomeMonth.area_id)
+        .where(scope.totals(OutcomeMonth)).group_by(Neighbourhood.name, OutcomeMonth.score)
+        .having(func.sum(OutcomeMonth.answers) != 0)
+        .order_by(Neighbourhood.name, OutcomeMonth.score))]
 
 
 def shared_words(scope: Scope, limit: int = 20) -> list[tuple[date, str, int, str]]:
@@ -346,7 +408,7 @@ def request_waits(scope: Scope, now: datetime | None = None) -> list[tuple[str, 
         (waited <= 2, literal("within 2 days")), (waited <= 7, literal("within a week")),
         (waited <= 31, literal("within a month")), else_=literal("longer"))
     where = [Listing.kind == ListingKind.REQUEST, Listing.bank_id.in_(scope.bank_ids),
-             scope.created_in(Listing.created_at)]
+             scope.created_in(Listing.created_at), scope.lives_here(Listing.member_id)]
     if scope.category_id is not None:
         where.append(Listing.category_id == scope.category_id)
     inner = select(bucket.label("bucket")).where(*where).subquery()
@@ -364,7 +426,8 @@ def introductions(scope: Scope) -> list[tuple[str, int]]:
     went."""
     by_staff = Match.created_by_id.not_in([Match.requester_id, Match.helper_id])
     accepted = Match.status.in_([MatchStatus.ACCEPTED, MatchStatus.COMPLETED])
-    where = [Match.bank_id.in_(scope.bank_ids), scope.created_in(Match.created_at)]
+    where = [Match.bank_id.in_(scope.bank_ids), scope.created_in(Match.created_at),
+             scope.lives_here(Match.requester_id)]
     if scope.category_id is not None:
         about = (select(Listing.category_id).where(
             Listing.id == func.coalesce(Match.request_id, Match.offer_id)).scalar_subquery())
@@ -470,15 +533,14 @@ def co_assessment(scope: Scope) -> dict:
 
 def members_by_neighbourhood(bank_ids: list[int]) -> dict[str, int]:
     """Active members of these banks in each named neighbourhood (by the neighbourhood
-    they name, case and spaces aside)."""
-    named = func.lower(func.trim(Member.neighbourhood))
+    they name on their profile)."""
     counts = dict(db.session.execute(
-        select(named, func.count(func.distinct(Member.id)))
-        .join(Membership, Membership.member_id == Member.id)
+        select(Neighbourhood.name, func.count(func.distinct(Member.id)))
+        .select_from(Member).join(Membership, Membership.member_id == Member.id)
+        .join(Neighbourhood, Neighbourhood.id == area_named(Member.neighbourhood))
         .where(Membership.bank_id.in_(bank_ids), Membership.status == MemberStatus.ACTIVE)
-        .group_by(named)).all())
-    return {name: int(counts.get(name.strip().lower(), 0)) for name in db.session.scalars(
-        select(Neighbourhood.name).order_by(Neighbourhood.name))}
+        .group_by(Neighbourhood.name)).all())
+    return {name: int(counts.get(name, 0)) for _i, name in areas()}
 
 
 def neighbourhood_shapes() -> list[tuple[str, dict]]:

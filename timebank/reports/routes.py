@@ -23,7 +23,7 @@ bp = BankBlueprint("reports", __name__)
 TABLE_KEYS = ", ".join(f"'{key}'" for key in (
     "months", "categories", "banks", "reciprocity", "outcomes", "outcomes-by-kind", "requests",
     "introductions", "neighbourhoods", "ladder", "assets", "asset-gaps", "co-assessment",
-    "members"))
+    "members", "who-helps", "received-where", "outcomes-by-neighbourhood"))
 
 
 def _scope(bank_ids: list[int], banks=None) -> tuple[ReportForm, figures.Scope | None]:
@@ -35,7 +35,8 @@ def _scope(bank_ids: list[int], banks=None) -> tuple[ReportForm, figures.Scope |
                                    form.end.data or default.end)
     if banks is not None and form.bank.data:
         bank_ids = [form.bank.data]
-    return form, figures.Scope(bank_ids, period, form.category.data or None)
+    return form, figures.Scope(bank_ids, period, form.category.data or None,
+                               form.neighbourhood.data or None)
 
 
 def _page(template: str, form: ReportForm, report, csv: str, **ctx):

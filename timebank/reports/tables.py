@@ -130,6 +130,28 @@ def _exchange_tables(scope: figures.Scope, council: bool) -> list[Table]:
               [(name or _("not said"), *rest) for name, *rest in
                _counted_rows(figures.by_category(scope), council)], chart=2, unit=hours),
     ]
+    helps = figures.who_helps_with_what(scope)
+    counts = _shown([r[2] for r in helps], council)
+    tables.append(Table(
+        "who-helps", _("Who helps with what"),
+        (_("Received by members who mostly give"), _("Kind of help received"), exchanges,
+         hours),
+        [(g or _("nothing yet"), r or _("not said"), n, hidden() if n == hidden() else _hours(m))
+         for (g, r, _n, m), n in zip(helps, counts, strict=True)], chart=None,
+        note=_("How time earned doing one thing is spent on another: each exchange counts "
+               "under the kind of help its receiver had given most hours in when it was "
+               "confirmed.")))
+    if figures.areas():
+        places = figures.where_received(scope)
+        counts = _shown([r[2] for r in places], council)
+        tables.append(Table(
+            "received-where", _("Exchanges and hours by neighbourhood"),
+            (_("Neighbourhood"), exchanges, hours),
+            [(name or _("not in a named neighbourhood"), n,
+              hidden() if n == hidden() else _hours(m))
+             for (_i, name, _n, m), n in zip(places, counts, strict=True)], chart=2,
+            unit=hours,
+            note=_("Where the receivers lived when the exchange was confirmed.")))
     crossed = figures.between_banks(scope)
     if crossed:
         counts = _shown([r[2] for r in crossed], council)
@@ -219,16 +241,29 @@ def _outcome_tables(scope: figures.Scope, council: bool) -> list[Table]:
         [(words.get(score, str(score)), n, share) for (score, _n), n, share
          in zip(rows, counts, _shares(exact, counts, sum(exact), council), strict=True)],
         unit=_("answers"))
+    by_kind = _score_grid("outcomes-by-kind", _("What difference it made, by kind of help"),
+                          _("Kind of help"), figures.outcomes_by_category(scope),
+                          _("not said"), council)
+    tables = [by_score, by_kind]
+    if figures.areas():
+        tables.append(_score_grid(
+            "outcomes-by-neighbourhood", _("What difference it made, by neighbourhood"),
+            _("Neighbourhood"), figures.outcomes_by_area(scope),
+            _("not in a named neighbourhood"), council))
+    return tables
+
+
+def _score_grid(key: str, title: str, first: str, found: list[tuple[str, int, int]],
+                unnamed: str, council: bool) -> Table:
+    """(name, score, answers) rows as one row per name and a column per score."""
+    words = _score_words()
     grid: dict[str, dict[int, int]] = {}
-    for name, score, n in figures.outcomes_by_category(scope):
-        grid.setdefault(name or _("not said"), {})[score] = n
+    for name, score, n in found:
+        grid.setdefault(name or unnamed, {})[score] = n
     cells = [n for row in grid.values() for n in (row.get(s, 0) for s in words)]
     shown = iter(_shown(cells, council))
-    by_kind = Table(
-        "outcomes-by-kind", _("What difference it made, by kind of help"),
-        (_("Kind of help"), *words.values()),
-        [(name, *(next(shown) for _s in words)) for name in grid], chart=None)
-    return [by_score, by_kind]
+    return Table(key, title, (first, *words.values()),
+                 [(name, *(next(shown) for _s in words)) for name in grid], chart=None)
 
 
 def _activity_tables(scope: figures.Scope, council: bool) -> list[Table]:
