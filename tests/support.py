@@ -384,3 +384,46 @@ def log_in(page, base: str, email: str, password: str = PASSWORD, *, wait_home: 
     page.get_by_role("button", name="Log in").click()
     if wait_home:
         page.get_by_role("heading", level=1).filter(has_text="Hello").wait_for()
+
+
+def count_queries(app, client, path: str, status: int = 200) -> int:
+    """How many SQL statements one GET of ``path`` runs (query budgets: the same on a
+    small and a large dataset)."""
+    from sqlalchemy import event
+
+    seen: list[int] = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda *args: seen.append(1)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(path).status_code == status
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return len(seen)
+
+
+def many_members(app, n: int, prefix: str = "Many", bank: str | None = None) -> list[int]:
+    """``n`` active residents with accounts, written at once (one password hash for all)."""
+    from timebank.banks import service as banks
+    from timebank.models import Bank
+
+    with app.app_context():
+        the_bank = (db.session.query(Bank).filter_by(slug=bank).one() if bank
+                    else banks.ensure_default_bank())
+        model = Member(email="model@example.invalid", display_name="model")
+        model.set_password(PASSWORD)
+        people = []
+        for i in range(n):
+            m = Member(email=f"{prefix.lower()}{i}-{uuid.uuid4().hex[:6]}@example.org",
+                       display_name=f"{prefix} {i:05d}", password_hash=model.password_hash,
+                       status=MemberStatus.ACTIVE, neighbourhood="Riverside",
+                       email_verified_at=datetime.now(UTC).replace(tzinfo=None))
+            db.session.add(m)
+            people.append(m)
+        db.session.flush()
+        for m in people:
+            banks.join(m, the_bank, "resident", MemberStatus.ACTIVE).status = MemberStatus.ACTIVE
+            ledger.open_account(m, the_bank.id)
+        db.session.commit()
+        return [m.id for m in people]

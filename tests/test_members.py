@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -550,3 +551,36 @@ def test_a_helper_does_exactly_what_the_helper_role_allows(app, client, make):
     login(client, "hal@example.org")
     assert client.get("/helpers").status_code == 403
     assert coordinator
+
+
+def test_members_list_pages_by_name_and_finds_by_name_or_number(client, login_as, make, app):
+    """A bank of 130: pages of 50 in name order, each member on exactly one page, the same
+    few queries on every page whatever the bank's size; search by name or number."""
+    from tests.support import count_queries, many_members
+
+    login_as(Role.COORDINATOR)
+    waiting = make.member(status=MemberStatus.PENDING, account=False, name="Zed Waiting")
+    first_page = count_queries(app, client, "/coordinator/members")
+    ids = many_members(app, 128)
+    seen, path, pages = [], "/coordinator/members", 0
+    while path:
+        page = client.get(path).get_data(as_text=True)
+        pages += 1
+        assert ("Zed Waiting" in page) == (pages == 1)  # applications first, apart
+        seen += [int(n) for n in re.findall(r'href="/coordinator/members/(\d+)"', page)]
+        found = re.search(r'href="(/coordinator/members\?after=\d+)"', page)
+        path = found.group(1) if found else None
+    assert pages == 3
+    assert sorted(set(seen)) == sorted(seen)  # nobody twice
+    assert set(ids) <= set(seen) and waiting in seen
+    # A page deep in the list costs what the first did on a bank of three.
+    last_after = re.search(r"after=(\d+)", client.get("/coordinator/members").get_data(
+        as_text=True)).group(1)
+    assert count_queries(app, client, f"/coordinator/members?after={last_after}") <= first_page
+    assert count_queries(app, client, "/coordinator/members") == first_page
+    found = client.get("/coordinator/members?q=many 0012").get_data(as_text=True)
+    assert "Many 00120" in found and "Many 00119" not in found
+    by_number = client.get(f"/coordinator/members?q=%23{ids[7]}").get_data(as_text=True)
+    assert "Many 00007" in by_number and "Many 00008" not in by_number
+    assert client.get("/coordinator/members?after=abc").status_code == 400
+    assert client.get("/coordinator/members?q=%25_%5C").status_code == 200

@@ -258,8 +258,12 @@ def _post(exchange: Exchange, by: Member, *, correction: bool = False) -> None:
     _settle(exchange, ExchangeStatus.CONFIRMED)
     exchange.confirmed_by_id = by.id
     if exchange.reverses_id is None:
+        giver.given += m
+        receiver.received += m
         rollups.count(exchange)
     else:  # a correction takes the original off the figures; it never counts itself
+        giver.received -= m  # the original's receiver gives the time back
+        receiver.given -= m
         rollups.count(db.session.get(Exchange, exchange.reverses_id), -1)
 
 
@@ -782,11 +786,13 @@ def repair_balances() -> list[tuple[int, int, int]]:
         accounts = db.session.scalars(
             select(Account).order_by(Account.id).with_for_update(of=Account)
         ).all()
+        totals = rollups.expected_account_totals()
         for account in accounts:
             want = int(sums.get(account.id, 0) or 0)
             if account.balance != want:
                 changed.append((account.id, account.balance, want))
                 account.balance = want
+            account.given, account.received = totals.get(account.id, (0, 0))
         if changed:
             audit(None, "ledger.repair_balances", "ledger", None, changes=changed)
         if rollups.check():
@@ -886,9 +892,16 @@ def post_confirmed_bulk(exchanges: Sequence[BulkExchange]) -> int:
         "service_date", "category_id", "area_id", "receiver_gives_id")})
         for ex_id, row in zip(new_ids, rows, strict=True))
     table = Account.__table__
+    given: dict[int, int] = dict.fromkeys(delta, 0)
+    received: dict[int, int] = dict.fromkeys(delta, 0)
+    for ex in exchanges:
+        given[ex.giver_account_id] += ex.minutes
+        received[ex.receiver_account_id] += ex.minutes
     db.session.execute(
         update(table).where(table.c.id == bindparam("aid"))
-        .values(balance=table.c.balance + bindparam("moved")),
-        [{"aid": a, "moved": m} for a, m in delta.items()],
+        .values(balance=table.c.balance + bindparam("moved"),
+                given=table.c.given + bindparam("gave"),
+                received=table.c.received + bindparam("got")),
+        [{"aid": a, "moved": m, "gave": given[a], "got": received[a]} for a, m in delta.items()],
     )
     return len(exchanges)

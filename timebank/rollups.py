@@ -40,7 +40,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from .extensions import db
-from .models import AccountMonth, Exchange, ExchangeStatus, MonthTotal, Outcome, OutcomeMonth
+from .models import (
+    Account,
+    AccountMonth,
+    Exchange,
+    ExchangeStatus,
+    MonthTotal,
+    Outcome,
+    OutcomeMonth,
+)
 
 _REVERSAL = aliased(Exchange)
 
@@ -257,6 +265,16 @@ def _expected_accounts():
                                                       order_by=order))
 
 
+def expected_account_totals() -> dict[int, tuple[int, int]]:
+    """(given, received) per account that took part in a counted exchange."""
+    found: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for side, index in ((Exchange.giver_account_id, 0), (Exchange.receiver_account_id, 1)):
+        for account, minutes in db.session.execute(
+                select(side, func.sum(Exchange.minutes)).where(counted()).group_by(side)):
+            found[account][index] += int(minutes)
+    return {a: (g, r) for a, (g, r) in found.items()}
+
+
 def _rebuild_accounts() -> None:
     table = AccountMonth.__table__
     db.session.execute(delete(table))
@@ -307,6 +325,10 @@ def check() -> list[str]:
         # totals of the month before; so does any earlier month the exchanges skip.
         want_accounts.setdefault((acc, month), before)
         carried = (acc, want_accounts[(acc, month)])
+    kept_all_time = {a: (g, r) for a, g, r in db.session.execute(
+        select(Account.id, Account.given, Account.received)) if g or r}
     return (_differences("monthly figures", kept_totals, _expected_totals())
+            + _differences("given and received of account", kept_all_time,
+                           expected_account_totals())
             + _differences("outcome figures", kept_outcomes, _expected_outcomes())
             + _differences("running totals of account, month", kept_accounts, want_accounts))

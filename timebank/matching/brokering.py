@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Refused
@@ -24,7 +24,6 @@ from ..listings.service import open_listings_query
 from ..members.lookup import member_label
 from ..models import (
     Account,
-    Entry,
     Listing,
     ListingKind,
     ListingStatus,
@@ -69,17 +68,10 @@ def load_candidates(bank_id: int) -> list[ranking.Candidate]:
                Listing.expires_on >= date.today())
     ):
         offers[row.member_id].append(row)
-    totals = dict(
-        (row.member_id, (int(row.given or 0), int(row.received or 0)))
-        for row in db.session.execute(
-            select(Account.member_id,
-                   func.sum(case((Entry.minutes > 0, Entry.minutes), else_=0)).label("given"),
-                   func.sum(case((Entry.minutes < 0, -Entry.minutes), else_=0)).label("received"))
-            .join(Entry, Entry.account_id == Account.id)
-            .where(Account.member_id.isnot(None), Account.bank_id == bank_id)
-            .group_by(Account.member_id)
-        )
-    )
+    # The ledger keeps each account's totals given and received: one row per member.
+    totals = {row.member_id: (int(row.given), int(row.received)) for row in db.session.execute(
+        select(Account.member_id, Account.given, Account.received)
+        .where(Account.member_id.isnot(None), Account.bank_id == bank_id))}
     candidates = []
     for m in members:
         own = offers.get(m.id, [])

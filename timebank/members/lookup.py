@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 
 from ..errors import Refused
 from ..extensions import db
@@ -202,3 +202,77 @@ def directory(bank_id: int, name: str = "", category_id: int | None = None,
             .order_by(Listing.id)):
         offers[listing.member_id].append(listing)
     return [DirectoryCard(m, offers[m.id]) for m in members]
+
+
+# -- the coordinator's members list ------------------------------------------------------
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class MembersPage:
+    applications: list  # (Member, Account | None), on the first page of "everyone" only
+    rows: list  # (Member, Account | None), in name order
+    next_after: int | None  # the member to continue after (None: the last page)
+    counts: dict  # members by status in the bank
+
+
+def _prime_memberships(members: list[Member]) -> None:
+    """Load the members' memberships in one query (``Member.membership_in`` reads them),
+    so a page costs the same few queries whatever its length."""
+    from ..models import Membership as M
+
+    found: dict[int, dict] = {m.id: {} for m in members}
+    for membership in db.session.scalars(select(M).where(M.member_id.in_(list(found)))):
+        found[membership.member_id][membership.bank_id] = membership
+    for m in members:
+        m.__dict__["_memberships"] = found[m.id]
+
+
+def members_page(bank_id: int, status: str = "", quiet_ids=None, q: str = "",
+                 after: int | None = None, size: int = PAGE_SIZE) -> MembersPage:
+    """One page of the bank's members in name order (keyset paging: a page deep in the
+    list costs what the first does), filtered by status, a name or member number, and
+    the quiet; confirmed applications first, apart, when nothing is filtered."""
+    from ..models import Account
+
+    query = (select(Member, Account)
+             .join(Membership, (Membership.member_id == Member.id)
+                   & (Membership.bank_id == bank_id))
+             .outerjoin(Account, (Account.member_id == Member.id) & (Account.bank_id == bank_id)))
+    # An application shows once its address is confirmed (a typo'd address never does).
+    confirmed = or_(Membership.status != MemberStatus.PENDING,
+                    Member.email_verified_at.is_not(None), Member.email.is_(None))
+    query = query.where(confirmed)
+    counts = dict(db.session.execute(
+        select(Membership.status, func.count()).join(Member, Member.id == Membership.member_id)
+        .where(Membership.bank_id == bank_id, confirmed).group_by(Membership.status)).all())
+    if quiet_ids is not None:
+        query = query.where(Member.id.in_(quiet_ids))
+    q = q.strip()
+    if q:
+        number = q.lstrip("#")
+        query = query.where(or_(func.lower(Member.display_name).like(
+            like_pattern(q.lower()), escape="\\"),
+            *([Member.id == int(number)] if number.isascii() and number.isdigit()
+              and len(number) < 12 else [])))
+    applications = []
+    if status:
+        query = query.where(Membership.status == status)
+    elif not q and quiet_ids is None:
+        if after is None:
+            applications = db.session.execute(
+                query.where(Membership.status == MemberStatus.PENDING)
+                .order_by(Membership.created_at, Member.id).limit(size)).all()
+        query = query.where(Membership.status != MemberStatus.PENDING)
+    if after is not None:
+        last = db.session.scalar(select(Member.display_name).where(Member.id == after))
+        if last is not None:
+            query = query.where(or_(Member.display_name > last,
+                                    and_(Member.display_name == last, Member.id > after)))
+    rows = db.session.execute(query.order_by(Member.display_name, Member.id)
+                              .limit(size + 1)).all()
+    more = len(rows) > size
+    rows = rows[:size]
+    _prime_memberships([m for m, _a in applications + rows])
+    return MembersPage(applications, rows, rows[-1][0].id if more else None, counts)

@@ -3,7 +3,6 @@
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import case, func, or_, select
 
 from .. import geo, ledger, participation
 from ..auth.limits import account_limit
@@ -11,7 +10,7 @@ from ..extensions import db
 from ..forms import ActionForm, category_choices
 from ..htmx import render, render_form
 from ..main import queue
-from ..models import Account, Member, Membership, MemberStatus
+from ..models import Member, MemberStatus
 from ..models.base import utcnow
 from ..permissions import allow
 from ..templating import status_word
@@ -85,28 +84,17 @@ def manage():
     status = request.args.get("status", "")
     if status not in ("", *MemberStatus):
         abort(400, _("Unknown status filter."))
+    after = request.args.get("after", "")
+    if after and not (after.isascii() and after.isdigit() and len(after) < 12):
+        abort(400, _("Unknown page."))
+    q = request.args.get("q", "").strip()[:80]
     quiet = request.args.get("quiet") == "1"
     here = current_bank_id()
-    query = (select(Member, Account)
-             .join(Membership, (Membership.member_id == Member.id) & (Membership.bank_id == here))
-             .outerjoin(Account, (Account.member_id == Member.id) & (Account.bank_id == here)))
-    # An application shows once its address is confirmed (a typo'd address never does).
-    confirmed = or_(Membership.status != MemberStatus.PENDING,
-                    Member.email_verified_at.is_not(None), Member.email.is_(None))
-    query = query.where(confirmed)
-    if status:
-        query = query.where(Membership.status == status)
-    if quiet:  # the work queue's "no exchange for 90 days"
-        query = query.where(Member.id.in_(
-            queue.quiet_members(here, utcnow()).with_only_columns(Member.id).order_by(None)))
-    pending_first = case((Membership.status == MemberStatus.PENDING, 0), else_=1)
-    rows = db.session.execute(query.order_by(pending_first, Member.display_name).limit(500)).all()
-    counts = dict(db.session.execute(
-        select(Membership.status, func.count()).join(Member, Member.id == Membership.member_id)
-        .where(Membership.bank_id == here, confirmed).group_by(Membership.status)).all())
-    return render("members/manage.html", rows=rows, status_filter=status, counts=counts,
-                  may_change=_may_change,
-                  quiet=quiet, action_form=ActionForm())
+    quiet_ids = (queue.quiet_members(here, utcnow()).with_only_columns(Member.id)
+                 .order_by(None) if quiet else None)  # the work queue's 90 quiet days
+    page = lookup.members_page(here, status, quiet_ids, q, int(after) if after else None)
+    return render("members/manage.html", page=page, status_filter=status, q=q,
+                  may_change=_may_change, quiet=quiet, action_form=ActionForm())
 
 
 def _may_change(member: Member) -> bool:

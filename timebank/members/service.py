@@ -48,9 +48,8 @@ def may_change_status(member: Member, by: Member, bank_id: int) -> bool:
         return False
     if by.is_admin:
         return True
-    staff_anywhere = member.install_role in (Role.ADMIN, Role.COUNCIL) or bool(
-        db.session.scalar(select(Membership.id).where(
-            Membership.member_id == member.id, Membership.role == BankRole.COORDINATOR)))
+    staff_anywhere = member.install_role in (Role.ADMIN, Role.COUNCIL) or any(
+        m.role == BankRole.COORDINATOR for m in member.all_memberships())
     return not staff_anywhere
 
 
@@ -61,8 +60,7 @@ def may_edit_details(member: Member, by: Member, bank_id: int) -> bool:
         return False
     if by.is_admin:
         return True
-    theirs = set(db.session.scalars(select(Membership.bank_id).where(
-        Membership.member_id == member.id)))
+    theirs = {m.bank_id for m in member.all_memberships()}
     return all(by.role_in(b) == BankRole.COORDINATOR for b in theirs)
 
 

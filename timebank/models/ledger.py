@@ -55,6 +55,10 @@ class Account(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When an exchange of any kind last named this account (who has gone quiet).
     last_exchange_at: Mapped[datetime | None]
+    # Minutes given and received in counted exchanges (``rollups.counted``), all time:
+    # kept by the ledger beside the balance, so matching never sums the entries.
+    given: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    received: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     member: Mapped[Member | None] = relationship("Member", foreign_keys=[member_id], lazy="joined")
 

@@ -109,6 +109,13 @@ class Member(UserMixin, db.Model):
 
     def membership_in(self, bank_id: int | None):
         """This member's Membership of ``bank_id`` (loaded once per object), or None."""
+        return self._membership_cache().get(bank_id)
+
+    def all_memberships(self) -> list:
+        """Every Membership of this member, in any bank (loaded once per object)."""
+        return list(self._membership_cache().values())
+
+    def _membership_cache(self) -> dict:
         cache = self.__dict__.get("_memberships")
         if cache is None:
             from sqlalchemy import select
@@ -118,7 +125,7 @@ class Member(UserMixin, db.Model):
             cache = {m.bank_id: m for m in db.session.scalars(
                 select(Membership).where(Membership.member_id == self.id))}
             self.__dict__["_memberships"] = cache
-        return cache.get(bank_id)
+        return cache
 
     def forget_memberships(self) -> None:
         self.__dict__.pop("_memberships", None)
