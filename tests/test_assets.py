@@ -225,9 +225,13 @@ def test_hostile_names_are_escaped_everywhere(client, app):
     for asset_id in ids:
         page = client.get(f"/assets/{asset_id}").get_data(as_text=True)
         assert "<img src=x" not in page and "<script>alert" not in page
-    # In the map data the names are JSON with <, > and ' escaped, in a single-quoted attribute.
-    data = re.search(r"data-geojson='([^']*)'", listing).group(1)
-    assert "<" not in data and ">" not in data
+    # The map's data is fetched from the address the page names: JSON with <, > and '
+    # escaped, whatever the reader does with it.
+    address = re.search(r'data-url="([^"]*)"', listing).group(1)
+    data = client.get(address)
+    assert data.mimetype == "application/json"
+    assert "<" not in data.get_data(as_text=True) and ">" not in data.get_data(as_text=True)
+    assert {f["properties"]["n"] for f in data.get_json()["features"]} == set(XSS_NAMES)
     geojson = client.get("/assets.geojson")
     assert geojson.mimetype == "application/geo+json"
     assert {f["properties"]["name"] for f in geojson.get_json()["features"]} == set(XSS_NAMES)
@@ -285,7 +289,8 @@ def test_list_pages_and_htmx_fragment(client, app):
     assert "<html" not in body and "Asset 05" in body and "Asset 06" not in body
     import html
 
-    data = json.loads(html.unescape(re.search(r"data-geojson='([^']*)'", body).group(1)))
+    address = html.unescape(re.search(r'data-url="([^"]*)"', body).group(1))
+    data = client.get(address).get_json()
     assert [f["properties"]["n"] for f in data["features"]] == ["Asset 05"]
 
 
@@ -385,3 +390,55 @@ def test_import_in_the_browser_preview_mapping_import_history_archive(app, clien
     with app.app_context():
         assert db.session.query(Asset).filter_by(status="published").count() == 0
     assert "Riverside Community Centre" not in client.get("/assets").get_data(as_text=True)
+
+
+def test_register_data_is_built_once_per_version_and_revalidates_with_304(client, app):
+    """The map's data, the GeoJSON and the CSV: a repeat request carrying the validator
+    gets 304; gzip when asked; a change to any asset (or a Core write that bumps the
+    version, as the demo's does) gives new bodies at once; and a repeat costs the same
+    few queries on a register of 2 assets as on one of 300."""
+    import gzip
+
+    from tests.support import count_queries
+    from timebank import cache
+
+    hall = add_asset(app, name="Hall")
+    add_asset(app, name="Garden", slug="physical", lat=51.51)
+    urls = ["/assets/map.json", "/assets.geojson", "/assets.csv",
+            "/assets.geojson?category=physical"]
+    tags = {}
+    for url in urls:
+        first = client.get(url)
+        assert first.status_code == 200 and first.headers["ETag"]
+        assert first.headers["Cache-Control"] == "private, no-cache"
+        again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304 and again.get_data() == b""
+        zipped = client.get(url, headers={"Accept-Encoding": "gzip"})
+        assert zipped.headers.get("Content-Encoding") == "gzip"
+        assert gzip.decompress(zipped.get_data()) == first.get_data()
+        assert zipped.headers["ETag"] != first.headers["ETag"]
+        assert "Accept-Encoding" in zipped.headers["Vary"]
+        tags[url] = first.headers["ETag"]
+    with app.app_context():
+        db.session.get(Asset, hall).name = "Village Hall"
+        db.session.commit()
+    for url in urls:
+        changed = client.get(url, headers={"If-None-Match": tags[url]})
+        assert changed.status_code == 200 and "Village Hall" in changed.get_data(as_text=True)
+        tags[url] = changed.headers["ETag"]
+    with app.app_context():  # a Core write, as the demo seeds the register
+        db.session.execute(Asset.__table__.update().where(Asset.id == hall)
+                           .values(name="Old Hall"))
+        cache.bump(cache.REGISTER)
+        db.session.commit()
+    assert "Old Hall" in client.get("/assets.csv").get_data(as_text=True)
+    client.get("/assets.geojson")  # built once for this version
+    client.get("/assets/map.json")
+    small = count_queries(app, client, "/assets.geojson")
+    small_map = count_queries(app, client, "/assets/map.json")
+    for i in range(300):
+        add_asset(app, name=f"Many {i}", lat=51.5 + i / 10000)
+    client.get("/assets.geojson")  # built once for the new version
+    assert count_queries(app, client, "/assets.geojson") == small
+    client.get("/assets/map.json")
+    assert count_queries(app, client, "/assets/map.json") == small_map

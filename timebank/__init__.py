@@ -41,7 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ext.limiter.init_app(app)
     ext.login_manager.init_app(app)
 
-    from . import models  # noqa: F401  (register tables)
+    from . import cache, models  # noqa: F401  (register tables; bump data versions)
     from .admin.routes import bp as admin_bp
     from .assets.routes import bp as assets_bp
     from .auth.routes import bp as auth_bp

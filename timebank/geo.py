@@ -230,12 +230,7 @@ def coverage_grid(
     centre_lon = (min_lon + (c + 0.5) * dlon).ravel()
     nearest = np.full(centre_lat.shape, np.inf)
     if assets:
-        pts = np.asarray(assets, dtype=np.float64)
-        for start in range(0, len(pts), 2000):  # chunks keep memory small
-            chunk = pts[start : start + 2000]
-            d = haversine_km_many(centre_lat[:, None], centre_lon[:, None],
-                                  chunk[None, :, 0], chunk[None, :, 1])
-            nearest = np.minimum(nearest, d.min(axis=1) * 1000.0)
+        nearest = nearest_m(centre_lat, centre_lon, np.asarray(assets, dtype=np.float64))
     cells = []
     for i in range(rows * cols):
         row, col = divmod(i, cols)
@@ -245,6 +240,20 @@ def coverage_grid(
                           round(west + dlon, 6),
                           None if math.isinf(nearest[i]) else round(float(nearest[i]), 1)))
     return cells
+
+
+def nearest_m(lat, lon, points):
+    """For each (lat, lon), the distance in metres to the nearest of ``points`` (rows of
+    latitude, longitude). The nearest is found in a search tree over a local flat
+    projection, O((n + m) log m) rather than every pair; its distance is then the
+    great-circle one."""
+    import numpy as np
+    import shapely
+
+    scale_x = 111_320.0 * math.cos(math.radians(float(np.mean(lat))))
+    tree = shapely.STRtree(shapely.points(points[:, 1] * scale_x, points[:, 0] * 111_320.0))
+    index = tree.nearest(shapely.points(lon * scale_x, lat * 111_320.0))
+    return haversine_km_many(lat, lon, points[index, 0], points[index, 1]) * 1000.0
 
 
 def padded_bbox(points: list[tuple[float, float]], pad_m: float):

@@ -1,4 +1,4 @@
-"""each account's minutes given and received, all time
+"""each account's minutes given and received, all time; members in name order
 
 Kept by the ledger beside the balance (counted exchanges only: corrections taken off),
 so the matching workbench reads one row per member instead of summing every entry.
@@ -24,6 +24,8 @@ def upgrade():
                                       nullable=False))
         batch_op.add_column(sa.Column('received', sa.BigInteger(), server_default='0',
                                       nullable=False))
+    with op.batch_alter_table('member', schema=None) as batch_op:
+        batch_op.create_index('ix_member_display_name_id', ['display_name', 'id'], unique=False)
     bind = op.get_bind()
     meta = sa.MetaData()
     exchange = sa.Table('exchange', meta, autoload_with=bind)
@@ -41,6 +43,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('member', schema=None) as batch_op:
+        batch_op.drop_index('ix_member_display_name_id')
     with op.batch_alter_table('account', schema=None) as batch_op:
         batch_op.drop_column('received')
         batch_op.drop_column('given')

@@ -49,6 +49,23 @@ def to_csv_chunks(assets: Iterable[Asset]) -> Iterator[str]:
     return csv_chunks(FIELDS, ([row[k] for k in FIELDS] for row in export_rows(assets)))
 
 
+def _published(slug: str, bbox) -> list[Asset]:
+    from .register import published_query
+
+    return list(db.session.scalars(published_query(slug, bbox=bbox).order_by(Asset.id)))
+
+
+def geojson_bytes(slug: str = "", bbox=None) -> bytes:
+    """The published register (of one kind, within a box) as GeoJSON."""
+    return json.dumps(to_geojson(_published(slug, bbox)), ensure_ascii=False,
+                      separators=(",", ":")).encode()
+
+
+def csv_bytes(slug: str = "", bbox=None) -> bytes:
+    """The published register (of one kind, within a box) as CSV, formula-safe."""
+    return "".join(to_csv_chunks(_published(slug, bbox))).encode()
+
+
 def to_geojson(assets: Iterable[Asset]) -> dict:
     features = []
     for row, asset in zip(export_rows(assets_list := list(assets)), assets_list, strict=True):

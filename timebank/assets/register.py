@@ -6,12 +6,14 @@ No request objects: routes pass plain values in. Import and export are in ``file
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
-from .. import geo
+from .. import cache, geo, maps
 from ..extensions import db
 from ..forms import like_pattern
 from ..models import Asset, AssetCategory, AssetReview, AssetStatus, GeocodeState, Member
@@ -102,6 +104,43 @@ def published_query(category_slug: str = "", text: str = "", open_to_all: bool =
         query = query.where(Asset.latitude.between(min_lat, max_lat),
                             Asset.longitude.between(min_lon, max_lon))
     return query
+
+
+class MapRow(NamedTuple):
+    id: int
+    name: str
+    category_id: int
+    latitude: float | None
+    longitude: float | None
+
+
+def published_rows(category_slug: str = "", text: str = "", open_to_all: bool = False,
+                   step_free: bool = False) -> list:
+    """The published assets the map page's filters choose, as plain (id, name, category,
+    latitude, longitude) rows in name order: built once per version of the register."""
+
+    def build(_version: int) -> list:
+        query = published_query(category_slug, text, open_to_all, step_free)
+        return [MapRow(*row) for row in db.session.execute(
+            query.with_only_columns(*MAP_COLUMNS).order_by(Asset.name, Asset.id))]
+
+    key = ("rows", category_slug, text, open_to_all, step_free)
+    return cache.built(cache.REGISTER, key, build,
+                       lambda rows: 120 * len(rows) + sum(len(r.name) for r in rows))
+
+
+def map_json(key: tuple[str, str, bool, bool]) -> bytes:
+    """The compact GeoJSON the map draws: id, name and the index of its kind per asset,
+    and the kinds' names and colours."""
+    cats = categories()
+    index = {c.id: i for i, c in enumerate(cats)}
+    features = [maps.asset_feature(a.id, a.latitude, a.longitude,
+                                   {"n": a.name, "c": index.get(a.category_id, 0)})
+                for a in published_rows(*key) if a.latitude is not None]
+    # HTML-safe too: opened directly or sniffed, no name can become markup.
+    return str(maps.html_safe_json({
+        "type": "FeatureCollection", "features": features,
+        "categories": [{"name": c.name, "colour": c.colour} for c in cats]})).encode()
 
 
 def category_by_slug(slug: str) -> AssetCategory | None:
@@ -265,12 +304,13 @@ def area_points(configured_bbox, asset_points) -> list[tuple[float, float]]:
     return [tuple(p) for p in everything] or list(asset_points)
 
 
-def coverage(rows, distance: float, configured_bbox):
-    """Grid cells over the area with the distance to the nearest of ``rows``.
+def coverage(located, distance: float, configured_bbox):
+    """Grid cells over the area with the distance to the nearest of the (latitude,
+    longitude) points ``located`` (None where not yet placed).
 
     Returns (bbox or None, every cell, the cells farther than ``distance``, farthest first).
     """
-    points = [(a.latitude, a.longitude) for a in rows if a.latitude is not None]
+    points = [(lat, lon) for lat, lon in located if lat is not None]
     bbox = geo.padded_bbox(area_points(configured_bbox, points), distance)
     if not bbox:
         return None, [], []
@@ -278,6 +318,32 @@ def coverage(rows, distance: float, configured_bbox):
     gaps = sorted((c for c in cells if c.nearest_m is None or c.nearest_m > distance),
                   key=lambda c: -(c.nearest_m or 1e12))
     return bbox, cells, gaps
+
+
+@dataclass(frozen=True)
+class Gaps:
+    bbox: tuple | None
+    cells: list  # every square of the grid, with its distance to the nearest asset
+    named: list  # (square, neighbourhood name or "") farther than the distance, farthest first
+    layer: dict  # the squares as the map's GeoJSON layer
+
+
+def gaps(category_slug: str, distance: float, configured_bbox) -> Gaps:
+    """Where assets (of one kind) are missing, built once per kind, distance and version
+    of the register (the same for every viewer)."""
+    from .neighbourhoods import names_for, union_bbox
+
+    def build(_version: int) -> Gaps:
+        rows = published_rows(category_slug)
+        bbox, cells, gap_cells = coverage([(r.latitude, r.longitude) for r in rows], distance,
+                                          configured_bbox)
+        named = list(zip(gap_cells, names_for([c.centre for c in gap_cells]), strict=True))
+        if union_bbox() and not configured_bbox:
+            named = [(cell, place) for cell, place in named if place]  # the area is theirs
+        return Gaps(bbox, cells, named, maps.gap_features(cells, distance))
+
+    key = ("gaps", category_slug, float(distance), tuple(configured_bbox or ()))
+    return cache.built(cache.REGISTER, key, build, lambda found: 400 * len(found.cells) + 1024)
 
 
 def suggested_by(member: Member, limit: int = 200) -> list[Asset]:

@@ -6,7 +6,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    jsonify,
     redirect,
     request,
     url_for,
@@ -14,8 +13,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import geo, maps
-from ..exports import csv_response
+from .. import cache, geo, maps
 from ..extensions import db
 from ..forms import ActionForm, choices
 from ..htmx import render, render_form
@@ -32,18 +30,6 @@ LIST_PAGE = 50
 def category_filter_choices(blank: str):
     """The kind-of-asset filter: ``blank`` for all, then each category by slug."""
     return choices([("", blank), *[(c.slug, c.name) for c in register.categories()]])
-
-
-def _map_data(rows, cats):
-    """The compact GeoJSON the page's map draws (id, name and category index per asset),
-    serialised once, HTML-safe for a single-quoted attribute."""
-    index = {c.id: i for i, c in enumerate(cats)}
-    features = [maps.asset_feature(a.id, a.latitude, a.longitude,
-                                   {"n": a.name, "c": index.get(a.category_id, 0)})
-                for a in rows if a.latitude is not None]
-    return maps.html_safe_json({"type": "FeatureCollection", "features": features,
-                                "categories": [{"name": c.name, "colour": c.colour}
-                                               for c in cats]})
 
 
 FILTER_KEYS = ("category", "q", "open_to_all", "step_free")
@@ -72,22 +58,38 @@ def _full_page_only():
     return None
 
 
+def _map_filters() -> tuple[MapFilterForm, int]:
+    form = MapFilterForm(request.args)
+    form.category.choices = category_filter_choices("All kinds")
+    return form, 200 if form.validate() else 422
+
+
+def _filter_key(form: MapFilterForm) -> tuple[str, str, bool, bool]:
+    return (form.category.data or "", (form.q.data or "").strip(), bool(form.open_to_all.data),
+            bool(form.step_free.data))
+
+
+@bp.route("/assets/map.json")
+@allow("assets.read")
+def map_data():
+    """The map's layer for the map page's filters: compact GeoJSON (id, name, kind per
+    asset), built once per version of the register and served with a validator."""
+    form, status = _map_filters()
+    if status != 200:
+        abort(400, _("Please check the filters."))
+    key = _filter_key(form)
+    return cache.send(cache.body(cache.REGISTER, ("map", *key),
+                                 lambda: register.map_json(key), "application/json"))
+
+
 @bp.route("/assets")
 @allow("assets.read")
 def index():
     if (reload := _full_page_only()) is not None:
         return reload
-    form = MapFilterForm(request.args)
-    form.category.choices = category_filter_choices("All kinds")
-    status = 200 if form.validate() else 422
+    form, status = _map_filters()
     cats = register.categories()
-    rows = []
-    if status == 200:
-        # Plain column rows, not ORM objects: the page may carry ten thousand assets.
-        query = register.published_query(form.category.data or "", form.q.data or "",
-                                bool(form.open_to_all.data), bool(form.step_free.data))
-        rows = db.session.execute(
-            query.with_only_columns(*MAP_COLUMNS).order_by(Asset.name, Asset.id)).all()
+    rows = register.published_rows(*_filter_key(form)) if status == 200 else []
     start = arg_id("start") or 0
     listed = rows[start : start + LIST_PAGE]
     places = neighbourhoods.names_for([(a.latitude, a.longitude) if a.latitude is not None
@@ -95,7 +97,8 @@ def index():
     args = {k: v for k, v in request.args.items() if k in FILTER_KEYS and v}
     ctx = dict(form=form, cats=cats, cat_names={c.id: c.name for c in cats}, rows=rows,
                listed=list(zip(listed, places, strict=True)), start=start, args=args,
-               page_size=LIST_PAGE, map_data=_map_data(rows, cats))
+               page_size=LIST_PAGE,
+               map_url=url_for("assets.map_data", **args) if status == 200 else None)
     hx = getattr(request, "htmx", None)
     if hx and not hx.boosted and hx.target == "asset-results":
         return render("assets/_results.html", status=status, **ctx)
@@ -243,21 +246,17 @@ def gaps():
         return render("assets/gaps.html", status=422, form=form, parts=None, cells=[],
                       gap_cells=[], distance=None)
     distance = form.distance.data or 800
-    rows = db.session.execute(
-        register.published_query(form.category.data or "").with_only_columns(*MAP_COLUMNS)).all()
-    bbox, cells, gap_cells = register.coverage(rows, distance,
-                                               current_app.config.get("TIMEBANK_AREA_BBOX"))
-    parts = _map_parts(gaps=maps.gap_features(cells, distance),
+    found = register.gaps(form.category.data or "", distance,
+                          current_app.config.get("TIMEBANK_AREA_BBOX"))
+    bbox = found.bbox
+    parts = _map_parts(gaps=found.layer,
                        fit=((bbox[0], bbox[1]), (bbox[2], bbox[3])) if bbox else None)
-    cats = register.categories()
-    named = list(zip(gap_cells, neighbourhoods.names_for([c.centre for c in gap_cells]),
-                     strict=True))
-    if neighbourhoods.union_bbox() and not current_app.config.get("TIMEBANK_AREA_BBOX"):
-        named = [(cell, place) for cell, place in named if place]  # the area is theirs
     chosen = register.category_by_slug(form.category.data) if form.category.data else None
-    return render("assets/gaps.html", form=form, parts=parts, cells=cells,
-                  gap_cells=named[:100], gap_count=len(named),
-                  distance=distance, cats=cats, map_data=_map_data(rows, cats),
+    args = {"category": form.category.data} if form.category.data else {}
+    return render("assets/gaps.html", form=form, parts=parts, cells=found.cells,
+                  gap_cells=found.named[:100], gap_count=len(found.named),
+                  distance=distance, cats=register.categories(),
+                  map_url=url_for("assets.map_data", **args),
                   category_id=chosen.id if chosen else None)
 
 
@@ -275,28 +274,30 @@ def _bbox_arg():
     return values
 
 
-def _export_query():
+def _export_key() -> tuple:
     slug = request.args.get("category", "")
     if slug and register.category_by_slug(slug) is None:
         abort(400, f"Unknown category. Use one of: "
                    f"{', '.join(c.slug for c in register.categories())}")
-    return register.published_query(slug, bbox=_bbox_arg()).order_by(Asset.id)
+    bbox = _bbox_arg()
+    return slug, tuple(bbox) if bbox else None
 
 
 @bp.route("/assets.geojson")
 @allow("assets.read")
 def export_geojson():
-    rows = db.session.scalars(_export_query()).all()
-    response = jsonify(files.to_geojson(rows))
-    response.mimetype = "application/geo+json"
-    return response
+    """The published register as GeoJSON, built once per version of the register."""
+    key = _export_key()
+    return cache.send(cache.body(cache.REGISTER, ("geojson", *key),
+                                 lambda: files.geojson_bytes(*key), "application/geo+json"))
 
 
 @bp.route("/assets.csv")
 @allow("assets.read")
 def export_csv():
-    rows = db.session.scalars(_export_query()).all()
-    return csv_response(files.to_csv_chunks(rows), "assets.csv")
+    key = _export_key()
+    return cache.send(cache.body(cache.REGISTER, ("csv", *key),
+                                 lambda: files.csv_bytes(*key), "text/csv"), "assets.csv")
 
 
 # -- importing registers in the browser ------------------------------------------------------

@@ -11,7 +11,7 @@ from .assets import (
 )
 from .audit import AuditEvent
 from .banks import Bank, BankRole, CouncilArea, Membership
-from .geo import GeocodeCache
+from .geo import DataVersion, GeocodeCache
 from .ideas import (
     CoDesignSession,
     Idea,
@@ -60,6 +60,7 @@ __all__ = [
     "Entry",
     "EmailPreference",
     "Exchange",
+    "DataVersion",
     "GeocodeCache",
     "GeocodeState",
     "Idea",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, String
+from sqlalchemy import BigInteger, Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -21,3 +21,13 @@ class GeocodeCache(db.Model):
     display_name: Mapped[str] = mapped_column(String(500), default="")
     provider: Mapped[str] = mapped_column(String(40), default="nominatim")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DataVersion(db.Model):
+    """A counter for data that caches are built from (``timebank.cache``): bumped in the
+    transaction that changes the data, so every worker knows its copy is old."""
+
+    __tablename__ = "data_version"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)

@@ -1,18 +1,29 @@
 /* Draws the asset layer on a folium map, and the click-to-place picker.
  *
  * folium builds the map (its script runs first and leaves the map in a global
- * variable named by data-map-name). The assets arrive as a JSON data block
- * (an attribute) are drawn as clustered circle markers coloured by category, and their
+ * variable named by data-map-name). The assets arrive as JSON (fetched from the
+ * address a data block names, or inline in its attribute) and are drawn as clustered
+ * circle markers coloured by category, and their
  * popups are built with textContent, so names can never become markup.
  * After an htmx swap of the results, the layer is redrawn from the new block.
  */
 (function () {
   "use strict";
 
-  function readData(id) {
+  /* The data block names where to fetch the layer (data-url: a cached, validated JSON
+     the browser revalidates cheaply) or carries it inline (data-geojson). */
+  function loadData(id, done) {
     var el = document.getElementById(id);
-    if (!el) { return null; }
-    try { return JSON.parse(el.getAttribute("data-geojson")); } catch (e) { return null; }
+    if (!el) { return; }
+    var url = el.getAttribute("data-url");
+    if (!url) {
+      try { done(JSON.parse(el.getAttribute("data-geojson"))); } catch (e) { return; }
+      return;
+    }
+    fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data) { done(data); } })
+      .catch(function () { /* the list on the page still has every asset */ });
   }
 
   function popupFor(feature, categories) {
@@ -30,8 +41,14 @@
   }
 
   function drawAssets(wrap, map) {
-    var data = readData(wrap.getAttribute("data-source"));
-    if (!data) { return; }
+    var asked = (wrap._asked || 0) + 1;
+    wrap._asked = asked;
+    loadData(wrap.getAttribute("data-source"), function (data) {
+      if (wrap._asked === asked) { draw(wrap, map, data); }  // only the latest answer
+    });
+  }
+
+  function draw(wrap, map, data) {
     var categories = data.categories || [];
     if (wrap._assetLayer) { map.removeLayer(wrap._assetLayer); }
     var group = L.markerClusterGroup ? L.markerClusterGroup({
@@ -46,8 +63,9 @@
       m.bindPopup(function () { return popupFor(f, categories); });
       markers.push(m);
     });
-    if (group.addLayers) { group.addLayers(markers); } else { markers.forEach(function (m) { group.addLayer(m); }); }
+    // On the map first: MarkerCluster's addLayers is quadratic on a group off the map.
     group.addTo(map);
+    if (group.addLayers) { group.addLayers(markers); } else { markers.forEach(function (m) { group.addLayer(m); }); }
     wrap._assetLayer = group;
     wrap.setAttribute("data-drawn", String(markers.length));
     if (markers.length && wrap._fitted) {

@@ -1,0 +1,158 @@
+"""Data built once and served many times (the published asset register's map data,
+GeoJSON, CSV and coverage-gap grid), with HTTP validators so a repeat visit gets 304.
+
+Each cached thing is built from data with a named version in the database
+(``DataVersion``). Any ORM flush that touches a watched model bumps that version in
+the same transaction, so every gunicorn worker sees a change at its next request; code
+that writes the watched tables with Core statements calls ``bump`` itself. A worker
+keeps what it built in memory, keyed by the version, within a byte budget.
+
+A version row starts at a random number: a database emptied (tests) or restored from a
+backup can then never meet a cached body of other data under the same number.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any
+
+from flask import Response, request
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.orm import Session
+
+from .extensions import db
+from .models import Asset, AssetCategory, DataVersion, Neighbourhood
+
+REGISTER = "register"  # published assets, their kinds and the named neighbourhoods
+WATCHED: dict[type, str] = {Asset: REGISTER, AssetCategory: REGISTER, Neighbourhood: REGISTER}
+BUDGET_BYTES = 96 * 1024 * 1024  # per worker
+GZIP_FROM = 256  # smaller bodies go as they are (gzip would not save a packet)
+
+
+def version(name: str) -> int:
+    """The current version of ``name`` (0 before anything was ever written)."""
+    return db.session.scalar(select(DataVersion.version).where(DataVersion.name == name)) or 0
+
+
+def bump(name: str, connection=None) -> None:
+    """Mark ``name``'s data changed, in the caller's transaction."""
+    run = (connection or db.session).execute
+    table = DataVersion.__table__
+    done = run(update(table).where(table.c.name == name).values(version=table.c.version + 1))
+    if done.rowcount == 0:
+        run(insert(table).values(name=name, version=secrets.randbelow(2**52) + 1))
+
+
+@event.listens_for(Session, "after_flush")
+def _bump_touched(session: Session, _context) -> None:
+    touched = {WATCHED[type(obj)] for obj in chain(session.new, session.deleted, session.dirty)
+               if type(obj) in WATCHED
+               and (obj not in session.dirty or session.is_modified(obj))}
+    for name in sorted(touched):
+        bump(name, session.connection())
+
+
+class _Store:
+    """What this worker built: (engine, name, version, key) -> value, least recently
+    used first out once over budget."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.used = 0
+        self.items: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple):
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+            return found[0] if found else None
+
+    def put(self, key: tuple, value, size: int) -> None:
+        with self.lock:
+            if key in self.items:
+                return
+            self.items[key] = (value, size)
+            self.used += size
+            while self.used > self.budget and len(self.items) > 1:
+                _key, (_value, old) = self.items.popitem(last=False)
+                self.used -= old
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+            self.used = 0
+
+
+_store = _Store(BUDGET_BYTES)
+
+
+def built(name: str, key: tuple, build: Callable[[int], Any],
+          size: Callable[[Any], int] = lambda value: 1024) -> Any:
+    """``build(version)``'s value for the current version of ``name``, built at most once
+    per version and worker."""
+    current = version(name)
+    full = (str(db.engine.url), name, current, key)
+    value = _store.get(full)
+    if value is None:
+        value = build(current)
+        _store.put(full, value, size(value))
+    return value
+
+
+@dataclass(frozen=True)
+class Body:
+    """A response body built once: its bytes, gzipped bytes and validator."""
+
+    data: bytes
+    zipped: bytes | None
+    etag: str
+    mimetype: str
+
+    @classmethod
+    def of(cls, data: bytes, mimetype: str, tag: str) -> Body:
+        zipped = gzip.compress(data, compresslevel=6, mtime=0) if len(data) >= GZIP_FROM else None
+        return cls(data, zipped, tag, mimetype)
+
+    @property
+    def size(self) -> int:
+        return len(self.data) + len(self.zipped or b"")
+
+
+def body(name: str, key: tuple, build: Callable[[], bytes], mimetype: str) -> Body:
+    """A body built from ``name``'s data, once per version and worker; its validator
+    names the version and what was asked for."""
+
+    def make(current: int) -> Body:
+        digest = hashlib.blake2b(repr(key).encode(), digest_size=6).hexdigest()
+        return Body.of(build(), mimetype, f"{name}-{current}-{digest}")
+
+    return built(name, ("body", *key), make, lambda b: b.size)
+
+
+def send(found: Body, filename: str | None = None) -> Response:
+    """The body, or 304 when the client holds this version; gzipped when accepted.
+    ``private, no-cache`` with a validator: the browser keeps it and asks each time,
+    cheaply; shared caches keep nothing (a response may carry a session cookie)."""
+    zipped = found.zipped is not None and "gzip" in request.headers.get("Accept-Encoding", "")
+    etag = found.etag + ("-gz" if zipped else "")
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        response = Response(found.zipped if zipped else found.data, mimetype=found.mimetype)
+        if zipped:
+            response.headers["Content-Encoding"] = "gzip"
+        if filename:
+            response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.vary.add("Accept-Encoding")
+    return response
