@@ -38,6 +38,55 @@ def test_healthz_unreachable_postgres():
     assert response.get_json()["db"] == "error"
 
 
+def test_readyz_needs_the_database_and_this_releases_schema(tmp_path):
+    """Ready only when the database answers and its schema is at the latest migration:
+    a release whose migration has not run gets no traffic."""
+    from tests.support import flask_cli
+
+    url = f"sqlite:///{tmp_path}/ready.sqlite"
+    assert flask_cli(url, "db", "upgrade").returncode == 0
+    ready = build_app(url).test_client().get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json() == {"status": "ready", "db": "ok", "schema": "ok"}
+    assert flask_cli(url, "db", "downgrade", "0012").returncode == 0
+    behind = build_app(url).test_client().get("/readyz")
+    assert behind.status_code == 503 and behind.get_json()["schema"].startswith("at ")
+    gone = build_app(f"sqlite:///{tmp_path}/missing/dir/x.sqlite").test_client().get("/readyz")
+    assert gone.status_code == 503 and gone.get_json()["db"] == "error"
+
+
+def test_request_ids_and_json_log_lines(db_url, capfd):
+    """Each response names its request id (a proxy's, when it is a sane one); with JSON
+    logs, every line is one JSON object that carries it."""
+    import json
+
+    app = build_app(db_url, TIMEBANK_LOG_FORMAT="json", TIMEBANK_LOG_REQUESTS=True)
+    client = app.test_client()
+    given = client.get("/healthz", headers={"X-Request-ID": "proxy-abc-12345"})
+    assert given.headers["X-Request-ID"] == "proxy-abc-12345"
+    made = client.get("/healthz", headers={"X-Request-ID": "<script>"})
+    assert re.fullmatch(r"[0-9a-f]{32}", made.headers["X-Request-ID"])
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines()
+             if line.startswith("{")]
+    ours = [line for line in lines if line.get("path") == "/healthz"]
+    assert [line["request_id"] for line in ours] == ["proxy-abc-12345",
+                                                     made.headers["X-Request-ID"]]
+    assert ours[0]["status"] == 200 and ours[0]["ms"] >= 0
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_static_files_are_named_by_content_and_kept_a_year(client):
+    page = client.get("/assets").get_data(as_text=True)
+    address = re.search(r'src="(/static/js/assetmap\.js\?v=[0-9a-f]{10})"', page).group(1)
+    with client.get(address) as response:
+        assert response.status_code == 200
+        assert "immutable" in response.headers["Cache-Control"]
+        assert "max-age=31536000" in response.headers["Cache-Control"]
+    with client.get("/static/js/assetmap.js") as plain:
+        assert "immutable" not in plain.headers.get("Cache-Control", "")
+
+
 def test_secret_key_required_outside_debug(monkeypatch, tmp_path):
     monkeypatch.delenv("TIMEBANK_SECRET_KEY", raising=False)
     monkeypatch.delenv("TIMEBANK_DEBUG", raising=False)
@@ -225,3 +274,22 @@ def test_first_load_of_every_page_but_the_map_is_under_100_kb(client, login_as, 
             total += len(asset.data)
             asset.close()
         assert total <= FIRST_LOAD_BUDGET, (path, total)
+
+
+def test_gunicorn_conf_logs_json_lines_with_request_ids(db_url):
+    """gunicorn reads gunicorn.conf.py from the project: preloaded app, each worker's
+    inherited connections dropped, one JSON line per request carrying its id."""
+    import json
+
+    import requests
+
+    from tests.support import Gunicorn
+
+    with Gunicorn(db_url, workers=2, threads=2) as server:
+        answers = [requests.get(server.url + "/healthz", timeout=10) for _ in range(6)]
+        assert all(a.status_code == 200 for a in answers)
+        ids = {a.headers["X-Request-ID"] for a in answers}
+        logged = [json.loads(line) for line in server.output().splitlines()
+                  if line.startswith("{")]
+    assert len(ids) == 6
+    assert ids <= {line.get("request_id") for line in logged if line.get("path") == "/healthz"}

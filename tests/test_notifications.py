@@ -196,3 +196,37 @@ def test_a_coordinators_weekly_digest_opens_with_applications_waiting(app, make)
             to_email="weekly-coord@example.org").one()
         assert "Applications waiting for approval: 1" in mail.body
         assert "/coordinator/members?status=pending" in mail.body
+
+
+def test_job_runner_sends_mail_on_its_schedule_and_survives_a_failing_job(app, make, smtp,
+                                                                         monkeypatch):
+    """One round sends what is queued; a job that raises is logged and the others still
+    run; a job is not run again before its interval; a second runner stays out."""
+    from timebank import jobs
+
+    inbox, _port = smtp
+    member_id = make.member(email="runner@example.org")
+    with app.app_context():
+        notify.notify(get(member_id), "A job ran.", "/notifications", subject="From the runner")
+        db.session.commit()
+
+    def broken(_app):
+        raise RuntimeError("the geocoder fell over")
+
+    monkeypatch.setattr(jobs, "JOBS", (jobs.JOBS[0], jobs.Job("geocode-pending", 300, broken),
+                                       jobs.JOBS[2]))
+    last: dict[str, float] = {}
+    assert jobs.run_due(app, last, 1000.0) == ["send-mail", "geocode-pending", "send-digests"]
+    assert [m["Subject"] for m in inbox.messages] == ["From the runner"]
+    assert jobs.run_due(app, last, 1030.0) == []  # nothing is due yet
+    assert jobs.run_due(app, last, 1061.0) == ["send-mail"]
+    lock = open(f"{app.instance_path}/jobs.lock", "w")  # noqa: SIM115 - held below
+    try:
+        import fcntl
+
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(SystemExit, match="another job runner"):
+            jobs.run_forever(app, once=True)
+    finally:
+        lock.close()
+    jobs.run_forever(app, once=True)  # the lock is free again

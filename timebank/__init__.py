@@ -62,9 +62,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
-    from . import auth, errors, i18n, security, templating, tenancy
+    from . import auth, errors, i18n, observability, security, templating, tenancy
     from .cli import register_cli
 
+    observability.init_app(app)
     tenancy.init_app(app)
     i18n.init_app(app)
     auth.init_login(app)

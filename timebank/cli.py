@@ -16,7 +16,8 @@ from .extensions import db
 def register_cli(app: Flask) -> None:
     for command in (create_bank, create_user, check_ledger, seed_demo, seed_categories_cmd,
                     send_mail, send_digests, geocode_pending, import_assets_cmd,
-                    import_neighbourhoods_cmd, export_assets_cmd, backup_cmd, restore_cmd):
+                    import_neighbourhoods_cmd, export_assets_cmd, backup_cmd, restore_cmd,
+                    run_jobs):
         app.cli.add_command(command)
 
 
@@ -148,6 +149,19 @@ def send_digests() -> None:
     with site_context():
         queued = queue_digests()
     click.echo(f"{queued} digests queued")
+
+
+@click.command("run-jobs")
+@click.option("--once", is_flag=True, help="One round of every job, then stop.")
+@with_appcontext
+def run_jobs(once: bool) -> None:
+    """Send mail, retry the geocoder and queue digests on their schedules until stopped."""
+    import logging
+
+    from .jobs import run_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    run_forever(current_app._get_current_object(), once=once)
 
 
 @click.command("geocode-pending")

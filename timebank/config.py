@@ -110,6 +110,10 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "TIMEBANK_BANK_NAME": os.environ.get("TIMEBANK_BANK_NAME", "Our time bank"),
         "TIMEBANK_AREA_NAME": os.environ.get("TIMEBANK_AREA_NAME", "Our council area"),
         "TIMEBANK_PAGE_SIZE": _env_int("TIMEBANK_PAGE_SIZE", 25),
+        # "json": one JSON object per log line, with the request id (for log collectors).
+        "TIMEBANK_LOG_FORMAT": os.environ.get("TIMEBANK_LOG_FORMAT", "text"),
+        # A log line per request from the app (gunicorn's access log usually does this).
+        "TIMEBANK_LOG_REQUESTS": _env_bool("TIMEBANK_LOG_REQUESTS", False),
     }
     cfg.update(overrides)
     if cfg["TESTING"] and not cfg.get("SECRET_KEY"):

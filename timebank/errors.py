@@ -38,7 +38,7 @@ MESSAGES = {
 
 def _wants_json() -> bool:
     path = request.path
-    return path == "/healthz" or path.endswith((".json", ".geojson"))
+    return path in ("/healthz", "/readyz") or path.endswith((".json", ".geojson"))
 
 
 def _respond(code: int, detail: str | None = None):

@@ -6,6 +6,7 @@ from flask import abort, jsonify, redirect, session, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
+from .. import observability
 from ..extensions import db
 from ..forms import LanguageForm, safe_next
 from ..htmx import render
@@ -53,3 +54,13 @@ def healthz():
             db.session.rollback()
         return jsonify({"status": "error", "db": "error"}), 503
     return jsonify({"status": "ok", "db": "ok"})
+
+
+@bp.route("/readyz")
+@allow("site.read")
+def readyz():
+    """Ready for traffic: the database answers and its schema is this release's (a load
+    balancer sends nothing here until the migration has run)."""
+    found = observability.readiness()
+    ready = all(v == "ok" for v in found.values())
+    return jsonify({"status": "ready" if ready else "not ready", **found}), 200 if ready else 503

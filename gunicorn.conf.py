@@ -1,0 +1,46 @@
+"""gunicorn's settings for running timebank in production: ``gunicorn wsgi:app`` reads this
+file from the working directory. The command line overrides any of them; so do the
+environment variables named below.
+
+Measured choices (see docs/scaling.md): threads help because pages wait on the database;
+``gc.freeze()`` in every worker moves the app and its caches out of the garbage
+collector's way (it took a third of the time of the asset pages); the app logs one JSON
+line per request with its request id, so gunicorn's own access log is off.
+"""
+
+import gc
+import multiprocessing
+import os
+
+bind = os.environ.get("TIMEBANK_BIND", "0.0.0.0:8000")
+# Two per core plus one: a worker waiting on the database leaves the core to another.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "gthread"
+threads = int(os.environ.get("TIMEBANK_THREADS", "4"))
+timeout = int(os.environ.get("TIMEBANK_TIMEOUT", "30"))  # a stuck worker is replaced
+graceful_timeout = 20
+keepalive = 5
+# Recycle workers now and then, so slow growth in memory never builds up.
+max_requests = 5000
+max_requests_jitter = 500
+# Load the app once in the master: workers share its memory until they write to it.
+preload_app = True
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("TIMEBANK_LOG_LEVEL", "info")
+# Behind a reverse proxy on the same host; set TIMEBANK_PROXY_HOPS for the app too.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+os.environ.setdefault("TIMEBANK_LOG_FORMAT", "json")
+os.environ.setdefault("TIMEBANK_LOG_REQUESTS", "1")
+
+
+def post_fork(server, worker):
+    """A worker never uses database connections the master opened, and the objects the
+    app built before the fork stay out of the garbage collector's scans."""
+    from timebank.extensions import db
+
+    app = server.app.wsgi()
+    with app.app_context():
+        db.engine.dispose(close=False)
+    gc.freeze()

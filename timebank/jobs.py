@@ -1,0 +1,100 @@
+"""The job runner: the periodic work a bank needs, in one long-lived process
+(``flask --app timebank run-jobs``; compose's ``worker`` service). Sending queued
+e-mail every minute, retrying the geocoder every five, queueing the weekly digests
+hourly (they go to each member at most once a week, so an hourly run is safe).
+
+Each job runs in its own application context and a failure is logged, never fatal:
+the next round tries again. A lock file keeps a second runner on the same machine
+idle, so a restart overlapping the old process never sends twice.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+
+log = logging.getLogger("timebank.jobs")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every_seconds: int
+    run: Callable[[Flask], str]
+
+
+def _send_mail(app: Flask) -> str:
+    from .notify import send_pending
+
+    sent, failed = send_pending(app.config, 200)
+    return f"{sent} sent, {failed} failed"
+
+
+def _geocode(app: Flask) -> str:
+    from . import geo
+    from .assets.register import locate_pending as locate_assets
+    from .members.service import locate_pending as locate_members
+
+    coder = geo.geocoder()
+    found, missing = locate_members(coder)
+    states = locate_assets(coder)
+    return f"members {found} located, {missing} not found; assets {states}"
+
+
+def _digests(app: Flask) -> str:
+    from .notify import queue_digests, site_context
+
+    with site_context():
+        return f"{queue_digests()} digests queued"
+
+
+JOBS = (Job("send-mail", 60, _send_mail), Job("geocode-pending", 300, _geocode),
+        Job("send-digests", 3600, _digests))
+
+
+def run_due(app: Flask, last: dict[str, float], now: float) -> list[str]:
+    """Run every job whose interval has passed since it last ran; return their names."""
+    from .extensions import db
+
+    ran = []
+    for job in JOBS:
+        if now - last.get(job.name, float("-inf")) < job.every_seconds:
+            continue
+        last[job.name] = now
+        with app.app_context():
+            try:
+                log.info("%s: %s", job.name, job.run(app))
+            except Exception:  # logged with its traceback; the next round tries again
+                log.exception("%s failed", job.name)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+        ran.append(job.name)
+    return ran
+
+
+def run_forever(app: Flask, once: bool = False, tick: float = 5.0) -> None:
+    """Run the jobs on their schedules until SIGTERM or SIGINT (``once``: one round)."""
+    lock_path = Path(app.instance_path) / "jobs.lock"
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit("another job runner holds " + str(lock_path)) from None
+        stop = threading.Event()
+        if not once:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_args: stop.set())
+        last: dict[str, float] = {}
+        while True:
+            run_due(app, last, time.monotonic())
+            if once or stop.wait(tick):
+                return
