@@ -104,6 +104,18 @@ def app(db_url, request, app_config):
         if url not in _initialised:
             db.drop_all()
             db.create_all()
+            # The models are the latest migration's schema (test_cli proves it): say so,
+            # as `flask db upgrade` would, so /readyz finds this release's schema.
+            from alembic.script import ScriptDirectory
+
+            from timebank import MIGRATIONS
+
+            head = ScriptDirectory(MIGRATIONS).get_current_head()
+            with db.engine.begin() as conn:
+                conn.execute(text("CREATE TABLE IF NOT EXISTS alembic_version "
+                                  "(version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+                conn.execute(text("DELETE FROM alembic_version"))
+                conn.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": head})
             _initialised.add(url)
         _reset(application)
         seed_categories()

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
-from .models import Bank, Membership, MemberStatus
+from .models import Bank, MemberStatus
 
 PREFIX = "/b/<bank>"
 # Endpoints that also answer under PREFIX (filled as blueprints register routes).
@@ -60,11 +60,9 @@ def _person_banks() -> list[int]:
     """The banks the logged-in person is an active member of, lowest id first."""
     if not (has_request_context() and current_user.is_authenticated):
         return []
-    return list(db.session.scalars(
-        select(Membership.bank_id).where(
-            Membership.member_id == current_user.id,
-            Membership.status == MemberStatus.ACTIVE)
-        .order_by(Membership.bank_id)))
+    # The member's memberships, loaded once for the request (role checks read them too).
+    return sorted(m.bank_id for m in current_user.all_memberships()
+                  if m.status == MemberStatus.ACTIVE)
 
 
 def _resolve() -> Bank | None:

@@ -343,7 +343,7 @@ def statement(member_id: int | None = None):
         lines, next_before = statement_page(account.id, before, 25)
     return render("exchanges/statement.html", partial="exchanges/_statement_rows.html",
                   member=member, account=account, lines=lines, next_before=next_before,
-                  before=before, totals=totals(account.id) if account else None)
+                  before=before, totals=totals(account) if account else None)
 
 
 @bp.route("/statement/print")

@@ -1,0 +1,86 @@
+"""Query budgets: every main page runs the same number of SQL statements on a small bank
+as on one many times its size (pages are paged, figures aggregated, lists loaded in
+one go), so a city's data costs rows read, never round trips per row."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from tests.support import count_queries, get, login, many_members
+from timebank import ledger
+from timebank.extensions import db
+from timebank.models import Asset, AssetCategory, Category, Role
+from timebank.notify import notify
+
+# (who looks, the page): the pages a resident, a coordinator and a council officer use
+# every day. The cached register pages are measured warm (their first request builds).
+PAGES = [
+    ("resident", "/"),
+    ("resident", "/statement"),
+    ("resident", "/listings"),
+    ("resident", "/notifications"),
+    ("resident", "/members"),
+    ("resident", "/assets"),
+    ("resident", "/assets/map.json"),
+    ("resident", "/assets.geojson"),
+    ("resident", "/assets.csv"),
+    ("coordinator", "/"),
+    ("coordinator", "/coordinator/members"),
+    ("coordinator", "/coordinator/matching"),
+    ("coordinator", "/coordinator/exchanges"),
+    ("coordinator", "/coordinator/reports"),
+    ("council", "/reports"),
+    ("council", "/assets/gaps"),
+]
+
+
+def _grow(app, make, people: dict, size: int, tag: str) -> None:
+    """``size`` more members, and for the resident ``size`` exchanges both ways,
+    listings, notifications and assets."""
+    others = many_members(app, size, prefix=f"{tag} member")
+    with app.app_context():
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+        kind = db.session.query(AssetCategory).first().id
+        me = get(people["resident"])
+        mine = ledger.account_of(me)
+        for n, other in enumerate(others):
+            theirs = ledger.account_of(get(other))
+            giver, receiver = (mine, theirs) if n % 2 else (theirs, mine)
+            ledger.record_exchange(giver=giver, receiver=receiver, minutes=30,
+                                   service_date=date.today() - timedelta(days=n % 40),
+                                   recorded_by=get(receiver.member_id), confirm=True,
+                                   idempotency_key=f"{tag}-{n}", category_id=garden)
+            notify(me, f"Note {tag} {n}", "/notifications")
+            db.session.add(Asset(name=f"{tag} hall {n}", category_id=kind, status="published",
+                                 latitude=51.5 + n / 5000, longitude=-0.1))
+        db.session.commit()
+    for n, other in enumerate(others[: size // 3]):
+        make.listing(other, kind="offer" if n % 2 else "request", title=f"{tag} help {n}")
+
+
+def _budgets(app, client, people: dict) -> dict:
+    found = {}
+    for who, path in PAGES:
+        login(client, people[f"{who}_email"])
+        client.get(path)  # warm: a cached page builds on its first request
+        found[(who, path)] = count_queries(app, client, path)
+        client.post("/logout")
+    return found
+
+
+def test_main_pages_cost_the_same_queries_on_a_small_and_a_large_bank(app, client, make):
+    people = {
+        "resident": make.member(name="Rhian Resident", email="rhian@example.org"),
+        "coordinator": make.member(Role.COORDINATOR, email="cora@example.org"),
+        "council": make.member(Role.COUNCIL, email="council@example.org"),
+    }
+    people |= {"resident_email": "rhian@example.org", "coordinator_email": "cora@example.org",
+               "council_email": "council@example.org"}
+    _grow(app, make, people, 6, "small")
+    small = _budgets(app, client, people)
+    _grow(app, make, people, 120, "large")
+    large = _budgets(app, client, people)
+    differ = {page: (small[page], large[page]) for page in small if small[page] != large[page]}
+    print(small)
+    assert differ == {}
+    assert max(small.values()) <= 40  # and each page is a handful of statements
