@@ -81,6 +81,5 @@ def test_main_pages_cost_the_same_queries_on_a_small_and_a_large_bank(app, clien
     _grow(app, make, people, 120, "large")
     large = _budgets(app, client, people)
     differ = {page: (small[page], large[page]) for page in small if small[page] != large[page]}
-    print(small)
     assert differ == {}
     assert max(small.values()) <= 40  # and each page is a handful of statements

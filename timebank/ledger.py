@@ -251,7 +251,8 @@ def _post(exchange: Exchange, by: Member, *, correction: bool = False) -> None:
             _check_clearing_cap(into, m)
         moves += [(out_of, -m), (into, m)]
     for account, minutes in moves:
-        db.session.add(Entry(account_id=account.id, exchange_id=exchange.id, minutes=minutes))
+        db.session.add(Entry(account_id=account.id, exchange_id=exchange.id, minutes=minutes,
+                             service_date=exchange.service_date))
         account.balance += minutes
     if exchange.reverses_id is None:
         rollups.describe(exchange)
@@ -706,6 +707,10 @@ def check_ledger() -> list[str]:
     ).all()
     for ex_id, status in stray:
         problems.append(f"exchange {ex_id}: status {status} but has entries")
+    for entry_id, ex_id in db.session.execute(
+            select(Entry.id, Entry.exchange_id).join(Exchange, Exchange.id == Entry.exchange_id)
+            .where(Entry.service_date != Exchange.service_date)):
+        problems.append(f"entry {entry_id}: date of service differs from exchange {ex_id}'s")
     sums = (
         select(Entry.account_id, func.sum(Entry.minutes).label("total"))
         .group_by(Entry.account_id)
@@ -881,9 +886,9 @@ def post_confirmed_bulk(exchanges: Sequence[BulkExchange]) -> int:
     entry_rows = []
     for ex_id, ex in zip(new_ids, exchanges, strict=True):
         entry_rows.append({"account_id": ex.receiver_account_id, "exchange_id": ex_id,
-                           "minutes": -ex.minutes})
+                           "minutes": -ex.minutes, "service_date": ex.service_date})
         entry_rows.append({"account_id": ex.giver_account_id, "exchange_id": ex_id,
-                           "minutes": ex.minutes})
+                           "minutes": ex.minutes, "service_date": ex.service_date})
     db.session.execute(insert(Entry), entry_rows)
     db.session.execute(update(Account).where(Account.id.in_(list(delta)))
                        .values(last_exchange_at=now))

@@ -7,20 +7,24 @@ from datetime import date
 from flask import Flask
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .models.ledger import OUTCOME_SCALE, format_minutes
+
+# Lazy: a list page asks for a status word per row, and only that word is translated.
+STATUS_WORDS = {
+    "pending": _l("pending"), "confirmed": _l("confirmed"), "declined": _l("declined"),
+    "cancelled": _l("cancelled"), "active": _l("active"), "suspended": _l("suspended"),
+    "open": _l("open"), "matched": _l("matched"), "closed": _l("closed"),
+    "proposed": _l("proposed"), "accepted": _l("accepted"), "completed": _l("completed"),
+    "published": _l("published"), "rejected": _l("rejected"), "archived": _l("archived"),
+}
 
 
 def status_word(status: str) -> str:
     """A status as the page's language says it (exchanges, listings, matches, members)."""
-    words = {
-        "pending": _("pending"), "confirmed": _("confirmed"), "declined": _("declined"),
-        "cancelled": _("cancelled"), "active": _("active"), "suspended": _("suspended"),
-        "open": _("open"), "matched": _("matched"), "closed": _("closed"),
-        "proposed": _("proposed"), "accepted": _("accepted"), "completed": _("completed"),
-        "published": _("published"), "rejected": _("rejected"), "archived": _("archived"),
-    }
-    return words.get(status, status)
+    word = STATUS_WORDS.get(status)
+    return str(word) if word is not None else status
 
 
 def figure(value) -> str:

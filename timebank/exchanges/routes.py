@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from .. import ledger
 from ..exports import csv_chunks, csv_response
@@ -23,6 +23,7 @@ from ..permissions import allow
 from ..routing import arg_id
 from ..statements import (
     STATEMENT_CSV_HEADER,
+    bank_exchanges_page,
     dashboard_context,
     statement_csv_rows,
     statement_page,
@@ -313,16 +314,16 @@ def recent():
     waiting = request.args.get("waiting") == "1"
     if waiting:
         query = queue.stale_exchanges(here, utcnow())
+        if before:
+            query = query.where(Exchange.id < before)
+        rows = db.session.scalars(query.order_by(None).order_by(Exchange.id.desc())
+                                  .limit(51)).all()
+        more = len(rows) > 50
+        rows, next_before = rows[:50], rows[49].id if more else None
     else:
-        query = select(Exchange).where(or_(Exchange.bank_id == here,
-                                           Exchange.counter_bank_id == here))
-    if before:
-        query = query.where(Exchange.id < before)
-    rows = db.session.scalars(query.order_by(None).order_by(Exchange.id.desc()).limit(51)).all()
-    more = len(rows) > 50
-    rows = rows[:50]
+        rows, next_before = bank_exchanges_page(here, before)
     return render("exchanges/recent.html", exchanges=rows, waiting=waiting,
-                  next_before=rows[-1].id if more and rows else None)
+                  next_before=next_before)
 
 
 def _statement_account(member_id: int | None) -> tuple[Member, Account | None]:

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -76,14 +76,18 @@ class Exchange(db.Model):
     __table_args__ = (
         CheckConstraint(f"minutes > 0 AND minutes <= {MAX_EXCHANGE_MINUTES}", name="minutes_range"),
         CheckConstraint("giver_account_id <> receiver_account_id", name="not_self"),
+        # A bank's exchanges newest first, and what waits on a giver: index reads only.
+        Index("ix_exchange_bank_id_id", "bank_id", "id"),
+        Index("ix_exchange_counter_bank_id_id", "counter_bank_id", "id"),
+        Index("ix_exchange_giver_status", "giver_account_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The giver's bank, and the receiver's when it is another one (an exchange between
     # banks, posted through both banks' clearing accounts).
-    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"), index=True)
-    counter_bank_id: Mapped[int | None] = mapped_column(ForeignKey("bank.id"), index=True)
-    giver_account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"))
+    counter_bank_id: Mapped[int | None] = mapped_column(ForeignKey("bank.id"))
+    giver_account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
     receiver_account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
     minutes: Mapped[int] = mapped_column(Integer)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
@@ -132,12 +136,20 @@ class Exchange(db.Model):
 
 class Entry(db.Model):
     __tablename__ = "entry"
-    __table_args__ = (db.UniqueConstraint("exchange_id", "account_id", name="one_per_side"),)
+    __table_args__ = (
+        db.UniqueConstraint("exchange_id", "account_id", name="one_per_side"),
+        # A statement is an account's entries by date of service, a page at a time:
+        # read straight from this index however long the history.
+        Index("ix_entry_account_service", "account_id", "service_date", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
     exchange_id: Mapped[int] = mapped_column(ForeignKey("exchange.id"), index=True)
     minutes: Mapped[int] = mapped_column(Integer)  # signed: giver +m, receiver -m
+    # The exchange's date of service, copied when the entry is written (check-ledger
+    # compares them), so statements sort without joining every exchange.
+    service_date: Mapped[date]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     exchange: Mapped[Exchange] = relationship("Exchange", lazy="joined")
