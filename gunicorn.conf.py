@@ -13,8 +13,12 @@ import multiprocessing
 import os
 
 bind = os.environ.get("TIMEBANK_BIND", "0.0.0.0:8000")
-# Two per core plus one: a worker waiting on the database leaves the core to another.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+# Two per core plus one (a worker waiting on the database leaves the core to another),
+# counting the cores this process may use (a container's, not the host's), at most 9:
+# each worker holds up to `threads` database connections, and PostgreSQL allows 100.
+_cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+    multiprocessing.cpu_count())
+workers = int(os.environ.get("WEB_CONCURRENCY", min(9, _cores * 2 + 1)))
 worker_class = "gthread"
 threads = int(os.environ.get("TIMEBANK_THREADS", "4"))
 timeout = int(os.environ.get("TIMEBANK_TIMEOUT", "30"))  # a stuck worker is replaced

@@ -85,6 +85,9 @@ def test_static_files_are_named_by_content_and_kept_a_year(client):
         assert "max-age=31536000" in response.headers["Cache-Control"]
     with client.get("/static/js/assetmap.js") as plain:
         assert "immutable" not in plain.headers.get("Cache-Control", "")
+    # An address naming other content (an old release's, say) is never kept long.
+    with client.get("/static/js/assetmap.js?v=0123456789") as other:
+        assert "immutable" not in other.headers.get("Cache-Control", "")
 
 
 def test_secret_key_required_outside_debug(monkeypatch, tmp_path):

@@ -328,7 +328,7 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
     rows = list(csv.reader(io.StringIO(client.get("/reports/neighbourhoods.csv")
                                        .get_data(as_text=True))))
     assert rows[1:] == [["Hilltop", "fewer than 5", "fewer than 5"],
-                        ["Millbrook", "fewer than 5", "fewer than 5"], ["Riverside", "5", "2.0"]]
+                        ["Millbrook", "fewer than 5", "fewer than 5"], ["Riverside", "5", "0"]]
     gaps = list(csv.reader(io.StringIO(client.get("/reports/asset-gaps.csv")
                                        .get_data(as_text=True))))
     assert [row[0] for row in gaps[1:]] == ["Hilltop", "Millbrook", "Riverside"]
@@ -347,6 +347,20 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
     places = list(csv.reader(io.StringIO(client.get(
         f"/reports/received-where.csv?neighbourhood={hill_id}").get_data(as_text=True))))
     assert places[1:] == [["Hilltop", "fewer than 5", "fewer than 5"]]
+    # Six more hours received by Hilltop's three: six exchanges, yet about fewer than five
+    # people, so nothing of Hilltop's shows; the whole area's hours go to the nearest 5.
+    with app.app_context():
+        for n in range(6):
+            _exchange(riverside[n % 5], hill[0], 60, date.today(), "gardening", f"h{n}")
+    for table in ("months", "categories", "who-helps", "received-where", "reciprocity"):
+        rows = list(csv.reader(io.StringIO(client.get(
+            f"/reports/{table}.csv?neighbourhood={hill_id}").get_data(as_text=True))))
+        labels = 2 if table == "who-helps" else 1
+        assert rows[1:] and all(cell == "fewer than 5"
+                                for row in rows[1:] for cell in row[labels:]), (table, rows)
+    months = list(csv.reader(io.StringIO(client.get("/reports/months.csv").get_data(
+        as_text=True))))
+    assert months[1:] == [[f"{date.today():%Y-%m}", "10", "10"]]  # 8 exchanges, 8 h
     assert client.get("/reports?neighbourhood=99999").status_code == 422
 
 
@@ -354,7 +368,8 @@ def test_council_figures_are_rounded_so_tables_and_filters_cannot_be_differenced
         app, client, make, login_as):
     """October: ten gardening exchanges, one cooking, one DIY. Unrounded, months (12) less
     gardening (10) would show the two hidden kinds held exactly one each; and the month
-    with and without a kind-of-help filter would differ by exactly the hidden count."""
+    with and without a kind-of-help filter would differ by exactly the hidden count (or,
+    in hours, by the hidden hours)."""
     people = [make.member(name=f"Neighbour {n}") for n in range(12)]
     with app.app_context():
         for n, kind in enumerate(["gardening"] * 10 + ["cooking", "diy"]):
@@ -367,8 +382,9 @@ def test_council_figures_are_rounded_so_tables_and_filters_cannot_be_differenced
         body = client.get(f"/reports/{name}.csv?start=2026-10-01&end=2026-10-31{query}")
         return list(csv.reader(io.StringIO(body.get_data(as_text=True))))[1:]
 
-    assert table("months") == [["2026-10", "10", "12.0"]]
-    assert table("months", f"&category={garden}") == [["2026-10", "10", "10.0"]]
+    # Hours too go to the nearest 5: exact, 12 h less 10 h would give the hidden two away.
+    assert table("months") == [["2026-10", "10", "10"]]
+    assert table("months", f"&category={garden}") == [["2026-10", "10", "10"]]
     assert [row[:2] for row in table("categories")] == [
         ["Gardening", "10"], ["Cooking and meals", "fewer than 5"],
         ["DIY and small repairs", "fewer than 5"]]

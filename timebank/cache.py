@@ -7,8 +7,9 @@ the same transaction, so every gunicorn worker sees a change at its next request
 that writes the watched tables with Core statements calls ``bump`` itself. A worker
 keeps what it built in memory, keyed by the version, within a byte budget.
 
-A version row starts at a random number: a database emptied (tests) or restored from a
-backup can then never meet a cached body of other data under the same number.
+Each bump draws a new random version: a database emptied (tests), or restored from a
+backup and changed again, can then never meet a cached body of other data under the
+same number.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from .models import Asset, AssetCategory, DataVersion, Neighbourhood
 
 REGISTER = "register"  # published assets, their kinds and the named neighbourhoods
 WATCHED: dict[type, str] = {Asset: REGISTER, AssetCategory: REGISTER, Neighbourhood: REGISTER}
-BUDGET_BYTES = 96 * 1024 * 1024  # per worker
+BUDGET_BYTES = 64 * 1024 * 1024  # per worker
 GZIP_FROM = 256  # smaller bodies go as they are (gzip would not save a packet)
 
 
@@ -45,9 +46,12 @@ def bump(name: str, connection=None) -> None:
     """Mark ``name``'s data changed, in the caller's transaction."""
     run = (connection or db.session).execute
     table = DataVersion.__table__
-    done = run(update(table).where(table.c.name == name).values(version=table.c.version + 1))
+    # A fresh random number, not the next one: a database restored from a backup and
+    # changed again can never come back to a number some worker or browser still holds.
+    fresh = secrets.randbelow(2**52) + 1
+    done = run(update(table).where(table.c.name == name).values(version=fresh))
     if done.rowcount == 0:
-        run(insert(table).values(name=name, version=secrets.randbelow(2**52) + 1))
+        run(insert(table).values(name=name, version=fresh))
 
 
 @event.listens_for(Session, "after_flush")

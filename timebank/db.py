@@ -105,3 +105,14 @@ def end_read_transaction() -> None:
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("end_read_transaction() with unsaved changes; call it earlier")
         session.commit()
+
+
+def locked(model, object_id: int):
+    """The row ``object_id`` of ``model``, locked for this write transaction and read
+    afresh (PostgreSQL: FOR UPDATE; SQLite: BEGIN IMMEDIATE holds the database), so a
+    decision made on it cannot race another writer's. None if there is no such row."""
+    from sqlalchemy import select
+
+    return db.session.scalar(select(model).where(model.id == object_id)
+                             .with_for_update(of=model)
+                             .execution_options(populate_existing=True))

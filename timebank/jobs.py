@@ -1,6 +1,6 @@
 """The job runner: the periodic work a bank needs, in one long-lived process
 (``flask --app timebank run-jobs``; compose's ``worker`` service). Sending queued
-e-mail every minute, retrying the geocoder every five, queueing the weekly digests
+e-mail every minute, retrying the geocoder every six hours, queueing the weekly digests
 hourly (they go to each member at most once a week, so an hourly run is safe).
 
 Each job runs in its own application context and a failure is logged, never fatal:
@@ -56,7 +56,9 @@ def _digests(app: Flask) -> str:
         return f"{queue_digests()} digests queued"
 
 
-JOBS = (Job("send-mail", 60, _send_mail), Job("geocode-pending", 300, _geocode),
+# The geocoder every six hours: an address it could not find is asked again each run,
+# and Nominatim's policy is one request a second and no repeated queries.
+JOBS = (Job("send-mail", 60, _send_mail), Job("geocode-pending", 6 * 3600, _geocode),
         Job("send-digests", 3600, _digests))
 
 

@@ -31,7 +31,7 @@ from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import rollups
-from .db import write_transaction
+from .db import locked, write_transaction
 from .errors import Refused
 from .extensions import db
 from .models import (
@@ -199,12 +199,7 @@ def _lock_accounts(ids: Sequence[int]) -> dict[int, Account]:
 
 
 def _lock_exchange(exchange_id: int) -> Exchange:
-    exchange = db.session.scalar(
-        select(Exchange)
-        .where(Exchange.id == exchange_id)
-        .with_for_update(of=Exchange)
-        .execution_options(populate_existing=True)
-    )
+    exchange = locked(Exchange, exchange_id)
     if exchange is None:
         raise LedgerError(_("There is no such exchange."))
     return exchange

@@ -118,7 +118,8 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _finish(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
-        if request.endpoint == "static" and request.args.get("v"):
+        asked = request.args.get("v") if request.endpoint == "static" else None
+        if asked and asked == version_of((request.view_args or {}).get("filename", "")):
             # Named by content: the same address always means the same bytes.
             response.cache_control.public = True
             response.cache_control.max_age = YEAR

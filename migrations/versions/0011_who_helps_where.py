@@ -118,10 +118,13 @@ def _describe_history():
     bind.execute(exchange.update().where(exchange.c.status == 'confirmed')
                  .values(area_id=named))
     given = defaultdict(dict)
+    reversal = exchange.alias('reversal')
+    counted = sa.and_(exchange.c.status == 'confirmed', exchange.c.reverses_id.is_(None),
+                      ~sa.exists().where(reversal.c.reverses_id == exchange.c.id))
     for account_id, kind, minutes in bind.execute(
             sa.select(exchange.c.giver_account_id, exchange.c.category_id,
                       sa.func.sum(exchange.c.minutes))
-            .where(exchange.c.status == 'confirmed', exchange.c.category_id.is_not(None))
+            .where(counted, exchange.c.category_id.is_not(None))
             .group_by(exchange.c.giver_account_id, exchange.c.category_id)):
         given[account_id][kind] = int(minutes)
     main = [{'a': a, 'k': min(kinds, key=lambda k: (-kinds[k], k))}

@@ -126,7 +126,7 @@ def published_rows(category_slug: str = "", text: str = "", open_to_all: bool = 
 
     key = ("rows", category_slug, text, open_to_all, step_free)
     return cache.built(cache.REGISTER, key, build,
-                       lambda rows: 120 * len(rows) + sum(len(r.name) for r in rows))
+                       lambda rows: 250 * len(rows) + sum(len(r.name) for r in rows))
 
 
 def map_json(key: tuple[str, str, bool, bool]) -> bytes:
@@ -343,7 +343,7 @@ def gaps(category_slug: str, distance: float, configured_bbox) -> Gaps:
         return Gaps(bbox, cells, named, maps.gap_features(cells, distance))
 
     key = ("gaps", category_slug, float(distance), tuple(configured_bbox or ()))
-    return cache.built(cache.REGISTER, key, build, lambda found: 400 * len(found.cells) + 1024)
+    return cache.built(cache.REGISTER, key, build, lambda found: 1800 * len(found.cells) + 1024)
 
 
 def suggested_by(member: Member, limit: int = 200) -> list[Asset]:

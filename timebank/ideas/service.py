@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import ledger
-from ..db import write_transaction
+from ..db import locked, write_transaction
 from ..errors import Refused
 from ..extensions import db
 from ..listings import service as listings
@@ -145,8 +145,7 @@ def revise(idea: Idea, by: Member, values: dict) -> Idea:
         raise IdeaRefused(_("Only the person who proposed an idea can change it."))
     with write_transaction():
         # Locked and read afresh: two revisions at once keep both earlier texts.
-        idea = db.session.scalar(select(Idea).where(Idea.id == idea.id).with_for_update(of=Idea)
-                                 .execution_options(populate_existing=True))
+        idea = locked(Idea, idea.id)
         db.session.add(IdeaRevision(idea_id=idea.id, version=idea.version,
                                     **{k: getattr(idea, k) for k in TEXT_FIELDS}))
         for key in TEXT_FIELDS:
@@ -289,8 +288,7 @@ def signed_up(session: CoDesignSession, member: Member | None) -> bool:
 
 def _locked(session: CoDesignSession) -> CoDesignSession:
     """The session row, locked for this write transaction and read afresh."""
-    return db.session.scalar(select(CoDesignSession).where(CoDesignSession.id == session.id)
-                             .with_for_update().execution_options(populate_existing=True))
+    return locked(CoDesignSession, session.id)
 
 
 def sign_up(session: CoDesignSession, by: Member) -> None:

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..db import locked
 from ..errors import Refused
 from ..extensions import db
 from ..forms import like_pattern
@@ -390,9 +391,7 @@ def post_message(match_id: int, by: Member, body: str) -> MatchMessage:
 
 
 def _match_for_update(match_id: int) -> Match:
-    match = db.session.scalar(
-        select(Match).where(Match.id == match_id).with_for_update(of=Match)
-        .execution_options(populate_existing=True))
+    match = locked(Match, match_id)
     if match is None:
         raise BrokeringError(_("There is no such match."))
     return match

@@ -30,6 +30,7 @@ class Table:
     unit: str = ""  # what the charted figure counts, for the chart's text
     note: str = ""
     page: bool = True  # False: a download only
+    labels: int = 1  # leading columns that name the row (the rest are figures)
 
     @property
     def svg(self):
@@ -62,6 +63,12 @@ def _hours(minutes: int) -> float:
     return round(minutes / 60, 2)
 
 
+def _shown_hours(minutes: int, council: bool):
+    """Hours as the reader may see them: to the nearest 5 for council viewers, so that a
+    total minus the hours shown beside other cells cannot pin down a hidden cell's."""
+    return 5 * round(minutes / 300) if council else _hours(minutes)
+
+
 def _publish(n: int) -> int:
     """A council figure of 5 or more, rounded to the nearest 5: differencing two tables or
     two filtered views can then never pin down a hidden small number."""
@@ -83,7 +90,8 @@ def _counted_rows(rows: list[tuple], council: bool, hours: bool = True) -> list[
     out = []
     for row, count in zip(rows, counts, strict=True):
         if hours:
-            out.append((row[0], count, hidden() if count == hidden() else _hours(row[2])))
+            out.append((row[0], count,
+                        hidden() if count == hidden() else _shown_hours(row[2], council)))
         else:
             out.append((row[0], count))
     return out
@@ -136,8 +144,9 @@ def _exchange_tables(scope: figures.Scope, council: bool) -> list[Table]:
         "who-helps", _("Who helps with what"),
         (_("Received by members who mostly give"), _("Kind of help received"), exchanges,
          hours),
-        [(g or _("nothing yet"), r or _("not said"), n, hidden() if n == hidden() else _hours(m))
-         for (g, r, _n, m), n in zip(helps, counts, strict=True)], chart=None,
+        [(g or _("nothing yet"), r or _("not said"), n,
+          hidden() if n == hidden() else _shown_hours(m, council))
+         for (g, r, _n, m), n in zip(helps, counts, strict=True)], chart=None, labels=2,
         note=_("How time earned doing one thing is spent on another: each exchange counts "
                "under the kind of help its receiver had given most hours in when it was "
                "confirmed.")))
@@ -148,7 +157,7 @@ def _exchange_tables(scope: figures.Scope, council: bool) -> list[Table]:
             "received-where", _("Exchanges and hours by neighbourhood"),
             (_("Neighbourhood"), exchanges, hours),
             [(name or _("not in a named neighbourhood"), n,
-              hidden() if n == hidden() else _hours(m))
+              hidden() if n == hidden() else _shown_hours(m, council))
              for (_i, name, _n, m), n in zip(places, counts, strict=True)], chart=2,
             unit=hours,
             note=_("Where the receivers lived when the exchange was confirmed.")))
@@ -158,8 +167,8 @@ def _exchange_tables(scope: figures.Scope, council: bool) -> list[Table]:
         tables.append(Table(
             "banks", _("Time given across banks"),
             (_("Giving bank"), _("Receiving bank"), exchanges, hours),
-            [(g, r, n, hidden() if n == hidden() else _hours(m))
-             for (g, r, _n, m), n in zip(crossed, counts, strict=True)], chart=None))
+            [(g, r, n, hidden() if n == hidden() else _shown_hours(m, council))
+             for (g, r, _n, m), n in zip(crossed, counts, strict=True)], chart=None, labels=2))
     return tables
 
 
@@ -188,7 +197,7 @@ def _neighbourhoods(found: figures.GiveTake, council: bool) -> Table | None:
     counts = _shown([n for _a, n, _m in rows], council)
     return Table("neighbourhoods", _("Active members and hours given, by neighbourhood"),
                  (_("Neighbourhood"), _("Members"), _("Hours given")),
-                 [(area, n, hidden() if n == hidden() else _hours(m))
+                 [(area, n, hidden() if n == hidden() else _shown_hours(m, council))
                   for (area, _n, m), n in zip(rows, counts, strict=True)], unit=_("members"),
                  note=_("A member counts in the neighbourhood they name on their profile."))
 
@@ -330,6 +339,14 @@ def member_rows(scope: figures.Scope):
             in figures.give_take(scope).rows]
 
 
+def _all_hidden(table: Table) -> Table:
+    """The table with every figure read as "fewer than 5" (its labels kept)."""
+    rows = [(*row[:table.labels], *(hidden() for _cell in row[table.labels:]))
+            for row in table.rows]
+    return Table(table.key, table.title, table.header, rows, chart=None, unit=table.unit,
+                 note=table.note, page=table.page, labels=table.labels)
+
+
 def for_area(scope: figures.Scope, all_banks: list[int]) -> Report:
     """The council's report: the same arithmetic over the area's banks, aggregates only."""
     found = figures.give_take(scope)
@@ -363,9 +380,14 @@ def for_area(scope: figures.Scope, all_banks: list[int]) -> Report:
                        for name, counts in places], chart=None,
                       note=_("“none” marks a gap: no asset of that kind on the map in that "
                              "neighbourhood."))] if places else []
-    tables = [*_exchange_tables(scope, True), give_take, *([areas] if areas else []),
-              *_outcome_tables(scope, True), *_activity_tables(scope, True),
-              _ladder_table(scope, True), assets, *by_place, assessment]
+    about_people = [*_exchange_tables(scope, True), give_take, *([areas] if areas else []),
+                    *_outcome_tables(scope, True), *_activity_tables(scope, True)]
+    if scope.area_id is not None and 0 < people["active"] < figures.SMALL:
+        # A neighbourhood where fewer than five members live: any figure about its
+        # exchanges, outcomes or requests describes fewer than five people.
+        about_people = [_all_hidden(t) for t in about_people]
+        shown = {key: hidden() if n else 0 for key, n in shown.items()}
+    tables = [*about_people, _ladder_table(scope, True), assets, *by_place, assessment]
     # The map is the whole area's, whatever the filters (they swap only the figures).
     return Report(scope, True, tables, members=shown, map_of=(all_banks, True))
 
