@@ -321,26 +321,25 @@ def outcomes(scope: Scope) -> list[tuple[int, int]]:
         .having(func.sum(OutcomeMonth.answers) != 0).order_by(OutcomeMonth.score))]
 
 
+def _outcomes_by(scope: Scope, name, joined, on) -> list[tuple[str, int, int]]:
+    """(the name ``joined`` gives a row, or ""; score; answers)."""
+    return [(label or "", int(score), int(n)) for label, score, n in db.session.execute(
+        select(name, OutcomeMonth.score, func.sum(OutcomeMonth.answers))
+        .select_from(OutcomeMonth).outerjoin(joined, on)
+        .where(scope.totals(OutcomeMonth)).group_by(name, OutcomeMonth.score)
+        .having(func.sum(OutcomeMonth.answers) != 0)
+        .order_by(name, OutcomeMonth.score))]
+
+
 def outcomes_by_category(scope: Scope) -> list[tuple[str, int, int]]:
     """(kind of help, score, answers)."""
-    return [(name or "", int(score), int(n)) for name, score, n in db.session.execute(
-        select(Category.name, OutcomeMonth.score, func.sum(OutcomeMonth.answers))
-        .select_from(OutcomeMonth)
-        .outerjoin(Category, Category.id == OutcomeMonth.category_id)
-        .where(scope.totals(OutcomeMonth)).group_by(Category.name, OutcomeMonth.score)
-        .having(func.sum(OutcomeMonth.answers) != 0)
-        .order_by(Category.name, OutcomeMonth.score))]
+    return _outcomes_by(scope, Category.name, Category, Category.id == OutcomeMonth.category_id)
 
 
 def outcomes_by_area(scope: Scope) -> list[tuple[str, int, int]]:
     """(named neighbourhood the receivers lived in, or "" for none; score; answers)."""
-    return [(name or "", int(score), int(n)) for name, score, n in db.session.execute(
-        select(Neighbourhood.name, OutcomeMonth.score, func.sum(OutcomeMonth.answers))
-        .select_from(OutcomeMonth)
-        .outerjoin(Neighbourhood, Neighbourhood.id == OutcomeMonth.area_id)
-        .where(scope.totals(OutcomeMonth)).group_by(Neighbourhood.name, OutcomeMonth.score)
-        .having(func.sum(OutcomeMonth.answers) != 0)
-        .order_by(Neighbourhood.name, OutcomeMonth.score))]
+    return _outcomes_by(scope, Neighbourhood.name, Neighbourhood,
+                        Neighbourhood.id == OutcomeMonth.area_id)
 
 
 def shared_words(scope: Scope, limit: int = 20) -> list[tuple[date, str, int, str]]:
