@@ -26,6 +26,14 @@ depends_on = None
 BASE = ('month', 'bank_id', 'counter_bank_id', 'category_id')
 
 
+def _counted(exchange):
+    """The ledger's rule: confirmed, and neither a reversal nor reversed (written here, as
+    a migration must not depend on the code of later releases)."""
+    reversal = exchange.alias('reversal')
+    return sa.and_(exchange.c.status == 'confirmed', exchange.c.reverses_id.is_(None),
+                   ~sa.exists().where(reversal.c.reverses_id == exchange.c.id))
+
+
 def _tables(with_area: bool):
     """The two monthly-figure tables, with or without the new dimensions."""
     extra = ('area_id',) if with_area else ()
@@ -67,9 +75,7 @@ def _fill(totals, outcomes, with_area: bool):
     meta = sa.MetaData()
     exchange = sa.Table('exchange', meta, autoload_with=bind)
     outcome = sa.Table('outcome', meta, autoload_with=bind)
-    reversal = exchange.alias('reversal')
-    counted = sa.and_(exchange.c.status == 'confirmed', exchange.c.reverses_id.is_(None),
-                      ~sa.exists().where(reversal.c.reverses_id == exchange.c.id))
+    counted = _counted(exchange)
     year = sa.extract('year', exchange.c.service_date)
     month = sa.extract('month', exchange.c.service_date)
     key = [exchange.c.bank_id, sa.func.coalesce(exchange.c.counter_bank_id, 0),
@@ -118,9 +124,7 @@ def _describe_history():
     bind.execute(exchange.update().where(exchange.c.status == 'confirmed')
                  .values(area_id=named))
     given = defaultdict(dict)
-    reversal = exchange.alias('reversal')
-    counted = sa.and_(exchange.c.status == 'confirmed', exchange.c.reverses_id.is_(None),
-                      ~sa.exists().where(reversal.c.reverses_id == exchange.c.id))
+    counted = _counted(exchange)
     for account_id, kind, minutes in bind.execute(
             sa.select(exchange.c.giver_account_id, exchange.c.category_id,
                       sa.func.sum(exchange.c.minutes))
