@@ -176,6 +176,8 @@ def test_no_payload_runs_on_any_page(new_page, live_server, poisoned):
             assert response.status == 200, path
             page.wait_for_load_state("load")
             if path == "/assets":
+                # The layer arrives by fetch after the page has loaded: wait for it drawn.
+                page.locator(".map-wrap[data-drawn]").wait_for(state="attached")
                 assert page.evaluate(OPEN_POPUPS) >= len(PAYLOADS) - 1
             html = page.content()
             assert page.locator("[data-xss]").count() == 0, path
