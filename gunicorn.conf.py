@@ -4,7 +4,8 @@ environment variables named below.
 
 Measured choices (see docs/scaling.md): threads help because pages wait on the database;
 ``gc.freeze()`` in every worker moves the app and its caches out of the garbage
-collector's way (it took a third of the time of the asset pages); the app logs one JSON
+collector's way (it took a third of the time of the asset pages), and young
+collections run every 50,000 new objects rather than 700; the app logs one JSON
 line per request with its request id, so gunicorn's own access log is off.
 """
 
@@ -48,3 +49,7 @@ def post_fork(server, worker):
     with app.app_context():
         db.engine.dispose(close=False)
     gc.freeze()
+    # A page that reads 20,000 rows makes hundreds of thousands of objects, and the
+    # default thresholds scan the heap every 700 of them: rarer young collections took
+    # the matching workbench's pool build from 380 ms to 215 ms (bench/city.py).
+    gc.set_threshold(50_000, 20, 100)

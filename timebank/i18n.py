@@ -10,14 +10,39 @@ timebank/translations/<lang>/LC_MESSAGES/messages.po (`make translations`).
 
 from __future__ import annotations
 
-from flask import Flask, has_request_context, request, session
-from flask_babel import Babel
+from flask import Flask, has_app_context, has_request_context, request, session
+from flask_babel import Babel, Domain
 from flask_login import current_user
 
 LANGUAGES = {"en": "English", "cy": "Cymraeg", "es": "Español"}
 DEFAULT = "en"
 
+
+
+class _RememberingDomain(Domain):
+    """Flask-Babel's message domain, with the catalogue for the locale in force
+    remembered beside that locale: a page looks up hundreds of strings, in templates
+    and in Python, and Flask-Babel finds the catalogue afresh for each one (a fifth of
+    a list page's time). A new locale (force_locale for an e-mail in its reader's
+    language, refresh) is a different object, so its catalogue is looked up anew."""
+
+    def get_translations(self):
+        from flask import g
+
+        state = g.get("_flask_babel") if has_app_context() else None
+        locale = getattr(state, "babel_locale", None)
+        memo = getattr(state, "timebank_catalogue", None)
+        if locale is not None and memo is not None and memo[0] is locale:
+            return memo[1]
+        found = super().get_translations()
+        state = g.get("_flask_babel") if has_app_context() else None
+        if state is not None:
+            state.timebank_catalogue = (getattr(state, "babel_locale", None), found)
+        return found
+
+
 babel = Babel()
+babel.domain_instance = _RememberingDomain()  # gettext in Python and templates alike
 
 
 def select_locale() -> str:
@@ -49,23 +74,7 @@ def _bank_default() -> str:
 
 
 def _translations():
-    """Flask-Babel's catalogue for the locale in force, remembered beside that locale:
-    a page looks up hundreds of strings, and Flask-Babel finds the catalogue afresh for
-    each one (a fifth of a list page's time). A new locale (force_locale for an e-mail
-    in its reader's language, refresh) is a different object, so it is looked up anew."""
-    from flask import g
-    from flask_babel import get_translations
-
-    state = g.get("_flask_babel")
-    locale = getattr(state, "babel_locale", None)
-    memo = getattr(state, "timebank_catalogue", None)
-    if locale is not None and memo is not None and memo[0] is locale:
-        return memo[1]
-    found = get_translations()
-    state = g.get("_flask_babel")
-    if state is not None:
-        state.timebank_catalogue = (getattr(state, "babel_locale", None), found)
-    return found
+    return babel.domain_instance.get_translations()
 
 
 def init_app(app: Flask) -> None:

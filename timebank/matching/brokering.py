@@ -75,19 +75,17 @@ def load_candidates(bank_id: int) -> list[ranking.Candidate]:
         .where(Account.member_id.isnot(None), Account.bank_id == bank_id))}
     candidates = []
     for m in members:
-        own = offers.get(m.id, [])
-        text = " ".join([m.skills or "", *(f"{o.title} {o.description}" for o in own)])
+        own = offers.get(m.id, ())
         availability = 0
         for o in own:
             availability |= o.availability
         given, received = totals.get(m.id, (0, 0))
+        text = " ".join([m.skills or "", *(f"{o.title} {o.description}" for o in own)])
         candidates.append(ranking.Candidate(
-            member_id=m.id, name=m.display_name,
-            category_ids=frozenset(o.category_id for o in own),
-            offer_ids=tuple((o.category_id, o.id) for o in own),
-            words=ranking.words(text), latitude=m.public_latitude,
-            longitude=m.public_longitude, availability=availability, given=given,
-            received=received, status=m.status, opted_out=m.matching_opt_out))
+            m.id, m.display_name, frozenset(o.category_id for o in own),
+            tuple((o.category_id, o.id) for o in own), ranking.words(text),
+            m.public_latitude, m.public_longitude, availability, given, received,
+            m.status, m.matching_opt_out))
     return candidates
 
 

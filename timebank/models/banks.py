@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -83,11 +83,15 @@ class Membership(db.Model):
     """A person in a bank: their role and status there (the account is the ledger's)."""
 
     __tablename__ = "membership"
-    __table_args__ = (UniqueConstraint("member_id", "bank_id", name="uq_membership_member_bank"),)
+    __table_args__ = (
+        UniqueConstraint("member_id", "bank_id", name="uq_membership_member_bank"),
+        # A bank's members counted by status, and its applications, from the index alone.
+        Index("ix_membership_bank_status", "bank_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
-    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"), index=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"))
     role: Mapped[str] = mapped_column(String(20), default=BankRole.RESIDENT)
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
