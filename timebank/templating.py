@@ -35,11 +35,16 @@ def figure(value) -> str:
     return format_decimal(value, format="#,##0.##")
 
 
+# Lazy, as the status words: the workbench names a component 250 times a page.
+COMPONENT_WORDS = {"category": _l("kind of help"), "text": _l("words"),
+                   "distance": _l("distance"), "availability": _l("availability"),
+                   "reciprocity": _l("give and take")}
+
+
 def component_word(name: str) -> str:
     """The name of a part of the matching score, in the page's language."""
-    words = {"category": _("kind of help"), "text": _("words"), "distance": _("distance"),
-             "availability": _("availability"), "reciprocity": _("give and take")}
-    return words.get(name, name)
+    word = COMPONENT_WORDS.get(name)
+    return str(word) if word is not None else name
 
 
 def reason_words(reason) -> str:

@@ -112,47 +112,52 @@ def _popcount(x: int) -> int:
     return bin(x).count("1")
 
 
-def score(need: Need, c: Candidate) -> Ranked:
-    """Score one candidate for one need, with its components and reasons."""
+def score(need: Need, c: Candidate, with_reasons: bool = True) -> Ranked:
+    """Score one candidate for one need, with its components and (unless told not to)
+    the reasons in plain words."""
     reasons: list[Reason] = []
     comp: dict[str, float] = {}
 
+    def say(msgid: str, **params) -> None:
+        if with_reasons:  # a shortlist of 100 is scored to keep 10: words only for those
+            reasons.append(Reason(msgid, **params))
+
     comp["category"] = 1.0 if need.category_id in c.category_ids else 0.0
     if comp["category"]:
-        reasons.append(Reason(N_("offers help of this kind")))
+        say(N_("offers help of this kind"))
 
     shared = need.words & c.words
     comp["text"] = len(shared) / len(need.words) if need.words else 0.0
     if shared:
-        reasons.append(Reason(N_("mentions %(words)s"), words=", ".join(sorted(shared)[:5])))
+        say(N_("mentions %(words)s"), words=", ".join(sorted(shared)[:5]))
 
     distance = None
     if need.remote_ok:
         comp["distance"] = 1.0
-        reasons.append(Reason(N_("can be done online or by phone")))
+        say(N_("can be done online or by phone"))
     elif None in (need.latitude, need.longitude, c.latitude, c.longitude):
         comp["distance"] = UNKNOWN
-        reasons.append(Reason(N_("distance unknown")))
+        say(N_("distance unknown"))
     else:
         distance = haversine_km(need.latitude, need.longitude, c.latitude, c.longitude)
         radius = need.radius_km or DEFAULT_RADIUS_KM
         comp["distance"] = max(0.0, 1.0 - distance / radius)
-        reasons.append(Reason(N_("about %(km).1f km away"), km=distance))
+        say(N_("about %(km).1f km away"), km=distance)
 
     if need.availability and c.availability:
         overlap = _popcount(need.availability & c.availability)
         comp["availability"] = overlap / _popcount(need.availability)
-        reasons.append(Reason(N_("free at %(free)d of %(asked)d asked times"), free=overlap,
-                              asked=_popcount(need.availability)))
+        say(N_("free at %(free)d of %(asked)d asked times"), free=overlap,
+            asked=_popcount(need.availability))
     else:
         comp["availability"] = UNKNOWN
 
     imbalance = (c.received - c.given) / RECIPROCITY_SCALE_MIN
     comp["reciprocity"] = (max(-1.0, min(1.0, imbalance)) + 1.0) / 2.0
     if c.received > c.given:
-        reasons.append(Reason(N_("has received more than given: a chance to give back")))
+        say(N_("has received more than given: a chance to give back"))
     elif c.given > c.received:
-        reasons.append(Reason(N_("has already given more than received")))
+        say(N_("has already given more than received"))
 
     total = sum(WEIGHTS[k] * v for k, v in comp.items())
     return Ranked(c, round(total, 4), {k: round(v, 3) for k, v in comp.items()}, reasons,
@@ -162,11 +167,11 @@ def score(need: Need, c: Candidate) -> Ranked:
 
 def rank(need: Need, candidates: Iterable[Candidate], limit: int = 10) -> list[Ranked]:
     """The best ``limit`` candidates, highest score first (ties: nearer, then lower id)."""
-    scored = [score(need, c) for c in candidates
+    scored = [score(need, c, with_reasons=False) for c in candidates
               if c.eligible and c.member_id != need.member_id]
     scored.sort(key=lambda r: (-r.score, r.distance_km if r.distance_km is not None else 1e9,
                                r.candidate.member_id))
-    return scored[:limit]
+    return [score(need, r.candidate) for r in scored[:limit]]
 
 
 class CandidatePool:
