@@ -83,3 +83,96 @@ def test_main_pages_cost_the_same_queries_on_a_small_and_a_large_bank(app, clien
     differ = {page: (small[page], large[page]) for page in small if small[page] != large[page]}
     assert differ == {}
     assert max(small.values()) <= 40  # and each page is a handful of statements
+
+
+# Tables that grow with a city: a page may read them only through an index.
+GROWING = {"account", "asset", "entry", "exchange", "listing", "match", "member",
+           "membership", "notification"}
+
+
+def _statements(app, client, path: str) -> list[tuple[str, object]]:
+    """The SELECT statements (with their parameters) one GET of ``path`` runs."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, object]] = []
+    with app.app_context():
+        engine = db.engine
+
+    def listener(_conn, _cursor, statement, parameters, _context, _many):
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return seen
+
+
+def _full_scans(connection, statement: str, parameters) -> set[str]:
+    """The growing tables ``statement`` reads in full.
+
+    PostgreSQL: sequential scans are priced out, so any index that serves is taken; what
+    is left is a Seq Scan (no index serves), or an index walked from end to end (no
+    index condition, and no Limit above to stop it). SQLite: a SCAN, unless it walks an
+    index in order for a statement with a LIMIT (it stops at the page's end)."""
+    import re
+
+    if connection.dialect.name == "postgresql":
+        plan = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement,
+                                          parameters).scalar()
+        found, nodes = set(), [(plan[0]["Plan"], False)]
+        while nodes:
+            node, limited = nodes.pop()
+            table = node.get("Relation Name")
+            whole = node["Node Type"] == "Seq Scan" or (
+                node["Node Type"] in ("Index Scan", "Index Only Scan", "Bitmap Heap Scan")
+                and "Index Cond" not in node and "Recheck Cond" not in node and not limited)
+            if whole and table in GROWING:
+                found.add(table)
+            limited = limited or node["Node Type"] == "Limit"
+            nodes += [(child, limited) for child in node.get("Plans", [])]
+        return found
+    rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+    limited = re.search(r"\bLIMIT\b", statement) is not None
+    return {m.group(1) for row in rows
+            if (m := re.fullmatch(r"SCAN (\w+)( USING (COVERING )?INDEX \w+)?", row[-1]))
+            and m.group(1) in GROWING and not (m.group(2) and limited)}
+
+
+def test_main_pages_read_growing_tables_through_indexes(app, client, make):
+    """EXPLAIN every statement of every main page on a grown bank: none reads a table
+    that grows with the city (members, entries, exchanges, notifications…) in full."""
+    people = {
+        "resident": make.member(name="Rhian Resident", email="rhian@example.org"),
+        "coordinator": make.member(Role.COORDINATOR, email="cora@example.org"),
+        "council": make.member(Role.COUNCIL, email="council@example.org"),
+    }
+    _grow(app, make, people, 60, "large")
+    emails = {"resident": "rhian@example.org", "coordinator": "cora@example.org",
+              "council": "council@example.org"}
+    scans = {}
+    explained = 0
+    for who, path in PAGES:
+        login(client, emails[who])
+        client.get(path)  # warm, as above
+        statements = _statements(app, client, path)
+        client.post("/logout")
+        with app.app_context():
+            connection = db.session.connection()
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            for statement, parameters in statements:
+                explained += 1
+                if found := _full_scans(connection, statement, parameters):
+                    scans[(who, path, statement[:200])] = found
+            db.session.rollback()
+    assert explained > len(PAGES)  # the listener saw the pages' statements
+    with app.app_context():  # and the check can fail: a read of every member is caught
+        connection = db.session.connection()
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        assert _full_scans(connection, "SELECT display_name FROM member", {}) == {"member"}
+        db.session.rollback()
+    assert scans == {}

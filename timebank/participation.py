@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import case, exists, func, or_, select
 
 from .extensions import db
 from .models import (
@@ -84,10 +84,11 @@ def ladder(bank_ids: list[int], since: datetime, until: datetime) -> dict[str, i
                                 Listing.created_at.between(since, until))
     rung = case((or_(attended, delivering), "co_producing"), (involved, "involved"),
                 (consulted, "consulted"), else_="informed")
+    # Driven from the banks' memberships (an index range), not from every member of
+    # the install: a member of two of these banks is still one row.
     members = (select(Member.id.label("id"), rung.label("rung"))
-               .where(exists().where(and_(Membership.member_id == Member.id,
-                                          Membership.bank_id.in_(bank_ids),
-                                          Membership.status == MemberStatus.ACTIVE)),
+               .where(Member.id.in_(select(Membership.member_id).where(
+                   Membership.bank_id.in_(bank_ids), Membership.status == MemberStatus.ACTIVE)),
                       Member.erased_at.is_(None)).subquery())
     found = dict(db.session.execute(select(members.c.rung, func.count())
                                     .group_by(members.c.rung)).all())
