@@ -427,3 +427,23 @@ def many_members(app, n: int, prefix: str = "Many", bank: str | None = None) -> 
             ledger.open_account(m, the_bank.id)
         db.session.commit()
         return [m.id for m in people]
+
+
+def many_assets(app, n: int, south=51.40, west=-0.30, span=0.3, prefix="Place") -> None:
+    """``n`` published assets on a square grid from (south, west), ``span`` degrees wide,
+    written at once (a city's register), and the register's version moved on."""
+    from timebank import cache
+    from timebank.models import Asset, AssetCategory
+    from timebank.models.base import utcnow
+
+    side = max(1, int(n**0.5))
+    with app.app_context():
+        kind = db.session.query(AssetCategory).filter_by(slug="physical").one().id
+        db.session.execute(Asset.__table__.insert(), [
+            {"name": f"{prefix} {i}", "category_id": kind, "status": "published",
+             "latitude": south + span * (i // side) / side,
+             "longitude": west + span * (i % side) / side, "created_at": utcnow()}
+            for i in range(n)])
+        cache.bump(cache.REGISTER)
+        db.session.commit()
+

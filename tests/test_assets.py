@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support import PLACES, get, login, submit
+from tests.support import PLACES, get, login, many_assets, submit
 from timebank.extensions import db
 from timebank.models import Asset, AssetCategory, AssetReview, Notification, Role
 from timebank.models.base import utcnow
@@ -442,3 +442,60 @@ def test_register_data_is_built_once_per_version_and_revalidates_with_304(client
     assert count_queries(app, client, "/assets.geojson") == small
     client.get("/assets/map.json")
     assert count_queries(app, client, "/assets/map.json") == small_map
+
+
+def test_a_big_register_is_asked_for_by_view_and_grouped(client, app):
+    """A view with more than VIEW_POINTS assets comes as groups with counts that add up to
+    what is inside; zoomed in, the assets themselves; each view one cached, validated,
+    compact answer; every group and asset inside the (snapped) view."""
+    import gzip
+
+    from timebank.assets import register
+
+    many_assets(app, 4000)  # 51.40–51.70, -0.30–0.00
+    add_asset(app, name=XSS_NAMES[0], lat=51.55, lon=-0.15)
+    everything = "/assets/map.json?bbox=-0.4,51.3,0.1,51.8&zoom=10"
+    found = client.get(everything)
+    assert found.status_code == 200
+    data = found.get_json()
+    assert data["grouped"] is True and data["total"] == 4001
+    counted = sum(f["properties"].get("k", 1) for f in data["features"])
+    assert counted == 4001  # every asset in exactly one group
+    assert len(data["features"]) < 4001 / 4  # far fewer markers than assets
+    west, south, east, north = register.snap_view((-0.4, 51.3, 0.1, 51.8), 10)
+    for f in data["features"]:
+        lon, lat = f["geometry"]["coordinates"]
+        assert west <= lon <= east and south <= lat <= north
+    assert len(gzip.compress(found.get_data())) < 300 * 1024
+    again = client.get(everything, headers={"If-None-Match": found.headers["ETag"]})
+    assert again.status_code == 304
+    # Zoomed in on a street: the assets themselves, names escaped in the JSON.
+    street = client.get("/assets/map.json?bbox=-0.152,51.548,-0.148,51.552&zoom=17")
+    close = street.get_json()
+    assert close["grouped"] is False and 0 < len(close["features"]) == close["total"] < 100
+    assert XSS_NAMES[0] in [f["properties"].get("n") for f in close["features"]]
+    assert "<img" not in street.get_data(as_text=True)
+    # A filter applies to the view too.
+    none = client.get("/assets/map.json?category=economy&bbox=-0.4,51.3,0.1,51.8&zoom=10")
+    assert none.get_json()["total"] == 0
+
+
+@pytest.mark.parametrize("query", [
+    "bbox=-0.4,51.3,0.1&zoom=10", "bbox=a,b,c,d&zoom=10", "bbox=-0.4,51.3,0.1,51.8",
+    "bbox=-0.4,51.3,0.1,51.8&zoom=99", "bbox=0.1,51.3,-0.4,51.8&zoom=10",
+    "bbox=nan,51.3,0.1,51.8&zoom=10", "zoom=3"])
+def test_a_bad_map_view_is_refused_clearly(client, app, query):
+    response = client.get(f"/assets/map.json?{query}")
+    assert response.status_code == 400
+    assert "map view" in response.get_data(as_text=True)
+
+
+def test_the_map_page_asks_by_view_past_the_setting(client, app):
+    many_assets(app, 30)
+    assert 'data-viewport="1"' not in client.get("/assets").get_data(as_text=True)
+    app.config["TIMEBANK_MAP_VIEWPORT_FROM"] = 20
+    page = client.get("/assets").get_data(as_text=True)
+    assert 'data-viewport="1"' in page and "{n} assets here: press to zoom in" in page
+    # A filter that leaves few assets sends the whole (small) layer again.
+    assert 'data-viewport="1"' not in client.get("/assets?category=economy").get_data(
+        as_text=True)

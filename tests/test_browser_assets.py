@@ -191,3 +191,45 @@ def test_import_a_register_in_the_browser(new_page, live_server, make, app, js):
     assert_accessible(page)
     page.get_by_role("link", name="Asset map").last.click()
     page.get_by_role("link", name="Riverside Community Centre, 1 High Street").first.wait_for()
+
+
+def test_a_big_register_is_drawn_by_view_in_groups_that_zoom_in(new_page, live_server, app):
+    """Past TIMEBANK_MAP_VIEWPORT_FROM the map asks for its view: 1,600 assets come as
+    numbered groups; pressing one (mouse or keyboard) zooms in, and close up the assets
+    themselves are drawn, with their popups."""
+    from tests.support import many_assets
+
+    app.config["TIMEBANK_MAP_VIEWPORT_FROM"] = 100
+    many_assets(app, 1600)
+    page = new_page()
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "/assets/map.json" in r.url else None)
+    page.goto(f"{live_server.url}/assets")
+    wrap = page.locator(".map-wrap[data-grouped='1']")
+    wrap.wait_for(state="attached")
+    badges = page.locator(".marker-cluster")
+    assert 1 < badges.count() == int(wrap.get_attribute("data-drawn")) < 1600
+    numbers = [int(badges.nth(i).inner_text()) for i in range(badges.count())]
+    assert sum(numbers) == 1600
+    assert all("bbox=" in url and "zoom=" in url for url in asked)
+    assert_accessible(page)
+    zoom = """() => window[document.querySelector('.map-wrap').getAttribute('data-map-name')]
+                   .getZoom()"""
+    before = page.evaluate(zoom)
+    biggest = numbers.index(max(numbers))
+    badges.nth(biggest).focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => {zoom}() > {before}")
+    # Zoom on until the view holds few enough to draw each one.
+    page.evaluate("""() => {
+        const map = window[document.querySelector('.map-wrap').getAttribute('data-map-name')];
+        map.setView([51.55, -0.15], 17);
+    }""")
+    page.locator(".map-wrap[data-grouped='0']").wait_for(state="attached")
+    assert page.locator(".marker-cluster").count() == 0
+    assert int(page.locator(".map-wrap").get_attribute("data-drawn")) >= 1
+    page.evaluate("""() => document.querySelector('.map-wrap')._assetLayer
+                        .eachLayer(m => m.openPopup())""")
+    page.locator(".leaflet-popup-content a").first.wait_for()
+    # (51.55, -0.15) is row 20, column 20 of the 40-wide grid.
+    assert page.locator(".leaflet-popup-content a").first.inner_text() == "Place 820"

@@ -101,6 +101,8 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "TIMEBANK_MAIL_PASSWORD": os.environ.get("TIMEBANK_MAIL_PASSWORD"),
         "TIMEBANK_MAIL_STARTTLS": _env_bool("TIMEBANK_MAIL_STARTTLS", False),
         "TIMEBANK_MAIL_SENDER": os.environ.get("TIMEBANK_MAIL_SENDER", "timebank@localhost"),
+        # Past this many placed assets the map asks for what its view shows, grouped.
+        "TIMEBANK_MAP_VIEWPORT_FROM": _env_int("TIMEBANK_MAP_VIEWPORT_FROM", 5000),
         "TIMEBANK_MATCHING_CACHE_SECONDS": float(
             os.environ.get("TIMEBANK_MATCHING_CACHE_SECONDS", "30")
         ),

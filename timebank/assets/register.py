@@ -143,6 +143,92 @@ def map_json(key: tuple[str, str, bool, bool]) -> bytes:
         "categories": [{"name": c.name, "colour": c.colour} for c in cats]})).encode()
 
 
+# -- the map's view of a big register ---------------------------------------------------
+
+# Past TIMEBANK_MAP_VIEWPORT_FROM placed assets the map asks for what its view shows;
+# below it the whole layer comes at once.
+VIEW_POINTS = 1000  # a view showing more than this is drawn as groups with counts
+CELL_PX = 64  # a group stands for a square this many pixels wide at the view's zoom
+MAX_ZOOM = 19
+
+
+class MapIndex(NamedTuple):
+    rows: list  # the placed MapRows
+    lat: object  # numpy arrays beside them
+    lon: object
+
+
+def map_index(key: tuple[str, str, bool, bool]) -> MapIndex:
+    """The filter's placed assets with their coordinates as arrays, once per version."""
+    import numpy as np
+
+    def build(_version: int) -> MapIndex:
+        rows = [a for a in published_rows(*key) if a.latitude is not None]
+        return MapIndex(rows, np.fromiter((a.latitude for a in rows), float, len(rows)),
+                        np.fromiter((a.longitude for a in rows), float, len(rows)))
+
+    return cache.built(cache.REGISTER, ("index", *key), build,
+                       lambda index: 40 * len(index.rows))
+
+
+def view_cell(zoom: int) -> float:
+    """How many degrees of longitude one group covers at ``zoom`` (256-pixel tiles)."""
+    return 360.0 / 2**zoom * CELL_PX / 256
+
+
+def snap_view(bbox: tuple[float, float, float, float], zoom: int) -> tuple:
+    """``bbox`` (west, south, east, north) widened to whole groups, inside the world: views
+    a little apart ask for the same thing (one cached answer), and groups do not shift
+    as the map pans."""
+    cell = view_cell(zoom)
+    west, south, east, north = bbox
+    return (max(-180.0, math.floor(west / cell) * cell),
+            max(-90.0, math.floor(south / cell) * cell),
+            min(180.0, math.ceil(east / cell) * cell), min(90.0, math.ceil(north / cell) * cell))
+
+
+def view_json(key: tuple[str, str, bool, bool], bbox: tuple, zoom: int) -> bytes:
+    """What the map shows inside ``bbox`` (already snapped): each asset as in ``map_json``
+    when few enough, otherwise one feature per group of a ``view_cell`` square, at the
+    group's centre of mass, with its count ("k"); a group of one is its asset."""
+    import numpy as np
+
+    index = map_index(key)
+    cats = categories()
+    kinds = {c.id: i for i, c in enumerate(cats)}
+    west, south, east, north = bbox
+    inside = np.flatnonzero((index.lat >= south) & (index.lat <= north)
+                            & (index.lon >= west) & (index.lon <= east))
+
+    def one(i: int) -> dict:
+        a = index.rows[i]
+        return maps.asset_feature(a.id, a.latitude, a.longitude,
+                                  {"n": a.name, "c": kinds.get(a.category_id, 0)})
+
+    grouped = len(inside) > VIEW_POINTS and zoom < MAX_ZOOM
+    if not grouped:
+        features = [one(i) for i in inside]
+    else:
+        cell = view_cell(zoom)
+        lat, lon = index.lat[inside], index.lon[inside]
+        square = (np.floor(lon / cell).astype(np.int64) * 4_000_000
+                  + np.floor(lat / cell).astype(np.int64))
+        _keys, which, counts = np.unique(square, return_inverse=True, return_counts=True)
+        mean_lat = np.bincount(which, lat) / counts
+        mean_lon = np.bincount(which, lon) / counts
+        member = np.empty(len(counts), dtype=np.int64)
+        member[which] = inside  # an asset of each group: a group of one is shown as it
+        features = [one(int(member[g])) if counts[g] == 1 else
+                    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [
+                        round(float(mean_lon[g]), 6), round(float(mean_lat[g]), 6)]},
+                     "properties": {"k": int(counts[g])}}
+                    for g in range(len(counts))]
+    return str(maps.html_safe_json({
+        "type": "FeatureCollection", "features": features, "grouped": grouped,
+        "total": int(len(inside)),
+        "categories": [{"name": c.name, "colour": c.colour} for c in cats]})).encode()
+
+
 def category_by_slug(slug: str) -> AssetCategory | None:
     return db.session.scalar(select(AssetCategory).where(AssetCategory.slug == slug))
 

@@ -1,5 +1,7 @@
 """Community asset pages: the map and list, suggestions, moderation, reviews, gaps, exports."""
 
+import math
+
 from flask import (
     Blueprint,
     Response,
@@ -69,17 +71,46 @@ def _filter_key(form: MapFilterForm) -> tuple[str, str, bool, bool]:
             bool(form.step_free.data))
 
 
+def _view() -> tuple[tuple, int] | None:
+    """The map view a big register's map asks for: ``bbox`` (west,south,east,north, as
+    Leaflet writes it) and ``zoom``; None when it asks for the whole layer."""
+    if "bbox" not in request.args and "zoom" not in request.args:
+        return None
+    try:
+        west, south, east, north = (float(v) for v in request.args.get("bbox", "").split(","))
+        zoom = int(request.args.get("zoom", ""))
+    except ValueError:
+        abort(400, _("A map view needs bbox=west,south,east,north and a zoom."))
+    if not (all(math.isfinite(v) for v in (west, south, east, north))
+            and west < east and south < north and 0 <= zoom <= register.MAX_ZOOM):
+        abort(400, _("That is not a map view."))
+    return register.snap_view((west, south, east, north), zoom), zoom
+
+
 @bp.route("/assets/map.json")
 @allow("assets.read")
 def map_data():
     """The map's layer for the map page's filters: compact GeoJSON (id, name, kind per
-    asset), built once per version of the register and served with a validator."""
+    asset), built once per version of the register and served with a validator; with a
+    view (a big register), only what the view shows, grouped when it is a lot."""
     form, status = _map_filters()
     if status != 200:
         abort(400, _("Please check the filters."))
     key = _filter_key(form)
-    return cache.send(cache.body(cache.REGISTER, ("map", *key),
-                                 lambda: register.map_json(key), "application/json"))
+    view = _view()
+    if view is None:
+        return cache.send(cache.body(cache.REGISTER, ("map", *key),
+                                     lambda: register.map_json(key), "application/json"))
+    return cache.send(cache.body(cache.REGISTER, ("view", *key, *view),
+                                 lambda: register.view_json(key, *view), "application/json"))
+
+
+def _map_source(args: dict, key: tuple[str, str, bool, bool]) -> dict:
+    """Where the map's asset layer comes from (``args``: its filters), and whether it asks
+    by view: a register too big to send whole (TIMEBANK_MAP_VIEWPORT_FROM placed assets)."""
+    placed = len(register.map_index(key).rows)
+    return {"map_url": url_for("assets.map_data", **args),
+            "map_viewport": placed > current_app.config["TIMEBANK_MAP_VIEWPORT_FROM"]}
 
 
 @bp.route("/assets")
@@ -98,7 +129,7 @@ def index():
     ctx = dict(form=form, cats=cats, cat_names={c.id: c.name for c in cats}, rows=rows,
                listed=list(zip(listed, places, strict=True)), start=start, args=args,
                page_size=LIST_PAGE,
-               map_url=url_for("assets.map_data", **args) if status == 200 else None)
+               **(_map_source(args, _filter_key(form)) if status == 200 else {}))
     hx = getattr(request, "htmx", None)
     if hx and not hx.boosted and hx.target == "asset-results":
         return render("assets/_results.html", status=status, **ctx)
@@ -256,7 +287,7 @@ def gaps():
     return render("assets/gaps.html", form=form, parts=parts, cells=found.cells,
                   gap_cells=found.named[:100], gap_count=len(found.named),
                   distance=distance, cats=register.categories(),
-                  map_url=url_for("assets.map_data", **args),
+                  **_map_source(args, (form.category.data or "", "", False, False)),
                   category_id=chosen.id if chosen else None)
 
 

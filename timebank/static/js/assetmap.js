@@ -6,16 +6,24 @@
  * circle markers coloured by category, and their
  * popups are built with textContent, so names can never become markup.
  * After an htmx swap of the results, the layer is redrawn from the new block.
+ *
+ * A big register (the block has data-viewport) is asked for by view: each time the map
+ * stops moving, what the view shows, which the server sends as groups with counts when
+ * it is a lot (a group, pressed, zooms in).
  */
 (function () {
   "use strict";
 
   /* The data block names where to fetch the layer (data-url: a cached, validated JSON
      the browser revalidates cheaply) or carries it inline (data-geojson). */
-  function loadData(id, done) {
+  function loadData(id, done, map) {
     var el = document.getElementById(id);
     if (!el) { return; }
     var url = el.getAttribute("data-url");
+    if (url && el.getAttribute("data-viewport")) {
+      url += (url.indexOf("?") < 0 ? "?" : "&") + "bbox=" +
+        encodeURIComponent(map.getBounds().toBBoxString()) + "&zoom=" + map.getZoom();
+    }
     if (!url) {
       try { done(JSON.parse(el.getAttribute("data-geojson"))); } catch (e) { return; }
       return;
@@ -40,22 +48,52 @@
     return box;
   }
 
+  function byView(wrap) {
+    var el = document.getElementById(wrap.getAttribute("data-source") || "");
+    return el && el.getAttribute("data-viewport") ? el : null;
+  }
+
   function drawAssets(wrap, map) {
     var asked = (wrap._asked || 0) + 1;
     wrap._asked = asked;
     loadData(wrap.getAttribute("data-source"), function (data) {
       if (wrap._asked === asked) { draw(wrap, map, data); }  // only the latest answer
+    }, map);
+  }
+
+  /* A group of assets the server counted: a round badge with the number, which zooms in
+     when pressed (it is a Leaflet marker, so it takes the keyboard focus too). */
+  function groupMarker(f, map, label) {
+    var k = Number(f.properties.k) || 0;
+    var badge = document.createElement("div");
+    var number = document.createElement("span");
+    number.textContent = String(k);
+    badge.appendChild(number);
+    var size = k < 10 ? "small" : (k < 100 ? "medium" : "large");
+    var latlng = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+    var m = L.marker(latlng, {
+      icon: L.divIcon({html: badge, className: "marker-cluster marker-cluster-" + size,
+                       iconSize: L.point(40, 40)}),
+      title: (label || "{n}").replace("{n}", String(k)), riseOnHover: true
     });
+    m.on("click", function () { map.setView(latlng, Math.min(map.getZoom() + 2, 19)); });
+    return m;
   }
 
   function draw(wrap, map, data) {
     var categories = data.categories || [];
+    var view = byView(wrap);
     if (wrap._assetLayer) { map.removeLayer(wrap._assetLayer); }
-    var group = L.markerClusterGroup ? L.markerClusterGroup({
+    // The server has grouped a big register already: no grouping again in the browser.
+    var group = (L.markerClusterGroup && !data.grouped) ? L.markerClusterGroup({
       disableClusteringAtZoom: 16, chunkedLoading: true, showCoverageOnHover: false
     }) : L.featureGroup();
     var markers = [];
     (data.features || []).forEach(function (f) {
+      if (f.properties.k) {
+        markers.push(groupMarker(f, map, view && view.getAttribute("data-group-label")));
+        return;
+      }
       var c = categories[f.properties.c] || {colour: "#555555"};
       var m = L.circleMarker([f.geometry.coordinates[1], f.geometry.coordinates[0]], {
         radius: 7, color: "#1b1b1b", weight: 1, fillColor: c.colour, fillOpacity: 0.9
@@ -68,7 +106,8 @@
     if (group.addLayers) { group.addLayers(markers); } else { markers.forEach(function (m) { group.addLayer(m); }); }
     wrap._assetLayer = group;
     wrap.setAttribute("data-drawn", String(markers.length));
-    if (markers.length && wrap._fitted) {
+    wrap.setAttribute("data-grouped", data.grouped ? "1" : "0");
+    if (markers.length && wrap._fitted && !view) {
       map.fitBounds(L.featureGroup(markers).getBounds(), {maxZoom: 16, padding: [20, 20]});
     }
     wrap._fitted = true;
@@ -109,7 +148,10 @@
       if (!map || typeof L === "undefined") { return; }
       wrap._ready = true;
       wrap._map = map;
-      if (wrap.getAttribute("data-source")) { drawAssets(wrap, map); }
+      if (wrap.getAttribute("data-source")) {
+        drawAssets(wrap, map);
+        map.on("moveend", function () { if (byView(wrap)) { drawAssets(wrap, map); } });
+      }
       if (wrap.getAttribute("data-picker")) { setUpPicker(wrap, map); }
     });
   }
