@@ -2,10 +2,10 @@
 
 import sys
 
-from bench import city, ledger, map, matching, reports  # noqa: A004 - bench/map.py
+from bench import city, ledger, map, matching, reports, viewport  # noqa: A004 - bench/map.py
 
 BENCHMARKS = {"ledger": ledger.main, "matching": matching.main, "map": map.main,
-              "reports": reports.main, "city": city.main}
+              "reports": reports.main, "viewport": viewport.main, "city": city.main}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or BENCHMARKS:

@@ -171,6 +171,15 @@ def map_index(key: tuple[str, str, bool, bool]) -> MapIndex:
                        lambda index: 40 * len(index.rows))
 
 
+def bounds(key: tuple[str, str, bool, bool]):
+    """((south, west), (north, east)) around the filter's placed assets, or None."""
+    index = map_index(key)
+    if not index.rows:
+        return None
+    return ((float(index.lat.min()), float(index.lon.min())),
+            (float(index.lat.max()), float(index.lon.max())))
+
+
 def view_cell(zoom: int) -> float:
     """How many degrees of longitude one group covers at ``zoom`` (256-pixel tiles)."""
     return 360.0 / 2**zoom * CELL_PX / 256

@@ -42,14 +42,6 @@ def _map_parts(center=None, gaps=None, fit=None) -> maps.MapParts:
     return maps.site_map(center or register.DEFAULT_CENTRE, gaps=gaps, fit=fit)
 
 
-def _bounds(rows):
-    points = [(a.latitude, a.longitude) for a in rows if a.latitude is not None]
-    if not points:
-        return None
-    return ((min(p[0] for p in points), min(p[1] for p in points)),
-            (max(p[0] for p in points), max(p[1] for p in points)))
-
-
 def _full_page_only():
     """Map pages run folium's script, which a boosted (AJAX) navigation would not: reload."""
     hx = getattr(request, "htmx", None)
@@ -133,7 +125,7 @@ def index():
     hx = getattr(request, "htmx", None)
     if hx and not hx.boosted and hx.target == "asset-results":
         return render("assets/_results.html", status=status, **ctx)
-    parts = _map_parts(fit=_bounds(rows))
+    parts = _map_parts(fit=register.bounds(_filter_key(form)) if status == 200 else None)
     return render("assets/index.html", status=status, parts=parts, **ctx)
 
 
