@@ -475,6 +475,14 @@ def test_a_big_register_is_asked_for_by_view_and_grouped(client, app):
     assert close["grouped"] is False and 0 < len(close["features"]) == close["total"] < 100
     assert XSS_NAMES[0] in [f["properties"].get("n") for f in close["features"]]
     assert "<img" not in street.get_data(as_text=True)
+    # However spread out, a view never sends more than MAX_GROUPS groups: they widen.
+    register.MAX_GROUPS, kept = 5, register.MAX_GROUPS
+    try:
+        few = client.get("/assets/map.json?bbox=-0.4,51.3,0.1,51.8&zoom=12").get_json()
+    finally:
+        register.MAX_GROUPS = kept
+    assert few["grouped"] and len(few["features"]) <= 5
+    assert sum(f["properties"].get("k", 1) for f in few["features"]) == 4001
     # A filter applies to the view too.
     none = client.get("/assets/map.json?category=economy&bbox=-0.4,51.3,0.1,51.8&zoom=10")
     assert none.get_json()["total"] == 0
@@ -483,7 +491,8 @@ def test_a_big_register_is_asked_for_by_view_and_grouped(client, app):
 @pytest.mark.parametrize("query", [
     "bbox=-0.4,51.3,0.1&zoom=10", "bbox=a,b,c,d&zoom=10", "bbox=-0.4,51.3,0.1,51.8",
     "bbox=-0.4,51.3,0.1,51.8&zoom=99", "bbox=0.1,51.3,-0.4,51.8&zoom=10",
-    "bbox=nan,51.3,0.1,51.8&zoom=10", "zoom=3"])
+    "bbox=nan,51.3,0.1,51.8&zoom=10", "zoom=3", "bbox=-180,-85,180,85&zoom=18",
+    "bbox=-1e308,51.3,0.1,51.8&zoom=10"])
 def test_a_bad_map_view_is_refused_clearly(client, app, query):
     response = client.get(f"/assets/map.json?{query}")
     assert response.status_code == 400

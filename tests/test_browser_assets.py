@@ -213,19 +213,24 @@ def test_a_big_register_is_drawn_by_view_in_groups_that_zoom_in(new_page, live_s
     assert sum(numbers) == 1600
     assert all("bbox=" in url and "zoom=" in url for url in asked)
     assert_accessible(page)
-    zoom = """() => window[document.querySelector('.map-wrap').getAttribute('data-map-name')]
-                   .getZoom()"""
-    before = page.evaluate(zoom)
+    the_map = "window[document.querySelector('.map-wrap').getAttribute('data-map-name')]"
+    before = page.evaluate(f"() => {the_map}.getZoom()")
     biggest = numbers.index(max(numbers))
-    badges.nth(biggest).focus()
+    badge = page.locator(".leaflet-marker-icon.marker-cluster").nth(biggest)
+    assert badge.get_attribute("aria-label") == f"{max(numbers)} assets here: press to zoom in"
+    badge.focus()
     page.keyboard.press("Enter")
-    page.wait_for_function(f"() => {zoom}() > {before}")
+    page.wait_for_function(f"() => {the_map}.getZoom() === {before + 2}")
+    # The redraw took the badge away; the keyboard focus stays on the map.
+    page.locator(".map-wrap[data-drawn]").wait_for(state="attached")
+    page.wait_for_function("() => document.activeElement.classList.contains('folium-map')")
     # Zoom on until the view holds few enough to draw each one.
     page.evaluate("""() => {
         const map = window[document.querySelector('.map-wrap').getAttribute('data-map-name')];
         map.setView([51.55, -0.15], 17);
     }""")
-    page.locator(".map-wrap[data-grouped='0']").wait_for(state="attached")
+    page.locator(".map-wrap[data-zoom='17']").wait_for(state="attached")
+    assert page.locator(".map-wrap").get_attribute("data-grouped") == "0"
     assert page.locator(".marker-cluster").count() == 0
     assert int(page.locator(".map-wrap").get_attribute("data-drawn")) >= 1
     page.evaluate("""() => document.querySelector('.map-wrap')._assetLayer

@@ -150,6 +150,10 @@ def map_json(key: tuple[str, str, bool, bool]) -> bytes:
 VIEW_POINTS = 1000  # a view showing more than this is drawn as groups with counts
 CELL_PX = 64  # a group stands for a square this many pixels wide at the view's zoom
 MAX_ZOOM = 19
+# A view at most this many groups wide and high (a 4K screen is 60): a wider one is not
+# what a map shows, and each distinct view is built and kept in the cache.
+VIEW_CELLS = 128
+MAX_GROUPS = 4000  # more groups than this and they are made twice as wide, until fewer
 
 
 class MapIndex(NamedTuple):
@@ -168,7 +172,7 @@ def map_index(key: tuple[str, str, bool, bool]) -> MapIndex:
                         np.fromiter((a.longitude for a in rows), float, len(rows)))
 
     return cache.built(cache.REGISTER, ("index", *key), build,
-                       lambda index: 40 * len(index.rows))
+                       lambda index: 300 * len(index.rows))  # its rows and arrays
 
 
 def bounds(key: tuple[str, str, bool, bool]):
@@ -185,15 +189,19 @@ def view_cell(zoom: int) -> float:
     return 360.0 / 2**zoom * CELL_PX / 256
 
 
-def snap_view(bbox: tuple[float, float, float, float], zoom: int) -> tuple:
+def snap_view(bbox: tuple[float, float, float, float], zoom: int) -> tuple | None:
     """``bbox`` (west, south, east, north) widened to whole groups, inside the world: views
     a little apart ask for the same thing (one cached answer), and groups do not shift
-    as the map pans."""
+    as the map pans. None when it is wider or higher than VIEW_CELLS groups."""
     cell = view_cell(zoom)
     west, south, east, north = bbox
-    return (max(-180.0, math.floor(west / cell) * cell),
-            max(-90.0, math.floor(south / cell) * cell),
-            min(180.0, math.ceil(east / cell) * cell), min(90.0, math.ceil(north / cell) * cell))
+    snapped = (max(-180.0, math.floor(west / cell) * cell),
+               max(-90.0, math.floor(south / cell) * cell),
+               min(180.0, math.ceil(east / cell) * cell),
+               min(90.0, math.ceil(north / cell) * cell))
+    if max(snapped[2] - snapped[0], snapped[3] - snapped[1]) > VIEW_CELLS * cell:
+        return None
+    return snapped
 
 
 def view_json(key: tuple[str, str, bool, bool], bbox: tuple, zoom: int) -> bytes:
@@ -214,15 +222,19 @@ def view_json(key: tuple[str, str, bool, bool], bbox: tuple, zoom: int) -> bytes
         return maps.asset_feature(a.id, a.latitude, a.longitude,
                                   {"n": a.name, "c": kinds.get(a.category_id, 0)})
 
-    grouped = len(inside) > VIEW_POINTS and zoom < MAX_ZOOM
+    grouped = len(inside) > VIEW_POINTS
     if not grouped:
         features = [one(i) for i in inside]
     else:
         cell = view_cell(zoom)
         lat, lon = index.lat[inside], index.lon[inside]
-        square = (np.floor(lon / cell).astype(np.int64) * 4_000_000
-                  + np.floor(lat / cell).astype(np.int64))
-        _keys, which, counts = np.unique(square, return_inverse=True, return_counts=True)
+        while True:
+            square = (np.floor(lon / cell).astype(np.int64) * 4_000_000_000
+                      + np.floor(lat / cell).astype(np.int64))
+            _keys, which, counts = np.unique(square, return_inverse=True, return_counts=True)
+            if len(counts) <= MAX_GROUPS:
+                break
+            cell *= 2
         mean_lat = np.bincount(which, lat) / counts
         mean_lon = np.bincount(which, lon) / counts
         member = np.empty(len(counts), dtype=np.int64)

@@ -73,10 +73,15 @@ def _view() -> tuple[tuple, int] | None:
         zoom = int(request.args.get("zoom", ""))
     except ValueError:
         abort(400, _("A map view needs bbox=west,south,east,north and a zoom."))
+    # Longitudes past ±180 are copies of the world a wide map shows beside it.
     if not (all(math.isfinite(v) for v in (west, south, east, north))
-            and west < east and south < north and 0 <= zoom <= register.MAX_ZOOM):
+            and -540 <= west < east <= 540 and -90 <= south < north <= 90
+            and 0 <= zoom <= register.MAX_ZOOM):
         abort(400, _("That is not a map view."))
-    return register.snap_view((west, south, east, north), zoom), zoom
+    snapped = register.snap_view((west, south, east, north), zoom)
+    if snapped is None:
+        abort(400, _("That map view is too wide for its zoom."))
+    return snapped, zoom
 
 
 @bp.route("/assets/map.json")

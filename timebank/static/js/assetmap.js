@@ -55,14 +55,19 @@
 
   function drawAssets(wrap, map) {
     var asked = (wrap._asked || 0) + 1;
+    var zoom = map.getZoom();
     wrap._asked = asked;
     loadData(wrap.getAttribute("data-source"), function (data) {
-      if (wrap._asked === asked) { draw(wrap, map, data); }  // only the latest answer
+      if (wrap._asked === asked) {  // only the latest answer
+        draw(wrap, map, data);
+        wrap.setAttribute("data-zoom", String(zoom));  // the zoom it was drawn for
+      }
     }, map);
   }
 
   /* A group of assets the server counted: a round badge with the number, which zooms in
-     when pressed (it is a Leaflet marker, so it takes the keyboard focus too). */
+     when pressed, by mouse or by keyboard (Leaflet makes the marker a focusable button
+     but sends it Enter as a keypress, not a click), named for screen readers. */
   function groupMarker(f, map, label) {
     var k = Number(f.properties.k) || 0;
     var badge = document.createElement("div");
@@ -71,18 +76,27 @@
     badge.appendChild(number);
     var size = k < 10 ? "small" : (k < 100 ? "medium" : "large");
     var latlng = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+    var name = (label || "{n}").replace("{n}", String(k));
     var m = L.marker(latlng, {
       icon: L.divIcon({html: badge, className: "marker-cluster marker-cluster-" + size,
                        iconSize: L.point(40, 40)}),
-      title: (label || "{n}").replace("{n}", String(k)), riseOnHover: true
+      title: name, riseOnHover: true
     });
-    m.on("click", function () { map.setView(latlng, Math.min(map.getZoom() + 2, 19)); });
+    function zoomIn() { map.setView(latlng, Math.min(map.getZoom() + 2, map.getMaxZoom())); }
+    m.on("click", zoomIn);
+    m.on("keypress", function (e) {
+      var key = e.originalEvent && e.originalEvent.key;
+      if (key === "Enter" || key === " ") { zoomIn(); }
+    });
+    m.on("add", function () { m.getElement().setAttribute("aria-label", name); });
     return m;
   }
 
   function draw(wrap, map, data) {
     var categories = data.categories || [];
     var view = byView(wrap);
+    // Redrawing takes away the focused group: the map itself keeps the keyboard focus.
+    var focused = wrap._assetLayer && map.getPane("markerPane").contains(document.activeElement);
     if (wrap._assetLayer) { map.removeLayer(wrap._assetLayer); }
     // The server has grouped a big register already: no grouping again in the browser.
     var group = (L.markerClusterGroup && !data.grouped) ? L.markerClusterGroup({
@@ -107,6 +121,7 @@
     wrap._assetLayer = group;
     wrap.setAttribute("data-drawn", String(markers.length));
     wrap.setAttribute("data-grouped", data.grouped ? "1" : "0");
+    if (focused) { map.getContainer().focus(); }
     if (markers.length && wrap._fitted && !view) {
       map.fitBounds(L.featureGroup(markers).getBounds(), {maxZoom: 16, padding: [20, 20]});
     }
@@ -150,7 +165,18 @@
       wrap._map = map;
       if (wrap.getAttribute("data-source")) {
         drawAssets(wrap, map);
-        map.on("moveend", function () { if (byView(wrap)) { drawAssets(wrap, map); } });
+        // By view, each stop asks again; not while a popup is open (opening one may pan
+        // the map, and a redraw would close it), but once it closes.
+        map.on("popupopen", function () { wrap._popupOpen = true; });
+        map.on("popupclose", function () {
+          wrap._popupOpen = false;
+          if (wrap._moved) { wrap._moved = false; drawAssets(wrap, map); }
+        });
+        map.on("moveend", function () {
+          if (!byView(wrap)) { return; }
+          if (wrap._popupOpen) { wrap._moved = true; return; }
+          drawAssets(wrap, map);
+        });
       }
       if (wrap.getAttribute("data-picker")) { setUpPicker(wrap, map); }
     });
