@@ -73,7 +73,9 @@ def measure(url: str) -> dict:
     rng = random.Random(5)
     with app.app_context():
         t0 = time.perf_counter()
-        candidates = brokering.load_candidates()
+        from timebank.banks.service import ensure_default_bank
+
+        candidates = brokering.load_candidates(ensure_default_bank().id)
         load_ms = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         pool = matching.CandidatePool(candidates)

@@ -353,3 +353,59 @@ def test_a_name_typed_in_someone_else_wins_over_the_button_enter_presses(app, cl
         "helper": "Zara Anyone", "note": ""})
     with app.app_context():
         assert db.session.query(Match).one().helper_id == zara
+
+
+def test_the_workbench_pool_follows_profiles_at_once_and_give_and_take_within_its_age(
+        app, client, make):
+    """The pool's profiles are rebuilt when matching's data changes (a new offer, a
+    skill, an opt-out), whatever the cache age; a change matching does not read keeps
+    it; give and take is reloaded once the age has passed."""
+    from datetime import date, timedelta
+
+    from tests.support import get, login
+    from timebank import cache, ledger
+    from timebank.extensions import db
+    from timebank.models import Category, Listing
+    from timebank.models.base import utcnow
+
+    app.config["TIMEBANK_MATCHING_CACHE_SECONDS"] = 3600
+    make.member("coordinator", email="coord@example.org")
+    asker = make.member(name="Ann Asker")
+    helper = make.member(name="Hedd Helper")
+    with app.app_context():
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+        db.session.add(Listing(member_id=asker, kind="request", category_id=garden,
+                               title="Hedge needs trimming",
+                               expires_on=date.today() + timedelta(days=9)))
+        db.session.commit()
+    login(client, "coord@example.org")
+    first = client.get("/coordinator/matching").get_data(as_text=True)
+    assert "Hedd Helper" in first and "offers help of this kind" not in first
+    with app.app_context():
+        before = cache.version(cache.CANDIDATES)
+        get(helper).last_digest_at = utcnow()  # not something matching reads
+        db.session.commit()
+        assert cache.version(cache.CANDIDATES) == before
+        db.session.add(Listing(member_id=helper, kind="offer", category_id=garden,
+                               title="Hedges and lawns",
+                               expires_on=date.today() + timedelta(days=9)))
+        db.session.commit()
+        assert cache.version(cache.CANDIDATES) != before
+    offered = client.get("/coordinator/matching").get_data(as_text=True)
+    assert "offers help of this kind" in offered  # at once, though the age is an hour
+    with app.app_context():  # Hedd receives two hours from Ann: the ledger moves totals
+        ledger.record_exchange(giver=ledger.account_of(get(asker)),
+                               receiver=ledger.account_of(get(helper)), minutes=120,
+                               service_date=date.today(), recorded_by=get(helper),
+                               confirm=True, idempotency_key="pool-1", category_id=garden)
+        db.session.commit()
+    lagging = client.get("/coordinator/matching").get_data(as_text=True)
+    assert "has received more than given" not in lagging  # within the hour: as it was
+    app.config["TIMEBANK_MATCHING_CACHE_SECONDS"] = 0
+    fresh = client.get("/coordinator/matching").get_data(as_text=True)
+    assert "has received more than given" in fresh
+    with app.app_context():
+        get(helper).matching_opt_out = True
+        db.session.commit()
+    app.config["TIMEBANK_MATCHING_CACHE_SECONDS"] = 3600
+    assert "Hedd Helper" not in client.get("/coordinator/matching").get_data(as_text=True)

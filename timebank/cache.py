@@ -1,5 +1,6 @@
 """Data built once and served many times (the published asset register's map data,
-GeoJSON, CSV and coverage-gap grid), with HTTP validators so a repeat visit gets 304.
+GeoJSON, CSV and coverage-gap grid, with HTTP validators so a repeat visit gets 304;
+the matching workbench's candidates' profiles).
 
 Each cached thing is built from data with a named version in the database
 (``DataVersion``). Any ORM flush that touches a watched model bumps that version in
@@ -25,14 +26,30 @@ from itertools import chain
 from typing import Any
 
 from flask import Response, request
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from .extensions import db
-from .models import Asset, AssetCategory, DataVersion, Neighbourhood
+from .models import (
+    Asset,
+    AssetCategory,
+    DataVersion,
+    Listing,
+    Member,
+    Membership,
+    Neighbourhood,
+)
 
 REGISTER = "register"  # published assets, their kinds and the named neighbourhoods
-WATCHED: dict[type, str] = {Asset: REGISTER, AssetCategory: REGISTER, Neighbourhood: REGISTER}
+CANDIDATES = "candidates"  # who could be asked to help: profiles, memberships, offers
+WATCHED: dict[type, str] = {Asset: REGISTER, AssetCategory: REGISTER, Neighbourhood: REGISTER,
+                            Member: CANDIDATES, Membership: CANDIDATES, Listing: CANDIDATES}
+# A change to a member counts only in what matching reads (a digest sent, a session
+# ended or a password changed is not news to it).
+WATCHED_COLUMNS: dict[type, tuple[str, ...]] = {
+    Member: ("display_name", "skills", "public_latitude", "public_longitude", "status",
+             "matching_opt_out"),
+}
 BUDGET_BYTES = 64 * 1024 * 1024  # per worker
 GZIP_FROM = 256  # smaller bodies go as they are (gzip would not save a packet)
 
@@ -54,11 +71,19 @@ def bump(name: str, connection=None) -> None:
         run(insert(table).values(name=name, version=fresh))
 
 
+def _changed(session: Session, obj) -> bool:
+    columns = WATCHED_COLUMNS.get(type(obj))
+    if columns is None:
+        return session.is_modified(obj)
+    attrs = inspect(obj).attrs
+    return any(attrs[name].history.has_changes() for name in columns)
+
+
 @event.listens_for(Session, "after_flush")
 def _bump_touched(session: Session, _context) -> None:
     touched = {WATCHED[type(obj)] for obj in chain(session.new, session.deleted, session.dirty)
                if type(obj) in WATCHED
-               and (obj not in session.dirty or session.is_modified(obj))}
+               and (obj not in session.dirty or _changed(session, obj))}
     for name in sorted(touched):
         bump(name, session.connection())
 

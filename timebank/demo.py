@@ -151,6 +151,7 @@ def join_bulk(member_ids: list[int], bank: Bank) -> None:
              "created_at": now, "approved_at": now} for m in member_ids]
     for offset in range(0, len(rows), 5000):
         db.session.execute(insert(Membership), rows[offset : offset + 5000])
+    cache.bump(cache.CANDIDATES)  # Core inserts pass the ORM's watch
     db.session.commit()
 
 
@@ -218,6 +219,7 @@ def bulk_members(rng: random.Random, n: int, progress: Progress = None) -> list[
         ).all()
         if progress:
             progress(len(rows[offset : offset + 5000]))
+    cache.bump(cache.CANDIDATES)  # Core inserts pass the ORM's watch
     db.session.commit()
     return ids
 

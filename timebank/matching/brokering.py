@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import cache
 from ..db import locked
 from ..errors import Refused
 from ..extensions import db
@@ -52,7 +53,16 @@ class BrokeringError(Refused):
 
 
 def load_candidates(bank_id: int) -> list[ranking.Candidate]:
-    """Every member of the bank who could be asked to help, as plain data (three queries)."""
+    """Every member of the bank who could be asked to help, as plain data, with their
+    minutes given and received (three queries)."""
+    totals = account_totals(bank_id)
+    return [c._replace(given=g, received=r) for c in load_profiles(bank_id)
+            for g, r in [totals.get(c.member_id, (0, 0))]]
+
+
+def load_profiles(bank_id: int) -> list[ranking.Candidate]:
+    """The candidates as their profiles and open offers describe them (two queries); their
+    give and take is left at 0 (``account_totals`` has it)."""
     members = db.session.execute(
         select(Member.id, Member.display_name, Member.skills, Member.public_latitude,
                Member.public_longitude, Member.status, Member.matching_opt_out)
@@ -69,45 +79,57 @@ def load_candidates(bank_id: int) -> list[ranking.Candidate]:
                Listing.expires_on >= date.today())
     ):
         offers[row.member_id].append(row)
-    # The ledger keeps each account's totals given and received: one row per member.
-    totals = {row.member_id: (int(row.given), int(row.received)) for row in db.session.execute(
-        select(Account.member_id, Account.given, Account.received)
-        .where(Account.member_id.isnot(None), Account.bank_id == bank_id))}
     candidates = []
     for m in members:
         own = offers.get(m.id, ())
         availability = 0
         for o in own:
             availability |= o.availability
-        given, received = totals.get(m.id, (0, 0))
         text = " ".join([m.skills or "", *(f"{o.title} {o.description}" for o in own)])
         candidates.append(ranking.Candidate(
             m.id, m.display_name, frozenset(o.category_id for o in own),
             tuple((o.category_id, o.id) for o in own), ranking.words(text),
-            m.public_latitude, m.public_longitude, availability, given, received,
+            m.public_latitude, m.public_longitude, availability, 0, 0,
             m.status, m.matching_opt_out))
     return candidates
 
 
-_pool_cache: dict[str, tuple[float, ranking.CandidatePool]] = {}
+def account_totals(bank_id: int) -> dict[int, tuple[int, int]]:
+    """Member id -> (minutes given, minutes received) in the bank: the ledger keeps them
+    on each account, so this is one row per member."""
+    return {member_id: (int(given), int(received)) for member_id, given, received in
+            db.session.execute(select(Account.member_id, Account.given, Account.received)
+                               .where(Account.member_id.isnot(None),
+                                      Account.bank_id == bank_id))}
+
+
+# (engine, bank) -> (when, the profiles' pool it came from, the pool with fresh totals)
+_fresh: dict[tuple[str, int], tuple[float, object, ranking.CandidatePool]] = {}
 
 
 def candidate_pool(max_age_seconds: float, bank_id: int) -> ranking.CandidatePool:
-    """The vectorised pool of candidates, rebuilt at most every ``max_age_seconds``.
+    """The vectorised pool of the bank's candidates for the workbench.
 
-    Loading 20,000 members takes most of a second while ranking takes a few
-    milliseconds, so a coordinator paging through the workbench reuses one pool
-    for a short while (per process; suggestions may lag changes by that long).
+    Profiles and offers (the costly part: most of a second for 20,000 members) are built
+    once per version of the data they come from (``cache.CANDIDATES``, moved on by any
+    change to a member's matching details, a membership or a listing) and day (offers
+    expire by date). Give and take moves with every exchange, so each process reloads it
+    at most every ``max_age_seconds`` (one row per member): suggestions may lag an
+    exchange by that long, never a profile.
     """
     import time
 
-    key = f"{db.engine.url}#{bank_id}"
+    profiles = cache.built(
+        cache.CANDIDATES, ("pool", bank_id, date.today().isoformat()),
+        lambda _version: ranking.CandidatePool(load_profiles(bank_id)),
+        lambda pool: 600 * len(pool.candidates) + 1024)
+    key = (str(db.engine.url), bank_id)
     now = time.monotonic()
-    hit = _pool_cache.get(key)
-    if hit is not None and now - hit[0] < max_age_seconds:
-        return hit[1]
-    pool = ranking.CandidatePool(load_candidates(bank_id))
-    _pool_cache[key] = (now, pool)
+    hit = _fresh.get(key)
+    if hit is not None and hit[1] is profiles and now - hit[0] < max_age_seconds:
+        return hit[2]
+    pool = profiles.with_totals(account_totals(bank_id))
+    _fresh[key] = (now, profiles, pool)
     return pool
 
 

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import numpy as np
+
 from ..geo import haversine_km
 
 WEIGHTS = {"category": 0.35, "text": 0.20, "distance": 0.20, "availability": 0.10,
@@ -187,8 +189,6 @@ class CandidatePool:
     SHORTLIST = 100
 
     def __init__(self, candidates: Sequence[Candidate]):
-        import numpy as np
-
         self.candidates = [c for c in candidates if c.eligible]
         n = len(self.candidates)
         self.ids = np.fromiter((c.member_id for c in self.candidates), dtype=np.int64, count=n)
@@ -200,18 +200,37 @@ class CandidatePool:
                                  count=n)
         self.sig = np.fromiter((_signature(c.words) for c in self.candidates), dtype=np.uint64,
                                count=n)
-        balance = np.fromiter((c.received - c.given for c in self.candidates),
-                              dtype=np.float64, count=n)
-        self.reciprocity = (np.clip(balance / RECIPROCITY_SCALE_MIN, -1, 1) + 1) / 2
+        self._give_and_take(
+            np.fromiter((c.given for c in self.candidates), dtype=np.int64, count=n),
+            np.fromiter((c.received for c in self.candidates), dtype=np.int64, count=n))
         self.by_category: dict[int, np.ndarray] = {}
         for i, c in enumerate(self.candidates):
             for cat in c.category_ids:
                 self.by_category.setdefault(cat, []).append(i)
         self.by_category = {k: np.array(v, dtype=np.int64) for k, v in self.by_category.items()}
 
-    def rank(self, need: Need, limit: int = 10) -> list[Ranked]:
-        import numpy as np
+    def _give_and_take(self, given, received) -> None:
+        self.given, self.received = given, received
+        balance = (received - given).astype(float)
+        self.reciprocity = (np.clip(balance / RECIPROCITY_SCALE_MIN, -1, 1) + 1) / 2
 
+    def with_totals(self, totals: dict[int, tuple[int, int]]) -> CandidatePool:
+        """This pool with each candidate's minutes (given, received) as ``totals`` has
+        them by member id: the profiles' arrays are shared, only the give and take is new."""
+        import copy
+
+        fresh = copy.copy(self)
+        pairs = [totals.get(member_id, (0, 0)) for member_id in self.ids.tolist()]
+        n = len(pairs)
+        fresh._give_and_take(np.fromiter((p[0] for p in pairs), dtype=np.int64, count=n),
+                             np.fromiter((p[1] for p in pairs), dtype=np.int64, count=n))
+        return fresh
+
+    def _candidate(self, i: int) -> Candidate:
+        return self.candidates[i]._replace(given=int(self.given[i]),
+                                           received=int(self.received[i]))
+
+    def rank(self, need: Need, limit: int = 10) -> list[Ranked]:
         from ..geo import haversine_km_many
 
         n = len(self.candidates)
@@ -245,7 +264,7 @@ class CandidatePool:
         total[self.ids == need.member_id] = -1.0
         k = min(n, self.SHORTLIST)
         shortlist = np.argpartition(-total, k - 1)[:k]
-        return rank(need, (self.candidates[i] for i in shortlist), limit)
+        return rank(need, (self._candidate(i) for i in shortlist), limit)
 
 
 def _signature(ws: Iterable[str]) -> int:

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from flask_babel import gettext as _
 from sqlalchemy import delete, or_, select, update
 
-from .. import geo
+from .. import cache, geo
 from ..auth.service import end_sessions
 from ..errors import Refused
 from ..extensions import db
@@ -240,6 +240,7 @@ def erase(member: Member, by: Member) -> None:
     db.session.execute(update(Listing).where(Listing.member_id == member.id)
                        .values(title=ERASED_TEXT, description="", status=ListingStatus.CLOSED,
                                latitude=None, longitude=None))
+    cache.bump(cache.CANDIDATES)  # the Core updates above pass the ORM's watch
     db.session.execute(update(MatchMessage).where(MatchMessage.author_id == member.id)
                        .values(body=ERASED_TEXT))
     db.session.execute(update(Match).where(
