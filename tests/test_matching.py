@@ -409,3 +409,23 @@ def test_the_workbench_pool_follows_profiles_at_once_and_give_and_take_within_it
         db.session.commit()
     app.config["TIMEBANK_MATCHING_CACHE_SECONDS"] = 3600
     assert "Hedd Helper" not in client.get("/coordinator/matching").get_data(as_text=True)
+
+
+def test_a_pool_takes_fresh_give_and_take_without_rebuilding_profiles():
+    """with_totals: the same profiles, each candidate's minutes from the rows given (0
+    for one without a row, rows of members outside the pool ignored), and the ranking
+    as if the pool had been built with those minutes."""
+    profiles = [cand(i, category_ids=frozenset({GARDEN})) for i in (5, 2, 9)]
+    pool = CandidatePool(profiles)
+    fresh = pool.with_totals([(9, 0, 600), (2, 600, 0), (77, 1, 1)])
+    assert fresh.candidates is pool.candidates and fresh.sig is pool.sig
+    assert [(c.member_id, c.given, c.received) for c in map(fresh._candidate, range(3))] == [
+        (5, 0, 0), (2, 600, 0), (9, 0, 600)]
+    assert [r.candidate.member_id for r in pool.rank(need())] == [2, 5, 9]  # ties: by id
+    built = CandidatePool([profiles[0], profiles[1]._replace(given=600),
+                           profiles[2]._replace(received=600)])
+    assert ([(r.candidate.member_id, r.score) for r in fresh.rank(need())]
+            == [(r.candidate.member_id, r.score) for r in built.rank(need())])
+    assert [r.candidate.member_id for r in fresh.rank(need())] == [9, 5, 2]
+    assert CandidatePool([]).with_totals([(1, 2, 3)]).rank(need()) == []
+    assert pool.with_totals([]).given.tolist() == [0, 0, 0]

@@ -214,16 +214,24 @@ class CandidatePool:
         balance = (received - given).astype(float)
         self.reciprocity = (np.clip(balance / RECIPROCITY_SCALE_MIN, -1, 1) + 1) / 2
 
-    def with_totals(self, totals: dict[int, tuple[int, int]]) -> CandidatePool:
-        """This pool with each candidate's minutes (given, received) as ``totals`` has
-        them by member id: the profiles' arrays are shared, only the give and take is new."""
+    def with_totals(self, rows: Sequence[tuple[int, int, int]]) -> CandidatePool:
+        """This pool with each candidate's minutes given and received from ``rows`` of
+        (member id, given, received); a candidate without a row has 0 and 0. The profiles'
+        arrays are shared: only the give and take is new (array work, no Python loop)."""
         import copy
 
         fresh = copy.copy(self)
-        pairs = [totals.get(member_id, (0, 0)) for member_id in self.ids.tolist()]
-        n = len(pairs)
-        fresh._give_and_take(np.fromiter((p[0] for p in pairs), dtype=np.int64, count=n),
-                             np.fromiter((p[1] for p in pairs), dtype=np.int64, count=n))
+        table = np.array(rows, dtype=np.int64).reshape(-1, 3)
+        given = np.zeros(len(self.ids), dtype=np.int64)
+        received = np.zeros(len(self.ids), dtype=np.int64)
+        if len(self.ids) and len(table):
+            order = np.argsort(self.ids)
+            at = np.minimum(np.searchsorted(self.ids, table[:, 0], sorter=order),
+                            len(order) - 1)
+            known = self.ids[order[at]] == table[:, 0]  # rows of members in the pool
+            given[order[at[known]]] = table[known, 1]
+            received[order[at[known]]] = table[known, 2]
+        fresh._give_and_take(given, received)
         return fresh
 
     def _candidate(self, i: int) -> Candidate:
