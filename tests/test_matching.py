@@ -131,10 +131,16 @@ def test_vectorised_pool_agrees_with_plain_ranking():
             availability=rng.getrandbits(21), given=rng.randint(0, 3000),
             received=rng.randint(0, 3000),
             status=rng.choice(["active"] * 9 + ["suspended"]), opted_out=rng.random() < 0.05))
-    n = need(availability=slot_bit(0, 0) | slot_bit(2, 1) | slot_bit(4, 2))
-    plain = [(r.candidate.member_id, r.score) for r in rank(n, candidates, 10)]
-    fast = [(r.candidate.member_id, r.score) for r in CandidatePool(candidates).rank(n, 10)]
-    assert fast == plain
+    pool = CandidatePool(candidates)
+    needs = [need(availability=slot_bit(0, 0) | slot_bit(2, 1) | slot_bit(4, 2))] + [
+        need(member_id=rng.randint(2, 2999), category_id=rng.randint(1, 11),
+             words=frozenset(rng.sample(vocab, rng.randint(0, 5))),
+             availability=rng.getrandbits(21) if rng.random() < 0.7 else 0,
+             remote_ok=rng.random() < 0.2) for _ in range(40)]
+    for n in needs:  # the same members, scores and reasons, in the same order
+        plain = [(r.candidate.member_id, r.score, r.reasons) for r in rank(n, candidates, 10)]
+        fast = [(r.candidate.member_id, r.score, r.reasons) for r in pool.rank(n, 10)]
+        assert fast == plain
 
 
 def test_contact_details_show_only_with_consent_and_once_both_said_yes(app, client, make):

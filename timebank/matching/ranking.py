@@ -272,7 +272,16 @@ class CandidatePool:
         total[self.ids == need.member_id] = -1.0
         k = min(n, self.SHORTLIST)
         shortlist = np.argpartition(-total, k - 1)[:k]
-        return rank(need, (self._candidate(i) for i in shortlist), limit)
+        if need.words:  # the shortlist's text overlap exactly (the signature overestimates)
+            exact = np.fromiter((len(need.words & self.candidates[i].words) for i in shortlist),
+                                dtype=np.float64, count=k) / len(need.words)
+            guess = np.minimum(1.0, shared[shortlist] / len(need.words))
+            total[shortlist] += WEIGHTS["text"] * (exact - guess)
+        # Only the best few of the shortlist are scored in full (with reasons, rounded, ties
+        # broken as ``rank`` does): a margin over ``limit`` keeps rounding ties in.
+        m = min(k, 2 * limit + 10)
+        best = shortlist[np.argpartition(-total[shortlist], m - 1)[:m]] if m < k else shortlist
+        return rank(need, (self._candidate(i) for i in best), limit)
 
 
 def _signature(ws: Iterable[str]) -> int:
