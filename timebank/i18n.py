@@ -18,7 +18,6 @@ LANGUAGES = {"en": "English", "cy": "Cymraeg", "es": "Español"}
 DEFAULT = "en"
 
 
-
 class _RememberingDomain(Domain):
     """Flask-Babel's message domain, with the catalogue for the locale in force
     remembered beside that locale: a page looks up hundreds of strings, in templates
@@ -35,6 +34,7 @@ class _RememberingDomain(Domain):
         if locale is not None and memo is not None and memo[0] is locale:
             return memo[1]
         found = super().get_translations()
+        # Looked up again: finding the locale may have just made Flask-Babel's state.
         state = g.get("_flask_babel") if has_app_context() else None
         if state is not None:
             state.timebank_catalogue = (getattr(state, "babel_locale", None), found)

@@ -132,14 +132,24 @@ def published_rows(category_slug: str = "", text: str = "", open_to_all: bool = 
 def map_json(key: tuple[str, str, bool, bool]) -> bytes:
     """The compact GeoJSON the map draws: id, name and the index of its kind per asset,
     and the kinds' names and colours."""
+    return _layer(lambda point: [point(a) for a in published_rows(*key)
+                                 if a.latitude is not None])
+
+
+def _layer(features, **extra) -> bytes:
+    """The map's layer as JSON: ``features(point)`` lists its features, ``point(row)``
+    being an asset's (id, name and the index of its kind), beside the kinds' names and
+    colours."""
     cats = categories()
-    index = {c.id: i for i, c in enumerate(cats)}
-    features = [maps.asset_feature(a.id, a.latitude, a.longitude,
-                                   {"n": a.name, "c": index.get(a.category_id, 0)})
-                for a in published_rows(*key) if a.latitude is not None]
+    kinds = {c.id: i for i, c in enumerate(cats)}
+
+    def point(a: MapRow) -> dict:
+        return maps.asset_feature(a.id, a.latitude, a.longitude,
+                                  {"n": a.name, "c": kinds.get(a.category_id, 0)})
+
     # HTML-safe too: opened directly or sniffed, no name can become markup.
     return str(maps.html_safe_json({
-        "type": "FeatureCollection", "features": features,
+        "type": "FeatureCollection", "features": features(point), **extra,
         "categories": [{"name": c.name, "colour": c.colour} for c in cats]})).encode()
 
 
@@ -211,43 +221,34 @@ def view_json(key: tuple[str, str, bool, bool], bbox: tuple, zoom: int) -> bytes
     import numpy as np
 
     index = map_index(key)
-    cats = categories()
-    kinds = {c.id: i for i, c in enumerate(cats)}
     west, south, east, north = bbox
     inside = np.flatnonzero((index.lat >= south) & (index.lat <= north)
                             & (index.lon >= west) & (index.lon <= east))
+    if len(inside) <= VIEW_POINTS:
+        return _layer(lambda point: [point(index.rows[i]) for i in inside],
+                      grouped=False, total=int(len(inside)))
+    cell = view_cell(zoom)
+    lat, lon = index.lat[inside], index.lon[inside]
+    while True:
+        square = (np.floor(lon / cell).astype(np.int64) * 4_000_000_000
+                  + np.floor(lat / cell).astype(np.int64))
+        _keys, which, counts = np.unique(square, return_inverse=True, return_counts=True)
+        if len(counts) <= MAX_GROUPS:
+            break
+        cell *= 2
+    mean_lat = np.bincount(which, lat) / counts
+    mean_lon = np.bincount(which, lon) / counts
+    member = np.empty(len(counts), dtype=np.int64)
+    member[which] = inside  # an asset of each group: a group of one is shown as it
 
-    def one(i: int) -> dict:
-        a = index.rows[i]
-        return maps.asset_feature(a.id, a.latitude, a.longitude,
-                                  {"n": a.name, "c": kinds.get(a.category_id, 0)})
+    def groups(point) -> list:
+        return [point(index.rows[int(member[g])]) if counts[g] == 1 else
+                {"type": "Feature", "geometry": {"type": "Point", "coordinates": [
+                    round(float(mean_lon[g]), 6), round(float(mean_lat[g]), 6)]},
+                 "properties": {"k": int(counts[g])}}
+                for g in range(len(counts))]
 
-    grouped = len(inside) > VIEW_POINTS
-    if not grouped:
-        features = [one(i) for i in inside]
-    else:
-        cell = view_cell(zoom)
-        lat, lon = index.lat[inside], index.lon[inside]
-        while True:
-            square = (np.floor(lon / cell).astype(np.int64) * 4_000_000_000
-                      + np.floor(lat / cell).astype(np.int64))
-            _keys, which, counts = np.unique(square, return_inverse=True, return_counts=True)
-            if len(counts) <= MAX_GROUPS:
-                break
-            cell *= 2
-        mean_lat = np.bincount(which, lat) / counts
-        mean_lon = np.bincount(which, lon) / counts
-        member = np.empty(len(counts), dtype=np.int64)
-        member[which] = inside  # an asset of each group: a group of one is shown as it
-        features = [one(int(member[g])) if counts[g] == 1 else
-                    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [
-                        round(float(mean_lon[g]), 6), round(float(mean_lat[g]), 6)]},
-                     "properties": {"k": int(counts[g])}}
-                    for g in range(len(counts))]
-    return str(maps.html_safe_json({
-        "type": "FeatureCollection", "features": features, "grouped": grouped,
-        "total": int(len(inside)),
-        "categories": [{"name": c.name, "colour": c.colour} for c in cats]})).encode()
+    return _layer(groups, grouped=True, total=int(len(inside)))
 
 
 def category_by_slug(slug: str) -> AssetCategory | None:
