@@ -7,22 +7,24 @@ listings for one member in two, notifications five per member, and one very busy
 member (the demo resident: 20,000 more exchanges and 2,000 notifications of their own).
 
 Each database is served by gunicorn (gunicorn.conf.py, 2 workers × 4 threads) and
-loaded by a bounded generator of our own: 8 concurrent keep-alive clients, a fixed
-number of requests per page, the city and the small bank measured in alternating
-rounds so the machine's noise falls on both. Written: req/s and p50/p95/p99 per page,
-each page's req/s as a share of /healthz's in the same run, and the city/small p95.
-The matching workbench is measured cold (its per-worker cache off) as well as warm.
+loaded by wrk (Debian's; bench/wrk.lua reports): 8 concurrent keep-alive clients, a
+fixed time per page, the city and the small bank measured in alternating rounds so the
+machine's noise falls on both. A generator in Python cost the shared cores about 2 ms
+a request, more than /healthz itself; wrk costs a few microseconds. Written: req/s and
+p50/p95/p99 per page, each page's req/s as a share of /healthz's in the same run, and
+the city/small p95. The matching workbench is measured cold (its per-worker cache off)
+as well as warm.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
-import statistics
+import subprocess
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -42,7 +44,7 @@ if os.environ.get("BENCH_CITY_QUICK"):  # a rehearsal: the same shape, much smal
     SIZES = {"small": (200, 2_000, 100), "city": (2_000, 40_000, 2_000)}
 BUSY = 20_000  # the busy member's own exchanges
 CLIENTS = 8
-REQUESTS = int(os.environ.get("BENCH_CITY_REQUESTS", 240))  # per page and size
+SECONDS = int(os.environ.get("BENCH_CITY_SECONDS", 3))  # per page, size and round
 ROUNDS = 4
 ENGINES = os.environ.get("BENCH_CITY_ENGINES", "sqlite,postgresql").split(",")
 
@@ -118,12 +120,13 @@ def seed(url: str, size: str) -> float:
 
 
 def _pages(base: str) -> dict:
-    """(sessions, path) per page: each client its own logged-in session."""
-    def sessions(email):
-        return [logged_in_session(base, email, DEMO_PASSWORD) for _ in range(CLIENTS)]
+    """(cookie, path) per page: the cookie of a logged-in session of the page's role."""
+    def cookie(email):
+        session = logged_in_session(base, email, DEMO_PASSWORD)
+        return "; ".join(f"{name}={value}" for name, value in session.cookies.items())
 
-    resident, coordinator = sessions("resident@example.org"), sessions("coordinator@example.org")
-    council = sessions("council@example.org")
+    resident, coordinator = cookie("resident@example.org"), cookie("coordinator@example.org")
+    council = cookie("council@example.org")
     return {
         "/healthz": (resident, "/healthz"),
         "dashboard": (resident, "/"),
@@ -143,28 +146,36 @@ def _pages(base: str) -> dict:
     }
 
 
-def _load(sessions, url: str, count: int) -> list[float]:
-    """``count`` GETs from len(sessions) clients at once; each one's latency in ms."""
-    def one(i: int) -> float:
-        started = time.perf_counter()
-        try:
-            response = sessions[i % len(sessions)].get(url, timeout=120,
-                                                       headers={"Accept-Encoding": "gzip"})
-        except requests.ConnectionError:
-            # gunicorn closes a keep-alive connection idle for 5 s (gunicorn.conf.py);
-            # a client that reuses it just then retries, as browsers do.
-            response = sessions[i % len(sessions)].get(url, timeout=120,
-                                                       headers={"Accept-Encoding": "gzip"})
-        assert response.status_code == 200, (url, response.status_code)
-        return 1000 * (time.perf_counter() - started)
+def _load(cookie: str, url: str, seconds: int, warm_up: bool = False) -> dict:
+    """wrk: CLIENTS keep-alive connections GET ``url`` for ``seconds``; every answer a 200
+    (and some answers, unless this only warms caches up that may take longer to build).
 
-    with ThreadPoolExecutor(len(sessions)) as pool:
-        return list(pool.map(one, range(count)))
+    wrk is C and costs the shared cores little, so what is measured is the service.
+    """
+    done = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(CLIENTS), "-d", f"{seconds}s", "--timeout", "60s",
+         "-s", str(Path(__file__).with_name("wrk.lua")), "-H", f"Cookie: {cookie}",
+         # The log-in's own User-Agent: Flask-Login's strong session protection ties a
+         # session to it.
+         "-H", f"User-Agent: {requests.utils.default_user_agent()}",
+         "-H", "Accept-Encoding: gzip", url],
+        capture_output=True, text=True, timeout=seconds + 120, check=True)
+    found = json.loads(done.stdout.split("WRK ", 1)[1])
+    assert (found["requests"] or warm_up) and not found["not_ok"] and not found["errors"], (
+        url, found)
+    return found
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(len(ordered) * share))], 1)
+def _merged(rounds: list[dict], share: float) -> float:
+    """The ``share`` quantile of all rounds' requests, each round's quantiles weighted by
+    its count (wrk reports a distribution per run, not every request)."""
+    points = sorted((q, r["requests"]) for r in rounds for q in r["quantiles_us"])
+    total, seen = sum(weight for _q, weight in points), 0
+    for value, weight in points:
+        seen += weight
+        if seen >= share * total:
+            return round(value / 1000, 1)
+    return round(points[-1][0] / 1000, 1)
 
 
 def measure(urls: dict[str, str], engine: str) -> dict:
@@ -175,33 +186,27 @@ def measure(urls: dict[str, str], engine: str) -> dict:
         cold = {size: stack.enter_context(Gunicorn(url, workers=2, threads=4,
                                                    TIMEBANK_MATCHING_CACHE_SECONDS="0"))
                 for size, url in urls.items()}
-        pages = {size: _pages(server.url) for size, server in servers.items()}
+        pages = {size: {name: (cookie, server.url + path)
+                        for name, (cookie, path) in _pages(server.url).items()}
+                 for size, server in servers.items()}
         for size, server in cold.items():
-            sessions = [logged_in_session(server.url, "coordinator@example.org",
-                                          DEMO_PASSWORD) for _ in range(CLIENTS)]
-            pages[size]["matching workbench, cold"] = (
-                [s for s in sessions], "/coordinator/matching", server.url)
+            cookie, path = _pages(server.url)["matching workbench"]
+            pages[size]["matching workbench, cold"] = (cookie, server.url + path)
         for name in pages["small"]:
-            times: dict[str, list[float]] = {size: [] for size in urls}
-            elapsed: dict[str, float] = dict.fromkeys(urls, 0.0)
+            rounds: dict[str, list[dict]] = {size: [] for size in urls}
             for size in urls:  # warm-up: templates, caches, connections
-                entry = pages[size][name]
-                base = entry[2] if len(entry) > 2 else servers[size].url
-                _load(entry[0], base + entry[1], CLIENTS * 2)
+                _load(*pages[size][name], 2, warm_up=True)
             for _round in range(ROUNDS):
                 for size in urls:
-                    entry = pages[size][name]
-                    base = entry[2] if len(entry) > 2 else servers[size].url
-                    started = time.perf_counter()
-                    times[size] += _load(entry[0], base + entry[1], REQUESTS // ROUNDS)
-                    elapsed[size] += time.perf_counter() - started
+                    rounds[size].append(_load(*pages[size][name], SECONDS))
             for size in urls:
-                values = times[size]
+                found = rounds[size]
+                count = sum(r["requests"] for r in found)
                 results[size][name] = {
-                    "per_second": round(len(values) / elapsed[size], 1),
-                    "p50_ms": _percentile(values, 0.50), "p95_ms": _percentile(values, 0.95),
-                    "p99_ms": _percentile(values, 0.99),
-                    "median_ms": round(statistics.median(values), 1)}
+                    "requests": count,
+                    "per_second": round(count / sum(r["duration_us"] for r in found) * 1e6, 1),
+                    "p50_ms": _merged(found, 0.50), "p95_ms": _merged(found, 0.95),
+                    "p99_ms": _merged(found, 0.99)}
             print(engine, name, {s: results[s][name]["p95_ms"] for s in urls}, flush=True)
     return results
 
@@ -246,7 +251,8 @@ def main() -> dict:
             server.stop()
     lines = ["# Every main page on a city's data", "",
              f"gunicorn (gunicorn.conf.py) 2 workers × 4 threads, {CLIENTS} concurrent "
-             f"clients, {REQUESTS} requests per page and size in {ROUNDS} alternating rounds. "
+             f"clients (wrk), {SECONDS} s per page and size in each of {ROUNDS} alternating "
+             "rounds. "
              f"City: {SIZES['city'][0]:,} members, {SIZES['city'][1]:,} exchanges, "
              f"{SIZES['city'][2]:,} assets; small: {SIZES['small'][0]:,}, "
              f"{SIZES['small'][1]:,}, {SIZES['small'][2]:,}. Bars: share ≥ 15 %, p95 ≤ 50 ms, "
@@ -254,7 +260,7 @@ def main() -> dict:
     for engine in results:
         lines += _table(engine, results[engine])
     lines.append("Seeding took " + ", ".join(f"{k} {v} s" for k, v in seeds.items()) + ".")
-    write("city", {"settings": {"sizes": SIZES, "clients": CLIENTS, "requests": REQUESTS,
+    write("city", {"settings": {"sizes": SIZES, "clients": CLIENTS, "seconds": SECONDS,
                                 "busy": BUSY},
                    "results": results, "seed_seconds": seeds}, "\n".join(lines))
     return results

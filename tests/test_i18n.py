@@ -156,3 +156,13 @@ def test_a_banks_own_language_comes_before_the_browsers(app, client, login_as):
         get(member).language = "es"
         db.session.commit()
     assert '<html lang="es">' in client.get("/").get_data(as_text=True)
+
+
+def test_wtforms_own_messages_follow_each_requests_language(client):
+    """WTForms' messages come from its catalogue, kept per locale and process: each
+    request still gets its own language, one after the other in the same worker."""
+    said = {"es": "Opción inválida", "cy": "Nid yw hwn yn ddewis dilys", "en": "Not a valid choice"}
+    for lang in ["es", "cy", "en", "es"]:
+        page = client.get("/assets?category=no-such-kind", headers={"Accept-Language": lang})
+        assert page.status_code == 422
+        assert said[lang] in page.get_data(as_text=True), lang

@@ -435,3 +435,24 @@ def test_a_pool_takes_fresh_give_and_take_without_rebuilding_profiles():
     assert [r.candidate.member_id for r in fresh.rank(need())] == [9, 5, 2]
     assert CandidatePool([]).with_totals([(1, 2, 3)]).rank(need()) == []
     assert pool.with_totals([]).given.tolist() == [0, 0, 0]
+
+
+def test_a_pool_remembers_each_needs_ranking_for_its_own_life_only():
+    """ranked: the same answer as rank, worked out once per need and limit for a pool;
+    a pool with fresh give and take works it out again (and may answer differently)."""
+    pool = CandidatePool([cand(i, category_ids=frozenset({GARDEN})) for i in (5, 2, 9)])
+    asked = []
+
+    def need_of(source):
+        asked.append(source)
+        return need()
+
+    first = pool.ranked(7, need_of, 10, "listing 7")
+    assert [(r.candidate.member_id, r.score) for r in first] == [
+        (r.candidate.member_id, r.score) for r in pool.rank(need())]
+    assert pool.ranked(7, need_of, 10, "listing 7") is first and asked == ["listing 7"]
+    assert len(pool.ranked(7, need_of, 2, "listing 7")) == 2 and len(asked) == 2
+    fresh = pool.with_totals([(9, 0, 600)])
+    assert [r.candidate.member_id for r in fresh.ranked(7, need_of, 10, "listing 7")] == [
+        9, 2, 5]
+    assert len(asked) == 3 and [r.candidate.member_id for r in first] == [2, 5, 9]

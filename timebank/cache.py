@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
-from flask import Response, request
+from flask import Response, g, has_request_context, request
 from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
@@ -55,8 +55,13 @@ GZIP_FROM = 256  # smaller bodies go as they are (gzip would not save a packet)
 
 
 def version(name: str) -> int:
-    """The current version of ``name`` (0 before anything was ever written)."""
-    return db.session.scalar(select(DataVersion.version).where(DataVersion.name == name)) or 0
+    """The current version of ``name`` (0 before anything was ever written), read once
+    per request: a map page asks for several things built from the same version."""
+    memo = g.setdefault("_data_versions", {}) if has_request_context() else {}
+    if name not in memo:
+        memo[name] = db.session.scalar(
+            select(DataVersion.version).where(DataVersion.name == name)) or 0
+    return memo[name]
 
 
 def bump(name: str, connection=None) -> None:
@@ -66,6 +71,8 @@ def bump(name: str, connection=None) -> None:
     # A fresh random number, not the next one: a database restored from a backup and
     # changed again can never come back to a number some worker or browser still holds.
     fresh = secrets.randbelow(2**52) + 1
+    if has_request_context():
+        g.pop("_data_versions", None)  # this request reads its own change
     done = run(update(table).where(table.c.name == name).values(version=fresh))
     if done.rowcount == 0:
         run(insert(table).values(name=name, version=fresh))

@@ -10,6 +10,8 @@ timebank/translations/<lang>/LC_MESSAGES/messages.po (`make translations`).
 
 from __future__ import annotations
 
+import functools
+
 from flask import Flask, has_app_context, has_request_context, request, session
 from flask_babel import Babel, Domain
 from flask_login import current_user
@@ -43,6 +45,36 @@ class _RememberingDomain(Domain):
 
 babel = Babel()
 babel.domain_instance = _RememberingDomain()  # gettext in Python and templates alike
+
+
+@functools.cache
+def _wtforms_catalogue(locale: str):
+    from babel import support
+    from wtforms.i18n import messages_path
+
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _WtformsMessages:
+    """WTForms' own messages ("Not a valid choice") in the page's language. Flask-WTF
+    reads the catalogue from disk on every request that validates a form (a millisecond
+    of a filter page); the catalogue depends only on the locale, so it is loaded once per
+    locale and process. Flask-WTF uses whatever ``request.wtforms_translations`` holds."""
+
+    @staticmethod
+    def _catalogue():
+        from flask_babel import get_locale
+
+        return _wtforms_catalogue(str(get_locale() or DEFAULT))
+
+    def ugettext(self, text):
+        return self._catalogue().ugettext(text)
+
+    def ungettext(self, singular, plural, n):
+        return self._catalogue().ungettext(singular, plural, n)
+
+
+_WTFORMS_MESSAGES = _WtformsMessages()
 
 
 def select_locale() -> str:
@@ -87,6 +119,10 @@ def init_app(app: Flask) -> None:
         pgettext=lambda c, s: _translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
         newstyle=True)
+
+    @app.before_request
+    def _wtforms_messages():
+        request.wtforms_translations = _WTFORMS_MESSAGES
 
     @app.context_processor
     def _languages():

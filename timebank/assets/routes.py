@@ -38,8 +38,17 @@ FILTER_KEYS = ("category", "q", "open_to_all", "step_free")
 MAP_COLUMNS = register.MAP_COLUMNS
 
 
-def _map_parts(center=None, gaps=None, fit=None) -> maps.MapParts:
-    return maps.site_map(center or register.DEFAULT_CENTRE, gaps=gaps, fit=fit)
+def _map_parts(center=None, fit=None, gaps=None, gaps_key: tuple = ()) -> maps.MapParts:
+    """The folium map, built once per register version and view (``gaps_key`` names the
+    gap layer): folium compiles its templates on every build, a third of a map page."""
+    assert gaps is None or gaps_key, "a gap layer needs the key it was built for"
+    center = tuple(center or register.DEFAULT_CENTRE)
+    config = current_app.config
+    key = ("map parts", center, fit, gaps_key, maps.local_assets(),
+           config["TIMEBANK_TILES_URL"], config["TIMEBANK_TILES_ATTRIBUTION"])
+    return cache.built(cache.REGISTER, key,
+                       lambda _version: maps.site_map(center, gaps=gaps, fit=fit),
+                       lambda parts: 2 * (len(parts.html) + len(parts.script)) + 1024)
 
 
 def _full_page_only():
@@ -277,7 +286,7 @@ def gaps():
     found = register.gaps(form.category.data or "", distance,
                           current_app.config.get("TIMEBANK_AREA_BBOX"))
     bbox = found.bbox
-    parts = _map_parts(gaps=found.layer,
+    parts = _map_parts(gaps=found.layer, gaps_key=(form.category.data or "", distance, str(bbox)),
                        fit=((bbox[0], bbox[1]), (bbox[2], bbox[3])) if bbox else None)
     chosen = register.category_by_slug(form.category.data) if form.category.data else None
     args = {"category": form.category.data} if form.category.data else {}

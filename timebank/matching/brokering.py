@@ -187,7 +187,8 @@ def workbench(bank_id: int, page: int, per_page: int, each: int, cache_seconds: 
     introduced = already_introduced([r.id for r in requests])
     rows = []
     for listing in requests:
-        ranked = [r for r in pool.rank(need_for(listing), each + len(introduced[listing.id]))
+        ranked = [r for r in pool.ranked(listing.id, need_for,
+                                         each + len(introduced[listing.id]), listing)
                   if r.candidate.member_id not in introduced[listing.id]][:each]
         rows.append((listing, ranked))
     return WorkbenchPage(rows, page + 1 if more else None)

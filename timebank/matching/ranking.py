@@ -17,9 +17,9 @@ Suspended, pending and opted-out members, and the requester, are never ranked.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -187,6 +187,7 @@ class CandidatePool:
     """
 
     SHORTLIST = 100
+    REMEMBERED = 2_000  # ranked needs kept per pool
 
     def __init__(self, candidates: Sequence[Candidate]):
         self.candidates = [c for c in candidates if c.eligible]
@@ -208,6 +209,7 @@ class CandidatePool:
             for cat in c.category_ids:
                 self.by_category.setdefault(cat, []).append(i)
         self.by_category = {k: np.array(v, dtype=np.int64) for k, v in self.by_category.items()}
+        self._ranked: dict[tuple, list[Ranked]] = {}
 
     def _give_and_take(self, given, received) -> None:
         self.given, self.received = given, received
@@ -232,7 +234,21 @@ class CandidatePool:
             given[order[at[known]]] = table[known, 1]
             received[order[at[known]]] = table[known, 2]
         fresh._give_and_take(given, received)
+        fresh._ranked = {}
         return fresh
+
+    def ranked(self, key, need_of: Callable[[Any], Need], limit: int, source) -> list[Ranked]:
+        """``rank(need_of(source), limit)``, remembered under ``key`` for this pool's life.
+
+        A pool is replaced whenever what it ranks changes (profiles, offers, listings, or
+        give and take past its age), so a need ranked again against the same pool, as the
+        workbench's first page is by every coordinator, has the same answer."""
+        found = self._ranked.get((key, limit))
+        if found is None:
+            if len(self._ranked) >= self.REMEMBERED:
+                self._ranked.clear()
+            found = self._ranked[(key, limit)] = self.rank(need_of(source), limit)
+        return found
 
     def _candidate(self, i: int) -> Candidate:
         return self.candidates[i]._replace(given=int(self.given[i]),
