@@ -59,7 +59,10 @@ translations: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# wrk (Debian's) loads the city benchmark: a generator in C leaves the cores to the service.
 bench: system-deps $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk; }
 	$(PY) -m bench
 
 clean:
