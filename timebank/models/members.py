@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy import false as sa_false
@@ -24,11 +25,12 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        from flask_babel import gettext as _
+        return str(ROLE_LABELS[self.value])  # only this one translated (one per table row)
 
-        return {"resident": _("Resident"), "helper": _("Helper"),
-                "coordinator": _("Coordinator"),
-                "council": _("Council viewer"), "admin": _("Admin")}[self.value]
+
+ROLE_LABELS = {"resident": _l("Resident"), "helper": _l("Helper"),
+               "coordinator": _l("Coordinator"), "council": _l("Council viewer"),
+               "admin": _l("Admin")}
 
 
 class MemberStatus(StrEnum):
