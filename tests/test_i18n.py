@@ -166,3 +166,23 @@ def test_wtforms_own_messages_follow_each_requests_language(client):
         page = client.get("/assets?category=no-such-kind", headers={"Accept-Language": lang})
         assert page.status_code == 422
         assert said[lang] in page.get_data(as_text=True), lang
+
+
+def test_days_are_worded_in_each_requests_language_though_remembered(app):
+    """The day filters are remembered per day, width and language: another language
+    words the same day afresh; a moment is placed on the reader's calendar first."""
+    from datetime import date, datetime
+
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    with app.test_request_context("/"):
+        said = {}
+        for lang in ["en", "cy", "es", "en"]:
+            with force_locale(lang):
+                found = render_template_string(
+                    "{{ d | day }}|{{ d | longday }}|{{ t | day }}|{{ none | day }}",
+                    d=date(2026, 11, 26), t=datetime(2026, 11, 26, 23, 30))
+                assert said.setdefault(lang, found) == found
+        assert said["en"] == "Nov 26, 2026|November 26, 2026|Nov 26, 2026|"
+        assert "Tach" in said["cy"] and "nov" in said["es"]

@@ -279,3 +279,23 @@ def test_coordinator_cannot_edit_taxonomies(client, login_as):
     login_as(Role.COORDINATOR)
     assert client.get("/admin/categories").status_code == 403
     assert client.get("/admin/asset-categories").status_code == 403
+
+
+def test_availability_in_words_follows_each_language_though_remembered(app):
+    """describe_slots is remembered per mask and language: the same mask in another
+    language is worded afresh, and the first language's words come back unchanged."""
+    from flask_babel import force_locale
+
+    from timebank.models.listings import describe_slots, slot_bit
+
+    mask = slot_bit(0, 0) | slot_bit(0, 2) | slot_bit(6, 1)
+    with app.test_request_context("/"):
+        said = {}
+        for lang in ["en", "cy", "es", "en"]:
+            with force_locale(lang):
+                said.setdefault(lang, describe_slots(mask))
+                assert describe_slots(mask) == said[lang]
+        assert said["en"] == "Mon morning/evening, Sun afternoon"
+        assert said["cy"].startswith("Llun ") and said["es"].startswith("lun ")
+        with force_locale("cy"):
+            assert describe_slots(0) != describe_slots(mask)

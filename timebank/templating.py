@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+import functools
+from datetime import date, datetime
 
 from flask import Flask
-from flask_babel import format_date, format_decimal
+from flask_babel import format_date, format_decimal, get_locale, to_user_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -39,6 +40,22 @@ def figure(value) -> str:
 COMPONENT_WORDS = {"category": _l("kind of help"), "text": _l("words"),
                    "distance": _l("distance"), "availability": _l("availability"),
                    "reciprocity": _l("give and take")}
+
+
+def day_words(value: date | datetime | None, width: str) -> str:
+    """A day in the page's language ("26 Nov 2026"), a moment on the reader's calendar.
+    Babel takes tens of microseconds a date, and a list repeats a few days on every row,
+    so each (day, width, language) is worded once per process."""
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        value = to_user_timezone(value).date()
+    return _day_words(value, width, str(get_locale() or ""))
+
+
+@functools.lru_cache(maxsize=8192)
+def _day_words(day: date, width: str, _locale: str) -> str:
+    return format_date(day, width, rebase=False)
 
 
 def component_word(name: str) -> str:
@@ -89,8 +106,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["safe_href"] = safe_href
     app.jinja_env.filters["hours"] = format_minutes
     app.jinja_env.filters["figure"] = figure
-    app.jinja_env.filters["day"] = lambda d: format_date(d, "medium") if d else ""
-    app.jinja_env.filters["longday"] = lambda d: format_date(d, "long") if d else ""
+    app.jinja_env.filters["day"] = lambda d: day_words(d, "medium")
+    app.jinja_env.filters["longday"] = lambda d: day_words(d, "long")
     app.jinja_env.filters["status"] = status_word
     app.jinja_env.filters["reason"] = reason_words
     app.jinja_env.filters["component"] = component_word

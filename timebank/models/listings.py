@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -31,13 +32,22 @@ def slot_bit(day: int, part: int) -> int:
 
 
 def describe_slots(mask: int) -> str:
+    """The slots of ``mask`` in words, in the page's language (remembered per language:
+    a list page shows the same few masks on row after row)."""
+    from flask_babel import get_locale
+
+    return _describe_slots(mask, str(get_locale() or ""))
+
+
+@functools.lru_cache(maxsize=4096)
+def _describe_slots(mask: int, _locale: str) -> str:
     if not mask:
         return str(_l("Any time"))
     if mask == ALL_SLOTS:
         return str(_l("Any day, any time"))
-    words = []
+    words, part_words = [], [str(part) for part in PARTS]
     for d, day in enumerate(DAYS):
-        parts = [str(PARTS[p]) for p in range(len(PARTS)) if mask & slot_bit(d, p)]
+        parts = [part_words[p] for p in range(len(PARTS)) if mask & slot_bit(d, p)]
         if parts:
             words.append(f"{day} {'/'.join(parts)}")
     return ", ".join(words)
