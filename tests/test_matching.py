@@ -456,3 +456,50 @@ def test_a_pool_remembers_each_needs_ranking_for_its_own_life_only():
     assert [r.candidate.member_id for r in fresh.ranked(7, need_of, 10, "listing 7")] == [
         9, 2, 5]
     assert len(asked) == 3 and [r.candidate.member_id for r in first] == [2, 5, 9]
+
+
+def test_the_workbench_candidates_table_is_drawn_once_but_never_stale(app, client, make):
+    """The candidates' table is remembered per pool, request and language: a second
+    view draws the same markup; a renamed request, an introduction or another language
+    each show at once."""
+    from datetime import date, timedelta
+
+    from tests.support import get, login, submit
+    from timebank.extensions import db
+    from timebank.models import Category, Listing
+
+    app.config["TIMEBANK_MATCHING_CACHE_SECONDS"] = 3600
+    coordinator = make.member("coordinator", email="coord@example.org")
+    asker = make.member(name="Ann Asker")
+    hedd = make.member(name="Hedd Helper")
+    make.member(name="Huw Helper")
+    with app.app_context():
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+        listing = Listing(member_id=asker, kind="request", category_id=garden,
+                          title="Hedge needs trimming",
+                          expires_on=date.today() + timedelta(days=9))
+        db.session.add(listing)
+        db.session.commit()
+        request_id = listing.id
+    login(client, "coord@example.org")
+    client.get("/coordinator/matching")  # the log-in's welcome is shown once
+    first = client.get("/coordinator/matching").get_data(as_text=True)
+    assert "Best candidates for “Hedge needs trimming”" in first
+    assert f'name="helper_id" value="{hedd}"' in first
+    assert client.get("/coordinator/matching").get_data(as_text=True) == first
+    with app.app_context():
+        get(coordinator).language = "cy"  # the same pool, another language
+        db.session.commit()
+    welsh = client.get("/coordinator/matching").get_data(as_text=True)
+    assert "Yr ymgeiswyr gorau ar gyfer “Hedge needs trimming”" in welsh
+    assert "Cyflwyno Hedd Helper" in welsh and "Best candidates" not in welsh
+    with app.app_context():
+        db.session.get(Listing, request_id).title = "Hedge and ivy"
+        db.session.commit()
+    renamed = client.get("/coordinator/matching").get_data(as_text=True)
+    assert "Yr ymgeiswyr gorau ar gyfer “Hedge and ivy”" in renamed
+    submit(client, "/coordinator/matching/introduce", {"request_id": request_id,
+                                                      "helper_id": hedd},
+           page="/coordinator/matching")
+    after = client.get("/coordinator/matching").get_data(as_text=True)
+    assert f'name="helper_id" value="{hedd}"' not in after and "Cyflwyno Huw Helper" in after

@@ -589,14 +589,16 @@ def test_members_list_pages_by_name_and_finds_by_name_or_number(client, login_as
 def test_many_applications_say_how_many_more_wait(client, login_as, make):
     """The first page shows the oldest applications; past a page of them it says how
     many wait in all, and links to every one."""
-    from timebank.members.lookup import PAGE_SIZE
+    from timebank.members.lookup import APPLICATIONS_SHOWN, PAGE_SIZE
 
     login_as(Role.COORDINATOR)
     for n in range(PAGE_SIZE + 2):
         make.member(status=MemberStatus.PENDING, account=False, name=f"Waiting {n:02d}",
                     email=f"waiting{n}@example.org")
     page = client.get("/coordinator/members").get_data(as_text=True)
-    assert f"These are the oldest {PAGE_SIZE} of {PAGE_SIZE + 2} applications." in page
+    shown = APPLICATIONS_SHOWN
+    assert f"These are the oldest {shown} of {PAGE_SIZE + 2} applications." in page
+    assert f"Waiting {shown - 1:02d}" in page and f"Waiting {shown:02d}" not in page
     assert 'href="/coordinator/members?status=pending"' in page
     every = client.get("/coordinator/members?status=pending").get_data(as_text=True)
     assert f"Waiting {PAGE_SIZE + 1:02d}" in every or "Next page" in every

@@ -131,6 +131,25 @@ class _Store:
 _store = _Store(BUDGET_BYTES)
 
 
+def fragment(key: tuple, render: Callable[[], str]) -> str:
+    """Markup drawn once per ``key`` and worker (``{% call remember(key) %}`` in a
+    template). ``key`` must name everything the markup shows; the page's language and
+    what its addresses depend on (the site's root, the bank) are added here. Only for
+    markup that is the same for everyone who may see the page: no CSRF token inside."""
+    from flask_babel import get_locale
+
+    from .tenancy import current_bank
+
+    bank = current_bank()
+    full = ("fragment", str(db.engine.url), key, str(get_locale()), request.script_root,
+            bank.slug if bank is not None else None)
+    found = _store.get(full)
+    if found is None:
+        found = render()
+        _store.put(full, found, 2 * len(found) + 256)
+    return found
+
+
 def built(name: str, key: tuple, build: Callable[[int], Any],
           size: Callable[[Any], int] = lambda value: 1024) -> Any:
     """``build(version)``'s value for the current version of ``name``, built at most once

@@ -111,6 +111,9 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["status"] = status_word
     app.jinja_env.filters["reason"] = reason_words
     app.jinja_env.filters["component"] = component_word
+    from .cache import fragment
+
+    app.jinja_env.globals["remember"] = lambda key, caller: fragment(key, caller)
     app.jinja_env.globals["outcome_word"] = lambda score: str(dict(OUTCOME_SCALE)[score])
 
     @app.context_processor

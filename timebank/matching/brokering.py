@@ -155,7 +155,7 @@ def already_introduced(request_ids) -> dict[int, set[int]]:
 
 @dataclass(frozen=True)
 class WorkbenchPage:
-    rows: list  # (request, [Ranked…]) pairs
+    rows: list  # (request, [Ranked…], the key its candidates' table is drawn under)
     next_after: int | None
 
 
@@ -190,7 +190,10 @@ def workbench(bank_id: int, page: int, per_page: int, each: int, cache_seconds: 
         ranked = [r for r in pool.ranked(listing.id, need_for,
                                          each + len(introduced[listing.id]), listing)
                   if r.candidate.member_id not in introduced[listing.id]][:each]
-        rows.append((listing, ranked))
+        # Everything the candidates shown depend on (the pool is replaced when any of
+        # its data changes), so their table can be drawn once for every coordinator.
+        key = ("workbench", pool.token, listing.id, each, tuple(sorted(introduced[listing.id])))
+        rows.append((listing, ranked, key))
     return WorkbenchPage(rows, page + 1 if more else None)
 
 

@@ -16,6 +16,7 @@ Suspended, pending and opted-out members, and the requester, are never ranked.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -176,6 +177,9 @@ def rank(need: Need, candidates: Iterable[Candidate], limit: int = 10) -> list[R
     return [score(need, r.candidate) for r in scored[:limit]]
 
 
+_POOLS = itertools.count(1)
+
+
 class CandidatePool:
     """The same ranking over many candidates, vectorised with numpy.
 
@@ -210,6 +214,7 @@ class CandidatePool:
                 self.by_category.setdefault(cat, []).append(i)
         self.by_category = {k: np.array(v, dtype=np.int64) for k, v in self.by_category.items()}
         self._ranked: dict[tuple, list[Ranked]] = {}
+        self.token = next(_POOLS)  # names this pool (and what it ranks) in this process
 
     def _give_and_take(self, given, received) -> None:
         self.given, self.received = given, received
@@ -235,6 +240,7 @@ class CandidatePool:
             received[order[at[known]]] = table[known, 2]
         fresh._give_and_take(given, received)
         fresh._ranked = {}
+        fresh.token = next(_POOLS)
         return fresh
 
     def ranked(self, key, need_of: Callable[[Any], Need], limit: int, source) -> list[Ranked]:

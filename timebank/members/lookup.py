@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import and_, false, func, or_, select
 
+from .. import cache
 from ..errors import Refused
 from ..extensions import db
 from ..forms import like_pattern
@@ -207,6 +208,9 @@ def directory(bank_id: int, name: str = "", category_id: int | None = None,
 # -- the coordinator's members list ------------------------------------------------------
 
 PAGE_SIZE = 25  # a phone shows each row as a card: 25 is already a long scroll
+# The oldest applications, above the list: a coordinator answers a few at a time, and
+# the page links to every one ("status=pending") when more wait.
+APPLICATIONS_SHOWN = 10
 
 
 @dataclass
@@ -241,9 +245,11 @@ def members_page(bank_id: int, status: str = "", quiet_ids=None, q: str = "",
                     Member.email_verified_at.is_not(None), Member.email.is_(None))
     # Counted from the membership index alone; only the (few) applications need the
     # member row, to leave out unconfirmed addresses.
-    counts = dict(db.session.execute(
-        select(Membership.status, func.count()).where(Membership.bank_id == bank_id)
-        .group_by(Membership.status)).all())
+    # Kept per version of the memberships (any change to one moves it).
+    counts = dict(cache.built(cache.CANDIDATES, ("membership counts", bank_id), lambda _v: dict(
+        db.session.execute(select(Membership.status, func.count())
+                           .where(Membership.bank_id == bank_id)
+                           .group_by(Membership.status)).all())))
     counts[MemberStatus.PENDING] = db.session.scalar(
         select(func.count()).select_from(Membership).join(Member, Member.id == Membership.member_id)
         .where(Membership.bank_id == bank_id, Membership.status == MemberStatus.PENDING, confirmed))
@@ -271,7 +277,8 @@ def members_page(bank_id: int, status: str = "", quiet_ids=None, q: str = "",
                 query.join(Membership, (Membership.member_id == Member.id)
                            & (Membership.bank_id == bank_id))
                 .where(confirmed, Membership.status == MemberStatus.PENDING)
-                .order_by(Membership.created_at, Member.id).limit(size)).all()
+                .order_by(Membership.created_at, Member.id)
+                .limit(min(size, APPLICATIONS_SHOWN))).all()
         here = here.where(Membership.status != MemberStatus.PENDING)
     query = query.where(here.exists())
     if after is not None:
