@@ -25,9 +25,11 @@ threads = int(os.environ.get("TIMEBANK_THREADS", "4"))
 timeout = int(os.environ.get("TIMEBANK_TIMEOUT", "30"))  # a stuck worker is replaced
 graceful_timeout = 20
 keepalive = 5
-# Recycle workers now and then, so slow growth in memory never builds up.
-max_requests = 5000
-max_requests_jitter = 500
+# Recycle workers now and then, so slow growth in memory never builds up; not so often
+# that their caches are rebuilt every few seconds on a busy site (every 5,000 requests
+# put a rebuild of the register downloads into the p99 of bench/city.py).
+max_requests = 50_000
+max_requests_jitter = 5_000
 # Load the app once in the master: workers share its memory until they write to it.
 preload_app = True
 accesslog = None

@@ -230,3 +230,25 @@ def test_job_runner_sends_mail_on_its_schedule_and_survives_a_failing_job(app, m
     finally:
         lock.close()
     jobs.run_forever(app, once=True)  # the lock is free again
+
+
+def test_every_notification_can_be_reached_a_page_at_a_time(app, make, client):
+    """Newest first, a page at a time (keyset): the oldest of many is one link away
+    after another, and no notification shows on two pages."""
+    member_id = make.member(email="busy@example.org")
+    total = 2 * notify.PAGE_SIZE + 5
+    with app.app_context():
+        for n in range(total):
+            notify.notify(get(member_id), f"Notice number {n:03d}.", "/notifications")
+        db.session.commit()
+    login(client, "busy@example.org")
+    seen, url, pages = [], "/notifications", 0
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        pages += 1
+        seen += re.findall(r"Notice number (\d{3})", page)
+        assert ("Latest notifications" in page) == (pages > 1)
+        older = re.search(r'href="(/notifications\?before=\d+)"', page)
+        url = older.group(1) if older else None
+    assert pages == 3 and seen == [f"{n:03d}" for n in reversed(range(total))]
+    assert client.get("/notifications?before=abc").status_code == 200

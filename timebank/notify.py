@@ -96,6 +96,21 @@ def in_this_bank():
     return or_(Notification.bank_id == current_bank_id(), Notification.bank_id.is_(None))
 
 
+PAGE_SIZE = 30  # notifications a page, newest first
+
+
+def page_for(member_id: int, before: int | None = None,
+             size: int = PAGE_SIZE) -> tuple[list[Notification], int | None]:
+    """One page of a member's notifications in this bank, newest first, older than
+    ``before`` (keyset paging: page ten costs what page one does); and the id to ask
+    for the next page before, or None on the last page."""
+    query = select(Notification).where(Notification.member_id == member_id, in_this_bank())
+    if before is not None:
+        query = query.where(Notification.id < before)
+    items = list(db.session.scalars(query.order_by(Notification.id.desc()).limit(size + 1)))
+    return items[:size], items[size - 1].id if len(items) > size else None
+
+
 def unread_count(member_id: int) -> int:
     return db.session.scalar(
         select(func.count(Notification.id)).where(Notification.member_id == member_id,

@@ -3,15 +3,13 @@
 from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from .. import notify
 from ..db import write_transaction
-from ..extensions import db
 from ..forms import ActionForm
 from ..htmx import render
-from ..models import Notification
 from ..permissions import allow
+from ..routing import arg_id
 from ..tenancy import BankBlueprint
 
 bp = BankBlueprint("notifications", __name__)
@@ -20,16 +18,13 @@ bp = BankBlueprint("notifications", __name__)
 @bp.route("/notifications")
 @allow("notifications.own")
 def index():
-    items = db.session.scalars(
-        select(Notification).where(Notification.member_id == current_user.id,
-                                   notify.in_this_bank())
-        .order_by(Notification.id.desc()).limit(100)
-    ).all()
+    before = arg_id("before")
+    items, next_before = notify.page_for(current_user.id, before)
     # Reading the page changes nothing (a GET may be prefetched or repeated): the
     # button below marks them read.
     unread = {n.id for n in items if n.read_at is None}
-    return render("notifications/list.html", items=items, unread=unread,
-                  action_form=ActionForm())
+    return render("notifications/list.html", items=items, unread=unread, before=before,
+                  next_before=next_before, action_form=ActionForm())
 
 
 @bp.route("/notifications/read", methods=["POST"])
