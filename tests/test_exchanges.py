@@ -358,3 +358,22 @@ def test_a_name_with_an_accented_capital_can_be_typed_without_javascript(app, cl
     assert response.status_code == 303
     with app.app_context():
         assert db.session.query(Exchange).one().receiver.member_id == elodie
+
+
+def test_all_exchanges_pages_reach_every_exchange_once(client, app, make, login_as):
+    """The coordinator's list of all exchanges, newest first, a page at a time: every
+    exchange on exactly one page, the last page without a link further."""
+    from timebank.statements import EXCHANGES_PAGE
+
+    login_as(Role.COORDINATOR)
+    giver, receiver = make.member(name="Gwen Giver"), make.member(name="Rhys Receiver")
+    _seed_history(app, giver, receiver, 2 * EXCHANGES_PAGE + 3)
+    seen, url, pages = [], "/coordinator/exchanges", 0
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        pages += 1
+        seen += [int(n) for n in re.findall(r'href="/exchanges/(\d+)"', page)]
+        older = re.search(r'href="(/coordinator/exchanges\?before=\d+)"', page)
+        url = older.group(1) if older else None
+    assert pages == 3 and len(seen) == 2 * EXCHANGES_PAGE + 3
+    assert seen == sorted(set(seen), reverse=True)

@@ -184,7 +184,10 @@ def statement_csv_rows(account_id: int | None) -> Iterator[tuple]:
                line.balance_after)
 
 
-def bank_exchanges_page(bank_id: int, before: int | None, size: int = 50
+EXCHANGES_PAGE = 25  # as the statement: on a phone each row is a card
+
+
+def bank_exchanges_page(bank_id: int, before: int | None, size: int = EXCHANGES_PAGE
                         ) -> tuple[list[Exchange], int | None]:
     """Exchanges touching a bank (given from it or received in it), newest first, ``size``
     at a time: the newest of each side read from its index, then merged, so a page

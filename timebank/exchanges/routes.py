@@ -22,6 +22,7 @@ from ..models.base import utcnow
 from ..permissions import allow
 from ..routing import arg_id
 from ..statements import (
+    EXCHANGES_PAGE,
     STATEMENT_CSV_HEADER,
     bank_exchanges_page,
     dashboard_context,
@@ -316,10 +317,11 @@ def recent():
         query = queue.stale_exchanges(here, utcnow())
         if before:
             query = query.where(Exchange.id < before)
+        size = EXCHANGES_PAGE
         rows = db.session.scalars(query.order_by(None).order_by(Exchange.id.desc())
-                                  .limit(51)).all()
-        more = len(rows) > 50
-        rows, next_before = rows[:50], rows[49].id if more else None
+                                  .limit(size + 1)).all()
+        more = len(rows) > size
+        rows, next_before = rows[:size], rows[size - 1].id if more else None
     else:
         rows, next_before = bank_exchanges_page(here, before)
     return render("exchanges/recent.html", exchanges=rows, waiting=waiting,
