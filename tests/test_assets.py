@@ -508,3 +508,25 @@ def test_the_map_page_asks_by_view_past_the_setting(client, app):
     # A filter that leaves few assets sends the whole (small) layer again.
     assert 'data-viewport="1"' not in client.get("/assets?category=economy").get_data(
         as_text=True)
+
+
+def test_a_requests_data_versions_follow_its_own_changes_and_rollbacks(app):
+    """Versions are read once per request, but a change of the request's own (pending,
+    flushed or rolled back) is never hidden behind the remembered number."""
+    from timebank import cache
+    from timebank.models import Asset
+
+    add_asset(app, name="Old Hall")
+    with app.test_request_context("/"):
+        before = cache.version(cache.REGISTER)
+        assert cache.version(cache.REGISTER) == before  # remembered
+        db.session.query(Asset).one().name = "New Hall"  # pending: read afresh, flushed
+        during = cache.version(cache.REGISTER)
+        assert during != before
+        db.session.rollback()
+        assert cache.version(cache.REGISTER) == before
+        db.session.query(Asset).one().name = "Newer Hall"
+        db.session.flush()  # bumped; nothing pending now, so the new number is remembered
+        assert cache.version(cache.REGISTER) not in (before, during)
+        db.session.rollback()
+        assert cache.version(cache.REGISTER) == before

@@ -503,3 +503,31 @@ def test_the_workbench_candidates_table_is_drawn_once_but_never_stale(app, clien
            page="/coordinator/matching")
     after = client.get("/coordinator/matching").get_data(as_text=True)
     assert f'name="helper_id" value="{hedd}"' not in after and "Cyflwyno Huw Helper" in after
+
+
+def test_a_pool_reloaded_with_the_same_give_and_take_is_kept(app, make):
+    """Past its age the pool reloads give and take; the same figures keep the same pool
+    (and what it ranked and drew), new figures make a new one."""
+    from datetime import date
+
+    from tests.support import get
+    from timebank import ledger
+    from timebank.extensions import db
+    from timebank.matching.brokering import candidate_pool
+    from timebank.tenancy import current_bank_id
+
+    giver, receiver = make.member(name="Gwen Giver"), make.member(name="Rhys Receiver")
+    with app.test_request_context("/"):
+        bank = current_bank_id()
+        first = candidate_pool(0, bank)
+        assert candidate_pool(0, bank) is first
+        ledger.record_exchange(giver=ledger.account_of(get(giver)),
+                               receiver=ledger.account_of(get(receiver)), minutes=60,
+                               service_date=date.today(), recorded_by=get(receiver),
+                               confirm=True, idempotency_key="kept-1")
+        db.session.commit()
+    with app.test_request_context("/"):
+        moved = candidate_pool(0, bank)
+        assert moved is not first and moved.token != first.token
+        i = list(moved.ids).index(giver)
+        assert (int(moved.given[i]), int(moved.received[i])) == (60, 0)

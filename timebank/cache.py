@@ -51,13 +51,17 @@ WATCHED_COLUMNS: dict[type, tuple[str, ...]] = {
              "matching_opt_out"),
 }
 BUDGET_BYTES = 64 * 1024 * 1024  # per worker
+FRAGMENT_BUDGET_BYTES = 8 * 1024 * 1024  # per worker
 GZIP_FROM = 256  # smaller bodies go as they are (gzip would not save a packet)
 
 
 def version(name: str) -> int:
     """The current version of ``name`` (0 before anything was ever written), read once
     per request: a map page asks for several things built from the same version."""
-    memo = g.setdefault("_data_versions", {}) if has_request_context() else {}
+    session = db.session
+    # Pending changes go unremembered: the query flushes them, and the flush may bump.
+    pending = session.new or session.dirty or session.deleted
+    memo = g.setdefault("_data_versions", {}) if has_request_context() and not pending else {}
     if name not in memo:
         memo[name] = db.session.scalar(
             select(DataVersion.version).where(DataVersion.name == name)) or 0
@@ -84,6 +88,13 @@ def _changed(session: Session, obj) -> bool:
         return session.is_modified(obj)
     attrs = inspect(obj).attrs
     return any(attrs[name].history.has_changes() for name in columns)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_versions(_session, _transaction) -> None:
+    """A rolled-back bump never happened: read the versions afresh."""
+    if has_request_context():
+        g.pop("_data_versions", None)
 
 
 @event.listens_for(Session, "after_flush")
@@ -129,6 +140,8 @@ class _Store:
 
 
 _store = _Store(BUDGET_BYTES)
+# Drawn markup has a store of its own, so it can never push out what is costly to build.
+_fragments = _Store(FRAGMENT_BUDGET_BYTES)
 
 
 def fragment(key: tuple, render: Callable[[], str]) -> str:
@@ -138,15 +151,16 @@ def fragment(key: tuple, render: Callable[[], str]) -> str:
     markup that is the same for everyone who may see the page: no CSRF token inside."""
     from flask_babel import get_locale
 
-    from .tenancy import current_bank
+    from .tenancy import bank_count, current_bank
 
     bank = current_bank()
-    full = ("fragment", str(db.engine.url), key, str(get_locale()), request.script_root,
-            bank.slug if bank is not None else None)
-    found = _store.get(full)
+    # Addresses carry the bank's slug only while there are several banks.
+    full = (str(db.engine.url), key, str(get_locale()), request.script_root,
+            bank.slug if bank is not None else None, bank_count() > 1)
+    found = _fragments.get(full)
     if found is None:
         found = render()
-        _store.put(full, found, 2 * len(found) + 256)
+        _fragments.put(full, found, 2 * len(found) + 256)
     return found
 
 

@@ -129,7 +129,12 @@ def candidate_pool(max_age_seconds: float, bank_id: int) -> ranking.CandidatePoo
     hit = _fresh.get(key)
     if hit is not None and hit[1] is profiles and now - hit[0] < max_age_seconds:
         return hit[2]
-    pool = profiles.with_totals(account_totals(bank_id))
+    totals = ranking.totals_table(account_totals(bank_id))
+    if hit is not None and hit[1] is profiles and hit[2].same_totals(totals):
+        # Nothing moved since: keep the pool, with what it has ranked and drawn.
+        _fresh[key] = (now, profiles, hit[2])
+        return hit[2]
+    pool = profiles.with_totals(totals)
     _fresh[key] = (now, profiles, pool)
     return pool
 
@@ -178,12 +183,14 @@ def workbench(bank_id: int, page: int, per_page: int, each: int, cache_seconds: 
 
         query = query.where(Listing.id.in_(unhelped_requests(bank_id, utcnow())
                                            .with_only_columns(Listing.id).order_by(None)))
+    # The pool first: a request read after it is never older than the pool's data, so
+    # nothing stale is ranked and remembered under a pool that outlives the change.
+    pool = candidate_pool(cache_seconds, bank_id)
     order = Listing.id.desc() if newest else Listing.id
     requests = db.session.scalars(
         query.order_by(order).offset(page * per_page).limit(per_page + 1)).all()
     more = len(requests) > per_page
     requests = requests[:per_page]
-    pool = candidate_pool(cache_seconds, bank_id)
     introduced = already_introduced([r.id for r in requests])
     rows = []
     for listing in requests:

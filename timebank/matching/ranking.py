@@ -180,6 +180,13 @@ def rank(need: Need, candidates: Iterable[Candidate], limit: int = 10) -> list[R
 _POOLS = itertools.count(1)
 
 
+def totals_table(rows) -> np.ndarray:
+    """(member id, given, received) rows as an array in member order, so two loads of
+    the same figures compare equal whatever order the database returned them in."""
+    table = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+    return table[np.argsort(table[:, 0], kind="stable")]
+
+
 class CandidatePool:
     """The same ranking over many candidates, vectorised with numpy.
 
@@ -215,20 +222,26 @@ class CandidatePool:
         self.by_category = {k: np.array(v, dtype=np.int64) for k, v in self.by_category.items()}
         self._ranked: dict[tuple, list[Ranked]] = {}
         self.token = next(_POOLS)  # names this pool (and what it ranks) in this process
+        self._totals: np.ndarray | None = None  # the give and take laid on, by member id
 
     def _give_and_take(self, given, received) -> None:
         self.given, self.received = given, received
         balance = (received - given).astype(float)
         self.reciprocity = (np.clip(balance / RECIPROCITY_SCALE_MIN, -1, 1) + 1) / 2
 
-    def with_totals(self, rows: Sequence[tuple[int, int, int]]) -> CandidatePool:
+    def same_totals(self, table: np.ndarray) -> bool:
+        """Whether ``table`` (see ``totals_table``) is the give and take this pool has."""
+        return self._totals is not None and np.array_equal(self._totals, table)
+
+    def with_totals(self, rows) -> CandidatePool:
         """This pool with each candidate's minutes given and received from ``rows`` of
         (member id, given, received); a candidate without a row has 0 and 0. The profiles'
         arrays are shared: only the give and take is new (array work, no Python loop)."""
         import copy
 
         fresh = copy.copy(self)
-        table = np.array(rows, dtype=np.int64).reshape(-1, 3)
+        table = totals_table(rows)
+        fresh._totals = table
         given = np.zeros(len(self.ids), dtype=np.int64)
         received = np.zeros(len(self.ids), dtype=np.int64)
         if len(self.ids) and len(table):
