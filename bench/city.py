@@ -119,36 +119,53 @@ def seed(url: str, size: str) -> float:
     return round(time.perf_counter() - start)
 
 
-def _pages(base: str) -> dict:
-    """(cookie, path) per page: the cookie of a logged-in session of the page's role."""
-    def cookie(email):
-        session = logged_in_session(base, email, DEMO_PASSWORD)
-        return "; ".join(f"{name}={value}" for name, value in session.cookies.items())
+def _sessions(base: str) -> dict[str, requests.Session]:
+    """A logged-in session per role; each page takes its cookie afresh (``_cookie``)."""
+    return {role: logged_in_session(base, f"{role}@example.org", DEMO_PASSWORD)
+            for role in ("resident", "coordinator", "council")}
 
-    resident, coordinator = cookie("resident@example.org"), cookie("coordinator@example.org")
-    council = cookie("council@example.org")
-    return {
-        "/healthz": (resident, "/healthz"),
-        "dashboard": (resident, "/"),
-        "statement": (resident, "/statement"),
-        "listings": (resident, "/listings"),
-        "notifications": (resident, "/notifications"),
-        "map page": (resident, "/assets"),
-        "map data": (resident, "/assets/map.json"),
-        # What the map asks for past TIMEBANK_MAP_VIEWPORT_FROM: the view of a 1000 px map.
-        "map view": (resident, "/assets/map.json?bbox=-0.171,51.493,-0.085,51.521&zoom=14"),
-        "assets.geojson": (resident, "/assets.geojson"),
-        "assets.csv": (resident, "/assets.csv"),
-        "members list": (coordinator, "/coordinator/members"),
-        "matching workbench": (coordinator, "/coordinator/matching"),
-        "all exchanges": (coordinator, "/coordinator/exchanges"),
-        "coverage gaps": (council, "/assets/gaps"),
-    }
+
+PAGES = {  # name: (role, path)
+    "/healthz": ("resident", "/healthz"),
+    "dashboard": ("resident", "/"),
+    "statement": ("resident", "/statement"),
+    "listings": ("resident", "/listings"),
+    "notifications": ("resident", "/notifications"),
+    "map page": ("resident", "/assets"),
+    "map data": ("resident", "/assets/map.json"),
+    # What the map asks for past TIMEBANK_MAP_VIEWPORT_FROM: the view of a 1000 px map.
+    "map view": ("resident", "/assets/map.json?bbox=-0.171,51.493,-0.085,51.521&zoom=14"),
+    "assets.geojson": ("resident", "/assets.geojson"),
+    "assets.csv": ("resident", "/assets.csv"),
+    "members list": ("coordinator", "/coordinator/members"),
+    "matching workbench": ("coordinator", "/coordinator/matching"),
+    "all exchanges": ("coordinator", "/coordinator/exchanges"),
+    "coverage gaps": ("council", "/assets/gaps"),
+}
+USER_AGENT = requests.utils.default_user_agent()
+
+
+def _logged_in(base: str, cookie: str) -> bool:
+    """Whether ``cookie`` still opens a member's page (wrk never takes a new cookie, so
+    this is checked before and after each page: a lapsed session would otherwise be
+    measured as a visitor on the pages visitors may see)."""
+    page = requests.get(base + "/profile", headers={"Cookie": cookie, "User-Agent": USER_AGENT},
+                        allow_redirects=False, timeout=60)
+    return page.status_code == 200 and 'action="/logout"' in page.text
+
+
+def _cookie(session: requests.Session, base: str) -> str:
+    """The session's cookie, renewed just now as a browser's would be (the log-in check
+    rewrites it once a minute), and proven logged in."""
+    session.get(base + "/", timeout=60)
+    cookie = "; ".join(f"{name}={value}" for name, value in session.cookies.items())
+    assert _logged_in(base, cookie), base
+    return cookie
 
 
 def _load(cookie: str, url: str, seconds: int, warm_up: bool = False) -> dict:
-    """wrk: CLIENTS keep-alive connections GET ``url`` for ``seconds``; every answer a 200
-    (and some answers, unless this only warms caches up that may take longer to build).
+    """wrk: CLIENTS keep-alive connections GET ``url`` for ``seconds``; no errors (and some
+    answers, unless this only warms caches up that may take longer to build).
 
     wrk is C and costs the shared cores little, so what is measured is the service.
     """
@@ -157,18 +174,20 @@ def _load(cookie: str, url: str, seconds: int, warm_up: bool = False) -> dict:
          "-s", str(Path(__file__).with_name("wrk.lua")), "-H", f"Cookie: {cookie}",
          # The log-in's own User-Agent: Flask-Login's strong session protection ties a
          # session to it.
-         "-H", f"User-Agent: {requests.utils.default_user_agent()}",
-         "-H", "Accept-Encoding: gzip", url],
+         "-H", f"User-Agent: {USER_AGENT}", "-H", "Accept-Encoding: gzip", url],
         capture_output=True, text=True, timeout=seconds + 120, check=True)
     found = json.loads(done.stdout.split("WRK ", 1)[1])
-    assert (found["requests"] or warm_up) and not found["not_ok"] and not found["errors"], (
-        url, found)
+    assert (found["requests"] or warm_up) and not found["errors"], (url, found)
+    # wrk stops with up to CLIENTS requests still being served: let them finish before
+    # the next run, on the other server, so they do not load it.
+    time.sleep(min(3.0, found["quantiles_us"][-1] / 1e6))
     return found
 
 
 def _merged(rounds: list[dict], share: float) -> float:
-    """The ``share`` quantile of all rounds' requests, each round's quantiles weighted by
-    its count (wrk reports a distribution per run, not every request)."""
+    """The ``share`` quantile of all rounds' requests: each round's 400 quantiles stand
+    for a 400th of its requests each (wrk reports a distribution per run, not every
+    request)."""
     points = sorted((q, r["requests"]) for r in rounds for q in r["quantiles_us"])
     total, seen = sum(weight for _q, weight in points), 0
     for value, weight in points:
@@ -186,20 +205,27 @@ def measure(urls: dict[str, str], engine: str) -> dict:
         cold = {size: stack.enter_context(Gunicorn(url, workers=2, threads=4,
                                                    TIMEBANK_MATCHING_CACHE_SECONDS="0"))
                 for size, url in urls.items()}
-        pages = {size: {name: (cookie, server.url + path)
-                        for name, (cookie, path) in _pages(server.url).items()}
+        sessions = {server.url: _sessions(server.url)
+                    for server in [*servers.values(), *cold.values()]}
+        pages = {size: {name: (server.url, role, path) for name, (role, path) in PAGES.items()}
                  for size, server in servers.items()}
         for size, server in cold.items():
-            cookie, path = _pages(server.url)["matching workbench"]
-            pages[size]["matching workbench, cold"] = (cookie, server.url + path)
+            pages[size]["matching workbench, cold"] = (server.url, "coordinator",
+                                                       "/coordinator/matching")
         for name in pages["small"]:
+            cookies = {size: _cookie(sessions[base][role], base)
+                       for size, (base, role, _path) in
+                       ((size, pages[size][name]) for size in urls)}
             rounds: dict[str, list[dict]] = {size: [] for size in urls}
             for size in urls:  # warm-up: templates, caches, connections
-                _load(*pages[size][name], 2, warm_up=True)
+                base, _role, path = pages[size][name]
+                _load(cookies[size], base + path, 2, warm_up=True)
             for _round in range(ROUNDS):
                 for size in urls:
-                    rounds[size].append(_load(*pages[size][name], SECONDS))
+                    base, _role, path = pages[size][name]
+                    rounds[size].append(_load(cookies[size], base + path, SECONDS))
             for size in urls:
+                assert _logged_in(pages[size][name][0], cookies[size]), (name, size)
                 found = rounds[size]
                 count = sum(r["requests"] for r in found)
                 results[size][name] = {
