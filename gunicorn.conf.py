@@ -51,7 +51,9 @@ def post_fork(server, worker):
     with app.app_context():
         db.engine.dispose(close=False)
     gc.freeze()
-    # A page that reads 20,000 rows makes hundreds of thousands of objects, and the
-    # default thresholds scan the heap every 700 of them: rarer young collections took
-    # the matching workbench's pool build from 380 ms to 215 ms (bench/city.py).
-    gc.set_threshold(50_000, 20, 100)
+    # Young collections every 10,000 new objects rather than 700, for pages that read
+    # thousands of rows. Not 50,000 (as before): the middle generation then fills with
+    # dead request objects, and collecting it stalled one request in a hundred by 20-30 ms
+    # (the members list's p99, in-process: 24 ms at 50,000, 10 ms at 10,000). The
+    # workbench's pool build takes the same 160-170 ms at 700, 10,000 or 50,000.
+    gc.set_threshold(10_000, 10, 10)

@@ -8,7 +8,9 @@ function done(summary, latency, requests)
     '"errors": %d, "quantiles_us": [', summary.requests, summary.duration, summary.bytes,
     e.connect + e.read + e.write + e.status + e.timeout))
   for i = 1, 400 do
-    io.write(string.format(i == 1 and "%d" or ", %d", latency:percentile(i / 4)))
+    -- wrk's percentile(100) answers 0: the last point is the slowest request itself.
+    local value = i == 400 and latency.max or latency:percentile(i / 4)
+    io.write(string.format(i == 1 and "%d" or ", %d", value))
   end
   io.write("]}\n")
 end
