@@ -5,7 +5,7 @@ environment variables named below.
 Measured choices (see docs/scaling.md): threads help because pages wait on the database;
 ``gc.freeze()`` in every worker moves the app and its caches out of the garbage
 collector's way (it took a third of the time of the asset pages), and young
-collections run every 50,000 new objects rather than 700; the app logs one JSON
+collections run every 10,000 new objects rather than 700; the app logs one JSON
 line per request with its request id, so gunicorn's own access log is off.
 """
 
