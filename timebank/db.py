@@ -116,3 +116,12 @@ def locked(model, object_id: int):
     return db.session.scalar(select(model).where(model.id == object_id)
                              .with_for_update(of=model)
                              .execution_options(populate_existing=True))
+
+
+def keyset_page(rows, size: int, last_id=lambda row: row.id):
+    """Keyset paging's end of a page: ``rows`` were fetched with ``limit(size + 1)``; the
+    page is the first ``size``, and the next page continues after the last of them
+    (``last_id(row)``), or None when the extra row did not come (the last page)."""
+    rows = list(rows)
+    page = rows[:size]
+    return page, last_id(page[-1]) if len(rows) > size and page else None

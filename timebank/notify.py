@@ -17,6 +17,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 
+from .db import keyset_page
 from .extensions import db
 from .i18n import bank_language
 from .models import (
@@ -107,8 +108,8 @@ def page_for(member_id: int, before: int | None = None,
     query = select(Notification).where(Notification.member_id == member_id, in_this_bank())
     if before is not None:
         query = query.where(Notification.id < before)
-    items = list(db.session.scalars(query.order_by(Notification.id.desc()).limit(size + 1)))
-    return items[:size], items[size - 1].id if len(items) > size else None
+    return keyset_page(db.session.scalars(query.order_by(Notification.id.desc())
+                                          .limit(size + 1)), size)
 
 
 def unread_count(member_id: int) -> int:

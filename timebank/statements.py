@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, union_all
 
 from . import ledger
+from .db import keyset_page
 from .extensions import db
 from .models import Account, Entry, Exchange, ExchangeStatus, Member
 
@@ -202,6 +203,4 @@ def bank_exchanges_page(bank_id: int, before: int | None, size: int = EXCHANGES_
     ids = union_all(*sides).subquery()
     rows = db.session.scalars(select(Exchange).where(Exchange.id.in_(select(ids.c.id)))
                               .order_by(Exchange.id.desc()).limit(size + 1)).all()
-    more = len(rows) > size
-    rows = rows[:size]
-    return rows, rows[-1].id if more and rows else None
+    return keyset_page(rows, size)

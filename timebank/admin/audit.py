@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
+from ..db import keyset_page
 from ..extensions import db
 from ..forms import like_pattern
 from ..models import AuditEvent, Member
@@ -47,10 +48,8 @@ def page(filters: dict, before: int | None) -> tuple[list, int | None]:
     query = _query(**filters)
     if before:
         query = query.where(AuditEvent.id < before)
-    rows = db.session.execute(query.order_by(AuditEvent.id.desc()).limit(PAGE + 1)).all()
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
-    return rows, (rows[-1][0].id if more and rows else None)
+    return keyset_page(db.session.execute(query.order_by(AuditEvent.id.desc()).limit(PAGE + 1)),
+                       PAGE, lambda row: row[0].id)
 
 
 def csv_rows(filters: dict) -> Iterator[tuple]:

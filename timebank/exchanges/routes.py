@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import ledger
+from ..db import keyset_page
 from ..exports import csv_chunks, csv_response
 from ..extensions import db
 from ..forms import ActionForm, PeriodForm, category_choices
@@ -317,11 +318,9 @@ def recent():
         query = queue.stale_exchanges(here, utcnow())
         if before:
             query = query.where(Exchange.id < before)
-        size = EXCHANGES_PAGE
-        rows = db.session.scalars(query.order_by(None).order_by(Exchange.id.desc())
-                                  .limit(size + 1)).all()
-        more = len(rows) > size
-        rows, next_before = rows[:size], rows[size - 1].id if more else None
+        rows, next_before = keyset_page(
+            db.session.scalars(query.order_by(None).order_by(Exchange.id.desc())
+                               .limit(EXCHANGES_PAGE + 1)), EXCHANGES_PAGE)
     else:
         rows, next_before = bank_exchanges_page(here, before)
     return render("exchanges/recent.html", exchanges=rows, waiting=waiting,

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, false, func, or_, select
 
 from .. import cache
+from ..db import keyset_page
 from ..errors import Refused
 from ..extensions import db
 from ..forms import like_pattern
@@ -286,9 +287,8 @@ def members_page(bank_id: int, status: str = "", quiet_ids=None, q: str = "",
         if last is not None:
             query = query.where(or_(Member.display_name > last,
                                     and_(Member.display_name == last, Member.id > after)))
-    rows = db.session.execute(query.order_by(Member.display_name, Member.id)
-                              .limit(size + 1)).all()
-    more = len(rows) > size
-    rows = rows[:size]
+    rows, next_after = keyset_page(db.session.execute(
+        query.order_by(Member.display_name, Member.id).limit(size + 1)), size,
+        lambda row: row[0].id)
     _prime_memberships([m for m, _a in applications + rows])
-    return MembersPage(applications, rows, rows[-1][0].id if more else None, counts)
+    return MembersPage(applications, rows, next_after, counts)
