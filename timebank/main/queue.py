@@ -63,7 +63,11 @@ def unhelped_requests(bank_id: int, now: datetime):
                                   Listing.expires_on >= now.date(),
                                   Listing.created_at <= now - timedelta(days=WAIT_DAYS),
                                   ~spoken_for)
-            .order_by(Listing.created_at))
+            .order_by(Listing.created_at, Listing.id))
+
+
+# Each list is ordered by a time, then by id: rows of the same moment (an import, a
+# coordinator's batch) must come in the same order on every engine and every time.
 
 
 def stale_exchanges(bank_id: int, now: datetime):
@@ -72,14 +76,14 @@ def stale_exchanges(bank_id: int, now: datetime):
                                        Exchange.counter_bank_id == bank_id),
                                    Exchange.status == ExchangeStatus.PENDING,
                                    Exchange.created_at <= now - timedelta(days=WAIT_DAYS))
-            .order_by(Exchange.created_at))
+            .order_by(Exchange.created_at, Exchange.id))
 
 
 def unanswered_matches(bank_id: int, now: datetime):
     """Introductions and conversations still waiting for an answer after a week."""
     return (select(Match).where(Match.bank_id == bank_id, Match.status == MatchStatus.PROPOSED,
                                 Match.created_at <= now - timedelta(days=WAIT_DAYS))
-            .order_by(Match.created_at))
+            .order_by(Match.created_at, Match.id))
 
 
 def expiring_listings(bank_id: int, today: date):
@@ -87,7 +91,7 @@ def expiring_listings(bank_id: int, today: date):
                                   Listing.status == ListingStatus.OPEN,
                                   Listing.expires_on.between(
                                       today, today + timedelta(days=EXPIRY_NOTICE_DAYS)))
-            .order_by(Listing.expires_on))
+            .order_by(Listing.expires_on, Listing.id))
 
 
 def quiet_members(bank_id: int | list[int], now: datetime):
