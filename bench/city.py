@@ -12,8 +12,10 @@ fixed time per page, the city and the small bank measured in alternating rounds 
 machine's noise falls on both. A generator in Python cost the shared cores about 2 ms
 a request, more than /healthz itself; wrk costs a few microseconds. Written: req/s and
 p50/p95/p99 per page, each page's req/s as a share of /healthz's in the same run, and
-the city/small p95. The matching workbench is measured cold (its per-worker cache off)
-as well as warm.
+the city/small p95. The matching workbench is measured warm and cold: cold while
+exchanges are confirmed in the bank (``EXCHANGES_PER_SECOND``, through the ledger), each
+of which moves the give and take the workbench ranks by, so workers read it again and
+rank afresh; and the first view after each of a run of exchanges, one at a time.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import os
 import random
 import subprocess
 import tempfile
+import threading
 import time
+import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -47,6 +51,10 @@ CLIENTS = 8
 SECONDS = int(os.environ.get("BENCH_CITY_SECONDS", 3))  # per page, size and round
 ROUNDS = 4
 ENGINES = os.environ.get("BENCH_CITY_ENGINES", "sqlite,postgresql").split(",")
+# Exchanges confirmed a second while the cold workbench is measured: a busy bank
+# confirms a few hundred a day; two a second is 170,000 a day.
+EXCHANGES_PER_SECOND = 2
+AFTER_EACH = 40  # exchanges, each followed by one view of the workbench
 
 
 def _volume(url: str, members: int) -> None:
@@ -197,19 +205,70 @@ def _merged(rounds: list[dict], share: float) -> float:
     return round(points[-1][0] / 1000, 1)
 
 
+class _Exchanges:
+    """Confirms exchanges in the bank through the ledger, two members giving an hour
+    in turn, each one at a moment's notice (``one``) or ``per_second`` while running
+    (``with``)."""
+
+    def __init__(self, url: str, per_second: float = EXCHANGES_PER_SECOND):
+        self.app, self.per_second = build_app(url), per_second
+        self.done, self.stopping, self.thread = 0, threading.Event(), None
+        with self.app.app_context():
+            self.pair = db.session.scalars(
+                select(Account.member_id).where(Account.member_id.is_not(None))
+                .order_by(Account.id).offset(100).limit(2)).all()
+
+    def one(self) -> None:
+        with self.app.app_context():
+            giver, receiver = (db.session.get(Member, m) for m in (
+                self.pair if self.done % 2 == 0 else self.pair[::-1]))
+            ledger.record_exchange(
+                giver=ledger.account_of(giver), receiver=ledger.account_of(receiver),
+                minutes=60, service_date=date.today(), recorded_by=receiver, confirm=True,
+                idempotency_key=f"bench-{uuid.uuid4().hex}")
+            db.session.commit()
+        self.done += 1
+
+    def _run(self) -> None:
+        while not self.stopping.wait(1 / self.per_second):
+            self.one()
+
+    def __enter__(self):
+        self.stopping.clear()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+
+def _after_each(base: str, cookie: str, url: str) -> dict:
+    """The workbench viewed once after each of AFTER_EACH exchanges (both workers have
+    their pool; the view finds it behind the ledger and reads the give and take again)."""
+    writer, times = _Exchanges(url), []
+    headers = {"Cookie": cookie, "User-Agent": USER_AGENT, "Accept-Encoding": "gzip"}
+    for _ in range(AFTER_EACH):
+        writer.one()
+        start = time.perf_counter()
+        page = requests.get(base + "/coordinator/matching", headers=headers, timeout=60)
+        times.append(time.perf_counter() - start)
+        assert page.status_code == 200 and "Best candidates" in page.text, page.status_code
+    times.sort()
+    return {"views": len(times), "p50_ms": round(times[len(times) // 2] * 1000, 1),
+            "p95_ms": round(times[int(len(times) * 0.95)] * 1000, 1)}
+
+
 def measure(urls: dict[str, str], engine: str) -> dict:
     results: dict[str, dict] = {size: {} for size in urls}
     with contextlib.ExitStack() as stack:
         servers = {size: stack.enter_context(Gunicorn(url, workers=2, threads=4))
                    for size, url in urls.items()}
-        cold = {size: stack.enter_context(Gunicorn(url, workers=2, threads=4,
-                                                   TIMEBANK_MATCHING_CACHE_SECONDS="0"))
-                for size, url in urls.items()}
-        sessions = {server.url: _sessions(server.url)
-                    for server in [*servers.values(), *cold.values()]}
+        sessions = {server.url: _sessions(server.url) for server in servers.values()}
         pages = {size: {name: (server.url, role, path) for name, (role, path) in PAGES.items()}
                  for size, server in servers.items()}
-        for size, server in cold.items():
+        for size, server in servers.items():
             pages[size]["matching workbench, cold"] = (server.url, "coordinator",
                                                        "/coordinator/matching")
         for name in pages["small"]:
@@ -217,13 +276,16 @@ def measure(urls: dict[str, str], engine: str) -> dict:
                        for size, (base, role, _path) in
                        ((size, pages[size][name]) for size in urls)}
             rounds: dict[str, list[dict]] = {size: [] for size in urls}
+            moving = {size: (_Exchanges(url) if name.endswith("cold") else None)
+                      for size, url in urls.items()}
             for size in urls:  # warm-up: templates, caches, connections
                 base, _role, path = pages[size][name]
                 _load(cookies[size], base + path, 2, warm_up=True)
             for _round in range(ROUNDS):
                 for size in urls:
                     base, _role, path = pages[size][name]
-                    rounds[size].append(_load(cookies[size], base + path, SECONDS))
+                    with moving[size] or contextlib.nullcontext():
+                        rounds[size].append(_load(cookies[size], base + path, SECONDS))
             for size in urls:
                 assert _logged_in(pages[size][name][0], cookies[size]), (name, size)
                 found = rounds[size]
@@ -233,7 +295,13 @@ def measure(urls: dict[str, str], engine: str) -> dict:
                     "per_second": round(count / sum(r["duration_us"] for r in found) * 1e6, 1),
                     "p50_ms": _merged(found, 0.50), "p95_ms": _merged(found, 0.95),
                     "p99_ms": _merged(found, 0.99)}
+                if moving[size] is not None:
+                    results[size][name]["exchanges"] = moving[size].done
             print(engine, name, {s: results[s][name]["p95_ms"] for s in urls}, flush=True)
+        for size, server in servers.items():
+            results[size]["after each exchange"] = _after_each(
+                server.url, _cookie(sessions[server.url]["coordinator"], server.url),
+                urls[size])
     return results
 
 
@@ -244,11 +312,20 @@ def _table(engine: str, results: dict) -> list[str]:
              "| page | city req/s | share of /healthz | p50 | p95 | p99 | p95 small | "
              "city/small p95 |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, found in city.items():
+        if "per_second" not in found:
+            continue
         share = round(100 * found["per_second"] / base) if base else 0
         ratio = round(found["p95_ms"] / small[name]["p95_ms"], 2) if small[name]["p95_ms"] else 0
         lines.append(f"| {name} | {found['per_second']} | {share} % | {found['p50_ms']} ms | "
                      f"{found['p95_ms']} ms | {found['p99_ms']} ms | {small[name]['p95_ms']} ms "
                      f"| {ratio} |")
+    cold, first = city["matching workbench, cold"], city["after each exchange"]
+    lines += ["", f"Cold: {cold['exchanges']} exchanges confirmed on the city during its "
+              f"{ROUNDS} rounds ({EXCHANGES_PER_SECOND} a second). One view after each of "
+              f"{first['views']} exchanges, one at a time: p50 {first['p50_ms']} ms, p95 "
+              f"{first['p95_ms']} ms on the city; p50 "
+              f"{small['after each exchange']['p50_ms']} ms, p95 "
+              f"{small['after each exchange']['p95_ms']} ms on the small bank."]
     return lines + [""]
 
 

@@ -48,7 +48,6 @@ def build_app(url: str, **overrides):
         "TIMEBANK_GEOCODER_SCHEME": "http",
         "TIMEBANK_GEOCODER_MIN_INTERVAL": 0.0,
         "TIMEBANK_GEOCODER_TIMEOUT": 1.0,
-        "TIMEBANK_MATCHING_CACHE_SECONDS": 0.0,
         # Nor fetch map tiles: tests that need the tile layer set this themselves.
         "TIMEBANK_TILES_URL": "",
         "TIMEBANK_GEOCODER_LOCK": f"{tempfile.gettempdir()}/timebank-geo-{uuid.uuid4().hex}.lock",

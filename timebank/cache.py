@@ -1,6 +1,6 @@
 """Data built once and served many times (the published asset register's map data,
 GeoJSON, CSV and coverage-gap grid, with HTTP validators so a repeat visit gets 304;
-the matching workbench's candidates' profiles).
+the matching workbench's candidates' profiles and give and take).
 
 Each cached thing is built from data with a named version in the database
 (``DataVersion``). Any ORM flush that touches a watched model bumps that version in
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from .extensions import db
 from .models import (
+    Account,
     Asset,
     AssetCategory,
     DataVersion,
@@ -42,14 +43,20 @@ from .models import (
 
 REGISTER = "register"  # published assets, their kinds and the named neighbourhoods
 CANDIDATES = "candidates"  # who could be asked to help: profiles, memberships, offers
+GIVE_AND_TAKE = "give-and-take"  # one bank's minutes given and received (``give_and_take``)
 WATCHED: dict[type, str] = {Asset: REGISTER, AssetCategory: REGISTER, Neighbourhood: REGISTER,
-                            Member: CANDIDATES, Membership: CANDIDATES, Listing: CANDIDATES}
+                            Member: CANDIDATES, Membership: CANDIDATES, Listing: CANDIDATES,
+                            Account: GIVE_AND_TAKE}
 # A change to a member counts only in what matching reads (a digest sent, a session
-# ended or a password changed is not news to it).
+# ended or a password changed is not news to it); to an account, only its totals (a
+# balance moves with every exchange, pending ones included).
 WATCHED_COLUMNS: dict[type, tuple[str, ...]] = {
     Member: ("display_name", "skills", "public_latitude", "public_longitude", "status",
              "matching_opt_out"),
+    Account: ("given", "received"),
 }
+# Versions kept per bank: one bank's exchanges are no news to another's workbench.
+PER_BANK: frozenset[type] = frozenset({Account})
 BUDGET_BYTES = 64 * 1024 * 1024  # per worker
 FRAGMENT_BUDGET_BYTES = 8 * 1024 * 1024  # per worker
 GZIP_FROM = 256  # smaller bodies go as they are (gzip would not save a packet)
@@ -82,6 +89,15 @@ def bump(name: str, connection=None) -> None:
         run(insert(table).values(name=name, version=fresh))
 
 
+def give_and_take(bank_id: int) -> str:
+    """The name of the version that moves whenever the ledger moves a bank's totals."""
+    return f"{GIVE_AND_TAKE}:{bank_id}"
+
+
+def _name_of(obj) -> str:
+    return give_and_take(obj.bank_id) if type(obj) in PER_BANK else WATCHED[type(obj)]
+
+
 def _changed(session: Session, obj) -> bool:
     columns = WATCHED_COLUMNS.get(type(obj))
     if columns is None:
@@ -99,7 +115,7 @@ def _forget_versions(_session, _transaction) -> None:
 
 @event.listens_for(Session, "after_flush")
 def _bump_touched(session: Session, _context) -> None:
-    touched = {WATCHED[type(obj)] for obj in chain(session.new, session.deleted, session.dirty)
+    touched = {_name_of(obj) for obj in chain(session.new, session.deleted, session.dirty)
                if type(obj) in WATCHED
                and (obj not in session.dirty or _changed(session, obj))}
     for name in sorted(touched):

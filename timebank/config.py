@@ -103,9 +103,6 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "TIMEBANK_MAIL_SENDER": os.environ.get("TIMEBANK_MAIL_SENDER", "timebank@localhost"),
         # Past this many placed assets the map asks for what its view shows, grouped.
         "TIMEBANK_MAP_VIEWPORT_FROM": _env_int("TIMEBANK_MAP_VIEWPORT_FROM", 5000),
-        "TIMEBANK_MATCHING_CACHE_SECONDS": float(
-            os.environ.get("TIMEBANK_MATCHING_CACHE_SECONDS", "30")
-        ),
         # The council's study area for coverage gaps: "min_lon,min_lat,max_lon,max_lat".
         "TIMEBANK_AREA_BBOX": _env_bbox("TIMEBANK_AREA_BBOX"),
         # The bank an install starts with (and an upgraded single-bank install becomes).

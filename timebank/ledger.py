@@ -30,7 +30,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import rollups
+from . import cache, rollups
 from .db import locked, write_transaction
 from .errors import Refused
 from .extensions import db
@@ -904,4 +904,6 @@ def post_confirmed_bulk(exchanges: Sequence[BulkExchange]) -> int:
                 received=table.c.received + bindparam("got")),
         [{"aid": a, "moved": m, "gave": given[a], "got": received[a]} for a, m in delta.items()],
     )
+    for bank_id in sorted(set(banks.values())):  # Core writes: the ORM's flush never saw them
+        cache.bump(cache.give_and_take(bank_id))
     return len(exchanges)

@@ -1,6 +1,6 @@
 """Matching pages: the coordinator's workbench, introductions, and the two sides' match page."""
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -35,7 +35,6 @@ def workbench():
                       weights=ranking.WEIGHTS, status=422)
     page = brokering.workbench(
         current_bank_id(), min(arg_id("page") or 0, 1000), REQUESTS_PER_PAGE, CANDIDATES_EACH,
-        current_app.config["TIMEBANK_MATCHING_CACHE_SECONDS"],
         category_id=filters.category.data or None,
         neighbourhood=(filters.neighbourhood.data or "").strip(),
         waited_days=filters.waiting.data or 0, newest=filters.order.data == "newest",
