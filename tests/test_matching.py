@@ -421,6 +421,36 @@ def test_the_workbench_pool_follows_profiles_and_give_and_take_at_once(app, clie
     assert "Hedd Helper" not in client.get("/coordinator/matching").get_data(as_text=True)
 
 
+def test_the_workbench_filters_are_drawn_once_but_show_each_answer(app, client, make):
+    """The filters' fields are remembered per answers and choices: another answer, a
+    renamed kind of help and a wrong answer (drawn with its error) each show at once."""
+    from tests.support import login
+    from timebank.extensions import db
+    from timebank.models import Category
+
+    make.member("coordinator", email="coord@example.org")
+    with app.app_context():
+        garden = db.session.query(Category).filter_by(slug="gardening").one()
+        garden_id, name = garden.id, garden.name
+    login(client, "coord@example.org")
+    client.get("/coordinator/matching")  # the log-in's welcome is shown once
+    page = client.get(f"/coordinator/matching?category={garden_id}&neighbourhood=Canton")
+    text = page.get_data(as_text=True)
+    assert f'<option selected value="{garden_id}">{name}</option>' in text
+    assert 'value="Canton"' in text
+    other = client.get("/coordinator/matching?neighbourhood=Splott").get_data(as_text=True)
+    assert 'value="Splott"' in other and 'value="Canton"' not in other
+    assert f'<option selected value="{garden_id}">' not in other
+    with app.app_context():
+        db.session.get(Category, garden_id).name = "Gardens and allotments"
+        db.session.commit()
+    again = client.get(f"/coordinator/matching?category={garden_id}&neighbourhood=Canton")
+    assert f'<option selected value="{garden_id}">Gardens and allotments</option>' in (
+        again.get_data(as_text=True))
+    wrong = client.get("/coordinator/matching?waiting=9")
+    assert wrong.status_code == 422 and 'aria-invalid="true"' in wrong.get_data(as_text=True)
+
+
 def test_a_pool_takes_fresh_give_and_take_without_rebuilding_profiles():
     """with_totals: the same profiles, each candidate's minutes from the rows given (0
     for one without a row, rows of members outside the pool ignored), and the ranking
