@@ -285,6 +285,70 @@ def test_check_ledger_names_monthly_figures_that_disagree_with_the_exchanges(peo
     assert ledger.check_ledger() == []
 
 
+def test_accounts_keep_what_was_given_and_received_and_how_often(people):
+    """Minutes and exchanges given and received, kept on each account by the ledger:
+    confirmed exchanges count, pending ones do not, a correction takes its original
+    off; a member's record of taking part reads them."""
+    from timebank.participation import what_they_did
+
+    ann, bob = people["ann"], people["bob"]
+    record(ann, bob, 60, confirm=True, by=bob)
+    wrong = record(ann, bob, 30, confirm=True, by=bob)
+    record(ann, bob, 15)  # waits for Bob
+    record(bob, ann, 45, confirm=True, by=ann)
+    ledger.reverse_exchange(wrong.exchange.id, get(people["cat"]), "Typed twice",
+                            ledger.new_key())
+    db.session.commit()
+    kept = {name: (a.given, a.received, a.exchanges_given, a.exchanges_received)
+            for name, a in (("ann", acct(ann)), ("bob", acct(bob)))}
+    assert kept == {"ann": (60, 45, 1, 1), "bob": (45, 60, 1, 1)}
+    did = what_they_did(ann)
+    assert (did["gave"], did["received"], did["reviewed"]) == (1, 1, 0)
+    assert ledger.check_ledger() == []
+
+
+@pytest.mark.tampers_ledger
+def test_check_ledger_names_a_wrong_count_of_exchanges_and_repair_mends_it(people):
+    record(people["ann"], people["bob"], 60, confirm=True, by=people["bob"])
+    account = acct(people["ann"])
+    db.session.execute(db.text("UPDATE account SET exchanges_given = 5 WHERE id = :i"),
+                       {"i": account.id})
+    db.session.commit()
+    problems = ledger.check_ledger()
+    assert any(f"of account {account.id}: kept (60, 0, 5, 0)" in p for p in problems), problems
+    assert ledger.repair_balances() == []  # the balances were right
+    assert ledger.check_ledger() == []
+    db.session.expire_all()
+    assert acct(people["ann"]).exchanges_given == 1
+
+
+def test_the_upgrade_counts_the_exchanges_already_recorded(tmp_path):
+    """Migration 0016 fills each account's counts from the exchanges it finds."""
+    from tests.support import build_app, flask_cli
+
+    url = f"sqlite:///{tmp_path}/counts.sqlite"
+    assert flask_cli(url, "db", "upgrade").returncode == 0
+    app = build_app(url)
+    with app.test_request_context("/"):
+        from tests.support import Factory
+
+        make = Factory(app)
+        ann, bob = make.member(name="Ann"), make.member(name="Bob")
+        for n in range(3):
+            record(ann, bob, 20, confirm=True, by=bob, key=f"up-{n}")
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    assert flask_cli(url, "db", "downgrade", "0015").returncode == 0
+    upgraded = flask_cli(url, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    with app.test_request_context("/"):
+        assert (acct(ann).exchanges_given, acct(bob).exchanges_received) == (3, 3)
+        assert ledger.check_ledger() == []
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.mark.tampers_ledger
 def test_check_ledger_names_an_unbalanced_exchange(people):
     result = record(people["ann"], people["bob"], 60, confirm=True, by=people["bob"])

@@ -19,6 +19,7 @@ PAGES = [
     ("resident", "/statement"),
     ("resident", "/listings"),
     ("resident", "/notifications"),
+    ("resident", "/profile"),
     ("resident", "/members"),
     ("resident", "/assets"),
     ("resident", "/assets/map.json"),

@@ -256,10 +256,14 @@ def _post(exchange: Exchange, by: Member, *, correction: bool = False) -> None:
     if exchange.reverses_id is None:
         giver.given += m
         receiver.received += m
+        giver.exchanges_given += 1
+        receiver.exchanges_received += 1
         rollups.count(exchange)
     else:  # a correction takes the original off the figures; it never counts itself
         giver.received -= m  # the original's receiver gives the time back
         receiver.given -= m
+        giver.exchanges_received -= 1
+        receiver.exchanges_given -= 1
         rollups.count(db.session.get(Exchange, exchange.reverses_id), -1)
 
 
@@ -792,7 +796,8 @@ def repair_balances() -> list[tuple[int, int, int]]:
             if account.balance != want:
                 changed.append((account.id, account.balance, want))
                 account.balance = want
-            account.given, account.received = totals.get(account.id, (0, 0))
+            (account.given, account.received, account.exchanges_given,
+             account.exchanges_received) = totals.get(account.id, (0, 0, 0, 0))
         if changed:
             audit(None, "ledger.repair_balances", "ledger", None, changes=changed)
         if rollups.check():
@@ -894,15 +899,22 @@ def post_confirmed_bulk(exchanges: Sequence[BulkExchange]) -> int:
     table = Account.__table__
     given: dict[int, int] = dict.fromkeys(delta, 0)
     received: dict[int, int] = dict.fromkeys(delta, 0)
+    gave_n: dict[int, int] = dict.fromkeys(delta, 0)
+    got_n: dict[int, int] = dict.fromkeys(delta, 0)
     for ex in exchanges:
         given[ex.giver_account_id] += ex.minutes
         received[ex.receiver_account_id] += ex.minutes
+        gave_n[ex.giver_account_id] += 1
+        got_n[ex.receiver_account_id] += 1
     db.session.execute(
         update(table).where(table.c.id == bindparam("aid"))
         .values(balance=table.c.balance + bindparam("moved"),
                 given=table.c.given + bindparam("gave"),
-                received=table.c.received + bindparam("got")),
-        [{"aid": a, "moved": m, "gave": given[a], "got": received[a]} for a, m in delta.items()],
+                received=table.c.received + bindparam("got"),
+                exchanges_given=table.c.exchanges_given + bindparam("gave_n"),
+                exchanges_received=table.c.exchanges_received + bindparam("got_n")),
+        [{"aid": a, "moved": m, "gave": given[a], "got": received[a], "gave_n": gave_n[a],
+          "got_n": got_n[a]} for a, m in delta.items()],
     )
     for bank_id in sorted(set(banks.values())):  # Core writes: the ORM's flush never saw them
         cache.bump(cache.give_and_take(bank_id))

@@ -265,14 +265,17 @@ def _expected_accounts():
                                                       order_by=order))
 
 
-def expected_account_totals() -> dict[int, tuple[int, int]]:
-    """(given, received) per account that took part in a counted exchange."""
-    found: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+def expected_account_totals() -> dict[int, tuple[int, int, int, int]]:
+    """(minutes given, minutes received, exchanges given, exchanges received) per account
+    that took part in a counted exchange."""
+    found: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for side, index in ((Exchange.giver_account_id, 0), (Exchange.receiver_account_id, 1)):
-        for account, minutes in db.session.execute(
-                select(side, func.sum(Exchange.minutes)).where(counted()).group_by(side)):
+        for account, minutes, n in db.session.execute(
+                select(side, func.sum(Exchange.minutes), func.count())
+                .where(counted()).group_by(side)):
             found[account][index] += int(minutes)
-    return {a: (g, r) for a, (g, r) in found.items()}
+            found[account][index + 2] += int(n)
+    return {a: tuple(totals) for a, totals in found.items()}
 
 
 def _rebuild_accounts() -> None:
@@ -325,10 +328,11 @@ def check() -> list[str]:
         # totals of the month before; so does any earlier month the exchanges skip.
         want_accounts.setdefault((acc, month), before)
         carried = (acc, want_accounts[(acc, month)])
-    kept_all_time = {a: (g, r) for a, g, r in db.session.execute(
-        select(Account.id, Account.given, Account.received)) if g or r}
+    kept_all_time = {a: tuple(kept) for a, *kept in db.session.execute(
+        select(Account.id, Account.given, Account.received, Account.exchanges_given,
+               Account.exchanges_received)) if any(kept)}
     return (_differences("monthly figures", kept_totals, _expected_totals())
-            + _differences("given and received of account", kept_all_time,
+            + _differences("given and received (minutes, exchanges) of account", kept_all_time,
                            expected_account_totals())
             + _differences("outcome figures", kept_outcomes, _expected_outcomes())
             + _differences("running totals of account, month", kept_accounts, want_accounts))

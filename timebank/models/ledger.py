@@ -59,6 +59,9 @@ class Account(db.Model):
     # kept by the ledger beside the balance, so matching never sums the entries.
     given: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     received: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # How many of those exchanges (a member's record of taking part shows them).
+    exchanges_given: Mapped[int] = mapped_column(default=0, server_default="0")
+    exchanges_received: Mapped[int] = mapped_column(default=0, server_default="0")
 
     member: Mapped[Member | None] = relationship("Member", foreign_keys=[member_id], lazy="joined")
 
