@@ -140,6 +140,7 @@ PAGES = {  # name: (role, path)
     "listings": ("resident", "/listings"),
     "notifications": ("resident", "/notifications"),
     "profile": ("resident", "/profile"),
+    "members directory": ("resident", "/members"),
     "map page": ("resident", "/assets"),
     "map data": ("resident", "/assets/map.json"),
     # What the map asks for past TIMEBANK_MAP_VIEWPORT_FROM: the view of a 1000 px map.

@@ -446,6 +446,40 @@ def test_the_directory_finds_members_and_shows_only_what_they_chose_to(app, clie
     assert direct.status_code == 302 and direct.headers["Location"].startswith("/members?")
 
 
+def test_the_directory_pages_through_every_member_in_name_order(app, client, make,
+                                                                login_as):
+    """A page of 25 cards, then the next after the last name shown, filters kept: every
+    active member of the bank can be reached, each once (before, only the first 100 by
+    name ever showed). Suspended members and other banks' stay out; a page address
+    made up answers 400."""
+    import re
+
+    from tests.support import many_members
+    from timebank.banks.service import create_bank
+
+    login_as()
+    many_members(app, 40, prefix="Dir")
+    quiet = make.member(name="Dir 00007b", status=MemberStatus.SUSPENDED)
+    with app.app_context():
+        create_bank("north", "North")
+        db.session.commit()
+    make.member(name="Dir 00008b", bank="north")
+    seen, url, pages = [], "/members?name=dir", 0
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        seen += re.findall(r"<h2>(Dir \d+b?)</h2>", page)
+        pages += 1
+        found = re.search(r'href="([^"]+)">Next page</a>', page)
+        url = found.group(1).replace("&amp;", "&") if found else None
+        if url:
+            assert "name=dir" in url
+    assert pages == 2
+    assert seen == [f"Dir {i:05d}" for i in range(40)]  # in order, each once
+    with app.app_context():
+        assert get(quiet).display_name == "Dir 00007b"  # there, but suspended
+    assert client.get("/members?after=x1").status_code == 400
+
+
 def test_staff_edit_only_people_of_their_own_banks_and_correct_unconfirmed_addresses(
         app, client, make, login_as):
     """Found by review: a coordinator of one bank renamed another bank's coordinator; an

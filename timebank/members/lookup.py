@@ -173,17 +173,36 @@ class DirectoryCard:
         return sorted({o.category.name for o in self.offers})
 
 
+@dataclass
+class DirectoryPage:
+    cards: list[DirectoryCard]
+    next_after: int | None  # the member to continue after (None: the last page)
+
+
+DIRECTORY_PAGE = 25  # cards, like the members list's rows
+
+
 def directory(bank_id: int, name: str = "", category_id: int | None = None,
-              neighbourhood: str = "", limit: int = 100) -> list[DirectoryCard]:
+              neighbourhood: str = "", after: int | None = None,
+              size: int = DIRECTORY_PAGE) -> DirectoryPage:
     """The bank's active members, with the offers they have open, filtered by name, by a
-    kind of help they offer and by neighbourhood; in name order, ``limit`` at a time.
+    kind of help they offer and by neighbourhood; in name order, a page at a time
+    (keyset paging after the member ``after``: a page deep in the list costs what the
+    first does).
 
     What it carries is what members show everyone anyway (name, neighbourhood, skills,
     offers); templates add phone and e-mail only for those who chose to share them.
     """
-    query = (select(Member).join(Membership, Membership.member_id == Member.id)
-             .where(Membership.bank_id == bank_id, Membership.status == MemberStatus.ACTIVE,
-                    Member.status == MemberStatus.ACTIVE, Member.erased_at.is_(None)))
+    # "Is an active member here" as EXISTS, so the database walks the (display_name, id)
+    # index and stops after a page, instead of sorting every member of the bank.
+    here = select(Membership.id).where(Membership.member_id == Member.id,
+                                       Membership.bank_id == bank_id,
+                                       Membership.status == MemberStatus.ACTIVE)
+    # coalesce(): nearly every member is active, and SQLite would otherwise read them all
+    # through the status index and sort them.
+    query = select(Member).where(here.exists(),
+                                 func.coalesce(Member.status, "") == MemberStatus.ACTIVE,
+                                 Member.erased_at.is_(None))
     if name:
         like = like_pattern(name, prefix_only=True)
         query = query.where(or_(Member.display_name.ilike(like, escape="\\"),
@@ -196,14 +215,19 @@ def directory(bank_id: int, name: str = "", category_id: int | None = None,
             open_listings_query(bank_id).where(Listing.kind == ListingKind.OFFER,
                                               Listing.category_id == category_id)
             .with_only_columns(Listing.member_id)))
-    members = list(db.session.scalars(query.order_by(Member.display_name, Member.id)
-                                      .limit(limit)))
+    if after is not None:
+        last = db.session.scalar(select(Member.display_name).where(Member.id == after))
+        if last is not None:
+            query = query.where(or_(Member.display_name > last,
+                                    and_(Member.display_name == last, Member.id > after)))
+    members, next_after = keyset_page(db.session.scalars(
+        query.order_by(Member.display_name, Member.id).limit(size + 1)), size)
     offers: dict[int, list[Listing]] = {m.id: [] for m in members}
     for listing in db.session.scalars(open_listings_query(bank_id).where(
             Listing.kind == ListingKind.OFFER, Listing.member_id.in_(offers))
             .order_by(Listing.id)):
         offers[listing.member_id].append(listing)
-    return [DirectoryCard(m, offers[m.id]) for m in members]
+    return DirectoryPage([DirectoryCard(m, offers[m.id]) for m in members], next_after)
 
 
 # -- the coordinator's members list ------------------------------------------------------

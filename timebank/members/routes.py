@@ -50,13 +50,17 @@ def directory():
     """The bank's members: who offers what, where, and how to reach those who say so."""
     form = DirectoryForm(request.args)
     form.category.choices = category_choices(_("Any kind of help"))
-    entries, status = [], 200
+    found, status = lookup.DirectoryPage([], None), 200
     if form.validate():
-        entries = lookup.directory(current_bank_id(), form.name.data or "",
-                                   form.category.data or None, form.neighbourhood.data or "")
+        found = lookup.directory(current_bank_id(), form.name.data or "",
+                                 form.category.data or None, form.neighbourhood.data or "",
+                                 _page_after())
     else:
         status = 422
-    return render("members/directory.html", form=form, entries=entries, status=status)
+    args = {k: v for k, v in request.args.items() if k in ("name", "category", "neighbourhood")
+            and v}
+    return render("members/directory.html", form=form, entries=found.cards, args=args,
+                  next_after=found.next_after, status=status)
 
 
 @bp.route("/members/search")
@@ -84,17 +88,23 @@ def manage():
     status = request.args.get("status", "")
     if status not in ("", *MemberStatus):
         abort(400, _("Unknown status filter."))
-    after = request.args.get("after", "")
-    if after and not (after.isascii() and after.isdigit() and len(after) < 12):
-        abort(400, _("Unknown page."))
+    after = _page_after()
     q = request.args.get("q", "").strip()[:80]
     quiet = request.args.get("quiet") == "1"
     here = current_bank_id()
     quiet_ids = (queue.quiet_members(here, utcnow()).with_only_columns(Member.id)
                  .order_by(None) if quiet else None)  # the work queue's 90 quiet days
-    page = lookup.members_page(here, status, quiet_ids, q, int(after) if after else None)
+    page = lookup.members_page(here, status, quiet_ids, q, after)
     return render("members/manage.html", page=page, status_filter=status, q=q,
                   may_change=_may_change, quiet=quiet, action_form=ActionForm())
+
+
+def _page_after() -> int | None:
+    """The member a page of names continues after (the pager's links), if any."""
+    after = request.args.get("after", "")
+    if after and not (after.isascii() and after.isdigit() and len(after) < 12):
+        abort(400, _("Unknown page."))
+    return int(after) if after else None
 
 
 def _may_change(member: Member) -> bool:
