@@ -532,6 +532,29 @@ def test_a_member_without_a_login_is_erased_on_request_by_phone(app, client, log
         assert not [e for e in events if "Moved away" in str(e.detail)]
 
 
+def test_the_helpers_page_shows_the_newest_newcomers_and_how_many_joined(app, make):
+    """A launch month may bring hundreds: the page lists the newest few, newest first,
+    and says how many joined; those approved over 30 days ago are not newcomers."""
+    from datetime import timedelta
+
+    from timebank.members import service
+    from timebank.models.base import utcnow
+    from timebank.tenancy import current_bank_id
+
+    ids = [make.member(name=f"New {i:03d}") for i in range(service.HELPER_RECENT_SHOWN + 3)]
+    old = make.member(name="Old Timer")
+    with app.test_request_context("/"):
+        now = utcnow()
+        for n, member_id in enumerate([*ids, old]):
+            membership = get(member_id).membership_in(current_bank_id())
+            membership.approved_at = now - timedelta(minutes=n) - (
+                timedelta(days=40) if member_id == old else timedelta(0))
+        db.session.commit()
+        found = service.helper_lists(current_bank_id(), now)
+        assert [m.id for m in found["recent"]] == ids[:service.HELPER_RECENT_SHOWN]
+        assert found["recent_count"] == len(ids)
+
+
 def test_a_helper_does_exactly_what_the_helper_role_allows(app, client, make):
     """Issue 16: a coordinator makes a resident a helper. The helper sees newcomers and
     members without e-mail, and prints those members' sheets; nothing a coordinator does

@@ -147,8 +147,13 @@ def demo_logins(rng: random.Random, bank: Bank) -> list[Member]:
 def join_bulk(member_ids: list[int], bank: Bank) -> None:
     """Active resident memberships of ``bank`` for many members at once."""
     now = utcnow()
+    # Joined over three years, as a real bank's members did (not all this minute: the
+    # helpers' newcomers and every "since" figure would be about everyone).
+    joined = [now - timedelta(days=(n * 7919) % 1095, minutes=n % 1440)
+              for n in range(len(member_ids))]
     rows = [{"member_id": m, "bank_id": bank.id, "role": "resident", "status": "active",
-             "created_at": now, "approved_at": now} for m in member_ids]
+             "created_at": when, "approved_at": when}
+            for m, when in zip(member_ids, joined, strict=True)]
     for offset in range(0, len(rows), 5000):
         db.session.execute(insert(Membership), rows[offset : offset + 5000])
     cache.bump(cache.CANDIDATES)  # Core inserts pass the ORM's watch

@@ -11,7 +11,7 @@ from flask import url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import geo, ledger
 from ..auth.service import end_sessions
@@ -389,20 +389,27 @@ def set_helper(member: Member, on: bool, by: Member, bank_id: int) -> Member:
     return member
 
 
-def helper_lists(bank_id: int, now=None) -> dict[str, list[Member]]:
-    """What a helper sees: applications waiting and members who joined in the last 30
-    days (to welcome), and members enrolled without e-mail (to buddy)."""
+HELPER_RECENT_SHOWN = 50  # the newest newcomers; a launch month may bring hundreds
+
+
+def helper_lists(bank_id: int, now=None) -> dict:
+    """What a helper sees: applications waiting and the newest of the members who joined
+    in the last 30 days (to welcome), with how many joined, and members enrolled without
+    e-mail (to buddy)."""
     now = now or utcnow()
     waiting = list(db.session.scalars(applications(bank_id).order_by(Member.display_name)))
-    recent = list(db.session.scalars(
-        select(Member).join(Membership, Membership.member_id == Member.id)
-        .where(Membership.bank_id == bank_id, Membership.status == MemberStatus.ACTIVE,
-               Membership.approved_at >= now - timedelta(days=HELPER_DAYS),
-               Member.erased_at.is_(None))
-        .order_by(Membership.approved_at.desc())))
+    joined = (select(Member).join(Membership, Membership.member_id == Member.id)
+              .where(Membership.bank_id == bank_id, Membership.status == MemberStatus.ACTIVE,
+                     Membership.approved_at >= now - timedelta(days=HELPER_DAYS),
+                     Member.erased_at.is_(None)))
+    recent = list(db.session.scalars(joined.order_by(Membership.approved_at.desc(), Member.id)
+                                     .limit(HELPER_RECENT_SHOWN)))
+    recent_count = (len(recent) if len(recent) < HELPER_RECENT_SHOWN else db.session.scalar(
+        select(func.count()).select_from(joined.subquery())))
     offline = list(db.session.scalars(
         select(Member).join(Membership, Membership.member_id == Member.id)
         .where(Membership.bank_id == bank_id, Membership.status == MemberStatus.ACTIVE,
                Member.email.is_(None), Member.erased_at.is_(None))
         .order_by(Member.display_name)))
-    return {"waiting": waiting, "recent": recent, "offline": offline}
+    return {"waiting": waiting, "recent": recent, "recent_count": recent_count,
+            "offline": offline}
