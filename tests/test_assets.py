@@ -510,6 +510,36 @@ def test_the_map_page_asks_by_view_past_the_setting(client, app):
         as_text=True)
 
 
+def test_new_versions_are_written_when_their_transaction_commits(app):
+    """A bump is the transaction's own until it commits (the version rows are the last
+    locks it takes); the commit writes it, creating the row the first time."""
+    from sqlalchemy.orm import Session
+
+    from timebank import cache
+    from timebank.models import DataVersion
+
+    def seen_elsewhere(name):
+        with Session(db.engine) as other:
+            return other.get(DataVersion, name)
+
+    with app.test_request_context("/"):
+        cache.bump("test-new")
+        db.session.flush()
+        mine = cache.version("test-new")
+        assert mine != 0 and seen_elsewhere("test-new") is None
+        db.session.commit()
+        assert seen_elsewhere("test-new").version == mine == cache.version("test-new")
+        cache.bump("test-new")
+        cache.bump("test-new")  # each bump a new number; the last is written
+        again = cache.version("test-new")
+        assert again != mine and seen_elsewhere("test-new").version == mine
+        db.session.commit()
+        assert seen_elsewhere("test-new").version == again
+        cache.bump("test-new")
+        db.session.rollback()
+        assert cache.version("test-new") == again == seen_elsewhere("test-new").version
+
+
 def test_a_requests_data_versions_follow_its_own_changes_and_rollbacks(app):
     """Versions are read once per request, but a change of the request's own (pending,
     flushed or rolled back) is never hidden behind the remembered number."""

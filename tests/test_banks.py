@@ -192,6 +192,23 @@ def test_exchange_between_banks_posts_through_both_clearing_accounts(app, two_ba
         assert ledger.check_ledger() == []
 
 
+def test_an_exchange_between_banks_moves_both_banks_give_and_take(app, two_banks):
+    """Each bank's matching ranks by its own members' totals: an exchange between two
+    banks moves both banks' versions (and a pending one neither)."""
+    from timebank import cache
+
+    with app.test_request_context("/"):
+        names = [cache.give_and_take(ledger.current_bank_id()),
+                 cache.give_and_take(two_banks["north"])]
+        before = [cache.version(name) for name in names]
+        result = _interbank(two_banks)
+        assert [cache.version(name) for name in names] == before
+        use_bank(db.session.get(Bank, two_banks["north"]))
+        ledger.confirm_exchange(result.exchange.id, get(two_banks["bob"]))
+        after = [cache.version(name) for name in names]
+        assert all(a != b for a, b in zip(after, before, strict=True))
+
+
 def test_bank_that_says_no_or_reaches_its_cap_refuses(app, two_banks):
     with app.app_context():
         bank = db.session.get(Bank, two_banks["north"])

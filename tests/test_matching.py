@@ -536,6 +536,10 @@ def test_the_workbench_candidates_table_is_drawn_once_but_never_stale(app, clien
            page="/coordinator/matching")
     after = client.get("/coordinator/matching").get_data(as_text=True)
     assert f'name="helper_id" value="{hedd}"' not in after and "Cyflwyno Huw Helper" in after
+    with app.app_context():  # the asker moves: not matching's data, but the row shows it
+        get(asker).neighbourhood = "Hillcrest"
+        db.session.commit()
+    assert ", Hillcrest," in client.get("/coordinator/matching").get_data(as_text=True)
 
 
 def test_a_pool_is_kept_until_the_ledger_moves_the_banks_give_and_take(app, make):
@@ -595,5 +599,3 @@ def test_the_bulk_path_moves_the_give_and_take_it_writes(app, make):
             date.today(), None, "", "bulk-1")])
         db.session.commit()
         assert cache.version(name) != before
-
-

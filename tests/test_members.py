@@ -451,7 +451,7 @@ def test_the_directory_pages_through_every_member_in_name_order(app, client, mak
     """A page of 25 cards, then the next after the last name shown, filters kept: every
     active member of the bank can be reached, each once (before, only the first 100 by
     name ever showed). Suspended members and other banks' stay out; a page address
-    made up answers 400."""
+    made up, or naming a member the page never shows, answers 400."""
     import re
 
     from tests.support import many_members
@@ -463,7 +463,7 @@ def test_the_directory_pages_through_every_member_in_name_order(app, client, mak
     with app.app_context():
         create_bank("north", "North")
         db.session.commit()
-    make.member(name="Dir 00008b", bank="north")
+    elsewhere = make.member(name="Dir 00008b", bank="north")
     seen, url, pages = [], "/members?name=dir", 0
     while url:
         page = client.get(url).get_data(as_text=True)
@@ -478,6 +478,9 @@ def test_the_directory_pages_through_every_member_in_name_order(app, client, mak
     with app.app_context():
         assert get(quiet).display_name == "Dir 00007b"  # there, but suspended
     assert client.get("/members?after=x1").status_code == 400
+    # Where a member this page never shows would sort is not for the reader to learn.
+    for hidden in (quiet, elsewhere, 10**9):
+        assert client.get(f"/members?after={hidden}").status_code == 400
 
 
 def test_staff_edit_only_people_of_their_own_banks_and_correct_unconfirmed_addresses(

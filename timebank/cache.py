@@ -26,7 +26,9 @@ from itertools import chain
 from typing import Any
 
 from flask import Response, g, has_request_context, request
-from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy import event, inspect, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .extensions import db
@@ -62,31 +64,58 @@ FRAGMENT_BUDGET_BYTES = 8 * 1024 * 1024  # per worker
 GZIP_FROM = 256  # smaller bodies go as they are (gzip would not save a packet)
 
 
+BUMPS = "timebank_data_version_bumps"  # Session.info: this transaction's new versions
+
+
 def version(name: str) -> int:
     """The current version of ``name`` (0 before anything was ever written), read once
-    per request: a map page asks for several things built from the same version."""
+    per request: a map page asks for several things built from the same version. A
+    transaction that changed the data sees its own new version."""
     session = db.session
-    # Pending changes go unremembered: the query flushes them, and the flush may bump.
-    pending = session.new or session.dirty or session.deleted
-    memo = g.setdefault("_data_versions", {}) if has_request_context() and not pending else {}
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the flush may bump: what this transaction built is its own
+    own = session.info.get(BUMPS)
+    if own and name in own:
+        return own[name]
+    memo = g.setdefault("_data_versions", {}) if has_request_context() else {}
     if name not in memo:
-        memo[name] = db.session.scalar(
+        memo[name] = session.scalar(
             select(DataVersion.version).where(DataVersion.name == name)) or 0
     return memo[name]
 
 
-def bump(name: str, connection=None) -> None:
-    """Mark ``name``'s data changed, in the caller's transaction."""
-    run = (connection or db.session).execute
+def bump(name: str, session: Session | None = None) -> None:
+    """Mark ``name``'s data changed, in the caller's transaction.
+
+    The new version is written when the transaction commits, after everything else it
+    does: the version rows are then the last locks a transaction takes, always in the
+    same order (PostgreSQL: no deadlock with the ledger's account locks), and are held
+    only while it commits. Until then only this transaction sees the new number.
+    """
+    # A fresh random number on every bump, not the next one: a database restored from a
+    # backup and changed again can never come back to a number some worker or browser
+    # still holds, and nothing built before this change is kept under the new number.
+    session = session if session is not None else db.session()
+    session.connection()  # in a transaction, so that its rollback forgets the bump
+    session.info.setdefault(BUMPS, {})[name] = secrets.randbelow(2**52) + 1
+
+
+@event.listens_for(Session, "before_commit")
+def _write_bumps(session: Session) -> None:
+    session.flush()  # the commit's own flush comes after this hook, and may bump
+    bumps = session.info.pop(BUMPS, None)
+    if not bumps:
+        return
     table = DataVersion.__table__
-    # A fresh random number, not the next one: a database restored from a backup and
-    # changed again can never come back to a number some worker or browser still holds.
-    fresh = secrets.randbelow(2**52) + 1
+    upsert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)
+    for name in sorted(bumps):
+        # One statement: two transactions moving a version that has no row yet must
+        # not both insert it.
+        statement = upsert(table).values(name=name, version=bumps[name])
+        session.connection().execute(statement.on_conflict_do_update(
+            index_elements=[table.c.name], set_={"version": statement.excluded.version}))
     if has_request_context():
-        g.pop("_data_versions", None)  # this request reads its own change
-    done = run(update(table).where(table.c.name == name).values(version=fresh))
-    if done.rowcount == 0:
-        run(insert(table).values(name=name, version=fresh))
+        g.pop("_data_versions", None)  # the request reads the versions it wrote
 
 
 def give_and_take(bank_id: int) -> str:
@@ -107,19 +136,30 @@ def _changed(session: Session, obj) -> bool:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_versions(_session, _transaction) -> None:
-    """A rolled-back bump never happened: read the versions afresh."""
+def _forget_versions(session: Session, previous) -> None:
+    """A rolled-back transaction's bumps never happened: read the versions afresh. (A
+    savepoint's rollback keeps them: a version moved for nothing only rebuilds a cache.)"""
+    if previous.parent is None and not previous.nested:
+        session.info.pop(BUMPS, None)
     if has_request_context():
         g.pop("_data_versions", None)
+
+
+def _touches(session: Session, obj) -> bool:
+    if type(obj) not in WATCHED:
+        return False
+    if obj in session.dirty:
+        return _changed(session, obj)
+    # A new account with nothing given or received changes no totals.
+    return not (type(obj) is Account and obj in session.new and not (obj.given or obj.received))
 
 
 @event.listens_for(Session, "after_flush")
 def _bump_touched(session: Session, _context) -> None:
     touched = {_name_of(obj) for obj in chain(session.new, session.deleted, session.dirty)
-               if type(obj) in WATCHED
-               and (obj not in session.dirty or _changed(session, obj))}
+               if _touches(session, obj)}
     for name in sorted(touched):
-        bump(name, session.connection())
+        bump(name, session)
 
 
 class _Store:

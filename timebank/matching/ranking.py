@@ -260,8 +260,9 @@ class CandidatePool:
         """``rank(need_of(source), limit)``, remembered under ``key`` for this pool's life.
 
         A pool is replaced whenever what it ranks changes (profiles, offers, listings, or
-        give and take past its age), so a need ranked again against the same pool, as the
-        workbench's first page is by every coordinator, has the same answer."""
+        the give and take the ledger moves), so a need ranked again against the same
+        pool, as the workbench's first page is by every coordinator, has the same
+        answer."""
         found = self._ranked.get((key, limit))
         if found is None:
             if len(self._ranked) >= self.REMEMBERED:

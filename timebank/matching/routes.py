@@ -41,7 +41,7 @@ def workbench():
         unhelped=bool(filters.unhelped.data))
     args = {k: v for k, v in request.args.items() if k in filters.data and v}
     # What the filters' fields show: the choices and the answers (no errors on this path).
-    filters_key = ("workbench filters", tuple(sorted(request.args.items(multi=True))),
+    filters_key = ("workbench filters", tuple(sorted(filters.data.items())),
                    tuple(tuple(map(str, choice)) for choice in filters.category.choices))
     return render("matching/workbench.html", rows=page.rows, filters=filters, args=args,
                   next_after=page.next_after, weights=ranking.WEIGHTS, filters_key=filters_key)

@@ -187,8 +187,8 @@ def directory(bank_id: int, name: str = "", category_id: int | None = None,
               size: int = DIRECTORY_PAGE) -> DirectoryPage:
     """The bank's active members, with the offers they have open, filtered by name, by a
     kind of help they offer and by neighbourhood; in name order, a page at a time
-    (keyset paging after the member ``after``: a page deep in the list costs what the
-    first does).
+    (keyset paging after the member ``after``, LookupError if this page could not show
+    them: a page deep in the list costs what the first does).
 
     What it carries is what members show everyone anyway (name, neighbourhood, skills,
     offers); templates add phone and e-mail only for those who chose to share them.
@@ -216,10 +216,15 @@ def directory(bank_id: int, name: str = "", category_id: int | None = None,
                                               Listing.category_id == category_id)
             .with_only_columns(Listing.member_id)))
     if after is not None:
-        last = db.session.scalar(select(Member.display_name).where(Member.id == after))
-        if last is not None:
-            query = query.where(or_(Member.display_name > last,
-                                    and_(Member.display_name == last, Member.id > after)))
+        # Only a member this page could show: where anyone else's name sorts is not the
+        # reader's business.
+        last = db.session.scalar(select(Member.display_name).where(
+            Member.id == after, here.exists(), Member.status == MemberStatus.ACTIVE,
+            Member.erased_at.is_(None)))
+        if last is None:
+            raise LookupError(after)
+        query = query.where(or_(Member.display_name > last,
+                                and_(Member.display_name == last, Member.id > after)))
     members, next_after = keyset_page(db.session.scalars(
         query.order_by(Member.display_name, Member.id).limit(size + 1)), size)
     offers: dict[int, list[Listing]] = {m.id: [] for m in members}

@@ -52,9 +52,12 @@ def directory():
     form.category.choices = category_choices(_("Any kind of help"))
     found, status = lookup.DirectoryPage([], None), 200
     if form.validate():
-        found = lookup.directory(current_bank_id(), form.name.data or "",
-                                 form.category.data or None, form.neighbourhood.data or "",
-                                 _page_after())
+        try:
+            found = lookup.directory(current_bank_id(), form.name.data or "",
+                                     form.category.data or None, form.neighbourhood.data or "",
+                                     _page_after())
+        except LookupError:
+            abort(400, _("Unknown page."))
     else:
         status = 422
     args = {k: v for k, v in request.args.items() if k in ("name", "category", "neighbourhood")
