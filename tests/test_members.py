@@ -613,6 +613,38 @@ def test_a_helper_does_exactly_what_the_helper_role_allows(app, client, make):
     assert coordinator
 
 
+def test_members_list_rows_are_drawn_once_but_show_each_change(client, login_as, make, app):
+    """A row without a form is remembered per everything it shows: a new name, place,
+    balance, role or status shows at once; a row with a form (approve, reactivate)
+    always carries this request's token."""
+    from datetime import date
+
+    from timebank import ledger
+
+    login_as(Role.COORDINATOR)
+    gwen, rhys = make.member(name="Gwen Giver"), make.member(name="Rhys Receiver")
+    client.get("/coordinator/members")  # the log-in's welcome is shown once
+    first = client.get("/coordinator/members").get_data(as_text=True)
+    assert "Gwen Giver" in first and f"/coordinator/members/{gwen}/suspend" in first
+    with app.test_request_context("/"):
+        get(gwen).display_name, get(gwen).neighbourhood = "Gwen Gardener", "Hillcrest"
+        ledger.record_exchange(giver=ledger.account_of(get(gwen)),
+                               receiver=ledger.account_of(get(rhys)), minutes=90,
+                               service_date=date.today(), recorded_by=get(rhys),
+                               confirm=True, idempotency_key="rows-1")
+        db.session.commit()
+    changed = client.get("/coordinator/members").get_data(as_text=True)
+    assert "Gwen Gardener" in changed and "Hillcrest" in changed and "Gwen Giver" not in changed
+    assert changed.count("1 h 30 min") == 2  # given, and (−) received
+    submit(client, f"/coordinator/members/{gwen}/suspend", {"reason": "Away"},
+           page=f"/coordinator/members/{gwen}/suspend")
+    suspended = client.get("/coordinator/members").get_data(as_text=True)
+    tokens = re.findall(r'name="csrf_token" value="([^"]+)"', suspended)
+    assert f"/coordinator/members/{gwen}/reactivate" in suspended
+    again = client.get("/coordinator/members").get_data(as_text=True)
+    assert f"/coordinator/members/{gwen}/reactivate" in again and tokens
+
+
 def test_members_list_pages_by_name_and_finds_by_name_or_number(client, login_as, make, app):
     """A bank of 130: pages of 25 in name order, each member on exactly one page, the same
     few queries on every page whatever the bank's size; search by name or number."""
