@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, false, func, or_, select
@@ -15,7 +16,16 @@ from ..errors import Refused
 from ..extensions import db
 from ..forms import like_pattern
 from ..listings.service import open_listings_query
-from ..models import Bank, Listing, ListingKind, Member, Membership, MemberStatus, Role
+from ..models import (
+    Bank,
+    Listing,
+    ListingKind,
+    ListingStatus,
+    Member,
+    Membership,
+    MemberStatus,
+    Role,
+)
 from ..models.members import TRADING_ROLES
 
 _ID_SUFFIX = re.compile(r"#(\d{1,12})\s*\)?\s*$")
@@ -228,9 +238,14 @@ def directory(bank_id: int, name: str = "", category_id: int | None = None,
     members, next_after = keyset_page(db.session.scalars(
         query.order_by(Member.display_name, Member.id).limit(size + 1)), size)
     offers: dict[int, list[Listing]] = {m.id: [] for m in members}
-    for listing in db.session.scalars(open_listings_query(bank_id).where(
-            Listing.kind == ListingKind.OFFER, Listing.member_id.in_(offers))
-            .order_by(Listing.id)):
+    # Open offers of the page's members, found through the member index: the other
+    # conditions in coalesce(), or SQLite reads all the bank's listings through the
+    # bank (or kind) index instead (1.2 ms on the city, 0.03 this way).
+    for listing in db.session.scalars(select(Listing).where(
+            Listing.member_id.in_(offers), func.coalesce(Listing.bank_id, 0) == bank_id,
+            func.coalesce(Listing.status, "") == ListingStatus.OPEN,
+            func.coalesce(Listing.kind, "") == ListingKind.OFFER,
+            Listing.expires_on >= date.today()).order_by(Listing.id)):
         offers[listing.member_id].append(listing)
     return DirectoryPage([DirectoryCard(m, offers[m.id]) for m in members], next_after)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -20,6 +20,8 @@ class EmailPreference(StrEnum):
 
 class Notification(db.Model):
     __tablename__ = "notification"
+    # The menu's unread count on every page, without reading a busy member's read ones.
+    __table_args__ = (Index("ix_notification_member_unread", "member_id", "read_at", "bank_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
