@@ -55,7 +55,8 @@ def run_machine(app, max_examples: int) -> None:
                               "UPDATE exchange SET reverses_id = NULL", "DELETE FROM exchange",
                               "DELETE FROM month_total", "DELETE FROM outcome_month",
                               "DELETE FROM account_month",
-                              "UPDATE account SET balance = 0, given = 0, received = 0"):
+                              "UPDATE account SET balance = 0, given = 0, received = 0, "
+                              "exchanges_given = 0, exchanges_received = 0"):
                 db.session.execute(db.text(statement))
             db.session.commit()
             self.expected = {a.id: 0 for a in db.session.query(Account)}
