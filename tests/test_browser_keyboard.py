@@ -42,6 +42,11 @@ def log_in_by_keyboard(page, base: str, email: str) -> None:
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(f"{base}/")
+    # The log-in is a boosted form: the address changes before htmx has swapped in and
+    # processed the new page; a key pressed before then submits a form natively.
+    page.wait_for_function(
+        "() => window.htmx && document.querySelector('h1')"
+        " && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
 
 
 @pytest.fixture
