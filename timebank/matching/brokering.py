@@ -95,24 +95,35 @@ def load_profiles(bank_id: int) -> list[ranking.Candidate]:
     return candidates
 
 
-def account_totals(bank_id: int) -> list[tuple[int, int, int]]:
+def account_totals(bank_id: int, moved_after: int | None = None) -> list[tuple[int, int, int]]:
     """(member id, minutes given, minutes received) in the bank: the ledger keeps them on
-    each account, so this is one row per member."""
+    each account, so this is one row per member; with ``moved_after``, only those whose
+    totals moved in commits after that serial of the bank's give and take."""
     # The driver's own tuples, past SQLAlchemy's row objects (plain integers need no
     # conversion): a city's 20,000 rows in 10 ms instead of 23 through the ORM; numpy
     # reads tuples many times faster than rows.
-    found = db.session.connection().execute(
-        select(Account.member_id, Account.given, Account.received)
-        .where(Account.member_id.isnot(None), Account.bank_id == bank_id))
+    query = (select(Account.member_id, Account.given, Account.received)
+             .where(Account.member_id.isnot(None), Account.bank_id == bank_id))
+    if moved_after is not None:
+        query = query.where(Account.moved_serial > moved_after)
+    found = db.session.connection().execute(query)
     try:
         return found.cursor.fetchall()
     finally:
         found.close()
 
 
-# (engine, bank) -> (the give and take's version, the profiles' pool it came from, the
-# pool with those totals)
-_fresh: dict[tuple[str, int], tuple[int, object, ranking.CandidatePool]] = {}
+@dataclass(frozen=True)
+class _Laid:
+    """A bank's pool as last laid: the give and take's stamp it was read at, and the
+    profiles' pool it was laid over."""
+
+    stamp: cache.Stamp
+    profiles: ranking.CandidatePool
+    pool: ranking.CandidatePool
+
+
+_fresh: dict[tuple[str, int], _Laid] = {}  # (engine, bank) -> its pool as last laid
 
 
 def candidate_pool(bank_id: int) -> ranking.CandidatePool:
@@ -123,27 +134,34 @@ def candidate_pool(bank_id: int) -> ranking.CandidatePool:
     once per version of the data they come from (``cache.CANDIDATES``, moved on by any
     change to a member's matching details, a membership or a listing) and day (offers
     expire by date). Give and take (one row per member) is read again only when the
-    ledger has moved the bank's totals (``cache.give_and_take``), so a pool, and what it
-    ranked and drew, serves every view until the next confirmed exchange.
+    ledger has moved the bank's totals (``cache.give_and_take``), and then only for the
+    accounts it moved since, so a pool, and what it ranked and drew, serves every view
+    until the next confirmed exchange, and the next view scores again only the members
+    that exchange moved.
     """
-    # The version before the totals: figures read after it are never older than it.
-    moved = cache.version(cache.give_and_take(bank_id))
+    # The stamp before the totals: figures read after it are never older than it.
+    now = cache.stamp(cache.give_and_take(bank_id))
     profiles = cache.built(
         cache.CANDIDATES, ("pool", bank_id, date.today().isoformat()),
         lambda _version: ranking.CandidatePool(load_profiles(bank_id)),
         lambda pool: 600 * len(pool.candidates) + 1024)
     key = (str(db.engine.url), bank_id)
-    hit = _fresh.get(key)
-    if hit is not None and hit[1] is profiles and hit[0] == moved:
-        return hit[2]
-    totals = ranking.totals_table(account_totals(bank_id))
-    if hit is not None and hit[1] is profiles and hit[2].same_totals(totals):
-        # The figures came back as they were (a correction undone): keep the pool, with
-        # what it has ranked and drawn.
-        _fresh[key] = (moved, profiles, hit[2])
-        return hit[2]
-    pool = profiles.with_totals(totals)
-    _fresh[key] = (moved, profiles, pool)
+    last = _fresh.get(key)
+    if last is not None and last.profiles is not profiles:
+        last = None
+    if last is not None and last.stamp.version == now.version:
+        return last.pool
+    if (last is not None and None not in (now.serial, last.stamp.serial)
+            and now.epoch == last.stamp.epoch and now.serial >= last.stamp.serial):
+        # Every commit up to ``now`` stamped the accounts it moved with a later serial.
+        pool = last.pool.with_changes(account_totals(bank_id, last.stamp.serial))
+    else:
+        # Laid over the pool before, when it had these profiles: it is kept as it was if
+        # no one's figures moved (a correction undone), and what it ranked is brought up
+        # to date by scoring again only those whose figures moved.
+        pool = (last.pool if last is not None else profiles).with_totals(
+            account_totals(bank_id))
+    _fresh[key] = _Laid(now, profiles, pool)
     return pool
 
 
@@ -205,9 +223,11 @@ def workbench(bank_id: int, page: int, per_page: int, each: int,
         ranked = [r for r in pool.ranked(listing.id, need_for,
                                          each + len(introduced[listing.id]), listing)
                   if r.candidate.member_id not in introduced[listing.id]][:each]
-        # Everything the candidates shown depend on (the pool is replaced when any of
-        # its data changes), so their table can be drawn once for every coordinator.
-        key = ("workbench", pool.token, listing.id, each, tuple(sorted(introduced[listing.id])))
+        # Everything the candidates' table shows, so that it is drawn once for every
+        # coordinator, and again only when it changes (most exchanges move no one in it).
+        key = ("workbench", listing.id, tuple(
+            (r.candidate.member_id, r.candidate.name, r.score, tuple(r.reasons),
+             tuple(r.components.items())) for r in ranked))
         rows.append((listing, ranked, key))
     return WorkbenchPage(rows, page + 1 if more else None)
 

@@ -16,7 +16,6 @@ Suspended, pending and opted-out members, and the requester, are never ranked.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -168,23 +167,17 @@ def score(need: Need, c: Candidate, with_reasons: bool = True) -> Ranked:
                   c.offer_for(need.category_id))
 
 
+def order(r: Ranked) -> tuple:
+    """Where ``r`` stands: highest score first, then nearer, then lower member id."""
+    return -r.score, r.distance_km if r.distance_km is not None else 1e9, r.candidate.member_id
+
+
 def rank(need: Need, candidates: Iterable[Candidate], limit: int = 10) -> list[Ranked]:
     """The best ``limit`` candidates, highest score first (ties: nearer, then lower id)."""
     scored = [score(need, c, with_reasons=False) for c in candidates
               if c.eligible and c.member_id != need.member_id]
-    scored.sort(key=lambda r: (-r.score, r.distance_km if r.distance_km is not None else 1e9,
-                               r.candidate.member_id))
+    scored.sort(key=order)
     return [score(need, r.candidate) for r in scored[:limit]]
-
-
-_POOLS = itertools.count(1)
-
-
-def totals_table(rows) -> np.ndarray:
-    """(member id, given, received) rows as an array in member order, so two loads of
-    the same figures compare equal whatever order the database returned them in."""
-    table = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
-    return table[np.argsort(table[:, 0], kind="stable")]
 
 
 class CandidatePool:
@@ -199,6 +192,9 @@ class CandidatePool:
 
     SHORTLIST = 100
     REMEMBERED = 2_000  # ranked needs kept per pool
+    # Remembered rankings go this much deeper than asked, so that after an exchange most
+    # can be brought up to date without ranking everyone again (``_moved_on``).
+    DEEPER = 5
 
     def __init__(self, candidates: Sequence[Candidate]):
         self.candidates = [c for c in candidates if c.eligible]
@@ -220,40 +216,56 @@ class CandidatePool:
             for cat in c.category_ids:
                 self.by_category.setdefault(cat, []).append(i)
         self.by_category = {k: np.array(v, dtype=np.int64) for k, v in self.by_category.items()}
-        self._ranked: dict[tuple, list[Ranked]] = {}
-        self.token = next(_POOLS)  # names this pool (and what it ranks) in this process
-        self._totals: np.ndarray | None = None  # the give and take laid on, by member id
+        # (need, limit) -> (what is shown, its ranking ``DEEPER`` deeper than that; where
+        # the last one stands, or None when the ranking holds every candidate)
+        self._ranked: dict[tuple, tuple[list[Ranked], list[Ranked], tuple | None]] = {}
+        # The pool this one's give and take was laid over: its rankings, and the members
+        # whose minutes differ (see ``_moved_on``).
+        self._before: dict[tuple, tuple[list[Ranked], list[Ranked], tuple | None]] = {}
+        self._moved: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._order = np.argsort(self.ids, kind="stable")  # members by id, for lookups
 
     def _give_and_take(self, given, received) -> None:
         self.given, self.received = given, received
         balance = (received - given).astype(float)
         self.reciprocity = (np.clip(balance / RECIPROCITY_SCALE_MIN, -1, 1) + 1) / 2
 
-    def same_totals(self, table: np.ndarray) -> bool:
-        """Whether ``table`` (see ``totals_table``) is the give and take this pool has."""
-        return self._totals is not None and np.array_equal(self._totals, table)
+    def _at(self, member_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(which of ``member_ids`` are in the pool, their places in its arrays)."""
+        if not len(self.ids) or not len(member_ids):
+            return np.zeros(len(member_ids), dtype=bool), np.zeros(0, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.ids, member_ids, sorter=self._order),
+                        len(self._order) - 1)
+        known = self.ids[self._order[at]] == member_ids
+        return known, self._order[at[known]]
 
     def with_totals(self, rows) -> CandidatePool:
         """This pool with each candidate's minutes given and received from ``rows`` of
         (member id, given, received); a candidate without a row has 0 and 0. The profiles'
         arrays are shared: only the give and take is new (array work, no Python loop)."""
+        return self._laid(np.zeros(len(self.ids), dtype=np.int64),
+                          np.zeros(len(self.ids), dtype=np.int64), rows)
+
+    def with_changes(self, rows) -> CandidatePool:
+        """This pool with the minutes of the members in ``rows`` (as ``with_totals``)
+        changed and everyone else's as they are."""
+        return self._laid(self.given.copy(), self.received.copy(), rows)
+
+    def _laid(self, given: np.ndarray, received: np.ndarray, rows) -> CandidatePool:
+        """``rows`` laid over ``given`` and ``received``: this very pool when no one's
+        minutes moved (what it ranked stays good), else a new one that knows who moved."""
         import copy
 
+        table = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+        known, places = self._at(table[:, 0])
+        given[places] = table[known, 1]
+        received[places] = table[known, 2]
+        moved = (given != self.given) | (received != self.received)
+        if not moved.any():
+            return self
         fresh = copy.copy(self)
-        table = totals_table(rows)
-        fresh._totals = table
-        given = np.zeros(len(self.ids), dtype=np.int64)
-        received = np.zeros(len(self.ids), dtype=np.int64)
-        if len(self.ids) and len(table):
-            order = np.argsort(self.ids)
-            at = np.minimum(np.searchsorted(self.ids, table[:, 0], sorter=order),
-                            len(order) - 1)
-            known = self.ids[order[at]] == table[:, 0]  # rows of members in the pool
-            given[order[at[known]]] = table[known, 1]
-            received[order[at[known]]] = table[known, 2]
         fresh._give_and_take(given, received)
-        fresh._ranked = {}
-        fresh.token = next(_POOLS)
+        fresh._ranked, fresh._before, fresh._moved = {}, self._ranked, self.ids[moved]
         return fresh
 
     def ranked(self, key, need_of: Callable[[Any], Need], limit: int, source) -> list[Ranked]:
@@ -262,13 +274,45 @@ class CandidatePool:
         A pool is replaced whenever what it ranks changes (profiles, offers, listings, or
         the give and take the ledger moves), so a need ranked again against the same
         pool, as the workbench's first page is by every coordinator, has the same
-        answer."""
+        answer. After an exchange, the new pool's answer comes from the old one's by
+        scoring again only the members whose minutes moved (see ``_moved_on``)."""
         found = self._ranked.get((key, limit))
         if found is None:
             if len(self._ranked) >= self.REMEMBERED:
                 self._ranked.clear()
-            found = self._ranked[(key, limit)] = self.rank(need_of(source), limit)
-        return found
+            need = need_of(source)
+            before = self._before.get((key, limit))
+            found = None if before is None else self._moved_on(need, *before[1:], limit)
+            if found is None:
+                deep = self.rank(need, limit + self.DEEPER)
+                found = deep, order(deep[-1]) if len(deep) == limit + self.DEEPER else None
+            found = (found[0][:limit], *found)
+            self._ranked[(key, limit)] = found
+        return found[0]
+
+    def _moved_on(self, need: Need, before: list[Ranked], floor: tuple | None,
+                  limit: int) -> tuple[list[Ranked], tuple | None] | None:
+        """The ranking ``before`` (of the pool this one was laid over) brought up to this
+        pool's give and take, or None when too few are left above ``floor`` to tell.
+
+        Only the moved members' scores changed. Everyone else not in ``before`` stood
+        below ``floor`` (where its last entry stood) and still does, so the unmoved
+        entries keep their places, and a moved member is placed exactly wherever it now
+        stands above ``floor``; one that fell below it can no longer be told from the
+        rest. With no floor, ``before`` held every candidate, and so does the answer.
+        """
+        moved = set(self._moved.tolist())
+        kept = [r for r in before if r.candidate.member_id not in moved]
+        _known, places = self._at(self._moved)
+        for i in places.tolist():
+            if self.candidates[i].member_id != need.member_id:
+                r = score(need, self._candidate(i))
+                if floor is None or order(r) < floor:
+                    kept.append(r)
+        if floor is not None and len(kept) < limit:
+            return None
+        kept.sort(key=order)
+        return kept, floor
 
     def _candidate(self, i: int) -> Candidate:
         return self.candidates[i]._replace(given=int(self.given[i]),
