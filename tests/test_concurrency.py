@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
+from sqlalchemy import func, select
 
 from tests.support import (
     PASSWORD,
@@ -19,7 +21,7 @@ from tests.support import (
     hidden_fields,
     logged_in_session,
 )
-from timebank import ledger
+from timebank import cache, ledger
 from timebank.banks.service import create_bank
 from timebank.extensions import db
 from timebank.models import Account, AccountKind, Entry, Exchange, ExchangeStatus, Member
@@ -113,13 +115,20 @@ def test_concurrent_duplicates_and_confirmations(server_db):
             return [made.status_code] + [a.status_code for a in answers] + [exchange_id]
 
         confirmed_ids = []
-        with ThreadPoolExecutor(8) as pool:
+        before = _stamp(app)
+        with _WorkbenchReader(app) as reader, ThreadPoolExecutor(8) as pool:
             for result in pool.map(confirm_round, range(CONFIRM_ROUNDS)):
                 *codes, exchange_id = result
                 statuses += codes
                 confirmed_ids.append(exchange_id)
                 assert codes[1:] == [303, 303, 303], codes
         requests_sent += 6 * CONFIRM_ROUNDS
+        # Each confirmation's commit counted once, in order; the workbench, read again
+        # and again meanwhile (only what moved since each read), ends with the figures a
+        # full read gives.
+        assert _stamp(app).serial == before.serial + CONFIRM_ROUNDS
+        assert reader.reads > 1
+        _pool_as_read_in_full(app)
 
         log_text = server.output()
 
@@ -140,6 +149,59 @@ def test_concurrent_duplicates_and_confirmations(server_db):
     check = flask_cli(url, "check-ledger")
     assert check.returncode == 0, check.stderr
     assert re.search(r"ledger OK: \d+ exchanges", check.stdout)
+
+
+def _stamp(app) -> cache.Stamp:
+    from timebank.tenancy import current_bank_id
+
+    with app.test_request_context("/"):
+        return cache.stamp(cache.give_and_take(current_bank_id()))
+
+
+class _WorkbenchReader:
+    """Reads the workbench's pool over and over while exchanges are confirmed (each read
+    takes only what moved since the one before)."""
+
+    def __init__(self, app):
+        self.app, self.reads, self.stop, self.failed = app, 0, threading.Event(), None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from timebank.matching import brokering
+        from timebank.tenancy import current_bank_id
+
+        try:
+            while not self.stop.is_set():
+                with self.app.test_request_context("/"):
+                    brokering.candidate_pool(current_bank_id())
+                    db.session.remove()
+                self.reads += 1
+        except Exception as error:  # noqa: BLE001 - raised again in __exit__
+            self.failed = error
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop.set()
+        self.thread.join()
+        if self.failed is not None:
+            raise self.failed
+
+
+def _pool_as_read_in_full(app) -> None:
+    from timebank.matching import brokering
+    from timebank.tenancy import current_bank_id
+
+    with app.test_request_context("/"):
+        bank = current_bank_id()
+        pool = brokering.candidate_pool(bank)
+        full = pool.with_totals(brokering.account_totals(bank))
+        assert full is pool  # nothing differs from a full read
+        given = db.session.scalar(select(func.sum(Account.given)).where(
+            Account.bank_id == bank, Account.member_id.isnot(None)))
+        assert int(pool.given.sum()) == int(pool.received.sum()) == given >= 30 * CONFIRM_ROUNDS
 
 
 def test_check_ledger_cli_fails_naming_a_tampered_account(server_db):

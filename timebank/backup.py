@@ -8,12 +8,13 @@ an empty database, so it can never mix two histories.
 from __future__ import annotations
 
 import glob
+import secrets
 import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, make_url
 
 from .errors import Refused
@@ -82,6 +83,18 @@ def restore(engine: Engine, source: str) -> None:
         finally:
             target.close()
             backup_file.close()
-        return
-    _run_pg("pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--dbname",
-            _libpq_url(engine), source)
+    else:
+        _run_pg("pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--dbname",
+                _libpq_url(engine), source)
+    _new_epoch(engine)
+
+
+def _new_epoch(engine: Engine) -> None:
+    """What a running worker built from this database's data before (the same address,
+    an older history) is never brought up to date from the restored one: it is built
+    again in full (``timebank.cache``)."""
+    engine.dispose()
+    if "epoch" in {c["name"] for c in inspect(engine).get_columns("data_version")}:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE data_version SET epoch = :epoch"),
+                               {"epoch": secrets.randbelow(2**52) + 1})

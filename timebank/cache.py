@@ -57,17 +57,31 @@ WATCHED_COLUMNS: dict[type, tuple[str, ...]] = {
              "matching_opt_out"),
     Account: ("given", "received"),
 }
-# Versions kept per bank: one bank's exchanges are no news to another's workbench.
-PER_BANK: frozenset[type] = frozenset({Account})
+# An account's version is its bank's (``give_and_take``): one bank's exchanges are no
+# news to another's workbench. Which accounts moved is stamped on them (``moved``).
 BUDGET_BYTES = 64 * 1024 * 1024  # per worker
 FRAGMENT_BUDGET_BYTES = 8 * 1024 * 1024  # per worker
 GZIP_FROM = 256  # smaller bodies go as they are (gzip would not save a packet)
 
 
 BUMPS = "timebank_data_version_bumps"  # Session.info: this transaction's new versions
+# Session.info: the accounts whose totals this transaction moved, per give-and-take
+# version; a version bumped without saying which is read again in full (a new epoch).
+MOVED = "timebank_moved_accounts"
 
 
-def version(name: str) -> int:
+@dataclass(frozen=True)
+class Stamp:
+    """A data version as read: its number, and (see ``DataVersion``) how many times it
+    moved and in which epoch; both None for a version this transaction moved and has
+    not yet committed."""
+
+    version: int
+    serial: int | None = 0
+    epoch: int | None = 0
+
+
+def stamp(name: str) -> Stamp:
     """The current version of ``name`` (0 before anything was ever written), read once
     per request: a map page asks for several things built from the same version. A
     transaction that changed the data sees its own new version."""
@@ -76,16 +90,37 @@ def version(name: str) -> int:
         session.flush()  # the flush may bump: what this transaction built is its own
     own = session.info.get(BUMPS)
     if own and name in own:
-        return own[name]
+        return Stamp(own[name], None, None)
     memo = g.setdefault("_data_versions", {}) if has_request_context() else {}
     if name not in memo:
-        memo[name] = session.scalar(
-            select(DataVersion.version).where(DataVersion.name == name)) or 0
+        row = session.execute(select(DataVersion.version, DataVersion.serial, DataVersion.epoch)
+                              .where(DataVersion.name == name)).first()
+        memo[name] = Stamp(*row) if row is not None else Stamp(0)
     return memo[name]
 
 
+def version(name: str) -> int:
+    """``stamp(name)``'s number."""
+    return stamp(name).version
+
+
+def moved(bank_id: int, account_ids, session: Session | None = None) -> None:
+    """The ledger moved these accounts' totals in the bank (None: it cannot say which),
+    in the caller's transaction. For writes the ORM's flush does not see: it reports
+    its own."""
+    session = session if session is not None else db.session()
+    name = give_and_take(bank_id)
+    bump(name, session)
+    marks = session.info.setdefault(MOVED, {})
+    if account_ids is None:
+        marks[name] = None
+    elif marks.get(name, ()) is not None:
+        marks[name] = {*marks.get(name, ()), *account_ids}
+
+
 def bump(name: str, session: Session | None = None) -> None:
-    """Mark ``name``'s data changed, in the caller's transaction.
+    """Mark ``name``'s data changed, in the caller's transaction. (For a bank's give and
+    take, ``moved`` says which accounts moved; a bump alone has it all read again.)
 
     The new version is written when the transaction commits, after everything else it
     does: the version rows are then the last locks a transaction takes, always in the
@@ -104,16 +139,26 @@ def bump(name: str, session: Session | None = None) -> None:
 def _write_bumps(session: Session) -> None:
     session.flush()  # the commit's own flush comes after this hook, and may bump
     bumps = session.info.pop(BUMPS, None)
+    moved = session.info.pop(MOVED, {})
     if not bumps:
         return
     table = DataVersion.__table__
     upsert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)
     for name in sorted(bumps):
         # One statement: two transactions moving a version that has no row yet must
-        # not both insert it.
-        statement = upsert(table).values(name=name, version=bumps[name])
-        session.connection().execute(statement.on_conflict_do_update(
-            index_elements=[table.c.name], set_={"version": statement.excluded.version}))
+        # not both insert it. The row stays locked until the commit, so the serials
+        # count the commits in order.
+        statement = upsert(table).values(name=name, version=bumps[name], serial=1,
+                                         epoch=secrets.randbelow(2**52) + 1)
+        changes = {"version": statement.excluded.version, "serial": table.c.serial + 1}
+        if moved.get(name) is None:
+            changes["epoch"] = statement.excluded.epoch
+        serial = session.connection().execute(statement.on_conflict_do_update(
+            index_elements=[table.c.name], set_=changes).returning(table.c.serial)).scalar_one()
+        if moved.get(name):
+            from .ledger import stamp_moved  # the ledger alone writes accounts
+
+            stamp_moved(session, moved[name], serial)
     if has_request_context():
         g.pop("_data_versions", None)  # the request reads the versions it wrote
 
@@ -121,10 +166,6 @@ def _write_bumps(session: Session) -> None:
 def give_and_take(bank_id: int) -> str:
     """The name of the version that moves whenever the ledger moves a bank's totals."""
     return f"{GIVE_AND_TAKE}:{bank_id}"
-
-
-def _name_of(obj) -> str:
-    return give_and_take(obj.bank_id) if type(obj) in PER_BANK else WATCHED[type(obj)]
 
 
 def _changed(session: Session, obj) -> bool:
@@ -141,6 +182,7 @@ def _forget_versions(session: Session, previous) -> None:
     savepoint's rollback keeps them: a version moved for nothing only rebuilds a cache.)"""
     if previous.parent is None and not previous.nested:
         session.info.pop(BUMPS, None)
+        session.info.pop(MOVED, None)
     if has_request_context():
         g.pop("_data_versions", None)
 
@@ -156,10 +198,14 @@ def _touches(session: Session, obj) -> bool:
 
 @event.listens_for(Session, "after_flush")
 def _bump_touched(session: Session, _context) -> None:
-    touched = {_name_of(obj) for obj in chain(session.new, session.deleted, session.dirty)
-               if _touches(session, obj)}
-    for name in sorted(touched):
+    touched = [obj for obj in chain(session.new, session.deleted, session.dirty)
+               if _touches(session, obj)]
+    for name in sorted({WATCHED[type(obj)] for obj in touched if type(obj) is not Account}):
         bump(name, session)
+    for account in touched:
+        if type(account) is Account:  # (an account gone leaves no row to stamp)
+            moved(account.bank_id, None if account in session.deleted else (account.id,),
+                  session)
 
 
 class _Store:

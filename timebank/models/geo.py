@@ -31,3 +31,10 @@ class DataVersion(db.Model):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
+    # How many times it moved, counted under the row's lock and so in commit order: what
+    # changed since a number can be read from rows stamped with a later one (accounts'
+    # ``moved_serial``), as long as ``epoch`` is the same.
+    serial: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Drawn afresh when the stamps cannot tell what changed (data written past them, or
+    # a restored backup): whatever was built from the data is then built again in full.
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

@@ -41,7 +41,8 @@ class ExchangeStatus(StrEnum):
 
 class Account(db.Model):
     __tablename__ = "account"
-    __table_args__ = (db.UniqueConstraint("member_id", "bank_id", name="uq_account_member_bank"),)
+    __table_args__ = (db.UniqueConstraint("member_id", "bank_id", name="uq_account_member_bank"),
+                      db.Index("ix_account_bank_moved", "bank_id", "moved_serial"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), default=AccountKind.MEMBER)
@@ -62,6 +63,10 @@ class Account(db.Model):
     # How many of those exchanges (a member's record of taking part shows them).
     exchanges_given: Mapped[int] = mapped_column(default=0, server_default="0")
     exchanges_received: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The ``serial`` of the bank's give and take when the totals last moved (written by
+    # ``timebank.cache`` as the transaction commits): the workbench reads only the
+    # accounts that moved since it last looked.
+    moved_serial: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     member: Mapped[Member | None] = relationship("Member", foreign_keys=[member_id], lazy="joined")
 
