@@ -7,6 +7,8 @@ import io
 import re
 from datetime import date, timedelta
 
+from sqlalchemy import select
+
 from tests.support import get, login, submit
 from timebank import ledger
 from timebank.extensions import db
@@ -377,3 +379,44 @@ def test_all_exchanges_pages_reach_every_exchange_once(client, app, make, login_
         url = older.group(1) if older else None
     assert pages == 3 and len(seen) == 2 * EXCHANGES_PAGE + 3
     assert seen == sorted(set(seen), reverse=True)
+
+
+def test_statement_lines_name_the_other_party_what_it_was_and_corrections(app, client, make,
+                                                                          login_as):
+    """Each line names the other party (the receiver of what I gave, the giver of what I
+    received), the description, else the kind of help, else "Exchange", and marks a
+    correction; the page, the printed copy and the CSV say the same."""
+    from timebank.models import Category
+
+    me = login_as()
+    coordinator = make.member(role="coordinator", name="Cora Ordinator")
+    helper, helped = make.member(name="Hana Helper"), make.member(name="Ifan Helped")
+    with app.app_context():
+        garden = db.session.scalar(select(Category.id).where(Category.name == "Gardening"))
+        ledger.record_exchange(
+            giver=ledger.account_of(get(helper)), receiver=ledger.account_of(get(me)),
+            minutes=30, service_date=date.today(), recorded_by=get(me),
+            idempotency_key="lines-1", confirm=True, category_id=garden)
+        wrong = ledger.record_exchange(
+            giver=ledger.account_of(get(me)), receiver=ledger.account_of(get(helped)),
+            minutes=45, service_date=date.today(), recorded_by=get(helped),
+            idempotency_key="lines-2", confirm=True, description="Fixed a shelf")
+        wrong_id = wrong.exchange.id
+        ledger.reverse_exchange(wrong_id, get(coordinator), "wrong person", "lines-3")
+        db.session.commit()
+    undone = f"Reversal of exchange {wrong_id}"
+    page = client.get("/statement").get_data(as_text=True)
+    rows = re.findall(r'data-label="With">([^<]+)</td>\s*<td data-label="What"><a [^>]+>'
+                      r'([^<]+)</a>([^<]*)</td>\s*<td class="num" data-label="In / out">'
+                      r'([^<]+)<', page)
+    assert sorted(rows) == sorted([
+        ("Hana Helper", "Gardening", "", "−30 min"),
+        ("Ifan Helped", "Fixed a shelf", "", "+45 min"),
+        ("Ifan Helped", undone, " (correction)", "−45 min")]), rows
+    printed = client.get("/statement/print").get_data(as_text=True)
+    assert printed.count("Ifan Helped") == 2 and "Gardening" in printed
+    assert f"{undone} (correction)" in printed
+    lines = list(csv.reader(io.StringIO(client.get("/statement.csv").get_data(as_text=True))))
+    assert sorted((row[3], row[4], row[5], row[6]) for row in lines[1:]) == sorted([
+        ("Hana Helper", "Gardening", "", "-30"), ("Ifan Helped", "", "Fixed a shelf", "45"),
+        ("Ifan Helped", "", undone, "-45")])

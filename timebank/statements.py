@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import and_, case, func, or_, select, union_all
+from sqlalchemy.orm import aliased
 
 from . import ledger
 from .db import keyset_page
 from .extensions import db
-from .models import Account, Entry, Exchange, ExchangeStatus, Member
+from .models import Account, Category, Entry, Exchange, ExchangeStatus, Member
 
 STATEMENT_CSV_HEADER = (_l("entry"), _l("exchange"), _l("date"), _l("with"), _l("kind of help"),
                         _l("description"), _l("minutes"), _l("balance after (minutes)"))
@@ -61,25 +62,58 @@ def dashboard_context(member: Member) -> dict:
     }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Line:
-    entry: Entry
-    balance_after: int
+    """One entry of an account's statement, as shown: plain values read in one query
+    (a page of 25, or a printed year, never loads the exchanges, accounts and members
+    behind them as objects)."""
 
-    @property
-    def exchange(self) -> Exchange:
-        return self.entry.exchange
+    entry_id: int
+    exchange_id: int
+    service_date: date
+    minutes: int  # into this account: given when positive
+    description: str
+    category: str | None
+    reverses_id: int | None
+    other_name: str  # the other party: a member's name, or a system account's
+    other_erased: bool
+    balance_after: int = 0
 
     @property
     def counterparty(self) -> str:
-        ex = self.entry.exchange
-        other = ex.receiver if self.entry.minutes > 0 else ex.giver
-        return other.label
+        if self.other_erased:
+            from flask_babel import gettext as _
+
+            return _("Former member")  # in the reader's language
+        return self.other_name
+
+    @property
+    def what(self) -> str:
+        """The description, else the kind of help, else the word for an exchange."""
+        if self.description or self.category:
+            return self.description or self.category or ""
+        from flask_babel import gettext as _
+
+        return _("Exchange")
 
 
-def _in_service_order():
-    """Entries, to be ordered by date of service then entry (the index's order)."""
-    return select(Entry)
+_OTHER = aliased(Account)
+_WHO = aliased(Member)
+
+
+def _lines():
+    """Entries as statement lines (see ``Line``), to be filtered and ordered by date of
+    service then entry (the index's order)."""
+    return (
+        select(Entry.id, Entry.exchange_id, Entry.service_date, Entry.minutes,
+               Exchange.description, Category.name, Exchange.reverses_id,
+               func.coalesce(_WHO.display_name, _OTHER.name), _WHO.erased_at.isnot(None))
+        .join(Exchange, Exchange.id == Entry.exchange_id)
+        # The other party: the receiver of what this account gave, else the giver.
+        .join(_OTHER, _OTHER.id == case((Entry.minutes > 0, Exchange.receiver_account_id),
+                                        else_=Exchange.giver_account_id))
+        .outerjoin(_WHO, _WHO.id == _OTHER.member_id)
+        .outerjoin(Category, Category.id == Exchange.category_id))
 
 
 def _after(cursor: tuple[date, int]):
@@ -101,11 +135,11 @@ def statement_page(account_id: int, before: int | None, size: int) -> tuple[list
     page: one aggregate, not a scan of the whole history.
     """
     account = db.session.get(Account, account_id)
-    query = _in_service_order().where(Entry.account_id == account_id)
+    query = _lines().where(Entry.account_id == account_id)
     cursor = _cursor(before) if before is not None else None
     if cursor is not None:
         query = query.where(~_after(cursor), Entry.id != cursor[1])
-    entries = db.session.scalars(query.order_by(Entry.service_date.desc(), Entry.id.desc())
+    entries = db.session.execute(query.order_by(Entry.service_date.desc(), Entry.id.desc())
                                  .limit(size + 1)).all()
     more = len(entries) > size
     entries = entries[:size]
@@ -117,9 +151,9 @@ def statement_page(account_id: int, before: int | None, size: int) -> tuple[list
                    or_(_after(cursor), Entry.id == cursor[1])))
     running = account.balance - int(later)
     lines = []
-    for entry in entries:
-        lines.append(Line(entry, running))
-        running -= entry.minutes
+    for row in entries:
+        lines.append(Line(*row, balance_after=running))
+        running -= row.minutes
     next_before = entries[-1].id if more and entries else None
     return lines, next_before
 
@@ -131,20 +165,20 @@ def iter_statement(account_id: int, batch: int = 1000, start: date | None = None
     running = opening
     cursor: tuple[date, int] | None = None
     while True:
-        query = _in_service_order().where(Entry.account_id == account_id)
+        query = _lines().where(Entry.account_id == account_id)
         if start is not None:
             query = query.where(Entry.service_date >= start)
         if end is not None:
             query = query.where(Entry.service_date <= end)
         if cursor is not None:
             query = query.where(_after(cursor))
-        entries = db.session.scalars(
+        entries = db.session.execute(
             query.order_by(Entry.service_date, Entry.id).limit(batch)).all()
         if not entries:
             return
-        for entry in entries:
-            running += entry.minutes
-            yield Line(entry, running)
+        for row in entries:
+            running += row.minutes
+            yield Line(*row, balance_after=running)
         cursor = (entries[-1].service_date, entries[-1].id)
 
 
@@ -179,9 +213,8 @@ def statement_csv_rows(account_id: int | None) -> Iterator[tuple]:
     if account_id is None:
         return
     for line in iter_statement(account_id):
-        ex = line.exchange
-        yield (line.entry.id, ex.id, ex.service_date.isoformat(), line.counterparty,
-               ex.category.name if ex.category else "", ex.description, line.entry.minutes,
+        yield (line.entry_id, line.exchange_id, line.service_date.isoformat(),
+               line.counterparty, line.category or "", line.description, line.minutes,
                line.balance_after)
 
 
