@@ -110,7 +110,7 @@ def moved(bank_id: int, account_ids, session: Session | None = None) -> None:
     its own."""
     session = session if session is not None else db.session()
     name = give_and_take(bank_id)
-    bump(name, session)
+    _bump(name, session)
     marks = session.info.setdefault(MOVED, {})
     if account_ids is None:
         marks[name] = None
@@ -131,6 +131,12 @@ def bump(name: str, session: Session | None = None) -> None:
     # backup and changed again can never come back to a number some worker or browser
     # still holds, and nothing built before this change is kept under the new number.
     session = session if session is not None else db.session()
+    _bump(name, session)
+    if name.startswith(GIVE_AND_TAKE + ":"):
+        session.info.setdefault(MOVED, {})[name] = None
+
+
+def _bump(name: str, session: Session) -> None:
     session.connection()  # in a transaction, so that its rollback forgets the bump
     session.info.setdefault(BUMPS, {})[name] = secrets.randbelow(2**52) + 1
 
@@ -138,6 +144,8 @@ def bump(name: str, session: Session | None = None) -> None:
 @event.listens_for(Session, "before_commit")
 def _write_bumps(session: Session) -> None:
     session.flush()  # the commit's own flush comes after this hook, and may bump
+    if session.in_nested_transaction():
+        return  # a savepoint released (this hook runs then too): the commit writes them
     bumps = session.info.pop(BUMPS, None)
     moved = session.info.pop(MOVED, {})
     if not bumps:
@@ -183,6 +191,10 @@ def _forget_versions(session: Session, previous) -> None:
     if previous.parent is None and not previous.nested:
         session.info.pop(BUMPS, None)
         session.info.pop(MOVED, None)
+    elif session.info.get(MOVED):
+        # Accounts the savepoint moved may have moved back: stamping them would lock rows
+        # this transaction no longer holds, after the version's row. Read all again.
+        session.info[MOVED] = dict.fromkeys(session.info[MOVED])
     if has_request_context():
         g.pop("_data_versions", None)
 

@@ -58,6 +58,17 @@ class QueryForm(FlaskForm):
         csrf = False
 
 
+def fields_key(name: str, form) -> tuple | None:
+    """A key naming everything ``form``'s fields show (answers as typed and as read, and
+    the choices offered), so a filter form is drawn once per key (``remember`` in a
+    template); None when it has errors, which are drawn afresh. No CSRF token inside."""
+    if form.errors:
+        return None
+    return (name, *((field.name, str(field.data), tuple(field.raw_data or ()),
+                     tuple(tuple(map(str, c)) for c in getattr(field, "choices", None) or ()))
+                    for field in form))
+
+
 def like_pattern(text: str, *, prefix_only: bool = False) -> str:
     """A LIKE pattern matching ``text`` literally (use with ``escape="\\"``)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

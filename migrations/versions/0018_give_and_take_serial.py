@@ -10,6 +10,8 @@ Revises: 0017
 Create Date: 2026-11-26 11:40:00
 
 """
+import secrets
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -30,6 +32,10 @@ def upgrade():
                                       nullable=False))
         batch_op.create_index('ix_account_bank_moved', ['bank_id', 'moved_serial'],
                               unique=False)
+    # A new epoch for the versions there are: the count starts here, and a backup from
+    # before it, restored and upgraded, never meets a worker's cache of another history.
+    op.execute(sa.text("UPDATE data_version SET epoch = :epoch").bindparams(
+        epoch=secrets.randbelow(2**52) + 1))
 
 
 def downgrade():

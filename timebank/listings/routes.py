@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 
 from .. import geo
 from ..extensions import db
-from ..forms import ActionForm, category_choices, like_pattern
+from ..forms import ActionForm, category_choices, fields_key, like_pattern
 from ..htmx import render, render_form
 from ..main import queue
 from ..matching.brokering import suggestions_for
@@ -75,7 +75,8 @@ def browse():
     args = {k: v for k, v in request.args.items()
             if k in ("kind", "category", "q", "within_km", "expiring") and v}
     return render("listings/browse.html", partial="listings/_results.html", status=status,
-                  form=form, listings=listings, next_before=next_before, args=args)
+                  form=form, listings=listings, next_before=next_before, args=args,
+                  filters_key=fields_key("listings filters", form))
 
 
 @bp.route("/listings/mine")

@@ -151,9 +151,11 @@ def candidate_pool(bank_id: int) -> ranking.CandidatePool:
         last = None
     if last is not None and last.stamp.version == now.version:
         return last.pool
-    if (last is not None and None not in (now.serial, last.stamp.serial)
-            and now.epoch == last.stamp.epoch and now.serial >= last.stamp.serial):
-        # Every commit up to ``now`` stamped the accounts it moved with a later serial.
+    if (last is not None and None not in (now.serial, last.stamp.serial) and now.epoch
+            and now.epoch == last.stamp.epoch and now.serial > last.stamp.serial):
+        # Every commit since the last read stamped the accounts it moved with a later
+        # serial. (The same serial under another version: a bump that was not counted,
+        # as by a worker older than the count; epoch 0: from before it. Read all.)
         pool = last.pool.with_changes(account_totals(bank_id, last.stamp.serial))
     else:
         # Laid over the pool before, when it had these profiles: it is kept as it was if

@@ -265,7 +265,10 @@ class CandidatePool:
             return self
         fresh = copy.copy(self)
         fresh._give_and_take(given, received)
-        fresh._ranked, fresh._before, fresh._moved = {}, self._ranked, self.ids[moved]
+        fresh._ranked, fresh._moved = {}, self.ids[moved]
+        # Scoring the moved one by one pays only while they are few (an exchange moves
+        # two); after a bulk import or a full read in a new epoch, rank afresh.
+        fresh._before = self._ranked if len(fresh._moved) <= self.SHORTLIST else {}
         return fresh
 
     def ranked(self, key, need_of: Callable[[Any], Need], limit: int, source) -> list[Ranked]:
@@ -285,7 +288,8 @@ class CandidatePool:
             found = None if before is None else self._moved_on(need, *before[1:], limit)
             if found is None:
                 deep = self.rank(need, limit + self.DEEPER)
-                found = deep, order(deep[-1]) if len(deep) == limit + self.DEEPER else None
+                others = len(self.ids) - int(self._at(np.array([need.member_id]))[0][0])
+                found = deep, None if len(deep) >= others else order(deep[-1])
             found = (found[0][:limit], *found)
             self._ranked[(key, limit)] = found
         return found[0]
@@ -312,6 +316,9 @@ class CandidatePool:
         if floor is not None and len(kept) < limit:
             return None
         kept.sort(key=order)
+        if len(kept) > limit + self.DEEPER:  # an exact prefix: its last is a floor too
+            del kept[limit + self.DEEPER:]
+            floor = order(kept[-1])
         return kept, floor
 
     def _candidate(self, i: int) -> Candidate:
@@ -332,6 +339,7 @@ class CandidatePool:
             need_sig = np.uint64(_signature(need.words))
             shared = np.bitwise_count(self.sig & need_sig).astype(np.float64)
             total += WEIGHTS["text"] * np.minimum(1.0, shared / len(need.words))
+        far = np.full(n, 1e9)  # the distance ties are broken by (``order``): unknown last
         if need.remote_ok:
             total += WEIGHTS["distance"]
         elif need.latitude is None or need.longitude is None:
@@ -341,6 +349,7 @@ class CandidatePool:
             radius = need.radius_km or DEFAULT_RADIUS_KM
             near = np.where(np.isnan(d), UNKNOWN, np.maximum(0.0, 1.0 - d / radius))
             total += WEIGHTS["distance"] * near
+            far = np.where(np.isnan(d), 1e9, np.round(d, 2))
         if need.availability:
             overlap = np.bitwise_count(self.avail & need.availability).astype(np.float64)
             known = self.avail != 0
@@ -350,18 +359,27 @@ class CandidatePool:
             total += WEIGHTS["availability"] * UNKNOWN
         total += WEIGHTS["reciprocity"] * self.reciprocity
         total[self.ids == need.member_id] = -1.0
-        k = min(n, self.SHORTLIST)
-        shortlist = np.argpartition(-total, k - 1)[:k]
+        shortlist = self._top(total, far, np.arange(n), max(self.SHORTLIST, 10 * limit))
         if need.words:  # the shortlist's text overlap exactly (the signature overestimates)
             exact = np.fromiter((len(need.words & self.candidates[i].words) for i in shortlist),
-                                dtype=np.float64, count=k) / len(need.words)
+                                dtype=np.float64, count=len(shortlist)) / len(need.words)
             guess = np.minimum(1.0, shared[shortlist] / len(need.words))
             total[shortlist] += WEIGHTS["text"] * (exact - guess)
         # Only the best few of the shortlist are scored in full (with reasons, rounded, ties
         # broken as ``rank`` does): a margin over ``limit`` keeps rounding ties in.
-        m = min(k, 2 * limit + 10)
-        best = shortlist[np.argpartition(-total[shortlist], m - 1)[:m]] if m < k else shortlist
+        best = self._top(total, far, shortlist, 2 * limit + 10)
         return rank(need, (self._candidate(i) for i in best), limit)
+
+    def _top(self, total: np.ndarray, far: np.ndarray, among: np.ndarray,
+             count: int) -> np.ndarray:
+        """The ``count`` best of ``among`` in ``order``'s order (score rounded as shown,
+        then nearer, then lower member id), so that ties are broken as ``rank`` breaks
+        them, whichever pool ranks: many members often tie (no place, no offers)."""
+        score_of = np.round(total[among], 4)
+        if count < len(among):
+            cut = np.partition(score_of, len(among) - count)[len(among) - count]
+            among, score_of = among[score_of >= cut], score_of[score_of >= cut]
+        return among[np.lexsort((self.ids[among], far[among], -score_of))[:count]]
 
 
 def _signature(ws: Iterable[str]) -> int:

@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..forms import ActionForm, category_choices
+from ..forms import ActionForm, category_choices, fields_key
 from ..htmx import render
 from ..main import queue
 from ..members.lookup import MemberNotFound, member_label, resolve_member
@@ -40,9 +40,7 @@ def workbench():
         waited_days=filters.waiting.data or 0, newest=filters.order.data == "newest",
         unhelped=bool(filters.unhelped.data))
     args = {k: v for k, v in request.args.items() if k in filters.data and v}
-    # What the filters' fields show: the choices and the answers (no errors on this path).
-    filters_key = ("workbench filters", tuple(sorted(filters.data.items())),
-                   tuple(tuple(map(str, choice)) for choice in filters.category.choices))
+    filters_key = fields_key("workbench filters", filters)
     return render("matching/workbench.html", rows=page.rows, filters=filters, args=args,
                   next_after=page.next_after, weights=ranking.WEIGHTS, filters_key=filters_key)
 
