@@ -259,3 +259,24 @@ def test_every_notification_can_be_reached_a_page_at_a_time(app, make, client):
         db.session.commit()
     assert "Mark all as read" in client.get("/notifications").get_data(as_text=True)
     assert client.get("/notifications?before=abc").status_code == 200
+
+
+def test_the_menu_counts_unread_notifications_up_to_99_plus(app, make, client):
+    """The menu's badge counts what is unread in this bank (and site-wide), and past 99
+    says "99+" without counting a busy member's thousands."""
+    member_id = make.member(email="counted@example.org")
+    login(client, "counted@example.org")
+    with app.app_context():
+        for n in range(5):
+            notify.notify(get(member_id), f"Notice {n}.", "/notifications")
+        db.session.commit()
+        assert notify.unread_count(member_id) == 5
+    assert 'Notifications <span class="badge">5<' in client.get("/").get_data(as_text=True)
+    with app.app_context():
+        for n in range(notify.UNREAD_COUNTED):
+            notify.notify(get(member_id), f"More {n}.", "/notifications")
+        db.session.commit()
+        assert notify.unread_count(member_id) == notify.UNREAD_COUNTED
+    assert 'Notifications <span class="badge">99+<' in client.get("/").get_data(as_text=True)
+    submit(client, "/notifications/read", {}, page="/notifications")
+    assert 'class="badge"' not in client.get("/").get_data(as_text=True)

@@ -120,11 +120,11 @@ def register(app: Flask) -> None:
     def _unread():
         from flask_login import current_user
 
-        from .notify import unread_count
+        from .notify import UNREAD_COUNTED, unread_count
 
-        if current_user.is_authenticated:
-            return {"unread_count": unread_count(current_user.id)}
-        return {"unread_count": 0}
+        count = unread_count(current_user.id) if current_user.is_authenticated else 0
+        return {"unread_count": count,
+                "unread_badge": str(count) if count < UNREAD_COUNTED else f"{UNREAD_COUNTED - 1}+"}
 
     @app.context_processor
     def _dates():

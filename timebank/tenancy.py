@@ -34,11 +34,14 @@ class BankBlueprint(Blueprint):
             BANK_ENDPOINTS.add(f"{self.name}.{name}")
 
 
+_BANK_COUNT = select(func.count(Bank.id))  # every page asks: built once
+
+
 def bank_count() -> int:
     if has_app_context() and "bank_count" in g:
         return g.bank_count
     try:
-        count = db.session.scalar(select(func.count(Bank.id))) or 0
+        count = db.session.scalar(_BANK_COUNT) or 0
     except SQLAlchemyError:
         # Links on an error page must still build when the database cannot answer.
         db.session.rollback()

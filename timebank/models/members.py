@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from enum import StrEnum
 
@@ -122,12 +123,8 @@ class Member(UserMixin, db.Model):
     def _membership_cache(self) -> dict:
         cache = self.__dict__.get("_memberships")
         if cache is None:
-            from sqlalchemy import select
-
-            from .banks import Membership
-
             cache = {m.bank_id: m for m in db.session.scalars(
-                select(Membership).where(Membership.member_id == self.id))}
+                _memberships_of(), {"member": self.id})}
             self.__dict__["_memberships"] = cache
         return cache
 
@@ -194,3 +191,13 @@ class Member(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Member {self.id} {self.email}>"
+
+
+@functools.cache
+def _memberships_of():
+    """A member's memberships (``member`` bound): built once, as every page asks."""
+    from sqlalchemy import bindparam, select
+
+    from .banks import Membership
+
+    return select(Membership).where(Membership.member_id == bindparam("member"))
