@@ -302,6 +302,20 @@ def test_gaps_page_table(client, app, login_as):
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and "squares are farther than 800 m" in body
     assert client.get("/assets/gaps?distance=99999").status_code == 422
+    # The table is drawn once per register version and question: a new asset, another
+    # distance, or another language each show at once.
+    rows = re.findall(r'data-label="Nearest asset">([^<]+)<', body)
+    assert rows == re.findall(r'data-label="Nearest asset">([^<]+)<', client.get(
+        "/assets/gaps?distance=800").get_data(as_text=True)) and rows
+    wider = client.get("/assets/gaps?distance=1500").get_data(as_text=True)
+    assert "farther than 1500 m" in wider
+    assert re.findall(r'data-label="Nearest asset">([^<]+)<', wider) != rows
+    add_asset(app, name="In the gap", lat=51.515, lon=-0.1)
+    again = client.get("/assets/gaps?distance=800").get_data(as_text=True)
+    assert re.findall(r'data-label="Nearest asset">([^<]+)<', again) != rows
+    welsh = client.get("/assets/gaps?distance=800", headers={"Accept-Language": "cy"})
+    assert welsh.status_code == 200 and "data-label=\"Nearest asset\"" not in welsh.get_data(
+        as_text=True) and "data-label=" in welsh.get_data(as_text=True)
 
 
 def test_gap_area_never_reveals_where_members_live(client, app, make, login_as):

@@ -290,11 +290,15 @@ def gaps():
                        fit=((bbox[0], bbox[1]), (bbox[2], bbox[3])) if bbox else None)
     chosen = register.category_by_slug(form.category.data) if form.category.data else None
     args = {"category": form.category.data} if form.category.data else {}
+    category_id = chosen.id if chosen else None
     return render("assets/gaps.html", form=form, parts=parts, cells=found.cells,
                   gap_cells=found.named[:100], gap_count=len(found.named),
                   distance=distance, cats=register.categories(),
                   **_map_source(args, (form.category.data or "", "", False, False)),
-                  category_id=chosen.id if chosen else None)
+                  category_id=category_id,
+                  # The table's rows come from the register's version and what was asked.
+                  rows_key=("gap rows", cache.version(cache.REGISTER), form.category.data or "",
+                            distance, str(bbox), category_id))
 
 
 def _bbox_arg():
