@@ -263,19 +263,30 @@ def fragment(key: tuple, render: Callable[[], str]) -> str:
     template). ``key`` must name everything the markup shows; the page's language and
     what its addresses depend on (the site's root, the bank) are added here. Only for
     markup that is the same for everyone who may see the page: no CSRF token inside."""
-    from flask_babel import get_locale
-
-    from .tenancy import bank_count, current_bank
-
-    bank = current_bank()
-    # Addresses carry the bank's slug only while there are several banks.
-    full = (str(db.engine.url), key, str(get_locale()), request.script_root,
-            bank.slug if bank is not None else None, bank_count() > 1)
+    full = (key, *_fragment_context())
     found = _fragments.get(full)
     if found is None:
         found = render()
         _fragments.put(full, found, 2 * len(found) + 256)
     return found
+
+
+def _fragment_context() -> tuple:
+    """What every fragment of this request also depends on: the database, the page's
+    language and what its addresses depend on (the site's root; the bank's slug, which
+    they carry only while there are several banks). Worked out once per request: a
+    list draws a fragment per row."""
+    from flask_babel import get_locale
+
+    from .tenancy import bank_count, current_bank
+
+    found = g.get("_fragment_context")
+    if found is None or found[0] is not get_locale():  # (an e-mail in its reader's language)
+        bank = current_bank()
+        found = g._fragment_context = (
+            get_locale(), str(db.engine.url), str(get_locale()), request.script_root,
+            bank.slug if bank is not None else None, bank_count() > 1)
+    return found[1:]
 
 
 def built(name: str, key: tuple, build: Callable[[int], Any],

@@ -106,6 +106,7 @@ def current_bank_id() -> int | None:
 def use_bank(bank: Bank | None) -> None:
     """Make ``bank`` the current one for the rest of this app context (commands, tests)."""
     g.bank = bank
+    g.pop("_fragment_context", None)  # (``cache.fragment``: addresses name the bank)
 
 
 def my_banks() -> list[Bank]:
