@@ -299,6 +299,16 @@ def test_buttons_a_coordinator_may_not_use_are_not_shown(client, login_as, make)
         as_text=True)
     listing = client.get("/coordinator/members").get_data(as_text=True)
     assert "Suspend Other Coordinator" not in listing and "Suspend Rita Resident" in listing
+    # Nor for someone who coordinates another bank, wherever they stand here.
+    from timebank.banks import service as banks
+    from timebank.banks.service import create_bank
+
+    with client.application.app_context():
+        north = create_bank("north", "North Bank")
+        banks.join(get(resident), north, "coordinator", "active")
+        db.session.commit()
+    listing = client.get("/coordinator/members?q=rita").get_data(as_text=True)
+    assert "Rita Resident" in listing and "Suspend Rita Resident" not in listing
     assert client.get(f"/coordinator/members/{other}/suspend").status_code in (403, 200)
     refused = submit(client, f"/coordinator/members/{other}/suspend", {"reason": "x"},
                      page=f"/coordinator/members/{resident}/suspend")

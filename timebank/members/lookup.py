@@ -3,12 +3,15 @@ name), the pickers' suggestions, and the bank's member directory."""
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, bindparam, false, func, or_, select
+from sqlalchemy.orm import aliased
 
 from .. import cache
 from ..db import keyset_page
@@ -258,24 +261,38 @@ PAGE_SIZE = 25  # a phone shows each row as a card: 25 is already a long scroll
 APPLICATIONS_SHOWN = 10
 
 
+@dataclass(frozen=True)
+class MemberRow:
+    """A member as the members list shows them: plain values read with the page, not a
+    member with their memberships and account as objects (a page of 25 in one query)."""
+
+    id: int
+    display_name: str
+    neighbourhood: str
+    install_role: str
+    membership_role: str
+    bank_status: str  # in this bank
+    staff_anywhere: bool  # (see ``service.may_change_status``)
+    balance: int | None  # None: no account in this bank
+
+    @property
+    def role(self) -> str | None:
+        """The role in this bank, as ``Member.role_in`` says it."""
+        if self.install_role in (Role.ADMIN, Role.COUNCIL):
+            return self.install_role
+        return self.membership_role if self.bank_status == MemberStatus.ACTIVE else None
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label if self.role else _("Not a member of this bank")
+
+
 @dataclass
 class MembersPage:
-    applications: list  # (Member, Account | None), on the first page of "everyone" only
-    rows: list  # (Member, Account | None), in name order
+    applications: list[MemberRow]  # on the first page of "everyone" only
+    rows: list[MemberRow]  # in name order
     next_after: int | None  # the member to continue after (None: the last page)
     counts: dict  # members by status in the bank
-
-
-def _prime_memberships(members: list[Member]) -> None:
-    """Load the members' memberships in one query (``Member.membership_in`` reads them),
-    so a page costs the same few queries whatever its length."""
-    from ..models import Membership as M
-
-    found: dict[int, dict] = {m.id: {} for m in members}
-    for membership in db.session.scalars(select(M).where(M.member_id.in_(list(found)))):
-        found[membership.member_id][membership.bank_id] = membership
-    for m in members:
-        m.__dict__["_memberships"] = found[m.id]
 
 
 def members_page(bank_id: int, status: str = "", quiet_ids=None, q: str = "",
@@ -283,11 +300,6 @@ def members_page(bank_id: int, status: str = "", quiet_ids=None, q: str = "",
     """One page of the bank's members in name order (keyset paging: a page deep in the
     list costs what the first does), filtered by status, a name or member number, and
     the quiet; confirmed applications first, apart, when nothing is filtered."""
-    from ..models import Account
-
-    # An application shows once its address is confirmed (a typo'd address never does).
-    confirmed = or_(Membership.status != MemberStatus.PENDING,
-                    Member.email_verified_at.is_not(None), Member.email.is_(None))
     # Counted from the membership index alone; only the (few) applications need the
     # member row, to leave out unconfirmed addresses.
     # Kept per version of the memberships (any change to one moves it).
@@ -295,44 +307,87 @@ def members_page(bank_id: int, status: str = "", quiet_ids=None, q: str = "",
         db.session.execute(select(Membership.status, func.count())
                            .where(Membership.bank_id == bank_id)
                            .group_by(Membership.status)).all())))
-    counts[MemberStatus.PENDING] = db.session.scalar(
-        select(func.count()).select_from(Membership).join(Member, Member.id == Membership.member_id)
-        .where(Membership.bank_id == bank_id, Membership.status == MemberStatus.PENDING, confirmed))
-    # "Is a member here" as EXISTS, so the database walks the (display_name, id) index
-    # and stops after a page, instead of sorting every member of the bank.
-    here = (select(Membership.id).where(Membership.member_id == Member.id,
-                                        Membership.bank_id == bank_id, confirmed))
-    query = (select(Member, Account)
-             .outerjoin(Account, (Account.member_id == Member.id) & (Account.bank_id == bank_id)))
-    if quiet_ids is not None:
-        query = query.where(Member.id.in_(quiet_ids))
+    counts[MemberStatus.PENDING] = db.session.scalar(_members_statements()["pending"],
+                                                     {"bank": bank_id})
     q = q.strip()
-    if q:
-        number = q.lstrip("#")
-        query = query.where(or_(func.lower(Member.display_name).like(
-            like_pattern(q.lower()), escape="\\"),
-            *([Member.id == int(number)] if number.isascii() and number.isdigit()
-              and len(number) < 12 else [])))
+    number = q.lstrip("#")
+    number = int(number) if number.isascii() and number.isdigit() and len(number) < 12 else None
+    params = {"bank": bank_id, "status": status, "pattern": like_pattern(q.lower()),
+              "number": number, "size": size + 1}
     applications = []
     if status:
-        here = here.where(Membership.status == status)
+        which = "status"
     elif not q and quiet_ids is None:
+        which = "settled"
         if after is None:
             applications = db.session.execute(
-                query.join(Membership, (Membership.member_id == Member.id)
-                           & (Membership.bank_id == bank_id))
-                .where(confirmed, Membership.status == MemberStatus.PENDING)
-                .order_by(Membership.created_at, Member.id)
-                .limit(min(size, APPLICATIONS_SHOWN))).all()
-        here = here.where(Membership.status != MemberStatus.PENDING)
-    query = query.where(here.exists())
+                _members_statements()["applications"],
+                {**params, "size": min(size, APPLICATIONS_SHOWN)}).all()
+    else:
+        which = "any"
+    last = None
     if after is not None:
         last = db.session.scalar(select(Member.display_name).where(Member.id == after))
-        if last is not None:
-            query = query.where(or_(Member.display_name > last,
-                                    and_(Member.display_name == last, Member.id > after)))
-    rows, next_after = keyset_page(db.session.execute(
-        query.order_by(Member.display_name, Member.id).limit(size + 1)), size,
-        lambda row: row[0].id)
-    _prime_memberships([m for m, _a in applications + rows])
-    return MembersPage(applications, rows, next_after, counts)
+        params.update(after_name=last, after_id=after)
+    query = _members_statements()[(which, bool(q), number is not None, last is not None)]
+    if quiet_ids is not None:  # (the work queue's 90 quiet days, with their own moment)
+        query = query.where(Member.id.in_(quiet_ids))
+    rows, next_after = keyset_page(db.session.execute(query, params), size, lambda row: row[0])
+    return MembersPage([MemberRow(*row) for row in applications],
+                       [MemberRow(*row) for row in rows], next_after, counts)
+
+
+@functools.cache
+def _members_statements() -> dict:
+    """The members list's statements, one per shape of question, built once with bound
+    values (building them took longer than the database took to answer)."""
+    from ..models import Account
+
+    bank = bindparam("bank")
+    # An application shows once its address is confirmed (a typo'd address never does).
+    confirmed = or_(Membership.status != MemberStatus.PENDING,
+                    Member.email_verified_at.is_not(None), Member.email.is_(None))
+    found = {"pending": select(func.count()).select_from(Membership)
+             .join(Member, Member.id == Membership.member_id)
+             .where(Membership.bank_id == bank, Membership.status == MemberStatus.PENDING,
+                    confirmed)}
+    # What a row shows of the membership is looked up for the page's rows only.
+    # (Aliases: the applications join the membership itself, which must not stand in
+    # for these.)
+    this, anywhere = aliased(Membership), aliased(Membership)
+    in_this = (this.member_id == Member.id) & (this.bank_id == bank)
+    columns = (select(Member.id, Member.display_name, Member.neighbourhood, Member.install_role,
+                      select(this.role).where(in_this).scalar_subquery(),
+                      select(this.status).where(in_this).scalar_subquery(),
+                      or_(Member.install_role.in_((Role.ADMIN, Role.COUNCIL)),
+                          select(anywhere.id).where(anywhere.member_id == Member.id,
+                                                    anywhere.role == Role.COORDINATOR)
+                          .exists()),
+                      Account.balance)
+               .outerjoin(Account, (Account.member_id == Member.id) & (Account.bank_id == bank)))
+    found["applications"] = (
+        columns.join(Membership, (Membership.member_id == Member.id)
+                     & (Membership.bank_id == bank))
+        .where(confirmed, Membership.status == MemberStatus.PENDING)
+        .order_by(Membership.created_at, Member.id).limit(bindparam("size")))
+    here = select(Membership.id).where(Membership.member_id == Member.id,
+                                       Membership.bank_id == bank, confirmed)
+    for which, exists in (("status", here.where(Membership.status == bindparam("status"))),
+                          ("settled", here.where(Membership.status != MemberStatus.PENDING)),
+                          ("any", here)):
+        for words, number, after in itertools.product((False, True), repeat=3):
+            query = columns
+            if words:
+                name = func.lower(Member.display_name).like(bindparam("pattern"), escape="\\")
+                query = query.where(or_(name, Member.id == bindparam("number")) if number
+                                    else name)
+            # "Is a member here" as EXISTS, so the database walks the (display_name, id)
+            # index and stops after a page, instead of sorting every member of the bank.
+            query = query.where(exists.exists())
+            if after:
+                query = query.where(or_(Member.display_name > bindparam("after_name"),
+                                        and_(Member.display_name == bindparam("after_name"),
+                                             Member.id > bindparam("after_id"))))
+            found[(which, words, number, after)] = query.order_by(
+                Member.display_name, Member.id).limit(bindparam("size"))
+    return found

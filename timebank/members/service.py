@@ -48,9 +48,17 @@ def may_change_status(member: Member, by: Member, bank_id: int) -> bool:
         return False
     if by.is_admin:
         return True
-    staff_anywhere = member.install_role in (Role.ADMIN, Role.COUNCIL) or any(
+    return not staff_anywhere(member)
+
+
+def staff_anywhere(member: Member) -> bool:
+    """An admin, a council viewer or a coordinator of any bank (suspended ones too). (The
+    members list reads the same for each row: ``lookup.MemberRow``.)"""
+    found = getattr(member, "staff_anywhere", None)
+    if isinstance(found, bool):
+        return found
+    return member.install_role in (Role.ADMIN, Role.COUNCIL) or any(
         m.role == BankRole.COORDINATOR for m in member.all_memberships())
-    return not staff_anywhere
 
 
 def may_edit_details(member: Member, by: Member, bank_id: int) -> bool:
