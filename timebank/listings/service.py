@@ -21,10 +21,12 @@ def default_expiry(today: date | None = None) -> date:
     return (today or date.today()) + timedelta(days=DEFAULT_EXPIRY_DAYS)
 
 
-def open_listings_query(bank_id: int):
-    """Listings others in the bank can see and answer: open and not past their expiry."""
+def open_listings_query(bank_id, today=None):
+    """Listings others in the bank can see and answer: open and not past their expiry
+    (``today``; a bound value in a statement built once)."""
     return select(Listing).where(Listing.bank_id == bank_id, Listing.status == ListingStatus.OPEN,
-                                 Listing.expires_on >= date.today())
+                                 Listing.expires_on >= (today if today is not None
+                                                        else date.today()))
 
 
 def _fill(listing: Listing, values: dict, owner: Member) -> None:

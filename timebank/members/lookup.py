@@ -30,6 +30,7 @@ from ..models import (
     Role,
 )
 from ..models.members import TRADING_ROLES
+from ..routing import MAX_ID
 
 _ID_SUFFIX = re.compile(r"#(\d{1,12})\s*\)?\s*$")
 
@@ -89,7 +90,8 @@ def resolve_member(text: str, bank_id: int, *, other_banks: bool = False,
     match = _ID_SUFFIX.search(text)
     member = None
     if match:
-        member = db.session.get(Member, int(match.group(1)))
+        number = int(match.group(1))
+        member = db.session.get(Member, number) if number <= MAX_ID else None
     elif "@" in text and by_email:
         member = db.session.scalar(select(Member).where(Member.email == text.casefold()))
     else:
@@ -206,51 +208,75 @@ def directory(bank_id: int, name: str = "", category_id: int | None = None,
     What it carries is what members show everyone anyway (name, neighbourhood, skills,
     offers); templates add phone and e-mail only for those who chose to share them.
     """
-    # "Is an active member here" as EXISTS, so the database walks the (display_name, id)
-    # index and stops after a page, instead of sorting every member of the bank.
-    here = select(Membership.id).where(Membership.member_id == Member.id,
-                                       Membership.bank_id == bank_id,
-                                       Membership.status == MemberStatus.ACTIVE)
-    # coalesce(): nearly every member is active, and SQLite would otherwise read them all
-    # through the status index and sort them.
-    query = select(Member).where(here.exists(),
-                                 func.coalesce(Member.status, "") == MemberStatus.ACTIVE,
-                                 Member.erased_at.is_(None))
-    if name:
-        like = like_pattern(name, prefix_only=True)
-        query = query.where(or_(Member.display_name.ilike(like, escape="\\"),
-                                Member.display_name.ilike("% " + like, escape="\\")))
-    if neighbourhood:
-        query = query.where(Member.neighbourhood.ilike(like_pattern(neighbourhood),
-                                                       escape="\\"))
-    if category_id:
-        query = query.where(Member.id.in_(
-            open_listings_query(bank_id).where(Listing.kind == ListingKind.OFFER,
-                                              Listing.category_id == category_id)
-            .with_only_columns(Listing.member_id)))
+    params = {"bank": bank_id, "size": size + 1, "category": category_id,
+              "name": like_pattern(name, prefix_only=True),
+              "later_name": "% " + like_pattern(name, prefix_only=True),
+              "neighbourhood": like_pattern(neighbourhood), "today": date.today()}
+    statements = _directory_statements()
     if after is not None:
         # Only a member this page could show: where anyone else's name sorts is not the
         # reader's business.
-        last = db.session.scalar(select(Member.display_name).where(
-            Member.id == after, here.exists(), Member.status == MemberStatus.ACTIVE,
-            Member.erased_at.is_(None)))
+        last = db.session.scalar(statements["last"], {**params, "after": after})
         if last is None:
             raise LookupError(after)
-        query = query.where(or_(Member.display_name > last,
-                                and_(Member.display_name == last, Member.id > after)))
+        params.update(after=after, last=last)
     members, next_after = keyset_page(db.session.scalars(
-        query.order_by(Member.display_name, Member.id).limit(size + 1)), size)
+        statements[(bool(name), bool(neighbourhood), bool(category_id), after is not None)],
+        params), size)
     offers: dict[int, list[Listing]] = {m.id: [] for m in members}
+    for listing in db.session.scalars(statements["offers"], {**params, "ids": list(offers)}):
+        offers[listing.member_id].append(listing)
+    return DirectoryPage([DirectoryCard(m, offers[m.id]) for m in members], next_after)
+
+
+@functools.cache
+def _directory_statements() -> dict:
+    """The directory's statements, one per shape of question, built once with bound
+    values (building them took longer than the database took to answer)."""
+    bank = bindparam("bank")
+    # "Is an active member here" as EXISTS, so the database walks the (display_name, id)
+    # index and stops after a page, instead of sorting every member of the bank.
+    here = select(Membership.id).where(Membership.member_id == Member.id,
+                                       Membership.bank_id == bank,
+                                       Membership.status == MemberStatus.ACTIVE).exists()
+    # coalesce(): nearly every member is active, and SQLite would otherwise read them all
+    # through the status index and sort them.
+    shown = (here, func.coalesce(Member.status, "") == MemberStatus.ACTIVE,
+             Member.erased_at.is_(None))
+    found: dict = {"last": select(Member.display_name).where(
+        Member.id == bindparam("after"), here, Member.status == MemberStatus.ACTIVE,
+        Member.erased_at.is_(None))}
+    for name, neighbourhood, category, after in itertools.product((False, True), repeat=4):
+        query = select(Member).where(*shown)
+        if name:
+            query = query.where(or_(Member.display_name.ilike(bindparam("name"), escape="\\"),
+                                    Member.display_name.ilike(bindparam("later_name"),
+                                                              escape="\\")))
+        if neighbourhood:
+            query = query.where(Member.neighbourhood.ilike(bindparam("neighbourhood"),
+                                                           escape="\\"))
+        if category:
+            query = query.where(Member.id.in_(
+                open_listings_query(bank, bindparam("today"))
+                .where(Listing.kind == ListingKind.OFFER,
+                       Listing.category_id == bindparam("category"))
+                .with_only_columns(Listing.member_id)))
+        if after:
+            query = query.where(or_(Member.display_name > bindparam("last"),
+                                    and_(Member.display_name == bindparam("last"),
+                                         Member.id > bindparam("after"))))
+        found[(name, neighbourhood, category, after)] = query.order_by(
+            Member.display_name, Member.id).limit(bindparam("size"))
     # Open offers of the page's members, found through the member index: the other
     # conditions in coalesce(), or SQLite reads all the bank's listings through the
     # bank (or kind) index instead (1.2 ms on the city, 0.03 this way).
-    for listing in db.session.scalars(select(Listing).where(
-            Listing.member_id.in_(offers), func.coalesce(Listing.bank_id, 0) == bank_id,
-            func.coalesce(Listing.status, "") == ListingStatus.OPEN,
-            func.coalesce(Listing.kind, "") == ListingKind.OFFER,
-            Listing.expires_on >= date.today()).order_by(Listing.id)):
-        offers[listing.member_id].append(listing)
-    return DirectoryPage([DirectoryCard(m, offers[m.id]) for m in members], next_after)
+    found["offers"] = select(Listing).where(
+        Listing.member_id.in_(bindparam("ids", expanding=True)),
+        func.coalesce(Listing.bank_id, 0) == bank,
+        func.coalesce(Listing.status, "") == ListingStatus.OPEN,
+        func.coalesce(Listing.kind, "") == ListingKind.OFFER,
+        Listing.expires_on >= bindparam("today")).order_by(Listing.id)
+    return found
 
 
 # -- the coordinator's members list ------------------------------------------------------
@@ -312,6 +338,8 @@ def members_page(bank_id: int, status: str = "", quiet_ids=None, q: str = "",
     q = q.strip()
     number = q.lstrip("#")
     number = int(number) if number.isascii() and number.isdigit() and len(number) < 12 else None
+    if number is not None and number > MAX_ID:  # (no such member; PostgreSQL: no such integer)
+        number = None
     params = {"bank": bank_id, "status": status, "pattern": like_pattern(q.lower()),
               "number": number, "size": size + 1}
     applications = []
