@@ -190,6 +190,13 @@ def test_exchange_between_banks_posts_through_both_clearing_accounts(app, two_ba
             "GROUP BY a.bank_id")).all())
         assert set(per_bank.values()) == {0}
         assert ledger.check_ledger() == []
+        # Each member's statement names the member of the other bank.
+        from timebank.statements import statement_page
+
+        for me, them, bank in (("ann", "bob", first), ("bob", "ann", two_banks["north"])):
+            [line], _more = statement_page(account(two_banks[me], bank).id, None, 25)
+            assert line.counterparty == get(two_banks[them]).display_name
+            assert line.minutes == (60 if me == "ann" else -60)
 
 
 def test_an_exchange_between_banks_moves_both_banks_give_and_take(app, two_banks):

@@ -301,27 +301,38 @@ def test_availability_in_words_follows_each_language_though_remembered(app):
             assert describe_slots(0) != describe_slots(mask)
 
 
-def test_browse_filter_fields_drawn_once_show_each_answer_and_choice(client, app, login_as):
-    """The filter fields are drawn once per what they show: each answer as typed, the
-    kinds of help as named now, and an answer with an error drawn afresh beside it."""
+def test_browse_filter_fields_drawn_once_show_each_answer_and_choice(client, app, login_as,
+                                                                    make):
+    """The filter fields are drawn once per what they show (the kinds of help as named
+    now, the one chosen); words or a distance typed in, and errors, are drawn afresh,
+    each as typed: the same distance asked without a place of one's own gets its error."""
     me = login_as()
     with app.app_context():
         garden = db.session.query(Category).filter_by(name="Gardening").one().id
         get(me).public_latitude, get(me).public_longitude = 51.48, -3.18
         db.session.commit()
-    first = client.get(f"/listings?q=hedge&category={garden}").get_data(as_text=True)
-    assert 'value="hedge"' in first and f'<option selected value="{garden}">Gardening<' in first
-    other = client.get("/listings?q=ladder").get_data(as_text=True)
-    assert 'value="ladder"' in other and 'value="hedge"' not in other
-    assert f'<option selected value="{garden}">' not in other
+    first = client.get(f"/listings?category={garden}").get_data(as_text=True)
+    assert f'<option selected value="{garden}">Gardening<' in first
+    assert f'<option selected value="{garden}">' not in client.get(
+        "/listings?kind=offer").get_data(as_text=True)
     with app.app_context():
         db.session.get(Category, garden).name = "Gardens and allotments"
         db.session.commit()
-    again = client.get(f"/listings?q=hedge&category={garden}").get_data(as_text=True)
+    again = client.get(f"/listings?category={garden}").get_data(as_text=True)
     assert f'<option selected value="{garden}">Gardens and allotments<' in again
+    words = client.get(f"/listings?q=hedge&category={garden}").get_data(as_text=True)
+    assert 'value="hedge"' in words and 'value="ladder"' not in words
+    assert 'value="ladder"' in client.get("/listings?q=ladder").get_data(as_text=True)
     for typed in ("5", "05"):  # the same distance, each shown as typed
         page = client.get(f"/listings?within_km={typed}")
         assert page.status_code == 200 and f'value="{typed}"' in page.get_data(as_text=True)
     wrong = client.get("/listings?within_km=500")
     assert wrong.status_code == 422 and 'aria-invalid="true"' in wrong.get_data(as_text=True)
     assert 'value="500"' in wrong.get_data(as_text=True)
+    from tests.support import login, logout
+
+    make.member(email="nowhere@example.org")
+    logout(client)
+    login(client, "nowhere@example.org")
+    unplaced = client.get("/listings?within_km=5")
+    assert unplaced.status_code == 422 and "Add your postcode" in unplaced.get_data(as_text=True)

@@ -687,6 +687,10 @@ def test_members_list_pages_by_name_and_finds_by_name_or_number(client, login_as
     assert "Many 00007" in by_number and "Many 00008" not in by_number
     assert client.get("/coordinator/members?after=abc").status_code == 400
     assert client.get("/coordinator/members?q=%25_%5C").status_code == 200
+    # Numbers no member can have (PostgreSQL's INTEGER ends at 2,147,483,647).
+    assert client.get("/coordinator/members?after=99999999999").status_code == 400
+    huge = client.get("/coordinator/members?q=%2399999999999")
+    assert huge.status_code == 200 and "No members here." in huge.get_data(as_text=True)
 
 
 def test_many_applications_say_how_many_more_wait(client, login_as, make):

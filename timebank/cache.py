@@ -281,11 +281,14 @@ def _fragment_context() -> tuple:
     from .tenancy import bank_count, current_bank
 
     found = g.get("_fragment_context")
-    if found is None or found[0] is not get_locale():  # (an e-mail in its reader's language)
+    # Worked out again if the language (an e-mail in its reader's), the bank or the root
+    # changed since.
+    if found is None or found[0] != (get_locale(), g.get("bank"), request.script_root):
         bank = current_bank()
         found = g._fragment_context = (
-            get_locale(), str(db.engine.url), str(get_locale()), request.script_root,
-            bank.slug if bank is not None else None, bank_count() > 1)
+            (get_locale(), g.get("bank"), request.script_root), str(db.engine.url),
+            str(get_locale()), request.script_root, bank.slug if bank is not None else None,
+            bank_count() > 1)
     return found[1:]
 
 

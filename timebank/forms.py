@@ -61,8 +61,11 @@ class QueryForm(FlaskForm):
 def fields_key(name: str, form) -> tuple | None:
     """A key naming everything ``form``'s fields show (answers as typed and as read, and
     the choices offered), so a filter form is drawn once per key (``remember`` in a
-    template); None when it has errors, which are drawn afresh. No CSRF token inside."""
-    if form.errors:
+    template). None, drawn afresh, when it has errors, or words or a number typed in:
+    whatever anyone types must not fill the cache (choices and ticks are few)."""
+    if form.errors or any(field.raw_data and field.raw_data != [""]
+                          and not hasattr(field, "choices") and field.type != "BooleanField"
+                          for field in form):
         return None
     return (name, *((field.name, str(field.data), tuple(field.raw_data or ()),
                      tuple(tuple(map(str, c)) for c in getattr(field, "choices", None) or ()))

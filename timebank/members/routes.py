@@ -13,6 +13,7 @@ from ..main import queue
 from ..models import Member, MemberStatus
 from ..models.base import utcnow
 from ..permissions import allow
+from ..routing import MAX_ID
 from ..templating import status_word
 from ..tenancy import BankBlueprint, current_bank, current_bank_id
 from . import lookup, rights, service
@@ -105,7 +106,8 @@ def manage():
 def _page_after() -> int | None:
     """The member a page of names continues after (the pager's links), if any."""
     after = request.args.get("after", "")
-    if after and not (after.isascii() and after.isdigit() and len(after) < 12):
+    if after and not (after.isascii() and after.isdigit() and len(after) < 12
+                      and int(after) <= MAX_ID):
         abort(400, _("Unknown page."))
     return int(after) if after else None
 

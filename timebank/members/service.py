@@ -38,7 +38,7 @@ TRANSITIONS = {
 NEEDS_REASON = ("decline", "suspend")
 
 
-def may_change_status(member: Member, by: Member, bank_id: int) -> bool:
+def may_change_status(member, by: Member, bank_id: int) -> bool:
     """May ``by`` approve, decline, suspend or reactivate ``member`` in this bank?
 
     Nobody changes their own; only an admin changes anyone who is staff anywhere (a
@@ -51,12 +51,13 @@ def may_change_status(member: Member, by: Member, bank_id: int) -> bool:
     return not staff_anywhere(member)
 
 
-def staff_anywhere(member: Member) -> bool:
-    """An admin, a council viewer or a coordinator of any bank (suspended ones too). (The
-    members list reads the same for each row: ``lookup.MemberRow``.)"""
-    found = getattr(member, "staff_anywhere", None)
-    if isinstance(found, bool):
-        return found
+def staff_anywhere(member) -> bool:
+    """An admin, a council viewer or a coordinator of any bank (suspended ones too). The
+    members list reads the same with each row (``lookup.MemberRow``)."""
+    from .lookup import MemberRow
+
+    if isinstance(member, MemberRow):
+        return member.staff_anywhere is not False  # (unknown: staff, so no buttons)
     return member.install_role in (Role.ADMIN, Role.COUNCIL) or any(
         m.role == BankRole.COORDINATOR for m in member.all_memberships())
 
