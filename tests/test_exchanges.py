@@ -13,6 +13,7 @@ from tests.support import get, login, submit
 from timebank import ledger
 from timebank.extensions import db
 from timebank.models import AuditEvent, Exchange, ExchangeStatus, Outcome, Role
+from timebank.models.base import utcnow
 
 TODAY = date.today().isoformat()
 
@@ -379,6 +380,47 @@ def test_all_exchanges_pages_reach_every_exchange_once(client, app, make, login_
         url = older.group(1) if older else None
     assert pages == 3 and len(seen) == 2 * EXCHANGES_PAGE + 3
     assert seen == sorted(set(seen), reverse=True)
+
+
+def test_all_exchanges_rows_name_both_sides_and_the_waiting_list_only_old_pending(
+        app, client, make, login_as):
+    """Each row of the bank's list names the giver and the receiver (a former member in
+    the reader's language), the time, the status and a reversal; "waiting" lists only
+    what has waited over a week for its confirmation."""
+    from timebank.models import Member
+
+    coordinator = login_as(Role.COORDINATOR)
+    gwen, rhys = make.member(name="Gwen Giver"), make.member(name="Rhys Receiver")
+    dana = make.member(name="Dana Departed")
+    with app.app_context():
+        def record(giver, receiver, minutes, key, confirm=True):
+            return ledger.record_exchange(
+                giver=ledger.account_of(get(giver)), receiver=ledger.account_of(get(receiver)),
+                minutes=minutes, service_date=date.today(), recorded_by=get(coordinator),
+                idempotency_key=key, confirm=confirm).exchange.id
+
+        done = record(gwen, rhys, 90, "all-1")
+        undone = ledger.reverse_exchange(done, get(coordinator), "wrong", "all-2").exchange.id
+        old = record(dana, gwen, 30, "all-3", confirm=False)
+        fresh = record(rhys, dana, 45, "all-4", confirm=False)
+        db.session.get(Exchange, old).created_at = utcnow() - timedelta(days=8)
+        db.session.get(Member, dana).erased_at = utcnow()  # her name stays: the flag counts
+        db.session.commit()
+    page = client.get("/coordinator/exchanges").get_data(as_text=True)
+    rows = re.findall(r'href="/exchanges/(\d+)">\d+</a></td>\s*<td data-label="Date">[^<]+'
+                      r'</td><td data-label="Gave">([^<]+)</td><td data-label="Received">'
+                      r'([^<]+)</td>\s*<td data-label="Time">([^<]+)</td><td data-label='
+                      r'"Status">([^<]+)</td>', page)
+    assert [(int(n), *rest) for n, *rest in rows] == [
+        (fresh, "Rhys Receiver", "Former member", "45 min", "pending"),
+        (old, "Former member", "Gwen Giver", "30 min", "pending"),
+        (undone, "Rhys Receiver", "Gwen Giver", "1 h 30 min", "confirmed (reversal)"),
+        (done, "Gwen Giver", "Rhys Receiver", "1 h 30 min", "confirmed")], rows
+    assert "Dana" not in page
+    welsh = client.get("/coordinator/exchanges", headers={"Accept-Language": "cy"})
+    assert "Cyn-aelod" in welsh.get_data(as_text=True)
+    waiting = client.get("/coordinator/exchanges?waiting=1").get_data(as_text=True)
+    assert re.findall(r'href="/exchanges/(\d+)"', waiting) == [str(old)]
 
 
 def test_statement_lines_name_the_other_party_what_it_was_and_corrections(app, client, make,

@@ -27,6 +27,7 @@ from ..statements import (
     STATEMENT_CSV_HEADER,
     bank_exchanges_page,
     dashboard_context,
+    exchange_rows,
     statement_csv_rows,
     statement_page,
     statement_period,
@@ -315,12 +316,12 @@ def recent():
     here = current_bank_id()
     waiting = request.args.get("waiting") == "1"
     if waiting:
-        query = queue.stale_exchanges(here, utcnow())
+        query = queue.stale_exchanges(here, utcnow()).with_only_columns(Exchange.id)
         if before:
             query = query.where(Exchange.id < before)
-        rows, next_before = keyset_page(
-            db.session.scalars(query.order_by(None).order_by(Exchange.id.desc())
-                               .limit(EXCHANGES_PAGE + 1)), EXCHANGES_PAGE)
+        rows, next_before = keyset_page(exchange_rows(
+            query.order_by(None).order_by(Exchange.id.desc()).limit(EXCHANGES_PAGE + 1)),
+            EXCHANGES_PAGE)
     else:
         rows, next_before = bank_exchanges_page(here, before)
     return render("exchanges/recent.html", exchanges=rows, waiting=waiting,
