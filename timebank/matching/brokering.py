@@ -7,14 +7,15 @@ sides' answers, messages and completion.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import cache
@@ -26,6 +27,7 @@ from ..listings.service import open_listings_query
 from ..members.lookup import member_label
 from ..models import (
     Account,
+    Category,
     Listing,
     ListingKind,
     ListingStatus,
@@ -192,31 +194,48 @@ class WorkbenchPage:
     next_after: int | None
 
 
+@dataclass(frozen=True)
+class RequestRow:
+    """An open request as the workbench ranks and shows it: plain values read with the
+    page (not the listing, its asker and its kind of help as objects)."""
+
+    id: int
+    member_id: int
+    category_id: int
+    title: str
+    description: str
+    latitude: float | None
+    longitude: float | None
+    travel_km: int | None
+    remote_ok: bool
+    availability: str | None
+    created_at: datetime
+    category_name: str
+    asker_name: str
+    asker_neighbourhood: str | None
+
+
 def workbench(bank_id: int, page: int, per_page: int, each: int,
               category_id: int | None = None, neighbourhood: str = "", waited_days: int = 0,
               newest: bool = False, unhelped: bool = False) -> WorkbenchPage:
     """Open requests (oldest first unless ``newest``), filtered by kind of help, the asker's
     neighbourhood and how long they have waited, each with its best candidates not yet
     introduced. ``page`` counts from 0; ``next_after`` is the next page's number."""
-    query = open_listings_query(bank_id).where(Listing.kind == ListingKind.REQUEST)
-    if category_id:
-        query = query.where(Listing.category_id == category_id)
-    if neighbourhood:
-        query = query.where(Listing.member_id.in_(select(Member.id).where(
-            Member.neighbourhood.ilike(like_pattern(neighbourhood), escape="\\"))))
-    if waited_days:
-        query = query.where(Listing.created_at <= utcnow() - timedelta(days=waited_days))
+    now = utcnow()
+    query = _requests(bool(category_id), bool(neighbourhood), bool(waited_days), newest)
     if unhelped:  # the work queue's figure, exactly
         from ..main.queue import unhelped_requests
 
-        query = query.where(Listing.id.in_(unhelped_requests(bank_id, utcnow())
+        query = query.where(Listing.id.in_(unhelped_requests(bank_id, now)
                                            .with_only_columns(Listing.id).order_by(None)))
     # The pool first: a request read after it is never older than the pool's data, so
     # nothing stale is ranked and remembered under a pool that outlives the change.
     pool = candidate_pool(bank_id)
-    order = Listing.id.desc() if newest else Listing.id
-    requests = db.session.scalars(
-        query.order_by(order).offset(page * per_page).limit(per_page + 1)).all()
+    requests = [RequestRow(*row) for row in db.session.execute(query, {
+        "bank": bank_id, "today": date.today(), "category": category_id,
+        "neighbourhood": like_pattern(neighbourhood),
+        "waited": now - timedelta(days=waited_days), "offset": page * per_page,
+        "size": per_page + 1})]
     more = len(requests) > per_page
     requests = requests[:per_page]
     introduced = already_introduced([r.id for r in requests])
@@ -232,6 +251,29 @@ def workbench(bank_id: int, page: int, per_page: int, each: int,
              tuple(r.components.items())) for r in ranked))
         rows.append((listing, ranked, key))
     return WorkbenchPage(rows, page + 1 if more else None)
+
+
+@functools.cache
+def _requests(category: bool, neighbourhood: bool, waited: bool, newest: bool):
+    """The workbench's open requests as ``RequestRow`` values, with the bank, day, filters
+    and page bound: built once per shape of question."""
+    query = (open_listings_query(bindparam("bank"), bindparam("today"))
+             .where(Listing.kind == ListingKind.REQUEST)
+             .with_only_columns(
+                 Listing.id, Listing.member_id, Listing.category_id, Listing.title,
+                 Listing.description, Listing.latitude, Listing.longitude, Listing.travel_km,
+                 Listing.remote_ok, Listing.availability, Listing.created_at, Category.name,
+                 Member.display_name, Member.neighbourhood)
+             .join(Member, Member.id == Listing.member_id)
+             .join(Category, Category.id == Listing.category_id))
+    if category:
+        query = query.where(Listing.category_id == bindparam("category"))
+    if neighbourhood:
+        query = query.where(Member.neighbourhood.ilike(bindparam("neighbourhood"), escape="\\"))
+    if waited:
+        query = query.where(Listing.created_at <= bindparam("waited"))
+    return (query.order_by(Listing.id.desc() if newest else Listing.id)
+            .offset(bindparam("offset")).limit(bindparam("size")))
 
 
 # -- introductions -------------------------------------------------------------
