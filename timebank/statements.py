@@ -38,12 +38,16 @@ def totals(account: Account) -> Totals:
 
 
 def _pending(condition, limit: int = 50) -> list[Exchange]:
-    return list(db.session.scalars(
-        select(Exchange)
-        .where(condition, Exchange.status == ExchangeStatus.PENDING)
-        .order_by(Exchange.id)
-        .limit(limit)
-    ))
+    # The ids first, from one table: usually there are none, and the exchanges come
+    # with both accounts, their members and the kind of help (six tables, which
+    # PostgreSQL took longer to plan than to answer).
+    ids = db.session.scalars(select(Exchange.id)
+                             .where(condition, Exchange.status == ExchangeStatus.PENDING)
+                             .order_by(Exchange.id).limit(limit)).all()
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Exchange).where(Exchange.id.in_(ids))
+                                   .order_by(Exchange.id)))
 
 
 def dashboard_context(member: Member) -> dict:
@@ -77,17 +81,12 @@ class Line:
     description: str
     category: str | None
     reverses_id: int | None
-    other_name: str  # the other party: a member's name, or a system account's
-    other_erased: bool
+    other_name: str | None  # the other party (see ``_party_name``)
     balance_after: int = 0
 
     @property
     def counterparty(self) -> str:
-        if self.other_erased:
-            from flask_babel import gettext as _
-
-            return _("Former member")  # in the reader's language
-        return self.other_name
+        return _party(self.other_name)
 
     @property
     def what(self) -> str:
@@ -99,8 +98,29 @@ class Line:
         return _("Exchange")
 
 
-_OTHER = aliased(Account)
-_WHO = aliased(Member)
+_PARTY = aliased(Account), aliased(Member)
+
+
+def _party_name(account_id):
+    """The name of account ``account_id`` as a scalar subquery: its member's, or a system
+    account's own; NULL for a former (erased) member, named in the reader's language.
+
+    A subquery, not joins: PostgreSQL spent longer choosing the order of five or six
+    joined tables than answering (0.7 ms to plan the bank's exchanges, 0.3 ms run)."""
+    account, member = _PARTY  # its own, never the outer query's
+    return (select(case((member.erased_at.is_(None),
+                         func.coalesce(member.display_name, account.name))))
+            .select_from(account).outerjoin(member, member.id == account.member_id)
+            .where(account.id == account_id).correlate_except(account, member)
+            .scalar_subquery())
+
+
+def _party(name: str | None) -> str:
+    if name is None:
+        from flask_babel import gettext as _
+
+        return _("Former member")  # in the reader's language
+    return name
 
 
 def _lines():
@@ -108,14 +128,14 @@ def _lines():
     service then entry (the index's order)."""
     return (
         select(Entry.id, Entry.exchange_id, Entry.service_date, Entry.minutes,
-               Exchange.description, Category.name, Exchange.reverses_id,
-               func.coalesce(_WHO.display_name, _OTHER.name), _WHO.erased_at.isnot(None))
-        .join(Exchange, Exchange.id == Entry.exchange_id)
-        # The other party: the receiver of what this account gave, else the giver.
-        .join(_OTHER, _OTHER.id == case((Entry.minutes > 0, Exchange.receiver_account_id),
-                                        else_=Exchange.giver_account_id))
-        .outerjoin(_WHO, _WHO.id == _OTHER.member_id)
-        .outerjoin(Category, Category.id == Exchange.category_id))
+               Exchange.description,
+               select(Category.name).where(Category.id == Exchange.category_id)
+               .scalar_subquery(),
+               Exchange.reverses_id,
+               # The other party: the receiver of what this account gave, else the giver.
+               _party_name(case((Entry.minutes > 0, Exchange.receiver_account_id),
+                                else_=Exchange.giver_account_id)))
+        .join(Exchange, Exchange.id == Entry.exchange_id))
 
 
 def _after(cursor: tuple[date, int]):
@@ -233,30 +253,20 @@ class ExchangeRow:
     minutes: int
     status: ExchangeStatus
     reverses_id: int | None
-    giver_name: str
-    giver_erased: bool
-    receiver_name: str
-    receiver_erased: bool
+    giver_name: str | None  # (see ``_party_name``)
+    receiver_name: str | None
 
     @property
     def giver(self) -> str:
-        return _party(self.giver_name, self.giver_erased)
+        return _party(self.giver_name)
 
     @property
     def receiver(self) -> str:
-        return _party(self.receiver_name, self.receiver_erased)
+        return _party(self.receiver_name)
 
     @property
     def hours_label(self) -> str:
         return format_minutes(self.minutes)
-
-
-def _party(name: str, erased: bool) -> str:
-    if erased:
-        from flask_babel import gettext as _
-
-        return _("Former member")  # in the reader's language
-    return name
 
 
 def exchange_rows(ids) -> list[ExchangeRow]:
@@ -267,18 +277,9 @@ def exchange_rows(ids) -> list[ExchangeRow]:
 
 @functools.cache
 def _exchange_rows():
-    giver, receiver = aliased(Account), aliased(Account)
-    giver_member, receiver_member = aliased(Member), aliased(Member)
-    return (select(Exchange.id, Exchange.service_date, Exchange.minutes, Exchange.status,
-                   Exchange.reverses_id,
-                   func.coalesce(giver_member.display_name, giver.name),
-                   giver_member.erased_at.isnot(None),
-                   func.coalesce(receiver_member.display_name, receiver.name),
-                   receiver_member.erased_at.isnot(None))
-            .join(giver, giver.id == Exchange.giver_account_id)
-            .outerjoin(giver_member, giver_member.id == giver.member_id)
-            .join(receiver, receiver.id == Exchange.receiver_account_id)
-            .outerjoin(receiver_member, receiver_member.id == receiver.member_id))
+    return select(Exchange.id, Exchange.service_date, Exchange.minutes, Exchange.status,
+                  Exchange.reverses_id, _party_name(Exchange.giver_account_id),
+                  _party_name(Exchange.receiver_account_id))
 
 
 def bank_exchanges_page(bank_id: int, before: int | None, size: int = EXCHANGES_PAGE
