@@ -456,6 +456,35 @@ def test_the_directory_finds_members_and_shows_only_what_they_chose_to(app, clie
     assert direct.status_code == 302 and direct.headers["Location"].startswith("/members?")
 
 
+def test_the_directory_filter_fields_show_each_answer_and_choice(app, client, login_as):
+    """The directory's filter fields are drawn once per what they show (the kinds of help
+    as named now, the one chosen, in the reader's language); a name or place typed in is
+    drawn afresh, each as typed."""
+    from timebank.models import Category
+
+    login_as()
+    with app.app_context():
+        garden = db.session.query(Category).filter_by(name="Gardening").one().id
+    first = client.get(f"/members?category={garden}").get_data(as_text=True)
+    assert f'<option selected value="{garden}">Gardening<' in first
+    assert f'<option selected value="{garden}">' not in client.get(
+        "/members").get_data(as_text=True)
+    with app.app_context():
+        db.session.get(Category, garden).name = "Gardens and allotments"
+        db.session.commit()
+    again = client.get(f"/members?category={garden}").get_data(as_text=True)
+    assert f'<option selected value="{garden}">Gardens and allotments<' in again
+    for name, place in (("hedge", "Canton"), ("ladder", "Splott")):
+        page = client.get(f"/members?name={name}&neighbourhood={place}&category={garden}")
+        text = page.get_data(as_text=True)
+        assert f'value="{name}"' in text and f'value="{place}"' in text
+        assert 'value="hedge"' not in text or name == "hedge"
+    welsh = client.get("/members", headers={"Accept-Language": "cy"}).get_data(as_text=True)
+    english = client.get("/members").get_data(as_text=True)
+    labels = re.compile(r'<label for="name">([^<]+)</label>')
+    assert labels.search(welsh).group(1) != labels.search(english).group(1)
+
+
 def test_the_directory_pages_through_every_member_in_name_order(app, client, make,
                                                                 login_as):
     """A page of 25 cards, then the next after the last name shown, filters kept: every

@@ -7,7 +7,7 @@ from flask_login import current_user
 from .. import geo, ledger, participation
 from ..auth.limits import account_limit
 from ..extensions import db
-from ..forms import ActionForm, category_choices
+from ..forms import ActionForm, category_choices, fields_key
 from ..htmx import render, render_form
 from ..main import queue
 from ..models import Member, MemberStatus
@@ -64,7 +64,8 @@ def directory():
     args = {k: v for k, v in request.args.items() if k in ("name", "category", "neighbourhood")
             and v}
     return render("members/directory.html", form=form, entries=found.cards, args=args,
-                  next_after=found.next_after, status=status)
+                  next_after=found.next_after, status=status,
+                  filters_key=fields_key("directory filters", form))
 
 
 @bp.route("/members/search")
