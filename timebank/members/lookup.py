@@ -392,10 +392,12 @@ def _members_statements() -> dict:
     columns = (select(Member.id, Member.display_name, Member.neighbourhood, Member.install_role,
                       select(this.role).where(in_this).scalar_subquery(),
                       select(this.status).where(in_this).scalar_subquery(),
+                      # A count, not EXISTS: PostgreSQL read every membership of the
+                      # install into a hash for EXISTS (1.2 ms), not the page's 25.
                       or_(Member.install_role.in_((Role.ADMIN, Role.COUNCIL)),
-                          select(anywhere.id).where(anywhere.member_id == Member.id,
-                                                    anywhere.role == Role.COORDINATOR)
-                          .exists()),
+                          select(func.count(anywhere.id))
+                          .where(anywhere.member_id == Member.id,
+                                 anywhere.role == Role.COORDINATOR).scalar_subquery() > 0),
                       Account.balance)
                .outerjoin(Account, (Account.member_id == Member.id) & (Account.bank_id == bank)))
     found["applications"] = (
