@@ -574,3 +574,24 @@ def test_a_requests_data_versions_follow_its_own_changes_and_rollbacks(app):
         assert cache.version(cache.REGISTER) not in (before, during)
         db.session.rollback()
         assert cache.version(cache.REGISTER) == before
+
+
+def test_a_kind_renamed_or_retired_shows_at_once_on_the_map_and_its_layer(client, app):
+    """The kinds of asset are read once per version of the register: renaming or
+    retiring one moves the register on, so the next page and layer show it."""
+    add_asset(app, name="Chapel hall")
+    client.get("/assets")
+    client.get("/assets/map.json")
+    with app.app_context():
+        kind = db.session.get(AssetCategory, cat(app))
+        old = kind.name
+        kind.name = "Halls & rooms"
+        db.session.commit()
+    page = client.get("/assets").get_data(as_text=True)
+    assert "Halls &amp; rooms" in page and f">{old}<" not in page
+    layer = client.get("/assets/map.json").get_json()
+    assert "Halls & rooms" in [c["name"] for c in layer["categories"]]
+    with app.app_context():
+        db.session.get(AssetCategory, cat(app)).active = False
+        db.session.commit()
+    assert "Halls &amp; rooms" not in client.get("/assets").get_data(as_text=True)

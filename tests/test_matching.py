@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -265,6 +266,25 @@ def test_time_recorded_from_an_agreed_match_is_linked_to_it(app, client, make):
     with app.app_context():
         assert [e.match_id for e in db.session.query(Exchange).order_by(Exchange.id)] == [
             match_id, None]
+
+
+def test_a_tick_box_sent_with_another_value_is_drawn_as_sent_and_kept_apart(client,
+                                                                          login_as):
+    """Found by review: the workbench's filter fields are drawn once per what they show,
+    and a tick box's value is drawn as sent; one sent as "x" must neither be kept for
+    everyone nor give its markup to the usual "y"."""
+    from timebank.cache import _fragments
+    from timebank.models import Role
+
+    login_as(Role.COORDINATOR)
+    client.get("/coordinator/matching?unhelped=y")
+    held = len(_fragments.items)
+    for odd in ("x", "yes", "<b>on</b>"):
+        client.get(f"/coordinator/matching?unhelped={odd}")
+    assert len(_fragments.items) == held
+    usual = client.get("/coordinator/matching?unhelped=y").get_data(as_text=True)
+    assert re.search(r'<input checked id="unhelped" name="unhelped" type="checkbox" '
+                     r'value="y">', usual), usual[usual.find('id="unhelped"') - 60:][:200]
 
 
 def test_the_workbench_filters_and_introduces_anyone_with_a_note(app, client, make):

@@ -483,6 +483,16 @@ def test_the_directory_filter_fields_show_each_answer_and_choice(app, client, lo
     english = client.get("/members").get_data(as_text=True)
     labels = re.compile(r'<label for="name">([^<]+)</label>')
     assert labels.search(welsh).group(1) != labels.search(english).group(1)
+    # Found by review: each spelling of the same choice made a key of its own, so anyone
+    # could fill the fragment store by asking for "05", "005", "+5"…
+    from timebank.cache import _fragments
+
+    client.get(f"/members?category={garden}")
+    held = len(_fragments.items)
+    for spelling in (f"0{garden}", f"00{garden}", f"+{garden}", f" {garden}"):
+        page = client.get(f"/members?category={spelling}").get_data(as_text=True)
+        assert f'<option selected value="{garden}">Gardens and allotments<' in page
+    assert len(_fragments.items) == held
 
 
 def test_the_directory_pages_through_every_member_in_name_order(app, client, make,

@@ -58,16 +58,26 @@ class QueryForm(FlaskForm):
         csrf = False
 
 
+def _typed(field) -> bool:
+    """Whether ``field`` is drawn with what was sent as it was sent (words, a number, a
+    tick box's value other than its own "y")."""
+    if not field.raw_data or field.raw_data == [""]:
+        return False
+    if field.type == "BooleanField":
+        return field.raw_data != ["y"]
+    return not hasattr(field, "choices")
+
+
 def fields_key(name: str, form) -> tuple | None:
-    """A key naming everything ``form``'s fields show (answers as typed and as read, and
-    the choices offered), so a filter form is drawn once per key (``remember`` in a
+    """A key naming everything ``form``'s fields show (answers as read, and the choices
+    offered), so a filter form is drawn once per key (``remember`` in a
     template). None, drawn afresh, when it has errors, or words or a number typed in:
     whatever anyone types must not fill the cache (choices and ticks are few)."""
-    if form.errors or any(field.raw_data and field.raw_data != [""]
-                          and not hasattr(field, "choices") and field.type != "BooleanField"
-                          for field in form):
+    if form.errors or any(_typed(field) for field in form):
         return None
-    return (name, *((field.name, str(field.data), tuple(field.raw_data or ()),
+    # What a choice or a tick shows is its value as read, never as typed: "5", "05" and
+    # "+5" draw the same field, and must not make three keys.
+    return (name, *((field.name, str(field.data),
                      tuple(tuple(map(str, c)) for c in getattr(field, "choices", None) or ()))
                     for field in form))
 

@@ -46,8 +46,9 @@ def _pending(condition, limit: int = 50) -> list[Exchange]:
                              .order_by(Exchange.id).limit(limit)).all()
     if not ids:
         return []
-    return list(db.session.scalars(select(Exchange).where(Exchange.id.in_(ids))
-                                   .order_by(Exchange.id)))
+    # (Still waiting: on PostgreSQL each statement sees the data as it starts.)
+    return list(db.session.scalars(select(Exchange).where(
+        Exchange.id.in_(ids), Exchange.status == ExchangeStatus.PENDING).order_by(Exchange.id)))
 
 
 def dashboard_context(member: Member) -> dict:

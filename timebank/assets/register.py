@@ -36,10 +36,23 @@ def seed_asset_categories() -> int:
     return added
 
 
-def categories() -> list[AssetCategory]:
-    return list(db.session.scalars(
-        select(AssetCategory).where(AssetCategory.active).order_by(AssetCategory.position,
-                                                                   AssetCategory.id)))
+class CategoryRow(NamedTuple):
+    """A kind of asset as pages, the map's layer and imports use it (plain values)."""
+
+    id: int
+    slug: str
+    name: str
+    colour: str
+
+
+def categories() -> tuple[CategoryRow, ...]:
+    """The active kinds of asset in their order, read once per version of the register
+    (which their changes move on), not on every map page."""
+    return cache.built(cache.REGISTER, ("categories",), lambda _version: tuple(
+        CategoryRow(*row) for row in db.session.execute(
+            select(AssetCategory.id, AssetCategory.slug, AssetCategory.name,
+                   AssetCategory.colour).where(AssetCategory.active)
+            .order_by(AssetCategory.position, AssetCategory.id))))
 
 
 def valid_point(lat, lon) -> bool:

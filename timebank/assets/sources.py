@@ -30,12 +30,16 @@ import io
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
 
-from ..models import AssetCategory
+if TYPE_CHECKING:
+    from .register import CategoryRow
+
 
 # Our fields, and the headers (normalised: lower case, words joined by one space)
 # that mean them in registers we have seen.
@@ -248,10 +252,10 @@ def detect_mapping(columns: list[str]) -> dict[str, str]:
 # -- categories ----------------------------------------------------------------------------
 
 
-def category_lookup(categories: list[AssetCategory]) -> dict[str, AssetCategory]:
+def category_lookup(categories: Sequence[CategoryRow]) -> dict[str, CategoryRow]:
     """Every spelling we accept without being told: slug, name, the design's words, each
     singular and plural, any case."""
-    lookup: dict[str, AssetCategory] = {}
+    lookup: dict[str, CategoryRow] = {}
     for category in categories:
         words = {category.slug, category.name, *CATEGORY_WORDS.get(category.slug, ())}
         for word in words:
@@ -340,7 +344,7 @@ def normalise_crs(text: str) -> str:
     return f"EPSG:{epsg}" if epsg else crs.srs
 
 
-def prepare(source: Source, options: Options, categories: list[AssetCategory],
+def prepare(source: Source, options: Options, categories: Sequence[CategoryRow],
             area: tuple[float, float, float, float] | None,
             home: tuple[float, float, float, float] | None = None) -> Preparation:
     """Every row as the Asset values it will be stored with, or the reason it cannot be.
@@ -613,12 +617,12 @@ def _padded(area, margin: float = 0.05):
     return (min_lon - margin, min_lat - margin, max_lon + margin, max_lat + margin)
 
 
-def _category(value: str, lookup, by_slug) -> AssetCategory | None:
+def _category(value: str, lookup, by_slug) -> CategoryRow | None:
     key = normalise(value)
     return lookup.get(key) or lookup.get(singular(key)) or by_slug.get(value)
 
 
-def _row_category(value: str, lookup, by_slug, explicit, default, seen: dict) -> AssetCategory:
+def _row_category(value: str, lookup, by_slug, explicit, default, seen: dict) -> CategoryRow:
     key = normalise(value)
     if key in explicit:
         category = _category(explicit[key], lookup, by_slug)
