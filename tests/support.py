@@ -174,6 +174,26 @@ URL_CHOICES = {"action": ("approve", "suspend", "reactivate", "confirm", "declin
                "kind": ("categories",), "table": ("months", "outcomes")}
 
 
+def kind_choice_follows_renames(client, app, page: str, other: str) -> int:
+    """A filter's kind of help, drawn once per what it shows: chosen on ``page`` (with a
+    "?category=" of its own) it is drawn selected, not on ``other``, and renamed it shows
+    its new name at once. Returns the kind's id."""
+    from timebank.models import Category
+
+    with app.app_context():
+        garden = db.session.query(Category).filter_by(name="Gardening").one().id
+    first = client.get(f"{page}?category={garden}").get_data(as_text=True)
+    assert f'<option selected value="{garden}">Gardening<' in first
+    assert f'<option selected value="{garden}">' not in client.get(other).get_data(
+        as_text=True)
+    with app.app_context():
+        db.session.get(Category, garden).name = "Gardens and allotments"
+        db.session.commit()
+    again = client.get(f"{page}?category={garden}").get_data(as_text=True)
+    assert f'<option selected value="{garden}">Gardens and allotments<' in again
+    return garden
+
+
 def route_urls(app, ids: dict, bank: str | None = None):
     """(rule, method, path) for every route and method, its arguments taken from ``ids``
     (``bank`` for the bank slug; rules under /b/<bank> are skipped when it is None)."""

@@ -460,20 +460,10 @@ def test_the_directory_filter_fields_show_each_answer_and_choice(app, client, lo
     """The directory's filter fields are drawn once per what they show (the kinds of help
     as named now, the one chosen, in the reader's language); a name or place typed in is
     drawn afresh, each as typed."""
-    from timebank.models import Category
+    from tests.support import kind_choice_follows_renames
 
     login_as()
-    with app.app_context():
-        garden = db.session.query(Category).filter_by(name="Gardening").one().id
-    first = client.get(f"/members?category={garden}").get_data(as_text=True)
-    assert f'<option selected value="{garden}">Gardening<' in first
-    assert f'<option selected value="{garden}">' not in client.get(
-        "/members").get_data(as_text=True)
-    with app.app_context():
-        db.session.get(Category, garden).name = "Gardens and allotments"
-        db.session.commit()
-    again = client.get(f"/members?category={garden}").get_data(as_text=True)
-    assert f'<option selected value="{garden}">Gardens and allotments<' in again
+    garden = kind_choice_follows_renames(client, app, "/members", "/members")
     for name, place in (("hedge", "Canton"), ("ladder", "Splott")):
         page = client.get(f"/members?name={name}&neighbourhood={place}&category={garden}")
         text = page.get_data(as_text=True)
