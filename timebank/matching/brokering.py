@@ -208,7 +208,7 @@ class RequestRow:
     longitude: float | None
     travel_km: int | None
     remote_ok: bool
-    availability: str | None
+    availability: int  # (a bitmask of slots: see models.listings.slot_bit)
     created_at: datetime
     category_name: str
     asker_name: str
