@@ -10,7 +10,6 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import ledger
-from ..db import keyset_page
 from ..exports import csv_chunks, csv_response
 from ..extensions import db
 from ..forms import ActionForm, PeriodForm, category_choices
@@ -23,11 +22,9 @@ from ..models.base import utcnow
 from ..permissions import allow
 from ..routing import arg_id
 from ..statements import (
-    EXCHANGES_PAGE,
     STATEMENT_CSV_HEADER,
     bank_exchanges_page,
     dashboard_context,
-    exchange_rows,
     statement_csv_rows,
     statement_page,
     statement_period,
@@ -316,12 +313,7 @@ def recent():
     here = current_bank_id()
     waiting = request.args.get("waiting") == "1"
     if waiting:
-        query = queue.stale_exchanges(here, utcnow()).with_only_columns(Exchange.id)
-        if before:
-            query = query.where(Exchange.id < before)
-        rows, next_before = keyset_page(exchange_rows(
-            query.order_by(None).order_by(Exchange.id.desc()).limit(EXCHANGES_PAGE + 1)),
-            EXCHANGES_PAGE)
+        rows, next_before = queue.stale_exchanges_page(here, utcnow(), before)
     else:
         rows, next_before = bank_exchanges_page(here, before)
     return render("exchanges/recent.html", exchanges=rows, waiting=waiting,

@@ -14,6 +14,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
 
+from ..db import keyset_page
 from ..extensions import db
 from ..models import (
     Account,
@@ -31,6 +32,7 @@ from ..models import (
     MemberStatus,
 )
 from ..models.base import utcnow
+from ..statements import EXCHANGES_PAGE, exchange_rows
 
 WAIT_DAYS = 7
 EXPIRY_NOTICE_DAYS = 7
@@ -77,6 +79,16 @@ def stale_exchanges(bank_id: int, now: datetime):
                                    Exchange.status == ExchangeStatus.PENDING,
                                    Exchange.created_at <= now - timedelta(days=WAIT_DAYS))
             .order_by(Exchange.created_at, Exchange.id))
+
+
+def stale_exchanges_page(bank_id: int, now: datetime, before: int | None):
+    """``stale_exchanges`` as the bank's list shows them, newest first, a page at a time
+    before the exchange ``before`` (keyset paging, as ``statements.bank_exchanges_page``)."""
+    query = stale_exchanges(bank_id, now).with_only_columns(Exchange.id)
+    if before:
+        query = query.where(Exchange.id < before)
+    return keyset_page(exchange_rows(query.order_by(None).order_by(Exchange.id.desc())
+                                     .limit(EXCHANGES_PAGE + 1)), EXCHANGES_PAGE)
 
 
 def unanswered_matches(bank_id: int, now: datetime):
