@@ -8,7 +8,7 @@ FLASK := $(VENV)/bin/flask --app timebank
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench lint system-deps venv clean translations
+.PHONY: run test test-moved-clock bench lint system-deps venv clean translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,13 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # Debian packages the tests drive for real: Chromium (browser tests), PostgreSQL and
-# Redis (rate limits shared by gunicorn workers).
+# Redis (rate limits shared by gunicorn workers), faketime (the moved-clock check).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v faketime >/dev/null 2>&1 || missing="$$missing faketime"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
@@ -46,6 +47,22 @@ run: $(STAMP) instance/secret_key
 test: system-deps $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-moved-clock
+
+# The time-bomb check: the date-sensitive tests again with the machine's calendar moved a
+# year on to 23:59 on 31 December (libfaketime), and the tests' own moment moved there
+# too (tests/support.py NOW). A test or a line of code that reads the machine's calendar
+# instead of timebank/clock.py fails here, on the day it is written. (libfaketime 0.9.10
+# fakes the monotonic clock too here: with it real, Python's time.sleep fails, EINVAL.)
+MOVED_YEAR = $(shell echo $$(( $$(date -u +%Y) + 1 )))
+CLOCK_TESTS := tests/test_clock.py tests/test_reports.py tests/test_exchanges.py \
+  tests/test_ideas.py tests/test_ledger.py tests/test_listings.py tests/test_work_queue.py \
+  tests/test_notifications.py tests/test_members.py tests/test_paper.py tests/test_geo.py \
+  tests/test_matching.py
+test-moved-clock: system-deps $(STAMP)
+	TIMEBANK_TEST_NOW=$(MOVED_YEAR)-12-31T23:50:00 faketime -f '@$(MOVED_YEAR)-12-31 23:59:00' \
+	  $(PY) -m pytest -q -p no:cacheprovider -m "not browser and not slow" \
+	  -k "not postgresql" $(CLOCK_TESTS)
 
 # Extract every translatable string, merge it into each language's catalogue, compile.
 # Then translate what is new or marked fuzzy in timebank/translations/<lang>/LC_MESSAGES/

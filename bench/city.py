@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import requests
@@ -38,7 +38,7 @@ from sqlalchemy import func, insert, select
 from bench.common import write
 from tests import pg
 from tests.support import Gunicorn, build_app, flask_cli, logged_in_session
-from timebank import ledger
+from timebank import clock, ledger
 from timebank.demo import DEMO_PASSWORD
 from timebank.extensions import db
 from timebank.models import Account, Category, Listing, Member, Notification
@@ -88,7 +88,7 @@ def _volume(url: str, members: int) -> None:
             chosen.append(ledger.BulkExchange(
                 giver_account_id=mine.id if gives else other,
                 receiver_account_id=other if gives else mine.id, minutes=60,
-                service_date=date.today() - timedelta(days=rng.randint(0, 365)),
+                service_date=clock.today() - timedelta(days=rng.randint(0, 365)),
                 category_id=rng.choice(kinds), description="Busy",
                 idempotency_key=f"busy-{n}"))
         for offset in range(0, len(chosen), 5000):
@@ -96,7 +96,7 @@ def _volume(url: str, members: int) -> None:
             db.session.commit()
         people = list(db.session.scalars(select(Member.id)))
         bank_id = mine.bank_id
-        soon = date.today() + timedelta(days=42)
+        soon = clock.today() + timedelta(days=42)
         rows = [{"bank_id": bank_id, "member_id": m, "kind": "offer" if i % 3 else "request",
                  "category_id": rng.choice(kinds), "title": f"Help {i}", "description": "",
                  "availability": rng.getrandbits(21), "status": "open", "expires_on": soon}
@@ -244,7 +244,7 @@ class _Exchanges:
                 self.pair if self.done % 2 == 0 else self.pair[::-1]))
             ledger.record_exchange(
                 giver=ledger.account_of(giver), receiver=ledger.account_of(receiver),
-                minutes=60, service_date=date.today(), recorded_by=receiver, confirm=True,
+                minutes=60, service_date=clock.today(), recorded_by=receiver, confirm=True,
                 idempotency_key=f"bench-{uuid.uuid4().hex}")
             db.session.commit()
         self.done += 1

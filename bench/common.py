@@ -7,8 +7,9 @@ import platform
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
+
+from timebank import clock
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -17,7 +18,7 @@ def machine() -> dict:
     import os
 
     return {"python": platform.python_version(), "cpus": os.cpu_count(),
-            "when": datetime.now(UTC).isoformat(timespec="seconds")}
+            "when": clock.utcnow().isoformat(timespec="seconds") + "Z"}
 
 
 def write(name: str, data: dict, markdown: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-from datetime import date
 
 from bench.common import rate, write
 from tests import pg
@@ -24,7 +23,7 @@ from tests.support import (
     hidden_fields,
     logged_in_session,
 )
-from timebank import ledger
+from timebank import clock, ledger
 from timebank.extensions import db
 
 MEMBERS = 16
@@ -60,7 +59,7 @@ def run_engine(url: str) -> dict:
                   for s in sessions]
         clients = [clone(s) for s in sessions[:THREADS]]
         health = [clone(s) for s in sessions[:THREADS]]
-        today = date.today().isoformat()
+        today = clock.today().isoformat()
 
         def healthz(t: int, i: int) -> bool:
             return health[t].get(base + "/healthz", timeout=30).status_code == 200

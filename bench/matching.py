@@ -11,12 +11,13 @@ import random
 import statistics
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import insert, select, update
 
 from bench.common import write
 from tests.support import build_app, flask_cli
+from timebank import clock
 from timebank.extensions import db
 from timebank.matching import brokering
 from timebank.matching import ranking as matching
@@ -51,7 +52,7 @@ def seed(url: str) -> None:
                            "skills": " ".join(rng.sample(WORDS, 3))})
         db.session.execute(update(Member), places)
         offers = []
-        soon = date.today() + timedelta(days=30)
+        soon = clock.today() + timedelta(days=30)
         for p in places:
             for _ in range(rng.randint(0, 2)):
                 offers.append({"member_id": p["id"], "kind": ListingKind.OFFER,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -15,6 +16,7 @@ from tests import pg
 from tests.pg import free_port
 from tests.support import (
     CHROMIUM_ARGS,
+    NOW,
     PLACES,
     Factory,
     Inbox,
@@ -23,10 +25,23 @@ from tests.support import (
     get,
     login,
 )
-from timebank import ledger
+from timebank import clock, ledger
 from timebank.extensions import db
 from timebank.models import Role
 from timebank.models.skills import seed_categories
+
+# -- the clock ----------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(request) -> Iterator[None]:
+    """Every test starts at the same moment (tests.support.NOW), whatever today is; a test
+    whose data are fixed dates says which moment they belong to with ``@pytest.mark.now``."""
+    marker = request.node.get_closest_marker("now")
+    clock.pin(datetime.fromisoformat(marker.args[0]) if marker else NOW)
+    yield
+    clock.unpin()
+
 
 # -- databases ----------------------------------------------------------------
 

@@ -5,29 +5,39 @@ Fixtures live in conftest.py and use these; tests import from here directly.
 
 from __future__ import annotations
 
+import atexit
 import email
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import requests
 from werkzeug.serving import make_server
 
 from tests.pg import free_port
-from timebank import create_app, ledger
+from timebank import clock, create_app, ledger
 from timebank.extensions import db
 from timebank.models import Member, MemberStatus, Role
 
 ROOT = Path(__file__).resolve().parent.parent
+# This run's own scratch folder (never a fixed path another run could share), removed at exit.
+RUN_DIR = tempfile.mkdtemp(prefix="timebank-tests-")
+atexit.register(shutil.rmtree, RUN_DIR, ignore_errors=True)
 PASSWORD = "correct-horse-battery"
-TODAY = date.today()
+# The moment every test starts at (tests/conftest.py pins the app's clock there before
+# each test, and gunicorn and CLI subprocesses get it as TIMEBANK_CLOCK_START). No test
+# reads the machine's calendar: `make test` runs the date-sensitive tests again with the
+# machine's clock moved and this moment moved (TIMEBANK_TEST_NOW), and they must pass.
+NOW = datetime.fromisoformat(os.environ.get("TIMEBANK_TEST_NOW", "2026-06-15T12:00:00"))
+TODAY = NOW.date()
 PLACES = {
     "1 high street, riverside": (51.5010, -0.1000),
     "2 high street, riverside": (51.5012, -0.1003),
@@ -50,7 +60,7 @@ def build_app(url: str, **overrides):
         "TIMEBANK_GEOCODER_TIMEOUT": 1.0,
         # Nor fetch map tiles: tests that need the tile layer set this themselves.
         "TIMEBANK_TILES_URL": "",
-        "TIMEBANK_GEOCODER_LOCK": f"{tempfile.gettempdir()}/timebank-geo-{uuid.uuid4().hex}.lock",
+        "TIMEBANK_GEOCODER_LOCK": os.path.join(RUN_DIR, f"geo-{uuid.uuid4().hex}.lock"),
     }
     config.update(overrides)
     return create_app(config)
@@ -81,7 +91,7 @@ class Factory:
                 install_role=role if role in (Role.ADMIN, Role.COUNCIL) else Role.RESIDENT,
                 status=MemberStatus(status),
                 neighbourhood=neighbourhood,
-                email_verified_at=datetime.now(UTC).replace(tzinfo=None),
+                email_verified_at=clock.utcnow(),
             )
             m.set_password(PASSWORD)
             db.session.add(m)
@@ -106,7 +116,7 @@ class Factory:
         with self.app.app_context():
             category_id = db.session.query(Category).filter_by(slug=category).one().id
             listing = Listing(member_id=member, kind=kind, category_id=category_id, title=title,
-                              expires_on=date.today() + timedelta(days=days))
+                              expires_on=clock.today() + timedelta(days=days))
             db.session.add(listing)
             db.session.commit()
             return listing.id
@@ -118,7 +128,7 @@ class Factory:
         with self.app.app_context():
             garden = db.session.query(Category).filter_by(slug="gardening").one().id
             request = Listing(member_id=requester, kind="request", category_id=garden,
-                              title=title, expires_on=date.today() + timedelta(days=9))
+                              title=title, expires_on=clock.today() + timedelta(days=9))
             db.session.add(request)
             db.session.flush()
             match = Match(request_id=request.id, requester_id=requester, helper_id=helper,
@@ -273,6 +283,8 @@ def app_env(db_url: str, **extra: str) -> dict[str, str]:
         "TIMEBANK_SECRET_KEY": "gunicorn-test-secret-" + "x" * 20,
         "TIMEBANK_COOKIE_SECURE": "0",
         "TIMEBANK_RATELIMIT_ENABLED": "0",
+        # The subprocess starts where the test's own clock is now (pinned by conftest).
+        "TIMEBANK_CLOCK_START": clock.utcnow().isoformat(),
     })
     env.update(extra)
     return env
@@ -437,7 +449,7 @@ def many_members(app, n: int, prefix: str = "Many", bank: str | None = None) -> 
             m = Member(email=f"{prefix.lower()}{i}-{uuid.uuid4().hex[:6]}@example.org",
                        display_name=f"{prefix} {i:05d}", password_hash=model.password_hash,
                        status=MemberStatus.ACTIVE, neighbourhood="Riverside",
-                       email_verified_at=datetime.now(UTC).replace(tzinfo=None))
+                       email_verified_at=clock.utcnow())
             db.session.add(m)
             people.append(m)
         db.session.flush()

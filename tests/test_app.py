@@ -279,6 +279,7 @@ def test_first_load_of_every_page_but_the_map_is_under_100_kb(client, login_as, 
         assert total <= FIRST_LOAD_BUDGET, (path, total)
 
 
+@pytest.mark.slow
 def test_gunicorn_conf_logs_json_lines_with_request_ids(db_url):
     """gunicorn reads gunicorn.conf.py from the project: preloaded app, each worker's
     inherited connections dropped, one JSON line per request carrying its id."""

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from tests.support import get, submit
-from timebank import ledger
+from timebank import clock, ledger
 from timebank.extensions import db
 from timebank.models import Exchange, Member, Role
 
@@ -27,7 +25,7 @@ def _forms(app, make):
         a, b = make.member(), make.member()
         done = ledger.record_exchange(
             giver=ledger.account_of(get(a)), receiver=ledger.account_of(get(b)), minutes=30,
-            service_date=date.today(), recorded_by=get(b), idempotency_key="bad",
+            service_date=clock.today(), recorded_by=get(b), idempotency_key="bad",
             confirm=True).exchange.id
     exchange_fields = ["hours", "extra_minutes", "service_date", "category", "description"]
     return [
@@ -177,7 +175,7 @@ def test_random_submissions_and_query_strings_never_give_a_5xx(app, db_url, make
         a, b = people[Role.RESIDENT], make.member()
         exchange = ledger.record_exchange(
             giver=ledger.account_of(get(a)), receiver=ledger.account_of(get(b)), minutes=30,
-            service_date=date.today(), recorded_by=get(a), idempotency_key="fuzz",
+            service_date=clock.today(), recorded_by=get(a), idempotency_key="fuzz",
             confirm=False).exchange.id
         emails = {role: get(m).email for role, m in people.items()}
     _, match = make.match(a, b, people[Role.COORDINATOR])

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.support import PASSWORD, flask_cli, get, hidden_fields, login, route_urls, submit
+from tests.support import PASSWORD, TODAY, flask_cli, get, hidden_fields, login, route_urls, submit
 from timebank import ledger
 from timebank.banks.service import create_bank
 from timebank.db import normalise_url
@@ -30,8 +29,6 @@ from timebank.models import (
 )
 from timebank.permissions import PENDING, RULES
 from timebank.tenancy import use_bank
-
-TODAY = date.today()
 
 HX = {"HX-Request": "true"}  # the member picker asks as htmx does
 

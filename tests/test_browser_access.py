@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.a11y import assert_accessible
-from tests.support import PASSWORD, get
-from timebank import ledger
+from tests.support import NOW, PASSWORD, get
+from timebank import clock, ledger
 from timebank.models import Role
 
 pytestmark = pytest.mark.browser
@@ -76,7 +78,7 @@ def people(app, make):
 
         exchange = ledger.record_exchange(
             giver=ledger.account_of(get(resident)), receiver=ledger.account_of(get(other)),
-            minutes=90, service_date=__import__("datetime").date.today(),
+            minutes=90, service_date=clock.today(),
             recorded_by=get(other), idempotency_key="access", confirm=True).exchange.id
         asset = Asset(name="Neuadd y Dref", status="published", latitude=51.5, longitude=-0.1,
                       category_id=db.session.query(AssetCategory).first().id,
@@ -95,7 +97,7 @@ def people(app, make):
         bank_id = db.session.query(Bank).one().id
         meeting = ideas.schedule(coordinator, bank_id, [idea.id], {
             "title": "Cynllunio'r fainc", "place": "Neuadd", "seats": 12, "minutes": 90,
-            "starts_at": __import__("datetime").datetime(2026, 12, 3, 18, 30),
+            "starts_at": NOW.replace(hour=18, minute=30) + timedelta(days=14),
             "accessibility": "Step-free"})
         ideas.sign_up(meeting, get(resident))
         ids = {"idea": idea.id, "session": meeting.id, "exchange": exchange, "listing": listing,

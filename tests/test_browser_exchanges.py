@@ -8,7 +8,7 @@ import pytest
 
 from tests.a11y import assert_accessible
 from tests.support import PASSWORD, get, log_in
-from timebank import ledger
+from timebank import clock, ledger
 from timebank.models import Role
 
 pytestmark = pytest.mark.browser
@@ -128,7 +128,7 @@ def test_every_page_is_accessible_for_each_role(new_page, live_server, make, app
     with app.app_context():
         ex = ledger.record_exchange(
             giver=ledger.account_of(get(a)), receiver=ledger.account_of(get(b)), minutes=60,
-            service_date=__import__("datetime").date.today(), recorded_by=get(b),
+            service_date=clock.today(), recorded_by=get(b),
             idempotency_key="a11y", confirm=True).exchange.id
     make.member(Role.COORDINATOR, email="c@example.org")
     listing_id, match_id = make.match(b, a, a)

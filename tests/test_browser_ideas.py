@@ -5,11 +5,13 @@ and those who came are credited (issue 16)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from playwright.sync_api import expect
 
 from tests.a11y import assert_accessible
-from tests.support import log_in
+from tests.support import TODAY, log_in
 from timebank.extensions import db
 from timebank.models import Account, Asset, AssetCategory, Role
 
@@ -85,7 +87,7 @@ def test_from_a_gap_to_credited_time(new_page, live_server, make, js, app):
     page.goto(idea_url)
     page.get_by_role("link", name="Schedule a co-design session").click()
     page.get_by_label("What the session is").fill("Choosing the bench")
-    page.get_by_label("Date and time").fill("2026-11-20T18:30")
+    page.get_by_label("Date and time").fill(f"{TODAY - timedelta(days=2)}T18:30")
     page.get_by_label("Where", exact=True).fill("East Hall")
     page.get_by_label("Seats").fill("10")
     page.get_by_label("Time credited to each person who comes (minutes)").fill("90")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from tests.a11y import assert_accessible
 from tests.support import log_in
+from timebank import clock
 from timebank.extensions import db
 from timebank.models import Category, Listing, Role
 
@@ -24,7 +25,7 @@ def test_request_match_accept_complete(new_page, live_server, make, app, js):
     with app.app_context():
         garden_id = db.session.query(Category).filter_by(slug="gardening").one().id
         db.session.add(Listing(member_id=helper, kind="offer", category_id=garden_id,
-                               title="Hedges and lawns", expires_on=date.today()
+                               title="Hedges and lawns", expires_on=clock.today()
                                + timedelta(days=20)))
         db.session.commit()
 
@@ -87,7 +88,7 @@ def test_live_filtering_with_and_without_js(new_page, live_server, make, app, js
         for slug, title in (("gardening", "Lawn mowing"), ("cooking", "Soup for two"),
                             ("tech", "Phone set-up")):
             db.session.add(Listing(member_id=poster, kind="offer", category_id=cats[slug],
-                                   title=title, expires_on=date.today() + timedelta(days=5)))
+                                   title=title, expires_on=clock.today() + timedelta(days=5)))
         db.session.commit()
     page = new_page(javascript=js)
     log_in(page, base, "browse@example.org")
@@ -115,7 +116,7 @@ def test_resident_answers_an_offer_and_the_time_is_confirmed(new_page, live_serv
     with app.app_context():
         cooking = db.session.query(Category).filter_by(slug="cooking").one().id
         offer = Listing(member_id=baker, kind="offer", category_id=cooking,
-                        title="Bread-making lesson", expires_on=date.today() + timedelta(days=20))
+                        title="Bread-making lesson", expires_on=clock.today() + timedelta(days=20))
         db.session.add(offer)
         db.session.commit()
         offer_id = offer.id

@@ -4,13 +4,11 @@ figures and the address keeps the filters) and off (a plain GET form)."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from tests.a11y import assert_accessible
 from tests.support import get, log_in
-from timebank import ledger
+from timebank import clock, ledger
 from timebank.extensions import db
 from timebank.models import Category, Role
 
@@ -27,7 +25,7 @@ def _bank_with_history(app, make) -> None:
                                                   strict=True)):
             ledger.record_exchange(
                 giver=ledger.account_of(get(giver)), receiver=ledger.account_of(get(receiver)),
-                minutes=60 + 30 * n, service_date=date.today(), recorded_by=get(receiver),
+                minutes=60 + 30 * n, service_date=clock.today(), recorded_by=get(receiver),
                 idempotency_key=f"b{n}", confirm=True,
                 category_id=kinds["gardening" if n % 2 else "cooking"])
     assert coordinator

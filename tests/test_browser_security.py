@@ -4,12 +4,12 @@ alone must hold), and no script of theirs runs."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from tests.support import log_in
-from timebank import ledger
+from timebank import clock, ledger
 from timebank.extensions import db
 from timebank.models import Role
 
@@ -91,7 +91,7 @@ def poisoned(app, make):
             member.phone = _cut(payload, 40)
             listing = Listing(member_id=member_id, kind="request", category_id=garden,
                               title=_cut(payload, 120), description=payload,
-                              expires_on=date.today() + timedelta(days=30))
+                              expires_on=clock.today() + timedelta(days=30))
             db.session.add(listing)
             db.session.flush()
             match = Match(bank_id=listing.bank_id, request_id=listing.id,
@@ -117,7 +117,7 @@ def poisoned(app, make):
             # Cora gave each of them time; they say what difference it made, and share it.
             exchange = ledger.record_exchange(
                 giver=ledger.account_of(db.session.get(type(member), coordinator)),
-                receiver=ledger.account_of(member), minutes=30, service_date=date.today(),
+                receiver=ledger.account_of(member), minutes=30, service_date=clock.today(),
                 recorded_by=member, idempotency_key=f"xss-{n}", confirm=True,
                 description=payload).exchange
             ledger.add_outcome(exchange.id, member, 3, payload, True)

@@ -6,7 +6,6 @@ import random
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -21,7 +20,7 @@ from tests.support import (
     hidden_fields,
     logged_in_session,
 )
-from timebank import cache, ledger
+from timebank import cache, clock, ledger
 from timebank.banks.service import create_bank
 from timebank.extensions import db
 from timebank.models import Account, AccountKind, Entry, Exchange, ExchangeStatus, Member
@@ -77,7 +76,7 @@ def test_concurrent_duplicates_and_confirmations(server_db):
             fields = hidden_fields(page)
             data = {**fields, "direction": "received" if i % 2 else "gave",
                     "other": f"Conc {other} (#{other + 1})", "hours": "0",
-                    "extra_minutes": "15", "service_date": date.today().isoformat(),
+                    "extra_minutes": "15", "service_date": clock.today().isoformat(),
                     "category": "0", "description": f"round {i}"}
             a, b = _twice(session, base + "/exchanges/new", data)
             return a.status_code, b.status_code, a.headers.get("Location", ""), \
@@ -98,7 +97,7 @@ def test_concurrent_duplicates_and_confirmations(server_db):
             page = clone(sessions[giver]).get(base + "/exchanges/new", timeout=60).text
             data = {**hidden_fields(page), "direction": "gave",
                     "other": f"Conc {receiver} (#{receiver + 1})", "hours": "0",
-                    "extra_minutes": "30", "service_date": date.today().isoformat(),
+                    "extra_minutes": "30", "service_date": clock.today().isoformat(),
                     "category": "0", "description": f"confirm {i}"}
             made = clone(sessions[giver]).post(base + "/exchanges/new", data=data,
                                                allow_redirects=False, timeout=60)
@@ -226,7 +225,7 @@ def test_check_ledger_cli_fails_naming_a_tampered_account(server_db):
     with app.app_context():
         a, b = (ledger.account_of(db.session.query(ledger.Member).filter_by(email=e).one())
                 for e in emails[:2])
-        ledger.record_exchange(giver=a, receiver=b, minutes=60, service_date=date.today(),
+        ledger.record_exchange(giver=a, receiver=b, minutes=60, service_date=clock.today(),
                                recorded_by=b.member, idempotency_key="t", confirm=True)
         account_id = b.id
         db.session.execute(db.text("UPDATE account SET balance = balance + 7 WHERE id = :i"),
@@ -283,7 +282,7 @@ def test_concurrent_exchanges_between_banks(two_bank_db):
             page = clone(sessions[giver]).get(base + "/exchanges/new", timeout=60).text
             data = {**hidden_fields(page), "direction": "gave",
                     "other": f"North {i % 4} (#{receiver})", "hours": "0",
-                    "extra_minutes": "45", "service_date": date.today().isoformat(),
+                    "extra_minutes": "45", "service_date": clock.today().isoformat(),
                     "category": "0", "description": f"between {i}"}
             a, b = _twice(sessions[giver], base + "/exchanges/new", data)
             codes = [a.status_code, b.status_code]
@@ -301,7 +300,7 @@ def test_concurrent_exchanges_between_banks(two_bank_db):
             page = clone(sessions[taker]).get(base + "/exchanges/new", timeout=60).text
             data = {**hidden_fields(page), "direction": "received",
                     "other": f"North {i % 4} (#{receiver})", "hours": "0",
-                    "extra_minutes": "30", "service_date": date.today().isoformat(),
+                    "extra_minutes": "30", "service_date": clock.today().isoformat(),
                     "category": "0", "description": f"back {i}"}
             c, d = _twice(sessions[taker], base + "/exchanges/new", data)
             codes += [c.status_code, d.status_code]

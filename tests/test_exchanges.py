@@ -5,17 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from tests.support import TODAY as TODAY_DATE
 from tests.support import get, login, submit
-from timebank import ledger
+from timebank import clock, ledger
 from timebank.extensions import db
 from timebank.models import AuditEvent, Exchange, ExchangeStatus, Outcome, Role
 from timebank.models.base import utcnow
 
-TODAY = date.today().isoformat()
+TODAY = TODAY_DATE.isoformat()
 
 
 def record_form(other: str, direction="gave", hours=1, minutes=30, **extra):
@@ -103,7 +104,7 @@ def test_htmx_confirm_swaps_row_and_balance(client, app, make, login_as):
     with app.app_context():
         result = ledger.record_exchange(
             giver=ledger.account_of(get(giver)), receiver=ledger.account_of(get(me)),
-            minutes=60, service_date=date.today(), recorded_by=get(giver),
+            minutes=60, service_date=clock.today(), recorded_by=get(giver),
             idempotency_key="hx", confirm=False)
         exchange_id = result.exchange.id
     response = submit(client, f"/exchanges/{exchange_id}/confirm", {}, page="/",
@@ -124,7 +125,7 @@ def test_members_see_only_their_own_exchanges(client, app, make, login_as):
     with app.app_context():
         result = ledger.record_exchange(
             giver=ledger.account_of(get(a)), receiver=ledger.account_of(get(b)), minutes=60,
-            service_date=date.today(), recorded_by=get(a), idempotency_key="x", confirm=False)
+            service_date=clock.today(), recorded_by=get(a), idempotency_key="x", confirm=False)
         exchange_id = result.exchange.id
     assert client.get(f"/exchanges/{exchange_id}").status_code == 404
     response = submit(client, f"/exchanges/{exchange_id}/confirm", {}, page="/")
@@ -182,7 +183,7 @@ def test_reverse_from_the_page(client, app, make, login_as):
     with app.app_context():
         original = ledger.record_exchange(
             giver=ledger.account_of(get(a)), receiver=ledger.account_of(get(b)), minutes=60,
-            service_date=date.today(), recorded_by=get(b), idempotency_key="r", confirm=True,
+            service_date=clock.today(), recorded_by=get(b), idempotency_key="r", confirm=True,
         ).exchange.id
     empty = submit(client, f"/exchanges/{original}/reverse", {"reason": ""})
     assert empty.status_code == 422 and "Give a reason" in empty.get_data(as_text=True)
@@ -201,7 +202,7 @@ def test_outcome_form(client, app, make, login_as):
     with app.app_context():
         exchange_id = ledger.record_exchange(
             giver=ledger.account_of(get(giver)), receiver=ledger.account_of(get(me)),
-            minutes=60, service_date=date.today(), recorded_by=get(me),
+            minutes=60, service_date=clock.today(), recorded_by=get(me),
             idempotency_key="o", confirm=True).exchange.id
     page = client.get(f"/exchanges/{exchange_id}").get_data(as_text=True)
     assert "What difference did this make?" in page
@@ -223,7 +224,7 @@ def _seed_history(app, me, other, n):
             ledger.record_exchange(
                 giver=ledger.account_of(get(other if i % 2 else me)),
                 receiver=ledger.account_of(get(me if i % 2 else other)),
-                minutes=15 + i, service_date=date.today() - timedelta(days=i),
+                minutes=15 + i, service_date=clock.today() - timedelta(days=i),
                 # The receiver records it: confirmed at once by the one who pays.
                 recorded_by=get(me if i % 2 else other), idempotency_key=f"h{i}",
                 confirm=True)
@@ -262,7 +263,7 @@ def test_statement_query_count_is_bounded(client, app, make, login_as):
             for i in range(n):
                 ledger.record_exchange(
                     giver=ledger.account_of(get(other)), receiver=ledger.account_of(get(me)),
-                    minutes=10, service_date=date.today(), recorded_by=get(me),
+                    minutes=10, service_date=clock.today(), recorded_by=get(me),
                     idempotency_key=f"q{n}-{i}", confirm=True)
             engine = db.engine
         statements: list[str] = []
@@ -283,7 +284,7 @@ def test_csv_escapes_formulas(client, app, make, login_as):
     with app.app_context():
         ledger.record_exchange(
             giver=ledger.account_of(get(other)), receiver=ledger.account_of(get(me)),
-            minutes=10, service_date=date.today(), recorded_by=get(me),
+            minutes=10, service_date=clock.today(), recorded_by=get(me),
             idempotency_key="csv", confirm=True, description="+cmd")
     text = client.get("/statement.csv").get_data(as_text=True)
     assert "'=HYPERLINK(1)" in text and "'+cmd" in text
@@ -301,7 +302,7 @@ def test_statement_reads_by_date_of_service_and_prints_the_whole_period(app, cli
         for n, days_ago in enumerate([3, 40, 10] + [20] * 30):  # recorded out of order
             ledger.record_exchange(
                 giver=ledger.account_of(get(me)), receiver=ledger.account_of(get(other)),
-                minutes=15, service_date=date.today() - timedelta(days=days_ago),
+                minutes=15, service_date=clock.today() - timedelta(days=days_ago),
                 recorded_by=get(other), idempotency_key=f"order-{n}", confirm=True,
                 description=f"job {n}")
     page = client.get("/statement").get_data(as_text=True)
@@ -319,8 +320,8 @@ def test_statement_reads_by_date_of_service_and_prints_the_whole_period(app, cli
     assert printed.count("job ") == 33  # the whole period, not a first page
     assert f"<dd>{me}</dd>" in printed and "Printed on" in printed and "Our time bank" in printed
     early = client.get("/statement/print", query_string={
-        "start": (date.today() - timedelta(days=25)).isoformat(),
-        "end": (date.today() - timedelta(days=5)).isoformat()}).get_data(as_text=True)
+        "start": (clock.today() - timedelta(days=25)).isoformat(),
+        "end": (clock.today() - timedelta(days=5)).isoformat()}).get_data(as_text=True)
     assert early.count("job ") == 31 and "Brought forward" in early
     assert client.get("/statement/print?start=2026-05-01&end=2026-01-01").status_code == 422
 
@@ -396,7 +397,7 @@ def test_all_exchanges_rows_name_both_sides_and_the_waiting_list_only_old_pendin
         def record(giver, receiver, minutes, key, confirm=True):
             return ledger.record_exchange(
                 giver=ledger.account_of(get(giver)), receiver=ledger.account_of(get(receiver)),
-                minutes=minutes, service_date=date.today(), recorded_by=get(coordinator),
+                minutes=minutes, service_date=clock.today(), recorded_by=get(coordinator),
                 idempotency_key=key, confirm=confirm).exchange.id
 
         done = record(gwen, rhys, 90, "all-1")
@@ -437,11 +438,11 @@ def test_statement_lines_name_the_other_party_what_it_was_and_corrections(app, c
         garden = db.session.scalar(select(Category.id).where(Category.name == "Gardening"))
         ledger.record_exchange(
             giver=ledger.account_of(get(helper)), receiver=ledger.account_of(get(me)),
-            minutes=30, service_date=date.today(), recorded_by=get(me),
+            minutes=30, service_date=clock.today(), recorded_by=get(me),
             idempotency_key="lines-1", confirm=True, category_id=garden)
         wrong = ledger.record_exchange(
             giver=ledger.account_of(get(me)), receiver=ledger.account_of(get(helped)),
-            minutes=45, service_date=date.today(), recorded_by=get(helped),
+            minutes=45, service_date=clock.today(), recorded_by=get(helped),
             idempotency_key="lines-2", confirm=True, description="Fixed a shelf")
         wrong_id = wrong.exchange.id
         ledger.reverse_exchange(wrong_id, get(coordinator), "wrong person", "lines-3")

@@ -56,12 +56,28 @@ def test_empty_mode_finds_nothing(app, nominatim, coder):
         assert coder().geocode("1 high street, riverside") is None
 
 
-def test_connection_refused_is_unavailable(app):
+def test_connection_refused_is_unavailable(app, tmp_path):
     from tests.pg import free_port
 
     with app.app_context(), pytest.raises(geo.GeocoderUnavailable):
-        geo.Geocoder(f"127.0.0.1:{free_port()}", "http", "/tmp/timebank-test-geo.lock",
+        geo.Geocoder(f"127.0.0.1:{free_port()}", "http", str(tmp_path / "geo.lock"),
                      0, 1).geocode("anything")
+
+
+def test_a_lock_written_with_the_clock_ahead_waits_one_interval_at_most(app, nominatim, coder,
+                                                                        tmp_path, monkeypatch):
+    """A lock file stamped 400 days ahead (a clock set back since, a restored snapshot) made
+    every geocode sleep until then; the wait is now never longer than the interval."""
+    import time
+
+    (tmp_path / "geo.lock").write_text(repr(time.time() + 400 * 86400))
+    slept: list[float] = []
+    monkeypatch.setattr(geo.time, "sleep", slept.append)
+    with app.app_context():
+        place = coder(min_interval=1.0).geocode("1 high street, riverside")
+    assert place is not None and slept and max(slept) <= 1.0
+    # and the stamp is back to this machine's time, so the next caller does not wait long
+    assert float((tmp_path / "geo.lock").read_text()) <= time.time()
 
 
 def test_rate_limit_one_request_per_second_across_threads(app, nominatim, coder):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from datetime import timedelta
 
-from tests.support import get, login, submit
+from tests.support import NOW, TODAY, get, login, submit
+from timebank import clock
 from timebank.extensions import db
 from timebank.ideas import service
 from timebank.models import Idea, IdeaSupport, Notification, Role
@@ -160,7 +162,7 @@ def test_session_attendance_credits_each_attendee_once_from_the_pool(app, client
     idea_id = _idea(app, people[0])
     login(client, "cora@example.org")
     made = submit(client, f"/ideas/{idea_id}/sessions/new", {
-        "title": "Designing the pond bench", "starts_at": "2026-11-20T18:30",
+        "title": "Designing the pond bench", "starts_at": f"{TODAY - timedelta(days=2)}T18:30",
         "place": "Community hall", "accessibility": "Step-free; hearing loop",
         "seats": "2", "minutes": "90"})
     assert made.status_code == 303
@@ -196,7 +198,7 @@ def test_participation_ladder_counts_each_member_once_on_their_highest_rung(app,
                                                                              make):
     """Ann came to a session (and proposed: still counted once, as co-producing); Bob
     commented; Cat supported; Dan reviewed an asset; Eve and the coordinator did none."""
-    from datetime import datetime, timedelta
+    from datetime import timedelta
 
     from tests.test_assets import add_asset
     from timebank import participation
@@ -216,10 +218,10 @@ def test_participation_ladder_counts_each_member_once_on_their_highest_rung(app,
         bank_id = db.session.query(Bank).one().id
         meeting = service.schedule(get(cora), bank_id, [idea_id], {
             "title": "Bench", "place": "Hall", "seats": 5, "minutes": 60,
-            "starts_at": datetime.now() - timedelta(days=1), "accessibility": ""})
+            "starts_at": clock.now() - timedelta(days=1), "accessibility": ""})
         db.session.add(SessionSignup(session_id=meeting.id, member_id=ann, attended=True))
         db.session.commit()
-        week = (datetime.now() - timedelta(days=7), datetime.now() + timedelta(days=1))
+        week = (clock.now() - timedelta(days=7), clock.now() + timedelta(days=1))
         assert participation.ladder([bank_id], *week) == {
             "co_producing": 1, "involved": 1, "consulted": 2, "informed": 2}
         assert participation.what_they_did(ann)["proposed"] == 1
@@ -283,7 +285,6 @@ def test_review_findings_ranking_seats_digits_and_erasure(app, client, make):
     newer ones; two members racing for the last seat get one seat between them; a
     superscript digit in a form is a 4xx, not a 500; erasing a member takes their words
     off ideas and comments."""
-    from datetime import datetime
 
     from timebank.members import rights
     from timebank.models import Bank, IdeaComment, SessionSignup
@@ -301,7 +302,7 @@ def test_review_findings_ranking_seats_digits_and_erasure(app, client, make):
         assert service.ranked()[0][0].id == old
         meeting = service.schedule(get(cora), db.session.query(Bank).one().id, [old], {
             "title": "Bench", "place": "Hall", "seats": 1, "minutes": 60,
-            "starts_at": datetime(2026, 12, 1, 18), "accessibility": ""})
+            "starts_at": NOW.replace(hour=18, minute=30) + timedelta(days=14), "accessibility": ""})
         meeting_id = meeting.id
         service.comment(db.session.get(Idea, old), get(pat), "Call me on 0123")
     barrier = threading.Barrier(2)
@@ -329,7 +330,7 @@ def test_review_findings_ranking_seats_digits_and_erasure(app, client, make):
     assert proposed.status_code == 303
     with app.app_context():
         member = get(pat)
-        member.erasure_requested_at = datetime.now()
+        member.erasure_requested_at = clock.now()
         db.session.commit()
         rights.erase(member, get(cora))
         idea = db.session.get(Idea, old)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
-from tests.support import get
+from tests.support import TODAY, get
 from timebank import ledger
 from timebank.extensions import db
 from timebank.models import AuditEvent, Entry, Exchange, ExchangeStatus, MemberStatus, Role
-
-TODAY = date.today()
 
 
 @pytest.fixture

@@ -6,21 +6,18 @@ clearing accounts, one of them capped), confirmations, declines and reversals.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from tests.support import Factory
+from tests.support import TODAY, Factory
 from timebank import ledger
 from timebank.banks.service import create_bank
 from timebank.extensions import db
 from timebank.models import Account, Exchange, ExchangeStatus, Member, Outcome, Role
-
-TODAY = date.today()
-
 
 CAP = 300  # minutes bank "north" may owe or be owed by other banks
 

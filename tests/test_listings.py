@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
 
 from tests.support import get, submit
+from timebank import clock
 from timebank.extensions import db
 from timebank.models import Category, Listing, Match, Role
 
@@ -21,7 +22,7 @@ def cat_id(app, slug="gardening"):
 def listing_data(app, **kw):
     data = {"kind": "request", "category": str(cat_id(app)), "title": "Hedge trimming",
             "description": "My hedge is taller than me", "availability": ["0", "3"],
-            "travel_km": "", "expires_on": (date.today() + timedelta(days=30)).isoformat()}
+            "travel_km": "", "expires_on": (clock.today() + timedelta(days=30)).isoformat()}
     data.update(kw)
     return data
 
@@ -45,7 +46,7 @@ def test_post_and_show_a_request(client, app, login_as):
 @pytest.mark.parametrize("field,value,message", [
     ("category", "99999", "Not a valid choice"),
     ("category", "0", "Choose one of the listed kinds"),
-    ("expires_on", (date.today() - timedelta(days=1)).isoformat(), "already passed"),
+    ("expires_on", (clock.today() - timedelta(days=1)).isoformat(), "already passed"),
     ("travel_km", "500", "Enter 0 to 50 km"),
     ("travel_km", "-1", "Enter 0 to 50 km"),
     ("kind", "bribe", "Not a valid choice"),
@@ -66,7 +67,7 @@ def test_only_owner_or_staff_edits(client, app, make, login_as):
     owner = make.member(email="owner@example.org")
     with app.app_context():
         listing = Listing(member_id=owner, kind="offer", category_id=cat_id(app),
-                          title="Dog walks", expires_on=date.today() + timedelta(days=5))
+                          title="Dog walks", expires_on=clock.today() + timedelta(days=5))
         db.session.add(listing)
         db.session.commit()
         listing_id = listing.id
@@ -96,11 +97,11 @@ def test_coordinator_posts_on_behalf_and_edits_any(client, app, make, login_as):
 
 def test_renew_and_close(client, app, login_as):
     login_as()
-    location = post_listing(client, app, expires_on=date.today().isoformat()).headers["Location"]
+    location = post_listing(client, app, expires_on=clock.today().isoformat()).headers["Location"]
     listing_id = int(location.rsplit("/", 1)[1])
     submit(client, f"/listings/{listing_id}/renew", {}, page=location)
     with app.app_context():
-        assert db.session.get(Listing, listing_id).expires_on == date.today() + timedelta(days=56)
+        assert db.session.get(Listing, listing_id).expires_on == clock.today() + timedelta(days=56)
     submit(client, f"/listings/{listing_id}/close", {}, page=location)
     assert "Hedge trimming" not in client.get("/listings").get_data(as_text=True)
 
@@ -114,7 +115,7 @@ def _seed_listings(app, make, n, lat=51.5, lon=-0.1, kind="offer", slug="gardeni
         for i in range(n):
             db.session.add(Listing(member_id=member, kind=kind, category_id=cat_id(app, slug),
                                    title=f"{title} {i}", latitude=lat, longitude=lon,
-                                   expires_on=date.today() + timedelta(days=10)))
+                                   expires_on=clock.today() + timedelta(days=10)))
         db.session.commit()
     return member
 
@@ -191,10 +192,10 @@ def test_workbench_introduce_accept_complete(client, app, make, login_as):
     with app.app_context():
         db.session.add(Listing(member_id=helper, kind="offer", category_id=cat_id(app),
                                title="Hedge trimming and lawns",
-                               expires_on=date.today() + timedelta(days=9)))
+                               expires_on=clock.today() + timedelta(days=9)))
         request = Listing(member_id=requester, kind="request", category_id=cat_id(app),
                           title="Hedge needs trimming",
-                          expires_on=date.today() + timedelta(days=9))
+                          expires_on=clock.today() + timedelta(days=9))
         db.session.add(request)
         db.session.commit()
         request_id = request.id

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from timebank import clock
 from timebank.matching.ranking import Candidate, CandidatePool, Need, rank, score, words
 from timebank.models.listings import slot_bit
 
@@ -177,7 +178,7 @@ def test_contact_details_show_only_with_consent_and_once_both_said_yes(app, clie
 def test_members_answer_requests_and_offers_themselves(app, client, make):
     """Issue 13 must-hold 2: "I can help" from another member's open request and "I'd like
     this" from an open offer; the owner is told; both sides can then agree."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from tests.support import get, login, submit
     from timebank.extensions import db
@@ -188,9 +189,9 @@ def test_members_answer_requests_and_offers_themselves(app, client, make):
     with app.app_context():
         garden = db.session.query(Category).filter_by(slug="gardening").one().id
         request = Listing(member_id=owner, kind="request", category_id=garden,
-                          title="Hedge trimming", expires_on=date.today() + timedelta(days=9))
+                          title="Hedge trimming", expires_on=clock.today() + timedelta(days=9))
         offer = Listing(member_id=owner, kind="offer", category_id=garden, title="Soup lessons",
-                        expires_on=date.today() + timedelta(days=9))
+                        expires_on=clock.today() + timedelta(days=9))
         db.session.add_all([request, offer])
         db.session.commit()
         request_id, offer_id = request.id, offer.id
@@ -256,7 +257,7 @@ def test_time_recorded_from_an_agreed_match_is_linked_to_it(app, client, make):
     page = client.get(form_url).get_data(as_text=True)
     assert f'name="match" type="hidden" value="{match_id}"' in page
     data = {**hidden_fields(page), "direction": "gave", "other": f"Ann Asker (#{asker})",
-            "hours": "1", "extra_minutes": "0", "service_date": __import__("datetime").date.today(),
+            "hours": "1", "extra_minutes": "0", "service_date": clock.today(),
             "category": "0", "description": "Lawn", "match": str(match_id)}
     assert client.post("/exchanges/new", data=data).status_code == 303
     # A match id put in the form for two other people links nothing.
@@ -288,7 +289,7 @@ def test_a_tick_box_sent_with_another_value_is_drawn_as_sent_and_kept_apart(clie
 
 
 def test_the_workbench_filters_and_introduces_anyone_with_a_note(app, client, make):
-    from datetime import date, datetime, timedelta
+    from datetime import timedelta
 
     from tests.support import get, hidden_fields, login
     from timebank.extensions import db
@@ -303,11 +304,11 @@ def test_the_workbench_filters_and_introduces_anyone_with_a_note(app, client, ma
         garden = db.session.query(Category).filter_by(slug="gardening").one().id
         other = db.session.query(Category).filter(Category.slug != "gardening").first().id
         old = Listing(member_id=river, kind="request", category_id=garden, title="Old hedge",
-                      expires_on=date.today() + timedelta(days=9))
-        old.created_at = datetime.now() - timedelta(days=40)
+                      expires_on=clock.today() + timedelta(days=9))
+        old.created_at = clock.now() - timedelta(days=40)
         db.session.add_all([old, Listing(member_id=hill, kind="request", category_id=other,
                                          title="New shelf",
-                                         expires_on=date.today() + timedelta(days=9))])
+                                         expires_on=clock.today() + timedelta(days=9))])
         db.session.commit()
         old_id = old.id
     login(client, "coord@example.org")
@@ -386,7 +387,7 @@ def test_the_workbench_pool_follows_profiles_and_give_and_take_at_once(app, clie
     skill, an opt-out); a change matching does not read keeps it; a confirmed exchange
     moves the bank's give and take, and the next view ranks by it (no age to wait out);
     a pending one moves nothing."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from tests.support import get, login
     from timebank import cache, ledger
@@ -402,7 +403,7 @@ def test_the_workbench_pool_follows_profiles_and_give_and_take_at_once(app, clie
         garden = db.session.query(Category).filter_by(slug="gardening").one().id
         db.session.add(Listing(member_id=asker, kind="request", category_id=garden,
                                title="Hedge needs trimming",
-                               expires_on=date.today() + timedelta(days=9)))
+                               expires_on=clock.today() + timedelta(days=9)))
         db.session.commit()
     login(client, "coord@example.org")
     first = client.get("/coordinator/matching").get_data(as_text=True)
@@ -414,7 +415,7 @@ def test_the_workbench_pool_follows_profiles_and_give_and_take_at_once(app, clie
         assert cache.version(cache.CANDIDATES) == before
         db.session.add(Listing(member_id=helper, kind="offer", category_id=garden,
                                title="Hedges and lawns",
-                               expires_on=date.today() + timedelta(days=9)))
+                               expires_on=clock.today() + timedelta(days=9)))
         db.session.commit()
         assert cache.version(cache.CANDIDATES) != before
     offered = client.get("/coordinator/matching").get_data(as_text=True)
@@ -424,7 +425,7 @@ def test_the_workbench_pool_follows_profiles_and_give_and_take_at_once(app, clie
         before = cache.version(moved)
         waiting = ledger.record_exchange(
             giver=ledger.account_of(get(asker)), receiver=ledger.account_of(get(helper)),
-            minutes=120, service_date=date.today(), recorded_by=get(asker),
+            minutes=120, service_date=clock.today(), recorded_by=get(asker),
             confirm=False, idempotency_key="pool-1", category_id=garden)
         db.session.commit()
         assert cache.version(moved) == before  # pending: no totals moved
@@ -516,7 +517,7 @@ def test_the_workbench_candidates_table_is_drawn_once_but_never_stale(app, clien
     """The candidates' table is remembered per pool, request and language: a second
     view draws the same markup; a renamed request, an introduction or another language
     each show at once."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from tests.support import get, login, submit
     from timebank.extensions import db
@@ -530,7 +531,7 @@ def test_the_workbench_candidates_table_is_drawn_once_but_never_stale(app, clien
         garden = db.session.query(Category).filter_by(slug="gardening").one().id
         listing = Listing(member_id=asker, kind="request", category_id=garden,
                           title="Hedge needs trimming",
-                          expires_on=date.today() + timedelta(days=9))
+                          expires_on=clock.today() + timedelta(days=9))
         db.session.add(listing)
         db.session.commit()
         request_id = listing.id
@@ -566,7 +567,6 @@ def test_a_pool_is_kept_until_the_ledger_moves_the_banks_give_and_take(app, make
     """The pool serves every view until an exchange is confirmed in its bank (not in
     another); its figures then read again: the same ones keep the pool (and what it
     ranked and drew), new ones make a new pool."""
-    from datetime import date
 
     from tests.support import get
     from timebank import cache, ledger
@@ -590,7 +590,7 @@ def test_a_pool_is_kept_until_the_ledger_moves_the_banks_give_and_take(app, make
         assert brokering.candidate_pool(bank) is first
         ledger.record_exchange(giver=ledger.account_of(get(giver)),
                                receiver=ledger.account_of(get(receiver)), minutes=60,
-                               service_date=date.today(), recorded_by=get(receiver),
+                               service_date=clock.today(), recorded_by=get(receiver),
                                confirm=True, idempotency_key="kept-1")
         db.session.commit()
     with app.test_request_context("/"):
@@ -603,7 +603,6 @@ def test_a_pool_is_kept_until_the_ledger_moves_the_banks_give_and_take(app, make
 def test_the_bulk_path_moves_the_give_and_take_it_writes(app, make):
     """Demo data and benchmarks post exchanges with Core statements, past the flush
     that moves the version: the bulk path moves it itself."""
-    from datetime import date
 
     from sqlalchemy import select
 
@@ -619,7 +618,7 @@ def test_the_bulk_path_moves_the_give_and_take_it_writes(app, make):
         before = cache.version(name)
         ledger.post_confirmed_bulk([ledger.BulkExchange(
             ledger.account_of(get(giver)).id, ledger.account_of(get(receiver)).id, 30,
-            date.today(), None, "", "bulk-1")])
+            clock.today(), None, "", "bulk-1")])
         db.session.commit()
         assert cache.version(name) != before
         # It names the accounts it moved, so the workbench reads only those again.
@@ -634,7 +633,6 @@ def test_an_exchange_stamps_what_it_moved_so_the_next_view_reads_only_that(app, 
     exchange or a rolled-back one, leave no stamp), and a move that names no accounts,
     or a savepoint rolled back, starts a new epoch, so everything is read again; a
     version moved without a count is read in full too."""
-    from datetime import date
 
     from sqlalchemy import select, text
 
@@ -650,7 +648,7 @@ def test_an_exchange_stamps_what_it_moved_so_the_next_view_reads_only_that(app, 
     def exchange(key: str, confirm: bool = True):
         return ledger.record_exchange(
             giver=ledger.account_of(get(giver)), receiver=ledger.account_of(get(receiver)),
-            minutes=45, service_date=date.today(), recorded_by=get(receiver),
+            minutes=45, service_date=clock.today(), recorded_by=get(receiver),
             confirm=confirm, idempotency_key=key)
 
     with app.test_request_context("/"):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from tests.support import PASSWORD, get, login, submit
-from timebank import ledger
+from timebank import clock, ledger
 from timebank.extensions import db
 from timebank.models import AuditEvent, Member, MemberStatus, Role
 
@@ -195,7 +195,7 @@ def _people_with_history(app, make):
         db.session.commit()
         exchange = ledger.record_exchange(
             giver=ledger.account_of(get(omar)), receiver=ledger.account_of(get(dana)),
-            minutes=90, service_date=date.today(), recorded_by=get(dana),
+            minutes=90, service_date=clock.today(), recorded_by=get(dana),
             idempotency_key=ledger.new_key(), confirm=True, description="Mowing").exchange
         ledger.add_outcome(exchange.id, get(dana), 4, "dana's outcome", False)
     return dana, omar, coordinator
@@ -389,7 +389,7 @@ def test_erasure_leaves_no_name_in_others_notifications_mail_trail_or_caches(app
                                      subject="From Dana Uniquename", body="Dana Uniquename wrote"))
         db.session.query(Match).update({"note": "Dana Uniquename prefers mornings"})
         db.session.commit()
-        member.erasure_requested_at = __import__("datetime").datetime.now()
+        member.erasure_requested_at = clock.now()
         rights.erase(member, get(coordinator))
         texts = [n.text for n in db.session.query(Notification)]
         texts += [m.subject + m.body for m in db.session.query(OutboxMessage)]
@@ -409,7 +409,7 @@ def test_a_member_of_two_banks_is_erased_only_by_an_admin(app, make):
     admin = make.member(Role.ADMIN)
     with app.app_context():
         join(get(both), create_bank("north", "North"), status=MemberStatus.ACTIVE)
-        get(both).erasure_requested_at = __import__("datetime").datetime.now()
+        get(both).erasure_requested_at = clock.now()
         db.session.commit()
         import pytest
 
@@ -422,7 +422,7 @@ def test_a_member_of_two_banks_is_erased_only_by_an_admin(app, make):
 
 def test_the_directory_finds_members_and_shows_only_what_they_chose_to(app, client, make,
                                                                        login_as):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from timebank.models import Category, Listing
 
@@ -437,7 +437,7 @@ def test_the_directory_finds_members_and_shows_only_what_they_chose_to(app, clie
         baking = db.session.query(Category).filter_by(slug="cooking").one_or_none() or \
             db.session.query(Category).first()
         db.session.add(Listing(member_id=baker, kind="offer", category_id=baking.id,
-                               title="Sourdough lessons", expires_on=date.today() + timedelta(9)))
+                               title="Sourdough lessons", expires_on=clock.today() + timedelta(9)))
         db.session.commit()
         baking_id = baking.id
     everyone = client.get("/members").get_data(as_text=True)
@@ -656,7 +656,6 @@ def test_members_list_rows_are_drawn_once_but_show_each_change(client, login_as,
     """A row without a form is remembered per everything it shows: a new name, place,
     balance, role or status shows at once; a row with a form (approve, reactivate)
     always carries this request's token."""
-    from datetime import date
 
     from timebank import ledger
 
@@ -669,7 +668,7 @@ def test_members_list_rows_are_drawn_once_but_show_each_change(client, login_as,
         get(gwen).display_name, get(gwen).neighbourhood = "Gwen Gardener", "Hillcrest"
         ledger.record_exchange(giver=ledger.account_of(get(gwen)),
                                receiver=ledger.account_of(get(rhys)), minutes=90,
-                               service_date=date.today(), recorded_by=get(rhys),
+                               service_date=clock.today(), recorded_by=get(rhys),
                                confirm=True, idempotency_key="rows-1")
         db.session.commit()
     changed = client.get("/coordinator/members").get_data(as_text=True)

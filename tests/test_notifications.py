@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from tests.pg import free_port
 from tests.support import get, login, mail_config, submit
-from timebank import notify
+from timebank import clock, notify
 from timebank.extensions import db
 from timebank.models import Category, Listing, Notification, OutboxMessage
 
@@ -90,7 +90,7 @@ def test_weekly_digest_lists_new_listings_near_in_my_categories(app, make, smtp)
         me = get(reader)
         me.email_preference = "weekly"
         me.public_latitude, me.public_longitude = 51.5, -0.1
-        soon = date.today() + timedelta(days=10)
+        soon = clock.today() + timedelta(days=10)
         db.session.add_all([
             Listing(member_id=reader, kind="offer", category_id=garden, title="My own",
                     latitude=51.5, longitude=-0.1, expires_on=soon),
@@ -284,3 +284,4 @@ def test_the_menu_counts_unread_notifications_up_to_99_plus(app, make, client):
     assert 'Notifications <span class="badge">99+<' in client.get("/").get_data(as_text=True)
     submit(client, "/notifications/read", {}, page="/notifications")
     assert 'class="badge"' not in client.get("/").get_data(as_text=True)
+

@@ -3,11 +3,11 @@ another member's objects by changing an id (IDOR)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
-from tests.support import get, login, route_urls
+from tests.support import NOW, TODAY, get, login, route_urls
 from timebank import ledger
 from timebank.banks.service import create_bank, join
 from timebank.extensions import db
@@ -24,8 +24,6 @@ from timebank.permissions import (
     RULES,
 )
 from timebank.tenancy import BANK_ENDPOINTS
-
-TODAY = date.today()
 
 
 @pytest.fixture
@@ -86,12 +84,12 @@ def world(app, make):
                     proposer_id=people[RESIDENT])
         db.session.add_all([upload, idea])
         db.session.flush()
-        from datetime import datetime
 
         from timebank.models import CoDesignSession
 
         meeting = CoDesignSession(bank_id=home.id, title="Pond bench", place="Hall", seats=9,
-                                  minutes=60, starts_at=datetime(2026, 12, 1, 18),
+                                  minutes=60,
+                                  starts_at=NOW.replace(hour=18, minute=30) + timedelta(days=14),
                                   created_by_id=people[COORDINATOR])
         from timebank.models import IdeaRole
 

@@ -4,10 +4,10 @@ one go), so a city's data costs rows read, never round trips per row."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from tests.support import count_queries, get, login, many_members
-from timebank import ledger
+from timebank import clock, ledger
 from timebank.extensions import db
 from timebank.models import Asset, AssetCategory, Category, Role
 from timebank.notify import notify
@@ -48,7 +48,7 @@ def _grow(app, make, people: dict, size: int, tag: str) -> None:
             theirs = ledger.account_of(get(other))
             giver, receiver = (mine, theirs) if n % 2 else (theirs, mine)
             ledger.record_exchange(giver=giver, receiver=receiver, minutes=30,
-                                   service_date=date.today() - timedelta(days=n % 40),
+                                   service_date=clock.today() - timedelta(days=n % 40),
                                    recorded_by=get(receiver.member_id), confirm=True,
                                    idempotency_key=f"{tag}-{n}", category_id=garden)
             notify(me, f"Note {tag} {n}", "/notifications")

@@ -8,10 +8,11 @@ import csv
 import io
 from datetime import date, datetime, timedelta
 
+import pytest
 from sqlalchemy import event
 
 from tests.support import get, login
-from timebank import ledger
+from timebank import clock, ledger
 from timebank.extensions import db
 from timebank.models import (
     Bank,
@@ -25,6 +26,10 @@ from timebank.models import (
     Role,
 )
 from timebank.reports import figures
+
+# The figures below are hand counts of exchanges on fixed days of 2026: they belong to a
+# moment after the last of them (13 October) and inside the first period (to 3 November).
+pytestmark = pytest.mark.now("2026-10-20T12:00:00")
 
 PERIOD = "start=2026-01-01&end=2026-11-30"
 
@@ -64,7 +69,7 @@ def known_bank(app, make):
         match.created_at, match.status = datetime(2026, 3, 4, 9), MatchStatus.ACCEPTED
         db.session.get(Listing, lift).created_at = datetime(2026, 4, 1)
         db.session.query(Membership).filter_by(member_id=c).one().created_at = (
-            datetime.now() - timedelta(days=100))
+            clock.now() - timedelta(days=100))
         db.session.commit()
         return db.session.query(Bank).one().id
 
@@ -281,8 +286,8 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
             _square("Millbrook", -0.08, 51.50)]}).encode(),
             "areas.geojson")
         db.session.commit()
-        _exchange(riverside[0], hill[0], 60, date.today(), "gardening", "n1")
-        _exchange(riverside[5], riverside[1], 60, date.today(), "cooking", "n2")
+        _exchange(riverside[0], hill[0], 60, clock.today(), "gardening", "n1")
+        _exchange(riverside[5], riverside[1], 60, clock.today(), "cooking", "n2")
         scope = figures.Scope([db.session.query(Bank).one().id], figures.Period.default())
         assert figures.by_neighbourhood(figures.give_take(scope)) == [
             ("Hilltop", 3, 0), ("Millbrook", 1, 0), ("Riverside", 6, 120)]
@@ -307,7 +312,7 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
         assert figures.outcomes_by_area(scope) == [("Riverside", 4, 1)]
         # The neighbourhood filter: Hilltop's members, and help received there.
         hilltop = figures.Scope(scope.bank_ids, scope.period, area_id=ids["Hilltop"])
-        assert figures.by_month(hilltop) == [(f"{date.today():%Y-%m}", 1, 60)]
+        assert figures.by_month(hilltop) == [(f"{clock.today():%Y-%m}", 1, 60)]
         assert figures.outcomes(hilltop) == []
         assert figures.members(hilltop)["active"] == 3
         assert figures.reciprocity(hilltop)["members"] == 3
@@ -351,7 +356,7 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
     # people, so nothing of Hilltop's shows; the whole area's hours go to the nearest 5.
     with app.app_context():
         for n in range(6):
-            _exchange(riverside[n % 5], hill[0], 60, date.today(), "gardening", f"h{n}")
+            _exchange(riverside[n % 5], hill[0], 60, clock.today(), "gardening", f"h{n}")
     for table in ("months", "categories", "who-helps", "received-where", "reciprocity"):
         rows = list(csv.reader(io.StringIO(client.get(
             f"/reports/{table}.csv?neighbourhood={hill_id}").get_data(as_text=True))))
@@ -360,7 +365,7 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
                                 for row in rows[1:] for cell in row[labels:]), (table, rows)
     months = list(csv.reader(io.StringIO(client.get("/reports/months.csv").get_data(
         as_text=True))))
-    assert months[1:] == [[f"{date.today():%Y-%m}", "10", "10"]]  # 8 exchanges, 8 h
+    assert months[1:] == [[f"{clock.today():%Y-%m}", "10", "10"]]  # 8 exchanges, 8 h
     assert client.get("/reports?neighbourhood=99999").status_code == 422
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 
 import pytest
 from sqlalchemy import text
 
 from tests.support import (
     PASSWORD,
+    TODAY,
     Gunicorn,
     RedisServer,
     flask_cli,
@@ -20,11 +20,9 @@ from tests.support import (
     login,
     submit,
 )
-from timebank import ledger
+from timebank import clock, ledger
 from timebank.extensions import db
 from timebank.models import Account, Exchange, Role
-
-TODAY = date.today()
 
 
 @pytest.fixture
@@ -351,7 +349,7 @@ def test_admins_search_the_audit_trail_and_download_it(app, client, make, login_
     assert "exchange.reverse" in body and "member.approve" not in body and "reason=typo" in body
     by_action = client.get("/admin/audit?action=reset").get_data(as_text=True)
     assert "member.reset_requested" in by_action and "member.approve" not in by_action
-    today = date.today().isoformat()
+    today = clock.today().isoformat()
     assert "member.approve" not in client.get(
         "/admin/audit?until=2000-01-01&since=1999-01-01").get_data(as_text=True)
     assert "member.approve" in client.get(f"/admin/audit?since={today}").get_data(as_text=True)

@@ -3,10 +3,10 @@ link leads to a page where that work is listed and can be done (issue 13)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 from tests.support import get, login
-from timebank import ledger
+from timebank import clock, ledger
 from timebank.extensions import db
 from timebank.main.queue import work_queue
 from timebank.models import (
@@ -22,7 +22,7 @@ from timebank.models import (
     Role,
 )
 
-NOW = datetime.now()
+NOW = clock.now()
 AGO = {n: NOW - timedelta(days=n) for n in (2, 8, 10, 100)}
 
 
@@ -30,7 +30,7 @@ def _listing(member_id: int, title: str, kind: str = "request", created: int = 1
              expires: int = 30) -> int:
     garden = db.session.query(Category).filter_by(slug="gardening").one().id
     listing = Listing(member_id=member_id, kind=kind, category_id=garden, title=title,
-                      expires_on=date.today() + timedelta(days=expires))
+                      expires_on=clock.today() + timedelta(days=expires))
     listing.created_at = NOW - timedelta(days=created)
     db.session.add(listing)
     db.session.flush()
@@ -70,12 +70,12 @@ def test_work_queue_counts_a_known_day_and_links_to_the_work(app, client, make):
         db.session.commit()
         stale = ledger.record_exchange(
             giver=ledger.account_of(get(bob)), receiver=ledger.account_of(get(ann)),
-            minutes=60, service_date=date.today(), recorded_by=get(bob),
+            minutes=60, service_date=clock.today(), recorded_by=get(bob),
             idempotency_key="stale", confirm=False).exchange
         stale.created_at = AGO[8]
         ledger.record_exchange(
             giver=ledger.account_of(get(ann)), receiver=ledger.account_of(get(bob)),
-            minutes=30, service_date=date.today(), recorded_by=get(ann),
+            minutes=30, service_date=clock.today(), recorded_by=get(ann),
             idempotency_key="fresh", confirm=False)
         db.session.commit()
         from timebank.models import Bank

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from . import clock
 from . import config as config_module
 from . import extensions as ext
 from .db import init_engine, normalise_url
@@ -23,6 +24,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_module.load(app.instance_path, config))
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_url(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if app.config.get("TIMEBANK_CLOCK_START"):
+        clock.pin(clock.parse(app.config["TIMEBANK_CLOCK_START"]))
 
     if app.config["TIMEBANK_PROXY_HOPS"]:
         # Behind a reverse proxy: take the client's address (rate limits) and scheme

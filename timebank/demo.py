@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 from werkzeug.security import generate_password_hash
 
-from . import cache, geo, ledger
+from . import cache, clock, geo, ledger
 from .assets.register import categories as asset_categories
 from .assets.register import seed_asset_categories
 from .banks import service as banks
@@ -182,7 +182,7 @@ def between_banks(rng: random.Random, all_banks: list[Bank], people: list[int],
         db.session.commit()
         try:
             ledger.record_exchange(giver=giver, receiver=receiver, minutes=60,
-                                   service_date=date.today(), recorded_by=admin or receiver.member,
+                                   service_date=clock.today(), recorded_by=admin or receiver.member,
                                    idempotency_key=f"demo-{rng.getrandbits(64):016x}",
                                    confirm=True, description=rng.choice(WHAT))
         except ledger.LedgerError:
@@ -238,7 +238,7 @@ def history(rng: random.Random, accounts: dict[int, tuple[int, int | None]], n: 
     balance = {a: accounts[a][0] for a in ids}
     floors = {a: accounts[a][1] for a in ids}
     category_ids = list(db.session.scalars(select(Category.id))) or [None]
-    today = date.today()
+    today = clock.today()
     made = 0
     while made < n:
         chosen: list[ledger.BulkExchange] = []
@@ -303,7 +303,7 @@ def listings(rng: random.Random, member_ids: list[int], bank_id: int) -> None:
     categories = list(db.session.scalars(select(Category)))
     if not categories or not member_ids:
         return
-    soon = date.today() + timedelta(days=42)
+    soon = clock.today() + timedelta(days=42)
     for i, member_id in enumerate(member_ids):
         member = db.session.get(Member, member_id)
         category = rng.choice(categories)

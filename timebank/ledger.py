@@ -31,7 +31,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import cache, rollups
+from . import cache, clock, rollups
 from .db import locked, write_transaction
 from .errors import Refused
 from .extensions import db
@@ -165,7 +165,7 @@ def _check_minutes(minutes: object) -> int:
 
 
 def _check_service_date(service_date: date, today: date | None) -> None:
-    today = today or date.today()
+    today = today or clock.today()
     if service_date > today:
         raise LedgerError(_("The date of the service cannot be in the future."), "service_date")
     if service_date < today - timedelta(days=MAX_AGE_DAYS):

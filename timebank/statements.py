@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
-from . import ledger
+from . import clock, ledger
 from .db import keyset_page
 from .extensions import db
 from .models import Account, Category, Entry, Exchange, ExchangeStatus, Member
@@ -220,7 +220,7 @@ class Period:
 def statement_period(account_id: int, start: date | None, end: date | None) -> Period:
     """The whole statement between two dates of service (default: all of it, to today),
     with the balance brought forward: what a printed statement shows."""
-    end = end or date.today()
+    end = end or clock.today()
     if start is None:
         start = db.session.scalar(
             select(func.min(Entry.service_date)).where(Entry.account_id == account_id)) or end

@@ -10,6 +10,7 @@ from flask_babel import format_date, format_decimal, get_locale, to_user_timezon
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from . import clock
 from .models.ledger import OUTCOME_SCALE, format_minutes
 
 # Lazy: a list page asks for a status word per row, and only that word is translated.
@@ -128,4 +129,4 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def _dates():
-        return {"today_iso": lambda: date.today().isoformat()}
+        return {"today_iso": lambda: clock.today().isoformat()}

@@ -1,6 +1,5 @@
 """Exchange forms: record time, on behalf of members, group activities, outcomes, reversals."""
 
-from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -16,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from .. import clock
 from ..forms import TEXT_MAX, choices, optional, required
 from ..models.ledger import OUTCOME_SCALE
 
@@ -41,7 +41,7 @@ class _TimeFields(FlaskForm):
     )
     service_date = DateField(
         _l("Date of the help"),
-        default=date.today,
+        default=clock.today,
         validators=[InputRequired(message=_l("Enter the date, like 2026-03-31."))],
     )
     category = SelectField(_l("Kind of help"), coerce=int, validators=[Optional()])

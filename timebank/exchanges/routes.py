@@ -1,7 +1,6 @@
 """Exchange pages: record time, confirm or decline it, statements, corrections, activities."""
 
 import contextlib
-from datetime import date
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -9,7 +8,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import ledger
+from .. import clock, ledger
 from ..exports import csv_chunks, csv_response
 from ..extensions import db
 from ..forms import ActionForm, PeriodForm, category_choices
@@ -350,11 +349,11 @@ def statement_print(member_id: int | None = None):
     form = PeriodForm(request.args)
     if not form.validate():
         return render("exchanges/statement_print.html", status=422, member=member, form=form,
-                      account=account, period=None, today=date.today())
+                      account=account, period=None, today=clock.today())
     period = (statement_period(account.id, form.start.data, form.end.data)
               if account is not None else None)
     return render("exchanges/statement_print.html", member=member, account=account,
-                  form=form, period=period, today=date.today())
+                  form=form, period=period, today=clock.today())
 
 
 @bp.route("/statement.csv")

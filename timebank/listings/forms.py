@@ -1,6 +1,5 @@
 """Listing forms: an offer or request, one posted for a member, the browse filters."""
 
-from datetime import date
 
 from flask_babel import LazyString
 from flask_babel import gettext as _
@@ -19,6 +18,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from .. import clock
 from ..forms import TEXT_MAX, QueryForm, choices, optional, required
 from ..models.listings import DAYS, MAX_TRAVEL_KM, PARTS
 
@@ -53,9 +53,9 @@ class ListingForm(FlaskForm):
         message=_l("Enter a date, like 2026-12-31."))])
 
     def validate_expires_on(self, field):
-        if field.data and field.data < date.today():
+        if field.data and field.data < clock.today():
             raise ValidationError(_("The date has already passed; choose a date from today on."))
-        if field.data and (field.data - date.today()).days > 366:
+        if field.data and (field.data - clock.today()).days > 366:
             raise ValidationError(_("Choose a date within a year."))
 
     def validate_category(self, field):

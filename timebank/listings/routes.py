@@ -1,6 +1,5 @@
 """Offers and requests: browse, post, edit, renew and close."""
 
-from datetime import date
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import format_date
@@ -8,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from .. import geo
+from .. import clock, geo
 from ..extensions import db
 from ..forms import ActionForm, category_choices, fields_key, like_pattern
 from ..htmx import render, render_form
@@ -39,7 +38,7 @@ def browse():
     if not form.validate():
         status = 422
     else:
-        query = (queue.expiring_listings(current_bank_id(), date.today()).order_by(None)
+        query = (queue.expiring_listings(current_bank_id(), clock.today()).order_by(None)
                  if form.expiring.data  # the coordinators' work queue: ending within a week
                  else service.open_listings_query(current_bank_id()))
         if form.kind.data:
@@ -140,7 +139,7 @@ def show(listing_id: int):
     if listing.member_id == current_user.id and listing.status == ListingStatus.OPEN:
         suggestions = suggestions_for(listing)
     answerable = (listing.member_id != current_user.id and listing.status == ListingStatus.OPEN
-                  and listing.expires_on >= date.today())
+                  and listing.expires_on >= clock.today())
     return render("listings/show.html", listing=listing, suggestions=suggestions,
                   action_form=ActionForm(), respond_form=RespondForm() if answerable else None)
 

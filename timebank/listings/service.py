@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from .. import clock
 from ..db import write_transaction
 from ..extensions import db
 from ..models import Listing, ListingStatus, Member
@@ -18,7 +19,7 @@ EDITABLE = ("kind", "category_id", "title", "description", "availability", "trav
 
 
 def default_expiry(today: date | None = None) -> date:
-    return (today or date.today()) + timedelta(days=DEFAULT_EXPIRY_DAYS)
+    return (today or clock.today()) + timedelta(days=DEFAULT_EXPIRY_DAYS)
 
 
 def open_listings_query(bank_id, today=None):
@@ -26,7 +27,7 @@ def open_listings_query(bank_id, today=None):
     (``today``; a bound value in a statement built once)."""
     return select(Listing).where(Listing.bank_id == bank_id, Listing.status == ListingStatus.OPEN,
                                  Listing.expires_on >= (today if today is not None
-                                                        else date.today()))
+                                                        else clock.today()))
 
 
 def _fill(listing: Listing, values: dict, owner: Member) -> None:
@@ -87,4 +88,4 @@ def visible_to(listing: Listing, member: Member, bank_id: int) -> bool:
     if may_edit(listing, member, bank_id):
         return True
     return (listing.bank_id == bank_id and listing.status == ListingStatus.OPEN
-            and listing.expires_on >= date.today())
+            and listing.expires_on >= clock.today())

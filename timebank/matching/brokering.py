@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import url_for
 from flask_babel import gettext as _
@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import cache
+from .. import cache, clock
 from ..db import locked
 from ..errors import Refused
 from ..extensions import db
@@ -79,7 +79,7 @@ def load_profiles(bank_id: int) -> list[ranking.Candidate]:
                Listing.description, Listing.availability)
         .where(Listing.bank_id == bank_id, Listing.kind == ListingKind.OFFER,
                Listing.status == ListingStatus.OPEN,
-               Listing.expires_on >= date.today())
+               Listing.expires_on >= clock.today())
     ):
         offers[row.member_id].append(row)
     candidates = []
@@ -144,7 +144,7 @@ def candidate_pool(bank_id: int) -> ranking.CandidatePool:
     # The stamp before the totals: figures read after it are never older than it.
     now = cache.stamp(cache.give_and_take(bank_id))
     profiles = cache.built(
-        cache.CANDIDATES, ("pool", bank_id, date.today().isoformat()),
+        cache.CANDIDATES, ("pool", bank_id, clock.today().isoformat()),
         lambda _version: ranking.CandidatePool(load_profiles(bank_id)),
         lambda pool: 600 * len(pool.candidates) + 1024)
     key = (str(db.engine.url), bank_id)
@@ -232,7 +232,7 @@ def workbench(bank_id: int, page: int, per_page: int, each: int,
     # nothing stale is ranked and remembered under a pool that outlives the change.
     pool = candidate_pool(bank_id)
     requests = [RequestRow(*row) for row in db.session.execute(query, {
-        "bank": bank_id, "today": date.today(), "category": category_id,
+        "bank": bank_id, "today": clock.today(), "category": category_id,
         "neighbourhood": like_pattern(neighbourhood),
         "waited": now - timedelta(days=waited_days), "offset": page * per_page,
         "size": per_page + 1})]
@@ -331,7 +331,7 @@ def respond(listing_id: int, by: Member, message: str, bank_id: int) -> tuple[Ma
     """
     listing = db.session.get(Listing, listing_id)
     if (listing is None or listing.bank_id != bank_id or listing.status != ListingStatus.OPEN
-            or listing.expires_on < date.today()):
+            or listing.expires_on < clock.today()):
         raise BrokeringError(_("This offer or request is no longer open."), status=404)
     if listing.member_id == by.id:
         raise BrokeringError(_("This is your own listing."), status=409)

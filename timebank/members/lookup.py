@@ -7,13 +7,12 @@ import functools
 import itertools
 import re
 from dataclasses import dataclass
-from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import aliased
 
-from .. import cache
+from .. import cache, clock
 from ..db import keyset_page
 from ..errors import Refused
 from ..extensions import db
@@ -211,7 +210,7 @@ def directory(bank_id: int, name: str = "", category_id: int | None = None,
     params = {"bank": bank_id, "size": size + 1, "category": category_id,
               "name": like_pattern(name, prefix_only=True),
               "later_name": "% " + like_pattern(name, prefix_only=True),
-              "neighbourhood": like_pattern(neighbourhood), "today": date.today()}
+              "neighbourhood": like_pattern(neighbourhood), "today": clock.today()}
     statements = _directory_statements()
     if after is not None:
         # Only a member this page could show: where anyone else's name sorts is not the

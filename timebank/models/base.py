@@ -1,8 +1,11 @@
 """Shared column helpers."""
 
-from datetime import UTC, datetime
+from datetime import datetime
+
+from .. import clock
 
 
 def utcnow() -> datetime:
     # Naive UTC: SQLite has no time zones and PostgreSQL columns are "without time zone".
-    return datetime.now(UTC).replace(tzinfo=None)
+    # Read through the app's clock, so tests and demos can pin the calendar.
+    return clock.utcnow()

@@ -4,13 +4,12 @@ A member prints their own; a coordinator prints them for a member of the bank
 (to post or hand over), and the sheet is in that member's language.
 """
 
-from datetime import date
 
 from flask import abort
 from flask_babel import force_locale, get_locale
 from flask_login import current_user
 
-from .. import geo
+from .. import clock, geo
 from ..extensions import db
 from ..htmx import render
 from ..listings.service import open_listings_query
@@ -52,7 +51,7 @@ def _sheet(template: str, member: Member, **ctx):
     # One's own sheet reads like the page; a sheet printed for a member, in their language.
     own = member.id == current_user.id
     with force_locale(str(get_locale()) if own else language_of(member, current_bank_id())):
-        return render(template, member=member, the_bank=current_bank(), today=date.today(),
+        return render(template, member=member, the_bank=current_bank(), today=clock.today(),
                       **ctx)
 
 

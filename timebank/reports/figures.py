@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, func, literal, or_, select
 
+from .. import clock
 from ..extensions import db
 from ..main.queue import quiet_members
 from ..models import (
@@ -71,7 +72,7 @@ class Period:
     @classmethod
     def default(cls, today: date | None = None) -> Period:
         """The last twelve months, this one included."""
-        today = today or date.today()
+        today = today or clock.today()
         year, month = divmod(today.year * 12 + today.month - 1 - 11, 12)
         return cls.months(date(year, month + 1, 1), today)
 
@@ -448,7 +449,7 @@ def introductions(scope: Scope) -> list[tuple[str, int]]:
 
 def stale_listings(bank_ids: list[int], today: date | None = None, limit: int = 10):
     """Open listings nobody has touched for 90 days: (count, the oldest few)."""
-    today = today or date.today()
+    today = today or clock.today()
     where = (Listing.bank_id.in_(bank_ids), Listing.status == ListingStatus.OPEN,
              Listing.expires_on >= today,
              Listing.updated_at < datetime.combine(today, time.min)

@@ -4,12 +4,11 @@ only the figures."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, current_app, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from .. import clock
 from ..exports import csv_chunks, csv_response
 from ..extensions import db
 from ..htmx import render
@@ -41,7 +40,7 @@ def _scope(bank_ids: list[int], banks=None) -> tuple[ReportForm, figures.Scope |
 
 def _page(template: str, form: ReportForm, report, csv: str, **ctx):
     return render(template, partial="reports/_figures.html", form=form, report=report,
-                  csv=csv, today=date.today(), status=200 if report is not None else 422,
+                  csv=csv, today=clock.today(), status=200 if report is not None else 422,
                   **ctx)
 
 
