@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 
 from tests.pg import free_port
-from tests.support import get, login, mail_config, submit
+from tests.support import TODAY, get, hidden_fields, login, mail_config, submit
 from timebank import clock, notify
 from timebank.extensions import db
-from timebank.models import Category, Listing, Notification, OutboxMessage
+from timebank.models import Category, Listing, Notification, OutboxMessage, Role
 
 
 @pytest.fixture
@@ -285,3 +285,144 @@ def test_the_menu_counts_unread_notifications_up_to_99_plus(app, make, client):
     submit(client, "/notifications/read", {}, page="/notifications")
     assert 'class="badge"' not in client.get("/").get_data(as_text=True)
 
+
+# -- every step of an exchange tells the other side ---------------------------------
+
+
+def _told(app, member_id: int) -> list[str]:
+    with app.app_context():
+        return [n.text for n in db.session.query(Notification)
+                .filter_by(member_id=member_id).order_by(Notification.id)]
+
+
+def _mail_to(inbox, address: str) -> list[tuple[str, str]]:
+    return [(m["Subject"], m.get_payload(decode=True).decode()) for m, e
+            in zip(inbox.messages, inbox.envelopes, strict=True) if e.rcpt_tos == [address]]
+
+
+def _time_form(other: str, direction: str = "gave", **extra) -> dict:
+    return {"direction": direction, "other": other, "hours": "1", "extra_minutes": "30",
+            "service_date": TODAY.isoformat(), "category": "0",
+            "description": "Fixed the fence", **extra}
+
+
+def test_every_step_of_an_exchange_tells_the_other_side_in_their_language(app, make, smtp,
+                                                                          client):
+    """Recorded, declined with a reason, confirmed, cancelled, recorded for both by a
+    coordinator, reversed, a group activity: each reaches the other side in the site and by
+    e-mail, in their language (Bryn reads Welsh), naming who, how long and a link; the
+    person who acted is never told of their own step."""
+    from timebank import ledger
+    from timebank.models import Exchange, Member
+
+    inbox, _port = smtp
+    ann = make.member(name="Ann Jones", email="ann@example.org")
+    bryn = make.member(name="Bryn Evans", email="bryn@example.org")
+    cora = make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    with app.app_context():
+        db.session.get(Member, bryn).language = "cy"
+        db.session.commit()
+
+    login(client, "ann@example.org")
+    first = submit(client, "/exchanges/new", _time_form(f"Bryn Evans (#{bryn})"),
+                   page="/exchanges/new")
+    assert first.status_code == 303
+    first_id = int(first.headers["Location"].rsplit("/", 1)[1])
+    assert _told(app, ann) == []  # never told of one's own step
+    asked = _told(app, bryn)
+    assert len(asked) == 1 and "Ann Jones" in asked[0] and "1 awr 30 mun" in asked[0]
+    assert "Cadarnhewch" in asked[0]  # "Please confirm it…" in Welsh
+
+    login(client, "bryn@example.org")
+    declined = client.post(f"/exchanges/{first_id}/decline", data={
+        **hidden_fields(client.get(f"/exchanges/{first_id}").get_data(as_text=True)),
+        "reason": "It was only an hour", "back": "show"})
+    assert declined.status_code == 303
+    said = _told(app, ann)
+    assert len(said) == 1 and "Bryn Evans" in said[0] and "It was only an hour" in said[0]
+    assert "declined" in said[0]
+    page = client.get(f"/exchanges/{first_id}").get_data(as_text=True)
+    assert "It was only an hour" in page  # the reason stays on the exchange
+
+    login(client, "ann@example.org")
+    second = submit(client, "/exchanges/new", _time_form(f"Bryn Evans (#{bryn})"),
+                    page="/exchanges/new")
+    second_id = int(second.headers["Location"].rsplit("/", 1)[1])
+    third = submit(client, "/exchanges/new", _time_form(f"Bryn Evans (#{bryn})"),
+                   page="/exchanges/new")
+    third_id = int(third.headers["Location"].rsplit("/", 1)[1])
+    submit(client, f"/exchanges/{third_id}/cancel", {"back": "show"},
+           page=f"/exchanges/{third_id}")
+    cancelled = _told(app, bryn)[-1]
+    assert "Ann Jones" in cancelled and "canslo" in cancelled  # Welsh: cancelled
+    login(client, "bryn@example.org")
+    submit(client, f"/exchanges/{second_id}/confirm", {"back": "show"},
+           page=f"/exchanges/{second_id}")
+    confirmed = _told(app, ann)[-1]
+    assert "Bryn Evans confirmed the 1 h 30 min" in confirmed
+
+    # A coordinator records for both: each hears it; then reverses it, with the reason.
+    login(client, "cora@example.org")
+    on_behalf = submit(client, "/coordinator/exchanges/new", {
+        "giver": f"Ann Jones (#{ann})", "receiver": f"Bryn Evans (#{bryn})", "hours": "2",
+        "extra_minutes": "0", "service_date": TODAY.isoformat(), "category": "0",
+        "description": "Shopping"}, page="/coordinator/exchanges/new")
+    assert on_behalf.status_code == 303
+    behalf_id = int(on_behalf.headers["Location"].rsplit("/", 1)[1])
+    assert "Cora Coordinator recorded for you that you gave Bryn Evans 2 h" in _told(app, ann)[-1]
+    assert "Cora Coordinator" in _told(app, bryn)[-1] and "2 awr" in _told(app, bryn)[-1]
+    reversed_ = submit(client, f"/exchanges/{behalf_id}/reverse", {"reason": "Entered twice"},
+                       page=f"/exchanges/{behalf_id}/reverse")
+    assert reversed_.status_code == 303
+    for person in (ann, bryn):
+        last = _told(app, person)[-1]
+        assert "Cora Coordinator" in last and "Entered twice" in last
+    assert "reversed" in _told(app, ann)[-1]
+
+    submit(client, "/coordinator/activities/new", {
+        "direction": "to_pool", "participants": f"Ann Jones (#{ann})\nBryn Evans (#{bryn})",
+        "hours": "3", "extra_minutes": "0", "service_date": TODAY.isoformat(),
+        "category": "0", "description": "Litter pick"}, page="/coordinator/activities/new")
+    assert "Cora Coordinator recorded 3 h you gave to the community" in _told(app, ann)[-1]
+    assert "3 awr" in _told(app, bryn)[-1] and "Litter pick" in _told(app, bryn)[-1]
+    assert _told(app, cora) == []
+
+    # Every notification went by e-mail too (their setting: at once), in their language,
+    # with a link to the exchange that works for them.
+    with app.app_context():
+        assert notify.send_pending(app.config) == (12, 0)
+        assert ledger.check_ledger() == []
+        exchanges = db.session.query(Exchange).count()
+    assert exchanges == 7  # three recorded by Ann, one for both, its reversal, two walkers
+    to_ann, to_bryn = _mail_to(inbox, "ann@example.org"), _mail_to(inbox, "bryn@example.org")
+    assert len(to_ann) == 5 and len(to_bryn) == 7
+    assert to_ann[0][0] == "Bryn Evans declined 1 h 30 min"
+    assert to_bryn[0][0] == "Cadarnhewch 1 awr 30 mun gan Ann Jones"
+    link = re.search(r"http://testserver(/exchanges/\d+)", to_bryn[0][1]).group(1)
+    assert link == f"/exchanges/{first_id}"
+    assert client.get(link).status_code == 200  # Bryn may open it
+
+
+def test_weekly_readers_get_unread_news_in_their_digest(app, make, smtp):
+    """A member who chose the weekly e-mail is not mailed at once; their digest lists what
+    is waiting for them, so nothing about their hours is missed."""
+    from timebank import ledger
+    from timebank.models import EmailPreference, Member
+
+    inbox, _port = smtp
+    ann = make.member(name="Ann Jones", email="ann@example.org")
+    bob = make.member(name="Bob Weekly", email="bob@example.org")
+    with app.app_context():
+        db.session.get(Member, bob).email_preference = EmailPreference.WEEKLY
+        db.session.commit()
+        ledger.record_exchange(
+            giver=ledger.account_of(get(ann)), receiver=ledger.account_of(get(bob)),
+            minutes=45, service_date=clock.today(), recorded_by=get(ann),
+            idempotency_key=ledger.new_key(), confirm=False)
+        assert db.session.query(OutboxMessage).count() == 0  # not at once
+        with notify.site_context():
+            assert notify.queue_digests() == 1
+        notify.send_pending(app.config)
+    (subject, body), = _mail_to(inbox, "bob@example.org")
+    assert "Ann Jones says they gave you 45 min" in body
+    assert re.search(r"http://testserver/exchanges/\d+", body)

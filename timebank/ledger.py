@@ -31,7 +31,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import cache, clock, rollups
+from . import cache, clock, exchange_news, rollups
 from .db import locked, write_transaction
 from .errors import Refused
 from .extensions import db
@@ -395,6 +395,7 @@ def record_exchange(
             if confirm:
                 _post(exchange, recorded_by)
             _audit_record(exchange, recorded_by, giver, receiver)
+            exchange_news.recorded(exchange, recorded_by)
     except IntegrityError:
         # Another worker committed the same key between our check and insert.
         prior = _existing(idempotency_key)
@@ -466,7 +467,7 @@ def _pending_for(exchange_id: int, by: Member, verb: str) -> Exchange:
     return exchange
 
 
-def _answer(exchange_id: int, by: Member, verb: str) -> Exchange:
+def _answer(exchange_id: int, by: Member, verb: str, reason: str = "") -> Exchange:
     with write_transaction():
         exchange = _pending_for(exchange_id, by, verb)
         if verb == "confirm":
@@ -474,7 +475,10 @@ def _answer(exchange_id: int, by: Member, verb: str) -> Exchange:
         else:
             _settle(exchange, ExchangeStatus.DECLINED if verb == "decline"
                     else ExchangeStatus.CANCELLED)
-        audit(by.id, f"exchange.{verb}", "exchange", exchange.id, minutes=exchange.minutes)
+            exchange.reason = reason
+        audit(by.id, f"exchange.{verb}", "exchange", exchange.id, minutes=exchange.minutes,
+              **({"reason": reason} if reason else {}))
+        exchange_news.answered(exchange, by, verb, reason)
     return exchange
 
 
@@ -483,9 +487,14 @@ def confirm_exchange(exchange_id: int, by: Member) -> Exchange:
     return _answer(exchange_id, by, "confirm")
 
 
-def decline_exchange(exchange_id: int, by: Member) -> Exchange:
-    """The receiver (or staff) says it did not happen so: nothing moves."""
-    return _answer(exchange_id, by, "decline")
+DECLINE_REASON_MAX = 500
+
+
+def decline_exchange(exchange_id: int, by: Member, reason: str = "") -> Exchange:
+    """The receiver (or staff) says it did not happen so: nothing moves. The reason, if
+    they give one, goes to the other side."""
+    reason = " ".join((reason or "").split())[:DECLINE_REASON_MAX]
+    return _answer(exchange_id, by, "decline", reason)
 
 
 def cancel_exchange(exchange_id: int, by: Member) -> Exchange:
@@ -545,6 +554,7 @@ def reverse_exchange(exchange_id: int, by: Member, reason: str, idempotency_key:
                 by.id, "exchange.reverse", "exchange", original.id,
                 reversal=reversal.id, reason=reason,
             )
+            exchange_news.reversed_(original, reversal, by)
     except IntegrityError:
         prior = _existing(idempotency_key) or db.session.scalar(
             select(Exchange).where(Exchange.reverses_id == exchange_id)
@@ -622,6 +632,7 @@ def record_group_activity(
                 activity=idempotency_key, participants=[p.id for p in participants],
                 minutes=minutes, to_pool=to_pool,
             )
+            exchange_news.group_activity(made, recorded_by, to_pool)
     except IntegrityError:
         found = activity_exchanges(idempotency_key)
         if not found:

@@ -236,6 +236,15 @@ def queue_digests(now: datetime | None = None, radius_km: float = 5.0) -> int:
         .where(Membership.status == MemberStatus.PENDING,
                (Member.email_verified_at.is_not(None)) | (Member.email.is_(None)))
         .group_by(Membership.bank_id)).all())
+    # What the site told them since (an exchange to confirm, an answer) and they have
+    # not read: a weekly reader gets no e-mail at once, so the digest carries it.
+    news: dict[tuple[int, int | None], list[Notification]] = {}
+    for note in db.session.scalars(
+            select(Notification).where(Notification.member_id.in_([m.id for m in members]),
+                                       Notification.read_at.is_(None),
+                                       Notification.created_at > week_ago)
+            .order_by(Notification.id)):
+        news.setdefault((note.member_id, note.bank_id), []).append(note)
     queued = 0
     for member in members:
         since = max(member.last_digest_at or week_ago, week_ago)
@@ -249,10 +258,17 @@ def queue_digests(now: datetime | None = None, radius_km: float = 5.0) -> int:
                      and not _too_far(member, listing, radius_km)]
             waiting = (applications.get(bank.id, 0)
                        if (member.id, bank.id) in coordinating else 0)
-            if not picks and not waiting:
+            told = [note for note in news.get((member.id, bank.id), [])
+                    if note.created_at > since]
+            if not picks and not waiting and not told:
                 continue
             with force_locale(language_of(member, bank.id)):
                 lines = []
+                if told:
+                    lines += [_("For you (%(num)s):", num=len(told)), ""]
+                    for note in told[:20]:
+                        lines += [f"- {note.text}", f"  {absolute(note.url)}"]
+                    lines.append("")
                 if waiting:
                     link = bank_url("members.manage", bank.id, status="pending")
                     lines += [_("Applications waiting for approval: %(num)s", num=waiting),

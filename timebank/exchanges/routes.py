@@ -242,11 +242,14 @@ def answer(exchange_id: int, action: str):
     _visible_exchange(exchange_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    step = {"confirm": ledger.confirm_exchange, "decline": ledger.decline_exchange,
-            "cancel": ledger.cancel_exchange}[action]
     error = None
     try:
-        exchange = step(exchange_id, current_user)
+        if action == "decline":
+            exchange = ledger.decline_exchange(exchange_id, current_user,
+                                               request.form.get("reason", ""))
+        else:
+            step = {"confirm": ledger.confirm_exchange, "cancel": ledger.cancel_exchange}[action]
+            exchange = step(exchange_id, current_user)
     except ledger.LedgerError as refused:
         error = refused.message
         exchange = db.session.get(Exchange, exchange_id)
