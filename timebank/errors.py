@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+import time
+
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -41,13 +45,62 @@ def _wants_json() -> bool:
     return path in ("/healthz", "/readyz") or path.endswith((".json", ".geojson"))
 
 
-def _respond(code: int, detail: str | None = None):
-    title, message = MESSAGES.get(code, (f"Error {code}", _l("Something went wrong.")))
+# What a person can do next, by status (the page's and the HTMX message's second line).
+NEXT_STEPS = {
+    400: _l("Go back: what you typed is usually still there. Reload the page and send it "
+            "again."),
+    403: _l("If you think you should be allowed, ask a coordinator."),
+    404: _l("Check the address, or start again from the home page."),
+    409: _l("Someone changed this at the same moment. Reload the page to see it as it is "
+            "now, then try again."),
+    413: _l("Send a smaller file, or split it in parts."),
+    429: _l("Please wait a minute before trying again."),
+    500: _l("What you typed is still in the form. Please try again in a moment; if it "
+            "keeps happening, tell a coordinator."),
+}
+
+
+def _respond(code: int, detail: str | None = None, kind: str = "",
+             next_step: str | None = None):
+    title, message = MESSAGES.get(code, (_l("Error %(code)s", code=code),
+                                         _l("Something went wrong.")))
     title, message = str(title), str(message)
     if _wants_json():
         return jsonify({"error": title, "message": detail or message}), code
-    return render_template("errors/error.html", code=code, title=title,
-                           message=detail or message), code
+    step = (str(NEXT_STEPS.get(code, NEXT_STEPS[500] if code >= 500 else ""))
+            if next_step is None else next_step)
+    # A request from htmx gets the message alone (errors.js shows it beside what was
+    # pressed, and the typed text stays); everyone else the page in the site's layout.
+    hx = getattr(request, "htmx", None)
+    template = "errors/_message.html" if hx and not hx.boosted else "errors/error.html"
+    response = make_response(render_template(
+        template, code=code, title=title, message=detail or message, next_step=step), code)
+    # errors.js knows our own error answers (a proxy's 502 page is not one) by this header.
+    response.headers["X-Timebank-Error"] = kind or str(code)
+    return response
+
+
+def login_needed():
+    """The answer to an htmx request from someone whose session has ended."""
+    from flask import url_for
+
+    response = _respond(401, str(_l("You are not logged in any more: the session ended.")),
+                        kind="login", next_step=str(_l(
+        "Log in again in another tab: what you typed stays here. Then press the button "
+        "again.")))
+    response.headers["X-Timebank-Login"] = url_for("auth.login")
+    return response
+
+
+def _retry_minutes() -> int:
+    """Whole minutes until the limit that refused this request lets the next one through."""
+    from .extensions import limiter
+
+    current = limiter.current_limit
+    if current is None:
+        return 1
+    # Rounded, not raised: the limiter's reset falls a second or so past the window.
+    return max(1, round((current.reset_at - time.time()) / 60))
 
 
 def register(app: Flask) -> None:
@@ -55,9 +108,20 @@ def register(app: Flask) -> None:
     def _csrf(error: CSRFError):
         return _respond(
             400,
-            "This form has expired or did not come from this site. "
-            "Please go back, reload the page and try again.",
+            str(_l("This form has expired or did not come from this site.")),
+            kind="form-expired",
+            next_step=str(_l("What you typed is still in the form. Press the button again; "
+                             "if the site asks you to log in, log in and your text is kept.")),
         )
+
+    @app.errorhandler(RateLimitExceeded)
+    def _limited(error: RateLimitExceeded):
+        # Never the limiter's own words ("20 per 1 hour"): when to try again, translated.
+        minutes = _retry_minutes()
+        return _respond(429, str(ngettext(
+            "Too many attempts from here. Please try again in %(num)d minute.",
+            "Too many attempts from here. Please try again in %(num)d minutes.", minutes)),
+            next_step="")
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
@@ -76,7 +140,7 @@ def register(app: Flask) -> None:
         from .extensions import db
 
         db.session.rollback()
-        return _respond(400, "A number in the request is too large.")
+        return _respond(400, str(_l("A number in the request is too large.")))
 
     @app.errorhandler(InternalServerError)
     def _server(error: InternalServerError):

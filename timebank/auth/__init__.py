@@ -52,7 +52,10 @@ def init_login(app: Flask) -> None:
     def _unauthorized():
         target = url_for("auth.login", next=request.full_path.rstrip("?"))
         if getattr(request, "htmx", None):
-            response = app.response_class(status=401)
-            response.headers["HX-Redirect"] = target
-            return response
+            # Not a redirect of the whole page: that would throw away what was typed.
+            # errors.js shows the message, with a link to log in in another tab; a link
+            # that was followed loads the log-in page itself.
+            from ..errors import login_needed
+
+            return login_needed()
         return redirect(target)

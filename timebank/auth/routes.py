@@ -63,10 +63,16 @@ def _email_key() -> str:
     return f"login-email:{email}:{client_network()}"
 
 
+def _failed(response) -> bool:
+    # Only failed attempts count: at a drop-in's shared computer, twenty neighbours logging
+    # in one after another in an hour must not lock the twenty-first out.
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @allow("account.login")
-@limiter.limit(_login_rate, methods=["POST"])
-@limiter.limit(_email_rate, methods=["POST"], key_func=_email_key)
+@limiter.limit(_login_rate, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_email_rate, methods=["POST"], key_func=_email_key, deduct_when=_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))

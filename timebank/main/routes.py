@@ -43,6 +43,19 @@ def language():
     return redirect(safe_next(form.next.data) or url_for("main.index"), 303)
 
 
+@bp.route("/csrf-token")
+@allow("site.read")
+def csrf_token():
+    """A fresh form token for this session: errors.js asks after "this form has expired",
+    so the same button works again and what was typed is kept. Same-origin only (no CORS),
+    never cached."""
+    from flask_wtf.csrf import generate_csrf
+
+    response = jsonify({"token": generate_csrf()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/healthz")
 @allow("site.read")
 def healthz():
