@@ -36,12 +36,16 @@ instance/secret_key:
 	mkdir -p instance
 	$(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > $@
 
+# `make run PORT=5123` serves on another port; e-mailed links point there. Every e-mail
+# the site queues is also printed here (TIMEBANK_MAIL_ECHO), to follow its links.
+PORT ?= 5000
+RUN_ENV = TIMEBANK_SECRET_KEY=$$(cat instance/secret_key) \
+  TIMEBANK_BASE_URL=http://127.0.0.1:$(PORT) TIMEBANK_MAIL_ECHO=1
 run: $(STAMP) instance/secret_key
-	TIMEBANK_SECRET_KEY=$$(cat instance/secret_key) $(FLASK) db upgrade
-	TIMEBANK_SECRET_KEY=$$(cat instance/secret_key) $(FLASK) seed-demo --if-empty --assets 150
-	@echo "Serving on http://127.0.0.1:5000"
-	TIMEBANK_SECRET_KEY=$$(cat instance/secret_key) TIMEBANK_COOKIE_SECURE=0 \
-	  $(FLASK) run --host 127.0.0.1 --port 5000
+	$(RUN_ENV) $(FLASK) db upgrade
+	$(RUN_ENV) $(FLASK) seed-demo --if-empty --assets 150
+	@echo "Serving on http://127.0.0.1:$(PORT)"
+	$(RUN_ENV) TIMEBANK_COOKIE_SECURE=0 $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # Style first: a landing that breaks ruff fails before the slow tests run.
 test: system-deps $(STAMP)

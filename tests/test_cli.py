@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import create_engine
 
 from tests.support import build_app, flask_cli
@@ -96,3 +97,58 @@ def test_no_code_outside_ledger_writes_entries_or_balances():
             if pattern.search(line) and not line.lstrip().startswith("class "):
                 offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+@pytest.mark.slow
+def test_make_run_serves_on_the_port_asked_and_prints_every_email(tmp_path):
+    """A newcomer's first minutes: `make run PORT=N` serves on N, e-mailed links point
+    there, and the e-mails themselves are printed, so the confirmation link can be
+    followed with no mail server."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    import requests
+
+    from tests.pg import free_port
+    from tests.support import ROOT, hidden_fields
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMEBANK_")}
+    env["TIMEBANK_DATABASE_URL"] = f"sqlite:///{tmp_path}/run.sqlite"
+    log = (tmp_path / "run.log").open("w+")
+    proc = subprocess.Popen(["make", "--no-print-directory", "run", f"PORT={port}"], cwd=ROOT,
+                            env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError(log.read())
+        web = requests.Session()
+        form = hidden_fields(web.get(f"{base}/register").text)
+        answer = web.post(f"{base}/register", data={
+            **form, "email": "newcomer@example.org", "display_name": "Nia Newcomer",
+            "neighbourhood": "Riverside", "password": "a long and unusual phrase",
+            "confirm": "a long and unusual phrase", "accept": "y"})
+        assert answer.status_code == 200, answer.text[:500]
+        for _ in range(50):
+            printed = (tmp_path / "run.log").read_text()
+            if "E-mail to newcomer@example.org" in printed:
+                break
+            time.sleep(0.2)
+        assert "E-mail to newcomer@example.org" in printed
+        link = re.search(rf"{re.escape(base)}/\S+", printed[printed.index("newcomer@"):])
+        assert link, printed[-2000:]
+        assert "Demo logins" in printed and f"Serving on {base}" in printed
+        assert web.get(link.group(0)).status_code == 200  # the link works, on that port
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+        log.close()

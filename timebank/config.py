@@ -104,6 +104,9 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "TIMEBANK_MAIL_PASSWORD": os.environ.get("TIMEBANK_MAIL_PASSWORD"),
         "TIMEBANK_MAIL_STARTTLS": _env_bool("TIMEBANK_MAIL_STARTTLS", False),
         "TIMEBANK_MAIL_SENDER": os.environ.get("TIMEBANK_MAIL_SENDER", "timebank@localhost"),
+        # Also print every e-mail the site queues to the terminal (development: `make run`
+        # sets it, so a newcomer can follow a confirmation link with no mail server).
+        "TIMEBANK_MAIL_ECHO": _env_bool("TIMEBANK_MAIL_ECHO", debug),
         # Past this many placed assets the map asks for what its view shows, grouped.
         "TIMEBANK_MAP_VIEWPORT_FROM": _env_int("TIMEBANK_MAP_VIEWPORT_FROM", 5000),
         # The council's study area for coverage gaps: "min_lon,min_lat,max_lon,max_lat".

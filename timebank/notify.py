@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+import sys
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
@@ -89,7 +90,16 @@ def queue_email(member: Member, subject: str, body: str, bank_name: str | None =
     message = OutboxMessage(member_id=member.id, to_email=to_email or member.email,
                             subject=subject, body=body + footer)
     db.session.add(message)
+    if current_app.config.get("TIMEBANK_MAIL_ECHO"):
+        echo_email(message)
     return message
+
+
+def echo_email(message: OutboxMessage) -> None:
+    """Development: show the e-mail on the terminal as it is queued (TIMEBANK_MAIL_ECHO)."""
+    rule = "-" * 72
+    print(f"{rule}\nE-mail to {message.to_email}\nSubject: {message.subject}\n\n"
+          f"{message.body}{rule}", file=sys.stderr, flush=True)
 
 
 def in_this_bank():
