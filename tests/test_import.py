@@ -21,7 +21,7 @@ GOOD = [
 BAD = [
     "lib-1,Riverside Library again,institutions,,,,,51.5,-0.1,,,\n",  # duplicate source id
     "bad-4,Nowhere,physical,,,,,123.0,-0.1,,,\n",  # latitude out of range
-    "bad-5,Nowhere,physical,,,,,abc,def,,,\n",  # not numbers
+    "bad-5,Nowhere,physical,,,,,abc,def,,,\n",  # not numbers, and no address
     "bad-6,,physical,,1 Road,Town,,51.5,-0.1,,,\n",  # missing name
     "bad-7,Mystery,castles,,1 Road,Town,,51.5,-0.1,,,\n",  # unknown category
 ]
@@ -41,8 +41,8 @@ def test_csv_import_reports_every_row_and_is_idempotent(app, tmp_path):
     assert "created 5, updated 0, skipped 1, rejected 3" in out, out
     assert "read as Windows-1252" in out  # one Latin-1 line: the file was saved that way
     assert "row 5: skipped (same id as row 2)" in out
-    assert "row 6: rejected (bad coordinates 123.0, -0.1" in out
-    assert "row 7: rejected (bad coordinates 'abc', 'def')" in out
+    assert "row 6: rejected (the coordinates 123.0, -0.1 cannot be used, and there" in out
+    assert "row 7: rejected (the coordinates 'abc', 'def' cannot be used, and there" in out
     assert "row 8: created (no name: the address is used as its name)" in out
     assert "row 9: rejected (unknown category 'castles'" in out
     with app.app_context():
@@ -324,3 +324,28 @@ def test_messy_registers_found_by_an_adversarial_read(app, tmp_path):
                            "Splott Pool,320150,176100,,,physical\n")).output
     assert "created 1" in out, out
     assert near(place("Splott Pool"), 51.4770, -3.1560, km=1.5)
+
+
+def test_grid_columns_by_any_name_land_on_the_map(app):
+    """A council CSV whose coordinates are `GeoX`/`GeoY` (read as having none before: 0 of
+    459 rows on the map), or `X_COORD`/`Y_COORD`: British National Grid, whatever the case
+    or spacing; a row whose coordinates are unusable comes in without a position, to be
+    found by its address, instead of being refused."""
+    flags = ("--category-map", str(REGISTERS / "council_asset_types.csv"))
+    out = imported(app, "council_assets_geox.csv", *flags)
+    assert "created 5, updated 0, skipped 0, rejected 0" in out, out
+    assert "read as British National Grid" in out
+    with app.app_context():
+        assets = {a.source_id: a for a in db.session.query(Asset)}
+        assert all(a.latitude is not None for a in assets.values())
+        assert near(assets["A-101"], 51.50433, -0.12791)
+    out = imported(app, "council_sites_x_coord.csv", *flags)
+    assert "created 3, updated 0, skipped 0, rejected 0" in out, out
+    assert "cannot be used: imported without a position, to be found by its address" in out
+    with app.app_context():
+        sites = {a.source_id: a for a in db.session.query(Asset).filter(
+            Asset.source_id.like("council-sites-x-coord:%") | Asset.source_id.like("S%"))}
+        placed = {a.name: a for a in sites.values()}
+        assert near(placed["Riverside Community Centre"], 51.50433, -0.12791)
+        depot = placed["The Old Depot"]
+        assert depot.latitude is None and depot.geocode_state == "pending"

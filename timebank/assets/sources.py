@@ -60,8 +60,10 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "latitude": ("latitude", "lat", "wgs84 latitude", "lat wgs84", "latitude wgs84"),
     "longitude": ("longitude", "lon", "lng", "long", "wgs84 longitude", "lon wgs84",
                   "longitude wgs84"),
-    "x": ("easting", "eastings", "x", "geox", "x coordinate", "bng x", "grid x"),
-    "y": ("northing", "northings", "y", "geoy", "y coordinate", "bng y", "grid y"),
+    "x": ("easting", "eastings", "x", "geox", "x coordinate", "x coord", "bng x", "grid x",
+          "bng easting", "os easting", "location x", "map x", "point x", "xcoordinate"),
+    "y": ("northing", "northings", "y", "geoy", "y coordinate", "y coord", "bng y", "grid y",
+          "bng northing", "os northing", "location y", "map y", "point y", "ycoordinate"),
     "contact": ("contact", "contact details", "contact info"),
     "email": ("email", "e mail", "email address", "contact email"),
     "phone": ("phone", "telephone", "tel", "phone number", "contact phone"),
@@ -234,14 +236,16 @@ def _geojson(text: str, encoding: str, filename: str) -> Source:
 
 def detect_mapping(columns: list[str]) -> dict[str, str]:
     """Our field → the file's column, from the headers we recognise."""
+    # Compared without spaces: councils write GeoX, Geo_X, X_COORD, XCoord, "x coord"
+    # (a GeoX read as "geo x" once left 459 rows off the map).
     by_header: dict[str, str] = {}
     for c in columns:
-        by_header.setdefault(header_key(c), c)
+        by_header.setdefault(header_key(c).replace(" ", ""), c)
     mapping: dict[str, str] = {}
     used: set[str] = set()
     for name, headers in HEADERS.items():
         for header in headers:
-            column = by_header.get(header)
+            column = by_header.get(header.replace(" ", ""))
             if column and column not in used:
                 mapping[name] = column
                 used.add(column)
@@ -571,14 +575,27 @@ def _clean(raw: RawRow, mapping, point, swapped: bool, area, stem: str,
             notes.append(_("%(field)s cut to %(limit)s characters", field=attribute,
                            limit=limit))
             out[attribute] = out[attribute][:limit]
+    # Coordinates that cannot be used (text, 0,0, off the globe) do not cost the row: it
+    # comes in without a position, placed later by its address, and the report says so.
+    unusable = ""
     if point is not None and point[0] == "bad":
-        raise SourceError(_("bad coordinates %(lat)r, %(lon)r", lat=point[1][0], lon=point[1][1]))
+        unusable, point = f"{point[1][0]!r}, {point[1][1]!r}", None
     if point is not None:
         (lon, lat), degrees = point
         if swapped and degrees:
             lon, lat = lat, lon
         if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
-            raise SourceError(_("bad coordinates %(lat)s, %(lon)s", lat=lat, lon=lon))
+            unusable, point = f"{lat}, {lon}", None
+    if unusable and (out["address_1"] or out["postal_code"]):
+        notes.append(_("the coordinates %(where)s cannot be used: imported without a "
+                       "position, to be found by its address", where=unusable))
+    elif unusable:
+        raise SourceError(_("the coordinates %(where)s cannot be used, and there is no "
+                            "address to find it by", where=unusable))
+    if point is not None:
+        (lon, lat), degrees = point
+        if swapped and degrees:
+            lon, lat = lat, lon
         if area is not None and not _inside((lon, lat), _padded(area)):
             raise SourceError(_("%(lat).5f, %(lon).5f is outside the area this bank covers "
                                 "(%(area)s); say where the places are with --area",
