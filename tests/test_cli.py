@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import create_engine
 
-from tests.support import build_app, flask_cli
+from tests.support import build_app, flask_cli, login
 from timebank import ledger
 from timebank.db import normalise_url
 from timebank.extensions import db
@@ -43,11 +43,14 @@ def test_seed_demo_is_balanced_and_reproducible(fresh_db):
         assert email in seeded.stdout
     check = flask_cli(url, "check-ledger")
     assert check.returncode == 0, check.stderr
-    assert re.search(r"ledger OK: 2000 exchanges", check.stdout)
+    assert re.search(r"ledger OK: 200[01] exchanges", check.stdout), check.stdout
     app = build_app(url)
     with app.app_context():
-        assert db.session.query(Member).count() == 44
-        assert db.session.query(Exchange).count() == 2000
+        # 4 logins, 40 members, and a real day's 2 applicants and a quiet neighbour.
+        assert db.session.query(Member).count() == 47
+        # The history, and one recorded nine days ago that waits for a confirmation.
+        assert db.session.query(Exchange).count() == 2001
+        assert db.session.query(Exchange).filter_by(status="pending").count() == 1
         floors_ok = all(a.floor is None or a.balance >= a.floor
                         for a in db.session.query(Account))
         assert floors_ok
@@ -55,8 +58,9 @@ def test_seed_demo_is_balanced_and_reproducible(fresh_db):
         # Believable (issue 13): no two members or assets alike, every asset in its kind.
         names = [m.display_name for m in db.session.query(Member)]
         assert len(names) == len(set(names))
-        assets = db.session.query(Asset).all()
+        assets = db.session.query(Asset).filter_by(status="published").all()
         assert len(assets) == 300 and len({a.name for a in assets}) == 300
+        assert db.session.query(Asset).filter_by(status="proposed").count() == 1
         kinds = {"Library": "institutions", "Food Bank": "services", "Choir": "culture",
                  "Credit Union": "economy", "Allotments": "physical", "Youth Club": "associations"}
         checked = 0
@@ -66,7 +70,28 @@ def test_seed_demo_is_balanced_and_reproducible(fresh_db):
                     assert asset.category.slug == slug, asset.name
                     checked += 1
         assert checked > 20
+        # Kinds of help match what was done.
+        fence = {e.category.slug for e in db.session.query(Exchange).filter_by(
+            description="Walked the dog")}
+        assert fence == {"pets"}
         db.session.remove()
+        db.engine.dispose()
+    # The coordinator's home shows a real morning's work, each kind of it waiting.
+    client = app.test_client()
+    login(client, "coordinator@example.org", "timebank-demo")
+    home = client.get("/").get_data(as_text=True)
+    with app.test_request_context():
+        from timebank.main.queue import work_queue
+        from timebank.models import Bank
+
+        bank_id = db.session.query(Bank).one().id
+        waiting = {item.key: item.count for item in work_queue(bank_id)}
+        db.session.remove()
+    assert all(waiting[key] >= 1 for key in (
+        "applications", "requests", "exchanges", "introductions", "assets", "expiring",
+        "quiet")), waiting
+    assert "Gwen Morgan" in home and "Help putting up a curtain rail" in home
+    with app.app_context():
         db.engine.dispose()
     # The migration that brought the monthly figures fills them from the exchanges
     # already there exactly as the ledger keeps them from then on.

@@ -38,9 +38,14 @@ LAST = ["Ahmed", "Brown", "Clarke", "Davies", "Evans", "Fraser", "Green", "Hughe
         "Jones", "Khan", "Lewis", "Murphy", "Nowak", "Okafor", "Patel", "Reid", "Smith",
         "Taylor", "Walsh", "Young"]
 PLACES = ["Northside", "Riverside", "Old Town", "Hillcrest", "Market Ward", "Parkfield"]
-WHAT = ["Helped with the garden", "Fixed a shelf", "Lift to the clinic", "Shopping trip",
-        "Phone set-up", "Cup of tea and a chat", "Helped fill in a form", "Walked the dog",
-        "Cooked a meal", "Sewing repair", "Homework help", "Language practice"]
+# What was done, with the kind of help it is, so statements and reports read true.
+WHAT_KINDS = {"Helped with the garden": "gardening", "Fixed a shelf": "diy",
+              "Lift to the clinic": "lifts", "Shopping trip": "shopping",
+              "Phone set-up": "tech", "Cup of tea and a chat": "befriending",
+              "Helped fill in a form": "admin", "Walked the dog": "pets",
+              "Cooked a meal": "cooking", "Sewing repair": "crafts",
+              "Homework help": "learning", "Language practice": "languages"}
+WHAT = list(WHAT_KINDS)
 
 
 # Each kind of place with the category it belongs to, so the map's key tells the truth.
@@ -97,6 +102,103 @@ def seed(n_members: int, n_exchanges: int, n_assets: int, seed: int,
         between_banks(rng, all_banks, people, share)
     if n_assets:
         assets(rng, n_assets)
+    a_real_day(random.Random(seed + 1), first, logins, people[:share])
+
+
+def _days_ago(days: int, hours: int = 0):
+    return utcnow() - timedelta(days=days, hours=hours)
+
+
+def a_real_day(rng: random.Random, bank: Bank, logins: list[Member],
+               people: list[int]) -> None:
+    """What a coordinator finds on a real morning, so the demo's work queue is not empty:
+    two applications, a request waiting a week, an exchange unconfirmed for a week, an
+    unanswered introduction, a suggested asset, a listing about to end, a quiet member,
+    and a few ideas. Each through the models the site itself writes."""
+    from .models import Asset, Idea, Match
+
+    if len(people) < 6:
+        return
+    by_email = {m.email: m for m in logins}
+    resident = by_email["resident@example.org"]
+    coordinator = by_email["coordinator@example.org"]
+    categories = {c.slug: c for c in db.session.scalars(select(Category))}
+    # Two neighbours who applied this week, their addresses confirmed.
+    for name, place in (("Gwen Morgan", "Old Town"), ("Tariq Hussain", "Parkfield")):
+        member = Member(email=f"{name.split()[0].lower()}.applicant@example.org",
+                        display_name=name, install_role=Role.RESIDENT,
+                        status=MemberStatus.PENDING, neighbourhood=place,
+                        email_verified_at=_days_ago(1), skills="Baking, dog walking",
+                        **_location(rng))
+        member.set_password(DEMO_PASSWORD)
+        db.session.add(member)
+        db.session.flush()
+        banks.join(member, bank, "resident", MemberStatus.PENDING)
+    neighbours = [db.session.get(Member, i) for i in people[:6]]
+    soon = clock.today() + timedelta(days=42)
+    # A request nobody has answered for ten days.
+    waiting = Listing(bank_id=bank.id, member_id=neighbours[0].id, kind="request",
+                      category_id=categories["diy"].id, title="Help putting up a curtain rail",
+                      availability=rng.getrandbits(21), expires_on=soon,
+                      latitude=neighbours[0].public_latitude,
+                      longitude=neighbours[0].public_longitude)
+    # An offer that ends in three days.
+    ending = Listing(bank_id=bank.id, member_id=neighbours[1].id, kind="offer",
+                     category_id=categories["cooking"].id, title="Batch cooking for the freezer",
+                     availability=rng.getrandbits(21),
+                     expires_on=clock.today() + timedelta(days=3),
+                     latitude=neighbours[1].public_latitude,
+                     longitude=neighbours[1].public_longitude)
+    # A request the coordinator introduced a helper to, eight days ago, with no answer yet.
+    asked = Listing(bank_id=bank.id, member_id=neighbours[2].id, kind="request",
+                    category_id=categories["tech"].id, title="Setting up video calls",
+                    availability=rng.getrandbits(21), expires_on=soon)
+    db.session.add_all([waiting, ending, asked])
+    db.session.flush()
+    waiting.created_at = _days_ago(10)
+    db.session.add(Match(bank_id=bank.id, request_id=asked.id, requester_id=neighbours[2].id,
+                         helper_id=neighbours[3].id, created_by_id=coordinator.id,
+                         note="Both live near the park.", created_at=_days_ago(8)))
+    # A suggestion for the asset map, waiting for a coordinator's look.
+    asset_kinds = {c.slug: c.id for c in asset_categories()}
+    db.session.add(Asset(name="Riverside Repair Café", category_id=asset_kinds["associations"],
+                         description="Monthly, in the church hall: bring what is broken.",
+                         address_1="Church Road", city="Riverside", status="proposed",
+                         submitted_by_id=resident.id, latitude=51.501, longitude=-0.098,
+                         geocode_source="demo", geocode_state="ok"))
+    # A neighbour who joined in spring and has not exchanged since.
+    quiet = Member(email="quiet.neighbour@example.org", display_name="Idris Bevan",
+                   install_role=Role.RESIDENT, status=MemberStatus.ACTIVE,
+                   neighbourhood="Hillcrest", email_verified_at=_days_ago(200),
+                   **_location(rng))
+    quiet.set_password(DEMO_PASSWORD)
+    db.session.add(quiet)
+    db.session.flush()
+    membership = banks.join(quiet, bank, "resident", MemberStatus.ACTIVE)
+    membership.created_at = membership.approved_at = _days_ago(200)
+    ledger.open_account(quiet, bank.id)
+    # Ideas for the area, as residents put them.
+    for proposer, title, need, builds_on in (
+            (resident, "A tool library in the old library", "Most of us own a drill we use "
+             "once a year.", "The empty room behind Riverside Library; the Men's Shed."),
+            (neighbours[4], "Warm space on winter afternoons", "Some neighbours sit in the "
+             "cold to save on heating.", "The church hall is free on weekdays."),
+            (neighbours[5], "Homework club at the youth club", "Children without a quiet "
+             "place to study.", "Members who offer homework help.")):
+        db.session.add(Idea(title=title, need=need, builds_on=builds_on,
+                            proposer_id=proposer.id, show_name=True))
+    db.session.commit()
+    # An exchange recorded nine days ago that the demo resident has not yet confirmed.
+    giver = ledger.open_account(neighbours[3], bank.id)
+    receiver = ledger.open_account(resident, bank.id)
+    db.session.commit()
+    recorded = ledger.record_exchange(
+        giver=giver, receiver=receiver, minutes=90,
+        service_date=clock.today() - timedelta(days=9), recorded_by=neighbours[3],
+        idempotency_key=f"demo-day-{rng.getrandbits(64):016x}", confirm=False,
+        category_id=categories["gardening"].id, description="Helped with the garden")
+    recorded.exchange.created_at = _days_ago(9)
+    db.session.commit()
 
 
 def logins_present() -> list[tuple[str, Role]]:
@@ -237,7 +339,7 @@ def history(rng: random.Random, accounts: dict[int, tuple[int, int | None]], n: 
     ids = list(accounts)
     balance = {a: accounts[a][0] for a in ids}
     floors = {a: accounts[a][1] for a in ids}
-    category_ids = list(db.session.scalars(select(Category.id))) or [None]
+    kind_ids = dict(db.session.execute(select(Category.slug, Category.id)).all())
     today = clock.today()
     made = 0
     while made < n:
@@ -250,10 +352,11 @@ def history(rng: random.Random, accounts: dict[int, tuple[int, int | None]], n: 
                 continue
             balance[receiver] -= minutes
             balance[giver] += minutes
+            what = rng.choice(WHAT)
             chosen.append(ledger.BulkExchange(
                 giver_account_id=giver, receiver_account_id=receiver, minutes=minutes,
                 service_date=today - timedelta(days=rng.randint(0, 365)),
-                category_id=rng.choice(category_ids), description=rng.choice(WHAT),
+                category_id=kind_ids.get(WHAT_KINDS[what]), description=what,
                 idempotency_key=f"seed-{rng.getrandbits(96):024x}"))
         made += ledger.post_confirmed_bulk(chosen)
         db.session.commit()
