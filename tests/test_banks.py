@@ -616,3 +616,107 @@ def test_a_reversal_key_replayed_on_another_exchange_reverses_nothing(app, two_b
         with pytest.raises(ledger.LedgerError, match="expired"):
             ledger.reverse_exchange(second.id, get(staff), "typo", key)
         assert db.session.query(Exchange).filter_by(reverses_id=second.id).count() == 0
+
+
+# -- joining a second bank; an admin gives an existing person a role ---------------------
+
+
+def test_a_member_of_one_bank_asks_to_join_another_and_is_approved(app, client, make):
+    """From the other bank's home page, one click and an optional message; that bank's
+    coordinators see the application, told with the message; approval makes the member
+    active there with an account, and the switcher then names the current bank."""
+
+
+    north_id = north(app)
+    ann = make.member(name="Ann South", email="ann@example.org")
+    nora = make.member(Role.COORDINATOR, name="Nora North", email="nora@example.org",
+                       bank="north")
+    login(client, "ann@example.org")
+    home = client.get("/b/north/").get_data(as_text=True)
+    assert "Ask to join North Bank" in home and "/b/north/join-bank" in home
+    refused = submit(client, "/b/north/join-bank", {"message": "I can bake"},
+                     page="/b/north/join-bank")
+    assert refused.status_code == 422 and "accept the terms" in refused.get_data(as_text=True)
+    asked = submit(client, "/b/north/join-bank", {"message": "I can bake bread  ",
+                                                    "accept": "y"}, page="/b/north/join-bank")
+    assert asked.status_code == 303
+    again = client.get("/b/north/").get_data(as_text=True)
+    assert "waiting for a coordinator" in again
+    with app.app_context():
+        membership = db.session.query(Membership).filter_by(member_id=ann,
+                                                           bank_id=north_id).one()
+        assert membership.status == "pending" and membership.terms_accepted_at is not None
+        told = db.session.query(Notification).filter_by(member_id=nora).one()
+        assert "Ann South" in told.text and "I can bake bread" in told.text
+        assert told.bank_id == north_id
+    # Asking twice makes one application.
+    submit(client, "/b/north/join-bank", {"accept": "y"}, page="/b/north/join-bank")
+    with app.app_context():
+        assert db.session.query(Membership).filter_by(member_id=ann).count() == 2
+
+    login(client, "nora@example.org")
+    pending = client.get("/b/north/coordinator/members?status=pending").get_data(as_text=True)
+    assert "Ann South" in pending
+    approved = submit(client, f"/b/north/coordinator/members/{ann}/approve", {},
+                      page=f"/b/north/coordinator/members/{ann}")
+    assert approved.status_code == 303
+    with app.app_context():
+        assert get(ann).role_in(north_id) == "resident"
+        assert ledger.account_of(get(ann), north_id) is not None
+
+    login(client, "ann@example.org")
+    page = client.get("/b/north/").get_data(as_text=True)
+    assert "North Bank (current)" in page and 'aria-current="true"' in page
+    assert "/b/our-time-bank/" in page or "Switch bank" in page
+
+
+def test_an_admin_makes_an_existing_person_coordinator_of_a_new_bank(app, client, make):
+    """A new bank set up in the browser: created, then a person who already has a log-in
+    made its coordinator (told so); they keep their first bank. Not themselves."""
+
+
+    make.member(Role.ADMIN, email="ada@example.org", name="Ada Admin")
+    cole = make.member(name="Cole Carter", email="cole@example.org")
+    login(client, "ada@example.org")
+    made = submit(client, "/admin/banks", {"slug": "east", "name": "East Bank"},
+                  page="/admin/banks")
+    assert made.status_code == 303
+    settings = made.headers["Location"]
+    bank_id = int(settings.rsplit("/", 1)[1])
+    nobody = submit(client, f"{settings}/members", {"email": "nobody@example.org",
+                                                    "role": "coordinator"}, page=settings)
+    assert nobody.status_code == 422 and "Nobody has an account" in nobody.get_data(
+        as_text=True)
+    herself = submit(client, f"{settings}/members", {"email": "ada@example.org",
+                                                     "role": "coordinator"}, page=settings)
+    assert herself.status_code == 422 and "Another admin" in herself.get_data(as_text=True)
+    added = submit(client, f"{settings}/members", {"email": "COLE@example.org",
+                                                   "role": "coordinator"}, page=settings)
+    assert added.status_code == 303
+    page = client.get(settings).get_data(as_text=True)
+    assert "Cole Carter" in page
+    with app.app_context():
+        cole_now = get(cole)
+        assert cole_now.role_in(bank_id) == "coordinator"
+        assert cole_now.role_in(ledger.current_bank_id()) == "resident"  # kept
+        told = db.session.query(Notification).filter_by(member_id=cole).one()
+        assert "coordinator of East Bank" in told.text and told.bank_id == bank_id
+    login(client, "cole@example.org")
+    assert client.get("/b/east/coordinator/members").status_code == 200
+
+
+def test_add_member_command_gives_an_existing_person_a_role(db_url, app, make):
+    north_id = north(app)
+    make.member(name="Cole Carter", email="cole@example.org")
+    done = flask_cli(db_url, "add-member", "--email", "cole@example.org", "--bank", "north",
+                     "--role", "coordinator")
+    assert done.returncode == 0, done.stderr
+    assert "coordinator in north" in done.stdout
+    missing = flask_cli(db_url, "add-member", "--email", "who@example.org", "--bank", "north")
+    assert missing.returncode != 0 and "Nobody has an account" in missing.stderr
+    created = flask_cli(db_url, "create-user", "--email", "cole@example.org",
+                        stdin="a long password\n")
+    assert created.returncode != 0 and "add-member" in created.stderr
+    with app.app_context():
+        member = db.session.query(Member).filter_by(email="cole@example.org").one()
+        assert member.role_in(north_id) == "coordinator"

@@ -14,10 +14,10 @@ from .extensions import db
 
 
 def register_cli(app: Flask) -> None:
-    for command in (create_bank, create_user, check_ledger, seed_demo, seed_categories_cmd,
-                    send_mail, send_digests, geocode_pending, import_assets_cmd,
-                    import_neighbourhoods_cmd, export_assets_cmd, backup_cmd, restore_cmd,
-                    run_jobs):
+    for command in (create_bank, create_user, add_member, check_ledger, seed_demo,
+                    seed_categories_cmd, send_mail, send_digests, geocode_pending,
+                    import_assets_cmd, import_neighbourhoods_cmd, export_assets_cmd,
+                    backup_cmd, restore_cmd, run_jobs):
         app.cli.add_command(command)
 
 
@@ -69,6 +69,29 @@ def create_user(email: str, role: str, display_name: str | None, neighbourhood: 
         raise click.ClickException(error.message) from error
     where = f" in {bank.slug}" if role in ("resident", "coordinator") else ""
     click.echo(f"Created {role} {member.email}{where} (member {member.id}).")
+
+
+@click.command("add-member")
+@with_appcontext
+@click.option("--email", required=True, help="The person's address: they already have a log-in.")
+@click.option("--bank", "bank_slug", required=True)
+@click.option("--role", type=click.Choice(["resident", "coordinator"]), default="resident")
+def add_member(email: str, bank_slug: str, role: str) -> None:
+    """Make an existing person a resident or coordinator of another bank (they keep their
+    log-in and their other banks). create-user makes new people."""
+    from . import notify
+    from .banks.service import BankError, add_member, bank_by_slug
+
+    bank = bank_by_slug(bank_slug)
+    if bank is None:
+        raise click.ClickException(f"There is no bank {bank_slug!r}; see create-bank.")
+    try:
+        with notify.site_context():
+            membership = add_member(None, bank, email, role)
+    except BankError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"{membership.member.email} is now {role} in {bank.slug} "
+               f"(member {membership.member_id}).")
 
 
 @click.command("check-ledger")

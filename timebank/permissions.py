@@ -61,6 +61,9 @@ RULES: dict[str, Rule] = {
     "assets.read": Rule(EVERYONE, "approved assets; reviewers' names to traders only"),
     "ideas.read": Rule(EVERYONE, "ideas and answers; names only where the proposer chose to "
                                  "show theirs, commenters' to traders only"),
+    # Someone logged in who is not (yet) a member of this bank asks to join it.
+    "bank.join": Rule(frozenset({PENDING}), "themselves; the bank's coordinators approve or "
+                                            "decline"),
     # Anyone logged in, about themselves.
     "account.own": Rule(SIGNED_IN, OWN),
     "notifications.own": Rule(SIGNED_IN, OWN),

@@ -11,6 +11,7 @@ builds the ``/b/<slug>/`` form for the current bank, so links stay in it.
 from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, g, has_app_context, has_request_context, session
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -149,7 +150,7 @@ def init_app(app: Flask) -> None:
             # own account), and it does not become their current bank.
             if current_user.is_authenticated and current_user.role_in(bank.id) is None:
                 if not open_to_pending(endpoint):
-                    abort(403, f"You are not a member of {bank.name}.")
+                    abort(403, _("You are not a member of %(bank)s.", bank=bank.name))
             elif session.get("bank") != bank.slug:
                 session["bank"] = bank.slug
 

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import Email, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Email, NumberRange, Optional, Regexp
 
 from ..forms import choices, optional, required, strip
 
@@ -17,6 +17,24 @@ class NewBankForm(FlaskForm):
                            r"^[a-z0-9][a-z0-9-]*$",
                            message=_l("Use lower-case letters, digits and hyphens."))])
     name = StringField(_l("Name of the bank"), filters=[strip], validators=required(120))
+
+
+class JoinForm(FlaskForm):
+    """A member of another bank asks to join this one."""
+
+    message = TextAreaField(_l("A word for the coordinators (optional): what you can offer, "
+                               "where you live"), filters=[strip], validators=optional(500))
+    accept = BooleanField(
+        _l("I have read and accept this bank's terms of membership and privacy notice"),
+        validators=[DataRequired(message=_l("Please read and accept the terms to join."))])
+
+
+class AddMemberForm(FlaskForm):
+    """An admin gives an existing person a role in a bank."""
+
+    email = StringField(_l("Their e-mail address"), filters=[strip], validators=required(254))
+    role = SelectField(_l("Role in this bank"), choices=choices([
+        ("resident", _l("Resident")), ("coordinator", _l("Coordinator"))]))
 
 
 class ContactForm(FlaskForm):

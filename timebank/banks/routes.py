@@ -10,7 +10,7 @@ from ..models import Bank
 from ..permissions import allow
 from ..tenancy import BankBlueprint, current_bank
 from . import service
-from .forms import BankSettingsForm, ContactForm, NewBankForm
+from .forms import AddMemberForm, BankSettingsForm, ContactForm, JoinForm, NewBankForm
 
 bp = BankBlueprint("banks", __name__)
 
@@ -46,7 +46,34 @@ def settings(bank_id: int):
                        fields=service.CONTACT_FIELDS + service.SETTINGS_FIELDS)
         flash(_("Saved."), "success")
         return redirect(url_for("banks.settings", bank_id=the_bank.id), 303)
-    return render_form("banks/settings.html", form, the_bank=the_bank)
+    return render_form("banks/settings.html", form, the_bank=the_bank,
+                       add_form=AddMemberForm(formdata=None),
+                       coordinators=service.coordinators_of(the_bank))
+
+
+@bp.route("/admin/banks/<int:bank_id>/members", methods=["POST"])
+@allow("admin.banks")
+def add_member(bank_id: int):
+    """Make an existing person a resident or coordinator of this bank."""
+    the_bank = db.get_or_404(Bank, bank_id)
+    add_form = AddMemberForm()
+    if add_form.validate_on_submit():
+        try:
+            membership = service.add_member(current_user, the_bank, add_form.email.data,
+                                            add_form.role.data)
+        except service.BankError as error:
+            getattr(add_form, error.field or "email").errors.append(error.message)
+        else:
+            name = membership.member.display_name
+            flash(_("%(name)s is now a coordinator of %(bank)s.", name=name, bank=the_bank.name)
+                  if membership.role == "coordinator" else
+                  _("%(name)s is now a member of %(bank)s.", name=name, bank=the_bank.name),
+                  "success")
+            return redirect(url_for("banks.settings", bank_id=the_bank.id), 303)
+    form = BankSettingsForm(obj=the_bank)
+    form.floor_hours.data = the_bank.default_floor // 60
+    return render("banks/settings.html", status=422, form=form, the_bank=the_bank,
+                  add_form=add_form, coordinators=service.coordinators_of(the_bank))
 
 
 @bp.route("/coordinator/bank", methods=["GET", "POST"])
@@ -75,3 +102,22 @@ def terms():
 def privacy():
     return render("banks/terms.html", kind="privacy",
                   text=(current_bank().privacy_text if current_bank() else ""))
+
+
+@bp.route("/join-bank", methods=["GET", "POST"])
+@allow("bank.join")
+def join():
+    """One click from a bank's page: ask to join it, with an optional message."""
+    the_bank = current_bank()
+    form = JoinForm()
+    membership = current_user.membership_in(the_bank.id)
+    if form.validate_on_submit():
+        try:
+            service.ask_to_join(current_user, the_bank, form.message.data)
+        except service.BankError as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("Thank you: the coordinators of %(bank)s will look at your request and "
+                    "you will be told their answer.", bank=the_bank.name), "success")
+            return redirect(url_for("main.index"), 303)
+    return render_form("banks/join.html", form, the_bank=the_bank, membership=membership)

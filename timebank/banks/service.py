@@ -109,3 +109,91 @@ def all_banks() -> list[Bank]:
 
 def bank_by_slug(slug: str) -> Bank | None:
     return db.session.scalar(select(Bank).where(Bank.slug == slug))
+
+
+JOIN_MESSAGE_MAX = 500
+
+
+def ask_to_join(member: Member, bank: Bank, message: str = "") -> Membership:
+    """A member of another bank (or of none yet) asks to join ``bank``: a pending
+    membership its coordinators see among their applications, told with the message.
+    Asking again while waiting changes nothing. Commits."""
+    from flask_babel import lazy_gettext as _l
+
+    from ..notify import notify
+    from ..tenancy import bank_url
+
+    membership = member.membership_in(bank.id)
+    if membership is not None and membership.status == MemberStatus.ACTIVE:
+        raise BankError(_("You are already a member of %(bank)s.", bank=bank.name))
+    if membership is not None and membership.status == MemberStatus.SUSPENDED:
+        raise BankError(_("Your membership of %(bank)s is suspended; please ask its "
+                          "coordinators.", bank=bank.name))
+    if membership is not None and membership.status == MemberStatus.PENDING:
+        return membership
+    message = " ".join((message or "").split())[:JOIN_MESSAGE_MAX]
+    membership = join(member, bank, BankRole.RESIDENT, MemberStatus.PENDING)
+    membership.status_reason = ""
+    membership.terms_accepted_at = utcnow()
+    audit(member.id, "bank.ask_to_join", "bank", bank.id, **({"message": message}
+                                                             if message else {}))
+    coordinators = db.session.scalars(
+        select(Member).join(Membership, Membership.member_id == Member.id)
+        .where(Membership.bank_id == bank.id, Membership.role == BankRole.COORDINATOR,
+               Membership.status == MemberStatus.ACTIVE, Member.erased_at.is_(None))).all()
+    elsewhere = [m.bank.name for m in member.all_memberships()
+                 if m.bank_id != bank.id and m.status == MemberStatus.ACTIVE]
+    for coordinator in coordinators:
+        if message:
+            text = _l("%(name)s (a member of %(banks)s) asks to join, saying: “%(message)s”. "
+                      "Approve or decline them.", name=member.display_name,
+                      banks=", ".join(elsewhere) or "—", message=message)
+        else:
+            text = _l("%(name)s (a member of %(banks)s) asks to join. Approve or decline "
+                      "them.", name=member.display_name, banks=", ".join(elsewhere) or "—")
+        notify(coordinator, text, bank_url("members.detail", bank.id, member_id=member.id),
+               subject=_l("A new application"), bank_id=bank.id)
+    db.session.commit()
+    return membership
+
+
+def add_member(by: Member | None, bank: Bank, email: str, role: str) -> Membership:
+    """An admin (``by``; None: the operator, from the command line) makes an existing
+    person, found by e-mail address, a member or coordinator of ``bank``: an active
+    membership with an account, the person told. Never themselves: an admin who wants to
+    coordinate a bank asks another admin. Commits."""
+    from flask_babel import lazy_gettext as _l
+
+    from ..notify import notify
+    from ..tenancy import bank_url
+
+    if role not in (BankRole.RESIDENT, BankRole.COORDINATOR):
+        raise BankError(_("Choose resident or coordinator."), "role")
+    person = db.session.scalar(select(Member).where(
+        Member.email == Member.normalise_email(email or ""), Member.erased_at.is_(None)))
+    if person is None:
+        raise BankError(_("Nobody has an account with that e-mail address: they can join "
+                          "from the bank's page, or a coordinator can enrol them."), "email")
+    if by is not None and person.id == by.id:
+        raise BankError(_("Another admin must give you a role in a bank."), "email")
+    if person.install_role == "council":
+        raise BankError(_("A council viewer sees the area's figures and takes no part in "
+                          "a bank."), "email")
+    before = person.membership_in(bank.id)
+    membership = join(person, bank, role, MemberStatus.ACTIVE, by)
+    membership.status_reason = ""
+    audit(by.id if by else None, "bank.add_member", "member", person.id, bank=bank.id, role=role,
+          before=(before.role + "/" + before.status) if before is not None else None)
+    words = (_l("You are now a coordinator of %(bank)s.", bank=bank.name)
+             if role == BankRole.COORDINATOR else
+             _l("You are now a member of %(bank)s.", bank=bank.name))
+    notify(person, words, bank_url("main.index", bank.id), bank_id=bank.id)
+    db.session.commit()
+    return membership
+
+
+def coordinators_of(bank: Bank) -> list[Member]:
+    return list(db.session.scalars(
+        select(Member).join(Membership, Membership.member_id == Member.id)
+        .where(Membership.bank_id == bank.id, Membership.role == BankRole.COORDINATOR,
+               Membership.status == MemberStatus.ACTIVE).order_by(Member.display_name)))

@@ -272,7 +272,8 @@ def create_active(email: str, password: str, role: str, display_name: str | None
     if "@" not in email or len(email) > 254:
         raise MemberError(_("That is not an email address."))
     if db.session.scalar(select(Member.id).where(Member.email == email)):
-        raise MemberError(_("%(email)s is already registered.", email=email))
+        raise MemberError(_("%(email)s is already registered: to give them a role in "
+                            "another bank, use add-member.", email=email))
     install_role = role if role in (Role.ADMIN, Role.COUNCIL) else Role.RESIDENT
     member = Member(email=email, display_name=(display_name or email.split("@")[0])[:80],
                     install_role=install_role, status=MemberStatus.ACTIVE,
