@@ -27,6 +27,18 @@ def test_only_the_clock_reads_the_machines_calendar():
     assert offenders == [], "read timebank.clock instead:\n" + "\n".join(offenders)
 
 
+def test_no_test_reads_the_clock_before_it_is_pinned():
+    """Module constants and parametrize lists are read at import, before conftest pins the
+    clock: there ``clock.today()`` is the machine's day (a listing's "yesterday" came out
+    in the future once). They use tests.support.NOW and TODAY instead."""
+    at_import = re.compile(r"^(?:[A-Za-z_].*|\s*\(.*)\bclock\.(?:today|now|utcnow)\(")
+    offenders = [f"{path.name}:{number}: {line.strip()}"
+                 for path in sorted((ROOT / "tests").glob("*.py"))
+                 for number, line in enumerate(path.read_text().splitlines(), 1)
+                 if at_import.match(line) and not line.lstrip().startswith(("def ", "#"))]
+    assert offenders == [], "\n".join(offenders)
+
+
 def test_every_test_starts_at_the_pinned_moment_and_the_clock_runs_on():
     assert clock.today() == TODAY
     first = clock.utcnow()

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
-from tests.support import get, submit
+from tests.support import TODAY, get, submit
 from timebank import clock
 from timebank.extensions import db
 from timebank.models import Category, Listing, Match, Role
@@ -46,7 +46,7 @@ def test_post_and_show_a_request(client, app, login_as):
 @pytest.mark.parametrize("field,value,message", [
     ("category", "99999", "Not a valid choice"),
     ("category", "0", "Choose one of the listed kinds"),
-    ("expires_on", (clock.today() - timedelta(days=1)).isoformat(), "already passed"),
+    ("expires_on", (TODAY - timedelta(days=1)).isoformat(), "already passed"),
     ("travel_km", "500", "Enter 0 to 50 km"),
     ("travel_km", "-1", "Enter 0 to 50 km"),
     ("kind", "bribe", "Not a valid choice"),

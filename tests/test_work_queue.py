@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.support import get, login
+# The pinned moment every test starts at (never the machine's: read at import, it was).
+from tests.support import (
+    NOW,  # noqa: E402
+    get,
+    login,
+)
 from timebank import clock, ledger
 from timebank.extensions import db
 from timebank.main.queue import work_queue
@@ -22,7 +27,6 @@ from timebank.models import (
     Role,
 )
 
-NOW = clock.now()
 AGO = {n: NOW - timedelta(days=n) for n in (2, 8, 10, 100)}
 
 
