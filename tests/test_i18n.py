@@ -11,9 +11,10 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from tests.support import ROOT, get, login, submit
+from tests.support import ROOT, TODAY, get, login, submit
 from timebank.extensions import db
 from timebank.i18n import LANGUAGES
+from timebank.models import Role
 
 TRANSLATIONS = ROOT / "timebank" / "translations"
 TEMPLATES = ROOT / "timebank" / "templates"
@@ -186,3 +187,76 @@ def test_days_are_worded_in_each_requests_language_though_remembered(app):
                 assert said.setdefault(lang, found) == found
         assert said["en"] == "Nov 26, 2026|November 26, 2026|Nov 26, 2026|"
         assert "Tach" in said["cy"] and "nov" in said["es"]
+
+
+# -- names of things in the reader's language -------------------------------------------
+
+
+def test_kinds_are_named_in_the_readers_language(app, client, make, smtp):
+    """Kinds of help and of asset: the seeded names in Welsh and Spanish on the listings,
+    the exchange and statement (page, print, CSV), the printed sheet, the report and its
+    CSV, the map's key and data, and in e-mails; an admin adds a kind with a Welsh name,
+    which a Spanish reader sees in English (the fallback)."""
+    from timebank import ledger, notify
+    from timebank.models import Category, Member
+
+    app.config.update({"TIMEBANK_MAIL_HOST": "127.0.0.1", "TIMEBANK_MAIL_PORT": smtp[1]})
+    gwen = make.member(name="Gwen Welsh", email="gwen@example.org")
+    sol = make.member(name="Sol Spanish", email="sol@example.org")
+    cora = make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    make.listing(sol, kind="offer", title="Tomato seedlings", category="gardening")
+    with app.app_context():
+        db.session.get(Member, gwen).language = "cy"
+        db.session.get(Member, sol).language = "es"
+        db.session.get(Member, cora).language = "es"
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+        db.session.commit()
+        exchange = ledger.record_exchange(
+            giver=ledger.account_of(get(sol)), receiver=ledger.account_of(get(gwen)),
+            minutes=60, service_date=TODAY, recorded_by=get(sol),
+            idempotency_key=ledger.new_key(), confirm=False, category_id=garden).exchange.id
+        assert notify.send_pending(app.config) == (1, 0)
+    mail = smtp[0].messages[0].get_payload(decode=True).decode()
+    assert "Garddio" in mail and "Gardening" not in mail  # Gwen's e-mail, in Welsh
+
+    login(client, "gwen@example.org")
+    for page in ("/listings", f"/exchanges/{exchange}", "/paper/nearby"):
+        html = client.get(page).get_data(as_text=True)
+        assert "Garddio" in html, page
+    submit(client, f"/exchanges/{exchange}/confirm", {"back": "show"},
+           page=f"/exchanges/{exchange}")
+    for page in ("/statement", "/statement/print", "/statement.csv"):
+        assert "Garddio" in client.get(page).get_data(as_text=True), page
+
+    login(client, "cora@example.org")
+    month = f"start={TODAY:%Y-%m}-01&end={TODAY.isoformat()}"
+    assert "Jardinería" in client.get(f"/coordinator/reports?{month}").get_data(as_text=True)
+    categories_csv = client.get(f"/coordinator/reports/categories.csv?{month}").get_data(
+        as_text=True)
+    assert "Jardinería" in categories_csv and "Gardening" not in categories_csv
+    assets_page = client.get("/assets").get_data(as_text=True)
+    assert "Instituciones" in assets_page  # the map's key
+    assert "Instituciones" in client.get("/assets/map.json").get_data(as_text=True)
+
+    # An admin adds a kind with its Welsh name; the Spanish reader falls back to English.
+    make.member(Role.ADMIN, email="ada@example.org", name="Ada Admin")
+    login(client, "ada@example.org")
+    added = submit(client, "/admin/categories", {"name": "Bike repair",
+                                                 "name_cy": "Trwsio beiciau", "name_es": ""},
+                   page="/admin/categories")
+    assert added.status_code == 303
+    with app.app_context():
+        bikes = db.session.query(Category).filter_by(slug="bike-repair").one()
+        assert bikes.names == {"cy": "Trwsio beiciau"} and bikes.name_en == "Bike repair"
+        bikes_id = bikes.id
+    # …and gives it its Spanish name afterwards, from the list.
+    page = client.get("/admin/categories").get_data(as_text=True)
+    assert f'id="kind{bikes_id}-name_es"' in page
+    named = submit(client, f"/admin/categories/{bikes_id}/names",
+                   {f"kind{bikes_id}-name_cy": "Trwsio beiciau",
+                    f"kind{bikes_id}-name_es": "Reparación de bicis"}, page="/admin/categories")
+    assert named.status_code == 303
+    login(client, "gwen@example.org")
+    assert "Trwsio beiciau" in client.get("/listings/new").get_data(as_text=True)
+    login(client, "sol@example.org")
+    assert "Reparación de bicis" in client.get("/listings/new").get_data(as_text=True)

@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from .extensions import db
 from .i18n import LANGUAGES
 from .models import Category
+from .models.names import plain_name
 
 NAME_MAX = 80
 TEXT_MAX = 2000
@@ -104,7 +105,8 @@ def category_choices(none_label=None) -> list:
     rows = db.session.execute(
         select(Category.id, Category.name).where(Category.active).order_by(Category.name)
     ).all()
-    return choices([(0, none_label or _l("Choose…")), *[(r.id, r.name) for r in rows]])
+    return choices([(0, none_label or _l("Choose…")),
+                    *[(r.id, plain_name(Category, r.name)) for r in rows]])
 
 
 class PeriodForm(QueryForm):

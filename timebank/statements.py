@@ -20,6 +20,7 @@ from .db import keyset_page
 from .extensions import db
 from .models import Account, Category, Entry, Exchange, ExchangeStatus, Member
 from .models.ledger import format_minutes
+from .models.names import plain_name
 
 STATEMENT_CSV_HEADER = (_l("entry"), _l("exchange"), _l("date"), _l("with"), _l("kind of help"),
                         _l("description"), _l("minutes"), _l("balance after (minutes)"))
@@ -84,6 +85,10 @@ class Line:
     reverses_id: int | None
     other_name: str | None  # the other party (see ``_party_name``)
     balance_after: int = 0
+
+    def __post_init__(self) -> None:
+        # Read as its English name; shown in the reader's language.
+        object.__setattr__(self, "category", plain_name(Category, self.category))
 
     @property
     def counterparty(self) -> str:

@@ -12,6 +12,8 @@ from flask_babel import lazy_gettext as _l
 
 from . import clock
 from .models.ledger import OUTCOME_SCALE, format_minutes
+from .models.names import plain_name
+from .models.skills import Category
 
 # Lazy: a list page asks for a status word per row, and only that word is translated.
 STATUS_WORDS = {
@@ -106,6 +108,8 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["member_label"] = member_label
     app.jinja_env.filters["safe_href"] = safe_href
     app.jinja_env.filters["hours"] = format_minutes
+    # A kind of help read as a plain value, in the reader's language (models/names.py).
+    app.jinja_env.filters["help_kind"] = lambda name: plain_name(Category, name)
     app.jinja_env.filters["figure"] = figure
     app.jinja_env.filters["day"] = lambda d: day_words(d, "medium")
     app.jinja_env.filters["longday"] = lambda d: day_words(d, "long")

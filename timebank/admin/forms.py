@@ -6,14 +6,33 @@ from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional, Regexp
 
 from ..forms import NAME_MAX, QueryForm, optional, required, strip
+from ..i18n import LANGUAGES
+
+# The languages a kind is named in besides English (the name itself).
+OTHER_LANGUAGES = [(code, name) for code, name in LANGUAGES.items() if code != "en"]
 
 
-class CategoryForm(FlaskForm):
-    name = StringField(_l("Name of the kind of help"), validators=required(NAME_MAX))
+class NamesForm(FlaskForm):
+    """A kind's names in the other languages; empty: English (or, for a kind the site was
+    seeded with, the catalogue's translation)."""
+
+    def names(self) -> dict[str, str]:
+        return {code: (getattr(self, f"name_{code}").data or "").strip()
+                for code, _name in OTHER_LANGUAGES}
 
 
-class AssetCategoryForm(FlaskForm):
-    name = StringField(_l("Name of the kind of asset"), validators=required(NAME_MAX))
+for _code, _language in OTHER_LANGUAGES:
+    setattr(NamesForm, f"name_{_code}", StringField(
+        _l("Name in %(language)s", language=_language), filters=[strip],
+        validators=optional(NAME_MAX)))
+
+
+class CategoryForm(NamesForm):
+    name = StringField(_l("Name of the kind of help (English)"), validators=required(NAME_MAX))
+
+
+class AssetCategoryForm(NamesForm):
+    name = StringField(_l("Name of the kind of asset (English)"), validators=required(NAME_MAX))
     colour = StringField(_l("Map colour"), default="#555555", validators=[
         Regexp(r"^#[0-9a-fA-F]{6}$", message=_l("Choose a colour like #1a2b3c."))])
 

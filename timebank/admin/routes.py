@@ -17,7 +17,7 @@ from ..routing import arg_id
 from ..tenancy import BankBlueprint, current_bank_id
 from . import audit
 from . import taxonomy as taxa
-from .forms import AuditFilterForm
+from .forms import OTHER_LANGUAGES, AuditFilterForm, NamesForm
 
 bp = BankBlueprint("admin", __name__)
 
@@ -47,15 +47,47 @@ def taxonomy(kind: str):
         if form.validate_on_submit():
             try:
                 taxa.add(kind, form.name.data, current_user,
-                             colour=form.colour.data if hasattr(form, "colour") else "")
+                         colour=form.colour.data if hasattr(form, "colour") else "",
+                         names=form.names())
             except taxa.TaxonomyError as error:
                 form.name.errors.append(str(error))
             else:
                 flash(_("Added “%(name)s”.", name=form.name.data.strip()), "success")
                 return redirect(url_for("admin.taxonomy", kind=kind), 303)
         status = 422
-    return render("admin/taxonomy.html", status=status, form=form, rows=taxa.items(kind),
-                  kind=kind)
+    rows = taxa.items(kind)
+    return render("admin/taxonomy.html", status=status, form=form, rows=rows, kind=kind,
+                  names_forms={row.id: _names_form(row) for row in rows},
+                  other_languages=OTHER_LANGUAGES)
+
+
+def _names_form(row, formdata=None) -> NamesForm:
+    """Each kind's own form of names, its fields' ids kept apart by the kind's id."""
+    form = NamesForm(formdata=formdata, prefix=f"kind{row.id}")
+    if formdata is None:
+        for code, _language in OTHER_LANGUAGES:
+            getattr(form, f"name_{code}").data = (row.names or {}).get(code, "")
+    return form
+
+
+@bp.route("/admin/<any('categories','asset-categories'):kind>/<int:item_id>/names",
+          methods=["POST"])
+@allow("admin.taxonomy")
+def taxonomy_names(kind: str, item_id: int):
+    """A kind's names in Welsh, Spanish (each language but English)."""
+    model = taxa.TAXONOMIES[kind][0]
+    row = db.get_or_404(model, item_id)
+    form = _names_form(row, request.form)
+    if form.validate_on_submit():
+        item = taxa.set_names(kind, item_id, form.names(), current_user)
+        flash(_("Saved the names of “%(name)s”.", name=item.name_en), "success")
+        return redirect(url_for("admin.taxonomy", kind=kind), 303)
+    rows = taxa.items(kind)
+    forms = {r.id: _names_form(r) for r in rows}
+    forms[row.id] = form
+    return render("admin/taxonomy.html", status=422, form=taxa.TAXONOMIES[kind][1](
+        formdata=None), rows=rows, kind=kind, names_forms=forms,
+        other_languages=OTHER_LANGUAGES)
 
 
 @bp.route("/admin/<any('categories','asset-categories'):kind>/<int:item_id>/<any(retire,restore):action>",

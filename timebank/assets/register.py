@@ -20,6 +20,7 @@ from ..models import Asset, AssetCategory, AssetReview, AssetStatus, GeocodeStat
 from ..models.assets import DEFAULT_ASSET_CATEGORIES, STALE_AFTER_DAYS
 from ..models.audit import record as audit
 from ..models.base import utcnow
+from ..models.names import thing_name
 from ..notify import notify
 
 # Where the map opens when nothing is published yet, and where a register with no other
@@ -41,8 +42,14 @@ class CategoryRow(NamedTuple):
 
     id: int
     slug: str
-    name: str
+    name_en: str
     colour: str
+    names: dict
+
+    @property
+    def name(self) -> str:
+        """In the reader's language (the rows are kept for every language)."""
+        return thing_name(self.name_en, self.names)
 
 
 def categories() -> tuple[CategoryRow, ...]:
@@ -51,7 +58,7 @@ def categories() -> tuple[CategoryRow, ...]:
     return cache.built(cache.REGISTER, ("categories",), lambda _version: tuple(
         CategoryRow(*row) for row in db.session.execute(
             select(AssetCategory.id, AssetCategory.slug, AssetCategory.name,
-                   AssetCategory.colour).where(AssetCategory.active)
+                   AssetCategory.colour, AssetCategory.names).where(AssetCategory.active)
             .order_by(AssetCategory.position, AssetCategory.id))))
 
 

@@ -20,6 +20,7 @@ from ..extensions import db
 from ..forms import ActionForm, choices
 from ..htmx import render, render_form
 from ..models import Asset, AssetStatus, GeocodeState
+from ..models.names import reader_language
 from ..permissions import allow
 from ..routing import arg_id
 from . import files, imports, neighbourhoods, register, sources
@@ -105,9 +106,10 @@ def map_data():
     key = _filter_key(form)
     view = _view()
     if view is None:
-        return cache.send(cache.body(cache.REGISTER, ("map", *key),
+        # The kinds' names in the layer are in the reader's language: one body per language.
+        return cache.send(cache.body(cache.REGISTER, ("map", reader_language(), *key),
                                      lambda: register.map_json(key), "application/json"))
-    return cache.send(cache.body(cache.REGISTER, ("view", *key, *view),
+    return cache.send(cache.body(cache.REGISTER, ("view", reader_language(), *key, *view),
                                  lambda: register.view_json(key, *view), "application/json"))
 
 

@@ -261,7 +261,9 @@ def category_lookup(categories: Sequence[CategoryRow]) -> dict[str, CategoryRow]
     singular and plural, any case."""
     lookup: dict[str, CategoryRow] = {}
     for category in categories:
-        words = {category.slug, category.name, *CATEGORY_WORDS.get(category.slug, ())}
+        # The English name, and its names in the other languages, whoever imports.
+        words = {category.slug, category.name_en, *category.names.values(),
+                 *CATEGORY_WORDS.get(category.slug, ())}
         for word in words:
             key = normalise(word)
             for form in (key, singular(key), key + "s"):

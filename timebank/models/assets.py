@@ -11,10 +11,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, Text, func, select
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import utcnow
+from .names import N_, thing_name
 
 if TYPE_CHECKING:
     from .members import Member
@@ -22,12 +24,12 @@ if TYPE_CHECKING:
 # The six kinds of asset of asset-based community development, with map colours
 # that stay distinguishable for colour-blind readers (Okabe–Ito palette).
 DEFAULT_ASSET_CATEGORIES = [
-    ("associations", "Associations and groups", "#E69F00"),
-    ("institutions", "Institutions", "#56B4E9"),
-    ("physical", "Physical spaces", "#009E73"),
-    ("economy", "Local economy", "#CC79A7"),
-    ("culture", "Culture and heritage", "#D55E00"),
-    ("services", "Services", "#0072B2"),
+    ("associations", N_("Associations and groups"), "#E69F00"),
+    ("institutions", N_("Institutions"), "#56B4E9"),
+    ("physical", N_("Physical spaces"), "#009E73"),
+    ("economy", N_("Local economy"), "#CC79A7"),
+    ("culture", N_("Culture and heritage"), "#D55E00"),
+    ("services", N_("Services"), "#0072B2"),
 ]
 STALE_AFTER_DAYS = 365
 
@@ -50,10 +52,26 @@ class AssetCategory(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(80))
+    # The English name; ``name`` reads it in the reader's language (models/names.py).
+    name_en: Mapped[str] = mapped_column("name", String(80))
+    # Names an admin gave in other languages: {"cy": "...", "es": "..."}.
+    names: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     colour: Mapped[str] = mapped_column(String(7), default="#555555")
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)
+
+    @hybrid_property
+    def name(self) -> str:
+        return thing_name(self.name_en, self.names)
+
+    @name.inplace.setter
+    def _name_setter(self, value: str) -> None:
+        self.name_en = value
+
+    @name.inplace.expression
+    @classmethod
+    def _name_expression(cls):
+        return cls.name_en  # queries compare and sort by the English name
 
 
 class Asset(db.Model):

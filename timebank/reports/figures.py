@@ -46,6 +46,7 @@ from ..models import (
 )
 from ..models.assets import STALE_AFTER_DAYS, area_named
 from ..models.base import utcnow
+from ..models.names import plain_name
 from ..rollups import counted, touching
 
 SMALL = 5  # fewer people than this are never shown to council viewers
@@ -170,7 +171,7 @@ def by_category(scope: Scope) -> list[tuple[str, int, int]]:
         .where(scope.totals()).group_by(Category.name)
         .having(func.sum(MonthTotal.exchanges) != 0)
         .order_by(func.sum(MonthTotal.minutes).desc(), Category.name)).all()
-    return [(name or "", int(n), int(minutes)) for name, n, minutes in rows]
+    return [(plain_name(Category, name) or "", int(n), int(minutes)) for name, n, minutes in rows]
 
 
 def between_banks(scope: Scope) -> list[tuple[str, str, int, int]]:
@@ -308,7 +309,8 @@ def who_helps_with_what(scope: Scope) -> list[tuple[str, str, int, int]]:
         .where(scope.totals()).group_by(gives.c.name, received.c.name)
         .having(func.sum(MonthTotal.exchanges) != 0)
         .order_by(func.sum(MonthTotal.minutes).desc(), gives.c.name, received.c.name)).all()
-    return [(g or "", r or "", int(n), int(m)) for g, r, n, m in rows]
+    return [(plain_name(Category, g) or "", plain_name(Category, r) or "", int(n), int(m))
+            for g, r, n, m in rows]
 
 
 # -- outcomes --------------------------------------------------------------------------
@@ -334,7 +336,8 @@ def _outcomes_by(scope: Scope, name, joined, on) -> list[tuple[str, int, int]]:
 
 def outcomes_by_category(scope: Scope) -> list[tuple[str, int, int]]:
     """(kind of help, score, answers)."""
-    return _outcomes_by(scope, Category.name, Category, Category.id == OutcomeMonth.category_id)
+    return [(plain_name(Category, name) or "", score, n) for name, score, n in _outcomes_by(
+        scope, Category.name, Category, Category.id == OutcomeMonth.category_id)]
 
 
 def outcomes_by_area(scope: Scope) -> list[tuple[str, int, int]]:
@@ -364,7 +367,8 @@ def shared_words(scope: Scope, limit: int = 20) -> list[tuple[date, str, int, st
         page = db.session.execute(newest).all()
         if not page:
             break
-        in_scope = {ex_id: (day, name) for ex_id, day, name in db.session.execute(
+        in_scope = {ex_id: (day, plain_name(Category, name))
+                    for ex_id, day, name in db.session.execute(
             select(Exchange.id, Exchange.service_date, Category.name)
             .outerjoin(Category, Category.id == Exchange.category_id)
             .where(Exchange.id.in_([row.exchange_id for row in page]), scope.exchanges(),
@@ -474,7 +478,7 @@ def stale_assets() -> int:
 
 def assets_by_category() -> list[tuple[str, int]]:
     """(kind of asset, published assets), in the register's order."""
-    return [(name, int(n)) for name, n in db.session.execute(
+    return [(plain_name(AssetCategory, name), int(n)) for name, n in db.session.execute(
         select(AssetCategory.name, func.count(Asset.id))
         .select_from(AssetCategory)
         .outerjoin(Asset, and_(Asset.category_id == AssetCategory.id,
@@ -509,7 +513,7 @@ def assets_by_neighbourhood() -> tuple[list[str], list[tuple[str, list[int]]]]:
     for name, geometry in areas:
         inside = shapely.contains_xy(shape(geometry), lon, lat)
         rows.append((name, [int(np.count_nonzero(inside & (kind == k))) for k, _n in kinds]))
-    return [n for _k, n in kinds], rows
+    return [plain_name(AssetCategory, n) for _k, n in kinds], rows
 
 
 def co_assessment(scope: Scope) -> dict:
@@ -561,6 +565,7 @@ class Shown:
     """A figure as a council viewer may see it."""
 
     value: int | None  # None: suppressed
+    small: bool = False  # suppressed because it is 1 to SMALL-1 (else to protect another)
 
     @property
     def suppressed(self) -> bool:
@@ -575,4 +580,5 @@ def suppress(counts: list[int]) -> list[Shown]:
         rest = sorted((n, i) for i, n in enumerate(counts) if i not in hidden and n > 0)
         if rest:
             hidden.add(rest[0][1])
-    return [Shown(None if i in hidden else n) for i, n in enumerate(counts)]
+    return [Shown(None if i in hidden else n, small=0 < n < SMALL)
+            for i, n in enumerate(counts)]
