@@ -32,6 +32,7 @@ from timebank.reports import figures
 pytestmark = pytest.mark.now("2026-10-20T12:00:00")
 
 PERIOD = "start=2026-01-01&end=2026-11-30"
+PROTECTED = "hidden to protect small numbers"  # a figure hidden for another's sake
 
 
 def _exchange(giver, receiver, minutes, day, category, key):
@@ -136,6 +137,21 @@ def test_suppression_hides_small_cells_and_what_a_total_would_give_away():
     assert [s.value for s in figures.suppress([5, 6])] == [5, 6]
 
 
+def test_a_figure_hidden_for_anothers_sake_never_reads_fewer_than_5(app):
+    """Complementary suppression hides the next smallest count beside a lone small one: 7
+    is not fewer than 5, so it reads as hidden to protect small numbers (it read "fewer
+    than 5" before); the really small one still reads "fewer than 5"."""
+    from timebank.reports import tables
+
+    with app.test_request_context():
+        shown = tables._shown([12, 3, 7, 0], council=True)
+        assert [str(c) for c in shown] == ["10", "fewer than 5", PROTECTED, "0"]
+        assert [tables.withheld(c) for c in shown] == [False, True, True, False]
+        # The hours beside a hidden count are hidden the same honest way.
+        rows = tables._counted_rows([("a", 12, 600), ("b", 3, 999), ("c", 7, 420)], True)
+        assert [str(r[2]) for r in rows] == ["10", PROTECTED, PROTECTED]
+
+
 def test_council_pages_and_downloads_show_no_small_numbers_and_no_person(app, client, make,
                                                                          login_as):
     known_bank(app, make)
@@ -150,7 +166,8 @@ def test_council_pages_and_downloads_show_no_small_numbers_and_no_person(app, cl
         response = client.get(f"/reports/{table}.csv?{PERIOD}")
         rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
         counts = [cell for row in rows[1:] for cell in row[1:2]]
-        assert all(c in ("fewer than 5", "0") or int(c) >= 5 for c in counts), (table, rows)
+        assert all(c in ("fewer than 5", PROTECTED, "0") or int(c) >= 5
+                   for c in counts), (table, rows)
         assert "Ann" not in response.get_data(as_text=True)
     assert "It changed my week" not in page  # members' words stay with their bank
     assert client.get(f"/reports/members.csv?{PERIOD}").status_code == 404
@@ -233,7 +250,8 @@ def test_co_assessment_counts_each_assets_latest_look_and_hides_few_people(app, 
         db.session.commit()
     rows = list(csv.reader(io.StringIO(client.get("/reports/co-assessment.csv")
                                        .get_data(as_text=True))))
-    assert {row[1] for row in rows[1:]} == {"fewer than 5"}
+    # They describe four people, whatever their own size: hidden, never "fewer than 5".
+    assert {row[1] for row in rows[1:]} == {PROTECTED}
 
 
 def test_filters_are_bookmarkable_and_htmx_swaps_only_the_figures(app, client, make):
@@ -332,8 +350,9 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
     login_as(Role.COUNCIL)
     rows = list(csv.reader(io.StringIO(client.get("/reports/neighbourhoods.csv")
                                        .get_data(as_text=True))))
-    assert rows[1:] == [["Hilltop", "fewer than 5", "fewer than 5"],
-                        ["Millbrook", "fewer than 5", "fewer than 5"], ["Riverside", "5", "0"]]
+    # The hours beside a hidden count are hidden too, but they are not "fewer than 5".
+    assert rows[1:] == [["Hilltop", "fewer than 5", PROTECTED],
+                        ["Millbrook", "fewer than 5", PROTECTED], ["Riverside", "5", "0"]]
     gaps = list(csv.reader(io.StringIO(client.get("/reports/asset-gaps.csv")
                                        .get_data(as_text=True))))
     assert [row[0] for row in gaps[1:]] == ["Hilltop", "Millbrook", "Riverside"]
@@ -351,7 +370,7 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
     assert f"neighbourhood={hill_id}" in filtered.split("months.csv")[1][:80]
     places = list(csv.reader(io.StringIO(client.get(
         f"/reports/received-where.csv?neighbourhood={hill_id}").get_data(as_text=True))))
-    assert places[1:] == [["Hilltop", "fewer than 5", "fewer than 5"]]
+    assert places[1:] == [["Hilltop", PROTECTED, PROTECTED]]  # about three people
     # Six more hours received by Hilltop's three: six exchanges, yet about fewer than five
     # people, so nothing of Hilltop's shows; the whole area's hours go to the nearest 5.
     with app.app_context():
@@ -361,7 +380,8 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
         rows = list(csv.reader(io.StringIO(client.get(
             f"/reports/{table}.csv?neighbourhood={hill_id}").get_data(as_text=True))))
         labels = 2 if table == "who-helps" else 1
-        assert rows[1:] and all(cell == "fewer than 5"
+        # Six exchanges read "fewer than 5" before: hidden, and said so honestly.
+        assert rows[1:] and all(cell == PROTECTED
                                 for row in rows[1:] for cell in row[labels:]), (table, rows)
     months = list(csv.reader(io.StringIO(client.get("/reports/months.csv").get_data(
         as_text=True))))

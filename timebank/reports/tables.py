@@ -55,8 +55,25 @@ class Report:
         return next((t for t in self.tables if t.key == key), None)
 
 
-def hidden() -> str:
-    return _("fewer than %(n)s", n=figures.SMALL)
+class Withheld(str):
+    """A figure a council viewer may not see, as the words shown in its place (on the
+    page, in the chart, which draws no bar, and in the CSV alike)."""
+
+
+def hidden() -> Withheld:
+    """A count of 1 to 4: it really is fewer than 5."""
+    return Withheld(_("fewer than %(n)s", n=figures.SMALL))
+
+
+def protected() -> Withheld:
+    """A figure hidden for another's sake (the next smallest beside a lone small count, the
+    hours beside a hidden count, everything about a place where few live): it may be any
+    size, so it never reads "fewer than 5"."""
+    return Withheld(_("hidden to protect small numbers"))
+
+
+def withheld(value) -> bool:
+    return isinstance(value, Withheld)
 
 
 def _hours(minutes: int) -> float:
@@ -81,7 +98,8 @@ def _shown(counts: list[int], council: bool) -> list:
     5", the rest rounded to the nearest 5."""
     if not council:
         return counts
-    return [hidden() if s.suppressed else _publish(s.value) for s in figures.suppress(counts)]
+    return [(hidden() if s.small else protected()) if s.suppressed else _publish(s.value)
+            for s in figures.suppress(counts)]
 
 
 def _counted_rows(rows: list[tuple], council: bool, hours: bool = True) -> list[tuple]:
@@ -91,7 +109,7 @@ def _counted_rows(rows: list[tuple], council: bool, hours: bool = True) -> list[
     for row, count in zip(rows, counts, strict=True):
         if hours:
             out.append((row[0], count,
-                        hidden() if count == hidden() else _shown_hours(row[2], council)))
+                        protected() if withheld(count) else _shown_hours(row[2], council)))
         else:
             out.append((row[0], count))
     return out
@@ -100,7 +118,7 @@ def _counted_rows(rows: list[tuple], council: bool, hours: bool = True) -> list[
 def _shares(counts: list[int], shown: list, whole: int, council: bool) -> list[str]:
     """Each count's share of ``whole``; for council viewers to the nearest 10 %, and none
     at all when a cell is hidden (a share would give the hidden figure away)."""
-    if not whole or (council and hidden() in shown):
+    if not whole or (council and any(withheld(n) for n in shown)):
         return ["–"] * len(counts)
     step = 10 if council else 1
     return [f"{step * round(100 * n / whole / step)} %" for n in counts]
@@ -145,7 +163,7 @@ def _exchange_tables(scope: figures.Scope, council: bool) -> list[Table]:
         (_("Received by members who mostly give"), _("Kind of help received"), exchanges,
          hours),
         [(g or _("nothing yet"), r or _("not said"), n,
-          hidden() if n == hidden() else _shown_hours(m, council))
+          protected() if withheld(n) else _shown_hours(m, council))
          for (g, r, _n, m), n in zip(helps, counts, strict=True)], chart=None, labels=2,
         note=_("How time earned doing one thing is spent on another: each exchange counts "
                "under the kind of help its receiver had given most hours in when it was "
@@ -157,7 +175,7 @@ def _exchange_tables(scope: figures.Scope, council: bool) -> list[Table]:
             "received-where", _("Exchanges and hours by neighbourhood"),
             (_("Neighbourhood"), exchanges, hours),
             [(name or _("not in a named neighbourhood"), n,
-              hidden() if n == hidden() else _shown_hours(m, council))
+              protected() if withheld(n) else _shown_hours(m, council))
              for (_i, name, _n, m), n in zip(places, counts, strict=True)], chart=2,
             unit=hours,
             note=_("Where the receivers lived when the exchange was confirmed.")))
@@ -167,7 +185,7 @@ def _exchange_tables(scope: figures.Scope, council: bool) -> list[Table]:
         tables.append(Table(
             "banks", _("Time given across banks"),
             (_("Giving bank"), _("Receiving bank"), exchanges, hours),
-            [(g, r, n, hidden() if n == hidden() else _shown_hours(m, council))
+            [(g, r, n, protected() if withheld(n) else _shown_hours(m, council))
              for (g, r, _n, m), n in zip(crossed, counts, strict=True)], chart=None, labels=2))
     return tables
 
@@ -197,7 +215,7 @@ def _neighbourhoods(found: figures.GiveTake, council: bool) -> Table | None:
     counts = _shown([n for _a, n, _m in rows], council)
     return Table("neighbourhoods", _("Active members and hours given, by neighbourhood"),
                  (_("Neighbourhood"), _("Members"), _("Hours given")),
-                 [(area, n, hidden() if n == hidden() else _shown_hours(m, council))
+                 [(area, n, protected() if withheld(n) else _shown_hours(m, council))
                   for (area, _n, m), n in zip(rows, counts, strict=True)], unit=_("members"),
                  note=_("A member counts in the neighbourhood they name on their profile."))
 
@@ -231,7 +249,8 @@ def area_map(bank_ids: list[int], council: bool) -> AreaMap | None:
     key = [(colour, _("%(low)s to %(high)s members", low=i * step, high=(i + 1) * step - 1))
            for i, colour in enumerate(SHADES) if i * step <= top]
     if council:
-        key.append((HIDDEN_SHADE, hidden()))
+        key.append((HIDDEN_SHADE, _("fewer than %(n)s, or hidden to protect small numbers",
+                                    n=figures.SMALL)))
     west, south, east, north = box
     parts = maps.site_map(((south + north) / 2, (west + east) / 2),
                           areas={"type": "FeatureCollection", "features": features},
@@ -340,8 +359,9 @@ def member_rows(scope: figures.Scope):
 
 
 def _all_hidden(table: Table) -> Table:
-    """The table with every figure read as "fewer than 5" (its labels kept)."""
-    rows = [(*row[:table.labels], *(hidden() for _cell in row[table.labels:]))
+    """The table with every figure withheld (its labels kept): each describes fewer than 5
+    people, whatever its own size."""
+    rows = [(*row[:table.labels], *(protected() for _cell in row[table.labels:]))
             for row in table.rows]
     return Table(table.key, table.title, table.header, rows, chart=None, unit=table.unit,
                  note=table.note, page=table.page, labels=table.labels)
@@ -358,11 +378,11 @@ def for_area(scope: figures.Scope, all_banks: list[int]) -> Report:
     keys = ("looked", "still_there", "welcoming", "accessible")
     exact = [looks[k] for k in keys]
     if 0 < looks["people"] < figures.SMALL:
-        exact_shown = [hidden() if n else 0 for n in exact]
+        exact_shown = [protected() if n else 0 for n in exact]
     else:
         exact_shown = _shown(exact, True)
     shares = _shares(exact[1:], exact_shown[1:], looks["looked"], True)
-    if hidden() in exact_shown:
+    if any(withheld(n) for n in exact_shown):
         shares = ["–"] * 3
     labels = (_("Still there"), _("Welcoming (3 or 4 of 4)"), _("Accessible"))
     assessment = Table(
@@ -386,7 +406,7 @@ def for_area(scope: figures.Scope, all_banks: list[int]) -> Report:
         # A neighbourhood where fewer than five members live: any figure about its
         # exchanges, outcomes or requests describes fewer than five people.
         about_people = [_all_hidden(t) for t in about_people]
-        shown = {key: hidden() if n else 0 for key, n in shown.items()}
+        shown = {key: protected() if n else 0 for key, n in shown.items()}
     tables = [*about_people, _ladder_table(scope, True), assets, *by_place, assessment]
     # The map is the whole area's, whatever the filters (they swap only the figures).
     return Report(scope, True, tables, members=shown, map_of=(all_banks, True))
