@@ -599,7 +599,7 @@ def test_visiting_another_banks_address_does_not_change_ones_bank(app, client, t
     login(client, email)
     # North's welcome page is open to all (the permissions table); its own pages are not.
     welcome = client.get("/b/north/").get_data(as_text=True)
-    assert "Hello" not in welcome and "Join" in welcome
+    assert "Hello" not in welcome and "Ask to join North Bank" in welcome
     assert client.get("/b/north/statement").status_code == 403
     assert client.get("/statement").status_code == 200
     assert client.get("/").status_code == 200 and "Hello" in client.get("/").get_data(

@@ -73,6 +73,27 @@ def test_residents_learn_nothing_by_typing_an_address(client, app, make, login_a
         assert db.session.query(Exchange).count() == 0
 
 
+def test_without_javascript_a_first_name_offers_the_members_it_could_mean(client, app, make,
+                                                                        login_as):
+    """No suggestions without JavaScript: "Sam", which seven members' names start with,
+    gave "No member matches" and "pick from the list" (there is none). Now the form comes
+    back offering the seven to choose from, and choosing one records the exchange."""
+    login_as()
+    sams = [make.member(name=f"Sam {last}") for last in ("Ahmed", "Brown", "Clarke", "Davies",
+                                                        "Evans", "Fraser", "Green")]
+    make.member(name="Ann Samson")  # "Sam" starts a word of her name too
+    answer = submit(client, "/exchanges/new", record_form("Sam"), page="/exchanges/new")
+    body = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and "Several members could be “Sam”" in body
+    assert body.count('type="radio" id="other-pick-') == 8 and "pick from the list" not in body
+    chosen = submit(client, "/exchanges/new", record_form(f"Sam Davies (#{sams[3]})"),
+                    page="/exchanges/new")
+    assert chosen.status_code == 303
+    nobody = submit(client, "/exchanges/new", record_form("Zebedee"), page="/exchanges/new")
+    said = nobody.get_data(as_text=True)
+    assert "No member matches “Zebedee”" in said and "member number" in said
+
+
 def test_staff_find_members_by_address(client, app, make, login_as):
     login_as(Role.COORDINATOR)
     other = make.member(email="giver@example.org")
@@ -179,7 +200,7 @@ def test_group_activity_unknown_participant_keeps_text(client, app, make, login_
 
 def test_reverse_from_the_page(client, app, make, login_as):
     login_as(Role.COORDINATOR)
-    a, b = make.member(), make.member()
+    a, b = make.member(email="ada.giver@example.org"), make.member()
     with app.app_context():
         original = ledger.record_exchange(
             giver=ledger.account_of(get(a)), receiver=ledger.account_of(get(b)), minutes=60,
@@ -192,8 +213,15 @@ def test_reverse_from_the_page(client, app, make, login_as):
     assert balance_of(app, a) == 0 and balance_of(app, b) == 0
     page = client.get(f"/exchanges/{original}").get_data(as_text=True)
     assert "Reversed by" in page
+    # Neither reads as it did: the original as simply "confirmed", the reversal as a gift.
+    assert "Reversed: it no longer counts" in page and ">confirmed<" not in page
+    reversal = int(response.headers["Location"].rsplit("/", 1)[1])
+    shown = client.get(f"/exchanges/{reversal}").get_data(as_text=True)
+    assert f"Correction: it takes back exchange #{original}" in shown
     again = submit(client, f"/exchanges/{original}/reverse", {"reason": "again"})
     assert again.status_code == 422 and "already reversed" in again.get_data(as_text=True)
+    login(client, "ada.giver@example.org")
+    assert f"Correction of exchange #{original}:" in client.get("/").get_data(as_text=True)
 
 
 def test_outcome_form(client, app, make, login_as):

@@ -106,4 +106,7 @@ class OutcomeForm(FlaskForm):
         validators=[InputRequired(message=_l("Choose one of the answers."))],
     )
     text = TextAreaField(_l("Tell us more (optional)"), validators=optional(TEXT_MAX))
-    share = BooleanField(_l("You may share this, without my name, in reports to the council"))
+    # Say what really happens: the words appear in this bank's report for its coordinators
+    # (the council's report has figures only, never members' words).
+    share = BooleanField(_l("You may quote my words, without my name, in the bank's reports "
+                            "(coordinators see them; the council sees only figures)"))

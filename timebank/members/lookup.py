@@ -105,13 +105,32 @@ def resolve_member(text: str, bank_id: int, *, other_banks: bool = False,
         if len(found) > 1:
             raise MemberNotFound(_("More than one member is called “%(text)s”: choose which "
                                    "one.", text=text), candidates=found)
+        if not found and len(text) >= 2:
+            # Without JavaScript there are no suggestions: a first name, or the start of a
+            # name, offers the members it could mean to choose from (never picks one).
+            starts = like_pattern(text.lower(), prefix_only=True)
+            word = like_pattern(" " + text.lower(), prefix_only=False)
+            near = [m for m in db.session.scalars(
+                select(Member).where(or_(func.lower(Member.display_name).like(starts,
+                                                                             escape="\\"),
+                                         func.lower(Member.display_name).like(word,
+                                                                             escape="\\")),
+                                     in_reach)
+                .order_by(Member.display_name, Member.id).limit(20)
+            ) if trading_bank(m, bank_id, other_banks) is not None]
+            if near:
+                raise MemberNotFound(_("Several members could be “%(text)s”: choose which one.",
+                                       text=text) if len(near) > 1 else
+                                     _("Did you mean this member? Choose them to go on.",
+                                       text=text), candidates=near)
         member = found[0] if found else None
     # One message for "no such member" and "not someone you can trade with", so the
     # form reveals nothing about pending, suspended or council accounts.
     home = trading_bank(member, bank_id, other_banks) if member is not None else None
     if home is None:
-        raise MemberNotFound(_("No member matches “%(text)s”. Start typing and pick from the "
-                               "list.", text=text[:80]))
+        raise MemberNotFound(_("No member matches “%(text)s”. Check the spelling, or use "
+                               "their member number (it is on their statement), like #123.",
+                               text=text[:80]))
     return member, home
 
 
