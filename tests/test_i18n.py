@@ -185,7 +185,8 @@ def test_days_are_worded_in_each_requests_language_though_remembered(app):
                     "{{ d | day }}|{{ d | longday }}|{{ t | day }}|{{ none | day }}",
                     d=date(2026, 11, 26), t=datetime(2026, 11, 26, 23, 30))
                 assert said.setdefault(lang, found) == found
-        assert said["en"] == "Nov 26, 2026|November 26, 2026|Nov 26, 2026|"
+        # English as a UK bank writes it (en_GB unless the bank chose another way).
+        assert said["en"] == "26 Nov 2026|26 November 2026|26 Nov 2026|"
         assert "Tach" in said["cy"] and "nov" in said["es"]
 
 

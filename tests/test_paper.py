@@ -46,6 +46,10 @@ def test_a_coordinator_prints_a_members_sheets_in_the_members_language(app, clie
     sheet = client.get(f"/coordinator/members/{member}/timesheet",
                        headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert "<h1>Taflen amser</h1>" in sheet  # Welsh, the member's language
+    # Their printed statement too (it followed the coordinator's page before).
+    printed = client.get(f"/coordinator/members/{member}/statement/print",
+                         headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "datganiad ar gyfer Gwen Gymraeg" in printed
     near = client.get(f"/coordinator/members/{member}/nearby").get_data(as_text=True)
     assert "Bread baking nearby" in near
     assert "Far away help" not in near and "My own offer" not in near

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import has_request_context
-from flask_babel import format_date
 from flask_babel import gettext as _
 
+from .i18n import format_day
 from .models import Exchange, Member
 from .models.ledger import Account, format_minutes
 from .notify import notify, site_context
@@ -70,7 +70,7 @@ def _link(bank_id: int, exchange_id: int) -> str:
 def _facts(exchange: Exchange, by: Member) -> Callable[[], dict[str, str]]:
     def facts() -> dict[str, str]:
         return {"by": by.display_name, "time": format_minutes(exchange.minutes),
-                "date": format_date(exchange.service_date, "long"),
+                "date": format_day(exchange.service_date, "long"),
                 "giver": exchange.giver.label, "receiver": exchange.receiver.label,
                 "what": _what(exchange) or _("no description")}
     return facts

@@ -101,6 +101,45 @@ def bank_language(bank=None) -> str | None:
     return None
 
 
+# How English dates may be written, per bank (bank settings).
+ENGLISH_DATES = {"en_GB": "United Kingdom: 6 December 2026",
+                 "en_IE": "Ireland: 6 December 2026",
+                 "en_US": "United States: December 6, 2026"}
+
+
+def date_locale() -> str:
+    """The locale dates are written in: the page's language, and for English the bank's
+    own way (en_GB unless the bank chose another), so a UK bank never writes "Dec 6"."""
+    from flask_babel import get_locale
+
+    from .tenancy import current_bank
+
+    language = str(get_locale() or DEFAULT)
+    if not language.startswith("en"):
+        return language
+    bank = current_bank() if has_app_context() else None
+    chosen = getattr(bank, "english_dates", "") or "en_GB"
+    return chosen if chosen in ENGLISH_DATES else "en_GB"
+
+
+def format_day(value, width: str = "long") -> str:
+    """A date as the page's reader writes it (the one place dates are put into words)."""
+    from babel.dates import format_date
+
+    return format_date(value, width, locale=date_locale())
+
+
+def on_paper_for(member, bank_id: int | None):
+    """The language a printed sheet is in: a member's own reads like the page they print it
+    from; one printed for them (a coordinator's, a helper's) is in their language."""
+    from flask_babel import force_locale, get_locale
+
+    from .notify import language_of
+
+    own = current_user.is_authenticated and member.id == current_user.id
+    return force_locale(str(get_locale()) if own else language_of(member, bank_id))
+
+
 def _bank_default() -> str:
     return bank_language() or DEFAULT
 

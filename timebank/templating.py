@@ -6,11 +6,12 @@ import functools
 from datetime import date, datetime
 
 from flask import Flask
-from flask_babel import format_date, format_decimal, get_locale, to_user_timezone
+from flask_babel import format_decimal, to_user_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from . import clock
+from .i18n import date_locale
 from .models.ledger import OUTCOME_SCALE, format_minutes
 from .models.names import plain_name
 from .models.skills import Category
@@ -53,12 +54,14 @@ def day_words(value: date | datetime | None, width: str) -> str:
         return ""
     if isinstance(value, datetime):
         value = to_user_timezone(value).date()
-    return _day_words(value, width, str(get_locale() or ""))
+    return _day_words(value, width, date_locale())
 
 
 @functools.lru_cache(maxsize=8192)
-def _day_words(day: date, width: str, _locale: str) -> str:
-    return format_date(day, width, rebase=False)
+def _day_words(day: date, width: str, locale: str) -> str:
+    from babel.dates import format_date as babel_date
+
+    return babel_date(day, width, locale=locale)
 
 
 def component_word(name: str) -> str:

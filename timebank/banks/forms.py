@@ -69,6 +69,11 @@ class BankSettingsForm(ContactForm):
                                    message=_l("Enter a number from -1000 to 0."))])
     default_language = SelectField(_l("Default language"), choices=choices(
         [("", _l("None: each visitor's browser decides")), *LANGUAGES]))
+    english_dates = SelectField(_l("English dates are written as in"), default="en_GB",
+                                choices=choices([
+                                    ("en_GB", _l("the United Kingdom: 6 December 2026")),
+                                    ("en_IE", _l("Ireland: 6 December 2026")),
+                                    ("en_US", _l("the United States: December 6, 2026"))]))
     interbank = BooleanField(_l("Members may exchange time with members of other banks"))
     clearing_limit_hours = IntegerField(
         _l("Most hours owed to or by other banks (empty: no limit)"),
@@ -94,8 +99,8 @@ class BankSettingsForm(ContactForm):
     def values(self) -> dict:
         data = {name: getattr(self, name).data for name in (
             "name", "office_address", "phone", "email", "opening_hours", "welcome_text",
-            "terms_text", "privacy_text", "default_language", "min_lon", "min_lat", "max_lon",
-            "max_lat")}
+            "terms_text", "privacy_text", "default_language", "english_dates", "min_lon",
+            "min_lat", "max_lon", "max_lat")}
         data["interbank"] = bool(self.interbank.data)
         data["default_floor"] = self.floor_hours.data * 60
         limit = self.clearing_limit_hours.data

@@ -18,8 +18,8 @@ from ..models.base import utcnow
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 CONTACT_FIELDS = ("office_address", "phone", "email", "opening_hours", "welcome_text",
                   "terms_text", "privacy_text")
-SETTINGS_FIELDS = ("name", "default_floor", "default_language", "interbank", "clearing_limit",
-                   "min_lon", "min_lat", "max_lon", "max_lat")
+SETTINGS_FIELDS = ("name", "default_floor", "default_language", "english_dates", "interbank",
+                   "clearing_limit", "min_lon", "min_lat", "max_lon", "max_lat")
 
 
 class BankError(Refused):

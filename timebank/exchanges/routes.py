@@ -13,6 +13,7 @@ from ..exports import csv_chunks, csv_response
 from ..extensions import db
 from ..forms import ActionForm, PeriodForm, category_choices
 from ..htmx import render, render_form, wants_fragment
+from ..i18n import on_paper_for
 from ..main import queue
 from ..matching.brokering import match_between
 from ..members.lookup import MemberNotFound, member_for, member_label, refuse, resolve_member
@@ -355,8 +356,10 @@ def statement_print(member_id: int | None = None):
                       account=account, period=None, today=clock.today())
     period = (statement_period(account.id, form.start.data, form.end.data)
               if account is not None else None)
-    return render("exchanges/statement_print.html", member=member, account=account,
-                  form=form, period=period, today=clock.today())
+    # Printed for a member, in their language (as their timesheet is).
+    with on_paper_for(member, current_bank_id()):
+        return render("exchanges/statement_print.html", member=member, account=account,
+                      form=form, period=period, today=clock.today())
 
 
 @bp.route("/statement.csv")

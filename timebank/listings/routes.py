@@ -2,7 +2,6 @@
 
 
 from flask import abort, flash, redirect, request, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
@@ -11,6 +10,7 @@ from .. import clock, geo
 from ..extensions import db
 from ..forms import ActionForm, category_choices, fields_key, like_pattern
 from ..htmx import render, render_form
+from ..i18n import format_day
 from ..main import queue
 from ..matching.brokering import suggestions_for
 from ..matching.forms import RespondForm
@@ -114,7 +114,7 @@ def new():
                 owner = None
         if owner is not None:
             listing = service.create(owner, form.values(), current_user, current_bank_id())
-            until = format_date(listing.expires_on, "long")
+            until = format_day(listing.expires_on, "long")
             flash(_("Your offer is listed until %(date)s.", date=until)
                   if listing.kind == "offer"
                   else _("Your request is listed until %(date)s.", date=until), "success")
@@ -167,7 +167,7 @@ def change(listing_id: int, action: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     service.change(listing, action, current_user)
-    flash({"renew": _("Renewed until %(date)s.", date=format_date(listing.expires_on, "long")),
+    flash({"renew": _("Renewed until %(date)s.", date=format_day(listing.expires_on, "long")),
            "close": _("Closed. It no longer shows to others."),
            "reopen": _("Open again.")}[action], "success")
     return redirect(url_for("listings.show", listing_id=listing.id), 303)

@@ -57,6 +57,9 @@ class Bank(db.Model):
     # The language the bank's pages and letters use unless a person chose theirs;
     # empty: each visitor's browser decides.
     default_language: Mapped[str] = mapped_column(String(10), default="")
+    # How English dates are written here (a UK bank: "6 December 2026", not "December 6").
+    english_dates: Mapped[str] = mapped_column(String(10), default="en_GB",
+                                               server_default="en_GB")
     # Area as a bounding box in degrees (min_lon, min_lat, max_lon, max_lat), if known.
     min_lon: Mapped[float | None] = mapped_column(Float)
     min_lat: Mapped[float | None] = mapped_column(Float)

@@ -6,16 +6,15 @@ A member prints their own; a coordinator prints them for a member of the bank
 
 
 from flask import abort
-from flask_babel import force_locale, get_locale
 from flask_login import current_user
 
 from .. import clock, geo
 from ..extensions import db
 from ..htmx import render
+from ..i18n import on_paper_for
 from ..listings.service import open_listings_query
 from ..members.lookup import sheet_for
 from ..models import Listing, Member
-from ..notify import language_of
 from ..permissions import allow
 from ..tenancy import BankBlueprint, current_bank, current_bank_id
 
@@ -48,9 +47,7 @@ def nearby(member: Member, bank_id: int, km: float = NEARBY_KM) -> list[Listing]
 
 
 def _sheet(template: str, member: Member, **ctx):
-    # One's own sheet reads like the page; a sheet printed for a member, in their language.
-    own = member.id == current_user.id
-    with force_locale(str(get_locale()) if own else language_of(member, current_bank_id())):
+    with on_paper_for(member, current_bank_id()):
         return render(template, member=member, the_bank=current_bank(), today=clock.today(),
                       **ctx)
 
