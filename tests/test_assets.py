@@ -369,12 +369,22 @@ def test_import_in_the_browser_preview_mapping_import_history_archive(app, clien
     monkeypatch.undo()
     broken = upload("broken.geojson", b"{not json")
     assert broken.status_code == 422 and "cannot be read" in broken.get_data(as_text=True)
+    # A spreadsheet saved as .xlsx, renamed .csv; and bytes that are no text at all.
+    xlsx = upload("register.csv", b"PK\x03\x04" + bytes(range(256)) * 4)
+    said = xlsx.get_data(as_text=True)
+    assert xlsx.status_code == 422 and "not a text file" in said and "Excel" in said
+    noise = upload("register.csv", bytes(range(32)) * 64)
+    assert noise.status_code == 422 and "not a text file" in noise.get_data(as_text=True)
     response = upload("council_land_register.geojson",
                       (registers / "council_land_register.geojson").read_bytes())
     assert response.status_code == 303
     preview_url = response.headers["Location"]
     page = client.get(preview_url).get_data(as_text=True)
     assert "unknown category" in page and "0 rows ready, 6 refused" in page
+    # Not imported yet: listed apart, never among the imports as if it had been.
+    start = client.get("/coordinator/assets/import").get_data(as_text=True)
+    assert "Uploaded, not imported" in start
+    assert "council_land_register.geojson" not in start.split("Imports so far")[1]
     with app.app_context():
         assert db.session.query(Asset).count() == 0  # a preview changes nothing
     # Say what the council's asset types mean (HTMX swaps just the preview).
@@ -399,6 +409,12 @@ def test_import_in_the_browser_preview_mapping_import_history_archive(app, clien
     assert "Riverside Community Centre" in client.get("/assets").get_data(as_text=True)
     history = client.get("/coordinator/assets/import").get_data(as_text=True)
     assert "council_land_register.geojson" in history and "6 / 0 / 0" in history
+    # Archiving asks first, saying how many come off the map; asking changes nothing.
+    asked = client.get(run.headers["Location"] + "/archive").get_data(as_text=True)
+    assert "6 assets this import created will come off the map" in asked
+    assert "Yes, archive them" in asked
+    with app.app_context():
+        assert db.session.query(Asset).filter_by(status="published").count() == 6
     archived = client.post(run.headers["Location"] + "/archive", data={"csrf_token": token})
     assert archived.status_code == 303
     with app.app_context():
@@ -595,3 +611,36 @@ def test_a_kind_renamed_or_retired_shows_at_once_on_the_map_and_its_layer(client
         db.session.get(AssetCategory, cat(app)).active = False
         db.session.commit()
     assert "Halls &amp; rooms" not in client.get("/assets").get_data(as_text=True)
+
+
+def test_import_preview_lists_every_problem_and_holds_rows_outside_the_area(app, client,
+                                                                           login_as):
+    """Rows beyond the first 20 with a problem are shown too; a row outside the bank's area
+    is held back for a decision (never kept silently); choosing "import them anyway" in the
+    preview brings it in."""
+    import io
+
+    from tests.support import hidden_fields
+    from timebank.models import Asset
+
+    app.config["TIMEBANK_AREA_BBOX"] = (-0.20, 51.45, -0.05, 51.55)
+    lines = ["id,name,category,latitude,longitude"]
+    lines += [f"r{n},Place {n},physical,51.50{n:02d},-0.10" for n in range(25)]
+    lines += ["r25,Castle far away,culture,55.9486,-3.1999",
+              "r26,Odd kind,castles,51.5000,-0.1000"]
+    login_as(Role.COORDINATOR)
+    token = hidden_fields(client.get("/coordinator/assets/import").get_data(as_text=True))[
+        "csrf_token"]
+    made = client.post("/coordinator/assets/import", content_type="multipart/form-data",
+                       data={"csrf_token": token, "file": (io.BytesIO(
+                           "\n".join(lines).encode()), "places.csv")})
+    preview_url = made.headers["Location"]
+    page = client.get(preview_url).get_data(as_text=True)
+    assert "25 rows ready, 1 held back (outside the area), 1 refused" in page
+    assert "Held back:" in page and "unknown category &#39;castles&#39;" in page  # rows 27, 28
+    assert "Place 24" not in page  # a good row past the first 20 is not listed
+    chosen = client.post(preview_url, data={"csrf_token": token, "outside": "import"})
+    assert "26 rows ready, 1 refused" in chosen.get_data(as_text=True)
+    client.post(preview_url + "/run", data={"csrf_token": token})
+    with app.app_context():
+        assert db.session.query(Asset).filter_by(name="Castle far away").count() == 1

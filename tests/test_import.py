@@ -188,13 +188,18 @@ def test_a_list_with_a_bom_duplicate_ids_no_coordinates_and_a_stray(app):
     out = imported(app, "volunteer_list_bom.csv")
     assert "read as UTF-8 with BOM" in out
     assert "row 4: skipped (same id as row 2)" in out
-    assert "row 5: rejected (53.90000, -2.90000 is outside the area" in out
-    assert "created 3, updated 0, skipped 1, rejected 1" in out, out
+    # A stray far away is held back for a decision, never silently kept (or lost).
+    assert "row 5: held back (53.90000, -2.90000 is outside the area" in out
+    assert "created 3, updated 0, skipped 1, rejected 0, held back (outside the area) 1" in out
     with app.app_context():
         assets = {a.source_id: a for a in db.session.query(Asset)}
         assert assets["v1"].name == "Repair Café" and assets["v1"].url.startswith("https://")
         assert assets["v2"].latitude is None and assets["v2"].geocode_state == "pending"
+        assert len(assets) == 3
     assert "created 0" in imported(app, "volunteer_list_bom.csv")
+    # Chosen: import it anyway.
+    anyway = imported(app, "volunteer_list_bom.csv", "--outside", "import")
+    assert "created 1" in anyway and "imported as chosen" in anyway, anyway
 
 
 def test_dry_run_says_row_by_row_and_changes_nothing(app):
@@ -290,16 +295,21 @@ def test_messy_registers_found_by_an_adversarial_read(app, tmp_path):
                                                     "category": "culture"},
          "geometry": {"type": "Point", "coordinates": [-354130.0, 6708230.0]}}]}
     bad = _run(app, _write(tmp_path, "merc.geojson", json.dumps(mercator)))
-    assert bad.exit_code != 0 and "--crs" in bad.output
+    assert bad.exit_code != 0 and "choose their coordinate system" in bad.output
+    held = _run(app, _write(tmp_path, "merc.geojson", json.dumps(mercator)), "--crs",
+                "http://www.opengis.net/def/crs/EPSG/0/3857")
+    # Cardiff is far (over 50 km) from the register so far (Edinburgh): held, not kept.
+    assert "held back (outside the area) 1" in held.output and "created 0" in held.output
     ok = _run(app, _write(tmp_path, "merc.geojson", json.dumps(mercator)), "--crs",
-              "http://www.opengis.net/def/crs/EPSG/0/3857")
+              "http://www.opengis.net/def/crs/EPSG/0/3857", "--outside", "import")
     assert "created 1" in ok.output and near(place("Cardiff Castle"), 51.4822, -3.1812, 1.0)
     # A crs member as a plain string, with a version in the URN; properties not an object.
     doc = {"type": "FeatureCollection", "crs": "urn:ogc:def:crs:EPSG:6.3:27700", "features": [
         {"type": "Feature", "properties": {"name": "Cardiff Bay Hall", "category": "physical"},
          "geometry": {"type": "Point", "coordinates": [318000, 174500]}},
         {"type": "Feature", "properties": ["odd"], "geometry": None}]}
-    out = _run(app, _write(tmp_path, "bay.geojson", json.dumps(doc))).output
+    out = _run(app, _write(tmp_path, "bay.geojson", json.dumps(doc)), "--outside",
+               "import").output
     assert "created 1" in out and "rejected 1" in out, out
     # Quoted text with doubled quotes and line breaks survives the delimiter sniffing.
     out = _run(app, _write(tmp_path, "quoted.csv", 'id,name,description,category,address\n'

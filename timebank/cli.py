@@ -247,11 +247,14 @@ def _options(maps, category_map, default_category, crs, area=None):
 @click.option("--crs", help="Coordinate system of the file, e.g. EPSG:27700.")
 @click.option("--area", help="Where the places are: min_lon,min_lat,max_lon,max_lat "
                              "(default: TIMEBANK_AREA_BBOX, the bank's area, …).")
+@click.option("--outside", type=click.Choice(["hold", "import"]), default="hold",
+              help="Rows placed outside the area: hold them back (listed, not imported; "
+                   "the default) or import them anyway.")
 @click.option("--dry-run", is_flag=True, help="Say what would happen, row by row; change nothing.")
 @click.option("--verbose", is_flag=True, help="List every row, not only the problems.")
 @with_appcontext
 def import_assets_cmd(file: str, maps, category_map, default_category, crs, area,
-                      dry_run: bool, verbose: bool) -> None:
+                      outside: str, dry_run: bool, verbose: bool) -> None:
     """Import published assets from a CSV or GeoJSON register, whatever its columns,
     categories, coordinate system or encoding; a second import updates, never duplicates."""
     from pathlib import Path
@@ -260,6 +263,7 @@ def import_assets_cmd(file: str, maps, category_map, default_category, crs, area
     from .assets.sources import SourceError
 
     options = _options(maps, category_map, default_category, crs, area)
+    options.outside = outside
     with open(file, "rb") as fh:
         data = fh.read()
     try:
@@ -272,7 +276,8 @@ def import_assets_cmd(file: str, maps, category_map, default_category, crs, area
     for value, how in prepared.category_values.items():
         click.echo(f"category “{value}” → {how}")
     for line in report.lines:
-        if verbose or dry_run or "rejected" in line or "skipped" in line or "(" in line:
+        if (verbose or dry_run or "rejected" in line or "skipped" in line or "held" in line
+                or "(" in line):
             click.echo(line)
     click.echo(("dry run, nothing changed: " if dry_run else "") + str(report.summary))
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..exports import csv_chunks
 from ..extensions import db
@@ -91,21 +91,26 @@ class ImportReport:
     updated: int = 0
     skipped: int = 0
     rejected: int = 0
+    held: int = 0  # outside the area, waiting for a decision
     lines: list[str] = field(default_factory=list)
 
     def note(self, row: int, outcome: str, reason: str = "", dry_run: bool = False) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
         words = {"created": _("would be created") if dry_run else _("created"),
                  "updated": _("would be updated") if dry_run else _("updated"),
-                 "skipped": _("skipped"), "rejected": _("rejected")}[outcome]
+                 "skipped": _("skipped"), "rejected": _("rejected"),
+                 "held": _("held back")}[outcome]
         line = _("row %(number)s: %(outcome)s", number=row, outcome=words)
         self.lines.append(line + (f" ({reason})" if reason else ""))
 
     @property
     def summary(self) -> str:
-        return _("created %(created)s, updated %(updated)s, skipped %(skipped)s, rejected "
+        said = _("created %(created)s, updated %(updated)s, skipped %(skipped)s, rejected "
                  "%(rejected)s", created=self.created, updated=self.updated,
                  skipped=self.skipped, rejected=self.rejected)
+        if self.held:
+            said += _(", held back (outside the area) %(held)s", held=self.held)
+        return said
 
 
 def import_assets(rows: list[sources.Prepared], by_id: int | None, *,
@@ -123,7 +128,7 @@ def import_assets(rows: list[sources.Prepared], by_id: int | None, *,
             progress(1)
         notes = "; ".join(row.notes)
         if row.values is None:
-            report.note(row.number, "rejected", row.problem)
+            report.note(row.number, "held" if row.held else "rejected", row.problem)
             continue
         values = row.values
         source = values["source_id"]
@@ -166,10 +171,14 @@ def import_assets(rows: list[sources.Prepared], by_id: int | None, *,
     return report
 
 
+NEAR_REGISTER_KM = 50  # with no area set, rows farther than this from the register wait
+
+
 def import_area() -> tuple[float, float, float, float] | None:
-    """Where this install's assets should be, when someone has said so: the configured
-    study area, else the current bank's area, else the neighbourhoods'. (Never the assets
-    already imported: one wrong file would then pull the next ones after it.)"""
+    """Where this install's assets should be: the configured study area, else the current
+    bank's area, else the neighbourhoods', else within 50 km of the published register.
+    Rows outside are held for a decision, never imported unasked, so one wrong file
+    cannot pull the next ones after it."""
     from flask import current_app
 
     from ..tenancy import current_bank
@@ -181,7 +190,22 @@ def import_area() -> tuple[float, float, float, float] | None:
     bank = current_bank()
     if bank is not None and bank.min_lon is not None:
         return (bank.min_lon, bank.min_lat, bank.max_lon, bank.max_lat)
-    return union_bbox()
+    return union_bbox() or _near_register()
+
+
+def _near_register() -> tuple[float, float, float, float] | None:
+    import math
+
+    row = db.session.execute(
+        select(func.min(Asset.longitude), func.min(Asset.latitude), func.max(Asset.longitude),
+               func.max(Asset.latitude))
+        .where(Asset.status == AssetStatus.PUBLISHED, Asset.latitude.is_not(None))).one()
+    if row[0] is None:
+        return None
+    west, south, east, north = (float(v) for v in row)
+    dlat = NEAR_REGISTER_KM / 111.0
+    dlon = NEAR_REGISTER_KM / (111.0 * max(0.2, math.cos(math.radians((south + north) / 2))))
+    return (west - dlon, south - dlat, east + dlon, north + dlat)
 
 
 def read_category_map(data: bytes) -> dict[str, str]:
@@ -242,6 +266,12 @@ def import_file(data: bytes, filename: str, options: sources.Options, by_id: int
             for k, v in prepared.category_values.items()), *report.lines])
         db.session.commit()
     return prepared, report
+
+
+def archived_by(record: AssetImport) -> int:
+    """How many assets archiving ``record`` would take off the map."""
+    return db.session.scalar(select(func.count(Asset.id)).where(
+        Asset.import_id == record.id, Asset.status == AssetStatus.PUBLISHED)) or 0
 
 
 def archive_import(record: AssetImport, by_id: int | None) -> int:

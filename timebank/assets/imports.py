@@ -51,7 +51,8 @@ def options_of(record: AssetImport) -> sources.Options:
     return sources.Options(mapping=dict(s.get("mapping") or {}),
                            category_map=dict(s.get("category_map") or {}),
                            default_category=s.get("default_category") or "",
-                           crs=s.get("crs") or "")
+                           crs=s.get("crs") or "",
+                           outside="import" if s.get("outside") == "import" else "hold")
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Preview:
     category_values: list[str]  # distinct values in the category column
     ready: int
     refused: int
+    held: int = 0
 
 
 def preview(record: AssetImport) -> Preview:
@@ -74,7 +76,8 @@ def preview(record: AssetImport) -> Preview:
     column = prepared.mapping.get("category")
     values = sorted({r.values.get(column, "").strip() for r in source.rows if column} - {""})
     ready = sum(1 for r in prepared.rows if r.values is not None)
-    return Preview(source, prepared, "", values, ready, len(prepared.rows) - ready)
+    held = sum(1 for r in prepared.rows if r.held)
+    return Preview(source, prepared, "", values, ready, len(prepared.rows) - ready - held, held)
 
 
 def save_settings(record: AssetImport, form: dict[str, str]) -> None:
@@ -96,6 +99,7 @@ def save_settings(record: AssetImport, form: dict[str, str]) -> None:
         "default_category": form.get("default_category", "") if form.get(
             "default_category", "") in slugs else "",
         "crs": crs if crs in CRS_CHOICES or crs.startswith("EPSG:") else "",
+        "outside": "import" if form.get("outside") == "import" else "hold",
     }
     db.session.commit()
 
@@ -111,5 +115,12 @@ def run(record: AssetImport, by_id: int) -> files.ImportReport:
 
 
 def history(limit: int = 100) -> list[AssetImport]:
-    return list(db.session.scalars(select(AssetImport).order_by(AssetImport.id.desc())
-                                   .limit(limit)))
+    """Imports that happened (a preview never imported is not one: see ``previews``)."""
+    return list(db.session.scalars(select(AssetImport).where(AssetImport.status != "preview")
+                                   .order_by(AssetImport.id.desc()).limit(limit)))
+
+
+def previews(limit: int = 20) -> list[AssetImport]:
+    """Files uploaded and looked at but not imported, to finish (or leave)."""
+    return list(db.session.scalars(select(AssetImport).where(AssetImport.status == "preview")
+                                   .order_by(AssetImport.id.desc()).limit(limit)))

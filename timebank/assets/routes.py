@@ -361,7 +361,7 @@ def import_start():
         else:
             return redirect(url_for("assets.import_preview", import_id=record.id), 303)
     return render_form("assets/import.html", form, history=imports.history(),
-                       action_form=ActionForm())
+                       previews=imports.previews(), action_form=ActionForm())
 
 
 def _import_or_404(import_id: int):
@@ -415,10 +415,14 @@ def import_report(import_id: int):
                   action_form=ActionForm())
 
 
-@bp.route("/coordinator/assets/imports/<int:import_id>/archive", methods=["POST"])
+@bp.route("/coordinator/assets/imports/<int:import_id>/archive", methods=["GET", "POST"])
 @allow("assets.import")
 def import_archive(import_id: int):
+    """Archiving takes every asset an import made off the map: a page asks first."""
     record = _import_or_404(import_id)
+    if request.method == "GET":
+        return render("assets/import_archive.html", record=record,
+                      count=files.archived_by(record), action_form=ActionForm())
     if not ActionForm().validate_on_submit():
         abort(400)
     count = files.archive_import(record, current_user.id)

@@ -36,6 +36,7 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 if TYPE_CHECKING:
     from .register import CategoryRow
@@ -93,6 +94,10 @@ CATEGORY_WORDS = {
 
 class SourceError(ValueError):
     """The file as a whole cannot be read; the message says why."""
+
+
+class Held(SourceError):
+    """A row placed outside the bank's area: never kept silently, held for a decision."""
 
 
 def normalise(text: object) -> str:
@@ -155,7 +160,30 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("latin-1"), "Latin-1"
 
 
+# Bytes that no spreadsheet or GeoJSON file holds: a file with them is not text at all
+# (a spreadsheet saved as .xlsx, a PDF, a picture renamed .csv).
+_NOT_TEXT = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+_SIGNATURES = {b"PK\x03\x04": _l("a zipped file (an Excel .xlsx or .ods spreadsheet?)"),
+               b"%PDF": _l("a PDF"), b"\xd0\xcf\x11\xe0": _l("an old Excel (.xls) file"),
+               b"\x89PNG": _l("a picture"), b"\xff\xd8\xff": _l("a picture")}
+
+
+def _refuse_binary(data: bytes) -> None:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return  # UTF-16 text has NUL bytes of its own
+    for signature, what in _SIGNATURES.items():
+        if data.startswith(signature):
+            raise SourceError(_("this is %(what)s, not a text file: save it from the "
+                                "spreadsheet as CSV (comma-separated values) and try again",
+                                what=str(what)))
+    head = data[:65536]
+    if head and len(_NOT_TEXT.findall(head)) * 100 > len(head):
+        raise SourceError(_("this is not a text file: save it from the spreadsheet as CSV "
+                            "(comma-separated values), or choose a GeoJSON file"))
+
+
 def read_source(data: bytes, filename: str) -> Source:
+    _refuse_binary(data)
     text, encoding = decode(data)
     if filename.lower().endswith((".geojson", ".json")) or text.lstrip().startswith("{"):
         return _geojson(text, encoding, filename)
@@ -281,6 +309,9 @@ class Options:
     default_category: str = ""
     crs: str = ""
     area: tuple[float, float, float, float] | None = None  # --area: where the places are
+    # Rows placed outside the area: "hold" them back (listed, not imported) until someone
+    # decides, or "import" them anyway.
+    outside: str = "hold"
 
 
 @dataclass
@@ -290,6 +321,7 @@ class Prepared:
     problem: str = ""
     notes: list[str] = field(default_factory=list)
     raw: dict[str, str] = field(default_factory=dict)
+    held: bool = False  # outside the area: waits for a decision (``Options.outside``)
 
 
 @dataclass
@@ -344,8 +376,9 @@ def normalise_crs(text: str) -> str:
     try:
         crs = CRS.from_user_input(int(name) if name.isdigit() else name)
     except Exception as error:  # noqa: BLE001 - pyproj's errors are many
-        raise SourceError(_("unknown coordinate system %(crs)r: %(why)s; name it with --crs "
-                            "(for example EPSG:27700)", crs=name, why=error)) from None
+        raise SourceError(_("unknown coordinate system %(crs)r: %(why)s; choose the "
+                            "coordinate system (for example EPSG:27700, British National "
+                            "Grid)", crs=name, why=error)) from None
     epsg = crs.to_epsg()
     return f"EPSG:{epsg}" if epsg else crs.srs
 
@@ -372,7 +405,7 @@ def prepare(source: Source, options: Options, categories: Sequence[CategoryRow],
     swapped = _swapped(points, area or home)
     if not any(k in mapping for k in ("latitude", "x")) and source.kind == "csv":
         notes.append(_("no coordinate columns found: rows are placed by their address, "
-                       "later (say which columns hold them with --map)"))
+                       "later (say which columns hold them in the column choices)"))
     if swapped:
         notes.append(_("latitude and longitude were the wrong way round in this file; "
                        "swapped back"))
@@ -399,10 +432,13 @@ def prepare(source: Source, options: Options, categories: Sequence[CategoryRow],
             rows.append(row)
             continue
         try:
-            row.values = _clean(raw, mapping, point, swapped, area, stem, row.notes)
+            row.values = _clean(raw, mapping, point, swapped, area, stem, row.notes,
+                                options.outside == "import")
             row.values["category_id"] = _row_category(
                 raw.values.get(mapping.get("category", ""), ""), lookup, by_slug, explicit,
                 default, category_values).id
+        except Held as error:
+            row.values, row.problem, row.held = None, str(error), True
         except SourceError as error:
             row.values, row.problem = None, str(error)
         rows.append(row)
@@ -431,11 +467,12 @@ def _crs(source: Source, options: Options, mapping: dict[str, str], notes: list[
             if sample and len(metres) * 2 > len(sample):
                 if sum(_inside(p, BNG_RANGE) for p in metres) * 2 <= len(metres):
                     raise SourceError(_("the coordinates are in metres, but not British "
-                                        "National Grid ones: name the system with --crs "
+                                        "National Grid ones: choose their coordinate system "
                                         "(for example EPSG:3857)"))
                 crs = BNG  # metres, not degrees, in Great Britain's range: the National Grid
                 notes.append(_("coordinates are in metres with no system named: read as "
-                               "British National Grid (EPSG:27700); say --crs otherwise"))
+                               "British National Grid (EPSG:27700); choose another "
+                               "coordinate system if they are not"))
     crs = crs or WGS84
     if crs != WGS84:
         try:
@@ -541,7 +578,7 @@ def _text(raw: RawRow, mapping: dict[str, str], name: str) -> str:
 
 
 def _clean(raw: RawRow, mapping, point, swapped: bool, area, stem: str,
-           notes: list[str]) -> dict:
+           notes: list[str], outside_ok: bool = False) -> dict:
     out: dict = {}
     for name, attribute in (("description", "description"), ("address", "address_1"),
                             ("city", "city"), ("postal_code", "postal_code"),
@@ -599,10 +636,13 @@ def _clean(raw: RawRow, mapping, point, swapped: bool, area, stem: str,
         if swapped and degrees:
             lon, lat = lat, lon
         if area is not None and not _inside((lon, lat), _padded(area)):
-            raise SourceError(_("%(lat).5f, %(lon).5f is outside the area this bank covers "
-                                "(%(area)s); say where the places are with --area",
-                                lat=lat, lon=lon,
-                                area=", ".join(f"{v:g}" for v in area)))
+            where = ", ".join(f"{v:g}" for v in area)
+            if not outside_ok:
+                raise Held(_("%(lat).5f, %(lon).5f is outside the area this bank covers "
+                             "(%(area)s): held back until you choose to import it anyway",
+                             lat=lat, lon=lon, area=where))
+            notes.append(_("outside the area this bank covers (%(area)s), imported as "
+                           "chosen", area=where))
         out["latitude"], out["longitude"] = lat, lon
     else:
         out["latitude"] = out["longitude"] = None
