@@ -261,3 +261,45 @@ def test_kinds_are_named_in_the_readers_language(app, client, make, smtp):
     assert "Trwsio beiciau" in client.get("/listings/new").get_data(as_text=True)
     login(client, "sol@example.org")
     assert "Reparación de bicis" in client.get("/listings/new").get_data(as_text=True)
+
+
+def test_no_user_facing_string_in_python_escapes_the_catalogues():
+    """Words for people that Python hands to flash, abort, notify or a refusal are wrapped
+    in _() (they were English on a Welsh page: "bbox is…", "not valid GeoJSON…"). The
+    command line speaks to the operator in English, and a line marked "not for people"
+    is an internal check."""
+    import ast
+
+    said_to_people = {"flash", "abort", "notify", "Refused", "LedgerError", "MemberError",
+                      "BankError", "SourceError", "Held", "ImportError_", "TaxonomyError",
+                      "IdeaRefused", "AuthError", "MemberNotFound", "BoundaryError",
+                      "GeocoderUnavailable"}
+    offenders = []
+    for path in sorted((ROOT / "timebank").rglob("*.py")):
+        if path.name == "cli.py":
+            continue
+        lines = path.read_text().splitlines()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name not in said_to_people or "not for people" in lines[node.lineno - 1]:
+                continue
+            for arg in node.args:
+                plain = isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                if (plain and " " in arg.value) or isinstance(arg, ast.JoinedStr):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: "
+                                     f"{ast.unparse(arg)[:60]}")
+    assert offenders == [], "wrap these in _():\n" + "\n".join(offenders)
+
+
+def test_the_community_pool_is_named_in_the_readers_language(app):
+    from flask_babel import force_locale
+
+    from timebank import ledger
+
+    with app.test_request_context():
+        pool = ledger.pool_account()
+        assert pool.label == "Community pool"
+        with force_locale("cy"):
+            assert pool.label != "Community pool" and pool.label

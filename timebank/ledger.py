@@ -47,15 +47,19 @@ from .models import (
 )
 from .models.audit import record as audit
 from .models.base import utcnow
-from .models.ledger import MAX_EXCHANGE_MINUTES, Outcome, format_minutes
+from .models.ledger import (
+    CLEARING_NAME,
+    MAX_EXCHANGE_MINUTES,
+    POOL_NAME,
+    Outcome,
+    format_minutes,
+)
 from .models.members import STAFF_ROLES, TRADING_ROLES
 from .templating import status_word
 from .tenancy import current_bank_id
 
-POOL_NAME = "Community pool"
 # How a party's role reads in a refusal ("… so cannot be the giver").
 ROLE_WORDS = {"giver": lambda: _("giver"), "receiver": lambda: _("receiver")}
-CLEARING_NAME = "Other banks (clearing)"
 MAX_AGE_DAYS = 366  # how far back a service may be dated
 
 
@@ -889,12 +893,13 @@ def post_confirmed_bulk(exchanges: Sequence[BulkExchange]) -> int:
     for account_id, moved in delta.items():
         row = current[account_id]
         if row.floor is not None and row.balance + moved < row.floor:
-            raise LedgerError(f"account {account_id} would end below its floor")  # demo data only
+            # not for people: only the demo data comes this way
+            raise LedgerError(f"account {account_id} would end below its floor")  # not for people
     now = utcnow()
     banks = dict(db.session.execute(
         select(Account.id, Account.bank_id).where(Account.id.in_(list(delta)))).all())
     if any(banks[ex.giver_account_id] != banks[ex.receiver_account_id] for ex in exchanges):
-        raise LedgerError("the bulk path is for exchanges within one bank")  # demo data only
+        raise LedgerError("the bulk path is for exchanges within one bank")  # not for people
     rows = [
         {"bank_id": banks[ex.giver_account_id], "counter_bank_id": None,
          "giver_account_id": ex.giver_account_id, "receiver_account_id": ex.receiver_account_id,

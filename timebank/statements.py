@@ -19,7 +19,7 @@ from . import clock, ledger
 from .db import keyset_page
 from .extensions import db
 from .models import Account, Category, Entry, Exchange, ExchangeStatus, Member
-from .models.ledger import format_minutes
+from .models.ledger import format_minutes, system_name
 from .models.names import plain_name
 
 STATEMENT_CSV_HEADER = (_l("entry"), _l("exchange"), _l("date"), _l("with"), _l("kind of help"),
@@ -126,7 +126,7 @@ def _party(name: str | None) -> str:
         from flask_babel import gettext as _
 
         return _("Former member")  # in the reader's language
-    return name
+    return system_name(name)  # "Community pool" in the reader's words; a member's as it is
 
 
 def _lines():

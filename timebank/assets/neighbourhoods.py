@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..errors import Refused
@@ -50,10 +51,10 @@ def import_boundaries(data: bytes, filename: str, crs: str = "",
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as error:
-        raise BoundaryError(f"not valid GeoJSON: {error}") from None
+        raise BoundaryError(_("not valid GeoJSON: %(why)s", why=error)) from None
     features = doc.get("features") if isinstance(doc, dict) else None
     if not isinstance(features, list):
-        raise BoundaryError("not a GeoJSON FeatureCollection")
+        raise BoundaryError(_("not a GeoJSON FeatureCollection"))
     named = ((doc.get("crs") or {}).get("properties") or {}).get("name", "")
     code = re.search(r"EPSG:{1,2}(\d+)", str(named))
     crs = (crs or (f"EPSG:{code.group(1)}" if code else "")).upper()
@@ -74,7 +75,7 @@ def import_boundaries(data: bytes, filename: str, crs: str = "",
             continue
         shapes.append((name, geometry))
     if not shapes:
-        raise BoundaryError("no named polygons in the file")
+        raise BoundaryError(_("no named polygons in the file"))
     if not crs:
         x, y = shapes[0][1].representative_point().coords[0]
         crs = sources.BNG if abs(x) > 180 or abs(y) > 90 else sources.WGS84

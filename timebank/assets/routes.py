@@ -310,18 +310,18 @@ def _bbox_arg():
     try:
         values = [float(v) for v in raw.split(",")]
     except ValueError:
-        abort(400, "bbox is min_lon,min_lat,max_lon,max_lat in degrees")
+        abort(400, _("bbox is min_lon,min_lat,max_lon,max_lat in degrees"))
     if len(values) != 4 or not (-180 <= values[0] <= values[2] <= 180
                                 and -90 <= values[1] <= values[3] <= 90):
-        abort(400, "bbox is min_lon,min_lat,max_lon,max_lat in degrees")
+        abort(400, _("bbox is min_lon,min_lat,max_lon,max_lat in degrees"))
     return values
 
 
 def _export_key() -> tuple:
     slug = request.args.get("category", "")
     if slug and register.category_by_slug(slug) is None:
-        abort(400, f"Unknown category. Use one of: "
-                   f"{', '.join(c.slug for c in register.categories())}")
+        abort(400, _("Unknown category. Use one of: %(slugs)s",
+                     slugs=", ".join(c.slug for c in register.categories())))
     bbox = _bbox_arg()
     return slug, tuple(bbox) if bbox else None
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import utcnow
+from .names import N_
 
 if TYPE_CHECKING:
     from .members import Member
@@ -76,7 +77,7 @@ class Account(db.Model):
             from flask_babel import gettext as _
 
             return _("Former member")  # in the reader's language
-        return self.member.display_name if self.member else self.name
+        return self.member.display_name if self.member else system_name(self.name)
 
 
 class Exchange(db.Model):
@@ -234,6 +235,21 @@ class AccountMonth(db.Model):
     month: Mapped[date]
     given: Mapped[int] = mapped_column(BigInteger, default=0)
     received: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# The names system accounts are stored with (English), read in the reader's language.
+POOL_NAME = N_("Community pool")
+CLEARING_NAME = N_("Other banks (clearing)")
+SYSTEM_NAMES = frozenset({POOL_NAME, CLEARING_NAME})
+
+
+def system_name(name: str) -> str:
+    """A system account's name in the reader's language; any other name as it is."""
+    if name in SYSTEM_NAMES:
+        from flask_babel import gettext as _
+
+        return _(name)
+    return name
 
 
 def format_minutes(minutes: int) -> str:
