@@ -407,6 +407,13 @@ CHROMIUM_ARGS = [
 ]
 
 
+def open_menu(page, name: str) -> None:
+    """Open the navigation's "Coordinate" or "Admin" menu (a <details>), on any screen."""
+    menu = page.locator(".submenu details", has=page.locator("summary", has_text=name))
+    if menu.get_attribute("open") is None:
+        page.locator(".submenu summary", has_text=name).click()
+
+
 def log_in(page, base: str, email: str, password: str = PASSWORD, *, wait_home: bool = True):
     """Log in through the real form; by default wait for the dashboard's greeting."""
     page.goto(f"{base}/login")

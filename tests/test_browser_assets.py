@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.a11y import assert_accessible
-from tests.support import log_in
+from tests.support import log_in, open_menu
 from timebank.extensions import db
 from timebank.models import Asset, AssetCategory, Role
 from timebank.models.base import utcnow
@@ -62,6 +62,7 @@ def test_suggest_moderate_then_on_the_map(new_page, live_server, make, app, js):
 
     coordinator = new_page(javascript=js)
     log_in(coordinator, base, "coord@example.org")
+    open_menu(coordinator, "Coordinate")
     coordinator.get_by_role("link", name="Assets to check").click()
     coordinator.wait_for_url("**/coordinator/assets")
     assert_accessible(coordinator)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.a11y import assert_accessible
-from tests.support import PASSWORD, log_in
+from tests.support import PASSWORD, log_in, open_menu
 from timebank.models import Role
 
 pytestmark = pytest.mark.browser
@@ -76,6 +76,7 @@ def test_register_approve_login(new_page, live_server, make, js, app):
 
     coordinator = new_page(javascript=js)
     _log_in(coordinator, base, "coord@example.org")
+    open_menu(coordinator, "Coordinate")
     coordinator.get_by_role("link", name="Members").click()
     coordinator.wait_for_url(f"{base}/coordinator/members")
     assert_accessible(coordinator)

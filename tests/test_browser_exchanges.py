@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.a11y import assert_accessible
-from tests.support import PASSWORD, get, log_in
+from tests.support import PASSWORD, get, log_in, open_menu
 from timebank import clock, ledger
 from timebank.models import Role
 
@@ -82,6 +82,7 @@ def test_coordinator_on_behalf_and_group(new_page, live_server, make, app, js):
     page = new_page(javascript=js)
     log_in(page, base, "coord@example.org")
 
+    open_menu(page, "Coordinate")
     page.get_by_role("link", name="Record for a member").click()
     page.wait_for_url(f"{base}/coordinator/exchanges/new")
     assert_accessible(page)
@@ -94,6 +95,7 @@ def test_coordinator_on_behalf_and_group(new_page, live_server, make, app, js):
     assert page.get_by_text("Coco").count() >= 1  # "Recorded by" shows the coordinator
     assert balance(app, walkers[0]) == 60 and balance(app, walkers[1]) == -60
 
+    open_menu(page, "Coordinate")
     page.get_by_role("link", name="Group activity").click()
     page.wait_for_url(f"{base}/coordinator/activities/new")
     assert_accessible(page)
@@ -109,6 +111,7 @@ def test_coordinator_on_behalf_and_group(new_page, live_server, make, app, js):
     assert [balance(app, w) for w in walkers] == [240, 120, 180]
 
     # Reverse the on-behalf exchange from the list of all exchanges.
+    open_menu(page, "Coordinate")
     page.get_by_role("link", name="All exchanges").click()
     assert_accessible(page)
     first_id = page.locator("tbody tr").last.locator("a").first.inner_text()

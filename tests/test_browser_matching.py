@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.a11y import assert_accessible
-from tests.support import log_in
+from tests.support import log_in, open_menu
 from timebank import clock
 from timebank.extensions import db
 from timebank.models import Category, Listing, Role
@@ -47,6 +47,7 @@ def test_request_match_accept_complete(new_page, live_server, make, app, js):
 
     coco = new_page(javascript=js)
     log_in(coco, base, "coord@example.org")
+    open_menu(coco, "Coordinate")
     coco.get_by_role("link", name="Matching").click()
     coco.wait_for_url(f"{base}/coordinator/matching")
     assert_accessible(coco)

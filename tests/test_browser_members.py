@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.a11y import assert_accessible
-from tests.support import log_in
+from tests.support import log_in, open_menu
 from timebank.models import Role
 
 pytestmark = pytest.mark.browser
@@ -19,6 +19,7 @@ def test_enrol_without_email_record_time_and_print_the_statement(new_page, live_
     make.member(name="Gwen Gardener")
     page = new_page(javascript=js)
     log_in(page, base, "coord@example.org")
+    open_menu(page, "Coordinate")
     page.get_by_role("link", name="Members", exact=True).click()
     page.get_by_role("link", name="Enrol a member without e-mail or computer").click()
     assert_accessible(page)
