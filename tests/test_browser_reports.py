@@ -39,6 +39,13 @@ def test_coordinator_report_filters_and_prints(new_page, live_server, make, js, 
     page.goto(f"{base}/coordinator/reports")
     page.get_by_role("heading", name="Exchanges and hours by kind of help").wait_for()
     assert_accessible(page)
+    # On a desktop, "Who helps with what" (no chart, two columns of names) fits its box:
+    # it had half the width and scrolled sideways within it.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    fits = page.evaluate("""() => {
+        const wrap = document.querySelector('#who-helps-heading ~ div .table-wrap');
+        return [wrap.scrollWidth, wrap.clientWidth, wrap.getBoundingClientRect().width]; }""")
+    assert fits[0] <= fits[1] + 1 and fits[2] > 600, fits
     chart = page.locator("svg#chart-categories")
     assert chart.is_visible() and chart.locator("rect.chart-bar").count() == 2
     assert page.locator("#categories-heading ~ div table").get_by_text("Cooking and meals")\
