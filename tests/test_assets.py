@@ -399,7 +399,9 @@ def test_import_in_the_browser_preview_mapping_import_history_archive(app, clien
     run = client.post(preview_url + "/run", data={"csrf_token": token})
     assert run.status_code == 303
     report = client.get(run.headers["Location"]).get_data(as_text=True)
-    assert "6 / 0 / 0 / 0" in report and "converted from EPSG:27700" in report
+    # A table of what happened, and the notes about the file.
+    assert '<td data-label="Created">6</td>' in report and "converted from EPSG:27700" in report
+    assert '<td data-label="Held back (outside the area)">0</td>' in report
     with app.app_context():
         assert db.session.query(Asset).filter_by(status="published").count() == 6
         library = db.session.query(Asset).filter_by(source_id="100023336958").one()
@@ -641,6 +643,10 @@ def test_import_preview_lists_every_problem_and_holds_rows_outside_the_area(app,
     assert "Place 24" not in page  # a good row past the first 20 is not listed
     chosen = client.post(preview_url, data={"csrf_token": token, "outside": "import"})
     assert "26 rows ready, 1 refused" in chosen.get_data(as_text=True)
-    client.post(preview_url + "/run", data={"csrf_token": token})
+    run = client.post(preview_url + "/run", data={"csrf_token": token})
     with app.app_context():
         assert db.session.query(Asset).filter_by(name="Castle far away").count() == 1
+    # The report: a table row by row, in the reader's words (the refused kind is there).
+    report = client.get(run.headers["Location"]).get_data(as_text=True)
+    assert '<td data-label="What happened">refused</td>' in report
+    assert "unknown category" in report and '<td data-label="Created">26</td>' in report

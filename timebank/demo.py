@@ -411,8 +411,10 @@ def listings(rng: random.Random, member_ids: list[int], bank_id: int) -> None:
         member = db.session.get(Member, member_id)
         category = rng.choice(categories)
         kind = "request" if i % 4 == 0 else "offer"
-        title = (f"Help wanted: {category.name.lower()}" if kind == "request"
-                 else f"I can help with {category.name.lower()}")
+        # Lower-cased mid-sentence, but never an initialism ("DIY", not "diy").
+        words = category.name if category.name[:2].isupper() else (
+            category.name[:1].lower() + category.name[1:])
+        title = f"Help wanted: {words}" if kind == "request" else f"I can help with {words}"
         db.session.add(Listing(bank_id=bank_id, member_id=member_id, kind=kind,
                                category_id=category.id,
                                title=title, availability=rng.getrandbits(21),

@@ -93,6 +93,8 @@ class ImportReport:
     rejected: int = 0
     held: int = 0  # outside the area, waiting for a decision
     lines: list[str] = field(default_factory=list)
+    # The same, as values the report page lays out as a table in its reader's language.
+    rows: list[dict] = field(default_factory=list)
 
     def note(self, row: int, outcome: str, reason: str = "", dry_run: bool = False) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
@@ -102,6 +104,7 @@ class ImportReport:
                  "held": _("held back")}[outcome]
         line = _("row %(number)s: %(outcome)s", number=row, outcome=words)
         self.lines.append(line + (f" ({reason})" if reason else ""))
+        self.rows.append({"row": row, "outcome": outcome, "reason": str(reason)[:500]})
 
     @property
     def summary(self) -> str:
@@ -252,7 +255,8 @@ def import_file(data: bytes, filename: str, options: sources.Options, by_id: int
             record = AssetImport(filename=filename[:200], by_id=by_id)
             db.session.add(record)
         record.settings = {"mapping": options.mapping, "category_map": options.category_map,
-                           "default_category": options.default_category, "crs": options.crs}
+                           "default_category": options.default_category, "crs": options.crs,
+                           "outside": options.outside}
         db.session.flush()
     report = import_assets(prepared.rows, by_id, import_id=record.id if record else None,
                            dry_run=dry_run, progress=progress)
@@ -261,6 +265,13 @@ def import_file(data: bytes, filename: str, options: sources.Options, by_id: int
         record.status, record.imported_at, record.data = "imported", utcnow(), None
         record.created, record.updated = report.created, report.updated
         record.skipped, record.rejected = report.skipped, report.rejected
+        # Row by row, for the report page's table (capped: a city's register is 10,000).
+        record.settings = {**(record.settings or {}), "held": report.held,
+                           "notes": [*prepared.notes, *(
+                               _("category “%(value)s”: %(how)s", value=k, how=v)
+                               for k, v in prepared.category_values.items())],
+                           "rows": [r for r in report.rows if r["outcome"] != "created"
+                                    or r["reason"]][:5000]}
         record.report = "\n".join([*prepared.notes, *(
             _("category “%(value)s”: %(how)s", value=k, how=v)
             for k, v in prepared.category_values.items()), *report.lines])
