@@ -11,12 +11,11 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, Text, func, select
-from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import utcnow
-from .names import N_, thing_name
+from .names import N_, NamedKind
 
 if TYPE_CHECKING:
     from .members import Member
@@ -47,31 +46,14 @@ class GeocodeState(StrEnum):
     NOT_FOUND = "not_found"  # the geocoder found nothing for the address
 
 
-class AssetCategory(db.Model):
+class AssetCategory(NamedKind, db.Model):
     __tablename__ = "asset_category"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(40), unique=True)
-    # The English name; ``name`` reads it in the reader's language (models/names.py).
-    name_en: Mapped[str] = mapped_column("name", String(80))
-    # Names an admin gave in other languages: {"cy": "...", "es": "..."}.
-    names: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     colour: Mapped[str] = mapped_column(String(7), default="#555555")
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)
-
-    @hybrid_property
-    def name(self) -> str:
-        return thing_name(self.name_en, self.names)
-
-    @name.inplace.setter
-    def _name_setter(self, value: str) -> None:
-        self.name_en = value
-
-    @name.inplace.expression
-    @classmethod
-    def _name_expression(cls):
-        return cls.name_en  # queries compare and sort by the English name
 
 
 class Asset(db.Model):

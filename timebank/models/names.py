@@ -11,6 +11,31 @@ models' ``name``, or ``thing_name`` for rows read as plain values).
 from __future__ import annotations
 
 from flask_babel import get_locale, gettext
+from sqlalchemy import JSON, String
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column
+
+
+class NamedKind:
+    """A kind of help or of asset: its English name (the column ``name``) and the names an
+    admin gave it in other languages; ``name`` reads it in the reader's language."""
+
+    name_en: Mapped[str] = mapped_column("name", String(80))
+    # {"cy": "...", "es": "..."}
+    names: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+
+    @hybrid_property
+    def name(self) -> str:
+        return thing_name(self.name_en, self.names)
+
+    @name.inplace.setter
+    def _name_setter(self, value: str) -> None:
+        self.name_en = value
+
+    @name.inplace.expression
+    @classmethod
+    def _name_expression(cls):
+        return cls.name_en  # queries compare and sort by the English name
 
 
 def N_(text: str) -> str:

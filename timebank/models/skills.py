@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, String
-from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from .names import N_, thing_name
+from .names import N_, NamedKind
 
 DEFAULT_CATEGORIES = [
     ("befriending", N_("Befriending and companionship")),
@@ -30,29 +29,12 @@ DEFAULT_CATEGORIES = [
 ]
 
 
-class Category(db.Model):
+class Category(NamedKind, db.Model):
     __tablename__ = "category"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(40), unique=True)
-    # The English name; ``name`` reads it in the reader's language (models/names.py).
-    name_en: Mapped[str] = mapped_column("name", String(80))
-    # Names an admin gave in other languages: {"cy": "...", "es": "..."}.
-    names: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     active: Mapped[bool] = mapped_column(default=True)
-
-    @hybrid_property
-    def name(self) -> str:
-        return thing_name(self.name_en, self.names)
-
-    @name.inplace.setter
-    def _name_setter(self, value: str) -> None:
-        self.name_en = value
-
-    @name.inplace.expression
-    @classmethod
-    def _name_expression(cls):
-        return cls.name_en  # queries compare and sort by the English name
 
 
 def seed_categories() -> int:
