@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from tests.support import build_app, flask_cli, login
-from timebank import ledger
+from timebank import clock, ledger
 from timebank.db import normalise_url
 from timebank.extensions import db
 from timebank.models import Account, Asset, Exchange, Member
@@ -91,6 +91,13 @@ def test_seed_demo_is_balanced_and_reproducible(fresh_db):
         "applications", "requests", "exchanges", "introductions", "assets", "expiring",
         "quiet")), waiting
     assert "Gwen Morgan" in home and "Help putting up a curtain rail" in home
+    ideas = client.get("/ideas").get_data(as_text=True)
+    assert "A tool library in the old library" in ideas
+    with app.app_context():
+        from timebank.models import CoDesignSession
+
+        meeting = db.session.query(CoDesignSession).one()
+        assert meeting.starts_at > clock.now()  # an event ahead, with someone signed up
     with app.app_context():
         db.engine.dispose()
     # The migration that brought the monthly figures fills them from the exchanges

@@ -178,6 +178,7 @@ def a_real_day(rng: random.Random, bank: Bank, logins: list[Member],
     membership.created_at = membership.approved_at = _days_ago(200)
     ledger.open_account(quiet, bank.id)
     # Ideas for the area, as residents put them.
+    ideas = []
     for proposer, title, need, builds_on in (
             (resident, "A tool library in the old library", "Most of us own a drill we use "
              "once a year.", "The empty room behind Riverside Library; the Men's Shed."),
@@ -185,9 +186,20 @@ def a_real_day(rng: random.Random, bank: Bank, logins: list[Member],
              "cold to save on heating.", "The church hall is free on weekdays."),
             (neighbours[5], "Homework club at the youth club", "Children without a quiet "
              "place to study.", "Members who offer homework help.")):
-        db.session.add(Idea(title=title, need=need, builds_on=builds_on,
-                            proposer_id=proposer.id, show_name=True))
+        ideas.append(Idea(title=title, need=need, builds_on=builds_on,
+                          proposer_id=proposer.id, show_name=True))
+    db.session.add_all(ideas)
     db.session.commit()
+    # An event in the diary: a co-design session about the first idea, ten days ahead,
+    # with the demo resident signed up (those who come are credited from the pool).
+    from .ideas import service as idea_service
+
+    start = clock.now().replace(hour=18, minute=30, second=0, microsecond=0)
+    meeting = idea_service.schedule(coordinator, bank.id, [ideas[0].id], {
+        "title": "Planning the tool library", "place": "Riverside Library, back room",
+        "seats": 12, "minutes": 90, "starts_at": start + timedelta(days=10),
+        "accessibility": "Step-free entrance; hearing loop"})
+    idea_service.sign_up(meeting, resident)
     # An exchange recorded nine days ago that the demo resident has not yet confirmed.
     giver = ledger.open_account(neighbours[3], bank.id)
     receiver = ledger.open_account(resident, bank.id)
