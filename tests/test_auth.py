@@ -176,6 +176,19 @@ def test_successful_log_ins_do_not_count_towards_the_limit(db_url, make, app):
     assert [r.status_code for r in failed] == [422, 422, 422, 429]
     with limited.app_context():
         db.engine.dispose()
+    # One address's own limit counts every attempt, successful or not: counted only after
+    # a failure, a burst of parallel guesses would pass before any was counted.
+    per_email = build_app(db_url, RATELIMIT_ENABLED=True,
+                          TIMEBANK_LOGIN_RATE_PER_EMAIL="3 per minute")
+    other = per_email.test_client()
+    answers = []
+    for _ in range(4):
+        answers.append(login(other, "drop1@example.org").status_code)
+        if answers[-1] == 302:
+            submit(other, "/logout", {}, page="/profile")
+    assert answers == [302, 302, 302, 429]
+    with per_email.app_context():
+        db.engine.dispose()
 
 
 def test_login_is_rate_limited(db_url, make, app):

@@ -720,3 +720,38 @@ def test_add_member_command_gives_an_existing_person_a_role(db_url, app, make):
     with app.app_context():
         member = db.session.query(Member).filter_by(email="cole@example.org").one()
         assert member.role_in(north_id) == "coordinator"
+
+
+def test_admins_cannot_undo_a_suspension_or_give_a_role_to_an_inactive_account(app, client,
+                                                                                make):
+    """Found by review: adding a person whose membership the bank's coordinators suspended
+    made it active again, and an unconfirmed or suspended log-in got a role it could not
+    use. Both are refused; a declined applicant cannot re-ask (and re-mail everyone)."""
+    from timebank.models import Membership, MemberStatus
+
+    north_id = north(app)
+    make.member(Role.ADMIN, email="ada@example.org", name="Ada Admin")
+    sid = make.member(name="Sid Suspended", email="sid@example.org", bank="north")
+    una = make.member(name="Una Unconfirmed", email="una@example.org")
+    dee = make.member(name="Dee Declined", email="dee@example.org")
+    with app.app_context():
+        db.session.query(Membership).filter_by(member_id=sid, bank_id=north_id).one() \
+            .status = MemberStatus.SUSPENDED
+        get(una).email_verified_at = None
+        db.session.add(Membership(member_id=dee, bank_id=north_id, role="resident",
+                                  status=MemberStatus.DECLINED))
+        db.session.commit()
+    login(client, "ada@example.org")
+    page = f"/admin/banks/{north_id}"
+    for email, words in (("sid@example.org", "suspended that membership"),
+                         ("una@example.org", "not active yet")):
+        answer = submit(client, f"{page}/members", {"email": email, "role": "coordinator"},
+                        page=page)
+        assert answer.status_code == 422 and words in answer.get_data(as_text=True)
+    with app.app_context():
+        assert get(sid).membership_in(north_id).status == MemberStatus.SUSPENDED
+        assert get(una).membership_in(north_id) is None
+    login(client, "dee@example.org")
+    again = submit(client, "/b/north/join-bank", {"accept": "y"}, page="/b/north/join-bank")
+    assert again.status_code == 422 and "declined your application" in again.get_data(
+        as_text=True)

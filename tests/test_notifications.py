@@ -426,3 +426,27 @@ def test_weekly_readers_get_unread_news_in_their_digest(app, make, smtp):
     (subject, body), = _mail_to(inbox, "bob@example.org")
     assert "Ann Jones says they gave you 45 min" in body
     assert re.search(r"http://testserver/exchanges/\d+", body)
+
+
+def test_hours_recorded_or_withdrawn_in_someones_name_reach_them(app, make):
+    """Found by review: a pending exchange a coordinator recorded for a giver told only the
+    receiver, and a coordinator's cancelling told only the receiver: the giver, whose hours
+    they were, heard nothing."""
+    from timebank import ledger
+
+    gwen = make.member(name="Gwen Giver")
+    rhys = make.member(name="Rhys Receiver")
+    cora = make.member(Role.COORDINATOR, name="Cora Coordinator")
+    with app.app_context():
+        recorded = ledger.record_exchange(
+            giver=ledger.account_of(get(gwen)), receiver=ledger.account_of(get(rhys)),
+            minutes=60, service_date=TODAY, recorded_by=get(cora),
+            idempotency_key=ledger.new_key(), confirm=False).exchange.id
+        db.session.commit()
+    assert "Cora Coordinator recorded that you gave Rhys Receiver 1 h" in _told(app, gwen)[-1]
+    assert "Please confirm" in _told(app, rhys)[-1] or "confirm" in _told(app, rhys)[-1]
+    with app.app_context():
+        ledger.cancel_exchange(recorded, get(cora))
+        db.session.commit()
+    assert "cancelled the 1 h you gave Rhys Receiver" in _told(app, gwen)[-1]
+    assert "cancelled" in _told(app, rhys)[-1] and _told(app, cora) == []

@@ -93,6 +93,11 @@ def recorded(exchange: Exchange, by: Member) -> None:
                             "(%(what)s). Please confirm it if that is right, or decline it.",
                             **facts()),
                   lambda: _("Please confirm %(time)s from %(giver)s", **facts()))
+            # Hours recorded in the giver's name by someone else: the giver hears it too.
+            _tell(giver, exchange.giver, exchange, by,
+                  lambda: _("%(by)s recorded that you gave %(receiver)s %(time)s on %(date)s "
+                            "(%(what)s); %(receiver)s is asked to confirm it.", **facts()),
+                  lambda: _("%(by)s recorded %(time)s you gave", **facts()))
         return
     on_behalf = by.id not in (exchange.giver.member_id, exchange.receiver.member_id)
     if on_behalf:
@@ -122,6 +127,11 @@ def answered(exchange: Exchange, by: Member, verb: str, reason: str = "") -> Non
         _tell(_party(exchange.receiver), exchange.receiver, exchange, by,
               lambda: _("%(by)s cancelled the %(time)s from %(giver)s recorded for %(date)s "
                         "(%(what)s). There is nothing for you to confirm.", **facts()),
+              lambda: _("%(by)s cancelled an exchange", **facts()))
+        # Staff withdrew it: the giver (whose hours they were) hears it as well.
+        _tell(_party(exchange.giver), exchange.giver, exchange, by,
+              lambda: _("%(by)s cancelled the %(time)s you gave %(receiver)s, recorded for "
+                        "%(date)s (%(what)s).", **facts()),
               lambda: _("%(by)s cancelled an exchange", **facts()))
         return
     told: set[int] = set()

@@ -197,15 +197,20 @@ def import_area() -> tuple[float, float, float, float] | None:
 
 
 def _near_register() -> tuple[float, float, float, float] | None:
+    """50 km around where most of the register is: the 5th to 95th percentiles of its
+    places, so one far-off asset (imported anyway, or a stray) never widens the box."""
     import math
 
-    row = db.session.execute(
-        select(func.min(Asset.longitude), func.min(Asset.latitude), func.max(Asset.longitude),
-               func.max(Asset.latitude))
-        .where(Asset.status == AssetStatus.PUBLISHED, Asset.latitude.is_not(None))).one()
-    if row[0] is None:
+    points = db.session.execute(
+        select(Asset.longitude, Asset.latitude)
+        .where(Asset.status == AssetStatus.PUBLISHED, Asset.latitude.is_not(None),
+               Asset.longitude.is_not(None))).all()
+    if not points:
         return None
-    west, south, east, north = (float(v) for v in row)
+    lons, lats = sorted(p[0] for p in points), sorted(p[1] for p in points)
+    low, high = int(0.05 * (len(points) - 1)), int(math.ceil(0.95 * (len(points) - 1)))
+    west, south, east, north = (float(lons[low]), float(lats[low]), float(lons[high]),
+                                float(lats[high]))
     dlat = NEAR_REGISTER_KM / 111.0
     dlon = NEAR_REGISTER_KM / (111.0 * max(0.2, math.cos(math.radians((south + north) / 2))))
     return (west - dlon, south - dlat, east + dlon, north + dlat)

@@ -64,15 +64,17 @@ def _email_key() -> str:
 
 
 def _failed(response) -> bool:
-    # Only failed attempts count: at a drop-in's shared computer, twenty neighbours logging
-    # in one after another in an hour must not lock the twenty-first out.
+    # Per client address only failed attempts count: at a drop-in's shared computer,
+    # twenty neighbours logging in one after another must not lock the next one out.
     return response.status_code != 302
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @allow("account.login")
 @limiter.limit(_login_rate, methods=["POST"], deduct_when=_failed)
-@limiter.limit(_email_rate, methods=["POST"], key_func=_email_key, deduct_when=_failed)
+# Every attempt at one address counts, successful or not: counting only failures, after
+# the answer, would let a burst of parallel guesses through before any was counted.
+@limiter.limit(_email_rate, methods=["POST"], key_func=_email_key)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))

@@ -109,6 +109,8 @@ def privacy():
 def join():
     """One click from a bank's page: ask to join it, with an optional message."""
     the_bank = current_bank()
+    if the_bank is None:
+        abort(404)
     form = JoinForm()
     membership = current_user.membership_in(the_bank.id)
     if form.validate_on_submit():

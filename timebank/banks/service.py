@@ -131,6 +131,10 @@ def ask_to_join(member: Member, bank: Bank, message: str = "") -> Membership:
                           "coordinators.", bank=bank.name))
     if membership is not None and membership.status == MemberStatus.PENDING:
         return membership
+    if membership is not None and membership.status == MemberStatus.DECLINED:
+        # Asked and answered: asking again would only repeat the coordinators' mail.
+        raise BankError(_("%(bank)s's coordinators declined your application; please ask "
+                          "them.", bank=bank.name))
     message = " ".join((message or "").split())[:JOIN_MESSAGE_MAX]
     membership = join(member, bank, BankRole.RESIDENT, MemberStatus.PENDING)
     membership.status_reason = ""
@@ -141,16 +145,14 @@ def ask_to_join(member: Member, bank: Bank, message: str = "") -> Membership:
         select(Member).join(Membership, Membership.member_id == Member.id)
         .where(Membership.bank_id == bank.id, Membership.role == BankRole.COORDINATOR,
                Membership.status == MemberStatus.ACTIVE, Member.erased_at.is_(None))).all()
-    elsewhere = [m.bank.name for m in member.all_memberships()
-                 if m.bank_id != bank.id and m.status == MemberStatus.ACTIVE]
+    # Which other banks they belong to is theirs to say (in the message), not ours.
     for coordinator in coordinators:
         if message:
-            text = _l("%(name)s (a member of %(banks)s) asks to join, saying: “%(message)s”. "
-                      "Approve or decline them.", name=member.display_name,
-                      banks=", ".join(elsewhere) or "—", message=message)
+            text = _l("%(name)s asks to join, saying: “%(message)s”. Approve or decline "
+                      "them.", name=member.display_name, message=message)
         else:
-            text = _l("%(name)s (a member of %(banks)s) asks to join. Approve or decline "
-                      "them.", name=member.display_name, banks=", ".join(elsewhere) or "—")
+            text = _l("%(name)s asks to join. Approve or decline them.",
+                      name=member.display_name)
         notify(coordinator, text, bank_url("members.detail", bank.id, member_id=member.id),
                subject=_l("A new application"), bank_id=bank.id)
     db.session.commit()
@@ -179,7 +181,14 @@ def add_member(by: Member | None, bank: Bank, email: str, role: str) -> Membersh
     if person.install_role == "council":
         raise BankError(_("A council viewer sees the area's figures and takes no part in "
                           "a bank."), "email")
+    if person.status != MemberStatus.ACTIVE or (person.email and not person.email_verified_at):
+        raise BankError(_("That account is not active yet (its address unconfirmed, or its "
+                          "log-in suspended): it must be active before it takes a role."),
+                        "email")
     before = person.membership_in(bank.id)
+    if before is not None and before.status == MemberStatus.SUSPENDED:
+        raise BankError(_("This bank's coordinators suspended that membership: they can "
+                          "reactivate it."), "email")
     membership = join(person, bank, role, MemberStatus.ACTIVE, by)
     membership.status_reason = ""
     audit(by.id if by else None, "bank.add_member", "member", person.id, bank=bank.id, role=role,

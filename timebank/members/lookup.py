@@ -116,8 +116,9 @@ def resolve_member(text: str, bank_id: int, *, other_banks: bool = False,
                                          func.lower(Member.display_name).like(word,
                                                                              escape="\\")),
                                      in_reach)
-                .order_by(Member.display_name, Member.id).limit(20)
-            ) if trading_bank(m, bank_id, other_banks) is not None]
+                .where(Member.status == MemberStatus.ACTIVE)
+                .order_by(Member.display_name, Member.id).limit(60)
+            ) if trading_bank(m, bank_id, other_banks) is not None][:20]
             if near:
                 raise MemberNotFound(_("Several members could be “%(text)s”: choose which one.",
                                        text=text) if len(near) > 1 else

@@ -65,10 +65,12 @@
     }
     return Array.prototype.map.call(found.querySelectorAll("p"), function (p) {
       var a = p.querySelector("a");
-      var href = a ? a.getAttribute("href") || "" : "";
-      // Only a link to a page of this site (a path), never one to another host.
-      if (a && href.charAt(0) === "/" && href.charAt(1) !== "/" && href.charAt(1) !== "\\") {
-        return { href: href, text: a.textContent.trim() };
+      if (a) {
+        // Only a link to a page of this site, as the browser itself resolves it.
+        var url = new URL(a.getAttribute("href") || "", window.location.href);
+        if (url.origin === window.location.origin) {
+          return { href: url.pathname + url.search, text: a.textContent.trim() };
+        }
       }
       return p.textContent.trim();
     });
@@ -85,7 +87,8 @@
           return;
         }
         document.body.setAttribute("hx-headers", JSON.stringify({ "X-CSRFToken": data.token }));
-        document.querySelectorAll("input[name=csrf_token]").forEach(function (input) {
+        // Forms with a prefix name theirs "<prefix>-csrf_token": every one is renewed.
+        document.querySelectorAll("input[name$=csrf_token]").forEach(function (input) {
           input.value = data.token;
         });
       })
