@@ -1,6 +1,6 @@
 """Registering, logging in and out, and looking after one's account."""
 
-from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
@@ -63,26 +63,37 @@ def _email_key() -> str:
     return f"login-email:{email}:{client_network()}"
 
 
-def _failed(response) -> bool:
-    # Per client address only failed attempts count: at a drop-in's shared computer,
-    # twenty neighbours logging in one after another must not lock the next one out.
-    return response.status_code != 302
+def _attempt() -> tuple[Member | None, service.AuthError | None]:
+    """This request's log-in attempt, judged once: the limit's cost and the view read it."""
+    if "login_attempt" not in g:
+        try:
+            g.login_attempt = (service.authenticate(request.form.get("email", ""),
+                                                    request.form.get("password", "")), None)
+        except service.AuthError as error:
+            g.login_attempt = (None, error)
+    return g.login_attempt
+
+
+def _failed_cost() -> int:
+    # Per client address only failed attempts count (a drop-in's shared computer: twenty
+    # neighbours logging in one after another must not lock the next one out). Judged
+    # before the view and counted in one atomic step, so parallel guesses cannot slip
+    # through as they did when failures were counted after the answer.
+    return 0 if _attempt()[0] is not None else 1
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @allow("account.login")
-@limiter.limit(_login_rate, methods=["POST"], deduct_when=_failed)
-# Every attempt at one address counts, successful or not: counting only failures, after
-# the answer, would let a burst of parallel guesses through before any was counted.
+@limiter.limit(_login_rate, methods=["POST"], cost=_failed_cost)
+# Every attempt at one address counts, successful or not.
 @limiter.limit(_email_rate, methods=["POST"], key_func=_email_key)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        try:
-            member = service.authenticate(form.email.data, form.password.data)
-        except service.AuthError as error:
+        member, error = _attempt()
+        if error is not None:
             getattr(form, error.field).errors.append(error.message)
         else:
             service.start_session(member)
