@@ -142,6 +142,30 @@ def get(member_id: int) -> Member:
     return db.session.get(Member, member_id)
 
 
+def balance_of(app, member_id: int) -> int:
+    with app.app_context():
+        return ledger.account_of(get(member_id)).balance
+
+
+def record_form(other: str, direction="gave", hours=1, minutes=30, **extra) -> dict:
+    """The fields of "Record time" (``/exchanges/new``), for today."""
+    return {"direction": direction, "other": other, "hours": str(hours),
+            "extra_minutes": str(minutes), "service_date": TODAY.isoformat(), "category": "0",
+            "description": "Helped with the garden", **extra}
+
+
+def mail_to(app, smtp, to: str) -> list[tuple[str, str]]:
+    """(subject, body) of every e-mail delivered to ``to`` so far, after ``send-mail``."""
+    from timebank import notify
+
+    with app.app_context():
+        notify.send_pending(app.config)
+    inbox, _port = smtp
+    return [(message["Subject"], message.get_payload(decode=True).decode())
+            for envelope, message in zip(inbox.envelopes, inbox.messages, strict=True)
+            if envelope.rcpt_tos == [to]]
+
+
 # -- forms and logins (test client) ---------------------------------------------------
 
 HIDDEN = re.compile(r'<input[^>]*name="(csrf_token|idempotency_key)"[^>]*value="([^"]*)"')

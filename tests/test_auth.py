@@ -6,7 +6,16 @@ import re
 
 import pytest
 
-from tests.support import PASSWORD, build_app, get, login, logout, mail_config, submit
+from tests.support import (
+    PASSWORD,
+    build_app,
+    get,
+    login,
+    logout,
+    mail_config,
+    mail_to,
+    submit,
+)
 from timebank.extensions import db
 from timebank.models import AuditEvent, Member, MemberStatus, Role
 from timebank.tenancy import current_bank_id
@@ -220,21 +229,9 @@ def app_config(smtp):
     return mail_config(smtp[1])  # every e-mail here goes through a real SMTP server
 
 
-def _mail(app, smtp, to: str) -> list[tuple[str, str]]:
-    """(subject, body) of every e-mail delivered to ``to`` so far, after ``send-mail``."""
-    from timebank import notify
-
-    with app.app_context():
-        notify.send_pending(app.config)
-    inbox, _port = smtp
-    return [(message["Subject"], message.get_payload(decode=True).decode())
-            for envelope, message in zip(inbox.envelopes, inbox.messages, strict=True)
-            if envelope.rcpt_tos == [to]]
-
-
 def _links(app, smtp, to: str) -> list[str]:
     """Site paths of the links e-mailed to ``to``, oldest first."""
-    return [path for _subject, body in _mail(app, smtp, to)
+    return [path for _subject, body in mail_to(app, smtp, to)
             for path in re.findall(r"https?://[^/\s]+(/\S+)", body)
             if "/password/reset/" in path or "/confirm/" in path]
 
@@ -262,7 +259,7 @@ def test_reset_by_link_through_smtp_then_the_link_dies(app, client, make, smtp):
     assert response.status_code == 303 and response.headers["Location"] == "/login"
     assert login(client, "forgetful@example.org").status_code == 422  # the old one
     assert login(client, "forgetful@example.org", "a-brand-new-secret").status_code == 302
-    assert "Your password was changed" in [s for s, _b in _mail(app, smtp,
+    assert "Your password was changed" in [s for s, _b in mail_to(app, smtp,
                                                                "forgetful@example.org")]
     logout(client)
     used = client.get(link)
@@ -321,7 +318,7 @@ def test_changing_password_ends_every_other_session(app, make, smtp):
     assert response.status_code == 303
     assert here.get("/profile").status_code == 200  # this browser stays in
     assert there.get("/profile").status_code == 302  # the other one is out
-    told = _mail(app, smtp, "two@example.org")
+    told = mail_to(app, smtp, "two@example.org")
     assert [subject for subject, _body in told] == ["Your password was changed"]
     logout(here)
     assert login(here, "two@example.org", "fresh-long-secret").status_code == 302
@@ -349,7 +346,7 @@ def test_changing_email_waits_for_the_new_address(app, client, make, smtp):
     assert submit(client, link, {}).status_code == 303
     with app.app_context():
         assert get(member_id).email == "new@example.org"
-    told = _mail(app, smtp, "old@example.org")
+    told = mail_to(app, smtp, "old@example.org")
     assert any("was changed" in subject for subject, _body in told)
     assert client.get(link).status_code == 410  # bound to the old address: used up
     logout(client)
@@ -367,7 +364,7 @@ def test_changing_email_to_a_taken_address_reveals_nothing(app, client, make, sm
     assert taken.status_code == free.status_code == 303
     assert taken.headers["Location"] == free.headers["Location"]
     assert not _links(app, smtp, "taken@example.org")  # its owner is told, with no link
-    assert [s for s, _b in _mail(app, smtp, "taken@example.org")] == [
+    assert [s for s, _b in mail_to(app, smtp, "taken@example.org")] == [
         "Someone tried to use your e-mail address"]
     with app.app_context():
         assert get(member_id).email == "mover@example.org"
@@ -471,7 +468,7 @@ def test_an_earlier_address_change_link_dies_when_another_is_asked_for(app, clie
     with app.app_context():
         assert get(member_id).email == "owner@example.org"
     assert any("change of your e-mail address was asked for" in subject
-               for subject, _body in _mail(app, smtp, "owner@example.org"))
+               for subject, _body in mail_to(app, smtp, "owner@example.org"))
     right = _links(app, smtp, "owner@example.net")[0]
     assert submit(client, right, {}).status_code == 303
 

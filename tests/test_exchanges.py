@@ -10,24 +10,13 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tests.support import TODAY as TODAY_DATE
-from tests.support import get, login, submit
+from tests.support import balance_of, get, login, record_form, submit
 from timebank import clock, ledger
 from timebank.extensions import db
 from timebank.models import AuditEvent, Exchange, ExchangeStatus, Outcome, Role
 from timebank.models.base import utcnow
 
 TODAY = TODAY_DATE.isoformat()
-
-
-def record_form(other: str, direction="gave", hours=1, minutes=30, **extra):
-    return {"direction": direction, "other": other, "hours": str(hours),
-            "extra_minutes": str(minutes), "service_date": TODAY, "category": "0",
-            "description": "Helped with the garden", **extra}
-
-
-def balance_of(app, member_id):
-    with app.app_context():
-        return ledger.account_of(get(member_id)).balance
 
 
 def test_gave_then_receiver_confirms(client, app, make, login_as):

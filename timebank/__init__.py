@@ -46,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from . import cache, models  # noqa: F401  (register tables; bump data versions)
     from .admin.routes import bp as admin_bp
+    from .approvals.routes import bp as approvals_bp
     from .assets.routes import bp as assets_bp
     from .auth.routes import bp as auth_bp
     from .banks.routes import bp as banks_bp
@@ -61,7 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     blueprints = (main_bp, auth_bp, members_bp, exchanges_bp, listings_bp, matching_bp,
                   notifications_bp, assets_bp, ideas_bp, admin_bp, banks_bp, paper_bp,
-                  reports_bp)
+                  reports_bp, approvals_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 

@@ -76,10 +76,36 @@ def _facts(exchange: Exchange, by: Member) -> Callable[[], dict[str, str]]:
     return facts
 
 
+def awaiting_second(exchange: Exchange, by: Member) -> None:
+    """An exchange in which a member pays a coordinator who stands behind them
+    (``four_eyes``): both sides learn that a second coordinator confirms it, and the
+    bank's other coordinators are asked to."""
+    from .four_eyes import deciders
+
+    facts = _facts(exchange, by)
+    for account in (exchange.giver, exchange.receiver):
+        _tell(_party(account), account, exchange, by,
+              lambda: _("%(by)s recorded that %(giver)s gave %(receiver)s %(time)s on "
+                        "%(date)s (%(what)s). A second coordinator will confirm it.",
+                        **facts()),
+              lambda: _("%(time)s from %(giver)s waits for a second coordinator", **facts()))
+    parties = {exchange.giver.member_id, exchange.receiver.member_id}
+    for coordinator in deciders(exchange.receiver.bank_id, exclude=parties):
+        _tell(coordinator, exchange.receiver, exchange, by,
+              lambda: _("%(giver)s stands behind %(receiver)s's account (enrolled them or "
+                        "asked for their log-in), so a second coordinator confirms the "
+                        "%(time)s recorded on %(date)s (%(what)s). Please check it with "
+                        "%(receiver)s.", **facts()),
+              lambda: _("Please confirm %(time)s from %(giver)s as a second coordinator",
+                        **facts()))
+
+
 def recorded(exchange: Exchange, by: Member) -> None:
     """A new exchange: the other side learns of it (both sides, when staff recorded it)."""
     facts = _facts(exchange, by)
     giver, receiver = _party(exchange.giver), _party(exchange.receiver)
+    if exchange.status == "pending" and exchange.awaiting_member_id is None:
+        return  # waiting for a second coordinator: ``awaiting_second`` tells everyone
     if exchange.status == "pending":
         # Waiting for the receiver: they are asked to confirm or decline.
         if by.id == exchange.giver.member_id:

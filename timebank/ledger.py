@@ -31,7 +31,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import cache, clock, exchange_news, rollups
+from . import cache, clock, exchange_news, four_eyes, rollups
 from .db import locked, write_transaction
 from .errors import Refused
 from .extensions import db
@@ -131,13 +131,20 @@ def account_of(member: Member, bank_id: int | None = None) -> Account | None:
         select(Account).where(Account.member_id == member.id, Account.bank_id == bank_id))
 
 
-def set_floor(account_id: int, floor: int | None, by: Member) -> Account:
+class SecondNeeded(LedgerError):
+    """One coordinator may not do this alone (``four_eyes``): ask a second to agree."""
+
+
+def set_floor(account_id: int, floor: int | None, by: Member,
+              second: Member | None = None) -> Account:
+    """Change an account's limit. Below the bank's default (or none at all) needs a
+    ``second`` coordinator, who agreed to ``by``'s request (``four_eyes``)."""
     if floor is not None and floor > 0:
         raise LedgerError(_("A floor must be zero or below."), "floor")
     with write_transaction():
         account = _lock_accounts([account_id])[account_id]
         # Four eyes: nobody changes their own limit, and only an admin a staff member's.
-        if account.member_id == by.id:
+        if account.member_id in (by.id, second.id if second else None):
             raise LedgerError(_("Another coordinator must change your own limit."), "floor")
         owner = account.member
         if owner is not None and owner.role_in(account.bank_id) in STAFF_ROLES and not by.is_admin:
@@ -149,9 +156,19 @@ def set_floor(account_id: int, floor: int | None, by: Member) -> Account:
                   balance=format_minutes(account.balance)),
                 "floor",
             )
+        default = db.session.get(Bank, account.bank_id).default_floor
+        if floor is None or floor < min(default, account.floor if account.floor is not None
+                                        else default):
+            if second is None:
+                raise SecondNeeded(_("A limit below the bank's (%(floor)s) needs a second "
+                                     "coordinator to agree.",
+                                     floor=format_minutes(default)), "floor")
+            if second.id == by.id or second.role_in(account.bank_id) not in STAFF_ROLES:
+                raise LedgerError(_("Another coordinator must agree to this limit."), "floor")
         old = account.floor
         account.floor = floor
-        audit(by.id, "account.set_floor", "account", account.id, old=old, new=floor)
+        audit(by.id, "account.set_floor", "account", account.id, old=old, new=floor,
+              **({"agreed_by": second.id} if second else {}))
     return account
 
 
@@ -238,6 +255,10 @@ def _post(exchange: Exchange, by: Member, *, correction: bool = False) -> None:
             "minutes",
         )
     moves = [(receiver, -m), (giver, m)]
+    if not correction:
+        for account, minutes in moves:
+            if account.kind == AccountKind.SYSTEM:
+                _check_pool(account, minutes)
     if exchange.counter_bank_id is not None and not correction:
         # A bank may have stopped exchanges with other banks since this was recorded.
         _check_interbank(exchange.bank_id, exchange.counter_bank_id)
@@ -310,6 +331,21 @@ def _check_clearing_cap(clearing: Account, minutes: int) -> None:
             "minutes")
 
 
+def _check_pool(pool: Account, minutes: int) -> None:
+    """The community pool stays between the bank's floor and cap: nobody pays out, or
+    takes in, without end."""
+    bank = db.session.get(Bank, pool.bank_id)
+    after = pool.balance + minutes
+    if minutes < 0 and after < bank.pool_floor:
+        raise LedgerError(_("The community pool can pay out no more (its limit is %(floor)s); "
+                            "an admin can change it.", floor=format_minutes(bank.pool_floor)),
+                          "minutes")
+    if minutes > 0 and after > bank.pool_cap:
+        raise LedgerError(_("The community pool can take in no more (its cap is %(cap)s); "
+                            "an admin can change it.", cap=format_minutes(bank.pool_cap)),
+                          "minutes")
+
+
 def _settle(exchange: Exchange, status: ExchangeStatus) -> None:
     exchange.status = status
     exchange.awaiting_member_id = None
@@ -361,6 +397,13 @@ def record_exchange(
     _check_service_date(service_date, today)
     _check_party(giver, "giver")
     _check_party(receiver, "receiver")
+    # A member paying a coordinator who stands behind them (enrolled them, asked for
+    # their log-in...): their word is not enough, as it may be the coordinator's own.
+    # Either of them records it; a third, a coordinator recording on behalf, is the second.
+    to_second = (recorded_by.id in (giver.member_id, receiver.member_id)
+                 and four_eyes.second_needed(giver.member_id, receiver.member_id,
+                                             receiver.bank_id))
+    confirm = confirm and not to_second
     counter_bank_id = None
     lock_ids = [giver.id, receiver.id]
     if giver.bank_id != receiver.bank_id:
@@ -391,7 +434,7 @@ def record_exchange(
                 activity_id=activity_id,
                 match_id=match_id,
                 status=ExchangeStatus.PENDING,
-                awaiting_member_id=None if confirm else receiver.member_id,
+                awaiting_member_id=None if confirm or to_second else receiver.member_id,
             )
             db.session.add(exchange)
             db.session.flush()
@@ -400,6 +443,8 @@ def record_exchange(
                 _post(exchange, recorded_by)
             _audit_record(exchange, recorded_by, giver, receiver)
             exchange_news.recorded(exchange, recorded_by)
+            if to_second:
+                exchange_news.awaiting_second(exchange, recorded_by)
     except IntegrityError:
         # Another worker committed the same key between our check and insert.
         prior = _existing(idempotency_key)
@@ -465,6 +510,12 @@ def _pending_for(exchange_id: int, by: Member, verb: str) -> Exchange:
         raise LedgerError(_("Only the person who received this time can confirm it.")
                           if verb == "confirm" else
                           _("Only the person who received this time can decline it."))
+    elif (verb == "confirm" and exchange.receiver.member_id == by.id
+          and four_eyes.second_needed(exchange.giver.member_id, by.id,
+                                      exchange.receiver.bank_id)):
+        raise LedgerError(_("%(name)s enrolled you or looks after your account, so another "
+                            "coordinator confirms the time you received from them.",
+                            name=exchange.giver.label))
     if exchange.status != ExchangeStatus.PENDING:
         raise LedgerError(_("This exchange is already %(status)s.",
                             status=status_word(exchange.status)))
@@ -581,14 +632,17 @@ def record_group_activity(
     description: str = "",
     today: date | None = None,
     bank_id: int | None = None,
+    second: Member | None = None,
 ) -> tuple[list[Exchange], bool]:
     """One activity, one confirmed exchange per participant, all or nothing.
 
     ``to_pool``: participants gave time to the community (they earn, the bank's
     pool pays); otherwise the community gave to them (they spend, the pool earns).
+    The pool pays more than the bank's ``pool_alone_minutes`` only with a ``second``
+    coordinator's agreement (``four_eyes``).
     """
     bank_id = _bank_id(bank_id)
-    if not recorded_by.is_staff:
+    if recorded_by.role_in(bank_id) not in STAFF_ROLES:
         raise LedgerError(_("Only a coordinator can record a group activity."))
     if not participants:
         raise LedgerError(_("Choose at least one participant."), "participants")
@@ -597,17 +651,26 @@ def record_group_activity(
     if any(p.id == recorded_by.id for p in participants):
         raise LedgerError(_("Another coordinator must record an activity you take part in."),
                           "participants")
-    existing = activity_exchanges(idempotency_key)
+    existing = _activity_replay(idempotency_key, bank_id, recorded_by)
     if existing:
         return existing, False
     minutes = _check_minutes(minutes)
     _check_service_date(service_date, today)
+    bank = db.session.get(Bank, bank_id)
+    if to_pool and minutes * len(participants) > bank.pool_alone_minutes:
+        if second is None:
+            raise SecondNeeded(_("Over %(time)s from the community pool needs a second "
+                                 "coordinator to agree.",
+                                 time=format_minutes(bank.pool_alone_minutes)), "minutes")
+        if (second.id == recorded_by.id or second.role_in(bank_id) not in STAFF_ROLES
+                or second.id in {p.id for p in participants}):
+            raise LedgerError(_("Another coordinator must agree to this payment."), "minutes")
     try:
         with write_transaction():
             pool = pool_account(bank_id)
             accounts = [open_account(member, bank_id) for member in participants]
             _lock_accounts([pool.id, *(a.id for a in accounts)])
-            if activity_exchanges(idempotency_key):
+            if _activity_replay(idempotency_key, bank_id, recorded_by):
                 return activity_exchanges(idempotency_key), False
             made = []
             for member in participants:
@@ -633,8 +696,9 @@ def record_group_activity(
                 made.append(exchange)
             audit(
                 recorded_by.id, "activity.record", "activity", None,
-                activity=idempotency_key, participants=[p.id for p in participants],
-                minutes=minutes, to_pool=to_pool,
+                activity=_activity_id(idempotency_key),
+                participants=[p.id for p in participants], minutes=minutes, to_pool=to_pool,
+                **({"agreed_by": second.id} if second else {}),
             )
             exchange_news.group_activity(made, recorded_by, to_pool)
     except IntegrityError:
@@ -643,6 +707,15 @@ def record_group_activity(
             raise
         return found, False
     return made, True
+
+
+def _activity_replay(key: str, bank_id: int, recorded_by: Member) -> list[Exchange]:
+    """The activity already recorded with this form key, if it is this bank's and this
+    recorder's; anyone else's use of the key is refused (a key is its form's secret)."""
+    found = activity_exchanges(key)
+    if found and (found[0].bank_id != bank_id or found[0].recorded_by_id != recorded_by.id):
+        raise LedgerError(_("This form has expired; please open it again."))
+    return found
 
 
 def _participant_key(activity_key: str, member_id: int) -> str:

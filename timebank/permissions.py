@@ -110,6 +110,8 @@ RULES: dict[str, Rule] = {
     "bank.contact": Rule(STAFF, "this bank's details"),
     "reports.bank": Rule(STAFF, "this bank's figures"),
     "erasure.confirm": Rule(STAFF, "members of this bank; never their own request"),
+    "approvals.decide": Rule(STAFF, "this bank's requests; never one they asked, nor one "
+                                    "about themselves (four_eyes.py)"),
     # Running the install.
     "admin.roles": Rule(ADMINS, "never their own role"),
     "admin.taxonomy": Rule(ADMINS),

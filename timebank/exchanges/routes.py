@@ -8,7 +8,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import clock, ledger
+from .. import clock, four_eyes, ledger
 from ..exports import csv_chunks, csv_response
 from ..extensions import db
 from ..forms import ActionForm, PeriodForm, category_choices
@@ -17,7 +17,7 @@ from ..i18n import on_paper_for
 from ..main import queue
 from ..matching.brokering import match_between
 from ..members.lookup import MemberNotFound, member_for, member_label, refuse, resolve_member
-from ..models import Account, Exchange, ExchangeStatus, Member, Outcome
+from ..models import Account, ApprovalKind, Exchange, ExchangeStatus, Member, Outcome
 from ..models.base import utcnow
 from ..permissions import allow
 from ..routing import arg_id
@@ -181,6 +181,18 @@ def group():
                     category_id=_category_id(form),
                     description=(form.description.data or "").strip(),
                 )
+            except ledger.SecondNeeded as error:
+                db.session.rollback()
+                four_eyes.ask(ApprovalKind.POOL, current_bank_id(), current_user,
+                              participants=[p.id for p in people],
+                              minutes=form.total_minutes,
+                              service_date=form.service_date.data.isoformat(),
+                              key=form.idempotency_key.data, category_id=_category_id(form),
+                              description=(form.description.data or "").strip())
+                db.session.commit()
+                flash(_("%(why)s The others have been asked; the time is recorded once one "
+                        "of them agrees.", why=error.message), "info")
+                return redirect(url_for("approvals.waiting"), 303)
             except ledger.LedgerError as error:
                 _apply_error(form, error, {"minutes": "hours", "service_date": "service_date",
                                            "participants": "participants"})

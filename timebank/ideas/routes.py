@@ -324,8 +324,14 @@ def attendance(session_id: int):
         except Refused as refused:
             error = refused.message
         else:
-            flash(ngettext("%(num)d person was credited for taking part.",
-                           "%(num)d people were credited for taking part.", count), "success")
+            if count:
+                flash(ngettext("%(num)d person was credited for taking part.",
+                               "%(num)d people were credited for taking part.", count),
+                      "success")
+            else:
+                flash(_("That is more time than one coordinator pays from the community "
+                        "pool alone: the others have been asked, and those who came are "
+                        "credited once one of them agrees."), "info")
             return redirect(url_for("ideas.session", session_id=found.id), 303)
     return render("ideas/attendance.html", session=found, people=service.signups(found),
                   form=form, error=error, status=422 if error else 200)

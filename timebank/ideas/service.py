@@ -12,6 +12,7 @@ score with its parts (supporters, ratings and each criterion's average).
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from flask import url_for
@@ -20,12 +21,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import ledger
+from .. import four_eyes, ledger
 from ..db import locked, write_transaction
 from ..errors import Refused
 from ..extensions import db
 from ..listings import service as listings
-from ..models import Listing, ListingKind, ListingStatus, Member
+from ..models import ApprovalKind, Listing, ListingKind, ListingStatus, Member
 from ..models.audit import record as audit
 from ..models.base import utcnow
 from ..models.ideas import (
@@ -322,7 +323,10 @@ def record_attendance(session: CoDesignSession, by: Member, member_ids: list[int
     activity through the ledger, once per session. The session is claimed first (its row
     locked, its key set), so a second coordinator's form is refused, not merged; the
     attendance marks are then those the ledger credited."""
-    key = f"codesign-session-{session.id}"
+    # Unguessable: a key anyone could predict could be used first, by another bank's
+    # coordinator, and the attendees would never be paid (the ledger also checks the
+    # bank and the recorder of a key it has seen).
+    key = f"codesign-{session.id}-{secrets.token_urlsafe(24)}"
     with write_transaction():
         session = _locked(session)
         if session.activity_key:
@@ -339,18 +343,33 @@ def record_attendance(session: CoDesignSession, by: Member, member_ids: list[int
             participants=attendees, to_pool=True, minutes=session.minutes,
             service_date=session.starts_at.date(), recorded_by=by, idempotency_key=key,
             description=f"Co-design session: {session.title}"[:200], bank_id=session.bank_id)
+    except ledger.SecondNeeded:
+        # More than one coordinator pays alone: the session stays claimed, and the
+        # attendees are paid when a second coordinator agrees (approvals.service).
+        four_eyes.ask(ApprovalKind.POOL, session.bank_id, by,
+                      participants=[m.id for m in attendees], minutes=session.minutes,
+                      service_date=session.starts_at.date().isoformat(), key=key,
+                      description=f"Co-design session: {session.title}"[:200],
+                      session_id=session.id)
+        db.session.commit()
+        return 0
     except Refused:
         with write_transaction():
             _locked(session).activity_key = None  # nothing was credited: try again later
         raise
     credited = {ex.giver.member_id for ex in made}
     with write_transaction():
-        for signup in db.session.scalars(select(SessionSignup)
-                                         .where(SessionSignup.session_id == session.id)):
-            signup.attended = signup.member_id in credited
+        mark_attended(session.id, credited)
         audit(by.id, "session.attendance", "session", session.id,
               attendees=sorted(credited), minutes=session.minutes)
     return len(made)
+
+
+def mark_attended(session_id: int, credited: set[int]) -> None:
+    """The attendance marks: those the ledger paid for the session. Caller commits."""
+    for signup in db.session.scalars(select(SessionSignup)
+                                     .where(SessionSignup.session_id == session_id)):
+        signup.attended = signup.member_id in credited
 
 
 # -- co-delivery: the roles a planned idea needs ------------------------------------------

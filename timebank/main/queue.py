@@ -14,6 +14,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
 
+from .. import four_eyes
 from ..db import keyset_page
 from ..extensions import db
 from ..models import (
@@ -138,6 +139,8 @@ def work_queue(bank_id: int, now: datetime | None = None) -> list[Item]:
     name = lambda m: m.display_name  # noqa: E731 - one-line describers read best inline
     title = lambda li: li.title  # noqa: E731
     parts = [
+        ("second", _l("Waiting for a second coordinator"), four_eyes.waiting_query(bank_id),
+         lambda a: str(four_eyes.describe(a)), url_for("approvals.waiting")),
         ("applications", _l("Applications to approve"), applications(bank_id), name,
          url_for("members.manage", status="pending")),
         ("requests", _l("Requests waiting a week or more for a helper"),

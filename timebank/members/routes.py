@@ -4,13 +4,13 @@ from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import geo, ledger, participation
+from .. import four_eyes, geo, ledger, participation
 from ..auth.limits import account_limit
 from ..extensions import db
 from ..forms import ActionForm, category_choices, fields_key
 from ..htmx import render, render_form
 from ..main import queue
-from ..models import Member, MemberStatus
+from ..models import ApprovalKind, Member, MemberStatus
 from ..models.base import utcnow
 from ..permissions import allow
 from ..routing import MAX_ID
@@ -99,7 +99,10 @@ def manage():
     here = current_bank_id()
     quiet_ids = (queue.quiet_members(here, utcnow()).with_only_columns(Member.id)
                  .order_by(None) if quiet else None)  # the work queue's 90 quiet days
-    page = lookup.members_page(here, status, quiet_ids, q, after)
+    try:
+        page = lookup.members_page(here, status, quiet_ids, q, after)
+    except LookupError:
+        abort(400, _("Unknown page."))
     return render("members/manage.html", page=page, status_filter=status, q=q,
                   may_change=_may_change, quiet=quiet, action_form=ActionForm())
 
@@ -160,8 +163,21 @@ def enrol():
             flash(_("%(name)s is a member now, number %(number)s. You can record time and post "
                     "offers and requests for them, and print their timesheet.",
                     name=member.display_name, number=member.id), "success")
+            if form.email.data:
+                _flash_login_asked(member, form.email.data)
             return redirect(url_for("members.detail", member_id=member.id), 303)
     return render_form("members/details.html", form, member=None)
+
+
+def _asks_for_login(member: Member, form) -> bool:
+    return bool(form.email.data) and Member.normalise_email(form.email.data) != (
+        member.email or "")
+
+
+def _flash_login_asked(member: Member, email: str) -> None:
+    flash(_("A second coordinator must agree before %(name)s gets a log-in at %(email)s: "
+            "the others have been asked. The link goes out once one of them agrees.",
+            name=member.display_name, email=Member.normalise_email(email)), "info")
 
 
 @bp.route("/coordinator/members/<int:member_id>/edit", methods=["GET", "POST"])
@@ -174,7 +190,9 @@ def edit(member_id: int):
     form = DetailsForm(obj=member if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
-            located = service.edit_details(member, form.data, current_user, geo.geocoder())
+            asked = _asks_for_login(member, form)
+            located = service.edit_details(member, form.data, current_user, geo.geocoder(),
+                                           current_bank_id())
         except service.MemberError as error:
             db.session.rollback()
             getattr(form, error.field or "display_name").errors.append(error.message)
@@ -182,6 +200,8 @@ def edit(member_id: int):
             if located.note:
                 flash(located.note, "info")
             flash(_("Saved."), "success")
+            if asked:
+                _flash_login_asked(member, form.email.data)
             return redirect(url_for("members.detail", member_id=member.id), 303)
     return render_form("members/details.html", form, member=member)
 
@@ -234,6 +254,14 @@ def set_floor(member_id: int):
     if form.validate_on_submit():
         try:
             ledger.set_floor(account.id, form.floor_hours.data * 60, current_user)
+        except ledger.SecondNeeded as error:
+            db.session.rollback()
+            four_eyes.ask(ApprovalKind.FLOOR, current_bank_id(), current_user, member,
+                          account_id=account.id, floor=form.floor_hours.data * 60)
+            db.session.commit()
+            flash(_("%(why)s The others have been asked; the limit changes once one of "
+                    "them agrees.", why=error.message), "info")
+            return redirect(url_for("members.detail", member_id=member.id), 303)
         except ledger.LedgerError as error:
             form.floor_hours.errors.append(error.message)
         else:

@@ -13,16 +13,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from .. import geo, ledger
+from .. import four_eyes, geo, ledger
 from ..auth.service import end_sessions
 from ..banks import service as banks
 from ..errors import Refused
 from ..extensions import db
 from ..main.queue import applications
-from ..models import Bank, BankRole, Member, Membership, MemberStatus, Role
+from ..models import ApprovalKind, Bank, BankRole, Member, Membership, MemberStatus, Role
 from ..models.audit import record as audit
 from ..models.base import utcnow
-from ..notify import notify
+from ..notify import notify, queue_email
 from ..templating import status_word
 
 PROFILE_FIELDS = ("display_name", "neighbourhood", "skills", "availability", "bio", "phone")
@@ -300,7 +300,7 @@ def enrol(values: dict, by: Member, bank: Bank, coder: geo.Geocoder) -> tuple[Me
     """
     member = Member(status=MemberStatus.ACTIVE, install_role=Role.RESIDENT, email=None,
                     display_name="", password_hash="")
-    email = _new_email(member, values)
+    email = _new_email(member, values, {bank.id})
     located = _locate_for(member, values, coder)
     member.set_password(secrets.token_urlsafe(32))  # unknown to all: no log-in yet
     _set_details(member, values)
@@ -311,25 +311,26 @@ def enrol(values: dict, by: Member, bank: Bank, coder: geo.Geocoder) -> tuple[Me
     membership.approved_by_id = member.approved_by_id = by.id
     ledger.open_account(member, bank.id)
     if email:
-        _give_login(member, email, by)
+        ask_for_login(member, email, by, bank.id)
     audit(by.id, "member.enrol", "member", member.id, bank=bank.id)
     db.session.commit()
     return member, located
 
 
-def edit_details(member: Member, values: dict, by: Member, coder: geo.Geocoder) -> Located:
+def edit_details(member: Member, values: dict, by: Member, coder: geo.Geocoder,
+                 bank_id: int) -> Located:
     """A coordinator updates a member's details (say, from a phone call)."""
-    email = _new_email(member, values)
+    email = _new_email(member, values, {bank_id})
     located = _locate_for(member, values, coder)
     _set_details(member, values)
     if email:
-        _give_login(member, email, by)
+        ask_for_login(member, email, by, bank_id)
     audit(by.id, "member.edit_details", "member", member.id)
     db.session.commit()
     return located
 
 
-def _new_email(member: Member, values: dict) -> str:
+def _new_email(member: Member, values: dict, bank_ids: set[int]) -> str:
     """The address staff give someone, checked; '' when it does not change."""
     email = Member.normalise_email(values.get("email") or "")
     if not email or email == (member.email or ""):
@@ -340,9 +341,49 @@ def _new_email(member: Member, values: dict) -> str:
     if member.email and member.email_verified_at is not None:
         raise MemberError(_("%(name)s changes their own e-mail address, from their "
                             "profile.", name=member.display_name), "email", status=422)
-    if db.session.scalar(select(Member.id).where(Member.email == email)):
-        raise MemberError(_("Another member uses that e-mail address."), "email", status=422)
+    _check_address_free(email, member, bank_ids)
     return email
+
+
+def _check_address_free(email: str, member: Member, bank_ids: set[int]) -> None:
+    """Refuse an address another member of a bank ``member`` belongs to uses. Whether
+    anyone else in the install has it is not the coordinator's to learn: that is found
+    out, and its owner told, only when the log-in is given (``give_login``)."""
+    owner = db.session.scalar(select(Member).where(Member.email == email))
+    if owner is None or owner.id == member.id:
+        return
+    theirs = bank_ids | {m.bank_id for m in member.all_memberships()}
+    if theirs & {m.bank_id for m in owner.all_memberships()}:
+        raise MemberError(_("Another member uses that e-mail address."), "email", status=422)
+
+
+def ask_for_login(member: Member, email: str, by: Member, bank_id: int) -> None:
+    """A log-in for someone staff enrolled waits for a second coordinator: whoever types
+    the address could otherwise log in as them (``four_eyes``)."""
+    four_eyes.ask(ApprovalKind.LOGIN, bank_id, by, member, email=email)
+
+
+def give_login(member: Member, email: str, by: Member) -> bool:
+    """Set the address a second coordinator agreed to and send the link to choose a
+    password (the old link, if the address was mistyped, dies with the old address).
+    False when the address has meanwhile become someone else's: they are told instead."""
+    from ..auth.service import send_login_link
+
+    owner = db.session.scalar(select(Member).where(Member.email == email))
+    if owner is not None and owner.id != member.id:
+        _check_address_free(email, member, set())
+        with force_locale(owner.language or "en"):
+            queue_email(owner, _("Your address was given for a new log-in"),
+                        _("A coordinator asked for a log-in for someone at this address. "
+                          "You already have an account with it, so nothing was changed. "
+                          "Log in as usual, and ask to join another time bank from your "
+                          "account if you wish."), account=True)
+        return False
+    member.email = email
+    member.email_verified_at = None
+    db.session.flush()
+    send_login_link(member, by)
+    return True
 
 
 def _locate_for(member: Member, values: dict, coder: geo.Geocoder) -> Located:
@@ -356,16 +397,6 @@ def _set_details(member: Member, values: dict) -> None:
     for name in DETAIL_FIELDS:
         setattr(member, name, (values.get(name) or "").strip())
     member.language = values.get("language") or None
-
-
-def _give_login(member: Member, email: str, by: Member) -> None:
-    """Set the address and send the link to choose a password (the old link, if the
-    address was mistyped, dies with the old address)."""
-    from ..auth.service import send_login_link
-
-    member.email = email
-    db.session.flush()
-    send_login_link(member, by)
 
 
 def set_language(member: Member, code: str) -> None:

@@ -1,5 +1,6 @@
 """Models, one module per aggregate. Import them here so Alembic sees every table."""
 
+from .approvals import Approval, ApprovalKind, ApprovalStatus
 from .assets import (
     Asset,
     AssetCategory,
@@ -32,6 +33,7 @@ from .ledger import (
     Entry,
     Exchange,
     ExchangeStatus,
+    MonthPerson,
     MonthTotal,
     Outcome,
     OutcomeMonth,
@@ -45,6 +47,9 @@ __all__ = [
     "Account",
     "AccountKind",
     "AccountMonth",
+    "Approval",
+    "ApprovalKind",
+    "ApprovalStatus",
     "Asset",
     "AssetCategory",
     "AssetImport",
@@ -83,6 +88,7 @@ __all__ = [
     "Member",
     "MemberStatus",
     "Neighbourhood",
+    "MonthPerson",
     "MonthTotal",
     "Outcome",
     "OutcomeMonth",

@@ -69,6 +69,14 @@ class Bank(db.Model):
     # either way (minutes; NULL: no cap).
     interbank: Mapped[bool] = mapped_column(default=True)
     clearing_limit: Mapped[int | None] = mapped_column(BigInteger)
+    # The community pool's range (minutes): it pays out down to ``pool_floor`` and takes
+    # in up to ``pool_cap``; one coordinator alone pays at most ``pool_alone_minutes``
+    # from it in one activity, a second coordinator agrees to more (four_eyes.py).
+    pool_floor: Mapped[int] = mapped_column(BigInteger, default=-30000,
+                                            server_default="-30000")
+    pool_cap: Mapped[int] = mapped_column(BigInteger, default=30000, server_default="30000")
+    pool_alone_minutes: Mapped[int] = mapped_column(BigInteger, default=1200,
+                                                    server_default="1200")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     area: Mapped[CouncilArea | None] = relationship("CouncilArea", lazy="joined")

@@ -1,0 +1,315 @@
+"""Nobody alone moves hours to themselves, through anyone else either (issue 28, point 1).
+
+Each path a review found, tried end to end: the coordinator's balance does not move until
+a second coordinator acts.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.support import (
+    TODAY,
+    balance_of,
+    get,
+    login,
+    logout,
+    mail_config,
+    mail_to,
+    record_form,
+    submit,
+)
+from timebank import ledger
+from timebank.extensions import db
+from timebank.models import Approval, Exchange, ExchangeStatus, MemberStatus, Role
+
+
+@pytest.fixture
+def app_config(smtp):
+    return mail_config(smtp[1])  # the log-in link travels through a real SMTP server
+
+
+def _enrol(client, name: str, email: str = "") -> int:
+    response = submit(client, "/coordinator/members/new", {
+        "display_name": name, "neighbourhood": "Riverside", "phone": "01234 567890",
+        "address": "", "email": email})
+    assert response.status_code == 303, response.get_data(as_text=True)[:800]
+    return int(response.headers["Location"].rstrip("/").split("/")[-1])
+
+
+def _agree(client, approval_id: int, answer: str = "agree"):
+    return submit(client, f"/coordinator/approvals/{approval_id}/{answer}", {},
+                  page="/coordinator/approvals")
+
+
+def _only_approval(app) -> int:
+    with app.app_context():
+        return db.session.query(Approval).filter_by(status="pending").one().id
+
+
+def _choose_password(client, app, smtp, email: str) -> None:
+    links = [path for _s, body in mail_to(app, smtp, email)
+             for path in re.findall(r"https?://[^/\s]+(/password/reset/\S+)", body)]
+    assert len(links) == 1
+    assert submit(client, links[0], {"password": "blue-kettle-garden",
+                                     "confirm": "blue-kettle-garden"}).status_code == 303
+
+
+def test_a_puppet_enrolled_at_the_coordinators_address_pays_them_nothing_alone(
+        app, client, make, smtp):
+    """The review's chain: enrol a "member without a computer" at an address the
+    coordinator controls, open the log-in link, log in as them and record "received 5 h
+    from the coordinator". Now the link waits for a second coordinator, and the receipt
+    waits for one too."""
+    boss = make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    second = make.member(Role.COORDINATOR, name="Sid Second", email="sid@example.org")
+    login(client, "cora@example.org")
+    puppet = _enrol(client, "Pip Puppet", "cora+pip@example.org")
+    assert mail_to(app, smtp, "cora+pip@example.org") == []  # no link yet
+    with app.app_context():
+        assert get(puppet).email is None
+    # The one who asked cannot agree.
+    approval = _only_approval(app)
+    assert "Another coordinator answers this one" in client.get(
+        "/coordinator/approvals").get_data(as_text=True)
+    assert _agree(client, approval).status_code == 403
+    assert mail_to(app, smtp, "cora+pip@example.org") == []
+    logout(client)
+    # A second coordinator, having checked with the person, agrees: the link goes out.
+    login(client, "sid@example.org")
+    page = client.get("/coordinator/approvals").get_data(as_text=True)
+    assert "a log-in for Pip Puppet at cora+pip@example.org" in page
+    assert _agree(client, approval).status_code == 303
+    logout(client)
+    _choose_password(client, app, smtp, "cora+pip@example.org")
+    assert login(client, "cora+pip@example.org", "blue-kettle-garden").status_code == 302
+    # As the puppet: "I received 5 hours from Cora". It waits for a second coordinator.
+    response = submit(client, "/exchanges/new", record_form(
+        f"Cora Coordinator (#{boss})", direction="received", hours=5, minutes=0))
+    assert response.status_code == 303
+    exchange_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert balance_of(app, boss) == 0 and balance_of(app, puppet) == 0
+    refused = submit(client, f"/exchanges/{exchange_id}/confirm", {},
+                     page=f"/exchanges/{exchange_id}")
+    assert refused.status_code == 303
+    assert balance_of(app, boss) == 0
+    logout(client)
+    # Cora herself cannot confirm it, being its giver.
+    login(client, "cora@example.org")
+    submit(client, f"/exchanges/{exchange_id}/confirm", {}, page=f"/exchanges/{exchange_id}")
+    assert balance_of(app, boss) == 0
+    logout(client)
+    # The second coordinator sees it waiting, and is the one who confirms it.
+    login(client, "sid@example.org")
+    assert f"/exchanges/{exchange_id}" in client.get("/coordinator/approvals").get_data(
+        as_text=True)
+    submit(client, f"/exchanges/{exchange_id}/confirm", {}, page=f"/exchanges/{exchange_id}")
+    assert balance_of(app, boss) == 300 and balance_of(app, puppet) == -300
+    with app.app_context():
+        assert get(second).id == second
+        assert ledger.check_ledger() == []
+
+
+def test_cora_recording_time_she_gave_a_member_she_enrolled_waits_too(app, client, make):
+    """The other way round: the coordinator records "I gave them 5 hours" and the member
+    she enrolled would confirm it. Their confirmation is not enough."""
+    boss = make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    make.member(Role.COORDINATOR, name="Sid Second", email="sid@example.org")
+    login(client, "cora@example.org")
+    enrolled = _enrol(client, "Enid Enrolled")
+    response = submit(client, "/exchanges/new", record_form(
+        f"Enid Enrolled (#{enrolled})", direction="gave", hours=5, minutes=0))
+    exchange_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        exchange = db.session.get(Exchange, exchange_id)
+        assert exchange.status == ExchangeStatus.PENDING
+        assert exchange.awaiting_member_id is None  # not Enid's word alone
+        with pytest.raises(ledger.LedgerError, match="another coordinator confirms"):
+            ledger.confirm_exchange(exchange_id, get(enrolled))
+    assert balance_of(app, boss) == 0
+
+
+def test_a_member_the_coordinator_approved_pays_them_only_with_a_second(app, client, make):
+    """A puppet registered through the public form and approved by the same coordinator
+    is no better: who approved someone stands behind them."""
+    boss = make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    make.member(Role.COORDINATOR, name="Sid Second", email="sid@example.org")
+    applicant = make.member(status=MemberStatus.PENDING, account=False, name="Reg Istered",
+                            email="reg@example.org")
+    login(client, "cora@example.org")
+    submit(client, f"/coordinator/members/{applicant}/approve", {},
+           page="/coordinator/members")
+    logout(client)
+    login(client, "reg@example.org")
+    response = submit(client, "/exchanges/new", record_form(
+        f"Cora Coordinator (#{boss})", direction="received", hours=5, minutes=0))
+    assert response.status_code == 303
+    assert balance_of(app, boss) == 0
+    logout(client)
+    # A member someone else approved pays Cora at once, as any member would.
+    other = make.member(name="Olu Other", email="olu@example.org")
+    login(client, "olu@example.org")
+    submit(client, "/exchanges/new", record_form(f"Cora Coordinator (#{boss})",
+                                                 direction="received", hours=1, minutes=0))
+    assert balance_of(app, boss) == 60 and balance_of(app, other) == -60
+
+
+def test_giving_a_neighbour_an_address_waits_for_a_second_coordinator(app, client, make, smtp):
+    """Adding an e-mail to an existing offline member handed the coordinator that
+    neighbour's log-in: now nothing changes and no link goes until a second agrees."""
+    make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    make.member(Role.COORDINATOR, name="Sid Second", email="sid@example.org")
+    login(client, "cora@example.org")
+    neighbour = _enrol(client, "Nia Neighbour")
+    logout(client)
+    login(client, "sid@example.org")  # enrolled by Sid? No: Cora enrolled, Sid edits
+    response = submit(client, f"/coordinator/members/{neighbour}/edit", {
+        "display_name": "Nia Neighbour", "neighbourhood": "Riverside",
+        "email": "sid-controlled@example.org"})
+    assert response.status_code == 303
+    assert "A second coordinator must agree" in client.get(
+        response.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert get(neighbour).email is None
+    assert mail_to(app, smtp, "sid-controlled@example.org") == []
+    approval = _only_approval(app)
+    assert _agree(client, approval).status_code == 403  # Sid asked: not Sid
+    logout(client)
+    login(client, "cora@example.org")
+    assert _agree(client, approval, "refuse").status_code == 303
+    with app.app_context():
+        assert get(neighbour).email is None
+        assert db.session.get(Approval, approval).status == "refused"
+    assert mail_to(app, smtp, "sid-controlled@example.org") == []
+
+
+def test_a_limit_below_the_banks_waits_for_a_second_coordinator(app, client, make):
+    make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    make.member(Role.COORDINATOR, name="Sid Second", email="sid@example.org")
+    member = make.member(name="Fay Floor")
+    login(client, "cora@example.org")
+    page = f"/coordinator/members/{member}"
+    # Within the bank's limit (10 hours) one coordinator is enough.
+    assert submit(client, f"{page}/floor", {"floor_hours": "-5"}, page=page).status_code == 303
+    response = submit(client, f"{page}/floor", {"floor_hours": "-50"}, page=page)
+    assert response.status_code == 303
+    assert "needs a second coordinator" in client.get(page).get_data(as_text=True)
+    with app.app_context():
+        account = ledger.account_of(get(member))
+        assert account.floor == -300
+    approval = _only_approval(app)
+    assert _agree(client, approval).status_code == 403
+    logout(client)
+    login(client, "sid@example.org")
+    assert _agree(client, approval).status_code == 303
+    with app.app_context():
+        assert ledger.account_of(get(member)).floor == -3000
+        # And a coordinator who asked for someone's lower limit stands behind them.
+        from timebank import four_eyes
+
+        assert {m for m in four_eyes.sponsors(member, account.bank_id)} >= {
+            db.session.get(Approval, approval).requested_by_id}
+
+
+def test_a_large_payment_from_the_pool_waits_and_the_pool_has_a_floor(app, client, make):
+    make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    make.member(Role.COORDINATOR, name="Sid Second", email="sid@example.org")
+    people = [make.member(name=f"Walker {n}") for n in range(6)]
+    third = make.member(Role.COORDINATOR)
+    login(client, "cora@example.org")
+    lines = "\n".join(f"Walker {n} (#{p})" for n, p in enumerate(people))
+    # 6 people × 4 hours = 24 hours: more than the 20 one coordinator pays alone.
+    response = submit(client, "/coordinator/activities/new", {
+        "direction": "to_pool", "participants": lines, "hours": "4", "extra_minutes": "0",
+        "service_date": record_form("x")["service_date"], "category": "0",
+        "description": "Litter pick"})
+    assert response.status_code == 303
+    assert [balance_of(app, p) for p in people] == [0] * 6
+    approval = _only_approval(app)
+    assert _agree(client, approval).status_code == 403
+    logout(client)
+    login(client, "sid@example.org")
+    assert _agree(client, approval).status_code == 303
+    assert [balance_of(app, p) for p in people] == [240] * 6
+    with app.app_context():
+        bank_id = ledger.account_of(get(people[0])).bank_id
+        assert ledger.pool_account(bank_id).balance == -1440
+        assert ledger.check_ledger() == []
+        # The pool pays out no further than its floor, whoever agrees.
+        from timebank.models import Bank
+
+        db.session.get(Bank, bank_id).pool_floor = -1500
+        db.session.commit()
+        with pytest.raises(ledger.LedgerError, match="can pay out no more"):
+            ledger.record_group_activity(
+                participants=[get(people[0])], to_pool=True, minutes=120,
+                service_date=TODAY, recorded_by=get(third),
+                idempotency_key=ledger.new_key(), bank_id=bank_id)
+        assert ledger.pool_account(bank_id).balance == -1440
+
+
+def test_an_activity_key_is_its_banks_and_recorders_only(app, make):
+    """Issue 28, point 4: another bank's coordinator used a session's key first, and the
+    real attendees were never paid. Keys are unguessable, and a key seen before answers
+    only its own bank and recorder."""
+    from timebank.banks.service import create_bank
+
+    here = make.member(Role.COORDINATOR)
+    walker = make.member(name="Wendy Walker")
+    with app.app_context():
+        north = create_bank("north", "North")
+        db.session.commit()
+        north_id = north.id
+    there = make.member(Role.COORDINATOR, bank="north")
+    northerner = make.member(bank="north")
+    with app.app_context():
+        key = "guessed-key-123"
+        ledger.record_group_activity(
+            participants=[get(northerner)], to_pool=True, minutes=60, service_date=TODAY,
+            recorded_by=get(there), idempotency_key=key, bank_id=north_id)
+        with pytest.raises(ledger.LedgerError, match="form has expired"):
+            ledger.record_group_activity(
+                participants=[get(walker)], to_pool=True, minutes=60,
+                service_date=TODAY, recorded_by=get(here), idempotency_key=key)
+        assert ledger.account_of(get(walker)).balance == 0
+
+
+def test_nobody_can_probe_another_banks_addresses_by_enrolling(app, client, make, smtp):
+    """Issue 28, point 8: "Another member uses that e-mail address" told a coordinator
+    who in the whole install had an account. Now another bank's member's address gets the
+    answer a free one gets; its owner is told, and nothing of theirs changes."""
+    from timebank.banks.service import create_bank
+
+    make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    make.member(Role.COORDINATOR, name="Sid Second", email="sid@example.org")
+    with app.app_context():
+        create_bank("north", "North")
+        db.session.commit()
+    elsewhere = make.member(name="Ned North", email="ned@example.org", bank="north")
+    login(client, "cora@example.org")
+    taken = submit(client, "/coordinator/members/new", {
+        "display_name": "Tess Taken", "neighbourhood": "Riverside", "email": "ned@example.org"})
+    free = submit(client, "/coordinator/members/new", {
+        "display_name": "Fred Free", "neighbourhood": "Riverside", "email": "fred@example.org"})
+    assert taken.status_code == free.status_code == 303
+    # Within the bank the coordinator already sees who uses an address, so it is said.
+    same_bank = submit(client, "/coordinator/members/new", {
+        "display_name": "Sam Same", "neighbourhood": "Riverside", "email": "sid@example.org"})
+    assert same_bank.status_code == 422
+    assert "Another member uses that e-mail address" in same_bank.get_data(as_text=True)
+    logout(client)
+    login(client, "sid@example.org")
+    with app.app_context():
+        waiting = [a.id for a in db.session.query(Approval).order_by(Approval.id)]
+    for approval in waiting:
+        assert _agree(client, approval).status_code == 303
+    with app.app_context():
+        assert get(elsewhere).email == "ned@example.org"
+        tess = db.session.query(type(get(elsewhere))).filter_by(display_name="Tess Taken").one()
+        assert tess.email is None
+    told = mail_to(app, smtp, "ned@example.org")
+    assert [s for s, _b in told] == ["Your address was given for a new log-in"]
+    assert "/password/reset/" not in told[0][1]
+    assert mail_to(app, smtp, "fred@example.org")  # the free one got its link

@@ -1,0 +1,1 @@
+"""A second coordinator's answers to what one coordinator may not do alone (four_eyes)."""

@@ -1,0 +1,157 @@
+"""Four eyes: what one coordinator may not do alone, in one place.
+
+Nobody moves hours to themselves, directly or through anyone else (DESIGN.md, invariant
+7). A coordinator could otherwise make a "member without a computer" at an address they
+control, or give themselves a neighbour's log-in, and pay themselves from that account;
+lower a limit so a puppet can pay more; or pay their friends from the community pool.
+So:
+
+- giving a log-in (an e-mail address) to a member staff enrolled, or changing the
+  address nobody has confirmed yet, waits for a second coordinator (``LOGIN``);
+- a limit below the bank's default (or none) waits for a second coordinator (``FLOOR``);
+- a group activity the pool pays more than the bank's ``pool_alone_minutes`` for waits
+  for a second coordinator (``POOL``); the pool itself has a floor and a cap (ledger);
+- a coordinator *stands behind* a member they approved or enrolled, whose log-in they
+  asked for, or whose limit they asked to lower (``sponsors``). An exchange in which
+  such a member pays that coordinator is a staff action on the coordinator's own
+  account: the member's word does not confirm it, another coordinator does.
+
+Requests are rows of ``Approval``; the second coordinator agrees or refuses on the
+approvals page, and ``approvals.service`` carries the request out. Whoever asked, and
+whoever the request is about, cannot agree to it.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Approval, ApprovalKind, ApprovalStatus, Bank, Member, Membership
+from .models.audit import record as audit
+from .models.banks import BankRole
+from .models.members import Role
+from .notify import notify
+from .tenancy import bank_url
+
+
+def sponsors(member_id: int | None, bank_id: int) -> set[int]:
+    """The coordinators who stand behind ``member_id`` in this bank: who approved or
+    enrolled them, asked for their log-in, or asked to lower their limit."""
+    if member_id is None:
+        return set()
+    found = set(db.session.scalars(
+        select(Membership.approved_by_id).where(Membership.member_id == member_id,
+                                                Membership.bank_id == bank_id)))
+    found |= set(db.session.scalars(
+        select(Approval.requested_by_id).where(
+            Approval.member_id == member_id,
+            Approval.kind.in_([ApprovalKind.LOGIN, ApprovalKind.FLOOR]),
+            Approval.status == ApprovalStatus.APPROVED)))
+    found.discard(None)
+    return found
+
+
+def second_needed(giver_member_id: int | None, receiver_member_id: int | None,
+                  bank_id: int) -> bool:
+    """Does an exchange in which the receiver pays the giver need a second coordinator,
+    because the giver stands behind the receiver?"""
+    return giver_member_id is not None and giver_member_id in sponsors(receiver_member_id,
+                                                                       bank_id)
+
+
+def ask(kind: ApprovalKind, bank_id: int, by: Member, member: Member | None = None,
+        **payload) -> Approval:
+    """Ask the bank's other coordinators (and the admins) to agree. Caller commits.
+
+    A second request for the same thing replaces the first (the newer one is what is
+    meant), so the list never shows two answers to give to one question.
+    """
+    same = select(Approval).where(Approval.bank_id == bank_id, Approval.kind == kind,
+                                  Approval.status == ApprovalStatus.PENDING)
+    if member is not None:
+        for earlier in db.session.scalars(same.where(Approval.member_id == member.id)):
+            earlier.status, earlier.decided_by_id = ApprovalStatus.REFUSED, by.id
+    approval = Approval(bank_id=bank_id, kind=kind, member_id=member.id if member else None,
+                        payload=payload, requested_by_id=by.id)
+    db.session.add(approval)
+    db.session.flush()
+    audit(by.id, f"approval.ask.{kind}", "approval", approval.id,
+          member=member.id if member else None)
+    url = bank_url("approvals.waiting", bank_id)
+    for other in deciders(bank_id, approval):
+        notify(other, _l("%(name)s asks a second coordinator to agree: %(what)s",
+                         name=by.display_name, what=describe(approval)), url,
+               bank_id=bank_id)
+    return approval
+
+
+def deciders(bank_id: int, approval: Approval | None = None,
+             exclude: set[int] | frozenset[int] = frozenset()) -> list[Member]:
+    """Who may agree: the bank's active coordinators and the install's admins, but not
+    whoever asked, nor whoever it is about."""
+    from .banks.service import coordinators_of
+
+    bank = db.session.get(Bank, bank_id)
+    people = {m.id: m for m in coordinators_of(bank)}
+    people.update({m.id: m for m in db.session.scalars(
+        select(Member).where(Member.install_role == Role.ADMIN, Member.erased_at.is_(None)))})
+    barred = set(exclude)
+    if approval is not None:
+        barred |= {approval.requested_by_id, approval.member_id}
+    return [m for k, m in sorted(people.items()) if k not in barred]
+
+
+def may_decide(approval: Approval, by: Member) -> bool:
+    return (approval.status == ApprovalStatus.PENDING
+            and by.id not in (approval.requested_by_id, approval.member_id)
+            and (by.install_role == Role.ADMIN
+                 or by.role_in(approval.bank_id) == BankRole.COORDINATOR))
+
+
+def waiting(bank_id: int) -> list[Approval]:
+    return list(db.session.scalars(
+        select(Approval).where(Approval.bank_id == bank_id,
+                               Approval.status == ApprovalStatus.PENDING)
+        .order_by(Approval.requested_at, Approval.id)))
+
+
+def waiting_query(bank_id: int):
+    """Requests waiting in the bank (the coordinator's work queue counts them)."""
+    return select(Approval).where(Approval.bank_id == bank_id,
+                                  Approval.status == ApprovalStatus.PENDING).order_by(
+        Approval.id)
+
+
+def describe(approval: Approval):
+    """What was asked, in words (lazy: each reader's language)."""
+    name = approval.member.display_name if approval.member is not None else ""
+    p = approval.payload or {}
+    if approval.kind == ApprovalKind.LOGIN:
+        return _l("a log-in for %(name)s at %(email)s", name=name, email=p.get("email", ""))
+    if approval.kind == ApprovalKind.FLOOR:
+        if p.get("floor") is None:
+            return _l("no limit for %(name)s", name=name)
+        return _l("a limit of %(hours)s hours for %(name)s", name=name,
+                  hours=p["floor"] // 60)
+    return _l("%(hours)s hours from the community pool for %(count)s people (%(what)s)",
+              hours=round(p.get("minutes", 0) * len(p.get("participants", [])) / 60, 1),
+              count=len(p.get("participants", [])), what=p.get("description") or "-")
+
+
+def is_pending_for(member_id: int, kind: ApprovalKind) -> Approval | None:
+    return db.session.scalar(select(Approval).where(
+        Approval.member_id == member_id, Approval.kind == kind,
+        Approval.status == ApprovalStatus.PENDING).order_by(Approval.id.desc()).limit(1))
+
+
+def exchanges_waiting(bank_id: int) -> list:
+    """Exchanges a member recorded with a coordinator who stands behind them: pending,
+    and waiting for nobody but a second coordinator."""
+    from .models import Account, Exchange, ExchangeStatus
+
+    return list(db.session.scalars(
+        select(Exchange).join(Account, Account.id == Exchange.receiver_account_id)
+        .where(Account.bank_id == bank_id, Exchange.status == ExchangeStatus.PENDING,
+               Exchange.awaiting_member_id.is_(None))
+        .order_by(Exchange.id).limit(200)))
