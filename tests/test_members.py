@@ -721,6 +721,23 @@ def test_members_list_pages_by_name_and_finds_by_name_or_number(client, login_as
     assert huge.status_code == 200 and "No members here." in huge.get_data(as_text=True)
 
 
+def test_a_page_cursor_is_a_member_of_this_bank_only(client, login_as, make, app):
+    """Issue 28, point 3: ``after=<another bank's member>`` was taken, and where their
+    name sorted could be found by renaming (about 700 requests a name)."""
+    from timebank.banks.service import create_bank
+
+    login_as(Role.COORDINATOR)
+    here = make.member(name="Mo Here")
+    with app.app_context():
+        create_bank("north", "North")
+        db.session.commit()
+    there = make.member(name="Nell Elsewhere", bank="north")
+    assert client.get(f"/coordinator/members?after={here}").status_code == 200
+    refused = client.get(f"/coordinator/members?after={there}")
+    assert refused.status_code == 400 and "Unknown page" in refused.get_data(as_text=True)
+    assert client.get(f"/members?after={there}").status_code == 400
+
+
 def test_many_applications_say_how_many_more_wait(client, login_as, make):
     """The first page shows the oldest applications; past a page of them it says how
     many wait in all, and links to every one."""

@@ -349,7 +349,8 @@ def members_page(bank_id: int, status: str = "", quiet_ids=None, q: str = "",
                  after: int | None = None, size: int = PAGE_SIZE) -> MembersPage:
     """One page of the bank's members in name order (keyset paging: a page deep in the
     list costs what the first does), filtered by status, a name or member number, and
-    the quiet; confirmed applications first, apart, when nothing is filtered."""
+    the quiet; confirmed applications first, apart, when nothing is filtered.
+    LookupError when ``after`` is not a member of this bank."""
     # Counted from the membership index alone; only the (few) applications need the
     # member row, to leave out unconfirmed addresses.
     # Kept per version of the memberships (any change to one moves it).
@@ -379,7 +380,13 @@ def members_page(bank_id: int, status: str = "", quiet_ids=None, q: str = "",
         which = "any"
     last = None
     if after is not None:
-        last = db.session.scalar(select(Member.display_name).where(Member.id == after))
+        # Only a member of this bank: where another bank's member's name sorts is not
+        # this coordinator's to learn (a cursor is a question about a name).
+        last = db.session.scalar(
+            select(Member.display_name).join(Membership, Membership.member_id == Member.id)
+            .where(Member.id == after, Membership.bank_id == bank_id))
+        if last is None:
+            raise LookupError(after)
         params.update(after_name=last, after_id=after)
     query = _members_statements()[(which, bool(q), number is not None, last is not None)]
     if quiet_ids is not None:  # (the work queue's 90 quiet days, with their own moment)
