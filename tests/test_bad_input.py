@@ -207,3 +207,61 @@ def test_random_submissions_and_query_strings_never_give_a_5xx(app, db_url, make
     assert len(sent) >= EXAMPLES
     with fuzz.app_context():
         db.engine.dispose()
+
+
+def test_a_json_body_or_a_nul_byte_to_any_form_route_is_a_4xx_with_words(app, db_url, make):
+    """Issue 28, point 7: a JSON body posted to any of 29 form routes gave a 500 (WTForms
+    read it as the form). Now anything but what a form sends is refused at the door,
+    with a message, and so is a NUL byte (SQLite stored them; PostgreSQL refuses them)."""
+    from tests.support import build_app, login, route_urls
+
+    people = {role: make.member(role) for role in (Role.RESIDENT, Role.COORDINATOR,
+                                                    Role.ADMIN)}
+    ids = {"member_id": people[Role.RESIDENT], "exchange_id": 1, "match_id": 1,
+           "listing_id": 1, "asset_id": 1, "item_id": 1, "bank_id": 1, "activity_id": "x",
+           "token": "x", "approval_id": 1}
+    posts = [path for rule, method, path in route_urls(app, ids)
+             if method == "POST" and rule.endpoint != "auth.logout"]
+    assert len(posts) > 29
+    # CSRF off: the body must reach what reads it (a token in the header would, too).
+    site = build_app(db_url, WTF_CSRF_ENABLED=False)
+    with site.app_context():
+        emails = [get(m).email for m in people.values()]
+    clients = []
+    for email in [None, *emails]:
+        client = site.test_client()
+        if email:
+            assert login(client, email).status_code == 302
+        clients.append(client)
+    bodies = ['{"email": {"a": 1}, "password": [1, 2]}', "[1, 2]", '"x"', "1", "{"]
+    for client in clients:
+        for path in posts:
+            for body in bodies:
+                answer = client.post(path, data=body, content_type="application/json")
+                assert 400 <= answer.status_code < 500, (path, body, answer.status_code)
+            answer = client.post(path, data={"email": "a\x00@example.org", "text": "x"})
+            assert answer.status_code < 500, path
+    said = clients[0].post("/login", data="{}", content_type="application/json")
+    assert said.status_code == 415
+    assert "takes what a web form sends" in said.get_data(as_text=True)
+    nul = clients[0].post("/login", data={"email": "a\x00@example.org", "password": "x"})
+    assert nul.status_code == 400 and "NUL" in nul.get_data(as_text=True)
+    with site.app_context():
+        assert not db.session.query(Member).filter(Member.email.contains("\x00")).count()
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("depth", [30, 100_000])
+def test_deeply_nested_geojson_is_refused_with_a_message(app, depth):
+    """Issue 28, point 7: deep nesting gave a 500 (and a traceback on the command line):
+    the parser ran out of stack. Any depth past what GeoJSON needs is refused."""
+    from timebank.assets import sources
+    from timebank.assets.neighbourhoods import BoundaryError
+
+    deep = '{"type": "FeatureCollection", "features": ' + "[" * depth + "]" * depth + "}"
+    with app.app_context():
+        with pytest.raises(sources.SourceError, match="nested more than"):
+            sources.load_geojson(deep)
+        with pytest.raises(BoundaryError, match="nested more than"):
+            sources.load_geojson(deep, BoundaryError)
+        assert sources.load_geojson('{"type": "FeatureCollection", "features": []}')

@@ -33,6 +33,7 @@ MESSAGES = {
     405: (_l("Not allowed"), _l("That action is not possible on this page.")),
     409: (_l("Conflict"), _l("That change conflicts with another one.")),
     413: (_l("Too large"), _l("What you sent is too large.")),
+    415: (_l("Not a form"), _l("This address takes what a web form sends.")),
     422: (_l("Please check the form"), _l("Some of what you entered needs another look.")),
     429: (_l("Too many attempts"), _l("Please wait a minute before trying again.")),
     500: (_l("Something went wrong"),

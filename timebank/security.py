@@ -5,7 +5,12 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, abort, g, request
+from flask_babel import gettext as _
+
+# What the site's forms send. Anything else (a JSON body, say) reaches no form: it is
+# refused at the door with a message, rather than half-read by a form class.
+FORM_TYPES = frozenset({"", "application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 def tile_origin(tiles_url: str) -> str:
@@ -49,6 +54,19 @@ def register(app: Flask) -> None:
         return g.csp_nonce
 
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+
+    @app.before_request
+    def _forms_only() -> None:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        if request.mimetype not in FORM_TYPES:
+            abort(415, _("This address takes what a web form sends, not %(type)s.",
+                         type=request.mimetype[:60]))
+        # PostgreSQL refuses a NUL byte in text; SQLite would keep it. Neither gets one.
+        if any("\x00" in value for value in request.form.values()) or any(
+                "\x00" in value for value in request.args.values()):
+            abort(400, _("What you sent contains a character that cannot be stored (a NUL "
+                         "byte). Remove it and send it again."))
 
     @app.after_request
     def _headers(response: Response) -> Response:

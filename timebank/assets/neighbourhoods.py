@@ -48,10 +48,7 @@ def import_boundaries(data: bytes, filename: str, crs: str = "",
     from shapely.geometry import mapping, shape
 
     text, _encoding = sources.decode(data)
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise BoundaryError(_("not valid GeoJSON: %(why)s", why=error)) from None
+    doc = sources.load_geojson(text, BoundaryError)
     features = doc.get("features") if isinstance(doc, dict) else None
     if not isinstance(features, list):
         raise BoundaryError(_("not a GeoJSON FeatureCollection"))

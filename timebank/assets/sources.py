@@ -221,13 +221,41 @@ def _csv(text: str, encoding: str, filename: str) -> Source:
     return Source("csv", encoding, [c for c in columns if c], rows, filename=filename)
 
 
-def _geojson(text: str, encoding: str, filename: str) -> Source:
-    from shapely.geometry import shape
+JSON_DEPTH = 20  # GeoJSON needs about 8 (a MultiPolygon's rings in a feature)
 
+
+def load_geojson(text: str, refused: type[Exception] = None):
+    """The parsed document, or ``refused`` (a SourceError by default) with a message: not
+    JSON, or nested deeper than any GeoJSON is (which would exhaust Python's stack in the
+    parser or in shapely; a walk with its own stack checks, in one pass)."""
+    refused = refused or SourceError
+    too_deep, doc = False, None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as error:
-        raise SourceError(_("not valid GeoJSON: %(why)s", why=error)) from None
+        raise refused(_("not valid GeoJSON: %(why)s", why=error)) from None
+    except RecursionError:
+        too_deep = True
+    stack = [] if too_deep else [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > JSON_DEPTH:
+            too_deep = True
+            break
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, dict | list))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value if isinstance(v, dict | list))
+    if too_deep:
+        raise refused(_("not GeoJSON: it is nested more than %(depth)s levels deep",
+                        depth=JSON_DEPTH))
+    return doc
+
+
+def _geojson(text: str, encoding: str, filename: str) -> Source:
+    from shapely.geometry import shape
+
+    doc = load_geojson(text)
     features = doc.get("features") if isinstance(doc, dict) else None
     if not isinstance(features, list):
         raise SourceError(_("not a GeoJSON FeatureCollection"))
