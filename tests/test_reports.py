@@ -350,9 +350,10 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
     login_as(Role.COUNCIL)
     rows = list(csv.reader(io.StringIO(client.get("/reports/neighbourhoods.csv")
                                        .get_data(as_text=True))))
-    # The hours beside a hidden count are hidden too, but they are not "fewer than 5".
-    assert rows[1:] == [["Hilltop", "fewer than 5", PROTECTED],
-                        ["Millbrook", "fewer than 5", PROTECTED], ["Riverside", "5", "0"]]
+    # The period's two exchanges are about four people in all: every figure that counts
+    # them, or stands beside them, is hidden (issue 28: by people, not exchanges).
+    assert rows[1:] == [["Hilltop", PROTECTED, PROTECTED], ["Millbrook", PROTECTED, PROTECTED],
+                        ["Riverside", PROTECTED, PROTECTED]]
     gaps = list(csv.reader(io.StringIO(client.get("/reports/asset-gaps.csv")
                                        .get_data(as_text=True))))
     assert [row[0] for row in gaps[1:]] == ["Hilltop", "Millbrook", "Riverside"]
@@ -385,7 +386,15 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
                                 for row in rows[1:] for cell in row[labels:]), (table, rows)
     months = list(csv.reader(io.StringIO(client.get("/reports/months.csv").get_data(
         as_text=True))))
-    assert months[1:] == [[f"{clock.today():%Y-%m}", "10", "10"]]  # 8 exchanges, 8 h
+    # Eight exchanges, 8 h, given by six people but received by two (Hill 0 and River
+    # 1): a figure stands for five people on each side it has people on, so it is hidden.
+    assert months[1:] == [[f"{clock.today():%Y-%m}", PROTECTED, PROTECTED]]
+    # Seven people now: the neighbourhoods show, but not the two where fewer than five
+    # live. The hours beside a hidden count are hidden too, yet not "fewer than 5".
+    rows = list(csv.reader(io.StringIO(client.get("/reports/neighbourhoods.csv")
+                                       .get_data(as_text=True))))
+    assert rows[1:] == [["Hilltop", "fewer than 5", PROTECTED],
+                        ["Millbrook", "fewer than 5", PROTECTED], ["Riverside", "5", "10"]]
     assert client.get("/reports?neighbourhood=99999").status_code == 422
 
 
@@ -452,3 +461,143 @@ def test_only_the_filters_reach_the_download_links(app, client, make, login_as):
     links = re.findall(r'href="([^"]*\.csv[^"]*)"', body)
     assert links and not any("_external" in link or "endpoint" in link or "table=" in link
                              for link in links)
+
+
+def _csv(client, table: str, query: str = "") -> list[list[str]]:
+    body = client.get(f"/reports/{table}.csv?start=2026-10-01&end=2026-10-31{query}")
+    assert body.status_code == 200
+    return list(csv.reader(io.StringIO(body.get_data(as_text=True))))[1:]
+
+
+def _boundaries(app, *names: str) -> dict[str, int]:
+    import json
+
+    from timebank.assets import neighbourhoods
+
+    with app.app_context():
+        neighbourhoods.import_boundaries(json.dumps({"type": "FeatureCollection", "features": [
+            _square(name, -0.12 + 0.02 * n, 51.50) for n, name in enumerate(names)]}).encode(),
+            "areas.geojson")
+        db.session.commit()
+        return {name: i for i, name in figures.areas()}
+
+
+def test_figures_about_one_person_stay_hidden_however_many_they_count(app, client, make,
+                                                                       login_as):
+    """Issue 28, point 2: suppression counted exchanges and answers, not people. Hilltop's
+    one member received six hours from six neighbours and answered six times "4": the
+    council saw "5" answers, all about one person. Now every figure is hidden unless five
+    people stand behind it on each side it has people on."""
+    ids = _boundaries(app, "Riverside", "Hilltop")
+    givers = [make.member(name=f"Giver {n}", neighbourhood="Riverside") for n in range(6)]
+    alone = make.member(name="Hal Hilltop", neighbourhood="Hilltop")
+    # A busy month elsewhere, so the whole view is about many people.
+    many = [make.member(name=f"River {n}", neighbourhood="Riverside") for n in range(12)]
+    with app.app_context():
+        for n, giver in enumerate(givers):
+            done = _exchange(giver, alone, 60, date(2026, 10, 2 + n), "cooking", f"h{n}")
+            ledger.add_outcome(done.id, get(alone), 4, "", False)
+        for n in range(12):
+            _exchange(many[n], many[(n + 1) % 12], 60, date(2026, 10, 7 + n), "gardening",
+                      f"g{n}")
+            if n < 3:  # three answers from three people: fewer than 5
+                done = db.session.query(Exchange).filter_by(idempotency_key=f"g{n}").one()
+                ledger.add_outcome(done.id, get(many[(n + 1) % 12]), 2, "", False)
+        db.session.commit()
+        scope = figures.Scope([db.session.query(Bank).one().id],
+                              figures.Period.months(date(2026, 10, 1), date(2026, 10, 31)))
+        assert figures.outcomes(scope) == [(2, 3), (4, 6)]  # six answers…
+        assert figures.people_by_score(scope) == {2: 3, 4: 1}  # …from one person
+        assert figures.people_where_received(scope)[ids["Hilltop"]] == 1
+    login_as(Role.COUNCIL)
+    # Six answers of "4", all Hal's: hidden, and honestly not "fewer than 5".
+    assert _csv(client, "outcomes")[1][1] == PROTECTED
+    kinds = {row[0]: row[1:] for row in _csv(client, "categories")}
+    assert kinds["Cooking and meals"] == [PROTECTED, PROTECTED]  # one receiver
+    # Twelve people each side, yet hidden beside the lone hidden kind: the month's total
+    # less gardening would give cooking away. The month, about 18 and 13, shows.
+    assert kinds["Gardening"] == [PROTECTED, PROTECTED]
+    assert _csv(client, "months") == [["2026-10", "20", "20"]]
+    places = {row[0]: row[1:] for row in _csv(client, "received-where")}
+    assert places["Hilltop"] == [PROTECTED, PROTECTED]
+    grid = {row[0]: row[1:] for row in _csv(client, "outcomes-by-neighbourhood")}
+    assert all(cell in (PROTECTED, "fewer than 5", "0") for cell in grid["Hilltop"])
+    # The page says the same as the download.
+    page = client.get("/reports?start=2026-10-01&end=2026-10-31").get_data(as_text=True)
+    assert page.count(PROTECTED) >= 4
+
+
+def test_a_neighbourhood_whose_people_moved_away_stays_hidden(app, client, make, login_as):
+    """Issue 28, point 2: the whole-area rule counted today's residents, so once Hilltop's
+    three moved away (or were suspended or erased) every figure about them came back.
+    Now it counts the people in the figures."""
+    ids = _boundaries(app, "Riverside", "Hilltop")
+    givers = [make.member(name=f"Giver {n}", neighbourhood="Riverside") for n in range(6)]
+    hill = [make.member(name=f"Hill {n}", neighbourhood="Hilltop") for n in range(3)]
+    with app.app_context():
+        for n in range(12):
+            _exchange(givers[n % 6], hill[n % 3], 60, date(2026, 10, 2 + n), "cooking",
+                      f"m{n}")
+    admin = make.member(Role.ADMIN)
+    login_as(Role.COUNCIL)
+    hilltop = f"&neighbourhood={ids['Hilltop']}"
+
+    def everything_hidden() -> bool:
+        return all(cell in (PROTECTED, "fewer than 5", "0")
+                   for table in ("months", "categories", "who-helps", "received-where")
+                   for row in _csv(client, table, hilltop)
+                   for cell in row[2 if table == "who-helps" else 1:])
+
+    assert everything_hidden()
+    with app.app_context():  # they move away; one is suspended, one erased
+        from timebank.members import rights
+
+        for member_id in hill:
+            get(member_id).neighbourhood = "Somewhere Else"
+        db.session.query(Membership).filter_by(member_id=hill[1]).one().status = (
+            MemberStatus.SUSPENDED)
+        get(hill[2]).erasure_requested_at = clock.now()
+        db.session.commit()
+        rights.erase(get(hill[2]), get(admin))
+        db.session.commit()
+    assert everything_hidden()
+    # Unfiltered, the same twelve exchanges still have only three receivers: hidden.
+    assert _csv(client, "months") == [["2026-10", PROTECTED, PROTECTED]]
+
+
+def test_two_views_differenced_reveal_no_small_figure(app, client, make, login_as):
+    """Invariant 8: October with and without a filter (kind of help, neighbourhood), and
+    September-October against October alone, never differ by an exact small figure: a
+    figure about fewer than five people is hidden in every view, and what is shown is
+    rounded to the nearest 5, so a difference is 0 or a multiple of 5, whatever the hidden
+    one is."""
+    ids = _boundaries(app, "Riverside", "Hilltop")
+    river = [make.member(name=f"River {n}", neighbourhood="Riverside") for n in range(12)]
+    hal = make.member(name="Hal Hilltop", neighbourhood="Hilltop")
+    with app.app_context():
+        for n in range(12):
+            _exchange(river[n], river[(n + 1) % 12], 60, date(2026, 10, 2 + n), "gardening",
+                      f"d{n}")
+        for n in range(3):  # Hal: three hours of cooking from three neighbours
+            _exchange(river[n], hal, 60, date(2026, 10, 15 + n), "cooking", f"c{n}")
+        _exchange(river[5], hal, 60, date(2026, 9, 20), "cooking", "sept")
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+    login_as(Role.COUNCIL)
+    views = {
+        "all": _csv(client, "months"),
+        "gardening": _csv(client, "months", f"&category={garden}"),
+        "riverside": _csv(client, "months", f"&neighbourhood={ids['Riverside']}"),
+        "hilltop": _csv(client, "months", f"&neighbourhood={ids['Hilltop']}"),
+    }
+    assert views["hilltop"] == [["2026-10", PROTECTED, PROTECTED]]
+    shown = {name: [int(cell) for cell in rows[0][1:]] for name, rows in views.items()
+             if name != "hilltop"}
+    for one in shown.values():
+        for other in shown.values():
+            for a, b in zip(one, other, strict=True):
+                assert (a - b) % 5 == 0 and not 0 < abs(a - b) < 5
+    longer = client.get("/reports/categories.csv?start=2026-09-01&end=2026-10-31")
+    rows = {row[0]: row[1:] for row in csv.reader(io.StringIO(longer.get_data(as_text=True)))}
+    october = {row[0]: row[1:] for row in _csv(client, "categories")}
+    assert rows["Cooking and meals"][0] in ("fewer than 5", PROTECTED)
+    assert october["Cooking and meals"][0] in ("fewer than 5", PROTECTED)

@@ -13,6 +13,8 @@ accounts already locked, so the figures can never disagree with the entries;
 - ``OutcomeMonth``: outcome answers per month, bank pair, kind of help, area and score.
 - ``AccountMonth``: each account's running totals given and received, one row for
   each month it took part in; a period's figure is the difference of two rows.
+- ``MonthPerson``: who is behind each cell of the first two (each member's account once
+  per month and cell), so council figures are hidden by distinct people.
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ from sqlalchemy.orm import aliased
 from .extensions import db
 from .models import (
     Account,
+    AccountKind,
     AccountMonth,
     Exchange,
     ExchangeStatus,
+    MonthPerson,
     MonthTotal,
     Outcome,
     OutcomeMonth,
@@ -144,6 +148,26 @@ def describe_bulk(rows: list[dict]) -> None:
 _KEY = ("month", "bank_id", "counter_bank_id", "category_id", "area_id")
 _TOTAL_KEY = (*_KEY, "gives_id")
 _OUTCOME_KEY = (*_KEY, "score")
+_PERSON_KEY = (*_KEY, "gives_id", "score", "role", "account_id")
+
+
+def _member_accounts(ids) -> set[int]:
+    """Which of these accounts are people's (not the pool's or a clearing account)."""
+    return set(db.session.scalars(select(Account.id).where(
+        Account.id.in_(list(ids)), Account.kind == AccountKind.MEMBER)))
+
+
+def _people(rows: dict[tuple, int]) -> None:
+    """Add events to ``MonthPerson`` rows keyed as ``_PERSON_KEY``."""
+    _upsert(MonthPerson, [{**dict(zip(_PERSON_KEY, key, strict=True)), "events": n}
+                          for key, n in rows.items() if n], _PERSON_KEY, ("events",))
+
+
+def _exchange_people(exchange: Exchange, sign: int, members: set[int]) -> dict[tuple, int]:
+    key = tuple(_total_key(exchange).values())
+    return {(*key, 0, role, account): sign for role, account in
+            (("g", exchange.giver_account_id), ("r", exchange.receiver_account_id))
+            if account in members}
 
 
 def _move_accounts(moves: dict[tuple[int, date], list[int]]) -> None:
@@ -180,6 +204,8 @@ def count(exchange: Exchange, sign: int = 1) -> None:
     m = exchange.minutes * sign
     _upsert(MonthTotal, [{**_total_key(exchange), "exchanges": sign, "minutes": m}],
             _TOTAL_KEY, ("exchanges", "minutes"))
+    _people(_exchange_people(exchange, sign, _member_accounts(
+        [exchange.giver_account_id, exchange.receiver_account_id])))
     month = month_of(exchange.service_date)
     _move_accounts({(exchange.giver_account_id, month): [m, 0],
                     (exchange.receiver_account_id, month): [0, m]})
@@ -193,13 +219,21 @@ def count(exchange: Exchange, sign: int = 1) -> None:
 def count_outcome(exchange: Exchange, score: int, sign: int = 1) -> None:
     _upsert(OutcomeMonth, [{**_key(exchange), "score": score, "answers": sign}],
             _OUTCOME_KEY, ("answers",))
+    # The receiver answers; only a member's account can.
+    _people({(*_key(exchange).values(), 0, score, "o", exchange.receiver_account_id): sign})
 
 
 def count_bulk(exchanges: Iterable[Exchange]) -> None:
     """Many new confirmed exchanges at once (demo data, benchmarks), already described."""
     totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     moves: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
+    people: dict[tuple, int] = defaultdict(int)
+    exchanges = list(exchanges)
+    members = _member_accounts({a for ex in exchanges
+                                for a in (ex.giver_account_id, ex.receiver_account_id)})
     for ex in exchanges:
+        for person in _exchange_people(ex, 1, members):
+            people[person] += 1
         key = tuple(_total_key(ex).values())
         totals[key][0] += 1
         totals[key][1] += ex.minutes
@@ -208,6 +242,7 @@ def count_bulk(exchanges: Iterable[Exchange]) -> None:
     _upsert(MonthTotal, [{**dict(zip(_TOTAL_KEY, key, strict=True)), "exchanges": n,
                           "minutes": minutes} for key, (n, minutes) in totals.items()],
             _TOTAL_KEY, ("exchanges", "minutes"))
+    _people(people)
     _move_accounts(moves)
 
 
@@ -242,6 +277,25 @@ def _expected_outcomes() -> dict[tuple, int]:
     return {(_month(y, m), *rest): int(n) for y, m, *rest, n in db.session.execute(
         select(year, month, *key, func.count()).join(Outcome, Outcome.exchange_id == Exchange.id)
         .where(counted()).group_by(year, month, *key))}
+
+
+def _expected_people() -> dict[tuple, int]:
+    """(``_PERSON_KEY``) -> events, from the exchanges and their outcomes."""
+    year, month = _year_month()
+    found: dict[tuple, int] = {}
+    # Each statement groups by the very expressions it selects (PostgreSQL compares them).
+    for role, side in (("g", Exchange.giver_account_id), ("r", Exchange.receiver_account_id)):
+        key = (year, month, *_described(), func.coalesce(Exchange.receiver_gives_id, 0), side)
+        for y, m, *rest, account, n in db.session.execute(
+                select(*key, func.count()).join(Account, Account.id == side)
+                .where(counted(), Account.kind == AccountKind.MEMBER).group_by(*key)):
+            found[(_month(y, m), *rest, 0, role, account)] = int(n)
+    key = (year, month, *_described(), Outcome.score, Exchange.receiver_account_id)
+    for y, m, *rest, score, account, n in db.session.execute(
+            select(*key, func.count()).join(Outcome, Outcome.exchange_id == Exchange.id)
+            .where(counted()).group_by(*key)):
+        found[(_month(y, m), *rest, 0, score, "o", account)] = int(n)
+    return found
 
 
 def _expected_accounts():
@@ -298,6 +352,8 @@ def rebuild() -> None:
     _upsert(OutcomeMonth, [{**dict(zip(_OUTCOME_KEY, key, strict=True)), "answers": n}
                            for key, n in _expected_outcomes().items()],
             _OUTCOME_KEY, ("answers",))
+    db.session.execute(delete(MonthPerson.__table__))
+    _people(_expected_people())
     _rebuild_accounts()
 
 
@@ -328,6 +384,9 @@ def check() -> list[str]:
         # totals of the month before; so does any earlier month the exchanges skip.
         want_accounts.setdefault((acc, month), before)
         carried = (acc, want_accounts[(acc, month)])
+    p = MonthPerson
+    kept_people = {tuple(r[:-1]): r[-1] for r in db.session.execute(
+        select(*(p.__table__.c[name] for name in _PERSON_KEY), p.events)) if r[-1]}
     kept_all_time = {a: tuple(kept) for a, *kept in db.session.execute(
         select(Account.id, Account.given, Account.received, Account.exchanges_given,
                Account.exchanges_received)) if any(kept)}
@@ -335,4 +394,5 @@ def check() -> list[str]:
             + _differences("given and received (minutes, exchanges) of account", kept_all_time,
                            expected_account_totals())
             + _differences("outcome figures", kept_outcomes, _expected_outcomes())
+            + _differences("people behind the figures", kept_people, _expected_people())
             + _differences("running totals of account, month", kept_accounts, want_accounts))

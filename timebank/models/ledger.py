@@ -222,6 +222,31 @@ class OutcomeMonth(db.Model):
     answers: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class MonthPerson(db.Model):
+    """Who stands behind the monthly figures: each member's account once per month and
+    cell of ``MonthTotal`` (``role`` "g" gave, "r" received) or of ``OutcomeMonth`` ("o"
+    answered, with the score), with how many counted events. Council figures count the
+    distinct people here, for any run of months and any filter, so a figure is hidden
+    when it is about fewer than five people, however many exchanges it counts."""
+
+    __tablename__ = "month_person"
+    __table_args__ = (db.UniqueConstraint("month", "bank_id", "counter_bank_id", "category_id",
+                                          "area_id", "gives_id", "score", "role", "account_id",
+                                          name="uq_month_person"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date]
+    bank_id: Mapped[int] = mapped_column(Integer)
+    counter_bank_id: Mapped[int] = mapped_column(Integer, default=0)
+    category_id: Mapped[int] = mapped_column(Integer, default=0)
+    area_id: Mapped[int] = mapped_column(Integer, default=0)
+    gives_id: Mapped[int] = mapped_column(Integer, default=0)  # 0 for answers
+    score: Mapped[int] = mapped_column(Integer, default=0)  # 0 for exchanges
+    role: Mapped[str] = mapped_column(String(1))
+    account_id: Mapped[int] = mapped_column(Integer)
+    events: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class AccountMonth(db.Model):
     """An account's minutes given and received from its first month to this one
     (running totals), for each month it took part in: what anyone gave or received in

@@ -6,7 +6,9 @@ Reports count whole months of service. Every function takes the ``Scope`` it is
 about (banks, months, kind of help), so a coordinator's report (their bank) and
 the council's (the banks of the area) share the same arithmetic. Council pages then
 pass the figures through ``suppress``: a figure describing fewer than ``SMALL``
-people shows as "fewer than 5".
+people shows as "fewer than 5". The people behind each figure are counted from
+``MonthPerson`` (``people_*``): five exchanges between two neighbours are about two
+people, and stay hidden.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from ..models import (
     Member,
     Membership,
     MemberStatus,
+    MonthPerson,
     MonthTotal,
     Neighbourhood,
     Outcome,
@@ -557,6 +560,85 @@ def bank_names(bank_ids: list[int]) -> dict[int, str]:
     return dict(db.session.execute(select(Bank.id, Bank.name).where(Bank.id.in_(bank_ids))))
 
 
+# -- the people behind the figures -------------------------------------------------------
+
+
+def _people(scope: Scope, columns, roles=("g", "r"), joins=()) -> dict:
+    """How many people each row of a figure is about, keyed by ``columns``' values. An
+    exchange figure is about its givers and its receivers: the fewer of the two counts
+    (a side that is the community pool or another bank counts no one). An answers
+    figure is about those who answered."""
+    query = select(*columns, MonthPerson.role,
+                   func.count(func.distinct(MonthPerson.account_id))).select_from(MonthPerson)
+    for target, on in joins:
+        query = query.outerjoin(target, on)
+    query = (query.where(scope.totals(MonthPerson), MonthPerson.role.in_(roles),
+                         MonthPerson.events > 0)
+             .group_by(*columns, MonthPerson.role))
+    found: dict[tuple, dict[str, int]] = {}
+    for *key, role, n in db.session.execute(query):
+        found.setdefault(tuple(key), {})[role] = int(n)
+    return {(key[0] if len(key) == 1 else key): min(sides.values())
+            for key, sides in found.items()}
+
+
+def people_in(scope: Scope) -> int:
+    """Everyone behind any exchange or answer in scope (the whole-view rule)."""
+    return int(db.session.scalar(
+        select(func.count(func.distinct(MonthPerson.account_id)))
+        .where(scope.totals(MonthPerson), MonthPerson.events > 0)) or 0)
+
+
+def people_by_month(scope: Scope) -> dict[str, int]:
+    return {f"{month:%Y-%m}": n for month, n in _people(scope, [MonthPerson.month]).items()}
+
+
+def _kind(name) -> str:
+    return plain_name(Category, name) or ""
+
+
+def people_by_category(scope: Scope) -> dict[str, int]:
+    return {_kind(name): n for name, n in _people(
+        scope, [Category.name], joins=[(Category, Category.id == MonthPerson.category_id)])
+        .items()}
+
+
+def people_between_banks(scope: Scope) -> dict[tuple[str, str], int]:
+    giving, receiving = Bank.__table__.alias("giving"), Bank.__table__.alias("receiving")
+    return _people(scope, [giving.c.name, receiving.c.name],
+                   joins=[(giving, giving.c.id == MonthPerson.bank_id),
+                          (receiving, receiving.c.id == MonthPerson.counter_bank_id)])
+
+
+def people_where_received(scope: Scope) -> dict[int, int]:
+    return {int(area): n for area, n in _people(scope, [MonthPerson.area_id]).items()}
+
+
+def people_who_helps(scope: Scope) -> dict[tuple[str, str], int]:
+    gives, received = Category.__table__.alias("gives"), Category.__table__.alias("received")
+    return {(_kind(g), _kind(r)): n for (g, r), n in _people(
+        scope, [gives.c.name, received.c.name],
+        joins=[(gives, gives.c.id == MonthPerson.gives_id),
+               (received, received.c.id == MonthPerson.category_id)]).items()}
+
+
+def people_by_score(scope: Scope) -> dict[int, int]:
+    return {int(score): n for score, n in _people(scope, [MonthPerson.score],
+                                                  roles=("o",)).items()}
+
+
+def people_by_category_score(scope: Scope) -> dict[tuple[str, int], int]:
+    return {(_kind(name), int(score)): n for (name, score), n in _people(
+        scope, [Category.name, MonthPerson.score], roles=("o",),
+        joins=[(Category, Category.id == MonthPerson.category_id)]).items()}
+
+
+def people_by_area_score(scope: Scope) -> dict[tuple[str, int], int]:
+    return {(name or "", int(score)): n for (name, score), n in _people(
+        scope, [Neighbourhood.name, MonthPerson.score], roles=("o",),
+        joins=[(Neighbourhood, Neighbourhood.id == MonthPerson.area_id)]).items()}
+
+
 # -- small numbers ---------------------------------------------------------------------
 
 
@@ -572,12 +654,16 @@ class Shown:
         return self.value is None
 
 
-def suppress(counts: list[int]) -> list[Shown]:
-    """Hide every count from 1 to SMALL-1; and if exactly one is hidden, hide the next
-    smallest too, so that a total minus the shown cells never reveals a hidden one."""
-    hidden = {i for i, n in enumerate(counts) if 0 < n < SMALL}
+def suppress(counts: list[int], people: list[int] | None = None) -> list[Shown]:
+    """Hide every figure about 1 to SMALL-1 people (``people``, each figure's; by default
+    the counts are of people); and if exactly one is hidden, hide the next smallest too,
+    so that a total minus the shown cells never reveals a hidden one."""
+    people = counts if people is None else people
+    hidden = {i for i, (n, who) in enumerate(zip(counts, people, strict=True))
+              if n and who < SMALL}
     if len(hidden) == 1:
-        rest = sorted((n, i) for i, n in enumerate(counts) if i not in hidden and n > 0)
+        rest = sorted((who, i) for i, (n, who) in enumerate(zip(counts, people, strict=True))
+                      if i not in hidden and n > 0)
         if rest:
             hidden.add(rest[0][1])
     return [Shown(None if i in hidden else n, small=0 < n < SMALL)

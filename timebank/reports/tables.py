@@ -92,19 +92,29 @@ def _publish(n: int) -> int:
     return 5 * ((n + 2) // 5)
 
 
-def _shown(counts: list[int], council: bool) -> list:
+def _shown(counts: list[int], council: bool, people: list[int] | None = None) -> list:
     """Counts as the reader may see them: all of them for coordinators; for council
-    viewers, 1 to 4 (and the next smallest, when only one would hide) as "fewer than
-    5", the rest rounded to the nearest 5."""
+    viewers, every figure about 1 to 4 people (``people``: each figure's; by default the
+    counts are of people), and the next smallest when only one would hide, withheld:
+    "fewer than 5" when the count itself is, else "hidden to protect small numbers".
+    The rest are rounded to the nearest 5."""
     if not council:
         return counts
     return [(hidden() if s.small else protected()) if s.suppressed else _publish(s.value)
-            for s in figures.suppress(counts)]
+            for s in figures.suppress(counts, people)]
 
 
-def _counted_rows(rows: list[tuple], council: bool, hours: bool = True) -> list[tuple]:
-    """(label, count[, minutes]) rows as shown: hours beside a hidden count are hidden."""
-    counts = _shown([r[1] for r in rows], council)
+def _aligned(people: dict | None, keys: list) -> list[int] | None:
+    """How many people each row is about, in the rows' order (None: count the counts)."""
+    return None if people is None else [people.get(key, 0) for key in keys]
+
+
+def _counted_rows(rows: list[tuple], council: bool, people: dict | None = None,
+                  hours: bool = True) -> list[tuple]:
+    """(label, count[, minutes]) rows as shown: hours beside a hidden count are hidden.
+    ``people``: how many people each row is about, by its label."""
+    counts = _shown([r[1] for r in rows], council,
+                    _aligned(people, [r[0] for r in rows]))
     out = []
     for row, count in zip(rows, counts, strict=True):
         if hours:
@@ -148,16 +158,22 @@ INTRODUCTION_WORDS = {
 
 def _exchange_tables(scope: figures.Scope, council: bool) -> list[Table]:
     exchanges, hours = _("Exchanges"), _("Hours")
+    # Council figures are hidden by the people they are about, not by what they count.
+    who = (lambda people: people(scope)) if council else (lambda _people: None)
     tables = [
         Table("months", _("Exchanges and hours by month"), (_("Month"), exchanges, hours),
-              _counted_rows(figures.by_month(scope), council), chart=2, unit=hours),
+              _counted_rows(figures.by_month(scope), council, who(figures.people_by_month)),
+              chart=2, unit=hours),
         Table("categories", _("Exchanges and hours by kind of help"),
               (_("Kind of help"), exchanges, hours),
               [(name or _("not said"), *rest) for name, *rest in
-               _counted_rows(figures.by_category(scope), council)], chart=2, unit=hours),
+               _counted_rows(figures.by_category(scope), council,
+                             who(figures.people_by_category))], chart=2, unit=hours),
     ]
     helps = figures.who_helps_with_what(scope)
-    counts = _shown([r[2] for r in helps], council)
+    people = who(figures.people_who_helps)
+    counts = _shown([r[2] for r in helps], council,
+                    _aligned(people, [(g, r) for g, r, _n, _m in helps]))
     tables.append(Table(
         "who-helps", _("Who helps with what"),
         (_("Received by members who mostly give"), _("Kind of help received"), exchanges,
@@ -170,7 +186,9 @@ def _exchange_tables(scope: figures.Scope, council: bool) -> list[Table]:
                "confirmed.")))
     if figures.areas():
         places = figures.where_received(scope)
-        counts = _shown([r[2] for r in places], council)
+        people = who(figures.people_where_received)
+        counts = _shown([r[2] for r in places], council,
+                        _aligned(people, [r[0] for r in places]))
         tables.append(Table(
             "received-where", _("Exchanges and hours by neighbourhood"),
             (_("Neighbourhood"), exchanges, hours),
@@ -181,7 +199,9 @@ def _exchange_tables(scope: figures.Scope, council: bool) -> list[Table]:
             note=_("Where the receivers lived when the exchange was confirmed.")))
     crossed = figures.between_banks(scope)
     if crossed:
-        counts = _shown([r[2] for r in crossed], council)
+        people = who(figures.people_between_banks)
+        counts = _shown([r[2] for r in crossed], council,
+                        _aligned(people, [(g, r) for g, r, _n, _m in crossed]))
         tables.append(Table(
             "banks", _("Time given across banks"),
             (_("Giving bank"), _("Receiving bank"), exchanges, hours),
@@ -262,7 +282,8 @@ def _outcome_tables(scope: figures.Scope, council: bool) -> list[Table]:
     words = _score_words()
     rows = figures.outcomes(scope)
     exact = [n for _s, n in rows]
-    counts = _shown(exact, council)
+    people = figures.people_by_score(scope) if council else None
+    counts = _shown(exact, council, _aligned(people, [s for s, _n in rows]))
     by_score = Table(
         "outcomes", _("What difference it made (answers on the fixed scale)"),
         (_("Answer"), _("Answers"), _("Share")),
@@ -271,25 +292,31 @@ def _outcome_tables(scope: figures.Scope, council: bool) -> list[Table]:
         unit=_("answers"))
     by_kind = _score_grid("outcomes-by-kind", _("What difference it made, by kind of help"),
                           _("Kind of help"), figures.outcomes_by_category(scope),
-                          _("not said"), council)
+                          _("not said"), council,
+                          figures.people_by_category_score(scope) if council else None)
     tables = [by_score, by_kind]
     if figures.areas():
         tables.append(_score_grid(
             "outcomes-by-neighbourhood", _("What difference it made, by neighbourhood"),
             _("Neighbourhood"), figures.outcomes_by_area(scope),
-            _("not in a named neighbourhood"), council))
+            _("not in a named neighbourhood"), council,
+            figures.people_by_area_score(scope) if council else None))
     return tables
 
 
 def _score_grid(key: str, title: str, first: str, found: list[tuple[str, int, int]],
-                unnamed: str, council: bool) -> Table:
-    """(name, score, answers) rows as one row per name and a column per score."""
+                unnamed: str, council: bool, people: dict | None = None) -> Table:
+    """(name, score, answers) rows as one row per name and a column per score;
+    ``people``: how many answered, by (name, score)."""
     words = _score_words()
     grid: dict[str, dict[int, int]] = {}
+    who: dict[str, dict[int, int]] = {}
     for name, score, n in found:
         grid.setdefault(name or unnamed, {})[score] = n
+        who.setdefault(name or unnamed, {})[score] = (people or {}).get((name, score), 0)
     cells = [n for row in grid.values() for n in (row.get(s, 0) for s in words)]
-    shown = iter(_shown(cells, council))
+    answered = [n for row in who.values() for n in (row.get(s, 0) for s in words)]
+    shown = iter(_shown(cells, council, answered if people is not None else None))
     return Table(key, title, (first, *words.values()),
                  [(name, *(next(shown) for _s in words)) for name in grid], chart=None)
 
@@ -402,9 +429,12 @@ def for_area(scope: figures.Scope, all_banks: list[int]) -> Report:
                              "neighbourhood."))] if places else []
     about_people = [*_exchange_tables(scope, True), give_take, *([areas] if areas else []),
                     *_outcome_tables(scope, True), *_activity_tables(scope, True)]
-    if scope.area_id is not None and 0 < people["active"] < figures.SMALL:
-        # A neighbourhood where fewer than five members live: any figure about its
-        # exchanges, outcomes or requests describes fewer than five people.
+    behind = figures.people_in(scope)
+    if (0 < behind < figures.SMALL
+            or (scope.area_id is not None and 0 < people["active"] < figures.SMALL)):
+        # Figures about fewer than five people in all (whoever lives there today: they
+        # may have moved away, been suspended or erased since), or a neighbourhood where
+        # fewer than five members live: every figure here describes fewer than five.
         about_people = [_all_hidden(t) for t in about_people]
         shown = {key: protected() if n else 0 for key, n in shown.items()}
     tables = [*about_people, _ladder_table(scope, True), assets, *by_place, assessment]
