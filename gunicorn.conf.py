@@ -57,3 +57,20 @@ def post_fork(server, worker):
     # (the members list's p99, in-process: 24 ms at 50,000, 10 ms at 10,000). The
     # workbench's pool build takes the same 160-170 ms at 700, 10,000 or 50,000.
     gc.set_threshold(10_000, 10, 10)
+
+
+def on_starting(server):
+    """Refuse to serve with several workers whose rate limits each count alone: with
+    ``memory://`` anyone on a shared address could lock every neighbour out of logging
+    in, while an attacker got workers x the attempts. Redis counts for all of them
+    (TIMEBANK_RATELIMIT_STORAGE_URI); TIMEBANK_RATELIMIT_PER_WORKER=1 says it is meant."""
+    storage = os.environ.get("TIMEBANK_RATELIMIT_STORAGE_URI", "memory://")
+    enabled = os.environ.get("TIMEBANK_RATELIMIT_ENABLED", "1").strip().lower() in (
+        "1", "true", "yes", "on")
+    meant = os.environ.get("TIMEBANK_RATELIMIT_PER_WORKER", "").strip() == "1"
+    if server.cfg.workers > 1 and enabled and storage.startswith("memory://") and not meant:
+        raise SystemExit(
+            f"timebank: {server.cfg.workers} workers would each count rate limits alone "
+            "(TIMEBANK_RATELIMIT_STORAGE_URI is memory://). Point it at Redis, for example "
+            "redis://localhost:6379/0, or set TIMEBANK_RATELIMIT_PER_WORKER=1 if that is "
+            "really meant.")

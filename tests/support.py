@@ -156,10 +156,10 @@ def record_form(other: str, direction="gave", hours=1, minutes=30, **extra) -> d
 
 def mail_to(app, smtp, to: str) -> list[tuple[str, str]]:
     """(subject, body) of every e-mail delivered to ``to`` so far, after ``send-mail``."""
-    from timebank import notify
+    from timebank import jobs
 
     with app.app_context():
-        notify.send_pending(app.config)
+        jobs.send_mail(app.config)
     inbox, _port = smtp
     return [(message["Subject"], message.get_payload(decode=True).decode())
             for envelope, message in zip(inbox.envelopes, inbox.messages, strict=True)

@@ -480,3 +480,30 @@ def test_statement_lines_name_the_other_party_what_it_was_and_corrections(app, c
     assert sorted((row[3], row[4], row[5], row[6]) for row in lines[1:]) == sorted([
         ("Hana Helper", "Gardening", "", "-30"), ("Ifan Helped", "", "Fixed a shelf", "45"),
         ("Ifan Helped", "", undone, "-45")])
+
+
+def test_a_payment_from_a_filled_in_link_is_checked_before_it_counts(client, login_as, make,
+                                                                     app):
+    """Issue 28, point 8: /exchanges/new?direction=received&other=… turned one click into
+    a confirmed payment. From a link, paying first shows who is paid and how much, and
+    only "Yes, pay" moves the time; a form the member filled in themselves is unchanged."""
+    me = login_as(name="Pat Payer")
+    other = make.member(name="Lou Linkmaker")
+    page = f"/exchanges/new?direction=received&other=Lou+Linkmaker+(%23{other})"
+    filled = client.get(page).get_data(as_text=True)
+    assert 'name="opened_from" type="hidden" value="link"' in filled
+    asked = submit(client, "/exchanges/new", {
+        **record_form(f"Lou Linkmaker (#{other})", direction="received", hours=3, minutes=0),
+        "opened_from": "link"}, page=page)
+    body = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Check before you pay" in body
+    assert "You are about to pay Lou Linkmaker 3 h" in body
+    assert balance_of(app, me) == 0 and balance_of(app, other) == 0
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body))
+    assert fields["checked"] == "yes" and fields["hours"] == "3"
+    done = client.post("/exchanges/new", data=fields)
+    assert done.status_code == 303
+    assert balance_of(app, me) == -180 and balance_of(app, other) == 180
+    # Sent again (the same key), nothing more moves.
+    client.post("/exchanges/new", data=fields)
+    assert balance_of(app, me) == -180

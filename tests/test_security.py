@@ -7,6 +7,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 from sqlalchemy import text
 
 from tests.support import (
@@ -271,7 +272,8 @@ def test_the_login_limit_holds_across_two_gunicorn_workers_with_redis(tmp_path, 
     with RedisServer() as redis:
         uri = redis.url if storage == "redis" else "memory://"
         with Gunicorn(url, workers=2, threads=1, TIMEBANK_RATELIMIT_ENABLED="1",
-                      TIMEBANK_RATELIMIT_STORAGE_URI=uri, TIMEBANK_LOGIN_RATE="6 per hour",
+                      TIMEBANK_RATELIMIT_STORAGE_URI=uri, TIMEBANK_RATELIMIT_PER_WORKER="1",
+                      TIMEBANK_LOGIN_RATE="6 per hour",
                       TIMEBANK_LOGIN_RATE_PER_EMAIL="100 per hour") as server:
             statuses = _login_attempts(server.url, 16)
             workers = server.workers_for("POST", "/login")
@@ -284,6 +286,32 @@ def test_the_login_limit_holds_across_two_gunicorn_workers_with_redis(tmp_path, 
                        for key in redis.client().keys("*"))
         else:
             assert allowed > 6, statuses
+
+
+def test_several_workers_with_per_worker_limits_refuse_to_start(tmp_path):
+    """Issue 28, point 8: with memory:// each of several workers counts alone, so anyone
+    on a shared address could block everyone's log-in (and attackers got more tries).
+    gunicorn refuses to start so, unless told it is meant."""
+    url = f"sqlite:///{tmp_path}/limits.sqlite"
+    many = Gunicorn(url, workers=2, threads=1, TIMEBANK_RATELIMIT_ENABLED="1",
+                    TIMEBANK_RATELIMIT_STORAGE_URI="memory://")
+    with pytest.raises(RuntimeError, match="Point it at Redis"), many:
+        pass
+    assert flask_cli(url, "db", "upgrade").returncode == 0
+    with Gunicorn(url, workers=1, threads=1, TIMEBANK_RATELIMIT_ENABLED="1",
+                  TIMEBANK_RATELIMIT_STORAGE_URI="memory://") as one:
+        assert requests.get(one.url + "/healthz", timeout=5).status_code == 200
+
+
+def test_hsts_is_sent_exactly_when_cookies_are_secure(db_url):
+    """Issue 28, point 8: secure cookies but no HSTS left the first visit over plain HTTP
+    open to a downgrade."""
+    from tests.support import build_app
+
+    secure = build_app(db_url, SESSION_COOKIE_SECURE=True).test_client().get("/healthz")
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    plain = build_app(db_url).test_client().get("/healthz")  # tests: cookies not secure
+    assert "Strict-Transport-Security" not in plain.headers
 
 
 # -- CSRF on every POST route, enumerated from the URL map (issue 12) -----------------------

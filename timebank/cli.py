@@ -155,9 +155,9 @@ def seed_demo(n_members: int, n_exchanges: int, n_assets: int, seed: int, n_bank
 @click.option("--limit", default=200, show_default=True)
 def send_mail(limit: int) -> None:
     """Send queued e-mail through the TIMEBANK_MAIL_* server; failures stay queued."""
-    from .notify import send_pending
+    from .jobs import send_mail as send
 
-    sent, failed = send_pending(current_app.config, limit)
+    sent, failed = send(current_app.config, limit)
     click.echo(f"{sent} sent, {failed} failed (left queued for the next run)")
     if failed and not sent:
         sys.exit(1)

@@ -31,10 +31,18 @@ class Job:
     run: Callable[[Flask], str]
 
 
-def _send_mail(app: Flask) -> str:
+def send_mail(config, limit: int = 200) -> tuple[int, int]:
+    """Answer the "forgotten password" requests, then send the queued e-mail: (sent,
+    failed). The `send-mail` command and the job runner both do it this way."""
+    from .auth.service import answer_reset_requests
     from .notify import send_pending
 
-    sent, failed = send_pending(app.config, 200)
+    answer_reset_requests()
+    return send_pending(config, limit)
+
+
+def _send_mail(app: Flask) -> str:
+    sent, failed = send_mail(app.config, 200)
     return f"{sent} sent, {failed} failed"
 
 

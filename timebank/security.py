@@ -47,6 +47,7 @@ def content_security_policy(tiles_url: str, nonce: str = "") -> str:
 
 def register(app: Flask) -> None:
     tiles = app.config["TIMEBANK_TILES_URL"]
+    secure = app.config["SESSION_COOKIE_SECURE"]
 
     def csp_nonce() -> str:
         if "csp_nonce" not in g:
@@ -77,6 +78,10 @@ def register(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=()")
+        if secure:
+            # Cookies only over HTTPS: so is everything else, for a year (issue 28).
+            response.headers.setdefault("Strict-Transport-Security",
+                                        "max-age=31536000; includeSubDomains")
         if response.mimetype == "text/html":
             # HTMX requests get fragments, others full pages: caches must keep both apart.
             response.vary.add("HX-Request")

@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..banks import service as banks
 from ..errors import Refused
 from ..extensions import db
-from ..models import Bank, Member, MemberStatus
+from ..models import Bank, Member, MemberStatus, ResetRequest
 from ..models.audit import record as audit
 from ..models.base import utcnow
 
@@ -202,16 +202,33 @@ def _tell_coordinators_of_application(member: Member) -> None:
 
 
 def request_reset(email: str) -> None:
-    """E-mail a reset link if the address belongs to a member; say nothing either way."""
-    member = db.session.scalar(
-        select(Member).where(Member.email == Member.normalise_email(email)))
-    if member is not None and member.erased_at is None:
-        _send_link(member, "reset", _("Set a new password"),
-                   _("Someone asked to set a new password for your account. If it was you, "
-                     "open this link; if not, you need do nothing and your password stays "
-                     "as it is:"))
-        audit(None, "member.reset_requested", "member", member.id)
+    """Note the request; the mail job answers it (``answer_reset_requests``). The same work
+    for every address, known or not, so the answer's timing gives no member away."""
+    db.session.add(ResetRequest(email=Member.normalise_email(email)[:254]))
+    db.session.commit()
+
+
+def answer_reset_requests(limit: int = 500) -> int:
+    """E-mail a reset link to each requested address that belongs to a member (saying
+    nothing to anyone else), oldest first; the requests are then forgotten."""
+    from ..notify import site_context
+
+    requests = list(db.session.scalars(select(ResetRequest).order_by(ResetRequest.id)
+                                       .limit(limit)))
+    sent = 0
+    for request in requests:
+        member = db.session.scalar(select(Member).where(Member.email == request.email))
+        if member is not None and member.erased_at is None:
+            with site_context():
+                _send_link(member, "reset", _("Set a new password"),
+                           _("Someone asked to set a new password for your account. If it "
+                             "was you, open this link; if not, you need do nothing and your "
+                             "password stays as it is:"))
+            audit(None, "member.reset_requested", "member", member.id)
+            sent += 1
+        db.session.delete(request)
         db.session.commit()
+    return sent
 
 
 def _tell_password_changed(member: Member) -> None:

@@ -65,6 +65,9 @@ class RecordForm(_TimeFields):
         _l("The other member (start typing a name, or give their email)"),
         validators=required(254, _l("Say who the other member is.")),
     )
+    # "link": the form was opened filled in from a link (someone else may have written
+    # it), so paying from it needs a second, explicit step that names who and how much.
+    opened_from = HiddenField(validators=[Optional(), Length(max=10)])
 
 
 class OnBehalfForm(_TimeFields):

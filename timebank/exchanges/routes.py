@@ -57,7 +57,16 @@ def _prepare(form):
                 field = getattr(form, name)
                 with contextlib.suppress(TypeError, ValueError):  # ignore nonsense
                     field.data = field.coerce(value) if hasattr(field, "coerce") else value[:500]
+        if hasattr(form, "opened_from") and any(request.args.get(n) for n in PREFILL):
+            form.opened_from.data = "link"
     return form
+
+
+def _needs_a_check(form) -> bool:
+    """A payment (time received) from a form a link filled in, not yet checked: the person
+    sees who is paid and how much, and says yes, before anything moves."""
+    return (form.opened_from.data == "link" and form.direction.data == "received"
+            and request.form.get("checked") != "yes")
 
 
 def _category_id(form) -> int | None:
@@ -117,6 +126,11 @@ def new():
         except MemberNotFound as error:
             refuse(form.other, error)
         else:
+            if _needs_a_check(form):
+                return render("exchanges/check.html", form=form, other=other,
+                              minutes=form.total_minutes,
+                              posted=[(name, request.form.get(name, "")) for name in form.data
+                                      if name != "csrf_token"])
             me = ledger.open_account(current_user)
             them = ledger.open_account(other, their_bank)
             gave = form.direction.data == "gave"

@@ -39,7 +39,7 @@ from .ledger import (
     OutcomeMonth,
 )
 from .listings import Listing, ListingKind, ListingStatus, Match, MatchMessage, MatchStatus
-from .members import Member, MemberStatus, Role
+from .members import Member, MemberStatus, ResetRequest, Role
 from .notifications import EmailPreference, Notification, OutboxMessage
 from .skills import Category
 
@@ -92,6 +92,7 @@ __all__ = [
     "MonthTotal",
     "Outcome",
     "OutcomeMonth",
+    "ResetRequest",
     "Role",
     "SessionIdea",
     "SessionSignup",

@@ -201,3 +201,15 @@ def _memberships_of():
     from .banks import Membership
 
     return select(Membership).where(Membership.member_id == bindparam("member"))
+
+
+class ResetRequest(db.Model):
+    """A "forgotten password" asked for an address, answered by the mail job: the page does
+    the same work whether or not anyone has the address (one row written), so its timing
+    tells a stranger nothing about who is a member."""
+
+    __tablename__ = "reset_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
