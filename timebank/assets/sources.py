@@ -182,6 +182,24 @@ def _refuse_binary(data: bytes) -> None:
                             "(comma-separated values), or choose a GeoJSON file"))
 
 
+# What a register may hold: more than any we have met (the largest had 62 columns and
+# 38,000 rows), and small enough that reading one is linear and takes seconds, whichever
+# path it comes by (the browser's upload and preview, the command line). A file 50,000
+# columns wide took a worker 27 to 40 s per view before these.
+MAX_COLUMNS = 300
+MAX_ROWS = 100_000
+MAX_FIELD = 20_000  # characters in one cell (a description is kept to 5,000)
+MAX_LINE = 200_000  # characters in one line of a CSV file
+# The csv module's own limit on a field (one per process; nothing else here reads CSV).
+csv.field_size_limit(MAX_FIELD)
+
+
+def _too_many(what: str, found: int, most: int) -> SourceError:
+    return SourceError(_("the file has %(found)s %(what)s; a register may have at most "
+                         "%(most)s. Split it, or leave out what is not needed.",
+                         found=f"{found:,}", what=what, most=f"{most:,}"))
+
+
 def read_source(data: bytes, filename: str) -> Source:
     _refuse_binary(data)
     text, encoding = decode(data)
@@ -203,20 +221,34 @@ def _csv(text: str, encoding: str, filename: str) -> Source:
         raise SourceError(_("the file is empty")) from None
     except csv.Error as error:
         raise SourceError(_("not a readable CSV file: %(why)s", why=error)) from None
-    columns = []
+    if len(header) > MAX_COLUMNS:
+        raise _too_many(_("columns"), len(header), MAX_COLUMNS)
+    longest = max((len(line) for line in text.splitlines()), default=0)
+    if longest > MAX_LINE:
+        raise SourceError(_("a line of the file is %(found)s characters long; a register's "
+                            "lines may be at most %(most)s.", found=f"{longest:,}",
+                            most=f"{MAX_LINE:,}"))
+    columns, seen = [], set()
     for h in header:  # a repeated header keeps its first column
         h = h.strip()
-        columns.append("" if h in columns else h)
+        columns.append("" if h in seen else h)
+        seen.add(h)
     if len([c for c in columns if c]) < 2:
         raise SourceError(_("the first line should name the columns (at least two)"))
+    named = [(i, col) for i, col in enumerate(columns) if col]
     rows = []
     try:
         for number, cells in enumerate(reader, start=2):
-            if not any(c.strip() for c in cells):
+            if not any(c.strip() for c in cells[:MAX_COLUMNS]):
                 continue
+            if len(rows) == MAX_ROWS:
+                raise _too_many(_("rows"), MAX_ROWS + 1, MAX_ROWS)
             rows.append(RawRow(number, {col: (cells[i].strip() if i < len(cells) else "")
-                                        for i, col in enumerate(columns) if col}))
+                                        for i, col in named}))
     except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            raise SourceError(_("a value in the file is longer than %(most)s characters.",
+                                most=f"{MAX_FIELD:,}")) from None
         raise SourceError(_("not a readable CSV file: %(why)s", why=error)) from None
     return Source("csv", encoding, [c for c in columns if c], rows, filename=filename)
 
@@ -264,7 +296,9 @@ def _geojson(text: str, encoding: str, filename: str) -> Source:
         named = (named.get("properties") or {}).get("name", "") \
             if isinstance(named.get("properties"), dict) else ""
     crs = named if isinstance(named, str) else ""
-    rows, columns = [], []
+    if len(features) > MAX_ROWS:
+        raise _too_many(_("features"), len(features), MAX_ROWS)
+    rows, columns, seen = [], [], set()
     for number, feature in enumerate(features, start=1):
         if not isinstance(feature, dict):
             rows.append(RawRow(number, {}, problem="not a GeoJSON feature"))
@@ -275,8 +309,14 @@ def _geojson(text: str, encoding: str, filename: str) -> Source:
         if "id" in feature and not any(normalise(k) == "id" for k in props):
             props["id"] = str(feature["id"])
         for key in props:
-            if key not in columns:
+            if key not in seen:
+                seen.add(key)
                 columns.append(key)
+        if len(columns) > MAX_COLUMNS:
+            raise _too_many(_("properties"), len(columns), MAX_COLUMNS)
+        if any(len(v) > MAX_FIELD for v in props.values()):
+            raise SourceError(_("a value in feature %(number)s is longer than %(most)s "
+                                "characters.", number=number, most=f"{MAX_FIELD:,}"))
         point, problem = None, ""
         geometry = feature.get("geometry")
         if geometry:
