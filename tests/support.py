@@ -142,6 +142,19 @@ def get(member_id: int) -> Member:
     return db.session.get(Member, member_id)
 
 
+def agree_to_everything(app, second: int) -> int:
+    """A second coordinator (member ``second``) agrees to every request waiting for one
+    (four_eyes.py); how many there were."""
+    from timebank.approvals import service
+    from timebank.models import Approval
+
+    with app.test_request_context():
+        waiting = db.session.query(Approval).filter_by(status="pending").all()
+        for approval in waiting:
+            service.decide(approval.id, get(second), True, approval.bank_id)
+        return len(waiting)
+
+
 def balance_of(app, member_id: int) -> int:
     with app.app_context():
         return ledger.account_of(get(member_id)).balance
@@ -205,7 +218,8 @@ URL_CHOICES = {"action": ("approve", "suspend", "reactivate", "confirm", "declin
                           "accept", "renew", "close", "reopen", "complete", "retire",
                           "restore", "archive", "support", "withdraw", "signup",
                           "leave"),
-               "kind": ("categories",), "table": ("months", "outcomes")}
+               "kind": ("categories",), "table": ("months", "outcomes"),
+               "answer": ("agree", "refuse")}
 
 
 def kind_choice_follows_renames(client, app, page: str, other: str) -> int:

@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from tests.support import PASSWORD, get, login, submit
+from tests.support import PASSWORD, agree_to_everything, get, login, submit
 from timebank import clock, ledger
 from timebank.extensions import db
 from timebank.models import AuditEvent, Member, MemberStatus, Role
@@ -343,6 +343,9 @@ def test_a_coordinator_enrols_a_member_without_email_who_later_gets_a_login(
                           "phone": "01234 567890", "address": "1 High Street, Riverside",
                           "email": "dilys@example.org"})
     with app.app_context():
+        assert get(member_id).email is None  # not before a second coordinator agrees
+    assert agree_to_everything(app, make.member(Role.COORDINATOR)) == 1
+    with app.app_context():
         assert get(member_id).email == "dilys@example.org"
         assert get(member_id).display_name == "Dilys Jones"
         mail = db.session.query(OutboxMessage).filter_by(to_email="dilys@example.org").one()
@@ -541,6 +544,9 @@ def test_staff_edit_only_people_of_their_own_banks_and_correct_unconfirmed_addre
     fixed = submit(client, f"/coordinator/members/{member_id}/edit", {
         "display_name": "Tom Typo", "neighbourhood": "Riverside", "email": "tom@example.org"})
     assert fixed.status_code == 303
+    # The corrected address replaces the mistyped one's request; a second coordinator
+    # agrees to it (four_eyes.py), and only then is it the member's.
+    assert agree_to_everything(app, make.member(Role.COORDINATOR)) == 1
     with app.app_context():
         assert get(member_id).email == "tom@example.org"
         before = db.session.query(Member).count()
@@ -754,3 +760,78 @@ def test_many_applications_say_how_many_more_wait(client, login_as, make):
     assert 'href="/coordinator/members?status=pending"' in page
     every = client.get("/coordinator/members?status=pending").get_data(as_text=True)
     assert f"Waiting {PAGE_SIZE + 1:02d}" in every or "Next page" in every
+
+
+def _database_bytes(app, db_url: str) -> bytes:
+    """Every byte the database holds: SQLite's main file and write-ahead log, or a plain
+    PostgreSQL dump."""
+    from pathlib import Path
+
+    from tests.pg import _bin
+
+    with app.app_context():
+        db.session.remove()
+    if db_url.startswith("sqlite"):
+        main = Path(db_url.split("///", 1)[1])
+        return b"".join(p.read_bytes() for p in (main, Path(f"{main}-wal")) if p.exists())
+    url = db_url.replace("postgresql+psycopg://", "postgresql://")
+    return subprocess.run([_bin("pg_dump"), "--no-owner", url], capture_output=True,
+                          check=True).stdout
+
+
+def test_erasure_leaves_no_byte_of_the_person_in_the_database(app, client, make, db_url,
+                                                              nominatim):
+    """Issue 28, point 5: after erasure the database still held the name and e-mail (the
+    SQLite write-ahead log, 43 times), the geocoder's cache the previous home address, an
+    asset they suggested their name and phone, and a coordinator's public answer and
+    others' comments and messages their name. Now none of it is anywhere in the files."""
+    from timebank import geo
+    from timebank.members import rights, service
+    from timebank.models import (
+        Asset,
+        AssetCategory,
+        Idea,
+        IdeaAnswer,
+        IdeaComment,
+        MatchMessage,
+    )
+
+    app.config.update(TIMEBANK_GEOCODER_DOMAIN=nominatim.domain)
+    dana, omar, coordinator = _people_with_history(app, make)
+    secrets = ["Dana Quillfeather", "dana.quill@example.org", "07700 900461",
+               "2 High Street, Riverside", "1 High Street, Riverside"]
+    with app.app_context():
+        member = get(dana)
+        member.display_name, member.email, member.phone = secrets[0], secrets[1], secrets[2]
+        db.session.commit()
+        coder = geo.geocoder()
+        # She moved: both homes went through the geocoder (and its cache).
+        service.locate(get(dana), secrets[4], coder)
+        db.session.commit()
+        service.locate(get(dana), secrets[3], coder)
+        db.session.commit()
+        kind = db.session.query(AssetCategory).first().id
+        db.session.add(Asset(name="Dana Quillfeather's garden", category_id=kind,
+                             description="Ask Dana Quillfeather on 07700 900461",
+                             address_1=secrets[3], phone=secrets[2], submitted_by_id=dana))
+        idea = Idea(proposer_id=omar, title="Benches", need="Dana Quillfeather asked too")
+        db.session.add(idea)
+        db.session.flush()
+        db.session.add(IdeaAnswer(idea_id=idea.id, by_id=coordinator, status="planned",
+                                  answer="Thanks to Dana Quillfeather for the idea"))
+        db.session.add(IdeaComment(idea_id=idea.id, author_id=omar,
+                                   body="Ring dana.quill@example.org about it"))
+        match_id = db.session.query(MatchMessage).first().match_id
+        db.session.add(MatchMessage(match_id=match_id, author_id=omar,
+                                    body="Dana Quillfeather said 07700 900461 is best"))
+        db.session.commit()
+    assert all(s.encode() in _database_bytes(app, db_url) for s in secrets[:3])
+    with app.app_context():
+        get(dana).erasure_requested_at = clock.now()
+        db.session.commit()
+        rights.erase(get(dana), get(coordinator))
+        assert ledger.check_ledger() == []
+    held = _database_bytes(app, db_url).lower()
+    for secret in secrets:
+        assert secret.lower().encode() not in held, secret
+    assert b"quillfeather" not in held and b"900461" not in held

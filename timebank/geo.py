@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from geopy.exc import GeocoderQueryError, GeopyError
 from geopy.geocoders import Nominatim
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from .db import end_read_transaction
@@ -135,6 +135,15 @@ class Geocoder:
                     created_at=utcnow()))
         except IntegrityError:
             pass  # another process cached it first
+
+
+def forget(address: str) -> None:
+    """Drop an address from the cache: a member's old or erased home stays nowhere (the
+    next lookup of it, if any, asks the service again). Caller commits."""
+    from .extensions import db
+
+    db.session.execute(delete(GeocodeCache).where(
+        GeocodeCache.query == normalise_query(address)))
 
 
 def geocoder():

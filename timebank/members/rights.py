@@ -13,7 +13,7 @@ import secrets
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from .. import cache, geo
 from ..auth.service import end_sessions
@@ -29,6 +29,7 @@ from ..models import (
     Exchange,
     GeocodeCache,
     Idea,
+    IdeaAnswer,
     IdeaComment,
     IdeaRating,
     IdeaRevision,
@@ -87,6 +88,7 @@ def export(member: Member, by: Member | None = None) -> dict:
         or_(Match.requester_id == mid, Match.helper_id == mid))).all()
     audit(by.id if by else mid, "member.export", "member", mid)
     db.session.commit()
+    others = _without_others(member)
     return {
         "exported_at": utcnow().isoformat(),
         "profile": _row(member, PROFILE),
@@ -101,7 +103,7 @@ def export(member: Member, by: Member | None = None) -> dict:
             {"you": "gave" if ex.giver_account_id in account_ids else "received",
              "recorded_by_you": ex.recorded_by_id == mid,
              **_row(ex, ("id", "minutes", "service_date", "status", "description",
-                         "created_at", "settled_at"))}
+                         "reason", "created_at", "settled_at"))}
             for ex in exchanges],
         "outcomes_you_gave": [_row(o, ("exchange_id", "score", "text", "share_consent",
                                        "created_at"))
@@ -140,15 +142,58 @@ def export(member: Member, by: Member | None = None) -> dict:
         "codesign_sessions": [_row(s, ("session_id", "attended", "created_at"))
                               for s in db.session.scalars(select(SessionSignup).where(
                                   SessionSignup.member_id == mid))],
-        "notifications": [_row(n, ("text", "created_at", "read_at"))
+        "notifications": [{**_row(n, ("created_at", "read_at")), "text": others(n.text)}
                           for n in db.session.scalars(select(Notification).where(
                               Notification.member_id == mid))],
+        "emails_sent_to_you": [
+            {**_row(m, ("to_email", "created_at", "sent_at")), "subject": others(m.subject),
+             "body": others(m.body)}
+            for m in db.session.scalars(select(OutboxMessage).where(
+                OutboxMessage.member_id == mid).order_by(OutboxMessage.id))],
+        "reasons_recorded_about_you": [
+            {"action": e.action, "reason": e.detail.get("reason"),
+             "created_at": _plain(e.created_at)}
+            for e in db.session.scalars(select(AuditEvent).where(
+                AuditEvent.object_type == "member", AuditEvent.object_id == mid)
+                .order_by(AuditEvent.id))
+            if isinstance(e.detail, dict) and e.detail.get("reason")],
+        "where_we_place_you": _placed(member),
         "activity_log": [_row(e, ("action", "object_type", "created_at"))
                          for e in db.session.scalars(select(AuditEvent).where(or_(
                              AuditEvent.actor_id == mid,
                              (AuditEvent.object_type == "member")
                              & (AuditEvent.object_id == mid))).order_by(AuditEvent.id))],
     }
+
+
+def _without_others(member: Member):
+    """A function that replaces other members' names in a text written to ``member``
+    (their notifications and e-mails) with "another member": the download is theirs,
+    not their neighbours'."""
+    banks = select(Membership.bank_id).where(Membership.member_id == member.id)
+    names = {name.strip() for name in db.session.scalars(
+        select(Member.display_name).join(Membership, Membership.member_id == Member.id)
+        .where(Membership.bank_id.in_(banks), Member.id != member.id))
+        if name and len(name.strip()) >= 3 and name.strip() != member.display_name}
+    if not names:
+        return lambda text: text
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(
+        re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")(?!\w)")
+    return lambda text: pattern.sub("another member", text or "")
+
+
+def _placed(member: Member) -> dict:
+    """The address they gave, where the geocoder put it, and the rounded point others see."""
+    found = {"address": member.address, "latitude": member.latitude,
+             "longitude": member.longitude, "shown_to_others_at": None}
+    if member.latitude is not None:
+        found["shown_to_others_at"] = {"latitude": member.public_latitude,
+                                       "longitude": member.public_longitude}
+    if member.address:
+        found["geocoder_answer"] = db.session.scalar(
+            select(GeocodeCache.display_name).where(
+                GeocodeCache.query == geo.normalise_query(member.address)))
+    return found
 
 
 def request_erasure(member: Member, password: str) -> None:
@@ -185,19 +230,64 @@ def _coordinators_of(member: Member) -> list[tuple[int, Member]]:
     return [(bank_id, coordinator) for bank_id, coordinator in rows]
 
 
-def _scrub_name_elsewhere(name: str) -> None:
-    """Other people's notifications and e-mails that name the person ("… accepted the
-    introduction") keep their sense but lose the name."""
-    pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
-    like = like_pattern(name)
-    for note in db.session.scalars(select(Notification).where(
-            Notification.text.like(like, escape="\\"))):
-        note.text = pattern.sub(FORMER, note.text)
-    for mail in db.session.scalars(select(OutboxMessage).where(or_(
-            OutboxMessage.body.like(like, escape="\\"),
-            OutboxMessage.subject.like(like, escape="\\")))):
-        mail.body = pattern.sub(FORMER, mail.body)
-        mail.subject = pattern.sub(FORMER, mail.subject)
+# Every free text anyone else wrote, or the site wrote to anyone else, that may name the
+# person: their name becomes "Former member", their e-mail, phone and addresses go. (An
+# exchange's own description and reason are the ledger's record, never edited once
+# confirmed; see SECURITY.md.)
+TEXTS = (
+    (Notification, ("text",)), (OutboxMessage, ("subject", "body")),
+    (Match, ("note",)), (MatchMessage, ("body",)), (Outcome, ("text",)),
+    (Idea, ("title", "need", "builds_on", "takes", "answer")), (IdeaAnswer, ("answer",)),
+    (IdeaRevision, ("title", "need", "builds_on", "takes")), (IdeaComment, ("body",)),
+    (Asset, ("name", "description", "address_1", "email", "phone", "run_by",
+             "rejection_reason")),
+    (AssetReview, ("comment",)), (Listing, ("title", "description")),
+    (Membership, ("status_reason",)),
+)
+
+
+def _identifiers(member: Member) -> list[tuple[str, str]]:
+    """(what the person was called or reached by, what replaces it), longest first."""
+    found = [(member.display_name, FORMER)]
+    found += [(value, ERASED_TEXT) for value in (member.email, member.pending_email,
+                                                  member.phone, member.address) if value]
+    return sorted({(v.strip(), r) for v, r in found if v and len(v.strip()) >= 3},
+                  key=lambda pair: -len(pair[0]))
+
+
+def _scrub_elsewhere(member: Member) -> None:
+    """Other people's notifications, e-mails, notes, answers, comments, messages and the
+    assets the person suggested keep their sense but lose the person."""
+    for value, replacement in _identifiers(member):
+        pattern = re.compile(rf"(?<!\w){re.escape(value)}(?!\w)", re.IGNORECASE)
+        like = like_pattern(value.lower())
+        for model, columns in TEXTS:
+            matches = or_(*(func.lower(getattr(model, c)).like(like, escape="\\")
+                            for c in columns))
+            for row in db.session.scalars(select(model).where(matches)):
+                for column in columns:
+                    text = getattr(row, column)
+                    if text:
+                        setattr(row, column, pattern.sub(replacement, text))
+    db.session.flush()
+
+
+def _forget_bytes() -> None:
+    """SQLite keeps a deleted value in freed pages and in the write-ahead log until they
+    are reused: copy the database afresh and empty the log, so the bytes are gone from
+    the files too. (PostgreSQL's dumps and replicas carry live rows only.)"""
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()  # outside SQLAlchemy's BEGIN: VACUUM runs in none
+    try:
+        cursor = raw.cursor()
+        for statement in ("PRAGMA wal_checkpoint(TRUNCATE)", "VACUUM",
+                          "PRAGMA wal_checkpoint(TRUNCATE)"):
+            cursor.execute(statement)
+        cursor.close()
+    finally:
+        raw.close()
 
 
 def erase(member: Member, by: Member) -> None:
@@ -214,10 +304,11 @@ def erase(member: Member, by: Member) -> None:
     if not by.is_admin and any(by.role_in(b) != "coordinator" for b in banks_of):
         raise RightsError(_("%(name)s belongs to another time bank too: an admin confirms "
                             "this erasure.", name=member.display_name))
-    _scrub_name_elsewhere(member.display_name)
+    _scrub_elsewhere(member)
     if member.address:
-        db.session.execute(delete(GeocodeCache).where(
-            GeocodeCache.query == geo.normalise_query(member.address)))
+        geo.forget(member.address)
+    db.session.execute(update(Asset).where(Asset.submitted_by_id == member.id)
+                       .values(submitted_by_id=None))
     member.email, member.pending_email = f"erased-{member.id}@invalid", None
     member.display_name = FORMER
     for name in ("neighbourhood", "bio", "skills", "availability", "phone", "address"):
@@ -266,3 +357,4 @@ def erase(member: Member, by: Member) -> None:
     member.forget_memberships()
     audit(by.id, "member.erased", "member", member.id)
     db.session.commit()
+    _forget_bytes()

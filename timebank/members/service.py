@@ -89,6 +89,8 @@ def locate(member: Member, address: str, coder: geo.Geocoder) -> Located:
     Call before changing anything else: the geocoder releases the caller's
     transaction while it waits for the service.
     """
+    if member.address and member.address != address:
+        geo.forget(member.address)  # their old home is nobody's business any more
     if not address:
         member.address = ""
         _place(member, None, None)
