@@ -247,7 +247,8 @@ def test_a_json_body_or_a_nul_byte_to_any_form_route_is_a_4xx_with_words(app, db
     nul = clients[0].post("/login", data={"email": "a\x00@example.org", "password": "x"})
     assert nul.status_code == 400 and "NUL" in nul.get_data(as_text=True)
     with site.app_context():
-        assert not db.session.query(Member).filter(Member.email.contains("\x00")).count()
+        # (Read back and looked at here: SQLite's LIKE stops at a NUL in its pattern.)
+        assert not [m for m in db.session.query(Member) if "\x00" in (m.email or "")]
         db.engine.dispose()
 
 

@@ -203,6 +203,10 @@ def test_a_limit_below_the_banks_waits_for_a_second_coordinator(app, client, mak
     assert _agree(client, approval).status_code == 403
     logout(client)
     login(client, "sid@example.org")
+    # Sid's work queue shows it, and links to where it is answered.
+    home = client.get("/").get_data(as_text=True)
+    assert "Waiting for a second coordinator: <strong>1</strong>" in home
+    assert "a limit of -50 hours for Fay Floor" in home
     assert _agree(client, approval).status_code == 303
     with app.app_context():
         assert ledger.account_of(get(member)).floor == -3000

@@ -103,7 +103,7 @@ def test_confirm_refuses_when_party_suspended_meanwhile(people):
     assert db.session.get(Exchange, result.exchange.id).status == ExchangeStatus.PENDING
 
 
-def test_refuses_going_below_floor(people):
+def test_refuses_going_below_floor(people, make):
     # Default floor is -10 h: Bob may receive 10 h, not a minute more.
     for _ in range(10):
         record(people["ann"], people["bob"], 60, confirm=True, by=people["bob"])
@@ -114,8 +114,12 @@ def test_refuses_going_below_floor(people):
     assert balances(people["ann"], people["bob"]) == [600, -600]
     with pytest.raises(ledger.LedgerError, match="below their limit"):
         record(people["ann"], people["bob"], 15, confirm=True, by=people["bob"])
-    # A coordinator lowers the floor; now it goes through.
-    ledger.set_floor(acct(people["bob"]).id, -1200, get(people["cat"]))
+    # A coordinator asks to lower the floor below the bank's; a second one agrees
+    # (four_eyes.py); now it goes through.
+    with pytest.raises(ledger.SecondNeeded):
+        ledger.set_floor(acct(people["bob"]).id, -1200, get(people["cat"]))
+    second = make.member(Role.COORDINATOR, name="Dee")
+    ledger.set_floor(acct(people["bob"]).id, -1200, get(people["cat"]), second=get(second))
     ledger.confirm_exchange(pending.exchange.id, get(people["bob"]))
     assert balances(people["bob"]) == [-615]
 

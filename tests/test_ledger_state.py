@@ -51,7 +51,7 @@ def run_machine(app, max_examples: int) -> None:
             for statement in ("DELETE FROM entry", "DELETE FROM outcome",
                               "UPDATE exchange SET reverses_id = NULL", "DELETE FROM exchange",
                               "DELETE FROM month_total", "DELETE FROM outcome_month",
-                              "DELETE FROM account_month",
+                              "DELETE FROM account_month", "DELETE FROM month_person",
                               "UPDATE account SET balance = 0, given = 0, received = 0, "
                               "exchanges_given = 0, exchanges_received = 0"):
                 db.session.execute(db.text(statement))

@@ -95,9 +95,17 @@ def world(app, make):
 
         part = IdeaRole(idea_id=idea.id, title="Build it", category_id=garden, people=2,
                         created_by_id=people[COORDINATOR])
-        db.session.add_all([meeting, part])
+        from timebank.models import Approval
+
+        # A request for a second coordinator: a lower limit for Rosa (asked, oddly, by
+        # Tess, so that every staff audience may answer it).
+        approval = Approval(bank_id=home.id, kind="floor", member_id=rosa.id,
+                            payload={"account_id": ledger.account_of(rosa).id, "floor": -1200},
+                            requested_by_id=tess.id)
+        db.session.add_all([meeting, part, approval])
         db.session.commit()
         ids = {"idea_id": idea.id, "session_id": meeting.id, "role_id": part.id,
+               "approval_id": approval.id,
                "member_id": target,
                "exchange_id": exchange.id,
                "listing_id": listing.id, "match_id": match.id, "asset_id": asset.id,
@@ -249,9 +257,15 @@ def victim(app, make):
 
         upload = AssetImport(filename=f"{SECRET}.csv", data=f"name\n{SECRET}\n".encode(),
                              settings={}, by_id=coordinator)
-        db.session.add(upload)
+        from timebank.models import Approval
+
+        approval = Approval(bank_id=match.bank_id, kind="floor", member_id=vera,
+                            payload={"account_id": ledger.account_of(v).id, "floor": -1200},
+                            requested_by_id=coordinator)
+        db.session.add_all([upload, approval])
         db.session.commit()
-        ids = {"member_id": vera, "exchange_id": pending.id, "listing_id": request_id,
+        ids = {"approval_id": approval.id, "member_id": vera, "exchange_id": pending.id,
+               "listing_id": request_id,
                "match_id": match_id, "asset_id": proposed.id, "item_id": 1,
                "bank_id": match.bank_id, "activity_id": "x", "token": "x",
                "import_id": upload.id}

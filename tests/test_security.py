@@ -87,9 +87,16 @@ def test_limits_are_changed_by_someone_else(app, make, staff_and_member):
             ledger.set_floor(own.id, -100_000, get(coordinator))
         with pytest.raises(ledger.LedgerError, match="Only an admin"):
             ledger.set_floor(ledger.account_of(get(admin)).id, -100_000, get(coordinator))
-        ledger.set_floor(ledger.account_of(get(member)).id, -1200, get(coordinator))
-        ledger.set_floor(own.id, -1200, get(admin))
-        assert db.session.get(Account, own.id).floor == -1200
+        # Below the bank's limit (10 h), a second person agrees; never the one asking.
+        with pytest.raises(ledger.SecondNeeded):
+            ledger.set_floor(ledger.account_of(get(member)).id, -1200, get(coordinator))
+        with pytest.raises(ledger.LedgerError, match="Another coordinator must agree"):
+            ledger.set_floor(ledger.account_of(get(member)).id, -1200, get(coordinator),
+                             second=get(coordinator))
+        ledger.set_floor(ledger.account_of(get(member)).id, -1200, get(coordinator),
+                         second=get(admin))
+        ledger.set_floor(own.id, -600, get(admin))
+        assert db.session.get(Account, own.id).floor == -600
 
 
 def test_a_coordinator_cannot_reverse_an_exchange_they_took_part_in(app, make,

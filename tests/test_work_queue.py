@@ -88,7 +88,7 @@ def test_work_queue_counts_a_known_day_and_links_to_the_work(app, client, make):
         with app.test_request_context():
             items = {item.key: item for item in work_queue(bank_id)}
         assert {k: i.count for k, i in items.items()} == {
-            "applications": 2, "requests": 2, "exchanges": 1, "introductions": 1,
+            "second": 0, "applications": 2, "requests": 2, "exchanges": 1, "introductions": 1,
             "assets": 1, "expiring": 1, "quiet": 1}
         assert items["requests"].examples == ["Hedge (nobody yet)",
                                               "Fence (declined, so waiting again)"]
