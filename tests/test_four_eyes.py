@@ -317,3 +317,57 @@ def test_nobody_can_probe_another_banks_addresses_by_enrolling(app, client, make
     assert [s for s, _b in told] == ["Your address was given for a new log-in"]
     assert "/password/reset/" not in told[0][1]
     assert mail_to(app, smtp, "fred@example.org")  # the free one got its link
+
+
+def test_small_payments_from_the_pool_add_up_to_the_banks_size(app, make):
+    """Twenty hours alone in one go is the bank's size; so it is in three goes of eight
+    within 30 days: the third waits for a second coordinator."""
+    boss = make.member(Role.COORDINATOR)
+    people = [make.member(name=f"Helper {n}") for n in range(2)]
+    with app.app_context():
+        for n in range(2):
+            ledger.record_group_activity(
+                participants=[get(p) for p in people], to_pool=True, minutes=240,
+                service_date=TODAY, recorded_by=get(boss), idempotency_key=f"small-{n}")
+        with pytest.raises(ledger.SecondNeeded):
+            ledger.record_group_activity(
+                participants=[get(p) for p in people], to_pool=True, minutes=240,
+                service_date=TODAY, recorded_by=get(boss), idempotency_key="small-2")
+        assert [ledger.account_of(get(p)).balance for p in people] == [480, 480]
+
+
+def test_a_puppet_made_coordinator_is_no_second_pair_of_eyes(app, client, make):
+    """An admin approves an account they registered themselves, makes it a coordinator,
+    and has it agree to, or confirm, what the admin gains from: refused, because the
+    admin stands behind it."""
+    from timebank import four_eyes
+    from timebank.members import service
+
+    admin = make.member(Role.ADMIN, name="Ada Admin", email="ada@example.org")
+    puppet = make.member(status=MemberStatus.PENDING, account=False, name="Pup Pet",
+                         email="pup@example.org")
+    friend = make.member(name="Fred Friend")
+    with app.test_request_context():
+        from timebank.banks.service import ensure_default_bank
+
+        bank_id = ensure_default_bank().id
+        service.change_status(get(puppet), "approve", get(admin), bank_id, "")
+        service.set_role(get(puppet), Role.COORDINATOR, get(admin), bank_id)
+        assert four_eyes.acts_for(puppet, admin)
+        account = ledger.account_of(get(friend))
+        with pytest.raises(ledger.LedgerError, match="Another coordinator must agree"):
+            ledger.set_floor(account.id, -3000, get(admin), second=get(puppet))
+        # Fred "received" 5 h from Ada, recorded by Fred: Ada's puppet may not confirm it.
+        pending = ledger.record_exchange(
+            giver=ledger.account_of(get(admin), bank_id), receiver=account, minutes=300,
+            service_date=TODAY, recorded_by=get(admin), idempotency_key="ada-gave",
+            confirm=False).exchange
+        with pytest.raises(ledger.LedgerError):
+            ledger.confirm_exchange(pending.id, get(puppet))
+        # Nor record it for them as if checked with both sides.
+        with pytest.raises(ledger.LedgerError, match="Another coordinator must record"):
+            ledger.record_exchange(
+                giver=ledger.account_of(get(admin), bank_id), receiver=account, minutes=300,
+                service_date=TODAY, recorded_by=get(puppet), idempotency_key="pup-records",
+                confirm=True)
+        assert ledger.account_of(get(admin), bank_id).balance == 0

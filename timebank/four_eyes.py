@@ -9,7 +9,8 @@ So:
 - giving a log-in (an e-mail address) to a member staff enrolled, or changing the
   address nobody has confirmed yet, waits for a second coordinator (``LOGIN``);
 - a limit below the bank's default (or none) waits for a second coordinator (``FLOOR``);
-- a group activity the pool pays more than the bank's ``pool_alone_minutes`` for waits
+- a group activity the pool pays more than the bank's ``pool_alone_minutes`` for (with
+  what that coordinator paid from it alone in the last 30 days: split, it adds up) waits
   for a second coordinator (``POOL``); the pool itself has a floor and a cap (ledger);
 - a coordinator *stands behind* a member they approved or enrolled, whose log-in they
   asked for, or whose limit they asked to lower (``sponsors``). An exchange in which
@@ -18,7 +19,10 @@ So:
 
 Requests are rows of ``Approval``; the second coordinator agrees or refuses on the
 approvals page, and ``approvals.service`` carries the request out. Whoever asked, and
-whoever the request is about, cannot agree to it.
+whoever the request is about, cannot agree to it; nor can anyone they stand behind
+(``acts_for``): an account someone approved and then made a coordinator is no second
+pair of eyes on their gain, for requests, confirmations, recording for others or
+reversals.
 """
 
 from __future__ import annotations
@@ -35,14 +39,15 @@ from .notify import notify
 from .tenancy import bank_url
 
 
-def sponsors(member_id: int | None, bank_id: int) -> set[int]:
-    """The coordinators who stand behind ``member_id`` in this bank: who approved or
-    enrolled them, asked for their log-in, or asked to lower their limit."""
+def sponsors(member_id: int | None, bank_id: int | None = None) -> set[int]:
+    """The coordinators who stand behind ``member_id``: who approved or enrolled them (in
+    any bank: an account in one bank is as much theirs as in another), asked for their
+    log-in, or asked to lower their limit. (``bank_id`` is not needed: kept for callers'
+    clarity.)"""
     if member_id is None:
         return set()
     found = set(db.session.scalars(
-        select(Membership.approved_by_id).where(Membership.member_id == member_id,
-                                                Membership.bank_id == bank_id)))
+        select(Membership.approved_by_id).where(Membership.member_id == member_id)))
     found |= set(db.session.scalars(
         select(Approval.requested_by_id).where(
             Approval.member_id == member_id,
@@ -50,6 +55,15 @@ def sponsors(member_id: int | None, bank_id: int) -> set[int]:
             Approval.status == ApprovalStatus.APPROVED)))
     found.discard(None)
     return found
+
+
+def acts_for(actor_id: int | None, member_id: int | None) -> bool:
+    """Is ``actor_id`` ``member_id``, or someone ``member_id`` stands behind (so possibly
+    ``member_id`` at another keyboard)? Such an actor is never the second pair of eyes
+    on ``member_id``'s own gain."""
+    if actor_id is None or member_id is None:
+        return False
+    return actor_id == member_id or member_id in sponsors(actor_id)
 
 
 def second_needed(giver_member_id: int | None, receiver_member_id: int | None,
@@ -103,8 +117,11 @@ def deciders(bank_id: int, approval: Approval | None = None,
 
 
 def may_decide(approval: Approval, by: Member) -> bool:
+    """A coordinator of the bank or an admin; not whoever asked or whom it is about, nor
+    anyone either of them stands behind (a puppet made coordinator is no second pair)."""
     return (approval.status == ApprovalStatus.PENDING
-            and by.id not in (approval.requested_by_id, approval.member_id)
+            and not acts_for(by.id, approval.requested_by_id)
+            and not acts_for(by.id, approval.member_id)
             and (by.install_role == Role.ADMIN
                  or by.role_in(approval.bank_id) == BankRole.COORDINATOR))
 

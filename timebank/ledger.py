@@ -163,7 +163,9 @@ def set_floor(account_id: int, floor: int | None, by: Member,
                 raise SecondNeeded(_("A limit below the bank's (%(floor)s) needs a second "
                                      "coordinator to agree.",
                                      floor=format_minutes(default)), "floor")
-            if second.id == by.id or second.role_in(account.bank_id) not in STAFF_ROLES:
+            if (four_eyes.acts_for(second.id, by.id)
+                    or four_eyes.acts_for(second.id, account.member_id)
+                    or second.role_in(account.bank_id) not in STAFF_ROLES):
                 raise LedgerError(_("Another coordinator must agree to this limit."), "floor")
         old = account.floor
         account.floor = floor
@@ -388,7 +390,7 @@ def record_exchange(
         raise LedgerError(_("The giver and the receiver must be different people."), "other")
     # Confirmed at once means the receiver agreed: they recorded it themselves, or a
     # coordinator who is neither side checked with both (four eyes).
-    on_behalf_ok = (recorded_by.id != giver.member_id
+    on_behalf_ok = (not four_eyes.acts_for(recorded_by.id, giver.member_id)
                     and recorded_by.role_in(giver.bank_id) in STAFF_ROLES)
     if confirm and recorded_by.id != receiver.member_id and not on_behalf_ok:
         raise LedgerError(_("Another coordinator must record an exchange you take part in; "
@@ -506,7 +508,7 @@ def _pending_for(exchange_id: int, by: Member, verb: str) -> Exchange:
     # them, but never for an exchange in which they give the time (four eyes).
     elif not (exchange.receiver.member_id == by.id
               or (by.role_in(exchange.receiver.bank_id) in STAFF_ROLES
-                  and exchange.giver.member_id != by.id)):
+                  and not four_eyes.acts_for(by.id, exchange.giver.member_id))):
         raise LedgerError(_("Only the person who received this time can confirm it.")
                           if verb == "confirm" else
                           _("Only the person who received this time can decline it."))
@@ -565,7 +567,7 @@ def reverse_exchange(exchange_id: int, by: Member, reason: str, idempotency_key:
         select(Account.member_id).join(Exchange, (Account.id == Exchange.giver_account_id)
                                        | (Account.id == Exchange.receiver_account_id))
         .where(Exchange.id == exchange_id)).scalars().all()
-    if by.id in parties:
+    if any(four_eyes.acts_for(by.id, party) for party in parties):
         raise LedgerError(_("Another coordinator must reverse an exchange you took part in."),
                           "reason")
     reason = (reason or "").strip()
@@ -648,7 +650,7 @@ def record_group_activity(
         raise LedgerError(_("Choose at least one participant."), "participants")
     if len({p.id for p in participants}) != len(participants):
         raise LedgerError(_("A participant is listed twice."), "participants")
-    if any(p.id == recorded_by.id for p in participants):
+    if any(four_eyes.acts_for(recorded_by.id, p.id) for p in participants):
         raise LedgerError(_("Another coordinator must record an activity you take part in."),
                           "participants")
     existing = _activity_replay(idempotency_key, bank_id, recorded_by)
@@ -657,13 +659,17 @@ def record_group_activity(
     minutes = _check_minutes(minutes)
     _check_service_date(service_date, today)
     bank = db.session.get(Bank, bank_id)
-    if to_pool and minutes * len(participants) > bank.pool_alone_minutes:
+    # One activity above the bank's size, or many small ones adding up to it within
+    # POOL_WINDOW_DAYS, recorded by one coordinator alone: a second agrees.
+    if to_pool and (minutes * len(participants)
+                    + _paid_alone_from_pool(bank_id, recorded_by.id)) > bank.pool_alone_minutes:
         if second is None:
             raise SecondNeeded(_("Over %(time)s from the community pool needs a second "
                                  "coordinator to agree.",
                                  time=format_minutes(bank.pool_alone_minutes)), "minutes")
-        if (second.id == recorded_by.id or second.role_in(bank_id) not in STAFF_ROLES
-                or second.id in {p.id for p in participants}):
+        if (four_eyes.acts_for(second.id, recorded_by.id)
+                or second.role_in(bank_id) not in STAFF_ROLES
+                or any(four_eyes.acts_for(second.id, p.id) for p in participants)):
             raise LedgerError(_("Another coordinator must agree to this payment."), "minutes")
     try:
         with write_transaction():
@@ -692,7 +698,7 @@ def record_group_activity(
                 db.session.add(exchange)
                 db.session.flush()
                 _named(exchange)
-                _post(exchange, recorded_by)
+                _post(exchange, second or recorded_by)
                 made.append(exchange)
             audit(
                 recorded_by.id, "activity.record", "activity", None,
@@ -707,6 +713,23 @@ def record_group_activity(
             raise
         return found, False
     return made, True
+
+
+POOL_WINDOW_DAYS = 30
+
+
+def _paid_alone_from_pool(bank_id: int, recorder_id: int) -> int:
+    """Minutes the pool paid, in the last POOL_WINDOW_DAYS, for activities this coordinator
+    recorded and confirmed alone (split into small ones, they would add up unseen)."""
+    since = utcnow() - timedelta(days=POOL_WINDOW_DAYS)
+    pool = select(Account.id).where(Account.bank_id == bank_id,
+                                    Account.kind == AccountKind.SYSTEM).scalar_subquery()
+    return int(db.session.scalar(
+        select(func.coalesce(func.sum(Exchange.minutes), 0))
+        .where(Exchange.receiver_account_id == pool, Exchange.recorded_by_id == recorder_id,
+               Exchange.confirmed_by_id == recorder_id,
+               Exchange.status == ExchangeStatus.CONFIRMED, Exchange.reverses_id.is_(None),
+               Exchange.created_at >= since)) or 0)
 
 
 def _activity_replay(key: str, bank_id: int, recorded_by: Member) -> list[Exchange]:
