@@ -47,6 +47,7 @@ def pages(ids: dict) -> dict:
                         f"/coordinator/members/{ids['member']}/suspend",
                         f"/coordinator/members/{ids['member']}/statement/print",
                         "/coordinator/exchanges?waiting=1", "/coordinator/assets/import",
+                        "/coordinator/approvals",
                         "/coordinator/reports", f"/ideas/{ids['idea']}/sessions/new",
                         f"/ideas/sessions/{ids['session']}",
                         f"/ideas/sessions/{ids['session']}/attendance"],
@@ -69,7 +70,7 @@ def people(app, make):
     other = make.member(email="oth@example.org", name="Owen Other")
     make.member(Role.COORDINATOR, email="coord@example.org", name="Cai Coordinator")
     make.member(Role.COUNCIL, email="council@example.org", name="Cerys Council")
-    make.member(Role.ADMIN, email="admin@example.org", name="Aled Admin")
+    admin = make.member(Role.ADMIN, email="admin@example.org", name="Aled Admin")
     helper = make.member(email="helper@example.org", name="Heledd Helper")
     listing, match = make.match(resident, other, other)
     with app.app_context():
@@ -100,6 +101,13 @@ def people(app, make):
             "starts_at": NOW.replace(hour=18, minute=30) + timedelta(days=14),
             "accessibility": "Step-free"})
         ideas.sign_up(meeting, get(resident))
+        from timebank.models import Approval
+
+        # Something waiting for a second coordinator, so its page has buttons to read.
+        db.session.add(Approval(bank_id=bank_id, kind="floor", member_id=other,
+                                payload={"account_id": ledger.account_of(get(other)).id,
+                                         "floor": -1200}, requested_by_id=admin))
+        db.session.commit()
         ids = {"idea": idea.id, "session": meeting.id, "exchange": exchange, "listing": listing,
                "match": match,
                "member": resident, "asset": asset.id, "bank": db.session.query(Bank).one().id}
