@@ -351,7 +351,9 @@ class Gunicorn:
         deadline = time.monotonic() + 60
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.output()}")
+                said = self.output()
+                self.log.close()  # (__exit__ never runs when __enter__ raises)
+                raise RuntimeError(f"gunicorn exited: {said}")
             try:
                 if requests.get(self.url + "/healthz", timeout=2).status_code == 200:
                     return self

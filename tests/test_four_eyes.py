@@ -371,3 +371,106 @@ def test_a_puppet_made_coordinator_is_no_second_pair_of_eyes(app, client, make):
                 service_date=TODAY, recorded_by=get(puppet), idempotency_key="pup-records",
                 confirm=True)
         assert ledger.account_of(get(admin), bank_id).balance == 0
+
+
+def test_time_recorded_for_someone_into_a_members_account_the_recorder_enrolled_waits(
+        app, client, make):
+    """Review, round two: a coordinator recorded "Pat (whom I enrolled) gave Rita 24 h" for
+    them, confirmed at once: Rita's hours moved into an account the coordinator runs. Now
+    Rita confirms it (or a second coordinator does), never the recorder."""
+    make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    make.member(Role.COORDINATOR, name="Sid Second", email="sid@example.org")
+    rita = make.member(name="Rita Real", email="rita@example.org")
+    login(client, "cora@example.org")
+    pat = _enrol(client, "Pat Puppet")
+    response = submit(client, "/coordinator/exchanges/new", {
+        **{k: v for k, v in record_form("x", hours=5, minutes=0).items()
+           if k not in ("direction", "other")},
+        "giver": f"Pat Puppet (#{pat})", "receiver": f"Rita Real (#{rita})"})
+    assert response.status_code == 303
+    exchange_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert balance_of(app, pat) == 0 and balance_of(app, rita) == 0
+    submit(client, f"/exchanges/{exchange_id}/confirm", {}, page=f"/exchanges/{exchange_id}")
+    assert balance_of(app, pat) == 0  # not Cora, who stands behind Pat
+    logout(client)
+    login(client, "rita@example.org")  # Rita is asked, and says yes
+    assert submit(client, f"/exchanges/{exchange_id}/confirm", {},
+                  page=f"/exchanges/{exchange_id}").status_code == 303
+    assert balance_of(app, pat) == 300 and balance_of(app, rita) == -300
+
+
+def test_standing_behind_passes_down_a_chain_of_puppets(app, make):
+    """An admin's puppet coordinator enrols a puppet of its own; the admin asks a second
+    ... the admin's puppet: every link of the chain is the admin's."""
+    from timebank import four_eyes
+    from timebank.members import service
+
+    admin = make.member(Role.ADMIN, name="Ada Admin")
+    pup = make.member(status=MemberStatus.PENDING, account=False, name="Pup Pet")
+    with app.test_request_context():
+        from timebank import geo
+        from timebank.banks.service import ensure_default_bank
+
+        bank = ensure_default_bank()
+        service.change_status(get(pup), "approve", get(admin), bank.id, "")
+        service.set_role(get(pup), Role.COORDINATOR, get(admin), bank.id)
+        grandchild, _located = service.enrol({"display_name": "Q Puppet"}, get(pup), bank,
+                                             geo.geocoder())
+        assert admin in four_eyes.sponsors(grandchild.id)
+        assert four_eyes.second_needed(admin, grandchild.id, bank.id)
+        assert four_eyes.tied(pup, admin) and four_eyes.tied(admin, grandchild.id)
+
+
+def test_loosening_a_banks_limits_waits_for_a_second_person(app, client, make):
+    """Review, round two: an admin lowered the bank's default limit to -1000 h, so every
+    new account (a puppet's too) opened there, and any limit down to it needed nobody
+    else. Loosening any of the bank's limits now waits; tightening does not."""
+    from tests.support import agree_to_everything
+    from timebank.banks.service import ensure_default_bank
+    from timebank.models import Bank
+
+    make.member(Role.ADMIN, name="Ada Admin", email="ada@example.org")
+    second = make.member(Role.COORDINATOR, name="Sid Second")
+    with app.app_context():
+        bank_id = ensure_default_bank().id
+    login(client, "ada@example.org")
+    page = f"/admin/banks/{bank_id}"
+    fields = {"name": "Our time bank", "floor_hours": "-1000", "default_language": "",
+              "english_dates": "en_GB", "pool_floor_hours": "-500", "pool_cap_hours": "400",
+              "pool_alone_hours": "20"}
+    assert submit(client, page, fields).status_code == 303
+    with app.app_context():
+        bank = db.session.get(Bank, bank_id)
+        assert bank.default_floor == -600 and bank.pool_cap == 400 * 60  # tightened: done
+    assert "Looser limits wait" in client.get(page).get_data(as_text=True)
+    assert agree_to_everything(app, second) == 1
+    with app.app_context():
+        assert db.session.get(Bank, bank_id).default_floor == -60_000
+
+
+def test_log_ins_given_alone_before_four_eyes_still_count(fresh_db):
+    """Review, round two: coordinators gave log-ins alone before this change; the
+    upgrade reads who did from the audit trail, so those members' payments to them wait
+    for a second coordinator too."""
+    from tests.support import Factory, build_app, flask_cli
+    from timebank import four_eyes
+    from timebank.models import Approval, AuditEvent
+
+    url = fresh_db("timebank_sponsors")
+    assert flask_cli(url, "db", "upgrade", "0022").returncode == 0  # the schema before
+    app = build_app(url)
+    make = Factory(app)
+    coordinator, member = make.member(Role.COORDINATOR), make.member()
+    with app.app_context():
+        db.session.add(AuditEvent(actor_id=coordinator, action="member.login_link_sent",
+                                  object_type="member", object_id=member, detail={}))
+        db.session.commit()
+        assert four_eyes.sponsors(member) == set()
+        db.engine.dispose()
+    upgraded = flask_cli(url, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    with app.app_context():
+        assert db.session.query(Approval).filter_by(kind="login").count() == 1
+        assert four_eyes.sponsors(member) == {coordinator}
+        assert four_eyes.second_needed(coordinator, member, 1)
+        db.engine.dispose()

@@ -375,6 +375,8 @@ def _wide(columns: int) -> bytes:
      "longer than 20,000 characters"),
     ("deep", b'{"type": "FeatureCollection", "features": ' + b"[" * 50_000 + b"]" * 50_000
      + b"}", "nested more than 20 levels deep"),
+    ("long number", b'{"type": "FeatureCollection", "features": [], "n": ' + b"1" * 5000
+     + b"}", "a number in it is too long"),
     ("many properties", json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": None,
          "properties": {f"p{n}": n for n in range(400)}}]}).encode(),

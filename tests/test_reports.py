@@ -601,3 +601,45 @@ def test_two_views_differenced_reveal_no_small_figure(app, client, make, login_a
     october = {row[0]: row[1:] for row in _csv(client, "categories")}
     assert rows["Cooking and meals"][0] in ("fewer than 5", PROTECTED)
     assert october["Cooking and meals"][0] in ("fewer than 5", PROTECTED)
+
+
+def test_one_persons_many_requests_stay_hidden(app, client, make, login_as):
+    """Review, round two: requests were hidden by how many there were, so one member's six
+    requests showed as "5". Now by the people who posted them."""
+    asker = make.member(name="Ada Asker")
+    for n in range(6):
+        make.listing(asker, title=f"Help {n}")
+    login_as(Role.COUNCIL)
+    waiting = {row[0]: row[1] for row in _csv(client, "requests")}
+    assert waiting["Still waiting for a helper"] == PROTECTED
+    with client.application.app_context():
+        scope = figures.Scope([db.session.query(Bank).one().id],
+                              figures.Period.months(date(2026, 10, 1), date(2026, 10, 31)))
+        assert ("still waiting", 6, 1) in figures.request_waits(scope, with_people=True)
+
+
+def test_a_person_with_accounts_in_two_banks_counts_once(app, make):
+    """Review, round two: "distinct people" were distinct accounts, so three people trading
+    in two banks each stood for six."""
+    from timebank.banks.service import create_bank, join
+
+    people = [make.member(name=f"Two Banks {n}") for n in range(3)]
+    with app.app_context():
+        north = create_bank("north", "North")
+        for p in people:
+            join(get(p), north, status=MemberStatus.ACTIVE)
+            ledger.open_account(get(p), north.id)
+        db.session.commit()
+        home = db.session.query(Bank).filter(Bank.id != north.id).one().id
+        for bank_id in (home, north.id):
+            for n in range(3):
+                ledger.record_exchange(
+                    giver=ledger.account_of(get(people[n]), bank_id),
+                    receiver=ledger.account_of(get(people[(n + 1) % 3]), bank_id), minutes=60,
+                    service_date=date(2026, 10, 5), recorded_by=get(people[(n + 1) % 3]),
+                    idempotency_key=f"two-{bank_id}-{n}", confirm=True)
+        scope = figures.Scope([home, north.id],
+                              figures.Period.months(date(2026, 10, 1), date(2026, 10, 31)))
+        assert figures.by_month(scope) == [("2026-10", 6, 360)]
+        assert figures.people_by_month(scope) == {"2026-10": 3}
+        assert figures.people_in(scope) == 3

@@ -262,7 +262,10 @@ def import_assets_cmd(file: str, maps, category_map, default_category, crs, area
     from .assets.files import import_file
     from .assets.sources import SourceError
 
-    options = _options(maps, category_map, default_category, crs, area)
+    try:
+        options = _options(maps, category_map, default_category, crs, area)
+    except SourceError as error:
+        raise click.ClickException(f"{category_map}: {error}") from error
     options.outside = outside
     with open(file, "rb") as fh:
         data = fh.read()

@@ -34,36 +34,59 @@ from .extensions import db
 from .models import Approval, ApprovalKind, ApprovalStatus, Bank, Member, Membership
 from .models.audit import record as audit
 from .models.banks import BankRole
+from .models.base import utcnow
 from .models.members import Role
 from .notify import notify
 from .tenancy import bank_url
 
+SPONSOR_DEPTH = 6  # admin → coordinator → enrolled member … (real chains are 2 or 3 long)
 
-def sponsors(member_id: int | None, bank_id: int | None = None) -> set[int]:
-    """The coordinators who stand behind ``member_id``: who approved or enrolled them (in
-    any bank: an account in one bank is as much theirs as in another), asked for their
-    log-in, or asked to lower their limit. (``bank_id`` is not needed: kept for callers'
-    clarity.)"""
-    if member_id is None:
-        return set()
+
+def _direct_sponsors(member_ids: set[int]) -> set[int]:
     found = set(db.session.scalars(
-        select(Membership.approved_by_id).where(Membership.member_id == member_id)))
+        select(Membership.approved_by_id).where(Membership.member_id.in_(member_ids))))
     found |= set(db.session.scalars(
         select(Approval.requested_by_id).where(
-            Approval.member_id == member_id,
+            Approval.member_id.in_(member_ids),
             Approval.kind.in_([ApprovalKind.LOGIN, ApprovalKind.FLOOR]),
             Approval.status == ApprovalStatus.APPROVED)))
     found.discard(None)
     return found
 
 
+def sponsors(member_id: int | None, bank_id: int | None = None) -> set[int]:
+    """Everyone who stands behind ``member_id``: who approved or enrolled them (in any
+    bank: an account in one bank is as much theirs as in another), asked for their log-in
+    or a lower limit for them; and, in turn, whoever stands behind those (an admin's
+    puppet made coordinator enrols a puppet of its own: both are the admin's).
+    ``bank_id`` is not needed, and kept for callers' clarity."""
+    if member_id is None:
+        return set()
+    found: set[int] = set()
+    frontier = {member_id}
+    for _level in range(SPONSOR_DEPTH):
+        frontier = _direct_sponsors(frontier) - found - {member_id}
+        if not frontier:
+            break
+        found |= frontier
+    return found
+
+
 def acts_for(actor_id: int | None, member_id: int | None) -> bool:
     """Is ``actor_id`` ``member_id``, or someone ``member_id`` stands behind (so possibly
-    ``member_id`` at another keyboard)? Such an actor is never the second pair of eyes
-    on ``member_id``'s own gain."""
+    ``member_id`` at another keyboard)?"""
     if actor_id is None or member_id is None:
         return False
     return actor_id == member_id or member_id in sponsors(actor_id)
+
+
+def tied(actor_id: int | None, member_id: int | None) -> bool:
+    """``acts_for`` either way: the same person, or one stands behind the other. Such an
+    actor is never the second pair of eyes on ``member_id``'s gain, nor records it as if
+    checked with both sides."""
+    if actor_id is None or member_id is None:
+        return False
+    return acts_for(actor_id, member_id) or actor_id in sponsors(member_id)
 
 
 def second_needed(giver_member_id: int | None, receiver_member_id: int | None,
@@ -83,9 +106,11 @@ def ask(kind: ApprovalKind, bank_id: int, by: Member, member: Member | None = No
     """
     same = select(Approval).where(Approval.bank_id == bank_id, Approval.kind == kind,
                                   Approval.status == ApprovalStatus.PENDING)
-    if member is not None:
-        for earlier in db.session.scalars(same.where(Approval.member_id == member.id)):
+    if member is not None:  # (only one's own: nobody withdraws a colleague's request)
+        for earlier in db.session.scalars(same.where(Approval.member_id == member.id,
+                                                     Approval.requested_by_id == by.id)):
             earlier.status, earlier.decided_by_id = ApprovalStatus.REFUSED, by.id
+            earlier.decided_at = utcnow()
     approval = Approval(bank_id=bank_id, kind=kind, member_id=member.id if member else None,
                         payload=payload, requested_by_id=by.id)
     db.session.add(approval)
@@ -116,12 +141,13 @@ def deciders(bank_id: int, approval: Approval | None = None,
     return [m for k, m in sorted(people.items()) if k not in barred]
 
 
-def may_decide(approval: Approval, by: Member) -> bool:
-    """A coordinator of the bank or an admin; not whoever asked or whom it is about, nor
-    anyone either of them stands behind (a puppet made coordinator is no second pair)."""
+def may_decide(approval: Approval, by: Member, agree: bool = True) -> bool:
+    """A coordinator of the bank or an admin. To agree: not whoever asked or whom it is
+    about, nor anyone tied to either (a puppet made coordinator is no second pair of
+    eyes). Saying no moves nothing: any of them may (the one who asked withdraws)."""
     return (approval.status == ApprovalStatus.PENDING
-            and not acts_for(by.id, approval.requested_by_id)
-            and not acts_for(by.id, approval.member_id)
+            and (not agree or (not tied(by.id, approval.requested_by_id)
+                               and not tied(by.id, approval.member_id)))
             and (by.install_role == Role.ADMIN
                  or by.role_in(approval.bank_id) == BankRole.COORDINATOR))
 
@@ -151,7 +177,13 @@ def describe(approval: Approval):
             return _l("no limit for %(name)s", name=name)
         return _l("a limit of %(hours)s hours for %(name)s", name=name,
                   hours=p["floor"] // 60)
-    return _l("%(hours)s hours from the community pool for %(count)s people (%(what)s)",
+    if approval.kind == ApprovalKind.BANK:
+        return _l("looser limits for the bank: %(limits)s", limits=", ".join(
+            f"{name} {value // 60} h" for name, value in sorted(p.items())))
+    names = ", ".join(db.session.scalars(select(Member.display_name).where(
+        Member.id.in_(p.get("participants", []))).order_by(Member.display_name)))
+    return _l("%(hours)s hours from the community pool for %(count)s people (%(what)s): "
+              "%(names)s", names=names,
               hours=round(p.get("minutes", 0) * len(p.get("participants", [])) / 60, 1),
               count=len(p.get("participants", [])), what=p.get("description") or "-")
 

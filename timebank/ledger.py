@@ -163,8 +163,8 @@ def set_floor(account_id: int, floor: int | None, by: Member,
                 raise SecondNeeded(_("A limit below the bank's (%(floor)s) needs a second "
                                      "coordinator to agree.",
                                      floor=format_minutes(default)), "floor")
-            if (four_eyes.acts_for(second.id, by.id)
-                    or four_eyes.acts_for(second.id, account.member_id)
+            if (four_eyes.tied(second.id, by.id)
+                    or four_eyes.tied(second.id, account.member_id)
                     or second.role_in(account.bank_id) not in STAFF_ROLES):
                 raise LedgerError(_("Another coordinator must agree to this limit."), "floor")
         old = account.floor
@@ -392,6 +392,7 @@ def record_exchange(
     # coordinator who is neither side checked with both (four eyes).
     on_behalf_ok = (not four_eyes.acts_for(recorded_by.id, giver.member_id)
                     and recorded_by.role_in(giver.bank_id) in STAFF_ROLES)
+    on_behalf = recorded_by.id not in (giver.member_id, receiver.member_id)
     if confirm and recorded_by.id != receiver.member_id and not on_behalf_ok:
         raise LedgerError(_("Another coordinator must record an exchange you take part in; "
                             "or record it as a member, for the other side to confirm."),
@@ -401,10 +402,12 @@ def record_exchange(
     _check_party(receiver, "receiver")
     # A member paying a coordinator who stands behind them (enrolled them, asked for
     # their log-in...): their word is not enough, as it may be the coordinator's own.
-    # Either of them records it; a third, a coordinator recording on behalf, is the second.
-    to_second = (recorded_by.id in (giver.member_id, receiver.member_id)
-                 and four_eyes.second_needed(giver.member_id, receiver.member_id,
-                                             receiver.bank_id))
+    # Either of them records it; a third, a coordinator recording on behalf, is the second
+    # unless they stand behind the giver (time moved to their own puppet is theirs).
+    to_second = ((not on_behalf and four_eyes.second_needed(
+                     giver.member_id, receiver.member_id, receiver.bank_id))
+                 or (on_behalf and confirm
+                     and four_eyes.tied(recorded_by.id, giver.member_id)))
     confirm = confirm and not to_second
     counter_bank_id = None
     lock_ids = [giver.id, receiver.id]
@@ -436,7 +439,7 @@ def record_exchange(
                 activity_id=activity_id,
                 match_id=match_id,
                 status=ExchangeStatus.PENDING,
-                awaiting_member_id=None if confirm or to_second else receiver.member_id,
+                awaiting_member_id=_awaiting(confirm, to_second, on_behalf, receiver),
             )
             db.session.add(exchange)
             db.session.flush()
@@ -445,7 +448,7 @@ def record_exchange(
                 _post(exchange, recorded_by)
             _audit_record(exchange, recorded_by, giver, receiver)
             exchange_news.recorded(exchange, recorded_by)
-            if to_second:
+            if to_second and exchange.awaiting_member_id is None:
                 exchange_news.awaiting_second(exchange, recorded_by)
     except IntegrityError:
         # Another worker committed the same key between our check and insert.
@@ -454,6 +457,21 @@ def record_exchange(
             raise
         return _replay(prior, recorded_by)
     return Recorded(exchange, created=True)
+
+
+def _awaiting(confirm: bool, to_second: bool, on_behalf: bool,
+              receiver: Account) -> int | None:
+    """Whose word confirms a pending exchange: the receiver's; but when the giver stands
+    behind the receiver (their word may be the giver's), nobody's, so a second
+    coordinator's. Recorded for someone by a coordinator behind the giver, the receiver
+    is asked, if they can log in, and a second coordinator may answer too."""
+    if confirm:
+        return None
+    member = receiver.member
+    if to_second and not (on_behalf and member is not None and member.email
+                          and member.email_verified_at is not None):
+        return None
+    return receiver.member_id
 
 
 def _replay_reversal(prior: Exchange, exchange_id: int, by: Member) -> Recorded:
@@ -505,16 +523,19 @@ def _pending_for(exchange_id: int, by: Member, verb: str) -> Exchange:
                 or by.role_in(exchange.bank_id) in STAFF_ROLES):
             raise LedgerError(_("Only the person who recorded this exchange can cancel it."))
     # The receiving member answers; a coordinator of the receiver's bank may answer for
-    # them, but never for an exchange in which they give the time (four eyes).
+    # them, but never for an exchange whose giver they are or are tied to (four eyes).
     elif not (exchange.receiver.member_id == by.id
               or (by.role_in(exchange.receiver.bank_id) in STAFF_ROLES
-                  and not four_eyes.acts_for(by.id, exchange.giver.member_id))):
+                  and not four_eyes.tied(by.id, exchange.giver.member_id))):
         raise LedgerError(_("Only the person who received this time can confirm it.")
                           if verb == "confirm" else
                           _("Only the person who received this time can decline it."))
     elif (verb == "confirm" and exchange.receiver.member_id == by.id
-          and four_eyes.second_needed(exchange.giver.member_id, by.id,
-                                      exchange.receiver.bank_id)):
+          and exchange.status == ExchangeStatus.PENDING
+          and exchange.awaiting_member_id != by.id
+          and not (by.role_in(exchange.receiver.bank_id) in STAFF_ROLES
+                   and not four_eyes.tied(by.id, exchange.giver.member_id))):
+        # Waiting for a second coordinator (it awaits nobody): not the receiver's word.
         raise LedgerError(_("%(name)s enrolled you or looks after your account, so another "
                             "coordinator confirms the time you received from them.",
                             name=exchange.giver.label))
@@ -567,7 +588,7 @@ def reverse_exchange(exchange_id: int, by: Member, reason: str, idempotency_key:
         select(Account.member_id).join(Exchange, (Account.id == Exchange.giver_account_id)
                                        | (Account.id == Exchange.receiver_account_id))
         .where(Exchange.id == exchange_id)).scalars().all()
-    if any(four_eyes.acts_for(by.id, party) for party in parties):
+    if any(four_eyes.tied(by.id, party) for party in parties):
         raise LedgerError(_("Another coordinator must reverse an exchange you took part in."),
                           "reason")
     reason = (reason or "").strip()
@@ -658,19 +679,10 @@ def record_group_activity(
         return existing, False
     minutes = _check_minutes(minutes)
     _check_service_date(service_date, today)
-    bank = db.session.get(Bank, bank_id)
-    # One activity above the bank's size, or many small ones adding up to it within
-    # POOL_WINDOW_DAYS, recorded by one coordinator alone: a second agrees.
-    if to_pool and (minutes * len(participants)
-                    + _paid_alone_from_pool(bank_id, recorded_by.id)) > bank.pool_alone_minutes:
-        if second is None:
-            raise SecondNeeded(_("Over %(time)s from the community pool needs a second "
-                                 "coordinator to agree.",
-                                 time=format_minutes(bank.pool_alone_minutes)), "minutes")
-        if (four_eyes.acts_for(second.id, recorded_by.id)
-                or second.role_in(bank_id) not in STAFF_ROLES
-                or any(four_eyes.acts_for(second.id, p.id) for p in participants)):
-            raise LedgerError(_("Another coordinator must agree to this payment."), "minutes")
+    if second is not None and (four_eyes.tied(second.id, recorded_by.id)
+                               or second.role_in(bank_id) not in STAFF_ROLES
+                               or any(four_eyes.tied(second.id, p.id) for p in participants)):
+        raise LedgerError(_("Another coordinator must agree to this payment."), "minutes")
     try:
         with write_transaction():
             pool = pool_account(bank_id)
@@ -678,6 +690,16 @@ def record_group_activity(
             _lock_accounts([pool.id, *(a.id for a in accounts)])
             if _activity_replay(idempotency_key, bank_id, recorded_by):
                 return activity_exchanges(idempotency_key), False
+            # One activity above the bank's size, or small ones adding up to it within
+            # POOL_WINDOW_DAYS, by one coordinator alone: a second agrees. Counted with
+            # the pool locked, so forms sent at once cannot each see the others unpaid.
+            bank = db.session.get(Bank, bank_id)
+            if (to_pool and second is None
+                    and minutes * len(participants) + _paid_alone_from_pool(
+                        bank_id, recorded_by.id) > bank.pool_alone_minutes):
+                raise SecondNeeded(_("Over %(time)s from the community pool needs a second "
+                                     "coordinator to agree.",
+                                     time=format_minutes(bank.pool_alone_minutes)), "minutes")
             made = []
             for member in participants:
                 account = open_account(member, bank_id)

@@ -64,8 +64,8 @@ def register(app: Flask) -> None:
             abort(415, _("This address takes what a web form sends, not %(type)s.",
                          type=request.mimetype[:60]))
         # PostgreSQL refuses a NUL byte in text; SQLite would keep it. Neither gets one.
-        if any("\x00" in value for value in request.form.values()) or any(
-                "\x00" in value for value in request.args.values()):
+        values = [*request.form.listvalues(), *request.args.listvalues()]
+        if any("\x00" in value for repeated in values for value in repeated):
             abort(400, _("What you sent contains a character that cannot be stored (a NUL "
                          "byte). Remove it and send it again."))
 

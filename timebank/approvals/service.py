@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import four_eyes, ledger
+from ..db import locked, write_transaction
 from ..errors import Refused
 from ..extensions import db
 from ..models import Approval, ApprovalKind, ApprovalStatus, Member
@@ -28,25 +29,43 @@ class ApprovalError(Refused):
 
 
 def decide(approval_id: int, by: Member, agree: bool, bank_id: int) -> Approval:
-    approval = db.session.get(Approval, approval_id)
-    if approval is None or approval.bank_id != bank_id:
-        raise ApprovalError(_("There is no such request."), status=404)
-    if approval.status != ApprovalStatus.PENDING:
-        raise ApprovalError(_("This request has already been answered."), status=409)
-    if not four_eyes.may_decide(approval, by):
-        raise ApprovalError(_("Another coordinator must answer this request: not the one "
-                              "who asked, nor the person it is about."), status=403)
+    """Agree (carry the request out) or refuse. The request is claimed first, locked, in
+    its own transaction, so two answers at once cannot both act; if carrying it out is
+    refused (the balance moved meanwhile, say), it waits again."""
+    with write_transaction():
+        approval = locked(Approval, approval_id)
+        if approval is None or approval.bank_id != bank_id:
+            raise ApprovalError(_("There is no such request."), status=404)
+        if approval.status != ApprovalStatus.PENDING:
+            raise ApprovalError(_("This request has already been answered."), status=409)
+        if not four_eyes.may_decide(approval, by, agree):
+            raise ApprovalError(_("Another coordinator must answer this request: not the "
+                                  "one who asked, nor the person it is about."), status=403)
+        approval.status = ApprovalStatus.APPROVED if agree else ApprovalStatus.REFUSED
+        approval.decided_by_id, approval.decided_at = by.id, utcnow()
     requester = approval.requested_by
     if agree:
-        _carry_out(approval, requester, by)
-    approval.status = ApprovalStatus.APPROVED if agree else ApprovalStatus.REFUSED
-    approval.decided_by_id, approval.decided_at = by.id, utcnow()
+        try:
+            _carry_out(approval, requester, by)
+        except Refused:
+            db.session.rollback()
+            with write_transaction():
+                again = locked(Approval, approval_id)
+                again.status, again.decided_by_id, again.decided_at = (
+                    ApprovalStatus.PENDING, None, None)
+            raise
+    elif approval.kind == ApprovalKind.POOL and approval.payload.get("session_id"):
+        from ..ideas import service as ideas
+
+        ideas.release_attendance(approval.payload["session_id"])  # may be recorded again
     audit(by.id, f"approval.{'agree' if agree else 'refuse'}.{approval.kind}", "approval",
           approval.id, asked_by=requester.id, member=approval.member_id)
     what = four_eyes.describe(approval)
-    notify(requester, _l("%(name)s agreed: %(what)s", name=by.display_name, what=what) if agree
-           else _l("%(name)s did not agree: %(what)s", name=by.display_name, what=what),
-           bank_url("approvals.waiting", approval.bank_id), bank_id=approval.bank_id)
+    if requester.id != by.id:
+        notify(requester, _l("%(name)s agreed: %(what)s", name=by.display_name, what=what)
+               if agree else
+               _l("%(name)s did not agree: %(what)s", name=by.display_name, what=what),
+               bank_url("approvals.waiting", approval.bank_id), bank_id=approval.bank_id)
     db.session.commit()
     return approval
 
@@ -72,5 +91,11 @@ def _carry_out(approval: Approval, requester: Member, second: Member) -> None:
             from ..ideas import service as ideas
 
             ideas.mark_attended(payload["session_id"], {e.giver.member_id for e in made})
+    elif approval.kind == ApprovalKind.BANK:
+        from ..banks import service as banks
+        from ..models import Bank
+
+        bank = db.session.get(Bank, approval.bank_id)
+        banks.update(bank, dict(payload), requester, fields=tuple(banks.LOOSER))
     else:  # pragma: no cover - a kind with no handler is a programming error
         raise ApprovalError(_("There is no such request."), status=404)

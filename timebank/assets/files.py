@@ -220,9 +220,13 @@ def read_category_map(data: bytes) -> dict[str, str]:
     """A two-column CSV: the value in the file, the category it means."""
     text, _encoding = sources.decode(data)
     mapping = {}
-    for cells in csv.reader(io.StringIO(text, newline="")):
-        if len(cells) >= 2 and cells[0].strip() and cells[1].strip():
-            mapping[cells[0].strip()] = cells[1].strip()
+    try:
+        for cells in csv.reader(io.StringIO(text, newline="")):
+            if len(cells) >= 2 and cells[0].strip() and cells[1].strip():
+                mapping[cells[0].strip()] = cells[1].strip()
+    except csv.Error as error:  # a cell past sources.MAX_FIELD, say
+        raise sources.SourceError(_("the category map is not a readable CSV file: %(why)s",
+                                    why=error)) from None
     return mapping
 
 

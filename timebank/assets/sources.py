@@ -268,6 +268,8 @@ def load_geojson(text: str, refused: type[Exception] = None):
         raise refused(_("not valid GeoJSON: %(why)s", why=error)) from None
     except RecursionError:
         too_deep = True
+    except ValueError:  # a number of thousands of digits, say
+        raise refused(_("not valid GeoJSON: a number in it is too long")) from None
     stack = [] if too_deep else [(doc, 1)]
     while stack:
         value, depth = stack.pop()

@@ -74,6 +74,17 @@ class BankSettingsForm(ContactForm):
                                     ("en_GB", _l("the United Kingdom: 6 December 2026")),
                                     ("en_IE", _l("Ireland: 6 December 2026")),
                                     ("en_US", _l("the United States: December 6, 2026"))]))
+    pool_floor_hours = IntegerField(
+        _l("Most the community pool may pay out, in hours (its lowest balance, 0 or below)"),
+        default=-500, validators=[NumberRange(min=-100000, max=0,
+                                              message=_l("Enter a number from -100000 to 0."))])
+    pool_cap_hours = IntegerField(
+        _l("Most the community pool may take in, in hours"), default=500,
+        validators=[NumberRange(min=0, max=100000, message=_l("Enter 0 or more."))])
+    pool_alone_hours = IntegerField(
+        _l("Hours one coordinator may pay from the pool alone in 30 days (more: a second "
+           "agrees)"), default=20,
+        validators=[NumberRange(min=0, max=100000, message=_l("Enter 0 or more."))])
     interbank = BooleanField(_l("Members may exchange time with members of other banks"))
     clearing_limit_hours = IntegerField(
         _l("Most hours owed to or by other banks (empty: no limit)"),
@@ -103,6 +114,9 @@ class BankSettingsForm(ContactForm):
             "min_lat", "max_lon", "max_lat")}
         data["interbank"] = bool(self.interbank.data)
         data["default_floor"] = self.floor_hours.data * 60
+        data["pool_floor"] = self.pool_floor_hours.data * 60
+        data["pool_cap"] = self.pool_cap_hours.data * 60
+        data["pool_alone_minutes"] = self.pool_alone_hours.data * 60
         limit = self.clearing_limit_hours.data
         data["clearing_limit"] = None if limit is None else limit * 60
         return data

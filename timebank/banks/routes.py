@@ -4,9 +4,10 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import four_eyes
 from ..extensions import db
 from ..htmx import render, render_form
-from ..models import Bank
+from ..models import ApprovalKind, Bank
 from ..permissions import allow
 from ..tenancy import BankBlueprint, current_bank
 from . import service
@@ -39,11 +40,23 @@ def settings(bank_id: int):
     form = BankSettingsForm(obj=the_bank if request.method == "GET" else None)
     if request.method == "GET":
         form.floor_hours.data = the_bank.default_floor // 60
+        form.pool_floor_hours.data = the_bank.pool_floor // 60
+        form.pool_cap_hours.data = the_bank.pool_cap // 60
+        form.pool_alone_hours.data = the_bank.pool_alone_minutes // 60
         limit = the_bank.clearing_limit
         form.clearing_limit_hours.data = None if limit is None else limit // 60
     if form.validate_on_submit():
-        service.update(the_bank, form.values(), current_user,
+        values = form.values()
+        looser = service.loosened(the_bank, values)
+        for name in looser:
+            values.pop(name)  # waits for a second person
+        service.update(the_bank, values, current_user,
                        fields=service.CONTACT_FIELDS + service.SETTINGS_FIELDS)
+        if looser:
+            four_eyes.ask(ApprovalKind.BANK, the_bank.id, current_user, **looser)
+            db.session.commit()
+            flash(_("Looser limits wait for a second coordinator or admin to agree: they "
+                    "have been asked."), "info")
         flash(_("Saved."), "success")
         return redirect(url_for("banks.settings", bank_id=the_bank.id), 303)
     return render_form("banks/settings.html", form, the_bank=the_bank,

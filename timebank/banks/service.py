@@ -19,7 +19,18 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 CONTACT_FIELDS = ("office_address", "phone", "email", "opening_hours", "welcome_text",
                   "terms_text", "privacy_text")
 SETTINGS_FIELDS = ("name", "default_floor", "default_language", "english_dates", "interbank",
-                   "clearing_limit", "min_lon", "min_lat", "max_lon", "max_lat")
+                   "clearing_limit", "min_lon", "min_lat", "max_lon", "max_lat", "pool_floor",
+                   "pool_cap", "pool_alone_minutes")
+# Limits that let more hours be made or paid when loosened: one person alone may tighten
+# them, a second agrees to loosen them (four_eyes.py). +1: a higher value is looser.
+LOOSER = {"default_floor": -1, "pool_floor": -1, "pool_cap": 1, "pool_alone_minutes": 1}
+
+
+def loosened(bank: Bank, values: dict) -> dict:
+    """The limits ``values`` would loosen, and to what."""
+    return {name: values[name] for name, way in LOOSER.items()
+            if name in values and values[name] is not None
+            and (values[name] - getattr(bank, name)) * way > 0}
 
 
 class BankError(Refused):

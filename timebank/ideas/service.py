@@ -365,6 +365,14 @@ def record_attendance(session: CoDesignSession, by: Member, member_ids: list[int
     return len(made)
 
 
+def release_attendance(session_id: int) -> None:
+    """A payment for the session a second coordinator did not agree to: its attendance may
+    be recorded again (nobody was paid). Caller commits."""
+    session = db.session.get(CoDesignSession, session_id)
+    if session is not None:
+        session.activity_key = None
+
+
 def mark_attended(session_id: int, credited: set[int]) -> None:
     """The attendance marks: those the ledger paid for the session. Caller commits."""
     for signup in db.session.scalars(select(SessionSignup)

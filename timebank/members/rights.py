@@ -22,6 +22,8 @@ from ..extensions import db
 from ..forms import like_pattern
 from ..models import (
     Account,
+    Approval,
+    ApprovalStatus,
     Asset,
     AssetReview,
     AuditEvent,
@@ -247,10 +249,14 @@ TEXTS = (
 
 
 def _identifiers(member: Member) -> list[tuple[str, str]]:
-    """(what the person was called or reached by, what replaces it), longest first."""
+    """(what the person was called or reached by, what replaces it), longest first: with
+    any address staff ever asked a log-in at for them."""
     found = [(member.display_name, FORMER)]
+    asked = [a.payload.get("email") for a in db.session.scalars(
+        select(Approval).where(Approval.member_id == member.id)) if a.payload]
     found += [(value, ERASED_TEXT) for value in (member.email, member.pending_email,
-                                                  member.phone, member.address) if value]
+                                                  member.phone, member.address, *asked)
+              if value]
     return sorted({(v.strip(), r) for v, r in found if v and len(v.strip()) >= 3},
                   key=lambda pair: -len(pair[0]))
 
@@ -305,6 +311,13 @@ def erase(member: Member, by: Member) -> None:
         raise RightsError(_("%(name)s belongs to another time bank too: an admin confirms "
                             "this erasure.", name=member.display_name))
     _scrub_elsewhere(member)
+    # Requests about them (a log-in at some address, a limit) end, and forget the address.
+    for approval in db.session.scalars(select(Approval).where(Approval.member_id == member.id)):
+        if approval.status == ApprovalStatus.PENDING:
+            approval.status, approval.decided_by_id = ApprovalStatus.REFUSED, by.id
+            approval.decided_at = utcnow()
+        if "email" in (approval.payload or {}):
+            approval.payload = {**approval.payload, "email": ERASED_TEXT}
     if member.address:
         geo.forget(member.address)
     db.session.execute(update(Asset).where(Asset.submitted_by_id == member.id)

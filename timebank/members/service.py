@@ -371,6 +371,13 @@ def give_login(member: Member, email: str, by: Member) -> bool:
     False when the address has meanwhile become someone else's: they are told instead."""
     from ..auth.service import send_login_link
 
+    if member.erased_at is not None:
+        raise MemberError(_("%(name)s's details were erased.", name=member.display_name),
+                          "email", status=409)
+    if member.email and member.email_verified_at is not None:
+        # They confirmed an address of their own since it was asked: theirs stands.
+        raise MemberError(_("%(name)s changes their own e-mail address, from their "
+                            "profile.", name=member.display_name), "email", status=409)
     owner = db.session.scalar(select(Member).where(Member.email == email))
     if owner is not None and owner.id != member.id:
         _check_address_free(email, member, set())

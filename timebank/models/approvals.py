@@ -18,6 +18,7 @@ class ApprovalKind(StrEnum):
     LOGIN = "login"  # an e-mail address (so a log-in) for a member without one
     FLOOR = "floor"  # a limit below the bank's default, or none
     POOL = "pool"  # a group activity the community pool pays more than the bank allows alone
+    BANK = "bank"  # a bank's limits loosened (default limit, the pool's range and size)
 
 
 class ApprovalStatus(StrEnum):

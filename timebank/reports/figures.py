@@ -400,7 +400,8 @@ WAIT_BUCKETS = ("within 2 days", "within a week", "within a month", "longer",
                 "still waiting", "closed without a helper")
 
 
-def request_waits(scope: Scope, now: datetime | None = None) -> list[tuple[str, int]]:
+def request_waits(scope: Scope, now: datetime | None = None,
+                  with_people: bool = False) -> list[tuple]:
     """Requests posted in the period, by how long they waited for a helper (the first
     introduction or offer of help that was not declined)."""
     now = now or utcnow()
@@ -418,17 +419,21 @@ def request_waits(scope: Scope, now: datetime | None = None) -> list[tuple[str, 
              scope.created_in(Listing.created_at), scope.lives_here(Listing.member_id)]
     if scope.category_id is not None:
         where.append(Listing.category_id == scope.category_id)
-    inner = select(bucket.label("bucket")).where(*where).subquery()
-    found = dict(db.session.execute(select(inner.c.bucket, func.count())
-                                    .group_by(inner.c.bucket)).all())
-    return [(name, int(found.get(name, 0))) for name in WAIT_BUCKETS]
+    inner = select(bucket.label("bucket"), Listing.member_id.label("member_id")).where(
+        *where).subquery()
+    found = {bucket: (int(n), int(people)) for bucket, n, people in db.session.execute(
+        select(inner.c.bucket, func.count(), func.count(func.distinct(inner.c.member_id)))
+        .group_by(inner.c.bucket))}
+    if with_people:  # (bucket, requests, how many people posted them)
+        return [(name, *found.get(name, (0, 0))) for name in WAIT_BUCKETS]
+    return [(name, found.get(name, (0, 0))[0]) for name in WAIT_BUCKETS]
 
 
 INTRODUCTION_ROWS = ("introduced by a coordinator", "started by a member", "accepted",
                      "completed", "declined", "waiting for an answer")
 
 
-def introductions(scope: Scope) -> list[tuple[str, int]]:
+def introductions(scope: Scope, with_people: bool = False) -> list[tuple]:
     """Introductions and members' own conversations begun in the period, and how they
     went."""
     by_staff = Match.created_by_id.not_in([Match.requester_id, Match.helper_id])
@@ -443,12 +448,18 @@ def introductions(scope: Scope) -> list[tuple[str, int]]:
     def count_if(condition):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-    row = db.session.execute(select(
-        count_if(by_staff), count_if(~by_staff), count_if(accepted),
-        count_if(Match.status == MatchStatus.COMPLETED),
-        count_if(Match.status == MatchStatus.DECLINED),
-        count_if(Match.status == MatchStatus.PROPOSED)).where(*where)).one()
-    return list(zip(INTRODUCTION_ROWS, (int(n) for n in row), strict=True))
+    def people_if(condition):  # the members who asked, each once
+        return func.count(func.distinct(case((condition, Match.requester_id))))
+
+    conditions = (by_staff, ~by_staff, accepted, Match.status == MatchStatus.COMPLETED,
+                  Match.status == MatchStatus.DECLINED, Match.status == MatchStatus.PROPOSED)
+    row = db.session.execute(select(*map(count_if, conditions), *map(people_if, conditions))
+                             .where(*where)).one()
+    counts, people = row[:len(conditions)], row[len(conditions):]
+    if with_people:
+        return [(k, int(n), int(p)) for k, n, p in zip(INTRODUCTION_ROWS, counts, people,
+                                                        strict=True)]
+    return list(zip(INTRODUCTION_ROWS, (int(n) for n in counts), strict=True))
 
 
 # -- what needs a look -------------------------------------------------------------------
@@ -568,8 +579,9 @@ def _people(scope: Scope, columns, roles=("g", "r"), joins=()) -> dict:
     exchange figure is about its givers and its receivers: the fewer of the two counts
     (a side that is the community pool or another bank counts no one). An answers
     figure is about those who answered."""
-    query = select(*columns, MonthPerson.role,
-                   func.count(func.distinct(MonthPerson.account_id))).select_from(MonthPerson)
+    # People, not accounts: one person with an account in two banks counts once.
+    query = (select(*columns, MonthPerson.role, func.count(func.distinct(Account.member_id)))
+             .select_from(MonthPerson).join(Account, Account.id == MonthPerson.account_id))
     for target, on in joins:
         query = query.outerjoin(target, on)
     query = (query.where(scope.totals(MonthPerson), MonthPerson.role.in_(roles),
@@ -585,7 +597,8 @@ def _people(scope: Scope, columns, roles=("g", "r"), joins=()) -> dict:
 def people_in(scope: Scope) -> int:
     """Everyone behind any exchange or answer in scope (the whole-view rule)."""
     return int(db.session.scalar(
-        select(func.count(func.distinct(MonthPerson.account_id)))
+        select(func.count(func.distinct(Account.member_id))).select_from(MonthPerson)
+        .join(Account, Account.id == MonthPerson.account_id)
         .where(scope.totals(MonthPerson), MonthPerson.events > 0)) or 0)
 
 

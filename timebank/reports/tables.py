@@ -322,10 +322,13 @@ def _score_grid(key: str, title: str, first: str, found: list[tuple[str, int, in
 
 
 def _activity_tables(scope: figures.Scope, council: bool) -> list[Table]:
-    waits = figures.request_waits(scope)
-    wait_counts = _shown([n for _k, n in waits], council)
-    intros = figures.introductions(scope)
-    intro_counts = _shown([n for _k, n in intros], council)
+    # Hidden by the people who posted or asked, not by the requests (one person's six).
+    posted = figures.request_waits(scope, with_people=True)
+    waits = [(k, n) for k, n, _p in posted]
+    wait_counts = _shown([n for _k, n in waits], council, [p for _k, _n, p in posted])
+    found = figures.introductions(scope, with_people=True)
+    intros = [(k, n) for k, n, _p in found]
+    intro_counts = _shown([n for _k, n in intros], council, [p for _k, _n, p in found])
     return [
         Table("requests", _("Requests posted in the period: how long they waited"),
               (_("Requests"), _("How many")),
