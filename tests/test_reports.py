@@ -418,7 +418,9 @@ def test_council_figures_are_rounded_so_tables_and_filters_cannot_be_differenced
 
     # Hours too go to the nearest 5: exact, 12 h less 10 h would give the hidden two away.
     assert table("months") == [["2026-10", "10", "10"]]
-    assert table("months", f"&category={garden}") == [["2026-10", "10", "10"]]
+    # With the filter, October less gardening is two exchanges between four people: the
+    # filtered view would give them away against the unfiltered one, so it hides.
+    assert table("months", f"&category={garden}") == [["2026-10", PROTECTED, PROTECTED]]
     assert [row[:2] for row in table("categories")] == [
         ["Gardening", "10"], ["Cooking and meals", "fewer than 5"],
         ["DIY and small repairs", "fewer than 5"]]
@@ -589,13 +591,11 @@ def test_two_views_differenced_reveal_no_small_figure(app, client, make, login_a
         "riverside": _csv(client, "months", f"&neighbourhood={ids['Riverside']}"),
         "hilltop": _csv(client, "months", f"&neighbourhood={ids['Hilltop']}"),
     }
-    assert views["hilltop"] == [["2026-10", PROTECTED, PROTECTED]]
-    shown = {name: [int(cell) for cell in rows[0][1:]] for name, rows in views.items()
-             if name != "hilltop"}
-    for one in shown.values():
-        for other in shown.values():
-            for a, b in zip(one, other, strict=True):
-                assert (a - b) % 5 == 0 and not 0 < abs(a - b) < 5
+    # Hilltop is Hal alone; and every filtered view would, less the whole, be Hal's
+    # cooking (one receiver): each hides. The whole shows, rounded.
+    for name in ("hilltop", "gardening", "riverside"):
+        assert views[name] == [["2026-10", PROTECTED, PROTECTED]], name
+    assert views["all"] == [["2026-10", "15", "15"]]
     longer = client.get("/reports/categories.csv?start=2026-09-01&end=2026-10-31")
     rows = {row[0]: row[1:] for row in csv.reader(io.StringIO(longer.get_data(as_text=True)))}
     october = {row[0]: row[1:] for row in _csv(client, "categories")}
@@ -643,3 +643,63 @@ def test_a_person_with_accounts_in_two_banks_counts_once(app, make):
         assert figures.by_month(scope) == [("2026-10", 6, 360)]
         assert figures.people_by_month(scope) == {"2026-10": 3}
         assert figures.people_in(scope) == 3
+
+
+def test_the_council_view_less_one_banks_report_reveals_no_small_figure(app, client, make,
+                                                                        login_as):
+    """Invariant 8, the coordinator's report against the council's: a coordinator of the
+    home bank sees its gardening exactly; the area's view, less that, would be the other
+    bank's, here one pair of people. So the area's gardening hides; its cooking (the
+    other bank has none) shows."""
+    from timebank.banks.service import create_bank
+
+    home = [make.member(name=f"Home {n}") for n in range(12)]
+    with app.app_context():
+        north = create_bank("north", "North")
+        db.session.commit()
+        north_id = north.id
+    pair = [make.member(name=f"North {n}", bank="north") for n in range(2)]
+    with app.app_context():
+        for n in range(12):
+            _exchange(home[n], home[(n + 1) % 12], 60, date(2026, 10, 2 + n), "gardening",
+                      f"hg{n}")
+            _exchange(home[n], home[(n + 5) % 12], 60, date(2026, 10, 2 + n), "cooking",
+                      f"hc{n}")
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+        for n in range(3):
+            ledger.record_exchange(
+                giver=ledger.account_of(get(pair[0]), north_id),
+                receiver=ledger.account_of(get(pair[1]), north_id), minutes=60,
+                service_date=date(2026, 10, 3 + n), recorded_by=get(pair[1]),
+                idempotency_key=f"ng{n}", confirm=True, category_id=garden)
+    login_as(Role.COUNCIL)
+    kinds = {row[0]: row[1:] for row in _csv(client, "categories")}
+    assert kinds["Gardening"] == [PROTECTED, PROTECTED]
+    assert kinds["Cooking and meals"] == [PROTECTED, PROTECTED]  # (beside a lone hidden one)
+    months = _csv(client, "months")
+    assert months == [["2026-10", PROTECTED, PROTECTED]]  # less home's: North's pair
+
+
+def test_two_periods_differenced_reveal_no_small_figure(app, client, make, login_as):
+    """Invariant 8, by dates: July to September's gardening is twelve people's; October's
+    one pair's. Shown for July-September and again for July-December, the two would give
+    the pair away. Council views come in whole quarters, and a figure shows only if each
+    quarter it has people in has five or more: the longer view hides its gardening."""
+    people = [make.member(name=f"Gardener {n}") for n in range(12)]
+    with app.app_context():
+        for n in range(12):
+            _exchange(people[n], people[(n + 1) % 12], 60, date(2026, 8, 2 + n), "gardening",
+                      f"q3-{n}")
+        for n in range(3):
+            _exchange(people[0], people[1], 60, date(2026, 10, 2 + n), "gardening", f"q4-{n}")
+    login_as(Role.COUNCIL)
+    page = client.get("/reports?start=2026-08-05&end=2026-08-20").get_data(as_text=True)
+    assert "Whole quarters of service from 1 July 2026 to 30 September 2026" in page
+
+    def kinds(start, end):
+        body = client.get(f"/reports/categories.csv?start={start}&end={end}")
+        return {row[0]: row[1:] for row in list(csv.reader(io.StringIO(
+            body.get_data(as_text=True))))[1:]}
+
+    assert kinds("2026-07-01", "2026-09-30")["Gardening"] == ["10", "10"]
+    assert kinds("2026-07-01", "2026-12-31")["Gardening"] == [PROTECTED, PROTECTED]

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, extract, func, literal, or_, select
 
 from .. import clock
 from ..extensions import db
@@ -87,16 +87,53 @@ class Scope:
     period: Period
     category_id: int | None = None  # kind of help; None: all
     area_id: int | None = None  # named neighbourhood; None: all
+    # For the difference of two views (``complements``): the filters named here are
+    # negated together, and rows touching these banks left out.
+    negate: frozenset[str] = frozenset()
+    not_banks: tuple[int, ...] = ()
+    # The banks a view of fewer (one chosen bank) is part of: the area's.
+    area_banks: tuple[int, ...] = ()
+    # Council views: whole quarters only, and a figure stands for five people in each
+    # quarter it has any in, so two periods' difference (whole quarters) never shows
+    # fewer than five (``_people``).
+    by_quarter: bool = False
 
     def totals(self, table=MonthTotal):
         """Monthly-figure rows in scope (each exchange once, even between two banks)."""
         where = [touching(self.bank_ids, table), table.month.between(self.period.start,
                                                                      self.period.end)]
+        filters = {}
         if self.category_id is not None:
-            where.append(table.category_id == self.category_id)
+            filters["category"] = table.category_id == self.category_id
         if self.area_id is not None:
-            where.append(table.area_id == self.area_id)
+            filters["area"] = table.area_id == self.area_id
+        where += [f for name, f in filters.items() if name not in self.negate]
+        negated = [f for name, f in filters.items() if name in self.negate]
+        if negated:
+            where.append(~and_(*negated))
+        if self.not_banks:
+            where.append(~touching(list(self.not_banks), table))
         return and_(*where)
+
+    def complements(self) -> list[Scope]:
+        """What another view may be differenced with this one to show: this view with
+        any of its filters dropped, less this view (the rows a filter left out); and the
+        area's view less one bank's (which that bank's coordinators see exactly). A
+        council figure shows only if each of these stands for 0 or 5 people or more."""
+        from dataclasses import replace
+        from itertools import combinations
+
+        active = [name for name, value in (("category", self.category_id),
+                                           ("area", self.area_id)) if value is not None]
+        found = [replace(self, negate=frozenset(names)) for n in range(1, len(active) + 1)
+                 for names in combinations(active, n)]
+        if len(self.bank_ids) > 1:
+            found += [replace(self, not_banks=(bank,)) for bank in self.bank_ids]
+        wider = [b for b in self.area_banks if b not in self.bank_ids]
+        if wider:  # one bank chosen: the area's view less this one is the others'
+            found.append(replace(self, bank_ids=list(self.area_banks),
+                                 not_banks=tuple(self.bank_ids)))
+        return found
 
     def exchanges(self):
         """Counted exchanges in scope (for what the monthly figures do not hold)."""
@@ -580,26 +617,49 @@ def _people(scope: Scope, columns, roles=("g", "r"), joins=()) -> dict:
     (a side that is the community pool or another bank counts no one). An answers
     figure is about those who answered."""
     # People, not accounts: one person with an account in two banks counts once.
-    query = (select(*columns, MonthPerson.role, func.count(func.distinct(Account.member_id)))
+    quarter = [_quarter(MonthPerson.month)] if scope.by_quarter else []
+    query = (select(*columns, *quarter, MonthPerson.role,
+                    func.count(func.distinct(Account.member_id)))
              .select_from(MonthPerson).join(Account, Account.id == MonthPerson.account_id))
     for target, on in joins:
         query = query.outerjoin(target, on)
     query = (query.where(scope.totals(MonthPerson), MonthPerson.role.in_(roles),
                          MonthPerson.events > 0)
-             .group_by(*columns, MonthPerson.role))
-    found: dict[tuple, dict[str, int]] = {}
+             .group_by(*columns, *quarter, MonthPerson.role))
+    found: dict[tuple, dict[tuple, int]] = {}
     for *key, role, n in db.session.execute(query):
-        found.setdefault(tuple(key), {})[role] = int(n)
+        key, when = (key[:-1], key[-1]) if quarter else (key, None)
+        found.setdefault(tuple(key), {})[(when, role)] = int(n)
+    # The fewest behind any side, in any quarter the figure has people in.
     return {(key[0] if len(key) == 1 else key): min(sides.values())
             for key, sides in found.items()}
 
 
+def _quarter(month):
+    """Which quarter of which year a month is in, as one number (20264: Oct-Dec 2026), in
+    either engine's SQL."""
+    m = extract("month", month)
+    return (extract("year", month) * 10
+            + case((m <= 3, 1), (m <= 6, 2), (m <= 9, 3), else_=4))
+
+
+def snap_to_quarters(period: Period) -> Period:
+    """The whole quarters a period touches (council views)."""
+    first = date(period.start.year, 3 * ((period.start.month - 1) // 3) + 1, 1)
+    last = date(period.end.year, 3 * ((period.end.month - 1) // 3) + 3, 1)
+    return Period.months(first, last)
+
+
 def people_in(scope: Scope) -> int:
-    """Everyone behind any exchange or answer in scope (the whole-view rule)."""
-    return int(db.session.scalar(
+    """Everyone behind any exchange or answer in scope (the whole-view rule); in council
+    views, the fewest in any quarter that has any."""
+    quarter = [_quarter(MonthPerson.month)] if scope.by_quarter else []
+    counts = db.session.scalars(
         select(func.count(func.distinct(Account.member_id))).select_from(MonthPerson)
         .join(Account, Account.id == MonthPerson.account_id)
-        .where(scope.totals(MonthPerson), MonthPerson.events > 0)) or 0)
+        .where(scope.totals(MonthPerson), MonthPerson.events > 0)
+        .group_by(*quarter)).all()
+    return min((int(n) for n in counts if n), default=0)
 
 
 def people_by_month(scope: Scope) -> dict[str, int]:

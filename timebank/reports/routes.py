@@ -32,10 +32,14 @@ def _scope(bank_ids: list[int], banks=None) -> tuple[ReportForm, figures.Scope |
     default = figures.Period.default()
     period = figures.Period.months(form.start.data or default.start,
                                    form.end.data or default.end)
-    if banks is not None and form.bank.data:
-        bank_ids = [form.bank.data]
+    area = tuple(bank_ids) if banks is not None else ()
+    if banks is not None:  # the council's: whole quarters (figures.Scope.by_quarter)
+        period = figures.snap_to_quarters(period)
+        if form.bank.data:
+            bank_ids = [form.bank.data]
     return form, figures.Scope(bank_ids, period, form.category.data or None,
-                               form.neighbourhood.data or None)
+                               form.neighbourhood.data or None, area_banks=area,
+                               by_quarter=banks is not None)
 
 
 def _page(template: str, form: ReportForm, report, csv: str, **ctx):

@@ -104,6 +104,18 @@ def _shown(counts: list[int], council: bool, people: list[int] | None = None) ->
             for s in figures.suppress(counts, people)]
 
 
+def _guarded(people, scope: figures.Scope) -> dict:
+    """How many people each row of a council figure stands for, counting also what any
+    other view less this one would show (``Scope.complements``): a row whose difference
+    with another view is about 1 to 4 people counts as that few, and is hidden."""
+    found = dict(people(scope))
+    for other in scope.complements():
+        for key, n in people(other).items():
+            if 0 < n < figures.SMALL and key in found:
+                found[key] = min(found[key], n)
+    return found
+
+
 def _aligned(people: dict | None, keys: list) -> list[int] | None:
     """How many people each row is about, in the rows' order (None: count the counts)."""
     return None if people is None else [people.get(key, 0) for key in keys]
@@ -159,7 +171,7 @@ INTRODUCTION_WORDS = {
 def _exchange_tables(scope: figures.Scope, council: bool) -> list[Table]:
     exchanges, hours = _("Exchanges"), _("Hours")
     # Council figures are hidden by the people they are about, not by what they count.
-    who = (lambda people: people(scope)) if council else (lambda _people: None)
+    who = (lambda people: _guarded(people, scope)) if council else (lambda _people: None)
     tables = [
         Table("months", _("Exchanges and hours by month"), (_("Month"), exchanges, hours),
               _counted_rows(figures.by_month(scope), council, who(figures.people_by_month)),
@@ -282,7 +294,7 @@ def _outcome_tables(scope: figures.Scope, council: bool) -> list[Table]:
     words = _score_words()
     rows = figures.outcomes(scope)
     exact = [n for _s, n in rows]
-    people = figures.people_by_score(scope) if council else None
+    people = _guarded(figures.people_by_score, scope) if council else None
     counts = _shown(exact, council, _aligned(people, [s for s, _n in rows]))
     by_score = Table(
         "outcomes", _("What difference it made (answers on the fixed scale)"),
@@ -293,14 +305,15 @@ def _outcome_tables(scope: figures.Scope, council: bool) -> list[Table]:
     by_kind = _score_grid("outcomes-by-kind", _("What difference it made, by kind of help"),
                           _("Kind of help"), figures.outcomes_by_category(scope),
                           _("not said"), council,
-                          figures.people_by_category_score(scope) if council else None)
+                          _guarded(figures.people_by_category_score, scope) if council
+                          else None)
     tables = [by_score, by_kind]
     if figures.areas():
         tables.append(_score_grid(
             "outcomes-by-neighbourhood", _("What difference it made, by neighbourhood"),
             _("Neighbourhood"), figures.outcomes_by_area(scope),
             _("not in a named neighbourhood"), council,
-            figures.people_by_area_score(scope) if council else None))
+            _guarded(figures.people_by_area_score, scope) if council else None))
     return tables
 
 
@@ -432,7 +445,8 @@ def for_area(scope: figures.Scope, all_banks: list[int]) -> Report:
                              "neighbourhood."))] if places else []
     about_people = [*_exchange_tables(scope, True), give_take, *([areas] if areas else []),
                     *_outcome_tables(scope, True), *_activity_tables(scope, True)]
-    behind = figures.people_in(scope)
+    behind = min([figures.people_in(scope)]
+                 + [n for n in map(figures.people_in, scope.complements()) if n])
     if (0 < behind < figures.SMALL
             or (scope.area_id is not None and 0 < people["active"] < figures.SMALL)):
         # Figures about fewer than five people in all (whoever lives there today: they
