@@ -507,3 +507,24 @@ def test_a_payment_from_a_filled_in_link_is_checked_before_it_counts(client, log
     # Sent again (the same key), nothing more moves.
     client.post("/exchanges/new", data=fields)
     assert balance_of(app, me) == -180
+
+
+def test_recording_for_two_members_from_a_filled_in_link_is_checked_too(client, login_as,
+                                                                        make, app):
+    """Review, round two: the coordinators' form filled in by a link was confirmed at once
+    too. It now shows who gave whom how much first."""
+    login_as(Role.COORDINATOR)
+    giver, receiver = make.member(name="Gwen Giver"), make.member(name="Rhys Receiver")
+    page = (f"/coordinator/exchanges/new?giver=Gwen+Giver+(%23{giver})"
+            f"&receiver=Rhys+Receiver+(%23{receiver})")
+    fields = {k: v for k, v in record_form("x", hours=2, minutes=0).items()
+              if k not in ("direction", "other")}
+    asked = submit(client, "/coordinator/exchanges/new", {
+        **fields, "giver": f"Gwen Giver (#{giver})", "receiver": f"Rhys Receiver (#{receiver})",
+        "opened_from": "link"}, page=page)
+    body = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Gwen Giver gave Rhys Receiver 2 h" in body
+    assert balance_of(app, giver) == 0
+    checked = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body))
+    assert client.post("/coordinator/exchanges/new", data=checked).status_code == 303
+    assert balance_of(app, giver) == 120 and balance_of(app, receiver) == -120

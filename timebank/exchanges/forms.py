@@ -28,6 +28,10 @@ class _TimeFields(FlaskForm):
     idempotency_key = HiddenField(validators=[DataRequired(), Length(max=64)])
     # The introduction or conversation this time came from (pre-filled from its page).
     match = HiddenField(validators=[Optional(), Length(max=12)])
+    # "link": the form was opened filled in from a link (someone else may have written
+    # it), so confirming time from it needs a second, explicit step naming who and how
+    # much (exchanges.routes._needs_a_check).
+    opened_from = HiddenField(validators=[Optional(), Length(max=10)])
     hours = IntegerField(
         _l("Hours"),
         default=1,
@@ -65,9 +69,6 @@ class RecordForm(_TimeFields):
         _l("The other member (start typing a name, or give their email)"),
         validators=required(254, _l("Say who the other member is.")),
     )
-    # "link": the form was opened filled in from a link (someone else may have written
-    # it), so paying from it needs a second, explicit step that names who and how much.
-    opened_from = HiddenField(validators=[Optional(), Length(max=10)])
 
 
 class OnBehalfForm(_TimeFields):

@@ -63,10 +63,19 @@ def _prepare(form):
 
 
 def _needs_a_check(form) -> bool:
-    """A payment (time received) from a form a link filled in, not yet checked: the person
-    sees who is paid and how much, and says yes, before anything moves."""
-    return (form.opened_from.data == "link" and form.direction.data == "received"
+    """Time confirmed at once (a payment, or recording for two members) from a form a
+    link filled in, not yet checked: the person sees who, and how much, and says yes,
+    before anything moves."""
+    paying = form.direction.data == "received" if hasattr(form, "direction") else True
+    return (form.opened_from.data == "link" and paying
             and request.form.get("checked") != "yes")
+
+
+def _check_page(form, **who):
+    return render("exchanges/check.html", form=form, minutes=form.total_minutes,
+                  action=url_for(request.endpoint),
+                  posted=[(name, request.form.get(name, "")) for name in form.data
+                          if name != "csrf_token"], **who)
 
 
 def _category_id(form) -> int | None:
@@ -127,10 +136,7 @@ def new():
             refuse(form.other, error)
         else:
             if _needs_a_check(form):
-                return render("exchanges/check.html", form=form, other=other,
-                              minutes=form.total_minutes,
-                              posted=[(name, request.form.get(name, "")) for name in form.data
-                                      if name != "csrf_token"])
+                return _check_page(form, other=other)
             me = ledger.open_account(current_user)
             them = ledger.open_account(other, their_bank)
             gave = form.direction.data == "gave"
@@ -156,6 +162,8 @@ def on_behalf():
                 parties[name] = resolve_member(getattr(form, name).data, current_bank_id())[0]
             except MemberNotFound as error:
                 refuse(getattr(form, name), error)
+        if len(parties) == 2 and _needs_a_check(form):
+            return _check_page(form, giver=parties["giver"], receiver=parties["receiver"])
         if len(parties) == 2:
             result = _record(
                 form, {"other": "receiver", "giver": "giver", "receiver": "receiver"},
