@@ -306,6 +306,24 @@ def test_forgot_does_the_same_work_for_a_known_and_an_unknown_address(app, clien
     assert known == statements("unknown@example.org")
 
 
+def test_many_requests_for_one_address_get_one_answer(app, client, make, smtp):
+    """Review, round two: a flood of requests for one address must not hold up everyone
+    else's: the mail job answers each address once, however often it was asked."""
+    from timebank.auth import service
+    from timebank.models import ResetRequest
+
+    make.member(email="flooded@example.org")
+    make.member(email="patient@example.org")
+    with app.app_context():
+        for _n in range(30):
+            service.request_reset("flooded@example.org")
+        service.request_reset("patient@example.org")
+        assert service.answer_reset_requests(limit=2) == 2
+        assert db.session.query(ResetRequest).count() == 0
+    assert len(_links(app, smtp, "flooded@example.org")) == 1
+    assert len(_links(app, smtp, "patient@example.org")) == 1
+
+
 def test_an_expired_reset_link_is_refused(app, client, make, smtp):
     make.member(email="late@example.org")
     _forgot(client, "late@example.org")

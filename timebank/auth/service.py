@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -213,11 +213,14 @@ def answer_reset_requests(limit: int = 500) -> int:
     nothing to anyone else), oldest first; the requests are then forgotten."""
     from ..notify import site_context
 
-    requests = list(db.session.scalars(select(ResetRequest).order_by(ResetRequest.id)
-                                       .limit(limit)))
+    # One answer per address however often it was asked (a flood of one address must not
+    # hold up everyone else's), oldest first.
+    emails = list(db.session.scalars(
+        select(ResetRequest.email).group_by(ResetRequest.email)
+        .order_by(func.min(ResetRequest.id)).limit(limit)))
     sent = 0
-    for request in requests:
-        member = db.session.scalar(select(Member).where(Member.email == request.email))
+    for email in emails:
+        member = db.session.scalar(select(Member).where(Member.email == email))
         if member is not None and member.erased_at is None:
             with site_context():
                 _send_link(member, "reset", _("Set a new password"),
@@ -226,7 +229,7 @@ def answer_reset_requests(limit: int = 500) -> int:
                              "password stays as it is:"))
             audit(None, "member.reset_requested", "member", member.id)
             sent += 1
-        db.session.delete(request)
+        db.session.execute(delete(ResetRequest).where(ResetRequest.email == email))
         db.session.commit()
     return sent
 
