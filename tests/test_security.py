@@ -315,10 +315,15 @@ def test_hsts_is_sent_exactly_when_cookies_are_secure(db_url):
     open to a downgrade."""
     from tests.support import build_app
 
-    secure = build_app(db_url, SESSION_COOKIE_SECURE=True).test_client().get("/healthz")
-    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
-    plain = build_app(db_url).test_client().get("/healthz")  # tests: cookies not secure
-    assert "Strict-Transport-Security" not in plain.headers
+    answers = {}
+    for secure in (True, False):  # (tests' cookies are not secure by default)
+        site = build_app(db_url, SESSION_COOKIE_SECURE=secure)
+        answers[secure] = site.test_client().get("/healthz").headers
+        with site.app_context():
+            db.engine.dispose()  # its connections close now, not when collected
+    assert answers[True]["Strict-Transport-Security"] == (
+        "max-age=31536000; includeSubDomains")
+    assert "Strict-Transport-Security" not in answers[False]
 
 
 # -- CSRF on every POST route, enumerated from the URL map (issue 12) -----------------------
