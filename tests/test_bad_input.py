@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from tests.support import get, submit
@@ -238,8 +240,10 @@ def test_a_json_body_or_a_nul_byte_to_any_form_route_is_a_4xx_with_words(app, db
         for path in posts:
             for body in bodies:
                 answer = client.post(path, data=body, content_type="application/json")
+                answer.close()
                 assert 400 <= answer.status_code < 500, (path, body, answer.status_code)
             answer = client.post(path, data={"email": "a\x00@example.org", "text": "x"})
+            answer.close()
             assert answer.status_code < 500, path
     said = clients[0].post("/login", data="{}", content_type="application/json")
     assert said.status_code == 415
@@ -249,6 +253,8 @@ def test_a_json_body_or_a_nul_byte_to_any_form_route_is_a_4xx_with_words(app, db
     with site.app_context():
         # (Read back and looked at here: SQLite's LIKE stops at a NUL in its pattern.)
         assert not [m for m in db.session.query(Member) if "\x00" in (m.email or "")]
+        db.session.remove()
+        gc.collect()  # (requests' leftovers, so that dispose closes every connection)
         db.engine.dispose()
 
 

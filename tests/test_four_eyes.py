@@ -344,6 +344,7 @@ def test_a_puppet_made_coordinator_is_no_second_pair_of_eyes(app, client, make):
     from timebank.members import service
 
     admin = make.member(Role.ADMIN, name="Ada Admin", email="ada@example.org")
+    other_admin = make.member(Role.ADMIN, name="Oli Otheradmin")
     puppet = make.member(status=MemberStatus.PENDING, account=False, name="Pup Pet",
                          email="pup@example.org")
     friend = make.member(name="Fred Friend")
@@ -352,7 +353,11 @@ def test_a_puppet_made_coordinator_is_no_second_pair_of_eyes(app, client, make):
 
         bank_id = ensure_default_bank().id
         service.change_status(get(puppet), "approve", get(admin), bank_id, "")
-        service.set_role(get(puppet), Role.COORDINATOR, get(admin), bank_id)
+        # Ada may not make the account she approved a coordinator herself...
+        with pytest.raises(service.MemberError, match="another admin"):
+            service.set_role(get(puppet), Role.COORDINATOR, get(admin), bank_id)
+        # ...and if another admin does, it is still no second pair of eyes on Ada's gain.
+        service.set_role(get(puppet), Role.COORDINATOR, get(other_admin), bank_id)
         assert four_eyes.acts_for(puppet, admin)
         account = ledger.account_of(get(friend))
         with pytest.raises(ledger.LedgerError, match="Another coordinator must agree"):
@@ -406,6 +411,7 @@ def test_standing_behind_passes_down_a_chain_of_puppets(app, make):
     from timebank.members import service
 
     admin = make.member(Role.ADMIN, name="Ada Admin")
+    other_admin = make.member(Role.ADMIN, name="Oli Otheradmin")
     pup = make.member(status=MemberStatus.PENDING, account=False, name="Pup Pet")
     with app.test_request_context():
         from timebank import geo
@@ -413,7 +419,7 @@ def test_standing_behind_passes_down_a_chain_of_puppets(app, make):
 
         bank = ensure_default_bank()
         service.change_status(get(pup), "approve", get(admin), bank.id, "")
-        service.set_role(get(pup), Role.COORDINATOR, get(admin), bank.id)
+        service.set_role(get(pup), Role.COORDINATOR, get(other_admin), bank.id)
         grandchild, _located = service.enrol({"display_name": "Q Puppet"}, get(pup), bank,
                                              geo.geocoder())
         assert admin in four_eyes.sponsors(grandchild.id)
@@ -474,3 +480,62 @@ def test_log_ins_given_alone_before_four_eyes_still_count(fresh_db):
         assert four_eyes.sponsors(member) == {coordinator}
         assert four_eyes.second_needed(coordinator, member, 1)
         db.engine.dispose()
+
+
+def test_nobody_pays_from_the_pool_an_account_they_stand_behind(app, make):
+    """Review, round three: a coordinator paid the member they enrolled from the pool,
+    alone, up to the bank's size every 30 days."""
+    cora = make.member(Role.COORDINATOR, name="Cora")
+    with app.test_request_context():
+        from timebank import geo
+        from timebank.banks.service import ensure_default_bank
+        from timebank.members import service
+
+        pat, _located = service.enrol({"display_name": "Pat Puppet"}, get(cora),
+                                      ensure_default_bank(), geo.geocoder())
+        with pytest.raises(ledger.LedgerError, match="take part in"):
+            ledger.record_group_activity(
+                participants=[pat], to_pool=True, minutes=600, service_date=TODAY,
+                recorded_by=get(cora), idempotency_key="to-pat")
+        assert ledger.account_of(get(pat.id)).balance == 0
+
+
+def test_a_log_in_given_after_recording_still_keeps_the_puppets_word_out(app, make):
+    """Review, round three: Cora recorded "I gave Pat 10 h", waiting for Pat; then got a
+    log-in for Pat at her own address (a second coordinator agreeing). Pat's "yes" must
+    not confirm it: Cora stands behind Pat by then."""
+    from timebank.models import Approval
+
+    cora = make.member(Role.COORDINATOR, name="Cora")
+    dan = make.member(Role.COORDINATOR, name="Dan")
+    pat = make.member(name="Pat", email="pat@example.org")
+    with app.app_context():
+        pending = ledger.record_exchange(
+            giver=ledger.account_of(get(cora)), receiver=ledger.account_of(get(pat)),
+            minutes=600, service_date=TODAY, recorded_by=get(cora), idempotency_key="late",
+            confirm=False).exchange
+        assert pending.awaiting_member_id == pat
+        bank_id = ledger.account_of(get(pat)).bank_id
+        db.session.add(Approval(bank_id=bank_id, kind="login", member_id=pat,
+                                status="approved", payload={}, requested_by_id=cora,
+                                decided_by_id=dan))
+        db.session.commit()
+        with pytest.raises(ledger.LedgerError, match="another coordinator confirms"):
+            ledger.confirm_exchange(pending.id, get(pat))
+        assert ledger.account_of(get(cora)).balance == 0
+
+
+def test_standing_behind_has_no_depth_limit(app, make):
+    """Review, round three: the chain stopped after six links; one admin can build ten."""
+    from timebank import four_eyes
+    from timebank.models import Approval
+
+    chain = [make.member(name=f"Link {n}") for n in range(10)]
+    with app.app_context():
+        bank_id = ledger.account_of(get(chain[0])).bank_id
+        for above, below in zip(chain, chain[1:], strict=False):
+            db.session.add(Approval(bank_id=bank_id, kind="login", member_id=below,
+                                    status="approved", payload={}, requested_by_id=above))
+        db.session.commit()
+        assert four_eyes.sponsors(chain[-1]) == set(chain[:-1])
+        assert four_eyes.second_needed(chain[0], chain[-1], bank_id)

@@ -39,8 +39,6 @@ from .models.members import Role
 from .notify import notify
 from .tenancy import bank_url
 
-SPONSOR_DEPTH = 6  # admin → coordinator → enrolled member … (real chains are 2 or 3 long)
-
 
 def _direct_sponsors(member_ids: set[int]) -> set[int]:
     found = set(db.session.scalars(
@@ -64,10 +62,8 @@ def sponsors(member_id: int | None, bank_id: int | None = None) -> set[int]:
         return set()
     found: set[int] = set()
     frontier = {member_id}
-    for _level in range(SPONSOR_DEPTH):
+    while frontier:  # however long the chain (each person once: it ends)
         frontier = _direct_sponsors(frontier) - found - {member_id}
-        if not frontier:
-            break
         found |= frontier
     return found
 
@@ -83,7 +79,9 @@ def acts_for(actor_id: int | None, member_id: int | None) -> bool:
 def tied(actor_id: int | None, member_id: int | None) -> bool:
     """``acts_for`` either way: the same person, or one stands behind the other. Such an
     actor is never the second pair of eyes on ``member_id``'s gain, nor records it as if
-    checked with both sides."""
+    checked with both sides. (Two accounts someone stands behind are not tied to each
+    other: one coordinator approves most of a bank. That is why making someone you stand
+    behind a coordinator or admin waits for a second person: ``members.service``.)"""
     if actor_id is None or member_id is None:
         return False
     return acts_for(actor_id, member_id) or actor_id in sponsors(member_id)

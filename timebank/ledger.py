@@ -532,7 +532,10 @@ def _pending_for(exchange_id: int, by: Member, verb: str) -> Exchange:
                           _("Only the person who received this time can decline it."))
     elif (verb == "confirm" and exchange.receiver.member_id == by.id
           and exchange.status == ExchangeStatus.PENDING
-          and exchange.awaiting_member_id != by.id
+          and (exchange.awaiting_member_id != by.id
+               # the giver may have come to stand behind them since it was recorded
+               or four_eyes.second_needed(exchange.giver.member_id, by.id,
+                                          exchange.receiver.bank_id))
           and not (by.role_in(exchange.receiver.bank_id) in STAFF_ROLES
                    and not four_eyes.tied(by.id, exchange.giver.member_id))):
         # Waiting for a second coordinator (it awaits nobody): not the receiver's word.
@@ -671,7 +674,8 @@ def record_group_activity(
         raise LedgerError(_("Choose at least one participant."), "participants")
     if len({p.id for p in participants}) != len(participants):
         raise LedgerError(_("A participant is listed twice."), "participants")
-    if any(four_eyes.acts_for(recorded_by.id, p.id) for p in participants):
+    if any(four_eyes.tied(recorded_by.id, p.id) for p in participants):
+        # (Nor pay, from the pool, anyone they stand behind: a puppet of theirs.)
         raise LedgerError(_("Another coordinator must record an activity you take part in."),
                           "participants")
     existing = _activity_replay(idempotency_key, bank_id, recorded_by)

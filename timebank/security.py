@@ -56,7 +56,6 @@ def register(app: Flask) -> None:
 
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 
-    @app.before_request
     def _forms_only() -> None:
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return
@@ -68,6 +67,10 @@ def register(app: Flask) -> None:
         if any("\x00" in value for repeated in values for value in repeated):
             abort(400, _("What you sent contains a character that cannot be stored (a NUL "
                          "byte). Remove it and send it again."))
+
+    # First of all: before the rate limiter's cost (which looks the address up) or
+    # anything else reads the body (a NUL sent to PostgreSQL breaks the connection).
+    app.before_request_funcs.setdefault(None, []).insert(0, _forms_only)
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -189,6 +189,12 @@ def add_member(by: Member | None, bank: Bank, email: str, role: str) -> Membersh
                           "from the bank's page, or a coordinator can enrol them."), "email")
     if by is not None and person.id == by.id:
         raise BankError(_("Another admin must give you a role in a bank."), "email")
+    from .. import four_eyes
+
+    if by is not None and role == BankRole.COORDINATOR and by.id in four_eyes.sponsors(
+            person.id):
+        raise BankError(_("You approved or enrolled %(name)s: another admin makes them a "
+                          "coordinator.", name=person.display_name), "email")
     if person.install_role == "council":
         raise BankError(_("A council viewer sees the area's figures and takes no part in "
                           "a bank."), "email")

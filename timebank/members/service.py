@@ -244,6 +244,11 @@ def set_role(member: Member, role: str, by: Member, bank_id: int) -> Member:
     install; resident and coordinator are roles in the bank."""
     if member.id == by.id:
         raise MemberError(_("You cannot change your own role."))
+    if role in (Role.ADMIN, Role.COORDINATOR) and by.id in four_eyes.sponsors(member.id):
+        # An account one approved or enrolled, made staff by the same hand, could be the
+        # second pair of eyes on its maker's own gain (four_eyes.py).
+        raise MemberError(_("You approved or enrolled %(name)s: another admin gives them "
+                            "this role.", name=member.display_name), status=409)
     before = member.role_in(bank_id)
     if role in (Role.ADMIN, Role.COUNCIL):
         member.install_role = role
