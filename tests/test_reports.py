@@ -703,3 +703,30 @@ def test_two_periods_differenced_reveal_no_small_figure(app, client, make, login
 
     assert kinds("2026-07-01", "2026-09-30")["Gardening"] == ["10", "10"]
     assert kinds("2026-07-01", "2026-12-31")["Gardening"] == [PROTECTED, PROTECTED]
+
+
+def test_counts_of_people_set_beside_a_banks_own_reveal_no_one(app, client, make, login_as):
+    """Review, round three: the area's "only gave" read 5 (seven, rounded) while one
+    bank's coordinator saw exactly 6: the other bank's one giver was given away. A count
+    of people that differs from a comparable view's by 1 to 4 now hides."""
+    from timebank.banks.service import create_bank
+
+    takers = [make.member(name=f"Taker {n}") for n in range(6)]
+    givers = [make.member(name=f"Giver {n}") for n in range(6)]
+    with app.app_context():
+        north = create_bank("north", "North")
+        db.session.commit()
+        north_id = north.id
+    lone, taker = (make.member(name=f"North {n}", bank="north") for n in range(2))
+    with app.app_context():
+        for n in range(6):
+            _exchange(givers[n], takers[n], 60, date(2026, 10, 2 + n), "gardening", f"g{n}")
+        garden = db.session.query(Category).filter_by(slug="gardening").one().id
+        ledger.record_exchange(
+            giver=ledger.account_of(get(lone), north_id),
+            receiver=ledger.account_of(get(taker), north_id), minutes=60,
+            service_date=date(2026, 10, 3), recorded_by=get(taker), idempotency_key="n1",
+            confirm=True, category_id=garden)
+    login_as(Role.COUNCIL)
+    shown = {row[0]: row[1] for row in _csv(client, "reciprocity")}
+    assert shown["Only gave"] == PROTECTED and shown["Only received"] == PROTECTED

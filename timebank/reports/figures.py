@@ -135,6 +135,24 @@ class Scope:
                                  not_banks=tuple(self.bank_ids)))
         return found
 
+    def comparable(self) -> list[Scope]:
+        """The views whose counts of people may be set beside this one's: this view
+        without any of its filters, each bank's alone (its coordinators' exact figures),
+        the area's when one bank is chosen. (For figures that count people directly, as
+        the give and take does: ``complements`` is for those read from the rollups.)"""
+        from dataclasses import replace
+        from itertools import combinations
+
+        active = [name for name, value in (("category", self.category_id),
+                                           ("area", self.area_id)) if value is not None]
+        found = [replace(self, **{f"{name}_id": None for name in names})
+                 for n in range(1, len(active) + 1) for names in combinations(active, n)]
+        if len(self.bank_ids) > 1:
+            found += [replace(self, bank_ids=[bank]) for bank in self.bank_ids]
+        if any(b not in self.bank_ids for b in self.area_banks):
+            found.append(replace(self, bank_ids=list(self.area_banks)))
+        return found
+
     def exchanges(self):
         """Counted exchanges in scope (for what the monthly figures do not hold)."""
         where = [counted(), or_(Exchange.bank_id.in_(self.bank_ids),

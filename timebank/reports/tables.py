@@ -116,6 +116,25 @@ def _guarded(people, scope: figures.Scope) -> dict:
     return found
 
 
+def _risky(values_of, scope: figures.Scope) -> set[int]:
+    """Rows of a figure that counts people whose value, set beside the same figure in a
+    comparable view (``Scope.comparable``: a coordinator's exact one, say), differs by 1
+    to 4 people: those rows would give the few away."""
+    mine = values_of(scope)
+    risky: set[int] = set()
+    for other in scope.comparable():
+        for i, (a, b) in enumerate(zip(mine, values_of(other), strict=False)):
+            if 0 < abs(a - b) < figures.SMALL:
+                risky.add(i)
+    return risky
+
+
+def _people_shown(counts: list[int], council: bool, risky: set[int] | None = None) -> list:
+    """Counts of people as shown: a risky row (``_risky``) counts as one person's."""
+    return _shown(counts, council, None if not risky else
+                  [1 if i in risky else n for i, n in enumerate(counts)])
+
+
 def _aligned(people: dict | None, keys: list) -> list[int] | None:
     """How many people each row is about, in the rows' order (None: count the counts)."""
     return None if people is None else [people.get(key, 0) for key in keys]
@@ -222,11 +241,16 @@ def _exchange_tables(scope: figures.Scope, council: bool) -> list[Table]:
     return tables
 
 
-def _give_take_table(found: figures.GiveTake, council: bool) -> Table:
+def _give_take_counts(found: figures.GiveTake) -> list[int]:
+    return [found.both, found.only_gave, found.only_received, found.neither]
+
+
+def _give_take_table(found: figures.GiveTake, council: bool,
+                     risky: set[int] | None = None) -> Table:
     labels = (_("Gave and received"), _("Only gave"), _("Only received"),
               _("Neither, in this period"))
-    exact = [found.both, found.only_gave, found.only_received, found.neither]
-    counts = _shown(exact, council)
+    exact = _give_take_counts(found)
+    counts = _people_shown(exact, council, risky)
     rows = list(zip(labels, counts, _shares(exact, counts, found.members, council),
                     strict=True))
     return Table("reciprocity", _("Give and take: active members"),
@@ -239,12 +263,13 @@ SHADES = ("#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c")  # fewest to mo
 HIDDEN_SHADE = "#d9d9d9"
 
 
-def _neighbourhoods(found: figures.GiveTake, council: bool) -> Table | None:
+def _neighbourhoods(found: figures.GiveTake, council: bool,
+                    risky: set[int] | None = None) -> Table | None:
     """Members and hours given by neighbourhood, where the install has boundaries."""
     rows = figures.by_neighbourhood(found)
     if not rows:
         return None
-    counts = _shown([n for _a, n, _m in rows], council)
+    counts = _people_shown([n for _a, n, _m in rows], council, risky)
     return Table("neighbourhoods", _("Active members and hours given, by neighbourhood"),
                  (_("Neighbourhood"), _("Members"), _("Hours given")),
                  [(area, n, protected() if withheld(n) else _shown_hours(m, council))
@@ -338,10 +363,20 @@ def _activity_tables(scope: figures.Scope, council: bool) -> list[Table]:
     # Hidden by the people who posted or asked, not by the requests (one person's six).
     posted = figures.request_waits(scope, with_people=True)
     waits = [(k, n) for k, n, _p in posted]
-    wait_counts = _shown([n for _k, n in waits], council, [p for _k, _n, p in posted])
+    wait_people = [p for _k, _n, p in posted]
     found = figures.introductions(scope, with_people=True)
     intros = [(k, n) for k, n, _p in found]
-    intro_counts = _shown([n for _k, n in intros], council, [p for _k, _n, p in found])
+    intro_people = [p for _k, _n, p in found]
+    if council:  # set beside comparable views, by the people each row counts
+        for people, values_of in (
+                (wait_people, lambda sc: [p for *_k, p in figures.request_waits(
+                    sc, with_people=True)]),
+                (intro_people, lambda sc: [p for *_k, p in figures.introductions(
+                    sc, with_people=True)])):
+            for i in _risky(values_of, scope):
+                people[i] = min(people[i], 1)
+    wait_counts = _shown([n for _k, n in waits], council, wait_people)
+    intro_counts = _shown([n for _k, n in intros], council, intro_people)
     return [
         Table("requests", _("Requests posted in the period: how long they waited"),
               (_("Requests"), _("How many")),
@@ -363,10 +398,14 @@ RUNG_WORDS = {
 }
 
 
+def _ladder_counts(scope: figures.Scope) -> list[int]:
+    return list(participation.ladder(scope.bank_ids, *scope.bounds()).values())
+
+
 def _ladder_table(scope: figures.Scope, council: bool) -> Table:
     rungs = participation.ladder(scope.bank_ids, *scope.bounds())
     exact = list(rungs.values())
-    counts = _shown(exact, council)
+    counts = _people_shown(exact, council, _risky(_ladder_counts, scope) if council else None)
     return Table("ladder", _("Taking part: active members on each rung of the ladder"),
                  (_("Rung"), _("Members"), _("Share")),
                  list(zip([RUNG_WORDS[k]() for k in rungs], counts,
@@ -413,10 +452,14 @@ def _all_hidden(table: Table) -> Table:
 def for_area(scope: figures.Scope, all_banks: list[int]) -> Report:
     """The council's report: the same arithmetic over the area's banks, aggregates only."""
     found = figures.give_take(scope)
-    give_take = _give_take_table(found, council=True)
-    areas = _neighbourhoods(found, council=True)
+    give_take = _give_take_table(found, True, _risky(
+        lambda sc: _give_take_counts(figures.give_take(sc)), scope))
+    areas = _neighbourhoods(found, True, _risky(
+        lambda sc: [n for _a, n, _m in figures.by_neighbourhood(figures.give_take(sc))],
+        scope))
     people = figures.members(scope)
-    shown = dict(zip(people, _shown(list(people.values()), True), strict=True))
+    shown = dict(zip(people, _people_shown(list(people.values()), True, _risky(
+        lambda sc: list(figures.members(sc).values()), scope)), strict=True))
     looks = figures.co_assessment(scope)
     keys = ("looked", "still_there", "welcoming", "accessible")
     exact = [looks[k] for k in keys]
