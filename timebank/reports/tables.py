@@ -120,9 +120,12 @@ def _risky(values_of, scope: figures.Scope) -> set[int]:
     """Rows of a figure that counts people whose value, set beside the same figure in a
     comparable view (``Scope.comparable``: a coordinator's exact one, say), differs by 1
     to 4 people: those rows would give the few away."""
+    others = scope.comparable()
+    if not others:
+        return set()
     mine = values_of(scope)
     risky: set[int] = set()
-    for other in scope.comparable():
+    for other in others:
         for i, (a, b) in enumerate(zip(mine, values_of(other), strict=False)):
             if 0 < abs(a - b) < figures.SMALL:
                 risky.add(i)
