@@ -16,7 +16,7 @@ def test_enrol_without_email_record_time_and_print_the_statement(new_page, live_
                                                                   make, js):
     base = live_server.url
     make.member(Role.COORDINATOR, email="coord@example.org", name="Cora Coordinator")
-    make.member(name="Gwen Gardener")
+    make.member(name="Gwen Gardener", email="gwen@example.org")
     page = new_page(javascript=js)
     log_in(page, base, "coord@example.org")
     open_menu(page, "Coordinate")
@@ -42,7 +42,21 @@ def test_enrol_without_email_record_time_and_print_the_statement(new_page, live_
     page.get_by_label("Hours", exact=True).fill("3")
     page.get_by_label("What was done").fill("Weeded the allotment")
     page.get_by_role("button", name="Record").click()
-    page.get_by_text("Recorded and confirmed").first.wait_for()
+    # The form came filled in from a link (Dilys's page): it says what it will record.
+    page.get_by_text("You are about to record that Dilys Davies gave Gwen Gardener 3 h").wait_for()
+    assert_accessible(page)
+    page.get_by_role("button", name="Yes, record and confirm it").click()
+    # Cora enrolled Dilys, so time into Dilys's account is not Cora's word alone: Gwen,
+    # who can log in, confirms it (four_eyes.py).
+    page.get_by_text("It counts once Gwen Gardener confirms").first.wait_for()
+    exchange = page.url.rsplit("/", 1)[1]
+    page.context.clear_cookies()
+    log_in(page, base, "gwen@example.org")
+    page.goto(f"{base}/exchanges/{exchange}")
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_text("Exchange confirmed.").wait_for()
+    page.context.clear_cookies()
+    log_in(page, base, "coord@example.org")
 
     page.goto(f"{base}/coordinator/members/{number}")
     page.get_by_role("link", name="Print a statement").click()
