@@ -6,6 +6,7 @@ a second coordinator acts.
 
 from __future__ import annotations
 
+import gc
 import re
 
 import pytest
@@ -472,6 +473,7 @@ def test_log_ins_given_alone_before_four_eyes_still_count(fresh_db):
                                   object_type="member", object_id=member, detail={}))
         db.session.commit()
         assert four_eyes.sponsors(member) == set()
+        db.session.remove()
         db.engine.dispose()
     upgraded = flask_cli(url, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
@@ -479,6 +481,8 @@ def test_log_ins_given_alone_before_four_eyes_still_count(fresh_db):
         assert db.session.query(Approval).filter_by(kind="login").count() == 1
         assert four_eyes.sponsors(member) == {coordinator}
         assert four_eyes.second_needed(coordinator, member, 1)
+        db.session.remove()
+        gc.collect()  # (so that dispose closes every connection, none left to the collector)
         db.engine.dispose()
 
 

@@ -59,6 +59,9 @@ def register(app: Flask) -> None:
     def _forms_only() -> None:
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return
+        too_big = app.config.get("MAX_CONTENT_LENGTH")
+        if too_big and (request.content_length or 0) > too_big:
+            abort(413)  # too large, whatever it is
         if request.mimetype not in FORM_TYPES:
             abort(415, _("This address takes what a web form sends, not %(type)s.",
                          type=request.mimetype[:60]))
