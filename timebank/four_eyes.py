@@ -151,10 +151,8 @@ def may_decide(approval: Approval, by: Member, agree: bool = True) -> bool:
 
 
 def waiting(bank_id: int) -> list[Approval]:
-    return list(db.session.scalars(
-        select(Approval).where(Approval.bank_id == bank_id,
-                               Approval.status == ApprovalStatus.PENDING)
-        .order_by(Approval.requested_at, Approval.id)))
+    """The bank's requests waiting for a second person, oldest first."""
+    return list(db.session.scalars(waiting_query(bank_id)))
 
 
 def waiting_query(bank_id: int):
@@ -184,12 +182,6 @@ def describe(approval: Approval):
               "%(names)s", names=names,
               hours=round(p.get("minutes", 0) * len(p.get("participants", [])) / 60, 1),
               count=len(p.get("participants", [])), what=p.get("description") or "-")
-
-
-def is_pending_for(member_id: int, kind: ApprovalKind) -> Approval | None:
-    return db.session.scalar(select(Approval).where(
-        Approval.member_id == member_id, Approval.kind == kind,
-        Approval.status == ApprovalStatus.PENDING).order_by(Approval.id.desc()).limit(1))
 
 
 def exchanges_waiting(bank_id: int) -> list:
