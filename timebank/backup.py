@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, make_url
 
-from .errors import Refused
+from timebank.errors import Refused
 
 
 class BackupError(Refused):

@@ -31,8 +31,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from .extensions import db
-from .models import (
+from timebank.extensions import db
+from timebank.models import (
     Account,
     Asset,
     AssetCategory,
@@ -164,7 +164,7 @@ def _write_bumps(session: Session) -> None:
         serial = session.connection().execute(statement.on_conflict_do_update(
             index_elements=[table.c.name], set_=changes).returning(table.c.serial)).scalar_one()
         if moved.get(name):
-            from .ledger import stamp_moved  # the ledger alone writes accounts
+            from timebank.ledger import stamp_moved  # the ledger alone writes accounts
 
             stamp_moved(session, moved[name], serial)
     if has_request_context():
@@ -278,7 +278,7 @@ def _fragment_context() -> tuple:
     list draws a fragment per row."""
     from flask_babel import get_locale
 
-    from .tenancy import bank_count, current_bank
+    from timebank.tenancy import bank_count, current_bank
 
     found = g.get("_fragment_context")
     # Worked out again if the language (an e-mail in its reader's), the bank or the root

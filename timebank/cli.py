@@ -9,8 +9,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import demo, ledger
-from .extensions import db
+from timebank import demo, ledger
+from timebank.extensions import db
 
 
 def register_cli(app: Flask) -> None:
@@ -33,8 +33,8 @@ def _bar(label: str, total: int):
 @click.option("--name", required=True)
 def create_bank(slug: str, name: str) -> None:
     """Create a time bank (with its community pool and clearing account)."""
-    from .banks.service import BankError
-    from .banks.service import create_bank as make
+    from timebank.banks.service import BankError
+    from timebank.banks.service import create_bank as make
 
     try:
         bank = make(slug, name)
@@ -56,8 +56,8 @@ def create_bank(slug: str, name: str) -> None:
 def create_user(email: str, role: str, display_name: str | None, neighbourhood: str,
                 bank_slug: str | None) -> None:
     """Create an active member; the password is read from standard input."""
-    from .banks.service import bank_by_slug, ensure_default_bank
-    from .members.service import MemberError, create_active
+    from timebank.banks.service import bank_by_slug, ensure_default_bank
+    from timebank.members.service import MemberError, create_active
 
     bank = bank_by_slug(bank_slug) if bank_slug else ensure_default_bank()
     if bank is None:
@@ -79,8 +79,8 @@ def create_user(email: str, role: str, display_name: str | None, neighbourhood: 
 def add_member(email: str, bank_slug: str, role: str) -> None:
     """Make an existing person a resident or coordinator of another bank (they keep their
     log-in and their other banks). create-user makes new people."""
-    from . import notify
-    from .banks.service import BankError, add_member, bank_by_slug
+    from timebank import notify
+    from timebank.banks.service import BankError, add_member, bank_by_slug
 
     bank = bank_by_slug(bank_slug)
     if bank is None:
@@ -117,7 +117,7 @@ def check_ledger(repair_balances: bool) -> None:
 @with_appcontext
 def seed_categories_cmd() -> None:
     """Add the default skills categories that are missing."""
-    from .models.skills import seed_categories
+    from timebank.models.skills import seed_categories
 
     added = seed_categories()
     db.session.commit()
@@ -155,7 +155,7 @@ def seed_demo(n_members: int, n_exchanges: int, n_assets: int, seed: int, n_bank
 @click.option("--limit", default=200, show_default=True)
 def send_mail(limit: int) -> None:
     """Send queued e-mail through the TIMEBANK_MAIL_* server; failures stay queued."""
-    from .jobs import send_mail as send
+    from timebank.jobs import send_mail as send
 
     sent, failed = send(current_app.config, limit)
     click.echo(f"{sent} sent, {failed} failed (left queued for the next run)")
@@ -167,7 +167,7 @@ def send_mail(limit: int) -> None:
 @with_appcontext
 def send_digests() -> None:
     """Queue the weekly digest e-mails (then run send-mail)."""
-    from .notify import queue_digests, site_context
+    from timebank.notify import queue_digests, site_context
 
     with site_context():
         queued = queue_digests()
@@ -181,7 +181,7 @@ def run_jobs(once: bool) -> None:
     """Send mail, retry the geocoder and queue digests on their schedules until stopped."""
     import logging
 
-    from .jobs import run_forever
+    from timebank.jobs import run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     run_forever(current_app._get_current_object(), once=once)
@@ -191,9 +191,9 @@ def run_jobs(once: bool) -> None:
 @with_appcontext
 def geocode_pending() -> None:
     """Retry geocoding addresses the geocoder could not answer for earlier."""
-    from . import geo
-    from .assets.register import locate_pending as locate_assets
-    from .members.service import locate_pending as locate_members
+    from timebank import geo
+    from timebank.assets.register import locate_pending as locate_assets
+    from timebank.members.service import locate_pending as locate_members
 
     coder = geo.geocoder()
     try:
@@ -210,8 +210,8 @@ def geocode_pending() -> None:
 
 
 def _options(maps, category_map, default_category, crs, area=None):
-    from .assets.files import read_category_map
-    from .assets.sources import Options
+    from timebank.assets.files import read_category_map
+    from timebank.assets.sources import Options
 
     mapping = {}
     for item in maps:
@@ -259,8 +259,8 @@ def import_assets_cmd(file: str, maps, category_map, default_category, crs, area
     categories, coordinate system or encoding; a second import updates, never duplicates."""
     from pathlib import Path
 
-    from .assets.files import import_file
-    from .assets.sources import SourceError
+    from timebank.assets.files import import_file
+    from timebank.assets.sources import SourceError
 
     try:
         options = _options(maps, category_map, default_category, crs, area)
@@ -292,7 +292,7 @@ def import_assets_cmd(file: str, maps, category_map, default_category, crs, area
 @with_appcontext
 def import_neighbourhoods_cmd(file: str, crs: str, name_field: str) -> None:
     """Import ward or neighbourhood boundaries (GeoJSON polygons, any CRS) as named areas."""
-    from .assets.neighbourhoods import BoundaryError, import_boundaries
+    from timebank.assets.neighbourhoods import BoundaryError, import_boundaries
 
     with open(file, "rb") as fh:
         data = fh.read()
@@ -311,7 +311,7 @@ def import_neighbourhoods_cmd(file: str, crs: str, name_field: str) -> None:
 @with_appcontext
 def export_assets_cmd(file: str, category: str) -> None:
     """Write published assets to FILE (.csv or .geojson)."""
-    from .assets.files import export_file
+    from timebank.assets.files import export_file
 
     count = export_file(file, category)
     click.echo(f"{count} assets written to {file}")
@@ -322,7 +322,7 @@ def export_assets_cmd(file: str, category: str) -> None:
 @with_appcontext
 def backup_cmd(file: str) -> None:
     """Copy the whole database to FILE (SQLite backup API, or pg_dump custom format)."""
-    from .backup import BackupError, backup
+    from timebank.backup import BackupError, backup
 
     try:
         backup(db.engine, file)
@@ -336,7 +336,7 @@ def backup_cmd(file: str) -> None:
 @with_appcontext
 def restore_cmd(file: str) -> None:
     """Load FILE (made by `backup`) into this database, which must be empty."""
-    from .backup import BackupError, restore
+    from timebank.backup import BackupError, restore
 
     try:
         restore(db.engine, file)

@@ -13,14 +13,14 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select
 from werkzeug.security import generate_password_hash
 
-from . import cache, clock, geo, ledger
-from .assets.register import categories as asset_categories
-from .assets.register import seed_asset_categories
-from .banks import service as banks
-from .extensions import db
-from .models import Asset, Bank, Category, Listing, Member, Membership, MemberStatus, Role
-from .models.base import utcnow
-from .models.skills import seed_categories
+from timebank import cache, clock, geo, ledger
+from timebank.assets.register import categories as asset_categories
+from timebank.assets.register import seed_asset_categories
+from timebank.banks import service as banks
+from timebank.extensions import db
+from timebank.models import Asset, Bank, Category, Listing, Member, Membership, MemberStatus, Role
+from timebank.models.base import utcnow
+from timebank.models.skills import seed_categories
 
 Progress = Callable[[int], None] | None
 
@@ -115,7 +115,7 @@ def a_real_day(rng: random.Random, bank: Bank, logins: list[Member],
     two applications, a request waiting a week, an exchange unconfirmed for a week, an
     unanswered introduction, a suggested asset, a listing about to end, a quiet member,
     and a few ideas. Each through the models the site itself writes."""
-    from .models import Asset, Idea, Match
+    from timebank.models import Asset, Idea, Match
 
     if len(people) < 6:
         return
@@ -192,7 +192,7 @@ def a_real_day(rng: random.Random, bank: Bank, logins: list[Member],
     db.session.commit()
     # An event in the diary: a co-design session about the first idea, ten days ahead,
     # with the demo resident signed up (those who come are credited from the pool).
-    from .ideas import service as idea_service
+    from timebank.ideas import service as idea_service
 
     start = clock.now().replace(hour=18, minute=30, second=0, microsecond=0)
     meeting = idea_service.schedule(coordinator, bank.id, [ideas[0].id], {

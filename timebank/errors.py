@@ -95,7 +95,7 @@ def login_needed():
 
 def _retry_minutes() -> int:
     """Whole minutes until the limit that refused this request lets the next one through."""
-    from .extensions import limiter
+    from timebank.extensions import limiter
 
     current = limiter.current_limit
     if current is None:
@@ -138,7 +138,7 @@ def register(app: Flask) -> None:
     def _out_of_range(error: Exception):
         # A number too big for the database (from a form field we did not bound) names
         # nothing that exists: a clear 400, never a 500.
-        from .extensions import db
+        from timebank.extensions import db
 
         db.session.rollback()
         return _respond(400, str(_l("A number in the request is too large.")))

@@ -19,11 +19,11 @@ from collections.abc import Callable
 from flask import has_request_context
 from flask_babel import gettext as _
 
-from .i18n import format_day
-from .models import Exchange, Member
-from .models.ledger import Account, format_minutes
-from .notify import notify, site_context
-from .tenancy import bank_url
+from timebank.i18n import format_day
+from timebank.models import Exchange, Member
+from timebank.models.ledger import Account, format_minutes
+from timebank.notify import notify, site_context
+from timebank.tenancy import bank_url
 
 
 class _InTheirWords:
@@ -80,7 +80,7 @@ def awaiting_second(exchange: Exchange, by: Member) -> None:
     """An exchange in which a member pays a coordinator who stands behind them
     (``four_eyes``): both sides learn that a second coordinator confirms it, and the
     bank's other coordinators are asked to."""
-    from .four_eyes import deciders
+    from timebank.four_eyes import deciders
 
     facts = _facts(exchange, by)
     for account in (exchange.giver, exchange.receiver):

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from wtforms import DateField, HiddenField, SelectField
 from wtforms.validators import DataRequired, Length, Optional
 
-from .extensions import db
-from .i18n import LANGUAGES
-from .models import Category
-from .models.names import plain_name
+from timebank.extensions import db
+from timebank.i18n import LANGUAGES
+from timebank.models import Category
+from timebank.models.names import plain_name
 
 NAME_MAX = 80
 TEXT_MAX = 2000

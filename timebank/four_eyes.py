@@ -30,14 +30,14 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from .extensions import db
-from .models import Approval, ApprovalKind, ApprovalStatus, Bank, Member, Membership
-from .models.audit import record as audit
-from .models.banks import BankRole
-from .models.base import utcnow
-from .models.members import Role
-from .notify import notify
-from .tenancy import bank_url
+from timebank.extensions import db
+from timebank.models import Approval, ApprovalKind, ApprovalStatus, Bank, Member, Membership
+from timebank.models.audit import record as audit
+from timebank.models.banks import BankRole
+from timebank.models.base import utcnow
+from timebank.models.members import Role
+from timebank.notify import notify
+from timebank.tenancy import bank_url
 
 
 def _direct_sponsors(member_ids: set[int]) -> set[int]:
@@ -127,7 +127,7 @@ def deciders(bank_id: int, approval: Approval | None = None,
              exclude: set[int] | frozenset[int] = frozenset()) -> list[Member]:
     """Who may agree: the bank's active coordinators and the install's admins, but not
     whoever asked, nor whoever it is about."""
-    from .banks.service import coordinators_of
+    from timebank.banks.service import coordinators_of
 
     bank = db.session.get(Bank, bank_id)
     people = {m.id: m for m in coordinators_of(bank)}
@@ -187,7 +187,7 @@ def describe(approval: Approval):
 def exchanges_waiting(bank_id: int) -> list:
     """Exchanges a member recorded with a coordinator who stands behind them: pending,
     and waiting for nobody but a second coordinator."""
-    from .models import Account, Exchange, ExchangeStatus
+    from timebank.models import Account, Exchange, ExchangeStatus
 
     return list(db.session.scalars(
         select(Exchange).join(Account, Account.id == Exchange.receiver_account_id)

@@ -20,10 +20,10 @@ from geopy.geocoders import Nominatim
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from .db import end_read_transaction
-from .extensions import db
-from .models import GeocodeCache
-from .models.base import utcnow
+from timebank.db import end_read_transaction
+from timebank.extensions import db
+from timebank.models import GeocodeCache
+from timebank.models.base import utcnow
 
 USER_AGENT = "timebank/0.1 (neighbourhood time bank; https://github.com/timebank)"
 EARTH_RADIUS_KM = 6371.0088
@@ -140,7 +140,7 @@ class Geocoder:
 def forget(address: str) -> None:
     """Drop an address from the cache: a member's old or erased home stays nowhere (the
     next lookup of it, if any, asks the service again). Caller commits."""
-    from .extensions import db
+    from timebank.extensions import db
 
     db.session.execute(delete(GeocodeCache).where(
         GeocodeCache.query == normalise_query(address)))

@@ -93,7 +93,7 @@ def select_locale() -> str:
 
 def bank_language(bank=None) -> str | None:
     """The bank's own default language (the current bank's when none given), if it set one."""
-    from .tenancy import current_bank
+    from timebank.tenancy import current_bank
 
     bank = bank if bank is not None else current_bank()
     if bank is not None and bank.default_language in LANGUAGES:
@@ -112,7 +112,7 @@ def date_locale() -> str:
     own way (en_GB unless the bank chose another), so a UK bank never writes "Dec 6"."""
     from flask_babel import get_locale
 
-    from .tenancy import current_bank
+    from timebank.tenancy import current_bank
 
     language = str(get_locale() or DEFAULT)
     if not language.startswith("en"):
@@ -134,7 +134,7 @@ def on_paper_for(member, bank_id: int | None):
     from; one printed for them (a coordinator's, a helper's) is in their language."""
     from flask_babel import force_locale, get_locale
 
-    from .notify import language_of
+    from timebank.notify import language_of
 
     own = current_user.is_authenticated and member.id == current_user.id
     return force_locale(str(get_locale()) if own else language_of(member, bank_id))

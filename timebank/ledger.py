@@ -31,11 +31,11 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import cache, clock, exchange_news, four_eyes, rollups
-from .db import locked, write_transaction
-from .errors import Refused
-from .extensions import db
-from .models import (
+from timebank import cache, clock, exchange_news, four_eyes, rollups
+from timebank.db import locked, write_transaction
+from timebank.errors import Refused
+from timebank.extensions import db
+from timebank.models import (
     Account,
     AccountKind,
     Bank,
@@ -45,18 +45,18 @@ from .models import (
     Member,
     MemberStatus,
 )
-from .models.audit import record as audit
-from .models.base import utcnow
-from .models.ledger import (
+from timebank.models.audit import record as audit
+from timebank.models.base import utcnow
+from timebank.models.ledger import (
     CLEARING_NAME,
     MAX_EXCHANGE_MINUTES,
     POOL_NAME,
     Outcome,
     format_minutes,
 )
-from .models.members import STAFF_ROLES, TRADING_ROLES
-from .templating import status_word
-from .tenancy import current_bank_id
+from timebank.models.members import STAFF_ROLES, TRADING_ROLES
+from timebank.templating import status_word
+from timebank.tenancy import current_bank_id
 
 # How a party's role reads in a refusal ("… so cannot be the giver").
 ROLE_WORDS = {"giver": lambda: _("giver"), "receiver": lambda: _("receiver")}

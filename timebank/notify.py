@@ -18,10 +18,10 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, or_, select, update
 
-from .db import keyset_page
-from .extensions import db
-from .i18n import bank_language
-from .models import (
+from timebank.db import keyset_page
+from timebank.extensions import db
+from timebank.i18n import bank_language
+from timebank.models import (
     Bank,
     EmailPreference,
     Listing,
@@ -32,8 +32,8 @@ from .models import (
     Notification,
     OutboxMessage,
 )
-from .models.base import utcnow
-from .tenancy import bank_url, current_bank, current_bank_id
+from timebank.models.base import utcnow
+from timebank.tenancy import bank_url, current_bank, current_bank_id
 
 MAX_ATTEMPTS = 8
 
@@ -299,7 +299,7 @@ def queue_digests(now: datetime | None = None, radius_km: float = 5.0) -> int:
 
 
 def _too_far(member: Member, listing: Listing, radius_km: float) -> bool:
-    from .geo import haversine_km
+    from timebank.geo import haversine_km
 
     return (member.public_latitude is not None and listing.latitude is not None
             and haversine_km(member.public_latitude, member.public_longitude,

@@ -21,7 +21,7 @@ from pathlib import Path
 from flask import Flask, g, has_request_context, request
 from sqlalchemy import text
 
-from .extensions import db
+from timebank.extensions import db
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 YEAR = 365 * 24 * 3600

@@ -20,8 +20,8 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, case, exists, func, or_, select
 
-from .extensions import db
-from .models import (
+from timebank.extensions import db
+from timebank.models import (
     Account,
     AssetReview,
     CoDesignSession,
@@ -34,7 +34,7 @@ from .models import (
     MemberStatus,
     SessionSignup,
 )
-from .models.ideas import Idea
+from timebank.models.ideas import Idea
 
 RUNGS = ("co_producing", "involved", "consulted", "informed")
 

@@ -41,8 +41,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
-from .extensions import db
-from .models import (
+from timebank.extensions import db
+from timebank.models import (
     Account,
     AccountKind,
     AccountMonth,
@@ -98,8 +98,8 @@ def main_kind_given(account_id: int):
 def describe(exchange: Exchange) -> None:
     """Fix the facts reports group by on an exchange being confirmed: the receiver's
     named area and the kind of help the receiver gives. Set once, while confirming."""
-    from .models import Account, Member
-    from .models.assets import area_named
+    from timebank.models import Account, Member
+    from timebank.models.assets import area_named
 
     exchange.area_id = db.session.scalar(
         select(area_named(Member.neighbourhood)).select_from(Member)
@@ -123,8 +123,8 @@ def _upsert(model, rows: list[dict], keys: tuple[str, ...], adds: tuple[str, ...
 
 def describe_bulk(rows: list[dict]) -> None:
     """``describe`` for many new exchanges at once, in their order (demo data)."""
-    from .models import Account, Member
-    from .models.assets import area_named
+    from timebank.models import Account, Member
+    from timebank.models.assets import area_named
 
     accounts = {r["receiver_account_id"] for r in rows} | {r["giver_account_id"] for r in rows}
     areas = dict(db.session.execute(

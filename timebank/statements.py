@@ -15,12 +15,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
-from . import clock, ledger
-from .db import keyset_page
-from .extensions import db
-from .models import Account, Category, Entry, Exchange, ExchangeStatus, Member
-from .models.ledger import format_minutes, system_name
-from .models.names import plain_name
+from timebank import clock, ledger
+from timebank.db import keyset_page
+from timebank.extensions import db
+from timebank.models import Account, Category, Entry, Exchange, ExchangeStatus, Member
+from timebank.models.ledger import format_minutes, system_name
+from timebank.models.names import plain_name
 
 STATEMENT_CSV_HEADER = (_l("entry"), _l("exchange"), _l("date"), _l("with"), _l("kind of help"),
                         _l("description"), _l("minutes"), _l("balance after (minutes)"))

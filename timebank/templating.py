@@ -10,11 +10,11 @@ from flask_babel import format_decimal, to_user_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from . import clock
-from .i18n import date_locale
-from .models.ledger import OUTCOME_SCALE, format_minutes
-from .models.names import plain_name
-from .models.skills import Category
+from timebank import clock
+from timebank.i18n import date_locale
+from timebank.models.ledger import OUTCOME_SCALE, format_minutes
+from timebank.models.names import plain_name
+from timebank.models.skills import Category
 
 # Lazy: a list page asks for a status word per row, and only that word is translated.
 STATUS_WORDS = {
@@ -106,7 +106,7 @@ def import_field(name: str) -> str:
 
 def register(app: Flask) -> None:
     app.jinja_env.filters["import_field"] = import_field
-    from .members.lookup import member_label
+    from timebank.members.lookup import member_label
 
     app.jinja_env.globals["member_label"] = member_label
     app.jinja_env.filters["safe_href"] = safe_href
@@ -119,7 +119,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["status"] = status_word
     app.jinja_env.filters["reason"] = reason_words
     app.jinja_env.filters["component"] = component_word
-    from .cache import fragment
+    from timebank.cache import fragment
 
     app.jinja_env.globals["remember"] = lambda key, caller: fragment(key, caller)
     app.jinja_env.globals["outcome_word"] = lambda score: str(dict(OUTCOME_SCALE)[score])
@@ -128,7 +128,7 @@ def register(app: Flask) -> None:
     def _unread():
         from flask_login import current_user
 
-        from .notify import UNREAD_COUNTED, unread_count
+        from timebank.notify import UNREAD_COUNTED, unread_count
 
         count = unread_count(current_user.id) if current_user.is_authenticated else 0
         return {"unread_count": count,

@@ -16,8 +16,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from .extensions import db
-from .models import Bank, MemberStatus
+from timebank.extensions import db
+from timebank.models import Bank, MemberStatus
 
 PREFIX = "/b/<bank>"
 # Endpoints that also answer under PREFIX (filled as blueprints register routes).
@@ -131,7 +131,7 @@ def open_to_pending(endpoint: str | None) -> bool:
     """May someone who is not an active member of a bank open this page of it?"""
     from flask import current_app
 
-    from .permissions import PENDING, RULES
+    from timebank.permissions import PENDING, RULES
 
     action = getattr(current_app.view_functions.get(endpoint or ""), "permission", None)
     return action is not None and PENDING in RULES[action].audiences

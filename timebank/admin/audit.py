@@ -8,10 +8,10 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
-from ..db import keyset_page
-from ..extensions import db
-from ..forms import like_pattern
-from ..models import AuditEvent, Member
+from timebank.db import keyset_page
+from timebank.extensions import db
+from timebank.forms import like_pattern
+from timebank.models import AuditEvent, Member
 
 PAGE = 50
 CSV_HEADER = ("id", "when (UTC)", "who", "who_id", "action", "object", "object_id", "detail")

@@ -5,8 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional, Regexp
 
-from ..forms import NAME_MAX, QueryForm, optional, required, strip
-from ..i18n import LANGUAGES
+from timebank.forms import NAME_MAX, QueryForm, optional, required, strip
+from timebank.i18n import LANGUAGES
 
 # The languages a kind is named in besides English (the name itself).
 OTHER_LANGUAGES = [(code, name) for code, name in LANGUAGES.items() if code != "en"]

@@ -4,20 +4,20 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..exports import csv_chunks, csv_response
-from ..extensions import db
-from ..forms import ActionForm
-from ..htmx import render
-from ..members import service as members
-from ..members.forms import RoleForm
-from ..models import Member
-from ..models.audit import record
-from ..permissions import allow
-from ..routing import arg_id
-from ..tenancy import BankBlueprint, current_bank_id
-from . import audit
-from . import taxonomy as taxa
-from .forms import OTHER_LANGUAGES, AuditFilterForm, NamesForm
+from timebank.admin import audit
+from timebank.admin import taxonomy as taxa
+from timebank.admin.forms import OTHER_LANGUAGES, AuditFilterForm, NamesForm
+from timebank.exports import csv_chunks, csv_response
+from timebank.extensions import db
+from timebank.forms import ActionForm
+from timebank.htmx import render
+from timebank.members import service as members
+from timebank.members.forms import RoleForm
+from timebank.models import Member
+from timebank.models.audit import record
+from timebank.permissions import allow
+from timebank.routing import arg_id
+from timebank.tenancy import BankBlueprint, current_bank_id
 
 bp = BankBlueprint("admin", __name__)
 

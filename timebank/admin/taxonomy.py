@@ -10,11 +10,11 @@ import re
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from ..errors import Refused
-from ..extensions import db
-from ..models import AssetCategory, Category, Member
-from ..models.audit import record as audit
-from .forms import AssetCategoryForm, CategoryForm
+from timebank.admin.forms import AssetCategoryForm, CategoryForm
+from timebank.errors import Refused
+from timebank.extensions import db
+from timebank.models import AssetCategory, Category, Member
+from timebank.models.audit import record as audit
 
 # URL name → (model, form, audit type)
 TAXONOMIES = {

@@ -4,13 +4,13 @@ from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import four_eyes
-from ..errors import Refused
-from ..forms import ActionForm
-from ..htmx import render
-from ..permissions import allow
-from ..tenancy import BankBlueprint, current_bank_id
-from . import service
+from timebank import four_eyes
+from timebank.approvals import service
+from timebank.errors import Refused
+from timebank.forms import ActionForm
+from timebank.htmx import render
+from timebank.permissions import allow
+from timebank.tenancy import BankBlueprint, current_bank_id
 
 bp = BankBlueprint("approvals", __name__)
 
@@ -33,7 +33,7 @@ def decide(approval_id: int, answer: str):
         service.decide(approval_id, current_user._get_current_object(), answer == "agree",
                        current_bank_id())
     except Refused as error:
-        from ..extensions import db
+        from timebank.extensions import db
 
         db.session.rollback()
         if error.status in (403, 404):

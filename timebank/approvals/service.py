@@ -13,15 +13,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from .. import four_eyes, ledger
-from ..db import locked, write_transaction
-from ..errors import Refused
-from ..extensions import db
-from ..models import Approval, ApprovalKind, ApprovalStatus, Member
-from ..models.audit import record as audit
-from ..models.base import utcnow
-from ..notify import notify
-from ..tenancy import bank_url
+from timebank import four_eyes, ledger
+from timebank.db import locked, write_transaction
+from timebank.errors import Refused
+from timebank.extensions import db
+from timebank.models import Approval, ApprovalKind, ApprovalStatus, Member
+from timebank.models.audit import record as audit
+from timebank.models.base import utcnow
+from timebank.notify import notify
+from timebank.tenancy import bank_url
 
 
 class ApprovalError(Refused):
@@ -55,7 +55,7 @@ def decide(approval_id: int, by: Member, agree: bool, bank_id: int) -> Approval:
                     ApprovalStatus.PENDING, None, None)
             raise
     elif approval.kind == ApprovalKind.POOL and approval.payload.get("session_id"):
-        from ..ideas import service as ideas
+        from timebank.ideas import service as ideas
 
         ideas.release_attendance(approval.payload["session_id"])  # may be recorded again
     audit(by.id, f"approval.{'agree' if agree else 'refuse'}.{approval.kind}", "approval",
@@ -71,7 +71,7 @@ def decide(approval_id: int, by: Member, agree: bool, bank_id: int) -> Approval:
 
 
 def _carry_out(approval: Approval, requester: Member, second: Member) -> None:
-    from ..members import service as members
+    from timebank.members import service as members
 
     payload = approval.payload or {}
     if approval.kind == ApprovalKind.LOGIN:
@@ -88,12 +88,12 @@ def _carry_out(approval: Approval, requester: Member, second: Member) -> None:
             description=payload.get("description", ""), bank_id=approval.bank_id,
             second=second)
         if payload.get("session_id"):
-            from ..ideas import service as ideas
+            from timebank.ideas import service as ideas
 
             ideas.mark_attended(payload["session_id"], {e.giver.member_id for e in made})
     elif approval.kind == ApprovalKind.BANK:
-        from ..banks import service as banks
-        from ..models import Bank
+        from timebank.banks import service as banks
+        from timebank.models import Bank
 
         bank = db.session.get(Bank, approval.bank_id)
         banks.update(bank, dict(payload), requester, fields=tuple(banks.LOOSER))

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from ..exports import csv_chunks
-from ..extensions import db
-from ..models import Asset, AssetImport, AssetStatus, GeocodeState
-from ..models.base import utcnow
-from . import sources
+from timebank.assets import sources
+from timebank.exports import csv_chunks
+from timebank.extensions import db
+from timebank.models import Asset, AssetImport, AssetStatus, GeocodeState
+from timebank.models.base import utcnow
 
 # HSDS-style column names, in export order. Import also accepts ``id`` for source_id
 # and ``category`` as a slug or a name.
@@ -50,7 +50,7 @@ def to_csv_chunks(assets: Iterable[Asset]) -> Iterator[str]:
 
 
 def _published(slug: str, bbox) -> list[Asset]:
-    from .register import published_query
+    from timebank.assets.register import published_query
 
     return list(db.session.scalars(published_query(slug, bbox=bbox).order_by(Asset.id)))
 
@@ -184,8 +184,8 @@ def import_area() -> tuple[float, float, float, float] | None:
     cannot pull the next ones after it."""
     from flask import current_app
 
-    from ..tenancy import current_bank
-    from .neighbourhoods import union_bbox
+    from timebank.assets.neighbourhoods import union_bbox
+    from timebank.tenancy import current_bank
 
     configured = current_app.config.get("TIMEBANK_AREA_BBOX")
     if configured:
@@ -244,7 +244,7 @@ def prepare_file(data: bytes, filename: str,
 
 
 def prepare_source(source: sources.Source, options: sources.Options) -> sources.Preparation:
-    from .register import DEFAULT_CENTRE, categories
+    from timebank.assets.register import DEFAULT_CENTRE, categories
 
     lat, lon = DEFAULT_CENTRE
     # With no area said, swapped coordinates are told apart against the install's home:
@@ -296,7 +296,7 @@ def archived_by(record: AssetImport) -> int:
 
 def archive_import(record: AssetImport, by_id: int | None) -> int:
     """Archive every asset this import created (they stay in the database, off the map)."""
-    from ..models.audit import record as audit
+    from timebank.models.audit import record as audit
 
     count = 0
     for asset in db.session.scalars(select(Asset).where(Asset.import_id == record.id,
@@ -320,7 +320,7 @@ def _geocode_state_for_import(asset: Asset) -> None:
 
 def export_file(path: str, category_slug: str = "") -> int:
     """Write the published assets (optionally one category) to ``path``: .csv or .geojson."""
-    from .register import published_query
+    from timebank.assets.register import published_query
 
     rows = db.session.scalars(published_query(category_slug).order_by(Asset.id)).all()
     with open(path, "w", encoding="utf-8", newline="") as fh:

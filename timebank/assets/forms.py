@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import URL, Email, InputRequired, NumberRange, Optional, ValidationError
 
-from ..forms import QueryForm, choices, optional, required, strip
+from timebank.forms import QueryForm, choices, optional, required, strip
 
 
 class AssetForm(FlaskForm):

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ..errors import Refused
-from ..extensions import db
-from ..models import AssetImport
-from . import files, sources
-from .register import categories
+from timebank.assets import files, sources
+from timebank.assets.register import categories
+from timebank.errors import Refused
+from timebank.extensions import db
+from timebank.models import AssetImport
 
 MAX_UPLOAD = 2 * 1024 * 1024
 ALLOWED = (".csv", ".geojson", ".json")

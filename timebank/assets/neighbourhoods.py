@@ -12,10 +12,10 @@ import re
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from ..errors import Refused
-from ..extensions import db
-from ..models import Neighbourhood
-from . import sources
+from timebank.assets import sources
+from timebank.errors import Refused
+from timebank.extensions import db
+from timebank.models import Neighbourhood
 
 NAME_HEADERS = ("name", "neighbourhood", "neighbourhood name", "ward", "ward name", "area",
                 "area name", "label")

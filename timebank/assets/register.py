@@ -13,15 +13,15 @@ from typing import NamedTuple
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
-from .. import cache, geo, maps
-from ..extensions import db
-from ..forms import like_pattern
-from ..models import Asset, AssetCategory, AssetReview, AssetStatus, GeocodeState, Member
-from ..models.assets import DEFAULT_ASSET_CATEGORIES, STALE_AFTER_DAYS
-from ..models.audit import record as audit
-from ..models.base import utcnow
-from ..models.names import thing_name
-from ..notify import notify
+from timebank import cache, geo, maps
+from timebank.extensions import db
+from timebank.forms import like_pattern
+from timebank.models import Asset, AssetCategory, AssetReview, AssetStatus, GeocodeState, Member
+from timebank.models.assets import DEFAULT_ASSET_CATEGORIES, STALE_AFTER_DAYS
+from timebank.models.audit import record as audit
+from timebank.models.base import utcnow
+from timebank.models.names import thing_name
+from timebank.notify import notify
 
 # Where the map opens when nothing is published yet, and where a register with no other
 # clue is assumed to be when telling swapped coordinates apart (the install's home).
@@ -420,7 +420,7 @@ def area_points(configured_bbox, asset_points) -> list[tuple[float, float]]:
 
     Never members' locations: their outermost points would show where people live.
     """
-    from .neighbourhoods import union_bbox
+    from timebank.assets.neighbourhoods import union_bbox
 
     configured_bbox = configured_bbox or union_bbox()  # else all the neighbourhoods
     if configured_bbox:
@@ -459,7 +459,7 @@ class Gaps:
 def gaps(category_slug: str, distance: float, configured_bbox) -> Gaps:
     """Where assets (of one kind) are missing, built once per kind, distance and version
     of the register (the same for every viewer)."""
-    from .neighbourhoods import names_for, union_bbox
+    from timebank.assets.neighbourhoods import names_for, union_bbox
 
     def build(_version: int) -> Gaps:
         rows = published_rows(category_slug)

@@ -15,16 +15,23 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import cache, geo, maps
-from ..extensions import db
-from ..forms import ActionForm, choices
-from ..htmx import render, render_form
-from ..models import Asset, AssetStatus, GeocodeState
-from ..models.names import reader_language
-from ..permissions import allow
-from ..routing import arg_id
-from . import files, imports, neighbourhoods, register, sources
-from .forms import AssetForm, GapForm, MapFilterForm, RejectForm, ReviewForm, UploadForm
+from timebank import cache, geo, maps
+from timebank.assets import files, imports, neighbourhoods, register, sources
+from timebank.assets.forms import (
+    AssetForm,
+    GapForm,
+    MapFilterForm,
+    RejectForm,
+    ReviewForm,
+    UploadForm,
+)
+from timebank.extensions import db
+from timebank.forms import ActionForm, choices
+from timebank.htmx import render, render_form
+from timebank.models import Asset, AssetStatus, GeocodeState
+from timebank.models.names import reader_language
+from timebank.permissions import allow
+from timebank.routing import arg_id
 
 bp = Blueprint("assets", __name__)
 LIST_PAGE = 50
@@ -365,7 +372,7 @@ def import_start():
 
 
 def _import_or_404(import_id: int):
-    from ..models import AssetImport
+    from timebank.models import AssetImport
 
     return db.get_or_404(AssetImport, import_id)
 

@@ -39,7 +39,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 if TYPE_CHECKING:
-    from .register import CategoryRow
+    from timebank.assets.register import CategoryRow
 
 
 # Our fields, and the headers (normalised: lower case, words joined by one space)

@@ -8,8 +8,8 @@ from flask import Flask, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..extensions import db, login_manager
-from ..models import Member, MemberStatus
+from timebank.extensions import db, login_manager
+from timebank.models import Member, MemberStatus
 
 
 def init_login(app: Flask) -> None:
@@ -55,7 +55,7 @@ def init_login(app: Flask) -> None:
             # Not a redirect of the whole page: that would throw away what was typed.
             # errors.js shows the message, with a link to log in in another tab; a link
             # that was followed loads the log-in page itself.
-            from ..errors import login_needed
+            from timebank.errors import login_needed
 
             return login_needed()
         return redirect(target)

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from ..forms import NAME_MAX, required, strip
+from timebank.forms import NAME_MAX, required, strip
 
 PASSWORD_MIN = 10
 

@@ -4,14 +4,8 @@ from flask import abort, current_app, flash, g, redirect, request, session, url_
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
-from ..extensions import db, limiter
-from ..forms import ActionForm, safe_next
-from ..htmx import render, render_form
-from ..models import Member
-from ..permissions import allow
-from ..tenancy import BankBlueprint, current_bank
-from . import service
-from .forms import (
+from timebank.auth import service
+from timebank.auth.forms import (
     ChangeEmailForm,
     ChangePasswordForm,
     ForgotForm,
@@ -19,7 +13,13 @@ from .forms import (
     RegisterForm,
     ResetForm,
 )
-from .limits import account_limit, client_network
+from timebank.auth.limits import account_limit, client_network
+from timebank.extensions import db, limiter
+from timebank.forms import ActionForm, safe_next
+from timebank.htmx import render, render_form
+from timebank.models import Member
+from timebank.permissions import allow
+from timebank.tenancy import BankBlueprint, current_bank
 
 bp = BankBlueprint("auth", __name__)
 

@@ -15,12 +15,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..banks import service as banks
-from ..errors import Refused
-from ..extensions import db
-from ..models import Bank, Member, MemberStatus, ResetRequest
-from ..models.audit import record as audit
-from ..models.base import utcnow
+from timebank.banks import service as banks
+from timebank.errors import Refused
+from timebank.extensions import db
+from timebank.models import Bank, Member, MemberStatus, ResetRequest
+from timebank.models.audit import record as audit
+from timebank.models.base import utcnow
 
 
 class AuthError(Refused):
@@ -39,7 +39,7 @@ def register(email: str, display_name: str, neighbourhood: str, password: str,
     known = db.session.scalar(select(Member).where(Member.email == email))
     if known is not None:
         generate_password_hash(password)  # as long as a new member's hash: time tells nothing
-        from ..notify import queue_email
+        from timebank.notify import queue_email
 
         with force_locale(known.language or "en"):
             queue_email(known, _("Someone tried to join with your e-mail address"),
@@ -111,7 +111,7 @@ def _link_payload(member: Member, purpose: str, **extra) -> dict:
 
 def _send_link(member: Member, purpose: str, subject: str, lead: str, *,
                to_email: str | None = None, **extra) -> None:
-    from ..notify import absolute, queue_email
+    from timebank.notify import absolute, queue_email
 
     token = _serializer().dumps(_link_payload(member, purpose, **extra))
     endpoint = "auth.reset_password" if purpose in PASSWORD_LINKS else "auth.confirm"
@@ -169,7 +169,7 @@ def confirm_address(token: str) -> Member:
         raise AuthError(_("Another account uses that address now."), "") from None
     audit(member.id, "member.email_changed", "member", member.id)
     with force_locale(member.language or "en"):
-        from ..notify import queue_email
+        from timebank.notify import queue_email
 
         queue_email(member, _("Your e-mail address was changed"),
                     _("The e-mail address of your account was changed to %(new)s. If you did "
@@ -183,9 +183,9 @@ def _tell_coordinators_of_application(member: Member) -> None:
     """A confirmed application reaches the coordinators of each bank it is waiting in."""
     from sqlalchemy.orm import aliased
 
-    from ..models import Membership
-    from ..notify import notify
-    from ..tenancy import bank_url
+    from timebank.models import Membership
+    from timebank.notify import notify
+    from timebank.tenancy import bank_url
 
     theirs = aliased(Membership)
     rows = db.session.execute(
@@ -211,7 +211,7 @@ def request_reset(email: str) -> None:
 def answer_reset_requests(limit: int = 500) -> int:
     """E-mail a reset link to each requested address that belongs to a member (saying
     nothing to anyone else), oldest first; the requests are then forgotten."""
-    from ..notify import site_context
+    from timebank.notify import site_context
 
     # One answer per address however often it was asked (a flood of one address must not
     # hold up everyone else's), oldest first.
@@ -236,7 +236,7 @@ def answer_reset_requests(limit: int = 500) -> int:
 
 def _tell_password_changed(member: Member) -> None:
     """A changed password is news its owner must hear of, in case it was not them."""
-    from ..notify import queue_email
+    from timebank.notify import queue_email
 
     with force_locale(member.language or "en"):
         queue_email(member, _("Your password was changed"),
@@ -301,7 +301,7 @@ def request_email_change(member: Member, password: str, new_email: str) -> None:
         raise AuthError(_("That is already your address."), "email")
     taken = db.session.scalar(select(Member).where(Member.email == new))
     if taken is not None:
-        from ..notify import queue_email
+        from timebank.notify import queue_email
 
         with force_locale(taken.language or "en"):
             queue_email(taken, _("Someone tried to use your e-mail address"),
@@ -313,7 +313,7 @@ def request_email_change(member: Member, password: str, new_email: str) -> None:
         _send_link(member, "email", _("Please confirm your new e-mail address"),
                    _("Open this link to use this address for your time bank account:"),
                    to_email=new, e=new)
-        from ..notify import queue_email
+        from timebank.notify import queue_email
 
         with force_locale(member.language or "en"):  # the old address hears of it at once
             queue_email(member, _("A change of your e-mail address was asked for"),

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, NumberRange, Optional, Regexp
 
-from ..forms import choices, optional, required, strip
+from timebank.forms import choices, optional, required, strip
 
 LANGUAGES = [("en", _l("English")), ("cy", _l("Cymraeg (Welsh)")), ("es", _l("Español (Spanish)"))]
 

@@ -4,14 +4,14 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import four_eyes
-from ..extensions import db
-from ..htmx import render, render_form
-from ..models import ApprovalKind, Bank
-from ..permissions import allow
-from ..tenancy import BankBlueprint, current_bank
-from . import service
-from .forms import AddMemberForm, BankSettingsForm, ContactForm, JoinForm, NewBankForm
+from timebank import four_eyes
+from timebank.banks import service
+from timebank.banks.forms import AddMemberForm, BankSettingsForm, ContactForm, JoinForm, NewBankForm
+from timebank.extensions import db
+from timebank.htmx import render, render_form
+from timebank.models import ApprovalKind, Bank
+from timebank.permissions import allow
+from timebank.tenancy import BankBlueprint, current_bank
 
 bp = BankBlueprint("banks", __name__)
 

@@ -8,12 +8,12 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import ledger
-from ..errors import Refused
-from ..extensions import db
-from ..models import Bank, BankRole, CouncilArea, Member, Membership, MemberStatus
-from ..models.audit import record as audit
-from ..models.base import utcnow
+from timebank import ledger
+from timebank.errors import Refused
+from timebank.extensions import db
+from timebank.models import Bank, BankRole, CouncilArea, Member, Membership, MemberStatus
+from timebank.models.audit import record as audit
+from timebank.models.base import utcnow
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 CONTACT_FIELDS = ("office_address", "phone", "email", "opening_hours", "welcome_text",
@@ -131,8 +131,8 @@ def ask_to_join(member: Member, bank: Bank, message: str = "") -> Membership:
     Asking again while waiting changes nothing. Commits."""
     from flask_babel import lazy_gettext as _l
 
-    from ..notify import notify
-    from ..tenancy import bank_url
+    from timebank.notify import notify
+    from timebank.tenancy import bank_url
 
     membership = member.membership_in(bank.id)
     if membership is not None and membership.status == MemberStatus.ACTIVE:
@@ -177,8 +177,8 @@ def add_member(by: Member | None, bank: Bank, email: str, role: str) -> Membersh
     coordinate a bank asks another admin. Commits."""
     from flask_babel import lazy_gettext as _l
 
-    from ..notify import notify
-    from ..tenancy import bank_url
+    from timebank.notify import notify
+    from timebank.tenancy import bank_url
 
     if role not in (BankRole.RESIDENT, BankRole.COORDINATOR):
         raise BankError(_("Choose resident or coordinator."), "role")
@@ -189,7 +189,7 @@ def add_member(by: Member | None, bank: Bank, email: str, role: str) -> Membersh
                           "from the bank's page, or a coordinator can enrol them."), "email")
     if by is not None and person.id == by.id:
         raise BankError(_("Another admin must give you a role in a bank."), "email")
-    from .. import four_eyes
+    from timebank import four_eyes
 
     if by is not None and role == BankRole.COORDINATOR and by.id in four_eyes.sponsors(
             person.id):

@@ -15,9 +15,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from .. import clock
-from ..forms import TEXT_MAX, choices, optional, required
-from ..models.ledger import OUTCOME_SCALE
+from timebank import clock
+from timebank.forms import TEXT_MAX, choices, optional, required
+from timebank.models.ledger import OUTCOME_SCALE
 
 MINUTE_CHOICES = [(0, _l("0 min")), (15, _l("15 min")), (30, _l("30 min")), (45, _l("45 min"))]
 

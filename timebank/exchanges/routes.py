@@ -8,20 +8,27 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import clock, four_eyes, ledger
-from ..exports import csv_chunks, csv_response
-from ..extensions import db
-from ..forms import ActionForm, PeriodForm, category_choices
-from ..htmx import render, render_form, wants_fragment
-from ..i18n import on_paper_for
-from ..main import queue
-from ..matching.brokering import match_between
-from ..members.lookup import MemberNotFound, member_for, member_label, refuse, resolve_member
-from ..models import Account, ApprovalKind, Exchange, ExchangeStatus, Member, Outcome
-from ..models.base import utcnow
-from ..permissions import allow
-from ..routing import arg_id
-from ..statements import (
+from timebank import clock, four_eyes, ledger
+from timebank.exchanges.forms import (
+    GroupForm,
+    OnBehalfForm,
+    OutcomeForm,
+    RecordForm,
+    ReverseForm,
+)
+from timebank.exports import csv_chunks, csv_response
+from timebank.extensions import db
+from timebank.forms import ActionForm, PeriodForm, category_choices
+from timebank.htmx import render, render_form, wants_fragment
+from timebank.i18n import on_paper_for
+from timebank.main import queue
+from timebank.matching.brokering import match_between
+from timebank.members.lookup import MemberNotFound, member_for, member_label, refuse, resolve_member
+from timebank.models import Account, ApprovalKind, Exchange, ExchangeStatus, Member, Outcome
+from timebank.models.base import utcnow
+from timebank.permissions import allow
+from timebank.routing import arg_id
+from timebank.statements import (
     STATEMENT_CSV_HEADER,
     bank_exchanges_page,
     dashboard_context,
@@ -30,14 +37,7 @@ from ..statements import (
     statement_period,
     totals,
 )
-from ..tenancy import BankBlueprint, current_bank_id
-from .forms import (
-    GroupForm,
-    OnBehalfForm,
-    OutcomeForm,
-    RecordForm,
-    ReverseForm,
-)
+from timebank.tenancy import BankBlueprint, current_bank_id
 
 bp = BankBlueprint("exchanges", __name__)
 

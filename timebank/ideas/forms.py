@@ -17,8 +17,8 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from ..forms import QueryForm, choices, optional, required
-from ..models.ideas import CRITERIA, STATUS_WORDS
+from timebank.forms import QueryForm, choices, optional, required
+from timebank.models.ideas import CRITERIA, STATUS_WORDS
 
 SCALE = [(4, _l("Very much")), (3, _l("Quite")), (2, _l("A little")), (1, _l("Not at all"))]
 

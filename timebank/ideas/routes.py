@@ -10,17 +10,13 @@ from flask_login import current_user
 from markupsafe import escape
 from sqlalchemy import select
 
-from .. import maps
-from ..errors import Refused
-from ..extensions import db
-from ..forms import ActionForm, category_choices
-from ..htmx import render, render_form, wants_fragment
-from ..models import Asset, AssetCategory, Neighbourhood
-from ..models.ideas import CRITERIA, STATUS_WORDS, CoDesignSession, Idea, IdeaRole
-from ..permissions import allow
-from ..tenancy import current_bank_id
-from . import service
-from .forms import (
+from timebank import maps
+from timebank.errors import Refused
+from timebank.extensions import db
+from timebank.forms import ActionForm, category_choices
+from timebank.htmx import render, render_form, wants_fragment
+from timebank.ideas import service
+from timebank.ideas.forms import (
     AnswerForm,
     CommentForm,
     IdeaFilterForm,
@@ -30,6 +26,10 @@ from .forms import (
     SessionForm,
     offer_choices,
 )
+from timebank.models import Asset, AssetCategory, Neighbourhood
+from timebank.models.ideas import CRITERIA, STATUS_WORDS, CoDesignSession, Idea, IdeaRole
+from timebank.permissions import allow
+from timebank.tenancy import current_bank_id
 
 bp = Blueprint("ideas", __name__)
 

@@ -21,15 +21,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import four_eyes, ledger
-from ..db import locked, write_transaction
-from ..errors import Refused
-from ..extensions import db
-from ..listings import service as listings
-from ..models import ApprovalKind, Listing, ListingKind, ListingStatus, Member
-from ..models.audit import record as audit
-from ..models.base import utcnow
-from ..models.ideas import (
+from timebank import four_eyes, ledger
+from timebank.db import locked, write_transaction
+from timebank.errors import Refused
+from timebank.extensions import db
+from timebank.listings import service as listings
+from timebank.models import ApprovalKind, Listing, ListingKind, ListingStatus, Member
+from timebank.models.audit import record as audit
+from timebank.models.base import utcnow
+from timebank.models.ideas import (
     CRITERIA,
     STATUS_WORDS,
     CoDesignSession,
@@ -44,8 +44,8 @@ from ..models.ideas import (
     SessionIdea,
     SessionSignup,
 )
-from ..models.members import STAFF_ROLES, Role
-from ..notify import notify
+from timebank.models.members import STAFF_ROLES, Role
+from timebank.notify import notify
 
 TEXT_FIELDS = ("title", "need", "builds_on", "takes")
 PLACE_FIELDS = ("category_id", "neighbourhood_id", "asset_id", "gap_cell", "latitude",
@@ -442,7 +442,7 @@ def volunteer(role: IdeaRole, by: Member, bank_id: int) -> Listing:
 def places(ideas: list[Idea]) -> list[tuple[Idea, float, float]]:
     """Where each idea is, if anywhere: its own point, else its asset's, else the middle
     of its neighbourhood."""
-    from ..models import Asset, Neighbourhood
+    from timebank.models import Asset, Neighbourhood
 
     assets = {a.id: a for a in db.session.scalars(
         select(Asset).where(Asset.id.in_([i.asset_id for i in ideas if i.asset_id])))}

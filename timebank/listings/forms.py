@@ -18,9 +18,9 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import clock
-from ..forms import TEXT_MAX, QueryForm, choices, optional, required
-from ..models.listings import DAYS, MAX_TRAVEL_KM, PARTS
+from timebank import clock
+from timebank.forms import TEXT_MAX, QueryForm, choices, optional, required
+from timebank.models.listings import DAYS, MAX_TRAVEL_KM, PARTS
 
 SLOT_CHOICES = [(str(d * len(PARTS) + p),
                  LazyString(lambda d=d, p=p: f"{DAYS[d]} {PARTS[p]}"))

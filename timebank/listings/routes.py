@@ -6,21 +6,21 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from .. import clock, geo
-from ..extensions import db
-from ..forms import ActionForm, category_choices, fields_key, like_pattern
-from ..htmx import render, render_form
-from ..i18n import format_day
-from ..main import queue
-from ..matching.brokering import suggestions_for
-from ..matching.forms import RespondForm
-from ..members.lookup import MemberNotFound, refuse, resolve_member
-from ..models import Listing, ListingStatus
-from ..permissions import allow
-from ..routing import arg_id
-from ..tenancy import BankBlueprint, current_bank_id
-from . import service
-from .forms import BrowseForm, ListingForm, OnBehalfListingForm
+from timebank import clock, geo
+from timebank.extensions import db
+from timebank.forms import ActionForm, category_choices, fields_key, like_pattern
+from timebank.htmx import render, render_form
+from timebank.i18n import format_day
+from timebank.listings import service
+from timebank.listings.forms import BrowseForm, ListingForm, OnBehalfListingForm
+from timebank.main import queue
+from timebank.matching.brokering import suggestions_for
+from timebank.matching.forms import RespondForm
+from timebank.members.lookup import MemberNotFound, refuse, resolve_member
+from timebank.models import Listing, ListingStatus
+from timebank.permissions import allow
+from timebank.routing import arg_id
+from timebank.tenancy import BankBlueprint, current_bank_id
 
 bp = BankBlueprint("listings", __name__)
 PAGE = 20

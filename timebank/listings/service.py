@@ -6,13 +6,13 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from .. import clock
-from ..db import write_transaction
-from ..extensions import db
-from ..models import Listing, ListingStatus, Member
-from ..models.audit import record as audit
-from ..models.listings import DEFAULT_EXPIRY_DAYS
-from ..models.members import STAFF_ROLES
+from timebank import clock
+from timebank.db import write_transaction
+from timebank.extensions import db
+from timebank.models import Listing, ListingStatus, Member
+from timebank.models.audit import record as audit
+from timebank.models.listings import DEFAULT_EXPIRY_DAYS
+from timebank.models.members import STAFF_ROLES
 
 EDITABLE = ("kind", "category_id", "title", "description", "availability", "travel_km",
             "remote_ok", "expires_on")

@@ -14,10 +14,10 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
 
-from .. import four_eyes
-from ..db import keyset_page
-from ..extensions import db
-from ..models import (
+from timebank import four_eyes
+from timebank.db import keyset_page
+from timebank.extensions import db
+from timebank.models import (
     Account,
     Asset,
     AssetStatus,
@@ -32,8 +32,8 @@ from ..models import (
     Membership,
     MemberStatus,
 )
-from ..models.base import utcnow
-from ..statements import EXCHANGES_PAGE, exchange_rows
+from timebank.models.base import utcnow
+from timebank.statements import EXCHANGES_PAGE, exchange_rows
 
 WAIT_DAYS = 7
 EXPIRY_NOTICE_DAYS = 7

@@ -6,15 +6,15 @@ from flask import abort, jsonify, redirect, session, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
-from .. import observability
-from ..extensions import db
-from ..forms import LanguageForm, safe_next
-from ..htmx import render
-from ..members.service import set_language
-from ..permissions import ANONYMOUS, PENDING, allow, audience
-from ..statements import dashboard_context
-from ..tenancy import BankBlueprint, current_bank_id
-from . import queue
+from timebank import observability
+from timebank.extensions import db
+from timebank.forms import LanguageForm, safe_next
+from timebank.htmx import render
+from timebank.main import queue
+from timebank.members.service import set_language
+from timebank.permissions import ANONYMOUS, PENDING, allow, audience
+from timebank.statements import dashboard_context
+from timebank.tenancy import BankBlueprint, current_bank_id
 
 bp = BankBlueprint("main", __name__)
 

@@ -18,14 +18,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import cache, clock
-from ..db import locked
-from ..errors import Refused
-from ..extensions import db
-from ..forms import like_pattern
-from ..listings.service import open_listings_query
-from ..members.lookup import member_label
-from ..models import (
+from timebank import cache, clock
+from timebank.db import locked
+from timebank.errors import Refused
+from timebank.extensions import db
+from timebank.forms import like_pattern
+from timebank.listings.service import open_listings_query
+from timebank.matching import ranking
+from timebank.members.lookup import member_label
+from timebank.models import (
     Account,
     Category,
     Listing,
@@ -38,13 +39,12 @@ from ..models import (
     Membership,
     MemberStatus,
 )
-from ..models.audit import record as audit
-from ..models.base import utcnow
-from ..models.members import TRADING_ROLES
-from ..notify import notify
-from ..templating import status_word
-from ..tenancy import bank_url
-from . import ranking
+from timebank.models.audit import record as audit
+from timebank.models.base import utcnow
+from timebank.models.members import TRADING_ROLES
+from timebank.notify import notify
+from timebank.templating import status_word
+from timebank.tenancy import bank_url
 
 
 class BrokeringError(Refused):
@@ -224,7 +224,7 @@ def workbench(bank_id: int, page: int, per_page: int, each: int,
     now = utcnow()
     query = _requests(bool(category_id), bool(neighbourhood), bool(waited_days), newest)
     if unhelped:  # the work queue's figure, exactly
-        from ..main.queue import unhelped_requests
+        from timebank.main.queue import unhelped_requests
 
         query = query.where(Listing.id.in_(unhelped_requests(bank_id, now)
                                            .with_only_columns(Listing.id).order_by(None)))

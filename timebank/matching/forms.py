@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from ..forms import NAME_MAX, QueryForm, choices, optional, required
+from timebank.forms import NAME_MAX, QueryForm, choices, optional, required
 
 
 class IntroduceForm(FlaskForm):

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..geo import haversine_km
+from timebank.geo import haversine_km
 
 WEIGHTS = {"category": 0.35, "text": 0.20, "distance": 0.20, "availability": 0.10,
            "reciprocity": 0.15}
@@ -326,7 +326,7 @@ class CandidatePool:
                                            received=int(self.received[i]))
 
     def rank(self, need: Need, limit: int = 10) -> list[Ranked]:
-        from ..geo import haversine_km_many
+        from timebank.geo import haversine_km_many
 
         n = len(self.candidates)
         if n == 0:

@@ -5,19 +5,19 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..extensions import db
-from ..forms import ActionForm, category_choices, fields_key
-from ..htmx import render
-from ..main import queue
-from ..members.lookup import MemberNotFound, member_label, resolve_member
-from ..models import Match, MatchMessage
-from ..models.base import utcnow
-from ..models.members import STAFF_ROLES
-from ..permissions import allow
-from ..routing import arg_id
-from ..tenancy import BankBlueprint, current_bank_id
-from . import brokering, ranking
-from .forms import IntroduceForm, MessageForm, RespondForm, WorkbenchForm
+from timebank.extensions import db
+from timebank.forms import ActionForm, category_choices, fields_key
+from timebank.htmx import render
+from timebank.main import queue
+from timebank.matching import brokering, ranking
+from timebank.matching.forms import IntroduceForm, MessageForm, RespondForm, WorkbenchForm
+from timebank.members.lookup import MemberNotFound, member_label, resolve_member
+from timebank.models import Match, MatchMessage
+from timebank.models.base import utcnow
+from timebank.models.members import STAFF_ROLES
+from timebank.permissions import allow
+from timebank.routing import arg_id
+from timebank.tenancy import BankBlueprint, current_bank_id
 
 bp = BankBlueprint("matching", __name__)
 REQUESTS_PER_PAGE = 10

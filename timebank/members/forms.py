@@ -20,9 +20,9 @@ from wtforms.validators import (
     Optional,
 )
 
-from ..forms import NAME_MAX, TEXT_MAX, QueryForm, choices, optional, required, strip
-from ..i18n import LANGUAGES
-from ..models import Role
+from timebank.forms import NAME_MAX, TEXT_MAX, QueryForm, choices, optional, required, strip
+from timebank.i18n import LANGUAGES
+from timebank.models import Role
 
 
 class ProfileForm(FlaskForm):

@@ -12,13 +12,13 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import aliased
 
-from .. import cache, clock
-from ..db import keyset_page
-from ..errors import Refused
-from ..extensions import db
-from ..forms import like_pattern
-from ..listings.service import open_listings_query
-from ..models import (
+from timebank import cache, clock
+from timebank.db import keyset_page
+from timebank.errors import Refused
+from timebank.extensions import db
+from timebank.forms import like_pattern
+from timebank.listings.service import open_listings_query
+from timebank.models import (
     Bank,
     Listing,
     ListingKind,
@@ -28,8 +28,8 @@ from ..models import (
     MemberStatus,
     Role,
 )
-from ..models.members import TRADING_ROLES
-from ..routing import MAX_ID
+from timebank.models.members import TRADING_ROLES
+from timebank.routing import MAX_ID
 
 _ID_SUFFIX = re.compile(r"#(\d{1,12})\s*\)?\s*$")
 
@@ -400,7 +400,7 @@ def members_page(bank_id: int, status: str = "", quiet_ids=None, q: str = "",
 def _members_statements() -> dict:
     """The members list's statements, one per shape of question, built once with bound
     values (building them took longer than the database took to answer)."""
-    from ..models import Account
+    from timebank.models import Account
 
     bank = bindparam("bank")
     # An application shows once its address is confirmed (a typo'd address never does).

@@ -15,12 +15,12 @@ from datetime import date, datetime
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
 
-from .. import cache, geo
-from ..auth.service import end_sessions
-from ..errors import Refused
-from ..extensions import db
-from ..forms import like_pattern
-from ..models import (
+from timebank import cache, geo
+from timebank.auth.service import end_sessions
+from timebank.errors import Refused
+from timebank.extensions import db
+from timebank.forms import like_pattern
+from timebank.models import (
     Account,
     Approval,
     ApprovalStatus,
@@ -48,9 +48,9 @@ from ..models import (
     Outcome,
     SessionSignup,
 )
-from ..models.audit import record as audit
-from ..models.base import utcnow
-from ..notify import notify
+from timebank.models.audit import record as audit
+from timebank.models.base import utcnow
+from timebank.notify import notify
 
 FORMER = "Former member"  # stored; pages show it in their own language
 ERASED_TEXT = "(erased)"

@@ -4,20 +4,14 @@ from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import four_eyes, geo, ledger, participation
-from ..auth.limits import account_limit
-from ..extensions import db
-from ..forms import ActionForm, category_choices, fields_key
-from ..htmx import render, render_form
-from ..main import queue
-from ..models import ApprovalKind, Member, MemberStatus
-from ..models.base import utcnow
-from ..permissions import allow
-from ..routing import MAX_ID
-from ..templating import status_word
-from ..tenancy import BankBlueprint, current_bank, current_bank_id
-from . import lookup, rights, service
-from .forms import (
+from timebank import four_eyes, geo, ledger, participation
+from timebank.auth.limits import account_limit
+from timebank.extensions import db
+from timebank.forms import ActionForm, category_choices, fields_key
+from timebank.htmx import render, render_form
+from timebank.main import queue
+from timebank.members import lookup, rights, service
+from timebank.members.forms import (
     DetailsForm,
     DirectoryForm,
     ErasureForm,
@@ -26,6 +20,12 @@ from .forms import (
     ReasonForm,
     RoleForm,
 )
+from timebank.models import ApprovalKind, Member, MemberStatus
+from timebank.models.base import utcnow
+from timebank.permissions import allow
+from timebank.routing import MAX_ID
+from timebank.templating import status_word
+from timebank.tenancy import BankBlueprint, current_bank, current_bank_id
 
 bp = BankBlueprint("members", __name__)
 

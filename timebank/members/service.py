@@ -13,17 +13,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from .. import four_eyes, geo, ledger
-from ..auth.service import end_sessions
-from ..banks import service as banks
-from ..errors import Refused
-from ..extensions import db
-from ..main.queue import applications
-from ..models import ApprovalKind, Bank, BankRole, Member, Membership, MemberStatus, Role
-from ..models.audit import record as audit
-from ..models.base import utcnow
-from ..notify import notify, queue_email
-from ..templating import status_word
+from timebank import four_eyes, geo, ledger
+from timebank.auth.service import end_sessions
+from timebank.banks import service as banks
+from timebank.errors import Refused
+from timebank.extensions import db
+from timebank.main.queue import applications
+from timebank.models import ApprovalKind, Bank, BankRole, Member, Membership, MemberStatus, Role
+from timebank.models.audit import record as audit
+from timebank.models.base import utcnow
+from timebank.notify import notify, queue_email
+from timebank.templating import status_word
 
 PROFILE_FIELDS = ("display_name", "neighbourhood", "skills", "availability", "bio", "phone")
 
@@ -54,7 +54,7 @@ def may_change_status(member, by: Member, bank_id: int) -> bool:
 def staff_anywhere(member) -> bool:
     """An admin, a council viewer or a coordinator of any bank (suspended ones too). The
     members list reads the same with each row (``lookup.MemberRow``)."""
-    from .lookup import MemberRow
+    from timebank.members.lookup import MemberRow
 
     if isinstance(member, MemberRow):
         return member.staff_anywhere is not False  # (unknown: staff, so no buttons)
@@ -190,7 +190,7 @@ def _tell(member: Member, action: str, reason: str, bank: Bank) -> None:
     e-mail setting (a member without e-mail hears from the coordinator)."""
     if not member.email:
         return
-    from ..notify import absolute, queue_email
+    from timebank.notify import absolute, queue_email
 
     with force_locale(member.language or bank.default_language or "en"):
         if action == "approve":
@@ -374,7 +374,7 @@ def give_login(member: Member, email: str, by: Member) -> bool:
     """Set the address a second coordinator agreed to and send the link to choose a
     password (the old link, if the address was mistyped, dies with the old address).
     False when the address has meanwhile become someone else's: they are told instead."""
-    from ..auth.service import send_login_link
+    from timebank.auth.service import send_login_link
 
     if member.erased_at is not None:
         raise MemberError(_("%(name)s's details were erased.", name=member.display_name),

@@ -1,7 +1,7 @@
 """Models, one module per aggregate. Import them here so Alembic sees every table."""
 
-from .approvals import Approval, ApprovalKind, ApprovalStatus
-from .assets import (
+from timebank.models.approvals import Approval, ApprovalKind, ApprovalStatus
+from timebank.models.assets import (
     Asset,
     AssetCategory,
     AssetImport,
@@ -10,10 +10,10 @@ from .assets import (
     GeocodeState,
     Neighbourhood,
 )
-from .audit import AuditEvent
-from .banks import Bank, BankRole, CouncilArea, Membership
-from .geo import DataVersion, GeocodeCache
-from .ideas import (
+from timebank.models.audit import AuditEvent
+from timebank.models.banks import Bank, BankRole, CouncilArea, Membership
+from timebank.models.geo import DataVersion, GeocodeCache
+from timebank.models.ideas import (
     CoDesignSession,
     Idea,
     IdeaAnswer,
@@ -26,7 +26,7 @@ from .ideas import (
     SessionIdea,
     SessionSignup,
 )
-from .ledger import (
+from timebank.models.ledger import (
     Account,
     AccountKind,
     AccountMonth,
@@ -38,10 +38,17 @@ from .ledger import (
     Outcome,
     OutcomeMonth,
 )
-from .listings import Listing, ListingKind, ListingStatus, Match, MatchMessage, MatchStatus
-from .members import Member, MemberStatus, ResetRequest, Role
-from .notifications import EmailPreference, Notification, OutboxMessage
-from .skills import Category
+from timebank.models.listings import (
+    Listing,
+    ListingKind,
+    ListingStatus,
+    Match,
+    MatchMessage,
+    MatchStatus,
+)
+from timebank.models.members import Member, MemberStatus, ResetRequest, Role
+from timebank.models.notifications import EmailPreference, Notification, OutboxMessage
+from timebank.models.skills import Category
 
 __all__ = [
     "Account",

@@ -9,9 +9,9 @@ from enum import StrEnum
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .base import utcnow
-from .members import Member
+from timebank.extensions import db
+from timebank.models.base import utcnow
+from timebank.models.members import Member
 
 
 class ApprovalKind(StrEnum):

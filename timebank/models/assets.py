@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .base import utcnow
-from .names import N_, NamedKind
+from timebank.extensions import db
+from timebank.models.base import utcnow
+from timebank.models.names import N_, NamedKind
 
 if TYPE_CHECKING:
-    from .members import Member
+    from timebank.models.members import Member
 
 # The six kinds of asset of asset-based community development, with map colours
 # that stay distinguishable for colour-blind readers (Okabe–Ito palette).

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .base import utcnow
+from timebank.extensions import db
+from timebank.models.base import utcnow
 
 if TYPE_CHECKING:
-    from .members import Member
+    from timebank.models.members import Member
 
 
 class BankRole(StrEnum):

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from .. import clock
+from timebank import clock
 
 
 def utcnow() -> datetime:

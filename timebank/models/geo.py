@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from .base import utcnow
+from timebank.extensions import db
+from timebank.models.base import utcnow
 
 
 class GeocodeCache(db.Model):

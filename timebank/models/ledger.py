@@ -16,13 +16,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .base import utcnow
-from .names import N_
+from timebank.extensions import db
+from timebank.models.base import utcnow
+from timebank.models.names import N_
 
 if TYPE_CHECKING:
-    from .members import Member
-    from .skills import Category
+    from timebank.models.members import Member
+    from timebank.models.skills import Category
 
 MAX_EXCHANGE_MINUTES = 24 * 60
 

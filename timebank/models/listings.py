@@ -11,12 +11,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .base import utcnow
+from timebank.extensions import db
+from timebank.models.base import utcnow
 
 if TYPE_CHECKING:
-    from .members import Member
-    from .skills import Category
+    from timebank.models.members import Member
+    from timebank.models.skills import Category
 
 DEFAULT_EXPIRY_DAYS = 56  # eight weeks
 MAX_TRAVEL_KM = 50
@@ -55,7 +55,7 @@ def _describe_slots(mask: int, _locale: str) -> str:
 
 def _current_bank() -> int | None:
     # Listings and matches belong to the bank of the request that makes them.
-    from ..tenancy import current_bank_id
+    from timebank.tenancy import current_bank_id
 
     return current_bank_id()
 

@@ -13,8 +13,8 @@ from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
-from .base import utcnow
+from timebank.extensions import db
+from timebank.models.base import utcnow
 
 
 class Role(StrEnum):
@@ -143,7 +143,7 @@ class Member(UserMixin, db.Model):
     @property
     def bank_status(self) -> str:
         """Pending, active or suspended in the current bank (the login's for install roles)."""
-        from ..tenancy import current_bank_id
+        from timebank.tenancy import current_bank_id
 
         membership = self.membership_in(current_bank_id())
         return membership.status if membership is not None else self.status
@@ -151,7 +151,7 @@ class Member(UserMixin, db.Model):
     @property
     def role(self) -> str | None:
         """The role in the current bank (see tenancy.current_bank_id)."""
-        from ..tenancy import current_bank_id
+        from timebank.tenancy import current_bank_id
 
         return self.role_in(current_bank_id())
 
@@ -198,7 +198,7 @@ def _memberships_of():
     """A member's memberships (``member`` bound): built once, as every page asks."""
     from sqlalchemy import bindparam, select
 
-    from .banks import Membership
+    from timebank.models.banks import Membership
 
     return select(Membership).where(Membership.member_id == bindparam("member"))
 

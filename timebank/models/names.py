@@ -70,7 +70,7 @@ def plain_name(model, english: str | None) -> str | None:
         return english
     from flask import g, has_app_context
 
-    from ..extensions import db
+    from timebank.extensions import db
 
     key = f"_kind_names_{model.__tablename__}"
     names = g.get(key) if has_app_context() else None

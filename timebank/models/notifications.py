@@ -8,8 +8,8 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from .base import utcnow
+from timebank.extensions import db
+from timebank.models.base import utcnow
 
 
 class EmailPreference(StrEnum):

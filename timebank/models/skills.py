@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from .names import N_, NamedKind
+from timebank.extensions import db
+from timebank.models.names import N_, NamedKind
 
 DEFAULT_CATEGORIES = [
     ("befriending", N_("Befriending and companionship")),

@@ -4,13 +4,13 @@ from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import notify
-from ..db import write_transaction
-from ..forms import ActionForm
-from ..htmx import render
-from ..permissions import allow
-from ..routing import arg_id
-from ..tenancy import BankBlueprint
+from timebank import notify
+from timebank.db import write_transaction
+from timebank.forms import ActionForm
+from timebank.htmx import render
+from timebank.permissions import allow
+from timebank.routing import arg_id
+from timebank.tenancy import BankBlueprint
 
 bp = BankBlueprint("notifications", __name__)
 

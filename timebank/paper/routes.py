@@ -8,15 +8,15 @@ A member prints their own; a coordinator prints them for a member of the bank
 from flask import abort
 from flask_login import current_user
 
-from .. import clock, geo
-from ..extensions import db
-from ..htmx import render
-from ..i18n import on_paper_for
-from ..listings.service import open_listings_query
-from ..members.lookup import sheet_for
-from ..models import Listing, Member
-from ..permissions import allow
-from ..tenancy import BankBlueprint, current_bank, current_bank_id
+from timebank import clock, geo
+from timebank.extensions import db
+from timebank.htmx import render
+from timebank.i18n import on_paper_for
+from timebank.listings.service import open_listings_query
+from timebank.members.lookup import sheet_for
+from timebank.models import Listing, Member
+from timebank.permissions import allow
+from timebank.tenancy import BankBlueprint, current_bank, current_bank_id
 
 bp = BankBlueprint("paper", __name__)
 TIMESHEET_ROWS = 12

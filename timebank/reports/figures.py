@@ -19,10 +19,10 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, extract, func, literal, or_, select
 
-from .. import clock
-from ..extensions import db
-from ..main.queue import quiet_members
-from ..models import (
+from timebank import clock
+from timebank.extensions import db
+from timebank.main.queue import quiet_members
+from timebank.models import (
     Account,
     AccountKind,
     AccountMonth,
@@ -47,10 +47,10 @@ from ..models import (
     Outcome,
     OutcomeMonth,
 )
-from ..models.assets import STALE_AFTER_DAYS, area_named
-from ..models.base import utcnow
-from ..models.names import plain_name
-from ..rollups import counted, touching
+from timebank.models.assets import STALE_AFTER_DAYS, area_named
+from timebank.models.base import utcnow
+from timebank.models.names import plain_name
+from timebank.rollups import counted, touching
 
 SMALL = 5  # fewer people than this are never shown to council viewers
 SHOWN = 50  # names listed on a page; the CSV has them all

@@ -6,8 +6,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 from wtforms.validators import Optional
 
-from ..forms import PeriodForm, category_choices, choices
-from . import figures
+from timebank.forms import PeriodForm, category_choices, choices
+from timebank.reports import figures
 
 
 class ReportForm(PeriodForm):

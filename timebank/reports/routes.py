@@ -8,15 +8,15 @@ from flask import abort, current_app, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import clock
-from ..exports import csv_chunks, csv_response
-from ..extensions import db
-from ..htmx import render
-from ..models import Bank, CouncilArea
-from ..permissions import allow
-from ..tenancy import BankBlueprint, current_bank_id
-from . import figures, tables
-from .forms import ReportForm
+from timebank import clock
+from timebank.exports import csv_chunks, csv_response
+from timebank.extensions import db
+from timebank.htmx import render
+from timebank.models import Bank, CouncilArea
+from timebank.permissions import allow
+from timebank.reports import figures, tables
+from timebank.reports.forms import ReportForm
+from timebank.tenancy import BankBlueprint, current_bank_id
 
 bp = BankBlueprint("reports", __name__)
 TABLE_KEYS = ", ".join(f"'{key}'" for key in (

@@ -13,11 +13,11 @@ from functools import cached_property
 
 from flask_babel import gettext as _
 
-from .. import maps, participation
-from ..assets import neighbourhoods
-from ..models.ledger import OUTCOME_SCALE
-from . import figures
-from .charts import bars
+from timebank import maps, participation
+from timebank.assets import neighbourhoods
+from timebank.models.ledger import OUTCOME_SCALE
+from timebank.reports import figures
+from timebank.reports.charts import bars
 
 
 @dataclass
