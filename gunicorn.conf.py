@@ -45,7 +45,7 @@ os.environ.setdefault("TIMEBANK_LOG_REQUESTS", "1")
 def post_fork(server, worker):
     """A worker never uses database connections the master opened, and the objects the
     app built before the fork stay out of the garbage collector's scans."""
-    from timebank.extensions import db
+    from timebank.infra.extensions import db
 
     app = server.app.wsgi()
     with app.app_context():

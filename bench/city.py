@@ -38,10 +38,11 @@ from sqlalchemy import func, insert, select
 from bench.common import write
 from tests import pg
 from tests.support import Gunicorn, build_app, flask_cli, logged_in_session
-from timebank import clock, ledger
-from timebank.demo import DEMO_PASSWORD
-from timebank.extensions import db
-from timebank.models import Account, Category, Listing, Member, Notification
+from timebank.core.demo import DEMO_PASSWORD
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import Account, Category, Listing, Member, Notification
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 SIZES = {"small": (1_000, 10_000, 500), "city": (20_000, 1_000_000, 10_000)}
 if os.environ.get("BENCH_CITY_QUICK"):  # a rehearsal: the same shape, much smaller

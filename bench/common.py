@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from timebank import clock
+from timebank.infra import clock
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

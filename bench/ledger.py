@@ -23,8 +23,9 @@ from tests.support import (
     hidden_fields,
     logged_in_session,
 )
-from timebank import clock, ledger
-from timebank.extensions import db
+from timebank.core.ledger import writer as ledger
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 MEMBERS = 16
 THREADS = 8

@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from bench.common import write
 from tests.support import build_app, flask_cli
-from timebank import maps
-from timebank.extensions import db
-from timebank.models import Asset
+from timebank.core.models import Asset
+from timebank.infra.extensions import db
+from timebank.web import maps
 
 ASSETS = 10_000
 REPEATS = 5

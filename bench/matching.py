@@ -17,11 +17,11 @@ from sqlalchemy import insert, select, update
 
 from bench.common import write
 from tests.support import build_app, flask_cli
-from timebank import clock
-from timebank.extensions import db
-from timebank.matching import brokering
-from timebank.matching import ranking as matching
-from timebank.models import Category, Listing, ListingKind, Member
+from timebank.core.matching import brokering
+from timebank.core.matching import ranking as matching
+from timebank.core.models import Category, Listing, ListingKind, Member
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 MEMBERS = 20_000
 EXCHANGES = 40_000
@@ -74,7 +74,7 @@ def measure(url: str) -> dict:
     rng = random.Random(5)
     with app.app_context():
         t0 = time.perf_counter()
-        from timebank.banks.service import ensure_default_bank
+        from timebank.core.banks import ensure_default_bank
 
         candidates = brokering.load_candidates(ensure_default_bank().id)
         load_ms = (time.perf_counter() - t0) * 1000

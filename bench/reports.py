@@ -29,10 +29,11 @@ from sqlalchemy import func, insert, select
 
 from bench.common import write
 from tests.support import Gunicorn, build_app, flask_cli, logged_in_session
-from timebank import ledger, rollups
-from timebank.demo import DEMO_PASSWORD
-from timebank.extensions import db
-from timebank.models import Category, Exchange, Neighbourhood, Outcome
+from timebank.core.demo import DEMO_PASSWORD
+from timebank.core.ledger import rollups
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import Category, Exchange, Neighbourhood, Outcome
+from timebank.infra.extensions import db
 
 MEMBERS = int(os.environ.get("BENCH_REPORT_MEMBERS", 20_000))
 SIZES = [int(n) for n in os.environ.get("BENCH_REPORT_SIZES", "10000,1000000").split(",")]
@@ -44,8 +45,8 @@ ROUNDS = 8  # the two histories alternate, an eighth of the requests at a time
 def _boundaries(url: str) -> None:
     """A square for each of the demo's neighbourhoods, so every exchange has a named area
     (the monthly figures then hold that dimension at full size)."""
-    from timebank.assets import neighbourhoods
-    from timebank.demo import PLACES
+    from timebank.core.assets import neighbourhoods
+    from timebank.core.demo import PLACES
 
     features = []
     for n, name in enumerate(PLACES):

@@ -25,10 +25,11 @@ from tests.support import (
     get,
     login,
 )
-from timebank import clock, ledger
-from timebank.extensions import db
-from timebank.models import Role
-from timebank.models.skills import seed_categories
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import Role
+from timebank.core.models.skills import seed_categories
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 # -- the clock ----------------------------------------------------------------
 
@@ -134,8 +135,8 @@ def app(db_url, request, app_config):
             _initialised.add(url)
         _reset(application)
         seed_categories()
-        from timebank.assets.register import seed_asset_categories
-        from timebank.banks.service import ensure_default_bank
+        from timebank.core.assets.register import seed_asset_categories
+        from timebank.core.banks import ensure_default_bank
 
         ensure_default_bank()
 

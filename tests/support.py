@@ -23,9 +23,11 @@ import requests
 from werkzeug.serving import make_server
 
 from tests.pg import free_port
-from timebank import clock, create_app, ledger
-from timebank.extensions import db
-from timebank.models import Member, MemberStatus, Role
+from timebank import create_app
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import Member, MemberStatus, Role
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 # This run's own scratch folder (never a fixed path another run could share), removed at exit.
@@ -79,8 +81,8 @@ class Factory:
                bank: str | None = None, neighbourhood: str = "Riverside") -> int:
         """A person: admin and council viewer are install roles; resident and coordinator
         are roles in ``bank`` (a slug; default: the first bank)."""
-        from timebank.banks import service as banks
-        from timebank.models import Bank
+        from timebank.core import banks
+        from timebank.core.models import Bank
 
         self.n += 1
         role = Role(role)
@@ -111,7 +113,7 @@ class Factory:
     def listing(self, member: int, kind: str = "request", title: str = "Hedge",
                 category: str = "gardening", days: int = 9) -> int:
         """An open offer or request of ``member``'s, ending in ``days``."""
-        from timebank.models import Category, Listing
+        from timebank.core.models import Category, Listing
 
         with self.app.app_context():
             category_id = db.session.query(Category).filter_by(slug=category).one().id
@@ -123,7 +125,7 @@ class Factory:
 
     def match(self, requester: int, helper: int, by: int, title: str = "Lawn") -> tuple[int, int]:
         """A gardening request by ``requester`` and ``by``'s introduction of ``helper``."""
-        from timebank.models import Category, Listing, Match
+        from timebank.core.models import Category, Listing, Match
 
         with self.app.app_context():
             garden = db.session.query(Category).filter_by(slug="gardening").one().id
@@ -145,8 +147,8 @@ def get(member_id: int) -> Member:
 def agree_to_everything(app, second: int) -> int:
     """A second coordinator (member ``second``) agrees to every request waiting for one
     (four_eyes.py); how many there were."""
-    from timebank.approvals import service
-    from timebank.models import Approval
+    from timebank.core import approvals as service
+    from timebank.core.models import Approval
 
     with app.test_request_context():
         waiting = db.session.query(Approval).filter_by(status="pending").all()
@@ -226,7 +228,7 @@ def kind_choice_follows_renames(client, app, page: str, other: str) -> int:
     """A filter's kind of help, drawn once per what it shows: chosen on ``page`` (with a
     "?category=" of its own) it is drawn selected, not on ``other``, and renamed it shows
     its new name at once. Returns the kind's id."""
-    from timebank.models import Category
+    from timebank.core.models import Category
 
     with app.app_context():
         garden = db.session.query(Category).filter_by(name="Gardening").one().id
@@ -483,8 +485,8 @@ def count_queries(app, client, path: str, status: int = 200) -> int:
 
 def many_members(app, n: int, prefix: str = "Many", bank: str | None = None) -> list[int]:
     """``n`` active residents with accounts, written at once (one password hash for all)."""
-    from timebank.banks import service as banks
-    from timebank.models import Bank
+    from timebank.core import banks
+    from timebank.core.models import Bank
 
     with app.app_context():
         the_bank = (db.session.query(Bank).filter_by(slug=bank).one() if bank
@@ -510,9 +512,9 @@ def many_members(app, n: int, prefix: str = "Many", bank: str | None = None) -> 
 def many_assets(app, n: int, south=51.40, west=-0.30, span=0.3, prefix="Place") -> None:
     """``n`` published assets on a square grid from (south, west), ``span`` degrees wide,
     written at once (a city's register), and the register's version moved on."""
-    from timebank import cache
-    from timebank.models import Asset, AssetCategory
-    from timebank.models.base import utcnow
+    from timebank.core.models import Asset, AssetCategory
+    from timebank.core.models.base import utcnow
+    from timebank.infra import cache
 
     side = max(1, int(n**0.5))
     with app.app_context():

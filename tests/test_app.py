@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.support import build_app, submit
-from timebank import config as config_module
-from timebank.extensions import db
-from timebank.models import Member
+from timebank.core.models import Member
+from timebank.infra import config as config_module
+from timebank.infra.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -246,7 +246,7 @@ def test_server_error_page_in_layout_and_json_for_machine_urls(tmp_path):
 
 
 def test_every_error_code_has_a_page(client):
-    from timebank.errors import MESSAGES
+    from timebank.web.errors import MESSAGES
 
     assert {400, 403, 404, 405, 413, 422, 429, 500} <= set(MESSAGES)
 
@@ -256,7 +256,7 @@ FIRST_LOAD_BUDGET = 100 * 1024  # bytes, uncompressed: a slow phone's first visi
 
 @pytest.mark.parametrize("role", [None, "resident", "coordinator"])
 def test_first_load_of_every_page_but_the_map_is_under_100_kb(client, login_as, role):
-    from timebank.models import Role
+    from timebank.core.models import Role
 
     if role:
         login_as(Role(role))

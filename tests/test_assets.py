@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 
 from tests.support import PLACES, get, login, many_assets, submit
-from timebank.extensions import db
-from timebank.models import Asset, AssetCategory, AssetReview, Notification, Role
-from timebank.models.base import utcnow
+from timebank.core.models import Asset, AssetCategory, AssetReview, Notification, Role
+from timebank.core.models.base import utcnow
+from timebank.infra.extensions import db
 
 XSS_NAMES = ["<img src=x onerror=alert(1)>", "</script><script>alert(1)</script>"]
 
@@ -348,7 +348,7 @@ def test_import_in_the_browser_preview_mapping_import_history_archive(app, clien
     from pathlib import Path
 
     from tests.support import hidden_fields
-    from timebank.models import Asset, AssetImport
+    from timebank.core.models import Asset, AssetImport
 
     registers = Path(__file__).parent / "fixtures" / "registers"
     login_as(Role.COORDINATOR)
@@ -361,7 +361,7 @@ def test_import_in_the_browser_preview_mapping_import_history_archive(app, clien
 
     wrong = upload("notes.txt", b"hello")
     assert wrong.status_code == 422 and "CSV or GeoJSON" in wrong.get_data(as_text=True)
-    from timebank.assets import imports
+    from timebank.core.assets import imports
 
     monkeypatch.setattr(imports, "MAX_UPLOAD", 2000)  # no need to send 2 MB to test it
     big = upload("big.csv", b"name,category\n" + b"x,physical\n" * 300)
@@ -432,7 +432,7 @@ def test_register_data_is_built_once_per_version_and_revalidates_with_304(client
     import gzip
 
     from tests.support import count_queries
-    from timebank import cache
+    from timebank.infra import cache
 
     hall = add_asset(app, name="Hall")
     add_asset(app, name="Garden", slug="physical", lat=51.51)
@@ -482,7 +482,7 @@ def test_a_big_register_is_asked_for_by_view_and_grouped(client, app):
     compact answer; every group and asset inside the (snapped) view."""
     import gzip
 
-    from timebank.assets import register
+    from timebank.core.assets import register
 
     many_assets(app, 4000)  # 51.40–51.70, -0.30–0.00
     add_asset(app, name=XSS_NAMES[0], lat=51.55, lon=-0.15)
@@ -547,8 +547,8 @@ def test_new_versions_are_written_when_their_transaction_commits(app):
     locks it takes); the commit writes it, creating the row the first time."""
     from sqlalchemy.orm import Session
 
-    from timebank import cache
-    from timebank.models import DataVersion
+    from timebank.core.models import DataVersion
+    from timebank.infra import cache
 
     def seen_elsewhere(name):
         with Session(db.engine) as other:
@@ -575,8 +575,8 @@ def test_new_versions_are_written_when_their_transaction_commits(app):
 def test_a_requests_data_versions_follow_its_own_changes_and_rollbacks(app):
     """Versions are read once per request, but a change of the request's own (pending,
     flushed or rolled back) is never hidden behind the remembered number."""
-    from timebank import cache
-    from timebank.models import Asset
+    from timebank.core.models import Asset
+    from timebank.infra import cache
 
     add_asset(app, name="Old Hall")
     with app.test_request_context("/"):
@@ -623,7 +623,7 @@ def test_import_preview_lists_every_problem_and_holds_rows_outside_the_area(app,
     import io
 
     from tests.support import hidden_fields
-    from timebank.models import Asset
+    from timebank.core.models import Asset
 
     app.config["TIMEBANK_AREA_BBOX"] = (-0.20, 51.45, -0.05, 51.55)
     lines = ["id,name,category,latitude,longitude"]

@@ -16,9 +16,9 @@ from tests.support import (
     mail_to,
     submit,
 )
-from timebank.extensions import db
-from timebank.models import AuditEvent, Member, MemberStatus, Role
-from timebank.tenancy import current_bank_id
+from timebank.core.models import AuditEvent, Member, MemberStatus, Role
+from timebank.infra.extensions import db
+from timebank.web.tenancy import current_bank_id
 
 GOOD = {
     "email": "  New.Person@Example.ORG ",
@@ -48,7 +48,7 @@ def test_register_makes_a_pending_member_with_casefolded_email(client, app):
 def test_register_answers_a_known_address_as_an_unknown_one(client, app, make):
     """No address can be found out by trying to register it (issue 12): the same answer,
     no second member, and the address's owner is told by e-mail."""
-    from timebank.models import OutboxMessage
+    from timebank.core.models import OutboxMessage
 
     make.member(email="new.person@example.org")
     known = submit(client, "/register", {**GOOD, "email": "NEW.PERSON@example.org"})
@@ -292,7 +292,7 @@ def test_forgot_does_the_same_work_for_a_known_and_an_unknown_address(app, clien
             seen.append(statement)
 
         with app.app_context():
-            from timebank.extensions import db
+            from timebank.infra.extensions import db
 
             event.listen(db.engine, "before_cursor_execute", note)
             try:
@@ -309,8 +309,8 @@ def test_forgot_does_the_same_work_for_a_known_and_an_unknown_address(app, clien
 def test_many_requests_for_one_address_get_one_answer(app, client, make, smtp):
     """Review, round two: a flood of requests for one address must not hold up everyone
     else's: the mail job answers each address once, however often it was asked."""
-    from timebank.auth import service
-    from timebank.models import ResetRequest
+    from timebank.core import auth as service
+    from timebank.core.models import ResetRequest
 
     make.member(email="flooded@example.org")
     make.member(email="patient@example.org")
@@ -425,7 +425,7 @@ def test_an_application_reaches_coordinators_once_the_address_is_confirmed(app, 
     with app.app_context():
         member = db.session.query(Member).filter_by(email="new.person@example.org").one()
         member_id = member.id
-        from timebank.models import Membership
+        from timebank.core.models import Membership
 
         assert db.session.query(Membership).filter_by(
             member_id=member_id).one().terms_accepted_at is not None
@@ -454,7 +454,7 @@ def test_registration_needs_the_terms_accepted(client, app):
     terms = client.get("/terms").get_data(as_text=True)
     assert "Terms of membership" in terms and "nobody only gives" in terms
     with app.app_context():
-        from timebank.models import Bank
+        from timebank.core.models import Bank
 
         db.session.query(Bank).one().privacy_text = "We keep <little>."
         db.session.commit()

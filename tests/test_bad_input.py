@@ -7,9 +7,10 @@ import gc
 import pytest
 
 from tests.support import get, submit
-from timebank import clock, ledger
-from timebank.extensions import db
-from timebank.models import Exchange, Member, Role
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import Exchange, Member, Role
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 LONG = "x" * 10_000
 PAYLOADS = {
@@ -262,8 +263,8 @@ def test_a_json_body_or_a_nul_byte_to_any_form_route_is_a_4xx_with_words(app, db
 def test_deeply_nested_geojson_is_refused_with_a_message(app, depth):
     """Issue 28, point 7: deep nesting gave a 500 (and a traceback on the command line):
     the parser ran out of stack. Any depth past what GeoJSON needs is refused."""
-    from timebank.assets import sources
-    from timebank.assets.neighbourhoods import BoundaryError
+    from timebank.core.assets import sources
+    from timebank.core.assets.neighbourhoods import BoundaryError
 
     deep = '{"type": "FeatureCollection", "features": ' + "[" * depth + "]" * depth + "}"
     with app.app_context():

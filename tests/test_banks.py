@@ -8,11 +8,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.support import PASSWORD, TODAY, flask_cli, get, hidden_fields, login, route_urls, submit
-from timebank import ledger
-from timebank.banks.service import create_bank
-from timebank.db import normalise_url
-from timebank.extensions import db
-from timebank.models import (
+from timebank.core.banks import create_bank
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import (
     Account,
     AccountKind,
     Bank,
@@ -27,8 +25,10 @@ from timebank.models import (
     Notification,
     Role,
 )
-from timebank.permissions import PENDING, RULES
-from timebank.tenancy import use_bank
+from timebank.infra.db import normalise_url
+from timebank.infra.extensions import db
+from timebank.web.permissions import PENDING, RULES
+from timebank.web.tenancy import use_bank
 
 HX = {"HX-Request": "true"}  # the member picker asks as htmx does
 
@@ -77,7 +77,7 @@ def test_switcher_only_for_people_in_several_banks(app, client, make):
     both = make.member(name="Both Banks")
     one = make.member(name="One Bank")
     with app.app_context():
-        from timebank.banks.service import join
+        from timebank.core.banks import join
 
         join(get(both), db.session.query(Bank).filter_by(slug="north").one(), "resident",
              "active")
@@ -188,7 +188,7 @@ def test_exchange_between_banks_posts_through_both_clearing_accounts(app, two_ba
         assert set(per_bank.values()) == {0}
         assert ledger.check_ledger() == []
         # Each member's statement names the member of the other bank.
-        from timebank.statements import statement_page
+        from timebank.core.ledger.statements import statement_page
 
         for me, them, bank in (("ann", "bob", first), ("bob", "ann", two_banks["north"])):
             [line], _more = statement_page(account(two_banks[me], bank).id, None, 25)
@@ -199,7 +199,7 @@ def test_exchange_between_banks_posts_through_both_clearing_accounts(app, two_ba
 def test_an_exchange_between_banks_moves_both_banks_give_and_take(app, two_banks):
     """Each bank's matching ranks by its own members' totals: an exchange between two
     banks moves both banks' versions (and a pending one neither)."""
-    from timebank import cache
+    from timebank.infra import cache
 
     with app.test_request_context("/"):
         names = [cache.give_and_take(ledger.current_bank_id()),
@@ -325,7 +325,7 @@ def other_bank_objects(app, make):
         db.session.add(match)
         db.session.flush()
         request_id, match_id = listing.id, match.id
-        from timebank.models import MatchMessage
+        from timebank.core.models import MatchMessage
 
         db.session.add(MatchMessage(match_id=match_id, author_id=bertha,
                                     body="north-secret-message"))
@@ -545,7 +545,7 @@ def test_only_an_admin_reactivates_a_suspended_coordinator(app, client, make, lo
 
 def test_suspended_in_one_bank_means_no_trading_there_from_another(app, two_banks, make):
     with app.app_context():
-        from timebank.banks.service import join
+        from timebank.core.banks import join
 
         both = get(two_banks["ann"])
         join(both, db.session.get(Bank, two_banks["north"]), "resident", "active")
@@ -553,7 +553,7 @@ def test_suspended_in_one_bank_means_no_trading_there_from_another(app, two_bank
         membership = both.membership_in(two_banks["north"])
         membership.status = "suspended"
         db.session.commit()
-        from timebank.members.lookup import MemberNotFound, resolve_member
+        from timebank.core.members.lookup import MemberNotFound, resolve_member
 
         with pytest.raises(MemberNotFound):
             resolve_member(f"Ann South (#{both.id})", two_banks["north"], other_banks=True)
@@ -576,8 +576,8 @@ def test_staff_find_other_banks_members_by_name_only(app, client, two_banks, mak
 
 
 def test_weekly_digest_carries_each_banks_own_listings(app, two_banks, make):
-    from timebank import notify
-    from timebank.models import OutboxMessage
+    from timebank.core import notify
+    from timebank.core.models import OutboxMessage
 
     with app.app_context():
         reader = get(two_banks["ann"])
@@ -727,7 +727,7 @@ def test_admins_cannot_undo_a_suspension_or_give_a_role_to_an_inactive_account(a
     """Found by review: adding a person whose membership the bank's coordinators suspended
     made it active again, and an unconfirmed or suspended log-in got a role it could not
     use. Both are refused; a declined applicant cannot re-ask (and re-mail everyone)."""
-    from timebank.models import Membership, MemberStatus
+    from timebank.core.models import Membership, MemberStatus
 
     north_id = north(app)
     make.member(Role.ADMIN, email="ada@example.org", name="Ada Admin")

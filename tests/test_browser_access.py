@@ -8,8 +8,9 @@ import pytest
 
 from tests.a11y import assert_accessible
 from tests.support import NOW, PASSWORD, get
-from timebank import clock, ledger
-from timebank.models import Role
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import Role
+from timebank.infra import clock
 
 pytestmark = pytest.mark.browser
 
@@ -74,8 +75,8 @@ def people(app, make):
     helper = make.member(email="helper@example.org", name="Heledd Helper")
     listing, match = make.match(resident, other, other)
     with app.app_context():
-        from timebank.extensions import db
-        from timebank.models import Asset, AssetCategory, Bank
+        from timebank.core.models import Asset, AssetCategory, Bank
+        from timebank.infra.extensions import db
 
         exchange = ledger.record_exchange(
             giver=ledger.account_of(get(resident)), receiver=ledger.account_of(get(other)),
@@ -86,8 +87,8 @@ def people(app, make):
                       geocode_state="ok")
         db.session.add(asset)
         db.session.commit()
-        from timebank.ideas import service as ideas
-        from timebank.models import Membership
+        from timebank.core import ideas
+        from timebank.core.models import Membership
 
         db.session.query(Membership).filter_by(member_id=helper).one().role = "helper"
 
@@ -101,7 +102,7 @@ def people(app, make):
             "starts_at": NOW.replace(hour=18, minute=30) + timedelta(days=14),
             "accessibility": "Step-free"})
         ideas.sign_up(meeting, get(resident))
-        from timebank.models import Approval
+        from timebank.core.models import Approval
 
         # Something waiting for a second coordinator, so its page has buttons to read.
         db.session.add(Approval(bank_id=bank_id, kind="floor", member_id=other,
@@ -121,7 +122,7 @@ def test_every_page_in_every_language_reads_on_a_phone(new_page, live_server, pe
                                                        app):
     base = live_server.url
     with app.app_context():  # a sheet printed for a member is in theirs: make it this one
-        from timebank.extensions import db
+        from timebank.infra.extensions import db
 
         get(people["ids"]["member"]).language = lang
         db.session.commit()
@@ -162,8 +163,8 @@ def test_the_menu_button_opens_the_navigation_without_javascript(new_page, live_
 
 
 def test_without_javascript_the_map_gives_way_to_the_list(new_page, live_server, app):
-    from timebank.extensions import db
-    from timebank.models import Asset, AssetCategory
+    from timebank.core.models import Asset, AssetCategory
+    from timebank.infra.extensions import db
 
     with app.app_context():
         category = db.session.query(AssetCategory).first()

@@ -6,9 +6,9 @@ import pytest
 
 from tests.a11y import assert_accessible
 from tests.support import log_in, open_menu
-from timebank.extensions import db
-from timebank.models import Asset, AssetCategory, Role
-from timebank.models.base import utcnow
+from timebank.core.models import Asset, AssetCategory, Role
+from timebank.core.models.base import utcnow
+from timebank.infra.extensions import db
 
 pytestmark = pytest.mark.browser
 XSS_NAMES = ["<img src=x onerror=alert(1)>", "</script><script>alert(1)</script>"]

@@ -6,7 +6,7 @@ import pytest
 
 from tests.a11y import assert_accessible
 from tests.support import PASSWORD, log_in, open_menu
-from timebank.models import Role
+from timebank.core.models import Role
 
 pytestmark = pytest.mark.browser
 
@@ -20,9 +20,9 @@ def _link_sent_to(app, address: str) -> str:
     """The confirmation link in the newest e-mail to ``address`` (site path)."""
     import re
 
-    from timebank.auth.service import answer_reset_requests
-    from timebank.extensions import db
-    from timebank.models import OutboxMessage
+    from timebank.core.auth import answer_reset_requests
+    from timebank.core.models import OutboxMessage
+    from timebank.infra.extensions import db
 
     with app.app_context():
         answer_reset_requests()  # as the mail job does

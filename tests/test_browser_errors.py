@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support import log_in
-from timebank.permissions import allow
+from timebank.web.permissions import allow
 
 pytestmark = pytest.mark.browser
 

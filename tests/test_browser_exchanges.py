@@ -8,8 +8,9 @@ import pytest
 
 from tests.a11y import assert_accessible
 from tests.support import PASSWORD, get, log_in, open_menu
-from timebank import clock, ledger
-from timebank.models import Role
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import Role
+from timebank.infra import clock
 
 pytestmark = pytest.mark.browser
 
@@ -174,8 +175,8 @@ def test_two_members_with_one_name_are_offered_without_javascript(new_page, live
     first = make.member(name="Sam Smith")
     second = make.member(name="Sam Smith")
     with app.app_context():
-        from timebank.extensions import db
-        from timebank.models import Member
+        from timebank.core.models import Member
+        from timebank.infra.extensions import db
 
         db.session.get(Member, first).neighbourhood = "Riverside"
         db.session.get(Member, second).neighbourhood = "Hillcrest"
@@ -193,7 +194,7 @@ def test_two_members_with_one_name_are_offered_without_javascript(new_page, live
     page.get_by_role("button", name="Record").click()
     page.get_by_text("It counts once Sam Smith confirms").wait_for()
     with app.app_context():
-        from timebank.extensions import db
-        from timebank.models import Exchange
+        from timebank.core.models import Exchange
+        from timebank.infra.extensions import db
 
         assert db.session.query(Exchange).one().receiver.member_id == second

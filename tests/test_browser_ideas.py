@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 
 from tests.a11y import assert_accessible
 from tests.support import TODAY, log_in
-from timebank.extensions import db
-from timebank.models import Account, Asset, AssetCategory, Role
+from timebank.core.models import Account, Asset, AssetCategory, Role
+from timebank.infra.extensions import db
 
 pytestmark = pytest.mark.browser
 

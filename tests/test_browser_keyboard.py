@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from tests.support import PASSWORD
-from timebank.extensions import db
-from timebank.models import Asset, Exchange, ExchangeStatus, Listing
+from timebank.core.models import Asset, Exchange, ExchangeStatus, Listing
+from timebank.infra.extensions import db
 
 pytestmark = pytest.mark.browser
 

@@ -8,9 +8,9 @@ import pytest
 
 from tests.a11y import assert_accessible
 from tests.support import log_in, open_menu
-from timebank import clock
-from timebank.extensions import db
-from timebank.models import Category, Listing, Role
+from timebank.core.models import Category, Listing, Role
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 pytestmark = pytest.mark.browser
 
@@ -154,7 +154,7 @@ def test_resident_answers_an_offer_and_the_time_is_confirmed(new_page, live_serv
         "button", name="Confirm").click()
     wes.locator("#balance").get_by_text("−2 h").wait_for()
     assert_accessible(wes)
-    from timebank.models import Exchange, Match
+    from timebank.core.models import Exchange, Match
 
     with app.app_context():
         exchange = db.session.query(Exchange).one()

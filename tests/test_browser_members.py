@@ -7,7 +7,7 @@ import pytest
 
 from tests.a11y import assert_accessible
 from tests.support import log_in, open_menu
-from timebank.models import Role
+from timebank.core.models import Role
 
 pytestmark = pytest.mark.browser
 

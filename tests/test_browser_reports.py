@@ -8,9 +8,10 @@ import pytest
 
 from tests.a11y import assert_accessible
 from tests.support import get, log_in
-from timebank import clock, ledger
-from timebank.extensions import db
-from timebank.models import Category, Role
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import Category, Role
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 pytestmark = pytest.mark.browser
 

@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 
 from tests.support import log_in
-from timebank import clock, ledger
-from timebank.extensions import db
-from timebank.models import Role
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import Role
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 pytestmark = pytest.mark.browser
 
@@ -57,7 +58,7 @@ def db_kind(request) -> str:
 @pytest.fixture
 def poisoned(app, make):
     """A bank where every free text a member or coordinator can fill holds a payload."""
-    from timebank.models import (
+    from timebank.core.models import (
         Asset,
         AssetCategory,
         AssetReview,

@@ -9,9 +9,9 @@ import re
 from datetime import datetime, timedelta
 
 from tests.support import NOW, ROOT, TODAY, build_app
-from timebank import clock
+from timebank.infra import clock
 
-# Calls that read the machine's calendar. Only timebank/clock.py may make them.
+# Calls that read the machine's calendar. Only timebank/infra/clock.py may make them.
 CALENDAR = re.compile(r"\b(?:date\.today|datetime\.(?:now|utcnow|today)|time\.localtime)\(")
 
 
@@ -19,12 +19,12 @@ def test_only_the_clock_reads_the_machines_calendar():
     offenders = []
     for folder in ("timebank", "tests", "bench"):
         for path in sorted((ROOT / folder).rglob("*.py")):
-            if path == ROOT / "timebank" / "clock.py":
+            if path == ROOT / "timebank" / "infra" / "clock.py":
                 continue
             for number, line in enumerate(path.read_text().splitlines(), 1):
                 if CALENDAR.search(line.split("#")[0]):
                     offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
-    assert offenders == [], "read timebank.clock instead:\n" + "\n".join(offenders)
+    assert offenders == [], "read timebank.infra.clock instead:\n" + "\n".join(offenders)
 
 
 def test_no_test_reads_the_clock_before_it_is_pinned():

@@ -20,10 +20,11 @@ from tests.support import (
     hidden_fields,
     logged_in_session,
 )
-from timebank import cache, clock, ledger
-from timebank.banks.service import create_bank
-from timebank.extensions import db
-from timebank.models import Account, AccountKind, Entry, Exchange, ExchangeStatus, Member
+from timebank.core.banks import create_bank
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import Account, AccountKind, Entry, Exchange, ExchangeStatus, Member
+from timebank.infra import cache, clock
+from timebank.infra.extensions import db
 
 pytestmark = pytest.mark.slow
 
@@ -151,7 +152,7 @@ def test_concurrent_duplicates_and_confirmations(server_db):
 
 
 def _stamp(app) -> cache.Stamp:
-    from timebank.tenancy import current_bank_id
+    from timebank.web.tenancy import current_bank_id
 
     with app.test_request_context("/"):
         return cache.stamp(cache.give_and_take(current_bank_id()))
@@ -169,8 +170,8 @@ class _WorkbenchReader:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        from timebank.matching import brokering
-        from timebank.tenancy import current_bank_id
+        from timebank.core.matching import brokering
+        from timebank.web.tenancy import current_bank_id
 
         read = brokering.account_totals
 
@@ -207,8 +208,8 @@ class _WorkbenchReader:
 
 
 def _pool_as_read_in_full(app) -> None:
-    from timebank.matching import brokering
-    from timebank.tenancy import current_bank_id
+    from timebank.core.matching import brokering
+    from timebank.web.tenancy import current_bank_id
 
     with app.test_request_context("/"):
         bank = current_bank_id()

@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from tests.support import TODAY as TODAY_DATE
 from tests.support import balance_of, get, login, record_form, submit
-from timebank import clock, ledger
-from timebank.extensions import db
-from timebank.models import AuditEvent, Exchange, ExchangeStatus, Outcome, Role
-from timebank.models.base import utcnow
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import AuditEvent, Exchange, ExchangeStatus, Outcome, Role
+from timebank.core.models.base import utcnow
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 TODAY = TODAY_DATE.isoformat()
 
@@ -384,7 +385,7 @@ def test_a_name_with_an_accented_capital_can_be_typed_without_javascript(app, cl
 def test_all_exchanges_pages_reach_every_exchange_once(client, app, make, login_as):
     """The coordinator's list of all exchanges, newest first, a page at a time: every
     exchange on exactly one page, the last page without a link further."""
-    from timebank.statements import EXCHANGES_PAGE
+    from timebank.core.ledger.statements import EXCHANGES_PAGE
 
     login_as(Role.COORDINATOR)
     giver, receiver = make.member(name="Gwen Giver"), make.member(name="Rhys Receiver")
@@ -405,7 +406,7 @@ def test_all_exchanges_rows_name_both_sides_and_the_waiting_list_only_old_pendin
     """Each row of the bank's list names the giver and the receiver (a former member in
     the reader's language), the time, the status and a reversal; "waiting" lists only
     what has waited over a week for its confirmation."""
-    from timebank.models import Member
+    from timebank.core.models import Member
 
     coordinator = login_as(Role.COORDINATOR)
     gwen, rhys = make.member(name="Gwen Giver"), make.member(name="Rhys Receiver")
@@ -446,7 +447,7 @@ def test_statement_lines_name_the_other_party_what_it_was_and_corrections(app, c
     """Each line names the other party (the receiver of what I gave, the giver of what I
     received), the description, else the kind of help, else "Exchange", and marks a
     correction; the page, the printed copy and the CSV say the same."""
-    from timebank.models import Category
+    from timebank.core.models import Category
 
     me = login_as()
     coordinator = make.member(role="coordinator", name="Cora Ordinator")

@@ -22,9 +22,9 @@ from tests.support import (
     record_form,
     submit,
 )
-from timebank import ledger
-from timebank.extensions import db
-from timebank.models import Approval, Exchange, ExchangeStatus, MemberStatus, Role
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import Approval, Exchange, ExchangeStatus, MemberStatus, Role
+from timebank.infra.extensions import db
 
 
 @pytest.fixture
@@ -212,7 +212,7 @@ def test_a_limit_below_the_banks_waits_for_a_second_coordinator(app, client, mak
     with app.app_context():
         assert ledger.account_of(get(member)).floor == -3000
         # And a coordinator who asked for someone's lower limit stands behind them.
-        from timebank import four_eyes
+        from timebank.core import four_eyes
 
         assert {m for m in four_eyes.sponsors(member, account.bank_id)} >= {
             db.session.get(Approval, approval).requested_by_id}
@@ -243,7 +243,7 @@ def test_a_large_payment_from_the_pool_waits_and_the_pool_has_a_floor(app, clien
         assert ledger.pool_account(bank_id).balance == -1440
         assert ledger.check_ledger() == []
         # The pool pays out no further than its floor, whoever agrees.
-        from timebank.models import Bank
+        from timebank.core.models import Bank
 
         db.session.get(Bank, bank_id).pool_floor = -1500
         db.session.commit()
@@ -259,7 +259,7 @@ def test_an_activity_key_is_its_banks_and_recorders_only(app, make):
     """Issue 28, point 4: another bank's coordinator used a session's key first, and the
     real attendees were never paid. Keys are unguessable, and a key seen before answers
     only its own bank and recorder."""
-    from timebank.banks.service import create_bank
+    from timebank.core.banks import create_bank
 
     here = make.member(Role.COORDINATOR)
     walker = make.member(name="Wendy Walker")
@@ -285,7 +285,7 @@ def test_nobody_can_probe_another_banks_addresses_by_enrolling(app, client, make
     """Issue 28, point 8: "Another member uses that e-mail address" told a coordinator
     who in the whole install had an account. Now another bank's member's address gets the
     answer a free one gets; its owner is told, and nothing of theirs changes."""
-    from timebank.banks.service import create_bank
+    from timebank.core.banks import create_bank
 
     make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
     make.member(Role.COORDINATOR, name="Sid Second", email="sid@example.org")
@@ -341,8 +341,8 @@ def test_a_puppet_made_coordinator_is_no_second_pair_of_eyes(app, client, make):
     """An admin approves an account they registered themselves, makes it a coordinator,
     and has it agree to, or confirm, what the admin gains from: refused, because the
     admin stands behind it."""
-    from timebank import four_eyes
-    from timebank.members import service
+    from timebank.core import four_eyes
+    from timebank.core.members import service
 
     admin = make.member(Role.ADMIN, name="Ada Admin", email="ada@example.org")
     other_admin = make.member(Role.ADMIN, name="Oli Otheradmin")
@@ -350,7 +350,7 @@ def test_a_puppet_made_coordinator_is_no_second_pair_of_eyes(app, client, make):
                          email="pup@example.org")
     friend = make.member(name="Fred Friend")
     with app.test_request_context():
-        from timebank.banks.service import ensure_default_bank
+        from timebank.core.banks import ensure_default_bank
 
         bank_id = ensure_default_bank().id
         service.change_status(get(puppet), "approve", get(admin), bank_id, "")
@@ -408,15 +408,15 @@ def test_time_recorded_for_someone_into_a_members_account_the_recorder_enrolled_
 def test_standing_behind_passes_down_a_chain_of_puppets(app, make):
     """An admin's puppet coordinator enrols a puppet of its own; the admin asks a second
     ... the admin's puppet: every link of the chain is the admin's."""
-    from timebank import four_eyes
-    from timebank.members import service
+    from timebank.core import four_eyes
+    from timebank.core.members import service
 
     admin = make.member(Role.ADMIN, name="Ada Admin")
     other_admin = make.member(Role.ADMIN, name="Oli Otheradmin")
     pup = make.member(status=MemberStatus.PENDING, account=False, name="Pup Pet")
     with app.test_request_context():
-        from timebank import geo
-        from timebank.banks.service import ensure_default_bank
+        from timebank.core.banks import ensure_default_bank
+        from timebank.infra import geo
 
         bank = ensure_default_bank()
         service.change_status(get(pup), "approve", get(admin), bank.id, "")
@@ -433,8 +433,8 @@ def test_loosening_a_banks_limits_waits_for_a_second_person(app, client, make):
     new account (a puppet's too) opened there, and any limit down to it needed nobody
     else. Loosening any of the bank's limits now waits; tightening does not."""
     from tests.support import agree_to_everything
-    from timebank.banks.service import ensure_default_bank
-    from timebank.models import Bank
+    from timebank.core.banks import ensure_default_bank
+    from timebank.core.models import Bank
 
     make.member(Role.ADMIN, name="Ada Admin", email="ada@example.org")
     second = make.member(Role.COORDINATOR, name="Sid Second")
@@ -460,8 +460,8 @@ def test_log_ins_given_alone_before_four_eyes_still_count(fresh_db):
     upgrade reads who did from the audit trail, so those members' payments to them wait
     for a second coordinator too."""
     from tests.support import Factory, build_app, flask_cli
-    from timebank import four_eyes
-    from timebank.models import Approval, AuditEvent
+    from timebank.core import four_eyes
+    from timebank.core.models import Approval, AuditEvent
 
     url = fresh_db("timebank_sponsors")
     assert flask_cli(url, "db", "upgrade", "0022").returncode == 0  # the schema before
@@ -491,9 +491,9 @@ def test_nobody_pays_from_the_pool_an_account_they_stand_behind(app, make):
     alone, up to the bank's size every 30 days."""
     cora = make.member(Role.COORDINATOR, name="Cora")
     with app.test_request_context():
-        from timebank import geo
-        from timebank.banks.service import ensure_default_bank
-        from timebank.members import service
+        from timebank.core.banks import ensure_default_bank
+        from timebank.core.members import service
+        from timebank.infra import geo
 
         pat, _located = service.enrol({"display_name": "Pat Puppet"}, get(cora),
                                       ensure_default_bank(), geo.geocoder())
@@ -508,7 +508,7 @@ def test_a_log_in_given_after_recording_still_keeps_the_puppets_word_out(app, ma
     """Review, round three: Cora recorded "I gave Pat 10 h", waiting for Pat; then got a
     log-in for Pat at her own address (a second coordinator agreeing). Pat's "yes" must
     not confirm it: Cora stands behind Pat by then."""
-    from timebank.models import Approval
+    from timebank.core.models import Approval
 
     cora = make.member(Role.COORDINATOR, name="Cora")
     dan = make.member(Role.COORDINATOR, name="Dan")
@@ -531,8 +531,8 @@ def test_a_log_in_given_after_recording_still_keeps_the_puppets_word_out(app, ma
 
 def test_standing_behind_has_no_depth_limit(app, make):
     """Review, round three: the chain stopped after six links; one admin can build ten."""
-    from timebank import four_eyes
-    from timebank.models import Approval
+    from timebank.core import four_eyes
+    from timebank.core.models import Approval
 
     chain = [make.member(name=f"Link {n}") for n in range(10)]
     with app.app_context():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from timebank import geo, maps
-from timebank.extensions import db
-from timebank.models import Asset, AssetCategory, Role
+from timebank.core.models import Asset, AssetCategory, Role
+from timebank.infra import geo
+from timebank.infra.extensions import db
+from timebank.web import maps
 
 # About 1.11 km per 0.01° of latitude.
 ORIGIN = (51.5, -0.1)
@@ -71,7 +72,7 @@ def test_neighbourhoods_from_a_projected_boundary_file_name_the_gaps(app, client
     table names them, and the study area is theirs."""
     from pathlib import Path
 
-    from timebank.models import Neighbourhood
+    from timebank.core.models import Neighbourhood
 
     wards = Path(__file__).parent / "fixtures" / "registers" / "wards_bng.geojson"
     result = app.test_cli_runner().invoke(args=["import-neighbourhoods", str(wards)])

@@ -7,9 +7,9 @@ import threading
 import pytest
 
 from tests.support import PLACES, get, submit
-from timebank import geo
-from timebank.extensions import db
-from timebank.models import GeocodeCache
+from timebank.core.models import GeocodeCache
+from timebank.infra import geo
+from timebank.infra.extensions import db
 
 
 @pytest.fixture

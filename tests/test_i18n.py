@@ -12,9 +12,9 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from tests.support import ROOT, TODAY, get, login, submit
-from timebank.extensions import db
-from timebank.i18n import LANGUAGES
-from timebank.models import Role
+from timebank.core.models import Role
+from timebank.infra.extensions import db
+from timebank.web.i18n import LANGUAGES
 
 TRANSLATIONS = ROOT / "timebank" / "translations"
 TEMPLATES = ROOT / "timebank" / "templates"
@@ -145,7 +145,7 @@ def test_the_extractor_check_catches_stray_text(tmp_path):
 
 
 def test_a_banks_own_language_comes_before_the_browsers(app, client, login_as):
-    from timebank.models import Bank
+    from timebank.core.models import Bank
 
     with app.app_context():
         db.session.query(Bank).one().default_language = "cy"
@@ -198,8 +198,9 @@ def test_kinds_are_named_in_the_readers_language(app, client, make, smtp):
     the exchange and statement (page, print, CSV), the printed sheet, the report and its
     CSV, the map's key and data, and in e-mails; an admin adds a kind with a Welsh name,
     which a Spanish reader sees in English (the fallback)."""
-    from timebank import ledger, notify
-    from timebank.models import Category, Member
+    from timebank.core import notify
+    from timebank.core.ledger import writer as ledger
+    from timebank.core.models import Category, Member
 
     app.config.update({"TIMEBANK_MAIL_HOST": "127.0.0.1", "TIMEBANK_MAIL_PORT": smtp[1]})
     gwen = make.member(name="Gwen Welsh", email="gwen@example.org")
@@ -296,7 +297,7 @@ def test_no_user_facing_string_in_python_escapes_the_catalogues():
 def test_the_community_pool_is_named_in_the_readers_language(app):
     from flask_babel import force_locale
 
-    from timebank import ledger
+    from timebank.core.ledger import writer as ledger
 
     with app.test_request_context():
         pool = ledger.pool_account()

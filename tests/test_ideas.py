@@ -8,10 +8,10 @@ import threading
 from datetime import timedelta
 
 from tests.support import NOW, TODAY, get, login, submit
-from timebank import clock
-from timebank.extensions import db
-from timebank.ideas import service
-from timebank.models import Idea, IdeaSupport, Notification, Role
+from timebank.core import ideas as service
+from timebank.core.models import Idea, IdeaSupport, Notification, Role
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 
 def _idea(app, proposer: int, title: str = "A bench by the pond", **kw) -> int:
@@ -154,8 +154,8 @@ def test_session_attendance_credits_each_attendee_once_from_the_pool(app, client
     """Three sign up, two come: one group activity, each of the two credited 90 minutes
     once (sending the form twice changes nothing), the pool debited 180, ledger sound."""
 
-    from timebank import ledger
-    from timebank.models import Account, AccountKind, CoDesignSession, Exchange
+    from timebank.core.ledger import writer as ledger
+    from timebank.core.models import Account, AccountKind, CoDesignSession, Exchange
 
     make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
     people = [make.member(name=f"Neighbour {n}", email=f"n{n}@example.org") for n in range(3)]
@@ -201,8 +201,8 @@ def test_participation_ladder_counts_each_member_once_on_their_highest_rung(app,
     from datetime import timedelta
 
     from tests.test_assets import add_asset
-    from timebank import participation
-    from timebank.models import AssetReview, Bank, SessionSignup
+    from timebank.core import participation
+    from timebank.core.models import AssetReview, Bank, SessionSignup
 
     ann, bob, cat, dan = (make.member(name=n) for n in ("Ann", "Bob", "Cat", "Dan"))
     make.member(name="Eve")
@@ -234,7 +234,7 @@ def test_participation_ladder_counts_each_member_once_on_their_highest_rung(app,
 
 
 def test_a_planned_idea_lists_roles_and_volunteering_posts_a_linked_offer(app, client, make):
-    from timebank.models import Category, IdeaRole, Listing
+    from timebank.core.models import Category, IdeaRole, Listing
 
     make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
     vol = make.member(name="Val Volunteer", email="val@example.org")
@@ -259,7 +259,7 @@ def test_a_planned_idea_lists_roles_and_volunteering_posts_a_linked_offer(app, c
     with app.app_context():
         offers = db.session.query(Listing).filter_by(idea_role_id=role_id).all()
         assert [(o.member_id, o.kind, o.category_id) for o in offers] == [(vol, "offer", diy)]
-        from timebank import participation
+        from timebank.core import participation
 
         assert participation.what_they_did(vol)["volunteered"] == 1
     page = client.get(f"/ideas/{idea_id}").get_data(as_text=True)
@@ -286,8 +286,8 @@ def test_review_findings_ranking_seats_digits_and_erasure(app, client, make):
     superscript digit in a form is a 4xx, not a 500; erasing a member takes their words
     off ideas and comments."""
 
-    from timebank.members import rights
-    from timebank.models import Bank, IdeaComment, SessionSignup
+    from timebank.core.members import rights
+    from timebank.core.models import Bank, IdeaComment, SessionSignup
 
     fans = [make.member(name=f"Fan {n}") for n in range(2)]
     pat = make.member(name="Pat Proposer", email="pat@example.org")

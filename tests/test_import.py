@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from timebank.extensions import db
-from timebank.models import Asset
+from timebank.core.models import Asset
+from timebank.infra.extensions import db
 
 HEADER = ("source_id,name,category,description,address_1,city,postal_code,latitude,longitude,"
           "email,url,open_to_all\n")
@@ -133,7 +133,7 @@ def imported(app, name: str, *flags: str):
 
 
 def near(asset, lat: float, lon: float, metres: float = 60) -> bool:
-    from timebank.geo import haversine_km
+    from timebank.infra.geo import haversine_km
 
     return haversine_km(asset.latitude, asset.longitude, lat, lon) * 1000 <= metres
 
@@ -265,7 +265,7 @@ def _run(app, path: str, *flags: str):
 def test_messy_registers_found_by_an_adversarial_read(app, tmp_path):
     """Each shape a reviewer built from real UK registers, imported where it belongs."""
     app.config["TIMEBANK_AREA_BBOX"] = None  # a fresh install: no area said anywhere
-    from timebank.geo import haversine_km
+    from timebank.infra.geo import haversine_km
 
     def place(name):
         with app.app_context():
@@ -389,7 +389,7 @@ def test_an_import_too_wide_or_too_deep_is_refused_with_words(app, client, login
     columns, 142 s. Columns, rows, lines and cells are bounded, with a message, on the
     browser's path and the command line's alike."""
     from tests.support import hidden_fields
-    from timebank.models import AssetImport, Role
+    from timebank.core.models import AssetImport, Role
 
     login_as(Role.COORDINATOR)
     token = hidden_fields(client.get("/coordinator/assets/import").get_data(as_text=True))[

@@ -1,4 +1,4 @@
-"""Unit tests of timebank/ledger.py, on SQLite and PostgreSQL, without requests."""
+"""Unit tests of timebank/core/ledger/writer.py, on SQLite and PostgreSQL, without requests."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ from datetime import timedelta
 import pytest
 
 from tests.support import TODAY, get
-from timebank import ledger
-from timebank.extensions import db
-from timebank.models import AuditEvent, Entry, Exchange, ExchangeStatus, MemberStatus, Role
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import (
+    AuditEvent,
+    Entry,
+    Exchange,
+    ExchangeStatus,
+    MemberStatus,
+    Role,
+)
+from timebank.infra.extensions import db
 
 
 @pytest.fixture
@@ -291,7 +298,7 @@ def test_accounts_keep_what_was_given_and_received_and_how_often(people):
     """Minutes and exchanges given and received, kept on each account by the ledger:
     confirmed exchanges count, pending ones do not, a correction takes its original
     off; a member's record of taking part reads them."""
-    from timebank.participation import what_they_did
+    from timebank.core.participation import what_they_did
 
     ann, bob = people["ann"], people["bob"]
     record(ann, bob, 60, confirm=True, by=bob)

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from tests.support import TODAY, Factory
-from timebank import ledger
-from timebank.banks.service import create_bank
-from timebank.extensions import db
-from timebank.models import Account, Exchange, ExchangeStatus, Member, Outcome, Role
+from timebank.core.banks import create_bank
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import Account, Exchange, ExchangeStatus, Member, Outcome, Role
+from timebank.infra.extensions import db
 
 CAP = 300  # minutes bank "north" may owe or be owed by other banks
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import event
 
 from tests.support import TODAY, get, submit
-from timebank import clock
-from timebank.extensions import db
-from timebank.models import Category, Listing, Match, Role
+from timebank.core.models import Category, Listing, Match, Role
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 
 def cat_id(app, slug="gardening"):
@@ -254,7 +254,7 @@ def test_council_cannot_browse_listings(client, login_as):
 
 
 def test_admin_edits_both_taxonomies(client, app, login_as):
-    from timebank.models import AssetCategory
+    from timebank.core.models import AssetCategory
 
     login_as(Role.ADMIN)
     response = submit(client, "/admin/categories", {"name": "Bike repair"})
@@ -287,7 +287,7 @@ def test_availability_in_words_follows_each_language_though_remembered(app):
     language is worded afresh, and the first language's words come back unchanged."""
     from flask_babel import force_locale
 
-    from timebank.models.listings import describe_slots, slot_bit
+    from timebank.core.models.listings import describe_slots, slot_bit
 
     mask = slot_bit(0, 0) | slot_bit(0, 2) | slot_bit(6, 1)
     with app.test_request_context("/"):

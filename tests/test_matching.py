@@ -1,4 +1,4 @@
-"""The ranking in timebank/matching.py, on hand-built plain data (no database)."""
+"""The ranking in timebank/core/matching/ranking.py, on hand-built plain data (no database)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from timebank import clock
-from timebank.matching.ranking import Candidate, CandidatePool, Need, rank, score, words
-from timebank.models.listings import slot_bit
+from timebank.core.matching.ranking import Candidate, CandidatePool, Need, rank, score, words
+from timebank.core.models.listings import slot_bit
+from timebank.infra import clock
 
 GARDEN = 7
 COOKING = 3
@@ -111,7 +111,7 @@ def test_requester_is_never_their_own_candidate():
 
 
 def test_score_is_the_weighted_sum_of_its_components():
-    from timebank.matching.ranking import WEIGHTS
+    from timebank.core.matching.ranking import WEIGHTS
 
     r = score(need(), cand(2, category_ids=frozenset({GARDEN}), words=words("garden"),
                            given=100, received=400, availability=slot_bit(0, 0)))
@@ -148,8 +148,8 @@ def test_vectorised_pool_agrees_with_plain_ranking():
 def test_contact_details_show_only_with_consent_and_once_both_said_yes(app, client, make):
     """Issue 12: consent flag for contact details, honoured on the introduction page."""
     from tests.support import get, login
-    from timebank.extensions import db
-    from timebank.models import Match
+    from timebank.core.models import Match
+    from timebank.infra.extensions import db
 
     asker = make.member(name="Ann Asker", email="ann@example.org")
     helper = make.member(name="Hal Helper", email="hal-private@example.org")
@@ -181,8 +181,8 @@ def test_members_answer_requests_and_offers_themselves(app, client, make):
     from datetime import timedelta
 
     from tests.support import get, login, submit
-    from timebank.extensions import db
-    from timebank.models import Category, Listing, Match, MatchMessage, Notification
+    from timebank.core.models import Category, Listing, Match, MatchMessage, Notification
+    from timebank.infra.extensions import db
 
     owner = make.member(name="Olga Owner", email="olga@example.org")
     make.member(name="Rhys Responder", email="rhys@example.org")
@@ -238,8 +238,8 @@ def test_members_answer_requests_and_offers_themselves(app, client, make):
 def test_time_recorded_from_an_agreed_match_is_linked_to_it(app, client, make):
     """Issue 13: the exchange form's ``match`` parameter was read nowhere."""
     from tests.support import hidden_fields, login, submit
-    from timebank.extensions import db
-    from timebank.models import Exchange, Match
+    from timebank.core.models import Exchange, Match
+    from timebank.infra.extensions import db
 
     asker = make.member(name="Ann Asker", email="ann@example.org")
     helper = make.member(name="Hal Helper", email="hal@example.org")
@@ -274,8 +274,8 @@ def test_a_tick_box_sent_with_another_value_is_drawn_as_sent_and_kept_apart(clie
     """Found by review: the workbench's filter fields are drawn once per what they show,
     and a tick box's value is drawn as sent; one sent as "x" must neither be kept for
     everyone nor give its markup to the usual "y"."""
-    from timebank.cache import _fragments
-    from timebank.models import Role
+    from timebank.core.models import Role
+    from timebank.infra.cache import _fragments
 
     login_as(Role.COORDINATOR)
     client.get("/coordinator/matching?unhelped=y")
@@ -292,8 +292,8 @@ def test_the_workbench_filters_and_introduces_anyone_with_a_note(app, client, ma
     from datetime import timedelta
 
     from tests.support import get, hidden_fields, login
-    from timebank.extensions import db
-    from timebank.models import Category, Listing, Match
+    from timebank.core.models import Category, Listing, Match
+    from timebank.infra.extensions import db
 
     make.member("coordinator", email="coord@example.org")
     river = make.member(name="Rhian River")
@@ -338,8 +338,8 @@ def test_answering_again_after_a_decline_reopens_the_conversation(app, client, m
     request and helper); and a suspended owner's listing could still be answered."""
 
     from tests.support import get, login, submit
-    from timebank.extensions import db
-    from timebank.models import Match, Membership
+    from timebank.core.models import Match, Membership
+    from timebank.infra.extensions import db
 
     owner = make.member(name="Olga Owner", email="olga@example.org")
     make.member(name="Rhys Responder", email="rhys@example.org")
@@ -366,8 +366,8 @@ def test_answering_again_after_a_decline_reopens_the_conversation(app, client, m
 def test_a_name_typed_in_someone_else_wins_over_the_button_enter_presses(app, client, make):
 
     from tests.support import hidden_fields, login
-    from timebank.extensions import db
-    from timebank.models import Match
+    from timebank.core.models import Match
+    from timebank.infra.extensions import db
 
     make.member("coordinator", email="coord@example.org")
     asker, top = make.member(name="Ann Asker"), make.member(name="Top Candidate")
@@ -390,11 +390,12 @@ def test_the_workbench_pool_follows_profiles_and_give_and_take_at_once(app, clie
     from datetime import timedelta
 
     from tests.support import get, login
-    from timebank import cache, ledger
-    from timebank.extensions import db
-    from timebank.models import Category, Listing
-    from timebank.models.base import utcnow
-    from timebank.tenancy import current_bank_id
+    from timebank.core.ledger import writer as ledger
+    from timebank.core.models import Category, Listing
+    from timebank.core.models.base import utcnow
+    from timebank.infra import cache
+    from timebank.infra.extensions import db
+    from timebank.web.tenancy import current_bank_id
 
     make.member("coordinator", email="coord@example.org")
     asker = make.member(name="Ann Asker")
@@ -446,8 +447,8 @@ def test_the_workbench_filters_are_drawn_once_but_show_each_answer(app, client, 
     """The filters' fields are remembered per answers and choices: another answer, a
     renamed kind of help and a wrong answer (drawn with its error) each show at once."""
     from tests.support import login
-    from timebank.extensions import db
-    from timebank.models import Category
+    from timebank.core.models import Category
+    from timebank.infra.extensions import db
 
     make.member("coordinator", email="coord@example.org")
     with app.app_context():
@@ -520,8 +521,8 @@ def test_the_workbench_candidates_table_is_drawn_once_but_never_stale(app, clien
     from datetime import timedelta
 
     from tests.support import get, login, submit
-    from timebank.extensions import db
-    from timebank.models import Category, Listing
+    from timebank.core.models import Category, Listing
+    from timebank.infra.extensions import db
 
     coordinator = make.member("coordinator", email="coord@example.org")
     asker = make.member(name="Ann Asker")
@@ -569,10 +570,11 @@ def test_a_pool_is_kept_until_the_ledger_moves_the_banks_give_and_take(app, make
     ranked and drew), new ones make a new pool."""
 
     from tests.support import get
-    from timebank import cache, ledger
-    from timebank.extensions import db
-    from timebank.matching import brokering
-    from timebank.tenancy import current_bank_id
+    from timebank.core.ledger import writer as ledger
+    from timebank.core.matching import brokering
+    from timebank.infra import cache
+    from timebank.infra.extensions import db
+    from timebank.web.tenancy import current_bank_id
 
     giver, receiver = make.member(name="Gwen Giver"), make.member(name="Rhys Receiver")
     with app.test_request_context("/"):
@@ -607,10 +609,11 @@ def test_the_bulk_path_moves_the_give_and_take_it_writes(app, make):
     from sqlalchemy import select
 
     from tests.support import get
-    from timebank import cache, ledger
-    from timebank.extensions import db
-    from timebank.models import Account
-    from timebank.tenancy import current_bank_id
+    from timebank.core.ledger import writer as ledger
+    from timebank.core.models import Account
+    from timebank.infra import cache
+    from timebank.infra.extensions import db
+    from timebank.web.tenancy import current_bank_id
 
     giver, receiver = make.member(name="Gwen Giver"), make.member(name="Rhys Receiver")
     with app.test_request_context("/"):
@@ -637,11 +640,12 @@ def test_an_exchange_stamps_what_it_moved_so_the_next_view_reads_only_that(app, 
     from sqlalchemy import select, text
 
     from tests.support import get
-    from timebank import cache, ledger
-    from timebank.extensions import db
-    from timebank.matching import brokering
-    from timebank.models import Account
-    from timebank.tenancy import current_bank_id
+    from timebank.core.ledger import writer as ledger
+    from timebank.core.matching import brokering
+    from timebank.core.models import Account
+    from timebank.infra import cache
+    from timebank.infra.extensions import db
+    from timebank.web.tenancy import current_bank_id
 
     giver, receiver, other = (make.member(name=n) for n in ("Gwen", "Rhys", "Owain"))
 

@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 from tests.support import PASSWORD, agree_to_everything, get, login, submit
-from timebank import clock, ledger
-from timebank.extensions import db
-from timebank.models import AuditEvent, Member, MemberStatus, Role
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import AuditEvent, Member, MemberStatus, Role
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 HX = {"HX-Request": "true"}  # the member picker asks as htmx does
 
@@ -33,7 +34,7 @@ def test_coordinator_approves_and_account_opens(client, login_as, make, app):
 
 
 def test_suspend_and_reactivate(client, login_as, make, app):
-    from timebank.models import OutboxMessage
+    from timebank.core.models import OutboxMessage
 
     login_as(Role.COORDINATOR)
     member_id = make.member(email="sus@example.org")
@@ -177,7 +178,7 @@ def _people_with_history(app, make):
     message and outcome between them; Omar's details are what Dana must never get."""
     from datetime import date
 
-    from timebank.models import Category, Listing, MatchMessage
+    from timebank.core.models import Category, Listing, MatchMessage
 
     dana = make.member(name="Dana Doe", email="dana@example.org")
     omar = make.member(name="Omar Other", email="omar-secret@example.org")
@@ -236,7 +237,7 @@ def get_hash(app, member_id: int) -> str:
 
 
 def test_erasure_keeps_the_ledger_and_shows_a_former_member(app, client, make):
-    from timebank.models import MatchMessage, Notification
+    from timebank.core.models import MatchMessage, Notification
 
     dana, omar, _coordinator = _people_with_history(app, make)
     login(client, "dana@example.org")
@@ -272,7 +273,7 @@ def test_erasure_keeps_the_ledger_and_shows_a_former_member(app, client, make):
 
 
 def test_declining_an_application_tells_the_applicant_why(client, login_as, make, app):
-    from timebank.models import OutboxMessage
+    from timebank.core.models import OutboxMessage
 
     login_as(Role.COORDINATOR)
     applicant = make.member(status=MemberStatus.PENDING, account=False, name="Al Applicant",
@@ -300,8 +301,8 @@ def test_buttons_a_coordinator_may_not_use_are_not_shown(client, login_as, make)
     listing = client.get("/coordinator/members").get_data(as_text=True)
     assert "Suspend Other Coordinator" not in listing and "Suspend Rita Resident" in listing
     # Nor for someone who coordinates another bank, wherever they stand here.
-    from timebank.banks import service as banks
-    from timebank.banks.service import create_bank
+    from timebank.core import banks
+    from timebank.core.banks import create_bank
 
     with client.application.app_context():
         north = create_bank("north", "North Bank")
@@ -317,7 +318,7 @@ def test_buttons_a_coordinator_may_not_use_are_not_shown(client, login_as, make)
 
 def test_a_coordinator_enrols_a_member_without_email_who_later_gets_a_login(
         client, login_as, make, app, nominatim):
-    from timebank.models import Membership, OutboxMessage
+    from timebank.core.models import Membership, OutboxMessage
 
     app.config.update(TIMEBANK_GEOCODER_DOMAIN=nominatim.domain)
     login_as(Role.COORDINATOR)
@@ -377,9 +378,15 @@ def test_erasure_leaves_no_name_in_others_notifications_mail_trail_or_caches(app
                                                                               make):
     """Found by review: the erased name stayed in other people's notifications and e-mails,
     the audit trail's notes, coordinators' notes and the geocoder's cache."""
-    from timebank import geo
-    from timebank.members import rights
-    from timebank.models import AuditEvent, GeocodeCache, Match, Notification, OutboxMessage
+    from timebank.core.members import rights
+    from timebank.core.models import (
+        AuditEvent,
+        GeocodeCache,
+        Match,
+        Notification,
+        OutboxMessage,
+    )
+    from timebank.infra import geo
 
     dana, omar, coordinator = _people_with_history(app, make)
     with app.app_context():
@@ -404,8 +411,8 @@ def test_erasure_leaves_no_name_in_others_notifications_mail_trail_or_caches(app
 
 
 def test_a_member_of_two_banks_is_erased_only_by_an_admin(app, make):
-    from timebank.banks.service import create_bank, join
-    from timebank.members import rights
+    from timebank.core.banks import create_bank, join
+    from timebank.core.members import rights
 
     both = make.member(name="Bea Both")
     coordinator = make.member(Role.COORDINATOR)
@@ -427,7 +434,7 @@ def test_the_directory_finds_members_and_shows_only_what_they_chose_to(app, clie
                                                                        login_as):
     from datetime import timedelta
 
-    from timebank.models import Category, Listing
+    from timebank.core.models import Category, Listing
 
     login_as()
     baker = make.member(name="Bea Baker", email="bea-private@example.org")
@@ -478,7 +485,7 @@ def test_the_directory_filter_fields_show_each_answer_and_choice(app, client, lo
     assert labels.search(welsh).group(1) != labels.search(english).group(1)
     # Found by review: each spelling of the same choice made a key of its own, so anyone
     # could fill the fragment store by asking for "05", "005", "+5"…
-    from timebank.cache import _fragments
+    from timebank.infra.cache import _fragments
 
     client.get(f"/members?category={garden}")
     held = len(_fragments.items)
@@ -497,7 +504,7 @@ def test_the_directory_pages_through_every_member_in_name_order(app, client, mak
     import re
 
     from tests.support import many_members
-    from timebank.banks.service import create_bank
+    from timebank.core.banks import create_bank
 
     login_as()
     many_members(app, 40, prefix="Dir")
@@ -529,7 +536,7 @@ def test_staff_edit_only_people_of_their_own_banks_and_correct_unconfirmed_addre
         app, client, make, login_as):
     """Found by review: a coordinator of one bank renamed another bank's coordinator; an
     address mistyped by staff could never be corrected; a failed enrolment left a member."""
-    from timebank.banks.service import create_bank, join
+    from timebank.core.banks import create_bank, join
 
     login_as(Role.COORDINATOR)
     other_coordinator = make.member(name="Nia North")
@@ -558,7 +565,7 @@ def test_staff_edit_only_people_of_their_own_banks_and_correct_unconfirmed_addre
 
 
 def test_a_member_without_a_login_is_erased_on_request_by_phone(app, client, login_as):
-    from timebank.models import Membership
+    from timebank.core.models import Membership
 
     login_as(Role.COORDINATOR)
     response = submit(client, "/coordinator/members/new", {
@@ -585,9 +592,9 @@ def test_the_helpers_page_shows_the_newest_newcomers_and_how_many_joined(app, ma
     and says how many joined; those approved over 30 days ago are not newcomers."""
     from datetime import timedelta
 
-    from timebank.members import service
-    from timebank.models.base import utcnow
-    from timebank.tenancy import current_bank_id
+    from timebank.core.members import service
+    from timebank.core.models.base import utcnow
+    from timebank.web.tenancy import current_bank_id
 
     ids = [make.member(name=f"New {i:03d}") for i in range(service.HELPER_RECENT_SHOWN + 3)]
     old = make.member(name="Old Timer")
@@ -608,7 +615,7 @@ def test_a_helper_does_exactly_what_the_helper_role_allows(app, client, make):
     members without e-mail, and prints those members' sheets; nothing a coordinator does
     beyond that (approving, members' pages, recording for others, answering ideas)."""
     from tests.support import submit
-    from timebank.models import Member, MemberStatus
+    from timebank.core.models import Member, MemberStatus
 
     coordinator = make.member(Role.COORDINATOR, name="Cora Coordinator",
                               email="cora@example.org")
@@ -621,7 +628,7 @@ def test_a_helper_does_exactly_what_the_helper_role_allows(app, client, make):
                          share_contact=False)
         db.session.add(offline)
         db.session.commit()
-        from timebank.banks import service as banks
+        from timebank.core import banks
 
         banks.join(offline, banks.ensure_default_bank(), "resident", MemberStatus.ACTIVE)
         db.session.commit()
@@ -631,7 +638,7 @@ def test_a_helper_does_exactly_what_the_helper_role_allows(app, client, make):
                   page=f"/coordinator/members/{hal}")
     assert made.status_code == 303
     with app.app_context():
-        from timebank.models import Membership
+        from timebank.core.models import Membership
 
         assert db.session.query(Membership).filter_by(member_id=hal).one().role == "helper"
     login(client, "hal@example.org")
@@ -663,7 +670,7 @@ def test_members_list_rows_are_drawn_once_but_show_each_change(client, login_as,
     balance, role or status shows at once; a row with a form (approve, reactivate)
     always carries this request's token."""
 
-    from timebank import ledger
+    from timebank.core.ledger import writer as ledger
 
     login_as(Role.COORDINATOR)
     gwen, rhys = make.member(name="Gwen Giver"), make.member(name="Rhys Receiver")
@@ -730,7 +737,7 @@ def test_members_list_pages_by_name_and_finds_by_name_or_number(client, login_as
 def test_a_page_cursor_is_a_member_of_this_bank_only(client, login_as, make, app):
     """Issue 28, point 3: ``after=<another bank's member>`` was taken, and where their
     name sorted could be found by renaming (about 700 requests a name)."""
-    from timebank.banks.service import create_bank
+    from timebank.core.banks import create_bank
 
     login_as(Role.COORDINATOR)
     here = make.member(name="Mo Here")
@@ -747,7 +754,7 @@ def test_a_page_cursor_is_a_member_of_this_bank_only(client, login_as, make, app
 def test_many_applications_say_how_many_more_wait(client, login_as, make):
     """The first page shows the oldest applications; past a page of them it says how
     many wait in all, and links to every one."""
-    from timebank.members.lookup import APPLICATIONS_SHOWN, PAGE_SIZE
+    from timebank.core.members.lookup import APPLICATIONS_SHOWN, PAGE_SIZE
 
     login_as(Role.COORDINATOR)
     for n in range(PAGE_SIZE + 2):
@@ -785,9 +792,8 @@ def test_erasure_leaves_no_byte_of_the_person_in_the_database(app, client, make,
     SQLite write-ahead log, 43 times), the geocoder's cache the previous home address, an
     asset they suggested their name and phone, and a coordinator's public answer and
     others' comments and messages their name. Now none of it is anywhere in the files."""
-    from timebank import geo
-    from timebank.members import rights, service
-    from timebank.models import (
+    from timebank.core.members import rights, service
+    from timebank.core.models import (
         Asset,
         AssetCategory,
         Idea,
@@ -795,6 +801,7 @@ def test_erasure_leaves_no_byte_of_the_person_in_the_database(app, client, make,
         IdeaComment,
         MatchMessage,
     )
+    from timebank.infra import geo
 
     app.config.update(TIMEBANK_GEOCODER_DOMAIN=nominatim.domain)
     dana, omar, coordinator = _people_with_history(app, make)

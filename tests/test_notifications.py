@@ -9,9 +9,10 @@ import pytest
 
 from tests.pg import free_port
 from tests.support import TODAY, get, hidden_fields, login, mail_config, submit
-from timebank import clock, notify
-from timebank.extensions import db
-from timebank.models import Category, Listing, Notification, OutboxMessage, Role
+from timebank.core import notify
+from timebank.core.models import Category, Listing, Notification, OutboxMessage, Role
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 
 @pytest.fixture
@@ -125,7 +126,7 @@ def test_send_mail_cli(app, make, smtp):
 
 
 def test_messages_between_match_sides_notify_without_emails(app, make, client, smtp):
-    from timebank.models import Role
+    from timebank.core.models import Role
 
     requester = make.member(email="req@example.org", name="Req")
     helper = make.member(email="helper@example.org", name="Helper")
@@ -162,7 +163,7 @@ def test_a_hostile_subject_never_blocks_the_queue(app, make, smtp):
 def test_notifications_and_e_mails_go_out_in_the_recipients_language(app, make):
     from flask_babel import lazy_gettext as _l
 
-    from timebank.models import Notification
+    from timebank.core.models import Notification
 
     welsh = make.member(email="cymro@example.org")
     english = make.member(email="sais@example.org")
@@ -183,7 +184,7 @@ def test_notifications_and_e_mails_go_out_in_the_recipients_language(app, make):
 
 
 def test_a_coordinators_weekly_digest_opens_with_applications_waiting(app, make):
-    from timebank.models import Member, MemberStatus
+    from timebank.core.models import Member, MemberStatus
 
     coordinator = make.member("coordinator", email="weekly-coord@example.org")
     make.member(status=MemberStatus.PENDING, account=False, name="Waiting One")
@@ -264,7 +265,7 @@ def test_every_notification_can_be_reached_a_page_at_a_time(app, make, client):
 def test_the_menu_counts_unread_notifications_up_to_99_plus(app, make, client):
     """The menu's badge counts what is unread in this bank and site-wide (not another
     bank's), and past 99 says "99+" without counting a busy member's thousands."""
-    from timebank.banks.service import create_bank
+    from timebank.core.banks import create_bank
 
     member_id = make.member(email="counted@example.org")
     login(client, "counted@example.org")
@@ -312,8 +313,8 @@ def test_every_step_of_an_exchange_tells_the_other_side_in_their_language(app, m
     coordinator, reversed, a group activity: each reaches the other side in the site and by
     e-mail, in their language (Bryn reads Welsh), naming who, how long and a link; the
     person who acted is never told of their own step."""
-    from timebank import ledger
-    from timebank.models import Exchange, Member
+    from timebank.core.ledger import writer as ledger
+    from timebank.core.models import Exchange, Member
 
     inbox, _port = smtp
     ann = make.member(name="Ann Jones", email="ann@example.org")
@@ -406,8 +407,8 @@ def test_every_step_of_an_exchange_tells_the_other_side_in_their_language(app, m
 def test_weekly_readers_get_unread_news_in_their_digest(app, make, smtp):
     """A member who chose the weekly e-mail is not mailed at once; their digest lists what
     is waiting for them, so nothing about their hours is missed."""
-    from timebank import ledger
-    from timebank.models import EmailPreference, Member
+    from timebank.core.ledger import writer as ledger
+    from timebank.core.models import EmailPreference, Member
 
     inbox, _port = smtp
     ann = make.member(name="Ann Jones", email="ann@example.org")
@@ -432,7 +433,7 @@ def test_hours_recorded_or_withdrawn_in_someones_name_reach_them(app, make):
     """Found by review: a pending exchange a coordinator recorded for a giver told only the
     receiver, and a coordinator's cancelling told only the receiver: the giver, whose hours
     they were, heard nothing."""
-    from timebank import ledger
+    from timebank.core.ledger import writer as ledger
 
     gwen = make.member(name="Gwen Giver")
     rhys = make.member(name="Rhys Receiver")

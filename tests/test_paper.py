@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.support import get, login
-from timebank import clock
-from timebank.banks.service import create_bank
-from timebank.extensions import db
-from timebank.models import Bank, Category, Listing, Role
+from timebank.core.banks import create_bank
+from timebank.core.models import Bank, Category, Listing, Role
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 
 def _listing(member_id, title, lat, lon, kind="offer"):

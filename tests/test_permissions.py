@@ -8,11 +8,19 @@ from datetime import timedelta
 import pytest
 
 from tests.support import NOW, TODAY, get, login, route_urls
-from timebank import ledger
-from timebank.banks.service import create_bank, join
-from timebank.extensions import db
-from timebank.models import Asset, AssetCategory, Category, Listing, Match, Membership, Role
-from timebank.permissions import (
+from timebank.core.banks import create_bank, join
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import (
+    Asset,
+    AssetCategory,
+    Category,
+    Listing,
+    Match,
+    Membership,
+    Role,
+)
+from timebank.infra.extensions import db
+from timebank.web.permissions import (
     ADMIN,
     ANONYMOUS,
     AUDIENCES,
@@ -23,7 +31,7 @@ from timebank.permissions import (
     RESIDENT,
     RULES,
 )
-from timebank.tenancy import BANK_ENDPOINTS
+from timebank.web.tenancy import BANK_ENDPOINTS
 
 
 @pytest.fixture
@@ -49,7 +57,7 @@ def world(app, make):
     }
     target = make.member(Role.RESIDENT, name="Tess Target")
     with app.app_context():
-        from timebank.models import Bank
+        from timebank.core.models import Bank
 
         home = db.session.query(Bank).order_by(Bank.id).first()
         join(get(people[PENDING]), home)  # pending by default
@@ -74,28 +82,28 @@ def world(app, make):
             giver=ledger.account_of(rosa), receiver=ledger.account_of(tess), minutes=60,
             service_date=TODAY, recorded_by=tess, idempotency_key=ledger.new_key(),
             confirm=False).exchange
-        from timebank.models import AssetImport
+        from timebank.core.models import AssetImport
 
         upload = AssetImport(filename="register.csv", data=b"name,category\nHall,physical\n",
                              settings={})
-        from timebank.models import Idea
+        from timebank.core.models import Idea
 
         idea = Idea(title="A bench by the pond", need="Somewhere to sit",
                     proposer_id=people[RESIDENT])
         db.session.add_all([upload, idea])
         db.session.flush()
 
-        from timebank.models import CoDesignSession
+        from timebank.core.models import CoDesignSession
 
         meeting = CoDesignSession(bank_id=home.id, title="Pond bench", place="Hall", seats=9,
                                   minutes=60,
                                   starts_at=NOW.replace(hour=18, minute=30) + timedelta(days=14),
                                   created_by_id=people[COORDINATOR])
-        from timebank.models import IdeaRole
+        from timebank.core.models import IdeaRole
 
         part = IdeaRole(idea_id=idea.id, title="Build it", category_id=garden, people=2,
                         created_by_id=people[COORDINATOR])
-        from timebank.models import Approval
+        from timebank.core.models import Approval
 
         # A request for a second coordinator: a lower limit for Rosa (asked, oddly, by
         # Tess, so that every staff audience may answer it).
@@ -215,11 +223,7 @@ def victim(app, make):
     """Vera's things, each carrying SECRET: a closed request, an introduction with
     messages, a pending and a confirmed exchange with an outcome, a notification, an
     asset suggestion waiting for review, a review, and her contact details."""
-    from timebank.models import (
-        AssetReview,
-        MatchMessage,
-        Notification,
-    )
+    from timebank.core.models import AssetReview, MatchMessage, Notification
 
     vera = make.member(name="Vera Victim", email=f"{SECRET}@example.org")
     helper = make.member(name="Hugo Helper")
@@ -253,11 +257,11 @@ def victim(app, make):
             service_date=TODAY, recorded_by=v, idempotency_key=ledger.new_key(),
             confirm=True, description=f"{SECRET} confirmed").exchange
         ledger.add_outcome(done.id, v, 4, f"{SECRET} outcome", False)
-        from timebank.models import AssetImport
+        from timebank.core.models import AssetImport
 
         upload = AssetImport(filename=f"{SECRET}.csv", data=f"name\n{SECRET}\n".encode(),
                              settings={}, by_id=coordinator)
-        from timebank.models import Approval
+        from timebank.core.models import Approval
 
         approval = Approval(bank_id=match.bank_id, kind="floor", member_id=vera,
                             payload={"account_id": ledger.account_of(v).id, "floor": -1200},
@@ -274,7 +278,7 @@ def victim(app, make):
 
 
 def _everything():
-    from timebank.models import (
+    from timebank.core.models import (
         Account,
         AssetReview,
         Exchange,

@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.support import count_queries, get, login, many_members
-from timebank import clock, ledger
-from timebank.extensions import db
-from timebank.models import Asset, AssetCategory, Category, Role
-from timebank.notify import notify
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import Asset, AssetCategory, Category, Role
+from timebank.core.notify import notify
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 # (who looks, the page): the pages a resident, a coordinator and a council officer use
 # every day. The cached register pages are measured warm (their first request builds).

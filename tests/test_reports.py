@@ -12,9 +12,8 @@ import pytest
 from sqlalchemy import event
 
 from tests.support import get, login
-from timebank import clock, ledger
-from timebank.extensions import db
-from timebank.models import (
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import (
     Bank,
     Category,
     Exchange,
@@ -25,7 +24,9 @@ from timebank.models import (
     MemberStatus,
     Role,
 )
-from timebank.reports import figures
+from timebank.core.reports import figures
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 # The figures below are hand counts of exchanges on fixed days of 2026: they belong to a
 # moment after the last of them (13 October) and inside the first period (to 3 November).
@@ -141,7 +142,7 @@ def test_a_figure_hidden_for_anothers_sake_never_reads_fewer_than_5(app):
     """Complementary suppression hides the next smallest count beside a lone small one: 7
     is not fewer than 5, so it reads as hidden to protect small numbers (it read "fewer
     than 5" before); the really small one still reads "fewer than 5"."""
-    from timebank.reports import tables
+    from timebank.core.reports import tables
 
     with app.test_request_context():
         shown = tables._shown([12, 3, 7, 0], council=True)
@@ -216,7 +217,7 @@ def test_co_assessment_counts_each_assets_latest_look_and_hides_few_people(app, 
     """Six members look at six assets: the newest look at each counts. Five found theirs
     still there, four welcoming, three accessible; the sixth asset's first look said gone,
     its second (by the sixth member) said still there: five people's looks count."""
-    from timebank.models import Asset, AssetCategory, AssetReview
+    from timebank.core.models import Asset, AssetCategory, AssetReview
 
     people = [make.member(name=f"Looker {n}") for n in range(6)]
     with app.app_context():
@@ -289,7 +290,7 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
     between them in the period."""
     import json
 
-    from timebank.assets import neighbourhoods
+    from timebank.core.assets import neighbourhoods
 
     riverside = [make.member(name=f"River {n}", neighbourhood="Riverside") for n in range(5)]
     riverside.append(make.member(name="River Spaced", neighbourhood=" riverside "))
@@ -312,7 +313,7 @@ def test_neighbourhoods_table_and_shaded_map(app, client, make, login_as):
         assert figures.members_by_neighbourhood(scope.bank_ids) == {
             "Hilltop": 3, "Millbrook": 1, "Riverside": 6}
         # Two halls in Riverside, a club in Hilltop, one hall outside every boundary.
-        from timebank.models import Asset, AssetCategory
+        from timebank.core.models import Asset, AssetCategory
 
         kind = {c.slug: c for c in db.session.query(AssetCategory)}
         for lon, lat, slug in ((-0.115, 51.505, "physical"), (-0.112, 51.502, "physical"),
@@ -433,7 +434,7 @@ def test_no_outcome_for_a_corrected_exchange(app, client, make):
     break the monthly figures: refused, and the form is not offered."""
     import pytest
 
-    from timebank import rollups
+    from timebank.core.ledger import rollups
 
     ann, bob = make.member(name="Ann Able"), make.member(name="Bob Baker",
                                                          email="bob@example.org")
@@ -474,7 +475,7 @@ def _csv(client, table: str, query: str = "") -> list[list[str]]:
 def _boundaries(app, *names: str) -> dict[str, int]:
     import json
 
-    from timebank.assets import neighbourhoods
+    from timebank.core.assets import neighbourhoods
 
     with app.app_context():
         neighbourhoods.import_boundaries(json.dumps({"type": "FeatureCollection", "features": [
@@ -552,7 +553,7 @@ def test_a_neighbourhood_whose_people_moved_away_stays_hidden(app, client, make,
 
     assert everything_hidden()
     with app.app_context():  # they move away; one is suspended, one erased
-        from timebank.members import rights
+        from timebank.core.members import rights
 
         for member_id in hill:
             get(member_id).neighbourhood = "Somewhere Else"
@@ -621,7 +622,7 @@ def test_one_persons_many_requests_stay_hidden(app, client, make, login_as):
 def test_a_person_with_accounts_in_two_banks_counts_once(app, make):
     """Review, round two: "distinct people" were distinct accounts, so three people trading
     in two banks each stood for six."""
-    from timebank.banks.service import create_bank, join
+    from timebank.core.banks import create_bank, join
 
     people = [make.member(name=f"Two Banks {n}") for n in range(3)]
     with app.app_context():
@@ -651,7 +652,7 @@ def test_the_council_view_less_one_banks_report_reveals_no_small_figure(app, cli
     home bank sees its gardening exactly; the area's view, less that, would be the other
     bank's, here one pair of people. So the area's gardening hides; its cooking (the
     other bank has none) shows."""
-    from timebank.banks.service import create_bank
+    from timebank.core.banks import create_bank
 
     home = [make.member(name=f"Home {n}") for n in range(12)]
     with app.app_context():
@@ -709,7 +710,7 @@ def test_counts_of_people_set_beside_a_banks_own_reveal_no_one(app, client, make
     """Review, round three: the area's "only gave" read 5 (seven, rounded) while one
     bank's coordinator saw exactly 6: the other bank's one giver was given away. A count
     of people that differs from a comparable view's by 1 to 4 now hides."""
-    from timebank.banks.service import create_bank
+    from timebank.core.banks import create_bank
 
     takers = [make.member(name=f"Taker {n}") for n in range(6)]
     givers = [make.member(name=f"Giver {n}") for n in range(6)]

@@ -21,9 +21,10 @@ from tests.support import (
     login,
     submit,
 )
-from timebank import clock, ledger
-from timebank.extensions import db
-from timebank.models import Account, Exchange, Role
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import Account, Exchange, Role
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 
 @pytest.fixture
@@ -132,7 +133,7 @@ def test_reactivation_does_not_revive_sessions_from_before_suspension(app, clien
     login(client, "paused@example.org")
     saved = client.get_cookie("session").value
     with app.app_context():
-        from timebank.members.service import change_status
+        from timebank.core.members.service import change_status
 
         admin = get(make.member(Role.ADMIN))
         bank_id = ledger.current_bank_id()
@@ -182,7 +183,7 @@ def test_backup_then_restore_into_a_new_database(app, db_url, make, db_kind, tmp
                 idempotency_key=ledger.new_key(), confirm=True)
         db.session.remove()
     counts = flask_cli(db_url, "check-ledger").stdout
-    file = tmp_path / "timebank.backup"
+    file = tmp_path / "timebank.infra.backup"
     made = flask_cli(db_url, "backup", str(file))
     assert made.returncode == 0, made.stderr
     again = flask_cli(db_url, "backup", str(file))
@@ -198,7 +199,7 @@ def test_backup_then_restore_into_a_new_database(app, db_url, make, db_kind, tmp
     assert twice.returncode != 0 and "not empty" in twice.stderr
     from sqlalchemy import create_engine
 
-    from timebank.db import normalise_url
+    from timebank.infra.db import normalise_url
 
     versions = "SELECT name, version, serial, epoch FROM data_version ORDER BY name"
     with app.app_context():
@@ -219,7 +220,7 @@ def test_backup_then_restore_into_a_new_database(app, db_url, make, db_kind, tmp
 
 
 def test_council_viewers_do_not_see_reviewers_names(app, client, make, login_as):
-    from timebank.models import Asset, AssetCategory, AssetReview
+    from timebank.core.models import Asset, AssetCategory, AssetReview
 
     reviewer = make.member(name="Rhodri Reviewer")
     with app.app_context():
@@ -341,7 +342,7 @@ def test_every_post_route_refuses_a_request_without_a_valid_token(app, client, m
     ids = {"member_id": 1, "exchange_id": 1, "match_id": 1, "listing_id": 1, "asset_id": 1,
            "item_id": 1, "bank_id": 1, "activity_id": "x", "token": "x"}
     with app.app_context():
-        from timebank.models import AuditEvent, Member
+        from timebank.core.models import AuditEvent, Member
 
         before = (db.session.query(Member).count(), db.session.query(AuditEvent).count())
     posts = 0
@@ -367,12 +368,12 @@ def test_every_post_route_refuses_a_request_without_a_valid_token(app, client, m
 
 
 def test_admins_search_the_audit_trail_and_download_it(app, client, make, login_as):
-    from timebank.models import AuditEvent
+    from timebank.core.models import AuditEvent
 
     coordinator = make.member(Role.COORDINATOR, name="Cora Coordinator")
     pending = make.member(status="pending", name="Pat Pending")
     with app.app_context():
-        from timebank.models.audit import record
+        from timebank.core.models.audit import record
 
         record(coordinator, "member.approve", "member", pending)
         record(coordinator, "exchange.reverse", "exchange", 7, reason="typo")

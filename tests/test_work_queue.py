@@ -11,10 +11,8 @@ from tests.support import (
     get,
     login,
 )
-from timebank import clock, ledger
-from timebank.extensions import db
-from timebank.main.queue import work_queue
-from timebank.models import (
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import (
     Asset,
     AssetCategory,
     Category,
@@ -26,6 +24,9 @@ from timebank.models import (
     MemberStatus,
     Role,
 )
+from timebank.core.queue import work_queue
+from timebank.infra import clock
+from timebank.infra.extensions import db
 
 AGO = {n: NOW - timedelta(days=n) for n in (2, 8, 10, 100)}
 
@@ -82,7 +83,7 @@ def test_work_queue_counts_a_known_day_and_links_to_the_work(app, client, make):
             minutes=30, service_date=clock.today(), recorded_by=get(ann),
             idempotency_key="fresh", confirm=False)
         db.session.commit()
-        from timebank.models import Bank
+        from timebank.core.models import Bank
 
         bank_id = db.session.query(Bank).one().id
         with app.test_request_context():

@@ -7,17 +7,17 @@ from typing import Any
 
 from flask import Flask
 
-from timebank import clock
-from timebank import config as config_module
-from timebank import extensions as ext
-from timebank.db import init_engine, normalise_url
+from timebank.infra import clock
+from timebank.infra import config as config_module
+from timebank.infra import extensions as ext
+from timebank.infra.db import init_engine, normalise_url
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "migrations")
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
-    from timebank.routing import IdConverter
+    from timebank.web.routing import IdConverter
 
     app.url_map.converters["int"] = IdConverter  # before any route is added
     os.makedirs(app.instance_path, exist_ok=True)
@@ -35,7 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         hops = app.config["TIMEBANK_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    # (The extension objects are reached through ``ext``: ``timebank.htmx`` is our module.)
+    # (The extension objects are reached through ``ext``: ``timebank.web.htmx`` is our module.)
     ext.db.init_app(app)
     init_engine(app)
     ext.migrate.init_app(app, ext.db, directory=MIGRATIONS)
@@ -44,21 +44,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ext.limiter.init_app(app)
     ext.login_manager.init_app(app)
 
-    from timebank import cache, models  # noqa: F401  (register tables; bump data versions)
-    from timebank.admin.routes import bp as admin_bp
-    from timebank.approvals.routes import bp as approvals_bp
-    from timebank.assets.routes import bp as assets_bp
-    from timebank.auth.routes import bp as auth_bp
-    from timebank.banks.routes import bp as banks_bp
-    from timebank.exchanges.routes import bp as exchanges_bp
-    from timebank.ideas.routes import bp as ideas_bp
-    from timebank.listings.routes import bp as listings_bp
-    from timebank.main.routes import bp as main_bp
-    from timebank.matching.routes import bp as matching_bp
-    from timebank.members.routes import bp as members_bp
-    from timebank.notifications.routes import bp as notifications_bp
-    from timebank.paper.routes import bp as paper_bp
-    from timebank.reports.routes import bp as reports_bp
+    from timebank.core import models  # noqa: F401  (register tables; bump data versions)
+    from timebank.infra import cache  # noqa: F401  (bump data versions on flush)
+    from timebank.web.admin.routes import bp as admin_bp
+    from timebank.web.approvals.routes import bp as approvals_bp
+    from timebank.web.assets.routes import bp as assets_bp
+    from timebank.web.auth.routes import bp as auth_bp
+    from timebank.web.banks.routes import bp as banks_bp
+    from timebank.web.exchanges.routes import bp as exchanges_bp
+    from timebank.web.ideas.routes import bp as ideas_bp
+    from timebank.web.listings.routes import bp as listings_bp
+    from timebank.web.main.routes import bp as main_bp
+    from timebank.web.matching.routes import bp as matching_bp
+    from timebank.web.members.routes import bp as members_bp
+    from timebank.web.notifications.routes import bp as notifications_bp
+    from timebank.web.paper.routes import bp as paper_bp
+    from timebank.web.reports.routes import bp as reports_bp
 
     blueprints = (main_bp, auth_bp, members_bp, exchanges_bp, listings_bp, matching_bp,
                   notifications_bp, assets_bp, ideas_bp, admin_bp, banks_bp, paper_bp,
@@ -66,8 +67,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
-    from timebank import auth, errors, i18n, observability, security, templating, tenancy
     from timebank.cli import register_cli
+    from timebank.web import auth, errors, i18n, observability, security, templating, tenancy
 
     observability.init_app(app)
     tenancy.init_app(app)

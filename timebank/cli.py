@@ -9,8 +9,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from timebank import demo, ledger
-from timebank.extensions import db
+from timebank.core import demo
+from timebank.core.ledger import writer as ledger
+from timebank.infra.extensions import db
 
 
 def register_cli(app: Flask) -> None:
@@ -33,8 +34,8 @@ def _bar(label: str, total: int):
 @click.option("--name", required=True)
 def create_bank(slug: str, name: str) -> None:
     """Create a time bank (with its community pool and clearing account)."""
-    from timebank.banks.service import BankError
-    from timebank.banks.service import create_bank as make
+    from timebank.core.banks import BankError
+    from timebank.core.banks import create_bank as make
 
     try:
         bank = make(slug, name)
@@ -56,8 +57,8 @@ def create_bank(slug: str, name: str) -> None:
 def create_user(email: str, role: str, display_name: str | None, neighbourhood: str,
                 bank_slug: str | None) -> None:
     """Create an active member; the password is read from standard input."""
-    from timebank.banks.service import bank_by_slug, ensure_default_bank
-    from timebank.members.service import MemberError, create_active
+    from timebank.core.banks import bank_by_slug, ensure_default_bank
+    from timebank.core.members.service import MemberError, create_active
 
     bank = bank_by_slug(bank_slug) if bank_slug else ensure_default_bank()
     if bank is None:
@@ -79,8 +80,8 @@ def create_user(email: str, role: str, display_name: str | None, neighbourhood: 
 def add_member(email: str, bank_slug: str, role: str) -> None:
     """Make an existing person a resident or coordinator of another bank (they keep their
     log-in and their other banks). create-user makes new people."""
-    from timebank import notify
-    from timebank.banks.service import BankError, add_member, bank_by_slug
+    from timebank.core import notify
+    from timebank.core.banks import BankError, add_member, bank_by_slug
 
     bank = bank_by_slug(bank_slug)
     if bank is None:
@@ -117,7 +118,7 @@ def check_ledger(repair_balances: bool) -> None:
 @with_appcontext
 def seed_categories_cmd() -> None:
     """Add the default skills categories that are missing."""
-    from timebank.models.skills import seed_categories
+    from timebank.core.models.skills import seed_categories
 
     added = seed_categories()
     db.session.commit()
@@ -167,7 +168,7 @@ def send_mail(limit: int) -> None:
 @with_appcontext
 def send_digests() -> None:
     """Queue the weekly digest e-mails (then run send-mail)."""
-    from timebank.notify import queue_digests, site_context
+    from timebank.core.notify import queue_digests, site_context
 
     with site_context():
         queued = queue_digests()
@@ -191,9 +192,9 @@ def run_jobs(once: bool) -> None:
 @with_appcontext
 def geocode_pending() -> None:
     """Retry geocoding addresses the geocoder could not answer for earlier."""
-    from timebank import geo
-    from timebank.assets.register import locate_pending as locate_assets
-    from timebank.members.service import locate_pending as locate_members
+    from timebank.core.assets.register import locate_pending as locate_assets
+    from timebank.core.members.service import locate_pending as locate_members
+    from timebank.infra import geo
 
     coder = geo.geocoder()
     try:
@@ -210,8 +211,8 @@ def geocode_pending() -> None:
 
 
 def _options(maps, category_map, default_category, crs, area=None):
-    from timebank.assets.files import read_category_map
-    from timebank.assets.sources import Options
+    from timebank.core.assets.files import read_category_map
+    from timebank.core.assets.sources import Options
 
     mapping = {}
     for item in maps:
@@ -259,8 +260,8 @@ def import_assets_cmd(file: str, maps, category_map, default_category, crs, area
     categories, coordinate system or encoding; a second import updates, never duplicates."""
     from pathlib import Path
 
-    from timebank.assets.files import import_file
-    from timebank.assets.sources import SourceError
+    from timebank.core.assets.files import import_file
+    from timebank.core.assets.sources import SourceError
 
     try:
         options = _options(maps, category_map, default_category, crs, area)
@@ -292,7 +293,7 @@ def import_assets_cmd(file: str, maps, category_map, default_category, crs, area
 @with_appcontext
 def import_neighbourhoods_cmd(file: str, crs: str, name_field: str) -> None:
     """Import ward or neighbourhood boundaries (GeoJSON polygons, any CRS) as named areas."""
-    from timebank.assets.neighbourhoods import BoundaryError, import_boundaries
+    from timebank.core.assets.neighbourhoods import BoundaryError, import_boundaries
 
     with open(file, "rb") as fh:
         data = fh.read()
@@ -311,7 +312,7 @@ def import_neighbourhoods_cmd(file: str, crs: str, name_field: str) -> None:
 @with_appcontext
 def export_assets_cmd(file: str, category: str) -> None:
     """Write published assets to FILE (.csv or .geojson)."""
-    from timebank.assets.files import export_file
+    from timebank.core.assets.files import export_file
 
     count = export_file(file, category)
     click.echo(f"{count} assets written to {file}")
@@ -322,7 +323,7 @@ def export_assets_cmd(file: str, category: str) -> None:
 @with_appcontext
 def backup_cmd(file: str) -> None:
     """Copy the whole database to FILE (SQLite backup API, or pg_dump custom format)."""
-    from timebank.backup import BackupError, backup
+    from timebank.infra.backup import BackupError, backup
 
     try:
         backup(db.engine, file)
@@ -336,7 +337,7 @@ def backup_cmd(file: str) -> None:
 @with_appcontext
 def restore_cmd(file: str) -> None:
     """Load FILE (made by `backup`) into this database, which must be empty."""
-    from timebank.backup import BackupError, restore
+    from timebank.infra.backup import BackupError, restore
 
     try:
         restore(db.engine, file)

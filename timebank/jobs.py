@@ -34,8 +34,8 @@ class Job:
 def send_mail(config, limit: int = 200) -> tuple[int, int]:
     """Answer the "forgotten password" requests, then send the queued e-mail: (sent,
     failed). The `send-mail` command and the job runner both do it this way."""
-    from timebank.auth.service import answer_reset_requests
-    from timebank.notify import send_pending
+    from timebank.core.auth import answer_reset_requests
+    from timebank.core.notify import send_pending
 
     answer_reset_requests()
     return send_pending(config, limit)
@@ -47,9 +47,9 @@ def _send_mail(app: Flask) -> str:
 
 
 def _geocode(app: Flask) -> str:
-    from timebank import geo
-    from timebank.assets.register import locate_pending as locate_assets
-    from timebank.members.service import locate_pending as locate_members
+    from timebank.core.assets.register import locate_pending as locate_assets
+    from timebank.core.members.service import locate_pending as locate_members
+    from timebank.infra import geo
 
     coder = geo.geocoder()
     found, missing = locate_members(coder)
@@ -58,7 +58,7 @@ def _geocode(app: Flask) -> str:
 
 
 def _digests(app: Flask) -> str:
-    from timebank.notify import queue_digests, site_context
+    from timebank.core.notify import queue_digests, site_context
 
     with site_context():
         return f"{queue_digests()} digests queued"
@@ -72,7 +72,7 @@ JOBS = (Job("send-mail", 60, _send_mail), Job("geocode-pending", 6 * 3600, _geoc
 
 def run_due(app: Flask, last: dict[str, float], now: float) -> list[str]:
     """Run every job whose interval has passed since it last ran; return their names."""
-    from timebank.extensions import db
+    from timebank.infra.extensions import db
 
     ran = []
     for job in JOBS:

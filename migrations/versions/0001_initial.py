@@ -144,7 +144,7 @@ def upgrade():
     # ### end Alembic commands ###
 
     # The default skills taxonomy; admins can edit it later.
-    from timebank.models.skills import DEFAULT_CATEGORIES
+    from timebank.core.models.skills import DEFAULT_CATEGORIES
 
     category = sa.table("category", sa.column("slug", sa.String), sa.column("name", sa.String),
                         sa.column("active", sa.Boolean))

@@ -88,7 +88,7 @@ def upgrade():
     # ### end Alembic commands ###
 
     # The six ABCD kinds of asset; admins can extend the list.
-    from timebank.models.assets import DEFAULT_ASSET_CATEGORIES
+    from timebank.core.models.assets import DEFAULT_ASSET_CATEGORIES
 
     table = sa.table("asset_category", sa.column("slug", sa.String), sa.column("name", sa.String),
                      sa.column("colour", sa.String), sa.column("position", sa.Integer),

@@ -1,0 +1,332 @@
+"""Asset register files: CSV (HSDS-style headers) and GeoJSON, imported and exported.
+
+Import is forgiving per row and strict per value: one bad row is reported
+with its reason and never stops the rest; rows are matched by source id so a
+second import of the same file updates instead of duplicating.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from timebank.core.assets import sources
+from timebank.core.models import Asset, AssetImport, AssetStatus, GeocodeState
+from timebank.core.models.base import utcnow
+from timebank.infra.exports import csv_chunks
+from timebank.infra.extensions import db
+
+# HSDS-style column names, in export order. Import also accepts ``id`` for source_id
+# and ``category`` as a slug or a name.
+FIELDS = ["source_id", "name", "category", "description", "address_1", "city", "postal_code",
+          "latitude", "longitude", "email", "phone", "url", "opening_hours", "accessibility",
+          "audience", "open_to_all", "step_free", "run_by"]
+
+
+# -- export -------------------------------------------------------------------
+
+
+def export_rows(assets: Iterable[Asset]) -> Iterator[dict]:
+    for a in assets:
+        yield {"source_id": a.source_id or f"timebank-{a.id}", "name": a.name,
+               "category": a.category.slug, "description": a.description,
+               "address_1": a.address_1, "city": a.city, "postal_code": a.postal_code,
+               "latitude": "" if a.latitude is None else round(a.latitude, 6),
+               "longitude": "" if a.longitude is None else round(a.longitude, 6),
+               "email": a.email, "phone": a.phone, "url": a.url,
+               "opening_hours": a.opening_hours, "accessibility": a.accessibility,
+               "audience": a.audience, "open_to_all": "yes" if a.open_to_all else "no",
+               "step_free": "yes" if a.step_free else "no", "run_by": a.run_by}
+
+
+def to_csv_chunks(assets: Iterable[Asset]) -> Iterator[str]:
+    return csv_chunks(FIELDS, ([row[k] for k in FIELDS] for row in export_rows(assets)))
+
+
+def _published(slug: str, bbox) -> list[Asset]:
+    from timebank.core.assets.register import published_query
+
+    return list(db.session.scalars(published_query(slug, bbox=bbox).order_by(Asset.id)))
+
+
+def geojson_bytes(slug: str = "", bbox=None) -> bytes:
+    """The published register (of one kind, within a box) as GeoJSON."""
+    return json.dumps(to_geojson(_published(slug, bbox)), ensure_ascii=False,
+                      separators=(",", ":")).encode()
+
+
+def csv_bytes(slug: str = "", bbox=None) -> bytes:
+    """The published register (of one kind, within a box) as CSV, formula-safe."""
+    return "".join(to_csv_chunks(_published(slug, bbox))).encode()
+
+
+def to_geojson(assets: Iterable[Asset]) -> dict:
+    features = []
+    for row, asset in zip(export_rows(assets_list := list(assets)), assets_list, strict=True):
+        if asset.latitude is None:
+            continue
+        props = {k: v for k, v in row.items() if k not in ("latitude", "longitude")}
+        props["id"] = asset.id
+        features.append({"type": "Feature", "id": asset.id,
+                         "geometry": {"type": "Point", "coordinates": [
+                             round(asset.longitude, 6), round(asset.latitude, 6)]},
+                         "properties": props})
+    return {"type": "FeatureCollection", "features": features}
+
+
+# -- import -------------------------------------------------------------------
+# Reading a register (encodings, columns, categories, coordinate systems, ids) is
+# ``sources.py``; this part stores what it prepared, strictly.
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    held: int = 0  # outside the area, waiting for a decision
+    lines: list[str] = field(default_factory=list)
+    # The same, as values the report page lays out as a table in its reader's language.
+    rows: list[dict] = field(default_factory=list)
+
+    def note(self, row: int, outcome: str, reason: str = "", dry_run: bool = False) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        words = {"created": _("would be created") if dry_run else _("created"),
+                 "updated": _("would be updated") if dry_run else _("updated"),
+                 "skipped": _("skipped"), "rejected": _("rejected"),
+                 "held": _("held back")}[outcome]
+        line = _("row %(number)s: %(outcome)s", number=row, outcome=words)
+        self.lines.append(line + (f" ({reason})" if reason else ""))
+        self.rows.append({"row": row, "outcome": outcome, "reason": str(reason)[:500]})
+
+    @property
+    def summary(self) -> str:
+        said = _("created %(created)s, updated %(updated)s, skipped %(skipped)s, rejected "
+                 "%(rejected)s", created=self.created, updated=self.updated,
+                 skipped=self.skipped, rejected=self.rejected)
+        if self.held:
+            said += _(", held back (outside the area) %(held)s", held=self.held)
+        return said
+
+
+def import_assets(rows: list[sources.Prepared], by_id: int | None, *,
+                  import_id: int | None = None, dry_run: bool = False,
+                  progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Create or update published assets by source id; one bad row never stops the rest.
+
+    ``dry_run``: the same work and the same report, then everything is rolled back.
+    """
+    report = ImportReport()
+    seen: dict[str, int] = {}
+    whole = db.session.begin_nested()
+    for row in rows:
+        if progress:
+            progress(1)
+        notes = "; ".join(row.notes)
+        if row.values is None:
+            report.note(row.number, "held" if row.held else "rejected", row.problem)
+            continue
+        values = row.values
+        source = values["source_id"]
+        if source in seen:
+            report.note(row.number, "skipped", _("same id as row %(number)s",
+                                                  number=seen[source]))
+            continue
+        seen[source] = row.number
+        try:
+            with db.session.begin_nested():  # a failing row rolls back alone
+                existing = db.session.scalar(select(Asset).where(Asset.source_id == source))
+                if existing is None:
+                    asset = Asset(status=AssetStatus.PUBLISHED, approved_by_id=by_id,
+                                  confirmed_at=utcnow(), import_id=import_id, **values)
+                    _geocode_state_for_import(asset)
+                    db.session.add(asset)
+                    outcome = "created"
+                else:
+                    changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
+                    if existing.status == AssetStatus.ARCHIVED:  # imported again: back
+                        changed["status"] = AssetStatus.PUBLISHED
+                    if not changed:
+                        report.note(row.number, "skipped", _("unchanged"))
+                        continue
+                    for k, v in changed.items():
+                        setattr(existing, k, v)
+                    _geocode_state_for_import(existing)
+                    outcome = "updated"
+                db.session.flush()
+        except Exception as error:  # noqa: BLE001 - report the row, keep importing
+            report.note(row.number, "rejected", _("could not be saved: %(why)s",
+                                                   why=type(error).__name__))
+            continue
+        report.note(row.number, outcome, notes, dry_run=dry_run)
+    if dry_run:
+        whole.rollback()
+    else:
+        whole.commit()
+        db.session.commit()
+    return report
+
+
+NEAR_REGISTER_KM = 50  # with no area set, rows farther than this from the register wait
+
+
+def import_area() -> tuple[float, float, float, float] | None:
+    """Where this install's assets should be: the configured study area, else the current
+    bank's area, else the neighbourhoods', else within 50 km of the published register.
+    Rows outside are held for a decision, never imported unasked, so one wrong file
+    cannot pull the next ones after it."""
+    from flask import current_app
+
+    from timebank.core.assets.neighbourhoods import union_bbox
+    from timebank.web.tenancy import current_bank
+
+    configured = current_app.config.get("TIMEBANK_AREA_BBOX")
+    if configured:
+        return tuple(configured)
+    bank = current_bank()
+    if bank is not None and bank.min_lon is not None:
+        return (bank.min_lon, bank.min_lat, bank.max_lon, bank.max_lat)
+    return union_bbox() or _near_register()
+
+
+def _near_register() -> tuple[float, float, float, float] | None:
+    """50 km around where most of the register is: the 5th to 95th percentiles of its
+    places, so one far-off asset (imported anyway, or a stray) never widens the box."""
+    import math
+
+    points = db.session.execute(
+        select(Asset.longitude, Asset.latitude)
+        .where(Asset.status == AssetStatus.PUBLISHED, Asset.latitude.is_not(None),
+               Asset.longitude.is_not(None))).all()
+    if not points:
+        return None
+    lons, lats = sorted(p[0] for p in points), sorted(p[1] for p in points)
+    low, high = int(0.05 * (len(points) - 1)), int(math.ceil(0.95 * (len(points) - 1)))
+    west, south, east, north = (float(lons[low]), float(lats[low]), float(lons[high]),
+                                float(lats[high]))
+    dlat = NEAR_REGISTER_KM / 111.0
+    dlon = NEAR_REGISTER_KM / (111.0 * max(0.2, math.cos(math.radians((south + north) / 2))))
+    return (west - dlon, south - dlat, east + dlon, north + dlat)
+
+
+def read_category_map(data: bytes) -> dict[str, str]:
+    """A two-column CSV: the value in the file, the category it means."""
+    text, _encoding = sources.decode(data)
+    mapping = {}
+    try:
+        for cells in csv.reader(io.StringIO(text, newline="")):
+            if len(cells) >= 2 and cells[0].strip() and cells[1].strip():
+                mapping[cells[0].strip()] = cells[1].strip()
+    except csv.Error as error:  # a cell past sources.MAX_FIELD, say
+        raise sources.SourceError(_("the category map is not a readable CSV file: %(why)s",
+                                    why=error)) from None
+    return mapping
+
+
+UK = (-10.7, 49.8, 1.9, 60.9)  # Great Britain, Northern Ireland and Ireland
+
+
+def _inside_box(point, box) -> bool:
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+
+
+def prepare_file(data: bytes, filename: str,
+                 options: sources.Options) -> sources.Preparation:
+    """Read and prepare a register file (raises sources.SourceError for an unreadable one)."""
+    return prepare_source(sources.read_source(data, filename), options)
+
+
+def prepare_source(source: sources.Source, options: sources.Options) -> sources.Preparation:
+    from timebank.core.assets.register import DEFAULT_CENTRE, categories
+
+    lat, lon = DEFAULT_CENTRE
+    # With no area said, swapped coordinates are told apart against the install's home:
+    # the United Kingdom and Ireland around the default London centre.
+    home = UK if _inside_box((lon, lat), UK) else (lon - 5, lat - 5, lon + 5, lat + 5)
+    return sources.prepare(source, options, categories(), options.area or import_area(),
+                           home)
+
+
+def import_file(data: bytes, filename: str, options: sources.Options, by_id: int | None, *,
+                dry_run: bool = False, progress=None,
+                record: AssetImport | None = None) -> tuple[sources.Preparation, ImportReport]:
+    """Read, prepare and import a file; keep the report on ``record`` (or a new one)."""
+    prepared = prepare_file(data, filename, options)
+    if not dry_run:
+        if record is None:
+            record = AssetImport(filename=filename[:200], by_id=by_id)
+            db.session.add(record)
+        record.settings = {"mapping": options.mapping, "category_map": options.category_map,
+                           "default_category": options.default_category, "crs": options.crs,
+                           "outside": options.outside}
+        db.session.flush()
+    report = import_assets(prepared.rows, by_id, import_id=record.id if record else None,
+                           dry_run=dry_run, progress=progress)
+    if not dry_run:
+        record = db.session.merge(record)
+        record.status, record.imported_at, record.data = "imported", utcnow(), None
+        record.created, record.updated = report.created, report.updated
+        record.skipped, record.rejected = report.skipped, report.rejected
+        # Row by row, for the report page's table (capped: a city's register is 10,000).
+        record.settings = {**(record.settings or {}), "held": report.held,
+                           "notes": [*prepared.notes, *(
+                               _("category “%(value)s”: %(how)s", value=k, how=v)
+                               for k, v in prepared.category_values.items())],
+                           "rows": [r for r in report.rows if r["outcome"] != "created"
+                                    or r["reason"]][:5000]}
+        record.report = "\n".join([*prepared.notes, *(
+            _("category “%(value)s”: %(how)s", value=k, how=v)
+            for k, v in prepared.category_values.items()), *report.lines])
+        db.session.commit()
+    return prepared, report
+
+
+def archived_by(record: AssetImport) -> int:
+    """How many assets archiving ``record`` would take off the map."""
+    return db.session.scalar(select(func.count(Asset.id)).where(
+        Asset.import_id == record.id, Asset.status == AssetStatus.PUBLISHED)) or 0
+
+
+def archive_import(record: AssetImport, by_id: int | None) -> int:
+    """Archive every asset this import created (they stay in the database, off the map)."""
+    from timebank.core.models.audit import record as audit
+
+    count = 0
+    for asset in db.session.scalars(select(Asset).where(Asset.import_id == record.id,
+                                                        Asset.status == AssetStatus.PUBLISHED)):
+        asset.status = AssetStatus.ARCHIVED
+        count += 1
+    record.status = "archived"
+    audit(by_id, "asset_import.archive", "asset_import", record.id, assets=count)
+    db.session.commit()
+    return count
+
+
+def _geocode_state_for_import(asset: Asset) -> None:
+    if asset.latitude is not None:
+        asset.geocode_state = GeocodeState.OK
+        asset.geocode_source = asset.geocode_source or "import"
+    else:
+        # Imports never wait on the geocoder (one request a second); `geocode-pending` will.
+        asset.geocode_state = GeocodeState.PENDING
+
+
+def export_file(path: str, category_slug: str = "") -> int:
+    """Write the published assets (optionally one category) to ``path``: .csv or .geojson."""
+    from timebank.core.assets.register import published_query
+
+    rows = db.session.scalars(published_query(category_slug).order_by(Asset.id)).all()
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        if path.lower().endswith((".geojson", ".json")):
+            json.dump(to_geojson(rows), fh, ensure_ascii=False)
+        else:
+            for chunk in to_csv_chunks(rows):
+                fh.write(chunk)
+    return len(rows)

@@ -1,0 +1,106 @@
+"""Models, one module per aggregate. Import them here so Alembic sees every table."""
+
+from timebank.core.models.approvals import Approval, ApprovalKind, ApprovalStatus
+from timebank.core.models.assets import (
+    Asset,
+    AssetCategory,
+    AssetImport,
+    AssetReview,
+    AssetStatus,
+    GeocodeState,
+    Neighbourhood,
+)
+from timebank.core.models.audit import AuditEvent
+from timebank.core.models.banks import Bank, BankRole, CouncilArea, Membership
+from timebank.core.models.geo import DataVersion, GeocodeCache
+from timebank.core.models.ideas import (
+    CoDesignSession,
+    Idea,
+    IdeaAnswer,
+    IdeaComment,
+    IdeaRating,
+    IdeaRevision,
+    IdeaRole,
+    IdeaStatus,
+    IdeaSupport,
+    SessionIdea,
+    SessionSignup,
+)
+from timebank.core.models.ledger import (
+    Account,
+    AccountKind,
+    AccountMonth,
+    Entry,
+    Exchange,
+    ExchangeStatus,
+    MonthPerson,
+    MonthTotal,
+    Outcome,
+    OutcomeMonth,
+)
+from timebank.core.models.listings import (
+    Listing,
+    ListingKind,
+    ListingStatus,
+    Match,
+    MatchMessage,
+    MatchStatus,
+)
+from timebank.core.models.members import Member, MemberStatus, ResetRequest, Role
+from timebank.core.models.notifications import EmailPreference, Notification, OutboxMessage
+from timebank.core.models.skills import Category
+
+__all__ = [
+    "Account",
+    "AccountKind",
+    "AccountMonth",
+    "Approval",
+    "ApprovalKind",
+    "ApprovalStatus",
+    "Asset",
+    "AssetCategory",
+    "AssetImport",
+    "AssetReview",
+    "AssetStatus",
+    "AuditEvent",
+    "Bank",
+    "BankRole",
+    "CouncilArea",
+    "Membership",
+    "Category",
+    "CoDesignSession",
+    "Entry",
+    "EmailPreference",
+    "Exchange",
+    "DataVersion",
+    "GeocodeCache",
+    "GeocodeState",
+    "Idea",
+    "IdeaAnswer",
+    "IdeaComment",
+    "IdeaRating",
+    "IdeaRevision",
+    "IdeaRole",
+    "IdeaStatus",
+    "IdeaSupport",
+    "Listing",
+    "ListingKind",
+    "ListingStatus",
+    "Match",
+    "MatchMessage",
+    "MatchStatus",
+    "Notification",
+    "OutboxMessage",
+    "ExchangeStatus",
+    "Member",
+    "MemberStatus",
+    "Neighbourhood",
+    "MonthPerson",
+    "MonthTotal",
+    "Outcome",
+    "OutcomeMonth",
+    "ResetRequest",
+    "Role",
+    "SessionIdea",
+    "SessionSignup",
+]

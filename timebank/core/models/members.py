@@ -1,0 +1,215 @@
+"""Members: who they are, their role and where they are in the approval process."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import false as sa_false
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from timebank.core.models.base import utcnow
+from timebank.infra.extensions import db
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    HELPER = "helper"  # a resident who welcomes newcomers and buddies the offline
+    COORDINATOR = "coordinator"
+    COUNCIL = "council"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return str(ROLE_LABELS[self.value])  # only this one translated (one per table row)
+
+
+ROLE_LABELS = {"resident": _l("Resident"), "helper": _l("Helper"),
+               "coordinator": _l("Coordinator"), "council": _l("Council viewer"),
+               "admin": _l("Admin")}
+
+
+class MemberStatus(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    DECLINED = "declined"  # an application a coordinator said no to
+
+
+# Which roles may do what. Admins can do everything coordinators can.
+STAFF_ROLES = frozenset({Role.COORDINATOR, Role.ADMIN})
+TRADING_ROLES = frozenset({Role.RESIDENT, Role.HELPER, Role.COORDINATOR, Role.ADMIN})
+VIEWER_ROLES = frozenset({Role.COUNCIL, Role.COORDINATOR, Role.ADMIN})
+
+
+class Member(UserMixin, db.Model):
+    __tablename__ = "member"
+    # Lists of members read in name order a page at a time (keyset paging).
+    __table_args__ = (Index("ix_member_display_name_id", "display_name", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # None for a member a coordinator enrolled without e-mail (no log-in until one is set).
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # The install role: admin or council viewer; "resident" means none. Resident and
+    # coordinator are roles within a bank (Membership); ``role`` below combines them.
+    install_role: Mapped[str] = mapped_column("role", String(20), default=Role.RESIDENT)
+    status: Mapped[str] = mapped_column(String(20), default=MemberStatus.PENDING, index=True)
+    neighbourhood: Mapped[str] = mapped_column(String(80), default="")
+    bio: Mapped[str] = mapped_column(Text, default="")
+    skills: Mapped[str] = mapped_column(Text, default="")
+    availability: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    # Where the member lives, for distances only. The exact point never leaves the
+    # server; the public point is snapped to a ~500 m grid (see geo.public_point).
+    address: Mapped[str] = mapped_column(String(200), default="")
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    public_latitude: Mapped[float | None] = mapped_column(Float)
+    public_longitude: Mapped[float | None] = mapped_column(Float)
+    email_preference: Mapped[str] = mapped_column(String(12), default="immediately")
+    matching_opt_out: Mapped[bool] = mapped_column(default=False)
+    # May members of other banks find this member to exchange time with them?
+    findable_elsewhere: Mapped[bool] = mapped_column(default=False)
+    # The language the member reads the site and e-mails in (None: browser or bank's).
+    language: Mapped[str | None] = mapped_column(String(10))
+    # Sessions carry the version they began with; moving it on ends them all (log-out,
+    # suspension, a new role), wherever the signed cookie has been kept.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Registration waits for the owner of the address to confirm it before a
+    # coordinator sees the application.
+    email_verified_at: Mapped[datetime | None]
+    # An address change waiting for its confirmation link; a newer request replaces it,
+    # and using the link clears it, so every other link for a change dies.
+    pending_email: Mapped[str | None] = mapped_column(String(254))
+    # Consent: may the people this member is introduced to see their phone and e-mail?
+    share_contact: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    # …and to every member of their bank, in the member directory (a separate choice).
+    directory_contact: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    # Data rights: asked for erasure; erased (personal details replaced, ledger kept).
+    erasure_requested_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]
+    last_digest_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_at: Mapped[datetime | None]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+
+    @staticmethod
+    def normalise_email(email: str) -> str:
+        return email.strip().casefold()
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    # -- roles: the install's, and the one in the bank the request is about ----------
+
+    def membership_in(self, bank_id: int | None):
+        """This member's Membership of ``bank_id`` (loaded once per object), or None."""
+        return self._membership_cache().get(bank_id)
+
+    def all_memberships(self) -> list:
+        """Every Membership of this member, in any bank (loaded once per object)."""
+        return list(self._membership_cache().values())
+
+    def _membership_cache(self) -> dict:
+        cache = self.__dict__.get("_memberships")
+        if cache is None:
+            cache = {m.bank_id: m for m in db.session.scalars(
+                _memberships_of(), {"member": self.id})}
+            self.__dict__["_memberships"] = cache
+        return cache
+
+    def forget_memberships(self) -> None:
+        self.__dict__.pop("_memberships", None)
+
+    def role_in(self, bank_id: int | None) -> str | None:
+        """Admin and council viewer hold everywhere; otherwise the active role in that bank."""
+        if self.install_role in (Role.ADMIN, Role.COUNCIL):
+            return self.install_role
+        membership = self.membership_in(bank_id)
+        if membership is None or membership.status != MemberStatus.ACTIVE:
+            return None
+        return membership.role
+
+    @property
+    def bank_status(self) -> str:
+        """Pending, active or suspended in the current bank (the login's for install roles)."""
+        from timebank.web.tenancy import current_bank_id
+
+        membership = self.membership_in(current_bank_id())
+        return membership.status if membership is not None else self.status
+
+    @property
+    def role(self) -> str | None:
+        """The role in the current bank (see tenancy.current_bank_id)."""
+        from timebank.web.tenancy import current_bank_id
+
+        return self.role_in(current_bank_id())
+
+    # Flask-Login refuses to log in a member whose is_active is false.
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.status == MemberStatus.ACTIVE
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_council(self) -> bool:
+        return self.role == Role.COUNCIL
+
+    @property
+    def can_view_area(self) -> bool:
+        """Council viewers, coordinators and admins see coverage gaps and area figures."""
+        return self.role in VIEWER_ROLES
+
+    @property
+    def can_trade(self) -> bool:
+        return self.role in TRADING_ROLES
+
+    @property
+    def role_label(self) -> str:
+        if self.role:
+            return Role(self.role).label
+        from flask_babel import gettext as _
+
+        return _("Not a member of this bank")
+
+    def __repr__(self) -> str:
+        return f"<Member {self.id} {self.email}>"
+
+
+@functools.cache
+def _memberships_of():
+    """A member's memberships (``member`` bound): built once, as every page asks."""
+    from sqlalchemy import bindparam, select
+
+    from timebank.core.models.banks import Membership
+
+    return select(Membership).where(Membership.member_id == bindparam("member"))
+
+
+class ResetRequest(db.Model):
+    """A "forgotten password" asked for an address, answered by the mail job: the page does
+    the same work whether or not anyone has the address (one row written), so its timing
+    tells a stranger nothing about who is a member."""
+
+    __tablename__ = "reset_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

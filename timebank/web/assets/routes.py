@@ -1,0 +1,438 @@
+"""Community asset pages: the map and list, suggestions, moderation, reviews, gaps, exports."""
+
+import math
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from timebank.core.assets import files, imports, neighbourhoods, register, sources
+from timebank.core.models import Asset, AssetStatus, GeocodeState
+from timebank.core.models.names import reader_language
+from timebank.infra import cache, geo
+from timebank.infra.extensions import db
+from timebank.web import maps
+from timebank.web.assets.forms import (
+    AssetForm,
+    GapForm,
+    MapFilterForm,
+    RejectForm,
+    ReviewForm,
+    UploadForm,
+)
+from timebank.web.forms import ActionForm, choices
+from timebank.web.htmx import render, render_form
+from timebank.web.permissions import allow
+from timebank.web.routing import arg_id
+
+bp = Blueprint("assets", __name__)
+LIST_PAGE = 50
+
+
+def category_filter_choices(blank: str):
+    """The kind-of-asset filter: ``blank`` for all, then each category by slug."""
+    return choices([("", blank), *[(c.slug, c.name) for c in register.categories()]])
+
+
+FILTER_KEYS = ("category", "q", "open_to_all", "step_free")
+MAP_COLUMNS = register.MAP_COLUMNS
+
+
+def _map_parts(center=None, fit=None, gaps=None, gaps_key: tuple = ()) -> maps.MapParts:
+    """The folium map, built once per register version and view (``gaps_key`` names the
+    gap layer): folium compiles its templates on every build, a third of a map page."""
+    assert gaps is None or gaps_key, "a gap layer needs the key it was built for"
+    center = tuple(center or register.DEFAULT_CENTRE)
+    config = current_app.config
+    key = ("map parts", center, fit, gaps_key, maps.local_assets(),
+           config["TIMEBANK_TILES_URL"], config["TIMEBANK_TILES_ATTRIBUTION"])
+    return cache.built(cache.REGISTER, key,
+                       lambda _version: maps.site_map(center, gaps=gaps, fit=fit),
+                       lambda parts: 2 * (len(parts.html) + len(parts.script)) + 1024)
+
+
+def _full_page_only():
+    """Map pages run folium's script, which a boosted (AJAX) navigation would not: reload."""
+    hx = getattr(request, "htmx", None)
+    if hx and hx.boosted:
+        response = Response(status=200)
+        response.headers["HX-Redirect"] = request.full_path.rstrip("?")
+        return response
+    return None
+
+
+def _map_filters() -> tuple[MapFilterForm, int]:
+    form = MapFilterForm(request.args)
+    form.category.choices = category_filter_choices("All kinds")
+    return form, 200 if form.validate() else 422
+
+
+def _filter_key(form: MapFilterForm) -> tuple[str, str, bool, bool]:
+    return (form.category.data or "", (form.q.data or "").strip(), bool(form.open_to_all.data),
+            bool(form.step_free.data))
+
+
+def _view() -> tuple[tuple, int] | None:
+    """The map view a big register's map asks for: ``bbox`` (west,south,east,north, as
+    Leaflet writes it) and ``zoom``; None when it asks for the whole layer."""
+    if "bbox" not in request.args and "zoom" not in request.args:
+        return None
+    try:
+        west, south, east, north = (float(v) for v in request.args.get("bbox", "").split(","))
+        zoom = int(request.args.get("zoom", ""))
+    except ValueError:
+        abort(400, _("A map view needs bbox=west,south,east,north and a zoom."))
+    # Longitudes past ±180 are copies of the world a wide map shows beside it.
+    if not (all(math.isfinite(v) for v in (west, south, east, north))
+            and -540 <= west < east <= 540 and -90 <= south < north <= 90
+            and 0 <= zoom <= register.MAX_ZOOM):
+        abort(400, _("That is not a map view."))
+    snapped = register.snap_view((west, south, east, north), zoom)
+    if snapped is None:
+        abort(400, _("That map view is too wide for its zoom."))
+    return snapped, zoom
+
+
+@bp.route("/assets/map.json")
+@allow("assets.read")
+def map_data():
+    """The map's layer for the map page's filters: compact GeoJSON (id, name, kind per
+    asset), built once per version of the register and served with a validator; with a
+    view (a big register), only what the view shows, grouped when it is a lot."""
+    form, status = _map_filters()
+    if status != 200:
+        abort(400, _("Please check the filters."))
+    key = _filter_key(form)
+    view = _view()
+    if view is None:
+        # The kinds' names in the layer are in the reader's language: one body per language.
+        return cache.send(cache.body(cache.REGISTER, ("map", reader_language(), *key),
+                                     lambda: register.map_json(key), "application/json"))
+    return cache.send(cache.body(cache.REGISTER, ("view", reader_language(), *key, *view),
+                                 lambda: register.view_json(key, *view), "application/json"))
+
+
+def _map_source(args: dict, key: tuple[str, str, bool, bool]) -> dict:
+    """Where the map's asset layer comes from (``args``: its filters), and whether it asks
+    by view: a register too big to send whole (TIMEBANK_MAP_VIEWPORT_FROM placed assets)."""
+    placed = len(register.map_index(key).rows)
+    return {"map_url": url_for("assets.map_data", **args),
+            "map_viewport": placed > current_app.config["TIMEBANK_MAP_VIEWPORT_FROM"]}
+
+
+@bp.route("/assets")
+@allow("assets.read")
+def index():
+    if (reload := _full_page_only()) is not None:
+        return reload
+    form, status = _map_filters()
+    cats = register.categories()
+    rows = register.published_rows(*_filter_key(form)) if status == 200 else []
+    start = arg_id("start") or 0
+    listed = rows[start : start + LIST_PAGE]
+    places = neighbourhoods.names_for([(a.latitude, a.longitude) if a.latitude is not None
+                                       else (91.0, 0.0) for a in listed])
+    args = {k: v for k, v in request.args.items() if k in FILTER_KEYS and v}
+    ctx = dict(form=form, cats=cats, cat_names={c.id: c.name for c in cats}, rows=rows,
+               listed=list(zip(listed, places, strict=True)), start=start, args=args,
+               page_size=LIST_PAGE,
+               **(_map_source(args, _filter_key(form)) if status == 200 else {}))
+    hx = getattr(request, "htmx", None)
+    if hx and not hx.boosted and hx.target == "asset-results":
+        return render("assets/_results.html", status=status, **ctx)
+    parts = _map_parts(fit=register.bounds(_filter_key(form)) if status == 200 else None)
+    return render("assets/index.html", status=status, parts=parts, **ctx)
+
+
+
+def _visible(asset_id: int) -> Asset:
+    asset = db.get_or_404(Asset, asset_id)
+    member = current_user if current_user.is_authenticated else None
+    if not register.visible_to(asset, member):
+        abort(404)
+    return asset
+
+
+@bp.route("/assets/<int:asset_id>")
+@allow("assets.read")
+def show(asset_id: int):
+    asset = _visible(asset_id)
+    reviews = register.reviews_of(asset)
+    can_review = (current_user.is_authenticated and current_user.can_trade
+                  and asset.status == AssetStatus.PUBLISHED)
+    return render("assets/show.html", asset=asset, reviews=reviews,
+                  review_form=ReviewForm() if can_review else None,
+                  stale=register.is_stale(asset))
+
+
+@bp.route("/assets/<int:asset_id>/reviews", methods=["POST"])
+@allow("assets.review")
+def review(asset_id: int):
+    asset = _visible(asset_id)
+    if asset.status != AssetStatus.PUBLISHED:
+        abort(404)
+    form = ReviewForm()
+    if form.validate_on_submit():
+        register.review(asset, current_user, form.still_there.data == "yes",
+                        form.welcoming.data, form.accessible.data, form.comment.data or "")
+        flash(_("Thank you for checking on it."), "success")
+        return redirect(url_for("assets.show", asset_id=asset.id), 303)
+    reviews = register.reviews_of(asset)
+    return render("assets/show.html", status=422, asset=asset, reviews=reviews,
+                  review_form=form, stale=register.is_stale(asset))
+
+
+def _prepare(form: AssetForm) -> AssetForm:
+    form.category.choices = choices([(c.id, c.name) for c in register.categories()])
+    return form
+
+
+def _geocode_note(state: str) -> None:
+    if state == GeocodeState.PENDING:
+        flash(_("Saved. We could not look up the address just now, so it is not on the map "
+                "yet; we will try again later."), "info")
+    elif state == GeocodeState.NOT_FOUND:
+        flash(_("Saved, but we could not find that address on the map. A coordinator will "
+                "place it; or pick the place on the map yourself."), "info")
+
+
+@bp.route("/assets/new", methods=["GET", "POST"])
+@allow("assets.suggest")
+def suggest():
+    form = _prepare(AssetForm())
+    if form.validate_on_submit():
+        asset, state = register.suggest(form.data, current_user, geo.geocoder())
+        _geocode_note(state)
+        flash(_("Thank you! A coordinator will check your suggestion before it goes on "
+                "the map."), "success")
+        return redirect(url_for("assets.show", asset_id=asset.id), 303)
+    if (reload := _full_page_only()) is not None:
+        return reload
+    return render_form("assets/form.html", form, asset=None, parts=_map_parts(), picker=True)
+
+
+@bp.route("/assets/mine")
+@allow("assets.suggest")
+def mine():
+    rows = register.suggested_by(current_user)
+    return render("assets/mine.html", rows=rows)
+
+
+@bp.route("/coordinator/assets")
+@allow("assets.moderate")
+def moderate():
+    return render("assets/moderate.html", **register.moderation_queues(),
+                  action_form=ActionForm())
+
+
+@bp.route("/coordinator/assets/<int:asset_id>/edit", methods=["GET", "POST"])
+@allow("assets.moderate")
+def edit(asset_id: int):
+    asset = db.get_or_404(Asset, asset_id)
+    form = _prepare(AssetForm(obj=asset if request.method == "GET" else None))
+    if request.method == "GET":
+        form.category.data = asset.category_id
+    if form.validate_on_submit():
+        publish = request.form.get("publish") == "1"
+        _geocode_note(register.edit(asset, form.data, current_user, geo.geocoder(), publish))
+        flash(_("Published.") if publish else _("Saved."), "success")
+        return redirect(url_for("assets.show", asset_id=asset.id), 303)
+    if (reload := _full_page_only()) is not None:
+        return reload
+    return render_form("assets/form.html", form, asset=asset, parts=_map_parts(
+        center=(asset.latitude, asset.longitude) if asset.latitude is not None else None),
+        picker=True, reject_form=RejectForm())
+
+
+@bp.route("/coordinator/assets/<int:asset_id>/reject", methods=["POST"])
+@allow("assets.moderate")
+def reject(asset_id: int):
+    asset = db.get_or_404(Asset, asset_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        flash(_("Give a reason: the person who suggested it will see it."), "error")
+        return redirect(url_for("assets.edit", asset_id=asset.id), 303)
+    register.reject(asset, form.reason.data, current_user,
+                    url_for("assets.show", asset_id=asset.id))
+    flash(_("Rejected; the person who suggested it has been told why."), "success")
+    return redirect(url_for("assets.moderate"), 303)
+
+
+@bp.route("/coordinator/assets/<int:asset_id>/<any(archive,confirm):action>", methods=["POST"])
+@allow("assets.moderate")
+def change(asset_id: int, action: str):
+    asset = db.get_or_404(Asset, asset_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if action == "archive":
+        register.archive(asset, current_user)
+        flash(_("Archived: it no longer shows on the map."), "success")
+    else:
+        register.confirm(asset, current_user)
+        flash(_("Marked as still there."), "success")
+    return redirect(url_for("assets.moderate"), 303)
+
+
+@bp.route("/assets/gaps")
+@allow("area.view")
+def gaps():
+    if (reload := _full_page_only()) is not None:
+        return reload
+    form = GapForm(request.args)
+    form.category.choices = category_filter_choices("Any kind")
+    if not form.validate():
+        return render("assets/gaps.html", status=422, form=form, parts=None, cells=[],
+                      gap_cells=[], distance=None)
+    distance = form.distance.data or 800
+    found = register.gaps(form.category.data or "", distance,
+                          current_app.config.get("TIMEBANK_AREA_BBOX"))
+    bbox = found.bbox
+    parts = _map_parts(gaps=found.layer, gaps_key=(form.category.data or "", distance, str(bbox)),
+                       fit=((bbox[0], bbox[1]), (bbox[2], bbox[3])) if bbox else None)
+    chosen = register.category_by_slug(form.category.data) if form.category.data else None
+    args = {"category": form.category.data} if form.category.data else {}
+    category_id = chosen.id if chosen else None
+    return render("assets/gaps.html", form=form, parts=parts, cells=found.cells,
+                  gap_cells=found.named[:100], gap_count=len(found.named),
+                  distance=distance, cats=register.categories(),
+                  **_map_source(args, (form.category.data or "", "", False, False)),
+                  category_id=category_id,
+                  # The table's rows come from the register's version and what was asked.
+                  rows_key=("gap rows", cache.version(cache.REGISTER), form.category.data or "",
+                            distance, str(bbox), category_id))
+
+
+def _bbox_arg():
+    raw = request.args.get("bbox")
+    if not raw:
+        return None
+    try:
+        values = [float(v) for v in raw.split(",")]
+    except ValueError:
+        abort(400, _("bbox is min_lon,min_lat,max_lon,max_lat in degrees"))
+    if len(values) != 4 or not (-180 <= values[0] <= values[2] <= 180
+                                and -90 <= values[1] <= values[3] <= 90):
+        abort(400, _("bbox is min_lon,min_lat,max_lon,max_lat in degrees"))
+    return values
+
+
+def _export_key() -> tuple:
+    slug = request.args.get("category", "")
+    if slug and register.category_by_slug(slug) is None:
+        abort(400, _("Unknown category. Use one of: %(slugs)s",
+                     slugs=", ".join(c.slug for c in register.categories())))
+    bbox = _bbox_arg()
+    return slug, tuple(bbox) if bbox else None
+
+
+@bp.route("/assets.geojson")
+@allow("assets.read")
+def export_geojson():
+    """The published register as GeoJSON, built once per version of the register."""
+    key = _export_key()
+    return cache.send(cache.body(cache.REGISTER, ("geojson", *key),
+                                 lambda: files.geojson_bytes(*key), "application/geo+json"))
+
+
+@bp.route("/assets.csv")
+@allow("assets.read")
+def export_csv():
+    key = _export_key()
+    return cache.send(cache.body(cache.REGISTER, ("csv", *key),
+                                 lambda: files.csv_bytes(*key), "text/csv"), "assets.csv")
+
+
+# -- importing registers in the browser ------------------------------------------------------
+
+
+@bp.route("/coordinator/assets/import", methods=["GET", "POST"])
+@allow("assets.import")
+def import_start():
+    """Upload a register; the history of imports below."""
+    form = UploadForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            record = imports.upload(upload.read(imports.MAX_UPLOAD + 1), upload.filename or "",
+                                    current_user.id)
+        except imports.ImportError_ as error:
+            form.file.errors.append(error.message)
+        else:
+            return redirect(url_for("assets.import_preview", import_id=record.id), 303)
+    return render_form("assets/import.html", form, history=imports.history(),
+                       previews=imports.previews(), action_form=ActionForm())
+
+
+def _import_or_404(import_id: int):
+    from timebank.core.models import AssetImport
+
+    return db.get_or_404(AssetImport, import_id)
+
+
+@bp.route("/coordinator/assets/import/<int:import_id>", methods=["GET", "POST"])
+@allow("assets.import")
+def import_preview(import_id: int):
+    """The first rows as they will be stored, each with its problem; the mapping form
+    (HTMX refreshes the preview as it changes; without JavaScript, "Update preview")."""
+    record = _import_or_404(import_id)
+    if record.status != "preview":
+        return redirect(url_for("assets.import_report", import_id=record.id), 303)
+    if request.method == "POST":
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        imports.save_settings(record, request.form.to_dict())
+    shown = imports.preview(record)
+    return render("assets/import_preview.html", partial="assets/_import_preview.html",
+                  record=record, preview=shown, rows=imports.PREVIEW_ROWS,
+                  fields=sources.FIELDS, cats=register.categories(),
+                  crs_choices=imports.CRS_CHOICES, options=imports.options_of(record),
+                  action_form=ActionForm())
+
+
+@bp.route("/coordinator/assets/import/<int:import_id>/run", methods=["POST"])
+@allow("assets.import")
+def import_run(import_id: int):
+    record = _import_or_404(import_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        report = imports.run(record, current_user.id)
+    except imports.ImportError_ as error:
+        flash(error.message, "error")
+    except sources.SourceError as error:
+        flash(str(error), "error")
+        return redirect(url_for("assets.import_preview", import_id=record.id), 303)
+    else:
+        flash(_("Imported: %(summary)s.", summary=report.summary), "success")
+    return redirect(url_for("assets.import_report", import_id=record.id), 303)
+
+
+@bp.route("/coordinator/assets/imports/<int:import_id>")
+@allow("assets.import")
+def import_report(import_id: int):
+    return render("assets/import_report.html", record=_import_or_404(import_id),
+                  action_form=ActionForm())
+
+
+@bp.route("/coordinator/assets/imports/<int:import_id>/archive", methods=["GET", "POST"])
+@allow("assets.import")
+def import_archive(import_id: int):
+    """Archiving takes every asset an import made off the map: a page asks first."""
+    record = _import_or_404(import_id)
+    if request.method == "GET":
+        return render("assets/import_archive.html", record=record,
+                      count=files.archived_by(record), action_form=ActionForm())
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    count = files.archive_import(record, current_user.id)
+    flash(_("Archived the %(count)s assets this import created.", count=count), "success")
+    return redirect(url_for("assets.import_report", import_id=record.id), 303)

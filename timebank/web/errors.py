@@ -1,0 +1,148 @@
+"""Error pages in the site's layout, JSON for machine URLs; the base of domain refusals."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, jsonify, make_response, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+
+class Refused(ValueError):
+    """A domain rule said no. ``message`` is for the person; ``field`` names the form field
+    it belongs beside (None: the top of the form); ``status`` is the HTTP status a page
+    answers with when there is no form to show it on."""
+
+    def __init__(self, message: str, field: str | None = None, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.status = status
+
+
+MESSAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood.")),
+    401: (_l("Please log in"), _l("You need to log in to see that page.")),
+    403: (_l("Not allowed"), _l("Your role does not allow you to see this page.")),
+    404: (_l("Page not found"), _l("There is no page at this address.")),
+    405: (_l("Not allowed"), _l("That action is not possible on this page.")),
+    409: (_l("Conflict"), _l("That change conflicts with another one.")),
+    413: (_l("Too large"), _l("What you sent is too large.")),
+    415: (_l("Not a form"), _l("This address takes what a web form sends.")),
+    422: (_l("Please check the form"), _l("Some of what you entered needs another look.")),
+    429: (_l("Too many attempts"), _l("Please wait a minute before trying again.")),
+    500: (_l("Something went wrong"),
+          _l("Sorry, something went wrong on our side. Please try again.")),
+}
+
+
+def _wants_json() -> bool:
+    path = request.path
+    return path in ("/healthz", "/readyz") or path.endswith((".json", ".geojson"))
+
+
+# What a person can do next, by status (the page's and the HTMX message's second line).
+NEXT_STEPS = {
+    400: _l("Go back: what you typed is usually still there. Reload the page and send it "
+            "again."),
+    403: _l("If you think you should be allowed, ask a coordinator."),
+    404: _l("Check the address, or start again from the home page."),
+    409: _l("Someone changed this at the same moment. Reload the page to see it as it is "
+            "now, then try again."),
+    413: _l("Send a smaller file, or split it in parts."),
+    429: _l("Please wait a minute before trying again."),
+    500: _l("What you typed is still in the form. Please try again in a moment; if it "
+            "keeps happening, tell a coordinator."),
+}
+
+
+def _respond(code: int, detail: str | None = None, kind: str = "",
+             next_step: str | None = None):
+    title, message = MESSAGES.get(code, (_l("Error %(code)s", code=code),
+                                         _l("Something went wrong.")))
+    title, message = str(title), str(message)
+    if _wants_json():
+        return jsonify({"error": title, "message": detail or message}), code
+    step = (str(NEXT_STEPS.get(code, NEXT_STEPS[500] if code >= 500 else ""))
+            if next_step is None else next_step)
+    # A request from htmx gets the message alone (errors.js shows it beside what was
+    # pressed, and the typed text stays); everyone else the page in the site's layout.
+    hx = getattr(request, "htmx", None)
+    template = "errors/_message.html" if hx and not hx.boosted else "errors/error.html"
+    response = make_response(render_template(
+        template, code=code, title=title, message=detail or message, next_step=step), code)
+    # errors.js knows our own error answers (a proxy's 502 page is not one) by this header.
+    response.headers["X-Timebank-Error"] = kind or str(code)
+    return response
+
+
+def login_needed():
+    """The answer to an htmx request from someone whose session has ended."""
+    from flask import url_for
+
+    response = _respond(401, str(_l("You are not logged in any more: the session ended.")),
+                        kind="login", next_step=str(_l(
+        "Log in again in another tab: what you typed stays here. Then press the button "
+        "again.")))
+    response.headers["X-Timebank-Login"] = url_for("auth.login")
+    return response
+
+
+def _retry_minutes() -> int:
+    """Whole minutes until the limit that refused this request lets the next one through."""
+    from timebank.infra.extensions import limiter
+
+    current = limiter.current_limit
+    if current is None:
+        return 1
+    # Rounded, not raised: the limiter's reset falls a second or so past the window.
+    return max(1, round((current.reset_at - time.time()) / 60))
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):
+        return _respond(
+            400,
+            str(_l("This form has expired or did not come from this site.")),
+            kind="form-expired",
+            next_step=str(_l("What you typed is still in the form. Press the button again; "
+                             "if the site asks you to log in, log in and your text is kept.")),
+        )
+
+    @app.errorhandler(RateLimitExceeded)
+    def _limited(error: RateLimitExceeded):
+        # Never the limiter's own words ("20 per 1 hour"): when to try again, translated.
+        minutes = _retry_minutes()
+        return _respond(429, str(ngettext(
+            "Too many attempts from here. Please try again in %(num)d minute.",
+            "Too many attempts from here. Please try again in %(num)d minutes.", minutes)),
+            next_step="")
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        code = error.code or 500
+        # Our own abort(code, "message") texts are shown; Werkzeug's stock ones are not.
+        detail = None
+        if error.description and error.description != type(error).description:
+            detail = error.description
+        return _respond(code, detail)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def _out_of_range(error: Exception):
+        # A number too big for the database (from a form field we did not bound) names
+        # nothing that exists: a clear 400, never a 500.
+        from timebank.infra.extensions import db
+
+        db.session.rollback()
+        return _respond(400, str(_l("A number in the request is too large.")))
+
+    @app.errorhandler(InternalServerError)
+    def _server(error: InternalServerError):
+        return _respond(500)

@@ -1,0 +1,79 @@
+"""Home (welcome or dashboard), the language switcher and the health check."""
+
+import contextlib
+
+from flask import abort, jsonify, redirect, session, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from timebank.core import queue
+from timebank.core.ledger.statements import dashboard_context
+from timebank.core.members.service import set_language
+from timebank.infra.extensions import db
+from timebank.web import observability
+from timebank.web.forms import LanguageForm, safe_next
+from timebank.web.htmx import render
+from timebank.web.permissions import ANONYMOUS, PENDING, allow, audience
+from timebank.web.tenancy import BankBlueprint, current_bank_id
+
+bp = BankBlueprint("main", __name__)
+
+
+@bp.route("/")
+@allow("site.read")
+def index():
+    if audience() in (ANONYMOUS, PENDING):  # nothing of theirs in this bank to show
+        return render("main/welcome.html")
+    if current_user.is_council:  # a council viewer's home is the area's figures
+        return redirect(url_for("reports.area_report"))
+    work = queue.work_queue(current_bank_id()) if current_user.is_staff else None
+    return render("main/dashboard.html", work=work, **dashboard_context(current_user))
+
+
+@bp.route("/language", methods=["POST"])
+@allow("site.language")
+def language():
+    """The switcher on every page: remember the choice (on the profile when logged in)."""
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        abort(400)
+    session["lang"] = form.lang.data
+    if current_user.is_authenticated:
+        set_language(current_user, form.lang.data)
+    return redirect(safe_next(form.next.data) or url_for("main.index"), 303)
+
+
+@bp.route("/csrf-token")
+@allow("site.read")
+def csrf_token():
+    """A fresh form token for this session: errors.js asks after "this form has expired",
+    so the same button works again and what was typed is kept. Same-origin only (no CORS),
+    never cached."""
+    from flask_wtf.csrf import generate_csrf
+
+    response = jsonify({"token": generate_csrf()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/healthz")
+@allow("site.read")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+    except Exception:  # any database failure means "not healthy"
+        with contextlib.suppress(Exception):  # the connection may already be gone
+            db.session.rollback()
+        return jsonify({"status": "error", "db": "error"}), 503
+    return jsonify({"status": "ok", "db": "ok"})
+
+
+@bp.route("/readyz")
+@allow("site.read")
+def readyz():
+    """Ready for traffic: the database answers and its schema is this release's (a load
+    balancer sends nothing here until the migration has run)."""
+    found = observability.readiness()
+    ready = all(v == "ok" for v in found.values())
+    return jsonify({"status": "ready" if ready else "not ready", **found}), 200 if ready else 503
