@@ -124,7 +124,7 @@ def app(db_url, request, app_config):
             # as `flask db upgrade` would, so /readyz finds this release's schema.
             from alembic.script import ScriptDirectory
 
-            from timebank import MIGRATIONS
+            from timebank.app import MIGRATIONS
 
             head = ScriptDirectory(MIGRATIONS).get_current_head()
             with db.engine.begin() as conn:

@@ -117,7 +117,8 @@ class Factory:
 
         with self.app.app_context():
             category_id = db.session.query(Category).filter_by(slug=category).one().id
-            listing = Listing(member_id=member, kind=kind, category_id=category_id, title=title,
+            listing = Listing(bank_id=bank_of(member),
+                              member_id=member, kind=kind, category_id=category_id, title=title,
                               expires_on=clock.today() + timedelta(days=days))
             db.session.add(listing)
             db.session.commit()
@@ -129,15 +130,22 @@ class Factory:
 
         with self.app.app_context():
             garden = db.session.query(Category).filter_by(slug="gardening").one().id
-            request = Listing(member_id=requester, kind="request", category_id=garden,
+            request = Listing(bank_id=bank_of(requester),
+                              member_id=requester, kind="request", category_id=garden,
                               title=title, expires_on=clock.today() + timedelta(days=9))
             db.session.add(request)
             db.session.flush()
-            match = Match(request_id=request.id, requester_id=requester, helper_id=helper,
+            match = Match(bank_id=bank_of(requester),
+                          request_id=request.id, requester_id=requester, helper_id=helper,
                           created_by_id=by)
             db.session.add(match)
             db.session.commit()
             return request.id, match.id
+
+
+def bank_of(member_id: int) -> int:
+    """The bank a test member was made in (listings, matches and news belong to one)."""
+    return db.session.get(Member, member_id).all_memberships()[0].bank_id
 
 
 def get(member_id: int) -> Member:
@@ -337,7 +345,8 @@ def flask_cli(db_url: str, *args: str, stdin: str | None = None, timeout: int = 
 
 
 class Gunicorn:
-    def __init__(self, db_url: str, workers: int = 2, threads: int = 4, **env: str):
+    def __init__(self, db_url: str, workers: int = 2, threads: int = 4, cwd: Path = ROOT,
+                 **env: str):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile("w+", prefix="gunicorn-", suffix=".log")  # noqa: SIM115
@@ -347,7 +356,7 @@ class Gunicorn:
              "--timeout", "120", "--graceful-timeout", "5", "--access-logfile", "-",
              # worker pid, method, path, status: tests see which worker answered
              "--access-logformat", "%(p)s %(m)s %(U)s %(s)s", "wsgi:app"],
-            cwd=ROOT, env=app_env(db_url, **env), stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=cwd, env=app_env(db_url, **env), stdout=self.log, stderr=subprocess.STDOUT)
 
     def __enter__(self):
         deadline = time.monotonic() + 60

@@ -40,7 +40,7 @@ def test_register_makes_a_pending_member_with_casefolded_email(client, app):
         # A resident of the bank once approved; until then no role there.
         membership = member.membership_in(current_bank_id())
         assert (membership.role, membership.status) == (Role.RESIDENT, MemberStatus.PENDING)
-        assert member.role is None
+        assert member.role_in(current_bank_id()) is None
         assert member.password_hash != GOOD["password"]
         assert member.check_password(GOOD["password"])
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.a11y import assert_accessible
-from tests.support import log_in, open_menu
+from tests.support import bank_of, log_in, open_menu
 from timebank.core.models import Category, Listing, Role
 from timebank.infra import clock
 from timebank.infra.extensions import db
@@ -24,7 +24,8 @@ def test_request_match_accept_complete(new_page, live_server, make, app, js):
     make.member(Role.COORDINATOR, email="coord@example.org", name="Coco")
     with app.app_context():
         garden_id = db.session.query(Category).filter_by(slug="gardening").one().id
-        db.session.add(Listing(member_id=helper, kind="offer", category_id=garden_id,
+        db.session.add(Listing(bank_id=bank_of(helper),
+                               member_id=helper, kind="offer", category_id=garden_id,
                                title="Hedges and lawns", expires_on=clock.today()
                                + timedelta(days=20)))
         db.session.commit()
@@ -88,7 +89,8 @@ def test_live_filtering_with_and_without_js(new_page, live_server, make, app, js
         cats = {c.slug: c.id for c in db.session.query(Category)}
         for slug, title in (("gardening", "Lawn mowing"), ("cooking", "Soup for two"),
                             ("tech", "Phone set-up")):
-            db.session.add(Listing(member_id=poster, kind="offer", category_id=cats[slug],
+            db.session.add(Listing(bank_id=bank_of(poster),
+                                   member_id=poster, kind="offer", category_id=cats[slug],
                                    title=title, expires_on=clock.today() + timedelta(days=5)))
         db.session.commit()
     page = new_page(javascript=js)
@@ -116,7 +118,7 @@ def test_resident_answers_an_offer_and_the_time_is_confirmed(new_page, live_serv
     make.member(email="wes@example.org", name="Wes Wanter")
     with app.app_context():
         cooking = db.session.query(Category).filter_by(slug="cooking").one().id
-        offer = Listing(member_id=baker, kind="offer", category_id=cooking,
+        offer = Listing(bank_id=bank_of(baker), member_id=baker, kind="offer", category_id=cooking,
                         title="Bread-making lesson", expires_on=clock.today() + timedelta(days=20))
         db.session.add(offer)
         db.session.commit()

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support import log_in
+from tests.support import bank_of, log_in
 from timebank.core.ledger import writer as ledger
 from timebank.core.models import Role
 from timebank.infra import clock
@@ -90,7 +90,8 @@ def poisoned(app, make):
             member.neighbourhood = _cut(payload, 80)
             member.availability = _cut(payload, 200)
             member.phone = _cut(payload, 40)
-            listing = Listing(member_id=member_id, kind="request", category_id=garden,
+            listing = Listing(bank_id=bank_of(member_id),
+                              member_id=member_id, kind="request", category_id=garden,
                               title=_cut(payload, 120), description=payload,
                               expires_on=clock.today() + timedelta(days=30))
             db.session.add(listing)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from timebank.core.models import Asset, AssetCategory, Role
-from timebank.infra import geo
+from timebank.infra import geo, maps
 from timebank.infra.extensions import db
-from timebank.web import maps
 
 # About 1.11 km per 0.01° of latitude.
 ORIGIN = (51.5, -0.1)

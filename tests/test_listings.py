@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
-from tests.support import TODAY, get, submit
+from tests.support import TODAY, bank_of, get, submit
 from timebank.core.models import Category, Listing, Match, Role
 from timebank.infra import clock
 from timebank.infra.extensions import db
@@ -66,7 +66,8 @@ def test_bad_listing_input(client, app, login_as, field, value, message):
 def test_only_owner_or_staff_edits(client, app, make, login_as):
     owner = make.member(email="owner@example.org")
     with app.app_context():
-        listing = Listing(member_id=owner, kind="offer", category_id=cat_id(app),
+        listing = Listing(bank_id=bank_of(owner),
+                          member_id=owner, kind="offer", category_id=cat_id(app),
                           title="Dog walks", expires_on=clock.today() + timedelta(days=5))
         db.session.add(listing)
         db.session.commit()
@@ -113,7 +114,8 @@ def _seed_listings(app, make, n, lat=51.5, lon=-0.1, kind="offer", slug="gardeni
         m = get(member)
         m.public_latitude, m.public_longitude = lat, lon
         for i in range(n):
-            db.session.add(Listing(member_id=member, kind=kind, category_id=cat_id(app, slug),
+            db.session.add(Listing(bank_id=bank_of(member),
+                                   member_id=member, kind=kind, category_id=cat_id(app, slug),
                                    title=f"{title} {i}", latitude=lat, longitude=lon,
                                    expires_on=clock.today() + timedelta(days=10)))
         db.session.commit()
@@ -190,10 +192,12 @@ def test_workbench_introduce_accept_complete(client, app, make, login_as):
     requester = make.member(name="Rita Requester", email="rita@example.org")
     helper = make.member(name="Hal Helper", email="hal@example.org")
     with app.app_context():
-        db.session.add(Listing(member_id=helper, kind="offer", category_id=cat_id(app),
+        db.session.add(Listing(bank_id=bank_of(helper),
+                               member_id=helper, kind="offer", category_id=cat_id(app),
                                title="Hedge trimming and lawns",
                                expires_on=clock.today() + timedelta(days=9)))
-        request = Listing(member_id=requester, kind="request", category_id=cat_id(app),
+        request = Listing(bank_id=bank_of(requester),
+                          member_id=requester, kind="request", category_id=cat_id(app),
                           title="Hedge needs trimming",
                           expires_on=clock.today() + timedelta(days=9))
         db.session.add(request)

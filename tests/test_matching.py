@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.support import bank_of
 from timebank.core.matching.ranking import Candidate, CandidatePool, Need, rank, score, words
 from timebank.core.models.listings import slot_bit
 from timebank.infra import clock
@@ -188,9 +189,11 @@ def test_members_answer_requests_and_offers_themselves(app, client, make):
     make.member(name="Rhys Responder", email="rhys@example.org")
     with app.app_context():
         garden = db.session.query(Category).filter_by(slug="gardening").one().id
-        request = Listing(member_id=owner, kind="request", category_id=garden,
+        request = Listing(bank_id=bank_of(owner),
+                          member_id=owner, kind="request", category_id=garden,
                           title="Hedge trimming", expires_on=clock.today() + timedelta(days=9))
-        offer = Listing(member_id=owner, kind="offer", category_id=garden, title="Soup lessons",
+        offer = Listing(bank_id=bank_of(owner),
+                        member_id=owner, kind="offer", category_id=garden, title="Soup lessons",
                         expires_on=clock.today() + timedelta(days=9))
         db.session.add_all([request, offer])
         db.session.commit()
@@ -275,7 +278,7 @@ def test_a_tick_box_sent_with_another_value_is_drawn_as_sent_and_kept_apart(clie
     and a tick box's value is drawn as sent; one sent as "x" must neither be kept for
     everyone nor give its markup to the usual "y"."""
     from timebank.core.models import Role
-    from timebank.infra.cache import _fragments
+    from timebank.web.caching import _fragments
 
     login_as(Role.COORDINATOR)
     client.get("/coordinator/matching?unhelped=y")
@@ -303,10 +306,12 @@ def test_the_workbench_filters_and_introduces_anyone_with_a_note(app, client, ma
         get(hill).neighbourhood = "Hillcrest"
         garden = db.session.query(Category).filter_by(slug="gardening").one().id
         other = db.session.query(Category).filter(Category.slug != "gardening").first().id
-        old = Listing(member_id=river, kind="request", category_id=garden, title="Old hedge",
+        old = Listing(bank_id=bank_of(river),
+                      member_id=river, kind="request", category_id=garden, title="Old hedge",
                       expires_on=clock.today() + timedelta(days=9))
         old.created_at = clock.now() - timedelta(days=40)
-        db.session.add_all([old, Listing(member_id=hill, kind="request", category_id=other,
+        db.session.add_all([old, Listing(bank_id=bank_of(hill),
+                                         member_id=hill, kind="request", category_id=other,
                                          title="New shelf",
                                          expires_on=clock.today() + timedelta(days=9))])
         db.session.commit()
@@ -402,7 +407,8 @@ def test_the_workbench_pool_follows_profiles_and_give_and_take_at_once(app, clie
     helper = make.member(name="Hedd Helper")
     with app.app_context():
         garden = db.session.query(Category).filter_by(slug="gardening").one().id
-        db.session.add(Listing(member_id=asker, kind="request", category_id=garden,
+        db.session.add(Listing(bank_id=bank_of(asker),
+                               member_id=asker, kind="request", category_id=garden,
                                title="Hedge needs trimming",
                                expires_on=clock.today() + timedelta(days=9)))
         db.session.commit()
@@ -414,7 +420,8 @@ def test_the_workbench_pool_follows_profiles_and_give_and_take_at_once(app, clie
         get(helper).last_digest_at = utcnow()  # not something matching reads
         db.session.commit()
         assert cache.version(cache.CANDIDATES) == before
-        db.session.add(Listing(member_id=helper, kind="offer", category_id=garden,
+        db.session.add(Listing(bank_id=bank_of(helper),
+                               member_id=helper, kind="offer", category_id=garden,
                                title="Hedges and lawns",
                                expires_on=clock.today() + timedelta(days=9)))
         db.session.commit()
@@ -530,7 +537,8 @@ def test_the_workbench_candidates_table_is_drawn_once_but_never_stale(app, clien
     make.member(name="Huw Helper")
     with app.app_context():
         garden = db.session.query(Category).filter_by(slug="gardening").one().id
-        listing = Listing(member_id=asker, kind="request", category_id=garden,
+        listing = Listing(bank_id=bank_of(asker),
+                          member_id=asker, kind="request", category_id=garden,
                           title="Hedge needs trimming",
                           expires_on=clock.today() + timedelta(days=9))
         db.session.add(listing)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from tests.pg import free_port
-from tests.support import TODAY, get, hidden_fields, login, mail_config, submit
+from tests.support import TODAY, bank_of, get, hidden_fields, login, mail_config, submit
 from timebank.core import notify
 from timebank.core.models import Category, Listing, Notification, OutboxMessage, Role
 from timebank.infra import clock
@@ -20,14 +20,24 @@ def app_config(smtp, request):
     return mail_config(smtp[1])
 
 
+def tell(member_id: int, text, url: str, **kwargs) -> None:
+    if not kwargs.get("site_wide"):
+        kwargs.setdefault("bank_id", bank_of(member_id))
+    notify.notify(get(member_id), text, url, **kwargs)
+
+
+def unread(member_id: int) -> int:
+    return notify.unread_count(member_id, bank_of(member_id))
+
+
 def test_notify_queues_mail_and_send_mail_delivers_it(app, make, smtp, client):
     inbox, _port = smtp
     member_id = make.member(email="reader@example.org")
     with app.app_context():
-        notify.notify(get(member_id), "Someone could help with your request.", "/notifications",
+        tell(member_id, "Someone could help with your request.", "/notifications",
                       subject="Help is at hand")
         db.session.commit()
-        assert notify.unread_count(member_id) == 1
+        assert unread(member_id) == 1
         sent, failed = notify.send_pending(app.config)
         assert (sent, failed) == (1, 0)
         assert db.session.query(OutboxMessage).one().sent_at is not None
@@ -43,17 +53,17 @@ def test_notify_queues_mail_and_send_mail_delivers_it(app, make, smtp, client):
     page = client.get(link)
     assert page.status_code == 200 and "Someone could help" in page.get_data(as_text=True)
     with app.app_context():  # looking changes nothing (issue 12): a GET is safe
-        assert notify.unread_count(member_id) == 1
+        assert unread(member_id) == 1
     assert submit(client, "/notifications/read", {}, page=link).status_code == 303
     with app.app_context():
-        assert notify.unread_count(member_id) == 0
+        assert unread(member_id) == 0
 
 
 def test_failing_smtp_leaves_message_queued_for_retry(app, make, smtp):
     inbox, _port = smtp
     member_id = make.member()
     with app.app_context():
-        notify.notify(get(member_id), "Hello", "/")
+        tell(member_id, "Hello", "/")
         db.session.commit()
         inbox.reply = "451 Try again later"
         assert notify.send_pending(app.config) == (0, 1)
@@ -75,7 +85,7 @@ def test_preferences_never_and_weekly_queue_no_immediate_mail(app, make):
         get(never).email_preference = "never"
         get(weekly).email_preference = "weekly"
         for member_id in (never, weekly):
-            notify.notify(get(member_id), "Hi", "/")
+            tell(member_id, "Hi", "/")
         db.session.commit()
         assert db.session.query(OutboxMessage).count() == 0
         assert db.session.query(Notification).count() == 2
@@ -93,13 +103,17 @@ def test_weekly_digest_lists_new_listings_near_in_my_categories(app, make, smtp)
         me.public_latitude, me.public_longitude = 51.5, -0.1
         soon = clock.today() + timedelta(days=10)
         db.session.add_all([
-            Listing(member_id=reader, kind="offer", category_id=garden, title="My own",
+            Listing(bank_id=bank_of(reader),
+                    member_id=reader, kind="offer", category_id=garden, title="My own",
                     latitude=51.5, longitude=-0.1, expires_on=soon),
-            Listing(member_id=poster, kind="request", category_id=garden, title="Near lawn",
+            Listing(bank_id=bank_of(poster),
+                    member_id=poster, kind="request", category_id=garden, title="Near lawn",
                     latitude=51.501, longitude=-0.1, expires_on=soon),
-            Listing(member_id=poster, kind="request", category_id=garden, title="Far lawn",
+            Listing(bank_id=bank_of(poster),
+                    member_id=poster, kind="request", category_id=garden, title="Far lawn",
                     latitude=53.0, longitude=-2.0, expires_on=soon),
-            Listing(member_id=poster, kind="request", category_id=cooking, title="Soup",
+            Listing(bank_id=bank_of(poster),
+                    member_id=poster, kind="request", category_id=cooking, title="Soup",
                     latitude=51.5, longitude=-0.1, expires_on=soon),
         ])
         db.session.commit()
@@ -117,7 +131,7 @@ def test_send_mail_cli(app, make, smtp):
     inbox, _port = smtp
     member_id = make.member()
     with app.app_context():
-        notify.notify(get(member_id), "Hello", "/")
+        tell(member_id, "Hello", "/")
         db.session.commit()
     runner = app.test_cli_runner()
     result = runner.invoke(args=["send-mail"])
@@ -142,7 +156,7 @@ def test_messages_between_match_sides_notify_without_emails(app, make, client, s
     page = client.get(f"/matches/{match_id}").get_data(as_text=True)
     assert "Tuesday at 10?" in page and "helper@example.org" not in page
     with app.app_context():
-        assert notify.unread_count(helper) == 1
+        assert unread(helper) == 1
         assert db.session.query(OutboxMessage).filter_by(to_email="helper@example.org").count() == 1
 
 
@@ -151,8 +165,8 @@ def test_a_hostile_subject_never_blocks_the_queue(app, make, smtp):
     inbox, _port = smtp
     member_id = make.member()
     with app.app_context():
-        notify.notify(get(member_id), "Re: Lawn\r\nBcc: everyone@example.org", "/")
-        notify.notify(get(member_id), "A normal message", "/")
+        tell(member_id, "Re: Lawn\r\nBcc: everyone@example.org", "/")
+        tell(member_id, "A normal message", "/")
         db.session.commit()
         assert notify.send_pending(app.config) == (2, 0)
     subjects = [m["Subject"] for m in inbox.messages]
@@ -170,7 +184,7 @@ def test_notifications_and_e_mails_go_out_in_the_recipients_language(app, make):
     with app.test_request_context("/", headers={"Accept-Language": "es"}):
         get(welsh).language = "cy"
         for member_id in (welsh, english):
-            notify.notify(get(member_id), _l("New message from %(by)s about “%(title)s”.",
+            tell(member_id, _l("New message from %(by)s about “%(title)s”.",
                                              by="Ann", title="Lawn"), "/",
                           subject=_l("Your introduction is agreed"))
         db.session.commit()
@@ -208,7 +222,7 @@ def test_job_runner_sends_mail_on_its_schedule_and_survives_a_failing_job(app, m
     inbox, _port = smtp
     member_id = make.member(email="runner@example.org")
     with app.app_context():
-        notify.notify(get(member_id), "A job ran.", "/notifications", subject="From the runner")
+        tell(member_id, "A job ran.", "/notifications", subject="From the runner")
         db.session.commit()
 
     def broken(_app):
@@ -240,7 +254,7 @@ def test_every_notification_can_be_reached_a_page_at_a_time(app, make, client):
     total = 2 * notify.PAGE_SIZE + 5
     with app.app_context():
         for n in range(total):
-            notify.notify(get(member_id), f"Notice number {n:03d}.", "/notifications")
+            tell(member_id, f"Notice number {n:03d}.", "/notifications")
         db.session.commit()
     login(client, "busy@example.org")
     seen, url, pages = [], "/notifications", 0
@@ -272,16 +286,16 @@ def test_the_menu_counts_unread_notifications_up_to_99_plus(app, make, client):
     with app.app_context():
         north = create_bank("north", "North Bank")
         for n in range(4):
-            notify.notify(get(member_id), f"Notice {n}.", "/notifications")
-        notify.notify(get(member_id), "For everyone.", "/notifications", site_wide=True)
-        notify.notify(get(member_id), "In the north.", "/notifications", bank_id=north.id)
+            tell(member_id, f"Notice {n}.", "/notifications")
+        tell(member_id, "For everyone.", "/notifications", site_wide=True)
+        tell(member_id, "In the north.", "/notifications", bank_id=north.id)
         db.session.commit()
     assert 'Notifications <span class="badge">5<' in client.get("/").get_data(as_text=True)
     with app.app_context():
         for n in range(notify.UNREAD_COUNTED):
-            notify.notify(get(member_id), f"More {n}.", "/notifications")
+            tell(member_id, f"More {n}.", "/notifications")
         db.session.commit()
-        assert notify.unread_count(member_id) == notify.UNREAD_COUNTED
+        assert unread(member_id) == notify.UNREAD_COUNTED
     assert 'Notifications <span class="badge">99+<' in client.get("/").get_data(as_text=True)
     submit(client, "/notifications/read", {}, page="/notifications")
     assert 'class="badge"' not in client.get("/").get_data(as_text=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.support import get, login
+from tests.support import bank_of, get, login
 from timebank.core.banks import create_bank
 from timebank.core.models import Bank, Category, Listing, Role
 from timebank.infra import clock
@@ -13,7 +13,8 @@ from timebank.infra.extensions import db
 
 def _listing(member_id, title, lat, lon, kind="offer"):
     garden = db.session.query(Category).filter_by(slug="gardening").one().id
-    db.session.add(Listing(member_id=member_id, kind=kind, category_id=garden, title=title,
+    db.session.add(Listing(bank_id=bank_of(member_id),
+                           member_id=member_id, kind=kind, category_id=garden, title=title,
                            latitude=lat, longitude=lon,
                            expires_on=clock.today() + timedelta(days=30)))
 

@@ -25,6 +25,7 @@ from timebank.core.ledger import writer as ledger
 from timebank.core.models import Account, Exchange, Role
 from timebank.infra import clock
 from timebank.infra.extensions import db
+from timebank.web.tenancy import current_bank_id
 
 
 @pytest.fixture
@@ -136,7 +137,7 @@ def test_reactivation_does_not_revive_sessions_from_before_suspension(app, clien
         from timebank.core.members.service import change_status
 
         admin = get(make.member(Role.ADMIN))
-        bank_id = ledger.current_bank_id()
+        bank_id = current_bank_id()
         change_status(get(member), "suspend", admin, bank_id, "Testing the session")
         change_status(get(member), "reactivate", admin, bank_id)
     client.set_cookie("session", saved)

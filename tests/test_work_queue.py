@@ -8,6 +8,7 @@ from datetime import timedelta
 # The pinned moment every test starts at (never the machine's: read at import, it was).
 from tests.support import (
     NOW,  # noqa: E402
+    bank_of,
     get,
     login,
 )
@@ -34,7 +35,8 @@ AGO = {n: NOW - timedelta(days=n) for n in (2, 8, 10, 100)}
 def _listing(member_id: int, title: str, kind: str = "request", created: int = 10,
              expires: int = 30) -> int:
     garden = db.session.query(Category).filter_by(slug="gardening").one().id
-    listing = Listing(member_id=member_id, kind=kind, category_id=garden, title=title,
+    listing = Listing(bank_id=bank_of(member_id),
+                      member_id=member_id, kind=kind, category_id=garden, title=title,
                       expires_on=clock.today() + timedelta(days=expires))
     listing.created_at = NOW - timedelta(days=created)
     db.session.add(listing)
@@ -44,7 +46,8 @@ def _listing(member_id: int, title: str, kind: str = "request", created: int = 1
 
 def _match(request_id: int, requester: int, helper: int, by: int, status: str,
            days: int) -> None:
-    match = Match(request_id=request_id, requester_id=requester, helper_id=helper,
+    match = Match(bank_id=bank_of(requester),
+                  request_id=request_id, requester_id=requester, helper_id=helper,
                   created_by_id=by, status=status)
     match.created_at = NOW - timedelta(days=days)
     db.session.add(match)

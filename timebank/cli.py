@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from timebank.core import demo
+from timebank.core import banks, demo, notify
+from timebank.core.assets.files import export_file, import_file, read_category_map
+from timebank.core.assets.neighbourhoods import BoundaryError, import_boundaries
+from timebank.core.assets.register import locate_pending as locate_assets
+from timebank.core.assets.sources import Options, SourceError
+from timebank.core.banks import BankError, bank_by_slug, ensure_default_bank
+from timebank.core.banks import create_bank as make
 from timebank.core.ledger import writer as ledger
+from timebank.core.members.service import MemberError, create_active
+from timebank.core.members.service import locate_pending as locate_members
+from timebank.core.models.skills import seed_categories
+from timebank.core.notify import queue_digests, site_context
+from timebank.infra import geo
+from timebank.infra.backup import BackupError, backup, restore
 from timebank.infra.extensions import db
+from timebank.jobs import run_forever
+from timebank.jobs import send_mail as send
 
 
 def register_cli(app: Flask) -> None:
@@ -34,8 +50,6 @@ def _bar(label: str, total: int):
 @click.option("--name", required=True)
 def create_bank(slug: str, name: str) -> None:
     """Create a time bank (with its community pool and clearing account)."""
-    from timebank.core.banks import BankError
-    from timebank.core.banks import create_bank as make
 
     try:
         bank = make(slug, name)
@@ -57,8 +71,6 @@ def create_bank(slug: str, name: str) -> None:
 def create_user(email: str, role: str, display_name: str | None, neighbourhood: str,
                 bank_slug: str | None) -> None:
     """Create an active member; the password is read from standard input."""
-    from timebank.core.banks import bank_by_slug, ensure_default_bank
-    from timebank.core.members.service import MemberError, create_active
 
     bank = bank_by_slug(bank_slug) if bank_slug else ensure_default_bank()
     if bank is None:
@@ -80,15 +92,13 @@ def create_user(email: str, role: str, display_name: str | None, neighbourhood: 
 def add_member(email: str, bank_slug: str, role: str) -> None:
     """Make an existing person a resident or coordinator of another bank (they keep their
     log-in and their other banks). create-user makes new people."""
-    from timebank.core import notify
-    from timebank.core.banks import BankError, add_member, bank_by_slug
 
     bank = bank_by_slug(bank_slug)
     if bank is None:
         raise click.ClickException(f"There is no bank {bank_slug!r}; see create-bank.")
     try:
         with notify.site_context():
-            membership = add_member(None, bank, email, role)
+            membership = banks.add_member(None, bank, email, role)
     except BankError as error:
         raise click.ClickException(error.message) from error
     click.echo(f"{membership.member.email} is now {role} in {bank.slug} "
@@ -118,7 +128,6 @@ def check_ledger(repair_balances: bool) -> None:
 @with_appcontext
 def seed_categories_cmd() -> None:
     """Add the default skills categories that are missing."""
-    from timebank.core.models.skills import seed_categories
 
     added = seed_categories()
     db.session.commit()
@@ -156,7 +165,6 @@ def seed_demo(n_members: int, n_exchanges: int, n_assets: int, seed: int, n_bank
 @click.option("--limit", default=200, show_default=True)
 def send_mail(limit: int) -> None:
     """Send queued e-mail through the TIMEBANK_MAIL_* server; failures stay queued."""
-    from timebank.jobs import send_mail as send
 
     sent, failed = send(current_app.config, limit)
     click.echo(f"{sent} sent, {failed} failed (left queued for the next run)")
@@ -168,7 +176,6 @@ def send_mail(limit: int) -> None:
 @with_appcontext
 def send_digests() -> None:
     """Queue the weekly digest e-mails (then run send-mail)."""
-    from timebank.core.notify import queue_digests, site_context
 
     with site_context():
         queued = queue_digests()
@@ -180,9 +187,7 @@ def send_digests() -> None:
 @with_appcontext
 def run_jobs(once: bool) -> None:
     """Send mail, retry the geocoder and queue digests on their schedules until stopped."""
-    import logging
 
-    from timebank.jobs import run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     run_forever(current_app._get_current_object(), once=once)
@@ -192,9 +197,6 @@ def run_jobs(once: bool) -> None:
 @with_appcontext
 def geocode_pending() -> None:
     """Retry geocoding addresses the geocoder could not answer for earlier."""
-    from timebank.core.assets.register import locate_pending as locate_assets
-    from timebank.core.members.service import locate_pending as locate_members
-    from timebank.infra import geo
 
     coder = geo.geocoder()
     try:
@@ -211,8 +213,6 @@ def geocode_pending() -> None:
 
 
 def _options(maps, category_map, default_category, crs, area=None):
-    from timebank.core.assets.files import read_category_map
-    from timebank.core.assets.sources import Options
 
     mapping = {}
     for item in maps:
@@ -258,10 +258,7 @@ def import_assets_cmd(file: str, maps, category_map, default_category, crs, area
                       outside: str, dry_run: bool, verbose: bool) -> None:
     """Import published assets from a CSV or GeoJSON register, whatever its columns,
     categories, coordinate system or encoding; a second import updates, never duplicates."""
-    from pathlib import Path
 
-    from timebank.core.assets.files import import_file
-    from timebank.core.assets.sources import SourceError
 
     try:
         options = _options(maps, category_map, default_category, crs, area)
@@ -293,7 +290,6 @@ def import_assets_cmd(file: str, maps, category_map, default_category, crs, area
 @with_appcontext
 def import_neighbourhoods_cmd(file: str, crs: str, name_field: str) -> None:
     """Import ward or neighbourhood boundaries (GeoJSON polygons, any CRS) as named areas."""
-    from timebank.core.assets.neighbourhoods import BoundaryError, import_boundaries
 
     with open(file, "rb") as fh:
         data = fh.read()
@@ -312,7 +308,6 @@ def import_neighbourhoods_cmd(file: str, crs: str, name_field: str) -> None:
 @with_appcontext
 def export_assets_cmd(file: str, category: str) -> None:
     """Write published assets to FILE (.csv or .geojson)."""
-    from timebank.core.assets.files import export_file
 
     count = export_file(file, category)
     click.echo(f"{count} assets written to {file}")
@@ -323,7 +318,6 @@ def export_assets_cmd(file: str, category: str) -> None:
 @with_appcontext
 def backup_cmd(file: str) -> None:
     """Copy the whole database to FILE (SQLite backup API, or pg_dump custom format)."""
-    from timebank.infra.backup import BackupError, backup
 
     try:
         backup(db.engine, file)
@@ -337,7 +331,6 @@ def backup_cmd(file: str) -> None:
 @with_appcontext
 def restore_cmd(file: str) -> None:
     """Load FILE (made by `backup`) into this database, which must be empty."""
-    from timebank.infra.backup import BackupError, restore
 
     try:
         restore(db.engine, file)

@@ -21,6 +21,13 @@ from pathlib import Path
 
 from flask import Flask
 
+from timebank.core.assets.register import locate_pending as locate_assets
+from timebank.core.auth import answer_reset_requests
+from timebank.core.members.service import locate_pending as locate_members
+from timebank.core.notify import queue_digests, send_pending, site_context
+from timebank.infra import geo
+from timebank.infra.extensions import db
+
 log = logging.getLogger("timebank.jobs")
 
 
@@ -34,8 +41,6 @@ class Job:
 def send_mail(config, limit: int = 200) -> tuple[int, int]:
     """Answer the "forgotten password" requests, then send the queued e-mail: (sent,
     failed). The `send-mail` command and the job runner both do it this way."""
-    from timebank.core.auth import answer_reset_requests
-    from timebank.core.notify import send_pending
 
     answer_reset_requests()
     return send_pending(config, limit)
@@ -47,9 +52,6 @@ def _send_mail(app: Flask) -> str:
 
 
 def _geocode(app: Flask) -> str:
-    from timebank.core.assets.register import locate_pending as locate_assets
-    from timebank.core.members.service import locate_pending as locate_members
-    from timebank.infra import geo
 
     coder = geo.geocoder()
     found, missing = locate_members(coder)
@@ -58,7 +60,6 @@ def _geocode(app: Flask) -> str:
 
 
 def _digests(app: Flask) -> str:
-    from timebank.core.notify import queue_digests, site_context
 
     with site_context():
         return f"{queue_digests()} digests queued"
@@ -72,7 +73,6 @@ JOBS = (Job("send-mail", 60, _send_mail), Job("geocode-pending", 6 * 3600, _geoc
 
 def run_due(app: Flask, last: dict[str, float], now: float) -> list[str]:
     """Run every job whose interval has passed since it last ran; return their names."""
-    from timebank.infra.extensions import db
 
     ran = []
     for job in JOBS:

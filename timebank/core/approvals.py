@@ -13,16 +13,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from timebank.core import four_eyes
+from timebank.core import banks, four_eyes, ideas
+from timebank.core.errors import Refused
 from timebank.core.ledger import writer as ledger
-from timebank.core.models import Approval, ApprovalKind, ApprovalStatus, Member
+from timebank.core.links import bank_url
+from timebank.core.members import service as members
+from timebank.core.models import Approval, ApprovalKind, ApprovalStatus, Bank, Member
 from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
 from timebank.core.notify import notify
 from timebank.infra.db import locked, write_transaction
 from timebank.infra.extensions import db
-from timebank.web.errors import Refused
-from timebank.web.tenancy import bank_url
 
 
 class ApprovalError(Refused):
@@ -56,7 +57,6 @@ def decide(approval_id: int, by: Member, agree: bool, bank_id: int) -> Approval:
                     ApprovalStatus.PENDING, None, None)
             raise
     elif approval.kind == ApprovalKind.POOL and approval.payload.get("session_id"):
-        from timebank.core import ideas
 
         ideas.release_attendance(approval.payload["session_id"])  # may be recorded again
     audit(by.id, f"approval.{'agree' if agree else 'refuse'}.{approval.kind}", "approval",
@@ -72,7 +72,6 @@ def decide(approval_id: int, by: Member, agree: bool, bank_id: int) -> Approval:
 
 
 def _carry_out(approval: Approval, requester: Member, second: Member) -> None:
-    from timebank.core.members import service as members
 
     payload = approval.payload or {}
     if approval.kind == ApprovalKind.LOGIN:
@@ -89,12 +88,9 @@ def _carry_out(approval: Approval, requester: Member, second: Member) -> None:
             description=payload.get("description", ""), bank_id=approval.bank_id,
             second=second)
         if payload.get("session_id"):
-            from timebank.core import ideas
 
             ideas.mark_attended(payload["session_id"], {e.giver.member_id for e in made})
     elif approval.kind == ApprovalKind.BANK:
-        from timebank.core import banks
-        from timebank.core.models import Bank
 
         bank = db.session.get(Bank, approval.bank_id)
         banks.update(bank, dict(payload), requester, fields=tuple(banks.LOOSER))

@@ -9,9 +9,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
 from timebank.core.models import AuditEvent, Member
-from timebank.infra.db import keyset_page
+from timebank.infra.db import keyset_page, like_pattern
 from timebank.infra.extensions import db
-from timebank.web.forms import like_pattern
 
 PAGE = 50
 CSV_HEADER = ("id", "when (UTC)", "who", "who_id", "action", "object", "object_id", "detail")

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import hashlib
-import time
 
-from flask import current_app, session, url_for
+from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from timebank.core import banks
-from timebank.core.models import Bank, Member, MemberStatus, ResetRequest
+from timebank.core.errors import Refused
+from timebank.core.links import bank_url
+from timebank.core.models import Bank, Member, Membership, MemberStatus, ResetRequest
 from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
+from timebank.core.notify import absolute, notify, queue_email, site_context
 from timebank.infra.extensions import db
-from timebank.web.errors import Refused
 
 
 class AuthError(Refused):
@@ -39,7 +40,6 @@ def register(email: str, display_name: str, neighbourhood: str, password: str,
     known = db.session.scalar(select(Member).where(Member.email == email))
     if known is not None:
         generate_password_hash(password)  # as long as a new member's hash: time tells nothing
-        from timebank.core.notify import queue_email
 
         with force_locale(known.language or "en"):
             queue_email(known, _("Someone tried to join with your e-mail address"),
@@ -111,7 +111,6 @@ def _link_payload(member: Member, purpose: str, **extra) -> dict:
 
 def _send_link(member: Member, purpose: str, subject: str, lead: str, *,
                to_email: str | None = None, **extra) -> None:
-    from timebank.core.notify import absolute, queue_email
 
     token = _serializer().dumps(_link_payload(member, purpose, **extra))
     endpoint = "auth.reset_password" if purpose in PASSWORD_LINKS else "auth.confirm"
@@ -169,7 +168,6 @@ def confirm_address(token: str) -> Member:
         raise AuthError(_("Another account uses that address now."), "") from None
     audit(member.id, "member.email_changed", "member", member.id)
     with force_locale(member.language or "en"):
-        from timebank.core.notify import queue_email
 
         queue_email(member, _("Your e-mail address was changed"),
                     _("The e-mail address of your account was changed to %(new)s. If you did "
@@ -181,11 +179,7 @@ def confirm_address(token: str) -> Member:
 
 def _tell_coordinators_of_application(member: Member) -> None:
     """A confirmed application reaches the coordinators of each bank it is waiting in."""
-    from sqlalchemy.orm import aliased
 
-    from timebank.core.models import Membership
-    from timebank.core.notify import notify
-    from timebank.web.tenancy import bank_url
 
     theirs = aliased(Membership)
     rows = db.session.execute(
@@ -211,7 +205,6 @@ def request_reset(email: str) -> None:
 def answer_reset_requests(limit: int = 500) -> int:
     """E-mail a reset link to each requested address that belongs to a member (saying
     nothing to anyone else), oldest first; the requests are then forgotten."""
-    from timebank.core.notify import site_context
 
     # One answer per address however often it was asked (a flood of one address must not
     # hold up everyone else's), oldest first.
@@ -236,7 +229,6 @@ def answer_reset_requests(limit: int = 500) -> int:
 
 def _tell_password_changed(member: Member) -> None:
     """A changed password is news its owner must hear of, in case it was not them."""
-    from timebank.core.notify import queue_email
 
     with force_locale(member.language or "en"):
         queue_email(member, _("Your password was changed"),
@@ -301,7 +293,6 @@ def request_email_change(member: Member, password: str, new_email: str) -> None:
         raise AuthError(_("That is already your address."), "email")
     taken = db.session.scalar(select(Member).where(Member.email == new))
     if taken is not None:
-        from timebank.core.notify import queue_email
 
         with force_locale(taken.language or "en"):
             queue_email(taken, _("Someone tried to use your e-mail address"),
@@ -313,7 +304,6 @@ def request_email_change(member: Member, password: str, new_email: str) -> None:
         _send_link(member, "email", _("Please confirm your new e-mail address"),
                    _("Open this link to use this address for your time bank account:"),
                    to_email=new, e=new)
-        from timebank.core.notify import queue_email
 
         with force_locale(member.language or "en"):  # the old address hears of it at once
             queue_email(member, _("A change of your e-mail address was asked for"),
@@ -357,14 +347,6 @@ def authenticate(email: str, password: str) -> Member:
         raise AuthError(_("Your application was not accepted. Please contact the time bank "
                           "if you would like to talk about it."), "email")
     return member
-
-
-def start_session(member: Member) -> None:
-    """Log ``member`` in: a fresh CSRF token, and the session version it must match."""
-    session.pop("csrf_token", None)  # Flask-WTF makes a new one on the next form
-    session["sv"] = member.session_version
-    session["seen"] = int(time.time())
-    login_user(member)
 
 
 def end_sessions(member: Member) -> None:

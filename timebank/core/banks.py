@@ -6,14 +6,19 @@ import re
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from timebank.core import four_eyes
+from timebank.core.errors import Refused
 from timebank.core.ledger import writer as ledger
+from timebank.core.links import bank_url
 from timebank.core.models import Bank, BankRole, CouncilArea, Member, Membership, MemberStatus
 from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
+from timebank.core.notify import notify
+from timebank.core.roster import coordinators_of  # noqa: F401  (the bank's page lists them)
 from timebank.infra.extensions import db
-from timebank.web.errors import Refused
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 CONTACT_FIELDS = ("office_address", "phone", "email", "opening_hours", "welcome_text",
@@ -129,10 +134,7 @@ def ask_to_join(member: Member, bank: Bank, message: str = "") -> Membership:
     """A member of another bank (or of none yet) asks to join ``bank``: a pending
     membership its coordinators see among their applications, told with the message.
     Asking again while waiting changes nothing. Commits."""
-    from flask_babel import lazy_gettext as _l
 
-    from timebank.core.notify import notify
-    from timebank.web.tenancy import bank_url
 
     membership = member.membership_in(bank.id)
     if membership is not None and membership.status == MemberStatus.ACTIVE:
@@ -175,10 +177,7 @@ def add_member(by: Member | None, bank: Bank, email: str, role: str) -> Membersh
     person, found by e-mail address, a member or coordinator of ``bank``: an active
     membership with an account, the person told. Never themselves: an admin who wants to
     coordinate a bank asks another admin. Commits."""
-    from flask_babel import lazy_gettext as _l
 
-    from timebank.core.notify import notify
-    from timebank.web.tenancy import bank_url
 
     if role not in (BankRole.RESIDENT, BankRole.COORDINATOR):
         raise BankError(_("Choose resident or coordinator."), "role")
@@ -189,8 +188,6 @@ def add_member(by: Member | None, bank: Bank, email: str, role: str) -> Membersh
                           "from the bank's page, or a coordinator can enrol them."), "email")
     if by is not None and person.id == by.id:
         raise BankError(_("Another admin must give you a role in a bank."), "email")
-    from timebank.core import four_eyes
-
     if by is not None and role == BankRole.COORDINATOR and by.id in four_eyes.sponsors(
             person.id):
         raise BankError(_("You approved or enrolled %(name)s: another admin makes them a "
@@ -216,10 +213,3 @@ def add_member(by: Member | None, bank: Bank, email: str, role: str) -> Membersh
     notify(person, words, bank_url("main.index", bank.id), bank_id=bank.id)
     db.session.commit()
     return membership
-
-
-def coordinators_of(bank: Bank) -> list[Member]:
-    return list(db.session.scalars(
-        select(Member).join(Membership, Membership.member_id == Member.id)
-        .where(Membership.bank_id == bank.id, Membership.role == BankRole.COORDINATOR,
-               Membership.status == MemberStatus.ACTIVE).order_by(Member.display_name)))

@@ -14,6 +14,7 @@ from sqlalchemy import func, insert, select
 from werkzeug.security import generate_password_hash
 
 from timebank.core import banks
+from timebank.core import ideas as idea_service
 from timebank.core.assets.register import categories as asset_categories
 from timebank.core.assets.register import seed_asset_categories
 from timebank.core.ledger import writer as ledger
@@ -21,13 +22,16 @@ from timebank.core.models import (
     Asset,
     Bank,
     Category,
+    Idea,
     Listing,
+    Match,
     Member,
     Membership,
     MemberStatus,
     Role,
 )
 from timebank.core.models.base import utcnow
+from timebank.core.models.members import TRADING_ROLES
 from timebank.core.models.skills import seed_categories
 from timebank.infra import cache, clock, geo
 from timebank.infra.extensions import db
@@ -96,7 +100,8 @@ def seed(n_members: int, n_exchanges: int, n_assets: int, seed: int,
         all_banks.append(banks.bank_by_slug(slug) or banks.create_bank(slug, name))
     db.session.commit()
     logins = demo_logins(rng, first)
-    login_ids = [m.id for m in logins if m.can_trade and not m.is_admin]
+    login_ids = [m.id for m in logins
+                 if m.role_in(first.id) in TRADING_ROLES and not m.is_admin]
     people = bulk_members(rng, n_members, bar("members", n_members))
     share = -(-len(people) // len(all_banks)) if people else 0
     for i, bank in enumerate(all_banks):
@@ -125,7 +130,6 @@ def a_real_day(rng: random.Random, bank: Bank, logins: list[Member],
     two applications, a request waiting a week, an exchange unconfirmed for a week, an
     unanswered introduction, a suggested asset, a listing about to end, a quiet member,
     and a few ideas. Each through the models the site itself writes."""
-    from timebank.core.models import Asset, Idea, Match
 
     if len(people) < 6:
         return
@@ -202,7 +206,6 @@ def a_real_day(rng: random.Random, bank: Bank, logins: list[Member],
     db.session.commit()
     # An event in the diary: a co-design session about the first idea, ten days ahead,
     # with the demo resident signed up (those who come are credited from the pool).
-    from timebank.core import ideas as idea_service
 
     start = clock.now().replace(hour=18, minute=30, second=0, microsecond=0)
     meeting = idea_service.schedule(coordinator, bank.id, [ideas[0].id], {

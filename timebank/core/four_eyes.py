@@ -30,11 +30,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from timebank.core.links import bank_url
 from timebank.core.models import (
+    Account,
     Approval,
     ApprovalKind,
     ApprovalStatus,
     Bank,
+    Exchange,
+    ExchangeStatus,
     Member,
     Membership,
 )
@@ -43,8 +47,8 @@ from timebank.core.models.banks import BankRole
 from timebank.core.models.base import utcnow
 from timebank.core.models.members import Role
 from timebank.core.notify import notify
+from timebank.core.roster import coordinators_of
 from timebank.infra.extensions import db
-from timebank.web.tenancy import bank_url
 
 
 def _direct_sponsors(member_ids: set[int]) -> set[int]:
@@ -134,8 +138,6 @@ def deciders(bank_id: int, approval: Approval | None = None,
              exclude: set[int] | frozenset[int] = frozenset()) -> list[Member]:
     """Who may agree: the bank's active coordinators and the install's admins, but not
     whoever asked, nor whoever it is about."""
-    from timebank.core.banks import coordinators_of
-
     bank = db.session.get(Bank, bank_id)
     people = {m.id: m for m in coordinators_of(bank)}
     people.update({m.id: m for m in db.session.scalars(
@@ -194,7 +196,6 @@ def describe(approval: Approval):
 def exchanges_waiting(bank_id: int) -> list:
     """Exchanges a member recorded with a coordinator who stands behind them: pending,
     and waiting for nobody but a second coordinator."""
-    from timebank.core.models import Account, Exchange, ExchangeStatus
 
     return list(db.session.scalars(
         select(Exchange).join(Account, Account.id == Exchange.receiver_account_id)

@@ -22,8 +22,17 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from timebank.core import four_eyes, listings
+from timebank.core.errors import Refused
 from timebank.core.ledger import writer as ledger
-from timebank.core.models import ApprovalKind, Listing, ListingKind, ListingStatus, Member
+from timebank.core.models import (
+    ApprovalKind,
+    Asset,
+    Listing,
+    ListingKind,
+    ListingStatus,
+    Member,
+    Neighbourhood,
+)
 from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
 from timebank.core.models.ideas import (
@@ -41,11 +50,9 @@ from timebank.core.models.ideas import (
     SessionIdea,
     SessionSignup,
 )
-from timebank.core.models.members import STAFF_ROLES, Role
 from timebank.core.notify import notify
 from timebank.infra.db import locked, write_transaction
 from timebank.infra.extensions import db
-from timebank.web.errors import Refused
 
 TEXT_FIELDS = ("title", "need", "builds_on", "takes")
 PLACE_FIELDS = ("category_id", "neighbourhood_id", "asset_id", "gap_cell", "latitude",
@@ -77,8 +84,9 @@ class Merit:
 
 
 def may_answer(member: Member) -> bool:
-    """Coordinators, council officers and admins answer ideas (the area's, in public)."""
-    return member.is_authenticated and member.role in (*STAFF_ROLES, Role.COUNCIL)
+    """Coordinators (of any bank: ideas are the area's), council officers and admins
+    answer ideas, in public."""
+    return member.is_authenticated and (member.is_council or member.staff_somewhere())
 
 
 def merits(idea_ids: list[int]) -> dict[int, Merit]:
@@ -442,7 +450,6 @@ def volunteer(role: IdeaRole, by: Member, bank_id: int) -> Listing:
 def places(ideas: list[Idea]) -> list[tuple[Idea, float, float]]:
     """Where each idea is, if anywhere: its own point, else its asset's, else the middle
     of its neighbourhood."""
-    from timebank.core.models import Asset, Neighbourhood
 
     assets = {a.id: a for a in db.session.scalars(
         select(Asset).where(Asset.id.in_([i.asset_id for i in ideas if i.asset_id])))}

@@ -18,6 +18,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, or_, select, update
 
+from timebank.core.language import language_of
+from timebank.core.links import bank_url, site_context  # noqa: F401  (jobs use it)
 from timebank.core.models import (
     Bank,
     EmailPreference,
@@ -32,8 +34,7 @@ from timebank.core.models import (
 from timebank.core.models.base import utcnow
 from timebank.infra.db import keyset_page
 from timebank.infra.extensions import db
-from timebank.web.i18n import bank_language
-from timebank.web.tenancy import bank_url, current_bank, current_bank_id
+from timebank.infra.geo import haversine_km
 
 MAX_ATTEMPTS = 8
 
@@ -48,10 +49,11 @@ def notify(member: Member, text: str, url: str, subject: str | None = None,
     """Tell ``member`` something in the app, and by e-mail if they want it now. Caller commits.
 
     ``url`` is a site path from ``url_for``; e-mails carry it on TIMEBANK_BASE_URL. The
-    notification belongs to the current bank unless it is ``site_wide`` (assets, say).
+    notification belongs to the bank ``bank_id``, or to none when it is ``site_wide``
+    (assets, say): then it shows in every bank.
     """
     if not site_wide and bank_id is None:
-        bank_id = current_bank_id()
+        raise ValueError("notify() needs the bank the news belongs to, or site_wide=True")
     # Texts may be lazy: they are put into words here, in the recipient's language.
     with force_locale(language_of(member, bank_id)):
         text, subject = str(text), str(subject) if subject else None
@@ -59,14 +61,6 @@ def notify(member: Member, text: str, url: str, subject: str | None = None,
                                     url=url[:300]))
         if member.email_preference == EmailPreference.IMMEDIATELY:
             queue_email(member, subject or text[:100], f"{text}\n\n{absolute(url)}\n")
-
-
-def language_of(member: Member, bank_id: int | None) -> str:
-    """The language to write to ``member`` in: theirs, else their bank's, else English."""
-    if member.language:
-        return member.language
-    bank = db.session.get(Bank, bank_id) if bank_id else current_bank()
-    return (bank_language(bank) if bank is not None else None) or "en"
 
 
 def queue_email(member: Member, subject: str, body: str, bank_name: str | None = None,
@@ -78,8 +72,7 @@ def queue_email(member: Member, subject: str, body: str, bank_name: str | None =
     """
     if not (to_email or member.email):
         return None  # enrolled without e-mail: the coordinator keeps them informed
-    bank = current_bank()
-    name = bank_name or (bank.name if bank is not None else "time bank")
+    name = bank_name or _bank_name_of(member)
     why = (_("You get this because this address was given on our site. If that was not "
              "you, you need do nothing.") if account else
            _("You get this because of your e-mail setting on your profile. You can change "
@@ -95,6 +88,15 @@ def queue_email(member: Member, subject: str, body: str, bank_name: str | None =
     return message
 
 
+def _bank_name_of(member: Member) -> str:
+    """Who signs a mail not about one bank: the member's first bank (where they joined)."""
+    name = db.session.scalar(
+        select(Bank.name).join(Membership, Membership.bank_id == Bank.id)
+        .where(Membership.member_id == member.id)
+        .order_by((Membership.status != MemberStatus.ACTIVE), Membership.bank_id).limit(1))
+    return name or db.session.scalar(select(Bank.name).order_by(Bank.id).limit(1)) or "timebank"
+
+
 def echo_email(message: OutboxMessage) -> None:
     """Development: show the e-mail on the terminal as it is queued (TIMEBANK_MAIL_ECHO)."""
     rule = "-" * 72
@@ -102,20 +104,21 @@ def echo_email(message: OutboxMessage) -> None:
           f"{message.body}{rule}", file=sys.stderr, flush=True)
 
 
-def in_this_bank():
-    """Notifications shown in the current bank: its own and the site-wide ones."""
-    return or_(Notification.bank_id == current_bank_id(), Notification.bank_id.is_(None))
+def in_bank(bank_id: int | None):
+    """Notifications shown in a bank: its own and the site-wide ones."""
+    return or_(Notification.bank_id == bank_id, Notification.bank_id.is_(None))
 
 
 PAGE_SIZE = 30  # notifications a page, newest first
 
 
-def page_for(member_id: int, before: int | None = None,
+def page_for(member_id: int, bank_id: int | None, before: int | None = None,
              size: int = PAGE_SIZE) -> tuple[list[Notification], int | None]:
     """One page of a member's notifications in this bank, newest first, older than
     ``before`` (keyset paging: page ten costs what page one does); and the id to ask
     for the next page before, or None on the last page."""
-    query = select(Notification).where(Notification.member_id == member_id, in_this_bank())
+    query = select(Notification).where(Notification.member_id == member_id,
+                                         in_bank(bank_id))
     if before is not None:
         query = query.where(Notification.id < before)
     return keyset_page(db.session.scalars(query.order_by(Notification.id.desc())
@@ -132,17 +135,17 @@ _UNREAD = select(func.count()).select_from(
     .limit(UNREAD_COUNTED).subquery())
 
 
-def unread_count(member_id: int) -> int:
-    """How many notifications the member has not read in this bank (``in_this_bank``),
+def unread_count(member_id: int, bank_id: int | None) -> int:
+    """How many notifications the member has not read in a bank (``in_bank``),
     counted up to UNREAD_COUNTED: a busy member has thousands, and the badge no room."""
-    return db.session.scalar(_UNREAD, {"member": member_id, "bank": current_bank_id()}) or 0
+    return db.session.scalar(_UNREAD, {"member": member_id, "bank": bank_id}) or 0
 
 
-def mark_all_read(member_id: int) -> None:
+def mark_all_read(member_id: int, bank_id: int | None) -> None:
     db.session.execute(
         update(Notification)
         .where(Notification.member_id == member_id, Notification.read_at.is_(None),
-               in_this_bank())
+               in_bank(bank_id))
         .values(read_at=utcnow())
     )
 
@@ -299,13 +302,7 @@ def queue_digests(now: datetime | None = None, radius_km: float = 5.0) -> int:
 
 
 def _too_far(member: Member, listing: Listing, radius_km: float) -> bool:
-    from timebank.infra.geo import haversine_km
 
     return (member.public_latitude is not None and listing.latitude is not None
             and haversine_km(member.public_latitude, member.public_longitude,
                              listing.latitude, listing.longitude) > radius_km)
-
-
-def site_context():
-    """A request context on TIMEBANK_BASE_URL, so commands can build links with url_for."""
-    return current_app.test_request_context(base_url=current_app.config["TIMEBANK_BASE_URL"])

@@ -16,9 +16,9 @@ a rung: the ladder is about having a say in what the neighbourhood becomes.
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, case, exists, func, or_, select
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select
 
 from timebank.core.models import (
     Account,
@@ -34,6 +34,7 @@ from timebank.core.models import (
     SessionSignup,
 )
 from timebank.core.models.ideas import Idea
+from timebank.core.rhythm import QUIET_DAYS
 from timebank.infra.extensions import db
 
 RUNGS = ("co_producing", "involved", "consulted", "informed")
@@ -109,3 +110,21 @@ def ladder(bank_ids: list[int], since: datetime, until: datetime) -> dict[str, i
     found = dict(db.session.execute(select(members.c.rung, func.count())
                                     .group_by(members.c.rung)).all())
     return {name: int(found.get(name, 0)) for name in RUNGS}
+
+
+def quiet_members(bank_id: int | list[int], now: datetime):
+    """Active members of 90 days or more with no exchange, of any kind, in 90 days (in one
+    bank, or in any of several: the reports count the same people the queue lists)."""
+    bank_ids = bank_id if isinstance(bank_id, list) else [bank_id]
+    since = now - timedelta(days=QUIET_DAYS)
+    # The ledger notes on each account when an exchange last named it: one look per
+    # member, however long the bank's history.
+    quiet = or_(Account.last_exchange_at.is_(None), Account.last_exchange_at < since)
+    return (select(Member)
+            .join(Membership, and_(Membership.member_id == Member.id,
+                                   Membership.bank_id.in_(bank_ids)))
+            .outerjoin(Account, and_(Account.member_id == Member.id,
+                                     Account.bank_id == Membership.bank_id))
+            .where(Membership.status == MemberStatus.ACTIVE, Membership.created_at <= since,
+                   Member.erased_at.is_(None), quiet)
+            .order_by(Member.display_name))

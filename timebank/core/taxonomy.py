@@ -10,16 +10,15 @@ import re
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from timebank.core.errors import Refused
 from timebank.core.models import AssetCategory, Category, Member
 from timebank.core.models.audit import record as audit
 from timebank.infra.extensions import db
-from timebank.web.admin.forms import AssetCategoryForm, CategoryForm
-from timebank.web.errors import Refused
 
-# URL name → (model, form, audit type)
+# URL name → (model, audit type); the forms are the web layer's (admin/forms.py).
 TAXONOMIES = {
-    "categories": (Category, CategoryForm, "category"),
-    "asset-categories": (AssetCategory, AssetCategoryForm, "asset_category"),
+    "categories": (Category, "category"),
+    "asset-categories": (AssetCategory, "asset_category"),
 }
 
 
@@ -41,7 +40,7 @@ def _names(names: dict[str, str] | None) -> dict[str, str]:
 
 def add(kind: str, name: str, by: Member, colour: str = "",
         names: dict[str, str] | None = None) -> None:
-    model, _form, audit_type = TAXONOMIES[kind]
+    model, audit_type = TAXONOMIES[kind]
     name = name.strip()
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or audit_type
     if db.session.scalar(select(model.id).where((model.slug == slug) | (model.name == name))):
@@ -57,7 +56,7 @@ def add(kind: str, name: str, by: Member, colour: str = "",
 
 
 def set_active(kind: str, item_id: int, active: bool, by: Member):
-    model, _form, audit_type = TAXONOMIES[kind]
+    model, audit_type = TAXONOMIES[kind]
     item = db.get_or_404(model, item_id)
     item.active = active
     audit(by.id, f"{audit_type}.{'restore' if active else 'retire'}", audit_type, item.id)
@@ -68,7 +67,7 @@ def set_active(kind: str, item_id: int, active: bool, by: Member):
 def set_names(kind: str, item_id: int, names: dict[str, str], by: Member):
     """A kind's names in the other languages (empty: back to English, or to the
     catalogue's words for a kind the site was seeded with)."""
-    model, _form, audit_type = TAXONOMIES[kind]
+    model, audit_type = TAXONOMIES[kind]
     item = db.get_or_404(model, item_id)
     item.names = _names(names)
     audit(by.id, f"{audit_type}.names", audit_type, item.id, names=item.names)

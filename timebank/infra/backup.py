@@ -17,11 +17,13 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, make_url
 
-from timebank.web.errors import Refused
 
+class BackupError(Exception):
+    """A backup or restore could not be made; ``message`` says why, for the admin."""
 
-class BackupError(Refused):
-    pass
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 def _pg_tool(name: str) -> str:

@@ -25,42 +25,52 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
-from flask import Response, g, has_request_context, request
 from sqlalchemy import event, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from timebank.core.models import (
-    Account,
-    Asset,
-    AssetCategory,
-    DataVersion,
-    Listing,
-    Member,
-    Membership,
-    Neighbourhood,
-)
 from timebank.infra.extensions import db
+from timebank.infra.tables import DataVersion
 
 REGISTER = "register"  # published assets, their kinds and the named neighbourhoods
 CANDIDATES = "candidates"  # who could be asked to help: profiles, memberships, offers
 GIVE_AND_TAKE = "give-and-take"  # one bank's minutes given and received (``give_and_take``)
-WATCHED: dict[type, str] = {Asset: REGISTER, AssetCategory: REGISTER, Neighbourhood: REGISTER,
-                            Member: CANDIDATES, Membership: CANDIDATES, Listing: CANDIDATES,
-                            Account: GIVE_AND_TAKE}
-# A change to a member counts only in what matching reads (a digest sent, a session
-# ended or a password changed is not news to it); to an account, only its totals (a
-# balance moves with every exchange, pending ones included).
-WATCHED_COLUMNS: dict[type, tuple[str, ...]] = {
-    Member: ("display_name", "skills", "public_latitude", "public_longitude", "status",
-             "matching_opt_out"),
-    Account: ("given", "received"),
-}
-# An account's version is its bank's (``give_and_take``): one bank's exchanges are no
-# news to another's workbench. Which accounts moved is stamped on them (``moved``).
+# Which models' changes move which version, and (where not every change counts) which
+# of their columns: the domain declares them (``watch``, in core/models/__init__.py), so
+# this module knows no model of it.
+WATCHED: dict[type, str] = {}
+WATCHED_COLUMNS: dict[type, tuple[str, ...]] = {}
+# The model whose rows are stamped with the serial that moved them (the ledger's
+# accounts, per bank: ``watch_moves``), and the ledger's function that stamps them.
+_moving: type | None = None
+_stamp_moved: Callable[[Session, set, int], None] | None = None
+
+
+def watch(model: type, name: str, columns: tuple[str, ...] | None = None) -> None:
+    """Any flush that adds, deletes or changes a ``model`` row (in ``columns``, if given)
+    moves the version ``name``."""
+    WATCHED[model] = name
+    if columns is not None:
+        WATCHED_COLUMNS[model] = columns
+
+
+def watch_moves(model: type, columns: tuple[str, ...]) -> None:
+    """Rows of ``model`` (with a ``bank_id``) move their bank's give-and-take version, and
+    which rows moved is stamped on them (``on_moved``) as the version is written."""
+    global _moving
+    watch(model, GIVE_AND_TAKE, columns)
+    _moving = model
+
+
+def on_moved(stamp: Callable[[Session, set, int], None]) -> None:
+    """``stamp(session, ids, serial)`` marks the rows that moved (the ledger's writer
+    registers it: it alone writes accounts)."""
+    global _stamp_moved
+    _stamp_moved = stamp
+
+
 BUDGET_BYTES = 64 * 1024 * 1024  # per worker
-FRAGMENT_BUDGET_BYTES = 8 * 1024 * 1024  # per worker
 GZIP_FROM = 256  # smaller bodies go as they are (gzip would not save a packet)
 
 
@@ -68,6 +78,7 @@ BUMPS = "timebank_data_version_bumps"  # Session.info: this transaction's new ve
 # Session.info: the accounts whose totals this transaction moved, per give-and-take
 # version; a version bumped without saying which is read again in full (a new epoch).
 MOVED = "timebank_moved_accounts"
+READ = "timebank_data_versions_read"  # Session.info: versions read in this transaction
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,7 @@ class Stamp:
 
 def stamp(name: str) -> Stamp:
     """The current version of ``name`` (0 before anything was ever written), read once
-    per request: a map page asks for several things built from the same version. A
+    per transaction: a map page asks for several things built from the same version. A
     transaction that changed the data sees its own new version."""
     session = db.session
     if session.new or session.dirty or session.deleted:
@@ -91,7 +102,7 @@ def stamp(name: str) -> Stamp:
     own = session.info.get(BUMPS)
     if own and name in own:
         return Stamp(own[name], None, None)
-    memo = g.setdefault("_data_versions", {}) if has_request_context() else {}
+    memo = session.info.setdefault(READ, {})
     if name not in memo:
         row = session.execute(select(DataVersion.version, DataVersion.serial, DataVersion.epoch)
                               .where(DataVersion.name == name)).first()
@@ -163,12 +174,8 @@ def _write_bumps(session: Session) -> None:
             changes["epoch"] = statement.excluded.epoch
         serial = session.connection().execute(statement.on_conflict_do_update(
             index_elements=[table.c.name], set_=changes).returning(table.c.serial)).scalar_one()
-        if moved.get(name):
-            from timebank.core.ledger.writer import stamp_moved  # the ledger alone writes accounts
-
-            stamp_moved(session, moved[name], serial)
-    if has_request_context():
-        g.pop("_data_versions", None)  # the request reads the versions it wrote
+        if moved.get(name) and _stamp_moved is not None:
+            _stamp_moved(session, moved[name], serial)  # (the ledger alone writes accounts)
 
 
 def give_and_take(bank_id: int) -> str:
@@ -195,8 +202,13 @@ def _forget_versions(session: Session, previous) -> None:
         # Accounts the savepoint moved may have moved back: stamping them would lock rows
         # this transaction no longer holds, after the version's row. Read all again.
         session.info[MOVED] = dict.fromkeys(session.info[MOVED])
-    if has_request_context():
-        g.pop("_data_versions", None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_reads(session: Session, transaction) -> None:
+    """The next transaction reads the versions afresh (others may have moved them)."""
+    if transaction.parent is None:
+        session.info.pop(READ, None)
 
 
 def _touches(session: Session, obj) -> bool:
@@ -205,22 +217,22 @@ def _touches(session: Session, obj) -> bool:
     if obj in session.dirty:
         return _changed(session, obj)
     # A new account with nothing given or received changes no totals.
-    return not (type(obj) is Account and obj in session.new and not (obj.given or obj.received))
+    return not (type(obj) is _moving and obj in session.new and not (obj.given or obj.received))
 
 
 @event.listens_for(Session, "after_flush")
 def _bump_touched(session: Session, _context) -> None:
     touched = [obj for obj in chain(session.new, session.deleted, session.dirty)
                if _touches(session, obj)]
-    for name in sorted({WATCHED[type(obj)] for obj in touched if type(obj) is not Account}):
+    for name in sorted({WATCHED[type(obj)] for obj in touched if type(obj) is not _moving}):
         bump(name, session)
     for account in touched:
-        if type(account) is Account:  # (an account gone leaves no row to stamp)
+        if type(account) is _moving:  # (an account gone leaves no row to stamp)
             moved(account.bank_id, None if account in session.deleted else (account.id,),
                   session)
 
 
-class _Store:
+class Store:
     """What this worker built: (engine, name, version, key) -> value, least recently
     used first out once over budget."""
 
@@ -253,45 +265,7 @@ class _Store:
             self.used = 0
 
 
-_store = _Store(BUDGET_BYTES)
-# Drawn markup has a store of its own, so it can never push out what is costly to build.
-_fragments = _Store(FRAGMENT_BUDGET_BYTES)
-
-
-def fragment(key: tuple, render: Callable[[], str]) -> str:
-    """Markup drawn once per ``key`` and worker (``{% call remember(key) %}`` in a
-    template). ``key`` must name everything the markup shows; the page's language and
-    what its addresses depend on (the site's root, the bank) are added here. Only for
-    markup that is the same for everyone who may see the page: no CSRF token inside."""
-    full = (key, *_fragment_context())
-    found = _fragments.get(full)
-    if found is None:
-        found = render()
-        _fragments.put(full, found, 2 * len(found) + 256)
-    return found
-
-
-def _fragment_context() -> tuple:
-    """What every fragment of this request also depends on: the database, the page's
-    language and what its addresses depend on (the site's root; the bank's slug, which
-    they carry only while there are several banks). Worked out once per request: a
-    list draws a fragment per row."""
-    from flask_babel import get_locale
-
-    from timebank.web.tenancy import bank_count, current_bank
-
-    found = g.get("_fragment_context")
-    # Worked out again if the language (an e-mail in its reader's), the bank or the root
-    # changed since.
-    if found is None or found[0] != (get_locale(), g.get("bank"), request.script_root):
-        bank = current_bank()
-        found = g._fragment_context = (
-            (get_locale(), g.get("bank"), request.script_root), str(db.engine.url),
-            str(get_locale()), request.script_root, bank.slug if bank is not None else None,
-            bank_count() > 1)
-    return found[1:]
-
-
+_store = Store(BUDGET_BYTES)
 def built(name: str, key: tuple, build: Callable[[int], Any],
           size: Callable[[Any], int] = lambda value: 1024) -> Any:
     """``build(version)``'s value for the current version of ``name``, built at most once
@@ -333,23 +307,3 @@ def body(name: str, key: tuple, build: Callable[[], bytes], mimetype: str) -> Bo
         return Body.of(build(), mimetype, f"{name}-{current}-{digest}")
 
     return built(name, ("body", *key), make, lambda b: b.size)
-
-
-def send(found: Body, filename: str | None = None) -> Response:
-    """The body, or 304 when the client holds this version; gzipped when accepted.
-    ``private, no-cache`` with a validator: the browser keeps it and asks each time,
-    cheaply; shared caches keep nothing (a response may carry a session cookie)."""
-    zipped = found.zipped is not None and "gzip" in request.headers.get("Accept-Encoding", "")
-    etag = found.etag + ("-gz" if zipped else "")
-    if request.if_none_match.contains(etag):
-        response = Response(status=304)
-    else:
-        response = Response(found.zipped if zipped else found.data, mimetype=found.mimetype)
-        if zipped:
-            response.headers["Content-Encoding"] = "gzip"
-        if filename:
-            response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = "private, no-cache"
-    response.vary.add("Accept-Encoding")
-    return response

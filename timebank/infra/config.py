@@ -114,7 +114,6 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         # The bank an install starts with (and an upgraded single-bank install becomes).
         "TIMEBANK_BANK_NAME": os.environ.get("TIMEBANK_BANK_NAME", "Our time bank"),
         "TIMEBANK_AREA_NAME": os.environ.get("TIMEBANK_AREA_NAME", "Our council area"),
-        "TIMEBANK_PAGE_SIZE": _env_int("TIMEBANK_PAGE_SIZE", 25),
         # "json": one JSON object per log line, with the request id (for log collectors).
         "TIMEBANK_LOG_FORMAT": os.environ.get("TIMEBANK_LOG_FORMAT", "text"),
         # A log line per request from the app (gunicorn's access log usually does this).

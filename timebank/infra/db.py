@@ -9,17 +9,20 @@ there ledger writes lock rows with ``SELECT … FOR UPDATE`` in id order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from flask import Flask, has_request_context, request
-from sqlalchemy import event
+from flask import Flask
+from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from timebank.infra.extensions import db
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Whether the transaction beginning now may write (the web layer says: a request whose
+# method is not GET, HEAD or OPTIONS); a read that turns into a write on SQLite fails.
+_expects_writes: Callable[[], bool] = lambda: False  # noqa: E731
+MAX_ID = 2**31 - 1  # PostgreSQL INTEGER; SQLite would overflow at 2**63
 
 
 def _lower(value):
@@ -62,10 +65,30 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         # A request that may write takes the write lock when its transaction begins:
         # upgrading a read transaction to a write one fails at once (SQLITE_BUSY) if
         # another process wrote in between, whereas BEGIN IMMEDIATE waits its turn.
-        immediate = conn.get_execution_options().get("sqlite_immediate", False) or (
-            has_request_context() and request.method not in SAFE_METHODS
-        )
+        immediate = (conn.get_execution_options().get("sqlite_immediate", False)
+                     or _expects_writes())
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def expect_writes_when(rule: Callable[[], bool]) -> None:
+    """Say when a transaction should take SQLite's write lock as it begins."""
+    global _expects_writes
+    _expects_writes = rule
+
+
+MEMO = "timebank_memo"  # Session.info: what this transaction read once (``memo``)
+
+
+def memo() -> dict:
+    """A dict for values read once per transaction (kinds' names, data versions): gone
+    when the transaction ends, so the next one reads what others have written since."""
+    return db.session.info.setdefault(MEMO, {})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_memo(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(MEMO, None)
 
 
 def init_engine(app: Flask) -> None:
@@ -111,7 +134,6 @@ def locked(model, object_id: int):
     """The row ``object_id`` of ``model``, locked for this write transaction and read
     afresh (PostgreSQL: FOR UPDATE; SQLite: BEGIN IMMEDIATE holds the database), so a
     decision made on it cannot race another writer's. None if there is no such row."""
-    from sqlalchemy import select
 
     return db.session.scalar(select(model).where(model.id == object_id)
                              .with_for_update(of=model)
@@ -125,3 +147,9 @@ def keyset_page(rows, size: int, last_id=lambda row: row.id):
     rows = list(rows)
     page = rows[:size]
     return page, last_id(page[-1]) if len(rows) > size and page else None
+
+
+def like_pattern(text: str, *, prefix_only: bool = False) -> str:
+    """A LIKE pattern matching ``text`` literally (use with ``escape="\\"``)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}%" if prefix_only else f"%{escaped}%"

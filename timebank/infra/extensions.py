@@ -1,12 +1,10 @@
-"""Flask extensions, created unbound here and bound in ``create_app``."""
+"""The database extensions, created unbound here and bound in ``create_app`` (the web
+layer's own, log-in, CSRF, HTMX and rate limits, are in ``timebank.web.extensions``)."""
 
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from typing import TYPE_CHECKING
+
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf import CSRFProtect
-from htmx_flask import Htmx
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -25,8 +23,10 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# The base every model subclasses: Flask-SQLAlchemy's ``db.Model`` (which adds the table
+# name and the query property), seen by the type checker as the declarative base it is.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
-login_manager = LoginManager()
-csrf = CSRFProtect()
-htmx = Htmx()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -15,15 +15,18 @@ import os
 import time
 from dataclasses import dataclass
 
+import numpy as np
+import shapely
+from flask import current_app
 from geopy.exc import GeocoderQueryError, GeopyError
 from geopy.geocoders import Nominatim
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from timebank.core.models import GeocodeCache
-from timebank.core.models.base import utcnow
+from timebank.infra.clock import utcnow
 from timebank.infra.db import end_read_transaction
 from timebank.infra.extensions import db
+from timebank.infra.tables import GeocodeCache
 
 USER_AGENT = "timebank/0.1 (neighbourhood time bank; https://github.com/timebank)"
 EARTH_RADIUS_KM = 6371.0088
@@ -140,14 +143,12 @@ class Geocoder:
 def forget(address: str) -> None:
     """Drop an address from the cache: a member's old or erased home stays nowhere (the
     next lookup of it, if any, asks the service again). Caller commits."""
-    from timebank.infra.extensions import db
 
     db.session.execute(delete(GeocodeCache).where(
         GeocodeCache.query == normalise_query(address)))
 
 
 def geocoder():
-    from flask import current_app
 
     return Geocoder.from_config(current_app.config)
 
@@ -164,7 +165,6 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def haversine_km_many(lat, lon, lats, lons):
     """Distances from one point to many (numpy arrays), in km."""
-    import numpy as np
 
     p1 = np.radians(lat)
     p2 = np.radians(lats)
@@ -224,7 +224,6 @@ def coverage_grid(
     Distances are straight lines, a floor on walking distance: a cell reported as a
     gap is certainly farther than that on foot.
     """
-    import numpy as np
 
     min_lat, min_lon, max_lat, max_lon = bbox
     mid_lat = (min_lat + max_lat) / 2
@@ -259,8 +258,6 @@ def nearest_m(lat, lon, points):
     latitude, longitude). The nearest is found in a search tree over a local flat
     projection, O((n + m) log m) rather than every pair; its distance is then the
     great-circle one."""
-    import numpy as np
-    import shapely
 
     scale_x = 111_320.0 * math.cos(math.radians(float(np.mean(lat))))
     tree = shapely.STRtree(shapely.points(points[:, 1] * scale_x, points[:, 0] * 111_320.0))

@@ -1,10 +1,10 @@
-"""Error pages in the site's layout, JSON for machine URLs; the base of domain refusals."""
+"""Error pages in the site's layout, JSON for machine URLs (refusals: core.errors)."""
 
 from __future__ import annotations
 
 import time
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_limiter.errors import RateLimitExceeded
@@ -12,18 +12,9 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-
-class Refused(ValueError):
-    """A domain rule said no. ``message`` is for the person; ``field`` names the form field
-    it belongs beside (None: the top of the form); ``status`` is the HTTP status a page
-    answers with when there is no form to show it on."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
-
+from timebank.core.errors import Refused  # noqa: F401  (routes catch it from here too)
+from timebank.infra.extensions import db
+from timebank.web.extensions import limiter
 
 MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood.")),
@@ -83,7 +74,6 @@ def _respond(code: int, detail: str | None = None, kind: str = "",
 
 def login_needed():
     """The answer to an htmx request from someone whose session has ended."""
-    from flask import url_for
 
     response = _respond(401, str(_l("You are not logged in any more: the session ended.")),
                         kind="login", next_step=str(_l(
@@ -95,7 +85,6 @@ def login_needed():
 
 def _retry_minutes() -> int:
     """Whole minutes until the limit that refused this request lets the next one through."""
-    from timebank.infra.extensions import limiter
 
     current = limiter.current_limit
     if current is None:
@@ -138,7 +127,6 @@ def register(app: Flask) -> None:
     def _out_of_range(error: Exception):
         # A number too big for the database (from a form field we did not bound) names
         # nothing that exists: a clear 400, never a 500.
-        from timebank.infra.extensions import db
 
         db.session.rollback()
         return _respond(400, str(_l("A number in the request is too large.")))

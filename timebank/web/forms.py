@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, HiddenField, SelectField
+from wtforms import DateField, HiddenField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, Length, Optional
 
+from timebank.core.errors import Refused
 from timebank.core.models import Category
 from timebank.core.models.names import plain_name
 from timebank.infra.extensions import db
@@ -47,7 +49,6 @@ def strip(value):
 
 def choices(pairs):
     """(value, label) pairs as WTForms SelectChoice objects (tuples are deprecated)."""
-    from wtforms import SelectChoice
 
     return [SelectChoice(value, label) for value, label in pairs]
 
@@ -59,38 +60,28 @@ class QueryForm(FlaskForm):
         csrf = False
 
 
-def _typed(field) -> bool:
-    """Whether ``field`` is drawn with what was sent as it was sent (words, a number, a
-    tick box's value other than its own "y")."""
-    if not field.raw_data or field.raw_data == [""]:
-        return False
-    if field.type == "BooleanField":
-        return field.raw_data != ["y"]
-    return not hasattr(field, "choices")
-
-
-def fields_key(name: str, form) -> tuple | None:
-    """A key naming everything ``form``'s fields show (answers as read, and the choices
-    offered), so a filter form is drawn once per key (``remember`` in a
-    template). None, drawn afresh, when it has errors, or words or a number typed in:
-    whatever anyone types must not fill the cache (choices and ticks are few)."""
-    if form.errors or any(_typed(field) for field in form):
-        return None
-    # What a choice or a tick shows is its value as read, never as typed: "5", "05" and
-    # "+5" draw the same field, and must not make three keys.
-    return (name, *((field.name, str(field.data),
-                     tuple(tuple(map(str, c)) for c in getattr(field, "choices", None) or ()))
-                    for field in form))
-
-
-def like_pattern(text: str, *, prefix_only: bool = False) -> str:
-    """A LIKE pattern matching ``text`` literally (use with ``escape="\\"``)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"{escaped}%" if prefix_only else f"%{escaped}%"
-
-
 class ActionForm(FlaskForm):
     """A button-only form: carries the CSRF token and nothing else."""
+
+
+def button_pressed() -> None:
+    """A button-only form was sent (``ActionForm``: its CSRF token and nothing else), or
+    the request answers 400: the page it came from is shown again with its message."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+
+
+def place(form, error: Refused, default: str | None = None,
+          fields: dict[str, str] | None = None) -> None:
+    """Put a domain refusal where the person sees it: beside the field it names (through
+    ``fields`` when the form calls it otherwise: the ledger's "receiver" is the form's
+    "other"), or ``default``, else at the top of the form."""
+    name = (fields or {}).get(error.field or "", error.field) if fields is not None else error.field
+    name = name if name and name in form else default
+    if name and name in form:
+        form[name].errors = [*form[name].errors, error.message]
+    else:
+        form.form_errors.append(error.message)
 
 
 class LanguageForm(FlaskForm):

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import functools
 
-from flask import Flask, has_app_context, has_request_context, request, session
-from flask_babel import Babel, Domain
+from babel import support
+from flask import Flask, g, has_app_context, has_request_context, request, session
+from flask_babel import Babel, Domain, force_locale, get_locale
 from flask_login import current_user
+from wtforms.i18n import messages_path
 
-LANGUAGES = {"en": "English", "cy": "Cymraeg", "es": "Español"}
-DEFAULT = "en"
+from timebank.core import language
+from timebank.core.language import DEFAULT, LANGUAGES
+from timebank.web.tenancy import current_bank
 
 
 class _RememberingDomain(Domain):
@@ -28,7 +31,6 @@ class _RememberingDomain(Domain):
     language, refresh) is a different object, so its catalogue is looked up anew."""
 
     def get_translations(self):
-        from flask import g
 
         state = g.get("_flask_babel") if has_app_context() else None
         locale = getattr(state, "babel_locale", None)
@@ -49,8 +51,6 @@ babel.domain_instance = _RememberingDomain()  # gettext in Python and templates 
 
 @functools.cache
 def _wtforms_catalogue(locale: str):
-    from babel import support
-    from wtforms.i18n import messages_path
 
     return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
@@ -63,7 +63,6 @@ class _WtformsMessages:
 
     @staticmethod
     def _catalogue():
-        from flask_babel import get_locale
 
         return _wtforms_catalogue(str(get_locale() or DEFAULT))
 
@@ -91,53 +90,27 @@ def select_locale() -> str:
             or DEFAULT)
 
 
-def bank_language(bank=None) -> str | None:
-    """The bank's own default language (the current bank's when none given), if it set one."""
-    from timebank.web.tenancy import current_bank
-
-    bank = bank if bank is not None else current_bank()
-    if bank is not None and bank.default_language in LANGUAGES:
-        return bank.default_language
-    return None
-
-
-# How English dates may be written, per bank (bank settings).
-ENGLISH_DATES = {"en_GB": "United Kingdom: 6 December 2026",
-                 "en_IE": "Ireland: 6 December 2026",
-                 "en_US": "United States: December 6, 2026"}
+def bank_language() -> str | None:
+    """The current bank's own default language, if it set one."""
+    return language.bank_language(current_bank())
 
 
 def date_locale() -> str:
-    """The locale dates are written in: the page's language, and for English the bank's
-    own way (en_GB unless the bank chose another), so a UK bank never writes "Dec 6"."""
-    from flask_babel import get_locale
-
-    from timebank.web.tenancy import current_bank
-
-    language = str(get_locale() or DEFAULT)
-    if not language.startswith("en"):
-        return language
-    bank = current_bank() if has_app_context() else None
-    chosen = getattr(bank, "english_dates", "") or "en_GB"
-    return chosen if chosen in ENGLISH_DATES else "en_GB"
+    """The locale the page's dates are written in (``core.language.date_locale``)."""
+    return language.date_locale(current_bank() if has_app_context() else None)
 
 
 def format_day(value, width: str = "long") -> str:
-    """A date as the page's reader writes it (the one place dates are put into words)."""
-    from babel.dates import format_date
-
-    return format_date(value, width, locale=date_locale())
+    """A date as the page's reader writes it, in the current bank's way."""
+    return language.format_day(value, current_bank() if has_app_context() else None, width)
 
 
 def on_paper_for(member, bank_id: int | None):
     """The language a printed sheet is in: a member's own reads like the page they print it
     from; one printed for them (a coordinator's, a helper's) is in their language."""
-    from flask_babel import force_locale, get_locale
-
-    from timebank.core.notify import language_of
 
     own = current_user.is_authenticated and member.id == current_user.id
-    return force_locale(str(get_locale()) if own else language_of(member, bank_id))
+    return force_locale(str(get_locale()) if own else language.language_of(member, bank_id))
 
 
 def _bank_default() -> str:
@@ -165,6 +138,5 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _languages():
-        from flask_babel import get_locale
 
         return {"languages": LANGUAGES, "page_lang": str(get_locale() or DEFAULT)}

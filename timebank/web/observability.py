@@ -18,7 +18,8 @@ import time
 import uuid
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, request
+from alembic.script import ScriptDirectory
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import text
 
 from timebank.infra.extensions import db
@@ -73,8 +74,6 @@ def _static_versions(app: Flask):
 def readiness() -> dict[str, str]:
     """What /readyz checks: the database answers, and its schema is at this code's
     latest migration (a release whose migration has not run is not ready)."""
-    from alembic.script import ScriptDirectory
-    from flask import current_app
 
     try:
         db.session.execute(text("SELECT 1"))

@@ -25,8 +25,16 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from flask import abort
+from flask import Flask, abort, current_app, g, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+
+from timebank.core import listings
+from timebank.core.assets import register
+from timebank.core.matching import brokering
+from timebank.core.members import service as members
+from timebank.core.models.members import STAFF_ROLES, TRADING_ROLES, VIEWER_ROLES
+from timebank.web.tenancy import current_bank_id
 
 ANONYMOUS, PENDING, RESIDENT, HELPER, COORDINATOR, COUNCIL, ADMIN = (
     "anonymous", "pending", "resident", "helper", "coordinator", "council", "admin")
@@ -34,9 +42,10 @@ AUDIENCES = (ANONYMOUS, PENDING, RESIDENT, HELPER, COORDINATOR, COUNCIL, ADMIN)
 
 EVERYONE = frozenset(AUDIENCES)
 SIGNED_IN = EVERYONE - {ANONYMOUS}
-TRADERS = frozenset({RESIDENT, HELPER, COORDINATOR, ADMIN})
-STAFF = frozenset({COORDINATOR, ADMIN})
-VIEWERS = frozenset({COUNCIL, COORDINATOR, ADMIN})
+# The roles' groups are the domain's (models/members.py), as audiences.
+TRADERS = frozenset(map(str, TRADING_ROLES))
+STAFF = frozenset(map(str, STAFF_ROLES))
+VIEWERS = frozenset(map(str, VIEWER_ROLES))
 ADMINS = frozenset({ADMIN})
 
 
@@ -120,15 +129,41 @@ RULES: dict[str, Rule] = {
 }
 
 
+# The object-level rules, for actions whose row names one: the domain's own predicate,
+# asked with the object's bank (never the page's) where the object has one.
+OBJECT_RULES: dict[str, Callable[[Any, Any, int | None], bool]] = {
+    "listings.write": lambda person, listing, bank: listings.may_edit(listing, person, bank),
+    "listings.read": lambda person, listing, bank: listings.visible_to(listing, person, bank),
+    "assets.read": lambda person, asset, _bank: register.visible_to(
+        asset, person if person.is_authenticated else None),
+    "matches.view": lambda person, match, _bank: (brokering.side_of(match, person) is not None
+                                                  or person.is_staff_in(match.bank_id)),
+    "members.manage": lambda person, member, bank: members.may_change_status(member, person,
+                                                                             bank),
+}
+
+
+def audience_of(person, bank_id: int | None) -> str:
+    """The audience ``person`` belongs to in the bank ``bank_id``."""
+    if person is None or not person.is_authenticated:
+        return ANONYMOUS
+    return person.role_in(bank_id) or PENDING
+
+
 def audience() -> str:
     """The audience the person making this request belongs to, in the current bank."""
-    if not current_user.is_authenticated:
-        return ANONYMOUS
-    return current_user.role or PENDING
+    return audience_of(current_user, current_bank_id())
 
 
-def allowed(action: str) -> bool:
-    return audience() in RULES[action].audiences
+def may(action: str, obj: Any = None, person: Any = None) -> bool:
+    """May ``person`` (the one making this request) do ``action`` (a row of RULES), on
+    ``obj`` if one is given? Routes, templates and the menu all ask this."""
+    person = current_user if person is None else person
+    bank = getattr(obj, "bank_id", None) or current_bank_id()
+    if audience_of(person, bank) not in RULES[action].audiences:
+        return False
+    rule = OBJECT_RULES.get(action)
+    return obj is None or rule is None or rule(person, obj, bank)
 
 
 def allow(action: str) -> Callable:
@@ -142,7 +177,7 @@ def allow(action: str) -> Callable:
             @wraps(view)
             @login_required
             def guarded(*args: Any, **kwargs: Any):
-                if audience() not in rule.audiences:
+                if audience() not in rule.audiences:  # (the page's bank)
                     abort(403)
                 return view(*args, **kwargs)
 
@@ -150,3 +185,22 @@ def allow(action: str) -> Callable:
         return guarded
 
     return decorator
+
+
+def open_to_pending(endpoint: str | None) -> bool:
+    """May someone who is not an active member of a bank open this page of it?"""
+    action = getattr(current_app.view_functions.get(endpoint or ""), "permission", None)
+    return action is not None and PENDING in RULES[action].audiences
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _closed_to_strangers():
+        """A bank's pages named in the URL (``/b/<slug>/``) are closed to those logged in
+        who do not belong to it, except those the table opens to them (log in, the
+        welcome page, their own account)."""
+        bank = g.get("bank_in_url")
+        if (bank is not None and current_user.is_authenticated
+                and current_user.role_in(bank.id) is None
+                and not open_to_pending(request.endpoint)):
+            abort(403, _("You are not a member of %(bank)s.", bank=bank.name))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from werkzeug.routing import IntegerConverter
 
-MAX_ID = 2**31 - 1  # PostgreSQL INTEGER; SQLite would overflow at 2**63
+from timebank.infra.db import MAX_ID
 
 
 class IdConverter(IntegerConverter):

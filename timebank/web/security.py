@@ -5,8 +5,10 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, g, request
+from flask import Flask, Response, abort, g, has_request_context, request
 from flask_babel import gettext as _
+
+from timebank.infra import db as database
 
 # What the site's forms send. Anything else (a JSON body, say) reaches no form: it is
 # refused at the door with a message, rather than half-read by a form class.
@@ -45,7 +47,13 @@ def content_security_policy(tiles_url: str, nonce: str = "") -> str:
     )
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def register(app: Flask) -> None:
+    # A request that may write takes SQLite's write lock as its transaction begins.
+    database.expect_writes_when(
+        lambda: has_request_context() and request.method not in SAFE_METHODS)
     tiles = app.config["TIMEBANK_TILES_URL"]
     secure = app.config["SESSION_COOKIE_SECURE"]
 

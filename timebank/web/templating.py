@@ -4,41 +4,27 @@ from __future__ import annotations
 
 import functools
 from datetime import date, datetime
+from urllib.parse import urlsplit
 
+from babel.dates import format_date as babel_date
 from flask import Flask
-from flask_babel import format_decimal, to_user_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import to_user_timezone
+from flask_login import current_user
 
+from timebank.core.members.lookup import member_label
 from timebank.core.models.ledger import OUTCOME_SCALE, format_minutes
 from timebank.core.models.names import plain_name
 from timebank.core.models.skills import Category
+from timebank.core.notify import UNREAD_COUNTED, unread_count
+from timebank.core.words import figure, status_word  # noqa: F401  (filters)
 from timebank.infra import clock
+from timebank.web.caching import remember
 from timebank.web.i18n import date_locale
-
-# Lazy: a list page asks for a status word per row, and only that word is translated.
-STATUS_WORDS = {
-    "pending": _l("pending"), "confirmed": _l("confirmed"), "declined": _l("declined"),
-    "cancelled": _l("cancelled"), "active": _l("active"), "suspended": _l("suspended"),
-    "open": _l("open"), "matched": _l("matched"), "closed": _l("closed"),
-    "proposed": _l("proposed"), "accepted": _l("accepted"), "completed": _l("completed"),
-    "published": _l("published"), "rejected": _l("rejected"), "archived": _l("archived"),
-}
-
-
-def status_word(status: str) -> str:
-    """A status as the page's language says it (exchanges, listings, matches, members)."""
-    word = STATUS_WORDS.get(status)
-    return str(word) if word is not None else status
-
-
-def figure(value) -> str:
-    """A number as the page's language writes it (12,345.5 / 12.345,5), at most two
-    decimals, never in scientific notation; anything else (a hidden figure) as it is."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return value
-    return format_decimal(value, format="#,##0.##")
-
+from timebank.web.menu import menu
+from timebank.web.permissions import may
+from timebank.web.tenancy import current_bank_id
 
 # Lazy, as the status words: the workbench names a component 250 times a page.
 COMPONENT_WORDS = {"category": _l("kind of help"), "text": _l("words"),
@@ -59,7 +45,6 @@ def day_words(value: date | datetime | None, width: str) -> str:
 
 @functools.lru_cache(maxsize=8192)
 def _day_words(day: date, width: str, locale: str) -> str:
-    from babel.dates import format_date as babel_date
 
     return babel_date(day, width, locale=locale)
 
@@ -82,7 +67,6 @@ def safe_href(value: str | None) -> str:
     Escaping stops markup, not a ``javascript:`` address: stored addresses (imported
     registers, old rows) pass through here before they become links.
     """
-    from urllib.parse import urlsplit
 
     text = (value or "").strip()
     if text.startswith("/") and not text.startswith("//") and "\\" not in text:
@@ -104,10 +88,25 @@ def import_field(name: str) -> str:
             "step_free": _("Step-free")}.get(name, name)
 
 
-def register(app: Flask) -> None:
-    app.jinja_env.filters["import_field"] = import_field
-    from timebank.core.members.lookup import member_label
+def role_of(member) -> str | None:
+    """A member's role in the page's bank (None: not a member of it)."""
+    return member.role_in(current_bank_id())
 
+
+def role_label(member) -> str:
+    return member.role_label_in(current_bank_id())
+
+
+def status_of(member) -> str:
+    """Pending, active or suspended in the page's bank (a directory row knows its own)."""
+    own = getattr(member, "bank_status", None)
+    return own if own is not None else member.status_in(current_bank_id())
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.globals.update(may=may, menu=menu, role_of=role_of, role_label=role_label,
+                                 status_of=status_of)
+    app.jinja_env.filters["import_field"] = import_field
     app.jinja_env.globals["member_label"] = member_label
     app.jinja_env.filters["safe_href"] = safe_href
     app.jinja_env.filters["hours"] = format_minutes
@@ -119,18 +118,13 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["status"] = status_word
     app.jinja_env.filters["reason"] = reason_words
     app.jinja_env.filters["component"] = component_word
-    from timebank.infra.cache import fragment
-
-    app.jinja_env.globals["remember"] = lambda key, caller: fragment(key, caller)
+    app.jinja_env.globals["remember"] = remember
     app.jinja_env.globals["outcome_word"] = lambda score: str(dict(OUTCOME_SCALE)[score])
 
     @app.context_processor
     def _unread():
-        from flask_login import current_user
-
-        from timebank.core.notify import UNREAD_COUNTED, unread_count
-
-        count = unread_count(current_user.id) if current_user.is_authenticated else 0
+        count = (unread_count(current_user.id, current_bank_id())
+                 if current_user.is_authenticated else 0)
         return {"unread_count": count,
                 "unread_badge": str(count) if count < UNREAD_COUNTED else f"{UNREAD_COUNTED - 1}+"}
 

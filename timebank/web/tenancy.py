@@ -11,11 +11,11 @@ builds the ``/b/<slug>/`` form for the current bank, so links stay in it.
 from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, g, has_app_context, has_request_context, session
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from timebank.core.links import bank_url  # noqa: F401  (routes link into a bank)
 from timebank.core.models import Bank, MemberStatus
 from timebank.infra.extensions import db
 
@@ -107,7 +107,7 @@ def current_bank_id() -> int | None:
 def use_bank(bank: Bank | None) -> None:
     """Make ``bank`` the current one for the rest of this app context (commands, tests)."""
     g.bank = bank
-    g.pop("_fragment_context", None)  # (``cache.fragment``: addresses name the bank)
+    g.pop("_fragment_context", None)  # (``caching.remember``: addresses name the bank)
 
 
 def my_banks() -> list[Bank]:
@@ -118,25 +118,6 @@ def my_banks() -> list[Bank]:
     return list(db.session.scalars(select(Bank).where(Bank.id.in_(ids)).order_by(Bank.name)))
 
 
-def bank_url(endpoint: str, bank_id: int, **values) -> str:
-    """``url_for`` in a given bank (for links that must not follow the current one)."""
-    from flask import url_for
-
-    if bank_count() > 1 and bank_id != current_bank_id():
-        values["bank"] = db.session.get(Bank, bank_id).slug
-    return url_for(endpoint, **values)
-
-
-def open_to_pending(endpoint: str | None) -> bool:
-    """May someone who is not an active member of a bank open this page of it?"""
-    from flask import current_app
-
-    from timebank.web.permissions import PENDING, RULES
-
-    action = getattr(current_app.view_functions.get(endpoint or ""), "permission", None)
-    return action is not None and PENDING in RULES[action].audiences
-
-
 def init_app(app: Flask) -> None:
     @app.url_value_preprocessor
     def _bank_from_url(endpoint, values):
@@ -144,14 +125,11 @@ def init_app(app: Flask) -> None:
             bank = bank_by_slug(values.pop("bank"))
             if bank is None:
                 abort(404)
-            g.bank = bank
-            # Another bank's pages are closed to those who do not belong to it, except
-            # those the permissions table opens to them (log in, the welcome page, their
-            # own account), and it does not become their current bank.
-            if current_user.is_authenticated and current_user.role_in(bank.id) is None:
-                if not open_to_pending(endpoint):
-                    abort(403, _("You are not a member of %(bank)s.", bank=bank.name))
-            elif session.get("bank") != bank.slug:
+            g.bank = g.bank_in_url = bank
+            # Another bank's pages are closed to those who do not belong to it
+            # (permissions.init_app), and it does not become their current bank.
+            stranger = current_user.is_authenticated and current_user.role_in(bank.id) is None
+            if not stranger and session.get("bank") != bank.slug:
                 session["bank"] = bank.slug
 
     @app.url_defaults

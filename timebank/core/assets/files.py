@@ -10,14 +10,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from timebank.core.assets import sources
-from timebank.core.models import Asset, AssetImport, AssetStatus, GeocodeState
+from timebank.core.assets.neighbourhoods import union_bbox
+from timebank.core.assets.register import DEFAULT_CENTRE, categories, published_query
+from timebank.core.models import Asset, AssetImport, AssetStatus, Bank, GeocodeState
+from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
 from timebank.infra.exports import csv_chunks
 from timebank.infra.extensions import db
@@ -50,7 +55,6 @@ def to_csv_chunks(assets: Iterable[Asset]) -> Iterator[str]:
 
 
 def _published(slug: str, bbox) -> list[Asset]:
-    from timebank.core.assets.register import published_query
 
     return list(db.session.scalars(published_query(slug, bbox=bbox).order_by(Asset.id)))
 
@@ -178,28 +182,27 @@ NEAR_REGISTER_KM = 50  # with no area set, rows farther than this from the regis
 
 
 def import_area() -> tuple[float, float, float, float] | None:
-    """Where this install's assets should be: the configured study area, else the current
-    bank's area, else the neighbourhoods', else within 50 km of the published register.
-    Rows outside are held for a decision, never imported unasked, so one wrong file
-    cannot pull the next ones after it."""
-    from flask import current_app
+    """Where this install's assets should be: the configured study area, else the area
+    the banks set (all of them together: registers are the whole install's), else the
+    neighbourhoods', else within 50 km of the published register. Rows outside are held
+    for a decision, never imported unasked, so one wrong file cannot pull the next ones
+    after it."""
 
-    from timebank.core.assets.neighbourhoods import union_bbox
-    from timebank.web.tenancy import current_bank
 
     configured = current_app.config.get("TIMEBANK_AREA_BBOX")
     if configured:
         return tuple(configured)
-    bank = current_bank()
-    if bank is not None and bank.min_lon is not None:
-        return (bank.min_lon, bank.min_lat, bank.max_lon, bank.max_lat)
+    banks = db.session.execute(
+        select(func.min(Bank.min_lon), func.min(Bank.min_lat), func.max(Bank.max_lon),
+               func.max(Bank.max_lat)).where(Bank.min_lon.is_not(None))).first()
+    if banks is not None and banks[0] is not None:
+        return tuple(banks)
     return union_bbox() or _near_register()
 
 
 def _near_register() -> tuple[float, float, float, float] | None:
     """50 km around where most of the register is: the 5th to 95th percentiles of its
     places, so one far-off asset (imported anyway, or a stray) never widens the box."""
-    import math
 
     points = db.session.execute(
         select(Asset.longitude, Asset.latitude)
@@ -244,7 +247,6 @@ def prepare_file(data: bytes, filename: str,
 
 
 def prepare_source(source: sources.Source, options: sources.Options) -> sources.Preparation:
-    from timebank.core.assets.register import DEFAULT_CENTRE, categories
 
     lat, lon = DEFAULT_CENTRE
     # With no area said, swapped coordinates are told apart against the install's home:
@@ -296,7 +298,6 @@ def archived_by(record: AssetImport) -> int:
 
 def archive_import(record: AssetImport, by_id: int | None) -> int:
     """Archive every asset this import created (they stay in the database, off the map)."""
-    from timebank.core.models.audit import record as audit
 
     count = 0
     for asset in db.session.scalars(select(Asset).where(Asset.import_id == record.id,
@@ -320,7 +321,6 @@ def _geocode_state_for_import(asset: Asset) -> None:
 
 def export_file(path: str, category_slug: str = "") -> int:
     """Write the published assets (optionally one category) to ``path``: .csv or .geojson."""
-    from timebank.core.assets.register import published_query
 
     rows = db.session.scalars(published_query(category_slug).order_by(Asset.id)).all()
     with open(path, "w", encoding="utf-8", newline="") as fh:

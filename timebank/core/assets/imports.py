@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from timebank.core.assets import files, sources
 from timebank.core.assets.register import categories
+from timebank.core.errors import Refused
 from timebank.core.models import AssetImport
 from timebank.infra.extensions import db
-from timebank.web.errors import Refused
 
 MAX_UPLOAD = 2 * 1024 * 1024
 ALLOWED = (".csv", ".geojson", ".json")
@@ -25,7 +26,6 @@ class ImportError_(Refused):  # noqa: N801 - "ImportError" is Python's own
 
 def upload(data: bytes, filename: str, by_id: int) -> AssetImport:
     """Keep an uploaded file for its preview; refuse what is not a register we can read."""
-    from flask_babel import gettext as _
 
     name = (filename or "").strip().rsplit("/", 1)[-1][:200]
     if not name.lower().endswith(ALLOWED):
@@ -106,7 +106,6 @@ def save_settings(record: AssetImport, form: dict[str, str]) -> None:
 
 def run(record: AssetImport, by_id: int) -> files.ImportReport:
     if record.status != "preview" or record.data is None:
-        from flask_babel import gettext as _
 
         raise ImportError_(_("This file has already been imported."), status=409)
     _prepared, report = files.import_file(record.data, record.filename, options_of(record),

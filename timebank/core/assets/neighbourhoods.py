@@ -9,13 +9,17 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
+import shapely
 from flask_babel import gettext as _
+from shapely.geometry import Point, mapping, shape
+from shapely.prepared import prep
 from sqlalchemy import func, select
 
 from timebank.core.assets import sources
+from timebank.core.errors import Refused
 from timebank.core.models import Neighbourhood
 from timebank.infra.extensions import db
-from timebank.web.errors import Refused
 
 NAME_HEADERS = ("name", "neighbourhood", "neighbourhood name", "ward", "ward name", "area",
                 "area name", "label")
@@ -43,9 +47,6 @@ def import_boundaries(data: bytes, filename: str, crs: str = "",
                       name_field: str = "") -> tuple[int, int, list[str]]:
     """Create or update neighbourhoods by name from a GeoJSON of polygons; returns
     (created, updated, notes)."""
-    import numpy as np
-    import shapely
-    from shapely.geometry import mapping, shape
 
     text, _encoding = sources.decode(data)
     doc = sources.load_geojson(text, BoundaryError)
@@ -106,8 +107,6 @@ def import_boundaries(data: bytes, filename: str, crs: str = "",
 
 def _areas():
     """Each neighbourhood's name and prepared shape (a few dozen: read per request)."""
-    from shapely.geometry import shape
-    from shapely.prepared import prep
 
     return [(a.name, prep(shape(json.loads(a.geometry))))
             for a in db.session.scalars(select(Neighbourhood).order_by(Neighbourhood.name))]
@@ -115,7 +114,6 @@ def _areas():
 
 def names_for(points: list[tuple[float, float]]) -> list[str | None]:
     """The neighbourhood each (lat, lon) is in, or None."""
-    from shapely.geometry import Point
 
     areas = _areas()
     if not areas:

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import NamedTuple
 
+import numpy as np
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
+from timebank.core.assets.neighbourhoods import names_for, union_bbox
 from timebank.core.models import (
     Asset,
     AssetCategory,
@@ -26,10 +28,9 @@ from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
 from timebank.core.models.names import thing_name
 from timebank.core.notify import notify
-from timebank.infra import cache, geo
+from timebank.infra import cache, geo, maps
+from timebank.infra.db import like_pattern
 from timebank.infra.extensions import db
-from timebank.web import maps
-from timebank.web.forms import like_pattern
 
 # Where the map opens when nothing is published yet, and where a register with no other
 # clue is assumed to be when telling swapped coordinates apart (the install's home).
@@ -68,12 +69,6 @@ def categories() -> tuple[CategoryRow, ...]:
             select(AssetCategory.id, AssetCategory.slug, AssetCategory.name,
                    AssetCategory.colour, AssetCategory.names).where(AssetCategory.active)
             .order_by(AssetCategory.position, AssetCategory.id))))
-
-
-def valid_point(lat, lon) -> bool:
-    return (isinstance(lat, float) and isinstance(lon, float) and math.isfinite(lat)
-            and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
-            and not (lat == 0 and lon == 0))
 
 
 def locate(asset: Asset, coder: geo.Geocoder) -> str:
@@ -202,7 +197,6 @@ class MapIndex(NamedTuple):
 
 def map_index(key: tuple[str, str, bool, bool]) -> MapIndex:
     """The filter's placed assets with their coordinates as arrays, once per version."""
-    import numpy as np
 
     def build(_version: int) -> MapIndex:
         rows = [a for a in published_rows(*key) if a.latitude is not None]
@@ -246,7 +240,6 @@ def view_json(key: tuple[str, str, bool, bool], bbox: tuple, zoom: int) -> bytes
     """What the map shows inside ``bbox`` (already snapped): each asset as in ``map_json``
     when few enough, otherwise one feature per group of a ``view_cell`` square, at the
     group's centre of mass, with its count ("k"); a group of one is its asset."""
-    import numpy as np
 
     index = map_index(key)
     west, south, east, north = bbox
@@ -287,7 +280,8 @@ def visible_to(asset: Asset, member: Member | None) -> bool:
     """Published assets are public; others only to whoever suggested them, and to staff."""
     if asset.status == AssetStatus.PUBLISHED:
         return True
-    return member is not None and (asset.submitted_by_id == member.id or member.is_staff)
+    return member is not None and (asset.submitted_by_id == member.id
+                                   or member.staff_somewhere())
 
 
 def reviews_of(asset: Asset, limit: int = 50) -> list[AssetReview]:
@@ -428,7 +422,6 @@ def area_points(configured_bbox, asset_points) -> list[tuple[float, float]]:
 
     Never members' locations: their outermost points would show where people live.
     """
-    from timebank.core.assets.neighbourhoods import union_bbox
 
     configured_bbox = configured_bbox or union_bbox()  # else all the neighbourhoods
     if configured_bbox:
@@ -467,7 +460,6 @@ class Gaps:
 def gaps(category_slug: str, distance: float, configured_bbox) -> Gaps:
     """Where assets (of one kind) are missing, built once per kind, distance and version
     of the register (the same for every viewer)."""
-    from timebank.core.assets.neighbourhoods import names_for, union_bbox
 
     def build(_version: int) -> Gaps:
         rows = published_rows(category_slug)
@@ -505,3 +497,8 @@ def locate_pending(coder: geo.Geocoder) -> dict[str, int]:
         if state == GeocodeState.PENDING:
             break
     return states
+
+
+def proposed_query():
+    """Assets members suggested, waiting for a coordinator to check them."""
+    return select(Asset).where(Asset.status == AssetStatus.PROPOSED).order_by(Asset.id)

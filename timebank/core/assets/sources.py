@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from pyproj import CRS, Transformer
+from shapely.geometry import shape
 
 if TYPE_CHECKING:
     from timebank.core.assets.register import CategoryRow
@@ -287,7 +289,6 @@ def load_geojson(text: str, refused: type[Exception] = None):
 
 
 def _geojson(text: str, encoding: str, filename: str) -> Source:
-    from shapely.geometry import shape
 
     doc = load_geojson(text)
     features = doc.get("features") if isinstance(doc, dict) else None
@@ -436,7 +437,6 @@ def _number(value: str, grid: bool = False) -> float | None:
 def normalise_crs(text: str) -> str:
     """'EPSG:27700' for any way of naming it (27700, epsg:27700, urn:ogc:def:crs:EPSG::27700,
     http://www.opengis.net/def/crs/EPSG/0/27700…); WGS84 for CRS84."""
-    from pyproj import CRS
 
     name = str(text or "").strip()
     if not name:
@@ -558,7 +558,6 @@ _TRANSFORMERS: dict[str, object] = {}
 
 
 def transformer(crs: str):
-    from pyproj import Transformer
 
     if crs not in _TRANSFORMERS:
         _TRANSFORMERS[crs] = Transformer.from_crs(crs, WGS84, always_xy=True)

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import has_request_context
 from flask_babel import gettext as _
 
+from timebank.core.four_eyes import deciders
+from timebank.core.language import format_day
+from timebank.core.links import bank_url
 from timebank.core.models import Exchange, Member
+from timebank.core.models.banks import Bank
 from timebank.core.models.ledger import Account, format_minutes
-from timebank.core.notify import notify, site_context
-from timebank.web.i18n import format_day
-from timebank.web.tenancy import bank_url
+from timebank.core.notify import notify
+from timebank.infra.extensions import db
 
 
 class _InTheirWords:
@@ -61,16 +63,14 @@ def _tell(member: Member | None, account: Account, exchange: Exchange, by: Membe
 
 
 def _link(bank_id: int, exchange_id: int) -> str:
-    if has_request_context():
-        return bank_url("exchanges.show", bank_id, exchange_id=exchange_id)
-    with site_context():  # a command (the demo, texts later): links on TIMEBANK_BASE_URL
-        return bank_url("exchanges.show", bank_id, exchange_id=exchange_id)
+    return bank_url("exchanges.show", bank_id, exchange_id=exchange_id)
 
 
 def _facts(exchange: Exchange, by: Member) -> Callable[[], dict[str, str]]:
     def facts() -> dict[str, str]:
         return {"by": by.display_name, "time": format_minutes(exchange.minutes),
-                "date": format_day(exchange.service_date, "long"),
+                "date": format_day(exchange.service_date,
+                                   db.session.get(Bank, exchange.giver.bank_id), "long"),
                 "giver": exchange.giver.label, "receiver": exchange.receiver.label,
                 "what": _what(exchange) or _("no description")}
     return facts
@@ -80,7 +80,6 @@ def awaiting_second(exchange: Exchange, by: Member) -> None:
     """An exchange in which a member pays a coordinator who stands behind them
     (``four_eyes``): both sides learn that a second coordinator confirms it, and the
     bank's other coordinators are asked to."""
-    from timebank.core.four_eyes import deciders
 
     facts = _facts(exchange, by)
     for account in (exchange.giver, exchange.receiver):

@@ -47,11 +47,13 @@ from timebank.core.models import (
     AccountMonth,
     Exchange,
     ExchangeStatus,
+    Member,
     MonthPerson,
     MonthTotal,
     Outcome,
     OutcomeMonth,
 )
+from timebank.core.models.assets import area_named
 from timebank.infra.extensions import db
 
 _REVERSAL = aliased(Exchange)
@@ -98,8 +100,6 @@ def main_kind_given(account_id: int):
 def describe(exchange: Exchange) -> None:
     """Fix the facts reports group by on an exchange being confirmed: the receiver's
     named area and the kind of help the receiver gives. Set once, while confirming."""
-    from timebank.core.models import Account, Member
-    from timebank.core.models.assets import area_named
 
     exchange.area_id = db.session.scalar(
         select(area_named(Member.neighbourhood)).select_from(Member)
@@ -123,8 +123,6 @@ def _upsert(model, rows: list[dict], keys: tuple[str, ...], adds: tuple[str, ...
 
 def describe_bulk(rows: list[dict]) -> None:
     """``describe`` for many new exchanges at once, in their order (demo data)."""
-    from timebank.core.models import Account, Member
-    from timebank.core.models.assets import area_named
 
     accounts = {r["receiver_account_id"] for r in rows} | {r["giver_account_id"] for r in rows}
     areas = dict(db.session.execute(

@@ -9,8 +9,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, func, or_, select, union_all
 from sqlalchemy.orm import aliased
@@ -19,6 +20,7 @@ from timebank.core.ledger import writer as ledger
 from timebank.core.models import Account, Category, Entry, Exchange, ExchangeStatus, Member
 from timebank.core.models.ledger import format_minutes, system_name
 from timebank.core.models.names import plain_name
+from timebank.core.rhythm import WAIT_DAYS
 from timebank.infra import clock
 from timebank.infra.db import keyset_page
 from timebank.infra.extensions import db
@@ -53,9 +55,10 @@ def _pending(condition, limit: int = 50) -> list[Exchange]:
         Exchange.id.in_(ids), Exchange.status == ExchangeStatus.PENDING).order_by(Exchange.id)))
 
 
-def dashboard_context(member: Member) -> dict:
-    """What a member's home page shows: balance, what waits on them and on others, recent."""
-    account = ledger.account_of(member)
+def dashboard_context(member: Member, bank_id: int | None) -> dict:
+    """What a member's home page in a bank shows: balance, what waits on them and on
+    others, recent."""
+    account = ledger.account_of(member, bank_id)
     awaiting = _pending(Exchange.awaiting_member_id == member.id)
     waiting_on_others: list[Exchange] = []
     recent: list[Line] = []
@@ -100,7 +103,6 @@ class Line:
         """The description, else the kind of help, else the word for an exchange."""
         if self.description or self.category:
             return self.description or self.category or ""
-        from flask_babel import gettext as _
 
         return _("Exchange")
 
@@ -124,7 +126,6 @@ def _party_name(account_id):
 
 def _party(name: str | None) -> str:
     if name is None:
-        from flask_babel import gettext as _
 
         return _("Former member")  # in the reader's language
     return system_name(name)  # "Community pool" in the reader's words; a member's as it is
@@ -314,3 +315,22 @@ def _bank_exchanges(before: bool):
     ids = union_all(*sides).subquery()
     return (_exchange_rows().where(Exchange.id.in_(select(ids.c.id)))
             .order_by(Exchange.id.desc()).limit(size))
+
+
+def stale_exchanges(bank_id: int, now: datetime):
+    """Exchanges touching the bank, waiting for a confirmation for more than a week."""
+    return (select(Exchange).where(or_(Exchange.bank_id == bank_id,
+                                       Exchange.counter_bank_id == bank_id),
+                                   Exchange.status == ExchangeStatus.PENDING,
+                                   Exchange.created_at <= now - timedelta(days=WAIT_DAYS))
+            .order_by(Exchange.created_at, Exchange.id))
+
+
+def stale_exchanges_page(bank_id: int, now: datetime, before: int | None):
+    """``stale_exchanges`` as the bank's list shows them, newest first, a page at a time
+    before the exchange ``before`` (keyset paging, as ``statements.bank_exchanges_page``)."""
+    query = stale_exchanges(bank_id, now).with_only_columns(Exchange.id)
+    if before:
+        query = query.where(Exchange.id < before)
+    return keyset_page(exchange_rows(query.order_by(None).order_by(Exchange.id.desc())
+                                     .limit(EXCHANGES_PAGE + 1)), EXCHANGES_PAGE)

@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from timebank.core import four_eyes
+from timebank.core.errors import Refused
 from timebank.core.ledger import news as exchange_news
 from timebank.core.ledger import rollups
 from timebank.core.models import (
@@ -54,12 +55,10 @@ from timebank.core.models.ledger import (
     format_minutes,
 )
 from timebank.core.models.members import STAFF_ROLES, TRADING_ROLES
+from timebank.core.words import status_word
 from timebank.infra import cache, clock
 from timebank.infra.db import locked, write_transaction
 from timebank.infra.extensions import db
-from timebank.web.errors import Refused
-from timebank.web.templating import status_word
-from timebank.web.tenancy import current_bank_id
 
 # How a party's role reads in a refusal ("… so cannot be the giver").
 ROLE_WORDS = {"giver": lambda: _("giver"), "receiver": lambda: _("receiver")}
@@ -83,20 +82,31 @@ def new_key() -> str:
 # -- accounts -----------------------------------------------------------------
 
 
-def _bank_id(bank_id: int | None) -> int:
-    bank_id = bank_id if bank_id is not None else current_bank_id()
-    if bank_id is None:
+def _bank_id(bank_id: int | None, member: Member | None = None) -> int:
+    """The bank a ledger call is about. Callers name it; left out, it can only be the
+    member's one bank, or the install's one bank (commands on a single-bank install):
+    never the bank some request happens to be showing."""
+    if bank_id is not None:
+        return bank_id
+    if member is not None:
+        banks = {m.bank_id for m in member.all_memberships()}
+        if len(banks) == 1:
+            return banks.pop()
+    banks = db.session.scalars(select(Bank.id).limit(2)).all()
+    if not banks:
         raise LedgerError(_("There is no time bank yet: create one first."))
-    return bank_id
+    if len(banks) > 1:
+        raise LedgerError(_("Say which bank: this install has several."))
+    return banks[0]
 
 
 def open_account(member: Member, bank_id: int | None = None,
                  floor: int | None = None) -> Account:
-    """The member's account in the bank (default: the current one), created at 0 if need be.
+    """The member's account in the bank (see ``_bank_id``), created at 0 if need be.
 
     Caller commits.
     """
-    bank_id = _bank_id(bank_id)
+    bank_id = _bank_id(bank_id, member)
     account = account_of(member, bank_id)
     if account is None:
         if floor is None:
@@ -129,7 +139,7 @@ def clearing_account(bank_id: int) -> Account:
 
 
 def account_of(member: Member, bank_id: int | None = None) -> Account | None:
-    bank_id = bank_id if bank_id is not None else current_bank_id()
+    bank_id = _bank_id(bank_id, member)
     return db.session.scalar(
         select(Account).where(Account.member_id == member.id, Account.bank_id == bank_id))
 
@@ -588,7 +598,10 @@ def cancel_exchange(exchange_id: int, by: Member) -> Exchange:
 
 def reverse_exchange(exchange_id: int, by: Member, reason: str, idempotency_key: str) -> Recorded:
     """Correct a confirmed exchange by recording its mirror image."""
-    if not by.is_staff:
+    banks = db.session.execute(select(Exchange.bank_id, Exchange.counter_bank_id)
+                               .where(Exchange.id == exchange_id)).first()
+    # A coordinator of a bank the exchange touches (the exchange's banks, not the page's).
+    if banks is None or not any(by.is_staff_in(bank) for bank in banks if bank is not None):
         raise LedgerError(_("Only a coordinator can reverse an exchange."))
     parties = db.session.execute(
         select(Account.member_id).join(Exchange, (Account.id == Exchange.giver_account_id)
@@ -955,6 +968,9 @@ def stamp_moved(session, account_ids, serial: int) -> None:
     for start in range(0, len(ids), 5000):  # (SQLite's limit on bound values)
         session.connection().execute(update(Account).where(
             Account.id.in_(ids[start:start + 5000])).values(moved_serial=serial))
+
+
+cache.on_moved(stamp_moved)
 
 
 # -- bulk seeding (demo data and benchmarks) ----------------------------------

@@ -15,9 +15,11 @@ from datetime import datetime, timedelta
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 
+from timebank.core.errors import Refused
+from timebank.core.links import bank_url
 from timebank.core.listings import open_listings_query
 from timebank.core.matching import ranking
 from timebank.core.members.lookup import member_label
@@ -38,13 +40,11 @@ from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
 from timebank.core.models.members import TRADING_ROLES
 from timebank.core.notify import notify
+from timebank.core.rhythm import WAIT_DAYS
+from timebank.core.words import status_word
 from timebank.infra import cache, clock
-from timebank.infra.db import locked
+from timebank.infra.db import keyset_page, like_pattern, locked
 from timebank.infra.extensions import db
-from timebank.web.errors import Refused
-from timebank.web.forms import like_pattern
-from timebank.web.templating import status_word
-from timebank.web.tenancy import bank_url
 
 
 class BrokeringError(Refused):
@@ -190,7 +190,7 @@ def already_introduced(request_ids) -> dict[int, set[int]]:
 
 @dataclass(frozen=True)
 class WorkbenchPage:
-    rows: list  # (request, [Ranked…], the key its candidates' table is drawn under)
+    rows: list  # (request, [Ranked…])
     next_after: int | None
 
 
@@ -215,16 +215,17 @@ class RequestRow:
     asker_neighbourhood: str | None
 
 
-def workbench(bank_id: int, page: int, per_page: int, each: int,
+def workbench(bank_id: int, after: int | None, per_page: int, each: int,
               category_id: int | None = None, neighbourhood: str = "", waited_days: int = 0,
               newest: bool = False, unhelped: bool = False) -> WorkbenchPage:
     """Open requests (oldest first unless ``newest``), filtered by kind of help, the asker's
     neighbourhood and how long they have waited, each with its best candidates not yet
-    introduced. ``page`` counts from 0; ``next_after`` is the next page's number."""
+    introduced. Keyset paging: ``after`` is the last request of the page before (None:
+    the first page); ``next_after`` the last of this one, when more follow."""
     now = utcnow()
-    query = _requests(bool(category_id), bool(neighbourhood), bool(waited_days), newest)
+    query = _requests(bool(category_id), bool(neighbourhood), bool(waited_days), newest,
+                      after is not None)
     if unhelped:  # the work queue's figure, exactly
-        from timebank.core.queue import unhelped_requests
 
         query = query.where(Listing.id.in_(unhelped_requests(bank_id, now)
                                            .with_only_columns(Listing.id).order_by(None)))
@@ -234,27 +235,20 @@ def workbench(bank_id: int, page: int, per_page: int, each: int,
     requests = [RequestRow(*row) for row in db.session.execute(query, {
         "bank": bank_id, "today": clock.today(), "category": category_id,
         "neighbourhood": like_pattern(neighbourhood),
-        "waited": now - timedelta(days=waited_days), "offset": page * per_page,
-        "size": per_page + 1})]
-    more = len(requests) > per_page
-    requests = requests[:per_page]
+        "waited": now - timedelta(days=waited_days), "after": after, "size": per_page + 1})]
+    requests, next_after = keyset_page(requests, per_page)
     introduced = already_introduced([r.id for r in requests])
     rows = []
     for listing in requests:
         ranked = [r for r in pool.ranked(listing.id, need_for,
                                          each + len(introduced[listing.id]), listing)
                   if r.candidate.member_id not in introduced[listing.id]][:each]
-        # Everything the candidates' table shows, so that it is drawn once for every
-        # coordinator, and again only when it changes (most exchanges move no one in it).
-        key = ("workbench", listing.id, tuple(
-            (r.candidate.member_id, r.candidate.name, r.score, tuple(r.reasons),
-             tuple(r.components.items())) for r in ranked))
-        rows.append((listing, ranked, key))
-    return WorkbenchPage(rows, page + 1 if more else None)
+        rows.append((listing, ranked))
+    return WorkbenchPage(rows, next_after)
 
 
 @functools.cache
-def _requests(category: bool, neighbourhood: bool, waited: bool, newest: bool):
+def _requests(category: bool, neighbourhood: bool, waited: bool, newest: bool, after: bool):
     """The workbench's open requests as ``RequestRow`` values, with the bank, day, filters
     and page bound: built once per shape of question."""
     query = (open_listings_query(bindparam("bank"), bindparam("today"))
@@ -272,8 +266,10 @@ def _requests(category: bool, neighbourhood: bool, waited: bool, newest: bool):
         query = query.where(Member.neighbourhood.ilike(bindparam("neighbourhood"), escape="\\"))
     if waited:
         query = query.where(Listing.created_at <= bindparam("waited"))
-    return (query.order_by(Listing.id.desc() if newest else Listing.id)
-            .offset(bindparam("offset")).limit(bindparam("size")))
+    if after:
+        query = query.where(Listing.id < bindparam("after") if newest
+                            else Listing.id > bindparam("after"))
+    return query.order_by(Listing.id.desc() if newest else Listing.id).limit(bindparam("size"))
 
 
 # -- introductions -------------------------------------------------------------
@@ -431,7 +427,7 @@ def complete(match_id: int, by: Member) -> tuple[Match, str]:
     """Mark an agreed match done; return the URL of the pre-filled exchange form."""
     match = _match_for_update(match_id)
     side = side_of(match, by)
-    if side is None and not by.is_staff:
+    if side is None and not by.is_staff_in(match.bank_id):
         raise BrokeringError(_("Only the two people introduced, or a coordinator, can complete "
                              "this."))
     if match.status not in (MatchStatus.ACCEPTED, MatchStatus.COMPLETED):
@@ -477,7 +473,7 @@ def match_between(match_id: object, giver_id: int | None, receiver_id: int | Non
 def post_message(match_id: int, by: Member, body: str) -> MatchMessage:
     match = db.session.get(Match, match_id)
     side = side_of(match, by) if match else None
-    if match is None or (side is None and not by.is_staff):
+    if match is None or (side is None and not by.is_staff_in(match.bank_id)):
         raise BrokeringError(_("There is no such match."))
     body = body.strip()
     if not body:
@@ -517,3 +513,37 @@ def suggestions_for(listing: Listing, limit: int = 5) -> list[tuple]:
         .order_by(Listing.id.desc()).limit(limit)
     ).all()
     return [(r.member, r) for r in requests]
+
+
+def unhelped_requests(bank_id: int, now: datetime):
+    """Open requests a week old or more that nobody has been introduced to or offered."""
+    spoken_for = exists().where(Match.request_id == Listing.id,
+                                Match.status != MatchStatus.DECLINED)
+    return (select(Listing).where(Listing.bank_id == bank_id, Listing.kind == ListingKind.REQUEST,
+                                  Listing.status == ListingStatus.OPEN,
+                                  Listing.expires_on >= now.date(),
+                                  Listing.created_at <= now - timedelta(days=WAIT_DAYS),
+                                  ~spoken_for)
+            .order_by(Listing.created_at, Listing.id))
+
+
+def unanswered_matches(bank_id: int, now: datetime):
+    """Introductions and conversations still waiting for an answer after a week."""
+    return (select(Match).where(Match.bank_id == bank_id, Match.status == MatchStatus.PROPOSED,
+                                Match.created_at <= now - timedelta(days=WAIT_DAYS))
+            .order_by(Match.created_at, Match.id))
+
+
+CONVERSATIONS_PAGE = 50
+
+
+def conversations_page(bank_id: int, now: datetime, waiting: bool, before: int | None,
+                       size: int = CONVERSATIONS_PAGE) -> tuple[list[Match], int | None]:
+    """The bank's introductions and conversations, newest first, before ``before`` (keyset
+    paging); ``waiting``: those unanswered after a week (the work queue's)."""
+    query = (unanswered_matches(bank_id, now).order_by(None) if waiting
+             else select(Match).where(Match.bank_id == bank_id))
+    if before:
+        query = query.where(Match.id < before)
+    return keyset_page(db.session.scalars(query.order_by(Match.id.desc()).limit(size + 1)),
+                       size)

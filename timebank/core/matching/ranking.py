@@ -16,14 +16,16 @@ Suspended, pending and opted-out members, and the requester, are never ranked.
 
 from __future__ import annotations
 
+import copy
 import re
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from timebank.infra.geo import haversine_km
+from timebank.infra.geo import haversine_km, haversine_km_many
 
 WEIGHTS = {"category": 0.35, "text": 0.20, "distance": 0.20, "availability": 0.10,
            "reciprocity": 0.15}
@@ -254,7 +256,6 @@ class CandidatePool:
     def _laid(self, given: np.ndarray, received: np.ndarray, rows) -> CandidatePool:
         """``rows`` laid over ``given`` and ``received``: this very pool when no one's
         minutes moved (what it ranked stays good), else a new one that knows who moved."""
-        import copy
 
         table = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
         known, places = self._at(table[:, 0])
@@ -326,7 +327,6 @@ class CandidatePool:
                                            received=int(self.received[i]))
 
     def rank(self, need: Need, limit: int = 10) -> list[Ranked]:
-        from timebank.infra.geo import haversine_km_many
 
         n = len(self.candidates)
         if n == 0:
@@ -383,7 +383,6 @@ class CandidatePool:
 
 
 def _signature(ws: Iterable[str]) -> int:
-    import zlib
 
     sig = 0
     for w in ws:

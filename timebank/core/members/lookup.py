@@ -12,8 +12,10 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import aliased
 
+from timebank.core.errors import Refused
 from timebank.core.listings import open_listings_query
 from timebank.core.models import (
+    Account,
     Bank,
     Listing,
     ListingKind,
@@ -25,11 +27,8 @@ from timebank.core.models import (
 )
 from timebank.core.models.members import TRADING_ROLES
 from timebank.infra import cache, clock
-from timebank.infra.db import keyset_page
+from timebank.infra.db import MAX_ID, keyset_page, like_pattern
 from timebank.infra.extensions import db
-from timebank.web.errors import Refused
-from timebank.web.forms import like_pattern
-from timebank.web.routing import MAX_ID
 
 _ID_SUFFIX = re.compile(r"#(\d{1,12})\s*\)?\s*$")
 
@@ -189,7 +188,7 @@ def member_for(viewer: Member, member_id: int | None, bank_id: int) -> Member | 
     """
     if member_id is None or member_id == viewer.id:
         return viewer
-    if not viewer.is_staff:
+    if not viewer.is_staff_in(bank_id):
         return None
     member = db.session.get(Member, member_id)
     if member is None or member.membership_in(bank_id) is None:
@@ -400,7 +399,6 @@ def members_page(bank_id: int, status: str = "", quiet_ids=None, q: str = "",
 def _members_statements() -> dict:
     """The members list's statements, one per shape of question, built once with bound
     values (building them took longer than the database took to answer)."""
-    from timebank.core.models import Account
 
     bank = bindparam("bank")
     # An application shows once its address is confirmed (a typo'd address never does).
@@ -447,3 +445,10 @@ def _members_statements() -> dict:
             query = query.where(exists.exists())
             found[(which, words, number, after)] = _by_name(query, after)
     return found
+
+
+def applications(bank_id: int):
+    """Pending applications whose address is confirmed (or who were enrolled without one)."""
+    return (select(Member).join(Membership, Membership.member_id == Member.id)
+            .where(Membership.bank_id == bank_id, Membership.status == MemberStatus.PENDING,
+                   or_(Member.email_verified_at.is_not(None), Member.email.is_(None))))

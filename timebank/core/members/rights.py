@@ -12,10 +12,12 @@ import re
 import secrets
 from datetime import date, datetime
 
+from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
 
 from timebank.core.auth import end_sessions
+from timebank.core.errors import Refused
 from timebank.core.models import (
     Account,
     Approval,
@@ -48,9 +50,8 @@ from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
 from timebank.core.notify import notify
 from timebank.infra import cache, geo
+from timebank.infra.db import like_pattern
 from timebank.infra.extensions import db
-from timebank.web.errors import Refused
-from timebank.web.forms import like_pattern
 
 FORMER = "Former member"  # stored; pages show it in their own language
 ERASED_TEXT = "(erased)"
@@ -205,7 +206,6 @@ def request_erasure(member: Member, password: str) -> None:
     if member.erasure_requested_at is None:
         member.erasure_requested_at = utcnow()
         audit(member.id, "member.erasure_requested", "member", member.id)
-        from flask import url_for
 
         for bank_id, coordinator in _coordinators_of(member):
             notify(coordinator, _("%(name)s asked for their personal details to be erased.",

@@ -14,8 +14,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from timebank.core import banks, four_eyes
-from timebank.core.auth import end_sessions
+from timebank.core.auth import end_sessions, send_login_link
+from timebank.core.errors import Refused
 from timebank.core.ledger import writer as ledger
+from timebank.core.members.lookup import MemberRow, applications
 from timebank.core.models import (
     ApprovalKind,
     Bank,
@@ -27,12 +29,10 @@ from timebank.core.models import (
 )
 from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
-from timebank.core.notify import notify, queue_email
-from timebank.core.queue import applications
+from timebank.core.notify import absolute, notify, queue_email
+from timebank.core.words import status_word
 from timebank.infra import geo
 from timebank.infra.extensions import db
-from timebank.web.errors import Refused
-from timebank.web.templating import status_word
 
 PROFILE_FIELDS = ("display_name", "neighbourhood", "skills", "availability", "bio", "phone")
 
@@ -63,7 +63,6 @@ def may_change_status(member, by: Member, bank_id: int) -> bool:
 def staff_anywhere(member) -> bool:
     """An admin, a council viewer or a coordinator of any bank (suspended ones too). The
     members list reads the same with each row (``lookup.MemberRow``)."""
-    from timebank.core.members.lookup import MemberRow
 
     if isinstance(member, MemberRow):
         return member.staff_anywhere is not False  # (unknown: staff, so no buttons)
@@ -199,7 +198,6 @@ def _tell(member: Member, action: str, reason: str, bank: Bank) -> None:
     e-mail setting (a member without e-mail hears from the coordinator)."""
     if not member.email:
         return
-    from timebank.core.notify import absolute, queue_email
 
     with force_locale(member.language or bank.default_language or "en"):
         if action == "approve":
@@ -383,7 +381,6 @@ def give_login(member: Member, email: str, by: Member) -> bool:
     """Set the address a second coordinator agreed to and send the link to choose a
     password (the old link, if the address was mistyped, dies with the old address).
     False when the address has meanwhile become someone else's: they are told instead."""
-    from timebank.core.auth import send_login_link
 
     if member.erased_at is not None:
         raise MemberError(_("%(name)s's details were erased.", name=member.display_name),

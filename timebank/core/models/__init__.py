@@ -12,7 +12,6 @@ from timebank.core.models.assets import (
 )
 from timebank.core.models.audit import AuditEvent
 from timebank.core.models.banks import Bank, BankRole, CouncilArea, Membership
-from timebank.core.models.geo import DataVersion, GeocodeCache
 from timebank.core.models.ideas import (
     CoDesignSession,
     Idea,
@@ -49,6 +48,8 @@ from timebank.core.models.listings import (
 from timebank.core.models.members import Member, MemberStatus, ResetRequest, Role
 from timebank.core.models.notifications import EmailPreference, Notification, OutboxMessage
 from timebank.core.models.skills import Category
+from timebank.infra import cache
+from timebank.infra.tables import DataVersion, GeocodeCache  # (infrastructure's tables)
 
 __all__ = [
     "Account",
@@ -104,3 +105,16 @@ __all__ = [
     "SessionIdea",
     "SessionSignup",
 ]
+
+# What each cached thing is built from (``infra.cache``): a change to these moves its
+# version. A member counts only in what matching reads (a digest sent, a session ended or
+# a password changed is not news to it); an account only in its totals (a balance moves
+# with every exchange, pending ones included), and per bank.
+cache.watch(Asset, cache.REGISTER)
+cache.watch(AssetCategory, cache.REGISTER)
+cache.watch(Neighbourhood, cache.REGISTER)
+cache.watch(Member, cache.CANDIDATES, ("display_name", "skills", "public_latitude",
+                                       "public_longitude", "status", "matching_opt_out"))
+cache.watch(Membership, cache.CANDIDATES)
+cache.watch(Listing, cache.CANDIDATES)
+cache.watch_moves(Account, ("given", "received"))

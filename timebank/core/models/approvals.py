@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timebank.core.models.base import utcnow
 from timebank.core.models.members import Member
-from timebank.infra.extensions import db
+from timebank.infra.extensions import Model
 
 
 class ApprovalKind(StrEnum):
@@ -27,7 +27,7 @@ class ApprovalStatus(StrEnum):
     REFUSED = "refused"
 
 
-class Approval(db.Model):
+class Approval(Model):
     __tablename__ = "approval"
 
     id: Mapped[int] = mapped_column(primary_key=True)

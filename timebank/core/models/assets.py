@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timebank.core.models.base import utcnow
 from timebank.core.models.names import N_, NamedKind
-from timebank.infra.extensions import db
+from timebank.infra.extensions import Model, db
 
 if TYPE_CHECKING:
     from timebank.core.models.members import Member
@@ -56,7 +56,7 @@ class AssetCategory(NamedKind, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
 
 
-class Asset(db.Model):
+class Asset(Model):
     __tablename__ = "asset"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -99,7 +99,7 @@ class Asset(db.Model):
         return ", ".join(p for p in (self.address_1, self.city, self.postal_code) if p)
 
 
-class AssetImport(db.Model):
+class AssetImport(Model):
     """One file brought in, in the browser or from the command line: what was done with it,
     row by row. The file is kept until it is imported, for the preview."""
 
@@ -123,7 +123,7 @@ class AssetImport(db.Model):
     by: Mapped[Member | None] = relationship("Member", lazy="joined")
 
 
-class Neighbourhood(db.Model):
+class Neighbourhood(Model):
     """A named area (ward, neighbourhood) from a boundary file: gap tables and asset lists
     name it instead of a grid code."""
 
@@ -152,7 +152,7 @@ def area_named(column):
             .order_by(area.c.id).limit(1).scalar_subquery())
 
 
-class AssetReview(db.Model):
+class AssetReview(Model):
     """A resident's assessment of an asset (co-assessment)."""
 
     __tablename__ = "asset_review"

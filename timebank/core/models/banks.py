@@ -16,7 +16,7 @@ from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timebank.core.models.base import utcnow
-from timebank.infra.extensions import db
+from timebank.infra.extensions import Model
 
 if TYPE_CHECKING:
     from timebank.core.models.members import Member
@@ -28,7 +28,7 @@ class BankRole(StrEnum):
     COORDINATOR = "coordinator"
 
 
-class CouncilArea(db.Model):
+class CouncilArea(Model):
     __tablename__ = "council_area"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,7 +36,7 @@ class CouncilArea(db.Model):
     name: Mapped[str] = mapped_column(String(120))
 
 
-class Bank(db.Model):
+class Bank(Model):
     __tablename__ = "bank"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,7 +90,7 @@ class Bank(db.Model):
         return f"<Bank {self.slug}>"
 
 
-class Membership(db.Model):
+class Membership(Model):
     """A person in a bank: their role and status there (the account is the ledger's)."""
 
     __tablename__ = "membership"

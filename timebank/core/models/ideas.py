@@ -15,7 +15,7 @@ from sqlalchemy import Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timebank.core.models.base import utcnow
-from timebank.infra.extensions import db
+from timebank.infra.extensions import Model, db
 
 if TYPE_CHECKING:
     from timebank.core.models.members import Member
@@ -47,7 +47,7 @@ CRITERIA = {
 }
 
 
-class Idea(db.Model):
+class Idea(Model):
     __tablename__ = "idea"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,7 +78,7 @@ class Idea(db.Model):
         return str(STATUS_WORDS.get(IdeaStatus(self.status), self.status))
 
 
-class IdeaRevision(db.Model):
+class IdeaRevision(Model):
     """The idea as it read before each revision by its proposer (nothing is lost)."""
 
     __tablename__ = "idea_revision"
@@ -93,7 +93,7 @@ class IdeaRevision(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class IdeaSupport(db.Model):
+class IdeaSupport(Model):
     """One member's support: one each, held by the database's unique constraint."""
 
     __tablename__ = "idea_support"
@@ -105,7 +105,7 @@ class IdeaSupport(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class IdeaRating(db.Model):
+class IdeaRating(Model):
     """One member's rating on the three criteria (1–4 each); they may change it."""
 
     __tablename__ = "idea_rating"
@@ -120,7 +120,7 @@ class IdeaRating(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class IdeaComment(db.Model):
+class IdeaComment(Model):
     __tablename__ = "idea_comment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,7 +132,7 @@ class IdeaComment(db.Model):
     author: Mapped[Member] = relationship("Member", lazy="joined")
 
 
-class IdeaAnswer(db.Model):
+class IdeaAnswer(Model):
     """Each status given to an idea, with its written answer, in order: the public
     record of "you said, we did"."""
 
@@ -146,7 +146,7 @@ class IdeaAnswer(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class CoDesignSession(db.Model):
+class CoDesignSession(Model):
     """A meeting about one or more ideas, run by a bank: members sign up, and those who
     came are credited time from the bank's community pool (one group activity)."""
 
@@ -166,7 +166,7 @@ class CoDesignSession(db.Model):
     activity_key: Mapped[str | None] = mapped_column(String(64))
 
 
-class SessionIdea(db.Model):
+class SessionIdea(Model):
     __tablename__ = "session_idea"
     __table_args__ = (db.UniqueConstraint("session_id", "idea_id", name="once_per_session"),)
 
@@ -175,7 +175,7 @@ class SessionIdea(db.Model):
     idea_id: Mapped[int] = mapped_column(ForeignKey("idea.id"), index=True)
 
 
-class SessionSignup(db.Model):
+class SessionSignup(Model):
     __tablename__ = "session_signup"
     __table_args__ = (db.UniqueConstraint("session_id", "member_id", name="one_seat_each"),)
 
@@ -188,7 +188,7 @@ class SessionSignup(db.Model):
     member: Mapped[Member] = relationship("Member", lazy="joined")
 
 
-class IdeaRole(db.Model):
+class IdeaRole(Model):
     """A part someone could play in delivering a planned idea; volunteering for it posts
     an offer of help, linked to the role (``Listing.idea_role_id``)."""
 

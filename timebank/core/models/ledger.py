@@ -12,13 +12,14 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timebank.core.models.base import utcnow
 from timebank.core.models.names import N_
-from timebank.infra.extensions import db
+from timebank.infra.extensions import Model, db
 
 if TYPE_CHECKING:
     from timebank.core.models.members import Member
@@ -40,7 +41,7 @@ class ExchangeStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class Account(db.Model):
+class Account(Model):
     __tablename__ = "account"
     __table_args__ = (db.UniqueConstraint("member_id", "bank_id", name="uq_account_member_bank"),
                       db.Index("ix_account_bank_moved", "bank_id", "moved_serial"))
@@ -74,13 +75,12 @@ class Account(db.Model):
     @property
     def label(self) -> str:
         if self.member is not None and self.member.erased_at is not None:
-            from flask_babel import gettext as _
 
             return _("Former member")  # in the reader's language
         return self.member.display_name if self.member else system_name(self.name)
 
 
-class Exchange(db.Model):
+class Exchange(Model):
     __tablename__ = "exchange"
     __table_args__ = (
         CheckConstraint(f"minutes > 0 AND minutes <= {MAX_EXCHANGE_MINUTES}", name="minutes_range"),
@@ -143,7 +143,7 @@ class Exchange(db.Model):
         return format_minutes(self.minutes)
 
 
-class Entry(db.Model):
+class Entry(Model):
     __tablename__ = "entry"
     __table_args__ = (
         db.UniqueConstraint("exchange_id", "account_id", name="one_per_side"),
@@ -172,7 +172,7 @@ OUTCOME_SCALE = [
 ]
 
 
-class Outcome(db.Model):
+class Outcome(Model):
     __tablename__ = "outcome"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -184,7 +184,7 @@ class Outcome(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # newest words
 
 
-class MonthTotal(db.Model):
+class MonthTotal(Model):
     """Counted exchanges (confirmed, corrections taken off) per month of service, bank
     pair, kind of help, the receiver's area and what the receiver gives: reports over
     years of history read these few rows, never every exchange."""
@@ -204,7 +204,7 @@ class MonthTotal(db.Model):
     minutes: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class OutcomeMonth(db.Model):
+class OutcomeMonth(Model):
     """Outcome answers per month of service, bank pair, kind of help, the receiver's
     area and score."""
 
@@ -222,7 +222,7 @@ class OutcomeMonth(db.Model):
     answers: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class MonthPerson(db.Model):
+class MonthPerson(Model):
     """Who stands behind the monthly figures: each member's account once per month and
     cell of ``MonthTotal`` (``role`` "g" gave, "r" received) or of ``OutcomeMonth`` ("o"
     answered, with the score), with how many counted events. Council figures count the
@@ -247,7 +247,7 @@ class MonthPerson(db.Model):
     events: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class AccountMonth(db.Model):
+class AccountMonth(Model):
     """An account's minutes given and received from its first month to this one
     (running totals), for each month it took part in: what anyone gave or received in
     any run of months is two lookups, however long their history."""
@@ -271,7 +271,6 @@ SYSTEM_NAMES = frozenset({POOL_NAME, CLEARING_NAME})
 def system_name(name: str) -> str:
     """A system account's name in the reader's language; any other name as it is."""
     if name in SYSTEM_NAMES:
-        from flask_babel import gettext as _
 
         return _(name)
     return name
@@ -279,7 +278,6 @@ def system_name(name: str) -> str:
 
 def format_minutes(minutes: int) -> str:
     """Show minutes as hours and minutes: 90 → '1 h 30 min', -45 → '−45 min'."""
-    from flask_babel import gettext as _
 
     sign = "−" if minutes < 0 else ""
     hours, mins = divmod(abs(int(minutes)), 60)

@@ -7,12 +7,13 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timebank.core.models.base import utcnow
-from timebank.infra.extensions import db
+from timebank.infra.extensions import Model, db
 
 if TYPE_CHECKING:
     from timebank.core.models.members import Member
@@ -34,7 +35,6 @@ def slot_bit(day: int, part: int) -> int:
 def describe_slots(mask: int) -> str:
     """The slots of ``mask`` in words, in the page's language (remembered per language:
     a list page shows the same few masks on row after row)."""
-    from flask_babel import get_locale
 
     return _describe_slots(mask, str(get_locale() or ""))
 
@@ -53,13 +53,6 @@ def _describe_slots(mask: int, _locale: str) -> str:
     return ", ".join(words)
 
 
-def _current_bank() -> int | None:
-    # Listings and matches belong to the bank of the request that makes them.
-    from timebank.web.tenancy import current_bank_id
-
-    return current_bank_id()
-
-
 class ListingKind(StrEnum):
     OFFER = "offer"
     REQUEST = "request"
@@ -71,15 +64,14 @@ class ListingStatus(StrEnum):
     CLOSED = "closed"
 
 
-class Listing(db.Model):
+class Listing(Model):
     __tablename__ = "listing"
     # One offer per member per role of an idea (NULLs, listings of no role, never clash).
     __table_args__ = (db.UniqueConstraint("idea_role_id", "member_id",
                                           name="one_offer_per_role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"), index=True,
-                                         default=_current_bank)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
     kind: Mapped[str] = mapped_column(String(10), index=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), index=True)
@@ -118,7 +110,7 @@ class MatchStatus(StrEnum):
     COMPLETED = "completed"
 
 
-class Match(db.Model):
+class Match(Model):
     """Two members brought together about a listing: a coordinator's introduction of a
     helper to a request, or a member's own response to a request or an offer."""
 
@@ -126,8 +118,7 @@ class Match(db.Model):
     __table_args__ = (db.UniqueConstraint("request_id", "helper_id", name="once_per_helper"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"), index=True,
-                                         default=_current_bank)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"), index=True)
     # A coordinator's introduction, or a member's "I can help", is about a request; a
     # member's "I'd like this" is about an offer (and has no request).
     request_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id"), index=True)
@@ -160,7 +151,7 @@ class Match(db.Model):
         return self.created_by_id in (self.requester_id, self.helper_id)
 
 
-class MatchMessage(db.Model):
+class MatchMessage(Model):
     """Messages between the two sides of a match, kept on the site (no e-mail addresses)."""
 
     __tablename__ = "match_message"

@@ -6,15 +6,16 @@ import functools
 from datetime import datetime
 from enum import StrEnum
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import UserMixin
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, bindparam, select
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from timebank.core.models.banks import Membership
 from timebank.core.models.base import utcnow
-from timebank.infra.extensions import db
+from timebank.infra.extensions import Model, db
 
 
 class Role(StrEnum):
@@ -47,7 +48,7 @@ TRADING_ROLES = frozenset({Role.RESIDENT, Role.HELPER, Role.COORDINATOR, Role.AD
 VIEWER_ROLES = frozenset({Role.COUNCIL, Role.COORDINATOR, Role.ADMIN})
 
 
-class Member(UserMixin, db.Model):
+class Member(Model):
     __tablename__ = "member"
     # Lists of members read in name order a page at a time (keyset paging).
     __table_args__ = (Index("ix_member_display_name_id", "display_name", "id"),)
@@ -58,7 +59,7 @@ class Member(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(255))
     # The install role: admin or council viewer; "resident" means none. Resident and
-    # coordinator are roles within a bank (Membership); ``role`` below combines them.
+    # coordinator are roles within a bank (Membership); ``role_in`` combines them.
     install_role: Mapped[str] = mapped_column("role", String(20), default=Role.RESIDENT)
     status: Mapped[str] = mapped_column(String(20), default=MemberStatus.PENDING, index=True)
     neighbourhood: Mapped[str] = mapped_column(String(80), default="")
@@ -110,7 +111,7 @@ class Member(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
-    # -- roles: the install's, and the one in the bank the request is about ----------
+    # -- roles: the install's, and the one in a given bank -----------------------------
 
     def membership_in(self, bank_id: int | None):
         """This member's Membership of ``bank_id`` (loaded once per object), or None."""
@@ -140,54 +141,51 @@ class Member(UserMixin, db.Model):
             return None
         return membership.role
 
-    @property
-    def bank_status(self) -> str:
-        """Pending, active or suspended in the current bank (the login's for install roles)."""
-        from timebank.web.tenancy import current_bank_id
-
-        membership = self.membership_in(current_bank_id())
+    def status_in(self, bank_id: int | None) -> str:
+        """Pending, active or suspended in the bank (the log-in's own for install roles)."""
+        membership = self.membership_in(bank_id)
         return membership.status if membership is not None else self.status
 
-    @property
-    def role(self) -> str | None:
-        """The role in the current bank (see tenancy.current_bank_id)."""
-        from timebank.web.tenancy import current_bank_id
+    def is_staff_in(self, bank_id: int | None) -> bool:
+        return self.role_in(bank_id) in STAFF_ROLES
 
-        return self.role_in(current_bank_id())
+    def staff_somewhere(self) -> bool:
+        """An admin, or a coordinator of some bank (assets and imports are install-wide)."""
+        return self.install_role == Role.ADMIN or any(
+            m.role == Role.COORDINATOR and m.status == MemberStatus.ACTIVE
+            for m in self.all_memberships())
 
-    # Flask-Login refuses to log in a member whose is_active is false.
-    @property
-    def is_active(self) -> bool:  # type: ignore[override]
-        return self.status == MemberStatus.ACTIVE
+    def role_label_in(self, bank_id: int | None) -> str:
+        role = self.role_in(bank_id)
+        if role:
+            return Role(role).label
+        return _("Not a member of this bank")
 
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
-
+    # Install roles hold in every bank: no bank needs naming.
     @property
     def is_admin(self) -> bool:
-        return self.role == Role.ADMIN
+        return self.install_role == Role.ADMIN
 
     @property
     def is_council(self) -> bool:
-        return self.role == Role.COUNCIL
+        return self.install_role == Role.COUNCIL
+
+    # What Flask-Login asks of a user (its UserMixin is a web concern, kept out of models).
+    # It refuses to log in a member whose is_active is false.
+    @property
+    def is_active(self) -> bool:
+        return self.status == MemberStatus.ACTIVE
 
     @property
-    def can_view_area(self) -> bool:
-        """Council viewers, coordinators and admins see coverage gaps and area figures."""
-        return self.role in VIEWER_ROLES
+    def is_authenticated(self) -> bool:
+        return True
 
     @property
-    def can_trade(self) -> bool:
-        return self.role in TRADING_ROLES
+    def is_anonymous(self) -> bool:
+        return False
 
-    @property
-    def role_label(self) -> str:
-        if self.role:
-            return Role(self.role).label
-        from flask_babel import gettext as _
-
-        return _("Not a member of this bank")
+    def get_id(self) -> str:
+        return str(self.id)
 
     def __repr__(self) -> str:
         return f"<Member {self.id} {self.email}>"
@@ -196,14 +194,12 @@ class Member(UserMixin, db.Model):
 @functools.cache
 def _memberships_of():
     """A member's memberships (``member`` bound): built once, as every page asks."""
-    from sqlalchemy import bindparam, select
 
-    from timebank.core.models.banks import Membership
 
     return select(Membership).where(Membership.member_id == bindparam("member"))
 
 
-class ResetRequest(db.Model):
+class ResetRequest(Model):
     """A "forgotten password" asked for an address, answered by the mail job: the page does
     the same work whether or not anyone has the address (one row written), so its timing
     tells a stranger nothing about who is a member."""

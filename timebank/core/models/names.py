@@ -15,6 +15,9 @@ from sqlalchemy import JSON, String
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
+from timebank.infra.db import memo
+from timebank.infra.extensions import db
+
 
 class NamedKind:
     """A kind of help or of asset: its English name (the column ``name``) and the names an
@@ -65,17 +68,12 @@ def thing_name(english: str, names: dict | None) -> str:
 
 def plain_name(model, english: str | None) -> str | None:
     """A kind's name read as a plain value (a statement line, a report row, a choice), in
-    the reader's language. The kinds' other names are read once per app context."""
+    the reader's language. The kinds' other names are read once per transaction."""
     if not english or reader_language() == "en":
         return english
-    from flask import g, has_app_context
-
-    from timebank.infra.extensions import db
-
-    key = f"_kind_names_{model.__tablename__}"
-    names = g.get(key) if has_app_context() else None
+    key = ("kind names", model.__tablename__)
+    names = memo().get(key)
     if names is None:
-        names = dict(db.session.execute(db.select(model.name_en, model.names)).all())
-        if has_app_context():
-            setattr(g, key, names)
+        names = memo()[key] = dict(db.session.execute(db.select(model.name_en,
+                                                                model.names)).all())
     return thing_name(english, names.get(english))

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from timebank.core.models.base import utcnow
-from timebank.infra.extensions import db
+from timebank.infra.extensions import Model
 
 
 class EmailPreference(StrEnum):
@@ -18,7 +18,7 @@ class EmailPreference(StrEnum):
     NEVER = "never"
 
 
-class Notification(db.Model):
+class Notification(Model):
     __tablename__ = "notification"
     # The menu's unread count on every page, without reading a busy member's read ones.
     __table_args__ = (Index("ix_notification_member_unread", "member_id", "read_at", "bank_id"),)
@@ -33,7 +33,7 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """An e-mail waiting to be sent by `flask send-mail` (never sent inside a request)."""
 
     __tablename__ = "outbox_message"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
-from timebank.web.templating import figure
+from timebank.core.words import figure
 
 WIDTH = 400  # viewBox units; the chart scales to its container
 ROW = 38  # a label line and a bar under it

@@ -14,9 +14,13 @@ people, and stay hidden.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from itertools import combinations
 
+import numpy as np
+import shapely
+from shapely.geometry import shape
 from sqlalchemy import and_, case, extract, func, literal, or_, select
 
 from timebank.core.ledger.rollups import counted, touching
@@ -48,7 +52,7 @@ from timebank.core.models import (
 from timebank.core.models.assets import STALE_AFTER_DAYS, area_named
 from timebank.core.models.base import utcnow
 from timebank.core.models.names import plain_name
-from timebank.core.queue import quiet_members
+from timebank.core.participation import quiet_members
 from timebank.infra import clock
 from timebank.infra.extensions import db
 
@@ -120,8 +124,6 @@ class Scope:
         any of its filters dropped, less this view (the rows a filter left out); and the
         area's view less one bank's (which that bank's coordinators see exactly). A
         council figure shows only if each of these stands for 0 or 5 people or more."""
-        from dataclasses import replace
-        from itertools import combinations
 
         active = [name for name, value in (("category", self.category_id),
                                            ("area", self.area_id)) if value is not None]
@@ -140,8 +142,6 @@ class Scope:
         without any of its filters, each bank's alone (its coordinators' exact figures),
         the area's when one bank is chosen. (For figures that count people directly, as
         the give and take does: ``complements`` is for those read from the rollups.)"""
-        from dataclasses import replace
-        from itertools import combinations
 
         active = [name for name, value in (("category", self.category_id),
                                            ("area", self.area_id)) if value is not None]
@@ -561,9 +561,6 @@ def assets_by_neighbourhood() -> tuple[list[str], list[tuple[str, list[int]]]]:
     """How many published assets of each kind lie in each neighbourhood (by position):
     (the kinds, [(neighbourhood, a count per kind)]); a 0 is a gap. Points are tested
     against each area in one vectorised call, not one by one."""
-    import numpy as np
-    import shapely
-    from shapely.geometry import shape
 
     areas = neighbourhood_shapes()
     if not areas:
@@ -620,10 +617,6 @@ def neighbourhood_shapes() -> list[tuple[str, dict]]:
     """(name, GeoJSON geometry) of every neighbourhood with boundaries."""
     return [(name, json.loads(geometry)) for name, geometry in db.session.execute(
         select(Neighbourhood.name, Neighbourhood.geometry).order_by(Neighbourhood.name))]
-
-
-def bank_names(bank_ids: list[int]) -> dict[int, str]:
-    return dict(db.session.execute(select(Bank.id, Bank.name).where(Bank.id.in_(bank_ids))))
 
 
 # -- the people behind the figures -------------------------------------------------------

@@ -18,7 +18,7 @@ from timebank.core.assets import neighbourhoods
 from timebank.core.models.ledger import OUTCOME_SCALE
 from timebank.core.reports import figures
 from timebank.core.reports.charts import bars
-from timebank.web import maps
+from timebank.infra import maps
 
 
 @dataclass

@@ -11,13 +11,22 @@ from timebank.core.models import Member
 from timebank.core.models.audit import record
 from timebank.infra.exports import csv_chunks, csv_response
 from timebank.infra.extensions import db
-from timebank.web.admin.forms import OTHER_LANGUAGES, AuditFilterForm, NamesForm
-from timebank.web.forms import ActionForm
+from timebank.web.admin.forms import (
+    OTHER_LANGUAGES,
+    AssetCategoryForm,
+    AuditFilterForm,
+    CategoryForm,
+    NamesForm,
+)
+from timebank.web.forms import button_pressed, place
 from timebank.web.htmx import render
 from timebank.web.members.forms import RoleForm
 from timebank.web.permissions import allow
 from timebank.web.routing import arg_id
 from timebank.web.tenancy import BankBlueprint, current_bank_id
+
+# Each taxonomy's form (the rules are core/taxonomy.py's).
+FORMS = {"categories": CategoryForm, "asset-categories": AssetCategoryForm}
 
 bp = BankBlueprint("admin", __name__)
 
@@ -34,14 +43,14 @@ def set_role(member_id: int):
     except members.MemberError as error:
         abort(error.status, error.message)
     flash(_("%(name)s's role is now: %(role)s.", name=member.display_name,
-            role=member.role_label), "success")
+            role=member.role_label_in(current_bank_id())), "success")
     return redirect(url_for("members.detail", member_id=member.id), 303)
 
 
 @bp.route("/admin/<any('categories','asset-categories'):kind>", methods=["GET", "POST"])
 @allow("admin.taxonomy")
 def taxonomy(kind: str):
-    form = taxa.TAXONOMIES[kind][1]()
+    form = FORMS[kind]()
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
@@ -50,7 +59,7 @@ def taxonomy(kind: str):
                          colour=form.colour.data if hasattr(form, "colour") else "",
                          names=form.names())
             except taxa.TaxonomyError as error:
-                form.name.errors.append(str(error))
+                place(form, error, "name")
             else:
                 flash(_("Added “%(name)s”.", name=form.name.data.strip()), "success")
                 return redirect(url_for("admin.taxonomy", kind=kind), 303)
@@ -85,7 +94,7 @@ def taxonomy_names(kind: str, item_id: int):
     rows = taxa.items(kind)
     forms = {r.id: _names_form(r) for r in rows}
     forms[row.id] = form
-    return render("admin/taxonomy.html", status=422, form=taxa.TAXONOMIES[kind][1](
+    return render("admin/taxonomy.html", status=422, form=FORMS[kind](
         formdata=None), rows=rows, kind=kind, names_forms=forms,
         other_languages=OTHER_LANGUAGES)
 
@@ -94,8 +103,7 @@ def taxonomy_names(kind: str, item_id: int):
           methods=["POST"])
 @allow("admin.taxonomy")
 def taxonomy_state(kind: str, item_id: int, action: str):
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    button_pressed()
     item = taxa.set_active(kind, item_id, action == "restore", current_user)
     flash(_("“%(name)s” is back in use.", name=item.name) if item.active
           else _("“%(name)s” is retired.", name=item.name), "success")

@@ -6,8 +6,9 @@ from flask_login import current_user
 
 from timebank.core import approvals as service
 from timebank.core import four_eyes
-from timebank.web.errors import Refused
-from timebank.web.forms import ActionForm
+from timebank.core.errors import Refused
+from timebank.infra.extensions import db
+from timebank.web.forms import button_pressed
 from timebank.web.htmx import render
 from timebank.web.permissions import allow
 from timebank.web.tenancy import BankBlueprint, current_bank_id
@@ -27,13 +28,11 @@ def waiting():
           methods=["POST"])
 @allow("approvals.decide")
 def decide(approval_id: int, answer: str):
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    button_pressed()
     try:
         service.decide(approval_id, current_user._get_current_object(), answer == "agree",
                        current_bank_id())
     except Refused as error:
-        from timebank.infra.extensions import db
 
         db.session.rollback()
         if error.status in (403, 404):

@@ -16,11 +16,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from timebank.core.assets import files, imports, neighbourhoods, register, sources
-from timebank.core.models import Asset, AssetStatus, GeocodeState
+from timebank.core.models import Asset, AssetImport, AssetStatus, GeocodeState
 from timebank.core.models.names import reader_language
-from timebank.infra import cache, geo
+from timebank.infra import cache, geo, maps
 from timebank.infra.extensions import db
-from timebank.web import maps
+from timebank.web import caching
 from timebank.web.assets.forms import (
     AssetForm,
     GapForm,
@@ -29,9 +29,9 @@ from timebank.web.assets.forms import (
     ReviewForm,
     UploadForm,
 )
-from timebank.web.forms import ActionForm, choices
+from timebank.web.forms import ActionForm, button_pressed, choices, place
 from timebank.web.htmx import render, render_form
-from timebank.web.permissions import allow
+from timebank.web.permissions import allow, may
 from timebank.web.routing import arg_id
 
 bp = Blueprint("assets", __name__)
@@ -115,9 +115,9 @@ def map_data():
     view = _view()
     if view is None:
         # The kinds' names in the layer are in the reader's language: one body per language.
-        return cache.send(cache.body(cache.REGISTER, ("map", reader_language(), *key),
+        return caching.send(cache.body(cache.REGISTER, ("map", reader_language(), *key),
                                      lambda: register.map_json(key), "application/json"))
-    return cache.send(cache.body(cache.REGISTER, ("view", reader_language(), *key, *view),
+    return caching.send(cache.body(cache.REGISTER, ("view", reader_language(), *key, *view),
                                  lambda: register.view_json(key, *view), "application/json"))
 
 
@@ -167,7 +167,7 @@ def _visible(asset_id: int) -> Asset:
 def show(asset_id: int):
     asset = _visible(asset_id)
     reviews = register.reviews_of(asset)
-    can_review = (current_user.is_authenticated and current_user.can_trade
+    can_review = (may("assets.review")
                   and asset.status == AssetStatus.PUBLISHED)
     return render("assets/show.html", asset=asset, reviews=reviews,
                   review_form=ReviewForm() if can_review else None,
@@ -271,8 +271,7 @@ def reject(asset_id: int):
 @allow("assets.moderate")
 def change(asset_id: int, action: str):
     asset = db.get_or_404(Asset, asset_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    button_pressed()
     if action == "archive":
         register.archive(asset, current_user)
         flash(_("Archived: it no longer shows on the map."), "success")
@@ -305,10 +304,7 @@ def gaps():
                   gap_cells=found.named[:100], gap_count=len(found.named),
                   distance=distance, cats=register.categories(),
                   **_map_source(args, (form.category.data or "", "", False, False)),
-                  category_id=category_id,
-                  # The table's rows come from the register's version and what was asked.
-                  rows_key=("gap rows", cache.version(cache.REGISTER), form.category.data or "",
-                            distance, str(bbox), category_id))
+                  category_id=category_id)
 
 
 def _bbox_arg():
@@ -339,7 +335,7 @@ def _export_key() -> tuple:
 def export_geojson():
     """The published register as GeoJSON, built once per version of the register."""
     key = _export_key()
-    return cache.send(cache.body(cache.REGISTER, ("geojson", *key),
+    return caching.send(cache.body(cache.REGISTER, ("geojson", *key),
                                  lambda: files.geojson_bytes(*key), "application/geo+json"))
 
 
@@ -347,7 +343,7 @@ def export_geojson():
 @allow("assets.read")
 def export_csv():
     key = _export_key()
-    return cache.send(cache.body(cache.REGISTER, ("csv", *key),
+    return caching.send(cache.body(cache.REGISTER, ("csv", *key),
                                  lambda: files.csv_bytes(*key), "text/csv"), "assets.csv")
 
 
@@ -365,7 +361,7 @@ def import_start():
             record = imports.upload(upload.read(imports.MAX_UPLOAD + 1), upload.filename or "",
                                     current_user.id)
         except imports.ImportError_ as error:
-            form.file.errors.append(error.message)
+            place(form, error, "file")
         else:
             return redirect(url_for("assets.import_preview", import_id=record.id), 303)
     return render_form("assets/import.html", form, history=imports.history(),
@@ -373,7 +369,6 @@ def import_start():
 
 
 def _import_or_404(import_id: int):
-    from timebank.core.models import AssetImport
 
     return db.get_or_404(AssetImport, import_id)
 
@@ -387,8 +382,7 @@ def import_preview(import_id: int):
     if record.status != "preview":
         return redirect(url_for("assets.import_report", import_id=record.id), 303)
     if request.method == "POST":
-        if not ActionForm().validate_on_submit():
-            abort(400)
+        button_pressed()
         imports.save_settings(record, request.form.to_dict())
     shown = imports.preview(record)
     return render("assets/import_preview.html", partial="assets/_import_preview.html",
@@ -402,8 +396,7 @@ def import_preview(import_id: int):
 @allow("assets.import")
 def import_run(import_id: int):
     record = _import_or_404(import_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    button_pressed()
     try:
         report = imports.run(record, current_user.id)
     except imports.ImportError_ as error:
@@ -431,8 +424,7 @@ def import_archive(import_id: int):
     if request.method == "GET":
         return render("assets/import_archive.html", record=record,
                       count=files.archived_by(record), action_form=ActionForm())
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    button_pressed()
     count = files.archive_import(record, current_user.id)
     flash(_("Archived the %(count)s assets this import created.", count=count), "success")
     return redirect(url_for("assets.import_report", import_id=record.id), 303)

@@ -7,9 +7,12 @@ import time
 from flask import Flask, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import login_user
 
 from timebank.core.models import Member, MemberStatus
-from timebank.infra.extensions import db, login_manager
+from timebank.infra.extensions import db
+from timebank.web.errors import login_needed
+from timebank.web.extensions import login_manager
 
 
 def init_login(app: Flask) -> None:
@@ -55,7 +58,14 @@ def init_login(app: Flask) -> None:
             # Not a redirect of the whole page: that would throw away what was typed.
             # errors.js shows the message, with a link to log in in another tab; a link
             # that was followed loads the log-in page itself.
-            from timebank.web.errors import login_needed
 
             return login_needed()
         return redirect(target)
+
+
+def start_session(member: Member) -> None:
+    """Log ``member`` in: a fresh CSRF token, and the session version it must match."""
+    session.pop("csrf_token", None)  # Flask-WTF makes a new one on the next form
+    session["sv"] = member.session_version
+    session["seen"] = int(time.time())
+    login_user(member)

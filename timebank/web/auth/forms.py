@@ -9,6 +9,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from timebank.web.forms import NAME_MAX, required, strip
 
@@ -18,7 +20,6 @@ PASSWORD_MIN = 10
 @cache
 def _common_passwords() -> frozenset[str]:
     # zxcvbn's list of the 30,000 passwords most often found in breaches.
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
     return frozenset(FREQUENCY_LISTS["passwords"])
 
@@ -30,7 +31,6 @@ def not_common(form, field) -> None:
     zxcvbn scores guessability 0-4; 3 means about 10^8 guesses or more, which the log-in
     limits make impractical to reach.
     """
-    from zxcvbn import zxcvbn
 
     password = field.data or ""
     values = [getattr(getattr(form, name, None), "data", None) or ""

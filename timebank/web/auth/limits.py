@@ -10,7 +10,7 @@ from flask import current_app
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
-from timebank.infra.extensions import limiter
+from timebank.web.extensions import limiter
 
 
 def client_network() -> str:

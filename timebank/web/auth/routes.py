@@ -6,7 +6,8 @@ from flask_login import current_user, logout_user
 
 from timebank.core import auth as service
 from timebank.core.models import Member
-from timebank.infra.extensions import db, limiter
+from timebank.infra.extensions import db
+from timebank.web.auth import start_session
 from timebank.web.auth.forms import (
     ChangeEmailForm,
     ChangePasswordForm,
@@ -16,7 +17,8 @@ from timebank.web.auth.forms import (
     ResetForm,
 )
 from timebank.web.auth.limits import account_limit, client_network
-from timebank.web.forms import ActionForm, safe_next
+from timebank.web.extensions import limiter
+from timebank.web.forms import ActionForm, place, safe_next
 from timebank.web.htmx import render, render_form
 from timebank.web.permissions import allow
 from timebank.web.tenancy import BankBlueprint, current_bank
@@ -94,9 +96,9 @@ def login():
     if form.validate_on_submit():
         member, error = _attempt()
         if error is not None:
-            getattr(form, error.field).errors.append(error.message)
+            place(form, error)
         else:
-            service.start_session(member)
+            start_session(member)
             flash(_("Welcome, %(name)s.", name=member.display_name), "success")
             return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
     return render_form("auth/login.html", form)
@@ -191,9 +193,9 @@ def change_password():
         try:
             service.change_password(member, form.current.data, form.password.data)
         except service.AuthError as error:
-            getattr(form, error.field).errors.append(error.message)
+            place(form, error)
         else:
-            service.start_session(member)  # this browser stays in; every other one is out
+            start_session(member)  # this browser stays in; every other one is out
             flash(_("Your password is changed. Any other device you were logged in on is "
                     "logged out."), "success")
             return redirect(url_for("members.profile"), 303)
@@ -210,7 +212,7 @@ def change_email():
             service.request_email_change(current_user._get_current_object(), form.password.data,
                                          form.email.data)
         except service.AuthError as error:
-            getattr(form, error.field).errors.append(error.message)
+            place(form, error)
         else:
             flash(_("We have e-mailed a link to the new address. Your address changes when "
                     "you open it."), "success")

@@ -15,6 +15,7 @@ from timebank.web.banks.forms import (
     JoinForm,
     NewBankForm,
 )
+from timebank.web.forms import place
 from timebank.web.htmx import render, render_form
 from timebank.web.permissions import allow
 from timebank.web.tenancy import BankBlueprint, current_bank
@@ -30,7 +31,7 @@ def index():
         try:
             bank = service.create_bank(form.slug.data, form.name.data, current_user)
         except service.BankError as error:
-            getattr(form, error.field or "slug").errors.append(error.message)
+            place(form, error, "slug")
         else:
             db.session.commit()
             flash(_("Created %(bank)s. Now add its contact details and coordinators.",
@@ -81,7 +82,7 @@ def add_member(bank_id: int):
             membership = service.add_member(current_user, the_bank, add_form.email.data,
                                             add_form.role.data)
         except service.BankError as error:
-            getattr(add_form, error.field or "email").errors.append(error.message)
+            place(add_form, error, "email")
         else:
             name = membership.member.display_name
             flash(_("%(name)s is now a coordinator of %(bank)s.", name=name, bank=the_bank.name)
@@ -136,7 +137,7 @@ def join():
         try:
             service.ask_to_join(current_user, the_bank, form.message.data)
         except service.BankError as error:
-            form.form_errors.append(error.message)
+            place(form, error)
         else:
             flash(_("Thank you: the coordinators of %(bank)s will look at your request and "
                     "you will be told their answer.", bank=the_bank.name), "success")

@@ -8,12 +8,13 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from timebank.core import four_eyes, queue
+from timebank.core import four_eyes
 from timebank.core.ledger import writer as ledger
 from timebank.core.ledger.statements import (
     STATEMENT_CSV_HEADER,
     bank_exchanges_page,
     dashboard_context,
+    stale_exchanges_page,
     statement_csv_rows,
     statement_page,
     statement_period,
@@ -46,10 +47,10 @@ from timebank.web.exchanges.forms import (
     RecordForm,
     ReverseForm,
 )
-from timebank.web.forms import ActionForm, PeriodForm, category_choices
+from timebank.web.forms import ActionForm, PeriodForm, button_pressed, category_choices, place
 from timebank.web.htmx import render, render_form, wants_fragment
 from timebank.web.i18n import on_paper_for
-from timebank.web.permissions import allow
+from timebank.web.permissions import allow, may
 from timebank.web.routing import arg_id
 from timebank.web.tenancy import BankBlueprint, current_bank_id
 
@@ -98,12 +99,7 @@ def _category_id(form) -> int | None:
 
 def _apply_error(form, error: ledger.LedgerError, fields: dict[str, str]) -> None:
     """Put a ledger refusal beside the field it concerns (or at the top of the form)."""
-    name = fields.get(error.field or "")
-    target = getattr(form, name) if name else None
-    if target is not None:
-        target.errors = [*target.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
+    place(form, error, fields=fields)
 
 
 def _done(exchange: Exchange, created: bool):
@@ -145,13 +141,13 @@ def new():
     if form.validate_on_submit():
         try:
             other, their_bank = resolve_member(form.other.data, current_bank_id(),
-                                               other_banks=True, by_email=current_user.is_staff)
+                                               other_banks=True, by_email=may("members.manage"))
         except MemberNotFound as error:
             refuse(form.other, error)
         else:
             if _needs_a_check(form):
                 return _check_page(form, other=other)
-            me = ledger.open_account(current_user)
+            me = ledger.open_account(current_user, current_bank_id())
             them = ledger.open_account(other, their_bank)
             gave = form.direction.data == "gave"
             result = _record(
@@ -181,8 +177,8 @@ def on_behalf():
         if len(parties) == 2:
             result = _record(
                 form, {"other": "receiver", "giver": "giver", "receiver": "receiver"},
-                giver=ledger.open_account(parties["giver"]),
-                receiver=ledger.open_account(parties["receiver"]),
+                giver=ledger.open_account(parties["giver"], current_bank_id()),
+                receiver=ledger.open_account(parties["receiver"], current_bank_id()),
                 confirm=True,  # the coordinator has checked with both sides
             )
             if result is not None:
@@ -261,7 +257,7 @@ def _visible_exchange(exchange_id: int) -> Exchange:
     404 otherwise (the same answer as for an exchange that does not exist)."""
     exchange = db.get_or_404(Exchange, exchange_id)
     mine = current_user.id in (exchange.giver.member_id, exchange.receiver.member_id)
-    if not (mine or (current_user.is_staff and exchange.involves_bank(current_bank_id()))):
+    if not (mine or (may("exchanges.oversee") and exchange.involves_bank(current_bank_id()))):
         abort(404)
     return exchange
 
@@ -289,8 +285,7 @@ def show(exchange_id: int):
 @allow("exchanges.answer")
 def answer(exchange_id: int, action: str):
     _visible_exchange(exchange_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    button_pressed()
     error = None
     try:
         if action == "decline":
@@ -303,7 +298,7 @@ def answer(exchange_id: int, action: str):
         error = refused.message
         exchange = db.session.get(Exchange, exchange_id)
     if wants_fragment():
-        ctx = dashboard_context(current_user)
+        ctx = dashboard_context(current_user, current_bank_id())
         return render("exchanges/_answered.html", exchange=exchange, error=error,
                       status=409 if error else 200, **ctx)
     if error:
@@ -327,7 +322,7 @@ def outcome(exchange_id: int):
             ledger.add_outcome(exchange.id, current_user, form.score.data,
                                (form.text.data or "").strip(), bool(form.share.data))
         except ledger.LedgerError as error:
-            form.form_errors.append(error.message)
+            place(form, error)
         else:
             flash(_("Thank you for saying what difference it made."), "success")
             return redirect(url_for("exchanges.show", exchange_id=exchange.id), 303)
@@ -364,7 +359,7 @@ def recent():
     here = current_bank_id()
     waiting = request.args.get("waiting") == "1"
     if waiting:
-        rows, next_before = queue.stale_exchanges_page(here, utcnow(), before)
+        rows, next_before = stale_exchanges_page(here, utcnow(), before)
     else:
         rows, next_before = bank_exchanges_page(here, before)
     return render("exchanges/recent.html", exchanges=rows, waiting=waiting,
@@ -375,7 +370,7 @@ def _statement_account(member_id: int | None) -> tuple[Member, Account | None]:
     member = member_for(current_user._get_current_object(), member_id, current_bank_id())
     if member is None:
         abort(404)
-    return member, ledger.account_of(member)
+    return member, ledger.account_of(member, current_bank_id())
 
 
 @bp.route("/statement")

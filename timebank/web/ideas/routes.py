@@ -11,12 +11,12 @@ from markupsafe import escape
 from sqlalchemy import select
 
 from timebank.core import ideas as service
+from timebank.core.errors import Refused
 from timebank.core.models import Asset, AssetCategory, Neighbourhood
 from timebank.core.models.ideas import CRITERIA, STATUS_WORDS, CoDesignSession, Idea, IdeaRole
+from timebank.infra import maps
 from timebank.infra.extensions import db
-from timebank.web import maps
-from timebank.web.errors import Refused
-from timebank.web.forms import ActionForm, category_choices
+from timebank.web.forms import ActionForm, button_pressed, category_choices, place
 from timebank.web.htmx import render, render_form, wants_fragment
 from timebank.web.ideas.forms import (
     AnswerForm,
@@ -28,7 +28,7 @@ from timebank.web.ideas.forms import (
     SessionForm,
     offer_choices,
 )
-from timebank.web.permissions import allow
+from timebank.web.permissions import allow, may
 from timebank.web.tenancy import current_bank_id
 
 bp = Blueprint("ideas", __name__)
@@ -104,13 +104,12 @@ def _role_form(form: RoleForm | None = None) -> RoleForm:
 
 def _show(idea: Idea, status: int = 200, **forms):
     revisions, answers_, comments = service.history(idea)
-    may_rate = current_user.is_authenticated and current_user.can_trade
+    may_rate = may("ideas.support")
     rating = service.rating_of(idea, current_user) if may_rate else None
     ctx = {
         "idea": idea, "merit": service.merits([idea.id])[idea.id],
         "supported": service.supports(idea, current_user), "may_rate": may_rate,
-        "may_comment": current_user.is_authenticated and (current_user.can_trade
-                                                          or current_user.is_council),
+        "may_comment": may("ideas.comment"),
         "may_answer": service.may_answer(current_user),
         "revisions": revisions, "answers": answers_, "comments": comments,
         "rating_form": forms.get("rating_form") or RatingForm(obj=rating),
@@ -121,7 +120,7 @@ def _show(idea: Idea, status: int = 200, **forms):
         "roles": [(role, n, service.volunteered(role, current_user))
                   for role, n in service.roles_of(idea)],
         "role_form": forms.get("role_form") or _role_form(),
-        "may_schedule": current_user.is_authenticated and current_user.is_staff,
+        "may_schedule": may("ideas.sessions"),
         "asset": db.session.get(Asset, idea.asset_id) if idea.asset_id else None,
         "area": db.session.get(Neighbourhood, idea.neighbourhood_id)
         if idea.neighbourhood_id else None,
@@ -207,8 +206,7 @@ def _after(idea: Idea, message: str):
 @allow("ideas.support")
 def support(idea_id: int, action: str):
     idea = _idea(idea_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    button_pressed()
     if action == "support":
         service.support(idea, current_user)
     else:
@@ -251,7 +249,7 @@ def answer(idea_id: int):
     try:
         service.answer(idea, current_user, form.status.data, form.answer.data)
     except service.IdeaRefused as refused:
-        form.answer.errors.append(refused.message)
+        place(form, refused, "answer")
         return _show(idea, status=422, answer_form=form)
     return _after(idea, _("The answer is published; the proposer and supporters are told."))
 
@@ -296,8 +294,7 @@ def session(session_id: int):
 @allow("ideas.support")
 def signup(session_id: int, action: str):
     found = _session(session_id, own_bank=True)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    button_pressed()
     try:
         if action == "signup":
             service.sign_up(found, current_user)
@@ -351,7 +348,7 @@ def add_role(idea_id: int):
         service.add_role(idea, current_user, form.title.data.strip(), form.category.data,
                          form.people.data)
     except service.IdeaRefused as refused:
-        form.title.errors.append(refused.message)
+        place(form, refused, "title")
         return _show(idea, status=422, role_form=form)
     flash(_("The role is listed; members can volunteer for it."), "success")
     return redirect(url_for("ideas.show", idea_id=idea.id), 303)
@@ -363,8 +360,7 @@ def volunteer(role_id: int):
     role = db.session.get(IdeaRole, role_id)
     if role is None:
         abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    button_pressed()
     try:
         offer = service.volunteer(role, current_user, current_bank_id())
     except service.IdeaRefused as refused:

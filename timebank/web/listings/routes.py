@@ -4,26 +4,23 @@
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_, select
 
 from timebank.core import listings as service
-from timebank.core import queue
 from timebank.core.matching.brokering import suggestions_for
 from timebank.core.members.lookup import MemberNotFound, refuse, resolve_member
 from timebank.core.models import Listing, ListingStatus
-from timebank.infra import clock, geo
+from timebank.infra import clock
 from timebank.infra.extensions import db
-from timebank.web.forms import ActionForm, category_choices, fields_key, like_pattern
+from timebank.web.forms import ActionForm, button_pressed, category_choices, place
 from timebank.web.htmx import render, render_form
 from timebank.web.i18n import format_day
 from timebank.web.listings.forms import BrowseForm, ListingForm, OnBehalfListingForm
 from timebank.web.matching.forms import RespondForm
-from timebank.web.permissions import allow
+from timebank.web.permissions import allow, may
 from timebank.web.routing import arg_id
 from timebank.web.tenancy import BankBlueprint, current_bank_id
 
 bp = BankBlueprint("listings", __name__)
-PAGE = 20
 
 
 
@@ -32,65 +29,34 @@ PAGE = 20
 def browse():
     form = BrowseForm(request.args)
     form.category.choices = category_choices()
-    status = 200
-    listings, next_before = [], None
-    me = current_user
+    status, listings, next_before = 200, [], None
     if not form.validate():
         status = 422
     else:
-        query = (queue.expiring_listings(current_bank_id(), clock.today()).order_by(None)
-                 if form.expiring.data  # the coordinators' work queue: ending within a week
-                 else service.open_listings_query(current_bank_id()))
-        if form.kind.data:
-            query = query.where(Listing.kind == form.kind.data)
-        if form.category.data:
-            query = query.where(Listing.category_id == form.category.data)
-        if form.q.data:
-            like = like_pattern(form.q.data.strip())
-            query = query.where(or_(Listing.title.ilike(like, escape="\\"),
-                                    Listing.description.ilike(like, escape="\\")))
-        within = form.within_km.data
-        if within:
-            if me.public_latitude is None:
-                form.within_km.errors.append(
-                    _("Add your postcode or street on your profile to search by distance."))
-                status = 422
-            else:
-                lo_lat, lo_lon, hi_lat, hi_lon = geo.bbox_around(
-                    me.public_latitude, me.public_longitude, within)
-                query = query.where(Listing.latitude.between(lo_lat, hi_lat),
-                                    Listing.longitude.between(lo_lon, hi_lon))
-        before = arg_id("before")
-        if before:
-            query = query.where(Listing.id < before)
-        if status == 200:
-            rows = db.session.scalars(query.order_by(Listing.id.desc()).limit(PAGE + 1)).all()
-            next_before = rows[PAGE - 1].id if len(rows) > PAGE else None
-            listings = rows[:PAGE]
-            if within:
-                listings = [row for row in listings if geo.haversine_km(
-                    me.public_latitude, me.public_longitude, row.latitude, row.longitude
-                ) <= within]
+        try:
+            listings, next_before = service.browse(
+                current_bank_id(), current_user, clock.today(), kind=form.kind.data or "",
+                category_id=form.category.data or None, words=form.q.data or "",
+                within_km=form.within_km.data, expiring=bool(form.expiring.data),
+                before=arg_id("before"))
+        except service.ListingRefused as error:
+            place(form, error)
+            status = 422
     args = {k: v for k, v in request.args.items()
             if k in ("kind", "category", "q", "within_km", "expiring") and v}
     return render("listings/browse.html", partial="listings/_results.html", status=status,
-                  form=form, listings=listings, next_before=next_before, args=args,
-                  filters_key=fields_key("listings filters", form))
+                  form=form, listings=listings, next_before=next_before, args=args)
 
 
 @bp.route("/listings/mine")
 @allow("listings.write")
 def mine():
-    listings = db.session.scalars(
-        select(Listing).where(Listing.member_id == current_user.id,
-                              Listing.bank_id == current_bank_id())
-        .order_by(Listing.status, Listing.id.desc()).limit(200)
-    ).all()
-    return render("listings/mine.html", listings=listings, action_form=ActionForm())
+    return render("listings/mine.html", listings=service.mine(current_user, current_bank_id()),
+                  action_form=ActionForm())
 
 
 def _form_class():
-    return OnBehalfListingForm if current_user.is_staff else ListingForm
+    return OnBehalfListingForm if may("members.manage") else ListingForm
 
 
 @bp.route("/listings/new", methods=["GET", "POST"])
@@ -164,8 +130,7 @@ def edit(listing_id: int):
 @allow("listings.write")
 def change(listing_id: int, action: str):
     listing = _editable(listing_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    button_pressed()
     service.change(listing, action, current_user)
     flash({"renew": _("Renewed until %(date)s.", date=format_day(listing.expires_on, "long")),
            "close": _("Closed. It no longer shows to others."),

@@ -4,6 +4,7 @@ import contextlib
 
 from flask import abort, jsonify, redirect, session, url_for
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
 
 from timebank.core import queue
@@ -13,7 +14,7 @@ from timebank.infra.extensions import db
 from timebank.web import observability
 from timebank.web.forms import LanguageForm, safe_next
 from timebank.web.htmx import render
-from timebank.web.permissions import ANONYMOUS, PENDING, allow, audience
+from timebank.web.permissions import ANONYMOUS, PENDING, allow, audience, may
 from timebank.web.tenancy import BankBlueprint, current_bank_id
 
 bp = BankBlueprint("main", __name__)
@@ -26,8 +27,9 @@ def index():
         return render("main/welcome.html")
     if current_user.is_council:  # a council viewer's home is the area's figures
         return redirect(url_for("reports.area_report"))
-    work = queue.work_queue(current_bank_id()) if current_user.is_staff else None
-    return render("main/dashboard.html", work=work, **dashboard_context(current_user))
+    bank_id = current_bank_id()
+    work = queue.work_queue(bank_id) if may("members.manage") else None
+    return render("main/dashboard.html", work=work, **dashboard_context(current_user, bank_id))
 
 
 @bp.route("/language", methods=["POST"])
@@ -49,7 +51,6 @@ def csrf_token():
     """A fresh form token for this session: errors.js asks after "this form has expired",
     so the same button works again and what was typed is kept. Same-origin only (no CORS),
     never cached."""
-    from flask_wtf.csrf import generate_csrf
 
     response = jsonify({"token": generate_csrf()})
     response.headers["Cache-Control"] = "no-store"

@@ -5,14 +5,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from timebank.core import queue
 from timebank.core.matching import brokering, ranking
 from timebank.core.members.lookup import MemberNotFound, member_label, resolve_member
 from timebank.core.models import Match, MatchMessage
 from timebank.core.models.base import utcnow
 from timebank.core.models.members import STAFF_ROLES
 from timebank.infra.extensions import db
-from timebank.web.forms import ActionForm, category_choices, fields_key
+from timebank.web.forms import ActionForm, button_pressed, category_choices, place
 from timebank.web.htmx import render
 from timebank.web.matching.forms import IntroduceForm, MessageForm, RespondForm, WorkbenchForm
 from timebank.web.permissions import allow
@@ -34,15 +33,14 @@ def workbench():
         return render("matching/workbench.html", rows=[], filters=filters, next_after=None,
                       weights=ranking.WEIGHTS, status=422)
     page = brokering.workbench(
-        current_bank_id(), min(arg_id("page") or 0, 1000), REQUESTS_PER_PAGE, CANDIDATES_EACH,
+        current_bank_id(), arg_id("after"), REQUESTS_PER_PAGE, CANDIDATES_EACH,
         category_id=filters.category.data or None,
         neighbourhood=(filters.neighbourhood.data or "").strip(),
         waited_days=filters.waiting.data or 0, newest=filters.order.data == "newest",
         unhelped=bool(filters.unhelped.data))
     args = {k: v for k, v in request.args.items() if k in filters.data and v}
-    filters_key = fields_key("workbench filters", filters)
     return render("matching/workbench.html", rows=page.rows, filters=filters, args=args,
-                  next_after=page.next_after, weights=ranking.WEIGHTS, filters_key=filters_key)
+                  next_after=page.next_after, weights=ranking.WEIGHTS)
 
 
 @bp.route("/coordinator/matching/introduce", methods=["POST"])
@@ -83,16 +81,11 @@ def introduce():
 def conversations():
     """Every introduction and member-started conversation in the bank, newest first, so a
     coordinator can step in; ``waiting=1``: those unanswered after a week."""
-    here = current_bank_id()
     waiting = request.args.get("waiting") == "1"
-    query = (queue.unanswered_matches(here, utcnow()) if waiting
-             else select(Match).where(Match.bank_id == here))
-    before = arg_id("before")
-    if before:
-        query = query.where(Match.id < before)
-    rows = db.session.scalars(query.order_by(None).order_by(Match.id.desc()).limit(51)).all()
-    return render("matching/conversations.html", matches=rows[:50], waiting=waiting,
-                  next_before=rows[49].id if len(rows) > 50 else None)
+    matches, next_before = brokering.conversations_page(current_bank_id(), utcnow(), waiting,
+                                                        arg_id("before"))
+    return render("matching/conversations.html", matches=matches, waiting=waiting,
+                  next_before=next_before)
 
 
 @bp.route("/listings/<int:listing_id>/respond", methods=["POST"])
@@ -156,8 +149,7 @@ def show(match_id: int):
 @allow("matches.act")
 def answer(match_id: int, action: str):
     _visible_match(match_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    button_pressed()
     try:
         brokering.answer(match_id, current_user, action == "accept")
     except brokering.BrokeringError as error:
@@ -172,8 +164,7 @@ def answer(match_id: int, action: str):
 @allow("matches.act")
 def complete(match_id: int):
     _visible_match(match_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    button_pressed()
     try:
         _match, url = brokering.complete(match_id, current_user)
     except brokering.BrokeringError as error:
@@ -192,7 +183,7 @@ def message(match_id: int):
         try:
             brokering.post_message(match.id, current_user, form.body.data)
         except brokering.BrokeringError as error:
-            form.body.errors.append(error.message)
+            place(form, error, "body")
         else:
             return redirect(url_for("matching.show", match_id=match.id) + "#messages", 303)
     messages = db.session.scalars(

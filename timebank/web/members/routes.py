@@ -4,15 +4,17 @@ from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from timebank.core import four_eyes, participation, queue
+from timebank.core import four_eyes, participation
 from timebank.core.ledger import writer as ledger
 from timebank.core.members import lookup, rights, service
 from timebank.core.models import ApprovalKind, Member, MemberStatus
 from timebank.core.models.base import utcnow
+from timebank.core.words import status_word
 from timebank.infra import geo
+from timebank.infra.db import MAX_ID
 from timebank.infra.extensions import db
 from timebank.web.auth.limits import account_limit
-from timebank.web.forms import ActionForm, category_choices, fields_key
+from timebank.web.forms import ActionForm, button_pressed, category_choices, place
 from timebank.web.htmx import render, render_form
 from timebank.web.members.forms import (
     DetailsForm,
@@ -23,9 +25,7 @@ from timebank.web.members.forms import (
     ReasonForm,
     RoleForm,
 )
-from timebank.web.permissions import allow
-from timebank.web.routing import MAX_ID
-from timebank.web.templating import status_word
+from timebank.web.permissions import allow, may
 from timebank.web.tenancy import BankBlueprint, current_bank, current_bank_id
 
 bp = BankBlueprint("members", __name__)
@@ -65,8 +65,7 @@ def directory():
     args = {k: v for k, v in request.args.items() if k in ("name", "category", "neighbourhood")
             and v}
     return render("members/directory.html", form=form, entries=found.cards, args=args,
-                  next_after=found.next_after, status=status,
-                  filters_key=fields_key("directory filters", form))
+                  next_after=found.next_after, status=status)
 
 
 @bp.route("/members/search")
@@ -84,7 +83,7 @@ def search():
     members = []
     if len(q) >= 2:
         members = lookup.search(q, current_bank_id(), exclude=current_user.id,
-                                by_email=current_user.is_staff)
+                                by_email=may("members.manage"))
     return render("members/_options.html", members=members)
 
 
@@ -98,7 +97,7 @@ def manage():
     q = request.args.get("q", "").strip()[:80]
     quiet = request.args.get("quiet") == "1"
     here = current_bank_id()
-    quiet_ids = (queue.quiet_members(here, utcnow()).with_only_columns(Member.id)
+    quiet_ids = (participation.quiet_members(here, utcnow()).with_only_columns(Member.id)
                  .order_by(None) if quiet else None)  # the work queue's 90 quiet days
     try:
         page = lookup.members_page(here, status, quiet_ids, q, after)
@@ -138,12 +137,12 @@ def _member_or_404(member_id: int) -> Member:
 @allow("members.manage")
 def detail(member_id: int):
     member = _member_or_404(member_id)
-    account = ledger.account_of(member)
+    account = ledger.account_of(member, current_bank_id())
     floor_form = FloorForm(floor_hours=(account.floor // 60) if account and account.floor else 0)
     return render("members/detail.html", member=member, account=account, may_change=_may_change,
                   may_edit=_may_edit, taking_part=participation.what_they_did(member.id),
                   action_form=ActionForm(), floor_form=floor_form,
-                  role_form=RoleForm(role=member.role))
+                  role_form=RoleForm(role=member.role_in(current_bank_id())))
 
 
 @bp.route("/coordinator/members/new", methods=["GET", "POST"])
@@ -157,7 +156,7 @@ def enrol():
                                             current_bank(), geo.geocoder())
         except service.MemberError as error:
             db.session.rollback()
-            getattr(form, error.field or "display_name").errors.append(error.message)
+            place(form, error, "display_name")
         else:
             if located.note:
                 flash(located.note, "info")
@@ -196,7 +195,7 @@ def edit(member_id: int):
                                            current_bank_id())
         except service.MemberError as error:
             db.session.rollback()
-            getattr(form, error.field or "display_name").errors.append(error.message)
+            place(form, error, "display_name")
         else:
             if located.note:
                 flash(located.note, "info")
@@ -226,7 +225,7 @@ def change_status(member_id: int, action: str):
                                   form.reason.data if needs_reason else "")
         except service.MemberError as error:
             if error.status == 422:
-                form.reason.errors.append(error.message)
+                place(form, error, "reason")
             elif error.status != 409:
                 abort(error.status, error.message)
             else:
@@ -234,7 +233,7 @@ def change_status(member_id: int, action: str):
                 return redirect(url_for("members.manage"), 303)
         else:
             flash(_("%(name)s is now %(status)s.", name=member.display_name,
-                    status=status_word(member.bank_status)), "success")
+                    status=status_word(member.status_in(current_bank_id()))), "success")
             back_to_member = request.form.get("back") == "detail"
             target = (url_for("members.detail", member_id=member.id) if back_to_member
                       else url_for("members.manage"))
@@ -248,7 +247,7 @@ def change_status(member_id: int, action: str):
 @allow("members.manage")
 def set_floor(member_id: int):
     member = _member_or_404(member_id)
-    account = ledger.account_of(member)
+    account = ledger.account_of(member, current_bank_id())
     if account is None:
         abort(404)
     form = FloorForm()
@@ -264,7 +263,7 @@ def set_floor(member_id: int):
                     "them agrees.", why=error.message), "info")
             return redirect(url_for("members.detail", member_id=member.id), 303)
         except ledger.LedgerError as error:
-            form.floor_hours.errors.append(error.message)
+            place(form, error, "floor_hours")
         else:
             flash(_("%(name)s's limit is now %(hours)s hours.", name=member.display_name,
                     hours=form.floor_hours.data), "success")
@@ -272,7 +271,8 @@ def set_floor(member_id: int):
     return render("members/detail.html", status=422, member=member, account=account,
                   may_change=_may_change, may_edit=_may_edit,
                   taking_part=participation.what_they_did(member.id),
-                  action_form=ActionForm(), floor_form=form, role_form=RoleForm(role=member.role))
+                  action_form=ActionForm(), floor_form=form,
+                  role_form=RoleForm(role=member.role_in(current_bank_id())))
 
 
 # -- data rights ---------------------------------------------------------------------------
@@ -289,7 +289,7 @@ def my_data():
         try:
             rights.request_erasure(member, form.password.data)
         except rights.RightsError as error:
-            form.password.errors.append(error.message)
+            place(form, error, "password")
         else:
             flash(_("Your request is with your coordinators. They will check nothing is "
                     "outstanding, erase your details and let you know."), "success")
@@ -323,8 +323,7 @@ def _editable_member(member_id: int) -> Member:
 def erasure_request(member_id: int):
     """A request made by phone or on paper, noted by a coordinator."""
     member = _editable_member(member_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    button_pressed()
     rights.record_request(member, current_user._get_current_object())
     flash(_("Noted: %(name)s asked to be erased.", name=member.display_name), "success")
     return redirect(url_for("members.detail", member_id=member.id), 303)
@@ -343,8 +342,7 @@ def member_data(member_id: int):
 @allow("erasure.confirm")
 def erase(member_id: int):
     member = _member_or_404(member_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    button_pressed()
     try:
         rights.erase(member, current_user._get_current_object())
     except rights.RightsError as error:
@@ -369,8 +367,7 @@ def helpers():
 @allow("members.manage")
 def set_helper(member_id: int):
     member = _member_or_404(member_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    button_pressed()
     on = request.form.get("helper") == "1"
     try:
         service.set_helper(member, on, current_user, current_bank_id())

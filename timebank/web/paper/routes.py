@@ -8,11 +8,10 @@ A member prints their own; a coordinator prints them for a member of the bank
 from flask import abort
 from flask_login import current_user
 
-from timebank.core.listings import open_listings_query
+from timebank.core import listings
 from timebank.core.members.lookup import sheet_for
-from timebank.core.models import Listing, Member
-from timebank.infra import clock, geo
-from timebank.infra.extensions import db
+from timebank.core.models import Member
+from timebank.infra import clock
 from timebank.web.htmx import render
 from timebank.web.i18n import on_paper_for
 from timebank.web.permissions import allow
@@ -20,8 +19,6 @@ from timebank.web.tenancy import BankBlueprint, current_bank, current_bank_id
 
 bp = BankBlueprint("paper", __name__)
 TIMESHEET_ROWS = 12
-NEARBY_KM = 5.0
-NEARBY_MAX = 40
 
 
 def _member(member_id: int | None) -> Member:
@@ -31,19 +28,6 @@ def _member(member_id: int | None) -> Member:
     if member is None:
         abort(404)
     return member
-
-
-def nearby(member: Member, bank_id: int, km: float = NEARBY_KM) -> list[Listing]:
-    """Open offers and requests of the bank near the member's public point (all if unknown)."""
-    query = open_listings_query(bank_id).where(Listing.member_id != member.id)
-    if member.public_latitude is not None:
-        lo_lat, lo_lon, hi_lat, hi_lon = geo.bbox_around(member.public_latitude,
-                                                         member.public_longitude, km)
-        query = query.where(Listing.latitude.between(lo_lat, hi_lat),
-                            Listing.longitude.between(lo_lon, hi_lon))
-    rows = db.session.scalars(query.order_by(Listing.kind, Listing.id.desc())
-                              .limit(NEARBY_MAX)).all()
-    return list(rows)
 
 
 def _sheet(template: str, member: Member, **ctx):
@@ -64,5 +48,5 @@ def timesheet(member_id: int | None = None):
 @allow("statements.view")
 def nearby_sheet(member_id: int | None = None):
     member = _member(member_id)
-    return _sheet("paper/nearby.html", member, listings=nearby(member, current_bank_id()),
-                  km=NEARBY_KM)
+    return _sheet("paper/nearby.html", member, listings=listings.nearby(member, current_bank_id()),
+                  km=listings.NEARBY_KM)

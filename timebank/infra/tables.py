@@ -1,4 +1,5 @@
-"""Geocoder results, so a repeated address never calls the service again."""
+"""Infrastructure's own tables: geocoder results (a repeated address never calls the
+service again) and the data versions caches are built from (``infra.cache``)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from timebank.core.models.base import utcnow
-from timebank.infra.extensions import db
+from timebank.infra.clock import utcnow
+from timebank.infra.extensions import Model
 
 
-class GeocodeCache(db.Model):
+class GeocodeCache(Model):
     __tablename__ = "geocode_cache"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -23,7 +24,7 @@ class GeocodeCache(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class DataVersion(db.Model):
+class DataVersion(Model):
     """A counter for data that caches are built from (``timebank.infra.cache``): bumped in the
     transaction that changes the data, so every worker knows its copy is old."""
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from html import escape
 
 import folium
 from flask import current_app, url_for
@@ -118,12 +117,6 @@ def build_map(
     root.render()
     return MapParts(name=m.get_name(), html=root.html.render(), script=root.script.render(),
                     js=assets.js, css=assets.css)
-
-
-def popup_html(name: str, category: str, url: str) -> str:
-    """Popup markup for folium's own markers (used by the benchmark's baseline), escaped."""
-    return (f'<a href="{escape(url, quote=True)}">{escape(name)}</a><br>'
-            f"{escape(category)}")
 
 
 def asset_feature(asset_id: int, lat: float, lon: float, properties: dict) -> dict:
