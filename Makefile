@@ -8,7 +8,7 @@ FLASK := $(VENV)/bin/flask --app timebank
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-moved-clock bench lint system-deps venv clean translations
+.PHONY: run test test-fast test-moved-clock bench lint system-deps venv clean translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,11 +47,19 @@ run: $(STAMP) instance/secret_key
 	@echo "Serving on http://127.0.0.1:$(PORT)"
 	$(RUN_ENV) TIMEBANK_COOKIE_SECURE=0 $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-# Style first: a landing that breaks ruff fails before the slow tests run.
+# Style and shape first: a landing that breaks ruff, the layers or the types fails before
+# the slow tests run.
 test: system-deps $(STAMP)
-	$(VENV)/bin/ruff check .
+	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-moved-clock
+
+# The inner loop: the domain's own tests on SQLite, no browser and no extra servers (a few
+# minutes). `make test` is what lands.
+FAST_TESTS := tests/test_architecture.py tests/test_ledger.py tests/test_four_eyes.py \
+  tests/test_matching.py tests/test_reports.py tests/test_clock.py tests/test_i18n.py
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -x -m "not browser and not slow" -k "not postgresql" $(FAST_TESTS)
 
 # The time-bomb check: the date-sensitive tests again with the machine's calendar moved a
 # year on to 23:59 on 31 December (libfaketime), and the tests' own moment moved there
@@ -77,8 +85,12 @@ translations: $(STAMP)
 	$(VENV)/bin/pybabel update -i $(POT) -d timebank/translations --width 100 --no-fuzzy-matching
 	$(VENV)/bin/pybabel compile -d timebank/translations
 
+# ruff; the layers' import contracts (pyproject.toml, docs/architecture.md); mypy on the
+# domain and the infrastructure.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 # wrk (Debian's) loads the city benchmark: a generator in C leaves the cores to the service.
 bench: system-deps $(STAMP)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from flask import url_for
 
 from tests.support import NOW, TODAY, get, login, route_urls
 from timebank.core.banks import create_bank, join
@@ -195,6 +196,49 @@ def test_every_route_answers_each_audience_as_the_table_says(app, client, world)
                   and not (r.endpoint in BANK_ENDPOINTS and "bank" not in r.arguments)
                   for m in (r.methods or set()) & {"GET", "POST"}}
     assert every_rule <= seen, f"routes left untried: {every_rule - seen}"
+
+
+def test_the_menu_offers_exactly_the_pages_the_table_opens(app, client, world):
+    """Each audience's menu links every page of MENU its row opens, and none other; and
+    each link it shows answers that person (not a 403, not a log-in)."""
+    import re
+
+    from timebank.web.menu import MENU
+
+    people, _ids = world
+    sessions = _sessions(app, client, people)
+    menus = {}
+    for who in AUDIENCES:
+        if who == PENDING:
+            continue  # their page is another bank's: the plain paths serve their own
+        _as(app, client, sessions[who])
+        page = client.get("/ideas").get_data(as_text=True)  # a page every audience sees
+        menu = page[page.index('<details class="menu">'):page.index("</nav>")]
+        shown = set(re.findall(r'<li><a href="([^"?]+)', menu))
+        with app.test_request_context():
+            expected = set()
+            for section in MENU:
+                for link in section.links:
+                    action = app.view_functions[link.endpoint].permission
+                    visitor_only = link.signed_in is False
+                    signed_in_only = link.signed_in is True
+                    if (who in RULES[action].audiences
+                            and not (visitor_only and who != ANONYMOUS)
+                            and not (signed_in_only and who == ANONYMOUS)):
+                        expected.add(url_for(link.endpoint, **link.args).split("?")[0])
+        assert shown == expected, (who, shown ^ expected)
+        menus[who] = shown
+        for path in shown:
+            _as(app, client, sessions[who])
+            answer = client.get(path)
+            answer.close()
+            assert not _refused(answer, who) and answer.status_code < 400, (who, path)
+    # Helpers and coordinators alike reach the welcome page from the menu; residents not.
+    def links(who: str, end: str) -> bool:  # (addresses carry /b/<bank>/: two banks here)
+        return any(path.endswith(end) for path in menus[who])
+
+    assert {who for who in menus if links(who, "/helpers")} == {HELPER, COORDINATOR, ADMIN}
+    assert links(ANONYMOUS, "/login") and not links(RESIDENT, "/login")
 
 
 def test_council_viewers_change_nothing_but_their_own_account(app):

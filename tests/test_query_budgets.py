@@ -52,7 +52,7 @@ def _grow(app, make, people: dict, size: int, tag: str) -> None:
                                    service_date=clock.today() - timedelta(days=n % 40),
                                    recorded_by=get(receiver.member_id), confirm=True,
                                    idempotency_key=f"{tag}-{n}", category_id=garden)
-            notify(me, f"Note {tag} {n}", "/notifications")
+            notify(me, f"Note {tag} {n}", "/notifications", bank_id=mine.bank_id)
             db.session.add(Asset(name=f"{tag} hall {n}", category_id=kind, status="published",
                                  latitude=51.5 + n / 5000, longitude=-0.1))
         db.session.commit()

@@ -104,7 +104,7 @@ def merits(idea_ids: list[int]) -> dict[int, Merit]:
     for idea_id in idea_ids:
         n, *sums = ratings.get(idea_id, (0, 0, 0, 0))
         out[idea_id] = Merit(int(supporters.get(idea_id, 0)), int(n),
-                             tuple(int(s or 0) for s in sums))
+                             (int(sums[0] or 0), int(sums[1] or 0), int(sums[2] or 0)))
     return out
 
 

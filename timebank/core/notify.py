@@ -44,7 +44,7 @@ def absolute(path: str) -> str:
     return current_app.config["TIMEBANK_BASE_URL"].rstrip("/") + "/" + path.lstrip("/")
 
 
-def notify(member: Member, text: str, url: str, subject: str | None = None,
+def notify(member: Member, text: object, url: str, subject: object | None = None,
            site_wide: bool = False, bank_id: int | None = None) -> None:
     """Tell ``member`` something in the app, and by e-mail if they want it now. Caller commits.
 

@@ -107,7 +107,7 @@ def ladder(bank_ids: list[int], since: datetime, until: datetime) -> dict[str, i
                .where(Member.id.in_(select(Membership.member_id).where(
                    Membership.bank_id.in_(bank_ids), Membership.status == MemberStatus.ACTIVE)),
                       Member.erased_at.is_(None)).subquery())
-    found = dict(db.session.execute(select(members.c.rung, func.count())
+    found: dict[str, int] = dict(db.session.execute(select(members.c.rung, func.count())
                                     .group_by(members.c.rung)).all())
     return {name: int(found.get(name, 0)) for name in RUNGS}
 

@@ -6,6 +6,7 @@ Admins add names, and retire rather than delete, so old records keep their label
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -16,7 +17,7 @@ from timebank.core.models.audit import record as audit
 from timebank.infra.extensions import db
 
 # URL name → (model, audit type); the forms are the web layer's (admin/forms.py).
-TAXONOMIES = {
+TAXONOMIES: dict[str, tuple[Any, str]] = {
     "categories": (Category, "category"),
     "asset-categories": (AssetCategory, "asset_category"),
 }

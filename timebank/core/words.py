@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
@@ -21,7 +23,7 @@ def status_word(status: str) -> str:
     return str(word) if word is not None else status
 
 
-def figure(value) -> str:
+def figure(value) -> Any:
     """A number as the page's language writes it (12,345.5 / 12.345,5), at most two
     decimals, never in scientific notation; anything else (a hidden figure) as it is."""
     if isinstance(value, bool) or not isinstance(value, int | float):

@@ -23,9 +23,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import Table, event, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -43,7 +43,7 @@ WATCHED: dict[type, str] = {}
 WATCHED_COLUMNS: dict[type, tuple[str, ...]] = {}
 # The model whose rows are stamped with the serial that moved them (the ledger's
 # accounts, per bank: ``watch_moves``), and the ledger's function that stamps them.
-_moving: type | None = None
+_moving: Any = None  # (a model class)
 _stamp_moved: Callable[[Session, set, int], None] | None = None
 
 
@@ -161,7 +161,7 @@ def _write_bumps(session: Session) -> None:
     moved = session.info.pop(MOVED, {})
     if not bumps:
         return
-    table = DataVersion.__table__
+    table = cast(Table, DataVersion.__table__)
     upsert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)
     for name in sorted(bumps):
         # One statement: two transactions moving a version that has no row yet must
@@ -183,7 +183,7 @@ def give_and_take(bank_id: int) -> str:
     return f"{GIVE_AND_TAKE}:{bank_id}"
 
 
-def _changed(session: Session, obj) -> bool:
+def _changed(session: Session, obj: Any) -> bool:
     columns = WATCHED_COLUMNS.get(type(obj))
     if columns is None:
         return session.is_modified(obj)
@@ -211,7 +211,7 @@ def _forget_reads(session: Session, transaction) -> None:
         session.info.pop(READ, None)
 
 
-def _touches(session: Session, obj) -> bool:
+def _touches(session: Session, obj: Any) -> bool:
     if type(obj) not in WATCHED:
         return False
     if obj in session.dirty:
@@ -222,7 +222,7 @@ def _touches(session: Session, obj) -> bool:
 
 @event.listens_for(Session, "after_flush")
 def _bump_touched(session: Session, _context) -> None:
-    touched = [obj for obj in chain(session.new, session.deleted, session.dirty)
+    touched: list[Any] = [obj for obj in chain(session.new, session.deleted, session.dirty)
                if _touches(session, obj)]
     for name in sorted({WATCHED[type(obj)] for obj in touched if type(obj) is not _moving}):
         bump(name, session)

@@ -34,5 +34,5 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]
 
 def csv_response(chunks: Iterable[str], filename: str) -> Response:
     """Stream ``chunks`` as a CSV download (the request context stays open while it runs)."""
-    return Response(stream_with_context(chunks), mimetype="text/csv",
+    return Response(stream_with_context(iter(chunks)), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

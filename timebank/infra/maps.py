@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import cast
 
 import folium
+from branca.element import Figure
 from flask import current_app, url_for
 from markupsafe import Markup
 
@@ -113,7 +115,7 @@ def build_map(
         layer.add_to(m)
     if fit_bounds:
         m.fit_bounds([list(fit_bounds[0]), list(fit_bounds[1])])
-    root = m.get_root()
+    root = cast(Figure, m.get_root())  # a Map's root is the page's Figure
     root.render()
     return MapParts(name=m.get_name(), html=root.html.render(), script=root.script.render(),
                     js=assets.js, css=assets.css)

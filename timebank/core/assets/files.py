@@ -191,12 +191,12 @@ def import_area() -> tuple[float, float, float, float] | None:
 
     configured = current_app.config.get("TIMEBANK_AREA_BBOX")
     if configured:
-        return tuple(configured)
+        return (configured[0], configured[1], configured[2], configured[3])
     banks = db.session.execute(
         select(func.min(Bank.min_lon), func.min(Bank.min_lat), func.max(Bank.max_lon),
                func.max(Bank.max_lat)).where(Bank.min_lon.is_not(None))).first()
     if banks is not None and banks[0] is not None:
-        return tuple(banks)
+        return (banks[0], banks[1], banks[2], banks[3])
     return union_bbox() or _near_register()
 
 

@@ -131,4 +131,4 @@ def union_bbox() -> tuple[float, float, float, float] | None:
                                     func.min(Neighbourhood.min_lat),
                                     func.max(Neighbourhood.max_lon),
                                     func.max(Neighbourhood.max_lat))).one()
-    return tuple(box) if box[0] is not None else None
+    return (box[0], box[1], box[2], box[3]) if box[0] is not None else None

@@ -191,8 +191,8 @@ MAX_GROUPS = 4000  # more groups than this and they are made twice as wide, unti
 
 class MapIndex(NamedTuple):
     rows: list  # the placed MapRows
-    lat: object  # numpy arrays beside them
-    lon: object
+    lat: np.ndarray  # the rows' coordinates as arrays beside them
+    lon: np.ndarray
 
 
 def map_index(key: tuple[str, str, bool, bool]) -> MapIndex:
@@ -430,7 +430,7 @@ def area_points(configured_bbox, asset_points) -> list[tuple[float, float]]:
     everything = db.session.execute(
         select(Asset.latitude, Asset.longitude).where(
             Asset.status == AssetStatus.PUBLISHED, Asset.latitude.isnot(None))).all()
-    return [tuple(p) for p in everything] or list(asset_points)
+    return [(p[0], p[1]) for p in everything] or list(asset_points)
 
 
 def coverage(located, distance: float, configured_bbox):

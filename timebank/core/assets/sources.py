@@ -33,7 +33,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -238,7 +238,7 @@ def _csv(text: str, encoding: str, filename: str) -> Source:
     if len([c for c in columns if c]) < 2:
         raise SourceError(_("the first line should name the columns (at least two)"))
     named = [(i, col) for i, col in enumerate(columns) if col]
-    rows = []
+    rows: list[Any] = []
     try:
         for number, cells in enumerate(reader, start=2):
             if not any(c.strip() for c in cells[:MAX_COLUMNS]):

@@ -54,7 +54,7 @@ def _what(exchange: Exchange) -> str:
 
 
 def _tell(member: Member | None, account: Account, exchange: Exchange, by: Member,
-          words: Callable[[], str], subject: Callable[[], str]) -> None:
+          words: Callable[..., str], subject: Callable[..., str]) -> None:
     if member is None or member.id == by.id:
         return
     url = _link(account.bank_id, exchange.id)

@@ -22,9 +22,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
+from typing import Any, cast
 
 from sqlalchemy import (
     Date,
+    Table,
     and_,
     bindparam,
     delete,
@@ -112,7 +114,7 @@ def _upsert(model, rows: list[dict], keys: tuple[str, ...], adds: tuple[str, ...
     """Insert each row, or add its figures to the row with the same key."""
     if not rows:
         return
-    table = model.__table__
+    table = cast(Table, model.__table__)
     dialect = db.session.get_bind().dialect.name
     statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
     statement = statement.on_conflict_do_update(
@@ -125,7 +127,7 @@ def describe_bulk(rows: list[dict]) -> None:
     """``describe`` for many new exchanges at once, in their order (demo data)."""
 
     accounts = {r["receiver_account_id"] for r in rows} | {r["giver_account_id"] for r in rows}
-    areas = dict(db.session.execute(
+    areas: dict[int, str] = dict(db.session.execute(
         select(Account.id, area_named(Member.neighbourhood))
         .join(Member, Member.id == Account.member_id).where(Account.id.in_(accounts))).all())
     given: dict[int, dict[int, int]] = defaultdict(dict)
@@ -174,8 +176,9 @@ def _move_accounts(moves: dict[tuple[int, date], list[int]]) -> None:
     the move, to that month and every later one (the ledger holds the accounts' locks)."""
     if not moves:
         return
-    table = AccountMonth.__table__
-    account, month = bindparam("a"), bindparam("m", type_=Date)
+    table = cast(Table, AccountMonth.__table__)
+    account: Any = bindparam("a")
+    month: Any = bindparam("m", type_=Date)
 
     def before(column):
         return func.coalesce(select(column).where(table.c.account_id == account,
@@ -327,11 +330,11 @@ def expected_account_totals() -> dict[int, tuple[int, int, int, int]]:
                 .where(counted()).group_by(side)):
             found[account][index] += int(minutes)
             found[account][index + 2] += int(n)
-    return {a: tuple(totals) for a, totals in found.items()}
+    return {a: (totals[0], totals[1], totals[2], totals[3]) for a, totals in found.items()}
 
 
 def _rebuild_accounts() -> None:
-    table = AccountMonth.__table__
+    table = cast(Table, AccountMonth.__table__)
     db.session.execute(delete(table))
     rows = [{"account_id": a, "month": _month(y, m), "given": int(g), "received": int(r)}
             for a, y, m, g, r in db.session.execute(_expected_accounts())]
@@ -341,8 +344,8 @@ def _rebuild_accounts() -> None:
 
 def rebuild() -> None:
     """Recompute every monthly figure from the exchanges (caller commits)."""
-    db.session.execute(delete(MonthTotal.__table__))
-    db.session.execute(delete(OutcomeMonth.__table__))
+    db.session.execute(delete(MonthTotal))
+    db.session.execute(delete(OutcomeMonth))
     _upsert(MonthTotal, [{**dict(zip(_TOTAL_KEY, key, strict=True)), "exchanges": n,
                           "minutes": minutes}
                          for key, (n, minutes) in _expected_totals().items()],
@@ -350,7 +353,7 @@ def rebuild() -> None:
     _upsert(OutcomeMonth, [{**dict(zip(_OUTCOME_KEY, key, strict=True)), "answers": n}
                            for key, n in _expected_outcomes().items()],
             _OUTCOME_KEY, ("answers",))
-    db.session.execute(delete(MonthPerson.__table__))
+    db.session.execute(delete(MonthPerson))
     _people(_expected_people())
     _rebuild_accounts()
 
@@ -373,7 +376,8 @@ def check() -> list[str]:
     for acc, y, m, given, received in db.session.execute(_expected_accounts()):
         want_accounts[(acc, _month(y, m))] = (int(given), int(received))
     kept_accounts = {}
-    carried = (None, (0, 0))  # (account, running totals so far) in account, month order
+    # (account, running totals so far) in account, month order
+    carried: tuple[int | None, tuple[int, int]] = (None, (0, 0))
     for acc, month, given, received in db.session.execute(
             select(a.account_id, a.month, a.given, a.received).order_by(a.account_id, a.month)):
         kept_accounts[(acc, month)] = (given, received)

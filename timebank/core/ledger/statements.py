@@ -10,6 +10,7 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -182,7 +183,8 @@ def statement_page(account_id: int, before: int | None, size: int) -> tuple[list
     running = account.balance - int(later)
     lines = []
     for row in entries:
-        lines.append(Line(*row, balance_after=running))
+        # (a row holds the fields before balance_after)
+        lines.append(Line(*row, balance_after=running))  # type: ignore[misc]
         running -= row.minutes
     next_before = entries[-1].id if more and entries else None
     return lines, next_before
@@ -208,7 +210,7 @@ def iter_statement(account_id: int, batch: int = 1000, start: date | None = None
             return
         for row in entries:
             running += row.minutes
-            yield Line(*row, balance_after=running)
+            yield Line(*row, balance_after=running)  # type: ignore[misc]
         cursor = (entries[-1].service_date, entries[-1].id)
 
 
@@ -304,7 +306,8 @@ def bank_exchanges_page(bank_id: int, before: int | None, size: int = EXCHANGES_
 def _bank_exchanges(before: bool):
     """``bank_exchanges_page``'s statement (bank, size and before bound), built once per
     shape: building it took as long as the database took to answer."""
-    bank, size = bindparam("bank"), bindparam("size")
+    bank: Any = bindparam("bank")
+    size: Any = bindparam("size")
     sides = []
     for mine in (Exchange.bank_id == bank,
                  and_(Exchange.counter_bank_id == bank, Exchange.bank_id != bank)):

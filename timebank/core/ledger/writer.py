@@ -26,9 +26,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import cast
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import Table, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from timebank.core import four_eyes
@@ -89,9 +90,9 @@ def _bank_id(bank_id: int | None, member: Member | None = None) -> int:
     if bank_id is not None:
         return bank_id
     if member is not None:
-        banks = {m.bank_id for m in member.all_memberships()}
-        if len(banks) == 1:
-            return banks.pop()
+        theirs = {m.bank_id for m in member.all_memberships()}
+        if len(theirs) == 1:
+            return theirs.pop()
     banks = db.session.scalars(select(Bank.id).limit(2)).all()
     if not banks:
         raise LedgerError(_("There is no time bank yet: create one first."))
@@ -218,7 +219,7 @@ def _check_party(account: Account, role: str) -> None:
             member.role_in(account.bank_id) not in TRADING_ROLES):
         name = member.display_name if member else "that member"
         raise LedgerError(_("%(name)s is not an active member, so cannot be the %(role)s.",
-                            name=name, role=ROLE_WORDS.get(role, role)()), role)
+                            name=name, role=ROLE_WORDS[role]()), role)
 
 
 def _lock_accounts(ids: Sequence[int]) -> dict[int, Account]:
@@ -683,7 +684,7 @@ def record_group_activity(
     The pool pays more than the bank's ``pool_alone_minutes`` only with a ``second``
     coordinator's agreement (``four_eyes``).
     """
-    bank_id = _bank_id(bank_id)
+    bank_id = _bank_id(bank_id, recorded_by)
     if recorded_by.role_in(bank_id) not in STAFF_ROLES:
         raise LedgerError(_("Only a coordinator can record a group activity."))
     if not participants:
@@ -1064,7 +1065,7 @@ def post_confirmed_bulk(exchanges: Sequence[BulkExchange]) -> int:
         "bank_id", "counter_bank_id", "giver_account_id", "receiver_account_id", "minutes",
         "service_date", "category_id", "area_id", "receiver_gives_id")})
         for ex_id, row in zip(new_ids, rows, strict=True))
-    table = Account.__table__
+    table = cast(Table, Account.__table__)
     given: dict[int, int] = dict.fromkeys(delta, 0)
     received: dict[int, int] = dict.fromkeys(delta, 0)
     gave_n: dict[int, int] = dict.fromkeys(delta, 0)

@@ -11,6 +11,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import url_for
 from flask_babel import gettext as _
@@ -110,7 +111,7 @@ def account_totals(bank_id: int, moved_after: int | None = None) -> list[tuple[i
         query = query.where(Account.moved_serial > moved_after)
     found = db.session.connection().execute(query)
     try:
-        return found.cursor.fetchall()
+        return list(found.cursor.fetchall())
     finally:
         found.close()
 
@@ -444,7 +445,8 @@ def complete(match_id: int, by: Member) -> tuple[Match, str]:
 
 def prefill_url(match: Match, side: str | None) -> str:
     """The exchange form, filled in from the match, for whichever side (or staff) opens it."""
-    common = {"category": match.listing.category_id, "description": match.listing.title,
+    common: dict[str, Any] = {"category": match.listing.category_id,
+                              "description": match.listing.title,
               "match": match.id}
     if side == "helper":
         return url_for("exchanges.new", direction="gave", other=member_label(match.requester),

@@ -107,7 +107,7 @@ class Ranked:
     candidate: Candidate
     score: float
     components: dict[str, float]
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
     distance_km: float | None = None
     offer_id: int | None = None  # the candidate's open offer in this category, if any
 
@@ -213,11 +213,12 @@ class CandidatePool:
         self._give_and_take(
             np.fromiter((c.given for c in self.candidates), dtype=np.int64, count=n),
             np.fromiter((c.received for c in self.candidates), dtype=np.int64, count=n))
-        self.by_category: dict[int, np.ndarray] = {}
+        members_of: dict[int, list[int]] = {}
         for i, c in enumerate(self.candidates):
             for cat in c.category_ids:
-                self.by_category.setdefault(cat, []).append(i)
-        self.by_category = {k: np.array(v, dtype=np.int64) for k, v in self.by_category.items()}
+                members_of.setdefault(cat, []).append(i)
+        self.by_category: dict[int, np.ndarray] = {
+            k: np.array(v, dtype=np.int64) for k, v in members_of.items()}
         # (need, limit) -> (what is shown, its ranking ``DEEPER`` deeper than that; where
         # the last one stands, or None when the ranking holds every candidate)
         self._ranked: dict[tuple, tuple[list[Ranked], list[Ranked], tuple | None]] = {}
@@ -280,7 +281,7 @@ class CandidatePool:
         pool, as the workbench's first page is by every coordinator, has the same
         answer. After an exchange, the new pool's answer comes from the old one's by
         scoring again only the members whose minutes moved (see ``_moved_on``)."""
-        found = self._ranked.get((key, limit))
+        found: Any = self._ranked.get((key, limit))
         if found is None:
             if len(self._ranked) >= self.REMEMBERED:
                 self._ranked.clear()

@@ -6,7 +6,9 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, false, func, or_, select
@@ -151,7 +153,7 @@ def search(q: str, bank_id: int, exclude: int, by_email: bool, limit: int = 10) 
         .where(Membership.bank_id == bank_id, Membership.status == MemberStatus.ACTIVE,
                Member.status == MemberStatus.ACTIVE, Member.id != exclude, matches)
         .order_by(Member.display_name).limit(limit)))
-    found = [(m, None) for m in here]
+    found: list[tuple[Member, Bank | None]] = [(m, None) for m in here]
     bank = db.session.get(Bank, bank_id)
     if len(found) < limit and bank is not None and bank.interbank:
         elsewhere = db.session.execute(
@@ -261,7 +263,7 @@ def _by_name(query, after: bool):
 def _directory_statements() -> dict:
     """The directory's statements, one per shape of question, built once with bound
     values (building them took longer than the database took to answer)."""
-    bank = bindparam("bank")
+    bank: Any = bindparam("bank")
     # "Is an active member here" as EXISTS, so the database walks the (display_name, id)
     # index and stops after a page, instead of sorting every member of the bank.
     here = select(Membership.id).where(Membership.member_id == Member.id,
@@ -360,13 +362,13 @@ def members_page(bank_id: int, status: str = "", quiet_ids=None, q: str = "",
     counts[MemberStatus.PENDING] = db.session.scalar(_members_statements()["pending"],
                                                      {"bank": bank_id})
     q = q.strip()
-    number = q.lstrip("#")
-    number = int(number) if number.isascii() and number.isdigit() and len(number) < 12 else None
+    digits = q.lstrip("#")
+    number = int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 12 else None
     if number is not None and number > MAX_ID:  # (no such member; PostgreSQL: no such integer)
         number = None
     params = {"bank": bank_id, "status": status, "pattern": like_pattern(q.lower()),
               "number": number, "size": size + 1}
-    applications = []
+    applications: Sequence[Any] = []
     if status:
         which = "status"
     elif not q and quiet_ids is None:
@@ -400,11 +402,11 @@ def _members_statements() -> dict:
     """The members list's statements, one per shape of question, built once with bound
     values (building them took longer than the database took to answer)."""
 
-    bank = bindparam("bank")
+    bank: Any = bindparam("bank")
     # An application shows once its address is confirmed (a typo'd address never does).
     confirmed = or_(Membership.status != MemberStatus.PENDING,
                     Member.email_verified_at.is_not(None), Member.email.is_(None))
-    found = {"pending": select(func.count()).select_from(Membership)
+    found: dict[Any, Any] = {"pending": select(func.count()).select_from(Membership)
              .join(Member, Member.id == Membership.member_id)
              .where(Membership.bank_id == bank, Membership.status == MemberStatus.PENDING,
                     confirmed)}

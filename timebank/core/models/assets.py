@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timebank.core.models.base import utcnow
 from timebank.core.models.names import N_, NamedKind
-from timebank.infra.extensions import Model, db
+from timebank.infra.extensions import Model
 
 if TYPE_CHECKING:
     from timebank.core.models.members import Member
@@ -46,7 +46,7 @@ class GeocodeState(StrEnum):
     NOT_FOUND = "not_found"  # the geocoder found nothing for the address
 
 
-class AssetCategory(NamedKind, db.Model):
+class AssetCategory(NamedKind, Model):
     __tablename__ = "asset_category"
 
     id: Mapped[int] = mapped_column(primary_key=True)

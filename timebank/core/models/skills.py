@@ -6,7 +6,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from timebank.core.models.names import N_, NamedKind
-from timebank.infra.extensions import db
+from timebank.infra.extensions import Model, db
 
 DEFAULT_CATEGORIES = [
     ("befriending", N_("Befriending and companionship")),
@@ -29,7 +29,7 @@ DEFAULT_CATEGORIES = [
 ]
 
 
-class Category(NamedKind, db.Model):
+class Category(NamedKind, Model):
     __tablename__ = "category"
 
     id: Mapped[int] = mapped_column(primary_key=True)

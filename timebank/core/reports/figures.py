@@ -336,7 +336,7 @@ def by_neighbourhood(found: GiveTake) -> list[tuple[str, int, int]]:
 
 def areas() -> list[tuple[int, str]]:
     """(id, name) of every named neighbourhood, by name."""
-    return [tuple(row) for row in db.session.execute(
+    return [(row.id, row.name) for row in db.session.execute(
         select(Neighbourhood.id, Neighbourhood.name).order_by(Neighbourhood.name))]
 
 

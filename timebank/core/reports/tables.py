@@ -150,7 +150,7 @@ def _counted_rows(rows: list[tuple], council: bool, people: dict | None = None,
     ``people``: how many people each row is about, by its label."""
     counts = _shown([r[1] for r in rows], council,
                     _aligned(people, [r[0] for r in rows]))
-    out = []
+    out: list[tuple] = []
     for row, count in zip(rows, counts, strict=True):
         if hours:
             out.append((row[0], count,
