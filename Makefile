@@ -64,7 +64,7 @@ test-fast: $(STAMP)
 # The time-bomb check: the date-sensitive tests again with the machine's calendar moved a
 # year on to 23:59 on 31 December (libfaketime), and the tests' own moment moved there
 # too (tests/support.py NOW). A test or a line of code that reads the machine's calendar
-# instead of timebank/clock.py fails here, on the day it is written. (libfaketime 0.9.10
+# instead of timebank/infra/clock.py fails here, on the day it is written. (libfaketime 0.9.10
 # fakes the monotonic clock too here: with it real, Python's time.sleep fails, EINVAL.)
 MOVED_YEAR = $(shell echo $$(( $$(date -u +%Y) + 1 )))
 CLOCK_TESTS := tests/test_clock.py tests/test_reports.py tests/test_exchanges.py \

@@ -101,7 +101,7 @@ def run_migrations_online():
             # Batch migrations rebuild a table (copy, drop, rename); with foreign keys
             # enforced, dropping a table that others point at fails. The pragma only
             # takes effect outside a transaction; the check after puts it right.
-            # (The driver connection autocommits: timebank/db.py sets isolation_level=None.)
+            # (The driver connection autocommits: timebank/infra/db.py sets isolation_level=None.)
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,

@@ -89,6 +89,14 @@ def test_only_the_web_layer_reads_the_request():
             if isinstance(node, ast.Name) and node.id in ("current_user", "current_bank",
                                                           "current_bank_id"):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.id}")
+            # Flask's url_for fills in the request's bank: the domain builds its links in
+            # core/links.py, always naming the bank.
+            # (infra/maps.py names static files only: they have no bank.)
+            if (isinstance(node, ast.ImportFrom) and node.module == "flask"
+                    and any(a.name == "url_for" for a in node.names)
+                    and path.is_relative_to(PACKAGE / "core")
+                    and path != PACKAGE / "core" / "links.py"):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: url_for")
     assert offenders == []
 
 
@@ -151,3 +159,21 @@ def test_a_derived_key_names_every_field_and_refuses_what_it_cannot_name(app):
         key_of(Member(display_name="Ann"))
     with pytest.raises(Unkeyable):
         key_of([one, object()])
+
+
+def test_two_templates_never_share_a_remembered_block(app, tmp_path):
+    """The same block drawn from the same values in two templates is two fragments: the
+    key names the template and line, not only the block's code (which Python compares
+    by its bytecode, so two templates' blocks can be equal)."""
+    from jinja2 import FileSystemLoader
+
+    block = "{% call remember(form) %}{{ shown }}{% endcall %}"
+    (tmp_path / "a.html").write_text(block)
+    (tmp_path / "b.html").write_text(block)
+    env = app.jinja_env.overlay(loader=FileSystemLoader(str(tmp_path)))
+    with app.test_request_context("/"):
+        first = env.get_template("a.html").render(form=("same",), shown="A own words")
+        second = env.get_template("b.html").render(form=("same",), shown="B own words")
+        again = env.get_template("a.html").render(form=("same",), shown="changed")
+    assert (first, second) == ("A own words", "B own words")
+    assert again == "A own words"  # remembered: the values named are the same

@@ -570,6 +570,26 @@ def test_the_workbench_candidates_table_is_drawn_once_but_never_stale(app, clien
         get(asker).neighbourhood = "Hillcrest"
         db.session.commit()
     assert ", Hillcrest," in client.get("/coordinator/matching").get_data(as_text=True)
+    # What the row's words depend on beyond its values: the name an admin gives a kind
+    # in Welsh, and the bank's way with dates (English pages).
+    with app.app_context():
+        db.session.get(Category, garden).names = {"cy": "Gerddi a pherthi"}
+        db.session.commit()
+    assert '<span class="tag">Gerddi a pherthi</span>' in client.get(
+        "/coordinator/matching").get_data(as_text=True)
+    with app.app_context():
+        get(coordinator).language = "en"
+        db.session.commit()
+    day = clock.today() - timedelta(days=0)
+    british = client.get("/coordinator/matching").get_data(as_text=True)
+    assert f"waiting since {day.day} {day:%b} {day.year}" in british
+    with app.app_context():
+        from timebank.core.models import Bank
+
+        db.session.get(Bank, bank_of(asker)).english_dates = "en_US"
+        db.session.commit()
+    american = client.get("/coordinator/matching").get_data(as_text=True)
+    assert f"waiting since {day:%b} {day.day}, {day.year}" in american
 
 
 def test_a_pool_is_kept_until_the_ledger_moves_the_banks_give_and_take(app, make):

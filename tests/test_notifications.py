@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from tests.pg import free_port
-from tests.support import TODAY, bank_of, get, hidden_fields, login, mail_config, submit
+from tests.support import PASSWORD, TODAY, bank_of, get, hidden_fields, login, mail_config, submit
 from timebank.core import notify
 from timebank.core.models import Category, Listing, Notification, OutboxMessage, Role
 from timebank.infra import clock
@@ -274,6 +274,38 @@ def test_every_notification_can_be_reached_a_page_at_a_time(app, make, client):
         db.session.commit()
     assert "Mark all as read" in client.get("/notifications").get_data(as_text=True)
     assert client.get("/notifications?before=abc").status_code == 200
+
+
+def test_news_from_a_bank_is_signed_by_that_bank_and_links_into_it(app, make):
+    """A member of two banks hears of something in their second: the e-mail is signed by
+    that bank (not the first they joined), and its link opens in it. Their erasure
+    request reaches each bank's coordinators with a link into that coordinator's bank."""
+    from timebank.core.banks import add_member, create_bank
+    from timebank.core.members.rights import request_erasure
+    from timebank.core.models import Bank
+
+    member_id = make.member(email="two@example.org", name="Tess Two")
+    make.member(Role.COORDINATOR, email="south@example.org")
+    with app.app_context():
+        north = create_bank("north", "North Bank")
+        db.session.commit()
+        north_id = north.id
+        add_member(None, north, "two@example.org", "resident")
+        db.session.commit()
+    north_coordinator = make.member(Role.COORDINATOR, email="north@example.org", bank="north")
+    with app.app_context():
+        first = db.session.get(Bank, bank_of(member_id)).name
+        tell(member_id, "Something in the north.", "/b/north/notifications", bank_id=north_id)
+        db.session.commit()
+        mail = db.session.query(OutboxMessage).filter(
+            OutboxMessage.to_email == "two@example.org",
+            OutboxMessage.body.like("Something in the north.%")).one()
+        assert "\n--\nNorth Bank\n" in mail.body and first not in mail.body
+        request_erasure(get(member_id), PASSWORD)
+        told = {n.member_id: n.url for n in db.session.query(Notification).filter(
+            Notification.text.like("Tess Two asked%"))}
+    assert told[north_coordinator].startswith("/b/north/coordinator/members/")
+    assert len(told) == 2 and all(f"/members/{member_id}" in url for url in told.values())
 
 
 def test_the_menu_counts_unread_notifications_up_to_99_plus(app, make, client):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from timebank.core import banks
 from timebank.core.errors import Refused
-from timebank.core.links import bank_url
+from timebank.core.links import bank_url, site_url
 from timebank.core.models import Bank, Member, Membership, MemberStatus, ResetRequest
 from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
@@ -115,7 +115,7 @@ def _send_link(member: Member, purpose: str, subject: str, lead: str, *,
     token = _serializer().dumps(_link_payload(member, purpose, **extra))
     endpoint = "auth.reset_password" if purpose in PASSWORD_LINKS else "auth.confirm"
     hours = max(1, _max_age(purpose) // 3600)
-    body = (lead + "\n\n" + absolute(url_for(endpoint, token=token)) + "\n\n"
+    body = (lead + "\n\n" + absolute(site_url(endpoint, token=token)) + "\n\n"
             + _("The link works once, for %(hours)s hours.", hours=hours) + "\n")
     with force_locale(member.language or "en"):
         queue_email(member, subject, body, to_email=to_email, account=True)

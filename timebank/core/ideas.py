@@ -15,7 +15,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
@@ -24,9 +23,11 @@ from sqlalchemy.exc import IntegrityError
 from timebank.core import four_eyes, listings
 from timebank.core.errors import Refused
 from timebank.core.ledger import writer as ledger
+from timebank.core.links import site_url
 from timebank.core.models import (
     ApprovalKind,
     Asset,
+    AssetCategory,
     Listing,
     ListingKind,
     ListingStatus,
@@ -235,7 +236,7 @@ def answer(idea: Idea, by: Member, status: str, text: str) -> None:
     audit(by.id, "idea.answer", "idea", idea.id, status=status)
     told = {idea.proposer_id, *db.session.scalars(
         select(IdeaSupport.member_id).where(IdeaSupport.idea_id == idea.id))} - {by.id}
-    url = url_for("ideas.show", idea_id=idea.id)
+    url = site_url("ideas.show", idea_id=idea.id)
     for member in db.session.scalars(select(Member).where(Member.id.in_(told),
                                                           Member.erased_at.is_(None))):
         notify(member, _l("The idea “%(title)s” is now: %(status)s. %(answer)s",
@@ -466,3 +467,10 @@ def places(ideas: list[Idea]) -> list[tuple[Idea, float, float]]:
             found.append((idea, (area.min_lat + area.max_lat) / 2,
                           (area.min_lon + area.max_lon) / 2))
     return found
+
+
+def kinds_and_areas() -> tuple[list[AssetCategory], list[Neighbourhood]]:
+    """What an idea can be about: the kinds of asset in use, and the named areas."""
+    return (list(db.session.scalars(select(AssetCategory).where(AssetCategory.active)
+                                    .order_by(AssetCategory.position))),
+            list(db.session.scalars(select(Neighbourhood).order_by(Neighbourhood.name))))

@@ -60,7 +60,10 @@ def notify(member: Member, text: object, url: str, subject: object | None = None
         db.session.add(Notification(member_id=member.id, bank_id=bank_id, text=text[:300],
                                     url=url[:300]))
         if member.email_preference == EmailPreference.IMMEDIATELY:
-            queue_email(member, subject or text[:100], f"{text}\n\n{absolute(url)}\n")
+            # Signed by the bank the news is about (the member may belong to several).
+            bank = db.session.get(Bank, bank_id) if bank_id is not None else None
+            queue_email(member, subject or text[:100], f"{text}\n\n{absolute(url)}\n",
+                        bank_name=bank.name if bank is not None else None)
 
 
 def queue_email(member: Member, subject: str, body: str, bank_name: str | None = None,

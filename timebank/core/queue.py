@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from timebank.core import four_eyes
 from timebank.core.assets.register import proposed_query
 from timebank.core.ledger.statements import stale_exchanges
+from timebank.core.links import bank_url
 from timebank.core.listings import expiring_listings
 from timebank.core.matching.brokering import unanswered_matches, unhelped_requests
 from timebank.core.members.lookup import applications
@@ -51,25 +51,27 @@ def work_queue(bank_id: int, now: datetime | None = None) -> list[Item]:
     title = lambda li: li.title  # noqa: E731
     parts = [
         ("second", _l("Waiting for a second coordinator"), four_eyes.waiting_query(bank_id),
-         lambda a: str(four_eyes.describe(a)), url_for("approvals.waiting")),
+         lambda a: str(four_eyes.describe(a)), bank_url("approvals.waiting", bank_id)),
         ("applications", _l("Applications to approve"), applications(bank_id), name,
-         url_for("members.manage", status="pending")),
+         bank_url("members.manage", bank_id, status="pending")),
         ("requests", _l("Requests waiting a week or more for a helper"),
-         unhelped_requests(bank_id, now), title, url_for("matching.workbench", unhelped=1)),
+         unhelped_requests(bank_id, now), title,
+         bank_url("matching.workbench", bank_id, unhelped=1)),
         ("exchanges", _l("Exchanges waiting over a week for a confirmation"),
          stale_exchanges(bank_id, now),
          lambda e: f"{e.giver.label} → {e.receiver.label}",
-         url_for("exchanges.recent", waiting=1)),
+         bank_url("exchanges.recent", bank_id, waiting=1)),
         ("introductions", _l("Introductions and conversations unanswered after a week"),
          unanswered_matches(bank_id, now), lambda m: m.listing.title,
-         url_for("matching.conversations", waiting=1)),
+         bank_url("matching.conversations", bank_id, waiting=1)),
         ("assets", _l("Community assets suggested, to check"),
          proposed_query(),
-         lambda a: a.name, url_for("assets.moderate")),
+         lambda a: a.name, bank_url("assets.moderate", bank_id)),
         ("expiring", _l("Offers and requests ending within a week"),
-         expiring_listings(bank_id, now.date()), title, url_for("listings.browse", expiring=1)),
+         expiring_listings(bank_id, now.date()), title,
+         bank_url("listings.browse", bank_id, expiring=1)),
         ("quiet", _l("Members with no exchange for 90 days"), quiet_members(bank_id, now),
-         name, url_for("members.manage", quiet=1)),
+         name, bank_url("members.manage", bank_id, quiet=1)),
     ]
     items = []
     for key, label, query, describe, url in parts:

@@ -74,7 +74,7 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         ),
         "TIMEBANK_PROXY_HOPS": _env_int("TIMEBANK_PROXY_HOPS", 0),
         # Start the app's clock at this moment (ISO, UTC) and let it run on: for tests
-        # and demos of a chosen day. Empty: the machine's clock (timebank/clock.py).
+        # and demos of a chosen day. Empty: the machine's clock (timebank/infra/clock.py).
         "TIMEBANK_CLOCK_START": os.environ.get("TIMEBANK_CLOCK_START", ""),
         "TIMEBANK_SQLITE_BUSY_TIMEOUT_MS": _env_int("TIMEBANK_SQLITE_BUSY_TIMEOUT_MS", 30000),
         "TIMEBANK_DEFAULT_FLOOR_MINUTES": _env_int("TIMEBANK_DEFAULT_FLOOR_MINUTES", -600),

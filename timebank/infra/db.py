@@ -9,11 +9,12 @@ there ledger writes lock rows with ``SELECT … FOR UPDATE`` in id order.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -153,3 +154,16 @@ def like_pattern(text: str, *, prefix_only: bool = False) -> str:
     """A LIKE pattern matching ``text`` literally (use with ``escape="\\"``)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"{escaped}%" if prefix_only else f"%{escaped}%"
+
+
+def answers() -> bool:
+    """Does the database answer (``/healthz``)? Any failure means no; the session is left
+    without a transaction either way."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+        with contextlib.suppress(Exception):  # the connection may already be gone
+            db.session.rollback()
+        return False
+    return True

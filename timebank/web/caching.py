@@ -19,8 +19,10 @@ from flask import Response, g, request
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
 
+from timebank.infra import cache
 from timebank.infra.cache import Body, Store
 from timebank.infra.extensions import db
+from timebank.web.i18n import date_locale
 from timebank.web.tenancy import bank_count, current_bank
 
 FRAGMENT_BUDGET_BYTES = 8 * 1024 * 1024  # per worker
@@ -82,8 +84,9 @@ def _form_key(form) -> tuple:
 def remember(*values, caller: Callable[[], str]) -> str:
     """The markup ``caller`` draws from ``values``, drawn once per worker and key. Only
     for markup that is the same for everyone who may see the page: no CSRF token inside."""
+    code = caller._func.__code__  # the block's place: its template and line
     try:
-        key = (caller._func.__code__, key_of(values), *_page_context())
+        key = (code.co_filename, code.co_firstlineno, code, key_of(values), *_page_context())
     except Unkeyable:
         return caller()
     found = _fragments.get(key)
@@ -95,9 +98,10 @@ def remember(*values, caller: Callable[[], str]) -> str:
 
 def _page_context() -> tuple:
     """What every fragment of this request also depends on: the database, the page's
-    language and what its addresses depend on (the site's root; the bank's slug, which
-    they carry only while there are several banks). Worked out once per request: a
-    list draws a fragment per row."""
+    language and the bank's way with dates, the names of kinds (of help, of asset) as
+    admins set them, and what its addresses depend on (the site's root; the bank's slug,
+    which they carry only while there are several banks). Worked out once per request:
+    a list draws a fragment per row."""
     found = g.get("_fragment_context")
     # Worked out again if the language (an e-mail in its reader's), the bank or the root
     # changed since.
@@ -105,8 +109,9 @@ def _page_context() -> tuple:
         bank = current_bank()
         found = g._fragment_context = (
             (get_locale(), g.get("bank"), request.script_root), str(db.engine.url),
-            str(get_locale()), request.script_root, bank.slug if bank is not None else None,
-            bank_count() > 1)
+            str(get_locale()), date_locale(), cache.version(cache.KINDS),
+            cache.version(cache.REGISTER), request.script_root,
+            bank.slug if bank is not None else None, bank_count() > 1)
     return found[1:]
 
 

@@ -31,6 +31,7 @@ from flask_login import current_user, login_required
 
 from timebank.core import listings
 from timebank.core.assets import register
+from timebank.core.ledger import statements
 from timebank.core.matching import brokering
 from timebank.core.members import service as members
 from timebank.core.models.members import STAFF_ROLES, TRADING_ROLES, VIEWER_ROLES
@@ -136,8 +137,8 @@ OBJECT_RULES: dict[str, Callable[[Any, Any, int | None], bool]] = {
     "listings.read": lambda person, listing, bank: listings.visible_to(listing, person, bank),
     "assets.read": lambda person, asset, _bank: register.visible_to(
         asset, person if person.is_authenticated else None),
-    "matches.view": lambda person, match, _bank: (brokering.side_of(match, person) is not None
-                                                  or person.is_staff_in(match.bank_id)),
+    "matches.view": lambda person, match, _bank: brokering.may_view(match, person),
+    "exchanges.view": lambda person, exchange, _bank: statements.may_view(exchange, person),
     "members.manage": lambda person, member, bank: members.may_change_status(member, person,
                                                                              bank),
 }
@@ -159,7 +160,7 @@ def may(action: str, obj: Any = None, person: Any = None) -> bool:
     """May ``person`` (the one making this request) do ``action`` (a row of RULES), on
     ``obj`` if one is given? Routes, templates and the menu all ask this."""
     person = current_user if person is None else person
-    bank = getattr(obj, "bank_id", None) or current_bank_id()
+    bank = current_bank_id()  # the page's; an object's own rule asks about the object's
     if audience_of(person, bank) not in RULES[action].audiences:
         return False
     rule = OBJECT_RULES.get(action)

@@ -40,6 +40,8 @@ from flask_babel import lazy_gettext as _l
 from pyproj import CRS, Transformer
 from shapely.geometry import shape
 
+from timebank.core.errors import Refused
+
 if TYPE_CHECKING:
     from timebank.core.assets.register import CategoryRow
 
@@ -94,7 +96,7 @@ CATEGORY_WORDS = {
 }
 
 
-class SourceError(ValueError):
+class SourceError(Refused):
     """The file as a whole cannot be read; the message says why."""
 
 

@@ -18,7 +18,15 @@ from sqlalchemy import and_, bindparam, case, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from timebank.core.ledger import writer as ledger
-from timebank.core.models import Account, Category, Entry, Exchange, ExchangeStatus, Member
+from timebank.core.models import (
+    Account,
+    Category,
+    Entry,
+    Exchange,
+    ExchangeStatus,
+    Member,
+    Outcome,
+)
 from timebank.core.models.ledger import format_minutes, system_name
 from timebank.core.models.names import plain_name
 from timebank.core.rhythm import WAIT_DAYS
@@ -337,3 +345,25 @@ def stale_exchanges_page(bank_id: int, now: datetime, before: int | None):
         query = query.where(Exchange.id < before)
     return keyset_page(exchange_rows(query.order_by(None).order_by(Exchange.id.desc())
                                      .limit(EXCHANGES_PAGE + 1)), EXCHANGES_PAGE)
+
+
+def may_view(exchange: Exchange, person: Member) -> bool:
+    """A party to it, or staff of a bank it involves (its own or the other side's)."""
+    return (person.id in (exchange.giver.member_id, exchange.receiver.member_id)
+            or any(person.is_staff_in(bank) for bank in (exchange.bank_id,
+                                                          exchange.counter_bank_id) if bank))
+
+
+def activity_exchanges(activity_id: str, bank_id: int) -> list[Exchange]:
+    """The exchanges one group activity made in the bank, in the order recorded."""
+    return list(db.session.scalars(select(Exchange).where(
+        Exchange.activity_id == activity_id[:64], Exchange.bank_id == bank_id)
+        .order_by(Exchange.id)))
+
+
+def outcome_of(exchange: Exchange) -> Outcome | None:
+    return db.session.scalar(select(Outcome).where(Outcome.exchange_id == exchange.id))
+
+
+def reversal_of(exchange: Exchange) -> Exchange | None:
+    return db.session.scalar(select(Exchange).where(Exchange.reverses_id == exchange.id))

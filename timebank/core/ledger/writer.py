@@ -90,7 +90,8 @@ def _bank_id(bank_id: int | None, member: Member | None = None) -> int:
     if bank_id is not None:
         return bank_id
     if member is not None:
-        theirs = {m.bank_id for m in member.all_memberships()}
+        theirs = {m.bank_id for m in member.all_memberships()
+                  if m.status == MemberStatus.ACTIVE}
         if len(theirs) == 1:
             return theirs.pop()
     banks = db.session.scalars(select(Bank.id).limit(2)).all()

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, exists, select
@@ -39,7 +38,7 @@ from timebank.core.models import (
 )
 from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
-from timebank.core.models.members import TRADING_ROLES
+from timebank.core.models.members import STAFF_ROLES, TRADING_ROLES
 from timebank.core.notify import notify
 from timebank.core.rhythm import WAIT_DAYS
 from timebank.core.words import status_word
@@ -190,8 +189,21 @@ def already_introduced(request_ids) -> dict[int, set[int]]:
 
 
 @dataclass(frozen=True)
+class Suggested:
+    """A candidate as the workbench shows them: what the page draws, and only that, so a
+    row drawn once is drawn again only when something shown changes (an exchange moves
+    a candidate's minutes, and most move nobody's rank or reasons)."""
+
+    member_id: int
+    name: str
+    score: float
+    reasons: tuple  # (ranking.Reason, …)
+    components: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
 class WorkbenchPage:
-    rows: list  # (request, [Ranked…])
+    rows: list  # (RequestRow, (Suggested, …))
     next_after: int | None
 
 
@@ -244,7 +256,9 @@ def workbench(bank_id: int, after: int | None, per_page: int, each: int,
         ranked = [r for r in pool.ranked(listing.id, need_for,
                                          each + len(introduced[listing.id]), listing)
                   if r.candidate.member_id not in introduced[listing.id]][:each]
-        rows.append((listing, ranked))
+        rows.append((listing, tuple(
+            Suggested(r.candidate.member_id, r.candidate.name, r.score, tuple(r.reasons),
+                      tuple(r.components.items())) for r in ranked)))
     return WorkbenchPage(rows, next_after)
 
 
@@ -446,16 +460,15 @@ def complete(match_id: int, by: Member) -> tuple[Match, str]:
 def prefill_url(match: Match, side: str | None) -> str:
     """The exchange form, filled in from the match, for whichever side (or staff) opens it."""
     common: dict[str, Any] = {"category": match.listing.category_id,
-                              "description": match.listing.title,
-              "match": match.id}
+                              "description": match.listing.title, "match": match.id}
     if side == "helper":
-        return url_for("exchanges.new", direction="gave", other=member_label(match.requester),
-                       **common)
+        return bank_url("exchanges.new", match.bank_id, direction="gave",
+                        other=member_label(match.requester), **common)
     if side == "requester":
-        return url_for("exchanges.new", direction="received", other=member_label(match.helper),
-                       **common)
-    return url_for("exchanges.on_behalf", giver=member_label(match.helper),
-                   receiver=member_label(match.requester), **common)
+        return bank_url("exchanges.new", match.bank_id, direction="received",
+                        other=member_label(match.helper), **common)
+    return bank_url("exchanges.on_behalf", match.bank_id, giver=member_label(match.helper),
+                    receiver=member_label(match.requester), **common)
 
 
 def match_between(match_id: object, giver_id: int | None, receiver_id: int | None) -> int | None:
@@ -549,3 +562,22 @@ def conversations_page(bank_id: int, now: datetime, waiting: bool, before: int |
         query = query.where(Match.id < before)
     return keyset_page(db.session.scalars(query.order_by(Match.id.desc()).limit(size + 1)),
                        size)
+
+
+def may_view(match: Match, person: Member) -> bool:
+    """The two sides while active in the match's bank, and that bank's staff."""
+    role = person.role_in(match.bank_id)
+    return role is not None and (side_of(match, person) is not None or role in STAFF_ROLES)
+
+
+def matches_of(member: Member, bank_id: int, limit: int = 100) -> list[Match]:
+    """The member's own introductions and conversations in the bank, newest first."""
+    return list(db.session.scalars(
+        select(Match).where(Match.bank_id == bank_id, (Match.requester_id == member.id)
+                            | (Match.helper_id == member.id))
+        .order_by(Match.id.desc()).limit(limit)))
+
+
+def messages_of(match: Match) -> list[MatchMessage]:
+    return list(db.session.scalars(select(MatchMessage).where(MatchMessage.match_id == match.id)
+                                   .order_by(MatchMessage.id)))

@@ -12,12 +12,13 @@ import re
 import secrets
 from datetime import date, datetime
 
-from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select, update
 
 from timebank.core.auth import end_sessions
 from timebank.core.errors import Refused
+from timebank.core.links import bank_url
 from timebank.core.models import (
     Account,
     Approval,
@@ -208,9 +209,10 @@ def request_erasure(member: Member, password: str) -> None:
         audit(member.id, "member.erasure_requested", "member", member.id)
 
         for bank_id, coordinator in _coordinators_of(member):
-            notify(coordinator, _("%(name)s asked for their personal details to be erased.",
-                                  name=member.display_name),
-                   url_for("members.detail", member_id=member.id), bank_id=bank_id)
+            # Each coordinator reads it in their own language, with a link into their bank.
+            notify(coordinator, _l("%(name)s asked for their personal details to be erased.",
+                                   name=member.display_name),
+                   bank_url("members.detail", bank_id, member_id=member.id), bank_id=bank_id)
     db.session.commit()
 
 

@@ -7,7 +7,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,6 +16,7 @@ from timebank.core import banks, four_eyes
 from timebank.core.auth import end_sessions, send_login_link
 from timebank.core.errors import Refused
 from timebank.core.ledger import writer as ledger
+from timebank.core.links import bank_url, site_url
 from timebank.core.members.lookup import MemberRow, applications
 from timebank.core.models import (
     ApprovalKind,
@@ -203,7 +203,7 @@ def _tell(member: Member, action: str, reason: str, bank: Bank) -> None:
         if action == "approve":
             subject = _("Welcome to %(bank)s", bank=bank.name)
             body = _("Your membership of %(bank)s is approved. You can log in now:",
-                     bank=bank.name) + "\n\n" + absolute(url_for("auth.login"))
+                     bank=bank.name) + "\n\n" + absolute(site_url("auth.login"))
         elif action == "decline":
             subject = _("Your application to %(bank)s", bank=bank.name)
             body = _("Your application to join %(bank)s was not accepted. The coordinator "
@@ -445,7 +445,7 @@ def set_helper(member: Member, on: bool, by: Member, bank_id: int) -> Member:
     notify(member, _l("A coordinator asked you to be a helper: to welcome newcomers and to "
                       "help members who do not use a computer. Thank you!") if on else
            _l("You are no longer a helper. Thank you for all you did."),
-           url_for("main.index"), bank_id=bank_id)
+           bank_url("main.index", bank_id), bank_id=bank_id)
     db.session.commit()
     return member
 

@@ -116,5 +116,6 @@ cache.watch(Neighbourhood, cache.REGISTER)
 cache.watch(Member, cache.CANDIDATES, ("display_name", "skills", "public_latitude",
                                        "public_longitude", "status", "matching_opt_out"))
 cache.watch(Membership, cache.CANDIDATES)
+cache.watch(Category, cache.KINDS)
 cache.watch(Listing, cache.CANDIDATES)
 cache.watch_moves(Account, ("given", "received"))

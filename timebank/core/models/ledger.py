@@ -1,8 +1,8 @@
 """Ledger tables: accounts, exchanges, entries and outcomes, and the monthly figures
 the ledger keeps beside them for reports.
 
-Only ``timebank/ledger.py`` writes Entry rows, Account.balance and the monthly
-figures (through ``timebank/rollups.py``); everything here is integer minutes,
+Only ``timebank/core/ledger/writer.py`` writes Entry rows, Account.balance and the monthly
+figures (through ``timebank/core/ledger/rollups.py``); everything here is integer minutes,
 never floats.
 """
 

@@ -34,6 +34,7 @@ from timebank.core.models import (
     AssetStatus,
     Bank,
     Category,
+    CouncilArea,
     Exchange,
     Listing,
     ListingKind,
@@ -752,3 +753,12 @@ def suppress(counts: list[int], people: list[int] | None = None) -> list[Shown]:
             hidden.add(rest[0][1])
     return [Shown(None if i in hidden else n, small=0 < n < SMALL)
             for i, n in enumerate(counts)]
+
+
+def area_name(default: str) -> str:
+    """The council area the reports are about (the first one set up), else ``default``."""
+    return db.session.scalar(select(CouncilArea.name).order_by(CouncilArea.id).limit(1)) or default
+
+
+def all_banks() -> list[Bank]:
+    return list(db.session.scalars(select(Bank).order_by(Bank.name)))

@@ -402,7 +402,7 @@ def import_run(import_id: int):
     except imports.ImportError_ as error:
         flash(error.message, "error")
     except sources.SourceError as error:
-        flash(str(error), "error")
+        flash(error.message, "error")
         return redirect(url_for("assets.import_preview", import_id=record.id), 303)
     else:
         flash(_("Imported: %(summary)s.", summary=report.summary), "success")

@@ -6,9 +6,9 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import select
 
 from timebank.core import four_eyes
+from timebank.core.ledger import statements
 from timebank.core.ledger import writer as ledger
 from timebank.core.ledger.statements import (
     STATEMENT_CSV_HEADER,
@@ -34,7 +34,6 @@ from timebank.core.models import (
     Exchange,
     ExchangeStatus,
     Member,
-    Outcome,
 )
 from timebank.core.models.base import utcnow
 from timebank.infra import clock
@@ -243,10 +242,7 @@ def group():
 @bp.route("/coordinator/activities/<activity_id>")
 @allow("exchanges.oversee")
 def activity(activity_id: str):
-    exchanges = db.session.scalars(
-        select(Exchange).where(Exchange.activity_id == activity_id[:64],
-                               Exchange.bank_id == current_bank_id()).order_by(Exchange.id)
-    ).all()
+    exchanges = statements.activity_exchanges(activity_id, current_bank_id())
     if not exchanges:
         abort(404)
     return render("exchanges/activity.html", exchanges=exchanges)
@@ -256,8 +252,7 @@ def _visible_exchange(exchange_id: int) -> Exchange:
     """The exchange if the current member is a party to it, or staff of a bank it involves;
     404 otherwise (the same answer as for an exchange that does not exist)."""
     exchange = db.get_or_404(Exchange, exchange_id)
-    mine = current_user.id in (exchange.giver.member_id, exchange.receiver.member_id)
-    if not (mine or (may("exchanges.oversee") and exchange.involves_bank(current_bank_id()))):
+    if not may("exchanges.view", exchange):
         abort(404)
     return exchange
 
@@ -266,8 +261,7 @@ def _visible_exchange(exchange_id: int) -> Exchange:
 @allow("exchanges.view")
 def show(exchange_id: int):
     exchange = _visible_exchange(exchange_id)
-    outcome = db.session.scalar(select(Outcome).where(Outcome.exchange_id == exchange.id))
-    reversal = db.session.scalar(select(Exchange).where(Exchange.reverses_id == exchange.id))
+    outcome, reversal = statements.outcome_of(exchange), statements.reversal_of(exchange)
     outcome_form = None
     if (
         outcome is None

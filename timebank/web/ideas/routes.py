@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import escape
-from sqlalchemy import select
 
 from timebank.core import ideas as service
 from timebank.core.errors import Refused
@@ -35,10 +34,7 @@ bp = Blueprint("ideas", __name__)
 
 
 def _lists():
-    categories = list(db.session.scalars(select(AssetCategory).where(AssetCategory.active)
-                                         .order_by(AssetCategory.position)))
-    areas = list(db.session.scalars(select(Neighbourhood).order_by(Neighbourhood.name)))
-    return categories, areas
+    return service.kinds_and_areas()
 
 
 def _filters():
@@ -110,7 +106,7 @@ def _show(idea: Idea, status: int = 200, **forms):
         "idea": idea, "merit": service.merits([idea.id])[idea.id],
         "supported": service.supports(idea, current_user), "may_rate": may_rate,
         "may_comment": may("ideas.comment"),
-        "may_answer": service.may_answer(current_user),
+        "may_answer": may("ideas.answer") and service.may_answer(current_user),
         "revisions": revisions, "answers": answers_, "comments": comments,
         "rating_form": forms.get("rating_form") or RatingForm(obj=rating),
         "comment_form": forms.get("comment_form") or CommentForm(),

@@ -3,18 +3,16 @@
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from timebank.core.matching import brokering, ranking
 from timebank.core.members.lookup import MemberNotFound, member_label, resolve_member
-from timebank.core.models import Match, MatchMessage
+from timebank.core.models import Match
 from timebank.core.models.base import utcnow
-from timebank.core.models.members import STAFF_ROLES
 from timebank.infra.extensions import db
 from timebank.web.forms import ActionForm, button_pressed, category_choices, place
 from timebank.web.htmx import render
 from timebank.web.matching.forms import IntroduceForm, MessageForm, RespondForm, WorkbenchForm
-from timebank.web.permissions import allow
+from timebank.web.permissions import allow, may
 from timebank.web.routing import arg_id
 from timebank.web.tenancy import BankBlueprint, current_bank_id
 
@@ -112,11 +110,7 @@ def respond(listing_id: int):
 
 def _visible_match(match_id: int) -> Match:
     match = db.get_or_404(Match, match_id)
-    # The two sides while active in the match's bank, and that bank's staff.
-    role = current_user.role_in(match.bank_id)
-    side = brokering.side_of(match, current_user) is not None and role is not None
-    staff_here = match.bank_id == current_bank_id() and role in STAFF_ROLES
-    if not (side or staff_here):
+    if not may("matches.view", match):
         abort(404)
     return match
 
@@ -124,22 +118,15 @@ def _visible_match(match_id: int) -> Match:
 @bp.route("/matches")
 @allow("matches.view")
 def mine():
-    matches = db.session.scalars(
-        select(Match).where(Match.bank_id == current_bank_id(),
-                            (Match.requester_id == current_user.id)
-                            | (Match.helper_id == current_user.id))
-        .order_by(Match.id.desc()).limit(100)
-    ).all()
-    return render("matching/mine.html", matches=matches)
+    return render("matching/mine.html",
+                  matches=brokering.matches_of(current_user, current_bank_id()))
 
 
 @bp.route("/matches/<int:match_id>")
 @allow("matches.view")
 def show(match_id: int):
     match = _visible_match(match_id)
-    messages = db.session.scalars(
-        select(MatchMessage).where(MatchMessage.match_id == match.id).order_by(MatchMessage.id)
-    ).all()
+    messages = brokering.messages_of(match)
     return render("matching/show.html", match=match, messages=messages,
                   side=brokering.side_of(match, current_user), message_form=MessageForm(),
                   action_form=ActionForm())
@@ -186,9 +173,7 @@ def message(match_id: int):
             place(form, error, "body")
         else:
             return redirect(url_for("matching.show", match_id=match.id) + "#messages", 303)
-    messages = db.session.scalars(
-        select(MatchMessage).where(MatchMessage.match_id == match.id).order_by(MatchMessage.id)
-    ).all()
+    messages = brokering.messages_of(match)
     return render("matching/show.html", status=422, match=match, messages=messages,
                   side=brokering.side_of(match, current_user), message_form=form,
                   action_form=ActionForm())

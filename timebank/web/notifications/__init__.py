@@ -1,1 +1,1 @@
-"""Notifications page (sending lives in timebank/notify.py)."""
+"""Notifications page (sending lives in timebank/core/notify.py)."""

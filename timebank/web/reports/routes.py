@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from flask import abort, current_app, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from timebank.core.models import Bank, CouncilArea
+from timebank.core.models import Bank
 from timebank.core.reports import figures, tables
 from timebank.infra import clock
 from timebank.infra.exports import csv_chunks, csv_response
-from timebank.infra.extensions import db
 from timebank.web.htmx import render
 from timebank.web.permissions import allow
 from timebank.web.reports.forms import ReportForm
@@ -74,12 +72,11 @@ def bank_csv(table: str):
 
 
 def _area_name() -> str:
-    return db.session.scalar(select(CouncilArea.name).order_by(CouncilArea.id).limit(1)) or \
-        current_app.config["TIMEBANK_AREA_NAME"]
+    return figures.area_name(current_app.config["TIMEBANK_AREA_NAME"])
 
 
 def _area_banks() -> list[Bank]:
-    return list(db.session.scalars(select(Bank).order_by(Bank.name)))
+    return figures.all_banks()
 
 
 @bp.route("/reports")
