@@ -149,9 +149,14 @@ def propose(by: Member, values: dict) -> Idea:
     return idea
 
 
+def may_revise(idea: Idea, person: Member) -> bool:
+    """Only the person who proposed an idea changes it."""
+    return person.is_authenticated and idea.proposer_id == person.id
+
+
 def revise(idea: Idea, by: Member, values: dict) -> Idea:
     """The proposer changes their idea; the words before are kept as a revision."""
-    if idea.proposer_id != by.id:
+    if not may_revise(idea, by):
         raise IdeaRefused(_("Only the person who proposed an idea can change it."))
     with write_transaction():
         # Locked and read afresh: two revisions at once keep both earlier texts.

@@ -29,7 +29,7 @@ from flask import Flask, abort, current_app, g, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from timebank.core import listings
+from timebank.core import ideas, listings
 from timebank.core.assets import register
 from timebank.core.ledger import statements
 from timebank.core.matching import brokering
@@ -139,6 +139,7 @@ OBJECT_RULES: dict[str, Callable[[Any, Any, int | None], bool]] = {
         asset, person if person.is_authenticated else None),
     "matches.view": lambda person, match, _bank: brokering.may_view(match, person),
     "exchanges.view": lambda person, exchange, _bank: statements.may_view(exchange, person),
+    "ideas.propose": lambda person, idea, _bank: ideas.may_revise(idea, person),
     "members.manage": lambda person, member, bank: members.may_change_status(member, person,
                                                                              bank),
 }

@@ -180,7 +180,7 @@ def propose():
 @allow("ideas.propose")
 def revise(idea_id: int):
     idea = _idea(idea_id)
-    if idea.proposer_id != current_user.id:
+    if not may("ideas.propose", idea):
         abort(404)  # nobody else's idea to change (as for any object not theirs)
     form = IdeaForm(obj=idea)
     offer_choices(form, *_lists(), _("Not said"))
