@@ -10,7 +10,7 @@ import pytest
 
 from tests.support import bank_of, log_in
 from timebank.core.ledger import writer as ledger
-from timebank.core.models import Role
+from timebank.core.models import Member, Role
 from timebank.infra import clock
 from timebank.infra.extensions import db
 
@@ -85,7 +85,7 @@ def poisoned(app, make):
         member_id = make.member(name=_cut(payload, 80), email=f"p{n}@example.org")
         ids["members"].append(member_id)
         with app.app_context():
-            member = db.session.get(__import__("timebank").models.Member, member_id)
+            member = db.session.get(Member, member_id)
             member.bio = member.skills = payload
             member.neighbourhood = _cut(payload, 80)
             member.availability = _cut(payload, 200)
