@@ -93,22 +93,27 @@ class Stamp:
     epoch: int | None = 0
 
 
+_NEVER = Stamp(0)  # a version nothing has moved yet
+
+
 def stamp(name: str) -> Stamp:
     """The current version of ``name`` (0 before anything was ever written), read once
-    per transaction: a map page asks for several things built from the same version. A
-    transaction that changed the data sees its own new version."""
+    per transaction, all versions in one statement (a page asks for several: the map's
+    register, the kinds' names its fragments show). A transaction that changed the data
+    sees its own new version."""
     session = db.session
     if session.new or session.dirty or session.deleted:
         session.flush()  # the flush may bump: what this transaction built is its own
     own = session.info.get(BUMPS)
     if own and name in own:
         return Stamp(own[name], None, None)
-    memo = session.info.setdefault(READ, {})
-    if name not in memo:
-        row = session.execute(select(DataVersion.version, DataVersion.serial, DataVersion.epoch)
-                              .where(DataVersion.name == name)).first()
-        memo[name] = Stamp(*row) if row is not None else Stamp(0)
-    return memo[name]
+    memo = session.info.get(READ)
+    if memo is None:  # (a row a named version: a few, and one more a bank)
+        memo = session.info[READ] = {
+            row.name: Stamp(row.version, row.serial, row.epoch) for row in session.execute(
+                select(DataVersion.name, DataVersion.version, DataVersion.serial,
+                       DataVersion.epoch))}
+    return memo.get(name, _NEVER)
 
 
 def version(name: str) -> int:

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 from collections.abc import Callable
 from enum import Enum
+from typing import Any
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
 
@@ -30,10 +32,19 @@ FRAGMENT_BUDGET_BYTES = 8 * 1024 * 1024  # per worker
 _fragments = Store(FRAGMENT_BUDGET_BYTES)
 
 _PLAIN = (str, int, float, bool, type(None), datetime.date, datetime.datetime, Enum, frozenset)
+_EXACT = frozenset({str, int, float, bool, type(None), datetime.date, datetime.datetime})
 
 
 class Unkeyable(Exception):
     """A value no key can be derived from (something typed in, a form with errors)."""
+
+
+@functools.cache
+def _fields_of(kind: type) -> tuple[str, ...] | None:
+    """A dataclass's field names (asked once per class: a page keys hundreds of rows)."""
+    if dataclasses.is_dataclass(kind):
+        return tuple(f.name for f in dataclasses.fields(kind))
+    return None
 
 
 def key_of(value):
@@ -41,20 +52,25 @@ def key_of(value):
     lists, dicts, rows and dataclasses field by field, a form by its answers as read and
     the choices it offers. Anything else cannot be keyed (an ORM object may change under
     the same identity): the block is then drawn afresh."""
+    kind = type(value)
+    if kind in _EXACT:
+        return value
+    if kind is tuple or kind is list:
+        return tuple(map(key_of, value))
     if isinstance(value, _PLAIN):
         return value
-    if isinstance(value, tuple | list):
-        return tuple(key_of(item) for item in value)
+    names = _fields_of(kind)
+    if names is not None:
+        return (kind.__qualname__, *(key_of(getattr(value, name)) for name in names))
+    if isinstance(value, tuple | list):  # (a named tuple)
+        return tuple(map(key_of, value))
     if isinstance(value, dict):
         return tuple((key, key_of(item)) for key, item in value.items())
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (type(value).__qualname__,
-                *(key_of(getattr(value, f.name)) for f in dataclasses.fields(value)))
     if isinstance(value, FlaskForm):
         return _form_key(value)
     if hasattr(value, "_tuple"):  # a SQLAlchemy Row
         return key_of(value._tuple())
-    raise Unkeyable(type(value).__qualname__)
+    raise Unkeyable(kind.__qualname__)
 
 
 def _typed(field) -> bool:
@@ -96,6 +112,23 @@ def remember(*values, caller: Callable[[], str]) -> str:
     return found
 
 
+_once = Store(256 * 1024)  # per worker: a few menus
+
+
+def once(key: tuple, build: Callable[[], Any]) -> Any:
+    """``build()``'s value for ``key`` and the page's context (language, bank, root: see
+    ``_page_context``), once per worker: for what a page draws from who the person is,
+    not from the data (the menu of an audience)."""
+    bank = current_bank()
+    full = (key, id(current_app._get_current_object()), str(get_locale()), request.script_root,
+            bank.slug if bank is not None else None, bank_count() > 1)
+    found = _once.get(full)
+    if found is None:
+        found = build()
+        _once.put(full, found, 1024)
+    return found
+
+
 def _page_context() -> tuple:
     """What every fragment of this request also depends on: the database, the page's
     language and the bank's way with dates, the names of kinds (of help, of asset) as
@@ -109,8 +142,7 @@ def _page_context() -> tuple:
         bank = current_bank()
         found = g._fragment_context = (
             (get_locale(), g.get("bank"), request.script_root), str(db.engine.url),
-            str(get_locale()), date_locale(), cache.version(cache.KINDS),
-            cache.version(cache.REGISTER), request.script_root,
+            str(get_locale()), date_locale(), cache.version(cache.KINDS), request.script_root,
             bank.slug if bank is not None else None, bank_count() > 1)
     return found[1:]
 

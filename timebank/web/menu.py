@@ -10,7 +10,8 @@ from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from timebank.web.permissions import may
+from timebank.web import caching
+from timebank.web.permissions import audience, may
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,13 @@ def _visible(link: Link) -> bool:
 
 
 def menu() -> list[tuple[str | None, list[Shown]]]:
-    """The sections this person sees, each with the links they may follow."""
+    """The sections this person sees, each with the links they may follow: the same for
+    everyone of one audience, in one language and bank, so worked out once per worker
+    (``caching.once``) rather than on every page."""
+    return caching.once(("menu", audience()), _sections)
+
+
+def _sections() -> list[tuple[str | None, list[Shown]]]:
     sections = []
     for section in MENU:
         shown = []

@@ -153,16 +153,24 @@ def audience_of(person, bank_id: int | None) -> str:
 
 
 def audience() -> str:
-    """The audience the person making this request belongs to, in the current bank."""
-    return audience_of(current_user, current_bank_id())
+    """The audience the person making this request belongs to, in the current bank
+    (worked out once per request: a list page asks on every row)."""
+    key = (current_bank_id(), current_user.get_id())  # (a log-in or -out starts anew)
+    found = g.get("audience")
+    if found is None or found[0] != key:
+        found = g.audience = (key, audience_of(current_user, key[0]))
+    return found[1]
 
 
 def may(action: str, obj: Any = None, person: Any = None) -> bool:
     """May ``person`` (the one making this request) do ``action`` (a row of RULES), on
     ``obj`` if one is given? Routes, templates and the menu all ask this."""
-    person = current_user if person is None else person
     bank = current_bank_id()  # the page's; an object's own rule asks about the object's
-    if audience_of(person, bank) not in RULES[action].audiences:
+    if person is None:
+        person, who = current_user, audience()
+    else:
+        who = audience_of(person, bank)
+    if who not in RULES[action].audiences:
         return False
     rule = OBJECT_RULES.get(action)
     return obj is None or rule is None or rule(person, obj, bank)
