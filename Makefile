@@ -40,7 +40,7 @@ instance/secret_key:
 # the site queues is also printed here (TIMEBANK_MAIL_ECHO), to follow its links.
 PORT ?= 5000
 RUN_ENV = TIMEBANK_SECRET_KEY=$$(cat instance/secret_key) \
-  TIMEBANK_BASE_URL=http://127.0.0.1:$(PORT) TIMEBANK_MAIL_ECHO=1
+  TIMEBANK_BASE_URL=http://127.0.0.1:$(PORT) TIMEBANK_MAIL_ECHO=1 TIMEBANK_SMS_ECHO=1
 run: $(STAMP) instance/secret_key
 	$(RUN_ENV) $(FLASK) db upgrade
 	$(RUN_ENV) $(FLASK) seed-demo --if-empty --assets 150

@@ -107,6 +107,15 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         # Also print every e-mail the site queues to the terminal (development: `make run`
         # sets it, so a newcomer can follow a confirmation link with no mail server).
         "TIMEBANK_MAIL_ECHO": _env_bool("TIMEBANK_MAIL_ECHO", debug),
+        # Texts (SMS) through a Twilio-compatible gateway: its API base URL, account,
+        # auth token (which also signs the texts it posts to /sms/inbound) and the number
+        # texts come from. Unset: texts are queued and wait.
+        "TIMEBANK_SMS_API_URL": os.environ.get("TIMEBANK_SMS_API_URL", "https://api.twilio.com"),
+        "TIMEBANK_SMS_ACCOUNT_SID": os.environ.get("TIMEBANK_SMS_ACCOUNT_SID", ""),
+        "TIMEBANK_SMS_AUTH_TOKEN": os.environ.get("TIMEBANK_SMS_AUTH_TOKEN", ""),
+        "TIMEBANK_SMS_FROM": os.environ.get("TIMEBANK_SMS_FROM", ""),
+        # Also print every text the site queues to the terminal (development).
+        "TIMEBANK_SMS_ECHO": _env_bool("TIMEBANK_SMS_ECHO", debug),
         # Past this many placed assets the map asks for what its view shows, grouped.
         "TIMEBANK_MAP_VIEWPORT_FROM": _env_int("TIMEBANK_MAP_VIEWPORT_FROM", 5000),
         # The council's study area for coverage gaps: "min_lon,min_lat,max_lon,max_lat".

@@ -48,10 +48,24 @@ from timebank.core.models.listings import (
 from timebank.core.models.members import Member, MemberStatus, ResetRequest, Role
 from timebank.core.models.notifications import EmailPreference, Notification, OutboxMessage
 from timebank.core.models.skills import Category
+from timebank.core.models.texts import (
+    CodePurpose,
+    Proxy,
+    StrangerTexts,
+    TextCode,
+    TextMessage,
+    TextStatus,
+)
 from timebank.infra import cache
 from timebank.infra.tables import DataVersion, GeocodeCache  # (infrastructure's tables)
 
 __all__ = [
+    "CodePurpose",
+    "Proxy",
+    "StrangerTexts",
+    "TextCode",
+    "TextMessage",
+    "TextStatus",
     "Account",
     "AccountKind",
     "AccountMonth",

@@ -19,6 +19,7 @@ class ApprovalKind(StrEnum):
     FLOOR = "floor"  # a limit below the bank's default, or none
     POOL = "pool"  # a group activity the community pool pays more than the bank allows alone
     BANK = "bank"  # a bank's limits loosened (default limit, the pool's range and size)
+    MOBILE = "mobile"  # a mobile a coordinator sets for a member: a key to their account
 
 
 class ApprovalStatus(StrEnum):

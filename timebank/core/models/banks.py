@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timebank.core.models.base import utcnow
@@ -77,6 +77,11 @@ class Bank(Model):
     pool_cap: Mapped[int] = mapped_column(BigInteger, default=30000, server_default="30000")
     pool_alone_minutes: Mapped[int] = mapped_column(BigInteger, default=1200,
                                                     server_default="1200")
+    # Where its members' phone numbers are read without a country code (ISO 3166).
+    country: Mapped[str] = mapped_column(String(2), default="GB", server_default="GB")
+    # Texts cost money: at most this many sent a month (0: none); the outbox holds
+    # the rest and coordinators are told.
+    sms_monthly_cap: Mapped[int] = mapped_column(Integer, default=500, server_default="500")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     area: Mapped[CouncilArea | None] = relationship("CouncilArea", lazy="joined")

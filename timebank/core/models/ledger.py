@@ -114,6 +114,10 @@ class Exchange(Model):
     reason: Mapped[str] = mapped_column(Text, default="")
     activity_id: Mapped[str | None] = mapped_column(String(36), index=True)
     # The introduction or conversation the time came from (what matching achieved).
+    # How it came: "text" (SMS), or "" (the site, or paper through the office). A proxy
+    # who acted for the member who recorded it (recorded "by X for Y").
+    via: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    proxy_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     match_id: Mapped[int | None] = mapped_column(ForeignKey("match.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     settled_at: Mapped[datetime | None]

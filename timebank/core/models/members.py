@@ -94,6 +94,17 @@ class Member(Model):
     # …and to every member of their bank, in the member directory (a separate choice).
     directory_contact: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     # Data rights: asked for erasure; erased (personal details replaced, ledger kept).
+    # A verified mobile in E.164: texts reach it and texts from it are this member's.
+    mobile: Mapped[str | None] = mapped_column(String(20), unique=True)
+    mobile_verified_at: Mapped[datetime | None]
+    # A coordinator who set it for a member they enrolled (four eyes: ``sms.phones``).
+    mobile_set_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    # What reaches the mobile: "confirm" (time recorded with them and requests to
+    # confirm), "weekly" (those and a weekly text of what is new nearby), "never".
+    text_preference: Mapped[str] = mapped_column(String(12), default="confirm",
+                                                 server_default="confirm")
+    # STOP: nothing is texted until START (UK rules for texts people did not ask for).
+    texts_stopped_at: Mapped[datetime | None]
     erasure_requested_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
     last_digest_at: Mapped[datetime | None]
