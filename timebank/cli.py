@@ -26,13 +26,13 @@ from timebank.core.notify import queue_digests, site_context
 from timebank.infra import geo
 from timebank.infra.backup import BackupError, backup, restore
 from timebank.infra.extensions import db
-from timebank.jobs import run_forever
+from timebank.jobs import run_forever, send_texts
 from timebank.jobs import send_mail as send
 
 
 def register_cli(app: Flask) -> None:
     for command in (create_bank, create_user, add_member, check_ledger, seed_demo,
-                    seed_categories_cmd, send_mail, send_digests, geocode_pending,
+                    seed_categories_cmd, send_mail, send_sms, send_digests, geocode_pending,
                     import_assets_cmd, import_neighbourhoods_cmd, export_assets_cmd,
                     backup_cmd, restore_cmd, run_jobs):
         app.cli.add_command(command)
@@ -68,8 +68,10 @@ def create_bank(slug: str, name: str) -> None:
 @click.option("--neighbourhood", default="")
 @click.option("--bank", "bank_slug", default=None,
               help="The bank whose resident or coordinator this is (default: the first bank).")
+@click.option("--phone", default=None,
+              help="Their mobile (verified): texts from it act as them. E.164 or local.")
 def create_user(email: str, role: str, display_name: str | None, neighbourhood: str,
-                bank_slug: str | None) -> None:
+                bank_slug: str | None, phone: str | None) -> None:
     """Create an active member; the password is read from standard input."""
 
     bank = bank_by_slug(bank_slug) if bank_slug else ensure_default_bank()
@@ -77,11 +79,13 @@ def create_user(email: str, role: str, display_name: str | None, neighbourhood: 
         raise click.ClickException(f"There is no bank {bank_slug!r}; see create-bank.")
     password = sys.stdin.readline().rstrip("\r\n")
     try:
-        member = create_active(email, password, role, display_name, neighbourhood, bank)
+        member = create_active(email, password, role, display_name, neighbourhood, bank,
+                               phone=phone)
     except MemberError as error:
         raise click.ClickException(error.message) from error
     where = f" in {bank.slug}" if role in ("resident", "coordinator") else ""
-    click.echo(f"Created {role} {member.email}{where} (member {member.id}).")
+    mobile = f", mobile {member.mobile}" if member.mobile else ""
+    click.echo(f"Created {role} {member.email}{where} (member {member.id}{mobile}).")
 
 
 @click.command("add-member")
@@ -168,6 +172,18 @@ def send_mail(limit: int) -> None:
 
     sent, failed = send(current_app.config, limit)
     click.echo(f"{sent} sent, {failed} failed (left queued for the next run)")
+    if failed and not sent:
+        sys.exit(1)
+
+
+@click.command("send-sms")
+@with_appcontext
+@click.option("--limit", default=200, show_default=True)
+def send_sms(limit: int) -> None:
+    """Send queued texts through the TIMEBANK_SMS_* gateway; failures are tried again."""
+
+    sent, failed = send_texts(current_app.config, limit)
+    click.echo(f"{sent} texts sent, {failed} failed (tried again later)")
     if failed and not sent:
         sys.exit(1)
 

@@ -1,7 +1,8 @@
 """The job runner: the periodic work a bank needs, in one long-lived process
 (``flask --app timebank run-jobs``; compose's ``worker`` service). Sending queued
-e-mail every minute, retrying the geocoder every six hours, queueing the weekly digests
-hourly (they go to each member at most once a week, so an hourly run is safe).
+e-mail every minute and texts every half minute, retrying the geocoder every six hours,
+queueing the weekly digests hourly (they go to each member at most once a week, so an
+hourly run is safe).
 
 Each job runs in its own application context and a failure is logged, never fatal:
 the next round tries again. A lock file keeps a second runner on the same machine
@@ -25,7 +26,8 @@ from timebank.core.assets.register import locate_pending as locate_assets
 from timebank.core.auth import answer_reset_requests
 from timebank.core.members.service import locate_pending as locate_members
 from timebank.core.notify import queue_digests, send_pending, site_context
-from timebank.infra import geo
+from timebank.core.texts import sending
+from timebank.infra import clock, geo, sms
 from timebank.infra.extensions import db
 
 log = logging.getLogger("timebank.jobs")
@@ -51,6 +53,18 @@ def _send_mail(app: Flask) -> str:
     return f"{sent} sent, {failed} failed"
 
 
+def send_texts(config, limit: int = 200) -> tuple[int, int]:
+    """Send the queued texts through the configured gateway: (sent, failed). Without
+    one (TIMEBANK_SMS_* unset) they wait."""
+
+    return sending.send(sms.gateway_from(config), clock.utcnow(), limit)
+
+
+def _send_texts(app: Flask) -> str:
+    sent, failed = send_texts(app.config, 200)
+    return f"{sent} sent, {failed} failed"
+
+
 def _geocode(app: Flask) -> str:
 
     coder = geo.geocoder()
@@ -67,7 +81,8 @@ def _digests(app: Flask) -> str:
 
 # The geocoder every six hours: an address it could not find is asked again each run,
 # and Nominatim's policy is one request a second and no repeated queries.
-JOBS = (Job("send-mail", 60, _send_mail), Job("geocode-pending", 6 * 3600, _geocode),
+JOBS = (Job("send-mail", 60, _send_mail), Job("send-sms", 30, _send_texts),
+        Job("geocode-pending", 6 * 3600, _geocode),
         Job("send-digests", 3600, _digests))
 
 

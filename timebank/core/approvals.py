@@ -22,6 +22,7 @@ from timebank.core.models import Approval, ApprovalKind, ApprovalStatus, Bank, M
 from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
 from timebank.core.notify import notify
+from timebank.core.texts import phones
 from timebank.infra.db import locked, write_transaction
 from timebank.infra.extensions import db
 
@@ -90,6 +91,8 @@ def _carry_out(approval: Approval, requester: Member, second: Member) -> None:
         if payload.get("session_id"):
 
             ideas.mark_attended(payload["session_id"], {e.giver.member_id for e in made})
+    elif approval.kind == ApprovalKind.MOBILE:
+        phones.set_verified(approval.member, payload["mobile"], requester, utcnow())
     elif approval.kind == ApprovalKind.BANK:
 
         bank = db.session.get(Bank, approval.bank_id)

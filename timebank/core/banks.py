@@ -25,7 +25,7 @@ CONTACT_FIELDS = ("office_address", "phone", "email", "opening_hours", "welcome_
                   "terms_text", "privacy_text")
 SETTINGS_FIELDS = ("name", "default_floor", "default_language", "english_dates", "interbank",
                    "clearing_limit", "min_lon", "min_lat", "max_lon", "max_lat", "pool_floor",
-                   "pool_cap", "pool_alone_minutes")
+                   "pool_cap", "pool_alone_minutes", "country", "sms_monthly_cap")
 # Limits that let more hours be made or paid when loosened: one person alone may tighten
 # them, a second agrees to loosen them (four_eyes.py). +1: a higher value is looser.
 LOOSER = {"default_floor": -1, "pool_floor": -1, "pool_cap": 1, "pool_alone_minutes": 1}

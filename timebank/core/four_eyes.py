@@ -57,7 +57,7 @@ def _direct_sponsors(member_ids: set[int]) -> set[int]:
     found |= set(db.session.scalars(
         select(Approval.requested_by_id).where(
             Approval.member_id.in_(member_ids),
-            Approval.kind.in_([ApprovalKind.LOGIN, ApprovalKind.FLOOR]),
+            Approval.kind.in_([ApprovalKind.LOGIN, ApprovalKind.FLOOR, ApprovalKind.MOBILE]),
             Approval.status == ApprovalStatus.APPROVED)))
     found.discard(None)
     return found
@@ -182,6 +182,9 @@ def describe(approval: Approval):
             return _l("no limit for %(name)s", name=name)
         return _l("a limit of %(hours)s hours for %(name)s", name=name,
                   hours=p["floor"] // 60)
+    if approval.kind == ApprovalKind.MOBILE:
+        return _l("the mobile %(number)s for %(name)s (texts from it act as them)",
+                  name=name, number=p.get("mobile", ""))
     if approval.kind == ApprovalKind.BANK:
         return _l("looser limits for the bank: %(limits)s", limits=", ".join(
             f"{name} {value // 60} h" for name, value in sorted(p.items())))

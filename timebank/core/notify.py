@@ -30,8 +30,12 @@ from timebank.core.models import (
     MemberStatus,
     Notification,
     OutboxMessage,
+    Proxy,
 )
 from timebank.core.models.base import utcnow
+from timebank.core.models.texts import CodePurpose
+from timebank.core.texts import outbox
+from timebank.infra import clock
 from timebank.infra.db import keyset_page
 from timebank.infra.extensions import db
 from timebank.infra.geo import haversine_km
@@ -45,25 +49,58 @@ def absolute(path: str) -> str:
 
 
 def notify(member: Member, text: object, url: str, subject: object | None = None,
-           site_wide: bool = False, bank_id: int | None = None) -> None:
+           site_wide: bool = False, bank_id: int | None = None, *, by_text: bool = False,
+           answers: int | None = None, acting_for: Member | None = None) -> None:
     """Tell ``member`` something in the app, and by e-mail if they want it now. Caller commits.
 
     ``url`` is a site path from ``url_for``; e-mails carry it on TIMEBANK_BASE_URL. The
     notification belongs to the bank ``bank_id``, or to none when it is ``site_wide``
     (assets, say): then it shows in every bank.
+
+    ``by_text``: news that changes their hours also goes to their mobile, if they chose
+    texts; ``answers``: an exchange they are asked to confirm, so the text carries a code
+    to reply YES or NO with. Whoever acts for the member (``core.proxies``) is told too,
+    as "For <member>: …", and their code answers for the member.
     """
     if not site_wide and bank_id is None:
         raise ValueError("notify() needs the bank the news belongs to, or site_wide=True")
     # Texts may be lazy: they are put into words here, in the recipient's language.
     with force_locale(language_of(member, bank_id)):
-        text, subject = str(text), str(subject) if subject else None
-        db.session.add(Notification(member_id=member.id, bank_id=bank_id, text=text[:300],
+        shown: str = str(text)
+        title: str | None = str(subject) if subject else None
+        if acting_for is not None:
+            shown = _("For %(name)s: %(text)s", name=acting_for.display_name, text=shown)
+            title = _("For %(name)s: %(text)s", name=acting_for.display_name,
+                      text=title or shown[:100])
+        db.session.add(Notification(member_id=member.id, bank_id=bank_id, text=shown[:300],
                                     url=url[:300]))
         if member.email_preference == EmailPreference.IMMEDIATELY:
             # Signed by the bank the news is about (the member may belong to several).
             bank = db.session.get(Bank, bank_id) if bank_id is not None else None
-            queue_email(member, subject or text[:100], f"{text}\n\n{absolute(url)}\n",
+            queue_email(member, title or shown[:100], f"{shown}\n\n{absolute(url)}\n",
                         bank_name=bank.name if bank is not None else None)
+        if by_text and outbox.wants_texts(member):
+            body = shown
+            if answers is not None:
+                code = outbox.new_code(member.id, CodePurpose.EXCHANGE, utcnow(),
+                                       exchange_id=answers,
+                                       acting_for_id=acting_for.id if acting_for else None)
+                body += " " + _("Reply YES %(code)s or NO %(code)s.", code=code.code)
+            outbox.queue(member.mobile, body, member_id=member.id, bank_id=bank_id)
+    if acting_for is None:
+        for proxy in _proxies_of(member.id, bank_id):
+            notify(proxy, text, url, subject, site_wide, bank_id, by_text=by_text,
+                   answers=answers, acting_for=member)
+
+
+def _proxies_of(member_id: int, bank_id: int | None) -> list[Member]:
+    """Who acts for the member today (in the bank the news is about)."""
+    query = (select(Member).join(Proxy, Proxy.proxy_id == Member.id)
+             .where(Proxy.member_id == member_id, *Proxy.holding(clock.today()),
+                    Member.status == MemberStatus.ACTIVE, Member.erased_at.is_(None)))
+    if bank_id is not None:
+        query = query.where(Proxy.bank_id == bank_id)
+    return list(db.session.scalars(query.order_by(Member.id)).unique())
 
 
 def queue_email(member: Member, subject: str, body: str, bank_name: str | None = None,

@@ -54,12 +54,16 @@ def _what(exchange: Exchange) -> str:
 
 
 def _tell(member: Member | None, account: Account, exchange: Exchange, by: Member,
-          words: Callable[..., str], subject: Callable[..., str]) -> None:
+          words: Callable[..., str], subject: Callable[..., str], *, by_text: bool = True,
+          asks: bool = False) -> None:
+    """Tell one person; by text too if they chose texts (news of their own hours), with
+    a code to answer when ``asks`` (they are asked to confirm)."""
     if member is None or member.id == by.id:
         return
     url = _link(account.bank_id, exchange.id)
     notify(member, _InTheirWords(words), url, subject=_InTheirWords(subject),
-           bank_id=account.bank_id)
+           bank_id=account.bank_id, by_text=by_text,
+           answers=exchange.id if asks else None)
 
 
 def _link(bank_id: int, exchange_id: int) -> str:
@@ -96,7 +100,7 @@ def awaiting_second(exchange: Exchange, by: Member) -> None:
                         "%(time)s recorded on %(date)s (%(what)s). Please check it with "
                         "%(receiver)s.", **facts()),
               lambda: _("Please confirm %(time)s from %(giver)s as a second coordinator",
-                        **facts()))
+                        **facts()), by_text=False)
 
 
 def recorded(exchange: Exchange, by: Member) -> None:
@@ -111,13 +115,13 @@ def recorded(exchange: Exchange, by: Member) -> None:
             _tell(receiver, exchange.receiver, exchange, by,
                   lambda: _("%(by)s says they gave you %(time)s on %(date)s (%(what)s). "
                             "Please confirm it if that is right, or decline it.", **facts()),
-                  lambda: _("Please confirm %(time)s from %(giver)s", **facts()))
+                  lambda: _("Please confirm %(time)s from %(giver)s", **facts()), asks=True)
         else:
             _tell(receiver, exchange.receiver, exchange, by,
                   lambda: _("%(by)s recorded that %(giver)s gave you %(time)s on %(date)s "
                             "(%(what)s). Please confirm it if that is right, or decline it.",
                             **facts()),
-                  lambda: _("Please confirm %(time)s from %(giver)s", **facts()))
+                  lambda: _("Please confirm %(time)s from %(giver)s", **facts()), asks=True)
             # Hours recorded in the giver's name by someone else: the giver hears it too.
             _tell(giver, exchange.giver, exchange, by,
                   lambda: _("%(by)s recorded that you gave %(receiver)s %(time)s on %(date)s "

@@ -32,7 +32,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Table, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from timebank.core import four_eyes
+from timebank.core import four_eyes, proxies
 from timebank.core.errors import Refused
 from timebank.core.ledger import news as exchange_news
 from timebank.core.ledger import rollups
@@ -390,10 +390,15 @@ def record_exchange(
     activity_id: str | None = None,
     today: date | None = None,
     match_id: int | None = None,
+    via: str = "",
+    proxy: Member | None = None,
 ) -> Recorded:
     """Record one exchange; confirm it at once when ``confirm`` (the receiver agreed).
 
     Unconfirmed exchanges wait for the receiving member to confirm or decline.
+    ``via`` says how it came ("text"); ``proxy``: who recorded it for ``recorded_by``,
+    acting for them (``core.proxies``): every rule is ``recorded_by``'s, and the proxy
+    may not be paid, nor anyone tied to them.
     """
     if not idempotency_key or len(idempotency_key) > 64:
         raise LedgerError(_("This form has expired; please open it again."))
@@ -415,6 +420,10 @@ def record_exchange(
     _check_service_date(service_date, today)
     _check_party(giver, "giver")
     _check_party(receiver, "receiver")
+    if proxy is not None:
+        _check_proxy(proxy, recorded_by, receiver.bank_id if recorded_by.id == receiver.member_id
+                     else giver.bank_id, today,
+                     giver.member_id if recorded_by.id == receiver.member_id else None)
     # A member paying a coordinator who stands behind them (enrolled them, asked for
     # their log-in...): their word is not enough, as it may be the coordinator's own.
     # Either of them records it; a third, a coordinator recording on behalf, is the second
@@ -453,6 +462,8 @@ def record_exchange(
                 idempotency_key=idempotency_key,
                 activity_id=activity_id,
                 match_id=match_id,
+                via=via,
+                proxy_id=proxy.id if proxy is not None else None,
                 status=ExchangeStatus.PENDING,
                 awaiting_member_id=_awaiting(confirm, to_second, on_behalf, receiver),
             )
@@ -461,7 +472,7 @@ def record_exchange(
             _named(exchange)
             if confirm:
                 _post(exchange, recorded_by)
-            _audit_record(exchange, recorded_by, giver, receiver)
+            _audit_record(exchange, recorded_by, giver, receiver, proxy)
             exchange_news.recorded(exchange, recorded_by)
             if to_second and exchange.awaiting_member_id is None:
                 exchange_news.awaiting_second(exchange, recorded_by)
@@ -511,10 +522,34 @@ def _replay(prior: Exchange, recorded_by: Member) -> Recorded:
     return Recorded(prior, created=False)
 
 
-def _audit_record(exchange: Exchange, by: Member, giver: Account, receiver: Account) -> None:
+def _check_proxy(proxy: Member, member: Member, bank_id: int, today: date | None,
+                 paid_id: int | None) -> None:
+    """``proxy`` acts for ``member`` in the bank today, and pays nobody tied to them from
+    the member's account (``paid_id``: whom the member's step pays, if it pays)."""
+    if proxies.acting(proxy.id, member.id, bank_id, today or clock.today()) is None:
+        raise LedgerError(_("You do not act for %(name)s in this bank (or no longer do).",
+                            name=member.display_name))
+    try:
+        proxies.may_take_for(proxy, member, paid_id)
+    except proxies.ProxyRefused as refused:
+        raise LedgerError(refused.message, "other") from None
+
+
+def _actor(by: Member, proxy: Member | None, via: str) -> tuple[int, dict]:
+    """Who the trail names as acting, and for whom and how: "by X for Y", "by text"."""
+    detail: dict = {"via": via} if via else {}
+    if proxy is not None:
+        detail["for_member"] = by.id
+        return proxy.id, detail
+    return by.id, detail
+
+
+def _audit_record(exchange: Exchange, by: Member, giver: Account, receiver: Account,
+                  proxy: Member | None = None) -> None:
     on_behalf = by.id not in (giver.member_id, receiver.member_id)
+    actor, detail = _actor(by, proxy, exchange.via)
     audit(
-        by.id,
+        actor,
         "exchange.record",
         "exchange",
         exchange.id,
@@ -526,6 +561,7 @@ def _audit_record(exchange: Exchange, by: Member, giver: Account, receiver: Acco
         # Members by number, never by name: the trail must not keep an erased person's name.
         giver_member=giver.member_id,
         receiver_member=receiver.member_id,
+        **detail,
     )
 
 
@@ -563,34 +599,41 @@ def _pending_for(exchange_id: int, by: Member, verb: str) -> Exchange:
     return exchange
 
 
-def _answer(exchange_id: int, by: Member, verb: str, reason: str = "") -> Exchange:
+def _answer(exchange_id: int, by: Member, verb: str, reason: str = "", *, via: str = "",
+            proxy: Member | None = None) -> Exchange:
     with write_transaction():
         exchange = _pending_for(exchange_id, by, verb)
+        if proxy is not None:
+            _check_proxy(proxy, by, exchange.receiver.bank_id, None,
+                         exchange.giver.member_id if verb == "confirm" else None)
         if verb == "confirm":
             _post(exchange, by)
         else:
             _settle(exchange, ExchangeStatus.DECLINED if verb == "decline"
                     else ExchangeStatus.CANCELLED)
             exchange.reason = reason
-        audit(by.id, f"exchange.{verb}", "exchange", exchange.id, minutes=exchange.minutes,
-              **({"reason": reason} if reason else {}))
+        actor, detail = _actor(by, proxy, via)
+        audit(actor, f"exchange.{verb}", "exchange", exchange.id, minutes=exchange.minutes,
+              **({"reason": reason} if reason else {}), **detail)
         exchange_news.answered(exchange, by, verb, reason)
     return exchange
 
 
-def confirm_exchange(exchange_id: int, by: Member) -> Exchange:
-    """The receiver (or staff) agrees: the time moves."""
-    return _answer(exchange_id, by, "confirm")
+def confirm_exchange(exchange_id: int, by: Member, *, via: str = "",
+                     proxy: Member | None = None) -> Exchange:
+    """The receiver (or staff, or the receiver's proxy) agrees: the time moves."""
+    return _answer(exchange_id, by, "confirm", via=via, proxy=proxy)
 
 
 DECLINE_REASON_MAX = 500
 
 
-def decline_exchange(exchange_id: int, by: Member, reason: str = "") -> Exchange:
+def decline_exchange(exchange_id: int, by: Member, reason: str = "", *, via: str = "",
+                     proxy: Member | None = None) -> Exchange:
     """The receiver (or staff) says it did not happen so: nothing moves. The reason, if
     they give one, goes to the other side."""
     reason = " ".join((reason or "").split())[:DECLINE_REASON_MAX]
-    return _answer(exchange_id, by, "decline", reason)
+    return _answer(exchange_id, by, "decline", reason, via=via, proxy=proxy)
 
 
 def cancel_exchange(exchange_id: int, by: Member) -> Exchange:

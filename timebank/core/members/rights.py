@@ -45,7 +45,10 @@ from timebank.core.models import (
     Notification,
     OutboxMessage,
     Outcome,
+    Proxy,
     SessionSignup,
+    TextCode,
+    TextMessage,
 )
 from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
@@ -154,6 +157,17 @@ def export(member: Member, by: Member | None = None) -> dict:
              "body": others(m.body)}
             for m in db.session.scalars(select(OutboxMessage).where(
                 OutboxMessage.member_id == mid).order_by(OutboxMessage.id))],
+        "your_mobile": _row(member, ("mobile", "mobile_verified_at", "text_preference",
+                                     "texts_stopped_at")),
+        "texts": [{**_row(t, ("direction", "number", "command", "status", "created_at",
+                              "sent_at")), "body": others(t.body)}
+                  for t in db.session.scalars(select(TextMessage).where(
+                      TextMessage.member_id == mid).order_by(TextMessage.id))],
+        "proxies": [_row(p, ("member_id", "proxy_id", "bank_id", "until", "created_at",
+                             "ended_at"))
+                    for p in db.session.scalars(select(Proxy).where(
+                        or_(Proxy.member_id == mid, Proxy.proxy_id == mid))
+                        .order_by(Proxy.id))],
         "reasons_recorded_about_you": [
             {"action": e.action, "reason": e.detail.get("reason"),
              "created_at": _plain(e.created_at)}
@@ -239,7 +253,7 @@ def _coordinators_of(member: Member) -> list[tuple[int, Member]]:
 # exchange's own description and reason are the ledger's record, never edited once
 # confirmed; see SECURITY.md.)
 TEXTS = (
-    (Notification, ("text",)), (OutboxMessage, ("subject", "body")),
+    (Notification, ("text",)), (OutboxMessage, ("subject", "body")), (TextMessage, ("body",)),
     (Match, ("note",)), (MatchMessage, ("body",)), (Outcome, ("text",)),
     (Idea, ("title", "need", "builds_on", "takes", "answer")), (IdeaAnswer, ("answer",)),
     (IdeaRevision, ("title", "need", "builds_on", "takes")), (IdeaComment, ("body",)),
@@ -257,7 +271,8 @@ def _identifiers(member: Member) -> list[tuple[str, str]]:
     asked = [a.payload.get("email") for a in db.session.scalars(
         select(Approval).where(Approval.member_id == member.id)) if a.payload]
     found += [(value, ERASED_TEXT) for value in (member.email, member.pending_email,
-                                                  member.phone, member.address, *asked)
+                                                  member.phone, member.address, member.mobile,
+                                                  *asked)
               if value]
     return sorted({(v.strip(), r) for v, r in found if v and len(v.strip()) >= 3},
                   key=lambda pair: -len(pair[0]))
@@ -369,6 +384,19 @@ def erase(member: Member, by: Member) -> None:
                        .values(body=ERASED_TEXT))
     # Sent and unsent e-mails held their address and words; none goes out any more.
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.member_id == member.id))
+    # So did their texts, both ways, and the codes texted to them; the mobile goes, and
+    # nobody acts for them or through them any more.
+    db.session.execute(delete(TextMessage).where(TextMessage.member_id == member.id))
+    db.session.execute(delete(TextCode).where(or_(TextCode.member_id == member.id,
+                                                  TextCode.acting_for_id == member.id)))
+    member.mobile = member.mobile_verified_at = member.mobile_set_by_id = None
+    member.text_preference = "never"
+    db.session.execute(update(Proxy).where(
+        or_(Proxy.member_id == member.id, Proxy.proxy_id == member.id),
+        Proxy.ended_at.is_(None)).values(ended_at=utcnow(), ended_by_id=by.id))
+    for approval in db.session.scalars(select(Approval).where(Approval.member_id == member.id)):
+        if "mobile" in (approval.payload or {}):
+            approval.payload = {**approval.payload, "mobile": ERASED_TEXT}
     member.forget_memberships()
     audit(by.id, "member.erased", "member", member.id)
     db.session.commit()
