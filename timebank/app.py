@@ -41,8 +41,11 @@ from timebank.web.matching.routes import bp as matching_bp
 from timebank.web.members.routes import bp as members_bp
 from timebank.web.notifications.routes import bp as notifications_bp
 from timebank.web.paper.routes import bp as paper_bp
+from timebank.web.proxies.routes import bp as proxies_bp
 from timebank.web.reports.routes import bp as reports_bp
 from timebank.web.routing import IdConverter
+from timebank.web.texts.routes import account as text_account_bp
+from timebank.web.texts.routes import bp as texts_bp
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "migrations")
 
@@ -77,7 +80,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     blueprints = (main_bp, auth_bp, members_bp, exchanges_bp, listings_bp, matching_bp,
                   notifications_bp, assets_bp, ideas_bp, admin_bp, banks_bp, paper_bp,
-                  reports_bp, approvals_bp)
+                  reports_bp, approvals_bp, texts_bp, text_account_bp,
+                  proxies_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 

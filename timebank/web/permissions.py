@@ -64,6 +64,7 @@ RULES: dict[str, Rule] = {
     # Open to all: reading the site, joining, logging in and out, account recovery.
     "site.read": Rule(EVERYONE),
     "site.language": Rule(EVERYONE),
+    "texts.gateway": Rule(EVERYONE, "only posts the SMS gateway signed (X-Twilio-Signature)"),
     "account.join": Rule(EVERYONE),
     "account.login": Rule(EVERYONE),
     "account.logout": Rule(EVERYONE),
@@ -77,6 +78,7 @@ RULES: dict[str, Rule] = {
     # Anyone logged in, about themselves.
     "account.own": Rule(SIGNED_IN, OWN),
     "notifications.own": Rule(SIGNED_IN, OWN),
+    "proxies.own": Rule(TRADERS, "their own: whom they named, and whom they act for"),
     # Members who trade time in this bank.
     "members.pick": Rule(TRADERS, "names only; e-mail addresses for staff"),
     "listings.read": Rule(TRADERS, BANK),

@@ -89,6 +89,13 @@ class BankSettingsForm(ContactForm):
     clearing_limit_hours = IntegerField(
         _l("Most hours owed to or by other banks (empty: no limit)"),
         validators=[Optional(), NumberRange(min=0, max=100000, message=_l("Enter 0 or more."))])
+    country = StringField(_l("Country its members' phone numbers are in (two letters, "
+                             "like GB or ES)"), default="GB", filters=[strip],
+                          validators=[Regexp(r"^[A-Za-z]{2}$", message=_l(
+                              "Enter the two-letter country code, like GB."))])
+    sms_monthly_cap = IntegerField(
+        _l("Most texts sent a month (they cost money; 0: none)"), default=500,
+        validators=[NumberRange(min=0, max=1000000, message=_l("Enter 0 or more."))])
     min_lon = _bbox_field(_l("Area: west edge (longitude)"), -180, 180)
     min_lat = _bbox_field(_l("Area: south edge (latitude)"), -90, 90)
     max_lon = _bbox_field(_l("Area: east edge (longitude)"), -180, 180)
@@ -111,7 +118,8 @@ class BankSettingsForm(ContactForm):
         data = {name: getattr(self, name).data for name in (
             "name", "office_address", "phone", "email", "opening_hours", "welcome_text",
             "terms_text", "privacy_text", "default_language", "english_dates", "min_lon",
-            "min_lat", "max_lon", "max_lat")}
+            "min_lat", "max_lon", "max_lat", "sms_monthly_cap")}
+        data["country"] = (self.country.data or "GB").upper()
         data["interbank"] = bool(self.interbank.data)
         data["default_floor"] = self.floor_hours.data * 60
         data["pool_floor"] = self.pool_floor_hours.data * 60

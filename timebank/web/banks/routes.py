@@ -7,6 +7,8 @@ from flask_login import current_user
 from timebank.core import banks as service
 from timebank.core import four_eyes
 from timebank.core.models import ApprovalKind, Bank
+from timebank.core.texts import outbox
+from timebank.infra import clock
 from timebank.infra.extensions import db
 from timebank.web.banks.forms import (
     AddMemberForm,
@@ -107,7 +109,8 @@ def contact():
         service.update(the_bank, form.data, current_user)
         flash(_("The bank's contact details are saved."), "success")
         return redirect(url_for("banks.contact"), 303)
-    return render_form("banks/contact.html", form, the_bank=the_bank)
+    return render_form("banks/contact.html", form, the_bank=the_bank,
+                       texts=outbox.month_figures(the_bank.id, clock.utcnow()))
 
 
 @bp.route("/terms")
