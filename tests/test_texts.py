@@ -1,0 +1,387 @@
+"""Texts (SMS): members without a smartphone record, confirm and ask by text.
+
+A local server plays the gateway both ways: it signs the texts it posts to
+``/sms/inbound`` and takes the ones ``send-sms`` sends through its Messages API.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.fake_sms import FakeGateway, incoming
+from tests.support import balance_of, get
+from timebank.core.ledger import writer as ledger
+from timebank.core.models import (
+    AuditEvent,
+    Bank,
+    Exchange,
+    ExchangeStatus,
+    Member,
+    Notification,
+    StrangerTexts,
+    TextMessage,
+    TextStatus,
+)
+from timebank.core.texts import phones
+from timebank.infra import clock, sms
+from timebank.infra.extensions import db
+from timebank.jobs import send_texts
+
+ANA, BEN, CAT = "+447700900111", "+447700900222", "+447700900333"
+
+
+@pytest.fixture
+def gateway():
+    with FakeGateway() as server:
+        yield server
+
+
+@pytest.fixture
+def app_config(gateway):
+    return gateway.config()
+
+
+@pytest.fixture
+def phoned(app, make):
+    """A member of the bank with a verified mobile."""
+    def _make(number: str, name: str, **kwargs) -> int:
+        member_id = make.member(name=name, **kwargs)
+        with app.app_context():
+            phones.set_verified(get(member_id), number, get(member_id), clock.utcnow())
+            db.session.commit()
+        return member_id
+    return _make
+
+
+def deliver(app) -> tuple[int, int]:
+    with app.app_context():
+        return send_texts(app.config)
+
+
+def code_in(text: str) -> str:
+    return re.search(r"YES (\d{4,})", text).group(1)
+
+
+def count(app, model, *where) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+# -- the gateway's signature, to its published example --------------------------------
+
+
+def test_signature_matches_twilios_published_example():
+    # The example in Twilio's "Webhooks security" guide: token 12345, this URL and form.
+    params = {"CallSid": "CA1234567890ABCDE", "Caller": "+12349013030", "Digits": "1234",
+              "From": "+12349013030", "To": "+18005551212"}
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    assert sms.twilio_signature(url, params.items(), "12345") == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+    assert sms.valid_signature(url, params.items(), "12345", "0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
+    changed = {**params, "Digits": "1235"}
+    assert not sms.valid_signature(url, changed.items(), "12345", "0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
+    assert not sms.valid_signature(url, params.items(), "", "0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
+
+
+@pytest.mark.parametrize(("typed", "country", "e164"), [
+    ("07700 900123", "GB", "+447700900123"), ("+44 (0)7700-900123", "GB", "+447700900123"),
+    ("612 345 678", "ES", "+34612345678"), ("not a number", "GB", None), ("12", "GB", None)])
+def test_numbers_are_read_in_the_banks_country(typed, country, e164):
+    assert sms.e164(typed, country) == e164
+
+
+# -- the whole loop -------------------------------------------------------------------
+
+
+def test_gave_then_yes_moves_exactly_the_hours_texted(app, client, gateway, phoned):
+    ana, ben = phoned(ANA, "Ana"), phoned(BEN, "Ben")
+    response = incoming(client, ANA, f"GAVE 1.5 TO {ben} fixed the fence")
+    assert response.status_code == 200
+    assert response.mimetype == "text/xml"
+    assert (balance_of(app, ana), balance_of(app, ben)) == (0, 0)  # waits for Ben's word
+    assert deliver(app) == (2, 0)
+    [to_ana] = gateway.to(ANA)
+    assert "Ben" in to_ana and "1 h 30 min" in to_ana
+    [to_ben] = gateway.to(BEN)
+    assert "Ana" in to_ben and "fixed the fence" in to_ben
+    code = code_in(to_ben)
+    incoming(client, BEN, f"YES {code}")
+    assert (balance_of(app, ana), balance_of(app, ben)) == (90, -90)
+    deliver(app)
+    assert "Confirmed" in gateway.to(BEN)[-1] and "−1 h 30 min" in gateway.to(BEN)[-1]
+    assert "confirmed" in gateway.to(ANA)[-1]  # Ana hears Ben's answer by text too
+    with app.app_context():
+        exchange = db.session.scalar(select(Exchange))
+        assert exchange.via == "text" and exchange.status == ExchangeStatus.CONFIRMED
+        trail = {e.action: e.detail for e in db.session.scalars(select(AuditEvent))}
+        assert trail["exchange.record"]["via"] == "text"
+        assert trail["exchange.confirm"]["via"] == "text"
+        # Both texts in and every text out are in the log, each with its member.
+        assert db.session.scalar(select(func.count()).select_from(TextMessage).where(
+            TextMessage.direction == "in", TextMessage.member_id.in_([ana, ben]))) == 2
+    # A code works once.
+    incoming(client, BEN, f"YES {code}")
+    deliver(app)
+    assert "not one of yours" in gateway.to(BEN)[-1]
+    assert balance_of(app, ben) == -90
+
+
+def test_got_is_confirmed_at_once_and_the_giver_is_told(app, client, gateway, phoned):
+    ana, ben = phoned(ANA, "Ana"), phoned(BEN, "Ben")
+    incoming(client, ANA, f"got 1h30 from {ben}")
+    assert (balance_of(app, ana), balance_of(app, ben)) == (-90, 90)
+    deliver(app)
+    assert "Your balance is −1 h 30 min" in gateway.to(ANA)[0]
+    assert "Ana" in gateway.to(BEN)[0] and "YES" not in gateway.to(BEN)[0]
+
+
+@pytest.mark.parametrize("amount", ["90m", "1:30", "1h30", "1,5"])
+def test_amounts_written_every_usual_way(app, client, phoned, amount):
+    _ana, ben = phoned(ANA, "Ana"), phoned(BEN, "Ben")
+    incoming(client, ANA, f"GOT {amount} FROM {ben}")
+    assert balance_of(app, ben) == 90
+
+
+def test_forged_signature_is_refused_and_stores_nothing(app, client, gateway, phoned):
+    ana, ben = phoned(ANA, "Ana"), phoned(BEN, "Ben")
+    assert incoming(client, ANA, f"GOT 2 FROM {ben}", forge=True).status_code == 403
+    assert incoming(client, ANA, f"GOT 2 FROM {ben}", token="").status_code == 403
+    unsigned = client.post("/sms/inbound", data={"From": ANA, "Body": "BAL",
+                                                 "MessageSid": "SMx"})
+    assert unsigned.status_code == 403
+    assert count(app, TextMessage) == 0 and count(app, Exchange) == 0
+    assert balance_of(app, ana) == 0
+
+
+def test_a_replayed_message_sid_changes_nothing(app, client, gateway, phoned):
+    ana, ben = phoned(ANA, "Ana"), phoned(BEN, "Ben")
+    for _ in range(3):
+        assert incoming(client, ANA, f"GOT 2 FROM {ben}", sid="SM" + "a" * 32).status_code == 200
+    assert (balance_of(app, ana), balance_of(app, ben)) == (-120, 120)
+    assert count(app, Exchange) == 1
+    deliver(app)
+    assert len(gateway.to(ANA)) == 1  # one answer too
+
+
+def test_an_unknown_number_gets_one_polite_reply_and_nothing_is_kept(app, client, gateway):
+    with app.app_context():
+        db.session.scalar(select(Bank)).phone = "01632 960000"
+        db.session.commit()
+    stranger = "+447700900999"
+    for _ in range(4):
+        incoming(client, stranger, "GAVE 2 TO 1 hello")
+    assert deliver(app) == (1, 0)
+    [reply] = gateway.to(stranger)
+    assert "not registered" in reply and "01632 960000" in reply
+    assert count(app, TextMessage) == 0  # not the texts, not the reply once sent
+    assert count(app, Exchange) == 0
+    with app.app_context():
+        [row] = db.session.scalars(select(StrangerTexts))
+        assert row.count == 4 and stranger not in row.number_hash
+
+
+@pytest.mark.parametrize(("body", "answer"), [
+    ("GAVE lots TO {ben}", "is not an amount of time"),
+    ("GAVE 30 TO {ben}", "at most 24 hours"),
+    ("GAVE 0 TO {ben}", "more than zero"),
+    ("GAVE 1.333 TO {ben}", "is not an amount of time"),
+    ("GAVE 1 TO 999999999999", "no member number"),
+    ("GAVE 1 TO {ana}", "no member number"),
+    ("GAVE 2", "say whose member number"),
+    ("hello there", "not understood"),
+])
+def test_nonsense_is_answered_and_moves_nothing(app, client, gateway, phoned, body, answer):
+    ana, ben = phoned(ANA, "Ana"), phoned(BEN, "Ben")
+    assert incoming(client, ANA, body.format(ana=ana, ben=ben)).status_code == 200
+    deliver(app)
+    assert answer in gateway.to(ANA)[-1]
+    assert count(app, Exchange) == 0
+
+
+def test_someone_elses_code_confirms_nothing(app, client, gateway, phoned):
+    _ana, ben = phoned(ANA, "Ana"), phoned(BEN, "Ben")
+    phoned(CAT, "Cat")
+    incoming(client, ANA, f"GAVE 2 TO {ben}")
+    deliver(app)
+    code = code_in(gateway.to(BEN)[0])
+    incoming(client, CAT, f"YES {code}")  # Cat read Ben's phone
+    incoming(client, ANA, f"YES {code}")  # the giver cannot confirm their own
+    assert balance_of(app, ben) == 0
+    deliver(app)
+    assert "not one of yours" in gateway.to(CAT)[-1]
+    assert "not one of yours" in gateway.to(ANA)[-1]
+    incoming(client, BEN, f"NO {code}")
+    deliver(app)
+    assert "Declined" in gateway.to(BEN)[-1]
+    with app.app_context():
+        assert db.session.scalar(select(Exchange)).status == ExchangeStatus.DECLINED
+
+
+def test_stop_ends_texts_until_start(app, client, gateway, phoned):
+    _ana, ben = phoned(ANA, "Ana"), phoned(BEN, "Ben")
+    incoming(client, BEN, "STOP")
+    deliver(app)
+    assert "no more texts" in gateway.to(BEN)[-1]
+    incoming(client, ANA, f"GAVE 1 TO {ben}")
+    incoming(client, BEN, "BAL")  # ignored while stopped
+    deliver(app)
+    assert len(gateway.to(BEN)) == 1
+    with app.app_context():  # Ben still hears it on the site
+        assert db.session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.member_id == ben)) == 1
+    incoming(client, BEN, "START")
+    incoming(client, BEN, "BAL")
+    deliver(app)
+    assert "on again" in gateway.to(BEN)[-2] and "balance" in gateway.to(BEN)[-1]
+
+
+@pytest.mark.parametrize(("gave", "yes", "words"), [
+    ("RHOI 2 I {ben} garddio", "IE", ("Cofnodwyd", "Cadarnhawyd")),
+    ("DI 2 A {ben} jardín", "SÍ", ("Registrado", "Confirmado")),
+])
+def test_welsh_and_spanish_commands_are_answered_in_kind(app, client, gateway, phoned,
+                                                        gave, yes, words):
+    ana, ben = phoned(ANA, "Ana"), phoned(BEN, "Ben")
+    incoming(client, ANA, gave.format(ben=ben))
+    deliver(app)
+    assert words[0] in gateway.to(ANA)[0]
+    code = re.search(r"(\d{4,})", gateway.to(BEN)[0].split(".")[-2]).group(1)
+    incoming(client, BEN, f"{yes} {code}")
+    deliver(app)
+    assert words[1] in gateway.to(BEN)[-1]
+    assert balance_of(app, ana) == 120
+
+
+def test_balance_and_help(app, client, gateway, phoned):
+    ana, ben = phoned(ANA, "Ana"), phoned(BEN, "Ben")
+    incoming(client, ANA, f"GOT 2 FROM {ben} shopping")
+    incoming(client, ANA, "BAL")
+    incoming(client, ANA, "HELP")
+    deliver(app)
+    balance, helping = gateway.to(ANA)[-2:]
+    assert "−2 h" in balance and "Ben" in balance
+    assert f"member number is {ana}" in helping and "GAVE" in helping
+
+
+def test_the_monthly_cap_holds_texts_and_tells_coordinators(app, client, gateway, phoned,
+                                                             make):
+    coordinator = make.member("coordinator", name="Cora")
+    ana = phoned(ANA, "Ana")
+    with app.app_context():
+        db.session.scalar(select(Bank)).sms_monthly_cap = 2
+        db.session.commit()
+    for _ in range(3):
+        incoming(client, ANA, "BAL")
+    assert deliver(app) == (2, 0)
+    assert len(gateway.to(ANA)) == 2
+    assert count(app, TextMessage, TextMessage.status == TextStatus.HELD) == 1
+    with app.app_context():
+        told = db.session.scalars(select(Notification.text).where(
+            Notification.member_id == coordinator)).all()
+        assert any("texts for this month" in t for t in told)
+    assert ana
+
+
+def test_a_gateway_that_is_down_is_tried_again_later(app, client, gateway, phoned):
+    phoned(ANA, "Ana")
+    incoming(client, ANA, "BAL")
+    gateway.mode = "503"
+    assert deliver(app) == (0, 1)
+    assert deliver(app) == (0, 0)  # not due yet: it waits a minute
+    gateway.mode = "ok"
+    clock.pin(clock.utcnow() + timedelta(minutes=2))
+    assert deliver(app) == (1, 0)
+    with app.app_context():
+        message = db.session.scalar(select(TextMessage).where(TextMessage.direction == "out"))
+        assert message.status == TextStatus.SENT and message.attempts == 2
+
+
+def test_a_number_the_gateway_refuses_is_not_tried_again(app, client, gateway, phoned):
+    phoned(ANA, "Ana")
+    incoming(client, ANA, "BAL")
+    gateway.mode = "400"
+    assert deliver(app) == (0, 1)
+    clock.pin(clock.utcnow() + timedelta(hours=1))
+    assert deliver(app) == (0, 0)
+    assert count(app, TextMessage, TextMessage.status == TextStatus.FAILED) == 1
+
+
+def test_a_flood_from_one_number_is_ignored(app, client, gateway, phoned):
+    phoned(ANA, "Ana")
+    for _ in range(15):
+        incoming(client, ANA, "BAL")
+    deliver(app)
+    assert len(gateway.to(ANA)) == 10
+    assert count(app, TextMessage, TextMessage.status == TextStatus.IGNORED) == 5
+
+
+def test_each_text_goes_once_however_many_senders(app, client, gateway, phoned):
+    phoned(ANA, "Ana")
+    incoming(client, ANA, "BAL")
+    with app.app_context():
+        ledger_ok = ledger.check_ledger() == []
+    assert deliver(app) == (1, 0) and deliver(app) == (0, 0) and ledger_ok
+    assert len(gateway.sent) == 1
+
+
+# -- mobiles on profiles --------------------------------------------------------------
+
+
+def test_a_member_adds_their_mobile_with_a_texted_code(app, client, gateway, login_as):
+    me = login_as()
+    page = client.get("/account/texts")
+    assert page.status_code == 200 and "Add your mobile" in page.get_data(as_text=True)
+    from tests.support import submit
+    bad = submit(client, "/account/texts/mobile", {"mobile": "not a phone"},
+                 page="/account/texts")
+    assert bad.status_code == 422 and "not a phone number" in bad.get_data(as_text=True)
+    assert submit(client, "/account/texts/mobile", {"mobile": "07700 900111"},
+                  page="/account/texts").status_code == 303
+    deliver(app)
+    code = re.search(r"(\d{6})", gateway.to(ANA)[0]).group(1)
+    wrong = submit(client, "/account/texts/code", {"code": "000000" if code != "000000"
+                                                   else "111111"}, page="/account/texts")
+    assert wrong.status_code == 422
+    assert submit(client, "/account/texts/code", {"code": code},
+                  page="/account/texts").status_code == 303
+    with app.app_context():
+        assert get(me).mobile == ANA and get(me).mobile_verified_at is not None
+    incoming(client, ANA, "BAL")
+    deliver(app)
+    assert "balance" in gateway.to(ANA)[-1]
+
+
+def test_a_coordinator_setting_a_mobile_needs_a_second(app, client, make, gateway):
+    from tests.support import agree_to_everything, login, submit
+
+    first = make.member("coordinator", name="Cora")
+    second = make.member("coordinator", name="Dee")
+    mo = make.member(name="Mo")
+    with app.app_context():
+        email = get(first).email
+    login(client, email)
+    response = submit(client, f"/coordinator/members/{mo}/mobile", {"mobile": CAT})
+    assert response.status_code == 303
+    with app.app_context():
+        assert get(mo).mobile is None  # not until a second coordinator agrees
+    incoming(client, CAT, "BAL")
+    assert count(app, TextMessage, TextMessage.member_id == mo) == 0
+    assert agree_to_everything(app, second) == 1
+    with app.app_context():
+        assert get(mo).mobile == CAT and get(mo).mobile_set_by_id == first
+
+
+def test_create_user_sets_a_verified_mobile(app, db_url):
+    from tests.support import flask_cli
+
+    result = flask_cli(db_url, "create-user", "--email", "ffion@example.org", "--role",
+                       "resident", "--name", "Ffion", "--phone", "07700 900444",
+                       stdin="a long enough password\n")
+    assert result.returncode == 0, result.stderr
+    assert "mobile +447700900444" in result.stdout
+    with app.app_context():
+        member = db.session.scalar(select(Member).where(Member.email == "ffion@example.org"))
+        assert member.mobile == "+447700900444" and member.mobile_verified_at is not None
