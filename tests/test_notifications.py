@@ -228,8 +228,9 @@ def test_job_runner_sends_mail_on_its_schedule_and_survives_a_failing_job(app, m
     def broken(_app):
         raise RuntimeError("the geocoder fell over")
 
-    monkeypatch.setattr(jobs, "JOBS", (jobs.JOBS[0], jobs.Job("geocode-pending", 300, broken),
-                                       jobs.JOBS[2]))
+    named = {job.name: job for job in jobs.JOBS}
+    monkeypatch.setattr(jobs, "JOBS", (named["send-mail"], jobs.Job("geocode-pending", 300, broken),
+                                       named["send-digests"]))
     last: dict[str, float] = {}
     assert jobs.run_due(app, last, 1000.0) == ["send-mail", "geocode-pending", "send-digests"]
     assert [m["Subject"] for m in inbox.messages] == ["From the runner"]

@@ -385,3 +385,35 @@ def test_create_user_sets_a_verified_mobile(app, db_url):
     with app.app_context():
         member = db.session.scalar(select(Member).where(Member.email == "ffion@example.org"))
         assert member.mobile == "+447700900444" and member.mobile_verified_at is not None
+
+
+def test_the_runner_texts_whats_new_weekly_and_help_answers_it(app, client, gateway, phoned,
+                                                                make, monkeypatch):
+    from timebank import jobs
+    from timebank.core.models import Match
+
+    ana = phoned(ANA, "Ana")
+    ben = make.member(name="Ben")
+    with app.app_context():
+        get(ana).text_preference = "weekly"
+        db.session.commit()
+    make.listing(ben, kind="offer", title="Bread baking")
+    named = {job.name: job for job in jobs.JOBS}
+    monkeypatch.setattr(jobs, "JOBS", (named["weekly-texts"], named["send-sms"]))
+    assert jobs.run_due(app, {}, 1000.0) == ["weekly-texts", "send-sms"]
+    [weekly] = gateway.to(ANA)
+    assert "New near you" in weekly and "Bread baking (Ben)" in weekly
+    jobs.run_due(app, {}, 5000.0)  # the same week: nothing new, no second text
+    assert len(gateway.to(ANA)) == 1
+    number = re.search(r"Offer (\d+)", weekly).group(1)
+    incoming(client, ANA, f"HELP {number}")
+    deliver(app)
+    assert "Sent: Ben hears" in gateway.to(ANA)[-1]
+    with app.app_context():
+        match = db.session.scalar(select(Match))
+        assert (match.requester_id, match.helper_id) == (ana, ben)
+        assert db.session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.member_id == ben)) == 1
+    incoming(client, ANA, f"HELP {number}")  # a number answers once
+    deliver(app)
+    assert "not one we texted you" in gateway.to(ANA)[-1]

@@ -1,8 +1,8 @@
 """The job runner: the periodic work a bank needs, in one long-lived process
 (``flask --app timebank run-jobs``; compose's ``worker`` service). Sending queued
 e-mail every minute and texts every half minute, retrying the geocoder every six hours,
-queueing the weekly digests hourly (they go to each member at most once a week, so an
-hourly run is safe).
+queueing the weekly digests and "new near you" texts hourly (they go to each member at
+most once a week, so an hourly run is safe).
 
 Each job runs in its own application context and a failure is logged, never fatal:
 the next round tries again. A lock file keeps a second runner on the same machine
@@ -26,7 +26,7 @@ from timebank.core.assets.register import locate_pending as locate_assets
 from timebank.core.auth import answer_reset_requests
 from timebank.core.members.service import locate_pending as locate_members
 from timebank.core.notify import queue_digests, send_pending, site_context
-from timebank.core.texts import sending
+from timebank.core.texts import nearby, sending
 from timebank.infra import clock, geo, sms
 from timebank.infra.extensions import db
 
@@ -65,6 +65,10 @@ def _send_texts(app: Flask) -> str:
     return f"{sent} sent, {failed} failed"
 
 
+def _weekly_texts(app: Flask) -> str:
+    return f"{nearby.weekly(clock.utcnow())} weekly texts queued"
+
+
 def _geocode(app: Flask) -> str:
 
     coder = geo.geocoder()
@@ -83,7 +87,7 @@ def _digests(app: Flask) -> str:
 # and Nominatim's policy is one request a second and no repeated queries.
 JOBS = (Job("send-mail", 60, _send_mail), Job("send-sms", 30, _send_texts),
         Job("geocode-pending", 6 * 3600, _geocode),
-        Job("send-digests", 3600, _digests))
+        Job("send-digests", 3600, _digests), Job("weekly-texts", 3600, _weekly_texts))
 
 
 def run_due(app: Flask, last: dict[str, float], now: float) -> list[str]:

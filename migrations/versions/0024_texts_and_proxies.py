@@ -114,6 +114,7 @@ def upgrade():
         batch_op.add_column(sa.Column('mobile_set_by_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('text_preference', sa.String(length=12), server_default='confirm', nullable=False))
         batch_op.add_column(sa.Column('texts_stopped_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('texts_weekly_at', sa.DateTime(), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_member_mobile'), ['mobile'])
         batch_op.create_foreign_key(batch_op.f('fk_member_mobile_set_by_id_member'), 'member', ['mobile_set_by_id'], ['id'])
 
@@ -125,6 +126,7 @@ def downgrade():
     with op.batch_alter_table('member', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_member_mobile_set_by_id_member'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('uq_member_mobile'), type_='unique')
+        batch_op.drop_column('texts_weekly_at')
         batch_op.drop_column('texts_stopped_at')
         batch_op.drop_column('text_preference')
         batch_op.drop_column('mobile_set_by_id')

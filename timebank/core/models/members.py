@@ -105,6 +105,7 @@ class Member(Model):
                                                  server_default="confirm")
     # STOP: nothing is texted until START (UK rules for texts people did not ask for).
     texts_stopped_at: Mapped[datetime | None]
+    texts_weekly_at: Mapped[datetime | None]  # the last weekly "new near you" text
     erasure_requested_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
     last_digest_at: Mapped[datetime | None]

@@ -29,7 +29,6 @@ from sqlalchemy.exc import IntegrityError
 from timebank.core.errors import Refused
 from timebank.core.language import LANGUAGES, format_day, language_of
 from timebank.core.ledger import writer as ledger
-from timebank.core.listings import nearby
 from timebank.core.matching.brokering import respond
 from timebank.core.members.lookup import trading_bank
 from timebank.core.models import (
@@ -37,7 +36,6 @@ from timebank.core.models import (
     CodePurpose,
     Exchange,
     ExchangeStatus,
-    ListingKind,
     Member,
     MemberStatus,
     StrangerTexts,
@@ -46,7 +44,7 @@ from timebank.core.models import (
 )
 from timebank.core.models.ledger import format_minutes
 from timebank.core.models.members import TRADING_ROLES
-from timebank.core.texts import commands, outbox
+from timebank.core.texts import commands, nearby, outbox
 from timebank.infra.db import MAX_ID, write_transaction
 from timebank.infra.extensions import db
 from timebank.infra.sms import e164
@@ -198,7 +196,8 @@ def _act(member: Member, bank_id: int | None, command: commands.Command, text: I
     if command.verb == "bal":
         return _balance(member, bank)
     if command.verb == "near":
-        return _nearby(member, bank, now)
+        return nearby.words(member, bank, now) or _(
+            "Nothing new near you in %(bank)s just now.", bank=bank.name)
     if command.verb == "help" and command.code:
         return _answer_listing(member, bank, command.code, now)
     words = _help(member, bank)
@@ -307,22 +306,6 @@ def _balance(member: Member, bank: Bank) -> str:
             lines.append(_("%(day)s: got %(time)s from %(name)s", day=day,
                            name=exchange.giver.label, time=format_minutes(exchange.minutes)))
     return " ".join(lines[:1]) + ("\n" + "\n".join(lines[1:]) if lines[1:] else "")
-
-
-def _nearby(member: Member, bank: Bank, now: datetime) -> str:
-    listings = nearby(member, bank.id)
-    listings = sorted(listings, key=lambda item: item.id, reverse=True)[:3]
-    if not listings:
-        return _("Nothing new near you in %(bank)s just now.", bank=bank.name)
-    lines = []
-    for listing in listings:
-        code = outbox.new_code(member.id, CodePurpose.LISTING, now, digits=2,
-                               listing_id=listing.id)
-        kind = _("Offer") if listing.kind == ListingKind.OFFER else _("Request")
-        lines.append(f"{kind} {code.code}: {listing.title[:60]} ({listing.member.display_name})")
-    lines.append(_("Text HELP and the number (e.g. HELP %(code)s) to answer one.",
-                   code=code.code))
-    return "\n".join(lines)
 
 
 def _answer_listing(member: Member, bank: Bank, code_text: str, now: datetime) -> str:
