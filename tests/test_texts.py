@@ -156,6 +156,15 @@ def test_forged_signature_is_refused_and_stores_nothing(app, client, gateway, ph
     assert balance_of(app, ana) == 0
 
 
+def test_the_url_signed_is_the_public_one_or_the_one_requested(app, client, gateway, phoned):
+    phoned(ANA, "Ana")
+    # As the gateways' own libraries check: the URL the post arrived at (the test client's).
+    assert incoming(client, ANA, "BAL", base="http://localhost").status_code == 200
+    # Any other URL, even with the right token, is not ours.
+    assert incoming(client, ANA, "BAL", base="https://elsewhere.example").status_code == 403
+    assert count(app, TextMessage, TextMessage.direction == "in") == 1
+
+
 def test_a_replayed_message_sid_changes_nothing(app, client, gateway, phoned):
     ana, ben = phoned(ANA, "Ana"), phoned(BEN, "Ben")
     for _ in range(3):

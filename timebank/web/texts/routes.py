@@ -30,11 +30,15 @@ account = BankBlueprint("text_account", __name__)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
-def _signed_url() -> str:
-    """The URL the gateway was given: the site's public base, this path and query."""
+def _signed_urls() -> list[str]:
+    """The URL the gateway was given: the site's public base (TIMEBANK_BASE_URL), this
+    path and query; or, as the gateways' own libraries check it, the URL this request
+    arrived at (behind a proxy, as its X-Forwarded-* headers say when trusted). Either
+    way only the holder of the auth token can sign it."""
     query = request.query_string.decode("utf-8", "replace")
     base = current_app.config["TIMEBANK_BASE_URL"].rstrip("/")
-    return base + request.path + (f"?{query}" if query else "")
+    return list(dict.fromkeys([base + request.path + (f"?{query}" if query else ""),
+                               request.url]))
 
 
 @bp.route("/sms/inbound", methods=["POST"])
@@ -43,8 +47,9 @@ def _signed_url() -> str:
 @allow("texts.gateway")
 def inbound():
     fields = list(request.form.items(multi=True))
-    if not valid_signature(_signed_url(), fields, current_app.config["TIMEBANK_SMS_AUTH_TOKEN"],
-                           request.headers.get("X-Twilio-Signature")):
+    token, given = (current_app.config["TIMEBANK_SMS_AUTH_TOKEN"],
+                    request.headers.get("X-Twilio-Signature"))
+    if not any(valid_signature(url, fields, token, given) for url in _signed_urls()):
         abort(403)
     account = current_app.config["TIMEBANK_SMS_ACCOUNT_SID"]
     if account and request.form.get("AccountSid", account) != account:
