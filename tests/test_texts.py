@@ -201,6 +201,10 @@ def test_an_unknown_number_gets_one_polite_reply_and_nothing_is_kept(app, client
     ("GAVE 1 TO {ana}", "no member number"),
     ("GAVE 2", "say whose member number"),
     ("hello there", "not understood"),
+    ("GOT 1 5 FROM {ben}", "is not an amount of time"),  # not 15 hours
+    ("GOT 1 30 {ben}", "is not an amount of time"),  # not an hour from member 30
+    ("GAVE 2 TO ²", "say whose member number"),
+    ("GAVE 2 ² x", "say whose member number"),
 ])
 def test_nonsense_is_answered_and_moves_nothing(app, client, gateway, phoned, body, answer):
     ana, ben = phoned(ANA, "Ana"), phoned(BEN, "Ben")
@@ -369,9 +373,16 @@ def test_a_coordinator_setting_a_mobile_needs_a_second(app, client, make, gatewa
     first = make.member("coordinator", name="Cora")
     second = make.member("coordinator", name="Dee")
     mo = make.member(name="Mo")
+    online = make.member(name="Nia")
     with app.app_context():
         email = get(first).email
+        # Mo does not use the site (enrolled on paper): no log-in of his own.
+        get(mo).email, get(mo).email_verified_at, get(mo).password_hash = None, None, ""
+        db.session.commit()
     login(client, email)
+    # Someone with a log-in keeps their own mobile: a coordinator cannot set it.
+    refused = submit(client, f"/coordinator/members/{online}/mobile", {"mobile": ANA})
+    assert refused.status_code == 422 and "look" in refused.get_data(as_text=True)
     response = submit(client, f"/coordinator/members/{mo}/mobile", {"mobile": CAT})
     assert response.status_code == 303
     with app.app_context():
@@ -426,3 +437,32 @@ def test_the_runner_texts_whats_new_weekly_and_help_answers_it(app, client, gate
     incoming(client, ANA, f"HELP {number}")  # a number answers once
     deliver(app)
     assert "not one we texted you" in gateway.to(ANA)[-1]
+
+
+
+def test_stop_holds_in_a_flood_and_stops_texts_already_queued(app, client, gateway, phoned):
+    ana, ben = phoned(ANA, "Ana"), phoned(BEN, "Ben")
+    incoming(client, ANA, f"GAVE 1 TO {ben}")  # Ben's request to confirm is queued...
+    for _ in range(12):
+        incoming(client, BEN, "BAL")
+    incoming(client, BEN, "STOP")  # ...and Ben, mid-flood, says STOP
+    deliver(app)
+    assert not any("Reply YES" in text for text in gateway.to(BEN))
+    assert "no more texts" in gateway.to(BEN)[-1]
+    assert count(app, TextMessage, TextMessage.last_error == "no longer wanted") > 0
+    assert ana
+
+
+def test_guessing_codes_stops_for_the_day(app, client, gateway, phoned):
+    _ana, ben = phoned(ANA, "Ana"), phoned(BEN, "Ben")
+    incoming(client, ANA, f"GAVE 1 TO {ben}")
+    deliver(app)
+    code = code_in(gateway.to(BEN)[0])
+    wrong = [c for c in ("1111", "2222", "3333", "4444", "5555", "6666") if c != code][:5]
+    for guess in wrong:
+        incoming(client, BEN, f"YES {guess}")
+    incoming(client, BEN, f"YES {code}")  # even the right one waits for tomorrow
+    assert balance_of(app, ben) == 0
+    clock.pin(clock.utcnow() + timedelta(days=1, minutes=1))
+    incoming(client, BEN, f"YES {code}")
+    assert balance_of(app, ben) == -60

@@ -86,8 +86,11 @@ def notify(member: Member, text: object, url: str, subject: object | None = None
                                        exchange_id=answers,
                                        acting_for_id=acting_for.id if acting_for else None)
                 body += " " + _("Reply YES %(code)s or NO %(code)s.", code=code.code)
-            outbox.queue(member.mobile, body, member_id=member.id, bank_id=bank_id)
-    if acting_for is None:
+            outbox.queue(member.mobile, body, member_id=member.id, bank_id=bank_id,
+                         kind="news")
+    # A member's own news goes to whoever acts for them; a coordinator's work (requests
+    # for a second coordinator, people's details) never does.
+    if acting_for is None and bank_id is not None and not member.is_staff_in(bank_id):
         for proxy in _proxies_of(member.id, bank_id):
             notify(proxy, text, url, subject, site_wide, bank_id, by_text=by_text,
                    answers=answers, acting_for=member)

@@ -108,6 +108,10 @@ def name(member: Member, proxy: Member, bank_id: int, until: date, by: Member,
                          name=member.display_name, date=until.isoformat()), url,
                bank_id=bank_id)
     else:
+        notify(member, _l("%(by)s recorded that you named %(proxy)s to act for you until "
+                          "%(date)s. It holds once a second coordinator agrees; you can end "
+                          "it at any time.", by=by.display_name, proxy=proxy.display_name,
+                          date=until.isoformat()), url, bank_id=bank_id)
         for other in four_eyes.deciders(bank_id, exclude={by.id, member.id, proxy.id}):
             notify(other, _l("%(by)s recorded that %(name)s named %(proxy)s to act for them: "
                              "a second coordinator agrees.", by=by.display_name,

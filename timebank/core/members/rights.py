@@ -157,8 +157,12 @@ def export(member: Member, by: Member | None = None) -> dict:
              "body": others(m.body)}
             for m in db.session.scalars(select(OutboxMessage).where(
                 OutboxMessage.member_id == mid).order_by(OutboxMessage.id))],
-        "your_mobile": _row(member, ("mobile", "mobile_verified_at", "text_preference",
-                                     "texts_stopped_at")),
+        "your_mobile": _row(member, ("mobile", "mobile_verified_at", "mobile_set_by_id",
+                                     "text_preference", "texts_stopped_at")),
+        "exchanges_you_recorded_for_others": [
+            _row(e, ("id", "recorded_by_id", "minutes", "service_date", "status", "via"))
+            for e in db.session.scalars(select(Exchange).where(Exchange.proxy_id == mid)
+                                        .order_by(Exchange.id))],
         "texts": [{**_row(t, ("direction", "number", "command", "status", "created_at",
                               "sent_at")), "body": others(t.body)}
                   for t in db.session.scalars(select(TextMessage).where(
@@ -268,8 +272,9 @@ def _identifiers(member: Member) -> list[tuple[str, str]]:
     """(what the person was called or reached by, what replaces it), longest first: with
     any address staff ever asked a log-in at for them."""
     found = [(member.display_name, FORMER)]
-    asked = [a.payload.get("email") for a in db.session.scalars(
-        select(Approval).where(Approval.member_id == member.id)) if a.payload]
+    asked = [a.payload.get(key) for a in db.session.scalars(
+        select(Approval).where(Approval.member_id == member.id)) if a.payload
+        for key in ("email", "mobile")]
     found += [(value, ERASED_TEXT) for value in (member.email, member.pending_email,
                                                   member.phone, member.address, member.mobile,
                                                   *asked)

@@ -43,7 +43,9 @@ class TextMessage(Model):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
     bank_id: Mapped[int | None] = mapped_column(ForeignKey("bank.id"))
     body: Mapped[str] = mapped_column(Text)
-    # In: what it was read as ("gave", "yes", "bal"…, or "unknown").
+    # In: what it was read as ("gave", "yes", "bal"…, or "unknown"; "yes-bad": a code
+    # that was not theirs). Out: "reply" (an answer to their text), "news" (what the site
+    # tells them: only while they want texts) or "code" (a mobile's check code).
     command: Mapped[str] = mapped_column(String(20), default="")
     status: Mapped[str] = mapped_column(String(10))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

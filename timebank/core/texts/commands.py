@@ -34,6 +34,7 @@ TO = {"en": ("TO",), "cy": ("I",), "es": ("A",)}
 FROM = {"en": ("FROM",), "cy": ("GAN", "ODDI"), "es": ("DE",)}
 # Words that may follow an amount ("2 hours", "2 awr", "2 horas") and are not part of it.
 UNITS = ("HOURS", "HOUR", "HRS", "HR", "AWR", "HORAS", "HORA")
+SPACED_UNITS = ("H", "M", "MIN", "MINS", "MINUTES", "MUNUD", "MINUTOS")  # "90 m", "1 h"
 
 _VERBS = {word: (verb, languages) for verb, by_language in WORDS.items()
           for language, words in by_language.items() for word in words
@@ -64,14 +65,25 @@ _H_M = re.compile(r"^(\d{1,2})H(?:RS?)?(\d{1,2})(?:M|MIN|MINS)?$")
 _MINUTES = re.compile(r"^(\d{1,4})(?:M|MIN|MINS|MINUTES|MUNUD|MINUTOS)$")
 
 
+def _digits(word: str) -> bool:
+    """Plain ASCII digits ("²" and "٣" are digits to Python, and no member numbers)."""
+    return word.isascii() and word.isdigit()
+
+
 def minutes_of(amount: str) -> int | None:
     """Minutes in "1.5", "1,5", "1h30", "1h 30m", "90m", "1:30", "2 hours"; None if it is
-    not an amount of time (the ledger then judges the size: more than 24 h is refused)."""
-    text = fold(amount).replace(" ", "")
-    for unit in UNITS:  # "2 hours" written with a space
-        if text.endswith(unit) and text[: -len(unit)].replace(".", "").replace(",", "").isdigit():
-            text = text[: -len(unit)]
-            break
+    not an amount of time (the ledger then judges the size: more than 24 h is refused).
+    Two bare numbers ("1 5") are no amount: read as 15 h they would move hours nobody
+    meant."""
+    words = fold(amount).split()
+    if len(words) == 2 and words[1] in UNITS:
+        words = [words[0]]  # "2 hours"
+    if len(words) == 2 and not (words[0].endswith("H") or words[0].endswith("HRS")
+                                or words[1] in SPACED_UNITS):
+        return None  # "1 5", "1 30": say it as 1.5, 1h30 or 90m
+    text = "".join(words)
+    if not text.isascii():
+        return None
     if m := _CLOCK.match(text):
         hours, mins = int(m.group(1)), int(m.group(2))
         return hours * 60 + mins if mins < 60 else None
@@ -102,8 +114,8 @@ def read(body: str) -> Command:
         return _exchange(verb, languages, rest)
     if verb in ("yes", "no"):
         code = rest[0].strip("#.") if rest else ""
-        return Command(verb, languages, code=code if code.isdigit() else "")
-    if verb == "help" and rest and rest[0].strip("#.").isdigit():
+        return Command(verb, languages, code=code if _digits(code) and len(code) <= 8 else "")
+    if verb == "help" and rest and _digits(rest[0].strip("#.")) and len(rest[0]) <= 8:
         return Command("help", languages, code=rest[0].strip("#."))
     return Command(verb, languages)
 
@@ -115,20 +127,25 @@ def _exchange(verb: str, languages: tuple[str, ...], rest: list[str]) -> Command
     command = Command(verb, languages)
     at = next((i for i, w in enumerate(rest) if fold(w) in linking and i > 0), None)
     if at is None:
-        # No preposition: the amount is the first word, the member number the next.
-        at_number = next((i for i, w in enumerate(rest) if i > 0 and w.lstrip("#").isdigit()),
-                         None)
-        amount_words = rest[:at_number] if at_number else rest[:1]
-        number_at = at_number
+        # No preposition: "GAVE 2 1234 gardening", the amount and then the number. With
+        # more than one bare number after the amount ("GOT 1 30 1234") it is ambiguous.
+        numbers = [i for i, w in enumerate(rest) if i > 0 and _digits(w.lstrip("#"))]
+        if len(numbers) != 1 or numbers[0] != 1:
+            command.problems.append("amount" if len(numbers) > 1 else "number")
+            if len(numbers) > 1:
+                command.amount = " ".join(rest[:numbers[-1]])
+                return command
+        amount_words = rest[:1]
+        number_at = 1 if numbers == [1] else None
     else:
         amount_words, number_at = rest[:at], at + 1
     command.amount = " ".join(amount_words)
     command.minutes = minutes_of(command.amount) if amount_words else None
-    if command.minutes is None:
+    if command.minutes is None and "amount" not in command.problems:
         command.problems.append("amount")
     number = rest[number_at].lstrip("#").rstrip(".,:") if number_at is not None and \
         number_at < len(rest) else ""
-    if number.isdigit() and len(number) <= 12:
+    if _digits(number) and len(number) <= 12:
         command.number = int(number)
         command.what = " ".join(rest[number_at + 1:])[:200]
     else:

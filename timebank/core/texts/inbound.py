@@ -52,6 +52,8 @@ from timebank.infra.sms import e164
 log = logging.getLogger("timebank.texts")
 
 FLOOD, FLOOD_MINUTES = 10, 10
+DAILY = 50  # texts a number may send in a day that are answered (each answer costs)
+BAD_CODES = 5  # wrong YES/NO codes a member may send in a day
 MAX_IN = 1600
 
 
@@ -78,10 +80,11 @@ def receive(sid: str, sender: str, body: str, now: datetime, today) -> None:
         return
     member = member_by_mobile(number)
     if member is None:
-        _stranger(number, now)
+        _stranger(number, body, now)
         return
-    flood = _recent_from(number, now) >= FLOOD
     command = commands.read(body)
+    # STOP and START always hold, even in a flood (the law on texts nobody asked for).
+    flood = command.verb not in ("stop", "start") and _flooding(number, now)
     stopped = member.texts_stopped_at is not None and command.verb != "start"
     message = TextMessage(direction="in", message_sid=sid, number=number,
                           member_id=member.id, body=body, command=command.verb,
@@ -102,7 +105,8 @@ def receive(sid: str, sender: str, body: str, now: datetime, today) -> None:
     message.bank_id = bank_id
     language = _language(member, bank_id, command)
     with force_locale(language):
-        reply = _act(member, bank_id, command, Incoming(sid, number, body), now, today)
+        reply = _act(member, bank_id, command, Incoming(sid, number, body), now, today,
+                     message)
     if reply:
         with force_locale(language):
             outbox.queue(number, str(reply), member_id=member.id, bank_id=bank_id, now=now)
@@ -113,10 +117,15 @@ def _default_country() -> str:
     return db.session.scalar(select(Bank.country).order_by(Bank.id).limit(1)) or "GB"
 
 
-def _recent_from(number: str, now: datetime) -> int:
+def _from_since(number: str, since: datetime) -> int:
     return db.session.scalar(select(func.count()).select_from(TextMessage).where(
         TextMessage.number == number, TextMessage.direction == "in",
-        TextMessage.created_at > now - timedelta(minutes=FLOOD_MINUTES))) or 0
+        TextMessage.created_at > since)) or 0
+
+
+def _flooding(number: str, now: datetime) -> bool:
+    return (_from_since(number, now - timedelta(minutes=FLOOD_MINUTES)) >= FLOOD
+            or _from_since(number, now - timedelta(days=1)) >= DAILY)
 
 
 def _home(member: Member, other_id: int | None) -> int | None:
@@ -143,23 +152,32 @@ def _language(member: Member, bank_id: int | None, command: commands.Command) ->
     return next((lang for lang in command.languages if lang in LANGUAGES), theirs)
 
 
-def _stranger(number: str, now: datetime) -> None:
+def _stranger(number: str, body: str, now: datetime) -> None:
     """One polite answer a day to a number no member has; keep only a count."""
     key = current_app.config["SECRET_KEY"]
     digest = hmac.new(str(key).encode(), number.encode(), hashlib.sha256).hexdigest()
-    with write_transaction():
-        row = db.session.scalar(select(StrangerTexts).where(
-            StrangerTexts.day == now.date(), StrangerTexts.number_hash == digest)
-            .with_for_update())
-        if row is None:
-            row = StrangerTexts(day=now.date(), number_hash=digest, count=0)
-            db.session.add(row)
-        row.count += 1
-        first = row.count == 1
-        if first:
-            bank = db.session.scalar(select(Bank).order_by(Bank.id).limit(1))
-            outbox.queue(number, _stranger_words(bank), member_id=None, bank_id=None, now=now)
-    log.info("text from an unknown number (%s today from it)", row.count)
+    for _attempt in range(2):
+        try:
+            with write_transaction():
+                row = db.session.scalar(select(StrangerTexts).where(
+                    StrangerTexts.day == now.date(), StrangerTexts.number_hash == digest)
+                    .with_for_update())
+                if row is None:
+                    row = StrangerTexts(day=now.date(), number_hash=digest, count=0)
+                    db.session.add(row)
+                    db.session.flush()
+                row.count += 1
+                seen = row.count
+                if seen == 1 and commands.read(body).verb != "stop":
+                    bank = db.session.scalar(select(Bank).order_by(Bank.id).limit(1))
+                    outbox.queue(number, _stranger_words(bank), member_id=None, bank_id=None,
+                                 now=now)
+            break
+        except IntegrityError:
+            continue  # two first texts at once: the other made the row; count on it
+    else:
+        return
+    log.info("text from an unknown number (%s today from it)", seen)
 
 
 def _stranger_words(bank: Bank | None) -> str:
@@ -175,7 +193,7 @@ def _stranger_words(bank: Bank | None) -> str:
 
 
 def _act(member: Member, bank_id: int | None, command: commands.Command, text: Incoming,
-         now: datetime, today) -> str:
+         now: datetime, today, message: TextMessage) -> str:
     bank = db.session.get(Bank, bank_id) if bank_id is not None else None
     if command.verb == "stop":
         member.texts_stopped_at = now
@@ -192,14 +210,14 @@ def _act(member: Member, bank_id: int | None, command: commands.Command, text: I
     if command.verb in ("gave", "got"):
         return _record(member, bank, command, text, today)
     if command.verb in ("yes", "no"):
-        return _answer(member, command, now)
+        return _answer(member, command, now, message)
     if command.verb == "bal":
         return _balance(member, bank)
     if command.verb == "near":
         return nearby.words(member, bank, now) or _(
             "Nothing new near you in %(bank)s just now.", bank=bank.name)
     if command.verb == "help" and command.code:
-        return _answer_listing(member, bank, command.code, now)
+        return _answer_listing(member, bank, command.code, now, message)
     words = _help(member, bank)
     if command.verb == "unknown":
         return _("Sorry, that was not understood.") + " " + words
@@ -259,14 +277,23 @@ def _record(member: Member, bank: Bank, command: commands.Command, text: Incomin
              name=other.display_name, time=time)
 
 
-def _answer(member: Member, command: commands.Command, now: datetime) -> str:
+def _bad_codes_today(member: Member, now: datetime) -> int:
+    return db.session.scalar(select(func.count()).select_from(TextMessage).where(
+        TextMessage.member_id == member.id, TextMessage.command == "code-bad",
+        TextMessage.created_at > now - timedelta(days=1))) or 0
+
+
+def _answer(member: Member, command: commands.Command, now: datetime,
+            message: TextMessage) -> str:
+    wrong = _("That code is not one of yours, or it was used or has expired. Your "
+              "exchanges to confirm are also on the site and your statement.")
+    if _bad_codes_today(member, now) >= BAD_CODES:
+        return wrong  # guessing: no code is tried today, right or not
     code = outbox.open_code(member.id, command.code, CodePurpose.EXCHANGE, now) \
         if command.code else None
-    if code is None or code.exchange_id is None:
-        return _("That code is not one of yours, or it was used or has expired. Your "
-                 "exchanges to confirm are also on the site and your statement.")
-    code.used_at = now
-    db.session.commit()
+    if code is None or code.exchange_id is None or not outbox.use(code, now):
+        message.command = "code-bad"
+        return wrong
     for_member = db.session.get(Member, code.acting_for_id) if code.acting_for_id else None
     by, proxy = (for_member, member) if for_member is not None else (member, None)
     try:
@@ -308,12 +335,14 @@ def _balance(member: Member, bank: Bank) -> str:
     return " ".join(lines[:1]) + ("\n" + "\n".join(lines[1:]) if lines[1:] else "")
 
 
-def _answer_listing(member: Member, bank: Bank, code_text: str, now: datetime) -> str:
-    code = outbox.open_code(member.id, code_text, CodePurpose.LISTING, now)
-    if code is None or code.listing_id is None:
+def _answer_listing(member: Member, bank: Bank, code_text: str, now: datetime,
+                    message: TextMessage) -> str:
+    code = (outbox.open_code(member.id, code_text, CodePurpose.LISTING, now)
+            if _bad_codes_today(member, now) < BAD_CODES else None)
+    if code is None or code.listing_id is None or not outbox.use(code, now):
+        message.command = "code-bad"
         return _("That number is not one we texted you, or it has expired. Text NEAR for "
                  "new ones.")
-    code.used_at = now
     try:
         match, _created = respond(code.listing_id, member,
                                   _("Answered by text message."), bank.id)

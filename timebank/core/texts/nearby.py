@@ -61,7 +61,7 @@ def weekly(now: datetime) -> int:
             body = words(member, home, now, since)
             if body:
                 outbox.queue(member.mobile, _("New near you:") + "\n" + body,
-                             member_id=member.id, bank_id=home.id, now=now)
+                             member_id=member.id, bank_id=home.id, now=now, kind="news")
                 queued += 1
     db.session.commit()
     return queued

@@ -45,11 +45,12 @@ def wants_texts(member: Member) -> bool:
 
 
 def queue(number: str, body: str, *, member_id: int | None, bank_id: int | None,
-          now: datetime | None = None) -> TextMessage:
-    """Queue one text. Caller commits."""
+          now: datetime | None = None, kind: str = "reply") -> TextMessage:
+    """Queue one text: a "reply" to a text, "news" from the site or a "code" to check a
+    mobile (``still_wanted`` decides at sending). Caller commits."""
     message = TextMessage(direction="out", number=number, member_id=member_id,
                           bank_id=bank_id, body=" ".join(str(body).split())[:MAX_BODY],
-                          status=TextStatus.QUEUED, created_at=now or utcnow())
+                          command=kind, status=TextStatus.QUEUED, created_at=now or utcnow())
     db.session.add(message)
     if current_app.config.get("TIMEBANK_SMS_ECHO"):
         print(f"{'-' * 72}\nText to {number}\n\n{message.body}\n{'-' * 72}",
@@ -59,6 +60,25 @@ def queue(number: str, body: str, *, member_id: int | None, bank_id: int | None,
 
 def _month_start(now: datetime) -> datetime:
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _next_month(now: datetime) -> datetime:
+    return (_month_start(now) + timedelta(days=32)).replace(day=1)
+
+
+def still_wanted(message: TextMessage) -> bool:
+    """Is a queued text still to go? Texts wait (a cap, a gateway down): by then the
+    member may have texted STOP, removed or changed their mobile, or been erased."""
+    if message.member_id is None:
+        return True  # the one answer to a stranger
+    member = db.session.get(Member, message.member_id)
+    if member is None or member.erased_at is not None:
+        return False
+    if message.command in ("code", "notice"):
+        return True  # to a number being checked, or one that was theirs until now
+    if message.number != member.mobile:
+        return False
+    return message.command == "reply" or wants_texts(member)
 
 
 def sent_this_month(bank_id: int, now: datetime) -> int:
@@ -120,12 +140,21 @@ def send_due(gateway, now: datetime | None = None,
         if not _claim(message_id, status):
             continue  # another sender took it
         message = db.session.get(TextMessage, message_id)
+        if not still_wanted(message):
+            message.status, message.last_error = TextStatus.FAILED, "no longer wanted"
+            if message.member_id is None:
+                db.session.delete(message)
+            db.session.commit()
+            continue
         if message.bank_id is not None:
             cap = caps.setdefault(message.bank_id, db.session.get(Bank, message.bank_id)
                                   .sms_monthly_cap)
             if sent_this_month(message.bank_id, now) >= cap:
                 if _hold(message, now):
                     capped.add(message.bank_id)
+                # Not asked again before the cap resets: held texts must not crowd out
+                # every other bank's at the head of the queue.
+                message.next_attempt_at = _next_month(now)
                 db.session.commit()
                 continue
         message.attempts += 1
@@ -173,6 +202,14 @@ def new_code(member_id: int, purpose: str, now: datetime, *, digits: int = 4,
                    expires_at=now + timedelta(days=CODE_DAYS[purpose]), **links)
     db.session.add(row)
     return row
+
+
+def use(code: TextCode, now: datetime) -> bool:
+    """Spend a code, once: False if another text spent it first. Commits."""
+    done = db.session.execute(update(TextCode).where(
+        TextCode.id == code.id, TextCode.used_at.is_(None)).values(used_at=now))
+    db.session.commit()
+    return getattr(done, "rowcount", 0) == 1
 
 
 def open_code(member_id: int, code: str, purpose: str, now: datetime) -> TextCode | None:

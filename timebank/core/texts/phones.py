@@ -13,13 +13,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from timebank.core import four_eyes
 from timebank.core.errors import Refused
+from timebank.core.links import bank_url
 from timebank.core.models import ApprovalKind, Bank, CodePurpose, Member, TextCode
 from timebank.core.models.audit import record as audit
 from timebank.core.models.members import STAFF_ROLES
+from timebank.core.notify import notify
 from timebank.core.texts import outbox
 from timebank.infra.extensions import db
 from timebank.infra.sms import e164
@@ -56,7 +59,7 @@ def start_check(member: Member, text: str, bank_id: int | None, now: datetime) -
     outbox.queue(number, _("Your code for %(bank)s is %(code)s. If you did not ask for it, "
                            "ignore this text.",
                            bank=_bank_name(bank_id), code=code.code),
-                 member_id=member.id, bank_id=bank_id, now=now)
+                 member_id=member.id, bank_id=bank_id, now=now, kind="code")
     audit(member.id, "member.mobile_code", "member", member.id)
     return code
 
@@ -87,20 +90,44 @@ def finish_check(member: Member, code_text: str, now: datetime) -> str:
 
 
 def set_verified(member: Member, number: str, by: Member, now: datetime) -> None:
-    """Make ``number`` the member's verified mobile. Caller commits."""
+    """Make ``number`` the member's verified mobile. Caller commits.
+
+    Set by someone else (a coordinator, with a second's agreement), the member hears of
+    it on the site and the old number by text; and a STOP they sent still holds."""
     _free(number, member)
+    old = member.mobile
     member.mobile, member.mobile_verified_at = number, now
     member.mobile_set_by_id = None if by.id == member.id else by.id
-    member.texts_stopped_at = None
+    if by.id == member.id:
+        member.texts_stopped_at = None  # they proved the number: texts are wanted again
     audit(by.id, "member.mobile_set", "member", member.id,
           **({"by_staff": True} if by.id != member.id else {}))
+    if by.id == member.id:
+        return
+    bank_id = next((m.bank_id for m in member.all_memberships()), None)
+    words = _l("%(by)s set %(number)s as your mobile: texts from it act as you. If that "
+               "is wrong, tell the office.", by=by.display_name, number=number)
+    notify(member, words, bank_url("text_account.mine", bank_id) if bank_id else "/",
+           bank_id=bank_id, site_wide=bank_id is None)
+    if old and old != number:
+        outbox.queue(old, _("This number is no longer the mobile of a member of %(bank)s. "
+                            "If that is wrong, please contact the office.",
+                            bank=_bank_name(bank_id)),
+                     member_id=member.id, bank_id=bank_id, now=now, kind="notice")
 
 
 def ask_to_set(member: Member, text: str, by: Member, bank_id: int) -> None:
-    """A coordinator sets a mobile for a member: a second coordinator agrees first (the
-    approvals page carries it out: ``set_verified``). Caller commits."""
-    if by.role_in(bank_id) not in STAFF_ROLES:
+    """A coordinator sets a mobile for a member who does not use the site (no log-in of
+    their own): a second coordinator agrees first (the approvals page carries it out:
+    ``set_verified``). A mobile the member checked themselves, or anyone with a log-in,
+    is theirs alone to change: otherwise it would be a takeover. Caller commits."""
+    if by.role_in(bank_id) not in STAFF_ROLES or by.id == member.id:
         raise PhoneRefused(_("Only a coordinator sets a mobile for someone else."))
+    if (member.mobile_verified_at is not None and member.mobile_set_by_id is None) or (
+            member.email_verified_at is not None and member.password_hash):
+        raise PhoneRefused(_("%(name)s looks after their own mobile: they add or change it "
+                             "on their own page, with a code we text them.",
+                             name=member.display_name))
     number = normalise(text, bank_id)
     _free(number, member)
     four_eyes.ask(ApprovalKind.MOBILE, bank_id, by, member, mobile=number)

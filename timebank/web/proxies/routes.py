@@ -9,7 +9,8 @@ from sqlalchemy import select
 from timebank.core import proxies
 from timebank.core.ledger import writer as ledger
 from timebank.core.members.lookup import MemberNotFound, refuse, resolve_member
-from timebank.core.models import Exchange, ExchangeStatus, Member, Proxy
+from timebank.core.members.service import may_change_status
+from timebank.core.models import Account, Exchange, ExchangeStatus, Member, Proxy
 from timebank.infra import clock
 from timebank.infra.db import MAX_ID
 from timebank.infra.extensions import db
@@ -33,11 +34,12 @@ def _record_form(form: RecordForForm | None = None) -> RecordForForm:
 
 
 def _waiting_for(people: list[Member]) -> list[Exchange]:
-    """Exchanges waiting for the answer of someone the proxy acts for."""
+    """Exchanges in this bank waiting for the answer of someone the proxy acts for."""
     if not people:
         return []
-    return list(db.session.scalars(select(Exchange).where(
-        Exchange.status == ExchangeStatus.PENDING,
+    return list(db.session.scalars(select(Exchange).join(
+        Account, Account.id == Exchange.receiver_account_id).where(
+        Exchange.status == ExchangeStatus.PENDING, Account.bank_id == current_bank_id(),
         Exchange.awaiting_member_id.in_([m.id for m in people])).order_by(Exchange.id)))
 
 
@@ -130,7 +132,7 @@ def record():
             else:
                 flash(_("Recorded for %(name)s: %(time)s.", name=member.display_name,
                         time=result.exchange.hours_label), "success")
-                return redirect(url_for("exchanges.show", exchange_id=result.exchange.id), 303)
+                return redirect(url_for("proxies.mine"), 303)
     return _page(422, record_form=form)
 
 
@@ -166,6 +168,8 @@ def name_for(member_id: int):
     member = db.session.get(Member, member_id) if member_id <= MAX_ID else None
     if member is None or member.membership_in(current_bank_id()) is None:
         abort(404)
+    if not may_change_status(member, current_user, current_bank_id()):
+        abort(403, _("Only an admin records this for a coordinator or admin."))
     form = NameForMemberForm()
     if form.validate_on_submit():
         try:

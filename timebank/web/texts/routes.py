@@ -6,10 +6,13 @@ There is no CSRF token (the signature is the proof of origin) and no session. Th
 answer is an empty TwiML document at once: replies are queued and sent by `send-sms`.
 """
 
+import logging
+
 from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from timebank.core.members.service import may_edit_details
 from timebank.core.models import Member
 from timebank.core.texts import phones
 from timebank.core.texts.inbound import receive
@@ -24,6 +27,7 @@ from timebank.web.permissions import allow
 from timebank.web.tenancy import BankBlueprint, current_bank_id
 from timebank.web.texts.forms import CodeForm, MobileForm, PreferenceForm
 
+log = logging.getLogger("timebank.texts")
 bp = Blueprint("texts", __name__)
 account = BankBlueprint("text_account", __name__)
 
@@ -54,8 +58,12 @@ def inbound():
     account = current_app.config["TIMEBANK_SMS_ACCOUNT_SID"]
     if account and request.form.get("AccountSid", account) != account:
         abort(403)  # signed with our token, but for another account: not ours to act on
-    receive(request.form.get("MessageSid", ""), request.form.get("From", ""),
-            request.form.get("Body", ""), clock.utcnow(), clock.today())
+    try:
+        receive(request.form.get("MessageSid", ""), request.form.get("From", ""),
+                request.form.get("Body", ""), clock.utcnow(), clock.today())
+    except Exception:  # a text we could not handle: logged for us, never a retry storm
+        log.exception("text %s could not be handled", request.form.get("MessageSid", "")[:64])
+        db.session.rollback()
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 
@@ -145,6 +153,9 @@ def set_for(member_id: int):
     member = db.session.get(Member, member_id) if member_id <= MAX_ID else None
     if member is None or member.membership_in(current_bank_id()) is None:
         abort(404)
+    if not may_edit_details(member, current_user, current_bank_id()):
+        abort(403, _("Their details are kept by a coordinator of each bank they belong to, "
+                     "or an admin."))
     form = MobileForm()
     if form.validate_on_submit():
         try:
