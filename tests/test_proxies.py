@@ -65,6 +65,10 @@ def test_a_proxy_records_and_confirms_for_the_member(app, client, make):
         assert all(e.detail["for_member"] == mo for e in trail)  # "by Pat for Mo"
         made = db.session.scalar(select(Exchange).where(Exchange.proxy_id == pat))
         assert made.recorded_by_id == mo and made.status == ExchangeStatus.CONFIRMED
+    logout(client)
+    login(client, mo_email)  # Mo's statement says who acted for him
+    assert "through Pat" in client.get("/statement").get_data(as_text=True)
+    assert "Pat for Mo" in client.get(f"/exchanges/{made.id}").get_data(as_text=True)
 
 
 def test_a_proxy_cannot_pay_themselves_from_the_member(app, client, make):

@@ -130,12 +130,21 @@ def test_gave_then_yes_moves_exactly_the_hours_texted(app, client, gateway, phon
 
 
 def test_got_is_confirmed_at_once_and_the_giver_is_told(app, client, gateway, phoned):
+    from tests.support import login
+
     ana, ben = phoned(ANA, "Ana"), phoned(BEN, "Ben")
-    incoming(client, ANA, f"got 1h30 from {ben}")
+    incoming(client, ANA, f"got 1h30 from {ben} shopping")
     assert (balance_of(app, ana), balance_of(app, ben)) == (-90, 90)
     deliver(app)
     assert "Your balance is −1 h 30 min" in gateway.to(ANA)[0]
     assert "Ana" in gateway.to(BEN)[0] and "YES" not in gateway.to(BEN)[0]
+    # On the statement, on screen and on paper, it says how it came.
+    with app.app_context():
+        email = get(ben).email
+    login(client, email)
+    for page in ("/statement", "/statement/print"):
+        html = client.get(page).get_data(as_text=True)
+        assert "shopping" in html and "(by text)" in html, page
 
 
 @pytest.mark.parametrize("amount", ["90m", "1:30", "1h30", "1,5"])

@@ -97,6 +97,8 @@ class Line:
     category: str | None
     reverses_id: int | None
     other_name: str | None  # the other party (see ``_party_name``)
+    via: str = ""  # "text": recorded by text message
+    proxy_name: str | None = None  # who recorded it, acting for a member (a proxy)
     balance_after: int = 0
 
     def __post_init__(self) -> None:
@@ -117,6 +119,7 @@ class Line:
 
 
 _PARTY = aliased(Account), aliased(Member)
+_PROXY = aliased(Member)
 
 
 def _party_name(account_id):
@@ -151,7 +154,11 @@ def _lines():
                Exchange.reverses_id,
                # The other party: the receiver of what this account gave, else the giver.
                _party_name(case((Entry.minutes > 0, Exchange.receiver_account_id),
-                                else_=Exchange.giver_account_id)))
+                                else_=Exchange.giver_account_id)),
+               Exchange.via,
+               select(_PROXY.display_name).where(_PROXY.id == Exchange.proxy_id,
+                                                 _PROXY.erased_at.is_(None))
+               .correlate_except(_PROXY).scalar_subquery())
         .join(Exchange, Exchange.id == Entry.exchange_id))
 
 

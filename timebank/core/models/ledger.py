@@ -134,6 +134,7 @@ class Exchange(Model):
     category: Mapped[Category | None] = relationship("Category", foreign_keys=[category_id],
                                                      lazy="joined")
     recorded_by: Mapped[Member | None] = relationship("Member", foreign_keys=[recorded_by_id])
+    proxy: Mapped[Member | None] = relationship("Member", foreign_keys=[proxy_id])
 
     @property
     def between_banks(self) -> bool:
