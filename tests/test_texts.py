@@ -257,6 +257,12 @@ def test_stop_ends_texts_until_start(app, client, gateway, phoned):
     incoming(client, BEN, "START")
     incoming(client, BEN, "BAL")
     deliver(app)
+    with app.app_context():  # on the trail, as by text
+        steps = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.object_id == ben, AuditEvent.action.like("member.texts_%"))
+            .order_by(AuditEvent.id)).all()
+        assert [(e.action, e.detail["via"]) for e in steps] == [
+            ("member.texts_stop", "text"), ("member.texts_start", "text")]
     assert "on again" in gateway.to(BEN)[-2] and "balance" in gateway.to(BEN)[-1]
 
 

@@ -42,6 +42,7 @@ from timebank.core.models import (
     TextMessage,
     TextStatus,
 )
+from timebank.core.models.audit import record as audit
 from timebank.core.models.ledger import format_minutes
 from timebank.core.models.members import TRADING_ROLES
 from timebank.core.texts import commands, nearby, outbox
@@ -195,6 +196,8 @@ def _stranger_words(bank: Bank | None) -> str:
 def _act(member: Member, bank_id: int | None, command: commands.Command, text: Incoming,
          now: datetime, today, message: TextMessage) -> str:
     bank = db.session.get(Bank, bank_id) if bank_id is not None else None
+    if command.verb in ("stop", "start"):
+        audit(member.id, f"member.texts_{command.verb}", "member", member.id, via="text")
     if command.verb == "stop":
         member.texts_stopped_at = now
         return _("You will get no more texts from %(bank)s. Text START to have them again.",
