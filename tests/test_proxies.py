@@ -45,6 +45,9 @@ def test_a_proxy_records_and_confirms_for_the_member(app, client, make):
         assert any(t.startswith("For Mo:") and "Gil" in t for t in told)
         exchange_id = db.session.scalar(select(Exchange.id))
     login(client, pat_email)
+    # The news links to the exchange: Pat, acting for Mo, may open it.
+    shown = client.get(f"/exchanges/{exchange_id}")
+    assert shown.status_code == 200 and "Answer for Mo" in shown.get_data(as_text=True)
     listing = client.get("/account/proxies").get_data(as_text=True)
     assert "Confirm for them" in listing and "You act for Mo" in listing
     answer = submit(client, f"/account/proxies/exchanges/{exchange_id}/confirm", {},

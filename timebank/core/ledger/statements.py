@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
+from timebank.core import proxies
 from timebank.core.ledger import writer as ledger
 from timebank.core.models import (
     Account,
@@ -355,10 +356,15 @@ def stale_exchanges_page(bank_id: int, now: datetime, before: int | None):
 
 
 def may_view(exchange: Exchange, person: Member) -> bool:
-    """A party to it, or staff of a bank it involves (its own or the other side's)."""
+    """A party to it, staff of a bank it involves (its own or the other side's), or
+    someone acting today for a party (a proxy follows the news they are sent)."""
     return (person.id in (exchange.giver.member_id, exchange.receiver.member_id)
             or any(person.is_staff_in(bank) for bank in (exchange.bank_id,
-                                                          exchange.counter_bank_id) if bank))
+                                                          exchange.counter_bank_id) if bank)
+            or any(account.member_id is not None
+                   and proxies.acting(person.id, account.member_id, account.bank_id,
+                                      clock.today()) is not None
+                   for account in (exchange.giver, exchange.receiver)))
 
 
 def activity_exchanges(activity_id: str, bank_id: int) -> list[Exchange]:
