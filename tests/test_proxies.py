@@ -49,7 +49,7 @@ def test_a_proxy_records_and_confirms_for_the_member(app, client, make):
     shown = client.get(f"/exchanges/{exchange_id}")
     assert shown.status_code == 200 and "Answer for Mo" in shown.get_data(as_text=True)
     listing = client.get("/account/proxies").get_data(as_text=True)
-    assert "Confirm for them" in listing and "You act for Mo" in listing
+    assert "Confirm for Mo" in listing and "You act for Mo" in listing
     answer = submit(client, f"/account/proxies/exchanges/{exchange_id}/confirm", {},
                     page="/account/proxies")
     assert answer.status_code == 303

@@ -182,7 +182,7 @@ def _stranger(number: str, body: str, now: datetime) -> None:
 
 
 def _stranger_words(bank: Bank | None) -> str:
-    name = bank.name if bank is not None else "timebank"
+    name = bank.name if bank is not None else _("the time bank")
     if bank is not None and bank.phone:
         return _("This number is not registered with %(bank)s. To join, or for help, "
                  "please ring %(phone)s.", bank=name, phone=bank.phone)
@@ -228,7 +228,7 @@ def _act(member: Member, bank_id: int | None, command: commands.Command, text: I
 
 
 def _bank_name(bank: Bank | None) -> str:
-    return bank.name if bank is not None else "timebank"
+    return bank.name if bank is not None else _("the time bank")
 
 
 def _phone(bank: Bank | None) -> str:
@@ -236,16 +236,16 @@ def _phone(bank: Bank | None) -> str:
 
 
 def _help(member: Member, bank: Bank) -> str:
-    return _("Your member number is %(number)s. Text: GAVE 1.5 TO 1234 what for (time you "
-             "gave member 1234); GOT 2 FROM 1234; BAL for your balance; NEAR for offers "
-             "near you; STOP to stop texts. Office: %(bank)s%(phone)s.",
-             number=member.id, bank=bank.name, phone=_phone(bank))
+    """The commands, in one text part (160 letters) where the office's phone allows."""
+    office = " " + _("Office: %(phone)s", phone=bank.phone) if bank.phone else ""
+    return _("Your member number is %(number)s. Text GAVE 1.5 TO 1234, GOT 2 FROM 1234, "
+             "YES or NO and a code, BAL, NEAR, STOP or START.", number=member.id) + office
 
 
 def _record(member: Member, bank: Bank, command: commands.Command, text: Incoming,
             today) -> str:
     if "amount" in command.problems:
-        return _("Not recorded: “%(amount)s” is not an amount of time. Write hours like "
+        return _("Not recorded: %(amount)s is not an amount of time. Write hours like "
                  "1.5, 1h30, 90m or 1:30, e.g. GAVE 1.5 TO 1234.",
                  amount=command.amount[:20] or "?")
     if "number" in command.problems:
@@ -288,8 +288,8 @@ def _bad_codes_today(member: Member, now: datetime) -> int:
 
 def _answer(member: Member, command: commands.Command, now: datetime,
             message: TextMessage) -> str:
-    wrong = _("That code is not one of yours, or it was used or has expired. Your "
-              "exchanges to confirm are also on the site and your statement.")
+    wrong = _("That code is not yours, or it was used or has expired. Text BAL, or ask "
+              "the office.")
     if _bad_codes_today(member, now) >= BAD_CODES:
         return wrong  # guessing: no code is tried today, right or not
     code = outbox.open_code(member.id, command.code, CodePurpose.EXCHANGE, now) \
@@ -308,9 +308,13 @@ def _answer(member: Member, command: commands.Command, now: datetime,
         return _("Nothing changed: %(why)s", why=refused.message)
     time = format_minutes(exchange.minutes)
     if command.verb == "yes":
-        return _("Confirmed: %(time)s from %(name)s. The balance is now %(balance)s.",
-                 time=time, name=exchange.giver.label,
-                 balance=format_minutes(exchange.receiver.balance))
+        balance = format_minutes(exchange.receiver.balance)
+        if proxy is not None:
+            return _("Confirmed for %(member)s: %(time)s from %(name)s. Their balance is now "
+                     "%(balance)s.", member=by.display_name, time=time,
+                     name=exchange.giver.label, balance=balance)
+        return _("Confirmed: %(time)s from %(name)s. Your balance is now %(balance)s.",
+                 time=time, name=exchange.giver.label, balance=balance)
     return _("Declined: the %(time)s from %(name)s does not count.", time=time,
              name=exchange.giver.label)
 

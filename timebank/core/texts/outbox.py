@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+import unicodedata
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -31,6 +32,30 @@ from timebank.core.models import (
 from timebank.core.models.base import utcnow
 from timebank.infra.extensions import db
 from timebank.infra.sms import GatewayError
+
+# GSM 03.38's own letters: a text wholly in them takes 160 characters a part; one other
+# letter (á, ŵ, “, −) and every part holds only 70, so each text costs two or three.
+GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
+           "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+SWAPS = {"−": "-", "–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "...",
+         "·": ".", "\u00a0": " "}
+
+
+def gsm7(text: str) -> str:
+    """The text in GSM letters where a near one exists ("Sí" → "Si", "−2 h" → "-2 h"),
+    so a text costs one part, not two; other scripts (a name in Arabic) stay as they are."""
+    out = []
+    for char in text:
+        if char in GSM7:
+            out.append(char)
+        elif char in SWAPS:
+            out.append(SWAPS[char])
+        else:
+            plain = "".join(c for c in unicodedata.normalize("NFKD", char)
+                            if not unicodedata.combining(c))
+            out.append(plain if plain and all(c in GSM7 for c in plain) else char)
+    return "".join(out)
+
 
 MAX_ATTEMPTS = 8
 MAX_BODY = 1600  # ten SMS segments: the gateways' own limit
@@ -49,7 +74,7 @@ def queue(number: str, body: str, *, member_id: int | None, bank_id: int | None,
     """Queue one text: a "reply" to a text, "news" from the site or a "code" to check a
     mobile (``still_wanted`` decides at sending). Caller commits."""
     message = TextMessage(direction="out", number=number, member_id=member_id,
-                          bank_id=bank_id, body=" ".join(str(body).split())[:MAX_BODY],
+                          bank_id=bank_id, body=gsm7(" ".join(str(body).split()))[:MAX_BODY],
                           command=kind, status=TextStatus.QUEUED, created_at=now or utcnow())
     db.session.add(message)
     if current_app.config.get("TIMEBANK_SMS_ECHO"):

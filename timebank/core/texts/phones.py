@@ -66,7 +66,15 @@ def start_check(member: Member, text: str, bank_id: int | None, now: datetime) -
 
 def _bank_name(bank_id: int | None) -> str:
     bank = db.session.get(Bank, bank_id) if bank_id is not None else None
-    return bank.name if bank is not None else "timebank"
+    return bank.name if bank is not None else _("the time bank")
+
+
+def checking(member: Member, now: datetime) -> str | None:
+    """The number a code was texted to for the member to type in, while it is open."""
+    return db.session.scalar(select(TextCode.number).where(
+        TextCode.member_id == member.id, TextCode.purpose == CodePurpose.VERIFY,
+        TextCode.used_at.is_(None), TextCode.expires_at > now)
+        .order_by(TextCode.id.desc()).limit(1))
 
 
 def finish_check(member: Member, code_text: str, now: datetime) -> str:

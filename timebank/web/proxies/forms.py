@@ -2,11 +2,11 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
+from wtforms import DateField, RadioField, SelectField, StringField
 from wtforms.validators import InputRequired
 
 from timebank.web.exchanges.forms import RecordForm
-from timebank.web.forms import required
+from timebank.web.forms import choices, required
 
 
 class NameForm(FlaskForm):
@@ -24,3 +24,11 @@ class NameForMemberForm(NameForm):
 class RecordForForm(RecordForm):
     member = SelectField(_l("You act for"), coerce=int,
                          validators=[InputRequired(message=_l("Choose whom you act for."))])
+    direction = RadioField(
+        _l("What happened?"),
+        choices=choices([("gave", _l("They gave time to someone")),
+                         ("received", _l("Someone gave time to them"))]),
+        default="gave",
+        validators=[InputRequired(message=_l("Choose whether they gave or received time."))])
+    other = StringField(_l("The other member (their name or member number)"),
+                        validators=required(254, _l("Say who the other member is.")))

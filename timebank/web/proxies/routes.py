@@ -1,7 +1,7 @@
 """Proxies ("guardian angels"): naming one, acting for someone, and the coordinators'
 side (recording that a member named one, and agreeing as the second coordinator)."""
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from timebank.infra.db import MAX_ID
 from timebank.infra.extensions import db
 from timebank.web.forms import ActionForm, button_pressed, category_choices, place
 from timebank.web.htmx import render
-from timebank.web.permissions import allow
+from timebank.web.permissions import allow, may
 from timebank.web.proxies.forms import NameForm, NameForMemberForm, RecordForForm
 from timebank.web.tenancy import BankBlueprint, current_bank_id
 
@@ -93,14 +93,27 @@ def _arrangement(proxy_id: int) -> Proxy:
 def end(proxy_id: int):
     button_pressed()
     arrangement = _arrangement(proxy_id)
+    refusing = arrangement.agreed_by_id is None and arrangement.recorded_by_id != \
+        arrangement.member_id
     try:
         proxies.end(arrangement, current_user)
     except proxies.ProxyRefused:
         abort(404)  # someone else's arrangement: not there for them
     db.session.commit()
-    flash(_("Ended: %(proxy)s no longer acts for %(name)s.",
-            proxy=arrangement.proxy.display_name, name=arrangement.member.display_name),
-          "success")
+    if refusing:
+        flash(_("Refused: %(proxy)s will not act for %(name)s.",
+                proxy=arrangement.proxy.display_name, name=arrangement.member.display_name),
+              "success")
+    else:
+        flash(_("Ended: %(proxy)s no longer acts for %(name)s.",
+                proxy=arrangement.proxy.display_name, name=arrangement.member.display_name),
+              "success")
+    # Back to the page the button was on (a fixed choice: never a URL from the form).
+    back = request.form.get("back")
+    if back == "waiting" and may("members.manage"):
+        return redirect(url_for("proxies.waiting"), 303)
+    if back == "member" and may("members.manage"):
+        return redirect(url_for("proxies.name_for", member_id=arrangement.member_id), 303)
     return redirect(url_for("proxies.mine"), 303)
 
 

@@ -75,6 +75,8 @@ def _page(status: int = 200, **forms):
     preference = forms.pop("preference", None) or PreferenceForm(
         preference=member.text_preference)
     return render("texts/account.html", status=status, member=member,
+                  our_number=current_app.config.get("TIMEBANK_SMS_FROM", ""),
+                  checking=phones.checking(member, clock.utcnow()),
                   mobile_form=forms.get("mobile") or MobileForm(),
                   code_form=forms.get("code") or CodeForm(), preference_form=preference,
                   action_form=ActionForm())
