@@ -96,8 +96,9 @@ def test_a_proxy_cannot_pay_themselves_from_the_member(app, client, make):
                                        "category": "0"})
     with app.app_context():
         exchange_id = db.session.scalar(select(Exchange.id))
-    submit(client, f"/account/proxies/exchanges/{exchange_id}/confirm", {},
-           page="/account/proxies")
+    refused = submit(client, f"/account/proxies/exchanges/{exchange_id}/confirm", {},
+                     page="/account/proxies", follow_redirects=True)
+    assert "cannot move their hours to yourself" in refused.get_data(as_text=True)
     assert (balance_of(app, mo), balance_of(app, pat)) == (0, 0)
     with app.app_context():
         assert db.session.get(Exchange, exchange_id).status == ExchangeStatus.PENDING
@@ -141,8 +142,9 @@ def test_a_coordinator_records_a_proxy_and_a_second_one_agrees(app, client, make
     with app.app_context():
         arrangement = db.session.scalar(select(Proxy))
         assert arrangement.agreed_by_id is None
-    submit(client, f"/coordinator/proxies/{arrangement.id}/agree", {},
-           page="/coordinator/proxies")
+    mine = submit(client, f"/coordinator/proxies/{arrangement.id}/agree", {},
+                  page="/coordinator/proxies", follow_redirects=True)
+    assert "Another coordinator" in mine.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Proxy, arrangement.id).agreed_by_id is None
     logout(client)

@@ -85,7 +85,7 @@ def create_user(email: str, role: str, display_name: str | None, neighbourhood: 
         raise click.ClickException(error.message) from error
     where = f" in {bank.slug}" if role in ("resident", "coordinator") else ""
     mobile = f", mobile {member.mobile}" if member.mobile else ""
-    click.echo(f"Created {role} {member.email}{where} (member number {member.id}{mobile}).")
+    click.echo(f"Created {role} {member.email}{where} (member {member.id}{mobile}).")
 
 
 @click.command("add-member")

@@ -18,6 +18,7 @@ from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
 from timebank.core.notify import notify
 from timebank.core.roster import coordinators_of  # noqa: F401  (the bank's page lists them)
+from timebank.core.texts import outbox
 from timebank.infra.extensions import db
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -88,6 +89,9 @@ def ensure_default_bank() -> Bank:
 
 def update(bank: Bank, values: dict, by: Member, fields=CONTACT_FIELDS) -> Bank:
     """Change the bank's contact details (coordinators) or settings too (admins)."""
+    if "sms_monthly_cap" in fields and values.get("sms_monthly_cap", bank.sms_monthly_cap) \
+            > bank.sms_monthly_cap:
+        outbox.release_held(bank.id)  # a raised cap: the texts it held go now
     for name in fields:
         if name in values:
             value = values[name]

@@ -85,7 +85,8 @@ def notify(member: Member, text: object, url: str, subject: object | None = None
                 code = outbox.new_code(member.id, CodePurpose.EXCHANGE, utcnow(),
                                        exchange_id=answers,
                                        acting_for_id=acting_for.id if acting_for else None)
-                body += " " + _("Reply YES %(code)s or NO %(code)s.", code=code.code)
+                # What to do first: on a small screen, and before any date's digits.
+                body = _("Reply YES %(code)s or NO %(code)s.", code=code.code) + " " + body
             outbox.queue(member.mobile, body, member_id=member.id, bank_id=bank_id,
                          kind="news")
     # A member's own news goes to whoever acts for them; a coordinator's work (requests

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import urllib.error
 import urllib.parse
@@ -96,8 +97,8 @@ class TwilioGateway:
             temporary = error.code == 429 or error.code >= 500
             detail = error.read(2000).decode("utf-8", "replace")
             raise GatewayError(f"HTTP {error.code}: {detail}", temporary) from None
-        except (OSError, ValueError) as error:
-            raise GatewayError(str(error)) from None
+        except (OSError, ValueError, http.client.HTTPException) as error:
+            raise GatewayError(str(error) or type(error).__name__) from None
         try:
             return str(json.loads(payload).get("sid") or "")[:64]
         except (ValueError, AttributeError):

@@ -52,8 +52,8 @@ from timebank.infra.sms import e164
 
 log = logging.getLogger("timebank.texts")
 
-FLOOD, FLOOD_MINUTES = 10, 10
-DAILY = 50  # texts a number may send in a day that are answered (each answer costs)
+FLOOD, FLOOD_MINUTES = 30, 10
+DAILY = 100  # texts a number may send in a day that are answered (each answer costs)
 BAD_CODES = 5  # wrong YES/NO codes a member may send in a day
 MAX_IN = 1600
 
@@ -106,8 +106,14 @@ def receive(sid: str, sender: str, body: str, now: datetime, today) -> None:
     message.bank_id = bank_id
     language = _language(member, bank_id, command)
     with force_locale(language):
-        reply = _act(member, bank_id, command, Incoming(sid, number, body), now, today,
-                     message)
+        try:
+            reply = _act(member, bank_id, command, Incoming(sid, number, body), now, today,
+                         message)
+        except Exception:  # stored, so never done twice: say so, and log it for us
+            log.exception("text %s from member %s could not be done", sid, member.id)
+            db.session.rollback()
+            reply = _("Sorry, something went wrong and nothing changed. Please try again "
+                      "later, or ask the office.")
     if reply:
         with force_locale(language):
             outbox.queue(number, str(reply), member_id=member.id, bank_id=bank_id, now=now)
@@ -171,8 +177,9 @@ def _stranger(number: str, body: str, now: datetime) -> None:
                 seen = row.count
                 if seen == 1 and commands.read(body).verb != "stop":
                     bank = db.session.scalar(select(Bank).order_by(Bank.id).limit(1))
-                    outbox.queue(number, _stranger_words(bank), member_id=None, bank_id=None,
-                                 now=now)
+                    # Paid from the first bank's monthly cap, like every other text.
+                    outbox.queue(number, _stranger_words(bank), member_id=None,
+                                 bank_id=bank.id if bank is not None else None, now=now)
             break
         except IntegrityError:
             continue  # two first texts at once: the other made the row; count on it
@@ -305,6 +312,8 @@ def _answer(member: Member, command: commands.Command, now: datetime,
         else:
             exchange = ledger.decline_exchange(code.exchange_id, by, via="text", proxy=proxy)
     except ledger.LedgerError as refused:
+        if db.session.get(Exchange, code.exchange_id).status == ExchangeStatus.PENDING:
+            code.used_at = None  # refused (a limit, say): the code still answers it later
         return _("Nothing changed: %(why)s", why=refused.message)
     time = format_minutes(exchange.minutes)
     if command.verb == "yes":

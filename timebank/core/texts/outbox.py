@@ -19,7 +19,7 @@ import unicodedata
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from timebank.core.models import (
     Bank,
@@ -30,6 +30,7 @@ from timebank.core.models import (
     TextStatus,
 )
 from timebank.core.models.base import utcnow
+from timebank.infra.db import write_transaction
 from timebank.infra.extensions import db
 from timebank.infra.sms import GatewayError
 
@@ -91,9 +92,16 @@ def _next_month(now: datetime) -> datetime:
     return (_month_start(now) + timedelta(days=32)).replace(day=1)
 
 
-def still_wanted(message: TextMessage) -> bool:
+# How long an answer stays worth sending: a balance or a check code days late helps
+# nobody (news of an exchange stays true, and goes).
+STALE = {"reply": timedelta(days=2), "code": timedelta(days=1), "notice": timedelta(days=7)}
+
+
+def still_wanted(message: TextMessage, now: datetime) -> bool:
     """Is a queued text still to go? Texts wait (a cap, a gateway down): by then the
     member may have texted STOP, removed or changed their mobile, or been erased."""
+    if message.command in STALE and message.created_at < now - STALE[message.command]:
+        return False
     if message.member_id is None:
         return True  # the one answer to a stranger
     member = db.session.get(Member, message.member_id)
@@ -107,11 +115,13 @@ def still_wanted(message: TextMessage) -> bool:
 
 
 def sent_this_month(bank_id: int, now: datetime) -> int:
-    """Texts the bank sent since the first of this month (what its cap counts)."""
+    """Texts the bank sent since the first of this month, and those being sent now by
+    any sender (what its cap counts: two senders at once never overshoot it)."""
     return db.session.scalar(select(func.count()).select_from(TextMessage).where(
         TextMessage.bank_id == bank_id, TextMessage.direction == "out",
-        TextMessage.status == TextStatus.SENT,
-        TextMessage.sent_at >= _month_start(now))) or 0
+        or_(and_(TextMessage.status == TextStatus.SENT,
+                 TextMessage.sent_at >= _month_start(now)),
+            TextMessage.status == SENDING))) or 0
 
 
 def month_figures(bank_id: int, now: datetime) -> dict[str, int]:
@@ -127,30 +137,64 @@ def month_figures(bank_id: int, now: datetime) -> dict[str, int]:
             "cap": bank.sms_monthly_cap if bank is not None else 0}
 
 
-def _claim(message_id: int, status: str) -> bool:
-    done = db.session.execute(update(TextMessage).where(
-        TextMessage.id == message_id, TextMessage.status == status).values(status=SENDING))
-    db.session.commit()
+def _claim(message_id: int, status: str, now: datetime) -> bool:
+    """Take a due text for this sender alone (two runners never send the same one),
+    stamped ``now``: a sender that stops before it is done leaves it for ``_unstick``."""
+    with write_transaction():
+        done = db.session.execute(update(TextMessage).where(
+            TextMessage.id == message_id, TextMessage.status == status)
+            .values(status=SENDING, next_attempt_at=now))
     return getattr(done, "rowcount", 0) == 1  # (a CursorResult: rows it changed)
 
 
-def _hold(message: TextMessage, now: datetime) -> bool:
-    """The bank's cap is reached: hold the text. True when it is the first held this
-    month (its coordinators are then told: ``core.texts.sending``)."""
-    already = db.session.scalar(select(func.count()).select_from(TextMessage).where(
-        TextMessage.bank_id == message.bank_id, TextMessage.status == TextStatus.HELD,
-        TextMessage.created_at >= _month_start(now)))
-    message.status = TextStatus.HELD
-    return not already
+def _told_this_month(bank_id: int, now: datetime) -> bool:
+    """Were the bank's coordinators told of its cap this month? Texts held this month
+    wait for the next one: any such row says so (carried-over ones wait for this one)."""
+    return (db.session.scalar(select(func.count()).select_from(TextMessage).where(
+        TextMessage.bank_id == bank_id, TextMessage.status == TextStatus.HELD,
+        TextMessage.next_attempt_at == _next_month(now))) or 0) > 0
+
+
+def release_held(bank_id: int) -> None:
+    """The cap was raised: held texts are due again at once. Caller commits."""
+    db.session.execute(update(TextMessage).where(
+        TextMessage.bank_id == bank_id, TextMessage.status == TextStatus.HELD)
+        .values(next_attempt_at=None))
+
+
+def _unstick(now: datetime) -> None:
+    """Texts a sender claimed and never finished (it crashed, or lost the database
+    mid-way) go back in the queue after ten minutes. The gateway may have taken one
+    already: a rare second copy is better than a request to confirm that never came."""
+    with write_transaction():
+        db.session.execute(update(TextMessage).where(
+            TextMessage.status == SENDING,
+            TextMessage.next_attempt_at < now - timedelta(minutes=10))
+            .values(status=TextStatus.QUEUED, last_error="sender stopped; sent again"))
+
+
+def _settle(message_id: int, **values) -> None:
+    """Write what became of a text in its own short write transaction."""
+    with write_transaction():
+        db.session.execute(update(TextMessage).where(TextMessage.id == message_id)
+                           .values(**values))
+        if values.get("status") in (TextStatus.SENT, TextStatus.FAILED):
+            # A reply to a stranger: keep nothing of them once it went (or never will).
+            db.session.execute(delete(TextMessage).where(TextMessage.id == message_id,
+                                                         TextMessage.member_id.is_(None)))
 
 
 def send_due(gateway, now: datetime | None = None,
              limit: int = 200) -> tuple[int, int, set[int]]:
     """Send the texts that are due; return (sent, failed this round, the banks whose cap
-    was first reached this month). Without a gateway (texts not set up) they wait."""
+    was first reached this month). Without a gateway (texts not set up) they wait.
+
+    No transaction is open while the gateway is asked: a slow gateway must not hold
+    SQLite's lock, and another writer meanwhile must not make the result unwritable."""
     if gateway is None:
         return 0, 0, set()
     now = now or utcnow()
+    _unstick(now)
     due = db.session.execute(
         select(TextMessage.id, TextMessage.status).where(
             TextMessage.direction == "out",
@@ -159,48 +203,41 @@ def send_due(gateway, now: datetime | None = None,
         .order_by(TextMessage.id).limit(limit)).all()
     db.session.commit()
     sent = failed = 0
-    caps: dict[int, int] = {}
     capped: set[int] = set()
     for message_id, status in due:
-        if not _claim(message_id, status):
+        if not _claim(message_id, status, now):
             continue  # another sender took it
         message = db.session.get(TextMessage, message_id)
-        if not still_wanted(message):
-            message.status, message.last_error = TextStatus.FAILED, "no longer wanted"
-            if message.member_id is None:
-                db.session.delete(message)
-            db.session.commit()
+        if not still_wanted(message, now):
+            _settle(message_id, status=TextStatus.FAILED, last_error="no longer wanted")
             continue
         if message.bank_id is not None:
-            cap = caps.setdefault(message.bank_id, db.session.get(Bank, message.bank_id)
-                                  .sms_monthly_cap)
-            if sent_this_month(message.bank_id, now) >= cap:
-                if _hold(message, now):
+            cap = db.session.get(Bank, message.bank_id).sms_monthly_cap
+            # (this text, claimed, counts itself: hence "more than")
+            if sent_this_month(message.bank_id, now) > cap:
+                if not _told_this_month(message.bank_id, now):
                     capped.add(message.bank_id)
-                # Not asked again before the cap resets: held texts must not crowd out
-                # every other bank's at the head of the queue.
-                message.next_attempt_at = _next_month(now)
-                db.session.commit()
+                # Not asked again before the cap resets (or is raised): held texts must
+                # not crowd out every other bank's at the head of the queue.
+                _settle(message_id, status=TextStatus.HELD,
+                        next_attempt_at=_next_month(now))
                 continue
-        message.attempts += 1
+        number, body, attempts = message.number, message.body, message.attempts + 1
+        _settle(message_id, attempts=attempts)
+        db.session.commit()  # no transaction open while the gateway answers
         try:
-            message.gateway_id = gateway.send(message.number, message.body)
+            gateway_id = gateway.send(number, body)
         except GatewayError as error:
             failed += 1
-            message.last_error = str(error)[:1000]
-            if error.temporary and message.attempts < MAX_ATTEMPTS:
-                message.status = TextStatus.QUEUED
-                message.next_attempt_at = now + timedelta(
-                    minutes=min(2 ** (message.attempts - 1), 360))
-            else:
-                message.status = TextStatus.FAILED
+            again = error.temporary and attempts < MAX_ATTEMPTS
+            _settle(message_id, last_error=str(error)[:1000],
+                    status=TextStatus.QUEUED if again else TextStatus.FAILED,
+                    next_attempt_at=now + timedelta(minutes=min(2 ** (attempts - 1), 360))
+                    if again else None)
         else:
-            message.status, message.sent_at, message.last_error = TextStatus.SENT, now, ""
             sent += 1
-        if message.member_id is None and message.status in (TextStatus.SENT,
-                                                             TextStatus.FAILED):
-            db.session.delete(message)  # a reply to a stranger: keep nothing of them
-        db.session.commit()
+            _settle(message_id, status=TextStatus.SENT, sent_at=now, last_error="",
+                    gateway_id=gateway_id)
     return sent, failed, capped
 
 

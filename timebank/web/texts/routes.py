@@ -11,6 +11,7 @@ import logging
 from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import OperationalError
 
 from timebank.core.members.service import may_edit_details
 from timebank.core.models import Member
@@ -55,15 +56,17 @@ def inbound():
                     request.headers.get("X-Twilio-Signature"))
     if not any(valid_signature(url, fields, token, given) for url in _signed_urls()):
         abort(403)
-    account = current_app.config["TIMEBANK_SMS_ACCOUNT_SID"]
-    if account and request.form.get("AccountSid", account) != account:
-        abort(403)  # signed with our token, but for another account: not ours to act on
     try:
         receive(request.form.get("MessageSid", ""), request.form.get("From", ""),
                 request.form.get("Body", ""), clock.utcnow(), clock.today())
-    except Exception:  # a text we could not handle: logged for us, never a retry storm
-        log.exception("text %s could not be handled", request.form.get("MessageSid", "")[:64])
+    except OperationalError:
+        # The database could not take it (busy, gone): nothing was kept, so the gateway
+        # may send it again (each MessageSid is done once).
         db.session.rollback()
+        log.warning("text %s not stored: database unavailable",
+                    request.form.get("MessageSid", "")[:64])
+        return Response(EMPTY_TWIML, status=503, mimetype="text/xml",
+                        headers={"Retry-After": "60"})
     return Response(EMPTY_TWIML, mimetype="text/xml")
 
 
