@@ -24,6 +24,7 @@ from tests.support import (
 )
 from timebank.core.ledger import writer as ledger
 from timebank.core.models import Approval, Exchange, ExchangeStatus, MemberStatus, Role
+from timebank.infra import clock
 from timebank.infra.extensions import db
 
 
@@ -455,32 +456,59 @@ def test_loosening_a_banks_limits_waits_for_a_second_person(app, client, make):
         assert db.session.get(Bank, bank_id).default_floor == -60_000
 
 
+def _insert(conn, table, **values) -> int:
+    """A row in a table as an older schema has it (read from the database, not today's
+    models): every column that must be filled gets a plain value unless given."""
+    import sqlalchemy as sa
+
+    plain = {sa.String: "", sa.Text: "", sa.Integer: 0, sa.BigInteger: 0, sa.Boolean: False,
+             sa.Float: 0.0, sa.DateTime: clock.utcnow(), sa.Date: clock.today(), sa.JSON: {}}
+    for column in table.columns:
+        if (column.name in values or column.nullable or column.primary_key
+                or column.server_default is not None):
+            continue
+        values[column.name] = next(v for t, v in plain.items() if isinstance(column.type, t))
+    return conn.execute(table.insert().values(**values)).inserted_primary_key[0]
+
+
 def test_log_ins_given_alone_before_four_eyes_still_count(fresh_db):
     """Review, round two: coordinators gave log-ins alone before this change; the
     upgrade reads who did from the audit trail, so those members' payments to them wait
-    for a second coordinator too."""
-    from tests.support import Factory, build_app, flask_cli
+    for a second coordinator too. (The rows are written as schema 0022 has them: today's
+    models have columns it has not.)"""
+    import sqlalchemy as sa
+
+    from tests.support import build_app, flask_cli
     from timebank.core import four_eyes
-    from timebank.core.models import Approval, AuditEvent
+    from timebank.core.models import Approval
 
     url = fresh_db("timebank_sponsors")
     assert flask_cli(url, "db", "upgrade", "0022").returncode == 0  # the schema before
-    app = build_app(url)
-    make = Factory(app)
-    coordinator, member = make.member(Role.COORDINATOR), make.member()
-    with app.app_context():
-        db.session.add(AuditEvent(actor_id=coordinator, action="member.login_link_sent",
-                                  object_type="member", object_id=member, detail={}))
-        db.session.commit()
-        assert four_eyes.sponsors(member) == set()
-        db.session.remove()
-        db.engine.dispose()
+    engine = sa.create_engine(url)
+    tables = sa.MetaData()
+    tables.reflect(engine)
+    with engine.begin() as conn:
+        bank = conn.execute(sa.select(tables.tables["bank"].c.id)).scalar() or _insert(
+            conn, tables.tables["bank"], slug="ours", name="Ours")
+        people = {}
+        for name, role in (("Cora", "coordinator"), ("Pat", "resident")):
+            people[name] = _insert(conn, tables.tables["member"], display_name=name,
+                                   email=f"{name.lower()}@example.org", status="active",
+                                   role="resident")
+            _insert(conn, tables.tables["membership"], member_id=people[name], bank_id=bank,
+                    role=role, status="active")
+        _insert(conn, tables.tables["audit_event"], actor_id=people["Cora"],
+                action="member.login_link_sent", object_type="member",
+                object_id=people["Pat"], detail={})
+    engine.dispose()
     upgraded = flask_cli(url, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
+    app = build_app(url)
+    coordinator, member = people["Cora"], people["Pat"]
     with app.app_context():
         assert db.session.query(Approval).filter_by(kind="login").count() == 1
         assert four_eyes.sponsors(member) == {coordinator}
-        assert four_eyes.second_needed(coordinator, member, 1)
+        assert four_eyes.second_needed(coordinator, member, bank)
         db.session.remove()
         gc.collect()  # (so that dispose closes every connection, none left to the collector)
         db.engine.dispose()
