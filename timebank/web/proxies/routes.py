@@ -60,24 +60,31 @@ def mine():
     return _page()
 
 
+def _named(form: NameForm, member: Member) -> Member | None:
+    """Record the proxy the form names for ``member``, by the current person; the proxy,
+    or None with the refusal beside its field."""
+    try:
+        proxy, _bank = resolve_member(form.proxy.data, current_bank_id())
+        proxies.name(member, proxy, current_bank_id(), form.until.data, current_user,
+                     clock.today())
+    except MemberNotFound as error:
+        refuse(form.proxy, error)
+    except proxies.ProxyRefused as refused:
+        place(form, refused, default="proxy")
+    else:
+        db.session.commit()
+        return proxy
+    return None
+
+
 @bp.route("/account/proxies/name", methods=["POST"])
 @allow("proxies.own")
 def name():
     form = NameForm()
-    if form.validate_on_submit():
-        try:
-            proxy, _bank = resolve_member(form.proxy.data, current_bank_id())
-            proxies.name(current_user, proxy, current_bank_id(), form.until.data,
-                         current_user, clock.today())
-        except MemberNotFound as error:
-            refuse(form.proxy, error)
-        except proxies.ProxyRefused as refused:
-            place(form, refused, default="proxy")
-        else:
-            db.session.commit()
-            flash(_("%(name)s now acts for you. You can end it here at any time.",
-                    name=proxy.display_name), "success")
-            return redirect(url_for("proxies.mine"), 303)
+    if form.validate_on_submit() and (proxy := _named(form, current_user)) is not None:
+        flash(_("%(name)s now acts for you. You can end it here at any time.",
+                name=proxy.display_name), "success")
+        return redirect(url_for("proxies.mine"), 303)
     return _page(422, name_form=form)
 
 
@@ -184,21 +191,10 @@ def name_for(member_id: int):
     if not may_change_status(member, current_user, current_bank_id()):
         abort(403, _("Only an admin records this for a coordinator or admin."))
     form = NameForMemberForm()
-    if form.validate_on_submit():
-        try:
-            proxy, _bank = resolve_member(form.proxy.data, current_bank_id())
-            proxies.name(member, proxy, current_bank_id(), form.until.data, current_user,
-                         clock.today())
-        except MemberNotFound as error:
-            refuse(form.proxy, error)
-        except proxies.ProxyRefused as refused:
-            place(form, refused, default="proxy")
-        else:
-            db.session.commit()
-            flash(_("Recorded. A second coordinator agrees before %(proxy)s can act for "
-                    "%(name)s.", proxy=proxy.display_name, name=member.display_name),
-                  "success")
-            return redirect(url_for("members.detail", member_id=member.id), 303)
+    if form.validate_on_submit() and (proxy := _named(form, member)) is not None:
+        flash(_("Recorded. A second coordinator agrees before %(proxy)s can act for "
+                "%(name)s.", proxy=proxy.display_name, name=member.display_name), "success")
+        return redirect(url_for("members.detail", member_id=member.id), 303)
     return render("proxies/name_for.html", status=422 if form.errors else 200, form=form,
                   member=member,
                   arrangements=proxies.arrangements(member.id, current_bank_id(),
