@@ -174,6 +174,23 @@ def test_the_url_signed_is_the_public_one_or_the_one_requested(app, client, gate
     assert count(app, TextMessage, TextMessage.direction == "in") == 1
 
 
+def test_odd_posts_are_answered_not_failed(app, client, gateway, phoned):
+    ana, ben = phoned(ANA, "Ana"), phoned(BEN, "Ben")
+    # A NUL anywhere: a clear 400 before anything is read (PostgreSQL refuses NUL in text).
+    for sender, body in ((ANA, "GAVE 1\x00 TO 2"), ("\x00+44 7700", "BAL")):
+        assert incoming(client, sender, body).status_code == 400
+    assert count(app, TextMessage) == 0
+    # Huge, empty, or from nobody: answered (or quietly dropped), never a failure.
+    for sender, body in ((ANA, "x" * 100_000), ("", "BAL"), (ANA, ""), ("not a number", "HI")):
+        assert incoming(client, sender, body).status_code == 200
+    incoming(client, ANA, f"GOT 1 FROM {ben}", sid="SM-odd/sid!" + "b" * 60)
+    assert balance_of(app, ana) == -60
+    with app.app_context():
+        stored = db.session.scalars(select(TextMessage.body).where(
+            TextMessage.direction == "in")).all()
+        assert max(len(body) for body in stored) == 1600  # kept to ten SMS parts
+
+
 def test_a_replayed_message_sid_changes_nothing(app, client, gateway, phoned):
     ana, ben = phoned(ANA, "Ana"), phoned(BEN, "Ben")
     for _ in range(3):

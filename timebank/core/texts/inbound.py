@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -74,9 +75,10 @@ def member_by_mobile(number: str) -> Member | None:
 
 def receive(sid: str, sender: str, body: str, now: datetime, today) -> None:
     """Do what one incoming text asks, once per ``sid``. Commits."""
-    sid = (sid or "").strip()[:64]
-    number = e164(sender, _default_country()) or (sender or "").strip()[:20]
-    body = (body or "")[:MAX_IN]
+    # What a gateway (or anyone) posts is cleaned first: PostgreSQL refuses NUL in text.
+    sid = re.sub(r"[^\w-]", "", sid or "")[:64]
+    number = e164(sender, _default_country()) or re.sub(r"[^\w+]", "", sender or "")[:20]
+    body = (body or "").replace("\x00", "")[:MAX_IN]
     if not sid or not number:
         return
     member = member_by_mobile(number)
