@@ -21,6 +21,8 @@ PAGES = [
     ("resident", "/listings"),
     ("resident", "/notifications"),
     ("resident", "/profile"),
+    ("resident", "/account/texts"),
+    ("resident", "/account/proxies"),
     ("resident", "/members"),
     ("resident", "/assets"),
     ("resident", "/assets/map.json"),
