@@ -54,6 +54,12 @@ def test_a_proxy_records_and_confirms_for_the_member(app, client, make):
                     page="/account/proxies")
     assert answer.status_code == 303
     assert (balance_of(app, mo), balance_of(app, gil)) == (-120, 120)
+    with app.app_context():  # Mo hears what was done for him; Pat is not told his own step
+        told_mo = db.session.scalars(select(Notification.text).where(
+            Notification.member_id == mo)).all()
+        assert any(t.startswith("Pat confirmed for you the 2 h") for t in told_mo)
+        assert not any("Pat confirmed for you" in t for t in db.session.scalars(
+            select(Notification.text).where(Notification.member_id == pat)))
     # And records for Mo: time Gil gave Mo (received: Mo pays at once).
     response = _record(client, {"member": str(mo), "direction": "received",
                                 "other": f"Gil (#{gil})", "hours": "1", "extra_minutes": "0",

@@ -50,7 +50,8 @@ def absolute(path: str) -> str:
 
 def notify(member: Member, text: object, url: str, subject: object | None = None,
            site_wide: bool = False, bank_id: int | None = None, *, by_text: bool = False,
-           answers: int | None = None, acting_for: Member | None = None) -> None:
+           answers: int | None = None, acting_for: Member | None = None,
+           not_to: int | None = None) -> None:
     """Tell ``member`` something in the app, and by e-mail if they want it now. Caller commits.
 
     ``url`` is a site path from ``url_for``; e-mails carry it on TIMEBANK_BASE_URL. The
@@ -60,7 +61,8 @@ def notify(member: Member, text: object, url: str, subject: object | None = None
     ``by_text``: news that changes their hours also goes to their mobile, if they chose
     texts; ``answers``: an exchange they are asked to confirm, so the text carries a code
     to reply YES or NO with. Whoever acts for the member (``core.proxies``) is told too,
-    as "For <member>: …", and their code answers for the member.
+    as "For <member>: …", and their code answers for the member (but not ``not_to``:
+    the proxy whose own step the news is about).
     """
     if not site_wide and bank_id is None:
         raise ValueError("notify() needs the bank the news belongs to, or site_wide=True")
@@ -93,6 +95,8 @@ def notify(member: Member, text: object, url: str, subject: object | None = None
     # for a second coordinator, people's details) never does.
     if acting_for is None and bank_id is not None and not member.is_staff_in(bank_id):
         for proxy in _proxies_of(member.id, bank_id):
+            if proxy.id == not_to:
+                continue
             notify(proxy, text, url, subject, site_wide, bank_id, by_text=by_text,
                    answers=answers, acting_for=member)
 

@@ -189,6 +189,27 @@ def answered(exchange: Exchange, by: Member, verb: str, reason: str = "") -> Non
                   lambda: _("%(by)s declined %(time)s", **facts()))
 
 
+def done_by_proxy(exchange: Exchange, member: Member, proxy: Member, verb: str) -> None:
+    """A proxy recorded, confirmed or declined for ``member``: the member hears it, on
+    the site and as they chose (their other proxies too; never the one who did it)."""
+    if member.erased_at is not None:
+        return
+    facts = _facts(exchange, proxy)
+    words = {
+        "record": lambda: _("%(by)s recorded for you that %(giver)s gave %(receiver)s "
+                            "%(time)s on %(date)s (%(what)s).", **facts()),
+        "confirm": lambda: _("%(by)s confirmed for you the %(time)s %(giver)s gave on "
+                             "%(date)s (%(what)s).", **facts()),
+        "decline": lambda: _("%(by)s declined for you the %(time)s recorded for %(date)s "
+                             "(%(what)s).", **facts()),
+    }[verb]
+    account = exchange.receiver if exchange.receiver.member_id == member.id \
+        else exchange.giver
+    notify(member, _InTheirWords(words), _link(account.bank_id, exchange.id),
+           subject=_InTheirWords(lambda: _("%(by)s acted for you", **facts())),
+           bank_id=account.bank_id, by_text=True, not_to=proxy.id)
+
+
 def reversed_(original: Exchange, reversal: Exchange, by: Member) -> None:
     """A correction: both members of the original exchange, with the reason."""
     facts = _facts(original, by)

@@ -474,6 +474,8 @@ def record_exchange(
                 _post(exchange, recorded_by)
             _audit_record(exchange, recorded_by, giver, receiver, proxy)
             exchange_news.recorded(exchange, recorded_by)
+            if proxy is not None:
+                exchange_news.done_by_proxy(exchange, recorded_by, proxy, "record")
             if to_second and exchange.awaiting_member_id is None:
                 exchange_news.awaiting_second(exchange, recorded_by)
     except IntegrityError:
@@ -616,6 +618,8 @@ def _answer(exchange_id: int, by: Member, verb: str, reason: str = "", *, via: s
         audit(actor, f"exchange.{verb}", "exchange", exchange.id, minutes=exchange.minutes,
               **({"reason": reason} if reason else {}), **detail)
         exchange_news.answered(exchange, by, verb, reason)
+        if proxy is not None:
+            exchange_news.done_by_proxy(exchange, by, proxy, verb)
     return exchange
 
 
