@@ -534,3 +534,16 @@ def test_guessing_codes_stops_for_the_day(app, client, gateway, phoned):
     clock.pin(clock.utcnow() + timedelta(days=1, minutes=1))
     incoming(client, BEN, f"YES {code}")
     assert balance_of(app, ben) == -60
+
+
+def test_a_text_can_be_typed_in_at_the_console(app, db_url, phoned):
+    """Trying texts without a gateway, or an office typing in what its phone received."""
+    from tests.support import flask_cli
+
+    ana = phoned(ANA, "Ana")
+    result = flask_cli(db_url, "receive-text", "--from", "07700 900111", "BAL")
+    assert result.returncode == 0, result.stderr
+    with app.app_context():
+        [reply] = db.session.scalars(select(TextMessage).where(
+            TextMessage.direction == "out", TextMessage.member_id == ana)).all()
+        assert reply.number == ANA and "Your balance" in reply.body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import uuid
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from timebank.core.members.service import MemberError, create_active
 from timebank.core.members.service import locate_pending as locate_members
 from timebank.core.models.skills import seed_categories
 from timebank.core.notify import queue_digests, site_context
-from timebank.infra import geo
+from timebank.core.texts.inbound import receive
+from timebank.infra import clock, geo
 from timebank.infra.backup import BackupError, backup, restore
 from timebank.infra.extensions import db
 from timebank.jobs import run_forever, send_texts
@@ -32,7 +34,8 @@ from timebank.jobs import send_mail as send
 
 def register_cli(app: Flask) -> None:
     for command in (create_bank, create_user, add_member, check_ledger, seed_demo,
-                    seed_categories_cmd, send_mail, send_sms, send_digests, geocode_pending,
+                    seed_categories_cmd, send_mail, send_sms, receive_text, send_digests,
+                    geocode_pending,
                     import_assets_cmd, import_neighbourhoods_cmd, export_assets_cmd,
                     backup_cmd, restore_cmd, run_jobs):
         app.cli.add_command(command)
@@ -186,6 +189,18 @@ def send_sms(limit: int) -> None:
     click.echo(f"{sent} texts sent, {failed} failed (tried again later)")
     if failed and not sent:
         sys.exit(1)
+
+
+@click.command("receive-text")
+@with_appcontext
+@click.option("--from", "sender", required=True, help="The member's mobile, as they text.")
+@click.argument("body")
+def receive_text(sender: str, body: str) -> None:
+    """Take a text as if the gateway posted it (trying texts without one, or an office
+    typing in a text its phone received). Replies are queued: see send-sms."""
+
+    receive(f"cli-{uuid.uuid4().hex}", sender, body, clock.utcnow(), clock.today())
+    click.echo("Done. Queued replies go with send-sms (and print here in development).")
 
 
 @click.command("send-digests")

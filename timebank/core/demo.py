@@ -39,6 +39,7 @@ from timebank.infra.extensions import db
 Progress = Callable[[int], None] | None
 
 DEMO_PASSWORD = "timebank-demo"  # noqa: S105 - published demo logins, documented in README
+DEMO_MOBILES = ("+447700900001", "+447700900002")
 DEMO_LOGINS = [
     ("resident@example.org", "Rosa Resident", Role.RESIDENT),
     ("coordinator@example.org", "Cole Coordinator", Role.COORDINATOR),
@@ -149,6 +150,11 @@ def a_real_day(rng: random.Random, bank: Bank, logins: list[Member],
         db.session.flush()
         banks.join(member, bank, "resident", MemberStatus.PENDING)
     neighbours = [db.session.get(Member, i) for i in people[:6]]
+    # Two mobiles from Ofcom's range for drama (never a real phone), to try texts with
+    # `flask --app timebank receive-text --from +447700900001 BAL`.
+    for member, number in ((resident, DEMO_MOBILES[0]), (neighbours[0], DEMO_MOBILES[1])):
+        if db.session.scalar(select(Member.id).where(Member.mobile == number)) is None:
+            member.mobile, member.mobile_verified_at = number, _days_ago(30)
     soon = clock.today() + timedelta(days=42)
     # A request nobody has answered for ten days.
     waiting = Listing(bank_id=bank.id, member_id=neighbours[0].id, kind="request",

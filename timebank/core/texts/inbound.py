@@ -319,13 +319,13 @@ def _answer(member: Member, command: commands.Command, now: datetime,
         return _("Nothing changed: %(why)s", why=refused.message)
     time = format_minutes(exchange.minutes)
     if command.verb == "yes":
-        balance = format_minutes(exchange.receiver.balance)
+        after = format_minutes(exchange.receiver.balance)
         if proxy is not None:
             return _("Confirmed for %(member)s: %(time)s from %(name)s. Their balance is now "
                      "%(balance)s.", member=by.display_name, time=time,
-                     name=exchange.giver.label, balance=balance)
+                     name=exchange.giver.label, balance=after)
         return _("Confirmed: %(time)s from %(name)s. Your balance is now %(balance)s.",
-                 time=time, name=exchange.giver.label, balance=balance)
+                 time=time, name=exchange.giver.label, balance=after)
     return _("Declined: the %(time)s from %(name)s does not count.", time=time,
              name=exchange.giver.label)
 
@@ -341,7 +341,7 @@ def _balance(member: Member, bank: Bank) -> str:
             or_(Exchange.giver_account_id == account.id,
                 Exchange.receiver_account_id == account.id),
             Exchange.status == ExchangeStatus.CONFIRMED)
-        .order_by(Exchange.settled_at.desc(), Exchange.id.desc()).limit(3)).all()
+        .order_by(Exchange.service_date.desc(), Exchange.id.desc()).limit(3)).all()
     for exchange in last:
         day = format_day(exchange.service_date, bank, "short")
         if exchange.giver_account_id == account.id:
@@ -350,7 +350,7 @@ def _balance(member: Member, bank: Bank) -> str:
         else:
             lines.append(_("%(day)s: got %(time)s from %(name)s", day=day,
                            name=exchange.giver.label, time=format_minutes(exchange.minutes)))
-    return " ".join(lines[:1]) + ("\n" + "\n".join(lines[1:]) if lines[1:] else "")
+    return "\n".join(lines)
 
 
 def _answer_listing(member: Member, bank: Bank, code_text: str, now: datetime,

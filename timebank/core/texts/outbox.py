@@ -75,13 +75,18 @@ def queue(number: str, body: str, *, member_id: int | None, bank_id: int | None,
     """Queue one text: a "reply" to a text, "news" from the site or a "code" to check a
     mobile (``still_wanted`` decides at sending). Caller commits."""
     message = TextMessage(direction="out", number=number, member_id=member_id,
-                          bank_id=bank_id, body=gsm7(" ".join(str(body).split()))[:MAX_BODY],
+                          bank_id=bank_id, body=gsm7(_tidy(str(body)))[:MAX_BODY],
                           command=kind, status=TextStatus.QUEUED, created_at=now or utcnow())
     db.session.add(message)
     if current_app.config.get("TIMEBANK_SMS_ECHO"):
         print(f"{'-' * 72}\nText to {number}\n\n{message.body}\n{'-' * 72}",
               file=sys.stderr, flush=True)
     return message
+
+
+def _tidy(body: str) -> str:
+    """One space between words, lines kept (a list reads better a line each)."""
+    return "\n".join(" ".join(line.split()) for line in body.splitlines() if line.strip())
 
 
 def _month_start(now: datetime) -> datetime:
