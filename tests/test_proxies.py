@@ -43,6 +43,9 @@ def test_a_proxy_records_and_confirms_for_the_member(app, client, make):
         told = db.session.scalars(select(Notification.text).where(
             Notification.member_id == pat)).all()
         assert any(t.startswith("For Mo:") and "Gil" in t for t in told)
+        [named] = [t for t in told if "named you to act for them" in t]
+        until = clock.today() + timedelta(days=30)
+        assert f"until {until.day} {until:%B} {until.year}" in named  # as the bank writes
         exchange_id = db.session.scalar(select(Exchange.id))
     login(client, pat_email)
     # The news links to the exchange: Pat, acting for Mo, may open it.

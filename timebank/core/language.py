@@ -53,3 +53,15 @@ def format_day(value, bank: Bank | None, width: str = "long") -> str:
     """A date as the bank's readers write it (the one place dates are put into words)."""
 
     return format_date(value, width, locale=date_locale(bank))
+
+
+class Day:
+    """A date written when the text around it is (``_l("… %(date)s", date=Day(…))``):
+    in the language of whoever reads it, as their bank writes dates."""
+
+    def __init__(self, value, bank_id: int | None):
+        self.value, self.bank_id = value, bank_id
+
+    def __str__(self) -> str:
+        bank = db.session.get(Bank, self.bank_id) if self.bank_id is not None else None
+        return format_day(self.value, bank, "long")

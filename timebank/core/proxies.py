@@ -21,6 +21,7 @@ from sqlalchemy import or_, select
 
 from timebank.core import four_eyes
 from timebank.core.errors import Refused
+from timebank.core.language import Day
 from timebank.core.links import bank_url
 from timebank.core.models import Member, MemberStatus, Proxy
 from timebank.core.models.audit import record as audit
@@ -105,13 +106,13 @@ def name(member: Member, proxy: Member, bank_id: int, until: date, by: Member,
     if by.id == member.id:
         notify(proxy, _l("%(name)s named you to act for them until %(date)s: you will get "
                          "their news, and can record and confirm time for them.",
-                         name=member.display_name, date=until.isoformat()), url,
+                         name=member.display_name, date=Day(until, bank_id)), url,
                bank_id=bank_id)
     else:
         notify(member, _l("%(by)s recorded that you named %(proxy)s to act for you until "
                           "%(date)s. It holds once a second coordinator agrees; you can end "
                           "it at any time.", by=by.display_name, proxy=proxy.display_name,
-                          date=until.isoformat()), url, bank_id=bank_id)
+                          date=Day(until, bank_id)), url, bank_id=bank_id)
         for other in four_eyes.deciders(bank_id, exclude={by.id, member.id, proxy.id}):
             notify(other, _l("%(by)s recorded that %(name)s named %(proxy)s to act for them: "
                              "a second coordinator agrees.", by=by.display_name,
@@ -132,7 +133,7 @@ def agree(arrangement: Proxy, by: Member) -> None:
           proxy=arrangement.proxy_id)
     notify(arrangement.proxy, _l("You now act for %(name)s until %(date)s.",
                                  name=arrangement.member.display_name,
-                                 date=arrangement.until.isoformat()),
+                                 date=Day(arrangement.until, arrangement.bank_id)),
            bank_url("proxies.mine", arrangement.bank_id), bank_id=arrangement.bank_id)
 
 
