@@ -34,7 +34,8 @@ MESSAGES = {
 
 def _wants_json() -> bool:
     path = request.path
-    return path in ("/healthz", "/readyz") or path.endswith((".json", ".geojson"))
+    return (path in ("/healthz", "/readyz") or path.endswith((".json", ".geojson"))
+            or path.startswith("/api/"))
 
 
 # What a person can do next, by status (the page's and the HTMX message's second line).

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import NamedTuple
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 import numpy as np
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from timebank.core.assets.neighbourhoods import names_for, union_bbox
 from timebank.core.models import (
@@ -23,8 +23,9 @@ from timebank.core.models import (
     GeocodeState,
     Member,
 )
-from timebank.core.models.assets import DEFAULT_ASSET_CATEGORIES, STALE_AFTER_DAYS
+from timebank.core.models.assets import DEFAULT_ASSET_CATEGORIES, CheckedHow
 from timebank.core.models.audit import record as audit
+from timebank.core.models.banks import Bank
 from timebank.core.models.base import utcnow
 from timebank.core.models.names import thing_name
 from timebank.core.notify import notify
@@ -91,15 +92,55 @@ def locate(asset: Asset, coder: geo.Geocoder) -> str:
     return GeocodeState.OK
 
 
-def stale_cutoff():
-    return utcnow() - timedelta(days=STALE_AFTER_DAYS)
+# -- a register that stays true ---------------------------------------------------------
+
+DEFAULT_CHECK_MONTHS = 12
 
 
-def is_stale(asset: Asset) -> bool:
-    seen = asset.confirmed_at or asset.created_at
-    return asset.status == AssetStatus.PUBLISHED and seen < stale_cutoff()
+def check_months() -> int:
+    """How long an asset may go unchecked: the strictest of the banks' settings, since
+    the register is the area's, shared by its banks."""
+    return int(db.session.scalar(select(func.min(Bank.asset_check_months)))
+               or DEFAULT_CHECK_MONTHS)
 
 
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same day and time ``months`` calendar months earlier (the 31st of a short
+    month falls on its last day)."""
+    year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
+    month += 1
+    first_of_next = date(year + month // 12, month % 12 + 1, 1)
+    last_day = (first_of_next - date.resolution).day
+    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
+
+
+def stale_cutoff(now: datetime, months: int | None = None) -> datetime:
+    """Assets last checked before this are stale (``now``: the caller's clock)."""
+    return months_before(now, check_months() if months is None else months)
+
+
+def last_checked(asset: Asset) -> datetime:
+    return asset.confirmed_at or asset.created_at
+
+
+def is_stale(asset: Asset, now: datetime) -> bool:
+    return asset.status == AssetStatus.PUBLISHED and last_checked(asset) < stale_cutoff(now)
+
+
+def stale_query(now: datetime):
+    """Published assets nobody has checked within the banks' time, least lately first."""
+    return (select(Asset).where(
+        Asset.status == AssetStatus.PUBLISHED,
+        func.coalesce(Asset.confirmed_at, Asset.created_at) < stale_cutoff(now))
+        .order_by(func.coalesce(Asset.confirmed_at, Asset.created_at), Asset.id))
+
+
+def checked(asset: Asset, now: datetime, how: str, by_id: int | None) -> None:
+    """Someone has said it is as described: the date and who, for the register and the
+    open data's ``assured_date``."""
+    asset.confirmed_at = now
+    asset.checked_how = how
+    asset.checked_by_id = by_id
 
 
 # -- what is published ---------------------------------------------------------
@@ -290,18 +331,15 @@ def reviews_of(asset: Asset, limit: int = 50) -> list[AssetReview]:
         .order_by(AssetReview.id.desc()).limit(limit)))
 
 
-def moderation_queues(limit: int = 200) -> dict[str, list[Asset]]:
-    """What coordinators look after: suggestions, assets not confirmed lately, unplaced ones."""
-    cutoff = stale_cutoff()
+def moderation_queues(now: datetime, limit: int = 200) -> dict[str, Any]:
+    """What coordinators look after: suggestions, assets not checked lately, unplaced
+    ones, and what contacts and members said about published ones."""
     return {
         "proposed": list(db.session.scalars(
             select(Asset).where(Asset.status == AssetStatus.PROPOSED).order_by(Asset.id)
             .limit(limit))),
-        "stale": list(db.session.scalars(
-            select(Asset).where(Asset.status == AssetStatus.PUBLISHED,
-                                or_(Asset.confirmed_at < cutoff,
-                                    Asset.confirmed_at.is_(None) & (Asset.created_at < cutoff)))
-            .order_by(Asset.confirmed_at).limit(limit))),
+        "stale": list(db.session.scalars(stale_query(now).limit(limit))),
+        "check_months": check_months(),
         "unplaced": list(db.session.scalars(
             select(Asset).where(Asset.status == AssetStatus.PUBLISHED, Asset.latitude.is_(None))
             .order_by(Asset.id).limit(limit))),
@@ -367,7 +405,7 @@ def edit(asset: Asset, values: dict, by: Member, coder: geo.Geocoder, publish: b
     if publish:
         asset.status = AssetStatus.PUBLISHED
         asset.approved_by_id = by.id
-        asset.confirmed_at = utcnow()
+        checked(asset, utcnow(), CheckedHow.COORDINATOR, by.id)
         asset.rejection_reason = ""
     audit(by.id, "asset.publish" if publish else "asset.edit", "asset", asset.id)
     db.session.commit()
@@ -395,7 +433,7 @@ def archive(asset: Asset, by: Member) -> None:
 
 def confirm(asset: Asset, by: Member) -> None:
     """A coordinator has checked: it is still there."""
-    asset.confirmed_at = utcnow()
+    checked(asset, utcnow(), CheckedHow.COORDINATOR, by.id)
     audit(by.id, "asset.confirm", "asset", asset.id)
     db.session.commit()
 
@@ -407,7 +445,7 @@ def review(asset: Asset, by: Member, still_there: bool, welcoming: str, accessib
                        welcoming=welcoming, accessible=accessible, comment=comment.strip())
     db.session.add(item)
     if still_there:
-        asset.confirmed_at = utcnow()
+        checked(asset, utcnow(), CheckedHow.REVIEW, by.id)
     audit(by.id, "asset.review", "asset", asset.id, still_there=still_there)
     db.session.commit()
     return item

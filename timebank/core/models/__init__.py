@@ -4,6 +4,7 @@ from timebank.core.models.approvals import Approval, ApprovalKind, ApprovalStatu
 from timebank.core.models.assets import (
     Asset,
     AssetCategory,
+    AssetChange,
     AssetImport,
     AssetReview,
     AssetStatus,
@@ -74,6 +75,7 @@ __all__ = [
     "ApprovalStatus",
     "Asset",
     "AssetCategory",
+    "AssetChange",
     "AssetImport",
     "AssetReview",
     "AssetStatus",

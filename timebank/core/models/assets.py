@@ -6,11 +6,23 @@ email, url, address_1, city, postal_code, latitude, longitude).
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, Text, func, select
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    false,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timebank.core.models.base import utcnow
@@ -30,7 +42,28 @@ DEFAULT_ASSET_CATEGORIES = [
     ("culture", N_("Culture and heritage"), "#D55E00"),
     ("services", N_("Services"), "#0072B2"),
 ]
-STALE_AFTER_DAYS = 365
+# Ids the open data gives an asset, kind or organisation: UUIDs derived from what names
+# it here (a source id, a slug), so they stay the same however often it is imported.
+OPEN_DATA_NAMESPACE = uuid.UUID("6f1b9a4e-3c2d-5e8f-9a7b-1c0d2e3f4a5b")
+
+
+def open_data_id(*parts: str) -> str:
+    return str(uuid.uuid5(OPEN_DATA_NAMESPACE, "\x1f".join(parts)))
+
+
+def _new_uuid(context) -> str:
+    """An imported asset's id follows its source id; anything else gets a random one."""
+    source = context.get_current_parameters().get("source_id")
+    return open_data_id("asset", source) if source else str(uuid.uuid4())
+
+
+class CheckedHow(StrEnum):
+    """Who last said an asset is as described."""
+
+    COORDINATOR = "coordinator"  # a coordinator checked or published it
+    REVIEW = "review"  # a member said it is still there
+    CONTACT = "contact"  # its named contact confirmed it from the e-mailed link
+    IMPORT = "import"  # a register was imported with it
 
 
 class AssetStatus(StrEnum):
@@ -89,6 +122,21 @@ class Asset(Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # When someone last said it is still there (a review or a coordinator's check).
     confirmed_at: Mapped[datetime | None]
+    checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    checked_how: Mapped[str] = mapped_column(String(12), default="", server_default="")
+    # Its id in the open data (HSDS): stable across re-imports, never the row id.
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=_new_uuid)
+    # A member's home (a garden, a workshop): the public sees its ~500 m square, never
+    # the address.
+    at_home: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The council's own land and buildings (the Transparency Code's land and assets list).
+    council_owned: Mapped[bool] = mapped_column(default=False, server_default=false())
+    uprn: Mapped[str] = mapped_column(String(12), default="", server_default="")
+    tenure: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    # An Asset of Community Value (Localism Act 2011): listed for five years.
+    acv_listed_on: Mapped[date | None]
+    acv_expires_on: Mapped[date | None]
+    acv_reminded_on: Mapped[date | None]
     # The import that created it (an import's assets can be archived together).
     import_id: Mapped[int | None] = mapped_column(ForeignKey("asset_import.id"), index=True)
 
@@ -97,6 +145,26 @@ class Asset(Model):
     @property
     def address(self) -> str:
         return ", ".join(p for p in (self.address_1, self.city, self.postal_code) if p)
+
+
+class AssetChange(Model):
+    """Something said about an asset that a coordinator decides on: its named contact's
+    correction (from the e-mailed link), or a member's report that it closed or moved."""
+
+    __tablename__ = "asset_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # correction / closed / moved
+    values: Mapped[dict] = mapped_column(JSON, default=dict)  # a correction's new details
+    note: Mapped[str] = mapped_column(Text, default="")
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))  # who reported
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    decided_at: Mapped[datetime | None]
+
+    asset: Mapped[Asset] = relationship("Asset", lazy="joined")
 
 
 class AssetImport(Model):

@@ -72,6 +72,8 @@ class Bank(Model):
     # The community pool's range (minutes): it pays out down to ``pool_floor`` and takes
     # in up to ``pool_cap``; one coordinator alone pays at most ``pool_alone_minutes``
     # from it in one activity, a second coordinator agrees to more (four_eyes.py).
+    # How long a community asset may go unchecked before the register flags it.
+    asset_check_months: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
     pool_floor: Mapped[int] = mapped_column(BigInteger, default=-30000,
                                             server_default="-30000")
     pool_cap: Mapped[int] = mapped_column(BigInteger, default=30000, server_default="30000")

@@ -23,6 +23,7 @@ import shapely
 from shapely.geometry import shape
 from sqlalchemy import and_, case, extract, func, literal, or_, select
 
+from timebank.core.assets import register
 from timebank.core.ledger.rollups import counted, touching
 from timebank.core.models import (
     Account,
@@ -50,7 +51,7 @@ from timebank.core.models import (
     Outcome,
     OutcomeMonth,
 )
-from timebank.core.models.assets import STALE_AFTER_DAYS, area_named
+from timebank.core.models.assets import area_named
 from timebank.core.models.base import utcnow
 from timebank.core.models.names import plain_name
 from timebank.core.participation import quiet_members
@@ -535,12 +536,9 @@ def stale_listings(bank_ids: list[int], today: date | None = None, limit: int = 
 
 
 def stale_assets() -> int:
-    """Published assets nobody has confirmed are still there for a year."""
-    cutoff = utcnow() - timedelta(days=STALE_AFTER_DAYS)
-    return int(db.session.scalar(
-        select(func.count()).select_from(Asset)
-        .where(Asset.status == AssetStatus.PUBLISHED,
-               func.coalesce(Asset.confirmed_at, Asset.created_at) < cutoff)) or 0)
+    """Published assets nobody has checked within the banks' time (a year by default)."""
+    query = register.stale_query(utcnow()).order_by(None)
+    return int(db.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
 # -- the area's assets -------------------------------------------------------------------

@@ -18,7 +18,7 @@ from flask_login import current_user
 from timebank.core.assets import files, imports, neighbourhoods, register, sources
 from timebank.core.models import Asset, AssetImport, AssetStatus, GeocodeState
 from timebank.core.models.names import reader_language
-from timebank.infra import cache, geo, maps
+from timebank.infra import cache, clock, geo, maps
 from timebank.infra.extensions import db
 from timebank.web import caching
 from timebank.web.assets.forms import (
@@ -171,7 +171,7 @@ def show(asset_id: int):
                   and asset.status == AssetStatus.PUBLISHED)
     return render("assets/show.html", asset=asset, reviews=reviews,
                   review_form=ReviewForm() if can_review else None,
-                  stale=register.is_stale(asset))
+                  stale=register.is_stale(asset, clock.utcnow()))
 
 
 @bp.route("/assets/<int:asset_id>/reviews", methods=["POST"])
@@ -188,7 +188,7 @@ def review(asset_id: int):
         return redirect(url_for("assets.show", asset_id=asset.id), 303)
     reviews = register.reviews_of(asset)
     return render("assets/show.html", status=422, asset=asset, reviews=reviews,
-                  review_form=form, stale=register.is_stale(asset))
+                  review_form=form, stale=register.is_stale(asset, clock.utcnow()))
 
 
 def _prepare(form: AssetForm) -> AssetForm:
@@ -230,7 +230,7 @@ def mine():
 @bp.route("/coordinator/assets")
 @allow("assets.moderate")
 def moderate():
-    return render("assets/moderate.html", **register.moderation_queues(),
+    return render("assets/moderate.html", **register.moderation_queues(clock.utcnow()),
                   action_form=ActionForm())
 
 

@@ -1,0 +1,1 @@
+"""The open data: the asset register as an Open Referral HSDS 3.0 API."""
