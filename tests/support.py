@@ -229,7 +229,7 @@ URL_CHOICES = {"action": ("approve", "suspend", "reactivate", "confirm", "declin
                           "restore", "archive", "support", "withdraw", "signup",
                           "leave"),
                "kind": ("categories",), "table": ("months", "outcomes"),
-               "answer": ("agree", "refuse")}
+               "answer": ("agree", "refuse"), "outcome": ("dismiss",)}
 
 
 def kind_choice_follows_renames(client, app, page: str, other: str) -> int:

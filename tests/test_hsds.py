@@ -443,3 +443,10 @@ def test_ids_stay_the_same_across_reimports(client, app):
         assert asset.uuid == first and asset.name == "Town Library"
     assert get_json(client, f"{API}/services/{first}")["name"] == "Town Library"
     assert first == open_data_id("asset", "LIB-7"), "derived from the source id"
+
+
+def test_errors_are_in_the_askers_language(client, app):
+    welsh = client.get(f"{API}/services?page=0", headers={"Accept-Language": "cy"})
+    assert welsh.status_code == 400 and "rhif cyfan" in welsh.get_json()["message"]
+    spanish = client.get(f"{API}/services/{uuid.uuid4()}", headers={"Accept-Language": "es"})
+    assert spanish.status_code == 404 and "datos abiertos" in spanish.get_json()["message"]

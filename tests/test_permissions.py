@@ -116,9 +116,13 @@ def world(app, make):
         # Rosa named a proxy (Tess): an arrangement to end or agree to.
         proxy = Proxy(member_id=rosa.id, proxy_id=tess.id, bank_id=home.id,
                       until=NOW.date() + timedelta(days=30), recorded_by_id=people[COORDINATOR])
-        db.session.add_all([meeting, part, approval, proxy])
+        from timebank.core.models import AssetChange
+
+        # A member says the hall has closed: a coordinator decides.
+        change = AssetChange(asset_id=asset.id, kind="closed", member_id=people[RESIDENT])
+        db.session.add_all([meeting, part, approval, proxy, change])
         db.session.commit()
-        ids = {"proxy_id": proxy.id,
+        ids = {"proxy_id": proxy.id, "change_id": change.id,
                "idea_id": idea.id, "session_id": meeting.id, "role_id": part.id,
                "approval_id": approval.id,
                "member_id": target,
@@ -262,9 +266,11 @@ def test_council_viewers_change_nothing_but_their_own_account(app):
             writable.add(action)
     assert writable, "no POST route found"
     # Co-design (issue 16): council officers propose ideas, comment and answer in public.
-    # (And the SMS gateway's webhook, open to all and shut without its signature.)
+    # (And the SMS gateway's webhook, open to all and shut without its signature, and the
+    # page an asset's named contact reaches from a signed link, whoever they are.)
     assert {a.split(".")[0] for a in writable} <= {"site", "account", "notifications",
-                                                   "ideas", "texts"}, writable
+                                                   "ideas", "texts", "assets"}, writable
+    assert {a for a in writable if a.startswith("assets.")} <= {"assets.contact"}
     assert {a for a in writable if a.startswith("ideas.")} == {
         "ideas.propose", "ideas.comment", "ideas.answer"}
 

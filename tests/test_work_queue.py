@@ -74,7 +74,15 @@ def test_work_queue_counts_a_known_day_and_links_to_the_work(app, client, make):
         category = db.session.query(AssetCategory).first().id
         db.session.add_all([
             Asset(name="Suggested Hall", status="proposed", category_id=category),
-            Asset(name="Published Hall", status="published", category_id=category)])
+            Asset(name="Published Hall", status="published", category_id=category),
+            # Checked 13 months ago: past the bank's 12.
+            Asset(name="Old Hall", status="published", category_id=category,
+                  confirmed_at=clock.utcnow() - timedelta(days=396))])
+        db.session.flush()
+        from timebank.core.models import AssetChange
+
+        db.session.add(AssetChange(kind="closed", asset_id=db.session.query(Asset).filter_by(
+            name="Published Hall").one().id))
         db.session.commit()
         stale = ledger.record_exchange(
             giver=ledger.account_of(get(bob)), receiver=ledger.account_of(get(ann)),
@@ -93,7 +101,8 @@ def test_work_queue_counts_a_known_day_and_links_to_the_work(app, client, make):
             items = {item.key: item for item in work_queue(bank_id)}
         assert {k: i.count for k, i in items.items()} == {
             "second": 0, "applications": 2, "requests": 2, "exchanges": 1, "introductions": 1,
-            "assets": 1, "expiring": 1, "quiet": 1}
+            "assets": 1, "asset_changes": 1, "stale_assets": 1, "expiring": 1, "quiet": 1}
+        assert items["stale_assets"].examples == ["Old Hall"]
         assert items["requests"].examples == ["Hedge (nobody yet)",
                                               "Fence (declined, so waiting again)"]
         assert items["quiet"].examples == ["Quentin Quiet"]

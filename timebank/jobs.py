@@ -2,7 +2,8 @@
 (``flask --app timebank run-jobs``; compose's ``worker`` service). Sending queued
 e-mail every minute and texts every half minute, retrying the geocoder every six hours,
 queueing the weekly digests and "new near you" texts hourly (they go to each member at
-most once a week, so an hourly run is safe).
+most once a week, so an hourly run is safe), and telling coordinators when an Asset of
+Community Value's listing is ending.
 
 Each job runs in its own application context and a failure is logged, never fatal:
 the next round tries again. A lock file keeps a second runner on the same machine
@@ -20,8 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, url_for
 
+from timebank.core.assets import upkeep
 from timebank.core.assets.register import locate_pending as locate_assets
 from timebank.core.auth import answer_reset_requests
 from timebank.core.members.service import locate_pending as locate_members
@@ -77,6 +79,13 @@ def _geocode(app: Flask) -> str:
     return f"members {found} located, {missing} not found; assets {states}"
 
 
+def _acv_reminders(app: Flask) -> str:
+    with site_context():
+        count = upkeep.remind_acv(
+            clock.today(), lambda asset: url_for("assets.show", asset_id=asset.id))
+    return f"{count} Assets of Community Value listings ending: coordinators told"
+
+
 def _digests(app: Flask) -> str:
 
     with site_context():
@@ -87,7 +96,8 @@ def _digests(app: Flask) -> str:
 # and Nominatim's policy is one request a second and no repeated queries.
 JOBS = (Job("send-mail", 60, _send_mail), Job("send-sms", 30, _send_texts),
         Job("geocode-pending", 6 * 3600, _geocode),
-        Job("send-digests", 3600, _digests), Job("weekly-texts", 3600, _weekly_texts))
+        Job("send-digests", 3600, _digests), Job("weekly-texts", 3600, _weekly_texts),
+        Job("acv-reminders", 6 * 3600, _acv_reminders))  # once per listing, whenever run
 
 
 def run_due(app: Flask, last: dict[str, float], now: float) -> list[str]:

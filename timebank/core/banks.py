@@ -24,7 +24,10 @@ from timebank.infra.extensions import db
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 CONTACT_FIELDS = ("office_address", "phone", "email", "opening_hours", "welcome_text",
                   "terms_text", "privacy_text")
-SETTINGS_FIELDS = ("name", "default_floor", "default_language", "english_dates", "interbank",
+# What coordinators set about the area's register (a number, not words).
+REGISTER_FIELDS = ("asset_check_months",)
+SETTINGS_FIELDS = REGISTER_FIELDS + (
+                   "name", "default_floor", "default_language", "english_dates", "interbank",
                    "clearing_limit", "min_lon", "min_lat", "max_lon", "max_lat", "pool_floor",
                    "pool_cap", "pool_alone_minutes", "country", "sms_monthly_cap")
 # Limits that let more hours be made or paid when loosened: one person alone may tighten
@@ -95,6 +98,8 @@ def update(bank: Bank, values: dict, by: Member, fields=CONTACT_FIELDS) -> Bank:
     for name in fields:
         if name in values:
             value = values[name]
+            if name in REGISTER_FIELDS and value is None:
+                continue  # a form without the field keeps the bank's setting
             if name in CONTACT_FIELDS or name == "name":
                 value = (value or "").strip()  # a field left out of the form is empty
             setattr(bank, name, value)

@@ -14,7 +14,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from timebank.core import four_eyes
-from timebank.core.assets.register import proposed_query
+from timebank.core.assets.register import proposed_query, stale_query
+from timebank.core.assets.upkeep import open_changes_query
 from timebank.core.ledger.statements import stale_exchanges
 from timebank.core.links import bank_url
 from timebank.core.listings import expiring_listings
@@ -67,6 +68,10 @@ def work_queue(bank_id: int, now: datetime | None = None) -> list[Item]:
         ("assets", _l("Community assets suggested, to check"),
          proposed_query(),
          lambda a: a.name, bank_url("assets.moderate", bank_id)),
+        ("asset_changes", _l("Corrections and reports about community assets"),
+         open_changes_query(), lambda c: c.asset.name, bank_url("assets.moderate", bank_id)),
+        ("stale_assets", _l("Community assets nobody has checked lately"),
+         stale_query(now), lambda a: a.name, bank_url("assets.moderate", bank_id)),
         ("expiring", _l("Offers and requests ending within a week"),
          expiring_listings(bank_id, now.date()), title,
          bank_url("listings.browse", bank_id, expiring=1)),

@@ -70,6 +70,7 @@ RULES: dict[str, Rule] = {
     "account.logout": Rule(EVERYONE),
     "account.recover": Rule(EVERYONE, "a link works once, for the address it was sent to"),
     "assets.read": Rule(EVERYONE, "approved assets; reviewers' names to traders only"),
+    "assets.contact": Rule(EVERYONE, "the asset its signed, e-mailed link names; once"),
     "opendata.read": Rule(EVERYONE, "published assets as HSDS; nothing about members"),
     "ideas.read": Rule(EVERYONE, "ideas and answers; names only where the proposer chose to "
                                  "show theirs, commenters' to traders only"),

@@ -16,14 +16,18 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
+from pyproj import Transformer
 from sqlalchemy import func, select
 
 from timebank.core.assets import sources
 from timebank.core.assets.neighbourhoods import union_bbox
 from timebank.core.assets.register import DEFAULT_CENTRE, categories, published_query
 from timebank.core.models import Asset, AssetImport, AssetStatus, Bank, GeocodeState
+from timebank.core.models.assets import CheckedHow
 from timebank.core.models.audit import record as audit
+from timebank.core.models.banks import CouncilArea
 from timebank.core.models.base import utcnow
+from timebank.infra import geo
 from timebank.infra.exports import csv_chunks
 from timebank.infra.extensions import db
 
@@ -37,14 +41,28 @@ FIELDS = ["source_id", "name", "category", "description", "address_1", "city", "
 # -- export -------------------------------------------------------------------
 
 
+def public_point(a: Asset) -> tuple[float, float] | None:
+    """Where the public sees it: a home's ~500 m square, anything else where it is."""
+    if a.latitude is None or a.longitude is None:
+        return None
+    if a.at_home:
+        return geo.public_point(a.latitude, a.longitude)
+    return round(a.latitude, 6), round(a.longitude, 6)
+
+
 def export_rows(assets: Iterable[Asset]) -> Iterator[dict]:
+    """Each asset's public columns; a home's address and contact left out."""
     for a in assets:
+        point = public_point(a)
+        home = a.at_home
         yield {"source_id": a.source_id or f"timebank-{a.id}", "name": a.name,
                "category": a.category.slug, "description": a.description,
-               "address_1": a.address_1, "city": a.city, "postal_code": a.postal_code,
-               "latitude": "" if a.latitude is None else round(a.latitude, 6),
-               "longitude": "" if a.longitude is None else round(a.longitude, 6),
-               "email": a.email, "phone": a.phone, "url": a.url,
+               "address_1": "" if home else a.address_1, "city": a.city,
+               "postal_code": "" if home else a.postal_code,
+               "latitude": "" if point is None else point[0],
+               "longitude": "" if point is None else point[1],
+               "email": "" if home else a.email, "phone": "" if home else a.phone,
+               "url": a.url,
                "opening_hours": a.opening_hours, "accessibility": a.accessibility,
                "audience": a.audience, "open_to_all": "yes" if a.open_to_all else "no",
                "step_free": "yes" if a.step_free else "no", "run_by": a.run_by}
@@ -73,15 +91,67 @@ def csv_bytes(slug: str = "", bbox=None) -> bytes:
 def to_geojson(assets: Iterable[Asset]) -> dict:
     features = []
     for row, asset in zip(export_rows(assets_list := list(assets)), assets_list, strict=True):
-        if asset.latitude is None:
+        if row["latitude"] == "":
             continue
         props = {k: v for k, v in row.items() if k not in ("latitude", "longitude")}
         props["id"] = asset.id
         features.append({"type": "Feature", "id": asset.id,
                          "geometry": {"type": "Point", "coordinates": [
-                             round(asset.longitude, 6), round(asset.latitude, 6)]},
+                             row["longitude"], row["latitude"]]},
                          "properties": props})
     return {"type": "FeatureCollection", "features": features}
+
+
+# The Local Government Transparency Code's land and building assets list: the council's
+# own published assets, in its columns (British National Grid beside WGS84).
+LAND_AND_ASSETS = ["Organisation Label", "Unique Asset Identity", "UPRN", "Asset Name",
+                   "Street Address", "Post Town", "Postcode", "Easting", "Northing",
+                   "Latitude", "Longitude", "Tenure Type", "Asset Type"]
+
+
+def organisation_label() -> str:
+    """Who publishes the list: the council area, else the (first) bank."""
+    return (db.session.scalar(select(CouncilArea.name).order_by(CouncilArea.id).limit(1))
+            or db.session.scalar(select(Bank.name).order_by(Bank.id).limit(1)) or "")
+
+
+def land_and_assets_bytes() -> bytes:
+    organisation = organisation_label()
+    to_grid = Transformer.from_crs("EPSG:4326", sources.BNG, always_xy=True)
+
+    def rows() -> Iterator[list]:
+        for a in db.session.scalars(published_query().where(Asset.council_owned)
+                                    .order_by(Asset.name, Asset.id)):
+            point = public_point(a)
+            east = north = ""
+            if point is not None:
+                e, n = to_grid.transform(point[1], point[0])
+                east, north = round(e), round(n)
+            yield [organisation, a.source_id or a.uuid, a.uprn, a.name,
+                   "" if a.at_home else a.address_1, a.city,
+                   "" if a.at_home else a.postal_code, east, north,
+                   "" if point is None else point[0], "" if point is None else point[1],
+                   a.tenure.title(), a.category.name_en]
+
+    return "".join(csv_chunks(LAND_AND_ASSETS, rows())).encode()
+
+
+def community_value() -> list[Asset]:
+    """Published Assets of Community Value, the soonest to end first."""
+    return list(db.session.scalars(
+        published_query().where(Asset.acv_listed_on.is_not(None))
+        .order_by(Asset.acv_expires_on, Asset.name)))
+
+
+COMMUNITY_VALUE = ["Asset Name", "Address", "Postcode", "Run By", "Listed On", "Listing Ends"]
+
+
+def community_value_bytes() -> bytes:
+    return "".join(csv_chunks(COMMUNITY_VALUE, (
+        [a.name, "" if a.at_home else a.address, "" if a.at_home else a.postal_code,
+         a.run_by, a.acv_listed_on.isoformat() if a.acv_listed_on else "",
+         a.acv_expires_on.isoformat() if a.acv_expires_on else ""]
+        for a in community_value()))).encode()
 
 
 # -- import -------------------------------------------------------------------
@@ -149,7 +219,8 @@ def import_assets(rows: list[sources.Prepared], by_id: int | None, *,
                 existing = db.session.scalar(select(Asset).where(Asset.source_id == source))
                 if existing is None:
                     asset = Asset(status=AssetStatus.PUBLISHED, approved_by_id=by_id,
-                                  confirmed_at=utcnow(), import_id=import_id, **values)
+                                  confirmed_at=utcnow(), checked_how=CheckedHow.IMPORT,
+                                  checked_by_id=by_id, import_id=import_id, **values)
                     _geocode_state_for_import(asset)
                     db.session.add(asset)
                     outcome = "created"

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from timebank.core.assets.register import categories, last_checked
@@ -67,7 +68,8 @@ def _positive(args: Mapping[str, str], name: str, default: int, most: int) -> in
     if raw is None or raw == "":
         return default
     if not re.fullmatch(r"\s*\+?\d{1,9}\s*", raw) or int(raw) < 1:
-        raise BadQuery(f"{name} must be a whole number from 1 (it was {raw[:40]!r}).")
+        raise BadQuery(_("%(name)s must be a whole number from 1 (it was “%(value)s”).",
+                         name=name, value=raw[:40]))
     return min(int(raw), most)
 
 
@@ -78,7 +80,8 @@ def _uuid(args: Mapping[str, str], name: str) -> str:
     try:
         return str(uuid.UUID(raw))
     except ValueError:
-        raise BadQuery(f"{name} must be a UUID (it was {raw[:40]!r}).") from None
+        raise BadQuery(_("%(name)s must be a UUID (it was “%(value)s”).", name=name,
+                         value=raw[:40])) from None
 
 
 def _moment(raw: str) -> datetime:
@@ -89,8 +92,8 @@ def _moment(raw: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise BadQuery("modified_after must be an ISO 8601 date or date-time, such as "
-                       f"2026-01-31T09:00:00Z (it was {raw[:40]!r}).") from None
+        raise BadQuery(_("modified_after must be an ISO 8601 date or date-time, such as "
+                         "2026-01-31T09:00:00Z (it was “%(value)s”).", value=raw[:40])) from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
@@ -101,7 +104,7 @@ def parse(args: Mapping[str, str]) -> Query:
     HSDS defines that change nothing here (``full``, ``minimal``…) are accepted."""
     fmt = (args.get("format") or "json").strip().lower()
     if fmt != "json":
-        raise BadQuery("format: only json is offered.")
+        raise BadQuery(_("format: only json is offered."))
     proximity = None
     if (args.get("proximity") or "").strip():
         try:
@@ -109,18 +112,18 @@ def parse(args: Mapping[str, str]) -> Query:
         except ValueError:
             proximity = math.nan
         if not (math.isfinite(proximity) and 0 < proximity <= 100_000):
-            raise BadQuery("proximity is a distance in metres, from 1 to 100000.")
+            raise BadQuery(_("proximity is a distance in metres, from 1 to 100000."))
     postcode = " ".join((args.get("postcode") or "").split()).upper()
     if proximity is not None and not postcode:
-        raise BadQuery("proximity needs a postcode to measure from.")
+        raise BadQuery(_("proximity needs a postcode to measure from."))
     if len(postcode) > 10 or not re.fullmatch(r"[A-Z0-9 ]*", postcode):
-        raise BadQuery("postcode: letters, numbers and spaces, 10 at most.")
+        raise BadQuery(_("postcode: letters, numbers and spaces, 10 at most."))
     top_only = (args.get("top_only") or "").strip().lower()
     if top_only not in ("", "true", "false", "1", "0"):
-        raise BadQuery("top_only is true or false.")
+        raise BadQuery(_("top_only is true or false."))
     search = (args.get("search") or "").strip()
     if "\x00" in search or len(search) > 200:
-        raise BadQuery("search: 200 characters at most.")
+        raise BadQuery(_("search: 200 characters at most."))
     raw_moment = (args.get("modified_after") or "").strip()
     return Query(
         page=_positive(args, "page", 1, 10**9), per_page=_positive(args, "per_page", PER_PAGE,

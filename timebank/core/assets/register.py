@@ -95,6 +95,16 @@ def locate(asset: Asset, coder: geo.Geocoder) -> str:
 # -- a register that stays true ---------------------------------------------------------
 
 DEFAULT_CHECK_MONTHS = 12
+ACV_YEARS = 5  # an Asset of Community Value is listed for five years (Localism Act 2011)
+ACV_REMIND_DAYS = 90  # coordinators are told this long before a listing ends
+
+
+def add_years(day: date, years: int) -> date:
+    """The same day ``years`` on (29 February falls on the 28th)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 def check_months() -> int:
@@ -123,6 +133,15 @@ def last_checked(asset: Asset) -> datetime:
     return asset.confirmed_at or asset.created_at
 
 
+def checked_by(asset: Asset) -> str:
+    """Who last said it is as described, as the asset's page says it (no member's name:
+    the page is public)."""
+    said: dict[str, object] = {
+        CheckedHow.COORDINATOR: _l("a coordinator"), CheckedHow.REVIEW: _l("a resident"),
+        CheckedHow.CONTACT: _l("its contact"), CheckedHow.IMPORT: _l("an imported register")}
+    return str(said.get(asset.checked_how, said[CheckedHow.COORDINATOR]))
+
+
 def is_stale(asset: Asset, now: datetime) -> bool:
     return asset.status == AssetStatus.PUBLISHED and last_checked(asset) < stale_cutoff(now)
 
@@ -147,7 +166,8 @@ def checked(asset: Asset, now: datetime, how: str, by_id: int | None) -> None:
 
 # The columns the map and the gap analysis need: plain rows, not ORM objects,
 # since a page may carry ten thousand assets.
-MAP_COLUMNS = (Asset.id, Asset.name, Asset.category_id, Asset.latitude, Asset.longitude)
+MAP_COLUMNS = (Asset.id, Asset.name, Asset.category_id, Asset.latitude, Asset.longitude,
+               func.coalesce(Asset.confirmed_at, Asset.created_at), Asset.at_home)
 
 
 def published_query(category_slug: str = "", text: str = "", open_to_all: bool = False,
@@ -174,8 +194,16 @@ class MapRow(NamedTuple):
     id: int
     name: str
     category_id: int
-    latitude: float | None
+    latitude: float | None  # a home's: the centre of its ~500 m square
     longitude: float | None
+    checked: datetime  # when someone last said it is as described
+
+    @classmethod
+    def of(cls, row) -> MapRow:
+        asset_id, name, category_id, lat, lon, checked_at, at_home = row
+        if at_home and lat is not None and lon is not None:
+            lat, lon = geo.public_point(lat, lon)
+        return cls(asset_id, name, category_id, lat, lon, checked_at)
 
 
 def published_rows(category_slug: str = "", text: str = "", open_to_all: bool = False,
@@ -185,7 +213,7 @@ def published_rows(category_slug: str = "", text: str = "", open_to_all: bool = 
 
     def build(_version: int) -> list:
         query = published_query(category_slug, text, open_to_all, step_free)
-        return [MapRow(*row) for row in db.session.execute(
+        return [MapRow.of(row) for row in db.session.execute(
             query.with_only_columns(*MAP_COLUMNS).order_by(Asset.name, Asset.id))]
 
     key = ("rows", category_slug, text, open_to_all, step_free)
@@ -193,27 +221,31 @@ def published_rows(category_slug: str = "", text: str = "", open_to_all: bool = 
                        lambda rows: 250 * len(rows) + sum(len(r.name) for r in rows))
 
 
-def map_json(key: tuple[str, str, bool, bool]) -> bytes:
-    """The compact GeoJSON the map draws: id, name and the index of its kind per asset,
-    and the kinds' names and colours."""
-    return _layer(lambda point: [point(a) for a in published_rows(*key)
-                                 if a.latitude is not None])
-
-
-def _layer(features, **extra) -> bytes:
-    """The map's layer as JSON: ``features(point)`` lists its features, ``point(row)``
-    being an asset's (id, name and the index of its kind), beside the kinds' names and
+def map_json(key: tuple[str, str, bool, bool], stale_before: datetime) -> bytes:
+    """The compact GeoJSON the map draws: id, name and the index of its kind per asset
+    (and "s" when it was last checked before ``stale_before``), and the kinds' names and
     colours."""
+    return _layer(lambda point: [point(a) for a in published_rows(*key)
+                                 if a.latitude is not None], stale_before)
+
+
+def _layer(features, stale_before: datetime, **extra) -> bytes:
+    """The map's layer as JSON: ``features(point)`` lists its features, ``point(row)``
+    being an asset's (id, name, the index of its kind, "s" if unchecked too long), beside
+    the kinds' names and colours."""
     cats = categories()
     kinds = {c.id: i for i, c in enumerate(cats)}
 
     def point(a: MapRow) -> dict:
-        return maps.asset_feature(a.id, a.latitude, a.longitude,
-                                  {"n": a.name, "c": kinds.get(a.category_id, 0)})
+        props = {"n": a.name, "c": kinds.get(a.category_id, 0)}
+        if a.checked < stale_before:
+            props["s"] = 1
+        return maps.asset_feature(a.id, a.latitude, a.longitude, props)
 
     # HTML-safe too: opened directly or sniffed, no name can become markup.
     return str(maps.html_safe_json({
         "type": "FeatureCollection", "features": features(point), **extra,
+        "stale_label": str(_l("Not checked lately")),
         "categories": [{"name": c.name, "colour": c.colour} for c in cats]})).encode()
 
 
@@ -277,7 +309,8 @@ def snap_view(bbox: tuple[float, float, float, float], zoom: int) -> tuple | Non
     return snapped
 
 
-def view_json(key: tuple[str, str, bool, bool], bbox: tuple, zoom: int) -> bytes:
+def view_json(key: tuple[str, str, bool, bool], bbox: tuple, zoom: int,
+              stale_before: datetime) -> bytes:
     """What the map shows inside ``bbox`` (already snapped): each asset as in ``map_json``
     when few enough, otherwise one feature per group of a ``view_cell`` square, at the
     group's centre of mass, with its count ("k"); a group of one is its asset."""
@@ -287,7 +320,7 @@ def view_json(key: tuple[str, str, bool, bool], bbox: tuple, zoom: int) -> bytes
     inside = np.flatnonzero((index.lat >= south) & (index.lat <= north)
                             & (index.lon >= west) & (index.lon <= east))
     if len(inside) <= VIEW_POINTS:
-        return _layer(lambda point: [point(index.rows[i]) for i in inside],
+        return _layer(lambda point: [point(index.rows[i]) for i in inside], stale_before,
                       grouped=False, total=int(len(inside)))
     cell = view_cell(zoom)
     lat, lon = index.lat[inside], index.lon[inside]
@@ -310,7 +343,7 @@ def view_json(key: tuple[str, str, bool, bool], bbox: tuple, zoom: int) -> bytes
                  "properties": {"k": int(counts[g])}}
                 for g in range(len(counts))]
 
-    return _layer(groups, grouped=True, total=int(len(inside)))
+    return _layer(groups, stale_before, grouped=True, total=int(len(inside)))
 
 
 def category_by_slug(slug: str) -> AssetCategory | None:
@@ -358,6 +391,17 @@ def _apply(asset: Asset, values: dict) -> None:
     asset.category_id = values["category"]
     asset.open_to_all = bool(values.get("open_to_all"))
     asset.step_free = bool(values.get("step_free"))
+    asset.at_home = bool(values.get("at_home"))
+    if "council_owned" in values:  # what only coordinators record
+        asset.council_owned = bool(values["council_owned"])
+        asset.uprn = (values.get("uprn") or "").strip()
+        asset.tenure = values.get("tenure") or ""
+        listed = values.get("acv_listed_on")
+        if listed != asset.acv_listed_on:
+            asset.acv_reminded_on = None  # a new listing gets its own reminder
+        asset.acv_listed_on = listed
+        asset.acv_expires_on = (values.get("acv_expires_on")
+                                or (add_years(listed, ACV_YEARS) if listed else None))
 
 
 def place(asset: Asset, values: dict, coder: geo.Geocoder, address_changed: bool) -> str:

@@ -34,7 +34,7 @@
       .catch(function () { /* the list on the page still has every asset */ });
   }
 
-  function popupFor(feature, categories) {
+  function popupFor(feature, categories, staleLabel) {
     var box = document.createElement("div");
     var link = document.createElement("a");
     link.href = "/assets/" + encodeURIComponent(feature.id);
@@ -44,6 +44,12 @@
     if (cat) {
       box.appendChild(document.createElement("br"));
       box.appendChild(document.createTextNode(cat.name));
+    }
+    if (feature.properties.s && staleLabel) {  // not checked for the bank's set time
+      var flag = document.createElement("strong");
+      flag.textContent = staleLabel;
+      box.appendChild(document.createElement("br"));
+      box.appendChild(flag);
     }
     return box;
   }
@@ -112,7 +118,7 @@
       var m = L.circleMarker([f.geometry.coordinates[1], f.geometry.coordinates[0]], {
         radius: 7, color: "#1b1b1b", weight: 1, fillColor: c.colour, fillOpacity: 0.9
       });
-      m.bindPopup(function () { return popupFor(f, categories); });
+      m.bindPopup(function () { return popupFor(f, categories, data.stale_label); });
       markers.push(m);
     });
     // On the map first: MarkerCluster's addLayers is quadratic on a group off the map.

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     FloatField,
     IntegerField,
@@ -15,8 +16,17 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.validators import URL, Email, InputRequired, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    URL,
+    Email,
+    InputRequired,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
+from timebank.core.assets.register import TEXT_FIELDS
 from timebank.web.forms import QueryForm, choices, optional, required, strip
 
 
@@ -46,6 +56,8 @@ class AssetForm(FlaskForm):
         Optional(), Email(message=_l("Enter an email address like name@example.org.")),
         *optional(254)])
     phone = StringField(_l("Contact phone"), validators=optional(40))
+    at_home = BooleanField(_l("It is at someone's home: show only the area, never the "
+                              "address"))
 
     def validate_category(self, field):
         if not any(str(c.value) == str(field.data) for c in field.choices):
@@ -65,6 +77,38 @@ class AssetForm(FlaskForm):
     def validate_longitude(self, field):
         if (field.data is None) != (self.latitude.data is None):
             raise ValidationError(_("Give both latitude and longitude, or neither."))
+
+
+class CoordinatorAssetForm(AssetForm):
+    """What only coordinators record: the council's own land, Assets of Community Value."""
+
+    council_owned = BooleanField(_l("The council owns it (land and assets list)"))
+    uprn = StringField(_l("UPRN (Unique Property Reference Number)"), filters=[strip],
+                       validators=[Optional(), Regexp(r"^\d{1,12}$", message=_l(
+                           "A UPRN is up to 12 digits."))])
+    tenure = SelectField(_l("Tenure"), choices=choices([
+        ("", _l("Not known")), ("freehold", _l("Freehold")), ("leasehold", _l("Leasehold"))]),
+        validators=[Optional()])
+    acv_listed_on = DateField(_l("Listed as an Asset of Community Value on"),
+                              validators=[Optional()])
+    acv_expires_on = DateField(_l("Its listing ends on (five years on, if left empty)"),
+                               validators=[Optional()])
+
+    def validate_acv_expires_on(self, field):
+        if field.data and not self.acv_listed_on.data:
+            raise ValidationError(_("Give the day it was listed too."))
+        if field.data and field.data <= self.acv_listed_on.data:
+            raise ValidationError(_("The listing ends after the day it was listed."))
+
+
+class ClosedForm(FlaskForm):
+    """A member says an asset has closed or moved."""
+
+    what = RadioField(_l("What has changed?"), choices=choices([
+        ("closed", _l("It has closed")), ("moved", _l("It has moved"))]),
+        validators=[InputRequired(message=_l("Say whether it closed or moved."))])
+    note = TextAreaField(_l("What do you know? (where it went, when it closed)"),
+                         validators=optional(1000))
 
 
 class ReviewForm(FlaskForm):
@@ -105,3 +149,12 @@ class GapForm(QueryForm):
 class UploadForm(FlaskForm):
     file = FileField(_l("A CSV or GeoJSON file (up to 2 MB)"),
                      validators=[FileRequired(message=_l("Choose a file to upload."))])
+
+
+
+# What an asset's named contact sees from the e-mailed link: the public details as the
+# asset form asks them (the same fields, not copies), and a note.
+ContactCheckForm = type("ContactCheckForm", (FlaskForm,), {
+    **{name: getattr(AssetForm, name) for name in TEXT_FIELDS},
+    "note": TextAreaField(_l("Anything else we should know? (optional)"),
+                          validators=optional(1000))})

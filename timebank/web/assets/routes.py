@@ -15,20 +15,25 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from timebank.core.assets import files, imports, neighbourhoods, register, sources
-from timebank.core.models import Asset, AssetImport, AssetStatus, GeocodeState
+from timebank.core.assets import files, hsds, imports, neighbourhoods, register, sources, upkeep
+from timebank.core.errors import Refused
+from timebank.core.models import Asset, AssetChange, AssetImport, AssetStatus, GeocodeState
 from timebank.core.models.names import reader_language
 from timebank.infra import cache, clock, geo, maps
 from timebank.infra.extensions import db
 from timebank.web import caching
 from timebank.web.assets.forms import (
     AssetForm,
+    ClosedForm,
+    ContactCheckForm,
+    CoordinatorAssetForm,
     GapForm,
     MapFilterForm,
     RejectForm,
     ReviewForm,
     UploadForm,
 )
+from timebank.web.extensions import limiter
 from timebank.web.forms import ActionForm, button_pressed, choices, place
 from timebank.web.htmx import render, render_form
 from timebank.web.permissions import allow, may
@@ -113,12 +118,22 @@ def map_data():
         abort(400, _("Please check the filters."))
     key = _filter_key(form)
     view = _view()
+    # Unchecked assets are flagged by the day: one body per day, language and filter.
+    stale_before = _stale_before()
     if view is None:
         # The kinds' names in the layer are in the reader's language: one body per language.
-        return caching.send(cache.body(cache.REGISTER, ("map", reader_language(), *key),
-                                     lambda: register.map_json(key), "application/json"))
-    return caching.send(cache.body(cache.REGISTER, ("view", reader_language(), *key, *view),
-                                 lambda: register.view_json(key, *view), "application/json"))
+        return caching.send(cache.body(
+            cache.REGISTER, ("map", reader_language(), stale_before, *key),
+            lambda: register.map_json(key, stale_before), "application/json"))
+    return caching.send(cache.body(
+        cache.REGISTER, ("view", reader_language(), stale_before, *key, *view),
+        lambda: register.view_json(key, *view, stale_before), "application/json"))
+
+
+def _stale_before():
+    """Assets last checked before this (midnight, so it moves once a day) are flagged."""
+    cutoff = register.stale_cutoff(clock.utcnow())
+    return cutoff.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _map_source(args: dict, key: tuple[str, str, bool, bool]) -> dict:
@@ -143,6 +158,7 @@ def index():
                                        else (91.0, 0.0) for a in listed])
     args = {k: v for k, v in request.args.items() if k in FILTER_KEYS and v}
     ctx = dict(form=form, cats=cats, cat_names={c.id: c.name for c in cats}, rows=rows,
+               stale_before=_stale_before(),
                listed=list(zip(listed, places, strict=True)), start=start, args=args,
                page_size=LIST_PAGE,
                **(_map_source(args, _filter_key(form)) if status == 200 else {}))
@@ -162,16 +178,104 @@ def _visible(asset_id: int) -> Asset:
     return asset
 
 
+def _show(asset: Asset, status: int = 200, review_form=None, closed_form=None):
+    """The asset's page; a member may review it, or say it closed or moved."""
+    can_review = may("assets.review") and asset.status == AssetStatus.PUBLISHED
+    if can_review:
+        review_form = review_form or ReviewForm()
+        closed_form = closed_form or ClosedForm()
+    return render("assets/show.html", status=status, asset=asset,
+                  reviews=register.reviews_of(asset), review_form=review_form,
+                  closed_form=closed_form if can_review else None,
+                  stale=register.is_stale(asset, clock.utcnow()),
+                  checked_by=register.checked_by(asset), action_form=ActionForm(),
+                  contact_email=hsds.email(asset.email or ""))
+
+
 @bp.route("/assets/<int:asset_id>")
 @allow("assets.read")
 def show(asset_id: int):
+    return _show(_visible(asset_id))
+
+
+@bp.route("/assets/<int:asset_id>/closed", methods=["POST"])
+@allow("assets.review")
+def closed(asset_id: int):
+    """A member says it has closed or moved: a coordinator looks, and tells them."""
     asset = _visible(asset_id)
-    reviews = register.reviews_of(asset)
-    can_review = (may("assets.review")
-                  and asset.status == AssetStatus.PUBLISHED)
-    return render("assets/show.html", asset=asset, reviews=reviews,
-                  review_form=ReviewForm() if can_review else None,
-                  stale=register.is_stale(asset, clock.utcnow()))
+    if asset.status != AssetStatus.PUBLISHED:
+        abort(404)
+    form = ClosedForm()
+    if not form.validate_on_submit():
+        return _show(asset, 422, closed_form=form)
+    upkeep.report(asset, current_user, form.what.data, form.note.data or "")
+    flash(_("Thank you. A coordinator will look, and tell you what they found."), "success")
+    return redirect(url_for("assets.show", asset_id=asset.id), 303)
+
+
+@bp.route("/coordinator/assets/<int:asset_id>/ask-contact", methods=["POST"])
+@allow("assets.moderate")
+def ask_contact(asset_id: int):
+    asset = db.get_or_404(Asset, asset_id)
+    button_pressed()
+    try:
+        to = upkeep.ask_contact(asset, current_user)
+    except Refused as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash(_("A link to confirm or correct it has been e-mailed to %(to)s.", to=to),
+              "success")
+    return redirect(url_for("assets.show", asset_id=asset.id), 303)
+
+
+@bp.route("/assets/check/<token>", methods=["GET", "POST"])
+@allow("assets.contact")
+@limiter.limit("30/hour")
+def contact_check(token: str):
+    """The asset's named contact, from the e-mailed link (no log-in): confirm the
+    details as they are, or send corrections for a coordinator to approve."""
+    try:
+        asset = upkeep.read_link(token)
+    except Refused as refusal:
+        return render("assets/contact_check.html", status=410, asset=None,
+                      message=refusal.message, form=None)
+    if request.method == "POST" and request.form.get("confirm") == "1":
+        button_pressed()  # its own little form: the details need not be valid to be right
+        upkeep.contact_confirms(asset, clock.utcnow())
+        return render("assets/contact_check.html", asset=asset, form=None, message=_(
+            "Thank you: the details are confirmed as they are."))
+    form = ContactCheckForm(obj=asset if request.method == "GET" else None)
+    if form.validate_on_submit():
+        if upkeep.contact_corrects(asset, form.data, form.note.data or "") is None:
+            upkeep.contact_confirms(asset, clock.utcnow())
+            done = _("Nothing was changed, so the details are confirmed as they are. "
+                     "Thank you.")
+        else:
+            done = _("Thank you: a coordinator will check your corrections and update the "
+                     "register.")
+        return render("assets/contact_check.html", asset=asset, message=done, form=None)
+    return render_form("assets/contact_check.html", form, asset=asset, message=None,
+                       action_form=ActionForm())
+
+
+@bp.route("/coordinator/assets/changes/<int:change_id>/<any(apply,dismiss):outcome>",
+          methods=["POST"])
+@allow("assets.moderate")
+def decide_change(change_id: int, outcome: str):
+    change = db.get_or_404(AssetChange, change_id)
+    button_pressed()
+    try:
+        done = upkeep.decide(change, current_user, outcome, clock.utcnow(),
+                             url_for("assets.show", asset_id=change.asset_id))
+    except Refused as refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("assets.moderate"), 303)
+    if done == "applied" and change.kind == "moved":
+        flash(_("Now give its new place."), "info")
+        return redirect(url_for("assets.edit", asset_id=change.asset_id), 303)
+    flash(_("Done; whoever told us has been thanked.") if change.member_id
+          else _("Done."), "success")
+    return redirect(url_for("assets.moderate"), 303)
 
 
 @bp.route("/assets/<int:asset_id>/reviews", methods=["POST"])
@@ -186,9 +290,7 @@ def review(asset_id: int):
                         form.welcoming.data, form.accessible.data, form.comment.data or "")
         flash(_("Thank you for checking on it."), "success")
         return redirect(url_for("assets.show", asset_id=asset.id), 303)
-    reviews = register.reviews_of(asset)
-    return render("assets/show.html", status=422, asset=asset, reviews=reviews,
-                  review_form=form, stale=register.is_stale(asset, clock.utcnow()))
+    return _show(asset, 422, review_form=form)
 
 
 def _prepare(form: AssetForm) -> AssetForm:
@@ -231,6 +333,8 @@ def mine():
 @allow("assets.moderate")
 def moderate():
     return render("assets/moderate.html", **register.moderation_queues(clock.utcnow()),
+                  changes=upkeep.open_changes(),
+                  labels={n: getattr(AssetForm, n).args[0] for n in register.TEXT_FIELDS},
                   action_form=ActionForm())
 
 
@@ -238,7 +342,7 @@ def moderate():
 @allow("assets.moderate")
 def edit(asset_id: int):
     asset = db.get_or_404(Asset, asset_id)
-    form = _prepare(AssetForm(obj=asset if request.method == "GET" else None))
+    form = _prepare(CoordinatorAssetForm(obj=asset if request.method == "GET" else None))
     if request.method == "GET":
         form.category.data = asset.category_id
     if form.validate_on_submit():
@@ -345,6 +449,30 @@ def export_csv():
     key = _export_key()
     return caching.send(cache.body(cache.REGISTER, ("csv", *key),
                                  lambda: files.csv_bytes(*key), "text/csv"), "assets.csv")
+
+
+@bp.route("/assets/land-and-assets.csv")
+@allow("assets.read")
+def land_and_assets():
+    """The council's own published assets, as the Transparency Code lists land and
+    buildings."""
+    return caching.send(cache.body(cache.REGISTER, ("land and assets",),
+                                   files.land_and_assets_bytes, "text/csv"),
+                        "land-and-assets.csv")
+
+
+@bp.route("/assets/community-value")
+@allow("assets.read")
+def community_value():
+    return render("assets/community_value.html", assets=files.community_value())
+
+
+@bp.route("/assets/community-value.csv")
+@allow("assets.read")
+def community_value_csv():
+    return caching.send(cache.body(cache.REGISTER, ("community value",),
+                                   files.community_value_bytes, "text/csv"),
+                        "assets-of-community-value.csv")
 
 
 # -- importing registers in the browser ------------------------------------------------------

@@ -4,7 +4,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 
 from timebank.web.forms import choices, optional, required, strip
 
@@ -52,6 +58,10 @@ class ContactForm(FlaskForm):
                                filters=[strip], validators=optional(20000))
     privacy_text = TextAreaField(_l("Privacy notice (empty: the standard notice)"),
                                  filters=[strip], validators=optional(20000))
+    asset_check_months = IntegerField(
+        _l("Flag a community asset nobody has checked for this many months"), default=12,
+        validators=[Optional(), NumberRange(min=1, max=120,
+                                            message=_l("Enter 1 to 120 months."))])
 
 
 def _bbox_field(label: str, low: float, high: float):
@@ -118,7 +128,7 @@ class BankSettingsForm(ContactForm):
         data = {name: getattr(self, name).data for name in (
             "name", "office_address", "phone", "email", "opening_hours", "welcome_text",
             "terms_text", "privacy_text", "default_language", "english_dates", "min_lon",
-            "min_lat", "max_lon", "max_lat", "sms_monthly_cap")}
+            "min_lat", "max_lon", "max_lat", "sms_monthly_cap", "asset_check_months")}
         data["country"] = (self.country.data or "GB").upper()
         data["interbank"] = bool(self.interbank.data)
         data["default_floor"] = self.floor_hours.data * 60

@@ -106,7 +106,8 @@ def contact():
         abort(404)
     form = ContactForm(obj=the_bank if request.method == "GET" else None)
     if form.validate_on_submit():
-        service.update(the_bank, form.data, current_user)
+        service.update(the_bank, form.data, current_user,
+                       fields=service.CONTACT_FIELDS + service.REGISTER_FIELDS)
         flash(_("The bank's contact details are saved."), "success")
         return redirect(url_for("banks.contact"), 303)
     return render_form("banks/contact.html", form, the_bank=the_bank,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from importlib import resources
 
 from flask import Blueprint, Response, abort, request, url_for
+from flask_babel import gettext as _
 
 from timebank.core.assets import hsds
 from timebank.infra import cache, geo, maps
@@ -61,7 +62,7 @@ def _args_key() -> tuple:
 
 def _found(value: dict | None) -> dict:
     if value is None:
-        abort(404, "There is nothing with that id in this register's open data.")
+        abort(404, _("There is nothing with that id in this register's open data."))
     return value
 
 
@@ -174,10 +175,10 @@ def _located(query: hsds.Query) -> hsds.Query:
         try:
             place = geo.geocoder().geocode(postcode)
         except geo.GeocoderUnavailable:
-            abort(503, "The postcode could not be looked up just now; try again later.")
+            abort(503, _("The postcode could not be looked up just now; try again later."))
         return None if place is None else (place.latitude, place.longitude)
 
     centre = hsds.postcode_centre(query.postcode, locate)
     if centre is None:
-        abort(400, "That postcode could not be found.")
+        abort(400, _("That postcode could not be found."))
     return hsds.with_centre(query, centre)
