@@ -3,6 +3,7 @@ another member's objects by changing an id (IDOR)."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -120,9 +121,18 @@ def world(app, make):
 
         # A member says the hall has closed: a coordinator decides.
         change = AssetChange(asset_id=asset.id, kind="closed", member_id=people[RESIDENT])
-        db.session.add_all([meeting, part, approval, proxy, change])
+        from timebank.core.models import BoundaryUpload, Neighbourhood
+
+        square = {"type": "Polygon", "coordinates": [[[0, 51], [0.01, 51], [0.01, 51.01],
+                                                      [0, 51], [0, 51]]]}
+        ward = Neighbourhood(name="Riverside Ward", geometry=json.dumps(square), min_lon=0,
+                             min_lat=51, max_lon=0.01, max_lat=51.01)
+        boundaries = BoundaryUpload(filename="wards.geojson",
+                                    shapes=[{"name": "Hillcrest", "geometry": square}])
+        db.session.add_all([meeting, part, approval, proxy, change, ward, boundaries])
         db.session.commit()
-        ids = {"proxy_id": proxy.id, "change_id": change.id,
+        ids = {"proxy_id": proxy.id, "change_id": change.id, "area_id": ward.id,
+               "upload_id": boundaries.id,
                "idea_id": idea.id, "session_id": meeting.id, "role_id": part.id,
                "approval_id": approval.id,
                "member_id": target,

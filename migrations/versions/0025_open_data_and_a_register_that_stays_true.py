@@ -36,6 +36,17 @@ def upgrade():
     sa.ForeignKeyConstraint(['member_id'], ['member.id'], name=op.f('fk_asset_change_member_id_member')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_asset_change'))
     )
+    op.create_table('boundary_upload',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('shapes', sa.JSON(), nullable=False),
+    sa.Column('notes', sa.JSON(), nullable=False),
+    sa.Column('adopted_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['by_id'], ['member.id'], name=op.f('fk_boundary_upload_by_id_member')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_boundary_upload'))
+    )
     with op.batch_alter_table('asset_change', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_asset_change_asset_id'), ['asset_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_asset_change_status'), ['status'], unique=False)
@@ -96,4 +107,5 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_asset_change_asset_id'))
 
     op.drop_table('asset_change')
+    op.drop_table('boundary_upload')
     # ### end Alembic commands ###

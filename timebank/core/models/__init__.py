@@ -8,6 +8,7 @@ from timebank.core.models.assets import (
     AssetImport,
     AssetReview,
     AssetStatus,
+    BoundaryUpload,
     GeocodeState,
     Neighbourhood,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "AssetImport",
     "AssetReview",
     "AssetStatus",
+    "BoundaryUpload",
     "AuditEvent",
     "Bank",
     "BankRole",

@@ -207,6 +207,22 @@ class Neighbourhood(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class BoundaryUpload(Model):
+    """A boundary file uploaded in the browser, read and converted to WGS84 but not yet
+    adopted: the coordinator previews it on the map and names each area first."""
+
+    __tablename__ = "boundary_upload"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # [{"name": …, "geometry": GeoJSON in WGS84}, …] and what reading it noticed
+    shapes: Mapped[list] = mapped_column(JSON, default=list)
+    notes: Mapped[list] = mapped_column(JSON, default=list)
+    adopted_at: Mapped[datetime | None]
+
+
 def name_key(column):
     """The one rule for matching a neighbourhood a member names to a named area: case
     and outer spaces aside (in SQL, so every engine and report applies it alike)."""

@@ -158,3 +158,15 @@ ContactCheckForm = type("ContactCheckForm", (FlaskForm,), {
     **{name: getattr(AssetForm, name) for name in TEXT_FIELDS},
     "note": TextAreaField(_l("Anything else we should know? (optional)"),
                           validators=optional(1000))})
+
+
+class BoundaryForm(FlaskForm):
+    """A boundary file for the named areas (wards, neighbourhoods)."""
+
+    file = FileField(_l("A GeoJSON file of areas (up to 5 MB)"),
+                     validators=[FileRequired(message=_l("Choose a file to upload."))])
+    name_field = StringField(_l("The property that holds each area's name (if not "
+                                "found by itself)"), filters=[strip], validators=optional(60))
+    crs = SelectField(_l("Coordinates"), choices=choices([
+        ("", _l("Work it out from the file")), ("EPSG:4326", _l("Longitude and latitude")),
+        ("EPSG:27700", _l("British National Grid (metres)"))]), validators=[Optional()])

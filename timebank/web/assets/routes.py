@@ -17,13 +17,22 @@ from flask_login import current_user
 
 from timebank.core.assets import files, hsds, imports, neighbourhoods, register, sources, upkeep
 from timebank.core.errors import Refused
-from timebank.core.models import Asset, AssetChange, AssetImport, AssetStatus, GeocodeState
+from timebank.core.models import (
+    Asset,
+    AssetChange,
+    AssetImport,
+    AssetStatus,
+    BoundaryUpload,
+    GeocodeState,
+    Neighbourhood,
+)
 from timebank.core.models.names import reader_language
 from timebank.infra import cache, clock, geo, maps
 from timebank.infra.extensions import db
 from timebank.web import caching
 from timebank.web.assets.forms import (
     AssetForm,
+    BoundaryForm,
     ClosedForm,
     ContactCheckForm,
     CoordinatorAssetForm,
@@ -473,6 +482,73 @@ def community_value_csv():
     return caching.send(cache.body(cache.REGISTER, ("community value",),
                                    files.community_value_bytes, "text/csv"),
                         "assets-of-community-value.csv")
+
+
+# -- named areas (neighbourhood boundaries) in the browser ---------------------------------
+
+
+@bp.route("/coordinator/neighbourhoods", methods=["GET", "POST"])
+@allow("assets.import")
+def neighbourhoods_page():
+    """The named areas on a map, and a boundary file to upload for a preview."""
+    form = BoundaryForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            staged = neighbourhoods.stage(
+                upload.read(neighbourhoods.MAX_UPLOAD + 1), upload.filename or "",
+                form.crs.data or "", form.name_field.data or "", current_user.id)
+        except Refused as refusal:
+            place(form, refusal, "file")
+        else:
+            return redirect(url_for("assets.boundary_preview", upload_id=staged.id), 303)
+    if (reload := _full_page_only()) is not None:
+        return reload
+    layer, fit = neighbourhoods.areas_layer()
+    return render_form("assets/neighbourhoods.html", form, areas=neighbourhoods.all_areas(),
+                       parts=maps.site_map(register.DEFAULT_CENTRE, areas=layer, fit=fit),
+                       action_form=ActionForm())
+
+
+@bp.route("/coordinator/neighbourhoods/uploads/<int:upload_id>", methods=["GET", "POST"])
+@allow("assets.import")
+def boundary_preview(upload_id: int):
+    """The uploaded areas on the map, numbered and coloured, each with a name to give
+    (or leave empty to leave it out); saving replaces areas of the same name."""
+    upload = db.get_or_404(BoundaryUpload, upload_id)
+    error = None
+    if request.method == "POST":
+        button_pressed()
+        names = {}
+        for key, value in request.form.items():
+            if key.startswith("name-") and key[5:].isdigit():
+                names[int(key[5:])] = value
+        try:
+            created, replaced = neighbourhoods.adopt(upload, names, current_user.id)
+        except Refused as refusal:
+            error = refusal.message
+        else:
+            flash(_("Areas saved: %(created)s new, %(replaced)s replaced.", created=created,
+                    replaced=replaced), "success")
+            return redirect(url_for("assets.neighbourhoods_page"), 303)
+    if (reload := _full_page_only()) is not None:
+        return reload
+    layer, fit = neighbourhoods.preview_layer(upload)
+    return render("assets/boundary_preview.html", status=422 if error else 200,
+                  upload=upload, rows=neighbourhoods.staged(upload), error=error,
+                  typed=request.form if request.method == "POST" else {},
+                  parts=maps.site_map(register.DEFAULT_CENTRE, areas=layer, fit=fit),
+                  action_form=ActionForm())
+
+
+@bp.route("/coordinator/neighbourhoods/<int:area_id>/remove", methods=["POST"])
+@allow("assets.import")
+def remove_neighbourhood(area_id: int):
+    area = db.get_or_404(Neighbourhood, area_id)
+    button_pressed()
+    neighbourhoods.remove(area, current_user.id)
+    flash(_("Removed."), "success")
+    return redirect(url_for("assets.neighbourhoods_page"), 303)
 
 
 # -- importing registers in the browser ------------------------------------------------------
