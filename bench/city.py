@@ -163,6 +163,9 @@ PAGES = {  # name: (role, path)
     "map view": ("resident", "/assets/map.json?bbox=-0.171,51.493,-0.085,51.521&zoom=14"),
     "assets.geojson": ("resident", "/assets.geojson"),
     "assets.csv": ("resident", "/assets.csv"),
+    # The open data (anonymous in life; the resident's session changes nothing here).
+    "hsds services": ("resident", "/api/hsds/services?per_page=100&page=3"),
+    "hsds search": ("resident", "/api/hsds/service_at_locations?search=hall"),
     "members list": ("coordinator", "/coordinator/members"),
     "matching workbench": ("coordinator", "/coordinator/matching"),
     "all exchanges": ("coordinator", "/coordinator/exchanges"),

@@ -450,3 +450,25 @@ def test_errors_are_in_the_askers_language(client, app):
     assert welsh.status_code == 400 and "rhif cyfan" in welsh.get_json()["message"]
     spanish = client.get(f"{API}/services/{uuid.uuid4()}", headers={"Accept-Language": "es"})
     assert spanish.status_code == 404 and "datos abiertos" in spanish.get_json()["message"]
+
+
+def test_registers_nobody_here_wrote_become_valid_hsds(client, app):
+    """The council and town registers in tests/fixtures (British National Grid, no
+    names, swapped coordinates, a byte-order mark) imported as they come, then every
+    answer checked; importing them again keeps every id."""
+    registers = Path(__file__).parent / "fixtures" / "registers"
+    flags = ("--category-map", str(registers / "council_asset_types.csv"))
+    for name, extra in (("council_land_register.geojson", flags),
+                        ("council_land_register_bng.csv", flags),
+                        ("town_places_swapped.csv", ()), ("volunteer_list_bom.csv", ()),
+                        ("council_assets_geox.csv", ()), ("council_sites_x_coord.csv", ())):
+        result = app.test_cli_runner().invoke(
+            args=["import-assets", str(registers / name), *extra])
+        assert result.exit_code == 0, result.output
+    found = check_everything(client)
+    assert len(found["/services"]) >= 12
+    ids = {s["id"] for s in found["/services"]}
+    result = app.test_cli_runner().invoke(
+        args=["import-assets", str(registers / "town_places_swapped.csv")])
+    assert result.exit_code == 0
+    assert {s["id"] for s in walk(client, "/services")} == ids
