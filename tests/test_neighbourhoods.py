@@ -98,3 +98,21 @@ def test_residents_and_council_viewers_cannot_change_areas(app, client, login_as
     assert client.get(PAGE).status_code == 403
     login_as(Role.COUNCIL)
     assert client.get(PAGE).status_code == 403
+
+
+def test_files_nobody_here_wrote_are_read_or_refused_never_a_500(app, client, login_as):
+    login_as(Role.COORDINATOR)
+    unknown = {"type": "FeatureCollection", "crs": {"properties": {"name": "EPSG::1"}},
+               "features": [square(529000, 179000, "A")]}
+    sent = upload(client, json.dumps(unknown).encode())
+    assert sent.status_code == 422 and "coordinate system" in sent.get_data(as_text=True)
+    odd = {"type": "FeatureCollection", "crs": "EPSG:4326", "features": [
+        {**square(-0.2, 51.6, None), "properties": [1]}, "not a feature",
+        {"type": "Feature", "properties": {"name": "Flat"}, "geometry": {
+            "type": "Polygon", "coordinates": [[[0, 51], [1, 51], [2, 51], [0, 51]]]}}]}
+    sent = upload(client, json.dumps(odd).encode())
+    assert sent.status_code == 303
+    preview = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "no area inside it" in preview and "Area 1" in preview and "Area 2" not in preview
+    weird = submit(client, sent.headers["Location"], {"name-²": "X", "name-1": "West"})
+    assert weird.status_code == 303

@@ -240,3 +240,58 @@ def test_coordinators_are_reminded_once_before_a_listing_ends(app, client, make)
         told = db.session.query(Notification).filter_by(member_id=coordinator).all()
         assert len(told) == 1 and "Asset of Community Value" in told[0].text
         assert told[0].url.endswith(f"/assets/{hall}")
+
+
+def test_a_home_cannot_be_found_by_shrinking_boxes_or_proposing_ideas(app, client, login_as):
+    """Found in review: /assets.csv?bbox= chose assets by their own point, so ever
+    smaller boxes found a home exactly; "Propose an idea here" carried it in hidden
+    fields; the HSDS postcode filter matched a home's postcode letter by letter."""
+    home = add(app, name="Pat's workshop", at_home=True, address_1="7 Secret Lane",
+               postal_code="RV2 9ZZ", latitude=51.512345, longitude=-0.112345,
+               run_by="Pat Private")
+    tight = "-0.1124,51.5123,-0.1123,51.5124"  # around the home, not its square's centre
+    for path in ("/assets.csv", "/assets.geojson"):
+        assert "workshop" not in client.get(f"{path}?bbox={tight}").get_data(as_text=True)
+        assert "workshop" in client.get(f"{path}?bbox=-0.2,51.4,0,51.6").get_data(
+            as_text=True)
+    assert "Pat Private" not in client.get("/assets.csv").get_data(as_text=True)
+    assert "Pat Private" not in page(client, f"/assets/{home}")
+    for code in ("RV29Z", "RV2", "RV2 9ZZ"):
+        assert client.get(f"/api/hsds/services?postcode={code}").get_json()["empty"]
+    assert client.get("/api/hsds/services?postcode=ZZ9+9ZZ&proximity=5000").get_json()[
+        "empty"], "a postcode nobody here knows matches nothing (and asks no geocoder)"
+    login_as()
+    form = page(client, f"/ideas/new?asset={home}")
+    assert "51.512345" not in form and "-0.112345" not in form
+
+
+def test_one_question_written_many_ways_is_one_cached_answer(app, client):
+    add(app)
+    first = client.get("/api/hsds/services?page=1")
+    for same in ("/api/hsds/services?page=01", "/api/hsds/services?page=1&junk=x",
+                 "/api/hsds/services?page=%2B1&per_page=50"):
+        assert client.get(same).headers["ETag"] == first.headers["ETag"], same
+
+
+def test_an_erased_member_takes_their_home_off_the_map(app, client, make):
+    from timebank.core.members import rights
+    from timebank.core.models import Member
+
+    pat = make.member()
+    coordinator = make.member(Role.COORDINATOR)
+    home = add(app, name="Pat's workshop", at_home=True, address_1="7 Secret Lane",
+               submitted_by_id=pat)
+    hall = add(app, submitted_by_id=pat)
+    with app.app_context():
+        db.session.add(AssetChange(asset_id=hall, kind="moved", member_id=pat,
+                                   note="Pat saw it go"))
+        member = db.session.get(Member, pat)
+        member.erasure_requested_at = utcnow()
+        db.session.commit()
+        rights.erase(member, db.session.get(Member, coordinator))
+        db.session.commit()
+        gone = db.session.get(Asset, home)
+        assert (gone.status, gone.address_1, gone.latitude) == ("archived", "", None)
+        assert db.session.get(Asset, hall).status == "published"
+        change = db.session.query(AssetChange).one()
+        assert (change.member_id, change.note) == (None, "")

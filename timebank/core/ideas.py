@@ -466,8 +466,8 @@ def places(ideas: list[Idea]) -> list[tuple[Idea, float, float]]:
         asset, area = assets.get(idea.asset_id), areas.get(idea.neighbourhood_id)
         if idea.latitude is not None and idea.longitude is not None:
             found.append((idea, idea.latitude, idea.longitude))
-        elif asset is not None and asset.latitude is not None:
-            found.append((idea, asset.latitude, asset.longitude))
+        elif asset is not None and (point := asset.public_point) is not None:
+            found.append((idea, *point))
         elif area is not None:
             found.append((idea, (area.min_lat + area.max_lat) / 2,
                           (area.min_lon + area.max_lon) / 2))

@@ -49,6 +49,21 @@ def normalise_query(text: str) -> str:
     return " ".join(text.casefold().split())[:300]
 
 
+def cached_place(query: str) -> Place | None:
+    """What the geocoder once found for ``query``, without asking it again (for callers
+    anyone may prompt, such as the open data's postcode search: they must never send the
+    service traffic)."""
+    key = normalise_query(query)
+    if not key:
+        return None
+    hit = db.session.execute(
+        select(GeocodeCache.latitude, GeocodeCache.longitude, GeocodeCache.display_name)
+        .where(GeocodeCache.query == key)).first()
+    if hit is None or hit.latitude is None:
+        return None
+    return Place(hit.latitude, hit.longitude, hit.display_name, cached=True)
+
+
 class Geocoder:
     def __init__(self, domain: str, scheme: str, lock_path: str, min_interval: float = 1.0,
                  timeout: float = 5.0):

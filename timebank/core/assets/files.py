@@ -21,13 +21,17 @@ from sqlalchemy import func, select
 
 from timebank.core.assets import sources
 from timebank.core.assets.neighbourhoods import union_bbox
-from timebank.core.assets.register import DEFAULT_CENTRE, categories, published_query
+from timebank.core.assets.register import (
+    DEFAULT_CENTRE,
+    categories,
+    in_box,
+    published_query,
+)
 from timebank.core.models import Asset, AssetImport, AssetStatus, Bank, GeocodeState
 from timebank.core.models.assets import CheckedHow
 from timebank.core.models.audit import record as audit
 from timebank.core.models.banks import CouncilArea
 from timebank.core.models.base import utcnow
-from timebank.infra import geo
 from timebank.infra.exports import csv_chunks
 from timebank.infra.extensions import db
 
@@ -41,19 +45,10 @@ FIELDS = ["source_id", "name", "category", "description", "address_1", "city", "
 # -- export -------------------------------------------------------------------
 
 
-def public_point(a: Asset) -> tuple[float, float] | None:
-    """Where the public sees it: a home's ~500 m square, anything else where it is."""
-    if a.latitude is None or a.longitude is None:
-        return None
-    if a.at_home:
-        return geo.public_point(a.latitude, a.longitude)
-    return round(a.latitude, 6), round(a.longitude, 6)
-
-
 def export_rows(assets: Iterable[Asset]) -> Iterator[dict]:
     """Each asset's public columns; a home's address and contact left out."""
     for a in assets:
-        point = public_point(a)
+        point = a.public_point
         home = a.at_home
         yield {"source_id": a.source_id or f"timebank-{a.id}", "name": a.name,
                "category": a.category.slug, "description": a.description,
@@ -65,7 +60,8 @@ def export_rows(assets: Iterable[Asset]) -> Iterator[dict]:
                "url": a.url,
                "opening_hours": a.opening_hours, "accessibility": a.accessibility,
                "audience": a.audience, "open_to_all": "yes" if a.open_to_all else "no",
-               "step_free": "yes" if a.step_free else "no", "run_by": a.run_by}
+               "step_free": "yes" if a.step_free else "no",
+               "run_by": "" if home else a.run_by}
 
 
 def to_csv_chunks(assets: Iterable[Asset]) -> Iterator[str]:
@@ -74,7 +70,8 @@ def to_csv_chunks(assets: Iterable[Asset]) -> Iterator[str]:
 
 def _published(slug: str, bbox) -> list[Asset]:
 
-    return list(db.session.scalars(published_query(slug, bbox=bbox).order_by(Asset.id)))
+    found = db.session.scalars(published_query(slug, bbox=bbox).order_by(Asset.id))
+    return [a for a in found if bbox is None or in_box(a, bbox)]
 
 
 def geojson_bytes(slug: str = "", bbox=None) -> bytes:
@@ -122,12 +119,12 @@ def land_and_assets_bytes() -> bytes:
     def rows() -> Iterator[list]:
         for a in db.session.scalars(published_query().where(Asset.council_owned)
                                     .order_by(Asset.name, Asset.id)):
-            point = public_point(a)
+            point = a.public_point
             east = north = ""
             if point is not None:
                 e, n = to_grid.transform(point[1], point[0])
                 east, north = round(e), round(n)
-            yield [organisation, a.source_id or a.uuid, a.uprn, a.name,
+            yield [organisation, a.source_id or a.uuid, "" if a.at_home else a.uprn, a.name,
                    "" if a.at_home else a.address_1, a.city,
                    "" if a.at_home else a.postal_code, east, north,
                    "" if point is None else point[0], "" if point is None else point[1],
@@ -149,7 +146,7 @@ COMMUNITY_VALUE = ["Asset Name", "Address", "Postcode", "Run By", "Listed On", "
 def community_value_bytes() -> bytes:
     return "".join(csv_chunks(COMMUNITY_VALUE, (
         [a.name, "" if a.at_home else a.address, "" if a.at_home else a.postal_code,
-         a.run_by, a.acv_listed_on.isoformat() if a.acv_listed_on else "",
+         "" if a.at_home else a.run_by, a.acv_listed_on.isoformat() if a.acv_listed_on else "",
          a.acv_expires_on.isoformat() if a.acv_expires_on else ""]
         for a in community_value()))).encode()
 

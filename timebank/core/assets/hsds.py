@@ -14,7 +14,7 @@ import re
 import unicodedata
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -25,7 +25,7 @@ from sqlalchemy import func, or_, select
 
 from timebank.core.assets.register import categories, last_checked
 from timebank.core.models import Asset, AssetStatus
-from timebank.core.models.assets import open_data_id
+from timebank.core.models.assets import open_data_id, public_point
 from timebank.core.models.banks import Bank
 from timebank.infra import cache, geo
 from timebank.infra.db import like_pattern
@@ -87,6 +87,9 @@ def _uuid(args: Mapping[str, str], name: str) -> str:
 def _moment(raw: str) -> datetime:
     """An ISO 8601 date or date-time (``Z`` or an offset; UTC when it has none)."""
     text = raw.strip()
+    # "+01:00" sent unencoded in a query string arrives as " 01:00".
+    text = re.sub(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$", r"\1+\2", raw.rstrip())
+    text = text.strip()
     if text[-1:] in ("z", "Z"):
         text = text[:-1] + "+00:00"
     try:
@@ -111,7 +114,7 @@ def parse(args: Mapping[str, str]) -> Query:
             proximity = float(args["proximity"])
         except ValueError:
             proximity = math.nan
-        if not (math.isfinite(proximity) and 0 < proximity <= 100_000):
+        if not (math.isfinite(proximity) and 1 <= proximity <= 100_000):
             raise BadQuery(_("proximity is a distance in metres, from 1 to 100000."))
     postcode = " ".join((args.get("postcode") or "").split()).upper()
     if proximity is not None and not postcode:
@@ -143,9 +146,14 @@ def with_centre(query: Query, centre: tuple[float, float] | None) -> Query:
 
 
 def _words(text: str) -> str:
-    """An organisation's name as matched: case, accents and spacing aside."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return " ".join(folded.casefold().split())
+    """An organisation's name as matched: its letters and digits in any script, case,
+    accents, punctuation and spacing aside ("St Mary's" is "St Mary’s", "Age UK." is
+    "Age UK"). Empty for a name with no letter or digit ("-", "n/a" aside)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    kept = "".join(c if c.isalnum() else " " for c in decomposed
+                   if unicodedata.category(c) != "Mn")
+    words = " ".join(kept.split())
+    return "" if words in ("na", "n a", "none", "unknown") else words
 
 
 def organization_id(run_by: str) -> str:
@@ -161,29 +169,46 @@ def _child(asset_uuid: str, part: str) -> str:
     return str(uuid.uuid5(uuid.UUID(asset_uuid), part))
 
 
+# RFC 3986 (the "uri" format validators check), for what this module writes: scheme,
+# host of letters, digits, dots and hyphens, an optional port, then path, query and
+# fragment of unreserved, sub-delims, ":", "@", "/", "?" and whole %-escapes.
+_PCHARS = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*"
+_URI = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.?(?::\d{1,5})?"
+                  r"(?:/" + _PCHARS + r")?(?:\?" + _PCHARS + r")?(?:#" + _PCHARS + r")?")
+
+
+def _escape(part: str, safe: str) -> str:
+    """Percent-encode what a URI cannot hold; a "%" not starting an escape is itself."""
+    part = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", part)
+    return quote(part, safe=safe + "%")
+
+
 def uri(value: str) -> str | None:
     """A web address as an absolute http(s) URI (registers write "www.x.org"), with
-    anything a URI cannot hold percent-encoded; None when it is not a web address."""
+    anything a URI cannot hold percent-encoded; None when it is not a web address (or
+    carries a user name or password)."""
     text = value.strip()
-    if not text or any(c.isspace() for c in text):
+    if not text or any(c.isspace() for c in text) or text.lower().startswith("mailto:"):
         return None
     if "://" not in text:
         text = "https://" + text
     try:
         parts = urlsplit(text)
-        host = parts.hostname or ""
+        host, port = parts.hostname or "", parts.port
     except ValueError:
         return None
-    if parts.scheme.lower() not in ("http", "https") or "." not in host:
+    if parts.scheme.lower() not in ("http", "https") or "." not in host or "@" in parts.netloc:
         return None
     try:
-        netloc = parts.netloc.encode("idna").decode() if not parts.netloc.isascii() \
-            else parts.netloc
+        host = host.encode("idna").decode() if not host.isascii() else host
     except UnicodeError:
         return None
-    safe = "/:@!$&'()*+,;=-._~%"
-    return urlunsplit((parts.scheme.lower(), netloc, quote(parts.path, safe=safe),
-                       quote(parts.query, safe=safe + "?"), quote(parts.fragment, safe=safe)))
+    netloc = host + (f":{port}" if port is not None else "")
+    safe = "/:@!$&'()*+,;=-._~"
+    address = urlunsplit((parts.scheme.lower(), netloc, _escape(parts.path, safe),
+                          _escape(parts.query, safe + "?"),
+                          _escape(parts.fragment, safe + "?")))
+    return address if _URI.fullmatch(address) else None
 
 
 _EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
@@ -213,16 +238,37 @@ _SPAN = re.compile(_TIME + r"\s*(?:-|–|to)\s*" + _TIME, re.IGNORECASE)
 _DAY_RUN = re.compile(r"([a-z]+)(?:\s*(?:-|–|to)\s*([a-z]+))?", re.IGNORECASE)
 
 
-def _clock(hour: str, minute: str | None, half: str | None, other_half: str | None) -> str:
-    h, m = int(hour), int(minute or 0)
-    half = (half or other_half or "").lower()
+def _hour(hour: str, half: str | None) -> int:
+    h = int(hour)
+    if half and not 1 <= h <= 12:
+        raise ValueError("not a 12-hour time")  # "13pm"
     if half == "pm" and h < 12:
-        h += 12
-    elif half == "am" and h == 12:
-        h = 0
-    if not (0 <= h <= 24 and 0 <= m < 60):
+        return h + 12
+    if half == "am" and h == 12:
+        return 0
+    return h
+
+
+def _times(span: re.Match) -> tuple[str, str]:
+    """(opens, closes) of a span as people write them: "9am-5pm", "09:00-17:00", "9-5"
+    (the afternoon), "10-2pm" (10 in the morning: a "pm" at the end moves the start
+    too only when the start stays before the end). ValueError when it is not a time."""
+    o_half, c_half = (span.group(3) or "").lower(), (span.group(6) or "").lower()
+    opens_h, closes_h = _hour(span.group(1), o_half), _hour(span.group(4), c_half)
+    opens_m, closes_m = int(span.group(2) or 0), int(span.group(5) or 0)
+    if not o_half and c_half == "pm" and opens_h < 12 and opens_h + 12 < closes_h:
+        opens_h += 12  # "1-5pm"
+    twelve_hour = not (span.group(1).startswith("0") or span.group(4).startswith("0"))
+    if (not o_half and not c_half and twelve_hour and closes_h <= opens_h
+            and closes_h < 12 < closes_h + 12):
+        closes_h += 12  # "9-5" (but "17:00-09:00" is a mistake, not the evening)
+    if not (0 <= opens_h <= 23 and 0 <= closes_h <= 24 and opens_m < 60 and closes_m < 60
+            and (closes_h < 24 or closes_m == 0)):
         raise ValueError("not a time")
-    return f"{h:02d}:{m:02d}"
+    opens, closes = f"{opens_h:02d}:{opens_m:02d}", f"{closes_h:02d}:{closes_m:02d}"
+    if closes <= opens:
+        raise ValueError("closes before it opens")
+    return opens, closes
 
 
 def _days(text: str) -> list[int]:
@@ -261,8 +307,7 @@ def weekly_rules(text: str) -> list[tuple[list[int], str, str]]:
             return []
         try:
             days = _days(part[:span.start()].strip().rstrip(":"))
-            opens = _clock(span.group(1), span.group(2), span.group(3), span.group(6))
-            closes = _clock(span.group(4), span.group(5), span.group(6), None)
+            opens, closes = _times(span)
         except ValueError:
             return []
         if part[span.end():].strip():
@@ -314,7 +359,8 @@ def context() -> Context:
             counts[key] += n
         organizations = {}
         # Each organisation under the spelling most of its assets use, in name order.
-        spelt = {key: spellings.most_common(1)[0][0] for key, spellings in names.items()}
+        spelt = {key: min(spellings.items(), key=lambda item: (-item[1], item[0]))[0]
+                 for key, spellings in names.items()}
         for key, name in sorted(spelt.items(), key=lambda i: _words(i[1])):
             organizations[key] = {
                 "id": key, "name": name,
@@ -337,20 +383,12 @@ def _term(category) -> dict:
             "language": "en"}
 
 
-def taxonomy(base_url: str) -> dict:
+def taxonomy() -> dict:
     return {"id": TAXONOMY_ID, "name": "Kinds of community asset",
             "description": "The kinds of asset of asset-based community development (ABCD): "
                            "associations, institutions, physical spaces, the local economy, "
                            "culture and heritage, and services.",
-            "uri": base_url, "version": "1"}
-
-
-def _point(asset: Asset) -> tuple[float, float] | None:
-    if asset.latitude is None or asset.longitude is None:
-        return None
-    if asset.at_home:
-        return geo.public_point(asset.latitude, asset.longitude)
-    return round(asset.latitude, 6), round(asset.longitude, 6)
+            "version": "1"}
 
 
 def service_brief(asset: Asset, ctx: Context) -> dict:
@@ -358,8 +396,8 @@ def service_brief(asset: Asset, ctx: Context) -> dict:
     out: dict = {"id": asset.uuid, "name": asset.name, "status": "active"}
     if asset.description:
         out["description"] = asset.description
-    if (address := uri(asset.url)) is not None:
-        out["url"] = address
+    if not asset.at_home and (address := uri(asset.url)) is not None:
+        out["url"] = address  # (a home's website may name who lives there)
     if not asset.at_home and (mail := email(asset.email)) is not None:
         out["email"] = mail
     eligibility = [asset.audience.strip()] if asset.audience.strip() else []
@@ -385,7 +423,7 @@ def _organization(asset: Asset, ctx: Context) -> dict | None:
 def location(asset: Asset, ctx: Context, full: bool = True) -> dict:
     location_id = _child(asset.uuid, "location")
     out: dict = {"id": location_id, "location_type": "physical", "name": asset.name}
-    if (point := _point(asset)) is not None:
+    if (point := asset.public_point) is not None:
         out["latitude"], out["longitude"] = point
     if not full:
         return out
@@ -445,10 +483,10 @@ def sal_brief(asset: Asset, ctx: Context) -> dict:
 
 def page(items: list, total: int, query: Query) -> dict:
     """The specification's Page around ``items``, the ``query.page``-th of ``total``."""
-    pages = max(1, math.ceil(total / query.per_page))
+    pages = math.ceil(total / query.per_page)
     return {"total_items": total, "total_pages": pages, "page_number": query.page,
             "size": len(items), "first_page": query.page == 1,
-            "last_page": query.page >= pages, "empty": total == 0, "contents": items}
+            "last_page": query.page >= pages, "empty": not items, "contents": items}
 
 
 def _published():
@@ -477,21 +515,23 @@ def _filtered(query: Query, ctx: Context):
             .distinct()) if organization_id(run_by) == query.organization_id]
         chosen = chosen.where(Asset.run_by.in_(names), ~Asset.at_home)
     if query.postcode and query.proximity is None:
-        chosen = chosen.where(or_(*[func.upper(func.replace(Asset.postal_code, " ", ""))
-                                    .like(prefix + "%") for prefix in _district(query.postcode)]))
+        # Never a home: its postcode is its address, near enough.
+        chosen = chosen.where(~Asset.at_home, func.upper(func.replace(
+            Asset.postal_code, " ", "")).like(_district(query.postcode)))
     return chosen.order_by(Asset.name, Asset.id)
 
 
-def _district(postcode: str) -> list[str]:
-    """What ``postcode`` alone matches: its outward code (a UK district, "SW1A 1AA" →
-    "SW1A"), else the whole code."""
-    parts = postcode.split()
-    if len(parts) == 2:
-        return [parts[0] + d for d in "0123456789"] if parts[0][-1:].isalpha() else [parts[0]]
+def _district(postcode: str) -> str:
+    """The LIKE pattern ``postcode`` alone matches: its district (outward code) and
+    any three-character inward code ("SW1A 1AA" → "SW1A___", so not SW1 or SW10);
+    anything not a UK postcode, itself."""
     compact = postcode.replace(" ", "")
     if re.fullmatch(r"[A-Z]{1,2}\d[A-Z\d]?\d[A-Z]{2}", compact):
-        return [compact[:-3]]
-    return [compact]
+        return compact[:-3] + "___"
+    parts = postcode.split()
+    if len(parts) == 1 and re.fullmatch(r"[A-Z]{1,2}\d[A-Z\d]?", compact):
+        return compact + "___"  # a district alone
+    return compact.replace("_", "")
 
 
 def _near(chosen, query: Query) -> list[int]:
@@ -505,8 +545,8 @@ def _near(chosen, query: Query) -> list[int]:
                Asset.longitude.between(min_lon, max_lon)))
     found = []
     for asset_id, a_lat, a_lon, at_home in rows:
-        point = geo.public_point(a_lat, a_lon) if at_home else (a_lat, a_lon)
-        if geo.haversine_km(lat, lon, *point) <= km:
+        point = public_point(a_lat, a_lon, at_home)
+        if point is not None and geo.haversine_km(lat, lon, *point) <= km:
             found.append(asset_id)
     return found
 
@@ -559,8 +599,8 @@ def organizations_page(query: Query) -> dict:
     return _listed(list(context().organizations.values()), query)
 
 
-def taxonomies_page(query: Query, base_url: str) -> dict:
-    return _listed([taxonomy(base_url)], query)
+def taxonomies_page(query: Query) -> dict:
+    return _listed([taxonomy()], query)
 
 
 def taxonomy_terms_page(query: Query) -> dict:
@@ -629,8 +669,8 @@ def organization_by_id(value: str) -> dict | None:
     return context().organizations.get(key)
 
 
-def taxonomy_by_id(value: str, base_url: str) -> dict | None:
-    return taxonomy(base_url) if value.strip().lower() == TAXONOMY_ID else None
+def taxonomy_by_id(value: str) -> dict | None:
+    return taxonomy() if value.strip().lower() == TAXONOMY_ID else None
 
 
 def taxonomy_term_by_id(value: str) -> dict | None:
@@ -640,15 +680,17 @@ def taxonomy_term_by_id(value: str) -> dict | None:
     return None
 
 
-def postcode_centre(postcode: str, locate: Callable[[str], tuple[float, float] | None]
-                    ) -> tuple[float, float] | None:
-    """Where ``postcode`` is: the middle of the register's own assets there, else what
-    ``locate`` (the geocoder) says."""
+def postcode_centre(postcode: str) -> tuple[float, float] | None:
+    """Where ``postcode`` is: the middle of the register's own assets there (never a
+    home's), else what the geocoder once found for it. Never the geocoder itself: anyone
+    may ask, and its service must not get their traffic."""
     compact = postcode.replace(" ", "")
     row = db.session.execute(
         select(func.avg(Asset.latitude), func.avg(Asset.longitude)).where(
+            Asset.status == AssetStatus.PUBLISHED,
             func.upper(func.replace(Asset.postal_code, " ", "")) == compact,
             Asset.latitude.is_not(None), ~Asset.at_home)).one()
     if row[0] is not None:
         return float(row[0]), float(row[1])
-    return locate(postcode)
+    place = geo.cached_place(postcode)
+    return None if place is None else (place.latitude, place.longitude)

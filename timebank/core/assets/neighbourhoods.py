@@ -22,6 +22,7 @@ from timebank.core.errors import Refused
 from timebank.core.models import BoundaryUpload, Neighbourhood
 from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
+from timebank.infra import cache
 from timebank.infra.extensions import db
 
 NAME_HEADERS = ("name", "neighbourhood", "neighbourhood name", "ward", "ward name", "area",
@@ -56,12 +57,18 @@ def read_boundaries(data: bytes, filename: str, crs: str = "",
     features = doc.get("features") if isinstance(doc, dict) else None
     if not isinstance(features, list):
         raise BoundaryError(_("not a GeoJSON FeatureCollection"))
-    named = ((doc.get("crs") or {}).get("properties") or {}).get("name", "")
+    declared = doc.get("crs")
+    declared = declared.get("properties") if isinstance(declared, dict) else None
+    named = declared.get("name", "") if isinstance(declared, dict) else ""
     code = re.search(r"EPSG:{1,2}(\d+)", str(named))
     crs = (crs or (f"EPSG:{code.group(1)}" if code else "")).upper()
     notes: list[str] = []
     shapes = []
     for number, feature in enumerate(features, start=1):
+        if not isinstance(feature, dict):
+            notes.append(_("feature %(number)s: no readable geometry, left out",
+                           number=number))
+            continue
         try:
             geometry = shape(feature["geometry"])
         except Exception:  # noqa: BLE001 - shapely raises several kinds
@@ -71,7 +78,8 @@ def read_boundaries(data: bytes, filename: str, crs: str = "",
         if geometry.geom_type not in ("Polygon", "MultiPolygon"):
             notes.append(_("feature %(number)s: not a polygon, left out", number=number))
             continue
-        name = _name_of(feature.get("properties") or {}, name_field)[:120]
+        props = feature.get("properties")
+        name = _name_of(props if isinstance(props, dict) else {}, name_field)[:120]
         shapes.append((name, geometry))
     if not shapes:
         raise BoundaryError(_("There are no polygons in the file."))
@@ -82,14 +90,23 @@ def read_boundaries(data: bytes, filename: str, crs: str = "",
             notes.append(_("coordinates in metres with no system named: read as British "
                            "National Grid (EPSG:27700)"))
     converted = []
-    for name, geometry in shapes:
-        if crs != sources.WGS84:
-            to_wgs84 = sources.transformer(crs)
+    try:
+        to_wgs84 = sources.transformer(crs) if crs != sources.WGS84 else None
+    except Exception:  # noqa: BLE001 - pyproj refuses an unknown system in several ways
+        raise BoundaryError(_("The file names a coordinate system we do not know: "
+                              "%(crs)s.", crs=crs[:40])) from None
+    for number, (name, geometry) in enumerate(shapes, start=1):
+        if to_wgs84 is not None:
             geometry = shapely.transform(geometry, lambda xy, t=to_wgs84: np.column_stack(
                 t.transform(xy[:, 0], xy[:, 1])))
         if not geometry.is_valid:
             geometry = geometry.buffer(0)
+        if geometry.is_empty or not all(map(np.isfinite, geometry.bounds)):
+            notes.append(_("feature %(number)s: no area inside it, left out", number=number))
+            continue
         converted.append((name, geometry))
+    if not converted:
+        raise BoundaryError(_("There are no polygons in the file."))
     if crs != sources.WGS84:
         notes.append(_("converted from %(crs)s to WGS84", crs=crs))
     return converted, notes
@@ -231,10 +248,17 @@ def remove(area: Neighbourhood, by_id: int) -> None:
 
 
 def _areas():
-    """Each neighbourhood's name and prepared shape (a few dozen: read per request)."""
+    """Each neighbourhood's name and prepared shape, read once per version of the
+    register (a ward's boundary can be megabytes: not on every page)."""
 
-    return [(a.name, prep(shape(json.loads(a.geometry))))
-            for a in db.session.scalars(select(Neighbourhood).order_by(Neighbourhood.name))]
+    def build(_version: int) -> list:
+        return [(a.name, prep(shape(json.loads(a.geometry))), len(a.geometry))
+                for a in db.session.scalars(select(Neighbourhood)
+                                            .order_by(Neighbourhood.name))]
+
+    return [(name, shape_) for name, shape_, _size in cache.built(
+        cache.REGISTER, ("named areas",), build,
+        lambda areas: 1024 + sum(3 * size for _n, _s, size in areas))]
 
 
 def names_for(points: list[tuple[float, float]]) -> list[str | None]:

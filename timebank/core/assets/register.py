@@ -23,7 +23,7 @@ from timebank.core.models import (
     GeocodeState,
     Member,
 )
-from timebank.core.models.assets import DEFAULT_ASSET_CATEGORIES, CheckedHow
+from timebank.core.models.assets import DEFAULT_ASSET_CATEGORIES, CheckedHow, public_point
 from timebank.core.models.audit import record as audit
 from timebank.core.models.banks import Bank
 from timebank.core.models.base import utcnow
@@ -184,10 +184,25 @@ def published_query(category_slug: str = "", text: str = "", open_to_all: bool =
     if step_free:
         query = query.where(Asset.step_free)
     if bbox:
+        # Widened by a home's square: the box is then decided on each asset's public
+        # point (``in_box``), never on a home's own, which shrinking boxes would find.
         min_lon, min_lat, max_lon, max_lat = bbox
-        query = query.where(Asset.latitude.between(min_lat, max_lat),
-                            Asset.longitude.between(min_lon, max_lon))
+        query = query.where(Asset.latitude.between(min_lat - BOX_PAD, max_lat + BOX_PAD),
+                            Asset.longitude.between(min_lon - BOX_PAD, max_lon + BOX_PAD))
     return query
+
+
+BOX_PAD = 0.02  # degrees: more than half a ~500 m square, at any latitude people live
+
+
+def in_box(asset: Asset, bbox) -> bool:
+    """Whether the asset's public point is inside ``bbox`` (min_lon, min_lat, max_lon,
+    max_lat)."""
+    point = asset.public_point
+    if point is None:
+        return False
+    min_lon, min_lat, max_lon, max_lat = bbox
+    return min_lat <= point[0] <= max_lat and min_lon <= point[1] <= max_lon
 
 
 class MapRow(NamedTuple):
@@ -201,9 +216,8 @@ class MapRow(NamedTuple):
     @classmethod
     def of(cls, row) -> MapRow:
         asset_id, name, category_id, lat, lon, checked_at, at_home = row
-        if at_home and lat is not None and lon is not None:
-            lat, lon = geo.public_point(lat, lon)
-        return cls(asset_id, name, category_id, lat, lon, checked_at)
+        point = public_point(lat, lon, at_home)
+        return cls(asset_id, name, category_id, *(point or (None, None)), checked_at)
 
 
 def published_rows(category_slug: str = "", text: str = "", open_to_all: bool = False,
@@ -510,9 +524,11 @@ def area_points(configured_bbox, asset_points) -> list[tuple[float, float]]:
         min_lon, min_lat, max_lon, max_lat = configured_bbox
         return [(min_lat, min_lon), (max_lat, max_lon)]
     everything = db.session.execute(
-        select(Asset.latitude, Asset.longitude).where(
+        select(Asset.latitude, Asset.longitude, Asset.at_home).where(
             Asset.status == AssetStatus.PUBLISHED, Asset.latitude.isnot(None))).all()
-    return [(p[0], p[1]) for p in everything] or list(asset_points)
+    # Homes by their square: the study's edge must not give one away.
+    return ([p for p in (public_point(*row) for row in everything) if p is not None]
+            or list(asset_points))
 
 
 def coverage(located, distance: float, configured_bbox):

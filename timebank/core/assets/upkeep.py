@@ -44,8 +44,8 @@ def _bound(asset: Asset) -> str:
     """What a link is bound to: the address it went to, the asset as it was and what
     was said about it. Any change (the contact's own answer too) ends it: it works once."""
     stamp = asset.updated_at.isoformat() if asset.updated_at else ""
-    said = db.session.scalar(select(func.count()).select_from(AssetChange)
-                             .where(AssetChange.asset_id == asset.id))
+    said = db.session.scalar(select(func.count()).select_from(AssetChange).where(
+        AssetChange.asset_id == asset.id, AssetChange.kind == "correction"))
     return hashlib.sha256(f"{asset.email}|{stamp}|{said}".encode()).hexdigest()[:20]
 
 
@@ -145,8 +145,8 @@ def decide(change: AssetChange, by: Member, outcome: str, now: datetime, url: st
         address = (asset.address_1, asset.city, asset.postal_code)
         for field in CORRECTABLE:
             if field in change.values:
-                setattr(asset, field, str(change.values[field])[:300 if field != "description"
-                                                                 else 5000])
+                longest = getattr(Asset.__table__.c[field].type, "length", None)  # Text: None
+                setattr(asset, field, str(change.values[field])[:longest or 5000])
         if (asset.address_1, asset.city, asset.postal_code) != address:
             # The place follows the address: `geocode-pending` looks it up again.
             asset.geocode_state = GeocodeState.PENDING

@@ -24,7 +24,9 @@ from timebank.core.models import (
     Approval,
     ApprovalStatus,
     Asset,
+    AssetChange,
     AssetReview,
+    AssetStatus,
     AuditEvent,
     Bank,
     Exchange,
@@ -263,7 +265,8 @@ TEXTS = (
     (IdeaRevision, ("title", "need", "builds_on", "takes")), (IdeaComment, ("body",)),
     (Asset, ("name", "description", "address_1", "email", "phone", "run_by",
              "rejection_reason")),
-    (AssetReview, ("comment",)), (Listing, ("title", "description")),
+    (AssetReview, ("comment",)), (AssetChange, ("note",)),
+    (Listing, ("title", "description")),
     (Membership, ("status_reason",)),
 )
 
@@ -342,8 +345,18 @@ def erase(member: Member, by: Member) -> None:
             approval.payload = {**approval.payload, "email": ERASED_TEXT}
     if member.address:
         geo.forget(member.address)
+    # A place they suggested at their own home leaves the map with its address and
+    # contact; their reports on assets lose their words.
+    db.session.execute(update(Asset).where(Asset.submitted_by_id == member.id,
+                                           Asset.at_home)
+                       .values(status=AssetStatus.ARCHIVED, address_1="", postal_code="",
+                               email="", phone="", run_by="", latitude=None,
+                               longitude=None))
+    cache.bump(cache.REGISTER)  # a Core update passes the ORM's watch
     db.session.execute(update(Asset).where(Asset.submitted_by_id == member.id)
                        .values(submitted_by_id=None))
+    db.session.execute(update(AssetChange).where(AssetChange.member_id == member.id)
+                       .values(member_id=None, note=""))
     member.email, member.pending_email = f"erased-{member.id}@invalid", None
     member.display_name = FORMER
     for name in ("neighbourhood", "bio", "skills", "availability", "phone", "address"):

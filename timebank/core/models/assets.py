@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timebank.core.models.base import utcnow
 from timebank.core.models.names import N_, NamedKind
+from timebank.infra import geo
 from timebank.infra.extensions import Model
 
 if TYPE_CHECKING:
@@ -145,6 +146,24 @@ class Asset(Model):
     @property
     def address(self) -> str:
         return ", ".join(p for p in (self.address_1, self.city, self.postal_code) if p)
+
+    @property
+    def public_point(self) -> tuple[float, float] | None:
+        """Where anyone but coordinators may see it: a home's ~500 m square (the rule for
+        members' places), anything else where it is; None when unplaced (or broken)."""
+        return public_point(self.latitude, self.longitude, self.at_home)
+
+
+def public_point(latitude: float | None, longitude: float | None,
+                 at_home: bool) -> tuple[float, float] | None:
+    """The one rule for showing an asset's position (maps, exports, open data, ideas)."""
+    if latitude is None or longitude is None:
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None  # NaN, infinities, swapped or broken: no position (JSON has no NaN)
+    if at_home:
+        return geo.public_point(latitude, longitude)
+    return round(latitude, 6), round(longitude, 6)
 
 
 class AssetChange(Model):

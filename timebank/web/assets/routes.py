@@ -224,6 +224,7 @@ def closed(asset_id: int):
 
 @bp.route("/coordinator/assets/<int:asset_id>/ask-contact", methods=["POST"])
 @allow("assets.moderate")
+@limiter.limit("30/hour")  # each sends an e-mail to someone outside the bank
 def ask_contact(asset_id: int):
     asset = db.get_or_404(Asset, asset_id)
     button_pressed()
@@ -254,6 +255,11 @@ def contact_check(token: str):
         return render("assets/contact_check.html", asset=asset, form=None, message=_(
             "Thank you: the details are confirmed as they are."))
     form = ContactCheckForm(obj=asset if request.method == "GET" else None)
+    if request.method == "GET":
+        # As the open data writes them (registers write "www.x.org"): the form accepts
+        # only whole addresses, and the contact must be able to send it unchanged.
+        form.url.data = hsds.uri(asset.url or "") or ""
+        form.email.data = hsds.email(asset.email or "") or ""
     if form.validate_on_submit():
         if upkeep.contact_corrects(asset, form.data, form.note.data or "") is None:
             upkeep.contact_confirms(asset, clock.utcnow())
@@ -521,7 +527,8 @@ def boundary_preview(upload_id: int):
         button_pressed()
         names = {}
         for key, value in request.form.items():
-            if key.startswith("name-") and key[5:].isdigit():
+            if key.startswith("name-") and key[5:].isascii() and key[5:].isdigit() \
+                    and len(key) < 12:
                 names[int(key[5:])] = value
         try:
             created, replaced = neighbourhoods.adopt(upload, names, current_user.id)

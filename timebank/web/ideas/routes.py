@@ -138,7 +138,8 @@ def _place_from_query(form: IdeaForm) -> None:
     if asset is not None and asset.status == "published":
         form.asset_id.data = str(asset.id)
         form.category.data = asset.category_id
-        form.latitude.data, form.longitude.data = asset.latitude, asset.longitude
+        # Where anyone may see it (a home: its ~500 m square), as the idea will show it.
+        form.latitude.data, form.longitude.data = asset.public_point or (None, None)
     cell = (request.args.get("cell") or "")[:40]
     lat, lon = request.args.get("lat", type=float), request.args.get("lon", type=float)
     if cell and lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
