@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.a11y import assert_accessible
-from tests.support import NOW, PASSWORD, get
+from tests.support import NOW, PASSWORD, TODAY, get
 from timebank.core.ledger import writer as ledger
 from timebank.core.models import Role
 from timebank.infra import clock
@@ -29,7 +29,7 @@ def pages(ids: dict) -> dict:
     return {
         None: ["/", "/login", "/register", "/assets", f"/assets/{ids['asset']}",
                "/password/forgot", "/terms", "/privacy", "/ideas", "/ideas/answers",
-               f"/ideas/{ids['idea']}"],
+               f"/ideas/{ids['idea']}", "/assets/community-value", ids["check"]],
         "resident": ["/", "/profile", "/exchanges/new", "/statement",
                      f"/exchanges/{ids['exchange']}", "/listings", "/listings/new",
                      f"/listings/{ids['listing']}", "/listings/mine", "/matches",
@@ -54,7 +54,9 @@ def pages(ids: dict) -> dict:
                         f"/ideas/sessions/{ids['session']}",
                         f"/ideas/sessions/{ids['session']}/attendance",
                         f"/coordinator/members/{ids['member']}/proxy",
-                        f"/coordinator/members/{ids['member']}/mobile", "/coordinator/proxies"],
+                        f"/coordinator/members/{ids['member']}/mobile", "/coordinator/proxies",
+                        "/coordinator/neighbourhoods",
+                        f"/coordinator/neighbourhoods/uploads/{ids['boundaries']}"],
         "admin": ["/admin/categories", "/admin/asset-categories", "/admin/banks",
                   f"/admin/banks/{ids['bank']}", "/admin/audit"],
         "council": ["/", "/assets/gaps", "/assets", "/reports", f"/ideas/{ids['idea']}"],
@@ -87,9 +89,22 @@ def people(app, make):
             recorded_by=get(other), idempotency_key="access", confirm=True).exchange.id
         asset = Asset(name="Neuadd y Dref", status="published", latitude=51.5, longitude=-0.1,
                       category_id=db.session.query(AssetCategory).first().id,
-                      geocode_state="ok")
+                      geocode_state="ok", email="neuadd@example.org",
+                      acv_listed_on=TODAY, acv_expires_on=TODAY + timedelta(days=1826))
         db.session.add(asset)
         db.session.commit()
+        from timebank.core.assets import upkeep
+        from timebank.core.models import AssetChange, BoundaryUpload
+
+        # What the moderation page lists with buttons, and a boundary file to name.
+        square = {"type": "Polygon", "coordinates": [[[-0.1, 51.5], [-0.09, 51.5],
+                                                      [-0.09, 51.51], [-0.1, 51.5]]]}
+        boundaries = BoundaryUpload(filename="wardiau.geojson", shapes=[
+            {"name": "Glan yr Afon", "geometry": square}])
+        db.session.add_all([boundaries, AssetChange(asset_id=asset.id, kind="correction",
+                                                    values={"phone": "01234 567890"})])
+        db.session.commit()
+        check = f"/assets/check/{upkeep.token_for(asset)}"
         from timebank.core import ideas
         from timebank.core.models import Membership
 
@@ -114,7 +129,8 @@ def people(app, make):
         db.session.commit()
         ids = {"idea": idea.id, "session": meeting.id, "exchange": exchange, "listing": listing,
                "match": match,
-               "member": resident, "asset": asset.id, "bank": db.session.query(Bank).one().id}
+               "member": resident, "asset": asset.id, "bank": db.session.query(Bank).one().id,
+               "check": check, "boundaries": boundaries.id}
     return {"resident": "res@example.org", "coordinator": "coord@example.org",
             "council": "council@example.org", "admin": "admin@example.org",
             "helper": "helper@example.org", "ids": ids}

@@ -49,14 +49,18 @@ def _bound(asset: Asset) -> str:
     return hashlib.sha256(f"{asset.email}|{stamp}|{said}".encode()).hexdigest()[:20]
 
 
+def token_for(asset: Asset) -> str:
+    """The signed part of the link that lets the asset's contact answer, once."""
+    return _serializer().dumps({"a": asset.id, "f": _bound(asset)})
+
+
 def ask_contact(asset: Asset, by: Member) -> str:
     """E-mail the asset's contact a link to confirm or correct it (no log-in needed).
     Returns the address written to; Refused when the asset has none."""
     to = valid_email(asset.email or "")
     if asset.status != AssetStatus.PUBLISHED or to is None:
         raise Refused(_("This asset has no contact e-mail address to ask."))
-    token = _serializer().dumps({"a": asset.id, "f": _bound(asset)})
-    link = absolute(site_url("assets.contact_check", token=token))
+    link = absolute(site_url("assets.contact_check", token=token_for(asset)))
     body = "\n\n".join([
         _("Hello,"),
         _("“%(name)s” is listed in our neighbourhood's register of community assets, with "
