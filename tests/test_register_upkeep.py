@@ -134,6 +134,11 @@ def test_the_named_contact_confirms_or_corrects_through_an_emailed_link(
         assert asset.opening_hours == "Tue 10-4" and asset.checked_how == "contact"
         assert asset.confirmed_at.date() == (NOW + timedelta(days=3)).date()
         uuid = asset.uuid
+    with app.app_context():
+        jobs.send_mail(app.config)
+    thanks = smtp[0].messages[-1]
+    assert thanks["To"] == "bookings@riverside-hall.example"
+    assert "now in the register" in thanks.get_payload(decode=True).decode()
     hsds = client.get(f"/api/hsds/services/{uuid}").get_json()
     assert hsds["assured_date"] == (NOW + timedelta(days=3)).date().isoformat()
     again = submit(client, f"/coordinator/assets/changes/{change.id}/dismiss", {},

@@ -27,6 +27,7 @@ def upgrade():
     sa.Column('values', sa.JSON(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=True),
+    sa.Column('contact_email', sa.String(length=254), server_default='', nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('decided_by_id', sa.Integer(), nullable=True),

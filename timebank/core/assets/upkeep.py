@@ -108,7 +108,7 @@ def contact_corrects(asset: Asset, values: dict, note: str) -> AssetChange | Non
     if not changed and not note.strip():
         return None
     change = AssetChange(asset_id=asset.id, kind="correction", values=changed,
-                         note=note.strip())
+                         note=note.strip(), contact_email=asset.email or "")
     db.session.add(change)
     db.session.flush()
     audit(None, "asset.contact_correct", "asset", asset.id, change=change.id)
@@ -167,8 +167,22 @@ def decide(change: AssetChange, by: Member, outcome: str, now: datetime, url: st
         if reporter is not None:
             notify(reporter, _told(change.kind, change.status, asset.name), url,
                    site_wide=True)
+    elif change.kind == "correction" and (to := valid_email(change.contact_email)):
+        _tell_contact(to, asset, change.status == "applied", absolute(url))
     db.session.commit()
     return change.status
+
+
+def _tell_contact(to: str, asset: Asset, applied: bool, link: str) -> None:
+    """The contact who sent corrections hears what became of them (they have no account
+    to be told in)."""
+    body = (_("Thank you: your corrections to “%(name)s” are now in the register.",
+              name=asset.name) if applied else
+            _("Thank you for your corrections to “%(name)s”. A coordinator looked at them "
+              "and kept the details as they were; you can ask them why.", name=asset.name))
+    db.session.add(OutboxMessage(member_id=None, to_email=to, subject=_(
+        "Your corrections to “%(name)s”", name=" ".join(asset.name.split())[:120]),
+        body=body + "\n\n" + link + "\n"))
 
 
 def _told(kind: str, status: str, name: str):

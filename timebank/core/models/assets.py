@@ -178,6 +178,8 @@ class AssetChange(Model):
     values: Mapped[dict] = mapped_column(JSON, default=dict)  # a correction's new details
     note: Mapped[str] = mapped_column(Text, default="")
     member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))  # who reported
+    # The contact who sent a correction (the address the link went to): told the outcome.
+    contact_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(10), default="open", index=True)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
