@@ -105,7 +105,7 @@ def openapi():
 @functools.cache
 def _openapi_document() -> dict:
     """The vendored document with this API's details (read once per process)."""
-    text = resources.files("timebank").joinpath("static/hsds/openapi-3.0.json")
+    text = resources.files("timebank").joinpath("static/vendor/hsds/openapi-3.0.json")
     document = json.loads(text.read_text(encoding="utf-8"))
     document["info"] = {
         "title": "Community assets: Open Referral HSDS 3.0",
