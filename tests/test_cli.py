@@ -95,9 +95,9 @@ def test_seed_demo_is_balanced_and_reproducible(fresh_db):
     ideas = client.get("/ideas").get_data(as_text=True)
     assert "A tool library in the old library" in ideas
     with app.app_context():
-        from timebank.core.models import CoDesignSession
+        from timebank.core.models import Event, EventKind
 
-        meeting = db.session.query(CoDesignSession).one()
+        meeting = db.session.query(Event).filter_by(kind=EventKind.CODESIGN).one()
         assert meeting.starts_at > clock.now()  # an event ahead, with someone signed up
     with app.app_context():
         db.engine.dispose()

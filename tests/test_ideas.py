@@ -151,33 +151,38 @@ def test_propose_from_an_asset_and_from_a_coverage_gap(app, client, make):
 
 
 def test_session_attendance_credits_each_attendee_once_from_the_pool(app, client, make):
-    """Three sign up, two come: one group activity, each of the two credited 90 minutes
-    once (sending the form twice changes nothing), the pool debited 180, ledger sound."""
+    """A co-design session is an event of a kind: three sign up, two come, one group
+    activity, each of the two credited 90 minutes once (sending the form twice changes
+    nothing), the pool debited 180, ledger sound."""
 
     from timebank.core.ledger import writer as ledger
-    from timebank.core.models import Account, AccountKind, CoDesignSession, Exchange
+    from timebank.core.models import Account, AccountKind, Event, EventKind, Exchange
 
     make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
     people = [make.member(name=f"Neighbour {n}", email=f"n{n}@example.org") for n in range(3)]
     idea_id = _idea(app, people[0])
     login(client, "cora@example.org")
     made = submit(client, f"/ideas/{idea_id}/sessions/new", {
-        "title": "Designing the pond bench", "starts_at": f"{TODAY - timedelta(days=2)}T18:30",
+        "title": "Designing the pond bench", "starts_at": f"{TODAY + timedelta(days=2)}T18:30",
         "place": "Community hall", "accessibility": "Step-free; hearing loop",
         "seats": "2", "minutes": "90"})
     assert made.status_code == 303
     with app.app_context():
-        session_id = db.session.query(CoDesignSession).one().id
+        session = db.session.query(Event).one()
+        session_id = session.id
+        assert session.kind == EventKind.CODESIGN and session.helpers_wanted == 2
+    assert client.get(f"/ideas/sessions/{session_id}").headers["Location"].endswith(
+        f"/events/{session_id}")  # old links still lead there
     for n in range(3):
         login(client, f"n{n}@example.org")
-        submit(client, f"/ideas/sessions/{session_id}/signup", {},
-               page=f"/ideas/sessions/{session_id}")
-    page = client.get(f"/ideas/sessions/{session_id}").get_data(as_text=True)
-    assert "Sorry, every seat is taken." in page  # two seats: the third is told
+        last = submit(client, f"/events/{session_id}/help", {}, page=f"/events/{session_id}")
+    assert last.status_code == 409  # two places: the third is told
+    assert "Sorry, every helper" in last.get_data(as_text=True)
+    clock.pin(NOW + timedelta(days=3))  # the session has taken place
     login(client, "cora@example.org")
     data = {"came": [str(people[0]), str(people[1])]}
-    first = submit(client, f"/ideas/sessions/{session_id}/attendance", data,
-                   page=f"/ideas/sessions/{session_id}/attendance")
+    first = submit(client, f"/events/{session_id}/attendance", data,
+                   page=f"/events/{session_id}/attendance")
     assert first.status_code == 303
     with app.app_context():
         credited = {a.member_id: a.balance for a in db.session.query(Account)
@@ -187,9 +192,10 @@ def test_session_attendance_credits_each_attendee_once_from_the_pool(app, client
         assert pool.balance == -180
         assert db.session.query(Exchange).count() == 2
         assert ledger.check_ledger() == []
-    again = submit(client, f"/ideas/sessions/{session_id}/attendance", data,
-                   page=f"/ideas/sessions/{session_id}/attendance")
-    assert again.status_code == 422 and "already recorded" in again.get_data(as_text=True)
+    again = submit(client, f"/events/{session_id}/attendance", data,
+                   page=f"/events/{session_id}/attendance")
+    assert again.status_code == 303
+    assert "already recorded" in client.get(again.headers["Location"]).get_data(as_text=True)
     with app.app_context():
         assert db.session.query(Exchange).count() == 2
 
@@ -202,7 +208,7 @@ def test_participation_ladder_counts_each_member_once_on_their_highest_rung(app,
 
     from tests.test_assets import add_asset
     from timebank.core import participation
-    from timebank.core.models import AssetReview, Bank, SessionSignup
+    from timebank.core.models import AssetReview, Bank, EventSignup
 
     ann, bob, cat, dan = (make.member(name=n) for n in ("Ann", "Bob", "Cat", "Dan"))
     make.member(name="Eve")
@@ -217,9 +223,10 @@ def test_participation_ladder_counts_each_member_once_on_their_highest_rung(app,
                                    welcoming=3, accessible="yes"))
         bank_id = db.session.query(Bank).one().id
         meeting = service.schedule(get(cora), bank_id, [idea_id], {
-            "title": "Bench", "place": "Hall", "seats": 5, "minutes": 60,
+            "title": "Bench", "place": "Hall", "helpers_wanted": 5, "helper_minutes": 60,
             "starts_at": clock.now() - timedelta(days=1), "accessibility": ""})
-        db.session.add(SessionSignup(session_id=meeting.id, member_id=ann, attended=True))
+        db.session.add(EventSignup(event_id=meeting.id, member_id=ann, helping=True,
+                                   attended=True))
         db.session.commit()
         week = (clock.now() - timedelta(days=7), clock.now() + timedelta(days=1))
         assert participation.ladder([bank_id], *week) == {
@@ -286,8 +293,9 @@ def test_review_findings_ranking_seats_digits_and_erasure(app, client, make):
     superscript digit in a form is a 4xx, not a 500; erasing a member takes their words
     off ideas and comments."""
 
+    from timebank.core import events
     from timebank.core.members import rights
-    from timebank.core.models import Bank, IdeaComment, SessionSignup
+    from timebank.core.models import Bank, EventSignup, IdeaComment
 
     fans = [make.member(name=f"Fan {n}") for n in range(2)]
     pat = make.member(name="Pat Proposer", email="pat@example.org")
@@ -301,7 +309,7 @@ def test_review_findings_ranking_seats_digits_and_erasure(app, client, make):
         db.session.commit()
         assert service.ranked()[0][0].id == old
         meeting = service.schedule(get(cora), db.session.query(Bank).one().id, [old], {
-            "title": "Bench", "place": "Hall", "seats": 1, "minutes": 60,
+            "title": "Bench", "place": "Hall", "helpers_wanted": 1, "helper_minutes": 60,
             "starts_at": NOW.replace(hour=18, minute=30) + timedelta(days=14), "accessibility": ""})
         meeting_id = meeting.id
         service.comment(db.session.get(Idea, old), get(pat), "Call me on 0123")
@@ -311,8 +319,8 @@ def test_review_findings_ranking_seats_digits_and_erasure(app, client, make):
         with app.app_context():
             found = db.session.get(type(meeting), meeting_id)
             barrier.wait()
-            with contextlib.suppress(service.IdeaRefused):  # the one who missed out
-                service.sign_up(found, get(member_id))
+            with contextlib.suppress(events.EventRefused):  # the one who missed out
+                events.sign_up(found, get(member_id), True, clock.utcnow())
             db.session.remove()
 
     threads = [threading.Thread(target=take_seat, args=(fan,)) for fan in fans]
@@ -321,9 +329,10 @@ def test_review_findings_ranking_seats_digits_and_erasure(app, client, make):
     for thread in threads:
         thread.join(30)
     with app.app_context():
-        assert db.session.query(SessionSignup).filter_by(session_id=meeting_id).count() == 1
+        assert db.session.query(EventSignup).filter_by(event_id=meeting_id).count() == 1
     login(client, "cora@example.org")
-    odd = submit(client, f"/ideas/sessions/{meeting_id}/attendance", {"came": "²"})
+    clock.pin(NOW + timedelta(days=15))
+    odd = submit(client, f"/events/{meeting_id}/attendance", {"came": "²"})
     assert odd.status_code == 422
     login(client, "pat@example.org")
     proposed = submit(client, "/ideas/new", {"title": "T", "need": "N", "asset_id": "²"})

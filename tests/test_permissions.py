@@ -95,12 +95,12 @@ def world(app, make):
         db.session.add_all([upload, idea])
         db.session.flush()
 
-        from timebank.core.models import CoDesignSession
+        from timebank.core.models import Event
 
-        meeting = CoDesignSession(bank_id=home.id, title="Pond bench", place="Hall", seats=9,
-                                  minutes=60,
-                                  starts_at=NOW.replace(hour=18, minute=30) + timedelta(days=14),
-                                  created_by_id=people[COORDINATOR])
+        meeting = Event(bank_id=home.id, title="Pond bench", place="Hall", helpers_wanted=9,
+                        helper_minutes=60, kind="codesign",
+                        starts_at=NOW.replace(hour=18, minute=30) + timedelta(days=14),
+                        created_by_id=people[COORDINATOR])
         from timebank.core.models import IdeaRole
 
         part = IdeaRole(idea_id=idea.id, title="Build it", category_id=garden, people=2,
@@ -133,7 +133,8 @@ def world(app, make):
         db.session.commit()
         ids = {"proxy_id": proxy.id, "change_id": change.id, "area_id": ward.id,
                "upload_id": boundaries.id,
-               "idea_id": idea.id, "session_id": meeting.id, "role_id": part.id,
+               "idea_id": idea.id, "session_id": meeting.id, "event_id": meeting.id,
+               "role_id": part.id,
                "approval_id": approval.id,
                "member_id": target,
                "exchange_id": exchange.id,

@@ -94,14 +94,23 @@ def test_work_queue_counts_a_known_day_and_links_to_the_work(app, client, make):
             minutes=30, service_date=clock.today(), recorded_by=get(ann),
             idempotency_key="fresh", confirm=False)
         db.session.commit()
-        from timebank.core.models import Bank
+        from timebank.core.models import Bank, MemberCheck
 
         bank_id = db.session.query(Bank).one().id
+        # Safeguarding checks: one ends in 10 days (listed), one in 40, one has ended.
+        db.session.add_all([MemberCheck(member_id=bob, kind=kind, bank_id=bank_id,
+                                        done_on=clock.today() - timedelta(days=700),
+                                        expires_on=clock.today() + timedelta(days=days))
+                            for kind, days in (("dbs", 10), ("references", 40),
+                                               ("induction", -1))])
+        db.session.commit()
         with app.test_request_context():
             items = {item.key: item for item in work_queue(bank_id)}
         assert {k: i.count for k, i in items.items()} == {
             "second": 0, "applications": 2, "requests": 2, "exchanges": 1, "introductions": 1,
-            "assets": 1, "asset_changes": 1, "stale_assets": 1, "expiring": 1, "quiet": 1}
+            "assets": 1, "asset_changes": 1, "stale_assets": 1, "expiring": 1, "checks": 1,
+            "quiet": 1}
+        assert items["checks"].examples == ["Bob Busy (DBS check)"]
         assert items["stale_assets"].examples == ["Old Hall"]
         assert items["requests"].examples == ["Hedge (nobody yet)",
                                               "Fence (declined, so waiting again)"]

@@ -33,6 +33,7 @@ from timebank.web.approvals.routes import bp as approvals_bp
 from timebank.web.assets.routes import bp as assets_bp
 from timebank.web.auth.routes import bp as auth_bp
 from timebank.web.banks.routes import bp as banks_bp
+from timebank.web.events.routes import bp as events_bp
 from timebank.web.exchanges.routes import bp as exchanges_bp
 from timebank.web.hsds.routes import bp as hsds_bp
 from timebank.web.ideas.routes import bp as ideas_bp
@@ -80,7 +81,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
     blueprints = (main_bp, auth_bp, members_bp, exchanges_bp, listings_bp, matching_bp,
-                  notifications_bp, assets_bp, ideas_bp, admin_bp, banks_bp, paper_bp,
+                  notifications_bp, assets_bp, ideas_bp, events_bp, admin_bp, banks_bp, paper_bp,
                   reports_bp, approvals_bp, texts_bp, text_account_bp,
                   proxies_bp, hsds_bp)
     for blueprint in blueprints:

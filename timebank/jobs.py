@@ -3,7 +3,7 @@
 e-mail every minute and texts every half minute, retrying the geocoder every six hours,
 queueing the weekly digests and "new near you" texts hourly (they go to each member at
 most once a week, so an hourly run is safe), and telling coordinators when an Asset of
-Community Value's listing is ending.
+Community Value's listing is ending, and reminding members of tomorrow's events.
 
 Each job runs in its own application context and a failure is logged, never fatal:
 the next round tries again. A lock file keeps a second runner on the same machine
@@ -23,6 +23,7 @@ from pathlib import Path
 
 from flask import Flask, url_for
 
+from timebank.core import events
 from timebank.core.assets import upkeep
 from timebank.core.assets.register import locate_pending as locate_assets
 from timebank.core.auth import answer_reset_requests
@@ -86,6 +87,11 @@ def _acv_reminders(app: Flask) -> str:
     return f"{count} Assets of Community Value listings ending: coordinators told"
 
 
+def _event_reminders(app: Flask) -> str:
+    with site_context():
+        return f"{events.remind(clock.utcnow())} reminded of tomorrow's events"
+
+
 def _digests(app: Flask) -> str:
 
     with site_context():
@@ -97,7 +103,8 @@ def _digests(app: Flask) -> str:
 JOBS = (Job("send-mail", 60, _send_mail), Job("send-sms", 30, _send_texts),
         Job("geocode-pending", 6 * 3600, _geocode),
         Job("send-digests", 3600, _digests), Job("weekly-texts", 3600, _weekly_texts),
-        Job("acv-reminders", 6 * 3600, _acv_reminders))  # once per listing, whenever run
+        Job("acv-reminders", 6 * 3600, _acv_reminders),  # once per listing, whenever run
+        Job("event-reminders", 900, _event_reminders))  # once per event, the day before
 
 
 def run_due(app: Flask, last: dict[str, float], now: float) -> list[str]:

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from timebank.core import banks, four_eyes, ideas
+from timebank.core import banks, events, four_eyes
 from timebank.core.errors import Refused
 from timebank.core.ledger import writer as ledger
 from timebank.core.links import bank_url
@@ -57,9 +57,8 @@ def decide(approval_id: int, by: Member, agree: bool, bank_id: int) -> Approval:
                 again.status, again.decided_by_id, again.decided_at = (
                     ApprovalStatus.PENDING, None, None)
             raise
-    elif approval.kind == ApprovalKind.POOL and approval.payload.get("session_id"):
-
-        ideas.release_attendance(approval.payload["session_id"])  # may be recorded again
+    elif approval.kind == ApprovalKind.POOL and _event_of(approval.payload):
+        events.release_attendance(_event_of(approval.payload))  # may be recorded again
     audit(by.id, f"approval.{'agree' if agree else 'refuse'}.{approval.kind}", "approval",
           approval.id, asked_by=requester.id, member=approval.member_id)
     what = four_eyes.describe(approval)
@@ -70,6 +69,13 @@ def decide(approval_id: int, by: Member, agree: bool, bank_id: int) -> Approval:
                bank_url("approvals.waiting", approval.bank_id), bank_id=approval.bank_id)
     db.session.commit()
     return approval
+
+
+def _event_of(payload: dict | None) -> int | None:
+    """The event a pool payment is for (asked before 0026 as a co-design "session": the
+    migration kept the ids)."""
+    payload = payload or {}
+    return payload.get("event_id") or payload.get("session_id")
 
 
 def _carry_out(approval: Approval, requester: Member, second: Member) -> None:
@@ -88,9 +94,8 @@ def _carry_out(approval: Approval, requester: Member, second: Member) -> None:
             idempotency_key=payload["key"], category_id=payload.get("category_id"),
             description=payload.get("description", ""), bank_id=approval.bank_id,
             second=second)
-        if payload.get("session_id"):
-
-            ideas.mark_attended(payload["session_id"], {e.giver.member_id for e in made})
+        if _event_of(payload):
+            events.mark_attended(_event_of(payload), {e.giver.member_id for e in made})
     elif approval.kind == ApprovalKind.MOBILE:
         phones.set_verified(approval.member, payload["mobile"], requester, utcnow())
     elif approval.kind == ApprovalKind.BANK:

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select
 from werkzeug.security import generate_password_hash
 
-from timebank.core import banks
+from timebank.core import banks, checks, events
 from timebank.core import ideas as idea_service
 from timebank.core.assets.register import categories as asset_categories
 from timebank.core.assets.register import seed_asset_categories
@@ -216,9 +216,23 @@ def a_real_day(rng: random.Random, bank: Bank, logins: list[Member],
     start = clock.now().replace(hour=18, minute=30, second=0, microsecond=0)
     meeting = idea_service.schedule(coordinator, bank.id, [ideas[0].id], {
         "title": "Planning the tool library", "place": "Riverside Library, back room",
-        "seats": 12, "minutes": 90, "starts_at": start + timedelta(days=10),
+        "helpers_wanted": 12, "helper_minutes": 90, "starts_at": start + timedelta(days=10),
         "accessibility": "Step-free entrance; hearing loop"})
-    idea_service.sign_up(meeting, resident)
+    events.sign_up(meeting, resident, True, clock.utcnow())
+    # A litter pick that wants helpers (earning from the pool) and welcomes anyone, and
+    # a kind of help that needs a check before anyone gives it.
+    community = db.session.scalar(select(Category.id).where(Category.slug == "community"))
+    events.post(coordinator, bank.id, {
+        "title": "Riverside litter pick", "place": "Meet at the boathouse",
+        "purpose": "Clearing the towpath before the summer fair. Gloves and pickers "
+                   "provided; tea afterwards.",
+        "starts_at": start.replace(hour=10) + timedelta(days=4),
+        "ends_at": start.replace(hour=12) + timedelta(days=4),
+        "accessibility": "Flat path; benches every 200 m", "helpers_wanted": 4,
+        "helper_minutes": 120, "places": 30, "category_id": community})
+    childcare = db.session.scalar(select(Category.id).where(Category.slug == "childcare"))
+    checks.set_required(childcare, ["dbs", "references"], coordinator)
+    db.session.commit()
     # An exchange recorded nine days ago that the demo resident has not yet confirmed.
     giver = ledger.open_account(neighbours[3], bank.id)
     receiver = ledger.open_account(resident, bank.id)

@@ -12,7 +12,6 @@ score with its parts (supporters, ratings and each criterion's average).
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -20,14 +19,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from timebank.core import four_eyes, listings
+from timebank.core import events, listings
 from timebank.core.errors import Refused
-from timebank.core.ledger import writer as ledger
 from timebank.core.links import site_url
 from timebank.core.models import (
-    ApprovalKind,
     Asset,
     AssetCategory,
+    Event,
+    EventKind,
     Listing,
     ListingKind,
     ListingStatus,
@@ -39,7 +38,6 @@ from timebank.core.models.base import utcnow
 from timebank.core.models.ideas import (
     CRITERIA,
     STATUS_WORDS,
-    CoDesignSession,
     Idea,
     IdeaAnswer,
     IdeaComment,
@@ -48,8 +46,6 @@ from timebank.core.models.ideas import (
     IdeaRole,
     IdeaStatus,
     IdeaSupport,
-    SessionIdea,
-    SessionSignup,
 )
 from timebank.core.notify import notify
 from timebank.infra.db import locked, write_transaction
@@ -260,138 +256,16 @@ def history(idea: Idea) -> tuple[list[IdeaRevision], list[IdeaAnswer], list[Idea
                                     .order_by(IdeaComment.id))))
 
 
-# -- co-design sessions ---------------------------------------------------------------
+# -- co-design sessions: events of a kind (core.events) -------------------------------
 
 
-def schedule(by: Member, bank_id: int, idea_ids: list[int], values: dict) -> CoDesignSession:
+def schedule(by: Member, bank_id: int, idea_ids: list[int], values: dict) -> Event:
     """A coordinator of ``bank_id`` schedules a session about one or more ideas."""
-    session = CoDesignSession(bank_id=bank_id, created_by_id=by.id, **values)
-    db.session.add(session)
-    db.session.flush()
-    db.session.add_all([SessionIdea(session_id=session.id, idea_id=i)
-                        for i in dict.fromkeys(idea_ids)])
-    audit(by.id, "session.schedule", "session", session.id, ideas=list(idea_ids))
-    db.session.commit()
-    return session
+    return events.post(by, bank_id, values, EventKind.CODESIGN, idea_ids)
 
 
-def sessions_about(idea: Idea) -> list[CoDesignSession]:
-    return list(db.session.scalars(
-        select(CoDesignSession).join(SessionIdea, SessionIdea.session_id == CoDesignSession.id)
-        .where(SessionIdea.idea_id == idea.id).order_by(CoDesignSession.starts_at)))
-
-
-def ideas_of(session: CoDesignSession) -> list[Idea]:
-    return list(db.session.scalars(
-        select(Idea).join(SessionIdea, SessionIdea.idea_id == Idea.id)
-        .where(SessionIdea.session_id == session.id).order_by(Idea.title)))
-
-
-def signups(session: CoDesignSession) -> list[SessionSignup]:
-    return list(db.session.scalars(select(SessionSignup)
-                                   .where(SessionSignup.session_id == session.id)
-                                   .order_by(SessionSignup.id)))
-
-
-def signed_up(session: CoDesignSession, member: Member | None) -> bool:
-    if member is None or not member.is_authenticated:
-        return False
-    return db.session.scalar(select(SessionSignup.id).where(
-        SessionSignup.session_id == session.id, SessionSignup.member_id == member.id)) \
-        is not None
-
-
-def _locked(session: CoDesignSession) -> CoDesignSession:
-    """The session row, locked for this write transaction and read afresh."""
-    return locked(CoDesignSession, session.id)
-
-
-def sign_up(session: CoDesignSession, by: Member) -> None:
-    """One seat each, while seats are left: the session row is locked while the seats are
-    counted, so two at once cannot both take the last one."""
-    try:
-        with write_transaction():
-            session = _locked(session)
-            if session.activity_key:
-                raise IdeaRefused(_("This session has already taken place."))
-            taken = db.session.scalar(select(func.count()).select_from(SessionSignup)
-                                      .where(SessionSignup.session_id == session.id))
-            if taken >= session.seats:
-                raise IdeaRefused(_("Sorry, every seat is taken."))
-            db.session.add(SessionSignup(session_id=session.id, member_id=by.id))
-    except IntegrityError:
-        pass  # already signed up
-
-
-def cancel_signup(session: CoDesignSession, by: Member) -> None:
-    with write_transaction():
-        session = _locked(session)
-        if session.activity_key:
-            raise IdeaRefused(_("This session has already taken place."))
-        db.session.execute(delete(SessionSignup).where(SessionSignup.session_id == session.id,
-                                                       SessionSignup.member_id == by.id))
-
-
-def record_attendance(session: CoDesignSession, by: Member, member_ids: list[int]) -> int:
-    """Those who came earn the session's time from the bank's community pool: one group
-    activity through the ledger, once per session. The session is claimed first (its row
-    locked, its key set), so a second coordinator's form is refused, not merged; the
-    attendance marks are then those the ledger credited."""
-    # Unguessable: a key anyone could predict could be used first, by another bank's
-    # coordinator, and the attendees would never be paid (the ledger also checks the
-    # bank and the recorder of a key it has seen).
-    key = f"codesign-{session.id}-{secrets.token_urlsafe(24)}"
-    with write_transaction():
-        session = _locked(session)
-        if session.activity_key:
-            raise IdeaRefused(_("Attendance at this session is already recorded."))
-        attendees = list(db.session.scalars(
-            select(Member).join(SessionSignup, SessionSignup.member_id == Member.id)
-            .where(SessionSignup.session_id == session.id, Member.id.in_(member_ids))
-            .order_by(Member.id)))
-        if not attendees:
-            raise IdeaRefused(_("Tick at least one person who came."))
-        session.activity_key = key
-    try:
-        made, _created = ledger.record_group_activity(
-            participants=attendees, to_pool=True, minutes=session.minutes,
-            service_date=session.starts_at.date(), recorded_by=by, idempotency_key=key,
-            description=f"Co-design session: {session.title}"[:200], bank_id=session.bank_id)
-    except ledger.SecondNeeded:
-        # More than one coordinator pays alone: the session stays claimed, and the
-        # attendees are paid when a second coordinator agrees (approvals.service).
-        four_eyes.ask(ApprovalKind.POOL, session.bank_id, by,
-                      participants=[m.id for m in attendees], minutes=session.minutes,
-                      service_date=session.starts_at.date().isoformat(), key=key,
-                      description=f"Co-design session: {session.title}"[:200],
-                      session_id=session.id)
-        db.session.commit()
-        return 0
-    except Refused:
-        with write_transaction():
-            _locked(session).activity_key = None  # nothing was credited: try again later
-        raise
-    credited = {ex.giver.member_id for ex in made}
-    with write_transaction():
-        mark_attended(session.id, credited)
-        audit(by.id, "session.attendance", "session", session.id,
-              attendees=sorted(credited), minutes=session.minutes)
-    return len(made)
-
-
-def release_attendance(session_id: int) -> None:
-    """A payment for the session a second coordinator did not agree to: its attendance may
-    be recorded again (nobody was paid). Caller commits."""
-    session = db.session.get(CoDesignSession, session_id)
-    if session is not None:
-        session.activity_key = None
-
-
-def mark_attended(session_id: int, credited: set[int]) -> None:
-    """The attendance marks: those the ledger paid for the session. Caller commits."""
-    for signup in db.session.scalars(select(SessionSignup)
-                                     .where(SessionSignup.session_id == session_id)):
-        signup.attended = signup.member_id in credited
+def sessions_about(idea: Idea) -> list[Event]:
+    return events.about_idea(idea.id)
 
 
 # -- co-delivery: the roles a planned idea needs ------------------------------------------

@@ -23,7 +23,9 @@ from sqlalchemy import and_, bindparam, case, exists, func, or_, select
 from timebank.core.models import (
     Account,
     AssetReview,
-    CoDesignSession,
+    Event,
+    EventKind,
+    EventSignup,
     IdeaComment,
     IdeaRating,
     IdeaSupport,
@@ -31,7 +33,6 @@ from timebank.core.models import (
     Member,
     Membership,
     MemberStatus,
-    SessionSignup,
 )
 from timebank.core.models.ideas import Idea
 from timebank.core.rhythm import QUIET_DAYS
@@ -72,8 +73,10 @@ def _what_they_did():
         "supported": count(select(IdeaSupport.id).where(IdeaSupport.member_id == member)),
         "rated": count(select(IdeaRating.id).where(IdeaRating.member_id == member)),
         "commented": count(select(IdeaComment.id).where(IdeaComment.author_id == member)),
-        "attended": count(select(SessionSignup.id).where(SessionSignup.member_id == member,
-                                                         SessionSignup.attended.is_(True))),
+        "attended": count(select(EventSignup.id).join(Event, Event.id == EventSignup.event_id)
+                          .where(EventSignup.member_id == member,
+                                 EventSignup.attended.is_(True),
+                                 Event.kind == EventKind.CODESIGN)),
         "volunteered": count(select(Listing.id).where(Listing.member_id == member,
                                                       Listing.idea_role_id.is_not(None))),
     }
@@ -87,10 +90,12 @@ def ladder(bank_ids: list[int], since: datetime, until: datetime) -> dict[str, i
     def did(who, when):
         return exists().where(who == Member.id, when.between(since, until))
 
-    attended = exists().where(SessionSignup.member_id == Member.id,
-                              SessionSignup.attended.is_(True),
-                              CoDesignSession.id == SessionSignup.session_id,
-                              CoDesignSession.starts_at.between(since, until))
+    # Took part in a co-design session, or helped at an event: co-producing.
+    attended = exists().where(EventSignup.member_id == Member.id,
+                              EventSignup.attended.is_(True),
+                              EventSignup.helping.is_(True),
+                              Event.id == EventSignup.event_id,
+                              Event.starts_at.between(since, until))
     involved = or_(did(Idea.proposer_id, Idea.created_at),
                    did(IdeaComment.author_id, IdeaComment.created_at))
     consulted = or_(did(IdeaSupport.member_id, IdeaSupport.created_at),

@@ -13,7 +13,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from timebank.core import four_eyes
+from timebank.core import checks, four_eyes
 from timebank.core.assets.register import proposed_query, stale_query
 from timebank.core.assets.upkeep import open_changes_query
 from timebank.core.ledger.statements import stale_exchanges
@@ -75,6 +75,10 @@ def work_queue(bank_id: int, now: datetime | None = None) -> list[Item]:
         ("expiring", _l("Offers and requests ending within a week"),
          expiring_listings(bank_id, now.date()), title,
          bank_url("listings.browse", bank_id, expiring=1)),
+        ("checks", _l("Safeguarding checks ending within 30 days"),
+         checks.expiring(bank_id, now.date()),
+         lambda c: f"{c.member.display_name} ({c.kind_word})",
+         bank_url("members.expiring_checks", bank_id)),
         ("quiet", _l("Members with no exchange for 90 days"), quiet_members(bank_id, now),
          name, bank_url("members.manage", bank_id, quiet=1)),
     ]

@@ -37,6 +37,7 @@ MENU = (
     Section(None, (
         Link(_l("Asset map"), "assets.index", boost=False, signed_in=None),
         Link(_l("Ideas"), "ideas.index", signed_in=None),
+        Link(_l("Events"), "events.index", signed_in=None),
         Link(_l("Home"), "main.index"),
         Link(_l("Offers and requests"), "listings.browse"),
         Link(_l("Members"), "members.directory", label_if=("members.manage", _l("Directory"))),

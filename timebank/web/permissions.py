@@ -71,6 +71,7 @@ RULES: dict[str, Rule] = {
     "account.recover": Rule(EVERYONE, "a link works once, for the address it was sent to"),
     "assets.read": Rule(EVERYONE, "approved assets; reviewers' names to traders only"),
     "assets.contact": Rule(EVERYONE, "the asset its signed, e-mailed link names; once"),
+    "events.read": Rule(EVERYONE, "a bank's events, and the area-wide ones of its area"),
     "opendata.read": Rule(EVERYONE, "published assets as HSDS; nothing about members"),
     "ideas.read": Rule(EVERYONE, "ideas and answers; names only where the proposer chose to "
                                  "show theirs, commenters' to traders only"),
@@ -105,6 +106,9 @@ RULES: dict[str, Rule] = {
     "ideas.answer": Rule(STAFF | {COUNCIL}, "status and answer in public; proposer and "
                                             "supporters told"),
     "ideas.sessions": Rule(STAFF, "sessions this bank runs; attendance credited from its pool"),
+    "events.post": Rule(STAFF, "events this bank runs; its helpers credited from its pool, once"),
+    "events.join": Rule(TRADERS, "themselves; helping needs the kind of help's checks; coming "
+                                 "to an area-wide event, membership of a bank in its area"),
     # Helpers: welcoming newcomers and buddying members without a computer.
     "helpers.welcome": Rule(frozenset({HELPER}) | STAFF,
                             "this bank's newcomers and members without e-mail: names, "

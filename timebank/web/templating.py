@@ -14,6 +14,7 @@ from flask_babel import to_user_timezone
 from flask_login import current_user
 
 from timebank.core.members.lookup import member_label
+from timebank.core.models.checks import CHECK_WORDS, CheckKind
 from timebank.core.models.ledger import OUTCOME_SCALE, format_minutes
 from timebank.core.models.names import plain_name
 from timebank.core.models.skills import Category
@@ -116,6 +117,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["day"] = lambda d: day_words(d, "medium")
     app.jinja_env.filters["longday"] = lambda d: day_words(d, "long")
     app.jinja_env.filters["status"] = status_word
+    app.jinja_env.filters["check_word"] = lambda kind: str(CHECK_WORDS[CheckKind(kind)])
     app.jinja_env.filters["reason"] = reason_words
     app.jinja_env.filters["component"] = component_word
     app.jinja_env.globals["remember"] = remember

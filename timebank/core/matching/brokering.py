@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 
+from timebank.core import checks
 from timebank.core.errors import Refused
 from timebank.core.links import bank_url
 from timebank.core.listings import open_listings_query
@@ -199,6 +200,7 @@ class Suggested:
     score: float
     reasons: tuple  # (ranking.Reason, …)
     components: tuple[tuple[str, float], ...]
+    held: tuple[str, ...] = ()  # safeguarding checks they lack for this kind of help
 
 
 @dataclass(frozen=True)
@@ -251,14 +253,21 @@ def workbench(bank_id: int, after: int | None, per_page: int, each: int,
         "waited": now - timedelta(days=waited_days), "after": after, "size": per_page + 1})]
     requests, next_after = keyset_page(requests, per_page)
     introduced = already_introduced([r.id for r in requests])
+    needs = checks.requirements() if requests else {}
     rows = []
     for listing in requests:
         ranked = [r for r in pool.ranked(listing.id, need_for,
                                          each + len(introduced[listing.id]), listing)
                   if r.candidate.member_id not in introduced[listing.id]][:each]
+        # Held back: the candidates without the checks this kind of help needs, and why.
+        held = (checks.missing_for([r.candidate.member_id for r in ranked],
+                                   listing.category_id, clock.today(),
+                                   needs[listing.category_id])
+                if listing.category_id in needs else {})
         rows.append((listing, tuple(
             Suggested(r.candidate.member_id, r.candidate.name, r.score, tuple(r.reasons),
-                      tuple(r.components.items())) for r in ranked)))
+                      tuple(r.components.items()), tuple(held.get(r.candidate.member_id, ())))
+            for r in ranked)))
     return WorkbenchPage(rows, next_after)
 
 
@@ -305,6 +314,8 @@ def introduce(request_id: int, helper_id: int, by: Member, note: str, bank_id: i
         raise BrokeringError(_("That member cannot be introduced (not active, or opted out)."))
     if helper.id == request.member_id:
         raise BrokeringError(_("A member cannot be introduced to their own request."))
+    checks.refuse_unless_checked(helper, request.category_id, bank_id, clock.today(),
+                                 self_=False)
     if db.session.scalar(select(Match.id).where(Match.request_id == request.id,
                                                 Match.helper_id == helper.id)):
         raise BrokeringError(_("%(name)s has already been introduced to this request.",
@@ -352,6 +363,10 @@ def respond(listing_id: int, by: Member, message: str, bank_id: int) -> tuple[Ma
     if owner.status != MemberStatus.ACTIVE or owner.role_in(bank_id) not in TRADING_ROLES:
         raise BrokeringError(_("This offer or request is no longer open."), status=404)
     is_request = listing.kind == ListingKind.REQUEST
+    # Whoever would give the help needs the checks its kind needs: the one answering a
+    # request, or the one who offered.
+    checks.refuse_unless_checked(by if is_request else owner, listing.category_id, bank_id,
+                                 clock.today(), self_=is_request)
     mine = (Match.request_id == listing.id, Match.helper_id == by.id) if is_request else (
         Match.offer_id == listing.id, Match.request_id.is_(None), Match.requester_id == by.id)
     existing = db.session.scalar(select(Match).where(*mine).order_by(Match.id.desc()))

@@ -29,6 +29,7 @@ from timebank.core.models import (
     AssetStatus,
     AuditEvent,
     Bank,
+    EventSignup,
     Exchange,
     GeocodeCache,
     Idea,
@@ -42,13 +43,13 @@ from timebank.core.models import (
     Match,
     MatchMessage,
     Member,
+    MemberCheck,
     Membership,
     MemberStatus,
     Notification,
     OutboxMessage,
     Outcome,
     Proxy,
-    SessionSignup,
     TextCode,
     TextMessage,
 )
@@ -148,9 +149,13 @@ def export(member: Member, by: Member | None = None) -> dict:
         "idea_ratings": [_row(r, ("idea_id", "benefits", "builds", "together", "updated_at"))
                          for r in db.session.scalars(select(IdeaRating).where(
                              IdeaRating.member_id == mid))],
-        "codesign_sessions": [_row(s, ("session_id", "attended", "created_at"))
-                              for s in db.session.scalars(select(SessionSignup).where(
-                                  SessionSignup.member_id == mid))],
+        "events": [_row(s, ("event_id", "helping", "attended", "created_at"))
+                   for s in db.session.scalars(select(EventSignup).where(
+                       EventSignup.member_id == mid))],
+        # Safeguarding checks: only that one was seen, when, and until when.
+        "safeguarding_checks": [_row(c, ("kind", "done_on", "expires_on", "recorded_at"))
+                                for c in db.session.scalars(select(MemberCheck).where(
+                                    MemberCheck.member_id == mid))],
         "notifications": [{**_row(n, ("created_at", "read_at")), "text": others(n.text)}
                           for n in db.session.scalars(select(Notification).where(
                               Notification.member_id == mid))],
@@ -400,6 +405,11 @@ def erase(member: Member, by: Member) -> None:
         title=ERASED_TEXT, need=ERASED_TEXT, builds_on="", takes=""))
     db.session.execute(update(IdeaComment).where(IdeaComment.author_id == member.id)
                        .values(body=ERASED_TEXT))
+    # Safeguarding checks are about them, and go with them; so do places at events yet
+    # to come (who came to past ones stays, anonymous, in the counts).
+    db.session.execute(delete(MemberCheck).where(MemberCheck.member_id == member.id))
+    db.session.execute(delete(EventSignup).where(
+        EventSignup.member_id == member.id, EventSignup.attended.is_(False)))
     # Sent and unsent e-mails held their address and words; none goes out any more.
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.member_id == member.id))
     # So did their texts, both ways, and the codes texted to them; the mobile goes, and

@@ -14,8 +14,9 @@ from timebank.core.models.assets import (
 )
 from timebank.core.models.audit import AuditEvent
 from timebank.core.models.banks import Bank, BankRole, CouncilArea, Membership
+from timebank.core.models.checks import CategoryCheck, CheckKind, MemberCheck
+from timebank.core.models.events import Event, EventIdea, EventKind, EventSignup
 from timebank.core.models.ideas import (
-    CoDesignSession,
     Idea,
     IdeaAnswer,
     IdeaComment,
@@ -24,8 +25,6 @@ from timebank.core.models.ideas import (
     IdeaRole,
     IdeaStatus,
     IdeaSupport,
-    SessionIdea,
-    SessionSignup,
 )
 from timebank.core.models.ledger import (
     Account,
@@ -49,6 +48,7 @@ from timebank.core.models.listings import (
 )
 from timebank.core.models.members import Member, MemberStatus, ResetRequest, Role
 from timebank.core.models.notifications import EmailPreference, Notification, OutboxMessage
+from timebank.core.models.quiet import ContactKind, QuietContact
 from timebank.core.models.skills import Category
 from timebank.core.models.texts import (
     CodePurpose,
@@ -87,7 +87,15 @@ __all__ = [
     "CouncilArea",
     "Membership",
     "Category",
-    "CoDesignSession",
+    "CategoryCheck",
+    "ContactKind",
+    "QuietContact",
+    "CheckKind",
+    "Event",
+    "EventIdea",
+    "EventKind",
+    "EventSignup",
+    "MemberCheck",
     "Entry",
     "EmailPreference",
     "Exchange",
@@ -120,8 +128,6 @@ __all__ = [
     "OutcomeMonth",
     "ResetRequest",
     "Role",
-    "SessionIdea",
-    "SessionSignup",
 ]
 
 # What each cached thing is built from (``infra.cache``): a change to these moves its

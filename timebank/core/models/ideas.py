@@ -146,48 +146,6 @@ class IdeaAnswer(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class CoDesignSession(Model):
-    """A meeting about one or more ideas, run by a bank: members sign up, and those who
-    came are credited time from the bank's community pool (one group activity)."""
-
-    __tablename__ = "codesign_session"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id"), index=True)
-    title: Mapped[str] = mapped_column(String(120))
-    starts_at: Mapped[datetime]
-    place: Mapped[str] = mapped_column(String(200))
-    accessibility: Mapped[str] = mapped_column(Text, default="")
-    seats: Mapped[int] = mapped_column(Integer)
-    minutes: Mapped[int] = mapped_column(Integer)  # credited to each who came
-    created_by_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # The group activity that credited those who came (its form key), once recorded.
-    activity_key: Mapped[str | None] = mapped_column(String(64))
-
-
-class SessionIdea(Model):
-    __tablename__ = "session_idea"
-    __table_args__ = (db.UniqueConstraint("session_id", "idea_id", name="once_per_session"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("codesign_session.id"), index=True)
-    idea_id: Mapped[int] = mapped_column(ForeignKey("idea.id"), index=True)
-
-
-class SessionSignup(Model):
-    __tablename__ = "session_signup"
-    __table_args__ = (db.UniqueConstraint("session_id", "member_id", name="one_seat_each"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("codesign_session.id"), index=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
-    attended: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    member: Mapped[Member] = relationship("Member", lazy="joined")
-
-
 class IdeaRole(Model):
     """A part someone could play in delivering a planned idea; volunteering for it posts
     an offer of help, linked to the role (``Listing.idea_role_id``)."""

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
-from timebank.core import participation
+from timebank.core import events, participation
 from timebank.core.assets import neighbourhoods
 from timebank.core.models.ledger import OUTCOME_SCALE
 from timebank.core.reports import figures
@@ -419,6 +420,25 @@ def _ladder_table(scope: figures.Scope, council: bool) -> Table:
                         "period."))
 
 
+def _event_people(scope: figures.Scope) -> list[int]:
+    reach = events.reach(scope.bank_ids, *scope.bounds())
+    return [reach["people"], reach["newcomers"]]
+
+
+def _events_table(scope: figures.Scope, council: bool) -> Table:
+    """Who events reached: people who came (helping or not), and newcomers among them.
+    Council figures stand for at least five people, as every other count of people."""
+    reach = events.reach(scope.bank_ids, *scope.bounds())
+    exact = [reach["people"], reach["newcomers"]]
+    counts = _people_shown(exact, council, _risky(_event_people, scope) if council else None)
+    return Table("events", _("Events: who they reached"), (_("Who"), _("People")),
+                 [(_("People who came to events"), counts[0]),
+                  (_("Newcomers who came (joined within 90 days before)"), counts[1])],
+                 unit=_("people"),
+                 note=ngettext("%(num)d event took place in the period.",
+                               "%(num)d events took place in the period.", reach["events"]))
+
+
 def for_bank(scope: figures.Scope) -> Report:
     """A coordinator's report of their bank: every figure, the names to invite, members'
     own words where they agreed, and what needs a look."""
@@ -427,6 +447,7 @@ def for_bank(scope: figures.Scope) -> Report:
     tables = [*_exchange_tables(scope, False), _give_take_table(found, False),
               *([areas] if areas else []), *_outcome_tables(scope, False),
               *_activity_tables(scope, False), _ladder_table(scope, False),
+              _events_table(scope, False),
               Table("members", _("Given and received by each member"),
                     (_("Member number"), _("Name"), _("Hours given"), _("Hours received")),
                     [], page=False)]
@@ -501,7 +522,8 @@ def for_area(scope: figures.Scope, all_banks: list[int]) -> Report:
         # fewer than five members live: every figure here describes fewer than five.
         about_people = [_all_hidden(t) for t in about_people]
         shown = {key: protected() if n else 0 for key, n in shown.items()}
-    tables = [*about_people, _ladder_table(scope, True), assets, *by_place, assessment]
+    tables = [*about_people, _ladder_table(scope, True), _events_table(scope, True), assets,
+              *by_place, assessment]
     # The map is the whole area's, whatever the filters (they swap only the figures).
     return Report(scope, True, tables, members=shown, map_of=(all_banks, True))
 

@@ -4,11 +4,12 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from timebank.core import audit
+from timebank.core import audit, checks
 from timebank.core import taxonomy as taxa
 from timebank.core.members import service as members
-from timebank.core.models import Member
+from timebank.core.models import Category, Member
 from timebank.core.models.audit import record
+from timebank.core.models.checks import CHECK_WORDS, CheckKind
 from timebank.infra.exports import csv_chunks, csv_response
 from timebank.infra.extensions import db
 from timebank.web.admin.forms import (
@@ -18,7 +19,7 @@ from timebank.web.admin.forms import (
     CategoryForm,
     NamesForm,
 )
-from timebank.web.forms import button_pressed, place
+from timebank.web.forms import ActionForm, button_pressed, place
 from timebank.web.htmx import render
 from timebank.web.members.forms import RoleForm
 from timebank.web.permissions import allow
@@ -67,7 +68,27 @@ def taxonomy(kind: str):
     rows = taxa.items(kind)
     return render("admin/taxonomy.html", status=status, form=form, rows=rows, kind=kind,
                   names_forms={row.id: _names_form(row) for row in rows},
-                  other_languages=OTHER_LANGUAGES)
+                  other_languages=OTHER_LANGUAGES, **_check_context())
+
+
+def _check_context() -> dict:
+    return {"check_kinds": [(str(k), str(w)) for k, w in CHECK_WORDS.items()],
+            "requirements": checks.requirements(), "action_form": ActionForm()}
+
+
+@bp.route("/admin/categories/<int:item_id>/checks", methods=["POST"])
+@allow("admin.taxonomy")
+def category_checks(item_id: int):
+    """Which safeguarding checks a kind of help needs (none ticked: none)."""
+    button_pressed()
+    category = db.get_or_404(Category, item_id)
+    chosen = request.form.getlist("checks")
+    if any(kind not in set(CheckKind) for kind in chosen):
+        abort(400, _("Choose among the listed checks."))
+    checks.set_required(category.id, chosen, current_user)
+    db.session.commit()
+    flash(_("Saved the checks “%(name)s” needs.", name=category.name), "success")
+    return redirect(url_for("admin.taxonomy", kind="categories"), 303)
 
 
 def _names_form(row, formdata=None) -> NamesForm:
@@ -96,7 +117,7 @@ def taxonomy_names(kind: str, item_id: int):
     forms[row.id] = form
     return render("admin/taxonomy.html", status=422, form=FORMS[kind](
         formdata=None), rows=rows, kind=kind, names_forms=forms,
-        other_languages=OTHER_LANGUAGES)
+        other_languages=OTHER_LANGUAGES, **_check_context())
 
 
 @bp.route("/admin/<any('categories','asset-categories'):kind>/<int:item_id>/<any(retire,restore):action>",

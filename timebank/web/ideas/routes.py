@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import escape
 
 from timebank.core import ideas as service
-from timebank.core.errors import Refused
 from timebank.core.models import Asset, AssetCategory, Neighbourhood
-from timebank.core.models.ideas import CRITERIA, STATUS_WORDS, CoDesignSession, Idea, IdeaRole
+from timebank.core.models.ideas import CRITERIA, STATUS_WORDS, Idea, IdeaRole
 from timebank.infra import maps
 from timebank.infra.extensions import db
 from timebank.web.forms import ActionForm, button_pressed, category_choices, place
@@ -251,15 +249,7 @@ def answer(idea_id: int):
     return _after(idea, _("The answer is published; the proposer and supporters are told."))
 
 
-# -- co-design sessions: run by a bank, about ideas --------------------------------------
-
-
-def _session(session_id: int, own_bank: bool = False) -> CoDesignSession:
-    """A session; ``own_bank``: only one the current bank runs (signing up, attendance)."""
-    found = db.session.get(CoDesignSession, session_id)
-    if found is None or (own_bank and found.bank_id != current_bank_id()):
-        abort(404)
-    return found
+# -- co-design sessions: events of a kind, about ideas (web/events shows them) ----------
 
 
 @bp.route("/ideas/<int:idea_id>/sessions/new", methods=["GET", "POST"])
@@ -268,67 +258,21 @@ def schedule(idea_id: int):
     idea = _idea(idea_id)
     form = SessionForm()
     if form.validate_on_submit():
-        values = {k: form[k].data for k in ("title", "starts_at", "place", "seats", "minutes")}
-        values["accessibility"] = (form.accessibility.data or "").strip()
+        values = {k: form[k].data for k in ("title", "starts_at", "place")}
+        values.update(accessibility=(form.accessibility.data or "").strip(),
+                      helpers_wanted=form.seats.data, helper_minutes=form.minutes.data,
+                      purpose=_("About the idea “%(title)s”.", title=idea.title))
         session = service.schedule(current_user, current_bank_id(), [idea.id], values)
         flash(_("The session is on the idea's page; members can sign up."), "success")
-        return redirect(url_for("ideas.session", session_id=session.id), 303)
+        return redirect(url_for("events.show", event_id=session.id), 303)
     return render_form("ideas/schedule.html", form, idea=idea)
 
 
 @bp.route("/ideas/sessions/<int:session_id>")
 @allow("ideas.read")
 def session(session_id: int):
-    found = _session(session_id)
-    people = service.signups(found)
-    return render("ideas/session.html", session=found, ideas=service.ideas_of(found),
-                  taken=len(people), signed_up=service.signed_up(found, current_user),
-                  ours=current_user.is_authenticated and found.bank_id == current_bank_id(),
-                  action_form=ActionForm())
-
-
-@bp.route("/ideas/sessions/<int:session_id>/<any(signup,leave):action>", methods=["POST"])
-@allow("ideas.support")
-def signup(session_id: int, action: str):
-    found = _session(session_id, own_bank=True)
-    button_pressed()
-    try:
-        if action == "signup":
-            service.sign_up(found, current_user)
-            flash(_("You have a seat. See you there!"), "success")
-        else:
-            service.cancel_signup(found, current_user)
-            flash(_("You no longer have a seat."), "success")
-    except service.IdeaRefused as refused:
-        flash(refused.message, "error")
-    return redirect(url_for("ideas.session", session_id=found.id), 303)
-
-
-@bp.route("/ideas/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
-@allow("ideas.sessions")
-def attendance(session_id: int):
-    """Tick who came: each earns the session's time from the community pool."""
-    found = _session(session_id, own_bank=True)
-    form = ActionForm()
-    error = None
-    if form.validate_on_submit():
-        chosen = request.form.getlist("came", type=int)  # anything not a number is dropped
-        try:
-            count = service.record_attendance(found, current_user, chosen)
-        except Refused as refused:
-            error = refused.message
-        else:
-            if count:
-                flash(ngettext("%(num)d person was credited for taking part.",
-                               "%(num)d people were credited for taking part.", count),
-                      "success")
-            else:
-                flash(_("That is more time than one coordinator pays from the community "
-                        "pool alone: the others have been asked, and those who came are "
-                        "credited once one of them agrees."), "info")
-            return redirect(url_for("ideas.session", session_id=found.id), 303)
-    return render("ideas/attendance.html", session=found, people=service.signups(found),
-                  form=form, error=error, status=422 if error else 200)
+    """Where sessions were before they were events: links in old e-mails still work."""
+    return redirect(url_for("events.show", event_id=session_id), 301)
 
 
 # -- co-delivery ------------------------------------------------------------------------

@@ -5,10 +5,11 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from timebank.core import checks
 from timebank.core import listings as service
 from timebank.core.matching.brokering import suggestions_for
 from timebank.core.members.lookup import MemberNotFound, refuse, resolve_member
-from timebank.core.models import Listing, ListingStatus
+from timebank.core.models import Listing, ListingKind, ListingStatus
 from timebank.infra import clock
 from timebank.infra.extensions import db
 from timebank.web.forms import ActionForm, button_pressed, category_choices, place
@@ -106,8 +107,15 @@ def show(listing_id: int):
         suggestions = suggestions_for(listing)
     answerable = (listing.member_id != current_user.id and listing.status == ListingStatus.OPEN
                   and listing.expires_on >= clock.today())
+    # Help of a kind that needs checks: say which the would-be helper lacks, and whom
+    # to ask, instead of a button that would be refused.
+    helper_id = current_user.id if listing.kind == ListingKind.REQUEST else listing.member_id
+    lacking = (checks.missing_for([helper_id], listing.category_id, clock.today())
+               .get(helper_id) if answerable else None)
     return render("listings/show.html", listing=listing, suggestions=suggestions,
-                  action_form=ActionForm(), respond_form=RespondForm() if answerable else None)
+                  action_form=ActionForm(),
+                  respond_form=RespondForm() if answerable and not lacking else None,
+                  lacking=lacking, whom=checks.whom_to_ask(listing.bank_id) if lacking else "")
 
 
 @bp.route("/listings/<int:listing_id>/edit", methods=["GET", "POST"])

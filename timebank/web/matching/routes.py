@@ -4,6 +4,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from timebank.core.errors import Refused
 from timebank.core.matching import brokering, ranking
 from timebank.core.members.lookup import MemberNotFound, member_label, resolve_member
 from timebank.core.models import Match
@@ -65,7 +66,7 @@ def introduce():
     try:
         match = brokering.introduce(form.request_id.data, helper_id, current_user,
                                     form.note.data or "", current_bank_id(), score)
-    except brokering.BrokeringError as error:
+    except Refused as error:  # (safeguarding's too: a candidate without the checks)
         flash(error.message, "error")
         return redirect(url_for("matching.workbench"), 303)
     flash(_("Introduced %(helper)s to %(requester)s. Both have been told.",
@@ -96,7 +97,7 @@ def respond(listing_id: int):
     try:
         match, new = brokering.respond(listing_id, current_user._get_current_object(),
                                        form.message.data or "", current_bank_id())
-    except brokering.BrokeringError as error:
+    except Refused as error:  # (safeguarding's too: 403, saying whom to ask)
         if error.status != 409:
             abort(error.status, error.message)
         flash(error.message, "error")

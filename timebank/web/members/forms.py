@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     IntegerField,
     PasswordField,
@@ -21,6 +22,7 @@ from wtforms.validators import (
 )
 
 from timebank.core.models import Role
+from timebank.core.models.checks import CHECK_WORDS
 from timebank.web.forms import (
     NAME_MAX,
     TEXT_MAX,
@@ -109,3 +111,12 @@ class DirectoryForm(QueryForm):
     name = StringField(_l("Name"), filters=[strip], validators=optional(NAME_MAX))
     category = SelectField(_l("Offers this kind of help"), coerce=int, validators=[Optional()])
     neighbourhood = StringField(_l("Neighbourhood"), filters=[strip], validators=optional(NAME_MAX))
+
+
+class CheckForm(FlaskForm):
+    """A safeguarding check a coordinator saw: never the certificate's contents."""
+
+    kind = SelectField(_l("Check"), choices=choices([(str(k), w) for k, w in CHECK_WORDS.items()]))
+    done_on = DateField(_l("Done on"), validators=[InputRequired(message=_l("Give a date."))])
+    expires_on = DateField(_l("Valid until (empty: it does not expire)"),
+                           validators=[Optional()])

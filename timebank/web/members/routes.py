@@ -4,19 +4,22 @@ from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from timebank.core import four_eyes, participation
+from timebank.core import checks, four_eyes, participation
+from timebank.core.errors import Refused
 from timebank.core.ledger import writer as ledger
 from timebank.core.members import lookup, rights, service
-from timebank.core.models import ApprovalKind, Member, MemberStatus
+from timebank.core.models import ApprovalKind, Member, MemberCheck, MemberStatus
 from timebank.core.models.base import utcnow
+from timebank.core.models.checks import CHECK_WORDS, CheckKind
 from timebank.core.words import status_word
-from timebank.infra import geo
+from timebank.infra import clock, geo
 from timebank.infra.db import MAX_ID
 from timebank.infra.extensions import db
 from timebank.web.auth.limits import account_limit
 from timebank.web.forms import ActionForm, button_pressed, category_choices, place
 from timebank.web.htmx import render, render_form
 from timebank.web.members.forms import (
+    CheckForm,
     DetailsForm,
     DirectoryForm,
     ErasureForm,
@@ -42,8 +45,11 @@ def profile():
             flash(located.note, "info")
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("members.profile"))
+    today = clock.today()
     return render_form("members/profile.html", form,
-                       taking_part=participation.what_they_did(current_user.id))
+                       taking_part=participation.what_they_did(current_user.id),
+                       checks=[(c, checks.is_valid(c, today))
+                               for c in checks.of_member(current_user.id)])
 
 
 @bp.route("/members")
@@ -139,10 +145,62 @@ def detail(member_id: int):
     member = _member_or_404(member_id)
     account = ledger.account_of(member, current_bank_id())
     floor_form = FloorForm(floor_hours=(account.floor // 60) if account and account.floor else 0)
+    return _detail(member, account=account, floor_form=floor_form)
+
+
+def _detail(member: Member, status: int = 200, **forms):
+    account = forms.pop("account", None) or ledger.account_of(member, current_bank_id())
+    forms.setdefault("floor_form", FloorForm(
+        floor_hours=(account.floor // 60) if account and account.floor else 0))
+    forms.setdefault("check_form", CheckForm())
+    today = clock.today()
     return render("members/detail.html", member=member, account=account, may_change=_may_change,
                   may_edit=_may_edit, taking_part=participation.what_they_did(member.id),
-                  action_form=ActionForm(), floor_form=floor_form,
-                  role_form=RoleForm(role=member.role_in(current_bank_id())))
+                  action_form=ActionForm(), status=status,
+                  role_form=RoleForm(role=member.role_in(current_bank_id())),
+                  checks=[(c, checks.is_valid(c, today)) for c in checks.of_member(member.id)],
+                  **forms)
+
+
+@bp.route("/coordinator/checks")
+@allow("members.manage")
+def expiring_checks():
+    """The work queue's list: safeguarding checks ending within 30 days."""
+    found = db.session.scalars(checks.expiring(current_bank_id(), clock.today()).limit(500))
+    return render("members/expiring_checks.html", checks=list(found))
+
+
+@bp.route("/coordinator/members/<int:member_id>/checks", methods=["POST"])
+@allow("members.manage")
+def record_check(member_id: int):
+    """A coordinator records a safeguarding check they saw."""
+    member = _member_or_404(member_id)
+    form = CheckForm()
+    if form.validate_on_submit():
+        try:
+            checks.record(member, current_bank_id(), form.kind.data, form.done_on.data,
+                          form.expires_on.data, current_user, clock.utcnow())
+        except Refused as refused:
+            place(form, refused, "done_on")
+        else:
+            flash(_("Recorded: %(name)s has a %(check)s.", name=member.display_name,
+                    check=str(CHECK_WORDS[CheckKind(form.kind.data)])), "success")
+            return redirect(url_for("members.detail", member_id=member.id), 303)
+    return _detail(member, status=422, check_form=form)
+
+
+@bp.route("/coordinator/members/<int:member_id>/checks/<int:check_id>/remove",
+          methods=["POST"])
+@allow("members.manage")
+def remove_check(member_id: int, check_id: int):
+    member = _member_or_404(member_id)
+    button_pressed()
+    check = db.session.get(MemberCheck, check_id)
+    if check is None or check.member_id != member.id:
+        abort(404)
+    checks.remove(check, current_user)
+    flash(_("The check is taken off their record."), "success")
+    return redirect(url_for("members.detail", member_id=member.id), 303)
 
 
 @bp.route("/coordinator/members/new", methods=["GET", "POST"])
@@ -268,11 +326,7 @@ def set_floor(member_id: int):
             flash(_("%(name)s's limit is now %(hours)s hours.", name=member.display_name,
                     hours=form.floor_hours.data), "success")
             return redirect(url_for("members.detail", member_id=member.id), 303)
-    return render("members/detail.html", status=422, member=member, account=account,
-                  may_change=_may_change, may_edit=_may_edit,
-                  taking_part=participation.what_they_did(member.id),
-                  action_form=ActionForm(), floor_form=form,
-                  role_form=RoleForm(role=member.role_in(current_bank_id())))
+    return _detail(member, status=422, account=account, floor_form=form)
 
 
 # -- data rights ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from timebank.web.tenancy import BankBlueprint, current_bank_id
 bp = BankBlueprint("reports", __name__)
 TABLE_KEYS = ", ".join(f"'{key}'" for key in (
     "months", "categories", "banks", "reciprocity", "outcomes", "outcomes-by-kind", "requests",
-    "introductions", "neighbourhoods", "ladder", "assets", "asset-gaps", "co-assessment",
+    "introductions", "neighbourhoods", "ladder", "events", "assets", "asset-gaps", "co-assessment",
     "members", "who-helps", "received-where", "outcomes-by-neighbourhood"))
 
 
