@@ -30,7 +30,7 @@ def pages(ids: dict) -> dict:
         None: ["/", "/login", "/register", "/assets", f"/assets/{ids['asset']}",
                "/password/forgot", "/terms", "/privacy", "/ideas", "/ideas/answers",
                f"/ideas/{ids['idea']}", "/assets/community-value", ids["check"]],
-        "resident": ["/", "/profile", "/exchanges/new", "/statement",
+        "resident": ["/", "/profile", "/exchanges/new", "/statement", "/events",
                      f"/exchanges/{ids['exchange']}", "/listings", "/listings/new",
                      f"/listings/{ids['listing']}", "/listings/mine", "/matches",
                      f"/matches/{ids['match']}", "/notifications", "/assets/new", "/assets/mine",
@@ -51,8 +51,9 @@ def pages(ids: dict) -> dict:
                         "/coordinator/exchanges?waiting=1", "/coordinator/assets/import",
                         "/coordinator/approvals",
                         "/coordinator/reports", f"/ideas/{ids['idea']}/sessions/new",
-                        f"/ideas/sessions/{ids['session']}",
-                        f"/ideas/sessions/{ids['session']}/attendance",
+                        f"/events/{ids['session']}", "/events", "/events/new",
+                        f"/events/{ids['session']}/attendance",
+                        f"/events/{ids['session']}/edit", "/coordinator/checks",
                         f"/coordinator/members/{ids['member']}/proxy",
                         f"/coordinator/members/{ids['member']}/mobile", "/coordinator/proxies",
                         "/coordinator/neighbourhoods",
@@ -105,7 +106,7 @@ def people(app, make):
                                                     values={"phone": "01234 567890"})])
         db.session.commit()
         check = f"/assets/check/{upkeep.token_for(asset)}"
-        from timebank.core import ideas
+        from timebank.core import events, ideas
         from timebank.core.models import Membership
 
         db.session.query(Membership).filter_by(member_id=helper).one().role = "helper"
@@ -116,10 +117,11 @@ def people(app, make):
             email="coord@example.org").one()
         bank_id = db.session.query(Bank).one().id
         meeting = ideas.schedule(coordinator, bank_id, [idea.id], {
-            "title": "Cynllunio'r fainc", "place": "Neuadd", "seats": 12, "minutes": 90,
+            "title": "Cynllunio'r fainc", "place": "Neuadd", "helpers_wanted": 12,
+            "helper_minutes": 90,
             "starts_at": NOW.replace(hour=18, minute=30) + timedelta(days=14),
             "accessibility": "Step-free"})
-        ideas.sign_up(meeting, get(resident))
+        events.sign_up(meeting, get(resident), True, clock.utcnow())
         from timebank.core.models import Approval
 
         # Something waiting for a second coordinator, so its page has buttons to read.
