@@ -54,6 +54,7 @@ def pages(ids: dict) -> dict:
                         f"/events/{ids['session']}", "/events", "/events/new",
                         f"/events/{ids['session']}/attendance",
                         f"/events/{ids['session']}/edit", "/coordinator/checks",
+                        "/coordinator/quiet",
                         f"/coordinator/members/{ids['member']}/proxy",
                         f"/coordinator/members/{ids['member']}/mobile", "/coordinator/proxies",
                         "/coordinator/neighbourhoods",

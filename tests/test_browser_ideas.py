@@ -11,8 +11,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.a11y import assert_accessible
-from tests.support import TODAY, log_in
+from tests.support import NOW, TODAY, log_in
 from timebank.core.models import Account, Asset, AssetCategory, Role
+from timebank.infra import clock
 from timebank.infra.extensions import db
 
 pytestmark = pytest.mark.browser
@@ -87,7 +88,7 @@ def test_from_a_gap_to_credited_time(new_page, live_server, make, js, app):
     page.goto(idea_url)
     page.get_by_role("link", name="Schedule a co-design session").click()
     page.get_by_label("What the session is").fill("Choosing the bench")
-    page.get_by_label("Date and time").fill(f"{TODAY - timedelta(days=2)}T18:30")
+    page.get_by_label("Date and time").fill(f"{TODAY + timedelta(days=2)}T18:30")
     page.get_by_label("Where", exact=True).fill("East Hall")
     page.get_by_label("Seats").fill("10")
     page.get_by_label("Time credited to each person who comes (minutes)").fill("90")
@@ -100,17 +101,18 @@ def test_from_a_gap_to_credited_time(new_page, live_server, make, js, app):
         log_in(page, base, who)
         page.goto(session_url)
         page.get_by_role("button", name="Sign up").click()
-        page.get_by_text("You have a seat.").first.wait_for()
+        page.get_by_text("You are signed up to help.").first.wait_for()
         _log_out(page)
 
+    clock.pin(NOW + timedelta(days=3))  # the session has taken place
     log_in(page, base, "coord@example.org")
     page.goto(session_url)
-    page.get_by_role("link", name="Record who came").click()
+    page.get_by_role("link", name="Who signed up, and who came").click()
     assert_accessible(page)
     page.get_by_label("Pat Proposer").check()
     page.get_by_label("Sam Supporter").check()
-    page.get_by_role("button", name="Credit them").click()
-    page.get_by_text("2 people were credited for taking part.").wait_for()
+    page.get_by_role("button", name="Record who came").click()
+    page.get_by_text("Recorded. 2 helpers were credited.").wait_for()
     with app.app_context():
         account = db.session.query(Account).filter_by(member_id=pat).one()
         assert account.balance == 90

@@ -129,11 +129,17 @@ def world(app, make):
                              min_lat=51, max_lon=0.01, max_lat=51.01)
         boundaries = BoundaryUpload(filename="wards.geojson",
                                     shapes=[{"name": "Hillcrest", "geometry": square}])
-        db.session.add_all([meeting, part, approval, proxy, change, ward, boundaries])
+        from timebank.core.models import MemberCheck
+
+        # A safeguarding check of Tess's, for a coordinator to take off her record.
+        check = MemberCheck(member_id=tess.id, kind="dbs", done_on=NOW.date(),
+                            bank_id=home.id, recorded_by_id=people[COORDINATOR])
+        db.session.add_all([meeting, part, approval, proxy, change, ward, boundaries, check])
         db.session.commit()
         ids = {"proxy_id": proxy.id, "change_id": change.id, "area_id": ward.id,
                "upload_id": boundaries.id,
                "idea_id": idea.id, "session_id": meeting.id, "event_id": meeting.id,
+               "check_id": check.id,
                "role_id": part.id,
                "approval_id": approval.id,
                "member_id": target,

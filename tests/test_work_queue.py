@@ -128,6 +128,7 @@ def test_work_queue_counts_a_known_day_and_links_to_the_work(app, client, make):
         "assets": ["Suggested Hall"],
         "expiring": ["Bread (ends soon)"],
         "quiet": ["Quentin Quiet"],
+        "checks": ["Bob Busy"],
     }
     for key, words in expected.items():
         page = client.get(items[key].url)
@@ -143,7 +144,7 @@ def test_work_queue_counts_a_known_day_and_links_to_the_work(app, client, make):
     waiting = client.get(items["exchanges"].url).get_data(as_text=True)
     assert waiting.count("/exchanges/") - waiting.count("/exchanges/new") >= 1
     quiet_page = client.get(items["quiet"].url).get_data(as_text=True)
-    assert "Bob Busy" not in quiet_page.split("<table")[1]  # he traded a week ago
+    assert "Bob Busy" not in quiet_page  # he traded a week ago
 
 
 def test_a_quiet_day_says_nothing_is_waiting(app, client, make):

@@ -2,8 +2,9 @@
 (``flask --app timebank run-jobs``; compose's ``worker`` service). Sending queued
 e-mail every minute and texts every half minute, retrying the geocoder every six hours,
 queueing the weekly digests and "new near you" texts hourly (they go to each member at
-most once a week, so an hourly run is safe), and telling coordinators when an Asset of
-Community Value's listing is ending, and reminding members of tomorrow's events.
+most once a week, so an hourly run is safe), telling coordinators when an Asset of
+Community Value's listing is ending, reminding members of tomorrow's events, and
+nudging quiet members once a week.
 
 Each job runs in its own application context and a failure is logged, never fatal:
 the next round tries again. A lock file keeps a second runner on the same machine
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from flask import Flask, url_for
 
-from timebank.core import events
+from timebank.core import events, quiet
 from timebank.core.assets import upkeep
 from timebank.core.assets.register import locate_pending as locate_assets
 from timebank.core.auth import answer_reset_requests
@@ -92,6 +93,11 @@ def _event_reminders(app: Flask) -> str:
         return f"{events.remind(clock.utcnow())} reminded of tomorrow's events"
 
 
+def _quiet_nudges(app: Flask) -> str:
+    with site_context():
+        return f"{quiet.nudge(clock.utcnow())} quiet members nudged"
+
+
 def _digests(app: Flask) -> str:
 
     with site_context():
@@ -104,7 +110,8 @@ JOBS = (Job("send-mail", 60, _send_mail), Job("send-sms", 30, _send_texts),
         Job("geocode-pending", 6 * 3600, _geocode),
         Job("send-digests", 3600, _digests), Job("weekly-texts", 3600, _weekly_texts),
         Job("acv-reminders", 6 * 3600, _acv_reminders),  # once per listing, whenever run
-        Job("event-reminders", 900, _event_reminders))  # once per event, the day before
+        Job("event-reminders", 900, _event_reminders),  # once per event, the day before
+        Job("quiet-nudges", 3600, _quiet_nudges))  # each member at most once a week
 
 
 def run_due(app: Flask, last: dict[str, float], now: float) -> list[str]:

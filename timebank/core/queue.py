@@ -80,7 +80,7 @@ def work_queue(bank_id: int, now: datetime | None = None) -> list[Item]:
          lambda c: f"{c.member.display_name} ({c.kind_word})",
          bank_url("members.expiring_checks", bank_id)),
         ("quiet", _l("Members with no exchange for 90 days"), quiet_members(bank_id, now),
-         name, bank_url("members.manage", bank_id, quiet=1)),
+         name, bank_url("members.quiet_list", bank_id)),
     ]
     items = []
     for key, label, query, describe, url in parts:

@@ -50,6 +50,7 @@ from timebank.core.models import (
     OutboxMessage,
     Outcome,
     Proxy,
+    QuietContact,
     TextCode,
     TextMessage,
 )
@@ -156,6 +157,10 @@ def export(member: Member, by: Member | None = None) -> dict:
         "safeguarding_checks": [_row(c, ("kind", "done_on", "expires_on", "recorded_at"))
                                 for c in db.session.scalars(select(MemberCheck).where(
                                     MemberCheck.member_id == mid))],
+        # What the bank did to bring them back when they went quiet, and its notes.
+        "contacts_while_quiet": [_row(q, ("kind", "note", "created_at"))
+                                 for q in db.session.scalars(select(QuietContact).where(
+                                     QuietContact.member_id == mid))],
         "notifications": [{**_row(n, ("created_at", "read_at")), "text": others(n.text)}
                           for n in db.session.scalars(select(Notification).where(
                               Notification.member_id == mid))],
@@ -408,6 +413,8 @@ def erase(member: Member, by: Member) -> None:
     # Safeguarding checks are about them, and go with them; so do places at events yet
     # to come (who came to past ones stays, anonymous, in the counts).
     db.session.execute(delete(MemberCheck).where(MemberCheck.member_id == member.id))
+    db.session.execute(update(QuietContact).where(QuietContact.member_id == member.id)
+                       .values(note=""))  # (kept, without words, for "came back")
     db.session.execute(delete(EventSignup).where(
         EventSignup.member_id == member.id, EventSignup.attended.is_(False)))
     # Sent and unsent e-mails held their address and words; none goes out any more.

@@ -14,7 +14,7 @@ from functools import cached_property
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from timebank.core import events, participation
+from timebank.core import events, participation, quiet
 from timebank.core.assets import neighbourhoods
 from timebank.core.models.ledger import OUTCOME_SCALE
 from timebank.core.reports import figures
@@ -422,18 +422,21 @@ def _ladder_table(scope: figures.Scope, council: bool) -> Table:
 
 def _event_people(scope: figures.Scope) -> list[int]:
     reach = events.reach(scope.bank_ids, *scope.bounds())
-    return [reach["people"], reach["newcomers"]]
+    return [reach["people"], reach["newcomers"], quiet.came_back(scope.bank_ids,
+                                                                 *scope.bounds())]
 
 
 def _events_table(scope: figures.Scope, council: bool) -> Table:
     """Who events reached: people who came (helping or not), and newcomers among them.
     Council figures stand for at least five people, as every other count of people."""
     reach = events.reach(scope.bank_ids, *scope.bounds())
-    exact = [reach["people"], reach["newcomers"]]
+    exact = _event_people(scope)
     counts = _people_shown(exact, council, _risky(_event_people, scope) if council else None)
-    return Table("events", _("Events: who they reached"), (_("Who"), _("People")),
+    return Table("events", _("Reaching people: events, and quiet members who came back"),
+                 (_("Who"), _("People")),
                  [(_("People who came to events"), counts[0]),
-                  (_("Newcomers who came (joined within 90 days before)"), counts[1])],
+                  (_("Newcomers who came (joined within 90 days before)"), counts[1]),
+                  (_("Quiet members contacted who then had an exchange"), counts[2])],
                  unit=_("people"),
                  note=ngettext("%(num)d event took place in the period.",
                                "%(num)d events took place in the period.", reach["events"]))

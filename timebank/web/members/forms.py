@@ -120,3 +120,10 @@ class CheckForm(FlaskForm):
     done_on = DateField(_l("Done on"), validators=[InputRequired(message=_l("Give a date."))])
     expires_on = DateField(_l("Valid until (empty: it does not expire)"),
                            validators=[Optional()])
+
+
+class CallForm(FlaskForm):
+    """A note of a call made to a quiet member (one per member on the page: a prefix
+    keeps their fields apart)."""
+
+    note = TextAreaField(_l("How the call went"), validators=required(2000))

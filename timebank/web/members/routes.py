@@ -4,7 +4,7 @@ from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from timebank.core import checks, four_eyes, participation
+from timebank.core import checks, four_eyes, participation, quiet
 from timebank.core.errors import Refused
 from timebank.core.ledger import writer as ledger
 from timebank.core.members import lookup, rights, service
@@ -19,6 +19,7 @@ from timebank.web.auth.limits import account_limit
 from timebank.web.forms import ActionForm, button_pressed, category_choices, place
 from timebank.web.htmx import render, render_form
 from timebank.web.members.forms import (
+    CallForm,
     CheckForm,
     DetailsForm,
     DirectoryForm,
@@ -160,6 +161,53 @@ def _detail(member: Member, status: int = 200, **forms):
                   role_form=RoleForm(role=member.role_in(current_bank_id())),
                   checks=[(c, checks.is_valid(c, today)) for c in checks.of_member(member.id)],
                   **forms)
+
+
+@bp.route("/coordinator/quiet")
+@allow("members.manage")
+def quiet_list():
+    """Quiet members to work through: requests to suggest, and notes of calls."""
+    return _quiet_page()
+
+
+def _quiet_page(status: int = 200, error: str | None = None, call_form=None,
+                member_id: int | None = None):
+    rows, total = quiet.worklist(current_bank_id(), clock.utcnow())
+    forms = {row.member.id: CallForm(prefix=f"m{row.member.id}", formdata=None)
+             for row in rows}
+    if call_form is not None and member_id is not None:
+        forms[member_id] = call_form  # with its errors
+    return render("members/quiet.html", rows=rows, total=total, forms=forms,
+                  action_form=ActionForm(), error=error, status=status)
+
+
+@bp.route("/coordinator/quiet/<int:member_id>/suggest/<int:listing_id>", methods=["POST"])
+@allow("members.manage")
+def quiet_suggest(member_id: int, listing_id: int):
+    button_pressed()
+    try:
+        contact = quiet.suggest(member_id, listing_id, current_user, current_bank_id(),
+                                clock.utcnow())
+    except Refused as refused:
+        return _quiet_page(refused.status, refused.message)
+    flash(_("Suggested to %(name)s; they have been told.",
+            name=db.session.get(Member, contact.member_id).display_name), "success")
+    return redirect(url_for("members.quiet_list"), 303)
+
+
+@bp.route("/coordinator/quiet/<int:member_id>/call", methods=["POST"])
+@allow("members.manage")
+def quiet_call(member_id: int):
+    form = CallForm(prefix=f"m{member_id}")
+    if form.validate_on_submit():
+        try:
+            quiet.note_call(member_id, current_user, current_bank_id(), form.note.data,
+                            clock.utcnow())
+        except Refused as refused:
+            return _quiet_page(refused.status, refused.message)
+        flash(_("The call is noted."), "success")
+        return redirect(url_for("members.quiet_list"), 303)
+    return _quiet_page(422, call_form=form, member_id=member_id)
 
 
 @bp.route("/coordinator/checks")
