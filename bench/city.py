@@ -166,6 +166,9 @@ PAGES = {  # name: (role, path)
     # The open data (anonymous in life; the resident's session changes nothing here).
     "hsds services": ("resident", "/api/hsds/services?per_page=100&page=3"),
     "hsds search": ("resident", "/api/hsds/service_at_locations?search=hall"),
+    "events": ("resident", "/events"),
+    "events.ics": ("resident", "/events.ics"),
+    "quiet members": ("coordinator", "/coordinator/quiet"),
     "members list": ("coordinator", "/coordinator/members"),
     "matching workbench": ("coordinator", "/coordinator/matching"),
     "all exchanges": ("coordinator", "/coordinator/exchanges"),

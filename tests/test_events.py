@@ -251,3 +251,27 @@ def test_helpers_at_an_event_need_its_kind_of_help_checks(app, client, make):
     assert refused.status_code == 403
     came = submit(client, f"/events/{event_id}/come", {}, page=f"/events/{event_id}")
     assert came.status_code == 303  # coming needs no check
+
+
+def test_a_coordinator_who_helped_is_credited_only_by_another(app, client, make):
+    """Four eyes: a coordinator cannot pay themselves from the pool for their own event;
+    a second coordinator records who came, and then they are paid."""
+    cora = make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    make.member(Role.COORDINATOR, name="Cody Coordinator", email="cody@example.org")
+    login(client, "cora@example.org")
+    event_id = _post(client)
+    assert submit(client, f"/events/{event_id}/help", {},
+                  page=f"/events/{event_id}").status_code == 303
+    clock.pin(WHEN + timedelta(hours=3))
+    alone = submit(client, f"/events/{event_id}/attendance", {"came": [str(cora)]})
+    assert alone.status_code == 422
+    assert "Another coordinator must record" in alone.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Exchange).count() == 0
+        assert db.session.get(Event, event_id).attendance_at is None
+    login(client, "cody@example.org")
+    assert submit(client, f"/events/{event_id}/attendance",
+                  {"came": [str(cora)]}).status_code == 303
+    with app.app_context():
+        assert db.session.query(Account).filter_by(member_id=cora).one().balance == 60
+        assert ledger.check_ledger() == []

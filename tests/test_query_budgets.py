@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from tests.support import count_queries, get, login, many_members
 from timebank.core.ledger import writer as ledger
-from timebank.core.models import Asset, AssetCategory, Category, Role
+from timebank.core.models import Asset, AssetCategory, Category, Event, EventSignup, Role
 from timebank.core.notify import notify
 from timebank.infra import clock
 from timebank.infra.extensions import db
@@ -28,7 +28,10 @@ PAGES = [
     ("resident", "/assets/map.json"),
     ("resident", "/assets.geojson"),
     ("resident", "/assets.csv"),
+    ("resident", "/events"),
+    ("resident", "/events.ics"),
     ("coordinator", "/"),
+    ("coordinator", "/coordinator/quiet"),
     ("coordinator", "/coordinator/members"),
     ("coordinator", "/coordinator/matching"),
     ("coordinator", "/coordinator/exchanges"),
@@ -57,6 +60,13 @@ def _grow(app, make, people: dict, size: int, tag: str) -> None:
             notify(me, f"Note {tag} {n}", "/notifications", bank_id=mine.bank_id)
             db.session.add(Asset(name=f"{tag} hall {n}", category_id=kind, status="published",
                                  latitude=51.5 + n / 5000, longitude=-0.1))
+            if n % 5 == 0:  # an event a week ahead, the resident coming to each
+                event = Event(bank_id=mine.bank_id, title=f"{tag} lunch club {n}",
+                              place="Hall", starts_at=clock.utcnow() + timedelta(days=7 + n),
+                              created_by_id=other, helpers_wanted=2, helper_minutes=60)
+                db.session.add(event)
+                db.session.flush()
+                db.session.add(EventSignup(event_id=event.id, member_id=me.id))
         db.session.commit()
     for n, other in enumerate(others[: size // 3]):
         make.listing(other, kind="offer" if n % 2 else "request", title=f"{tag} help {n}")

@@ -140,3 +140,26 @@ def test_reports_count_quiet_members_who_came_back(app, client, make):
     login(client, "cora@example.org")
     report = client.get("/coordinator/reports").get_data(as_text=True)
     assert "Quiet members contacted who then had an exchange" in report
+
+
+def test_the_list_costs_one_query_per_member_shown(app, client, make):
+    """What each offered and which kinds need checks are read once for the page: a quiet
+    member adds only the look for requests near them."""
+    from tests.support import count_queries
+
+    cora, quinn, nia, asker, bank_id, hedge = _world(app, make)
+    login(client, "cora@example.org")
+    before = count_queries(app, client, "/coordinator/quiet")
+    more = [make.member(name=f"Quiet {n}") for n in range(4)]
+    with app.app_context():
+        gardening = db.session.query(Category).filter_by(slug="gardening").one().id
+        for member_id in more:
+            db.session.query(Membership).filter_by(member_id=member_id).one().created_at = (
+                NOW - timedelta(days=120))
+            db.session.add(Listing(member_id=member_id, bank_id=bank_id, kind="offer",
+                                   title="Digging", description="", category_id=gardening,
+                                   expires_on=NOW.date() + timedelta(days=30)))
+        db.session.commit()
+    after = count_queries(app, client, "/coordinator/quiet")
+    assert client.get("/coordinator/quiet").get_data(as_text=True).count("Quiet 3") >= 1
+    assert after - before <= len(more), (before, after)

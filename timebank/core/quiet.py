@@ -58,11 +58,12 @@ def offered_kinds(member_id: int, bank_id: int) -> list[int]:
         Listing.kind == ListingKind.OFFER)))
 
 
-def matching_requests(member: Member, bank_id: int, now: datetime,
-                      limit: int = SHOWN) -> list[Listing]:
-    """Open requests of others near the member, in kinds of help they offered and hold
-    any checks for; newest first."""
-    kinds = offered_kinds(member.id, bank_id)
+def matching_requests(member: Member, bank_id: int, now: datetime, limit: int = SHOWN,
+                      kinds: list[int] | None = None,
+                      needs: dict[int, list[str]] | None = None) -> list[Listing]:
+    """Open requests of others near the member, in kinds of help they offered (``kinds``,
+    when the caller read them already) and hold any checks for; newest first."""
+    kinds = offered_kinds(member.id, bank_id) if kinds is None else kinds
     if not kinds:
         return []
     query = (open_listings_query(bank_id, now.date())
@@ -74,7 +75,7 @@ def matching_requests(member: Member, bank_id: int, now: datetime,
         query = query.where(Listing.latitude.between(lo_lat, hi_lat),
                             Listing.longitude.between(lo_lon, hi_lon))
     found = list(db.session.scalars(query.order_by(Listing.id.desc()).limit(limit * 3)))
-    needs = checks.requirements()
+    needs = checks.requirements() if needs is None else needs
     held = {li.category_id for li in found if li.category_id in needs
             and checks.missing_for([member.id], li.category_id, now.date(),
                                    needs[li.category_id])}
@@ -100,9 +101,20 @@ def worklist(bank_id: int, now: datetime, limit: int = PAGE) -> tuple[list[Quiet
             QuietContact.member_id.in_([m.id for m in members]))
             .order_by(QuietContact.created_at.desc())):
         contacts.setdefault(contact.member_id, []).append(contact)
+    # What each offered, and the kinds that need checks: read once for the page, so a
+    # member costs one query of their own (the requests near them).
     names = dict(db.session.execute(select(Category.id, Category.name)).all())
-    rows = [Quiet(member, [names.get(k, "") for k in offered_kinds(member.id, bank_id)],
-                  matching_requests(member, bank_id, now), contacts.get(member.id, [])[:5])
+    offered: dict[int, list[int]] = {}
+    for member_id, kind in db.session.execute(
+            select(Listing.member_id, Listing.category_id).distinct().where(
+                Listing.member_id.in_([m.id for m in members]), Listing.bank_id == bank_id,
+                Listing.kind == ListingKind.OFFER).order_by(Listing.category_id)):
+        offered.setdefault(member_id, []).append(kind)
+    needs = checks.requirements()
+    rows = [Quiet(member, [names.get(k, "") for k in offered.get(member.id, [])],
+                  matching_requests(member, bank_id, now, kinds=offered.get(member.id, []),
+                                    needs=needs),
+                  contacts.get(member.id, [])[:5])
             for member in members]
     return rows, total
 

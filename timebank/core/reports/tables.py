@@ -420,17 +420,21 @@ def _ladder_table(scope: figures.Scope, council: bool) -> Table:
                         "period."))
 
 
-def _event_people(scope: figures.Scope) -> list[int]:
+def _event_figures(scope: figures.Scope) -> tuple[int, list[int]]:
+    """Events held, and the people figures: who came, newcomers, quiet who came back."""
     reach = events.reach(scope.bank_ids, *scope.bounds())
-    return [reach["people"], reach["newcomers"], quiet.came_back(scope.bank_ids,
-                                                                 *scope.bounds())]
+    return reach["events"], [reach["people"], reach["newcomers"],
+                             quiet.came_back(scope.bank_ids, *scope.bounds())]
+
+
+def _event_people(scope: figures.Scope) -> list[int]:
+    return _event_figures(scope)[1]
 
 
 def _events_table(scope: figures.Scope, council: bool) -> Table:
     """Who events reached: people who came (helping or not), and newcomers among them.
     Council figures stand for at least five people, as every other count of people."""
-    reach = events.reach(scope.bank_ids, *scope.bounds())
-    exact = _event_people(scope)
+    held, exact = _event_figures(scope)
     counts = _people_shown(exact, council, _risky(_event_people, scope) if council else None)
     return Table("events", _("Reaching people: events, and quiet members who came back"),
                  (_("Who"), _("People")),
@@ -439,7 +443,7 @@ def _events_table(scope: figures.Scope, council: bool) -> Table:
                   (_("Quiet members contacted who then had an exchange"), counts[2])],
                  unit=_("people"),
                  note=ngettext("%(num)d event took place in the period.",
-                               "%(num)d events took place in the period.", reach["events"]))
+                               "%(num)d events took place in the period.", held))
 
 
 def for_bank(scope: figures.Scope) -> Report:
