@@ -275,3 +275,58 @@ def test_a_coordinator_who_helped_is_credited_only_by_another(app, client, make)
     with app.app_context():
         assert db.session.query(Account).filter_by(member_id=cora).one().balance == 60
         assert ledger.check_ledger() == []
+
+
+def test_newcomers_are_those_who_joined_lately_and_a_stopped_payment_resumes_once(
+        app, client, make):
+    """Reach counts an old hand once and not as a newcomer (the date arithmetic holds on
+    both engines). A process stopped between claiming who came and paying: sending the
+    form again pays, under the same key, once."""
+    make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    new, old = _people(make, 2)
+    with app.app_context():
+        from timebank.core.models import Membership
+
+        db.session.query(Membership).filter_by(member_id=old).one().created_at = (
+            NOW - timedelta(days=400))
+        db.session.commit()
+    login(client, "cora@example.org")
+    event_id = _post(client)
+    for i in range(2):
+        login(client, f"n{i}@example.org")
+        submit(client, f"/events/{event_id}/help", {}, page=f"/events/{event_id}")
+    clock.pin(WHEN + timedelta(hours=3))
+    with app.app_context():  # claimed, as record_attendance does, then the process died
+        event = db.session.get(Event, event_id)
+        event.attendance_at, event.activity_key = clock.now(), f"event-{event_id}-stopped"
+        for signup in db.session.query(EventSignup):
+            signup.attended = True
+        db.session.commit()
+    login(client, "cora@example.org")
+    for _ in range(2):
+        assert submit(client, f"/events/{event_id}/attendance",
+                      {"came": [str(new)]}).status_code == 303
+    with app.app_context():
+        assert db.session.query(Exchange).count() == 2  # both, as claimed; once
+        assert ledger.check_ledger() == []
+        bank_id = db.session.query(Bank).one().id
+        assert events.reach([bank_id], NOW, NOW + timedelta(days=7)) == {
+            "events": 1, "people": 2, "newcomers": 1}
+
+
+def test_a_renewed_check_leaves_the_expiring_list(app, make):
+    make.member(Role.COORDINATOR, name="Cora Coordinator")
+    hal = make.member(name="Hal Helper")
+    with app.app_context():
+        bank_id = db.session.query(Bank).one().id
+        today = clock.today()
+        db.session.add(MemberCheck(member_id=hal, kind="dbs", bank_id=bank_id,
+                                   done_on=today - timedelta(days=1000),
+                                   expires_on=today + timedelta(days=10)))
+        db.session.commit()
+        ending = events.checks.expiring(bank_id, today)
+        assert len(db.session.scalars(ending).all()) == 1
+        db.session.add(MemberCheck(member_id=hal, kind="dbs", bank_id=bank_id,
+                                   done_on=today, expires_on=today + timedelta(days=1095)))
+        db.session.commit()
+        assert db.session.scalars(events.checks.expiring(bank_id, today)).all() == []

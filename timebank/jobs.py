@@ -90,7 +90,8 @@ def _acv_reminders(app: Flask) -> str:
 
 def _event_reminders(app: Flask) -> str:
     with site_context():
-        return f"{events.remind(clock.utcnow())} reminded of tomorrow's events"
+        # (local time: events keep the time the coordinator typed)
+        return f"{events.remind(clock.now())} reminded of tomorrow's events"
 
 
 def _quiet_nudges(app: Flask) -> str:

@@ -12,8 +12,10 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, exists, or_, select
+from sqlalchemy.orm import aliased
 
+from timebank.core import four_eyes
 from timebank.core.errors import Refused
 from timebank.core.models import Bank, Member, Membership, MemberStatus
 from timebank.core.models.audit import record as audit
@@ -85,12 +87,16 @@ def whom_to_ask(bank_id: int) -> str:
 
 
 def refuse_unless_checked(member: Member, category_id: int | None, bank_id: int,
-                          today: date, *, self_: bool = True) -> None:
+                          today: date, *, self_: bool = True, quietly: bool = False) -> None:
     """Refuse help of this kind from ``member`` without the checks it needs, saying which
-    and whom to ask (``self_``: the member is the one told; else someone about them)."""
+    and whom to ask (``self_``: the member is the one told; else a coordinator, about
+    them; ``quietly``: another member is told, so nothing about the helper's checks)."""
     lacking = missing_for([member.id], category_id, today).get(member.id)
     if not lacking:
         return
+    if quietly:
+        raise CheckNeeded(_("This cannot go ahead just now. Your coordinators can suggest "
+                            "someone else."), status=409)
     if self_:
         message = _("This kind of help needs a safeguarding check you do not have yet "
                     "(%(checks)s). Please ask %(whom)s, your time bank's coordinators, "
@@ -118,10 +124,13 @@ def record(member: Member, bank_id: int, kind: str, done_on: date, expires_on: d
            by: Member, now: datetime) -> MemberCheck:
     """A coordinator of ``bank_id`` records that they saw a member's check. Never its
     contents: the kind, when it was done and until when it holds."""
-    if member.role_in(bank_id) is None:
+    membership = member.membership_in(bank_id)
+    if membership is None or membership.status != MemberStatus.ACTIVE:
         raise Refused(_("That person is not a member of this time bank."), status=404)
-    if member.id == by.id:
-        # Four eyes: nobody vouches for their own safety to work with others.
+    if four_eyes.acts_for(by.id, member.id):
+        # Nobody vouches for their own safety to work with others. (Members a coordinator
+        # approved or enrolled they may vouch for: in a bank with one coordinator nobody
+        # else could, and each record is on the trail with its recorder.)
         raise Refused(_("Another coordinator must record your own checks."), status=403)
     if done_on > now.date():
         raise Refused(_("A check cannot be done in the future."), "done_on")
@@ -138,8 +147,12 @@ def record(member: Member, bank_id: int, kind: str, done_on: date, expires_on: d
     return check
 
 
-def remove(check: MemberCheck, by: Member) -> None:
-    """A check recorded by mistake comes off (the trail keeps that it was)."""
+def remove(check: MemberCheck, by: Member, bank_id: int) -> None:
+    """A check recorded by mistake comes off (the trail keeps that it was): by the bank
+    whose coordinator recorded it, or an admin."""
+    if check.bank_id != bank_id and not by.is_admin:
+        raise Refused(_("Only the time bank that recorded this check can remove it."),
+                      status=403)
     audit(by.id, "check.remove", "member", check.member_id, kind=check.kind,
           done_on=check.done_on.isoformat())
     db.session.delete(check)
@@ -149,9 +162,15 @@ def remove(check: MemberCheck, by: Member) -> None:
 def expiring(bank_id: int, today: date):
     """Checks of this bank's active members that end within ``EXPIRING_DAYS`` (the work
     queue's query; each check once)."""
+    newer = aliased(MemberCheck)
+    renewed = exists().where(newer.member_id == MemberCheck.member_id,
+                             newer.kind == MemberCheck.kind, newer.id != MemberCheck.id,
+                             or_(newer.expires_on.is_(None),
+                                 newer.expires_on > MemberCheck.expires_on))
     return (select(MemberCheck).join(Membership, Membership.member_id == MemberCheck.member_id)
             .where(Membership.bank_id == bank_id, Membership.status == MemberStatus.ACTIVE,
-                   MemberCheck.expires_on.between(today, today + timedelta(days=EXPIRING_DAYS)))
+                   MemberCheck.expires_on.between(today, today + timedelta(days=EXPIRING_DAYS)),
+                   ~renewed)  # (not one already renewed: a newer check of the kind holds)
             .order_by(MemberCheck.expires_on, MemberCheck.id))
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from icalendar import Calendar
+from icalendar import Calendar, vText
 from icalendar import Event as CalendarEvent
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +24,9 @@ from timebank.core.errors import Refused
 from timebank.core.ledger import writer as ledger
 from timebank.core.links import bank_url
 from timebank.core.models import (
+    Approval,
     ApprovalKind,
+    ApprovalStatus,
     Bank,
     Event,
     EventIdea,
@@ -36,16 +38,20 @@ from timebank.core.models import (
     MemberStatus,
 )
 from timebank.core.models.audit import record as audit
+from timebank.core.models.base import utcnow
 from timebank.core.models.ledger import format_minutes
 from timebank.core.models.members import TRADING_ROLES
 from timebank.core.notify import notify
-from timebank.infra.db import locked, write_transaction
+from timebank.infra.db import days_between, locked, write_transaction
 from timebank.infra.extensions import db
 
 FIELDS = ("title", "purpose", "starts_at", "ends_at", "place", "accessibility", "area_wide",
           "category_id", "helpers_wanted", "helper_minutes", "places")
 NEWCOMER_DAYS = 90  # someone who joined this recently is a newcomer at an event
 REMIND_BEFORE = timedelta(hours=24)
+# Events are posted for the coming years (or, late, for the past year): a date far
+# outside is a slip of the keyboard.
+WINDOW_BEFORE, WINDOW_AFTER = timedelta(days=366), timedelta(days=5 * 366)
 
 
 class EventRefused(Refused):
@@ -63,17 +69,16 @@ def area_banks(bank_id: int) -> list[int]:
     return list(db.session.scalars(select(Bank.id).where(Bank.area_id == area)))
 
 
-def listed(bank_id: int | None, since: datetime, *, whole_area: bool = False,
-           until: datetime | None = None, limit: int = 200) -> list[Event]:
+def listed(bank_id: int | None, since: datetime, *, until: datetime | None = None,
+           limit: int = 200) -> list[Event]:
     """The events a bank lists from ``since``: its own and the area-wide ones of its
-    area's banks (``whole_area``: every event of the area), soonest first."""
+    area's banks, soonest first."""
     query = select(Event).where(Event.starts_at >= since)
     if until is not None:
         query = query.where(Event.starts_at < until)
     if bank_id is not None:
         banks = area_banks(bank_id)
-        query = query.where(Event.bank_id.in_(banks) if whole_area else
-                            (Event.bank_id == bank_id)
+        query = query.where((Event.bank_id == bank_id)
                             | (Event.area_wide.is_(True) & Event.bank_id.in_(banks)))
     return list(db.session.scalars(query.order_by(Event.starts_at, Event.id).limit(limit)))
 
@@ -132,11 +137,18 @@ def of_member(member_id: int, since: datetime) -> list[tuple[Event, EventSignup]
 # -- posting -----------------------------------------------------------------------------
 
 
-def _check_values(values: dict) -> dict:
+def _check_values(values: dict, now: datetime) -> dict:
     values = {k: values[k] for k in FIELDS if k in values}
     for text in ("title", "purpose", "place", "accessibility"):
         if text in values:
             values[text] = (values[text] or "").strip()
+    for line in ("title", "place"):  # one line each (a calendar's fields are lines)
+        if line in values and any(ord(c) < 32 for c in values[line]):
+            raise EventRefused(_("Keep it to one line."), line)
+    for moment in ("starts_at", "ends_at"):
+        when = values.get(moment)
+        if when is not None and not now - WINDOW_BEFORE <= when <= now + WINDOW_AFTER:
+            raise EventRefused(_("Choose a date within the next five years."), moment)
     if values.get("ends_at") and values["ends_at"] <= values["starts_at"]:
         raise EventRefused(_("It must end after it starts."), "ends_at")
     if values.get("helpers_wanted") and not values.get("helper_minutes"):
@@ -147,10 +159,11 @@ def _check_values(values: dict) -> dict:
 
 
 def post(by: Member, bank_id: int, values: dict, kind: str = EventKind.GATHERING,
-         idea_ids: list[int] | tuple = ()) -> Event:
+         idea_ids: list[int] | tuple = (), now: datetime | None = None) -> Event:
     """A coordinator of ``bank_id`` posts an event (a co-design session: about ideas)."""
+    now = now or utcnow()
     event = Event(bank_id=bank_id, created_by_id=by.id, kind=EventKind(kind),
-                  **_check_values(values))
+                  created_at=now, **_check_values(values, now))
     db.session.add(event)
     db.session.flush()
     db.session.add_all([EventIdea(event_id=event.id, idea_id=i)
@@ -160,15 +173,30 @@ def post(by: Member, bank_id: int, values: dict, kind: str = EventKind.GATHERING
     return event
 
 
-def change(event: Event, by: Member, values: dict) -> Event:
-    """A coordinator changes an event before it happens; whoever signed up is told."""
+def change(event: Event, by: Member, values: dict, now: datetime) -> Event:
+    """A coordinator changes an event before it happens; whoever signed up is told. A
+    kind of help whose checks a signed-up helper lacks is refused, naming them."""
     if event.attendance_at is not None:
         raise EventRefused(_("This event has already taken place."), status=409)
-    values = _check_values(values)
-    moved = values.get("starts_at") != event.starts_at or values.get("place") != event.place
-    for name, value in values.items():
-        setattr(event, name, value)
-    audit(by.id, "event.change", "event", event.id)
+    values = _check_values(values, now)
+    helpers = [s.member_id for s in signups(event) if s.helping]
+    lacking = checks.missing_for(helpers, values.get("category_id"),
+                                 values["starts_at"].date())
+    if lacking:
+        names = ", ".join(db.session.get(Member, m).display_name for m in lacking)
+        raise EventRefused(_("Helpers who signed up lack the checks that kind of help needs "
+                             "(%(names)s): ask them to cancel first, or record their "
+                             "checks.", names=names), "category")
+    with write_transaction():
+        event = locked(Event, event.id)  # (not while who came is being recorded)
+        if event.attendance_at is not None:
+            raise EventRefused(_("This event has already taken place."), status=409)
+        moved = values.get("starts_at") != event.starts_at or values.get("place") != event.place
+        if values.get("starts_at") != event.starts_at:
+            event.reminded_at = None  # a new day: a new reminder
+        for name, value in values.items():
+            setattr(event, name, value)
+        audit(by.id, "event.change", "event", event.id)
     if moved:
         url = bank_url("events.show", event.bank_id, event_id=event.id)
         for signup in signups(event):
@@ -197,10 +225,20 @@ def _when(event: Event) -> _Later:
 # -- signing up --------------------------------------------------------------------------
 
 
+def _member_of(member: Member, bank_id: int) -> bool:
+    """An active trading member of the bank (a membership: not an install-wide role)."""
+    membership = member.membership_in(bank_id)
+    return (membership is not None and membership.status == MemberStatus.ACTIVE
+            and membership.role in TRADING_ROLES)
+
+
 def may_come(event: Event, member: Member) -> bool:
-    """Members of the event's bank; and, when it is area-wide, of any bank in its area."""
-    if member.role_in(event.bank_id) in TRADING_ROLES:
+    """Members of the event's bank; and, when it is area-wide, of any bank in its area
+    (unless the event's own bank suspended them)."""
+    if _member_of(member, event.bank_id):
         return True
+    if member.membership_in(event.bank_id) is not None:
+        return False  # waiting, suspended or left there
     return event.area_wide and db.session.scalar(
         select(Membership.id).where(Membership.member_id == member.id,
                                     Membership.bank_id.in_(area_banks(event.bank_id)),
@@ -216,14 +254,15 @@ def sign_up(event: Event, by: Member, helping: bool, now: datetime) -> None:
         helping = True  # everyone at a co-design session takes part
     if helping and event.kind != EventKind.CODESIGN and not event.helpers_wanted:
         raise EventRefused(_("This event is not asking for helpers."), status=409)
-    if helping and by.role_in(event.bank_id) not in TRADING_ROLES:
+    if helping and not _member_of(by, event.bank_id):
         raise EventRefused(_("Only members of the time bank running it can help at it."),
                            status=403)
     if not helping and not may_come(event, by):
         raise EventRefused(_("This event is for members of the time bank running it."),
                            status=403)
-    if helping:
-        checks.refuse_unless_checked(by, event.category_id, event.bank_id, now.date())
+    if helping:  # checks valid on the day of the event, not only today
+        checks.refuse_unless_checked(by, event.category_id, event.bank_id,
+                                     max(now.date(), event.starts_at.date()))
     try:
         with write_transaction():
             event = locked(Event, event.id)
@@ -249,10 +288,10 @@ def sign_up(event: Event, by: Member, helping: bool, now: datetime) -> None:
         pass  # the same sign-up sent twice at once: the first stands
 
 
-def cancel(event: Event, by: Member) -> None:
+def cancel(event: Event, by: Member, now: datetime) -> None:
     with write_transaction():
         event = locked(Event, event.id)
-        if event.attendance_at is not None:
+        if event.attendance_at is not None or event.starts_at < now:
             raise EventRefused(_("This event has already taken place."), status=409)
         db.session.execute(delete(EventSignup).where(EventSignup.event_id == event.id,
                                                      EventSignup.member_id == by.id))
@@ -276,13 +315,24 @@ def remind(now: datetime) -> int:
                 continue
             event.reminded_at = now
             url = bank_url("events.show", event.bank_id, event_id=event.id)
+            today = event.starts_at.date() == now.date()  # (posted less than a day ahead)
             for signup in signups(event):
-                what = (_l("You are helping at “%(title)s” tomorrow, %(when)s, at %(place)s.",
-                           title=event.title, when=_when(event), place=event.place)
-                        if signup.helping else
-                        _l("You are coming to “%(title)s” tomorrow, %(when)s, at %(place)s.",
-                           title=event.title, when=_when(event), place=event.place))
-                notify(signup.member, what, url, subject=_l("See you tomorrow"),
+                if today:
+                    what = (_l("You are helping at “%(title)s” today, %(when)s, at %(place)s.",
+                               title=event.title, when=_when(event), place=event.place)
+                            if signup.helping else
+                            _l("You are coming to “%(title)s” today, %(when)s, at %(place)s.",
+                               title=event.title, when=_when(event), place=event.place))
+                else:
+                    what = (_l("You are helping at “%(title)s” tomorrow, %(when)s, at "
+                               "%(place)s.", title=event.title, when=_when(event),
+                               place=event.place)
+                            if signup.helping else
+                            _l("You are coming to “%(title)s” tomorrow, %(when)s, at "
+                               "%(place)s.", title=event.title, when=_when(event),
+                               place=event.place))
+                notify(signup.member, what, url,
+                       subject=_l("See you today") if today else _l("See you tomorrow"),
                        bank_id=event.bank_id, by_text=True)
                 told += 1
     return told
@@ -294,33 +344,54 @@ def remind(now: datetime) -> int:
 def record_attendance(event: Event, by: Member, member_ids: list[int], now: datetime) -> int:
     """Who came: every helper among them earns the event's time from the bank's community
     pool, as one group activity, once; those who came to it are counted. The event is
-    claimed first (its row locked, its time of attendance set), so the form sent again,
-    or a second coordinator's, changes nothing: returns -1 then. Otherwise how many were
-    credited (0: none, or waiting for a second coordinator's agreement)."""
-    # Unguessable: a key anyone could predict could be used first, by another bank's
-    # coordinator, and the helpers would never be paid (the ledger also checks the bank
-    # and the recorder of a key it has seen).
-    key = f"event-{event.id}-{secrets.token_urlsafe(24)}"
+    claimed first (its row locked, its time of attendance and a payment key set), so the
+    form sent again, or a second coordinator's, changes nothing: returns -1 then. If the
+    payment never happened (the process stopped between the two), sending it again pays
+    under the same key, so still once. Otherwise how many were credited (0: none, or
+    waiting for a second coordinator's agreement)."""
     with write_transaction():
         event = locked(Event, event.id)
         if event.attendance_at is not None:
-            return -1
-        if event.starts_at > now:
-            raise EventRefused(_("Who came can be recorded once the event has started."),
-                               status=409)
-        came = [s for s in signups(event) if s.member_id in set(member_ids)]
-        if not came:
-            raise EventRefused(_("Tick at least one person who came."))
-        for signup in came:
-            signup.attended = True
+            if not _unpaid(event):
+                return -1
+            key = event.activity_key or ""
+            came = [s for s in signups(event) if s.attended]
+        else:
+            if event.starts_at > now:
+                raise EventRefused(_("Who came can be recorded once the event has started."),
+                                   status=409)
+            came = [s for s in signups(event) if s.member_id in set(member_ids)]
+            if not came:
+                raise EventRefused(_("Tick at least one person who came."))
+            for signup in came:
+                signup.attended = True
+            event.attendance_at = now
+            # Unguessable: a key anyone could predict could be used first, by another
+            # bank's coordinator, and the helpers would never be paid (the ledger also
+            # checks the bank and the recorder of a key it has seen).
+            key = f"event-{event.id}-{secrets.token_urlsafe(24)}"
+            if event.helper_minutes and any(s.helping for s in came):
+                event.activity_key = key
+            audit(by.id, "event.attendance", "event", event.id,
+                  came=sorted(s.member_id for s in came))
         helpers = sorted((s.member for s in came if s.helping), key=lambda m: m.id)
-        event.attendance_at = now
-        if helpers and event.helper_minutes:
-            event.activity_key = key
-        audit(by.id, "event.attendance", "event", event.id,
-              came=sorted(s.member_id for s in came))
     if not (helpers and event.helper_minutes):
         return 0
+    return _pay(event, by, helpers, key, now)
+
+
+def _unpaid(event: Event) -> bool:
+    """Claimed for a payment that was never made, nor is waiting for a second
+    coordinator: the process stopped between the claim and the ledger's write."""
+    if not event.activity_key or ledger.activity_exchanges(event.activity_key):
+        return False
+    waiting = db.session.scalars(select(Approval).where(
+        Approval.bank_id == event.bank_id, Approval.kind == ApprovalKind.POOL,
+        Approval.status == ApprovalStatus.PENDING))
+    return not any((a.payload or {}).get("event_id") == event.id for a in waiting)
+
+
+def _pay(event: Event, by: Member, helpers: list[Member], key: str, now: datetime) -> int:
     description = f"{event.kind_word}: {event.title}"[:200]
     try:
         made, _created = ledger.record_group_activity(
@@ -338,8 +409,11 @@ def record_attendance(event: Event, by: Member, member_ids: list[int], now: date
                       event_id=event.id)
         db.session.commit()
         return 0
-    except Refused:
-        release_attendance(event.id)  # nothing was credited: record it again later
+    except Exception:
+        # Nothing was credited (the ledger writes all or nothing): who came may be
+        # recorded again, rather than the event being left claimed and unpaid.
+        db.session.rollback()
+        release_attendance(event.id)
         db.session.commit()
         raise
     credited = {ex.giver.member_id for ex in made}
@@ -389,7 +463,7 @@ def reach(bank_ids: list[int], since: datetime, until: datetime) -> dict[str, in
     people = select(func.count(func.distinct(came.subquery().c.member_id))).scalar_subquery()
     newcomers = came.join(Membership, (Membership.member_id == EventSignup.member_id)
                           & (Membership.bank_id == Event.bank_id)).where(
-        Membership.created_at >= Event.starts_at - timedelta(days=NEWCOMER_DAYS))
+        days_between(Event.starts_at, Membership.created_at) <= NEWCOMER_DAYS)
     new = select(func.count(func.distinct(newcomers.subquery().c.member_id))).scalar_subquery()
     row = db.session.execute(select(held, people, new)).one()
     return {"events": row[0] or 0, "people": row[1] or 0, "newcomers": row[2] or 0}
@@ -405,7 +479,7 @@ def calendar(events: list[Event], name: str, url_of) -> bytes:
     cal = Calendar()
     cal.add("prodid", "-//timebank//events//EN")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", vText(name))  # (escaped: a bare value would not be)
     for event in events:
         item = CalendarEvent()
         link = url_of(event)

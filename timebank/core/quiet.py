@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from timebank.core import checks
 from timebank.core.errors import Refused
@@ -76,9 +76,8 @@ def matching_requests(member: Member, bank_id: int, now: datetime, limit: int = 
                             Listing.longitude.between(lo_lon, hi_lon))
     found = list(db.session.scalars(query.order_by(Listing.id.desc()).limit(limit * 3)))
     needs = checks.requirements() if needs is None else needs
-    held = {li.category_id for li in found if li.category_id in needs
-            and checks.missing_for([member.id], li.category_id, now.date(),
-                                   needs[li.category_id])}
+    held = {kind for kind in {li.category_id for li in found} if kind in needs
+            and checks.missing_for([member.id], kind, now.date(), needs[kind])}
     return [li for li in found if li.category_id not in held][:limit]
 
 
@@ -167,27 +166,24 @@ def note_call(member_id: int, by: Member, bank_id: int, note: str,
     return contact
 
 
-def wants_nudges(member: Member) -> bool:
-    """Members who chose to hear about what is new near them each week, by e-mail (the
-    weekly digest) or by text (the weekly "near you")."""
-    return (member.email_preference == EmailPreference.WEEKLY
-            or member.text_preference == "weekly")
-
-
 def nudge(now: datetime) -> int:
-    """The weekly nudge: each quiet member who chose to hear about nearby requests, and
-    was not contacted in the last week, is told of the requests near them in what they
+    """The weekly nudge: each quiet member who chose to hear about what is new near them
+    each week (the weekly e-mail digest, or the weekly "near you" text), and was not
+    contacted in the last week, is told of the requests near them in what they
     offered (none: no nudge). Returns how many were nudged."""
     since = now - NUDGE_EVERY
-    recent = select(QuietContact.member_id).where(QuietContact.created_at > since,
-                                                  QuietContact.bank_id == Membership.bank_id)
-    told = 0
+    # Contacted in the last week, by any bank: a nudge would be one too many.
+    recent = select(QuietContact.member_id).where(QuietContact.created_at > since)
+    told: set[int] = set()
     rows = db.session.execute(
         quiet_members(list(db.session.scalars(select(Membership.bank_id).distinct())), now)
-        .add_columns(Membership.bank_id).where(Member.id.not_in(recent))).all()
+        .add_columns(Membership.bank_id)
+        .where(Member.id.not_in(recent),
+               or_(Member.email_preference == EmailPreference.WEEKLY,
+                   Member.text_preference == "weekly"))).all()
     for member, bank_id in rows:
-        if not wants_nudges(member):
-            continue
+        if member.id in told:
+            continue  # quiet in two banks: one nudge a week
         found = matching_requests(member, bank_id, now)
         if not found:
             continue
@@ -199,9 +195,9 @@ def nudge(now: datetime) -> int:
                by_text=True)
         db.session.add(QuietContact(bank_id=bank_id, member_id=member.id,
                                     kind=ContactKind.NUDGE, created_at=now))
-        told += 1
+        told.add(member.id)
     db.session.commit()
-    return told
+    return len(told)
 
 
 def came_back(bank_ids: list[int], since: datetime, until: datetime) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import Flask
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -167,3 +167,11 @@ def answers() -> bool:
             db.session.rollback()
         return False
     return True
+
+
+def days_between(later, earlier):
+    """Days from one timestamp to another, in either engine's SQL (SQLite keeps them as
+    text, where subtracting would not give days)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier) / 86400
+    return func.julianday(later) - func.julianday(earlier)

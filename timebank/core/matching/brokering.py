@@ -366,7 +366,7 @@ def respond(listing_id: int, by: Member, message: str, bank_id: int) -> tuple[Ma
     # Whoever would give the help needs the checks its kind needs: the one answering a
     # request, or the one who offered.
     checks.refuse_unless_checked(by if is_request else owner, listing.category_id, bank_id,
-                                 clock.today(), self_=is_request)
+                                 clock.today(), self_=is_request, quietly=not is_request)
     mine = (Match.request_id == listing.id, Match.helper_id == by.id) if is_request else (
         Match.offer_id == listing.id, Match.request_id.is_(None), Match.requester_id == by.id)
     existing = db.session.scalar(select(Match).where(*mine).order_by(Match.id.desc()))
@@ -424,6 +424,11 @@ def answer(match_id: int, by: Member, accept: bool) -> Match:
         raise BrokeringError(_("Only the two people introduced can answer."))
     if match.status != MatchStatus.PROPOSED:
         raise BrokeringError(_("This introduction is already %(status)s.", status=match.status))
+    if accept:
+        # A check may have lapsed, or become needed, since the introduction was made.
+        checks.refuse_unless_checked(match.helper, match.listing.category_id, match.bank_id,
+                                     clock.today(), self_=side == "helper",
+                                     quietly=side != "helper")
     setattr(match, f"{side}_answer", "accepted" if accept else "declined")
     other = match.helper if side == "requester" else match.requester
     url = bank_url("matching.show", match.bank_id, match_id=match.id)
@@ -533,6 +538,9 @@ def suggestions_for(listing: Listing, limit: int = 5) -> list[tuple]:
         ranked = ranking.rank(need_for(listing), load_candidates(listing.bank_id), limit)
         for r in ranked:  # others' give-and-take is for coordinators' eyes only
             r.reasons = [why for why in r.reasons if "given" not in why]
+        held = checks.missing_for([r.candidate.member_id for r in ranked],
+                                  listing.category_id, clock.today())
+        ranked = [r for r in ranked if r.candidate.member_id not in held]
         members = {m.id: m for m in db.session.scalars(
             select(Member).where(Member.id.in_([r.candidate.member_id for r in ranked])))}
         return [(members[r.candidate.member_id], r) for r in ranked]

@@ -56,6 +56,7 @@ from timebank.core.models.base import utcnow
 from timebank.core.models.names import plain_name
 from timebank.core.participation import quiet_members
 from timebank.infra import clock
+from timebank.infra.db import days_between
 from timebank.infra.extensions import db
 
 SMALL = 5  # fewer people than this are never shown to council viewers
@@ -446,13 +447,6 @@ def shared_words(scope: Scope, limit: int = 20) -> list[tuple[date, str, int, st
 # -- requests and introductions ---------------------------------------------------------
 
 
-def _days(later, earlier):
-    """Days from one timestamp to another, in either engine's SQL."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", later - earlier) / 86400
-    return func.julianday(later) - func.julianday(earlier)
-
-
 WAIT_BUCKETS = ("within 2 days", "within a week", "within a month", "longer",
                 "still waiting", "closed without a helper")
 
@@ -465,7 +459,7 @@ def request_waits(scope: Scope, now: datetime | None = None,
     first_helper = (select(func.min(Match.created_at))
                     .where(Match.request_id == Listing.id, Match.status != MatchStatus.DECLINED)
                     .scalar_subquery())
-    waited = _days(first_helper, Listing.created_at)
+    waited = days_between(first_helper, Listing.created_at)
     bucket = case(
         (first_helper.is_(None),
          case((and_(Listing.status == ListingStatus.OPEN, Listing.expires_on >= now.date()),

@@ -24,6 +24,8 @@ from timebank.web.tenancy import BankBlueprint, current_bank_id
 bp = BankBlueprint("events", __name__)
 
 FEED_PAST = timedelta(days=30)  # a calendar keeps last month's events
+# Events keep the local time the coordinator typed ("10:00 at the hall"), so each "now"
+# they are compared with is the local one (clock.now), not UTC.
 
 
 def _event(event_id: int, own_bank: bool = False) -> Event:
@@ -42,11 +44,10 @@ def _event(event_id: int, own_bank: bool = False) -> Event:
 @bp.route("/events")
 @allow("events.read")
 def index():
-    now = clock.utcnow()
-    whole = request.args.get("area") == "1"
+    now = clock.now()
     bank_id = current_bank_id()
-    return render("events/index.html", events=service.listed(bank_id, now, whole_area=whole),
-                  whole=whole, past=service.past(bank_id, now, 10) if bank_id else [],
+    return render("events/index.html", events=service.listed(bank_id, now),
+                  past=service.past(bank_id, now, 10) if bank_id else [],
                   mine={e.id: s for e, s in service.of_member(current_user.id, now)}
                   if current_user.is_authenticated else {})
 
@@ -64,7 +65,7 @@ def _calendar(events: list[Event], name: str, filename: str) -> Response:
 def feed():
     bank_id = current_bank_id()
     bank = db.session.get(Bank, bank_id) if bank_id else None
-    events = service.listed(bank_id, clock.utcnow() - FEED_PAST, limit=500)
+    events = service.listed(bank_id, clock.now() - FEED_PAST, limit=500)
     return _calendar(events, bank.name if bank else _("Events"), "events.ics")
 
 
@@ -75,7 +76,8 @@ def new():
     form.category.choices = category_choices(_("None in particular"))
     if form.validate_on_submit():
         try:
-            event = service.post(current_user, current_bank_id(), form.values())
+            event = service.post(current_user, current_bank_id(), form.values(),
+                                 now=clock.now())
         except Refused as refused:
             place(form, refused)
         else:
@@ -94,7 +96,7 @@ def edit(event_id: int):
     form.category.choices = category_choices(_("None in particular"))
     if form.validate_on_submit():
         try:
-            service.change(event, current_user, form.values())
+            service.change(event, current_user, form.values(), clock.now())
         except Refused as refused:
             place(form, refused)
         else:
@@ -110,7 +112,7 @@ def show(event_id: int):
 
 
 def _show(event: Event, error: str | None = None, status: int = 200):
-    now = clock.utcnow()
+    now = clock.now()
     mine = service.signup_of(event, current_user)
     lacking = (checks.missing_for([current_user.id], event.category_id, now.date())
                .get(current_user.id) if current_user.is_authenticated else None)
@@ -136,10 +138,10 @@ def signup(event_id: int, action: str):
     button_pressed()
     try:
         if action == "leave":
-            service.cancel(event, current_user)
+            service.cancel(event, current_user, clock.now())
             flash(_("You are no longer signed up."), "success")
         else:
-            service.sign_up(event, current_user, action == "help", clock.utcnow())
+            service.sign_up(event, current_user, action == "help", clock.now())
             flash(_("You are signed up to help. Thank you!") if action == "help"
                   else _("You are signed up. See you there!"), "success")
     except Refused as refused:
@@ -157,7 +159,7 @@ def attendance(event_id: int):
     if form.validate_on_submit():
         chosen = request.form.getlist("came", type=int)  # anything not a number is dropped
         try:
-            count = service.record_attendance(event, current_user, chosen, clock.utcnow())
+            count = service.record_attendance(event, current_user, chosen, clock.now())
         except Refused as refused:
             error = refused.message
         else:

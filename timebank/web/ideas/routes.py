@@ -9,7 +9,7 @@ from flask_login import current_user
 from markupsafe import escape
 
 from timebank.core import ideas as service
-from timebank.core.models import Asset, AssetCategory, Neighbourhood
+from timebank.core.models import Asset, AssetCategory, Event, Neighbourhood
 from timebank.core.models.ideas import CRITERIA, STATUS_WORDS, Idea, IdeaRole
 from timebank.infra import maps
 from timebank.infra.extensions import db
@@ -26,7 +26,7 @@ from timebank.web.ideas.forms import (
     offer_choices,
 )
 from timebank.web.permissions import allow, may
-from timebank.web.tenancy import current_bank_id
+from timebank.web.tenancy import bank_url, current_bank_id
 
 bp = Blueprint("ideas", __name__)
 
@@ -110,7 +110,9 @@ def _show(idea: Idea, status: int = 200, **forms):
         "comment_form": forms.get("comment_form") or CommentForm(),
         "answer_form": forms.get("answer_form") or AnswerForm(status=idea.status),
         "action_form": ActionForm(), "criteria": CRITERIA, "status_words": STATUS_WORDS,
-        "sessions": service.sessions_about(idea),
+        # Each session in the bank running it (an idea is the whole area's).
+        "sessions": [(e, bank_url("events.show", e.bank_id, event_id=e.id))
+                     for e in service.sessions_about(idea)],
         "roles": [(role, n, service.volunteered(role, current_user))
                   for role, n in service.roles_of(idea)],
         "role_form": forms.get("role_form") or _role_form(),
@@ -272,7 +274,10 @@ def schedule(idea_id: int):
 @allow("ideas.read")
 def session(session_id: int):
     """Where sessions were before they were events: links in old e-mails still work."""
-    return redirect(url_for("events.show", event_id=session_id), 301)
+    found = db.session.get(Event, session_id)
+    if found is None:
+        abort(404)
+    return redirect(bank_url("events.show", found.bank_id, event_id=found.id), 301)
 
 
 # -- co-delivery ------------------------------------------------------------------------

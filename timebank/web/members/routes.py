@@ -246,7 +246,10 @@ def remove_check(member_id: int, check_id: int):
     check = db.session.get(MemberCheck, check_id)
     if check is None or check.member_id != member.id:
         abort(404)
-    checks.remove(check, current_user)
+    try:
+        checks.remove(check, current_user, current_bank_id())
+    except Refused as refused:
+        abort(refused.status, refused.message)
     flash(_("The check is taken off their record."), "success")
     return redirect(url_for("members.detail", member_id=member.id), 303)
 
