@@ -218,6 +218,17 @@ def test_kinds_of_help_can_need_checks_and_only_the_checked_may_help(app, client
     with app.app_context():
         lacking = events.checks.missing_for([hal], kind, clock.today())
         assert lacking == {hal: ["dbs"]}
+        another = Listing(member_id=asker, bank_id=db.session.query(Bank).one().id,
+                          kind="request", title="Bath time on Fridays", description="",
+                          category_id=kind, expires_on=NOW.date() + timedelta(days=60))
+        db.session.add(another)
+        db.session.commit()
+        another_id = another.id
+    page = client.get(f"/listings/{another_id}").get_data(as_text=True)
+    assert "needs a safeguarding check" in page and "I can help" not in page
+    lapsed = submit(client, f"/listings/{another_id}/respond", {"message": "Me!"},
+                    page=f"/listings/{another_id}")
+    assert lapsed.status_code == 403
     # Nobody else sees Hal's checks; his data has them, erasure takes them.
     login(client, "rosa@example.org")
     assert client.get(f"/coordinator/members/{hal}").status_code == 403
