@@ -341,3 +341,31 @@ def test_a_renewed_check_leaves_the_expiring_list(app, make):
                                    done_on=today, expires_on=today + timedelta(days=1095)))
         db.session.commit()
         assert db.session.scalars(events.checks.expiring(bank_id, today)).all() == []
+
+
+def test_sign_up_at_the_door_and_record_from_the_day(app, client, make):
+    """People sign up on the day, even once it has started, until who came is recorded;
+    who came can be recorded from the event's day (the ledger takes no time given on a
+    day still to come), not before; cancelling after the start is refused."""
+    make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    people = _people(make, 2)
+    login(client, "cora@example.org")
+    event_id = _post(client)
+    early = submit(client, f"/events/{event_id}/attendance", {"came": [str(people[0])]})
+    assert early.status_code == 422
+    assert "from the day of the event" in early.get_data(as_text=True)
+    clock.pin(WHEN + timedelta(minutes=30))  # it has started
+    page = f"/events/{event_id}"
+    for i in range(2):
+        login(client, f"n{i}@example.org")
+        assert "until who came is recorded" in client.get(page).get_data(as_text=True)
+        assert submit(client, f"{page}/help", {}, page=page).status_code == 303
+    assert submit(client, f"{page}/leave", {}, page=page).status_code == 409
+    login(client, "cora@example.org")
+    came = submit(client, f"{page}/attendance", {"came": [str(p) for p in people]})
+    assert came.status_code == 303
+    login(client, "n0@example.org")
+    late = submit(client, f"{page}/come", {}, page=page)
+    assert late.status_code == 409  # recorded: too late now
+    with app.app_context():
+        assert db.session.query(Exchange).count() == 2

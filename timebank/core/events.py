@@ -266,7 +266,8 @@ def sign_up(event: Event, by: Member, helping: bool, now: datetime) -> None:
     try:
         with write_transaction():
             event = locked(Event, event.id)
-            if event.attendance_at is not None or event.starts_at < now:
+            # Until who came is recorded: people sign up at the door, too.
+            if event.attendance_at is not None:
                 raise EventRefused(_("This event has already taken place."), status=409)
             existing = db.session.scalar(select(EventSignup).where(
                 EventSignup.event_id == event.id, EventSignup.member_id == by.id))
@@ -357,8 +358,9 @@ def record_attendance(event: Event, by: Member, member_ids: list[int], now: date
             key = event.activity_key or ""
             came = [s for s in signups(event) if s.attended]
         else:
-            if event.starts_at > now:
-                raise EventRefused(_("Who came can be recorded once the event has started."),
+            if event.starts_at.date() > now.date():  # (from its day: the ledger takes
+                # no time given on a day still to come)
+                raise EventRefused(_("Who came can be recorded from the day of the event."),
                                    status=409)
             came = [s for s in signups(event) if s.member_id in set(member_ids)]
             if not came:
