@@ -12,6 +12,8 @@ line per request with its request id, so gunicorn's own access log is off.
 import gc
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 bind = os.environ.get("TIMEBANK_BIND", "0.0.0.0:8000")
 # Two per core plus one (a worker waiting on the database leaves the core to another),
@@ -40,6 +42,14 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 os.environ.setdefault("TIMEBANK_LOG_FORMAT", "json")
 os.environ.setdefault("TIMEBANK_LOG_REQUESTS", "1")
+# /metrics counts requests in every worker: each writes its figures to files here,
+# which must be empty when the server starts (prometheus_client's multiprocess mode).
+# Set before the app (and prometheus_client) is loaded.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="timebank-metrics-")
+else:
+    shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 
 def post_fork(server, worker):
@@ -74,3 +84,10 @@ def on_starting(server):
             "(TIMEBANK_RATELIMIT_STORAGE_URI is memory://). Point it at Redis, for example "
             "redis://localhost:6379/0, or set TIMEBANK_RATELIMIT_PER_WORKER=1 if that is "
             "really meant.")
+
+
+def child_exit(server, worker):
+    """A worker gone (recycled or crashed): its live gauges no longer count."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

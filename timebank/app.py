@@ -23,6 +23,7 @@ from timebank.web import (
     i18n,
     observability,
     permissions,
+    routing,
     security,
     templating,
     tenancy,
@@ -60,6 +61,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_module.load(app.instance_path, config))
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_url(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if app.config["TIMEBANK_DATABASE_REPLICA_URL"]:  # reads that may lag (infra/db.py)
+        app.config.setdefault("SQLALCHEMY_BINDS", {})[ext.REPLICA] = {
+            "url": normalise_url(app.config["TIMEBANK_DATABASE_REPLICA_URL"]),
+            "pool_pre_ping": True, "connect_args": {"connect_timeout": 3}}
     if app.config.get("TIMEBANK_CLOCK_START"):
         clock.pin(clock.parse(app.config["TIMEBANK_CLOCK_START"]))
 
@@ -89,6 +94,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
     observability.init_app(app)
+    routing.init_app(app)
     tenancy.init_app(app)
     permissions.init_app(app)
     i18n.init_app(app)

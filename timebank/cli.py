@@ -28,7 +28,7 @@ from timebank.core.texts.inbound import receive
 from timebank.infra import clock, geo
 from timebank.infra.backup import BackupError, backup, restore
 from timebank.infra.extensions import db
-from timebank.jobs import run_forever, send_texts
+from timebank.jobs import JOBS, run_forever, run_job, send_texts
 from timebank.jobs import send_mail as send
 
 
@@ -215,13 +215,21 @@ def send_digests() -> None:
 
 @click.command("run-jobs")
 @click.option("--once", is_flag=True, help="One round of every job, then stop.")
+@click.option("--job", "names", multiple=True, type=click.Choice([j.name for j in JOBS]),
+              help="Run only this job, once, now (repeatable); exits 1 if it failed.")
 @with_appcontext
-def run_jobs(once: bool) -> None:
+def run_jobs(once: bool, names: tuple[str, ...]) -> None:
     """Send mail, retry the geocoder and queue digests on their schedules until stopped."""
 
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    run_forever(current_app._get_current_object(), once=once)
+    app = current_app._get_current_object()
+    if names:
+        failed = [job.name for job in JOBS if job.name in names and not run_job(app, job)]
+        if failed:
+            raise click.ClickException(f"failed: {', '.join(failed)} (see /admin/jobs)")
+        return
+    run_forever(app, once=once)
 
 
 @click.command("geocode-pending")

@@ -4,7 +4,11 @@ e-mail every minute and texts every half minute, retrying the geocoder every six
 queueing the weekly digests and "new near you" texts hourly (they go to each member at
 most once a week, so an hourly run is safe), telling coordinators when an Asset of
 Community Value's listing is ending, reminding members of tomorrow's events, and
-nudging quiet members once a week.
+nudging quiet members once a week; checking the ledger's invariants every hour and
+backing the database up every day (``TIMEBANK_BACKUP_DIR``).
+
+Each run's result is kept in ``job_run`` (one row a job): the admin's page shows it,
+and ``/metrics`` reads the runner's heartbeat and the ledger's last verdict from it.
 
 Each job runs in its own application context and a failure is logged, never fatal:
 the next round tries again. A lock file keeps a second runner on the same machine
@@ -28,11 +32,13 @@ from timebank.core import events, quiet
 from timebank.core.assets import upkeep
 from timebank.core.assets.register import locate_pending as locate_assets
 from timebank.core.auth import answer_reset_requests
+from timebank.core.ledger.writer import check_ledger
 from timebank.core.members.service import locate_pending as locate_members
 from timebank.core.notify import queue_digests, send_pending, site_context
 from timebank.core.texts import nearby, sending
-from timebank.infra import clock, geo, sms
+from timebank.infra import backup, clock, geo, sms
 from timebank.infra.extensions import db
+from timebank.infra.tables import JobRun
 
 log = logging.getLogger("timebank.jobs")
 
@@ -42,6 +48,11 @@ class Job:
     name: str
     every_seconds: int
     run: Callable[[Flask], str]
+
+
+class JobFailed(Exception):
+    """A job that ran to its end and found something wrong (the ledger broken, the backup
+    not written): recorded as a failure with its words, as an exception would be."""
 
 
 def send_mail(config, limit: int = 200) -> tuple[int, int]:
@@ -99,6 +110,26 @@ def _quiet_nudges(app: Flask) -> str:
         return f"{quiet.nudge(clock.utcnow())} quiet members nudged"
 
 
+def _check_ledger(app: Flask) -> str:
+    problems = check_ledger()
+    db.session.rollback()
+    if problems:
+        raise JobFailed(f"{len(problems)} problems: " + "; ".join(problems[:5]))
+    return "the ledger holds"
+
+
+def _backup(app: Flask) -> str:
+    folder = app.config.get("TIMEBANK_BACKUP_DIR")
+    if not folder:
+        return "no TIMEBANK_BACKUP_DIR: nothing backed up"
+    try:
+        made = backup.rotate(db.engine, folder, clock.utcnow(),
+                             app.config["TIMEBANK_BACKUP_KEEP"])
+    except backup.BackupError as error:
+        raise JobFailed(error.message) from error
+    return f"backed up to {made}"
+
+
 def _digests(app: Flask) -> str:
 
     with site_context():
@@ -112,7 +143,44 @@ JOBS = (Job("send-mail", 60, _send_mail), Job("send-sms", 30, _send_texts),
         Job("send-digests", 3600, _digests), Job("weekly-texts", 3600, _weekly_texts),
         Job("acv-reminders", 6 * 3600, _acv_reminders),  # once per listing, whenever run
         Job("event-reminders", 900, _event_reminders),  # once per event, the day before
-        Job("quiet-nudges", 3600, _quiet_nudges))  # each member at most once a week
+        Job("quiet-nudges", 3600, _quiet_nudges),  # each member at most once a week
+        Job("check-ledger", 3600, _check_ledger), Job("backup", 24 * 3600, _backup))
+
+
+def _record(name: str, started, ok: bool, result: str) -> None:
+    """Keep the job's last result (its own transaction: a failed job's was rolled back)."""
+    now = clock.utcnow()
+    run = db.session.get(JobRun, name) or JobRun(name=name)
+    run.started_at, run.finished_at, run.ok, run.result = started, now, ok, result[:2000]
+    if ok:
+        run.last_ok_at = now
+    db.session.add(run)
+    db.session.commit()
+
+
+def run_job(app: Flask, job: Job) -> bool:
+    """Run one job in its own application context and record how it went."""
+    with app.app_context():
+        started = clock.utcnow()
+        try:
+            result, ok = job.run(app), True
+            log.info("%s: %s", job.name, result)
+        except JobFailed as failure:
+            db.session.rollback()
+            result, ok = str(failure), False
+            log.error("%s failed: %s", job.name, result)
+        except Exception as error:  # logged with its traceback; the next round tries again
+            db.session.rollback()
+            result, ok = f"{type(error).__name__}: {error}", False
+            log.exception("%s failed", job.name)
+        try:
+            _record(job.name, started, ok, result)
+        except Exception:  # the database itself may be what failed
+            db.session.rollback()
+            log.exception("%s: its result could not be recorded", job.name)
+        finally:
+            db.session.remove()
+    return ok
 
 
 def run_due(app: Flask, last: dict[str, float], now: float) -> list[str]:
@@ -123,14 +191,7 @@ def run_due(app: Flask, last: dict[str, float], now: float) -> list[str]:
         if now - last.get(job.name, float("-inf")) < job.every_seconds:
             continue
         last[job.name] = now
-        with app.app_context():
-            try:
-                log.info("%s: %s", job.name, job.run(app))
-            except Exception:  # logged with its traceback; the next round tries again
-                log.exception("%s failed", job.name)
-                db.session.rollback()
-            finally:
-                db.session.remove()
+        run_job(app, job)
         ran.append(job.name)
     return ran
 

@@ -3,15 +3,23 @@
 SQLite uses its online backup API (a consistent copy while the site runs);
 PostgreSQL uses pg_dump's custom format and pg_restore. A restore goes only into
 an empty database, so it can never mix two histories.
+
+A backup is written beside its final name and renamed into place only when whole: a
+disk that fills half-way leaves the partial file removed, a clear error, and every
+earlier backup where it was (``rotate`` prunes old ones only after a new one is made).
 """
 
 from __future__ import annotations
 
+import errno
 import glob
+import os
 import secrets
 import shutil
+import signal
 import sqlite3
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import inspect, text
@@ -38,8 +46,10 @@ def _run_pg(tool: str, *args: str) -> None:
     # An argument list, no shell: the file name and URL come from the admin running us.
     done = subprocess.run([_pg_tool(tool), *args], capture_output=True, text=True,  # noqa: S603
                           check=False)
+    if done.returncode == -signal.SIGXFSZ:  # over the file size limit: no room, as ENOSPC
+        raise BackupError(f"{tool} failed: File too large")
     if done.returncode:
-        raise BackupError(f"{tool} failed: {done.stderr.strip()[:500]}")
+        raise BackupError(f"{tool} failed: {done.stderr.strip()[:500] or done.returncode}")
 
 
 def _libpq_url(engine: Engine) -> str:
@@ -55,9 +65,20 @@ def _sqlite_path(engine: Engine) -> str:
 
 
 def backup(engine: Engine, target: str) -> None:
-    """Copy the whole database into ``target``."""
+    """Copy the whole database into ``target`` (written whole, or not at all)."""
     if Path(target).exists():
         raise BackupError(f"{target} already exists; choose a new file name")
+    partial = f"{target}.partial"
+    Path(partial).unlink(missing_ok=True)  # a run killed earlier left it
+    try:
+        _copy(engine, partial)
+        os.replace(partial, target)
+    except (OSError, sqlite3.Error, BackupError) as error:
+        Path(partial).unlink(missing_ok=True)
+        raise BackupError(_why(error, target)) from error
+
+
+def _copy(engine: Engine, target: str) -> None:
     if engine.dialect.name == "sqlite":
         source = sqlite3.connect(_sqlite_path(engine))
         copy = sqlite3.connect(target)
@@ -68,6 +89,32 @@ def backup(engine: Engine, target: str) -> None:
             source.close()
         return
     _run_pg("pg_dump", "--format=custom", "--no-owner", "--file", target, _libpq_url(engine))
+
+
+_FULL = ("No space left", "File too large", "database or disk is full", "disk I/O error")
+
+
+def _why(error: Exception, target: str) -> str:
+    """The error in words an admin acts on: a full disk says so."""
+    said = getattr(error, "message", None) or str(error)
+    if getattr(error, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or any(
+            words in said for words in _FULL):
+        return (f"no room to write {target}: the disk is full (or the file too large). "
+                f"Nothing was written; earlier backups are untouched. ({said[:300]})")
+    return said
+
+
+def rotate(engine: Engine, folder: str, now: datetime, keep: int) -> str:
+    """A new backup in ``folder`` named by the time, then all but the newest ``keep``
+    removed (only once the new one is whole). Returns the new file's path."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    suffix = "sqlite" if engine.dialect.name == "sqlite" else "dump"
+    target = str(Path(folder) / f"timebank-{now:%Y%m%dT%H%M%S}.{suffix}")
+    backup(engine, target)
+    made = sorted(Path(folder).glob(f"timebank-*.{suffix}"))
+    for old in made[:-keep] if keep > 0 else []:
+        old.unlink(missing_ok=True)
+    return target
 
 
 def restore(engine: Engine, source: str) -> None:

@@ -127,6 +127,22 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "TIMEBANK_LOG_FORMAT": os.environ.get("TIMEBANK_LOG_FORMAT", "text"),
         # A log line per request from the app (gunicorn's access log usually does this).
         "TIMEBANK_LOG_REQUESTS": _env_bool("TIMEBANK_LOG_REQUESTS", False),
+        # A read-only copy (a PostgreSQL hot standby) for reports, exports, open data and
+        # map data; unset, everything reads the primary (timebank/infra/db.py).
+        "TIMEBANK_DATABASE_REPLICA_URL": os.environ.get("TIMEBANK_DATABASE_REPLICA_URL", ""),
+        # A replica further behind than this is not read from (the primary serves).
+        "TIMEBANK_REPLICA_MAX_LAG_SECONDS": float(
+            os.environ.get("TIMEBANK_REPLICA_MAX_LAG_SECONDS", "30")),
+        # How long a report that took long to work out is shown again (core/reports/
+        # snapshots.py); tests see every report worked out afresh unless they say.
+        "TIMEBANK_REPORT_FRESH_SECONDS": _env_int("TIMEBANK_REPORT_FRESH_SECONDS",
+                                                  0 if testing else 300),
+        # The bearer token /metrics asks for (unset: /metrics answers 404).
+        "TIMEBANK_METRICS_TOKEN": os.environ.get("TIMEBANK_METRICS_TOKEN", ""),
+        # Where the job runner's daily backup goes (unset: no scheduled backup), and how
+        # many it keeps.
+        "TIMEBANK_BACKUP_DIR": os.environ.get("TIMEBANK_BACKUP_DIR", ""),
+        "TIMEBANK_BACKUP_KEEP": _env_int("TIMEBANK_BACKUP_KEEP", 7),
     }
     cfg.update(overrides)
     if cfg["TESTING"] and not cfg.get("SECRET_KEY"):

@@ -10,15 +10,21 @@ there ledger writes lock rows with ``SELECT … FOR UPDATE`` in id order.
 from __future__ import annotations
 
 import contextlib
+import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from timebank.infra.extensions import db
+from timebank.infra.extensions import REPLICA, db
+
+log = logging.getLogger("timebank.db")
 
 # Whether the transaction beginning now may write (the web layer says: a request whose
 # method is not GET, HEAD or OPTIONS); a read that turns into a write on SQLite fails.
@@ -90,6 +96,62 @@ def memo() -> dict:
 def _forget_memo(session: Session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(MEMO, None)
+
+
+# -- the read replica ----------------------------------------------------------------------
+
+REPLICA_RETRY_SECONDS = 30  # after the replica failed, the primary serves for this long
+_replica_down_until = 0.0
+_lag_read: tuple[float, float | None] = (0.0, None)  # (when read, seconds behind)
+_replica_guard = threading.Lock()
+LAG_SQL = text(
+    "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+    "ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END")
+
+
+def replica_engine() -> Engine | None:
+    return db.engines.get(REPLICA) if current_app.config.get(
+        "TIMEBANK_DATABASE_REPLICA_URL") else None
+
+
+def replica_lag(max_age: float = 1.0) -> float | None:
+    """Seconds the replica is behind the primary (0: caught up; -1: unreachable; None:
+    no replica), read at most once a ``max_age`` per worker."""
+    global _lag_read
+    engine = replica_engine()
+    if engine is None:
+        return None
+    read_at, lag = _lag_read
+    if time.monotonic() - read_at < max_age and lag is not None:
+        return lag
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(LAG_SQL).scalar()
+        lag = float(found) if found is not None else 0.0
+    except DBAPIError:
+        lag = -1.0
+    _lag_read = (time.monotonic(), lag)
+    return lag
+
+
+def read_replica() -> bool:
+    """Send this request's reads to the read replica, if there is one that answers and is
+    no further behind than TIMEBANK_REPLICA_MAX_LAG_SECONDS; else they stay on the
+    primary (and a replica that failed is left alone for a while). Only for requests a
+    person need not see their own latest writes in: the caller decides which."""
+    global _replica_down_until
+    engine = replica_engine()
+    if engine is None or time.monotonic() < _replica_down_until:
+        return False
+    lag = replica_lag()
+    if lag is None or lag < 0 or lag > current_app.config["TIMEBANK_REPLICA_MAX_LAG_SECONDS"]:
+        if lag is not None and lag < 0:
+            with _replica_guard:
+                _replica_down_until = time.monotonic() + REPLICA_RETRY_SECONDS
+            log.warning("the read replica does not answer: reading from the primary")
+        return False
+    db.session.info[REPLICA] = True
+    return True
 
 
 def init_engine(app: Flask) -> None:

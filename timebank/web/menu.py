@@ -63,6 +63,7 @@ MENU = (
         Link(_l("Kinds of help"), "admin.taxonomy", {"kind": "categories"}),
         Link(_l("Kinds of asset"), "admin.taxonomy", {"kind": "asset-categories"}),
         Link(_l("Audit trail"), "admin.audit_log"),
+        Link(_l("Scheduled jobs"), "admin.jobs"),
         Link(_l("Banks"), "banks.index"),
     )),
     Section(None, (

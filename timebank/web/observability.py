@@ -1,7 +1,11 @@
 """What an operator sees: a request id on every request (taken from a trusted proxy's
 ``X-Request-ID`` or made here, returned in the response and carried in every log line),
 structured (JSON) log lines when ``TIMEBANK_LOG_FORMAT=json``, and ``/readyz``'s
-checks: the database answers and its schema is this code's.
+checks: the database answers and its schema is this code's; ``/metrics`` in
+Prometheus's text format (request latency by route, counted across gunicorn's workers
+in prometheus_client's multiprocess mode when ``PROMETHEUS_MULTIPROC_DIR`` is set, as
+gunicorn.conf.py does; and, read from the database at each scrape, the e-mail and text
+queues, the job runner's heartbeat, the ledger's last check and the replica's lag).
 
 Static files are named by their content (``?v=`` a short hash), so browsers keep them
 for a year and a new release is fetched at once.
@@ -11,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -20,8 +26,13 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g, has_request_context, request
+from prometheus_client import CollectorRegistry, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import text
 
+from timebank.core import operations
+from timebank.infra import clock
+from timebank.infra import db as database
 from timebank.infra.extensions import db
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -71,6 +82,63 @@ def _static_versions(app: Flask):
     return version_of
 
 
+_REGISTRY = CollectorRegistry()
+REQUEST_SECONDS = Histogram(
+    "timebank_request_duration_seconds", "Time to answer a request, by route and method",
+    ["route", "method"], registry=_REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+
+def metrics_token_ok() -> bool | None:
+    """None: /metrics is off (no token set); else whether the request bears the token."""
+    token = current_app.config.get("TIMEBANK_METRICS_TOKEN") or ""
+    if not token:
+        return None
+    given = request.headers.get("Authorization", "")
+    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
+class _DatabaseFigures:
+    """The figures read from the database at each scrape."""
+
+    def collect(self):
+        found = operations.figures()
+        now = clock.utcnow()
+
+        def gauge(name: str, about: str, value: float) -> GaugeMetricFamily:
+            return GaugeMetricFamily(name, about, value=value)
+
+        yield gauge("timebank_outbox_waiting", "E-mails waiting to be sent", found.outbox)
+        yield gauge("timebank_texts_waiting", "Texts waiting to be sent", found.texts)
+        yield gauge("timebank_jobs_heartbeat_age_seconds",
+                    "Seconds since the job runner last finished a job (-1: never)",
+                    (now - found.heartbeat).total_seconds() if found.heartbeat else -1)
+        yield gauge("timebank_ledger_check_ok",
+                    "1 when the last scheduled check-ledger passed, 0 when it failed, "
+                    "-1 before the first", -1 if found.ledger_ok is None else int(found.ledger_ok))
+        yield gauge("timebank_ledger_check_age_seconds",
+                    "Seconds since the last scheduled check-ledger (-1: never)",
+                    (now - found.ledger_checked_at).total_seconds()
+                    if found.ledger_checked_at else -1)
+        lag = database.replica_lag()
+        if lag is not None:
+            yield gauge("timebank_replica_lag_seconds",
+                        "How far the read replica is behind the primary (-1: unreachable)", lag)
+
+
+def metrics_text() -> bytes:
+    """Everything /metrics shows, in Prometheus's text format."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:  # every worker's counts, from the files they write
+        requests = CollectorRegistry()
+        multiprocess.MultiProcessCollector(requests, path=folder)
+    else:
+        requests = _REGISTRY
+    figures = CollectorRegistry()
+    figures.register(_DatabaseFigures())  # type: ignore[arg-type]
+    return generate_latest(requests) + generate_latest(figures)
+
+
 def readiness() -> dict[str, str]:
     """What /readyz checks: the database answers, and its schema is at this code's
     latest migration (a release whose migration has not run is not ready)."""
@@ -117,6 +185,9 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _finish(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        rule = request.url_rule.rule if request.url_rule else "(no route)"
+        REQUEST_SECONDS.labels(rule, request.method).observe(
+            time.perf_counter() - g.get("started", time.perf_counter()))
         asked = request.args.get("v") if request.endpoint == "static" else None
         if asked and asked == version_of((request.view_args or {}).get("filename", "")):
             # Named by content: the same address always means the same bytes.

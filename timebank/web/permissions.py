@@ -135,6 +135,7 @@ RULES: dict[str, Rule] = {
     "admin.taxonomy": Rule(ADMINS),
     "admin.banks": Rule(ADMINS),
     "admin.audit": Rule(ADMINS),
+    "admin.jobs": Rule(ADMINS),
 }
 
 

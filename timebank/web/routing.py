@@ -1,11 +1,50 @@
-"""Ids in URLs and query strings: whole numbers small enough for any database column."""
+"""Ids in URLs and query strings: whole numbers small enough for any database column;
+and which requests may read from the read replica."""
 
 from __future__ import annotations
 
-from flask import request
+import functools
+import time
+
+from flask import Flask, current_app, request, session
 from werkzeug.routing import IntegerConverter
 
-from timebank.infra.db import MAX_ID
+from timebank.infra.db import MAX_ID, read_replica
+
+WROTE = "wrote_at"  # the session's note of when this person last changed something
+
+
+def replica_reads(view):
+    """The view only reads, and what it shows may be a few seconds old (reports, data
+    downloads, open data, map data): its reads go to the read replica, if there is one
+    that keeps up. Not for someone who changed something within the replica's allowed
+    lag: they see their own writes, from the primary."""
+
+    @functools.wraps(view)
+    def reading(*args, **kwargs):
+        use_replica()
+        return view(*args, **kwargs)
+
+    return reading
+
+
+def use_replica() -> None:
+    """``replica_reads`` for a whole blueprint (``before_request``)."""
+    recent = time.time() - session.get(WROTE, 0) < current_app.config[
+        "TIMEBANK_REPLICA_MAX_LAG_SECONDS"]
+    if not recent:
+        read_replica()
+
+
+def init_app(app: Flask) -> None:
+    if not app.config.get("TIMEBANK_DATABASE_REPLICA_URL"):
+        return
+
+    @app.after_request
+    def _note_writes(response):
+        if request.method not in ("GET", "HEAD", "OPTIONS") and response.status_code < 400:
+            session[WROTE] = int(time.time())
+        return response
 
 
 class IdConverter(IntegerConverter):

@@ -8,9 +8,12 @@ never edited (the ledger's rule), so their short descriptions stay.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
+from collections.abc import Iterator
 from datetime import date, datetime
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -84,126 +87,199 @@ def _row(obj, names) -> dict:
     return {name: _plain(getattr(obj, name)) for name in names}
 
 
-def export(member: Member, by: Member | None = None) -> dict:
-    """Everything stored about ``member``, and nothing about anyone else: other people
-    appear only as "another member" (the statement CSV names them as the statement
-    page does)."""
+CHUNK = 64 * 1024  # characters sent at a time
+
+
+def export(member: Member, by: Member | None = None) -> Iterator[str]:
+    """Everything stored about ``member``, and nothing about anyone else, as one JSON
+    document written as it is read: its first bytes leave at once and memory stays flat
+    however long the history (rows are read in batches, a server-side cursor on
+    PostgreSQL). Other people appear only as "another member" (the statement CSV names
+    them as the statement page does). The download is audited before it starts."""
     mid = member.id
-    accounts = db.session.scalars(select(Account).where(Account.member_id == mid)).all()
-    account_ids = {a.id for a in accounts}
-    banks = {b.id: b.name for b in db.session.scalars(select(Bank))}
-    exchanges = db.session.scalars(select(Exchange).where(or_(
-        Exchange.giver_account_id.in_(account_ids),
-        Exchange.receiver_account_id.in_(account_ids))).order_by(Exchange.id)).all()
-    matches = db.session.scalars(select(Match).where(
-        or_(Match.requester_id == mid, Match.helper_id == mid))).all()
     audit(by.id if by else mid, "member.export", "member", mid)
     db.session.commit()
+    return _chunks(mid)
+
+
+def _chunks(mid: int) -> Iterator[str]:
+    member = db.session.get(Member, mid)
+    assert member is not None
+    out: list[str] = []
+    size = 0
+    for piece in _document(member):
+        out.append(piece)
+        size += len(piece)
+        if size >= CHUNK:
+            yield "".join(out)
+            out, size = [], 0
+    yield "".join(out)
+
+
+def _document(member: Member) -> Iterator[str]:
+    first = True
+    yield "{"
+    for key, value in _sections(member):
+        yield ("" if first else ", ") + json.dumps(key) + ": "
+        first = False
+        if isinstance(value, list | dict | str | int | None):
+            yield _ENCODE(value)
+            continue
+        yield "["
+        for n, row in enumerate(value):
+            yield ("" if n == 0 else ", ") + _ENCODE(row)
+        yield "]"
+    yield "}"
+
+
+def _rows(query, shape=None) -> Iterator[dict]:
+    """Plain rows (no objects), in batches; ``shape`` turns each into what is shown."""
+    for row in db.session.execute(query.execution_options(yield_per=1000)):
+        found = dict(row._mapping)
+        yield shape(found) if shape else found
+
+
+# One encoder for every row: dates as ISO text, status words as their values.
+def _json_value(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=_json_value).encode
+
+
+def _sections(member: Member) -> Iterator[tuple[str, Any]]:
+    mid = member.id
+    account_ids = list(db.session.scalars(select(Account.id).where(Account.member_id == mid)))
+    banks = {b.id: b.name for b in db.session.execute(select(Bank.id, Bank.name))}
     others = _without_others(member)
-    return {
-        "exported_at": utcnow().isoformat(),
-        "profile": _row(member, PROFILE),
-        "memberships": [
-            {"bank": banks.get(m.bank_id), **_row(m, ("role", "status", "status_reason",
-                                                      "created_at", "approved_at",
-                                                      "terms_accepted_at"))}
-            for m in db.session.scalars(select(Membership).where(Membership.member_id == mid))],
-        "accounts": [{"bank": banks.get(a.bank_id), **_row(a, ("balance", "floor"))}
-                     for a in accounts],
-        "exchanges": [
-            {"you": "gave" if ex.giver_account_id in account_ids else "received",
-             "recorded_by_you": ex.recorded_by_id == mid,
-             **_row(ex, ("id", "minutes", "service_date", "status", "description",
-                         "reason", "created_at", "settled_at"))}
-            for ex in exchanges],
-        "outcomes_you_gave": [_row(o, ("exchange_id", "score", "text", "share_consent",
-                                       "created_at"))
-                              for o in db.session.scalars(
-                                  select(Outcome).where(Outcome.author_id == mid))],
-        "listings": [_row(li, ("id", "kind", "title", "description", "status", "expires_on",
-                               "created_at"))
-                     for li in db.session.scalars(select(Listing).where(
-                         Listing.member_id == mid))],
-        "introductions": [
-            {"you_are": "requester" if m.requester_id == mid else "helper",
-             **_row(m, ("id", "status", "note", "created_at", "completed_at"))}
-            for m in matches],
-        "messages_you_wrote": [_row(m, ("match_id", "body", "created_at"))
-                               for m in db.session.scalars(select(MatchMessage).where(
-                                   MatchMessage.author_id == mid))],
-        "assets_you_suggested": [_row(a, ("id", "name", "status", "created_at"))
-                                 for a in db.session.scalars(select(Asset).where(
-                                     Asset.submitted_by_id == mid))],
-        "asset_reviews": [_row(r, ("asset_id", "still_there", "welcoming", "accessible",
-                                   "comment", "created_at"))
-                          for r in db.session.scalars(select(AssetReview).where(
-                              AssetReview.member_id == mid))],
-        "ideas_you_proposed": [_row(i, ("id", "title", "need", "builds_on", "takes", "status",
-                                        "answer", "show_name", "created_at"))
-                               for i in db.session.scalars(select(Idea).where(
-                                   Idea.proposer_id == mid))],
-        "idea_comments": [_row(c, ("idea_id", "body", "created_at"))
-                          for c in db.session.scalars(select(IdeaComment).where(
-                              IdeaComment.author_id == mid))],
-        "ideas_you_supported": list(db.session.scalars(select(IdeaSupport.idea_id).where(
-            IdeaSupport.member_id == mid))),
-        "idea_ratings": [_row(r, ("idea_id", "benefits", "builds", "together", "updated_at"))
-                         for r in db.session.scalars(select(IdeaRating).where(
-                             IdeaRating.member_id == mid))],
-        "events": [_row(s, ("event_id", "helping", "attended", "created_at"))
-                   for s in db.session.scalars(select(EventSignup).where(
-                       EventSignup.member_id == mid))],
-        # Safeguarding checks: only that one was seen, when, and until when.
-        "safeguarding_checks": [_row(c, ("kind", "done_on", "expires_on", "recorded_at"))
-                                for c in db.session.scalars(select(MemberCheck).where(
-                                    MemberCheck.member_id == mid))],
-        # What the bank did to bring them back when they went quiet, and its notes.
-        "contacts_while_quiet": [_row(q, ("kind", "note", "created_at"))
-                                 for q in db.session.scalars(select(QuietContact).where(
-                                     QuietContact.member_id == mid))],
-        "notifications": [{**_row(n, ("created_at", "read_at")), "text": others(n.text)}
-                          for n in db.session.scalars(select(Notification).where(
-                              Notification.member_id == mid))],
-        "emails_sent_to_you": [
-            {**_row(m, ("to_email", "created_at", "sent_at")), "subject": others(m.subject),
-             "body": others(m.body)}
-            for m in db.session.scalars(select(OutboxMessage).where(
-                OutboxMessage.member_id == mid).order_by(OutboxMessage.id))],
-        "your_mobile": _row(member, ("mobile", "mobile_verified_at", "mobile_set_by_id",
-                                     "text_preference", "texts_stopped_at")),
-        "exchanges_you_recorded_for_others": [
-            _row(e, ("id", "recorded_by_id", "minutes", "service_date", "status", "via"))
-            for e in db.session.scalars(select(Exchange).where(Exchange.proxy_id == mid)
-                                        .order_by(Exchange.id))],
-        "texts": [{**_row(t, ("direction", "number", "command", "status", "created_at",
-                              "sent_at")), "body": others(t.body)}
-                  for t in db.session.scalars(select(TextMessage).where(
-                      TextMessage.member_id == mid).order_by(TextMessage.id))],
-        "proxies": [_row(p, ("member_id", "proxy_id", "bank_id", "until", "created_at",
-                             "ended_at"))
-                    for p in db.session.scalars(select(Proxy).where(
-                        or_(Proxy.member_id == mid, Proxy.proxy_id == mid))
-                        .order_by(Proxy.id))],
-        "reasons_recorded_about_you": [
-            {"action": e.action, "reason": e.detail.get("reason"),
-             "created_at": _plain(e.created_at)}
-            for e in db.session.scalars(select(AuditEvent).where(
-                AuditEvent.object_type == "member", AuditEvent.object_id == mid)
-                .order_by(AuditEvent.id))
-            if isinstance(e.detail, dict) and e.detail.get("reason")],
-        "where_we_place_you": _placed(member),
-        "activity_log": [_row(e, ("action", "object_type", "created_at"))
-                         for e in db.session.scalars(select(AuditEvent).where(or_(
-                             AuditEvent.actor_id == mid,
-                             (AuditEvent.object_type == "member")
-                             & (AuditEvent.object_id == mid))).order_by(AuditEvent.id))],
-    }
+    yield "exported_at", utcnow().isoformat()  # (JSON ready: the rest is encoded as sent)
+    yield "profile", _row(member, PROFILE)
+    yield "memberships", [
+        {"bank": banks.get(m["bank_id"]), **{k: v for k, v in m.items() if k != "bank_id"}}
+        for m in _rows(select(Membership.bank_id, Membership.role, Membership.status,
+                              Membership.status_reason, Membership.created_at,
+                              Membership.approved_at, Membership.terms_accepted_at)
+                       .where(Membership.member_id == mid))]
+    yield "accounts", [{"bank": banks.get(a["bank_id"]), "balance": a["balance"],
+                        "floor": a["floor"]}
+                       for a in _rows(select(Account.bank_id, Account.balance, Account.floor)
+                                      .where(Account.member_id == mid))]
+    mine = set(account_ids)
+
+    def exchange(row: dict) -> dict:
+        return {"you": "gave" if row.pop("giver_account_id") in mine else "received",
+                "recorded_by_you": row.pop("recorded_by_id") == mid, **row}
+
+    ex = Exchange
+    yield "exchanges", _rows(
+        select(ex.giver_account_id, ex.recorded_by_id, ex.id, ex.minutes, ex.service_date,
+               ex.status, ex.description, ex.reason, ex.created_at, ex.settled_at)
+        .where(or_(ex.giver_account_id.in_(account_ids),
+                   ex.receiver_account_id.in_(account_ids))).order_by(ex.id), exchange)
+    yield "outcomes_you_gave", _rows(select(
+        Outcome.exchange_id, Outcome.score, Outcome.text, Outcome.share_consent,
+        Outcome.created_at).where(Outcome.author_id == mid).order_by(Outcome.id))
+    yield "listings", _rows(select(
+        Listing.id, Listing.kind, Listing.title, Listing.description, Listing.status,
+        Listing.expires_on, Listing.created_at).where(Listing.member_id == mid)
+        .order_by(Listing.id))
+
+    def introduction(row: dict) -> dict:
+        return {"you_are": "requester" if row.pop("requester_id") == mid else "helper", **row}
+
+    yield "introductions", _rows(select(
+        Match.requester_id, Match.id, Match.status, Match.note, Match.created_at,
+        Match.completed_at).where(or_(Match.requester_id == mid, Match.helper_id == mid))
+        .order_by(Match.id), introduction)
+    yield "messages_you_wrote", _rows(select(
+        MatchMessage.match_id, MatchMessage.body, MatchMessage.created_at)
+        .where(MatchMessage.author_id == mid).order_by(MatchMessage.id))
+    yield "assets_you_suggested", _rows(select(
+        Asset.id, Asset.name, Asset.status, Asset.created_at)
+        .where(Asset.submitted_by_id == mid).order_by(Asset.id))
+    yield "asset_reviews", _rows(select(
+        AssetReview.asset_id, AssetReview.still_there, AssetReview.welcoming,
+        AssetReview.accessible, AssetReview.comment, AssetReview.created_at)
+        .where(AssetReview.member_id == mid).order_by(AssetReview.id))
+    yield "ideas_you_proposed", _rows(select(
+        Idea.id, Idea.title, Idea.need, Idea.builds_on, Idea.takes, Idea.status, Idea.answer,
+        Idea.show_name, Idea.created_at).where(Idea.proposer_id == mid).order_by(Idea.id))
+    yield "idea_comments", _rows(select(
+        IdeaComment.idea_id, IdeaComment.body, IdeaComment.created_at)
+        .where(IdeaComment.author_id == mid).order_by(IdeaComment.id))
+    yield "ideas_you_supported", list(db.session.scalars(select(IdeaSupport.idea_id).where(
+        IdeaSupport.member_id == mid).order_by(IdeaSupport.id)))
+    yield "idea_ratings", _rows(select(
+        IdeaRating.idea_id, IdeaRating.benefits, IdeaRating.builds, IdeaRating.together,
+        IdeaRating.updated_at).where(IdeaRating.member_id == mid).order_by(IdeaRating.id))
+    yield "events", _rows(select(
+        EventSignup.event_id, EventSignup.helping, EventSignup.attended, EventSignup.created_at)
+        .where(EventSignup.member_id == mid).order_by(EventSignup.id))
+    # Safeguarding checks: only that one was seen, when, and until when.
+    yield "safeguarding_checks", _rows(select(
+        MemberCheck.kind, MemberCheck.done_on, MemberCheck.expires_on, MemberCheck.recorded_at)
+        .where(MemberCheck.member_id == mid).order_by(MemberCheck.id))
+    # What the bank did to bring them back when they went quiet, and its notes.
+    yield "contacts_while_quiet", _rows(select(
+        QuietContact.kind, QuietContact.note, QuietContact.created_at)
+        .where(QuietContact.member_id == mid).order_by(QuietContact.id))
+
+    def unnamed(*keys: str):
+        def shape(row: dict) -> dict:
+            return {**row, **{key: others()(row[key]) for key in keys}}
+        return shape
+
+    yield "notifications", _rows(select(
+        Notification.created_at, Notification.read_at, Notification.text)
+        .where(Notification.member_id == mid).order_by(Notification.id), unnamed("text"))
+    yield "emails_sent_to_you", _rows(select(
+        OutboxMessage.to_email, OutboxMessage.created_at, OutboxMessage.sent_at,
+        OutboxMessage.subject, OutboxMessage.body)
+        .where(OutboxMessage.member_id == mid).order_by(OutboxMessage.id),
+        unnamed("subject", "body"))
+    yield "your_mobile", _row(member, ("mobile", "mobile_verified_at", "mobile_set_by_id",
+                                       "text_preference", "texts_stopped_at"))
+    yield "exchanges_you_recorded_for_others", _rows(select(
+        ex.id, ex.recorded_by_id, ex.minutes, ex.service_date, ex.status, ex.via)
+        .where(ex.proxy_id == mid).order_by(ex.id))
+    yield "texts", _rows(select(
+        TextMessage.direction, TextMessage.number, TextMessage.command, TextMessage.status,
+        TextMessage.created_at, TextMessage.sent_at, TextMessage.body)
+        .where(TextMessage.member_id == mid).order_by(TextMessage.id), unnamed("body"))
+    yield "proxies", _rows(select(
+        Proxy.member_id, Proxy.proxy_id, Proxy.bank_id, Proxy.until, Proxy.created_at,
+        Proxy.ended_at).where(or_(Proxy.member_id == mid, Proxy.proxy_id == mid))
+        .order_by(Proxy.id))
+    about_them = (AuditEvent.object_type == "member") & (AuditEvent.object_id == mid)
+    yield "reasons_recorded_about_you", (
+        {"action": e["action"], "reason": e["detail"].get("reason"),
+         "created_at": e["created_at"]}
+        for e in _rows(select(AuditEvent.action, AuditEvent.detail, AuditEvent.created_at)
+                       .where(about_them).order_by(AuditEvent.id))
+        if isinstance(e["detail"], dict) and e["detail"].get("reason"))
+    yield "where_we_place_you", _placed(member)
+    yield "activity_log", _rows(select(
+        AuditEvent.action, AuditEvent.object_type, AuditEvent.created_at)
+        .where(or_(AuditEvent.actor_id == mid, about_them)).order_by(AuditEvent.id))
 
 
 def _without_others(member: Member):
-    """A function that replaces other members' names in a text written to ``member``
-    (their notifications and e-mails) with "another member": the download is theirs,
-    not their neighbours'."""
+    """A function giving the function that replaces other members' names in a text
+    written to ``member`` (their notifications and e-mails) with "another member": the
+    download is theirs, not their neighbours'. The names are read when first needed."""
+    made: list = []
+
+    def replacer():
+        if not made:
+            made.append(_replacer(member))
+        return made[0]
+
+    return replacer
+
+
+def _replacer(member: Member):
     banks = select(Membership.bank_id).where(Membership.member_id == member.id)
     names = {name.strip() for name in db.session.scalars(
         select(Member.display_name).join(Membership, Membership.member_id == Member.id)

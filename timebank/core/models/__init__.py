@@ -59,7 +59,7 @@ from timebank.core.models.texts import (
     TextStatus,
 )
 from timebank.infra import cache
-from timebank.infra.tables import DataVersion, GeocodeCache  # (infrastructure's tables)
+from timebank.infra.tables import DataVersion, GeocodeCache, JobRun  # (infrastructure's tables)
 
 __all__ = [
     "CodePurpose",
@@ -101,6 +101,7 @@ __all__ = [
     "Exchange",
     "DataVersion",
     "GeocodeCache",
+    "JobRun",
     "GeocodeState",
     "Idea",
     "IdeaAnswer",

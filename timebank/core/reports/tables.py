@@ -9,6 +9,7 @@ the charts and the downloads alike.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 
 from flask_babel import gettext as _
@@ -17,9 +18,10 @@ from flask_babel import ngettext
 from timebank.core import events, participation, quiet
 from timebank.core.assets import neighbourhoods
 from timebank.core.models.ledger import OUTCOME_SCALE
-from timebank.core.reports import figures
+from timebank.core.reports import figures, snapshots
 from timebank.core.reports.charts import bars
 from timebank.infra import maps
+from timebank.infra.extensions import db
 
 
 @dataclass
@@ -34,7 +36,7 @@ class Table:
     page: bool = True  # False: a download only
     labels: int = 1  # leading columns that name the row (the rest are figures)
 
-    @property
+    @cached_property
     def svg(self):
         return bars(self, f"chart-{self.key}")
 
@@ -534,3 +536,27 @@ def for_area(scope: figures.Scope, all_banks: list[int]) -> Report:
     # The map is the whole area's, whatever the filters (they swap only the figures).
     return Report(scope, True, tables, members=shown, map_of=(all_banks, True))
 
+
+
+def _kept(kind: str, scope: figures.Scope, build, now: datetime, language: str,
+          fresh_seconds: float) -> snapshots.Snapshot:
+    key = (str(db.engine.url), kind, repr(scope), language)
+    return snapshots.latest(key, build, now, fresh_seconds)
+
+
+def bank_report(scope: figures.Scope, now: datetime, language: str,
+                fresh_seconds: float = snapshots.FRESH_SECONDS) -> snapshots.Snapshot:
+    """``for_bank``, kept a few minutes where it took long to work out (``snapshots``)."""
+    return _kept("bank", scope, lambda: for_bank(scope), now, language, fresh_seconds)
+
+
+def area_report(scope: figures.Scope, all_banks: list[int], now: datetime, language: str,
+                fresh_seconds: float = snapshots.FRESH_SECONDS) -> snapshots.Snapshot:
+    """``for_area``, kept a few minutes where it took long to work out (``snapshots``)."""
+    return _kept(f"area {all_banks}", scope, lambda: for_area(scope, all_banks), now,
+                 language, fresh_seconds)
+
+
+def member_rows_kept(scope: figures.Scope, now: datetime,
+                     fresh_seconds: float = snapshots.FRESH_SECONDS) -> snapshots.Snapshot:
+    return _kept("members", scope, lambda: member_rows(scope), now, "", fresh_seconds)

@@ -1,10 +1,11 @@
-"""Admin pages: members' roles, the two taxonomies and the audit trail."""
+"""Admin pages: members' roles, the two taxonomies, the audit trail and the scheduled
+jobs' last results."""
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from timebank.core import audit, checks
+from timebank.core import audit, checks, operations
 from timebank.core import taxonomy as taxa
 from timebank.core.members import service as members
 from timebank.core.models import Category, Member
@@ -161,3 +162,10 @@ def audit_csv():
            filters={k: str(v) for k, v in filters.items()})
     db.session.commit()
     return csv_response(csv_chunks(audit.CSV_HEADER, audit.csv_rows(filters)), "audit.csv")
+
+
+@bp.route("/admin/jobs")
+@allow("admin.jobs")
+def jobs():
+    """What the job runner last did: mail, texts, reminders, the ledger check, backups."""
+    return render("admin/jobs.html", runs=operations.job_runs())

@@ -46,7 +46,7 @@ from timebank.web.extensions import limiter
 from timebank.web.forms import ActionForm, button_pressed, choices, place
 from timebank.web.htmx import render, render_form
 from timebank.web.permissions import allow, may
-from timebank.web.routing import arg_id
+from timebank.web.routing import arg_id, replica_reads
 
 bp = Blueprint("assets", __name__)
 LIST_PAGE = 50
@@ -118,6 +118,7 @@ def _view() -> tuple[tuple, int] | None:
 
 @bp.route("/assets/map.json")
 @allow("assets.read")
+@replica_reads
 def map_data():
     """The map's layer for the map page's filters: compact GeoJSON (id, name, kind per
     asset), built once per version of the register and served with a validator; with a
@@ -451,6 +452,7 @@ def _export_key() -> tuple:
 
 @bp.route("/assets.geojson")
 @allow("assets.read")
+@replica_reads
 def export_geojson():
     """The published register as GeoJSON, built once per version of the register."""
     key = _export_key()
@@ -460,6 +462,7 @@ def export_geojson():
 
 @bp.route("/assets.csv")
 @allow("assets.read")
+@replica_reads
 def export_csv():
     key = _export_key()
     return caching.send(cache.body(cache.REGISTER, ("csv", *key),

@@ -20,6 +20,7 @@ from timebank.infra import cache, maps
 from timebank.web import caching
 from timebank.web.extensions import csrf, limiter
 from timebank.web.permissions import allow
+from timebank.web.routing import use_replica
 
 bp = Blueprint("hsds", __name__, url_prefix="/api/hsds")
 csrf.exempt(bp)  # nothing here changes anything: GET, HEAD and OPTIONS only
@@ -83,6 +84,10 @@ def _found(value: dict | None) -> dict:
     if value is None:
         abort(404, _("There is nothing with that id in this register's open data."))
     return value
+
+
+# Open data is read by machines, often in bulk: from the read replica where there is one.
+bp.before_request(use_replica)
 
 
 @bp.route("/")

@@ -1,9 +1,10 @@
 """Home (welcome or dashboard), the language switcher and the health check."""
 
 
-from flask import abort, jsonify, redirect, session, url_for
+from flask import Response, abort, jsonify, redirect, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from timebank.core import queue
 from timebank.core.ledger.statements import dashboard_context
@@ -61,6 +62,19 @@ def healthz():
     if not database.answers():
         return jsonify({"status": "error", "db": "error"}), 503
     return jsonify({"status": "ok", "db": "ok"})
+
+
+@bp.route("/metrics")
+@allow("site.read")
+def metrics():
+    """For Prometheus, with the token (TIMEBANK_METRICS_TOKEN) as a bearer token."""
+    allowed = observability.metrics_token_ok()
+    if allowed is None:
+        abort(404)
+    if not allowed:
+        return Response("A bearer token is needed.\n", 401, mimetype="text/plain",
+                        headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    return Response(observability.metrics_text(), mimetype=CONTENT_TYPE_LATEST)
 
 
 @bp.route("/readyz")

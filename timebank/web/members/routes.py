@@ -1,6 +1,6 @@
 """Member pages: your profile, the member picker, and coordinators' member management."""
 
-from flask import abort, flash, jsonify, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -30,6 +30,7 @@ from timebank.web.members.forms import (
     RoleForm,
 )
 from timebank.web.permissions import allow, may
+from timebank.web.routing import replica_reads
 from timebank.web.tenancy import BankBlueprint, current_bank, current_bank_id
 
 bp = BankBlueprint("members", __name__)
@@ -404,13 +405,15 @@ def my_data():
 
 @bp.route("/account/data.json")
 @allow("account.own")
+@replica_reads
 def data_json():
     return _download(rights.export(current_user._get_current_object()),
                      "my-timebank-data.json")
 
 
-def _download(data: dict, filename: str):
-    response = jsonify(data)
+def _download(chunks, filename: str):
+    """The member's data as it is read (``rights.export`` streams it)."""
+    response = Response(stream_with_context(chunks), mimetype="application/json")
     response.headers["Content-Disposition"] = f"attachment; filename={filename}"
     return response
 
@@ -436,6 +439,7 @@ def erasure_request(member_id: int):
 
 @bp.route("/coordinator/members/<int:member_id>/data.json")
 @allow("members.manage")
+@replica_reads
 def member_data(member_id: int):
     """Everything held about a member, for one who asked without a log-in (audited)."""
     member = _editable_member(member_id)

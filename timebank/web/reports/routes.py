@@ -4,16 +4,19 @@ only the figures."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, request
+from flask import abort, current_app, make_response, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from timebank.core.models import Bank
 from timebank.core.reports import figures, tables
 from timebank.infra import clock
 from timebank.infra.exports import csv_chunks, csv_response
-from timebank.web.htmx import render
+from timebank.web.htmx import render, wants_fragment
 from timebank.web.permissions import allow
 from timebank.web.reports.forms import ReportForm
+from timebank.web.routing import replica_reads
 from timebank.web.tenancy import BankBlueprint, current_bank_id
 
 bp = BankBlueprint("reports", __name__)
@@ -40,35 +43,69 @@ def _scope(bank_ids: list[int], banks=None) -> tuple[ReportForm, figures.Scope |
                                by_quarter=banks is not None)
 
 
-def _page(template: str, form: ReportForm, report, csv: str, **ctx):
-    return render(template, partial="reports/_figures.html", form=form, report=report,
-                  csv=csv, today=clock.today(), status=200 if report is not None else 422,
-                  **ctx)
+def _kept() -> dict:
+    """What a kept report is looked up by besides its scope (core/reports/snapshots.py)."""
+    return {"now": clock.utcnow(), "language": str(get_locale()),
+            "fresh_seconds": current_app.config["TIMEBANK_REPORT_FRESH_SECONDS"]}
+
+
+FIGURES = "reports/_figures.html"
+
+
+def _page(template: str, form: ReportForm, found, csv: str, **ctx):
+    """The report page, or (HTMX) its figures. A kept report's figures are rendered once
+    per view and language: on a big bank that rendering (a thousand formatted numbers)
+    took longer than reading the figures."""
+    today = clock.today()
+    values = {"form": form, "report": found.value if found else None, "csv": csv,
+              "today": today, "made_at": found.made_at if found and found.kept else None,
+              **ctx}
+    status = 200 if found is not None else 422
+    if found is None or not found.kept:
+        return render(template, partial=FIGURES, status=status, **values)
+    key = (request.endpoint, request.query_string, str(get_locale()), today)
+    figures_html = found.rendered.get(key)
+    if figures_html is None:
+        # (Jinja escaped everything in it as it rendered: the text is HTML already.)
+        figures_html = found.rendered[key] = Markup(render_template(FIGURES, **values))  # noqa: S704
+    if wants_fragment():
+        response = make_response(figures_html, status)
+        response.vary.add("HX-Request")
+        return response
+    return render(template, status=status, figures_html=figures_html, **values)
 
 
 @bp.route("/coordinator/reports")
 @allow("reports.bank")
+@replica_reads
 def bank_report():
     form, scope = _scope([current_bank_id()])
-    return _page("reports/bank.html", form, scope and tables.for_bank(scope),
+    return _page("reports/bank.html", form, scope and tables.bank_report(scope, **_kept()),
                  "reports.bank_csv")
 
 
-def _download(report, table: str, name: str):
-    if report is None:
-        abort(400, _("Please check the filters."))
-    found = report.table(table)
+def _download(found, table: str, name: str):
     if found is None:
+        abort(400, _("Please check the filters."))
+    report = found.value
+    wanted = report.table(table)
+    if wanted is None:
         abort(404)
-    rows = tables.member_rows(report.scope) if table == "members" else found.rows
-    return csv_response(csv_chunks(found.header, rows), name)
+    if table == "members":
+        kept = _kept()
+        kept.pop("language")
+        rows = tables.member_rows_kept(report.scope, **kept).value
+    else:
+        rows = wanted.rows
+    return csv_response(csv_chunks(wanted.header, rows), name)
 
 
 @bp.route(f"/coordinator/reports/<any({TABLE_KEYS}):table>.csv")
 @allow("reports.bank")
+@replica_reads
 def bank_csv(table: str):
     _form, scope = _scope([current_bank_id()])
-    return _download(scope and tables.for_bank(scope), table, f"{table}.csv")
+    return _download(scope and tables.bank_report(scope, **_kept()), table, f"{table}.csv")
 
 
 def _area_name() -> str:
@@ -81,20 +118,22 @@ def _area_banks() -> list[Bank]:
 
 @bp.route("/reports")
 @allow("reports.area")
+@replica_reads
 def area_report():
     """The area's figures (all banks, or one), aggregates only: no member is named, and
     any figure about fewer than five people reads "fewer than 5"."""
     banks = _area_banks()
     form, scope = _scope([b.id for b in banks], banks)
     ids = [b.id for b in banks]
-    return _page("reports/area.html", form, scope and tables.for_area(scope, ids),
+    return _page("reports/area.html", form, scope and tables.area_report(scope, ids, **_kept()),
                  "reports.area_csv", banks=banks, area_name=_area_name())
 
 
 @bp.route(f"/reports/<any({TABLE_KEYS}):table>.csv")
 @allow("reports.area")
+@replica_reads
 def area_csv(table: str):
     banks = _area_banks()
     _form, scope = _scope([b.id for b in banks], banks)
-    return _download(scope and tables.for_area(scope, [b.id for b in banks]), table,
-                     f"area-{table}.csv")
+    return _download(scope and tables.area_report(scope, [b.id for b in banks], **_kept()),
+                     table, f"area-{table}.csv")

@@ -1,0 +1,85 @@
+"""Report snapshots: a report that took long to work out is kept, and shown again for a
+few minutes, instead of being worked out on every view.
+
+Most of a report reads the monthly figures the ledger keeps (``ledger/rollups.py``), a
+few rows a month. What cannot be kept that way are the counts of *distinct* people the
+small-numbers rule needs (one person's exchanges in March and in April are one person,
+not two) and the figures about every member (give and take, the ladder): on a town's
+bank those took a second or more, on each view, in each of the council's comparisons.
+So a report whose working out took longer than ``SLOW_SECONDS`` is kept, per worker,
+for ``FRESH_SECONDS``, and the page says when it was worked out. A small bank's
+report is always worked out afresh (it is quick), so it is always up to the minute.
+
+Reports are never what a person must see at once after writing (their balance and
+statement are, and they read the ledger directly), and every figure on a kept report
+(suppression included) comes from the one moment, so a kept report never shows one
+figure newer than another.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+FRESH_SECONDS = 300
+SLOW_SECONDS = 0.05
+KEPT = 128  # reports per worker (filters make each view its own)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    value: Any
+    made_at: datetime  # when it was worked out
+    kept: bool  # shown again to other views until FRESH_SECONDS have passed
+    # What the web layer made of a kept report, by what it was asked (a page's figures
+    # in a language are the same text for every viewer of the same view).
+    rendered: dict = field(default_factory=dict, compare=False)
+
+
+_kept: OrderedDict[tuple, Snapshot] = OrderedDict()
+_guard = threading.Lock()
+_building: dict[tuple, threading.Lock] = {}
+
+
+def latest(key: tuple, build: Callable[[], Any], now: datetime,
+           fresh_seconds: float = FRESH_SECONDS,
+           slow_seconds: float = SLOW_SECONDS) -> Snapshot:
+    """``build()``'s value for ``key``: a kept one made within ``fresh_seconds`` of
+    ``now``, else built now (and kept when building took ``slow_seconds`` or more).
+    Two views of the same report at once build it once."""
+    with _guard:
+        if len(_building) > 4 * KEPT:  # forget the locks of views long gone
+            for old in [k for k, held in _building.items() if not held.locked()]:
+                del _building[old]
+        lock = _building.setdefault(key, threading.Lock())
+    with lock:
+        with _guard:
+            found = _kept.get(key)
+            if found is not None and timedelta(0) <= now - found.made_at < timedelta(
+                    seconds=fresh_seconds):
+                _kept.move_to_end(key)
+                return found
+        started = time.perf_counter()
+        value = build()
+        keep = time.perf_counter() - started >= slow_seconds and fresh_seconds > 0
+        made = Snapshot(value, now, keep)
+        with _guard:
+            if keep:
+                _kept[key] = made
+                _kept.move_to_end(key)
+                while len(_kept) > KEPT:
+                    _kept.popitem(last=False)
+            else:
+                _kept.pop(key, None)
+    return made
+
+
+def forget() -> None:
+    """Drop every kept report (tests; a restored backup)."""
+    with _guard:
+        _kept.clear()
