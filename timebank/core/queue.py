@@ -13,7 +13,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from timebank.core import checks, four_eyes
+from timebank.core import checks, four_eyes, snapshots
 from timebank.core.assets.register import proposed_query, stale_query
 from timebank.core.assets.upkeep import open_changes_query
 from timebank.core.ledger.statements import stale_exchanges
@@ -88,3 +88,11 @@ def work_queue(bank_id: int, now: datetime | None = None) -> list[Item]:
         items.append(Item(key, str(label), count, url,
                           _names(query, describe) if count else []))
     return items
+
+
+def kept_work_queue(bank_id: int, now: datetime, language: str,
+                    fresh_seconds: float) -> list[Item]:
+    """``work_queue``, kept for ``fresh_seconds`` where it took long to work out (a big
+    bank's: the counts read every membership); 0 works it out afresh."""
+    key = (str(db.engine.url), "work queue", bank_id, language)
+    return snapshots.latest(key, lambda: work_queue(bank_id, now), now, fresh_seconds).value

@@ -137,6 +137,10 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         # snapshots.py); tests see every report worked out afresh unless they say.
         "TIMEBANK_REPORT_FRESH_SECONDS": _env_int("TIMEBANK_REPORT_FRESH_SECONDS",
                                                   0 if testing else 300),
+        # How long a coordinator's list of waiting work that took long to work out is
+        # shown again to the bank's coordinators (never to one who has just acted).
+        "TIMEBANK_QUEUE_FRESH_SECONDS": _env_int("TIMEBANK_QUEUE_FRESH_SECONDS",
+                                                 0 if testing else 30),
         # The bearer token /metrics asks for (unset: /metrics answers 404).
         "TIMEBANK_METRICS_TOKEN": os.environ.get("TIMEBANK_METRICS_TOKEN", ""),
         # Where the job runner's daily backup goes (unset: no scheduled backup), and how

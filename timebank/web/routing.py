@@ -30,19 +30,22 @@ def replica_reads(view):
 
 def use_replica() -> None:
     """``replica_reads`` for a whole blueprint (``before_request``)."""
-    recent = time.time() - session.get(WROTE, 0) < current_app.config[
-        "TIMEBANK_REPLICA_MAX_LAG_SECONDS"]
-    if not recent:
+    if not wrote_within(current_app.config["TIMEBANK_REPLICA_MAX_LAG_SECONDS"]):
         read_replica()
 
 
-def init_app(app: Flask) -> None:
-    if not app.config.get("TIMEBANK_DATABASE_REPLICA_URL"):
-        return
+def wrote_within(seconds: float) -> bool:
+    """Whether this person changed something in the last ``seconds`` (then they read
+    fresh, never kept or lagging, data)."""
+    return time.time() - session.get(WROTE, 0) < seconds
 
+
+def init_app(app: Flask) -> None:
     @app.after_request
     def _note_writes(response):
-        if request.method not in ("GET", "HEAD", "OPTIONS") and response.status_code < 400:
+        # (Logging in or out changes nothing anyone reads.)
+        if (request.method not in ("GET", "HEAD", "OPTIONS") and response.status_code < 400
+                and request.blueprint != "auth"):
             session[WROTE] = int(time.time())
         return response
 

@@ -15,10 +15,10 @@ from functools import cached_property
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from timebank.core import events, participation, quiet
+from timebank.core import events, participation, quiet, snapshots
 from timebank.core.assets import neighbourhoods
 from timebank.core.models.ledger import OUTCOME_SCALE
-from timebank.core.reports import figures, snapshots
+from timebank.core.reports import figures
 from timebank.core.reports.charts import bars
 from timebank.infra import maps
 from timebank.infra.extensions import db

@@ -1,7 +1,8 @@
 """Home (welcome or dashboard), the language switcher and the health check."""
 
 
-from flask import Response, abort, jsonify, redirect, session, url_for
+from flask import Response, abort, current_app, jsonify, redirect, session, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -9,11 +10,13 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from timebank.core import queue
 from timebank.core.ledger.statements import dashboard_context
 from timebank.core.members.service import set_language
+from timebank.infra import clock
 from timebank.infra import db as database
 from timebank.web import observability
 from timebank.web.forms import LanguageForm, safe_next
 from timebank.web.htmx import render
 from timebank.web.permissions import ANONYMOUS, PENDING, allow, audience, may
+from timebank.web.routing import wrote_within
 from timebank.web.tenancy import BankBlueprint, current_bank_id
 
 bp = BankBlueprint("main", __name__)
@@ -27,7 +30,11 @@ def index():
     if current_user.is_council:  # a council viewer's home is the area's figures
         return redirect(url_for("reports.area_report"))
     bank_id = current_bank_id()
-    work = queue.work_queue(bank_id) if may("members.manage") else None
+    work = None
+    if may("members.manage"):  # kept a few seconds on a big bank, unless they just acted
+        fresh = current_app.config["TIMEBANK_QUEUE_FRESH_SECONDS"]
+        work = queue.kept_work_queue(bank_id, clock.utcnow(), str(get_locale()),
+                                     0 if wrote_within(fresh) else fresh)
     return render("main/dashboard.html", work=work, **dashboard_context(current_user, bank_id))
 
 

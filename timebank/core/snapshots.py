@@ -1,5 +1,7 @@
-"""Report snapshots: a report that took long to work out is kept, and shown again for a
-few minutes, instead of being worked out on every view.
+"""Snapshots: something that took long to work out (a report, a coordinator's list of
+waiting work) is kept, and shown again for a little while, instead of being worked out
+on every view. Reports keep theirs for minutes; the work queue for seconds, and never
+for a coordinator who has just acted (they see what they did at once).
 
 Most of a report reads the monthly figures the ledger keeps (``ledger/rollups.py``), a
 few rows a month. What cannot be kept that way are the counts of *distinct* people the
@@ -28,7 +30,7 @@ from typing import Any
 
 FRESH_SECONDS = 300
 SLOW_SECONDS = 0.05
-KEPT = 128  # reports per worker (filters make each view its own)
+KEPT = 256  # snapshots per worker (a report's filters make each view its own)
 
 
 @dataclass(frozen=True)
