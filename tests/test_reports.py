@@ -24,6 +24,7 @@ from timebank.core.models import (
     MemberStatus,
     Role,
 )
+from timebank.core import snapshots
 from timebank.core.reports import figures
 from timebank.infra import clock
 from timebank.infra.extensions import db
@@ -731,3 +732,45 @@ def test_counts_of_people_set_beside_a_banks_own_reveal_no_one(app, client, make
     login_as(Role.COUNCIL)
     shown = {row[0]: row[1] for row in _csv(client, "reciprocity")}
     assert shown["Only gave"] == PROTECTED and shown["Only received"] == PROTECTED
+
+
+def test_a_slow_report_is_kept_a_few_minutes_and_says_when(app, client, make, monkeypatch):
+    """A big bank's report is worked out once and shown again for five minutes (here every
+    report counts as slow); the page says when; then it is worked out afresh. A small
+    bank's (quick) is never kept: tests keep nothing unless they say."""
+    monkeypatch.setattr(snapshots, "SLOW_SECONDS", 0)
+    app.config["TIMEBANK_REPORT_FRESH_SECONDS"] = 300
+    known_bank(app, make)
+    login(client, "cora@example.org")
+    url = f"/coordinator/reports?{PERIOD}"
+    first = client.get(url).get_data(as_text=True)
+    assert "These figures were worked out at" in first
+    months = client.get(f"/coordinator/reports/months.csv?{PERIOD}").get_data(as_text=True)
+    a, b = make.member(name="Late Giver"), make.member(name="Late Taker")
+    with app.app_context():  # a member's exchange, not the coordinator's doing
+        _exchange(a, b, 120, date(2026, 10, 1), "gardening", "late")
+        db.session.commit()
+    def figures_of(page: str) -> str:  # (the page around them carries a fresh CSRF token)
+        return page[page.index('<div id="report">'):page.index("</main>")]
+
+    assert figures_of(client.get(url).get_data(as_text=True)) == figures_of(first)
+    assert client.get(f"/coordinator/reports/months.csv?{PERIOD}").get_data(
+        as_text=True) == months
+    clock.pin(clock.utcnow() + timedelta(seconds=301))
+    later = client.get(f"/coordinator/reports/months.csv?{PERIOD}").get_data(as_text=True)
+    assert later != months and "2026-10" in later and "2026-10" not in months
+    snapshots.forget()
+
+
+def test_a_quick_report_is_always_worked_out_afresh(app, client, make, monkeypatch):
+    monkeypatch.setattr(snapshots, "SLOW_SECONDS", 3600)  # every report here is quick
+    app.config["TIMEBANK_REPORT_FRESH_SECONDS"] = 300  # kept only if slow: it is not
+    known_bank(app, make)
+    login(client, "cora@example.org")
+    months = client.get(f"/coordinator/reports/months.csv?{PERIOD}").get_data(as_text=True)
+    a, b = make.member(name="Late Giver"), make.member(name="Late Taker")
+    with app.app_context():
+        _exchange(a, b, 120, date(2026, 10, 1), "gardening", "late")
+        db.session.commit()
+    later = client.get(f"/coordinator/reports/months.csv?{PERIOD}").get_data(as_text=True)
+    assert "2026-10" in later and "2026-10" not in months

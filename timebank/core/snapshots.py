@@ -50,7 +50,7 @@ _building: dict[tuple, threading.Lock] = {}
 
 def latest(key: tuple, build: Callable[[], Any], now: datetime,
            fresh_seconds: float = FRESH_SECONDS,
-           slow_seconds: float = SLOW_SECONDS) -> Snapshot:
+           slow_seconds: float | None = None) -> Snapshot:
     """``build()``'s value for ``key``: a kept one made within ``fresh_seconds`` of
     ``now``, else built now (and kept when building took ``slow_seconds`` or more).
     Two views of the same report at once build it once."""
@@ -68,7 +68,8 @@ def latest(key: tuple, build: Callable[[], Any], now: datetime,
                 return found
         started = time.perf_counter()
         value = build()
-        keep = time.perf_counter() - started >= slow_seconds and fresh_seconds > 0
+        slow = SLOW_SECONDS if slow_seconds is None else slow_seconds
+        keep = time.perf_counter() - started >= slow and fresh_seconds > 0
         made = Snapshot(value, now, keep)
         with _guard:
             if keep:
