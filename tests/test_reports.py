@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.support import get, login
+from timebank.core import snapshots
 from timebank.core.ledger import writer as ledger
 from timebank.core.models import (
     Bank,
@@ -24,7 +25,6 @@ from timebank.core.models import (
     MemberStatus,
     Role,
 )
-from timebank.core import snapshots
 from timebank.core.reports import figures
 from timebank.infra import clock
 from timebank.infra.extensions import db

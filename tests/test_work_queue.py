@@ -13,6 +13,7 @@ from tests.support import (
     hidden_fields,
     login,
 )
+from timebank.core import snapshots
 from timebank.core.ledger import writer as ledger
 from timebank.core.models import (
     Asset,
@@ -26,7 +27,6 @@ from timebank.core.models import (
     MemberStatus,
     Role,
 )
-from timebank.core import snapshots
 from timebank.core.queue import work_queue
 from timebank.infra import clock
 from timebank.infra.extensions import db
