@@ -62,8 +62,8 @@ def _run_as_pg(cmd: list[str], check: bool = True) -> subprocess.CompletedProces
     return subprocess.run(cmd, check=check, capture_output=True, text=True)
 
 
-def start() -> PgServer:
-    root = tempfile.mkdtemp(prefix="timebank-pg-")
+def _prepare(prefix: str) -> tuple[str, str, str]:
+    root = tempfile.mkdtemp(prefix=prefix)
     datadir = os.path.join(root, "data")
     sockdir = os.path.join(root, "sock")
     os.makedirs(sockdir)
@@ -71,9 +71,11 @@ def start() -> PgServer:
         shutil.chown(root, "postgres")
         shutil.chown(sockdir, "postgres")
         os.chmod(root, 0o755)  # noqa: S103 - postgres must traverse it
-    _run_as_pg([_bin("initdb"), "-D", datadir, "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                "--no-sync"])
-    port = free_port()
+    return root, datadir, sockdir
+
+
+def _serve(root: str, datadir: str, sockdir: str, port: int | None = None) -> PgServer:
+    port = port or free_port()
     options = (f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off "
                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
     result = _run_as_pg([_bin("pg_ctl"), "-D", datadir, "-o", options, "-l",
@@ -99,3 +101,33 @@ def start() -> PgServer:
                 raise
             time.sleep(0.2)
     return server
+
+
+def start() -> PgServer:
+    root, datadir, sockdir = _prepare("timebank-pg-")
+    _run_as_pg([_bin("initdb"), "-D", datadir, "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                "--no-sync"])
+    return _serve(root, datadir, sockdir)
+
+
+def start_standby(primary: PgServer) -> PgServer:
+    """A streaming hot standby of ``primary``, as production runs one: a base backup
+    with ``-R`` (it writes standby.signal and the connection to follow), then started."""
+    root, datadir, sockdir = _prepare("timebank-pg-standby-")
+    _run_as_pg([_bin("pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),
+                "-U", "postgres", "-D", datadir, "-R", "-X", "stream", "--no-sync",
+                "--checkpoint=fast"])
+    return _serve(root, datadir, sockdir)
+
+
+def restart(server: PgServer, stop_mode: str = "fast") -> None:
+    """Stop ``server`` (``immediate``: as a crash) and start it again on its port."""
+    _run_as_pg([_bin("pg_ctl"), "-D", server.datadir, "-m", stop_mode, "-w", "stop"],
+               check=False)
+    _serve(server.root, server.datadir, os.path.join(server.root, "sock"), server.port)
+
+
+def halt(server: PgServer) -> None:
+    """Stop ``server`` at once, as a machine that went away (its files kept)."""
+    _run_as_pg([_bin("pg_ctl"), "-D", server.datadir, "-m", "immediate", "-w", "stop"],
+               check=False)

@@ -101,8 +101,9 @@ def _forget_memo(session: Session, transaction) -> None:
 # -- the read replica ----------------------------------------------------------------------
 
 REPLICA_RETRY_SECONDS = 30  # after the replica failed, the primary serves for this long
+LAG_MEMO_SECONDS = 1.0  # a worker reads the replica's lag at most this often
 _replica_down_until = 0.0
-_lag_read: tuple[float, float | None] = (0.0, None)  # (when read, seconds behind)
+_lag_read: dict[str, tuple[float, float]] = {}  # replica URL: (when read, seconds behind)
 _replica_guard = threading.Lock()
 LAG_SQL = text(
     "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
@@ -114,43 +115,58 @@ def replica_engine() -> Engine | None:
         "TIMEBANK_DATABASE_REPLICA_URL") else None
 
 
-def replica_lag(max_age: float = 1.0) -> float | None:
+def _lag_on(conn, url: str) -> float:
+    read_at, lag = _lag_read.get(url, (0.0, 0.0))
+    if time.monotonic() - read_at >= LAG_MEMO_SECONDS:
+        found = conn.execute(LAG_SQL).scalar()
+        lag = float(found) if found is not None else 0.0
+        _lag_read[url] = (time.monotonic(), lag)
+    return lag
+
+
+def replica_lag() -> float | None:
     """Seconds the replica is behind the primary (0: caught up; -1: unreachable; None:
-    no replica), read at most once a ``max_age`` per worker."""
-    global _lag_read
+    no replica)."""
     engine = replica_engine()
     if engine is None:
         return None
-    read_at, lag = _lag_read
-    if time.monotonic() - read_at < max_age and lag is not None:
-        return lag
     try:
         with engine.connect() as conn:
             found = conn.execute(LAG_SQL).scalar()
-        lag = float(found) if found is not None else 0.0
     except DBAPIError:
-        lag = -1.0
-    _lag_read = (time.monotonic(), lag)
-    return lag
+        return -1.0
+    return float(found) if found is not None else 0.0
+
+
+def _replica_failed(why: str) -> None:
+    global _replica_down_until
+    with _replica_guard:
+        _replica_down_until = time.monotonic() + REPLICA_RETRY_SECONDS
+    log.warning("the read replica is not used for %s s: %s", REPLICA_RETRY_SECONDS, why)
 
 
 def read_replica() -> bool:
     """Send this request's reads to the read replica, if there is one that answers and is
     no further behind than TIMEBANK_REPLICA_MAX_LAG_SECONDS; else they stay on the
-    primary (and a replica that failed is left alone for a while). Only for requests a
-    person need not see their own latest writes in: the caller decides which."""
-    global _replica_down_until
+    primary (and a replica that failed is left alone for a while). The replica's
+    connection is taken now, for the request: a replica that is down is found here, not
+    half-way through a page. Only for requests a person need not see their own latest
+    writes in: the caller decides which."""
     engine = replica_engine()
     if engine is None or time.monotonic() < _replica_down_until:
         return False
-    lag = replica_lag()
-    if lag is None or lag < 0 or lag > current_app.config["TIMEBANK_REPLICA_MAX_LAG_SECONDS"]:
-        if lag is not None and lag < 0:
-            with _replica_guard:
-                _replica_down_until = time.monotonic() + REPLICA_RETRY_SECONDS
-            log.warning("the read replica does not answer: reading from the primary")
+    session = db.session()
+    try:
+        conn = session.connection(bind_arguments={"bind": engine})
+        lag = _lag_on(conn, str(engine.url))
+    except DBAPIError as error:
+        session.rollback()
+        _replica_failed(str(error.orig or error).splitlines()[0][:200])
         return False
-    db.session.info[REPLICA] = True
+    if lag > current_app.config["TIMEBANK_REPLICA_MAX_LAG_SECONDS"]:
+        log.info("the read replica is %.1f s behind: reading from the primary", lag)
+        return False
+    session.info[REPLICA] = True
     return True
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from timebank.core.auth import end_sessions
 from timebank.core.errors import Refused
@@ -99,27 +100,32 @@ def export(member: Member, by: Member | None = None) -> Iterator[str]:
     mid = member.id
     audit(by.id if by else mid, "member.export", "member", mid)
     db.session.commit()
-    return _chunks(mid)
+    # This session, not whichever the response's streaming finds: it carries where this
+    # request reads from (a read replica, say: infra/db.py).
+    return _chunks(mid, db.session())
 
 
-def _chunks(mid: int) -> Iterator[str]:
-    member = db.session.get(Member, mid)
-    assert member is not None
-    out: list[str] = []
-    size = 0
-    for piece in _document(member):
-        out.append(piece)
-        size += len(piece)
-        if size >= CHUNK:
-            yield "".join(out)
-            out, size = [], 0
-    yield "".join(out)
+def _chunks(mid: int, session: Session) -> Iterator[str]:
+    try:
+        member = session.get(Member, mid)
+        assert member is not None
+        out: list[str] = []
+        size = 0
+        for piece in _document(member, session):
+            out.append(piece)
+            size += len(piece)
+            if size >= CHUNK:
+                yield "".join(out)
+                out, size = [], 0
+        yield "".join(out)
+    finally:
+        session.rollback()  # (it only read: end its transaction, return its connections)
 
 
-def _document(member: Member) -> Iterator[str]:
+def _document(member: Member, session: Session) -> Iterator[str]:
     first = True
     yield "{"
-    for key, value in _sections(member):
+    for key, value in _sections(member, session):
         yield ("" if first else ", ") + json.dumps(key) + ": "
         first = False
         if isinstance(value, list | dict | str | int | None):
@@ -132,9 +138,9 @@ def _document(member: Member) -> Iterator[str]:
     yield "}"
 
 
-def _rows(query, shape=None) -> Iterator[dict]:
+def _read(session: Session, query, shape=None) -> Iterator[dict]:
     """Plain rows (no objects), in batches; ``shape`` turns each into what is shown."""
-    for row in db.session.execute(query.execution_options(yield_per=1000)):
+    for row in session.execute(query.execution_options(yield_per=1000)):
         found = dict(row._mapping)
         yield shape(found) if shape else found
 
@@ -149,11 +155,15 @@ def _json_value(value):
 _ENCODE = json.JSONEncoder(ensure_ascii=False, default=_json_value).encode
 
 
-def _sections(member: Member) -> Iterator[tuple[str, Any]]:
+def _sections(member: Member, session: Session) -> Iterator[tuple[str, Any]]:
     mid = member.id
-    account_ids = list(db.session.scalars(select(Account.id).where(Account.member_id == mid)))
-    banks = {b.id: b.name for b in db.session.execute(select(Bank.id, Bank.name))}
-    others = _without_others(member)
+
+    def _rows(query, shape=None) -> Iterator[dict]:
+        return _read(session, query, shape)
+
+    account_ids = list(session.scalars(select(Account.id).where(Account.member_id == mid)))
+    banks = {b.id: b.name for b in session.execute(select(Bank.id, Bank.name))}
+    others = _without_others(member, session)
     yield "exported_at", utcnow().isoformat()  # (JSON ready: the rest is encoded as sent)
     yield "profile", _row(member, PROFILE)
     yield "memberships", [
@@ -209,7 +219,7 @@ def _sections(member: Member) -> Iterator[tuple[str, Any]]:
     yield "idea_comments", _rows(select(
         IdeaComment.idea_id, IdeaComment.body, IdeaComment.created_at)
         .where(IdeaComment.author_id == mid).order_by(IdeaComment.id))
-    yield "ideas_you_supported", list(db.session.scalars(select(IdeaSupport.idea_id).where(
+    yield "ideas_you_supported", list(session.scalars(select(IdeaSupport.idea_id).where(
         IdeaSupport.member_id == mid).order_by(IdeaSupport.id)))
     yield "idea_ratings", _rows(select(
         IdeaRating.idea_id, IdeaRating.benefits, IdeaRating.builds, IdeaRating.together,
@@ -259,13 +269,13 @@ def _sections(member: Member) -> Iterator[tuple[str, Any]]:
         for e in _rows(select(AuditEvent.action, AuditEvent.detail, AuditEvent.created_at)
                        .where(about_them).order_by(AuditEvent.id))
         if isinstance(e["detail"], dict) and e["detail"].get("reason"))
-    yield "where_we_place_you", _placed(member)
+    yield "where_we_place_you", _placed(member, session)
     yield "activity_log", _rows(select(
         AuditEvent.action, AuditEvent.object_type, AuditEvent.created_at)
         .where(or_(AuditEvent.actor_id == mid, about_them)).order_by(AuditEvent.id))
 
 
-def _without_others(member: Member):
+def _without_others(member: Member, session: Session):
     """A function giving the function that replaces other members' names in a text
     written to ``member`` (their notifications and e-mails) with "another member": the
     download is theirs, not their neighbours'. The names are read when first needed."""
@@ -273,15 +283,15 @@ def _without_others(member: Member):
 
     def replacer():
         if not made:
-            made.append(_replacer(member))
+            made.append(_replacer(member, session))
         return made[0]
 
     return replacer
 
 
-def _replacer(member: Member):
+def _replacer(member: Member, session: Session):
     banks = select(Membership.bank_id).where(Membership.member_id == member.id)
-    names = {name.strip() for name in db.session.scalars(
+    names = {name.strip() for name in session.scalars(
         select(Member.display_name).join(Membership, Membership.member_id == Member.id)
         .where(Membership.bank_id.in_(banks), Member.id != member.id))
         if name and len(name.strip()) >= 3 and name.strip() != member.display_name}
@@ -292,7 +302,7 @@ def _replacer(member: Member):
     return lambda text: pattern.sub("another member", text or "")
 
 
-def _placed(member: Member) -> dict:
+def _placed(member: Member, session: Session) -> dict:
     """The address they gave, where the geocoder put it, and the rounded point others see."""
     found = {"address": member.address, "latitude": member.latitude,
              "longitude": member.longitude, "shown_to_others_at": None}
@@ -300,7 +310,7 @@ def _placed(member: Member) -> dict:
         found["shown_to_others_at"] = {"latitude": member.public_latitude,
                                        "longitude": member.public_longitude}
     if member.address:
-        found["geocoder_answer"] = db.session.scalar(
+        found["geocoder_answer"] = session.scalar(
             select(GeocodeCache.display_name).where(
                 GeocodeCache.query == geo.normalise_query(member.address)))
     return found
