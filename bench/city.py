@@ -173,6 +173,15 @@ PAGES = {  # name: (role, path)
     "matching workbench": ("coordinator", "/coordinator/matching"),
     "all exchanges": ("coordinator", "/coordinator/exchanges"),
     "coverage gaps": ("council", "/assets/gaps"),
+    # Issue 33: the reports and their downloads (kept a few minutes once worked out),
+    # the coordinator's home (its work queue), and a member's data download (the demo
+    # resident: the busy member, tens of thousands of rows, streamed).
+    "coordinator's home": ("coordinator", "/"),
+    "coordinator's report": ("coordinator", "/coordinator/reports"),
+    "coordinator's report csv": ("coordinator", "/coordinator/reports/months.csv"),
+    "council's report": ("council", "/reports"),
+    "council's report csv": ("council", "/reports/categories.csv"),
+    "data download (busiest member)": ("resident", "/account/data.json"),
 }
 USER_AGENT = requests.utils.default_user_agent()
 
