@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 import re
+import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
+from tests import pg
 from tests.support import (
     PASSWORD,
     Factory,
@@ -332,3 +339,144 @@ def test_concurrent_exchanges_between_banks(two_bank_db):
         assert ledger.check_ledger() == []
     check = flask_cli(url, "check-ledger")
     assert check.returncode == 0, check.stderr
+
+
+# -- faults ------------------------------------------------------------------------------
+
+
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and its children (gunicorn's master and workers), from /proc."""
+    found = [pid]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+class _Recorders:
+    """MEMBERS members recording exchanges as fast as the server lets them, each noting
+    what the server told them was recorded (a 303 to the exchange)."""
+
+    def __init__(self, base: str, sessions):
+        self.base, self.sessions = base, sessions
+        self.told: list[str] = []
+        self.refused: list[str] = []  # answers that were not "recorded", as shown
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._loop, args=(i,)) for i in range(MEMBERS)]
+
+    def _loop(self, me: int) -> None:
+        other = (me + 1) % MEMBERS
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            description = f"fault {me}-{n}"
+            try:
+                page = clone(self.sessions[me]).get(self.base + "/exchanges/new", timeout=10)
+                made = clone(self.sessions[me]).post(
+                    self.base + "/exchanges/new", allow_redirects=False, timeout=10, data={
+                        **hidden_fields(page.text), "direction": "gave",
+                        "other": f"Conc {other} (#{other + 1})", "hours": "0",
+                        "extra_minutes": "15", "service_date": clock.today().isoformat(),
+                        "category": "0", "description": description})
+            except requests.RequestException:
+                time.sleep(0.05)  # the server is away: try again until told to stop
+                continue
+            if made.status_code == 303:
+                self.told.append(description)
+            else:
+                self.refused.append(f"{made.status_code} {made.text[:200]}")
+                time.sleep(0.05)
+
+    def __enter__(self):
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def until(self, count: int, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        start = len(self.told)
+        while len(self.told) < start + count:
+            assert time.monotonic() < deadline, (len(self.told), self.refused[-3:])
+            time.sleep(0.05)
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(30)
+
+
+def _recorded(app, descriptions: list[str]) -> set[str]:
+    with app.app_context():
+        found = set(db.session.scalars(select(Exchange.description).where(
+            Exchange.description.in_(descriptions))))
+        db.session.remove()
+        db.engine.dispose()
+    return found
+
+
+def test_the_server_killed_under_load_loses_nothing_it_said_was_recorded(server_db):
+    """SIGKILL to gunicorn's master and workers at once while eight members record: every
+    exchange a member was told was recorded is there after, the ledger checks, and a new
+    server takes the work up."""
+    url, app, emails = server_db
+    server = Gunicorn(url, workers=2, threads=4).__enter__()
+    try:
+        sessions = [logged_in_session(server.url, e, PASSWORD) for e in emails]
+        with _Recorders(server.url, sessions) as members:
+            members.until(60)
+            for pid in _process_tree(server.proc.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            server.proc.wait(10)
+        told = list(members.told)
+    finally:
+        server.__exit__()
+    assert len(told) >= 60
+    assert _recorded(app, told) == set(told)
+    check = flask_cli(url, "check-ledger")
+    assert check.returncode == 0, check.stdout + check.stderr
+    with Gunicorn(url, workers=2, threads=4) as again:
+        sessions = [logged_in_session(again.url, e, PASSWORD) for e in emails]
+        with _Recorders(again.url, sessions) as members:
+            members.until(8)
+        assert _recorded(app, members.told) == set(members.told)
+    assert flask_cli(url, "check-ledger").returncode == 0
+
+
+def test_postgresql_restarted_under_load_fails_cleanly_and_the_site_recovers(tmp_path):
+    """The database restarts while members record: requests in that moment get a 503 that
+    says nothing was saved (never a 500), and the same gunicorn serves again once it is
+    back, without a restart; nothing a member was told was recorded is lost."""
+    server = pg.start()
+    try:
+        url = server.createdb("timebank_restart")
+        assert flask_cli(url, "db", "upgrade").returncode == 0
+        app = build_app(url)
+        factory = Factory(app)
+        emails = [f"c{i}@example.org" for i in range(MEMBERS)]
+        with app.app_context():
+            for i, email in enumerate(emails):
+                factory.member(email=email, name=f"Conc {i}")
+        with Gunicorn(url, workers=2, threads=4) as web:
+            sessions = [logged_in_session(web.url, e, PASSWORD) for e in emails]
+            with _Recorders(web.url, sessions) as members:
+                members.until(30)
+                pg.restart(server)
+                members.until(30)  # the same workers, recording again by themselves
+            told, refused = list(members.told), list(members.refused)
+            output = web.output()
+        # In that moment: 503 "could not reach its database… not saved"; a form whose page
+        # came back as that 503 (no token) is sent again and refused as expired (400).
+        # Never a 500, and each with its words.
+        assert {r[:4] for r in refused} <= {"503 ", "400 "}, refused[:5]
+        assert any("not saved" in r for r in refused)
+        assert "database unavailable" in output
+        assert "Internal Server Error" not in output
+        assert _recorded(app, told) == set(told)
+        assert flask_cli(url, "check-ledger").returncode == 0
+    finally:
+        server.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from flask import Flask, jsonify, make_response, render_template, request, url_for
@@ -9,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from timebank.core.errors import Refused  # noqa: F401  (routes catch it from here too)
@@ -66,8 +67,16 @@ def _respond(code: int, detail: str | None = None, kind: str = "",
     # pressed, and the typed text stays); everyone else the page in the site's layout.
     hx = getattr(request, "htmx", None)
     template = "errors/_message.html" if hx and not hx.boosted else "errors/error.html"
-    response = make_response(render_template(
-        template, code=code, title=title, message=detail or message, next_step=step), code)
+    try:
+        page = render_template(template, code=code, title=title, message=detail or message,
+                               next_step=step)
+    except DBAPIError:  # the layout reads the database, and it is away: the words alone
+        with contextlib.suppress(Exception):
+            db.session.rollback()
+        page = f"{title}\n\n{detail or message}\n{step}\n"
+        response = make_response(page, code, {"Content-Type": "text/plain; charset=utf-8"})
+    else:
+        response = make_response(page, code)
     # errors.js knows our own error answers (a proxy's 502 page is not one) by this header.
     response.headers["X-Timebank-Error"] = kind or str(code)
     return response
@@ -131,6 +140,21 @@ def register(app: Flask) -> None:
 
         db.session.rollback()
         return _respond(400, str(_l("A number in the request is too large.")))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_away(error: Exception):
+        # The database restarting, unreachable or (SQLite) locked past the busy timeout:
+        # nothing of this request was committed. Say so, and when to try again; the pool
+        # checks connections before use, so the next request finds it back by itself.
+        app.logger.warning("database unavailable: %s", str(error).splitlines()[0][:200])
+        with contextlib.suppress(Exception):  # (the connection itself may be gone)
+            db.session.rollback()
+        text = str(_l("The site could not reach its database just now. If you were saving "
+                      "something, it was not saved: please try again in a minute."))
+        response = _respond(503, text)
+        response.headers["Retry-After"] = "30"
+        return response
 
     @app.errorhandler(InternalServerError)
     def _server(error: InternalServerError):

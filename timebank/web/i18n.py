@@ -16,6 +16,7 @@ from babel import support
 from flask import Flask, g, has_app_context, has_request_context, request, session
 from flask_babel import Babel, Domain, force_locale, get_locale
 from flask_login import current_user
+from sqlalchemy.exc import DBAPIError
 from wtforms.i18n import messages_path
 
 from timebank.core import language
@@ -79,15 +80,21 @@ _WTFORMS_MESSAGES = _WtformsMessages()
 def select_locale() -> str:
     if not has_request_context():
         return _bank_default()  # commands, e-mails built outside a request
-    if current_user and current_user.is_authenticated:
-        saved = getattr(current_user, "language", None)
-        if saved in LANGUAGES:
-            return saved
+    try:
+        if current_user and current_user.is_authenticated:
+            saved = getattr(current_user, "language", None)
+            if saved in LANGUAGES:
+                return saved
+    except DBAPIError:  # the database is away: the page saying so is still in their words
+        pass
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen
-    return (bank_language() or request.accept_languages.best_match(list(LANGUAGES))
-            or DEFAULT)
+    try:
+        own = bank_language()
+    except DBAPIError:
+        own = None
+    return own or request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT
 
 
 def bank_language() -> str | None:
