@@ -3,6 +3,7 @@ accounts, sessions that end at log-out, activity keys, and backups that restore.
 
 from __future__ import annotations
 
+import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 
@@ -25,6 +26,7 @@ from timebank.core.ledger import writer as ledger
 from timebank.core.models import Account, Exchange, Role
 from timebank.infra import clock
 from timebank.infra.extensions import db
+from timebank.web.extensions import limiter
 from timebank.web.tenancy import current_bank_id
 
 
@@ -423,3 +425,31 @@ def test_odd_audit_filters_are_refused_or_ignored_never_a_500(client, login_as):
             assert response.status_code in (200, 400), (url, query)
     page = client.get("/admin/audit?_anchor=evil&who=ada").get_data(as_text=True)
     assert 'href="/admin/audit.csv?who=ada"' in page  # only validated filters reach links
+
+
+def test_redis_down_closes_logging_in_and_keeps_pages_open(app, client, make, caplog):
+    """The rate limits' store goes away: logging in, joining and password resets are
+    refused in words (503) and the log says why; someone already logged in goes on
+    reading, and the open data is served; with Redis back, logging in works again."""
+    make.member(email="redis-down@example.org")
+    newcomer = app.test_client()
+    redis = RedisServer().__enter__()
+    app.config.update(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=redis.url)
+    limiter.init_app(app)  # (the store is chosen as the app starts)
+    try:
+        assert login(client, "redis-down@example.org").status_code == 302
+    finally:
+        redis.__exit__()
+    with caplog.at_level(logging.WARNING):
+        refused = login(newcomer, "redis-down@example.org")
+        assert refused.status_code == 503
+        assert "paused for a few minutes" in refused.get_data(as_text=True)
+        assert "rate limits cannot be counted" in caplog.text
+        assert submit(newcomer, "/password/forgot",
+                      {"email": "redis-down@example.org"}).status_code == 503
+        for page in ("/", "/listings", "/statement", "/api/hsds/services"):  # reading: open
+            assert client.get(page).status_code == 200, page
+    with RedisServer() as again:
+        app.config["RATELIMIT_STORAGE_URI"] = again.url
+        limiter.init_app(app)
+        assert login(newcomer, "redis-down@example.org").status_code == 302

@@ -57,6 +57,9 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of a clock
         "RATELIMIT_ENABLED": _env_bool("TIMEBANK_RATELIMIT_ENABLED", True),
         "RATELIMIT_STORAGE_URI": os.environ.get("TIMEBANK_RATELIMIT_STORAGE_URI", "memory://"),
+        # Redis down: pages and open data keep being served (the error is logged); the
+        # account forms refuse instead (web/auth/limits.py: closed_without_counting).
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "TIMEBANK_LOGIN_RATE": os.environ.get("TIMEBANK_LOGIN_RATE", "10 per minute"),
         "TIMEBANK_REGISTER_RATE": os.environ.get("TIMEBANK_REGISTER_RATE", "10 per hour"),

@@ -16,7 +16,7 @@ from timebank.web.auth.forms import (
     RegisterForm,
     ResetForm,
 )
-from timebank.web.auth.limits import account_limit, client_network
+from timebank.web.auth.limits import account_limit, client_network, closed_without_counting
 from timebank.web.extensions import limiter
 from timebank.web.forms import ActionForm, place, safe_next
 from timebank.web.htmx import render, render_form
@@ -33,6 +33,7 @@ def _register_rate() -> str:
 @bp.route("/register", methods=["GET", "POST"])
 @allow("account.join")
 @limiter.limit(_register_rate, methods=["POST"])
+@closed_without_counting
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -89,6 +90,7 @@ def _failed_cost() -> int:
 @limiter.limit(_login_rate, methods=["POST"], cost=_failed_cost)
 # Every attempt at one address counts, successful or not.
 @limiter.limit(_email_rate, methods=["POST"], key_func=_email_key)
+@closed_without_counting
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -126,6 +128,7 @@ def _reset_rate() -> str:
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @allow("account.recover")
 @limiter.limit(_reset_rate, methods=["POST"])
+@closed_without_counting
 def forgot_password():
     form = ForgotForm()
     if form.validate_on_submit():
