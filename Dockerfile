@@ -8,7 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-RUN useradd --create-home --uid 10001 timebank
+# pg_dump for the job runner's daily backup (Debian's client, the server's major or newer).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 timebank
 
 # Dependencies first, so a code change does not reinstall them.
 COPY pyproject.toml README.md ./
@@ -18,7 +22,8 @@ COPY timebank ./timebank
 COPY migrations ./migrations
 COPY wsgi.py gunicorn.conf.py ./
 # Editable: the app finds its migrations beside the package, as in a checkout.
-RUN pip install --no-deps -e . && mkdir -p instance && chown timebank:timebank instance
+RUN pip install --no-deps -e . && mkdir -p instance /backups \
+    && chown timebank:timebank instance /backups
 
 USER timebank
 EXPOSE 8000
