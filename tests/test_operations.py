@@ -52,6 +52,8 @@ def test_metrics_need_their_token_and_show_requests_queues_and_the_ledger(app, c
     assert wrong.status_code == 401 and "Bearer" in wrong.headers["WWW-Authenticate"]
     for _ in range(3):
         assert client.get("/healthz").status_code == 200
+    for word in ("BREW", "WHEN", "SPAM"):  # any word a client sends is one series, not three
+        assert client.open("/healthz", method=word).status_code == 405
     bearer = {"Authorization": f"Bearer {TOKEN}"}
     page = client.get("/metrics", headers=bearer)
     assert page.status_code == 200 and page.mimetype == "text/plain"
@@ -64,6 +66,7 @@ def test_metrics_need_their_token_and_show_requests_queues_and_the_ledger(app, c
     assert _metric(text, "timebank_ledger_check_ok") == -1  # never run yet
     assert _metric(text, "timebank_jobs_heartbeat_age_seconds") == -1
     assert "timebank_replica_lag_seconds" not in text  # no replica configured
+    assert 'method="OTHER"' in text and "BREW" not in text
     assert jobs.run_job(app, _job("check-ledger"))
     text = client.get("/metrics", headers=bearer).get_data(as_text=True)
     assert _metric(text, "timebank_ledger_check_ok") == 1
@@ -91,12 +94,17 @@ def test_scheduled_ledger_check_and_backups_show_on_the_admins_page(app, client,
     empty = client.get("/admin/jobs").get_data(as_text=True)
     assert "No job has run yet" in empty
     folder = Path(app.config["TIMEBANK_BACKUP_DIR"])
+    folder.mkdir()
+    by_hand = folder / "timebank-before-the-upgrade.sqlite"  # an admin's own: never pruned
+    by_hand.write_text("kept")
     made = []
     for hours in (0, 24, 48):  # a day apart: three backups, the newest two kept
         clock.pin(clock.utcnow() + timedelta(hours=hours and 24))
         assert jobs.run_job(app, _job("backup"))
-        made.append(sorted(folder.iterdir())[-1].name)
-    assert sorted(p.name for p in folder.iterdir()) == made[1:]
+        made.append(max(p.name for p in folder.iterdir() if p != by_hand))
+    assert sorted(p.name for p in folder.iterdir() if p != by_hand) == made[1:]
+    assert by_hand.read_text() == "kept"
+    assert all((folder / name).stat().st_mode & 0o777 == 0o600 for name in made[1:])
     assert not list(folder.glob("*.partial"))
     assert jobs.run_job(app, _job("check-ledger"))
     page = client.get("/admin/jobs").get_data(as_text=True)

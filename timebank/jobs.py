@@ -111,6 +111,10 @@ def _quiet_nudges(app: Flask) -> str:
 
 
 def _check_ledger(app: Flask) -> str:
+    # One snapshot for all its statements (PostgreSQL): an exchange committed between
+    # two of them must not read as a broken ledger. (SQLite's reads are one already.)
+    if db.engine.dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     problems = check_ledger()
     db.session.rollback()
     if problems:
@@ -171,7 +175,9 @@ def run_job(app: Flask, job: Job) -> bool:
             log.error("%s failed: %s", job.name, result)
         except Exception as error:  # logged with its traceback; the next round tries again
             db.session.rollback()
-            result, ok = f"{type(error).__name__}: {error}", False
+            # The first line only: a database error's text goes on to its SQL and
+            # parameters (members' details), which the admin's page must not keep.
+            result, ok = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}", False
             log.exception("%s failed", job.name)
         try:
             _record(job.name, started, ok, result)

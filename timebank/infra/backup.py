@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import glob
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -42,10 +43,12 @@ def _pg_tool(name: str) -> str:
     return found
 
 
-def _run_pg(tool: str, *args: str) -> None:
+def _run_pg(tool: str, *args: str, password: str | None = None) -> None:
     # An argument list, no shell: the file name and URL come from the admin running us.
+    # The password goes in the environment, never on a command line others can read.
+    env = {**os.environ, "PGPASSWORD": password} if password else None
     done = subprocess.run([_pg_tool(tool), *args], capture_output=True, text=True,  # noqa: S603
-                          check=False)
+                          check=False, env=env)
     if done.returncode == -signal.SIGXFSZ:  # over the file size limit: no room, as ENOSPC
         raise BackupError(f"{tool} failed: File too large")
     if done.returncode:
@@ -53,8 +56,13 @@ def _run_pg(tool: str, *args: str) -> None:
 
 
 def _libpq_url(engine: Engine) -> str:
-    return make_url(engine.url).set(drivername="postgresql").render_as_string(
+    """The database's address for pg_dump and pg_restore, without its password."""
+    return make_url(engine.url).set(drivername="postgresql", password=None).render_as_string(
         hide_password=False)
+
+
+def _password(engine: Engine) -> str | None:
+    return make_url(engine.url).password
 
 
 def _sqlite_path(engine: Engine) -> str:
@@ -71,7 +79,10 @@ def backup(engine: Engine, target: str) -> None:
     partial = f"{target}.partial"
     Path(partial).unlink(missing_ok=True)  # a run killed earlier left it
     try:
+        # Readable by the owner only: it holds every member's details.
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         _copy(engine, partial)
+        os.chmod(partial, 0o600)
         os.replace(partial, target)
     except (OSError, sqlite3.Error, BackupError) as error:
         Path(partial).unlink(missing_ok=True)
@@ -88,7 +99,8 @@ def _copy(engine: Engine, target: str) -> None:
             copy.close()
             source.close()
         return
-    _run_pg("pg_dump", "--format=custom", "--no-owner", "--file", target, _libpq_url(engine))
+    _run_pg("pg_dump", "--format=custom", "--no-owner", "--file", target, _libpq_url(engine),
+            password=_password(engine))
 
 
 _FULL = ("No space left", "File too large", "database or disk is full", "disk I/O error")
@@ -107,12 +119,16 @@ def _why(error: Exception, target: str) -> str:
 def rotate(engine: Engine, folder: str, now: datetime, keep: int) -> str:
     """A new backup in ``folder`` named by the time, then all but the newest ``keep``
     removed (only once the new one is whole). Returns the new file's path."""
-    Path(folder).mkdir(parents=True, exist_ok=True)
+    Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)
     suffix = "sqlite" if engine.dialect.name == "sqlite" else "dump"
     target = str(Path(folder) / f"timebank-{now:%Y%m%dT%H%M%S}.{suffix}")
     backup(engine, target)
-    made = sorted(Path(folder).glob(f"timebank-*.{suffix}"))
-    for old in made[:-keep] if keep > 0 else []:
+    # Only the files this names, oldest first by the time in their name: a backup an
+    # admin made by hand beside them is never pruned.
+    named = re.compile(rf"^timebank-(\d{{8}}T\d{{6}})\.{suffix}$")
+    made = sorted((found.group(1), path) for path in Path(folder).iterdir()
+                  if (found := named.match(path.name)))
+    for _when, old in made[:-keep] if keep > 0 else []:
         old.unlink(missing_ok=True)
     return target
 
@@ -134,7 +150,7 @@ def restore(engine: Engine, source: str) -> None:
             backup_file.close()
     else:
         _run_pg("pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--dbname",
-                _libpq_url(engine), source)
+                _libpq_url(engine), source, password=_password(engine))
     _new_epoch(engine)
 
 

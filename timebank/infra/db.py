@@ -105,8 +105,12 @@ LAG_MEMO_SECONDS = 1.0  # a worker reads the replica's lag at most this often
 _replica_down_until = 0.0
 _lag_read: dict[str, tuple[float, float]] = {}  # replica URL: (when read, seconds behind)
 _replica_guard = threading.Lock()
+# -1 when the standby is not streaming from the primary (its WAL receiver stopped or
+# cut off): then "received = replayed" would read as caught up however far behind it is.
 LAG_SQL = text(
-    "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+    "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_stat_wal_receiver "
+    "WHERE status = 'streaming') THEN -1 "
+    "WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
     "ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END")
 
 
@@ -138,6 +142,11 @@ def replica_lag() -> float | None:
     return float(found) if found is not None else 0.0
 
 
+def replica_failed(why: str) -> None:
+    """A request found the replica failing: leave it alone for a while."""
+    _replica_failed(why)
+
+
 def _replica_failed(why: str) -> None:
     global _replica_down_until
     with _replica_guard:
@@ -162,6 +171,10 @@ def read_replica() -> bool:
     except DBAPIError as error:
         session.rollback()
         _replica_failed(str(error.orig or error).splitlines()[0][:200])
+        return False
+    if lag < 0:
+        session.rollback()
+        _replica_failed("it is not streaming from the primary")
         return False
     if lag > current_app.config["TIMEBANK_REPLICA_MAX_LAG_SECONDS"]:
         log.info("the read replica is %.1f s behind: reading from the primary", lag)

@@ -14,7 +14,8 @@ from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalErr
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from timebank.core.errors import Refused  # noqa: F401  (routes catch it from here too)
-from timebank.infra.extensions import db
+from timebank.infra.db import replica_failed
+from timebank.infra.extensions import REPLICA, db
 from timebank.web.extensions import limiter
 
 MESSAGES = {
@@ -103,6 +104,18 @@ def _retry_minutes() -> int:
     return max(1, round((current.reset_at - time.time()) / 60))
 
 
+_LOST = ("connection", "server closed", "could not connect", "shutting down",
+         "terminating", "database is locked", "recovery", "no route to host", "timeout")
+
+
+def _lost_connection(error: Exception) -> bool:
+    """A database away (restart, network, a standby cancelling), not a fault of ours."""
+    if getattr(error, "connection_invalidated", False):
+        return True
+    said = str(getattr(error, "orig", None) or error).lower()
+    return any(words in said for words in _LOST)
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
@@ -144,15 +157,24 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def _database_away(error: Exception):
-        # The database restarting, unreachable or (SQLite) locked past the busy timeout:
-        # nothing of this request was committed. Say so, and when to try again; the pool
-        # checks connections before use, so the next request finds it back by itself.
-        app.logger.warning("database unavailable: %s", str(error).splitlines()[0][:200])
+        # The database restarting, unreachable or (SQLite) locked past the busy timeout.
+        # Say so, and when to try again; the pool checks connections before use, so the
+        # next request finds it back by itself. Any other OperationalError (a missing
+        # table, a deadlock) is a fault to fix: logged in full, a 500.
+        on_replica = bool(db.session.info.get(REPLICA))
         with contextlib.suppress(Exception):  # (the connection itself may be gone)
             db.session.rollback()
-        text = str(_l("The site could not reach its database just now. If you were saving "
-                      "something, it was not saved: please try again in a minute."))
-        response = _respond(503, text)
+        if not _lost_connection(error):
+            app.logger.error("database error", exc_info=error)
+            return _respond(500)
+        first_line = str(error).splitlines()[0][:200]
+        app.logger.warning("database unavailable: %s", first_line)
+        if on_replica:  # the standby failed under this request: pass it over a while
+            replica_failed(first_line)
+        response = _respond(503, str(_l(
+            "The site could not reach its database just now. If you were saving "
+            "something, it may not have been saved: please check before you try again "
+            "in a minute.")))
         response.headers["Retry-After"] = "30"
         return response
 

@@ -82,6 +82,7 @@ def _static_versions(app: Flask):
     return version_of
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _REGISTRY = CollectorRegistry()
 REQUEST_SECONDS = Histogram(
     "timebank_request_duration_seconds", "Time to answer a request, by route and method",
@@ -186,7 +187,9 @@ def init_app(app: Flask) -> None:
     def _finish(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
         rule = request.url_rule.rule if request.url_rule else "(no route)"
-        REQUEST_SECONDS.labels(rule, request.method).observe(
+        # Known methods only: any other word a client sends would be a new series each.
+        method = request.method if request.method in _METHODS else "OTHER"
+        REQUEST_SECONDS.labels(rule, method).observe(
             time.perf_counter() - g.get("started", time.perf_counter()))
         asked = request.args.get("v") if request.endpoint == "static" else None
         if asked and asked == version_of((request.view_args or {}).get("filename", "")):

@@ -29,23 +29,33 @@ def replica_reads(view):
 
 
 def use_replica() -> None:
-    """``replica_reads`` for a whole blueprint (``before_request``)."""
+    """Read from the replica unless this person just changed something."""
+    if not current_app.config.get("TIMEBANK_DATABASE_REPLICA_URL"):
+        return  # (and the session is not read: no "Vary: Cookie" for nothing)
     if not wrote_within(current_app.config["TIMEBANK_REPLICA_MAX_LAG_SECONDS"]):
+        read_replica()
+
+
+def open_data_reads() -> None:
+    """The open data is the same for everyone and read by machines: from the replica,
+    with no look at the session (its answers stay cacheable by anyone)."""
+    if current_app.config.get("TIMEBANK_DATABASE_REPLICA_URL"):
         read_replica()
 
 
 def wrote_within(seconds: float) -> bool:
     """Whether this person changed something in the last ``seconds`` (then they read
-    fresh, never kept or lagging, data)."""
-    return time.time() - session.get(WROTE, 0) < seconds
+    fresh, never kept or lagging, data). Two seconds' margin: the mark is in whole
+    seconds, and a replica's lag is read at most once a second."""
+    return time.time() - session.get(WROTE, 0) < seconds + 2
 
 
 def init_app(app: Flask) -> None:
     @app.after_request
     def _note_writes(response):
-        # (Logging in or out changes nothing anyone reads.)
+        # (Logging in or out changes nothing anyone reads; a changed address does.)
         if (request.method not in ("GET", "HEAD", "OPTIONS") and response.status_code < 400
-                and request.blueprint != "auth"):
+                and request.endpoint not in ("auth.login", "auth.logout")):
             session[WROTE] = int(time.time())
         return response
 

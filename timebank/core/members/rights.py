@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from timebank.core import snapshots
 from timebank.core.auth import end_sessions
 from timebank.core.errors import Refused
 from timebank.core.links import bank_url
@@ -522,3 +523,6 @@ def erase(member: Member, by: Member) -> None:
     audit(by.id, "member.erased", "member", member.id)
     db.session.commit()
     _forget_bytes()
+    # Kept reports and work queues in this worker may name them: worked out afresh now
+    # (other workers' go within their few minutes: core/snapshots.py).
+    snapshots.forget()

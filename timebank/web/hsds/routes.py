@@ -20,7 +20,7 @@ from timebank.infra import cache, maps
 from timebank.web import caching
 from timebank.web.extensions import csrf, limiter
 from timebank.web.permissions import allow
-from timebank.web.routing import use_replica
+from timebank.web.routing import open_data_reads
 
 bp = Blueprint("hsds", __name__, url_prefix="/api/hsds")
 csrf.exempt(bp)  # nothing here changes anything: GET, HEAD and OPTIONS only
@@ -87,7 +87,7 @@ def _found(value: dict | None) -> dict:
 
 
 # Open data is read by machines, often in bulk: from the read replica where there is one.
-bp.before_request(use_replica)
+bp.before_request(open_data_reads)
 
 
 @bp.route("/")

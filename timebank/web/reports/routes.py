@@ -50,6 +50,7 @@ def _kept() -> dict:
 
 
 FIGURES = "reports/_figures.html"
+RENDERED_KEPT = 8  # renderings of one kept report (languages × filters in the URL)
 
 
 def _page(template: str, form: ReportForm, found, csv: str, **ctx):
@@ -63,9 +64,13 @@ def _page(template: str, form: ReportForm, found, csv: str, **ctx):
     status = 200 if found is not None else 422
     if found is None or not found.kept:
         return render(template, partial=FIGURES, status=status, **values)
-    key = (request.endpoint, request.query_string, str(get_locale()), today)
+    # By the validated filters (never the raw query: junk parameters are not new pages),
+    # and a few at most per kept report.
+    key = (request.endpoint, tuple(sorted(form.query().items())), str(get_locale()), today)
     figures_html = found.rendered.get(key)
     if figures_html is None:
+        if len(found.rendered) >= RENDERED_KEPT:
+            found.rendered.clear()
         # (Jinja escaped everything in it as it rendered: the text is HTML already.)
         figures_html = found.rendered[key] = Markup(render_template(FIGURES, **values))  # noqa: S704
     if wants_fragment():
