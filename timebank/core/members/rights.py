@@ -139,9 +139,13 @@ def _document(member: Member, session: Session) -> Iterator[str]:
     yield "}"
 
 
-def _read(session: Session, query, shape=None) -> Iterator[dict]:
-    """Plain rows (no objects), in batches; ``shape`` turns each into what is shown."""
-    for row in session.execute(query.execution_options(yield_per=1000)):
+def _read(session: Session, query, shape=None, many: bool = False) -> Iterator[dict]:
+    """Plain rows (no objects); ``many``: what can grow with a long history, in batches
+    from a server-side cursor (three round trips where one does for a short list);
+    ``shape`` turns each row into what is shown."""
+    if many:
+        query = query.execution_options(yield_per=1000)
+    for row in session.execute(query):
         found = dict(row._mapping)
         yield shape(found) if shape else found
 
@@ -159,8 +163,8 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, default=_json_value).encode
 def _sections(member: Member, session: Session) -> Iterator[tuple[str, Any]]:
     mid = member.id
 
-    def _rows(query, shape=None) -> Iterator[dict]:
-        return _read(session, query, shape)
+    def _rows(query, shape=None, many: bool = False) -> Iterator[dict]:
+        return _read(session, query, shape, many)
 
     account_ids = list(session.scalars(select(Account.id).where(Account.member_id == mid)))
     banks = {b.id: b.name for b in session.execute(select(Bank.id, Bank.name))}
@@ -188,7 +192,8 @@ def _sections(member: Member, session: Session) -> Iterator[tuple[str, Any]]:
         select(ex.giver_account_id, ex.recorded_by_id, ex.id, ex.minutes, ex.service_date,
                ex.status, ex.description, ex.reason, ex.created_at, ex.settled_at)
         .where(or_(ex.giver_account_id.in_(account_ids),
-                   ex.receiver_account_id.in_(account_ids))).order_by(ex.id), exchange)
+                   ex.receiver_account_id.in_(account_ids))).order_by(ex.id), exchange,
+        many=True)
     yield "outcomes_you_gave", _rows(select(
         Outcome.exchange_id, Outcome.score, Outcome.text, Outcome.share_consent,
         Outcome.created_at).where(Outcome.author_id == mid).order_by(Outcome.id))
@@ -244,12 +249,13 @@ def _sections(member: Member, session: Session) -> Iterator[tuple[str, Any]]:
 
     yield "notifications", _rows(select(
         Notification.created_at, Notification.read_at, Notification.text)
-        .where(Notification.member_id == mid).order_by(Notification.id), unnamed("text"))
+        .where(Notification.member_id == mid).order_by(Notification.id), unnamed("text"),
+        many=True)
     yield "emails_sent_to_you", _rows(select(
         OutboxMessage.to_email, OutboxMessage.created_at, OutboxMessage.sent_at,
         OutboxMessage.subject, OutboxMessage.body)
         .where(OutboxMessage.member_id == mid).order_by(OutboxMessage.id),
-        unnamed("subject", "body"))
+        unnamed("subject", "body"), many=True)
     yield "your_mobile", _row(member, ("mobile", "mobile_verified_at", "mobile_set_by_id",
                                        "text_preference", "texts_stopped_at"))
     yield "exchanges_you_recorded_for_others", _rows(select(
@@ -258,7 +264,8 @@ def _sections(member: Member, session: Session) -> Iterator[tuple[str, Any]]:
     yield "texts", _rows(select(
         TextMessage.direction, TextMessage.number, TextMessage.command, TextMessage.status,
         TextMessage.created_at, TextMessage.sent_at, TextMessage.body)
-        .where(TextMessage.member_id == mid).order_by(TextMessage.id), unnamed("body"))
+        .where(TextMessage.member_id == mid).order_by(TextMessage.id), unnamed("body"),
+        many=True)
     yield "proxies", _rows(select(
         Proxy.member_id, Proxy.proxy_id, Proxy.bank_id, Proxy.until, Proxy.created_at,
         Proxy.ended_at).where(or_(Proxy.member_id == mid, Proxy.proxy_id == mid))
@@ -273,7 +280,8 @@ def _sections(member: Member, session: Session) -> Iterator[tuple[str, Any]]:
     yield "where_we_place_you", _placed(member, session)
     yield "activity_log", _rows(select(
         AuditEvent.action, AuditEvent.object_type, AuditEvent.created_at)
-        .where(or_(AuditEvent.actor_id == mid, about_them)).order_by(AuditEvent.id))
+        .where(or_(AuditEvent.actor_id == mid, about_them)).order_by(AuditEvent.id),
+        many=True)
 
 
 def _without_others(member: Member, session: Session):
@@ -291,16 +299,31 @@ def _without_others(member: Member, session: Session):
 
 
 def _replacer(member: Member, session: Session):
-    banks = select(Membership.bank_id).where(Membership.member_id == member.id)
+    banks = tuple(sorted(session.scalars(select(Membership.bank_id).where(
+        Membership.member_id == member.id))))
+    pattern = cache.built(cache.CANDIDATES, ("member names", banks),
+                          lambda _version: _names_pattern(session, banks),
+                          lambda found: 64 * len(found.pattern) if found else 64)
+    if pattern is None:
+        return lambda text: text
+    own = (member.display_name or "").strip()
+    # Their own name stays (it is theirs); every other member's of their banks goes.
+    return lambda text: pattern.sub(
+        lambda found: found.group(0) if found.group(0) == own else "another member",
+        text or "")
+
+
+def _names_pattern(session: Session, banks: tuple[int, ...]) -> re.Pattern | None:
+    """Every name of 3 letters or more of the members of these banks, as one pattern
+    (longest first): built once per change of members' names and worker, since a town's
+    5,000 names took 60 ms to read and compile on each download."""
     names = {name.strip() for name in session.scalars(
         select(Member.display_name).join(Membership, Membership.member_id == Member.id)
-        .where(Membership.bank_id.in_(banks), Member.id != member.id))
-        if name and len(name.strip()) >= 3 and name.strip() != member.display_name}
+        .where(Membership.bank_id.in_(banks))) if name and len(name.strip()) >= 3}
     if not names:
-        return lambda text: text
-    pattern = re.compile(r"(?<!\w)(?:" + "|".join(
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(
         re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")(?!\w)")
-    return lambda text: pattern.sub("another member", text or "")
 
 
 def _placed(member: Member, session: Session) -> dict:

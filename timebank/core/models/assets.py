@@ -117,7 +117,7 @@ class Asset(Model):
                                         index=True)
     rejection_reason: Mapped[str] = mapped_column(Text, default="")
     source_id: Mapped[str | None] = mapped_column(String(100), unique=True)
-    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -117,7 +117,8 @@ class Exchange(Model):
     # How it came: "text" (SMS), or "" (the site, or paper through the office). A proxy
     # who acted for the member who recorded it (recorded "by X for Y").
     via: Mapped[str] = mapped_column(String(10), default="", server_default="")
-    proxy_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    # (Indexed: a member's data download lists what they recorded for others.)
+    proxy_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
     match_id: Mapped[int | None] = mapped_column(ForeignKey("match.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     settled_at: Mapped[datetime | None]
