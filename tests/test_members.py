@@ -844,3 +844,52 @@ def test_erasure_leaves_no_byte_of_the_person_in_the_database(app, client, make,
     for secret in secrets:
         assert secret.lower().encode() not in held, secret
     assert b"quillfeather" not in held and b"900461" not in held
+
+
+def test_a_long_history_downloads_as_a_stream_in_the_same_statements(app, client, make,
+                                                                      monkeypatch):
+    """The download is written as it is read: many pieces, not one document built in
+    memory, and the same number of statements for 10 exchanges as for 120 (a long
+    history is read in batches from a cursor, here from 100 exchanges)."""
+    import json
+
+    from sqlalchemy import event
+
+    from timebank.core.members import rights
+
+    monkeypatch.setattr(rights, "CHUNK", 2000)
+    monkeypatch.setattr(rights, "LONG_HISTORY", 100)
+    giver, busy = make.member(), make.member(email="busy@example.org")
+    login(client, "busy@example.org")
+
+    def record(n: int) -> None:
+        with app.app_context():
+            for i in range(n):
+                ledger.record_exchange(
+                    giver=ledger.account_of(get(giver)), receiver=ledger.account_of(get(busy)),
+                    minutes=4, service_date=clock.today(), recorded_by=get(busy),
+                    idempotency_key=ledger.new_key(), confirm=True, description=f"Help {i}")
+            db.session.commit()
+
+    def download() -> tuple[int, int, dict]:
+        seen = []
+        with app.app_context():
+            engine = db.engine
+        listen = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            response = client.get("/account/data.json")
+            pieces = list(response.response)
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+        text = b"".join(p if isinstance(p, bytes) else p.encode() for p in pieces)
+        return len(pieces), len(seen), json.loads(text)
+
+    record(10)
+    few_pieces, few_statements, few = download()
+    record(110)
+    many_pieces, many_statements, many = download()
+    assert len(few["exchanges"]) == 10 and len(many["exchanges"]) == 120
+    assert many_pieces > few_pieces >= 1 and many_pieces >= 5
+    # (The same questions: a cursor's fetches run no statement of their own.)
+    assert abs(many_statements - few_statements) <= 2, (few_statements, many_statements)
