@@ -60,7 +60,7 @@ def pages(ids: dict) -> dict:
                         "/coordinator/neighbourhoods",
                         f"/coordinator/neighbourhoods/uploads/{ids['boundaries']}"],
         "admin": ["/admin/categories", "/admin/asset-categories", "/admin/banks",
-                  f"/admin/banks/{ids['bank']}", "/admin/audit"],
+                  f"/admin/banks/{ids['bank']}", "/admin/audit", "/admin/jobs"],
         "council": ["/", "/assets/gaps", "/assets", "/reports", f"/ideas/{ids['idea']}"],
         "helper": ["/helpers"],
     }
