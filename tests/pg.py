@@ -120,10 +120,14 @@ def start_standby(primary: PgServer) -> PgServer:
     return _serve(root, datadir, sockdir)
 
 
-def restart(server: PgServer, stop_mode: str = "fast") -> None:
-    """Stop ``server`` (``immediate``: as a crash) and start it again on its port."""
-    _run_as_pg([_bin("pg_ctl"), "-D", server.datadir, "-m", stop_mode, "-w", "stop"],
+def stop_only(server: PgServer) -> None:
+    """Stop ``server`` cleanly (as an operator's restart does), keeping its files."""
+    _run_as_pg([_bin("pg_ctl"), "-D", server.datadir, "-m", "fast", "-w", "stop"],
                check=False)
+
+
+def start_again(server: PgServer) -> None:
+    """Start a stopped ``server`` again on its port."""
     _serve(server.root, server.datadir, os.path.join(server.root, "sock"), server.port)
 
 

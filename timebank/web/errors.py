@@ -10,7 +10,13 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    InterfaceError,
+    OperationalError,
+    PendingRollbackError,
+)
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from timebank.core.errors import Refused  # noqa: F401  (routes catch it from here too)
@@ -105,12 +111,17 @@ def _retry_minutes() -> int:
 
 
 _LOST = ("connection", "server closed", "could not connect", "shutting down",
-         "terminating", "database is locked", "recovery", "no route to host", "timeout")
+         "starting up", "not yet accepting", "terminating", "database is locked",
+         "recovery", "no route to host", "timeout", "could not receive", "eof")
 
 
 def _lost_connection(error: Exception) -> bool:
-    """A database away (restart, network, a standby cancelling), not a fault of ours."""
-    if getattr(error, "connection_invalidated", False):
+    """A database away (restart, network, a standby cancelling), not a fault of ours:
+    the connection was lost, or never made (no statement had run), or says so."""
+    if isinstance(error, PendingRollbackError) or getattr(error, "connection_invalidated",
+                                                          False):
+        return True
+    if getattr(error, "statement", "") is None:  # failed while connecting
         return True
     said = str(getattr(error, "orig", None) or error).lower()
     return any(words in said for words in _LOST)
@@ -180,4 +191,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(InternalServerError)
     def _server(error: InternalServerError):
+        # A session left unusable by a connection lost earlier in the request (SQLAlchemy
+        # then refuses it with PendingRollbackError): the database went away, as above.
+        cause = getattr(error, "original_exception", None)
+        if isinstance(cause, PendingRollbackError) or (
+                isinstance(cause, DBAPIError) and _lost_connection(cause)):
+            return _database_away(cause)
         return _respond(500)
