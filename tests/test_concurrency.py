@@ -449,13 +449,15 @@ def test_the_server_killed_under_load_loses_nothing_it_said_was_recorded(server_
 
 def test_postgresql_restarted_under_load_fails_cleanly_and_the_site_recovers(tmp_path):
     """The database restarts while members record: requests in that moment get a 503 that
-    says nothing was saved (never a 500), and the same gunicorn serves again once it is
+    says so (never a 500), and the same gunicorn serves again once it is
     back, without a restart; nothing a member was told was recorded is lost."""
     server = pg.start()
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(server.stop)
         url = server.createdb("timebank_restart")
         assert flask_cli(url, "db", "upgrade").returncode == 0
         app = build_app(url)
+        stack.callback(_dispose, app)  # (its pool holds connections to this server)
         factory = Factory(app)
         emails = [f"c{i}@example.org" for i in range(MEMBERS)]
         with app.app_context():
@@ -485,5 +487,9 @@ def test_postgresql_restarted_under_load_fails_cleanly_and_the_site_recovers(tmp
         assert "Internal Server Error" not in output
         assert _recorded(app, told) == set(told)
         assert flask_cli(url, "check-ledger").returncode == 0
-    finally:
-        server.stop()
+
+
+def _dispose(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()

@@ -184,6 +184,17 @@ def read_replica() -> bool:
 
 
 def init_engine(app: Flask) -> None:
+    @app.teardown_appcontext
+    def _end_session(_error) -> None:
+        # Before Flask-SQLAlchemy's own (teardowns run last-registered first): a database
+        # that went away after the answer was made (a restart terminating idle
+        # connections) must not turn that answer into a 500 as the session closes.
+        try:
+            db.session.remove()
+        except DBAPIError as error:
+            log.warning("closing a session on a lost connection: %s",
+                        str(error.orig or error).splitlines()[0][:200])
+
     with app.app_context():
         engine = db.engine
         if is_sqlite(engine):

@@ -77,7 +77,8 @@ def _respond(code: int, detail: str | None = None, kind: str = "",
     try:
         page = render_template(template, code=code, title=title, message=detail or message,
                                next_step=step)
-    except DBAPIError:  # the layout reads the database, and it is away: the words alone
+    except (DBAPIError, PendingRollbackError):  # the layout reads the database, and it
+        # is away (or the session lost its connection earlier): the words alone
         with contextlib.suppress(Exception):
             db.session.rollback()
         page = f"{title}\n\n{detail or message}\n{step}\n"
