@@ -6,7 +6,15 @@ import re
 import subprocess
 import sys
 
-from tests.support import PASSWORD, agree_to_everything, bank_of, get, login, submit
+from tests.support import (
+    PASSWORD,
+    agree_to_everything,
+    bank_of,
+    count_queries,
+    get,
+    login,
+    submit,
+)
 from timebank.core.ledger import writer as ledger
 from timebank.core.models import AuditEvent, Member, MemberStatus, Role
 from timebank.infra import clock
@@ -853,8 +861,6 @@ def test_a_long_history_downloads_as_a_stream_in_the_same_statements(app, client
     history is read in batches from a cursor, here from 100 exchanges)."""
     import json
 
-    from sqlalchemy import event
-
     from timebank.core.members import rights
 
     monkeypatch.setattr(rights, "CHUNK", 2000)
@@ -872,18 +878,10 @@ def test_a_long_history_downloads_as_a_stream_in_the_same_statements(app, client
             db.session.commit()
 
     def download() -> tuple[int, int, dict]:
-        seen = []
-        with app.app_context():
-            engine = db.engine
-        listen = lambda *args: seen.append(1)  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listen)
-        try:
-            response = client.get("/account/data.json")
-            pieces = list(response.response)
-        finally:
-            event.remove(engine, "before_cursor_execute", listen)
+        statements = count_queries(app, client, "/account/data.json")
+        pieces = list(client.get("/account/data.json").response)
         text = b"".join(p if isinstance(p, bytes) else p.encode() for p in pieces)
-        return len(pieces), len(seen), json.loads(text)
+        return len(pieces), statements, json.loads(text)
 
     record(10)
     few_pieces, few_statements, few = download()
