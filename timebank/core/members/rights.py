@@ -17,7 +17,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from timebank.core import snapshots
@@ -63,7 +63,7 @@ from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
 from timebank.core.notify import notify
 from timebank.infra import cache, geo
-from timebank.infra.db import like_pattern
+from timebank.infra.db import like_pattern, lists_at_once
 from timebank.infra.extensions import db
 
 FORMER = "Former member"  # stored; pages show it in their own language
@@ -163,137 +163,164 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, default=_json_value).encode
 
 def _sections(member: Member, session: Session) -> Iterator[tuple[str, Any]]:
     mid = member.id
+    ex = Exchange
+    about_them = (AuditEvent.object_type == "member") & (AuditEvent.object_id == mid)
+    trail = or_(AuditEvent.actor_id == mid, about_them)
+    # How long the history is decides how it is read: a long one (the ledger counts each
+    # account's exchanges; a coordinator's trail grows with their work) in batches from a
+    # server-side cursor, a short one with every other list in one statement.
+    exchanges, long_trail = session.execute(select(
+        select(func.coalesce(func.sum(Account.exchanges_given + Account.exchanges_received),
+                             0)).where(Account.member_id == mid).scalar_subquery(),
+        select(AuditEvent.id).where(trail).order_by(AuditEvent.id).offset(LONG_HISTORY)
+        .limit(1).scalar_subquery())).one()
+    long_history = exchanges >= LONG_HISTORY
+    grows = {"exchanges": long_history, "notifications": long_history,
+             "emails_sent_to_you": long_history, "texts": long_history,
+             "activity_log": long_trail is not None}
+    accounts = select(Account.id).where(Account.member_id == mid)
+    queries: dict[str, Select] = {  # every list, in the document's order
+        "memberships": select(
+            Bank.name.label("bank"), Membership.role, Membership.status,
+            Membership.status_reason, Membership.created_at, Membership.approved_at,
+            Membership.terms_accepted_at, Membership.bank_id)
+        .join(Bank, Bank.id == Membership.bank_id).where(Membership.member_id == mid)
+        .order_by(Membership.id),
+        "accounts": select(Bank.name.label("bank"), Account.balance, Account.floor, Account.id)
+        .join(Bank, Bank.id == Account.bank_id).where(Account.member_id == mid)
+        .order_by(Account.id),
+        "exchanges": select(
+            ex.giver_account_id, ex.recorded_by_id, ex.id, ex.minutes, ex.service_date,
+            ex.status, ex.description, ex.reason, ex.created_at, ex.settled_at)
+        .where(or_(ex.giver_account_id.in_(accounts), ex.receiver_account_id.in_(accounts)))
+        .order_by(ex.id),
+        "outcomes_you_gave": select(
+            Outcome.exchange_id, Outcome.score, Outcome.text, Outcome.share_consent,
+            Outcome.created_at).where(Outcome.author_id == mid).order_by(Outcome.id),
+        "listings": select(
+            Listing.id, Listing.kind, Listing.title, Listing.description, Listing.status,
+            Listing.expires_on, Listing.created_at).where(Listing.member_id == mid)
+        .order_by(Listing.id),
+        "introductions": select(
+            Match.requester_id, Match.id, Match.status, Match.note, Match.created_at,
+            Match.completed_at).where(or_(Match.requester_id == mid, Match.helper_id == mid))
+        .order_by(Match.id),
+        "messages_you_wrote": select(
+            MatchMessage.match_id, MatchMessage.body, MatchMessage.created_at)
+        .where(MatchMessage.author_id == mid).order_by(MatchMessage.id),
+        "assets_you_suggested": select(Asset.id, Asset.name, Asset.status, Asset.created_at)
+        .where(Asset.submitted_by_id == mid).order_by(Asset.id),
+        "asset_reviews": select(
+            AssetReview.asset_id, AssetReview.still_there, AssetReview.welcoming,
+            AssetReview.accessible, AssetReview.comment, AssetReview.created_at)
+        .where(AssetReview.member_id == mid).order_by(AssetReview.id),
+        "ideas_you_proposed": select(
+            Idea.id, Idea.title, Idea.need, Idea.builds_on, Idea.takes, Idea.status,
+            Idea.answer, Idea.show_name, Idea.created_at)
+        .where(Idea.proposer_id == mid).order_by(Idea.id),
+        "idea_comments": select(IdeaComment.idea_id, IdeaComment.body, IdeaComment.created_at)
+        .where(IdeaComment.author_id == mid).order_by(IdeaComment.id),
+        "ideas_you_supported": select(IdeaSupport.idea_id).where(IdeaSupport.member_id == mid)
+        .order_by(IdeaSupport.id),
+        "idea_ratings": select(
+            IdeaRating.idea_id, IdeaRating.benefits, IdeaRating.builds, IdeaRating.together,
+            IdeaRating.updated_at).where(IdeaRating.member_id == mid).order_by(IdeaRating.id),
+        "events": select(
+            EventSignup.event_id, EventSignup.helping, EventSignup.attended,
+            EventSignup.created_at).where(EventSignup.member_id == mid)
+        .order_by(EventSignup.id),
+        # Safeguarding checks: only that one was seen, when, and until when.
+        "safeguarding_checks": select(
+            MemberCheck.kind, MemberCheck.done_on, MemberCheck.expires_on,
+            MemberCheck.recorded_at).where(MemberCheck.member_id == mid)
+        .order_by(MemberCheck.id),
+        # What the bank did to bring them back when they went quiet, and its notes.
+        "contacts_while_quiet": select(
+            QuietContact.kind, QuietContact.note, QuietContact.created_at)
+        .where(QuietContact.member_id == mid).order_by(QuietContact.id),
+        "notifications": select(
+            Notification.created_at, Notification.read_at, Notification.text)
+        .where(Notification.member_id == mid).order_by(Notification.id),
+        "emails_sent_to_you": select(
+            OutboxMessage.to_email, OutboxMessage.created_at, OutboxMessage.sent_at,
+            OutboxMessage.subject, OutboxMessage.body)
+        .where(OutboxMessage.member_id == mid).order_by(OutboxMessage.id),
+        "exchanges_you_recorded_for_others": select(
+            ex.id, ex.recorded_by_id, ex.minutes, ex.service_date, ex.status, ex.via)
+        .where(ex.proxy_id == mid).order_by(ex.id),
+        "texts": select(
+            TextMessage.direction, TextMessage.number, TextMessage.command,
+            TextMessage.status, TextMessage.created_at, TextMessage.sent_at,
+            TextMessage.body).where(TextMessage.member_id == mid).order_by(TextMessage.id),
+        "proxies": select(
+            Proxy.member_id, Proxy.proxy_id, Proxy.bank_id, Proxy.until, Proxy.created_at,
+            Proxy.ended_at).where(or_(Proxy.member_id == mid, Proxy.proxy_id == mid))
+        .order_by(Proxy.id),
+        "reasons_recorded_about_you": select(
+            AuditEvent.action, AuditEvent.detail, AuditEvent.created_at)
+        .where(about_them).order_by(AuditEvent.id),
+        "activity_log": select(
+            AuditEvent.action, AuditEvent.object_type, AuditEvent.created_at)
+        .where(trail).order_by(AuditEvent.id),
+    }
+    if member.address:  # what the geocoder made of it
+        queries["geocoder_answer"] = select(GeocodeCache.display_name).where(
+            GeocodeCache.query == geo.normalise_query(member.address))
+    read = lists_at_once(session, {name: query for name, query in queries.items()
+                                   if not grows.get(name)})
 
-    # A long history (the ledger counts each account's exchanges) is read in batches from
-    # a server-side cursor; a short one at once (a cursor costs two more round trips).
-    theirs = session.execute(
-        select(Account.id, Account.exchanges_given + Account.exchanges_received)
-        .where(Account.member_id == mid)).all()
-    long_history = sum(int(n or 0) for _a, n in theirs) >= LONG_HISTORY
+    def rows(name: str, shape=None) -> Iterator[dict] | list[dict]:
+        found = read[name] if name in read else _read(session, queries[name], many=True)
+        return found if shape is None else (shape(row) for row in found)
 
-    def _rows(query, shape=None, many: bool = False) -> Iterator[dict]:
-        return _read(session, query, shape, many and long_history)
-
-    account_ids = [account_id for account_id, _n in theirs]
-    banks = {b.id: b.name for b in session.execute(select(Bank.id, Bank.name))}
-    others = _without_others(member, session)
-    yield "exported_at", utcnow().isoformat()  # (JSON ready: the rest is encoded as sent)
-    yield "profile", _row(member, PROFILE)
-    yield "memberships", [
-        {"bank": banks.get(m["bank_id"]), **{k: v for k, v in m.items() if k != "bank_id"}}
-        for m in _rows(select(Membership.bank_id, Membership.role, Membership.status,
-                              Membership.status_reason, Membership.created_at,
-                              Membership.approved_at, Membership.terms_accepted_at)
-                       .where(Membership.member_id == mid))]
-    yield "accounts", [{"bank": banks.get(a["bank_id"]), "balance": a["balance"],
-                        "floor": a["floor"]}
-                       for a in _rows(select(Account.bank_id, Account.balance, Account.floor)
-                                      .where(Account.member_id == mid))]
-    mine = set(account_ids)
+    memberships = read["memberships"]
+    banks = tuple(sorted({row.pop("bank_id") for row in memberships}))
+    mine = {row.pop("id") for row in read["accounts"]}
+    others = _without_others(member, session, banks)
 
     def exchange(row: dict) -> dict:
         return {"you": "gave" if row.pop("giver_account_id") in mine else "received",
                 "recorded_by_you": row.pop("recorded_by_id") == mid, **row}
 
-    ex = Exchange
-    yield "exchanges", _rows(
-        select(ex.giver_account_id, ex.recorded_by_id, ex.id, ex.minutes, ex.service_date,
-               ex.status, ex.description, ex.reason, ex.created_at, ex.settled_at)
-        .where(or_(ex.giver_account_id.in_(account_ids),
-                   ex.receiver_account_id.in_(account_ids))).order_by(ex.id), exchange,
-        many=True)
-    yield "outcomes_you_gave", _rows(select(
-        Outcome.exchange_id, Outcome.score, Outcome.text, Outcome.share_consent,
-        Outcome.created_at).where(Outcome.author_id == mid).order_by(Outcome.id))
-    yield "listings", _rows(select(
-        Listing.id, Listing.kind, Listing.title, Listing.description, Listing.status,
-        Listing.expires_on, Listing.created_at).where(Listing.member_id == mid)
-        .order_by(Listing.id))
-
     def introduction(row: dict) -> dict:
         return {"you_are": "requester" if row.pop("requester_id") == mid else "helper", **row}
-
-    yield "introductions", _rows(select(
-        Match.requester_id, Match.id, Match.status, Match.note, Match.created_at,
-        Match.completed_at).where(or_(Match.requester_id == mid, Match.helper_id == mid))
-        .order_by(Match.id), introduction)
-    yield "messages_you_wrote", _rows(select(
-        MatchMessage.match_id, MatchMessage.body, MatchMessage.created_at)
-        .where(MatchMessage.author_id == mid).order_by(MatchMessage.id))
-    yield "assets_you_suggested", _rows(select(
-        Asset.id, Asset.name, Asset.status, Asset.created_at)
-        .where(Asset.submitted_by_id == mid).order_by(Asset.id))
-    yield "asset_reviews", _rows(select(
-        AssetReview.asset_id, AssetReview.still_there, AssetReview.welcoming,
-        AssetReview.accessible, AssetReview.comment, AssetReview.created_at)
-        .where(AssetReview.member_id == mid).order_by(AssetReview.id))
-    yield "ideas_you_proposed", _rows(select(
-        Idea.id, Idea.title, Idea.need, Idea.builds_on, Idea.takes, Idea.status, Idea.answer,
-        Idea.show_name, Idea.created_at).where(Idea.proposer_id == mid).order_by(Idea.id))
-    yield "idea_comments", _rows(select(
-        IdeaComment.idea_id, IdeaComment.body, IdeaComment.created_at)
-        .where(IdeaComment.author_id == mid).order_by(IdeaComment.id))
-    yield "ideas_you_supported", list(session.scalars(select(IdeaSupport.idea_id).where(
-        IdeaSupport.member_id == mid).order_by(IdeaSupport.id)))
-    yield "idea_ratings", _rows(select(
-        IdeaRating.idea_id, IdeaRating.benefits, IdeaRating.builds, IdeaRating.together,
-        IdeaRating.updated_at).where(IdeaRating.member_id == mid).order_by(IdeaRating.id))
-    yield "events", _rows(select(
-        EventSignup.event_id, EventSignup.helping, EventSignup.attended, EventSignup.created_at)
-        .where(EventSignup.member_id == mid).order_by(EventSignup.id))
-    # Safeguarding checks: only that one was seen, when, and until when.
-    yield "safeguarding_checks", _rows(select(
-        MemberCheck.kind, MemberCheck.done_on, MemberCheck.expires_on, MemberCheck.recorded_at)
-        .where(MemberCheck.member_id == mid).order_by(MemberCheck.id))
-    # What the bank did to bring them back when they went quiet, and its notes.
-    yield "contacts_while_quiet", _rows(select(
-        QuietContact.kind, QuietContact.note, QuietContact.created_at)
-        .where(QuietContact.member_id == mid).order_by(QuietContact.id))
 
     def unnamed(*keys: str):
         def shape(row: dict) -> dict:
             return {**row, **{key: others()(row[key]) for key in keys}}
         return shape
 
-    yield "notifications", _rows(select(
-        Notification.created_at, Notification.read_at, Notification.text)
-        .where(Notification.member_id == mid).order_by(Notification.id), unnamed("text"),
-        many=True)
-    yield "emails_sent_to_you", _rows(select(
-        OutboxMessage.to_email, OutboxMessage.created_at, OutboxMessage.sent_at,
-        OutboxMessage.subject, OutboxMessage.body)
-        .where(OutboxMessage.member_id == mid).order_by(OutboxMessage.id),
-        unnamed("subject", "body"), many=True)
+    yield "exported_at", utcnow().isoformat()  # (JSON ready: the rest is encoded as sent)
+    yield "profile", _row(member, PROFILE)
+    yield "memberships", memberships
+    yield "accounts", read["accounts"]
+    yield "exchanges", rows("exchanges", exchange)
+    for name in ("outcomes_you_gave", "listings"):
+        yield name, rows(name)
+    yield "introductions", rows("introductions", introduction)
+    for name in ("messages_you_wrote", "assets_you_suggested", "asset_reviews",
+                 "ideas_you_proposed", "idea_comments"):
+        yield name, rows(name)
+    yield "ideas_you_supported", [row["idea_id"] for row in read["ideas_you_supported"]]
+    for name in ("idea_ratings", "events", "safeguarding_checks", "contacts_while_quiet"):
+        yield name, rows(name)
+    yield "notifications", rows("notifications", unnamed("text"))
+    yield "emails_sent_to_you", rows("emails_sent_to_you", unnamed("subject", "body"))
     yield "your_mobile", _row(member, ("mobile", "mobile_verified_at", "mobile_set_by_id",
                                        "text_preference", "texts_stopped_at"))
-    yield "exchanges_you_recorded_for_others", _rows(select(
-        ex.id, ex.recorded_by_id, ex.minutes, ex.service_date, ex.status, ex.via)
-        .where(ex.proxy_id == mid).order_by(ex.id))
-    yield "texts", _rows(select(
-        TextMessage.direction, TextMessage.number, TextMessage.command, TextMessage.status,
-        TextMessage.created_at, TextMessage.sent_at, TextMessage.body)
-        .where(TextMessage.member_id == mid).order_by(TextMessage.id), unnamed("body"),
-        many=True)
-    yield "proxies", _rows(select(
-        Proxy.member_id, Proxy.proxy_id, Proxy.bank_id, Proxy.until, Proxy.created_at,
-        Proxy.ended_at).where(or_(Proxy.member_id == mid, Proxy.proxy_id == mid))
-        .order_by(Proxy.id))
-    about_them = (AuditEvent.object_type == "member") & (AuditEvent.object_id == mid)
+    yield "exchanges_you_recorded_for_others", rows("exchanges_you_recorded_for_others")
+    yield "texts", rows("texts", unnamed("body"))
+    yield "proxies", rows("proxies")
     yield "reasons_recorded_about_you", (
         {"action": e["action"], "reason": e["detail"].get("reason"),
          "created_at": e["created_at"]}
-        for e in _rows(select(AuditEvent.action, AuditEvent.detail, AuditEvent.created_at)
-                       .where(about_them).order_by(AuditEvent.id))
+        for e in read["reasons_recorded_about_you"]
         if isinstance(e["detail"], dict) and e["detail"].get("reason"))
-    yield "where_we_place_you", _placed(member, session)
-    # (A coordinator's own trail grows with their work, not their exchanges: batches.)
-    yield "activity_log", _read(session, select(
-        AuditEvent.action, AuditEvent.object_type, AuditEvent.created_at)
-        .where(or_(AuditEvent.actor_id == mid, about_them)).order_by(AuditEvent.id),
-        many=True)
+    yield "where_we_place_you", _placed(member, read.get("geocoder_answer"))
+    yield "activity_log", rows("activity_log")
 
 
-def _without_others(member: Member, session: Session):
+def _without_others(member: Member, session: Session, banks: tuple[int, ...]):
     """A function giving the function that replaces other members' names in a text
     written to ``member`` (their notifications and e-mails) with "another member": the
     download is theirs, not their neighbours'. The names are read when first needed."""
@@ -301,15 +328,13 @@ def _without_others(member: Member, session: Session):
 
     def replacer():
         if not made:
-            made.append(_replacer(member, session))
+            made.append(_replacer(member, session, banks))
         return made[0]
 
     return replacer
 
 
-def _replacer(member: Member, session: Session):
-    banks = tuple(sorted(session.scalars(select(Membership.bank_id).where(
-        Membership.member_id == member.id))))
+def _replacer(member: Member, session: Session, banks: tuple[int, ...]):
     pattern = cache.built(cache.CANDIDATES, ("member names", banks),
                           lambda _version: _names_pattern(session, banks),
                           lambda found: 64 * len(found.pattern) if found else 64)
@@ -335,17 +360,17 @@ def _names_pattern(session: Session, banks: tuple[int, ...]) -> re.Pattern | Non
         re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")(?!\w)")
 
 
-def _placed(member: Member, session: Session) -> dict:
-    """The address they gave, where the geocoder put it, and the rounded point others see."""
+def _placed(member: Member, geocoder_answer: list[dict] | None) -> dict:
+    """The address they gave, where the geocoder put it (``geocoder_answer``: what it said
+    of it, read with the rest), and the rounded point others see."""
     found = {"address": member.address, "latitude": member.latitude,
              "longitude": member.longitude, "shown_to_others_at": None}
     if member.latitude is not None:
         found["shown_to_others_at"] = {"latitude": member.public_latitude,
                                        "longitude": member.public_longitude}
     if member.address:
-        found["geocoder_answer"] = session.scalar(
-            select(GeocodeCache.display_name).where(
-                GeocodeCache.query == geo.normalise_query(member.address)))
+        found["geocoder_answer"] = (geocoder_answer[0]["display_name"] if geocoder_answer
+                                    else None)
     return found
 
 
