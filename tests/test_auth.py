@@ -30,6 +30,27 @@ GOOD = {
 }
 
 
+def test_passwords_are_hashed_at_full_cost_and_a_cheaper_hash_still_opens(
+        app, tmp_path, make, client, monkeypatch):
+    """Outside the tests a password hash costs werkzeug's full scrypt; the tests' cheaper
+    setting (thousands of hashes) never reaches a deployment, and a hash made at one
+    cost still opens after the setting changes (a check reads the stored method)."""
+    from timebank.infra import config, passwords
+
+    monkeypatch.setenv("TIMEBANK_SECRET_KEY", "a-deployment-secret-" + "x" * 20)
+    assert config.load(str(tmp_path))["TIMEBANK_PASSWORD_HASH"] == passwords.STRONG
+    assert passwords.STRONG == "scrypt:32768:8:1"
+    assert app.config["TIMEBANK_PASSWORD_HASH"] == "scrypt:1024:8:1"
+    who = make.member(email="cheap@example.org")
+    with app.app_context():
+        stored = db.session.get(Member, who).password_hash
+        assert stored.startswith("scrypt:1024:8:1$")
+        app.config["TIMEBANK_PASSWORD_HASH"] = passwords.STRONG
+        assert passwords.make("x").startswith("scrypt:32768:8:1$")
+    login(client, "cheap@example.org")
+    assert 'action="/logout"' in client.get("/profile").get_data(as_text=True)
+
+
 def test_register_makes_a_pending_member_with_casefolded_email(client, app):
     response = submit(client, "/register", GOOD)
     assert response.status_code == 302

@@ -523,7 +523,7 @@ def test_upgrade_from_the_single_bank_schema_keeps_everything(fresh_db):
 def _hash(password: str) -> str:
     from werkzeug.security import generate_password_hash
 
-    return generate_password_hash(password)
+    return generate_password_hash(password, method="scrypt:1024:8:1")  # (a cheap one)
 
 
 # -- found by an adversarial read of the multi-bank change (each reproduced first) -------

@@ -12,7 +12,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from timebank.core import banks
 from timebank.core.errors import Refused
@@ -21,6 +20,7 @@ from timebank.core.models import Bank, Member, Membership, MemberStatus, ResetRe
 from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
 from timebank.core.notify import absolute, notify, queue_email, site_context
+from timebank.infra import passwords
 from timebank.infra.extensions import db
 
 
@@ -39,7 +39,7 @@ def register(email: str, display_name: str, neighbourhood: str, password: str,
     email = Member.normalise_email(email)
     known = db.session.scalar(select(Member).where(Member.email == email))
     if known is not None:
-        generate_password_hash(password)  # as long as a new member's hash: time tells nothing
+        passwords.make(password)  # as long as a new member's hash: time tells nothing
 
         with force_locale(known.language or "en"):
             queue_email(known, _("Someone tried to join with your e-mail address"),
@@ -322,8 +322,8 @@ _DUMMY_HASH: str | None = None
 def _dummy_check(password: str) -> None:
     global _DUMMY_HASH
     if _DUMMY_HASH is None:
-        _DUMMY_HASH = generate_password_hash("not-a-real-password")
-    check_password_hash(_DUMMY_HASH, password)
+        _DUMMY_HASH = passwords.make("not-a-real-password")
+    passwords.matches(_DUMMY_HASH, password)
 
 
 def authenticate(email: str, password: str) -> Member:

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import func, insert, select
-from werkzeug.security import generate_password_hash
 
 from timebank.core import banks, checks, events
 from timebank.core import ideas as idea_service
@@ -33,7 +32,7 @@ from timebank.core.models import (
 from timebank.core.models.base import utcnow
 from timebank.core.models.members import TRADING_ROLES
 from timebank.core.models.skills import seed_categories
-from timebank.infra import cache, clock, geo
+from timebank.infra import cache, clock, geo, passwords
 from timebank.infra.extensions import db
 
 Progress = Callable[[int], None] | None
@@ -348,7 +347,7 @@ def bulk_members(rng: random.Random, n: int, progress: Progress = None) -> list[
     if n <= 0:
         return []
     # One shared hash: hashing thousands of passwords one by one would take minutes.
-    shared_hash = generate_password_hash(DEMO_PASSWORD)
+    shared_hash = passwords.make(DEMO_PASSWORD)
     tag = rng.getrandbits(32)
     rows = []
     verified = utcnow()

@@ -138,6 +138,9 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
             os.environ.get("TIMEBANK_REPLICA_MAX_LAG_SECONDS", "30")),
         # How long a report that took long to work out is shown again (core/reports/
         # snapshots.py); tests see every report worked out afresh unless they say.
+        # How password hashes are made (infra/passwords.py): werkzeug's scrypt at its
+        # full cost; the tests, which make thousands, at a 32nd of it.
+        "TIMEBANK_PASSWORD_HASH": "scrypt:1024:8:1" if testing else "scrypt:32768:8:1",
         "TIMEBANK_REPORT_FRESH_SECONDS": _env_int("TIMEBANK_REPORT_FRESH_SECONDS",
                                                   0 if testing else 300),
         # How long a coordinator's list of waiting work that took long to work out is

@@ -11,10 +11,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, bindparam, select
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from timebank.core.models.banks import Membership
 from timebank.core.models.base import utcnow
+from timebank.infra import passwords
 from timebank.infra.extensions import Model, db
 
 
@@ -118,10 +118,10 @@ class Member(Model):
         return email.strip().casefold()
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = passwords.make(password)
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return passwords.matches(self.password_hash, password)
 
     # -- roles: the install's, and the one in a given bank -----------------------------
 
