@@ -907,11 +907,10 @@ def test_the_lists_read_at_once_are_what_reading_them_one_by_one_gives(app, clie
     its rows): every value, order and type as reading them one by one gives."""
     import json
 
-    from timebank.core.members import rights
     from timebank.core.models import GeocodeCache
     from timebank.core.notify import notify
     from timebank.infra import geo
-    from timebank.infra.db import lists_at_once
+    from timebank.infra.db import Lists
 
     dana, _omar, _coordinator = _people_with_history(app, make)
     with app.app_context():
@@ -923,17 +922,18 @@ def test_the_lists_read_at_once_are_what_reading_them_one_by_one_gives(app, clie
         db.session.commit()
     login(client, "dana@example.org")
 
-    def one_by_one(session, queries):
-        return {name: [row._asdict() for row in session.execute(query)]
-                for name, query in queries.items()}
+    def one_by_one(self, session, params, leave_out=frozenset()):
+        return {name: [row._asdict() for row in session.execute(query, params)]
+                for name, query in self.queries.items() if name not in leave_out}
 
     def download(reader) -> tuple[int, dict]:
-        monkeypatch.setattr(rights, "lists_at_once", reader)
+        monkeypatch.setattr(Lists, "read", reader)
         statements = count_queries(app, client, "/account/data.json")
         return statements, json.loads(client.get("/account/data.json").get_data(as_text=True))
 
+    at_once = Lists.read
     alone_statements, alone = download(one_by_one)
-    together_statements, together = download(lists_at_once)
+    together_statements, together = download(at_once)
     assert together["where_we_place_you"]["geocoder_answer"] == "Dana Street, Town"
     assert together["notifications"][0]["text"] == "another member answered you"
     assert together["exchanges"][0]["service_date"] == clock.today().isoformat()

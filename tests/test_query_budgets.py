@@ -191,3 +191,48 @@ def test_main_pages_read_growing_tables_through_indexes(app, client, make):
         assert _full_scans(connection, unindexed, {}) == {"member"}
         db.session.rollback()
     assert scans == {}
+
+
+def test_a_request_that_only_read_keeps_its_prepared_statements(app, client, make,
+                                                               db_kind):
+    """A request that only read ends its transaction with COMMIT (infra/db.end_reads):
+    psycopg forgets every prepared statement on a ROLLBACK, and every request ended with
+    one, so no statement was ever prepared on PostgreSQL and each was planned afresh on
+    every view. A request that wrote, and did not commit, still ends with a rollback."""
+    from sqlalchemy import event, text
+
+    from timebank.core.models import Member
+
+    @app.get("/_unsaved")
+    def unsaved():
+        db.session.get(Member, 1).display_name = "Never saved"
+        db.session.flush()  # written, not committed
+        return "written"
+
+    make.member(email="reader@example.org")
+    login(client, "reader@example.org")
+    ended: list[str] = []
+    with app.app_context():
+        engine = db.engine
+    listeners = {"commit": lambda conn: ended.append("commit"),
+                 "rollback": lambda conn: ended.append("rollback")}
+    for name, listener in listeners.items():
+        event.listen(engine, name, listener)
+    try:
+        for _ in range(7):  # (psycopg prepares a statement on its fifth run)
+            ended.clear()
+            assert client.get("/statement").status_code == 200
+            assert "commit" in ended and "rollback" not in ended, ended
+        if db_kind == "postgresql":
+            with app.app_context():  # the pool's one connection, used by every request
+                prepared = db.session.scalar(text("SELECT count(*) FROM pg_prepared_statements"))
+            assert prepared >= 3, prepared
+
+        ended.clear()
+        assert client.get("/_unsaved").status_code == 200
+        assert ended[-1:] == ["rollback"], ended
+        with app.app_context():
+            assert db.session.get(Member, 1).display_name != "Never saved"
+    finally:
+        for name, listener in listeners.items():
+            event.remove(engine, name, listener)

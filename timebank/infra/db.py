@@ -187,20 +187,80 @@ def read_replica() -> bool:
 
 def init_engine(app: Flask) -> None:
     @app.teardown_appcontext
-    def _end_session(_error) -> None:
+    def _end_session(error) -> None:
         # Before Flask-SQLAlchemy's own (teardowns run last-registered first): a database
         # that went away after the answer was made (a restart terminating idle
         # connections) must not turn that answer into a 500 as the session closes.
         try:
+            if error is None:
+                end_reads(db.session())
             db.session.remove()
         except DBAPIError as error:
             log.warning("closing a session on a lost connection: %s",
                         str(error.orig or error).splitlines()[0][:200])
 
     with app.app_context():
-        engine = db.engine
-        if is_sqlite(engine):
-            _configure_sqlite(engine, app.config["TIMEBANK_SQLITE_BUSY_TIMEOUT_MS"])
+        engines = [db.engine, *([db.engines[REPLICA]] if REPLICA in db.engines else [])]
+        for engine in engines:
+            _note_writes(engine)
+        if is_sqlite(db.engine):
+            _configure_sqlite(db.engine, app.config["TIMEBANK_SQLITE_BUSY_TIMEOUT_MS"])
+
+
+# Ending a transaction that only read: COMMIT, not the ROLLBACK a closing session sends.
+# psycopg forgets every prepared statement on a rollback (a rollback may undo what they
+# were prepared against), and every request ended with one, so on PostgreSQL no statement
+# was ever prepared: each was planned afresh on every view (a data download's one
+# statement of two dozen lists: 2.7 ms planning it, 1.2 ms running it prepared). A
+# transaction that wrote, or may have, still ends with a rollback unless committed.
+_WROTE = "timebank.wrote"
+_JOINED = "timebank.connections"
+
+
+def _note_writes(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _noted(conn, _cursor, statement, *_args) -> None:
+        # (WITH … INSERT counts as a write; SQLite's own BEGIN, infra/db.py above, not.)
+        if not statement.lstrip()[:6].upper().startswith(("SELECT", "BEGIN")):
+            conn.info[_WROTE] = True
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _ended(conn) -> None:
+        conn.info.pop(_WROTE, None)
+
+
+@event.listens_for(Session, "after_begin")
+def _joined(session: Session, _transaction, connection) -> None:
+    session.info.setdefault(_JOINED, []).append(connection)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _left(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_JOINED, None)
+
+
+def end_reads(session: Session) -> None:
+    """End ``session``'s transaction with a COMMIT if it only read (nothing unsaved,
+    no statement but SELECTs on any of its connections), so the prepared statements
+    stay; otherwise leave it to be rolled back as the session closes."""
+    joined = session.info.get(_JOINED)
+    if (not session.in_transaction() or not joined or session.new or session.dirty
+            or session.deleted
+            or any(conn.closed or conn.invalidated or conn.info.get(_WROTE)
+                   for conn in joined)):
+        return
+    # Nothing it read is expired: it only read, and a streamed answer may still use what
+    # it loaded (the member) after the request's own end, as closing the session allows.
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    except DBAPIError:
+        session.rollback()
+        raise
+    finally:
+        session.expire_on_commit = keep
 
 
 @contextmanager
@@ -281,41 +341,61 @@ def days_between(later, earlier):
     return func.julianday(later) - func.julianday(earlier)
 
 
-def lists_at_once(session: Session, queries: dict[str, Select]) -> dict[str, list[dict]]:
-    """Each query's rows as dicts, as ``session.execute`` gives them. On PostgreSQL all
-    in one statement, each query a ``json_agg`` of its rows in its own order: a member's
-    data download read two dozen short lists one round trip each, and spent most of its
-    time waiting for them (31 statements, 10-14 times /healthz under gunicorn). SQLite
-    runs in the process, where a statement costs no round trip: each is run in turn.
+class Lists:
+    """Named queries (``bindparam`` for what changes between reads) whose rows are read
+    together as dicts, as ``session.execute`` gives them. On PostgreSQL all in one
+    statement, each query a ``json_agg`` of its rows in its own order: a member's data
+    download read two dozen short lists one round trip each, and spent most of its time
+    waiting for them (31 statements, 10-14 times /healthz under gunicorn). SQLite runs in
+    the process, where a statement costs no round trip: each is run in turn.
 
-    For short lists only: each list is built whole in the server's memory. A query with
-    a column whose type the driver's JSON cannot stand for (one SQLAlchemy converts as
-    it reads) is run on its own."""
-    if not queries:
-        return {}
-    bind = session.get_bind(clause=next(iter(queries.values())))
-    found: dict[str, list[dict]] = {}
-    folded: dict[str, tuple[Select, dict]] = {}
-    for name, query in queries.items():
-        readers = _json_readers(query, bind.dialect) if bind.dialect.name == "postgresql" \
-            else None
-        if readers is None:
-            found[name] = [row._asdict() for row in session.execute(query)]
-        else:
-            folded[name] = (query, readers)
-    if folded:
-        lists = [select(func.json_agg(query.subquery(f"s{n}").table_valued()))
-                 .scalar_subquery().label(f"s{n}")
-                 for n, (query, _readers) in enumerate(folded.values())]
-        values = session.execute(select(*lists)).one()
-        for (name, (_query, readers)), rows in zip(folded.items(), values, strict=True):
-            rows = rows or []  # (json_agg of no rows is NULL)
-            for row in rows:
-                for key, read in readers.items():
-                    if row[key] is not None:
-                        row[key] = read(row[key])
-            found[name] = rows
-    return {name: found[name] for name in queries}
+    Made once and kept (a module's constant): the folded statement is built once per
+    engine and choice of lists, not on every read (two dozen queries took longer to
+    build than to run). For short lists only: each is built whole in the server's
+    memory. A query with a column whose type the driver's JSON cannot stand for (one
+    SQLAlchemy converts as it reads) is run on its own."""
+
+    def __init__(self, queries: dict[str, Select]):
+        self.queries = queries
+        self._plans: dict[tuple, tuple] = {}
+
+    def read(self, session: Session, params: dict,
+             leave_out: frozenset[str] = frozenset()) -> dict[str, list[dict]]:
+        names = tuple(name for name in self.queries if name not in leave_out)
+        if not names:
+            return {}
+        dialect = session.get_bind(clause=self.queries[names[0]]).dialect
+        plan = self._plans.get((dialect.name, names))
+        if plan is None:
+            plan = self._plans[(dialect.name, names)] = self._plan(names, dialect)
+        folded, statement, alone = plan
+        found = {name: [row._asdict() for row in session.execute(self.queries[name], params)]
+                 for name in alone}
+        if statement is not None:
+            values = session.execute(statement, params).one()
+            for (name, readers), rows in zip(folded, values, strict=True):
+                rows = rows or []  # (json_agg of no rows is NULL)
+                for row in rows:
+                    for key, read in readers.items():
+                        if row[key] is not None:
+                            row[key] = read(row[key])
+                found[name] = rows
+        return {name: found[name] for name in names}
+
+    def _plan(self, names: tuple[str, ...], dialect) -> tuple:
+        folded, alone = [], []
+        for name in names:
+            readers = (_json_readers(self.queries[name], dialect)
+                       if dialect.name == "postgresql" else None)
+            if readers is None:
+                alone.append(name)
+            else:
+                folded.append((name, readers))
+        statement = select(*[
+            select(func.json_agg(self.queries[name].subquery(f"s{n}").table_valued()))
+            .scalar_subquery().label(f"s{n}")
+            for n, (name, _readers) in enumerate(folded)]) if folded else None
+        return folded, statement, alone
 
 
 _FROM_JSON = {sqltypes.DateTime: datetime.fromisoformat, sqltypes.Date: date.fromisoformat}

@@ -8,6 +8,7 @@ never edited (the ledger's rule), so their short descriptions stay.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import secrets
@@ -17,7 +18,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import BindParameter, Integer, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from timebank.core import snapshots
@@ -63,7 +64,7 @@ from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
 from timebank.core.notify import notify
 from timebank.infra import cache, geo
-from timebank.infra.db import like_pattern, lists_at_once
+from timebank.infra.db import Lists, end_reads, like_pattern
 from timebank.infra.extensions import db
 
 FORMER = "Former member"  # stored; pages show it in their own language
@@ -100,11 +101,17 @@ def export(member: Member, by: Member | None = None) -> Iterator[str]:
     PostgreSQL). Other people appear only as "another member" (the statement CSV names
     them as the statement page does). The download is audited before it starts."""
     mid = member.id
+    session = db.session()
     audit(by.id if by else mid, "member.export", "member", mid)
-    db.session.commit()
+    # Their details as this request read them: not read again for the audit's commit.
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
     # This session, not whichever the response's streaming finds: it carries where this
     # request reads from (a read replica, say: infra/db.py).
-    return _chunks(mid, db.session())
+    return _chunks(mid, session)
 
 
 def _chunks(mid: int, session: Session) -> Iterator[str]:
@@ -121,7 +128,10 @@ def _chunks(mid: int, session: Session) -> Iterator[str]:
                 out, size = [], 0
         yield "".join(out)
     finally:
-        session.rollback()  # (it only read: end its transaction, return its connections)
+        # It only read: end its transaction (a commit keeps the prepared statements),
+        # return its connections.
+        end_reads(session)
+        session.rollback()
 
 
 def _document(member: Member, session: Session) -> Iterator[str]:
@@ -140,14 +150,15 @@ def _document(member: Member, session: Session) -> Iterator[str]:
     yield "}"
 
 
-def _read(session: Session, query, shape=None, many: bool = False) -> Iterator[dict]:
+def _read(session: Session, query, shape=None, many: bool = False,
+          params: dict | None = None) -> Iterator[dict]:
     """Plain rows (no objects); ``many``: what can grow with a long history, in batches
     from a server-side cursor (three round trips where one does for a short list);
     ``shape`` turns each row into what is shown."""
     if many:
         query = query.execution_options(yield_per=1000)
-    for row in session.execute(query):
-        found = dict(row._mapping)
+    for row in session.execute(query, params):
+        found = row._asdict()
         yield shape(found) if shape else found
 
 
@@ -161,34 +172,33 @@ def _json_value(value):
 _ENCODE = json.JSONEncoder(ensure_ascii=False, default=_json_value).encode
 
 
-def _sections(member: Member, session: Session) -> Iterator[tuple[str, Any]]:
-    mid = member.id
+_MID: BindParameter[int] = bindparam("mid", type_=Integer)
+_ABOUT_THEM = (AuditEvent.object_type == "member") & (AuditEvent.object_id == _MID)
+_TRAIL = or_(AuditEvent.actor_id == _MID, _ABOUT_THEM)
+_LONG_TRAIL = (select(AuditEvent.id).where(_TRAIL).order_by(AuditEvent.id)
+               .offset(bindparam("long")).limit(1).scalar_subquery())
+_HISTORY = (select(Account.id, Account.exchanges_given + Account.exchanges_received,
+                   _LONG_TRAIL).where(Account.member_id == _MID))
+_GROWS = ("exchanges", "notifications", "emails_sent_to_you", "texts")  # with the history
+
+
+@functools.cache
+def _lists() -> Lists:
+    """Every list of a data download, in the document's order (made once: ``Lists``)."""
     ex = Exchange
-    about_them = (AuditEvent.object_type == "member") & (AuditEvent.object_id == mid)
-    trail = or_(AuditEvent.actor_id == mid, about_them)
-    # How long the history is decides how it is read: a long one (the ledger counts each
-    # account's exchanges; a coordinator's trail grows with their work) in batches from a
-    # server-side cursor, a short one with every other list in one statement.
-    exchanges, long_trail = session.execute(select(
-        select(func.coalesce(func.sum(Account.exchanges_given + Account.exchanges_received),
-                             0)).where(Account.member_id == mid).scalar_subquery(),
-        select(AuditEvent.id).where(trail).order_by(AuditEvent.id).offset(LONG_HISTORY)
-        .limit(1).scalar_subquery())).one()
-    long_history = exchanges >= LONG_HISTORY
-    grows = {"exchanges": long_history, "notifications": long_history,
-             "emails_sent_to_you": long_history, "texts": long_history,
-             "activity_log": long_trail is not None}
-    accounts = select(Account.id).where(Account.member_id == mid)
-    queries: dict[str, Select] = {  # every list, in the document's order
+    accounts: BindParameter[int] = bindparam("accounts", type_=Integer, expanding=True)
+    return Lists({
         "memberships": select(
             Bank.name.label("bank"), Membership.role, Membership.status,
             Membership.status_reason, Membership.created_at, Membership.approved_at,
             Membership.terms_accepted_at, Membership.bank_id)
-        .join(Bank, Bank.id == Membership.bank_id).where(Membership.member_id == mid)
+        .join(Bank, Bank.id == Membership.bank_id).where(Membership.member_id == _MID)
         .order_by(Membership.id),
         "accounts": select(Bank.name.label("bank"), Account.balance, Account.floor, Account.id)
-        .join(Bank, Bank.id == Account.bank_id).where(Account.member_id == mid)
+        .join(Bank, Bank.id == Account.bank_id).where(Account.member_id == _MID)
         .order_by(Account.id),
+        # (An IN list of their accounts finds the exchanges through their indexes, where
+        # a subquery of them had PostgreSQL filter the whole table.)
         "exchanges": select(
             ex.giver_account_id, ex.recorded_by_id, ex.id, ex.minutes, ex.service_date,
             ex.status, ex.description, ex.reason, ex.created_at, ex.settled_at)
@@ -196,81 +206,99 @@ def _sections(member: Member, session: Session) -> Iterator[tuple[str, Any]]:
         .order_by(ex.id),
         "outcomes_you_gave": select(
             Outcome.exchange_id, Outcome.score, Outcome.text, Outcome.share_consent,
-            Outcome.created_at).where(Outcome.author_id == mid).order_by(Outcome.id),
+            Outcome.created_at).where(Outcome.author_id == _MID).order_by(Outcome.id),
         "listings": select(
             Listing.id, Listing.kind, Listing.title, Listing.description, Listing.status,
-            Listing.expires_on, Listing.created_at).where(Listing.member_id == mid)
+            Listing.expires_on, Listing.created_at).where(Listing.member_id == _MID)
         .order_by(Listing.id),
         "introductions": select(
             Match.requester_id, Match.id, Match.status, Match.note, Match.created_at,
-            Match.completed_at).where(or_(Match.requester_id == mid, Match.helper_id == mid))
+            Match.completed_at).where(or_(Match.requester_id == _MID, Match.helper_id == _MID))
         .order_by(Match.id),
         "messages_you_wrote": select(
             MatchMessage.match_id, MatchMessage.body, MatchMessage.created_at)
-        .where(MatchMessage.author_id == mid).order_by(MatchMessage.id),
+        .where(MatchMessage.author_id == _MID).order_by(MatchMessage.id),
         "assets_you_suggested": select(Asset.id, Asset.name, Asset.status, Asset.created_at)
-        .where(Asset.submitted_by_id == mid).order_by(Asset.id),
+        .where(Asset.submitted_by_id == _MID).order_by(Asset.id),
         "asset_reviews": select(
             AssetReview.asset_id, AssetReview.still_there, AssetReview.welcoming,
             AssetReview.accessible, AssetReview.comment, AssetReview.created_at)
-        .where(AssetReview.member_id == mid).order_by(AssetReview.id),
+        .where(AssetReview.member_id == _MID).order_by(AssetReview.id),
         "ideas_you_proposed": select(
             Idea.id, Idea.title, Idea.need, Idea.builds_on, Idea.takes, Idea.status,
             Idea.answer, Idea.show_name, Idea.created_at)
-        .where(Idea.proposer_id == mid).order_by(Idea.id),
+        .where(Idea.proposer_id == _MID).order_by(Idea.id),
         "idea_comments": select(IdeaComment.idea_id, IdeaComment.body, IdeaComment.created_at)
-        .where(IdeaComment.author_id == mid).order_by(IdeaComment.id),
-        "ideas_you_supported": select(IdeaSupport.idea_id).where(IdeaSupport.member_id == mid)
+        .where(IdeaComment.author_id == _MID).order_by(IdeaComment.id),
+        "ideas_you_supported": select(IdeaSupport.idea_id).where(IdeaSupport.member_id == _MID)
         .order_by(IdeaSupport.id),
         "idea_ratings": select(
             IdeaRating.idea_id, IdeaRating.benefits, IdeaRating.builds, IdeaRating.together,
-            IdeaRating.updated_at).where(IdeaRating.member_id == mid).order_by(IdeaRating.id),
+            IdeaRating.updated_at).where(IdeaRating.member_id == _MID)
+        .order_by(IdeaRating.id),
         "events": select(
             EventSignup.event_id, EventSignup.helping, EventSignup.attended,
-            EventSignup.created_at).where(EventSignup.member_id == mid)
+            EventSignup.created_at).where(EventSignup.member_id == _MID)
         .order_by(EventSignup.id),
         # Safeguarding checks: only that one was seen, when, and until when.
         "safeguarding_checks": select(
             MemberCheck.kind, MemberCheck.done_on, MemberCheck.expires_on,
-            MemberCheck.recorded_at).where(MemberCheck.member_id == mid)
+            MemberCheck.recorded_at).where(MemberCheck.member_id == _MID)
         .order_by(MemberCheck.id),
         # What the bank did to bring them back when they went quiet, and its notes.
         "contacts_while_quiet": select(
             QuietContact.kind, QuietContact.note, QuietContact.created_at)
-        .where(QuietContact.member_id == mid).order_by(QuietContact.id),
+        .where(QuietContact.member_id == _MID).order_by(QuietContact.id),
         "notifications": select(
             Notification.created_at, Notification.read_at, Notification.text)
-        .where(Notification.member_id == mid).order_by(Notification.id),
+        .where(Notification.member_id == _MID).order_by(Notification.id),
         "emails_sent_to_you": select(
             OutboxMessage.to_email, OutboxMessage.created_at, OutboxMessage.sent_at,
             OutboxMessage.subject, OutboxMessage.body)
-        .where(OutboxMessage.member_id == mid).order_by(OutboxMessage.id),
+        .where(OutboxMessage.member_id == _MID).order_by(OutboxMessage.id),
         "exchanges_you_recorded_for_others": select(
             ex.id, ex.recorded_by_id, ex.minutes, ex.service_date, ex.status, ex.via)
-        .where(ex.proxy_id == mid).order_by(ex.id),
+        .where(ex.proxy_id == _MID).order_by(ex.id),
         "texts": select(
             TextMessage.direction, TextMessage.number, TextMessage.command,
             TextMessage.status, TextMessage.created_at, TextMessage.sent_at,
-            TextMessage.body).where(TextMessage.member_id == mid).order_by(TextMessage.id),
+            TextMessage.body).where(TextMessage.member_id == _MID).order_by(TextMessage.id),
         "proxies": select(
             Proxy.member_id, Proxy.proxy_id, Proxy.bank_id, Proxy.until, Proxy.created_at,
-            Proxy.ended_at).where(or_(Proxy.member_id == mid, Proxy.proxy_id == mid))
+            Proxy.ended_at).where(or_(Proxy.member_id == _MID, Proxy.proxy_id == _MID))
         .order_by(Proxy.id),
         "reasons_recorded_about_you": select(
             AuditEvent.action, AuditEvent.detail, AuditEvent.created_at)
-        .where(about_them).order_by(AuditEvent.id),
+        .where(_ABOUT_THEM).order_by(AuditEvent.id),
         "activity_log": select(
             AuditEvent.action, AuditEvent.object_type, AuditEvent.created_at)
-        .where(trail).order_by(AuditEvent.id),
-    }
-    if member.address:  # what the geocoder made of it
-        queries["geocoder_answer"] = select(GeocodeCache.display_name).where(
-            GeocodeCache.query == geo.normalise_query(member.address))
-    read = lists_at_once(session, {name: query for name, query in queries.items()
-                                   if not grows.get(name)})
+        .where(_TRAIL).order_by(AuditEvent.id),
+        # What the geocoder made of their address (none: no address, no row).
+        "geocoder_answer": select(GeocodeCache.display_name)
+        .where(GeocodeCache.query == bindparam("address")),
+    })
+
+
+def _sections(member: Member, session: Session) -> Iterator[tuple[str, Any]]:
+    mid = member.id
+    # How long the history is decides how it is read: a long one (the ledger counts each
+    # account's exchanges; a coordinator's trail grows with their work) in batches from a
+    # server-side cursor, a short one with every other list in one statement.
+    params: dict[str, Any] = {"mid": mid, "long": LONG_HISTORY}
+    theirs = session.execute(_HISTORY, params).all()
+    params["accounts"] = [row[0] for row in theirs]
+    params["address"] = geo.normalise_query(member.address) if member.address else None
+    long_history = sum(int(row[1] or 0) for row in theirs) >= LONG_HISTORY
+    trail_is_long = (theirs[0][2] if theirs  # (no account: an admin's, the council's)
+                     else session.scalar(select(_LONG_TRAIL), params)) is not None
+    leave_out = frozenset((_GROWS if long_history else ())
+                          + (("activity_log",) if trail_is_long else ()))
+    lists = _lists()
+    read = lists.read(session, params, leave_out)
 
     def rows(name: str, shape=None) -> Iterator[dict] | list[dict]:
-        found = read[name] if name in read else _read(session, queries[name], many=True)
+        found = (read[name] if name in read
+                 else _read(session, lists.queries[name], many=True, params=params))
         return found if shape is None else (shape(row) for row in found)
 
     memberships = read["memberships"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from timebank.core.models.base import utcnow
@@ -13,6 +13,9 @@ from timebank.infra.extensions import Model, db
 
 class AuditEvent(Model):
     __tablename__ = "audit_event"
+    # What was done to a member (their data download's "about you" and activity log, the
+    # erasure's look-ups): without it each read the whole trail of every member.
+    __table_args__ = (Index("ix_audit_event_object", "object_type", "object_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
