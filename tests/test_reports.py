@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import event
 
-from tests.support import get, login
+from tests.support import get, hidden_fields, login
 from timebank.core import snapshots
 from timebank.core.ledger import writer as ledger
 from timebank.core.models import (
@@ -756,6 +756,16 @@ def test_a_slow_report_is_kept_a_few_minutes_and_says_when(app, client, make, mo
     assert figures_of(client.get(url).get_data(as_text=True)) == figures_of(first)
     assert client.get(f"/coordinator/reports/months.csv?{PERIOD}").get_data(
         as_text=True) == months
+    # One who changes something (their language, say) sees the report afresh at once,
+    # and the kept one is dropped: everyone's next view works it out again.
+    token = hidden_fields(client.get("/profile").get_data(as_text=True))["csrf_token"]
+    assert client.post("/language", data={"csrf_token": token, "lang": "en",
+                                          "next": "/"}).status_code in (302, 303)
+    assert "2026-10" in client.get(f"/coordinator/reports/months.csv?{PERIOD}").get_data(
+        as_text=True)
+    login(client, "cora@example.org")  # (logged out and in: a new session, no such note)
+    assert "2026-10" in client.get(f"/coordinator/reports/months.csv?{PERIOD}").get_data(
+        as_text=True)
     clock.pin(clock.utcnow() + timedelta(seconds=301))
     later = client.get(f"/coordinator/reports/months.csv?{PERIOD}").get_data(as_text=True)
     assert later != months and "2026-10" in later and "2026-10" not in months

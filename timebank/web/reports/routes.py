@@ -16,7 +16,7 @@ from timebank.infra.exports import csv_chunks, csv_response
 from timebank.web.htmx import render, wants_fragment
 from timebank.web.permissions import allow
 from timebank.web.reports.forms import ReportForm
-from timebank.web.routing import replica_reads
+from timebank.web.routing import replica_reads, wrote_within
 from timebank.web.tenancy import BankBlueprint, current_bank_id
 
 bp = BankBlueprint("reports", __name__)
@@ -44,9 +44,11 @@ def _scope(bank_ids: list[int], banks=None) -> tuple[ReportForm, figures.Scope |
 
 
 def _kept() -> dict:
-    """What a kept report is looked up by besides its scope (core/reports/snapshots.py)."""
+    """What a kept report is looked up by besides its scope (core/snapshots.py). One who
+    has just changed something (recorded an exchange, say) sees it worked out afresh."""
+    fresh = current_app.config["TIMEBANK_REPORT_FRESH_SECONDS"]
     return {"now": clock.utcnow(), "language": str(get_locale()),
-            "fresh_seconds": current_app.config["TIMEBANK_REPORT_FRESH_SECONDS"]}
+            "fresh_seconds": 0 if wrote_within(fresh) else fresh}
 
 
 FIGURES = "reports/_figures.html"
