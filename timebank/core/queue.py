@@ -91,8 +91,10 @@ def work_queue(bank_id: int, now: datetime | None = None) -> list[Item]:
 
 
 def kept_work_queue(bank_id: int, now: datetime, language: str,
-                    fresh_seconds: float) -> list[Item]:
+                    fresh_seconds: float, afresh: bool = False) -> list[Item]:
     """``work_queue``, kept for ``fresh_seconds`` where it took long to work out (a big
-    bank's: the counts read every membership); 0 works it out afresh."""
+    bank's: the counts read every membership); ``afresh`` (a coordinator who has just
+    acted) works it out again, and keeps that for everyone."""
     key = (str(db.engine.url), "work queue", bank_id, language)
-    return snapshots.latest(key, lambda: work_queue(bank_id, now), now, fresh_seconds).value
+    return snapshots.latest(key, lambda: work_queue(bank_id, now), now, fresh_seconds,
+                            afresh=afresh).value

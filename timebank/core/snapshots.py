@@ -34,6 +34,10 @@ FRESH_SECONDS = 300
 # 300-member bank's council report took 145 ms, its coordinator's 65; only a bank just
 # begun works its report out quicker than this, and sees it always fresh.
 SLOW_SECONDS = 0.005
+# One who has just changed something sees what is kept worked out afresh for this long
+# (``afresh``); what their view works out is kept, so after it they, and everyone, see
+# one made after their change.
+AFTER_ACTING_SECONDS = 30
 KEPT = 256  # snapshots per worker (a report's filters make each view its own)
 
 
@@ -54,10 +58,10 @@ _building: dict[tuple, threading.Lock] = {}
 
 def latest(key: tuple, build: Callable[[], Any], now: datetime,
            fresh_seconds: float = FRESH_SECONDS,
-           slow_seconds: float | None = None) -> Snapshot:
+           slow_seconds: float | None = None, afresh: bool = False) -> Snapshot:
     """``build()``'s value for ``key``: a kept one made within ``fresh_seconds`` of
-    ``now``, else built now (and kept when building took ``slow_seconds`` or more).
-    Two views of the same report at once build it once."""
+    ``now`` (unless ``afresh``), else built now (and kept, for everyone, when building
+    took ``slow_seconds`` or more). Two views of the same report at once build it once."""
     with _guard:
         if len(_building) > 4 * KEPT:  # forget the locks of views long gone
             for old in [k for k, held in _building.items() if not held.locked()]:
@@ -66,7 +70,7 @@ def latest(key: tuple, build: Callable[[], Any], now: datetime,
     with lock:
         with _guard:
             found = _kept.get(key)
-            if found is not None and timedelta(0) <= now - found.made_at < timedelta(
+            if not afresh and found is not None and timedelta(0) <= now - found.made_at < timedelta(
                     seconds=fresh_seconds):
                 _kept.move_to_end(key)
                 return found

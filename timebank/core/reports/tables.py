@@ -539,24 +539,29 @@ def for_area(scope: figures.Scope, all_banks: list[int]) -> Report:
 
 
 def _kept(kind: str, scope: figures.Scope, build, now: datetime, language: str,
-          fresh_seconds: float) -> snapshots.Snapshot:
+          fresh_seconds: float, afresh: bool) -> snapshots.Snapshot:
     key = (str(db.engine.url), kind, repr(scope), language)
-    return snapshots.latest(key, build, now, fresh_seconds)
+    return snapshots.latest(key, build, now, fresh_seconds, afresh=afresh)
 
 
 def bank_report(scope: figures.Scope, now: datetime, language: str,
-                fresh_seconds: float = snapshots.FRESH_SECONDS) -> snapshots.Snapshot:
+                fresh_seconds: float = snapshots.FRESH_SECONDS,
+                afresh: bool = False) -> snapshots.Snapshot:
     """``for_bank``, kept a few minutes where it took long to work out (``snapshots``)."""
-    return _kept("bank", scope, lambda: for_bank(scope), now, language, fresh_seconds)
+    return _kept("bank", scope, lambda: for_bank(scope), now, language, fresh_seconds,
+                 afresh)
 
 
 def area_report(scope: figures.Scope, all_banks: list[int], now: datetime, language: str,
-                fresh_seconds: float = snapshots.FRESH_SECONDS) -> snapshots.Snapshot:
+                fresh_seconds: float = snapshots.FRESH_SECONDS,
+                afresh: bool = False) -> snapshots.Snapshot:
     """``for_area``, kept a few minutes where it took long to work out (``snapshots``)."""
     return _kept(f"area {all_banks}", scope, lambda: for_area(scope, all_banks), now,
-                 language, fresh_seconds)
+                 language, fresh_seconds, afresh)
 
 
 def member_rows_kept(scope: figures.Scope, now: datetime,
-                     fresh_seconds: float = snapshots.FRESH_SECONDS) -> snapshots.Snapshot:
-    return _kept("members", scope, lambda: member_rows(scope), now, "", fresh_seconds)
+                     fresh_seconds: float = snapshots.FRESH_SECONDS,
+                     afresh: bool = False) -> snapshots.Snapshot:
+    return _kept("members", scope, lambda: member_rows(scope), now, "", fresh_seconds,
+                 afresh)

@@ -7,6 +7,7 @@ from flask_login import current_user, logout_user
 from timebank.core import auth as service
 from timebank.core.models import Member
 from timebank.infra.extensions import db
+from timebank.web import routing
 from timebank.web.auth import start_session
 from timebank.web.auth.forms import (
     ChangeEmailForm,
@@ -114,6 +115,7 @@ def logout():
         db.session.commit()
     logout_user()
     session.pop("bank", None)  # the next person at this browser starts afresh
+    session.pop(routing.WROTE, None)  # (and did not just change anything)
     flash(_("You have logged out."), "info")
     return redirect(url_for("main.index"))
 

@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from timebank.core import queue
+from timebank.core import queue, snapshots
 from timebank.core.ledger.statements import dashboard_context
 from timebank.core.members.service import set_language
 from timebank.infra import clock
@@ -33,8 +33,8 @@ def index():
     work = None
     if may("members.manage"):  # kept a few seconds on a big bank, unless they just acted
         fresh = current_app.config["TIMEBANK_QUEUE_FRESH_SECONDS"]
-        work = queue.kept_work_queue(bank_id, clock.utcnow(), str(get_locale()),
-                                     0 if wrote_within(fresh) else fresh)
+        work = queue.kept_work_queue(bank_id, clock.utcnow(), str(get_locale()), fresh,
+                                     afresh=wrote_within(snapshots.AFTER_ACTING_SECONDS))
     return render("main/dashboard.html", work=work, **dashboard_context(current_user, bank_id))
 
 

@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from timebank.core import snapshots
 from timebank.core.models import Bank
 from timebank.core.reports import figures, tables
 from timebank.infra import clock
@@ -46,9 +47,9 @@ def _scope(bank_ids: list[int], banks=None) -> tuple[ReportForm, figures.Scope |
 def _kept() -> dict:
     """What a kept report is looked up by besides its scope (core/snapshots.py). One who
     has just changed something (recorded an exchange, say) sees it worked out afresh."""
-    fresh = current_app.config["TIMEBANK_REPORT_FRESH_SECONDS"]
     return {"now": clock.utcnow(), "language": str(get_locale()),
-            "fresh_seconds": 0 if wrote_within(fresh) else fresh}
+            "fresh_seconds": current_app.config["TIMEBANK_REPORT_FRESH_SECONDS"],
+            "afresh": wrote_within(snapshots.AFTER_ACTING_SECONDS)}
 
 
 FIGURES = "reports/_figures.html"
