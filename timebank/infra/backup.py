@@ -26,6 +26,8 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, make_url
 
+from timebank.infra.db import plan_each_run
+
 
 class BackupError(Exception):
     """A backup or restore could not be made; ``message`` says why, for the admin."""
@@ -151,6 +153,8 @@ def restore(engine: Engine, source: str) -> None:
     else:
         _run_pg("pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--dbname",
                 _libpq_url(engine), source, password=_password(engine))
+        with engine.begin() as connection:  # (a dump holds no database-wide settings)
+            plan_each_run(connection)
     _new_epoch(engine)
 
 

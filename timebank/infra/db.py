@@ -20,10 +20,11 @@ from datetime import date, datetime
 from flask import Flask, current_app
 from sqlalchemy import Select, event, func, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import sqltypes
 
+from timebank.infra import cache
 from timebank.infra.extensions import REPLICA, db
 
 log = logging.getLogger("timebank.db")
@@ -192,12 +193,14 @@ def init_engine(app: Flask) -> None:
         # that went away after the answer was made (a restart terminating idle
         # connections) must not turn that answer into a 500 as the session closes.
         try:
-            if error is None:
-                end_reads(db.session())
-            db.session.remove()
-        except DBAPIError as error:
+            try:
+                if error is None:
+                    end_reads(db.session())
+            finally:
+                db.session.remove()
+        except SQLAlchemyError as failed:
             log.warning("closing a session on a lost connection: %s",
-                        str(error.orig or error).splitlines()[0][:200])
+                        str(getattr(failed, "orig", None) or failed).splitlines()[0][:200])
 
     with app.app_context():
         engines = [db.engine, *([db.engines[REPLICA]] if REPLICA in db.engines else [])]
@@ -214,6 +217,9 @@ def init_engine(app: Flask) -> None:
 # statement of two dozen lists: 2.7 ms planning it, 1.2 ms running it prepared). A
 # transaction that wrote, or may have, still ends with a rollback unless committed.
 _WROTE = "timebank.wrote"
+# What infra/cache.py writes as a transaction commits (data versions bumped, accounts
+# moved): always after a write today, but a commit that would write is no read's end.
+_WRITTEN_AT_COMMIT = (cache.BUMPS, cache.MOVED)
 _JOINED = "timebank.connections"
 
 
@@ -241,13 +247,23 @@ def _left(session: Session, transaction) -> None:
         session.info.pop(_JOINED, None)
 
 
+def plan_each_run(connection) -> None:
+    """PostgreSQL: every prepared statement planned for its values (migration 0030 says
+    why), set on the database; a restore sets it again (a dump does not hold it). A role
+    that may not alter the database leaves it to the operator, with a notice."""
+    connection.execute(text(
+        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET plan_cache_mode = "
+        "force_custom_plan', current_database()); EXCEPTION WHEN insufficient_privilege "
+        "THEN RAISE NOTICE 'plan_cache_mode left as it is'; END $$"))
+
+
 def end_reads(session: Session) -> None:
     """End ``session``'s transaction with a COMMIT if it only read (nothing unsaved,
     no statement but SELECTs on any of its connections), so the prepared statements
     stay; otherwise leave it to be rolled back as the session closes."""
     joined = session.info.get(_JOINED)
     if (not session.in_transaction() or not joined or session.new or session.dirty
-            or session.deleted
+            or session.deleted or any(session.info.get(key) for key in _WRITTEN_AT_COMMIT)
             or any(conn.closed or conn.invalidated or conn.info.get(_WROTE)
                    for conn in joined)):
         return
