@@ -944,3 +944,35 @@ def test_the_lists_read_at_once_are_what_reading_them_one_by_one_gives(app, clie
     if db_kind == "postgresql":
         assert together_statements <= alone_statements - 20, (together_statements,
                                                               alone_statements)
+
+
+def test_a_folded_list_keeps_its_order_by_more_than_luck(app, make, db_kind):
+    """A list read with the others keeps the order its query asks for. PostgreSQL only
+    "usually" aggregates a sorted subquery's rows in that order, so on PostgreSQL the
+    aggregate itself is ordered, by each row's place."""
+    from sqlalchemy import bindparam, select
+
+    from timebank.infra.db import Lists
+
+    for n in range(5):
+        make.member(name=f"Member {n}", email=f"m{n}@example.org")
+    lists = Lists({
+        "newest_first": select(Member.id, Member.display_name).where(Member.id >= bindparam("low"))
+        .order_by(Member.id.desc()),
+        "names": select(Member.display_name).where(Member.id >= bindparam("low"))
+        .order_by(Member.display_name, Member.id),
+    })
+    with app.app_context():
+        found = lists.read(db.session, {"low": 0})
+        ids = db.session.scalars(select(Member.id).order_by(Member.id.desc())).all()
+        plans = list(lists._plans.values())
+    assert [row["id"] for row in found["newest_first"]] == ids
+    assert all(set(row) == {"id", "display_name"} for row in found["newest_first"])  # no place
+    assert [row["display_name"] for row in found["names"]] == sorted(
+        row["display_name"] for row in found["names"])
+    if db_kind == "postgresql":
+        (_folded, statement, alone), = plans
+        sql = " ".join(str(statement).split())
+        assert alone == [] and sql.count("json_agg(") == 2
+        assert sql.count("ORDER BY s0._place)") == 1, sql
+        assert sql.count("ORDER BY s1._place)") == 1, sql

@@ -19,6 +19,7 @@ from datetime import date, datetime
 
 from flask import Flask, current_app
 from sqlalchemy import Select, event, func, select, text
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -392,6 +393,7 @@ class Lists:
             for (name, readers), rows in zip(folded, values, strict=True):
                 rows = rows or []  # (json_agg of no rows is NULL)
                 for row in rows:
+                    row.pop(_PLACE, None)
                     for key, read in readers.items():
                         if row[key] is not None:
                             row[key] = read(row[key])
@@ -408,10 +410,24 @@ class Lists:
             else:
                 folded.append((name, readers))
         statement = select(*[
-            select(func.json_agg(self.queries[name].subquery(f"s{n}").table_valued()))
-            .scalar_subquery().label(f"s{n}")
+            _aggregated(self.queries[name], f"s{n}").scalar_subquery().label(f"s{n}")
             for n, (name, _readers) in enumerate(folded)]) if folded else None
         return folded, statement, alone
+
+
+_PLACE = "_place"  # (each row's place in its list's order; read, then dropped)
+
+
+def _aggregated(query: Select, name: str) -> Select:
+    """``json_agg`` of the query's rows in its own order. PostgreSQL only promises to
+    aggregate a sorted subquery's rows in order "usually": each row carries its place in
+    that order, and the aggregate is ordered by it."""
+    order = query._order_by_clauses
+    if not order:
+        return select(func.json_agg(query.subquery(name).table_valued()))
+    rows = query.add_columns(func.row_number().over(order_by=order).label(_PLACE))
+    found = rows.subquery(name)
+    return select(func.json_agg(aggregate_order_by(found.table_valued(), found.c[_PLACE])))
 
 
 _FROM_JSON = {sqltypes.DateTime: datetime.fromisoformat, sqltypes.Date: date.fromisoformat}
