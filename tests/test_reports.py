@@ -9,7 +9,7 @@ import io
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from tests.support import get, hidden_fields, login
 from timebank.core import snapshots
@@ -21,6 +21,7 @@ from timebank.core.models import (
     Listing,
     Match,
     MatchStatus,
+    Member,
     Membership,
     MemberStatus,
     Role,
@@ -772,6 +773,34 @@ def test_a_slow_report_is_kept_a_few_minutes_and_says_when(app, client, make, mo
     clock.pin(clock.utcnow() + timedelta(seconds=301))
     later = client.get(f"/coordinator/reports/months.csv?{PERIOD}").get_data(as_text=True)
     assert later != months and "2026-10" in later and "2026-10" not in months
+    snapshots.forget()
+
+
+def test_an_erased_member_leaves_every_workers_kept_report_at_once(app, client, make,
+                                                                  monkeypatch):
+    """Found by review: an erasure dropped the kept reports of the worker that did it, but
+    another gunicorn worker showed the erased name on its kept report for up to five
+    minutes. Here the other worker is this process's memory as it was before the
+    erasure, put back after it."""
+    monkeypatch.setattr(snapshots, "SLOW_SECONDS", 0)
+    app.config["TIMEBANK_REPORT_FRESH_SECONDS"] = 300
+    known_bank(app, make)
+    login(client, "cora@example.org")
+    url = f"/coordinator/reports/members.csv?{PERIOD}"  # every member's give and take
+    assert "Ann Able" in client.get(url).get_data(as_text=True)
+    another_worker = dict(snapshots._kept)
+    admin = make.member(Role.ADMIN)
+    with app.app_context():
+        from timebank.core.members import rights
+
+        ann = db.session.scalar(select(Member).where(Member.display_name == "Ann Able"))
+        ann.erasure_requested_at = clock.now()
+        db.session.commit()
+        rights.erase(ann, get(admin))
+    snapshots._kept.update(another_worker)
+    login(client, "cora@example.org")  # (a new session: nothing changed by her)
+    page = client.get(url).get_data(as_text=True)
+    assert "Bob Baker" in page and "Ann Able" not in page
     snapshots.forget()
 
 

@@ -95,6 +95,6 @@ def kept_work_queue(bank_id: int, now: datetime, language: str,
     """``work_queue``, kept for ``fresh_seconds`` where it took long to work out (a big
     bank's: the counts read every membership); ``afresh`` (a coordinator who has just
     acted) works it out again, and keeps that for everyone."""
-    key = (str(db.engine.url), "work queue", bank_id, language)
+    key = snapshots.naming_people((str(db.engine.url), "work queue", bank_id, language))
     return snapshots.latest(key, lambda: work_queue(bank_id, now), now, fresh_seconds,
                             afresh=afresh).value

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from timebank.infra import cache
+
 FRESH_SECONDS = 300
 # Slow: a few times what a trivial page takes (/healthz, 2-4 ms under gunicorn). A
 # 300-member bank's council report took 145 ms, its coordinator's 65; only a bank just
@@ -88,6 +90,13 @@ def latest(key: tuple, build: Callable[[], Any], now: datetime,
             else:
                 _kept.pop(key, None)
     return made
+
+
+def naming_people(key: tuple) -> tuple:
+    """The key of something kept that may name people (a report's lists, the work
+    queue's names): an erasure, in whichever worker, moves it, so no worker shows an
+    erased member's name again, not even for the minutes the rest is kept."""
+    return (*key, cache.version(cache.ERASED))
 
 
 def forget() -> None:

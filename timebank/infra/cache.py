@@ -36,6 +36,7 @@ from timebank.infra.tables import DataVersion
 REGISTER = "register"  # published assets, their kinds and the named neighbourhoods
 CANDIDATES = "candidates"  # who could be asked to help: profiles, memberships, offers
 KINDS = "kinds"  # the kinds of help and their names in each language
+ERASED = "erased"  # members erased: whatever may name people is worked out again
 GIVE_AND_TAKE = "give-and-take"  # one bank's minutes given and received (``give_and_take``)
 # Which models' changes move which version, and (where not every change counts) which
 # of their columns: the domain declares them (``watch``, in core/models/__init__.py), so

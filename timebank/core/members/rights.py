@@ -21,7 +21,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import BindParameter, Integer, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from timebank.core import snapshots
 from timebank.core.auth import end_sessions
 from timebank.core.errors import Refused
 from timebank.core.links import bank_url
@@ -605,9 +604,8 @@ def erase(member: Member, by: Member) -> None:
         if "mobile" in (approval.payload or {}):
             approval.payload = {**approval.payload, "mobile": ERASED_TEXT}
     member.forget_memberships()
+    # Kept reports and work queues may name them: every worker works them out afresh.
+    cache.bump(cache.ERASED)
     audit(by.id, "member.erased", "member", member.id)
     db.session.commit()
     _forget_bytes()
-    # Kept reports and work queues in this worker may name them: worked out afresh now
-    # (other workers' go within their few minutes: core/snapshots.py).
-    snapshots.forget()

@@ -540,7 +540,7 @@ def for_area(scope: figures.Scope, all_banks: list[int]) -> Report:
 
 def _kept(kind: str, scope: figures.Scope, build, now: datetime, language: str,
           fresh_seconds: float, afresh: bool) -> snapshots.Snapshot:
-    key = (str(db.engine.url), kind, repr(scope), language)
+    key = snapshots.naming_people((str(db.engine.url), kind, repr(scope), language))
     return snapshots.latest(key, build, now, fresh_seconds, afresh=afresh)
 
 
