@@ -236,3 +236,30 @@ def test_a_request_that_only_read_keeps_its_prepared_statements(app, client, mak
     finally:
         for name, listener in listeners.items():
             event.remove(engine, name, listener)
+
+
+def test_the_person_behind_a_session_costs_one_statement(app, client, make):
+    """Every logged-in page needs the member, their memberships (their role in the bank)
+    and how many banks there are (for its links): one statement, not three, since on
+    PostgreSQL each is a round trip of its own. What the page shows is unchanged."""
+    from timebank.core import banks
+    from timebank.core.models import Member
+
+    cora = make.member(Role.COORDINATOR, name="Cora Coordinator", email="cora@example.org")
+    with app.app_context():
+        second = banks.create_bank("second", "Second Bank")
+        banks.join(db.session.get(Member, cora), second, "resident", "active")
+        db.session.commit()
+    login(client, "cora@example.org")
+    statements = [" ".join(s.split()) for s, _ in _statements(app, client, "/privacy")]
+    loads = [s for s in statements if "FROM member " in s]
+    assert len(loads) == 1, statements
+    assert "LEFT OUTER JOIN membership" in loads[0] and "count(bank.id)" in loads[0]
+    assert not [s for s in statements if s.startswith("SELECT count(bank.id)")], statements
+    assert not [s for s in statements if s.startswith("SELECT membership.")], statements
+    # The person; their two banks' names, for the switcher; their unread notifications.
+    assert len(statements) == 3, statements
+    # Both banks are hers: links name the bank she is in, and she may switch.
+    home = client.get("/").get_data(as_text=True)
+    assert "Second Bank" in home and "/b/" in home
+    assert client.get("/b/second/").status_code == 200

@@ -52,6 +52,12 @@ def bank_count() -> int:
     return count
 
 
+def know_bank_count(count: int) -> None:
+    """The number of banks, read with the member behind the session (one round trip)."""
+    if has_app_context():
+        g.bank_count = count
+
+
 def default_bank() -> Bank | None:
     return db.session.scalar(select(Bank).order_by(Bank.id).limit(1))
 

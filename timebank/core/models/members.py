@@ -8,11 +8,21 @@ from enum import StrEnum
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, bindparam, select
+from sqlalchemy import (
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from timebank.core.models.banks import Membership
+from timebank.core.models.banks import Bank, Membership
 from timebank.core.models.base import utcnow
 from timebank.infra import passwords
 from timebank.infra.extensions import Model, db
@@ -144,6 +154,18 @@ class Member(Model):
     def forget_memberships(self) -> None:
         self.__dict__.pop("_memberships", None)
 
+    @classmethod
+    def for_a_page(cls, member_id: int) -> tuple[Member | None, int]:
+        """The member with their memberships (kept as ``_membership_cache`` keeps them),
+        and the number of banks in the install, in one statement: every logged-in page
+        needs all three, and on PostgreSQL each statement is a round trip of its own."""
+        rows = db.session.execute(_for_a_page(), {"member": member_id}).all()
+        if not rows:
+            return None, 0
+        member = rows[0][0]
+        member.__dict__["_memberships"] = {m.bank_id: m for _, m, _ in rows if m is not None}
+        return member, rows[0][2]
+
     def role_in(self, bank_id: int | None) -> str | None:
         """Admin and council viewer hold everywhere; otherwise the active role in that bank."""
         if self.install_role in (Role.ADMIN, Role.COUNCIL):
@@ -204,10 +226,17 @@ class Member(Model):
 
 
 @functools.cache
+def _for_a_page():
+    """``Member.for_a_page``'s statement (``member`` bound), built once."""
+    banks = select(func.count(Bank.id)).scalar_subquery()
+    return (select(Member, Membership, banks)
+            .outerjoin(Membership, Membership.member_id == Member.id)
+            .where(Member.id == bindparam("member")).order_by(Membership.id))
+
+
+@functools.cache
 def _memberships_of():
     """A member's memberships (``member`` bound): built once, as every page asks."""
-
-
     return select(Membership).where(Membership.member_id == bindparam("member"))
 
 

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_user
 
 from timebank.core.models import Member, MemberStatus
-from timebank.infra.extensions import db
+from timebank.web import tenancy
 from timebank.web.errors import login_needed
 from timebank.web.extensions import login_manager
 
@@ -23,7 +23,11 @@ def init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load(member_id: str) -> Member | None:
-        member = db.session.get(Member, int(member_id)) if member_id.isdigit() else None
+        member = None
+        if member_id.isdigit():
+            member, banks = Member.for_a_page(int(member_id))
+            if member is not None:
+                tenancy.know_bank_count(banks)
         # A member suspended after logging in is logged out on their next request.
         if member is None or member.status != MemberStatus.ACTIVE:
             return None
