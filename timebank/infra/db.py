@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import sqltypes
+from sqlalchemy.sql.elements import ColumnClause, UnaryExpression
 
 from timebank.infra import cache
 from timebank.infra.extensions import REPLICA, db
@@ -392,8 +393,10 @@ class Lists:
             values = session.execute(statement, params).one()
             for (name, readers), rows in zip(folded, values, strict=True):
                 rows = rows or []  # (json_agg of no rows is NULL)
+                numbered = bool(self.queries[name]._order_by_clauses)
                 for row in rows:
-                    row.pop(_PLACE, None)
+                    if numbered:
+                        del row[_PLACE]
                     for key, read in readers.items():
                         if row[key] is not None:
                             row[key] = read(row[key])
@@ -404,7 +407,8 @@ class Lists:
         folded, alone = [], []
         for name in names:
             readers = (_json_readers(self.queries[name], dialect)
-                       if dialect.name == "postgresql" else None)
+                       if dialect.name == "postgresql" and _foldable(self.queries[name])
+                       else None)
             if readers is None:
                 alone.append(name)
             else:
@@ -416,6 +420,21 @@ class Lists:
 
 
 _PLACE = "_place"  # (each row's place in its list's order; read, then dropped)
+
+
+def _foldable(query: Select) -> bool:
+    """Whether numbering the query's rows keeps them as they are: not with DISTINCT (the
+    numbers would make every row distinct), a column of the number's name, or an order
+    by anything but columns (a label's name means nothing inside the window)."""
+    if query._distinct or query._distinct_on or any(
+            column.key == _PLACE for column in query.selected_columns):
+        return False
+    for clause in query._order_by_clauses:
+        while isinstance(clause, UnaryExpression):  # (desc(), nulls_last())
+            clause = clause.element
+        if not isinstance(clause, ColumnClause):
+            return False
+    return True
 
 
 def _aggregated(query: Select, name: str) -> Select:
