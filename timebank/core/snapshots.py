@@ -92,11 +92,23 @@ def latest(key: tuple, build: Callable[[], Any], now: datetime,
     return made
 
 
+_erasures_seen: set[int] = set()  # versions of "erased" this worker has read
+
+
 def naming_people(key: tuple) -> tuple:
     """The key of something kept that may name people (a report's lists, the work
     queue's names): an erasure, in whichever worker, moves it, so no worker shows an
-    erased member's name again, not even for the minutes the rest is kept."""
-    return (*key, cache.version(cache.ERASED))
+    erased member's name again, not even for the minutes the rest is kept. The first
+    sight of a new version drops what was kept under the others from memory too (a
+    version seen before, as a lagging replica may give, drops nothing)."""
+    version = cache.version(cache.ERASED)
+    if version not in _erasures_seen:
+        with _guard:
+            if _erasures_seen:
+                for old in [k for k in _kept if k[-1] != version]:
+                    del _kept[old]
+            _erasures_seen.add(version)
+    return (*key, version)
 
 
 def forget() -> None:

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import BindParameter, Integer, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from timebank.core import snapshots
 from timebank.core.auth import end_sessions
 from timebank.core.errors import Refused
 from timebank.core.links import bank_url
@@ -609,3 +610,4 @@ def erase(member: Member, by: Member) -> None:
     audit(by.id, "member.erased", "member", member.id)
     db.session.commit()
     _forget_bytes()
+    snapshots.forget()  # (what named them goes from this worker's memory at once)
