@@ -52,9 +52,14 @@ def bank_count() -> int:
     return count
 
 
-def know_bank_count(count: int) -> None:
-    """The number of banks, read with the member behind the session (one round trip)."""
-    if has_app_context():
+def know_bank_count(count: int | None) -> None:
+    """The number of banks, read with the member behind the session (one round trip);
+    None after this request made a bank: it is counted again when next asked."""
+    if not has_app_context():
+        return
+    if count is None:
+        g.pop("bank_count", None)
+    else:
         g.bank_count = count
 
 

@@ -20,7 +20,7 @@ from timebank.web.banks.forms import (
 from timebank.web.forms import place
 from timebank.web.htmx import render, render_form
 from timebank.web.permissions import allow
-from timebank.web.tenancy import BankBlueprint, current_bank
+from timebank.web.tenancy import BankBlueprint, current_bank, know_bank_count
 
 bp = BankBlueprint("banks", __name__)
 
@@ -36,6 +36,7 @@ def index():
             place(form, error, "slug")
         else:
             db.session.commit()
+            know_bank_count(None)  # (read with the admin, before the bank was made)
             flash(_("Created %(bank)s. Now add its contact details and coordinators.",
                     bank=bank.name), "success")
             return redirect(url_for("banks.settings", bank_id=bank.id), 303)
