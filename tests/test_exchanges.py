@@ -529,3 +529,39 @@ def test_recording_for_two_members_from_a_filled_in_link_is_checked_too(client, 
     checked = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body))
     assert client.post("/coordinator/exchanges/new", data=checked).status_code == 303
     assert balance_of(app, giver) == 120 and balance_of(app, receiver) == -120
+
+
+def test_the_home_page_shows_what_waits_on_you_and_on_others(client, app, make, login_as):
+    """What waits for this member's word and what waits for others' is read in one
+    statement of ids (a round trip on PostgreSQL) and one of the exchanges, each list
+    under its own heading, oldest first."""
+    from sqlalchemy import event
+
+    me = login_as(name="Mo Member")
+    olu = make.member(name="Olu Other", email="olu@example.org")
+    for hours in (1, 2):  # Mo gave Olu: waits for Olu
+        assert submit(client, "/exchanges/new", record_form(
+            f"Olu Other (#{olu})", hours=hours, minutes=0)).status_code == 303
+    submit(client, "/logout", {}, page="/profile")
+    login(client, "olu@example.org")
+    assert submit(client, "/exchanges/new", record_form(  # Olu gave Mo: waits for Mo
+        f"Mo Member (#{me})", hours=3, minutes=0)).status_code == 303
+    submit(client, "/logout", {}, page="/profile")
+    with app.app_context():
+        login(client, get(me).email)
+        engine = db.engine
+    seen: list[str] = []
+    listener = lambda _c, _cur, statement, *_a: seen.append(" ".join(statement.split()))  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        page = client.get("/").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    mine = page[page.index('id="awaiting-heading"'):page.index('id="others-heading"')]
+    others = page[page.index('id="others-heading"'):]
+    others = others[:others.index("</section>")]
+    assert "Olu Other gave you 3 h" in mine and "for Olu Other" not in mine
+    assert re.findall(r"(\d h) for Olu Other", others) == ["1 h", "2 h"]
+    ids = [s for s in seen if s.startswith("SELECT anon_1.id, anon_1.part")]
+    assert len(ids) == 1 and "UNION ALL" in ids[0], seen
+    assert len([s for s in seen if s.startswith("SELECT exchange.id, exchange.bank_id")]) == 1

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, case, func, or_, select, union_all
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from timebank.core import proxies
@@ -51,29 +51,42 @@ def totals(account: Account) -> Totals:
     return Totals(int(account.given), int(account.received))
 
 
-def _pending(condition, limit: int = 50) -> list[Exchange]:
-    # The ids first, from one table: usually there are none, and the exchanges come
-    # with both accounts, their members and the kind of help (six tables, which
-    # PostgreSQL took longer to plan than to answer).
-    ids = db.session.scalars(select(Exchange.id)
-                             .where(condition, Exchange.status == ExchangeStatus.PENDING)
-                             .order_by(Exchange.id).limit(limit)).all()
-    if not ids:
-        return []
+def _pending(*conditions, limit: int = 50) -> list[list[Exchange]]:
+    """The exchanges still waiting under each condition, oldest first, up to ``limit``
+    each. The ids first, from one table, every condition's in one statement (one
+    indexed query each; usually there are none); then the exchanges, in one more, with
+    both accounts, their members and the kind of help (six tables, which PostgreSQL
+    took longer to plan than to answer). A round trip each on PostgreSQL."""
+    parts = [select(Exchange.id, literal(n).label("part"))
+             .where(condition, Exchange.status == ExchangeStatus.PENDING)
+             .order_by(Exchange.id).limit(limit).subquery() for n, condition in
+             enumerate(conditions)]
+    # (Each part a subquery: SQLite takes no ORDER BY or LIMIT before a UNION.)
+    found = db.session.execute(union_all(*[select(p.c.id, p.c.part) for p in parts])).all()
+    lists: list[list[Exchange]] = [[] for _ in conditions]
+    if not found:
+        return lists
     # (Still waiting: on PostgreSQL each statement sees the data as it starts.)
-    return list(db.session.scalars(select(Exchange).where(
-        Exchange.id.in_(ids), Exchange.status == ExchangeStatus.PENDING).order_by(Exchange.id)))
+    exchanges = {e.id: e for e in db.session.scalars(select(Exchange).where(
+        Exchange.id.in_({row.id for row in found}),
+        Exchange.status == ExchangeStatus.PENDING))}
+    for row in sorted(found, key=lambda row: row.id):
+        if row.id in exchanges:
+            lists[row.part].append(exchanges[row.id])
+    return lists
 
 
 def dashboard_context(member: Member, bank_id: int | None) -> dict:
     """What a member's home page in a bank shows: balance, what waits on them and on
     others, recent."""
     account = ledger.account_of(member, bank_id)
-    awaiting = _pending(Exchange.awaiting_member_id == member.id)
     waiting_on_others: list[Exchange] = []
     recent: list[Line] = []
-    if account is not None:
-        waiting_on_others = _pending(Exchange.giver_account_id == account.id)
+    if account is None:
+        (awaiting,) = _pending(Exchange.awaiting_member_id == member.id)
+    else:
+        awaiting, waiting_on_others = _pending(Exchange.awaiting_member_id == member.id,
+                                               Exchange.giver_account_id == account.id)
         recent = statement_page(account.id, before=None, size=5)[0]
     return {
         "account": account,
