@@ -271,12 +271,19 @@ def end_reads(session: Session) -> None:
         return
     # Nothing it read is expired: it only read, and a streamed answer may still use what
     # it loaded (the member) after the request's own end, as closing the session allows.
-    keep, session.expire_on_commit = session.expire_on_commit, False
     try:
-        session.commit()
+        commit_keeping_loaded(session)
     except DBAPIError:
         session.rollback()
         raise
+
+
+def commit_keeping_loaded(session: Session) -> None:
+    """Commit without expiring what ``session`` loaded: what follows uses it as read,
+    without reading it again (one statement each, and a round trip on PostgreSQL)."""
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
     finally:
         session.expire_on_commit = keep
 
@@ -391,9 +398,8 @@ class Lists:
                  for name in alone}
         if statement is not None:
             values = session.execute(statement, params).one()
-            for (name, readers), rows in zip(folded, values, strict=True):
+            for (name, readers, numbered), rows in zip(folded, values, strict=True):
                 rows = rows or []  # (json_agg of no rows is NULL)
-                numbered = bool(self.queries[name]._order_by_clauses)
                 for row in rows:
                     if numbered:
                         del row[_PLACE]
@@ -411,11 +417,12 @@ class Lists:
                        else None)
             if readers is None:
                 alone.append(name)
-            else:
-                folded.append((name, readers))
+            else:  # (an ordered list's rows carry their place: ``_aggregated``)
+                folded.append((name, readers, bool(self.queries[name]._order_by_clauses)))
         statement = select(*[
-            _aggregated(self.queries[name], f"s{n}").scalar_subquery().label(f"s{n}")
-            for n, (name, _readers) in enumerate(folded)]) if folded else None
+            _aggregated(self.queries[name], f"s{n}", numbered).scalar_subquery()
+            .label(f"s{n}") for n, (name, _readers, numbered) in enumerate(folded)]
+        ) if folded else None
         return folded, statement, alone
 
 
@@ -437,14 +444,14 @@ def _foldable(query: Select) -> bool:
     return True
 
 
-def _aggregated(query: Select, name: str) -> Select:
+def _aggregated(query: Select, name: str, numbered: bool) -> Select:
     """``json_agg`` of the query's rows in its own order. PostgreSQL only promises to
-    aggregate a sorted subquery's rows in order "usually": each row carries its place in
-    that order, and the aggregate is ordered by it."""
-    order = query._order_by_clauses
-    if not order:
+    aggregate a sorted subquery's rows in order "usually": where the query has an order
+    (``numbered``), each row carries its place in it, and the aggregate is ordered by it."""
+    if not numbered:
         return select(func.json_agg(query.subquery(name).table_valued()))
-    rows = query.add_columns(func.row_number().over(order_by=order).label(_PLACE))
+    rows = query.add_columns(
+        func.row_number().over(order_by=query._order_by_clauses).label(_PLACE))
     found = rows.subquery(name)
     return select(func.json_agg(aggregate_order_by(found.table_valued(), found.c[_PLACE])))
 

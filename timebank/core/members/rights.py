@@ -64,7 +64,7 @@ from timebank.core.models.audit import record as audit
 from timebank.core.models.base import utcnow
 from timebank.core.notify import notify
 from timebank.infra import cache, geo
-from timebank.infra.db import Lists, end_reads, like_pattern
+from timebank.infra.db import Lists, commit_keeping_loaded, end_reads, like_pattern
 from timebank.infra.extensions import db
 
 FORMER = "Former member"  # stored; pages show it in their own language
@@ -103,12 +103,7 @@ def export(member: Member, by: Member | None = None) -> Iterator[str]:
     mid = member.id
     session = db.session()
     audit(by.id if by else mid, "member.export", "member", mid)
-    # Their details as this request read them: not read again for the audit's commit.
-    keep, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = keep
+    commit_keeping_loaded(session)  # (their details as read: not read again)
     # This session, not whichever the response's streaming finds: it carries where this
     # request reads from (a read replica, say: infra/db.py).
     return _chunks(mid, session)
